@@ -1,0 +1,248 @@
+// CBOR (RFC 8949) over fixed regions of linear memory: a writer that never writes past its
+// buffer and a reader that never reads past its input. Neither allocates.
+
+export const CBOR_DEPTH_MAX: i32 = 16;
+
+const MAJOR_UINT: u8 = 0;
+const MAJOR_NINT: u8 = 1;
+const MAJOR_BYTES: u8 = 2;
+const MAJOR_TEXT: u8 = 3;
+const MAJOR_ARRAY: u8 = 4;
+const MAJOR_MAP: u8 = 5;
+const MAJOR_TAG: u8 = 6;
+const MAJOR_SIMPLE: u8 = 7;
+
+// ---------------------------------------------------------------------------------------
+// Writer
+
+let w_ptr: usize = 0;
+let w_capacity: i32 = 0;
+let w_length: i32 = 0;
+let w_overflow: bool = false;
+
+export function writeBegin(ptr: usize, capacity: i32): void {
+  w_ptr = ptr;
+  w_capacity = capacity;
+  w_length = 0;
+  w_overflow = false;
+}
+
+/** Bytes written, or -1 when the buffer was too small for the message. */
+export function writeEnd(): i32 {
+  return w_overflow ? -1 : w_length;
+}
+
+function room(n: i32): bool {
+  if (w_overflow || w_length + n > w_capacity) {
+    w_overflow = true;
+    return false;
+  }
+  return true;
+}
+
+function putByte(b: u32): void {
+  store<u8>(w_ptr + <usize>w_length, <u8>b);
+  w_length += 1;
+}
+
+export function writeHead(major: u8, value: u64): void {
+  const top = <u32>major << 5;
+  if (value < 24) {
+    if (room(1)) putByte(top | <u32>value);
+  } else if (value <= 0xff) {
+    if (room(2)) { putByte(top | 24); putByte(<u32>value); }
+  } else if (value <= 0xffff) {
+    if (room(3)) { putByte(top | 25); putByte(<u32>(value >> 8)); putByte(<u32>value & 0xff); }
+  } else if (value <= 0xffffffff) {
+    if (room(5)) {
+      putByte(top | 26);
+      for (let shift: i32 = 24; shift >= 0; shift -= 8) putByte(<u32>(value >> shift) & 0xff);
+    }
+  } else if (room(9)) {
+    putByte(top | 27);
+    for (let shift: i32 = 56; shift >= 0; shift -= 8) putByte(<u32>(value >> shift) & 0xff);
+  }
+}
+
+export function writeInt(value: i64): void {
+  if (value >= 0) writeHead(MAJOR_UINT, <u64>value);
+  else writeHead(MAJOR_NINT, <u64>(-1 - value));
+}
+
+export function writeArray(count: i32): void { writeHead(MAJOR_ARRAY, <u64>count); }
+export function writeMap(count: i32): void { writeHead(MAJOR_MAP, <u64>count); }
+export function writeTag(tag: u64): void { writeHead(MAJOR_TAG, tag); }
+
+export function writeBool(value: bool): void {
+  if (room(1)) putByte(value ? 0xf5 : 0xf4);
+}
+
+export function writeNull(): void {
+  if (room(1)) putByte(0xf6);
+}
+
+export function writeF32(value: f32): void {
+  if (!room(5)) return;
+  putByte(0xfa);
+  const bits = reinterpret<u32>(value);
+  for (let shift: i32 = 24; shift >= 0; shift -= 8) putByte((bits >> shift) & 0xff);
+}
+
+export function writeF64(value: f64): void {
+  if (!room(9)) return;
+  putByte(0xfb);
+  const bits = reinterpret<u64>(value);
+  for (let shift: i32 = 56; shift >= 0; shift -= 8) putByte(<u32>(bits >> shift) & 0xff);
+}
+
+/** A whole number as an integer, anything else as the shortest exact float (f32 or f64). */
+export function writeNumber(value: f64): void {
+  if (value == Math.floor(value) && Math.abs(value) < 9007199254740992.0) {
+    writeInt(<i64>value);
+  } else if (<f64><f32>value == value) {
+    writeF32(<f32>value);
+  } else {
+    writeF64(value);
+  }
+}
+
+/** A text string from a string literal: ASCII only, so UTF-16 code units are the bytes. */
+export function writeTextAscii(text: string): void {
+  const n = text.length;
+  writeHead(MAJOR_TEXT, <u64>n);
+  if (!room(n)) return;
+  for (let i = 0; i < n; i++) putByte(<u32>text.charCodeAt(i) & 0x7f);
+}
+
+export function writeTextBytes(ptr: usize, len: i32): void {
+  writeHead(MAJOR_TEXT, <u64>len);
+  if (!room(len)) return;
+  memory.copy(w_ptr + <usize>w_length, ptr, <usize>len);
+  w_length += len;
+}
+
+export function writeByteString(ptr: usize, len: i32): void {
+  writeHead(MAJOR_BYTES, <u64>len);
+  if (!room(len)) return;
+  memory.copy(w_ptr + <usize>w_length, ptr, <usize>len);
+  w_length += len;
+}
+
+// ---------------------------------------------------------------------------------------
+// Reader. readHead() decodes one initial byte and its argument into head_*; the caller then
+// consumes the content (readTextContent, or nested items) or skips it with skipContent().
+
+let r_ptr: usize = 0;
+let r_end: usize = 0;
+
+export let head_major: u8 = 0;
+export let head_info: u8 = 0;
+export let head_value: u64 = 0;
+/** The payload of the last text or byte string read. */
+export let text_ptr: usize = 0;
+export let text_len: i32 = 0;
+
+export function readBegin(ptr: usize, len: i32): void {
+  r_ptr = ptr;
+  r_end = ptr + <usize>len;
+}
+
+/** Where the next item starts. */
+export function readPosition(): usize {
+  return r_ptr;
+}
+
+export function readRemaining(): i32 {
+  return <i32>(r_end - r_ptr);
+}
+
+/** Reads one head. False on truncated input, a reserved additional-information value
+ *  (28–30), or an indefinite length, which this reader does not accept. */
+export function readHead(): bool {
+  if (r_ptr >= r_end) return false;
+  const initial = load<u8>(r_ptr);
+  r_ptr += 1;
+  head_major = initial >> 5;
+  head_info = initial & 0x1f;
+  if (head_info < 24) {
+    head_value = <u64>head_info;
+    return true;
+  }
+  if (head_info > 27) return false;
+  const size: usize = <usize>1 << <usize>(head_info - 24);
+  if (r_end - r_ptr < size) return false;
+  let value: u64 = 0;
+  for (let i: usize = 0; i < size; i++) value = (value << 8) | <u64>load<u8>(r_ptr + i);
+  r_ptr += size;
+  head_value = value;
+  return true;
+}
+
+/** After a text or byte string head: points text_ptr/text_len at its content. */
+export function readStringContent(): bool {
+  if (head_major != MAJOR_TEXT && head_major != MAJOR_BYTES) return false;
+  if (head_value > <u64>(r_end - r_ptr)) return false;
+  text_ptr = r_ptr;
+  text_len = <i32>head_value;
+  r_ptr += <usize>head_value;
+  return true;
+}
+
+export function readText(): bool {
+  return readHead() && head_major == MAJOR_TEXT && readStringContent();
+}
+
+/** The number after a head of major 0, 1 or a float; NaN when the item is not a number. */
+export function headNumber(): f64 {
+  if (head_major == MAJOR_UINT) return <f64>head_value;
+  if (head_major == MAJOR_NINT) return -1.0 - <f64>head_value;
+  if (head_major != MAJOR_SIMPLE) return NaN;
+  if (head_info == 25) return halfToF64(<u32>head_value);
+  if (head_info == 26) return <f64>reinterpret<f32>(<u32>head_value);
+  if (head_info == 27) return reinterpret<f64>(head_value);
+  return NaN;
+}
+
+export function readNumber(): f64 {
+  if (!readHead()) return NaN;
+  return headNumber();
+}
+
+export function halfToF64(half: u32): f64 {
+  const exponent = (half >> 10) & 0x1f;
+  const mantissa = <f64>(half & 0x3ff);
+  let value: f64;
+  if (exponent == 0) value = mantissa * Math.pow(2.0, -24.0);
+  else if (exponent != 31) value = (mantissa + 1024.0) * Math.pow(2.0, <f64>exponent - 25.0);
+  else value = mantissa == 0.0 ? Infinity : NaN;
+  return (half & 0x8000) != 0 ? -value : value;
+}
+
+/** Skips the content of the item whose head was just read; nesting is bounded. */
+export function skipContent(depth: i32): bool {
+  if (depth > CBOR_DEPTH_MAX) return false;
+  const major = head_major;
+  if (major == MAJOR_BYTES || major == MAJOR_TEXT) return readStringContent();
+  if (major == MAJOR_ARRAY || major == MAJOR_MAP) {
+    const remaining = <u64>(r_end - r_ptr);
+    // Every item takes at least one byte: a count larger than the input is a lie.
+    const items = major == MAJOR_MAP ? head_value * 2 : head_value;
+    if (head_value > remaining || items > remaining) return false;
+    for (let i: u64 = 0; i < items; i++) {
+      if (!readHead() || !skipContent(depth + 1)) return false;
+    }
+    return true;
+  }
+  if (major == MAJOR_TAG) return readHead() && skipContent(depth + 1);
+  return true;
+}
+
+/** True when the last string read equals the ASCII literal `text`. */
+export function textIs(text: string): bool {
+  const n = text.length;
+  if (n != text_len) return false;
+  for (let i = 0; i < n; i++) {
+    if (<u32>load<u8>(text_ptr + <usize>i) != <u32>text.charCodeAt(i)) return false;
+  }
+  return true;
+}

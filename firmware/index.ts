@@ -1,0 +1,302 @@
+// impeller firmware, ABI v1: the exports a host calls. Every buffer is sized by the first
+// init() from the configuration and never reallocated; every input is checked before use.
+// firmware/ABI.md describes the contract; firmware/impeller_abi.h is its C form.
+
+import "./panic"; // the abort handler (asconfig: --use abort=firmware/panic/panic)
+import * as config from "./config";
+import { computeTimeFeatures, feature_rms, feature_peak, feature_peak_to_peak, feature_crest,
+  feature_kurtosis, feature_skewness } from "./features";
+import {
+  writeBegin, writeEnd, writeMap, writeTextAscii, writeInt, writeBool,
+  readBegin, readHead, readText, skipContent, readPosition, textIs,
+  head_major, head_value, text_ptr, text_len,
+} from "./cbor";
+import { packBegin, recordFirst, record } from "./senml";
+import { host_publish, host_storage_read, host_storage_write } from "./host";
+import {
+  log, logNumber, warnThrottled, LOG_INFO, LOG_WARN,
+  WARN_BAD_SAMPLES, WARN_DISCONTINUITY, WARN_STALE_WINDOW, WARN_BAD_COMMAND,
+} from "./text";
+import {
+  STATUS_OK, STATUS_NOT_INITIALISED, STATUS_BAD_ARGUMENT, STATUS_BAD_CBOR, STATUS_BAD_SAMPLES,
+  STATUS_PUBLISH_FAILED, STATUS_STORAGE, STATUS_UNKNOWN_COMMAND, STATUS_SELF_TEST_FAILED,
+  STATUS_NEEDS_REBOOT, STATUS_NO_ROOM, KIND_TELEMETRY, KIND_EVENT, KIND_REPLY,
+} from "./status";
+
+const ABI_VERSION: i32 = 1;
+/** Firmware version, major << 16 | minor << 8 | patch. */
+const FIRMWARE_VERSION: i32 = (0 << 16) | (1 << 8) | 0;
+
+const STANDARD_GRAVITY_M_S2: f64 = 9.80665;
+const INBOX_BYTES: i32 = 2048;
+const COMMAND_KEYS_MAX: u64 = 8;
+const STORAGE_KEY_COUNTERS: i32 = 1;
+const COUNTERS_BYTES: i32 = 4;
+/** A batch whose timestamp is further than this from where the window expects it starts a new window. */
+const CONTINUITY_SLACK_MS: f64 = 2.0;
+/** A partial window older than this many window lengths is dropped by tick(). */
+const STALE_WINDOWS: f64 = 2.0;
+
+const inbox: usize = memory.data(INBOX_BYTES);
+const counters: usize = memory.data(COUNTERS_BYTES);
+
+let initialised: bool = false;
+let window: StaticArray<f32> = new StaticArray<f32>(0);
+let window_capacity: i32 = 0;
+let window_fill: i32 = 0;
+let window_start_ms: i64 = 0;
+let outbox: StaticArray<u8> = new StaticArray<u8>(0);
+let boot_count: u32 = 0;
+
+function windowPtr(): usize { return changetype<usize>(window); }
+function outPtr(): usize { return changetype<usize>(outbox); }
+
+// ---------------------------------------------------------------------------------------
+// Identity
+
+export function abi_version(): i32 { return ABI_VERSION; }
+export function fw_version(): i32 { return FIRMWARE_VERSION; }
+
+// ---------------------------------------------------------------------------------------
+// Configuration
+
+export function inbox_buffer(): usize { return inbox; }
+export function inbox_capacity(): i32 { return INBOX_BYTES; }
+
+/** Applies a staged configuration, allocating the buffers on the first call only. */
+function applyStaged(): i32 {
+  const window_samples = config.stagedWindowSamples();
+  const message_bytes = config.stagedMessageBytes();
+  if (!initialised) {
+    window = new StaticArray<f32>(window_samples);
+    window_capacity = window_samples;
+    outbox = new StaticArray<u8>(message_bytes);
+  } else if (window_samples > window_capacity || message_bytes > outbox.length) {
+    return STATUS_NEEDS_REBOOT; // buffers are sized once per boot
+  }
+  config.commit();
+  window_fill = 0;
+  return STATUS_OK;
+}
+
+/** Counts this boot in persistent storage. A missing record is a first boot. */
+function countBoot(): i32 {
+  const read = host_storage_read(STORAGE_KEY_COUNTERS, counters, COUNTERS_BYTES);
+  boot_count = read == COUNTERS_BYTES ? load<u32>(counters) + 1 : 1;
+  store<u32>(counters, boot_count);
+  return host_storage_write(STORAGE_KEY_COUNTERS, counters, COUNTERS_BYTES) == 0 ? STATUS_OK : STATUS_STORAGE;
+}
+
+/** Starts the firmware with the CBOR configuration the host wrote at inbox_buffer(). */
+export function init(len: i32): i32 {
+  if (initialised) return STATUS_NEEDS_REBOOT;
+  if (len <= 0 || len > INBOX_BYTES) return STATUS_BAD_ARGUMENT;
+  const staged = config.stage(inbox, len);
+  if (staged != STATUS_OK) return staged;
+  applyStaged();
+  initialised = true;
+  const counted = countBoot();
+  if (counted != STATUS_OK) log(LOG_WARN, "boot counter could not be stored");
+  logNumber(LOG_INFO, "firmware started, boot ", <i64>boot_count);
+  return publishBoot();
+}
+
+function publishBoot(): i32 {
+  writeBegin(outPtr(), outbox.length);
+  writeMap(3);
+  writeTextAscii("event");
+  writeTextAscii("boot");
+  writeTextAscii("boot");
+  writeInt(<i64>boot_count);
+  writeTextAscii("fw");
+  writeInt(<i64>FIRMWARE_VERSION);
+  return publish(KIND_EVENT);
+}
+
+function publish(kind: i32): i32 {
+  const len = writeEnd();
+  if (len < 0) return STATUS_NO_ROOM;
+  return host_publish(kind, outPtr(), len) == 0 ? STATUS_OK : STATUS_PUBLISH_FAILED;
+}
+
+// ---------------------------------------------------------------------------------------
+// Samples
+
+/** Where the host writes the next samples (f32, in the configured units). */
+export function sample_buffer(): usize {
+  return initialised ? windowPtr() + (<usize>window_fill << 2) : 0;
+}
+
+/** How many samples fit at sample_buffer() before the window is complete. */
+export function sample_capacity(): i32 {
+  return initialised ? config.current.window_samples - window_fill : 0;
+}
+
+function allFinite(ptr: usize, count: i32): bool {
+  for (let i = 0; i < count; i++) {
+    if (!isFinite(load<f32>(ptr + (<usize>i << 2)))) return false;
+  }
+  return true;
+}
+
+/** Takes `count` samples the host wrote at sample_buffer(), the first taken at
+ *  `timestamp_ms` (Unix milliseconds). Returns the number of messages published (0 or 1). */
+export function process(count: i32, timestamp_ms: i64): i32 {
+  if (!initialised) return STATUS_NOT_INITIALISED;
+  if (count <= 0 || count > sample_capacity()) return STATUS_BAD_ARGUMENT;
+  const batch = sample_buffer();
+  if (!allFinite(batch, count)) {
+    warnThrottled(WARN_BAD_SAMPLES, "batch with a non-finite sample dropped");
+    return STATUS_BAD_SAMPLES;
+  }
+  if (window_fill == 0) {
+    window_start_ms = timestamp_ms;
+  } else {
+    const expected_ms = <f64>window_start_ms + <f64>window_fill * 1000.0 / config.current.sample_rate_hz;
+    if (Math.abs(<f64>timestamp_ms - expected_ms) > CONTINUITY_SLACK_MS) {
+      warnThrottled(WARN_DISCONTINUITY, "samples not continuous: window restarted");
+      memory.copy(windowPtr(), batch, <usize>count << 2);
+      window_fill = 0;
+      window_start_ms = timestamp_ms;
+    }
+  }
+  window_fill += count;
+  if (window_fill < config.current.window_samples) return 0;
+  window_fill = 0;
+  const status = analyseAndPublish();
+  return status == STATUS_OK ? 1 : status;
+}
+
+function analyseAndPublish(): i32 {
+  const scale = config.current.units == config.UNITS_G ? STANDARD_GRAVITY_M_S2 : 1.0;
+  computeTimeFeatures(windowPtr(), config.current.window_samples, scale);
+  writeBegin(outPtr(), outbox.length);
+  packBegin(6);
+  recordFirst(config.base_name, config.current.device_id_len + 1, <f64>window_start_ms / 1000.0,
+    "acc_rms", "m/s2", feature_rms);
+  record("acc_peak", "m/s2", feature_peak);
+  record("acc_p2p", "m/s2", feature_peak_to_peak);
+  record("crest", "/", feature_crest);
+  record("kurtosis", "/", feature_kurtosis);
+  record("skewness", "/", feature_skewness);
+  return publish(KIND_TELEMETRY);
+}
+
+// ---------------------------------------------------------------------------------------
+// Commands
+
+let command_id: i64 = -1;
+let command_name_ptr: usize = 0;
+let command_name_len: i32 = 0;
+let command_args_ptr: usize = 0;
+let command_args_len: i32 = 0;
+
+/** Finds id, cmd and args in a command map {"id": uint, "cmd": text, ?"args": any}. */
+function parseCommand(len: i32): i32 {
+  command_id = -1;
+  command_name_len = 0;
+  command_args_len = 0;
+  readBegin(inbox, len);
+  if (!readHead()) return STATUS_BAD_CBOR;
+  if (head_major != 5 || head_value > COMMAND_KEYS_MAX) return STATUS_BAD_ARGUMENT;
+  const entries = <i32>head_value;
+  for (let i = 0; i < entries; i++) {
+    if (!readText()) return STATUS_BAD_ARGUMENT;
+    if (textIs("id")) {
+      if (!readHead()) return STATUS_BAD_CBOR;
+      if (head_major != 0 || head_value > 0xffffffff) return STATUS_BAD_ARGUMENT;
+      command_id = <i64>head_value;
+    } else if (textIs("cmd")) {
+      if (!readText()) return STATUS_BAD_ARGUMENT;
+      command_name_ptr = text_ptr;
+      command_name_len = text_len;
+    } else if (textIs("args")) {
+      const start = readPosition();
+      if (!readHead() || !skipContent(0)) return STATUS_BAD_CBOR;
+      command_args_ptr = start;
+      command_args_len = <i32>(readPosition() - start);
+    } else {
+      if (!readHead() || !skipContent(0)) return STATUS_BAD_CBOR;
+    }
+  }
+  if (readPosition() != inbox + <usize>len) return STATUS_BAD_CBOR; // trailing bytes
+  if (command_id < 0 || command_name_len == 0) return STATUS_BAD_ARGUMENT;
+  return STATUS_OK;
+}
+
+function nameEquals(name: string): bool {
+  const n = name.length;
+  if (n != command_name_len) return false;
+  for (let i = 0; i < n; i++) {
+    if (<u32>load<u8>(command_name_ptr + <usize>i) != <u32>name.charCodeAt(i)) return false;
+  }
+  return true;
+}
+
+function runCommand(): i32 {
+  if (nameEquals("config")) {
+    if (command_args_len == 0) return STATUS_BAD_ARGUMENT;
+    const staged = config.stage(command_args_ptr, command_args_len);
+    return staged != STATUS_OK ? staged : applyStaged();
+  }
+  if (nameEquals("self_test")) return self_test();
+  return STATUS_UNKNOWN_COMMAND;
+}
+
+function reply(id: i64, status: i32): i32 {
+  writeBegin(outPtr(), outbox.length);
+  writeMap(status == STATUS_OK ? 2 : 3);
+  writeTextAscii("id");
+  writeInt(id);
+  writeTextAscii("ok");
+  writeBool(status == STATUS_OK);
+  if (status != STATUS_OK) {
+    writeTextAscii("error");
+    writeInt(<i64>status);
+  }
+  return publish(KIND_REPLY);
+}
+
+/** Handles the command the host wrote at inbox_buffer(). Every command with a readable id
+ *  gets a reply; the return value is the command's own status. */
+export function handle_message(len: i32): i32 {
+  if (!initialised) return STATUS_NOT_INITIALISED;
+  if (len <= 0 || len > INBOX_BYTES) return STATUS_BAD_ARGUMENT;
+  let status = parseCommand(len);
+  if (status == STATUS_OK) status = runCommand();
+  if (command_id >= 0) reply(command_id, status);
+  else warnThrottled(WARN_BAD_COMMAND, "command without an id dropped");
+  return status;
+}
+
+// ---------------------------------------------------------------------------------------
+// Housekeeping
+
+/** Periodic call from the host with the current Unix time: drops a partial window whose
+ *  samples stopped arriving, so the next batch starts a clean one. */
+export function tick(now_ms: i64): i32 {
+  if (!initialised) return STATUS_NOT_INITIALISED;
+  if (window_fill == 0) return STATUS_OK;
+  const window_ms = <f64>config.current.window_samples * 1000.0 / config.current.sample_rate_hz;
+  if (<f64>(now_ms - window_start_ms) > STALE_WINDOWS * window_ms + CONTINUITY_SLACK_MS) {
+    warnThrottled(WARN_STALE_WINDOW, "partial window went stale and was dropped");
+    window_fill = 0;
+  }
+  return STATUS_OK;
+}
+
+const SELF_TEST_SAMPLES: i32 = 64;
+const self_test_signal: usize = memory.data(SELF_TEST_SAMPLES << 2);
+
+/** Checks the feature path on a signal with known features: a square wave of amplitude 2
+ *  around 1 has RMS 2, peak 2, crest factor 1, kurtosis 1, skewness 0. */
+export function self_test(): i32 {
+  for (let i = 0; i < SELF_TEST_SAMPLES; i++) {
+    store<f32>(self_test_signal + (<usize>i << 2), (i & 1) == 0 ? 3.0 : -1.0);
+  }
+  computeTimeFeatures(self_test_signal, SELF_TEST_SAMPLES, 1.0);
+  const good = Math.abs(feature_rms - 2.0) < 1e-12 && Math.abs(feature_peak - 2.0) < 1e-12 &&
+    Math.abs(feature_crest - 1.0) < 1e-12 && Math.abs(feature_kurtosis - 1.0) < 1e-12 &&
+    Math.abs(feature_skewness) < 1e-12;
+  return good ? STATUS_OK : STATUS_SELF_TEST_FAILED;
+}

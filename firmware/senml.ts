@@ -1,0 +1,44 @@
+// SenML (RFC 8428) packs in their CBOR form: integer labels, base name and base time on the
+// first record, SenML's registered units.
+
+import {
+  writeArray, writeMap, writeInt, writeTextAscii, writeTextBytes, writeF32, writeNumber,
+} from "./cbor";
+
+const LABEL_BASE_NAME: i64 = -2;
+const LABEL_BASE_TIME: i64 = -3;
+const LABEL_NAME: i64 = 0;
+const LABEL_UNIT: i64 = 1;
+const LABEL_VALUE: i64 = 2;
+
+/** Starts a pack of `records` records. */
+export function packBegin(records: i32): void {
+  writeArray(records);
+}
+
+/** The first record: base name (`<device>:`), base time in seconds, then a value. */
+export function recordFirst(
+  base_name_ptr: usize, base_name_len: i32, base_time_s: f64,
+  name: string, unit: string, value: f64,
+): void {
+  writeMap(5);
+  writeInt(LABEL_BASE_NAME);
+  writeTextBytes(base_name_ptr, base_name_len);
+  writeInt(LABEL_BASE_TIME);
+  writeNumber(base_time_s);
+  writeName(name, unit, value);
+}
+
+export function record(name: string, unit: string, value: f64): void {
+  writeMap(3);
+  writeName(name, unit, value);
+}
+
+function writeName(name: string, unit: string, value: f64): void {
+  writeInt(LABEL_NAME);
+  writeTextAscii(name);
+  writeInt(LABEL_UNIT);
+  writeTextAscii(unit);
+  writeInt(LABEL_VALUE);
+  writeF32(<f32>value);
+}
