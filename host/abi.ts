@@ -1,0 +1,58 @@
+// Firmware ABI v1 as the host checks it before running a module: every import the firmware
+// may take from module "host" and every export the host calls, with its exact signature.
+// firmware/impeller_abi.h states the same contract in C; a test holds the two together.
+
+import { formatSignature, readSignatures, type Signature } from "./wasm-signatures.js";
+
+export const ABI_VERSION = 1;
+
+const sig = (params: Signature["params"], results: Signature["results"] = []): Signature => ({ params, results });
+
+export const ABI_IMPORTS: ReadonlyMap<string, Signature> = new Map([
+  ["host.clock_ms", sig([], ["i64"])],
+  ["host.log", sig(["i32", "i32", "i32"])],
+  ["host.publish", sig(["i32", "i32", "i32"], ["i32"])],
+  ["host.panic", sig(["i32", "i32"])],
+  ["host.storage_read", sig(["i32", "i32", "i32"], ["i32"])],
+  ["host.storage_write", sig(["i32", "i32", "i32"], ["i32"])],
+]);
+
+export const ABI_EXPORTS: ReadonlyMap<string, Signature> = new Map([
+  ["abi_version", sig([], ["i32"])],
+  ["fw_version", sig([], ["i32"])],
+  ["inbox_buffer", sig([], ["i32"])],
+  ["inbox_capacity", sig([], ["i32"])],
+  ["init", sig(["i32"], ["i32"])],
+  ["sample_buffer", sig([], ["i32"])],
+  ["sample_capacity", sig([], ["i32"])],
+  ["process", sig(["i32", "i64"], ["i32"])],
+  ["handle_message", sig(["i32"], ["i32"])],
+  ["tick", sig(["i64"], ["i32"])],
+  ["self_test", sig([], ["i32"])],
+]);
+
+const same = (a: Signature, b: Signature): boolean => formatSignature(a) === formatSignature(b);
+
+/** Every way `bytes` departs from ABI v1, as sentences; empty when the module conforms.
+ *  Extra exports are allowed (the debug build has some); extra imports are not. */
+export function abiProblems(bytes: Uint8Array, module: WebAssembly.Module): string[] {
+  const problems: string[] = [];
+  const { imports, exports } = readSignatures(bytes);
+  for (const [name, signature] of imports) {
+    const expected = ABI_IMPORTS.get(name);
+    if (expected === undefined) problems.push(`imports ${name}, which ABI v1 does not provide`);
+    else if (!same(expected, signature)) problems.push(`imports ${name} as ${formatSignature(signature)}, ABI v1 has ${formatSignature(expected)}`);
+  }
+  for (const [name, expected] of ABI_EXPORTS) {
+    const signature = exports.get(name);
+    if (signature === undefined) problems.push(`does not export ${name}`);
+    else if (!same(expected, signature)) problems.push(`exports ${name} as ${formatSignature(signature)}, ABI v1 has ${formatSignature(expected)}`);
+  }
+  for (const imported of WebAssembly.Module.imports(module)) {
+    if (imported.kind !== "function") problems.push(`imports a ${imported.kind} ${imported.module}.${imported.name}; only functions may be imported`);
+  }
+  if (!WebAssembly.Module.exports(module).some((e) => e.name === "memory" && e.kind === "memory")) {
+    problems.push("does not export its memory as \"memory\"");
+  }
+  return problems;
+}

@@ -1,0 +1,148 @@
+// The impeller command line. `impeller simulate` runs a scenario (the default one unless a
+// file is named) on the embedded broker or any broker by URL and prints what was decoded.
+
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { simulate, type Progress, type SimulationResult } from "./fleet.js";
+import { loadScenario, parseScenario, ScenarioError, type Scenario } from "./scenario.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const DEFAULT_SCENARIO = path.join(ROOT, "scenarios", "default.json");
+
+const HELP = `impeller: firmware runtime and fleet simulator for connected pumps
+
+Usage: impeller <command> [options]
+
+Commands:
+  simulate [SCENARIO]   Run a fleet scenario (default: scenarios/default.json) against
+                        the embedded MQTT broker and print the decoded telemetry.
+      --pumps N           number of pumps (overrides the scenario)
+      --days D            simulated days (overrides the scenario)
+      --seed S            random seed (overrides the scenario)
+      --broker URL        use this MQTT broker (mqtt://host:port) instead of the embedded one
+      --quiet             no progress line
+  help                  Show this text.
+
+Examples:
+  impeller simulate
+  impeller simulate scenarios/default.json --pumps 20 --days 3 --seed 7
+  impeller simulate --broker mqtt://127.0.0.1:1883
+`;
+
+export class UsageError extends Error {}
+
+function numberOption(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const parsed = Number(value);
+  if (!Number.isFinite(parsed)) throw new UsageError(`--${name} needs a number, not ${JSON.stringify(value)}`);
+  return parsed;
+}
+
+function progressLine(progress: Progress): string {
+  const share = progress.totalMs > 0 ? progress.simulatedMs / progress.totalMs : 1;
+  const width = 24;
+  const filled = Math.round(share * width);
+  const days = progress.simulatedMs / 86_400_000;
+  const rate = progress.windows / Math.max(progress.elapsedMs / 1000, 1e-3);
+  return `[${"#".repeat(filled)}${".".repeat(width - filled)}] ${(share * 100).toFixed(0).padStart(3)}%  day ${days.toFixed(2)}  ${progress.windows} windows  ${rate.toFixed(0)} windows/s`;
+}
+
+function formatSummary(result: SimulationResult): string {
+  const lines: string[] = [];
+  const { scenario } = result;
+  lines.push(`Scenario: ${scenario.name}`);
+  lines.push(`Broker: ${result.brokerUrl}   seed ${scenario.seed}   ${scenario.pumps} pumps   ${scenario.days} days   one ${scenario.window}-sample window every ${scenario.interval_s} s at ${scenario.sample_rate_hz} Hz`);
+  lines.push(`Windows analysed by the firmware: ${result.windows}   messages published: ${result.published}   decoded by the subscriber: ${result.delivered}   decode errors: ${result.decodeErrors.length}`);
+  lines.push("");
+  const header = ["device", "rpm", "windows", "decoded", "dups", "acc_rms m/s2", "acc_peak m/s2", "crest", "kurtosis"];
+  const rows = result.pumps.map((pump) => [
+    pump.device,
+    pump.rpm.toFixed(0),
+    String(pump.windows),
+    String(pump.delivered),
+    String(pump.duplicates),
+    (pump.last?.get("acc_rms") ?? NaN).toFixed(3),
+    (pump.last?.get("acc_peak") ?? NaN).toFixed(3),
+    (pump.last?.get("crest") ?? NaN).toFixed(2),
+    (pump.last?.get("kurtosis") ?? NaN).toFixed(2),
+  ]);
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
+  const format = (row: string[]): string => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join("  ");
+  lines.push(format(header));
+  for (const row of rows) lines.push(format(row));
+  lines.push("");
+  lines.push(`Last values per pump are from its most recent decoded SenML pack. Finished in ${(result.elapsedMs / 1000).toFixed(1)} s.`);
+  return lines.join("\n");
+}
+
+async function runSimulate(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      pumps: { type: "string" },
+      days: { type: "string" },
+      seed: { type: "string" },
+      broker: { type: "string" },
+      quiet: { type: "boolean", default: false },
+    },
+  });
+  if (positionals.length > 1) throw new UsageError("simulate takes at most one scenario file");
+  const file = positionals[0] ?? DEFAULT_SCENARIO;
+  const base = loadScenario(file);
+  const overridden: Scenario = parseScenario({
+    ...base,
+    pumps: numberOption(values.pumps, "pumps") ?? base.pumps,
+    days: numberOption(values.days, "days") ?? base.days,
+    seed: numberOption(values.seed, "seed") ?? base.seed,
+  }, file);
+  if (values.broker !== undefined && !/^mqtts?:\/\/[^/]+$/.test(values.broker)) {
+    throw new UsageError(`--broker needs a URL like mqtt://127.0.0.1:1883, not ${JSON.stringify(values.broker)}`);
+  }
+  const interactive = process.stderr.isTTY && !values.quiet;
+  let lastPrinted = 0;
+  const result = await simulate(overridden, {
+    brokerUrl: values.broker,
+    onProgress: values.quiet ? undefined : (progress) => {
+      const now = performance.now();
+      const done = progress.simulatedMs >= progress.totalMs;
+      if (interactive) process.stderr.write(`\r${progressLine(progress)}${done ? "\n" : ""}`);
+      else if (done || now - lastPrinted > 2000) {
+        process.stderr.write(`${progressLine(progress)}\n`);
+        lastPrinted = now;
+      }
+    },
+    log: (device, level, text) => {
+      if (level >= 2) process.stderr.write(`${device}: ${["debug", "info", "warn", "error"][level] ?? level}: ${text}\n`);
+    },
+  });
+  process.stdout.write(`${formatSummary(result)}\n`);
+  const complete = result.delivered === result.published && result.decodeErrors.length === 0;
+  if (!complete) process.stderr.write(`not every message arrived intact: ${result.delivered} of ${result.published} decoded\n`);
+  return complete ? 0 : 1;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case undefined:
+      case "help":
+      case "--help":
+      case "-h":
+        process.stdout.write(HELP);
+        return 0;
+      case "simulate":
+        return await runSimulate(rest);
+      default:
+        throw new UsageError(`unknown command ${JSON.stringify(command)}; see impeller --help`);
+    }
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ScenarioError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      process.stderr.write(`impeller: ${(error as Error).message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,133 @@
+// An independent subscriber: takes everything a tenant's devices send, decodes it with the
+// protocol codecs alone (it knows nothing of the firmware), drops duplicates by (device,
+// sequence), and keeps what a summary or a test needs.
+
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { ProtocolError } from "../protocol/errors.js";
+import { unframe } from "../protocol/framing.js";
+import { decodeEvent, decodeReply, type Reply } from "../protocol/messages.js";
+import { decodeSenml, resolveSenml, type ResolvedRecord } from "../protocol/senml.js";
+import { decodeState, supersedes, type DeviceState } from "../protocol/state.js";
+import { parseTopic, topicFilter } from "../protocol/topics.js";
+
+export interface TelemetryPack {
+  device: string;
+  sequence: number;
+  /** Base time of the pack, seconds. */
+  time: number;
+  /** Values by record name without the device's base name, e.g. "acc_rms". */
+  values: Map<string, number>;
+  units: Map<string, string>;
+}
+
+export interface DeviceLedger {
+  telemetry: TelemetryPack[];
+  events: Record<string, unknown>[];
+  replies: Reply[];
+  state?: DeviceState;
+  sequences: Set<number>;
+  duplicates: number;
+}
+
+export class Collector {
+  readonly devices = new Map<string, DeviceLedger>();
+  readonly errors: { topic: string; code: string; message: string }[] = [];
+  received = 0;
+  private readonly listeners = new Set<() => void>();
+
+  private constructor(private readonly client: MqttClient, readonly tenant: string) {}
+
+  static async connect(url: string, tenant: string, options: IClientOptions = {}): Promise<Collector> {
+    const client = await mqtt.connectAsync(url, {
+      protocolVersion: 4,
+      clientId: `collector.${tenant}.${process.pid}.${Math.floor(performance.now())}`,
+      clean: true,
+      ...options,
+    });
+    const collector = new Collector(client, tenant);
+    client.on("message", (topic, payload) => collector.ingest(topic, new Uint8Array(payload)));
+    await client.subscribeAsync(topicFilter(tenant, "#"), { qos: 1 });
+    return collector;
+  }
+
+  private ledger(device: string): DeviceLedger {
+    let ledger = this.devices.get(device);
+    if (ledger === undefined) {
+      ledger = { telemetry: [], events: [], replies: [], sequences: new Set(), duplicates: 0 };
+      this.devices.set(device, ledger);
+    }
+    return ledger;
+  }
+
+  /** Decodes one message; anything malformed is recorded with its typed error code. */
+  ingest(topic: string, payload: Uint8Array): void {
+    this.received += 1;
+    try {
+      const { device, kind } = parseTopic(topic);
+      if (kind === "command") return;
+      const ledger = this.ledger(device);
+      if (kind === "state") {
+        if (payload.length === 0) return; // a cleared retained message
+        const state = decodeState(payload);
+        if (supersedes(state, ledger.state)) ledger.state = state;
+        return;
+      }
+      const { sequence, body } = unframe(payload);
+      if (ledger.sequences.has(sequence)) {
+        ledger.duplicates += 1;
+        return;
+      }
+      ledger.sequences.add(sequence);
+      if (kind === "telemetry") ledger.telemetry.push(toPack(device, sequence, resolveSenml(decodeSenml(body))));
+      else if (kind === "event") ledger.events.push(decodeEvent(body));
+      else if (kind === "reply") ledger.replies.push(decodeReply(body));
+    } catch (error) {
+      const code = error instanceof ProtocolError ? error.code : "unexpected";
+      this.errors.push({ topic, code, message: (error as Error).message });
+    }
+    for (const listener of this.listeners) listener();
+  }
+
+  get telemetryCount(): number {
+    let count = 0;
+    for (const ledger of this.devices.values()) count += ledger.telemetry.length;
+    return count;
+  }
+
+  /** Resolves once `predicate` holds, or rejects after `timeoutMs`. */
+  waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {
+    if (predicate()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.listeners.delete(check);
+        reject(new Error(`collector: condition not met within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const check = (): void => {
+        if (!predicate()) return;
+        clearTimeout(timer);
+        this.listeners.delete(check);
+        resolve();
+      };
+      this.listeners.add(check);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.client.endAsync();
+  }
+}
+
+function toPack(device: string, sequence: number, records: ResolvedRecord[]): TelemetryPack {
+  const prefix = `${device}:`;
+  const values = new Map<string, number>();
+  const units = new Map<string, string>();
+  for (const record of records) {
+    if (!record.name.startsWith(prefix)) {
+      throw new ProtocolError("bad_senml", `record ${record.name} does not belong to device ${device}`);
+    }
+    const name = record.name.slice(prefix.length);
+    if (record.value !== undefined) values.set(name, record.value);
+    if (record.unit !== undefined) units.set(name, record.unit);
+  }
+  return { device, sequence, time: records[0]?.time ?? 0, values, units };
+}

@@ -1,0 +1,98 @@
+// Scenario files: what fleet to simulate, for how long, how often it measures. Read from JSON
+// and checked field by field, so a typo is an error that names the field, not a silent default.
+
+import fs from "node:fs";
+import type { PumpRanges } from "./pump.js";
+import { isValidId } from "../protocol/topics.js";
+
+export interface Scenario {
+  name: string;
+  seed: number;
+  tenant: string;
+  /** ISO 8601 start of the simulated period. */
+  start: string;
+  days: number;
+  pumps: number;
+  /** Seconds between measurements of one pump. */
+  interval_s: number;
+  sample_rate_hz: number;
+  window: number;
+  pump: PumpRanges;
+}
+
+export class ScenarioError extends Error {
+  constructor(readonly source: string, message: string) {
+    super(`${source}: ${message}`);
+    this.name = "ScenarioError";
+  }
+}
+
+const RANGE_KEYS: (keyof PumpRanges)[] = [
+  "rpm", "vanes", "slip", "load", "imbalance_g", "misalignment_g", "vane_pass_g", "noise_g",
+];
+const TOP_KEYS = ["name", "seed", "tenant", "start", "days", "pumps", "interval_s", "sample_rate_hz", "window", "pump"];
+
+function fail(source: string, message: string): never {
+  throw new ScenarioError(source, message);
+}
+
+function number(source: string, value: unknown, field: string, low: number, high: number, integer = false): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < low || value > high || (integer && !Number.isInteger(value))) {
+    fail(source, `"${field}" must be ${integer ? "an integer" : "a number"} from ${low} to ${high}, not ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function range(source: string, value: unknown, field: string): [number, number] {
+  if (!Array.isArray(value) || value.length !== 2) fail(source, `"pump.${field}" must be [low, high]`);
+  const low = number(source, value[0], `pump.${field}[0]`, 0, 1e6);
+  const high = number(source, value[1], `pump.${field}[1]`, low, 1e6);
+  return [low, high];
+}
+
+export function parseScenario(data: unknown, source = "scenario"): Scenario {
+  if (typeof data !== "object" || data === null || Array.isArray(data)) fail(source, "a scenario is a JSON object");
+  const raw = data as Record<string, unknown>;
+  for (const key of Object.keys(raw)) {
+    if (!TOP_KEYS.includes(key)) fail(source, `unknown field "${key}" (known: ${TOP_KEYS.join(", ")})`);
+  }
+  const pump = raw.pump;
+  if (typeof pump !== "object" || pump === null) fail(source, `"pump" must be an object of ranges`);
+  for (const key of Object.keys(pump)) {
+    if (!RANGE_KEYS.includes(key as keyof PumpRanges)) fail(source, `unknown field "pump.${key}" (known: ${RANGE_KEYS.join(", ")})`);
+  }
+  const ranges = Object.fromEntries(
+    RANGE_KEYS.map((key) => [key, range(source, (pump as Record<string, unknown>)[key], key)]),
+  ) as unknown as PumpRanges;
+  if (typeof raw.tenant !== "string" || !isValidId(raw.tenant)) fail(source, `"tenant" must be an id of A-Z a-z 0-9 . _ : -`);
+  if (typeof raw.start !== "string" || Number.isNaN(Date.parse(raw.start))) fail(source, `"start" must be an ISO 8601 date`);
+  const window = number(source, raw.window, "window", 16, 8192, true);
+  return {
+    name: typeof raw.name === "string" ? raw.name : "unnamed",
+    seed: number(source, raw.seed, "seed", 0, 2 ** 32 - 1, true),
+    tenant: raw.tenant,
+    start: raw.start,
+    days: number(source, raw.days, "days", 0, 3650),
+    pumps: number(source, raw.pumps, "pumps", 1, 100_000, true),
+    interval_s: number(source, raw.interval_s, "interval_s", 1, 86_400),
+    sample_rate_hz: number(source, raw.sample_rate_hz, "sample_rate_hz", 100, 200_000),
+    window,
+    pump: ranges,
+  };
+}
+
+export function loadScenario(file: string): Scenario {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, "utf8");
+  } catch (error) {
+    throw new ScenarioError(file, `cannot be read: ${(error as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (error) {
+    throw new ScenarioError(file, `is not valid JSON: ${(error as Error).message}`);
+  }
+  return parseScenario(data, file);
+}
