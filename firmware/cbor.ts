@@ -142,9 +142,14 @@ export let head_value: u64 = 0;
 export let text_ptr: usize = 0;
 export let text_len: i32 = 0;
 
+/** Set when the input was truncated or not well-formed, as opposed to well-formed but of
+ *  the wrong shape; callers use it to choose between BAD_CBOR and a more specific status. */
+export let read_malformed: bool = false;
+
 export function readBegin(ptr: usize, len: i32): void {
   r_ptr = ptr;
   r_end = ptr + <usize>len;
+  read_malformed = false;
 }
 
 /** Where the next item starts. */
@@ -156,10 +161,15 @@ export function readRemaining(): i32 {
   return <i32>(r_end - r_ptr);
 }
 
+function malformed(): bool {
+  read_malformed = true;
+  return false;
+}
+
 /** Reads one head. False on truncated input, a reserved additional-information value
  *  (28–30), or an indefinite length, which this reader does not accept. */
 export function readHead(): bool {
-  if (r_ptr >= r_end) return false;
+  if (r_ptr >= r_end) return malformed();
   const initial = load<u8>(r_ptr);
   r_ptr += 1;
   head_major = initial >> 5;
@@ -168,9 +178,9 @@ export function readHead(): bool {
     head_value = <u64>head_info;
     return true;
   }
-  if (head_info > 27) return false;
+  if (head_info > 27) return malformed();
   const size: usize = <usize>1 << <usize>(head_info - 24);
-  if (r_end - r_ptr < size) return false;
+  if (r_end - r_ptr < size) return malformed();
   let value: u64 = 0;
   for (let i: usize = 0; i < size; i++) value = (value << 8) | <u64>load<u8>(r_ptr + i);
   r_ptr += size;
@@ -181,7 +191,7 @@ export function readHead(): bool {
 /** After a text or byte string head: points text_ptr/text_len at its content. */
 export function readStringContent(): bool {
   if (head_major != MAJOR_TEXT && head_major != MAJOR_BYTES) return false;
-  if (head_value > <u64>(r_end - r_ptr)) return false;
+  if (head_value > <u64>(r_end - r_ptr)) return malformed();
   text_ptr = r_ptr;
   text_len = <i32>head_value;
   r_ptr += <usize>head_value;
@@ -220,14 +230,14 @@ export function halfToF64(half: u32): f64 {
 
 /** Skips the content of the item whose head was just read; nesting is bounded. */
 export function skipContent(depth: i32): bool {
-  if (depth > CBOR_DEPTH_MAX) return false;
+  if (depth > CBOR_DEPTH_MAX) return malformed();
   const major = head_major;
   if (major == MAJOR_BYTES || major == MAJOR_TEXT) return readStringContent();
   if (major == MAJOR_ARRAY || major == MAJOR_MAP) {
     const remaining = <u64>(r_end - r_ptr);
     // Every item takes at least one byte: a count larger than the input is a lie.
     const items = major == MAJOR_MAP ? head_value * 2 : head_value;
-    if (head_value > remaining || items > remaining) return false;
+    if (head_value > remaining || items > remaining) return malformed();
     for (let i: u64 = 0; i < items; i++) {
       if (!readHead() || !skipContent(depth + 1)) return false;
     }

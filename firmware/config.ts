@@ -2,7 +2,7 @@
 // then applied, so a bad configuration changes nothing.
 
 import {
-  readBegin, readHead, readText, headNumber, textIs, head_major, head_value, text_ptr, text_len,
+  readBegin, readHead, readText, readRemaining, headNumber, textIs, read_malformed, head_major, head_value, text_ptr, text_len,
 } from "./cbor";
 import { STATUS_OK, STATUS_BAD_CBOR, STATUS_BAD_CONFIG } from "./status";
 
@@ -111,8 +111,9 @@ export function stage(ptr: usize, len: i32): i32 {
   const entries = <i32>head_value;
   for (let i = 0; i < entries; i++) {
     const status = stageEntry();
-    if (status != STATUS_OK) return status;
+    if (status != STATUS_OK) return read_malformed ? STATUS_BAD_CBOR : status;
   }
+  if (readRemaining() != 0) return STATUS_BAD_CBOR; // trailing bytes
   if (staged.device_id_len == 0 || staged.sample_rate_hz == 0.0 || staged.window_samples == 0) {
     return STATUS_BAD_CONFIG; // device, rate_hz and window are required
   }

@@ -24,3 +24,71 @@ export function debug_time_features(samples: Float32Array, scale: f64): Float64A
 export function debug_half_to_f64(half: u32): f64 {
   return halfToF64(half);
 }
+
+// FFT and spectrum (firmware/fft.ts, firmware/spectrum.ts). Imports sit here so this block can
+// be appended as a unit; AssemblyScript hoists them like any other import.
+import { fftInit, fftReal, FFT_SIZE_MAX } from "./fft";
+import {
+  spectrumInit, spectrumCompute, spectrumPtr, spectrumFftSize, spectrumCoherentGain, spectrumEnbwBins,
+} from "./spectrum";
+
+/** The runtime id of Float32Array, for the loader's __newArray. */
+export function debug_float32array_id(): u32 {
+  return idof<Float32Array>();
+}
+
+export function debug_fft_init(size_max: i32): i32 {
+  return fftInit(size_max);
+}
+
+/** fftReal's status for `size` on a scratch buffer big enough for any valid size. */
+export function debug_fft_status(size: i32): i32 {
+  const scratch = new StaticArray<f32>(FFT_SIZE_MAX + 2);
+  return fftReal(changetype<usize>(scratch), size, changetype<usize>(scratch));
+}
+
+/** Bins 0..N/2 of the real FFT of `samples` (N = its length), interleaved re, im, out of place;
+ *  empty on error. Builds the tables for FFT_SIZE_MAX when debug_fft_init was not called. */
+export function debug_fft(samples: Float32Array): Float64Array {
+  fftInit(FFT_SIZE_MAX);
+  const out = new StaticArray<f32>(samples.length + 2);
+  const bins = fftReal(samples.dataStart, samples.length, changetype<usize>(out));
+  if (bins < 0) return new Float64Array(0);
+  const result = new Float64Array(bins << 1);
+  for (let i = 0; i < bins << 1; i++) result[i] = <f64>out[i];
+  return result;
+}
+
+export function debug_spectrum_init(window_samples: i32): i32 {
+  return spectrumInit(window_samples);
+}
+
+/** spectrumCompute's status for a buffer of `count` samples (zeros) and `window_kind`. */
+export function debug_spectrum_status(count: i32, window_kind: i32): i32 {
+  const scratch = new StaticArray<f32>(count > 0 && count <= FFT_SIZE_MAX ? count : 0);
+  return spectrumCompute(changetype<usize>(scratch), count, window_kind);
+}
+
+/** Amplitudes of bins 0..N/2 of `samples` (spectrumInit with their length first, once per
+ *  instance); empty on error. */
+export function debug_amplitude_spectrum(samples: Float32Array, window_kind: i32): Float32Array {
+  const init = spectrumInit(samples.length);
+  if (init < 0) return new Float32Array(0);
+  const bins = spectrumCompute(samples.dataStart, samples.length, window_kind);
+  if (bins < 0) return new Float32Array(0);
+  const result = new Float32Array(bins);
+  memory.copy(result.dataStart, spectrumPtr(), <usize>bins << 2);
+  return result;
+}
+
+/** [fft_size, coherent gain, ENBW in bins] of `window_kind` after spectrumInit. */
+export function debug_spectrum_window(window_kind: i32): Float64Array {
+  const result = new Float64Array(3);
+  result[0] = <f64>spectrumFftSize();
+  result[1] = spectrumCoherentGain(window_kind);
+  result[2] = spectrumEnbwBins(window_kind);
+  return result;
+}
+
+/** Runtime class id of Float32Array, for the loader's __newArray. */
+export const Float32Array_ID = idof<Float32Array>();

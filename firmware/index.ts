@@ -8,7 +8,7 @@ import { computeTimeFeatures, feature_rms, feature_peak, feature_peak_to_peak, f
   feature_kurtosis, feature_skewness } from "./features";
 import {
   writeBegin, writeEnd, writeMap, writeTextAscii, writeInt, writeBool,
-  readBegin, readHead, readText, skipContent, readPosition, textIs,
+  readBegin, readHead, readText, skipContent, readPosition, textIs, read_malformed,
   head_major, head_value, text_ptr, text_len,
 } from "./cbor";
 import { packBegin, recordFirst, record } from "./senml";
@@ -263,6 +263,7 @@ export function handle_message(len: i32): i32 {
   if (!initialised) return STATUS_NOT_INITIALISED;
   if (len <= 0 || len > INBOX_BYTES) return STATUS_BAD_ARGUMENT;
   let status = parseCommand(len);
+  if (status != STATUS_OK && read_malformed) status = STATUS_BAD_CBOR;
   if (status == STATUS_OK) status = runCommand();
   if (command_id >= 0) reply(command_id, status);
   else warnThrottled(WARN_BAD_COMMAND, "command without an id dropped");

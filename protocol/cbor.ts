@@ -12,7 +12,8 @@ const encoder = new Encoder({ mapsAsObjects: false, useRecords: false, tagUint8A
 const decoder = new Decoder({ mapsAsObjects: false, useRecords: false });
 
 export function encodeCbor(value: unknown): Uint8Array {
-  return encoder.encode(value);
+  const encoded = encoder.encode(value);
+  return new Uint8Array(encoded.buffer, encoded.byteOffset, encoded.byteLength);
 }
 
 function checkSize(bytes: Uint8Array, maxBytes: number): void {

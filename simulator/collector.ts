@@ -24,7 +24,9 @@ export interface DeviceLedger {
   telemetry: TelemetryPack[];
   events: Record<string, unknown>[];
   replies: Reply[];
+  /** The latest state by session order, and every state message in arrival order. */
   state?: DeviceState;
+  states: DeviceState[];
   sequences: Set<number>;
   duplicates: number;
 }
@@ -53,7 +55,7 @@ export class Collector {
   private ledger(device: string): DeviceLedger {
     let ledger = this.devices.get(device);
     if (ledger === undefined) {
-      ledger = { telemetry: [], events: [], replies: [], sequences: new Set(), duplicates: 0 };
+      ledger = { telemetry: [], events: [], replies: [], states: [], sequences: new Set(), duplicates: 0 };
       this.devices.set(device, ledger);
     }
     return ledger;
@@ -69,6 +71,7 @@ export class Collector {
       if (kind === "state") {
         if (payload.length === 0) return; // a cleared retained message
         const state = decodeState(payload);
+        ledger.states.push(state);
         if (supersedes(state, ledger.state)) ledger.state = state;
         return;
       }

@@ -1,0 +1,208 @@
+// Real-input FFT for power-of-two sizes FFT_SIZE_MIN..FFT_SIZE_MAX, the numeric core of the
+// vibration spectrum. An N-point real FFT is an N/2-point complex FFT (radix-4, one radix-2
+// stage when log2(N/2) is odd) over the samples packed as z[n] = x[2n] + i·x[2n+1], followed
+// by a split step that separates the even and odd halves. fftInit() builds the only tables
+// (a quarter-wave cosine and a bit-reversal permutation, both for the largest size) once;
+// smaller sizes reuse them by striding and shifting, so nothing is allocated afterwards.
+//
+// Layout: input is `size` f32 samples; output is bins 0..size/2 interleaved as re, im
+// (size + 2 f32). X[k] = Σ x[n]·e^(−2πi·kn/size), unscaled. The output may be the input
+// buffer itself (it then needs size + 2 f32 of room), which saves a window-sized buffer.
+
+import { STATUS_OK, STATUS_NOT_INITIALISED, STATUS_BAD_ARGUMENT, STATUS_NO_ROOM, STATUS_NEEDS_REBOOT }
+  from "./status";
+
+export const FFT_SIZE_MIN: i32 = 256;
+export const FFT_SIZE_MAX: i32 = 8192;
+
+/** cos(2π·t/size_max) for t in 0..size_max/4; sin comes from the same table read backwards. */
+let cosine: StaticArray<f32> = new StaticArray<f32>(0);
+/** Bit reversal of 0..size_max/2 − 1 over log2(size_max/2) bits; shift right for smaller sizes. */
+let reversed: StaticArray<u16> = new StaticArray<u16>(0);
+let size_max_init: i32 = 0;
+let bits_max: i32 = 0; // log2(size_max / 2)
+
+function isPowerOfTwo(n: i32): bool {
+  return n > 0 && (n & (n - 1)) == 0;
+}
+
+/** Builds the tables for real sizes up to `size_max` (a power of two in FFT_SIZE_MIN..FFT_SIZE_MAX).
+ *  A repeated call with a size no larger than the first is a no-op; a larger one would have to
+ *  allocate again, which the stub runtime cannot take back, so it is refused. */
+export function fftInit(size_max: i32): i32 {
+  if (!isPowerOfTwo(size_max) || size_max < FFT_SIZE_MIN || size_max > FFT_SIZE_MAX) return STATUS_BAD_ARGUMENT;
+  if (size_max_init != 0) return size_max <= size_max_init ? STATUS_OK : STATUS_NEEDS_REBOOT;
+
+  const quarter = size_max >> 2;
+  cosine = new StaticArray<f32>(quarter + 1);
+  for (let t = 0; t <= quarter; t++) {
+    unchecked(cosine[t] = <f32>Math.cos(2.0 * Math.PI * <f64>t / <f64>size_max));
+  }
+  const half = size_max >> 1;
+  const bits = <i32>ctz<u32>(<u32>half);
+  reversed = new StaticArray<u16>(half);
+  for (let i = 0; i < half; i++) {
+    unchecked(reversed[i] = <u16>(bitrev32(<u32>i) >>> (32 - bits)));
+  }
+  size_max_init = size_max;
+  bits_max = bits;
+  return STATUS_OK;
+}
+
+/** Bytes held by the tables (for the memory budget); 0 before fftInit. */
+export function fftTableBytes(): i32 {
+  return (cosine.length << 2) + (reversed.length << 1);
+}
+
+function bitrev32(v: u32): u32 {
+  v = ((v >>> 1) & 0x55555555) | ((v & 0x55555555) << 1);
+  v = ((v >>> 2) & 0x33333333) | ((v & 0x33333333) << 2);
+  v = ((v >>> 4) & 0x0f0f0f0f) | ((v & 0x0f0f0f0f) << 4);
+  v = ((v >>> 8) & 0x00ff00ff) | ((v & 0x00ff00ff) << 8);
+  return (v >>> 16) | (v << 16);
+}
+
+function fitsInMemory(ptr: usize, bytes: usize): bool {
+  const end = <u64>ptr + <u64>bytes;
+  return ptr != 0 && end <= (<u64>memory.size() << 16);
+}
+
+/** Real FFT of `size` f32 samples at `input_ptr` into bins 0..size/2 at `out_ptr` (interleaved
+ *  re, im; size + 2 f32). `out_ptr` may equal `input_ptr`; any other overlap is refused.
+ *  Returns the number of bins (size/2 + 1), STATUS_NOT_INITIALISED before fftInit,
+ *  STATUS_BAD_ARGUMENT for a size that is not a power of two in FFT_SIZE_MIN..FFT_SIZE_MAX or a
+ *  buffer outside memory, STATUS_NO_ROOM for a size above the one given to fftInit. */
+export function fftReal(input_ptr: usize, size: i32, out_ptr: usize): i32 {
+  if (!isPowerOfTwo(size) || size < FFT_SIZE_MIN || size > FFT_SIZE_MAX) return STATUS_BAD_ARGUMENT;
+  if (size_max_init == 0) return STATUS_NOT_INITIALISED;
+  if (size > size_max_init) return STATUS_NO_ROOM;
+  const in_bytes = <usize>size << 2;
+  const out_bytes = in_bytes + 8;
+  if (!fitsInMemory(input_ptr, in_bytes) || !fitsInMemory(out_ptr, out_bytes)) return STATUS_BAD_ARGUMENT;
+  const overlaps = input_ptr < out_ptr + out_bytes && out_ptr < input_ptr + in_bytes;
+  if (overlaps && input_ptr != out_ptr) return STATUS_BAD_ARGUMENT;
+
+  const half = size >> 1;
+  const step = size_max_init / size; // table stride for this size's angles 2π·k/size
+  permute(input_ptr, out_ptr, half);
+  complexStages(out_ptr, half);
+  splitReal(out_ptr, half, step);
+  return half + 1;
+}
+
+/** Puts the packed complex samples into bit-reversed order, in place or as a copy. */
+function permute(input_ptr: usize, out_ptr: usize, count: i32): void {
+  const table = changetype<usize>(reversed);
+  const shift = bits_max - <i32>ctz<u32>(<u32>count);
+  if (input_ptr == out_ptr) {
+    for (let i = 0; i < count; i++) {
+      const j = <i32>load<u16>(table + (<usize>i << 1)) >>> shift;
+      if (i < j) {
+        const a = out_ptr + (<usize>i << 3);
+        const b = out_ptr + (<usize>j << 3);
+        const t = load<u64>(a); // one complex f32 pair moved as a unit
+        store<u64>(a, load<u64>(b));
+        store<u64>(b, t);
+      }
+    }
+  } else {
+    for (let i = 0; i < count; i++) {
+      const j = <i32>load<u16>(table + (<usize>i << 1)) >>> shift;
+      store<u64>(out_ptr + (<usize>i << 3), load<u64>(input_ptr + (<usize>j << 3)));
+    }
+  }
+}
+
+/** In-place complex DIT FFT of `count` points already in bit-reversed order. */
+function complexStages(p: usize, count: i32): void {
+  const end = p + (<usize>count << 3);
+  let length: i32;
+  if ((ctz<u32>(<u32>count) & 1) != 0) {
+    // An odd power of two: one radix-2 stage of twiddle-free 2-point DFTs first.
+    for (let a = p; a < end; a += 16) {
+      const ar = load<f32>(a), ai = load<f32>(a, 4);
+      const br = load<f32>(a, 8), bi = load<f32>(a, 12);
+      store<f32>(a, ar + br); store<f32>(a, ai + bi, 4);
+      store<f32>(a, ar - br, 8); store<f32>(a, ai - bi, 12);
+    }
+    length = 8;
+  } else {
+    // 4-point DFTs need no twiddles; in bit-reversed order their inputs sit as x0, x2, x1, x3.
+    for (let a = p; a < end; a += 32) {
+      const x0r = load<f32>(a), x0i = load<f32>(a, 4);
+      const x2r = load<f32>(a, 8), x2i = load<f32>(a, 12);
+      const x1r = load<f32>(a, 16), x1i = load<f32>(a, 20);
+      const x3r = load<f32>(a, 24), x3i = load<f32>(a, 28);
+      const t0r = x0r + x2r, t0i = x0i + x2i, t1r = x0r - x2r, t1i = x0i - x2i;
+      const t2r = x1r + x3r, t2i = x1i + x3i, t3r = x1r - x3r, t3i = x1i - x3i;
+      store<f32>(a, t0r + t2r); store<f32>(a, t0i + t2i, 4);
+      store<f32>(a, t1r + t3i, 8); store<f32>(a, t1i - t3r, 12);
+      store<f32>(a, t0r - t2r, 16); store<f32>(a, t0i - t2i, 20);
+      store<f32>(a, t1r - t3i, 24); store<f32>(a, t1i + t3r, 28);
+    }
+    length = 16;
+  }
+  // Radix-4 stages: each merges four DFTs of length/4 points (stored in the order r = 0, 2, 1, 3
+  // because the data is bit-reversed) into one of `length` points.
+  const table = changetype<usize>(cosine);
+  const quarter_table = size_max_init >> 2;
+  for (; length <= count; length <<= 2) {
+    const q = length >> 2;
+    const qb = <usize>q << 3;
+    const lb = <usize>length << 3;
+    const t_step = size_max_init / length; // table index of angle 2π/length
+    for (let j = 0; j < q; j++) {
+      // W^j from the table; W^2j and W^3j by multiplication, so the table stops at a quarter turn.
+      const t = j * t_step;
+      const c = <f64>load<f32>(table + (<usize>t << 2));
+      const s = <f64>load<f32>(table + (<usize>(quarter_table - t) << 2));
+      const c2 = c * c - s * s, s2 = c * s * 2;
+      const w1r = <f32>c, w1i = <f32>-s;
+      const w2r = <f32>c2, w2i = <f32>-s2;
+      const w3r = <f32>(c * c2 - s * s2), w3i = <f32>-(c * s2 + s * c2);
+      for (let a = p + (<usize>j << 3); a < end; a += lb) {
+        const b = a + qb, c = b + qb, d = c + qb;
+        const x0r = load<f32>(a), x0i = load<f32>(a, 4);
+        const y2r = load<f32>(b), y2i = load<f32>(b, 4);
+        const y1r = load<f32>(c), y1i = load<f32>(c, 4);
+        const y3r = load<f32>(d), y3i = load<f32>(d, 4);
+        const x1r = y1r * w1r - y1i * w1i, x1i = y1r * w1i + y1i * w1r;
+        const x2r = y2r * w2r - y2i * w2i, x2i = y2r * w2i + y2i * w2r;
+        const x3r = y3r * w3r - y3i * w3i, x3i = y3r * w3i + y3i * w3r;
+        const t0r = x0r + x2r, t0i = x0i + x2i, t1r = x0r - x2r, t1i = x0i - x2i;
+        const t2r = x1r + x3r, t2i = x1i + x3i, t3r = x1r - x3r, t3i = x1i - x3i;
+        store<f32>(a, t0r + t2r); store<f32>(a, t0i + t2i, 4);
+        store<f32>(b, t1r + t3i); store<f32>(b, t1i - t3r, 4);
+        store<f32>(c, t0r - t2r); store<f32>(c, t0i - t2i, 4);
+        store<f32>(d, t1r - t3i); store<f32>(d, t1i + t3r, 4);
+      }
+    }
+  }
+}
+
+/** Turns Z = FFT(x[2n] + i·x[2n+1]) of `half` points into bins 0..half of the real FFT, in
+ *  place: X[k] = E[k] + W^k·O[k] and X[half−k] = conj(E[k] − W^k·O[k]) with
+ *  E = (Z[k] + conj Z[half−k])/2, O = (Z[k] − conj Z[half−k])/2i, W = e^(−2πi/(2·half)). */
+function splitReal(p: usize, half: i32, step: i32): void {
+  const z0r = load<f32>(p), z0i = load<f32>(p, 4);
+  store<f32>(p, z0r + z0i); store<f32>(p, 0, 4);
+  store<f32>(p + (<usize>half << 3), z0r - z0i); store<f32>(p + (<usize>half << 3), 0, 4);
+
+  const table = changetype<usize>(cosine);
+  const quarter_table = size_max_init >> 2;
+  const k_end = half >> 1;
+  for (let k = 1; k <= k_end; k++) {
+    const a = p + (<usize>k << 3);
+    const b = p + (<usize>(half - k) << 3);
+    const ar = load<f32>(a), ai = load<f32>(a, 4);
+    const br = load<f32>(b), bi = load<f32>(b, 4);
+    const er = (ar + br) * 0.5, ei = (ai - bi) * 0.5;
+    const or = (ai + bi) * 0.5, oi = (br - ar) * 0.5;
+    const t = k * step;
+    const wr = load<f32>(table + (<usize>t << 2));
+    const wi = -load<f32>(table + (<usize>(quarter_table - t) << 2));
+    const mr = wr * or - wi * oi, mi = wr * oi + wi * or;
+    store<f32>(a, er + mr); store<f32>(a, ei + mi, 4);
+    store<f32>(b, er - mr); store<f32>(b, mi - ei, 4);
+  }
+}

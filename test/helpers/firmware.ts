@@ -1,0 +1,52 @@
+// Loads the built firmware for tests: the release build through the production host runtime,
+// with a recording host, and paths to both builds.
+
+import fs from "node:fs";
+import { compileFirmware, Firmware, type CompiledFirmware, type FirmwareHost } from "../../host/firmware.js";
+import { MemoryStorage } from "../../host/storage.js";
+
+export const RELEASE_WASM = new URL("../../build/firmware.wasm", import.meta.url);
+export const DEBUG_WASM = new URL("../../build/firmware.debug.wasm", import.meta.url);
+
+export function releaseBytes(): Uint8Array {
+  return new Uint8Array(fs.readFileSync(RELEASE_WASM));
+}
+
+let compiled: Promise<CompiledFirmware> | undefined;
+export function releaseFirmware(): Promise<CompiledFirmware> {
+  compiled ??= compileFirmware(releaseBytes());
+  return compiled;
+}
+
+export interface Published {
+  kind: number;
+  bytes: Uint8Array;
+}
+
+/** A host that records what the firmware does, on a clock the test moves. */
+export class RecordingHost implements FirmwareHost {
+  nowMs = 0;
+  refuse = false;
+  readonly published: Published[] = [];
+  readonly logs: { level: number; text: string }[] = [];
+  storage = new MemoryStorage();
+
+  clockMs(): number {
+    return this.nowMs;
+  }
+
+  publish(kind: number, bytes: Uint8Array): boolean {
+    if (this.refuse) return false;
+    this.published.push({ kind, bytes });
+    return true;
+  }
+
+  log(level: number, text: string): void {
+    this.logs.push({ level, text });
+  }
+}
+
+export async function bootRelease(host = new RecordingHost()): Promise<{ firmware: Firmware; host: RecordingHost }> {
+  const firmware = await Firmware.instantiate(await releaseFirmware(), host);
+  return { firmware, host };
+}

@@ -1,0 +1,85 @@
+// Runs a real mosquitto broker as a child process on a free loopback port, with a
+// configuration the test writes. Tests that need it skip, saying why, when it is not installed.
+
+import { spawn, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+
+const CANDIDATES = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"];
+
+export const MOSQUITTO_PATH: string | undefined = CANDIDATES.find((file) => fs.existsSync(file));
+
+export const MOSQUITTO_MISSING_REASON =
+  "mosquitto is not installed (apt-get install -y mosquitto); the mosquitto tests are skipped";
+
+export interface Mosquitto {
+  url: string;
+  port: number;
+  directory: string;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`mosquitto exited with code ${child.exitCode}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, "127.0.0.1");
+      socket.once("connect", () => { socket.destroy(); resolve(true); });
+      socket.once("error", () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`mosquitto did not open port ${port} within ${timeoutMs} ms`);
+}
+
+/** Starts mosquitto with `extraConfig` lines after a plain loopback listener. */
+export async function startMosquitto(extraConfig: string[] = []): Promise<Mosquitto> {
+  if (MOSQUITTO_PATH === undefined) throw new Error(MOSQUITTO_MISSING_REASON);
+  const port = await freePort();
+  const directory = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-mosquitto-"));
+  const config = [
+    `listener ${port} 127.0.0.1`,
+    "allow_anonymous true",
+    "max_queued_messages 0", // the default of 1000 drops QoS 1 messages to a slow subscriber
+    "persistence false",
+    "log_dest stderr",
+    "log_type error",
+    ...extraConfig,
+  ];
+  const file = path.join(directory, "mosquitto.conf");
+  fs.writeFileSync(file, `${config.join("\n")}\n`);
+  const child = spawn(MOSQUITTO_PATH, ["-c", file], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => { stderr += chunk.toString(); });
+  try {
+    await waitForPort(port, child, 10_000);
+  } catch (error) {
+    child.kill("SIGKILL");
+    throw new Error(`${(error as Error).message}; stderr: ${stderr}`);
+  }
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    port,
+    directory,
+    stop: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM");
+        await exited;
+      }
+      fs.rmSync(directory, { recursive: true, force: true });
+    },
+  };
+}
