@@ -26,11 +26,12 @@ function isStale(out) {
   return !fs.existsSync(file) || fs.statSync(file).mtimeMs < newestSource();
 }
 
+process.chdir(root); // asconfig.json's paths are relative to the project root
 const onlyIfStale = process.argv.includes("--if-stale");
 for (const target of targets) {
   if (onlyIfStale && !isStale(target.out)) continue;
   const args = [...target.entries, "--config", "asconfig.json", "--target", target.name];
-  const { error } = await asc.main(args, { stdout: process.stdout, stderr: process.stderr, baseDir: root });
+  const { error } = await asc.main(args, { stdout: process.stdout, stderr: process.stderr });
   if (error) {
     console.error(`firmware ${target.name} build failed: ${error.message}`);
     process.exit(1);

@@ -2,7 +2,7 @@
 // checked against the TypeScript reference on seeded random input.
 
 import fs from "node:fs";
-import loader from "@assemblyscript/loader";
+import * as loader from "@assemblyscript/loader";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Random } from "../simulator/random.js";
 import { timeFeatures } from "./reference/features.js";
