@@ -20,21 +20,70 @@ export const SHAFT_RPM_MAX: f64 = 60000.0;
 export const UNITS_G: i32 = 0;
 export const UNITS_M_S2: i32 = 1;
 
-/** The configuration in force. */
+export const ISO_GROUP_LARGE: i32 = 1; // > 300 kW, or a pump with a separate driver
+export const ISO_GROUP_MEDIUM: i32 = 2; // 15–300 kW, or a pump with an integrated driver
+export const VANES_MAX: i32 = 16;
+export const ROLLING_ELEMENTS_MIN: f64 = 3.0;
+export const ROLLING_ELEMENTS_MAX: f64 = 64.0;
+export const PITCH_DIAMETER_MM_MAX: f64 = 2000.0;
+export const CONTACT_ANGLE_DEG_MAX: f64 = 60.0;
+export const CAVITATION_M_S2_MAX: f64 = 1000.0;
+
+/** A configuration: the one in force, or one being checked. */
 export class Config {
   device_id_len: i32 = 0;
   sample_rate_hz: f64 = 0.0;
   window_samples: i32 = 0;
   units: i32 = UNITS_G;
   message_bytes_max: i32 = MESSAGE_BYTES_DEFAULT;
-  shaft_rpm: f64 = 0.0; // 0: unknown
+  shaft_rpm: f64 = 0.0; // 0: unknown, measured within rpm_min..rpm_max
+  rpm_min: f64 = 600.0;
+  rpm_max: f64 = 3600.0;
+  vanes: i32 = 0;
+  rolling_elements: f64 = 0.0; // 0: no bearing geometry
+  element_diameter_mm: f64 = 0.0;
+  pitch_diameter_mm: f64 = 0.0;
+  contact_angle_deg: f64 = 0.0;
+  iso_group: i32 = ISO_GROUP_MEDIUM;
+  flexible_foundation: bool = false;
+  band_low_hz: f64 = 0.0; // 0, 0: chosen per window
+  band_high_hz: f64 = 0.0;
+  cavitation_m_s2: f64 = 2.0;
+
+  reset(): void {
+    this.copyFrom(defaults);
+  }
+
+  copyFrom(other: Config): void {
+    this.device_id_len = other.device_id_len;
+    this.sample_rate_hz = other.sample_rate_hz;
+    this.window_samples = other.window_samples;
+    this.units = other.units;
+    this.message_bytes_max = other.message_bytes_max;
+    this.shaft_rpm = other.shaft_rpm;
+    this.rpm_min = other.rpm_min;
+    this.rpm_max = other.rpm_max;
+    this.vanes = other.vanes;
+    this.rolling_elements = other.rolling_elements;
+    this.element_diameter_mm = other.element_diameter_mm;
+    this.pitch_diameter_mm = other.pitch_diameter_mm;
+    this.contact_angle_deg = other.contact_angle_deg;
+    this.iso_group = other.iso_group;
+    this.flexible_foundation = other.flexible_foundation;
+    this.band_low_hz = other.band_low_hz;
+    this.band_high_hz = other.band_high_hz;
+    this.cavitation_m_s2 = other.cavitation_m_s2;
+  }
 }
+
+const defaults = new Config();
 
 /** The device id followed by ':', the SenML base name of everything this device sends. */
 export const base_name: usize = memory.data(DEVICE_ID_BYTES_MAX + 1);
 const staged_id: usize = memory.data(DEVICE_ID_BYTES_MAX);
 
 export const current = new Config();
+
 const staged = new Config();
 
 function isNameByte(b: u32, first: bool): bool {
@@ -67,6 +116,51 @@ function readFinite(min: f64, max: f64): f64 {
   return value;
 }
 
+/** Reads an array of exactly `count` finite numbers into `numbers`. */
+const numbers = new StaticArray<f64>(4);
+function readNumbers(count: i32): bool {
+  if (!readHead() || head_major != 4 || head_value != <u64>count) return false;
+  for (let i = 0; i < count; i++) {
+    if (!readHead()) return false;
+    const value = headNumber();
+    if (!isFinite(value)) return false;
+    unchecked(numbers[i] = value);
+  }
+  return true;
+}
+
+/** [n, d_mm, D_mm, angle_deg]: a geometry a bearing can have (d < D, cos φ · d/D < 1). */
+function stageBearing(): i32 {
+  if (!readNumbers(4)) return STATUS_BAD_CONFIG;
+  const n = unchecked(numbers[0]);
+  const d = unchecked(numbers[1]);
+  const pitch = unchecked(numbers[2]);
+  const angle = unchecked(numbers[3]);
+  if (n != Math.floor(n) || n < ROLLING_ELEMENTS_MIN || n > ROLLING_ELEMENTS_MAX) return STATUS_BAD_CONFIG;
+  if (!(d > 0.0) || !(pitch > d) || pitch > PITCH_DIAMETER_MM_MAX) return STATUS_BAD_CONFIG;
+  if (angle < 0.0 || angle > CONTACT_ANGLE_DEG_MAX) return STATUS_BAD_CONFIG;
+  staged.rolling_elements = n;
+  staged.element_diameter_mm = d;
+  staged.pitch_diameter_mm = pitch;
+  staged.contact_angle_deg = angle;
+  return STATUS_OK;
+}
+
+function stageRange(low_min: f64, high_max: f64, is_band: bool): i32 {
+  if (!readNumbers(2)) return STATUS_BAD_CONFIG;
+  const low = unchecked(numbers[0]);
+  const high = unchecked(numbers[1]);
+  if (low < low_min || high > high_max || !(high > low)) return STATUS_BAD_CONFIG;
+  if (is_band) {
+    staged.band_low_hz = low;
+    staged.band_high_hz = high;
+  } else {
+    staged.rpm_min = low;
+    staged.rpm_max = high;
+  }
+  return STATUS_OK;
+}
+
 function stageEntry(): i32 {
   if (!readText()) return STATUS_BAD_CONFIG;
   if (textIs("device")) return stageDeviceId();
@@ -86,6 +180,28 @@ function stageEntry(): i32 {
     staged.shaft_rpm = readFinite(0.0, SHAFT_RPM_MAX);
     return isNaN(staged.shaft_rpm) ? STATUS_BAD_CONFIG : STATUS_OK;
   }
+  if (textIs("vanes")) {
+    staged.vanes = readInteger(0, VANES_MAX);
+    return staged.vanes < 0 ? STATUS_BAD_CONFIG : STATUS_OK;
+  }
+  if (textIs("bearing")) return stageBearing();
+  if (textIs("band_hz")) return stageRange(0.0, RATE_HZ_MAX / 2.0, true);
+  if (textIs("rpm_range")) return stageRange(1.0, SHAFT_RPM_MAX, false);
+  if (textIs("iso_group")) {
+    staged.iso_group = readInteger(ISO_GROUP_LARGE, ISO_GROUP_MEDIUM);
+    return staged.iso_group < 0 ? STATUS_BAD_CONFIG : STATUS_OK;
+  }
+  if (textIs("foundation")) {
+    if (!readText()) return STATUS_BAD_CONFIG;
+    if (textIs("rigid")) staged.flexible_foundation = false;
+    else if (textIs("flexible")) staged.flexible_foundation = true;
+    else return STATUS_BAD_CONFIG;
+    return STATUS_OK;
+  }
+  if (textIs("cav_m_s2")) {
+    staged.cavitation_m_s2 = readFinite(0.001, CAVITATION_M_S2_MAX);
+    return isNaN(staged.cavitation_m_s2) ? STATUS_BAD_CONFIG : STATUS_OK;
+  }
   if (textIs("units")) {
     if (!readText()) return STATUS_BAD_CONFIG;
     if (textIs("g")) staged.units = UNITS_G;
@@ -98,12 +214,7 @@ function stageEntry(): i32 {
 
 /** Decodes and checks a configuration into the staging area. The one in force is untouched. */
 export function stage(ptr: usize, len: i32): i32 {
-  staged.device_id_len = 0;
-  staged.sample_rate_hz = 0.0;
-  staged.window_samples = 0;
-  staged.units = UNITS_G;
-  staged.message_bytes_max = MESSAGE_BYTES_DEFAULT;
-  staged.shaft_rpm = 0.0;
+  staged.reset();
 
   readBegin(ptr, len);
   if (!readHead()) return STATUS_BAD_CBOR;
@@ -117,6 +228,10 @@ export function stage(ptr: usize, len: i32): i32 {
   if (staged.device_id_len == 0 || staged.sample_rate_hz == 0.0 || staged.window_samples == 0) {
     return STATUS_BAD_CONFIG; // device, rate_hz and window are required
   }
+  // Checks across fields: the band must lie below Nyquist, the rpm range must hold the speed.
+  if (staged.band_high_hz > staged.sample_rate_hz / 2.0) return STATUS_BAD_CONFIG;
+  if (staged.rpm_max / 60.0 >= staged.sample_rate_hz / 2.0) return STATUS_BAD_CONFIG;
+  if (staged.shaft_rpm > 0.0 && staged.shaft_rpm / 60.0 >= staged.sample_rate_hz / 2.0) return STATUS_BAD_CONFIG;
   return STATUS_OK;
 }
 
@@ -127,10 +242,5 @@ export function stagedMessageBytes(): i32 { return staged.message_bytes_max; }
 export function commit(): void {
   memory.copy(base_name, staged_id, <usize>staged.device_id_len);
   store<u8>(base_name + <usize>staged.device_id_len, 0x3a);
-  current.device_id_len = staged.device_id_len;
-  current.sample_rate_hz = staged.sample_rate_hz;
-  current.window_samples = staged.window_samples;
-  current.units = staged.units;
-  current.message_bytes_max = staged.message_bytes_max;
-  current.shaft_rpm = staged.shaft_rpm;
+  current.copyFrom(staged);
 }

@@ -32,11 +32,6 @@ import {
   spectrumInit, spectrumCompute, spectrumPtr, spectrumFftSize, spectrumCoherentGain, spectrumEnbwBins,
 } from "./spectrum";
 
-/** The runtime id of Float32Array, for the loader's __newArray. */
-export function debug_float32array_id(): u32 {
-  return idof<Float32Array>();
-}
-
 export function debug_fft_init(size_max: i32): i32 {
   return fftInit(size_max);
 }

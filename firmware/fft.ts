@@ -36,7 +36,7 @@ export function fftInit(size_max: i32): i32 {
   const quarter = size_max >> 2;
   cosine = new StaticArray<f32>(quarter + 1);
   for (let t = 0; t <= quarter; t++) {
-    unchecked(cosine[t] = <f32>Math.cos(2.0 * Math.PI * <f64>t / <f64>size_max));
+    unchecked(cosine[t] = <f32>cosTurns(<f64>t / <f64>size_max));
   }
   const half = size_max >> 1;
   const bits = <i32>ctz<u32>(<u32>half);
@@ -52,6 +52,30 @@ export function fftInit(size_max: i32): i32 {
 /** Bytes held by the tables (for the memory budget); 0 before fftInit. */
 export function fftTableBytes(): i32 {
   return (cosine.length << 2) + (reversed.length << 1);
+}
+
+const TAYLOR_TERMS: i32 = 9; // past (π/4)^18/18! the terms are below f64's resolution
+
+/** cos(2π·turns) for turns ≥ 0, folded by symmetry to at most 1/8 turn and summed as a Taylor
+ *  series. The tables use it instead of Math.cos, which would add ~1.3 KB of argument reduction
+ *  for huge angles to a flashable build that only ever asks for angles in one turn. */
+export function cosTurns(turns: f64): f64 {
+  let x = turns - Math.floor(turns);
+  if (x > 0.5) x = 1.0 - x; // cos(2π(1 − x)) = cos(2πx)
+  let sign = 1.0;
+  if (x > 0.25) { x = 0.5 - x; sign = -1.0; } // cos(2π(½ − x)) = −cos(2πx)
+  const odd = x > 0.125;
+  if (odd) x = 0.25 - x; // cos(2π(¼ − x)) = sin(2πx)
+  const angle = 2.0 * Math.PI * x;
+  const square = angle * angle;
+  let term = odd ? angle : 1.0;
+  let sum = term;
+  for (let k = 1; k <= TAYLOR_TERMS; k++) {
+    const m = <f64>(2 * k + (odd ? 1 : 0));
+    term *= -square / ((m - 1.0) * m);
+    sum += term;
+  }
+  return sign * sum;
 }
 
 function bitrev32(v: u32): u32 {
@@ -88,6 +112,20 @@ export function fftReal(input_ptr: usize, size: i32, out_ptr: usize): i32 {
   complexStages(out_ptr, half);
   splitReal(out_ptr, half, step);
   return half + 1;
+}
+
+/** In-place forward complex FFT of `count` points at `ptr` (interleaved re, im f32), unscaled:
+ *  Z[k] = Σ z[n]·e^(−2πi·kn/count). An inverse transform is the conjugate of the forward
+ *  transform of the conjugate. `count` is a power of two from 2 to half the size given to
+ *  fftInit. Returns `count`, or STATUS_NOT_INITIALISED / STATUS_BAD_ARGUMENT / STATUS_NO_ROOM. */
+export function fftComplex(ptr: usize, count: i32): i32 {
+  if (!isPowerOfTwo(count) || count < 2 || count > (FFT_SIZE_MAX >> 1)) return STATUS_BAD_ARGUMENT;
+  if (size_max_init == 0) return STATUS_NOT_INITIALISED;
+  if (count > (size_max_init >> 1)) return STATUS_NO_ROOM;
+  if (!fitsInMemory(ptr, <usize>count << 3)) return STATUS_BAD_ARGUMENT;
+  permute(ptr, ptr, count);
+  complexStages(ptr, count);
+  return count;
 }
 
 /** Puts the packed complex samples into bit-reversed order, in place or as a copy. */
@@ -154,12 +192,10 @@ function complexStages(p: usize, count: i32): void {
     for (let j = 0; j < q; j++) {
       // W^j from the table; W^2j and W^3j by multiplication, so the table stops at a quarter turn.
       const t = j * t_step;
-      const c = <f64>load<f32>(table + (<usize>t << 2));
-      const s = <f64>load<f32>(table + (<usize>(quarter_table - t) << 2));
-      const c2 = c * c - s * s, s2 = c * s * 2;
-      const w1r = <f32>c, w1i = <f32>-s;
-      const w2r = <f32>c2, w2i = <f32>-s2;
-      const w3r = <f32>(c * c2 - s * s2), w3i = <f32>-(c * s2 + s * c2);
+      const w1r = load<f32>(table + (<usize>t << 2));
+      const w1i = -load<f32>(table + (<usize>(quarter_table - t) << 2));
+      const w2r = w1r * w1r - w1i * w1i, w2i = w1r * w1i * 2;
+      const w3r = w1r * w2r - w1i * w2i, w3i = w1r * w2i + w1i * w2r;
       for (let a = p + (<usize>j << 3); a < end; a += lb) {
         const b = a + qb, c = b + qb, d = c + qb;
         const x0r = load<f32>(a), x0i = load<f32>(a, 4);

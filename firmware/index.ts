@@ -11,7 +11,8 @@ import {
   readBegin, readHead, readText, skipContent, readPosition, textIs, read_malformed,
   head_major, head_value, text_ptr, text_len,
 } from "./cbor";
-import { packBegin, recordFirst, record } from "./senml";
+import { packBegin, recordFirst, record, recordText } from "./senml";
+import * as analysis from "./analysis";
 import { host_publish, host_storage_read, host_storage_write } from "./host";
 import {
   log, logNumber, warnThrottled, LOG_INFO, LOG_WARN,
@@ -68,15 +69,51 @@ function applyStaged(): i32 {
   const window_samples = config.stagedWindowSamples();
   const message_bytes = config.stagedMessageBytes();
   if (!initialised) {
+    const status = analysis.analysisInit(window_samples);
+    if (status < 0) return status;
     window = new StaticArray<f32>(window_samples);
     window_capacity = window_samples;
     outbox = new StaticArray<u8>(message_bytes);
-  } else if (window_samples > window_capacity || message_bytes > outbox.length) {
-    return STATUS_NEEDS_REBOOT; // buffers are sized once per boot
+  } else if (window_samples != window_capacity || message_bytes > outbox.length) {
+    return STATUS_NEEDS_REBOOT; // buffers and tables are sized once per boot
   }
   config.commit();
+  configureMachine();
   window_fill = 0;
   return STATUS_OK;
+}
+
+// ISO 10816-3 zone boundaries A/B, B/C, C/D in mm/s: [group 1 rigid, flexible, group 2 rigid, flexible].
+const ZONE_LIMITS_MM_S: StaticArray<f64> = [2.3, 4.5, 7.1, 3.5, 7.1, 11.0, 1.4, 2.8, 4.5, 2.3, 4.5, 7.1];
+
+/** Derives what the analysis needs from the configuration in force. */
+function configureMachine(): void {
+  const c = config.current;
+  const m = analysis.machine;
+  m.sample_rate_hz = c.sample_rate_hz;
+  m.shaft_hz_nominal = c.shaft_rpm / 60.0;
+  m.shaft_hz_min = c.rpm_min / 60.0;
+  m.shaft_hz_max = c.rpm_max / 60.0;
+  m.vanes = c.vanes;
+  if (c.rolling_elements > 0.0) {
+    const ratio = c.element_diameter_mm / c.pitch_diameter_mm * Math.cos(c.contact_angle_deg * Math.PI / 180.0);
+    m.bpfo_order = c.rolling_elements / 2.0 * (1.0 - ratio);
+    m.bpfi_order = c.rolling_elements / 2.0 * (1.0 + ratio);
+    m.ftf_order = 0.5 * (1.0 - ratio);
+    m.bsf_order = c.pitch_diameter_mm / (2.0 * c.element_diameter_mm) * (1.0 - ratio * ratio);
+  } else {
+    m.bpfo_order = 0.0;
+    m.bpfi_order = 0.0;
+    m.ftf_order = 0.0;
+    m.bsf_order = 0.0;
+  }
+  m.band_low_hz = c.band_low_hz;
+  m.band_high_hz = c.band_high_hz;
+  const row = ((c.iso_group == config.ISO_GROUP_LARGE ? 0 : 2) + (c.flexible_foundation ? 1 : 0)) * 3;
+  m.zone_ab_mm_s = ZONE_LIMITS_MM_S[row];
+  m.zone_bc_mm_s = ZONE_LIMITS_MM_S[row + 1];
+  m.zone_cd_mm_s = ZONE_LIMITS_MM_S[row + 2];
+  m.cavitation_m_s2 = c.cavitation_m_s2;
 }
 
 /** Counts this boot in persistent storage. A missing record is a first boot. */
@@ -146,7 +183,7 @@ export function process(count: i32, timestamp_ms: i64): i32 {
   if (count <= 0 || count > sample_capacity()) return STATUS_BAD_ARGUMENT;
   const batch = sample_buffer();
   if (!allFinite(batch, count)) {
-    warnThrottled(WARN_BAD_SAMPLES, "batch with a non-finite sample dropped");
+    if (warnThrottled(WARN_BAD_SAMPLES, "batch with a non-finite sample dropped")) publishError(STATUS_BAD_SAMPLES, "samples");
     return STATUS_BAD_SAMPLES;
   }
   if (window_fill == 0) {
@@ -167,11 +204,33 @@ export function process(count: i32, timestamp_ms: i64): i32 {
   return status == STATUS_OK ? 1 : status;
 }
 
+/** {"event": "error", "code": status, "what": what}: a bad input the firmware refused. */
+function publishError(status: i32, what: string): void {
+  writeBegin(outPtr(), outbox.length);
+  writeMap(3);
+  writeTextAscii("event");
+  writeTextAscii("error");
+  writeTextAscii("code");
+  writeInt(<i64>status);
+  writeTextAscii("what");
+  writeTextAscii(what);
+  publish(KIND_EVENT);
+}
+
+const ZONE_NAMES: StaticArray<string> = ["A", "B", "C", "D"];
+const FAULT_NAMES: StaticArray<string> = [
+  "none", "imbalance", "misalignment", "outer_race", "inner_race", "rolling_element", "cavitation", "unknown",
+];
+const TELEMETRY_RECORDS: i32 = 24;
+
 function analyseAndPublish(): i32 {
   const scale = config.current.units == config.UNITS_G ? STANDARD_GRAVITY_M_S2 : 1.0;
   computeTimeFeatures(windowPtr(), config.current.window_samples, scale);
+  const analysed = analysis.analyse(windowPtr(), scale, feature_kurtosis, feature_crest);
+  if (analysed < 0) return analysed;
+  const r = analysis.result;
   writeBegin(outPtr(), outbox.length);
-  packBegin(6);
+  packBegin(TELEMETRY_RECORDS);
   recordFirst(config.base_name, config.current.device_id_len + 1, <f64>window_start_ms / 1000.0,
     "acc_rms", "m/s2", feature_rms);
   record("acc_peak", "m/s2", feature_peak);
@@ -179,6 +238,24 @@ function analyseAndPublish(): i32 {
   record("crest", "/", feature_crest);
   record("kurtosis", "/", feature_kurtosis);
   record("skewness", "/", feature_skewness);
+  record("vel_rms", "m/s", r.velocity_rms_mm_s / 1000.0);
+  recordText("iso_zone", ZONE_NAMES[r.iso_zone]);
+  record("shaft_hz", "Hz", r.shaft_hz);
+  record("v_1x", "m/s", r.line_1x_mm_s / 1000.0);
+  record("v_2x", "m/s", r.line_2x_mm_s / 1000.0);
+  record("v_3x", "m/s", r.line_3x_mm_s / 1000.0);
+  record("v_vp", "m/s", r.line_vane_mm_s / 1000.0);
+  record("bpfo", "/", r.bpfo_strength);
+  record("bpfi", "/", r.bpfi_strength);
+  record("bsf", "/", r.bsf_strength);
+  record("bpfi_sb", "/", r.bpfi_sideband);
+  record("band_lo", "Hz", r.band_low_hz);
+  record("band_hi", "Hz", r.band_high_hz);
+  record("hf_floor", "m/s2", r.hf_floor_m_s2);
+  recordText("fault", FAULT_NAMES[r.fault]);
+  record("strength", "/", r.strength);
+  record("severity", "/", <f64>r.severity);
+  record("health", "/", r.health);
   return publish(KIND_TELEMETRY);
 }
 

@@ -10,6 +10,7 @@ const LABEL_BASE_TIME: i64 = -3;
 const LABEL_NAME: i64 = 0;
 const LABEL_UNIT: i64 = 1;
 const LABEL_VALUE: i64 = 2;
+const LABEL_STRING_VALUE: i64 = 3;
 
 /** Starts a pack of `records` records. */
 export function packBegin(records: i32): void {
@@ -41,4 +42,13 @@ function writeName(name: string, unit: string, value: f64): void {
   writeTextAscii(unit);
   writeInt(LABEL_VALUE);
   writeF32(<f32>value);
+}
+
+/** A record with a text value (vs) and no unit. */
+export function recordText(name: string, text: string): void {
+  writeMap(2);
+  writeInt(LABEL_NAME);
+  writeTextAscii(name);
+  writeInt(LABEL_STRING_VALUE);
+  writeTextAscii(text);
 }

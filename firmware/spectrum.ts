@@ -21,7 +21,7 @@
 // Memory, allocated once by spectrumInit(L): the FFT buffer (N + 2 f32, which ends up holding
 // the amplitudes) and the two half windows (2 × (L/2 + 1) f32), plus fft.ts's tables.
 
-import { fftInit, fftReal, FFT_SIZE_MIN, FFT_SIZE_MAX } from "./fft";
+import { fftInit, fftReal, cosTurns, FFT_SIZE_MIN, FFT_SIZE_MAX } from "./fft";
 import { WINDOW_SAMPLES_MIN } from "./config";
 import { STATUS_OK, STATUS_NOT_INITIALISED, STATUS_BAD_ARGUMENT, STATUS_NEEDS_REBOOT } from "./status";
 
@@ -62,10 +62,11 @@ export function spectrumInit(samples: i32): i32 {
   hann_half = new StaticArray<f32>(half + 1);
   flat_top_half = new StaticArray<f32>(half + 1);
   for (let n = 0; n <= half; n++) {
-    const angle = 2.0 * Math.PI * <f64>n / <f64>samples;
-    unchecked(hann_half[n] = <f32>(0.5 - 0.5 * Math.cos(angle)));
-    const flat = FLAT_TOP_C0 + FLAT_TOP_C1 * Math.cos(angle) + FLAT_TOP_C2 * Math.cos(2.0 * angle)
-      + FLAT_TOP_C3 * Math.cos(3.0 * angle) + FLAT_TOP_C4 * Math.cos(4.0 * angle);
+    const turns = <f64>n / <f64>samples;
+    const cos1 = cosTurns(turns);
+    unchecked(hann_half[n] = <f32>(0.5 - 0.5 * cos1));
+    const flat = FLAT_TOP_C0 + FLAT_TOP_C1 * cos1 + FLAT_TOP_C2 * cosTurns(2.0 * turns)
+      + FLAT_TOP_C3 * cosTurns(3.0 * turns) + FLAT_TOP_C4 * cosTurns(4.0 * turns);
     unchecked(flat_top_half[n] = <f32>(flat / FLAT_TOP_PEAK));
   }
   // The sums come from the stored f32 values, so the scaling matches what is applied.

@@ -58,12 +58,14 @@ const WARN_INTERVAL_MS: i64 = 1000;
 const warned_at_ms: usize = memory.data(WARN_SLOTS << 3);
 const warned_once: usize = memory.data(WARN_SLOTS);
 
-export function warnThrottled(slot: i32, text: string): void {
+/** Logs `text` unless the same warning was logged less than WARN_INTERVAL_MS ago; true when logged. */
+export function warnThrottled(slot: i32, text: string): bool {
   const now_ms = host_clock_ms();
   const at = warned_at_ms + (<usize>slot << 3);
   const once = warned_once + <usize>slot;
-  if (load<u8>(once) != 0 && now_ms - load<i64>(at) < WARN_INTERVAL_MS) return;
+  if (load<u8>(once) != 0 && now_ms - load<i64>(at) < WARN_INTERVAL_MS) return false;
   store<u8>(once, 1);
   store<i64>(at, now_ms);
   log(LOG_WARN, text);
+  return true;
 }

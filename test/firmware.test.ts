@@ -8,7 +8,7 @@ import { encodeCommand, encodeFirmwareConfig, decodeReply, decodeEvent, type Fir
 import { decodeSenml, resolveSenml } from "../protocol/senml.js";
 import { Random } from "../simulator/random.js";
 import { timeFeatures } from "./reference/features.js";
-import { bootRelease, RecordingHost } from "./helpers/firmware.js";
+import { bootRelease, RecordingHost, TELEMETRY_UNITS } from "./helpers/firmware.js";
 
 const CONFIG: FirmwareConfig = { device: "dev-1", rate_hz: 1000, window: 256, units: "m/s2" };
 const T0_MS = 1_767_225_600_000; // 2026-01-01T00:00:00Z
@@ -97,10 +97,8 @@ describe("process", () => {
     expect(records[0].bn).toBe("dev-1:");
     expect(records[0].bt).toBe(T0_MS / 1000);
     const resolved = resolveSenml(records);
-    expect(resolved.map((r) => [r.name, r.unit])).toEqual([
-      ["dev-1:acc_rms", "m/s2"], ["dev-1:acc_peak", "m/s2"], ["dev-1:acc_p2p", "m/s2"],
-      ["dev-1:crest", "/"], ["dev-1:kurtosis", "/"], ["dev-1:skewness", "/"],
-    ]);
+    expect(resolved.map((r) => [r.name, r.unit ?? ""])).toEqual(TELEMETRY_UNITS.map(([name, unit]) => [`dev-1:${name}`, unit]));
+    expect(host.published[0].bytes.length).toBeLessThanOrEqual(1024);
     const expected = timeFeatures(samples);
     const got = Object.fromEntries(resolved.map((r) => [r.name.slice(6), r.value!]));
     expect(got.acc_rms).toBe(Math.fround(expected.rms));
@@ -132,8 +130,9 @@ describe("process", () => {
     poisoned[7] = Infinity;
     expect(statusOf(() => firmware.process(poisoned, T0_MS + 128, 1000))).toBe(-5);
     expect(host.logs.filter((l) => l.text.includes("non-finite"))).toHaveLength(1);
+    expect(host.published.map((p) => [p.kind, decodeEvent(p.bytes)])).toEqual([[2, { event: "error", code: -5, what: "samples" }]]);
     expect(firmware.process(samples.subarray(128), T0_MS + 128, 1000)).toBe(1);
-    expect(resolveSenml(decodeSenml(host.published[0].bytes))[0].value).toBe(Math.fround(timeFeatures(samples).rms));
+    expect(resolveSenml(decodeSenml(host.published[1].bytes))[0].value).toBe(Math.fround(timeFeatures(samples).rms));
   });
 
   it("restarts the window when a batch does not follow on in time", async () => {
@@ -174,18 +173,31 @@ describe("commands", () => {
 
   it("applies a valid configuration whole and replies ok", async () => {
     const { firmware, host } = await started();
-    const args = { device: "dev-1", rate_hz: 1000, window: 128, units: "m/s2" };
+    const args = { device: "dev-2", rate_hz: 1000, window: 256, units: "g" };
     expect(firmware.handleMessage(encodeCommand({ id: 7, cmd: "config", args }))).toBe(0);
     expect(replies(host.published)).toEqual([{ id: 7, ok: true }]);
-    expect(firmware.process(signal(128), T0_MS, 1000)).toBe(1);
+    const samples = signal(256);
+    expect(firmware.process(samples, T0_MS, 1000)).toBe(1);
+    const first = resolveSenml(decodeSenml(host.published[1].bytes))[0];
+    expect(first.name).toBe("dev-2:acc_rms");
+    expect(first.value).toBe(Math.fround(timeFeatures(samples, 9.80665).rms));
+  });
+
+  it("asks for a reboot to change the window length", async () => {
+    const { firmware, host } = await started();
+    const args = { device: "dev-1", rate_hz: 1000, window: 128 };
+    expect(firmware.handleMessage(encodeCommand({ id: 6, cmd: "config", args }))).toBe(-11);
+    expect(replies(host.published)).toEqual([{ id: 6, ok: false, error: -11 }]);
   });
 
   it("rejects an invalid configuration whole: error reply, old configuration kept", async () => {
     const { firmware, host } = await started();
-    const args = { device: "dev-1", rate_hz: 1000, window: 128, units: "furlongs" };
+    const args = { device: "dev-1", rate_hz: 1000, window: 256, units: "furlongs" };
     expect(firmware.handleMessage(encodeCommand({ id: 8, cmd: "config", args }))).toBe(-4);
     expect(replies(host.published)).toEqual([{ id: 8, ok: false, error: -4 }]);
-    expect(firmware.process(signal(128), T0_MS, 1000)).toBe(0); // still a 256-sample window
+    expect(firmware.process(signal(128), T0_MS, 1000)).toBe(0); // still m/s2 and dev-1
+    expect(firmware.process(signal(128), T0_MS + 128, 1000)).toBe(1);
+    expect(resolveSenml(decodeSenml(host.published[1].bytes))[0].name).toBe("dev-1:acc_rms");
   });
 
   it("asks for a reboot when a configuration needs larger buffers than this boot allocated", async () => {

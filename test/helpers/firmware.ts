@@ -50,3 +50,12 @@ export async function bootRelease(host = new RecordingHost()): Promise<{ firmwar
   const firmware = await Firmware.instantiate(await releaseFirmware(), host);
   return { firmware, host };
 }
+
+/** Every record of a telemetry pack, in order, with its SenML unit ("" for a text value). */
+export const TELEMETRY_UNITS: [string, string][] = [
+  ["acc_rms", "m/s2"], ["acc_peak", "m/s2"], ["acc_p2p", "m/s2"], ["crest", "/"], ["kurtosis", "/"],
+  ["skewness", "/"], ["vel_rms", "m/s"], ["iso_zone", ""], ["shaft_hz", "Hz"], ["v_1x", "m/s"],
+  ["v_2x", "m/s"], ["v_3x", "m/s"], ["v_vp", "m/s"], ["bpfo", "/"], ["bpfi", "/"], ["bsf", "/"],
+  ["bpfi_sb", "/"], ["band_lo", "Hz"], ["band_hi", "Hz"], ["hf_floor", "m/s2"], ["fault", ""],
+  ["strength", "/"], ["severity", "/"], ["health", "/"],
+];

@@ -1,0 +1,570 @@
+// The vibration analysis of one window, as firmware/ANALYSIS.md describes it: spectrum, ISO
+// velocity severity, running-speed lines, envelope analysis at the bearing's defect
+// frequencies, and a diagnosis with strength, severity and health index. Buffers are sized
+// once by analysisInit(); analyse() allocates nothing and every loop has a fixed bound.
+
+import { fftInit, fftReal, fftComplex, cosTurns } from "./fft";
+import { spectrumInit, spectrumCompute, spectrumPtr, spectrumBins, spectrumFftSize, spectrumEnbwBins, WINDOW_HANN } from "./spectrum";
+import { STATUS_OK, STATUS_BAD_ARGUMENT } from "./status";
+
+// ---- Thresholds (ANALYSIS.md §6) -------------------------------------------------------
+export const STRENGTH_FAULT: f64 = 3.0;
+export const STRENGTH_SUSPECT: f64 = 2.5;
+const STRENGTH_SEVERE: f64 = 6.0;
+const STRENGTH_FAILED: f64 = 12.0;
+const KURTOSIS_ABNORMAL: f64 = 5.0;
+const KURTOSIS_FAILED: f64 = 12.0;
+const CREST_ABNORMAL: f64 = 7.0;
+const MISALIGNMENT_2X_OVER_1X: f64 = 0.75;
+const RUNNING_SPEED_SHARE: f64 = 0.5;
+const FLATNESS_NOISE: f64 = 0.5;
+
+// ---- Fixed sizes and bounds -------------------------------------------------------------
+const VELOCITY_LOW_HZ: f64 = 10.0;
+const VELOCITY_HIGH_HZ: f64 = 1000.0;
+const LINE_HALF_BINS: i32 = 2; // Hann's main lobe
+const BAND_COUNT_BANK: i32 = 5;
+const BAND_FRACTION: f64 = 1.0 / 12.0; // band width and spacing as a share of the sample rate
+const SK_FRAME: i32 = 256;
+const SK_HOP: i32 = 128;
+const HARMONICS: i32 = 3;
+const SPEED_HARMONICS: i32 = 3;
+const SPEED_STEPS_PER_BIN: i32 = 4;
+const SPEED_CANDIDATES_MAX: i32 = 4096;
+const SPEED_PROMINENCE: f64 = 3.0;
+const SPEED_LOW_SHARE: f64 = 0.94;
+const SPEED_HIGH_SHARE: f64 = 1.02;
+const DEFECT_TOLERANCE: f64 = 0.01;
+const BACKGROUND_HALF_BINS: i32 = 15;
+const MEDIAN_SCRATCH: i32 = 2 * BACKGROUND_HALF_BINS + 1;
+const HF_LOW_SHARE: f64 = 1.0 / 8.0;
+const HF_HIGH_SHARE: f64 = 1.0 / 2.5;
+
+export const FAULT_NONE: i32 = 0;
+export const FAULT_IMBALANCE: i32 = 1;
+export const FAULT_MISALIGNMENT: i32 = 2;
+export const FAULT_OUTER_RACE: i32 = 3;
+export const FAULT_INNER_RACE: i32 = 4;
+export const FAULT_ROLLING_ELEMENT: i32 = 5;
+export const FAULT_CAVITATION: i32 = 6;
+export const FAULT_UNKNOWN: i32 = 7;
+
+/** What the analysis needs to know of the machine (from the configuration). */
+export class Machine {
+  sample_rate_hz: f64 = 0.0;
+  shaft_hz_nominal: f64 = 0.0; // 0: unknown
+  shaft_hz_min: f64 = 10.0;
+  shaft_hz_max: f64 = 60.0;
+  vanes: i32 = 0;
+  bpfo_order: f64 = 0.0; // 0: no bearing geometry
+  bpfi_order: f64 = 0.0;
+  bsf_order: f64 = 0.0;
+  ftf_order: f64 = 0.0;
+  band_low_hz: f64 = 0.0; // 0, 0: choose the band
+  band_high_hz: f64 = 0.0;
+  zone_ab_mm_s: f64 = 1.4;
+  zone_bc_mm_s: f64 = 2.8;
+  zone_cd_mm_s: f64 = 4.5;
+  cavitation_m_s2: f64 = 2.0;
+}
+
+/** The results of the last analyse(). */
+export class Result {
+  velocity_rms_mm_s: f64 = 0.0;
+  iso_zone: i32 = 0;
+  shaft_hz: f64 = 0.0;
+  speed_measured: bool = false;
+  line_1x_mm_s: f64 = 0.0;
+  line_2x_mm_s: f64 = 0.0;
+  line_3x_mm_s: f64 = 0.0;
+  line_vane_mm_s: f64 = 0.0;
+  bpfo_strength: f64 = 0.0;
+  bpfi_strength: f64 = 0.0;
+  bsf_strength: f64 = 0.0;
+  bpfi_sideband: f64 = 0.0;
+  band_low_hz: f64 = 0.0;
+  band_high_hz: f64 = 0.0;
+  hf_floor_m_s2: f64 = 0.0;
+  hf_flatness: f64 = 0.0;
+  fault: i32 = FAULT_NONE;
+  strength: f64 = 0.0;
+  severity: i32 = 0;
+  health: f64 = 0.0;
+}
+
+export const machine = new Machine();
+export const result = new Result();
+
+let window_samples: i32 = 0;
+let fft_size: i32 = 0;
+let bins: i32 = 0;
+let bin_hz: f64 = 0.0;
+let enbw_bins: f64 = 1.0;
+/** Unwindowed FFT of the mean-removed window (fft_size + 2 f32, interleaved re, im). */
+let raw: StaticArray<f32> = new StaticArray<f32>(0);
+/** Power per bin of the Hann spectrum, (m/s²)² per bin, so a band's sum is its mean square. */
+let power: StaticArray<f32> = new StaticArray<f32>(0);
+/** The band's complex baseband signal, then its squared envelope and that one's spectrum. */
+let baseband: StaticArray<f32> = new StaticArray<f32>(0);
+let envelope: StaticArray<f32> = new StaticArray<f32>(0);
+let envelope_hann: StaticArray<f32> = new StaticArray<f32>(0);
+let envelope_points_max: i32 = 0;
+let envelope_points: i32 = 0;
+/** Spectral kurtosis: one frame, its Hann window, and per-bin sums of |X|² and |X|⁴. */
+let sk_frame: StaticArray<f32> = new StaticArray<f32>(0);
+let sk_hann: StaticArray<f32> = new StaticArray<f32>(0);
+let sk_sum2: StaticArray<f64> = new StaticArray<f64>(0);
+let sk_sum4: StaticArray<f64> = new StaticArray<f64>(0);
+/** Scratch for medians: the background of a line, or the high-frequency band. */
+let scratch: StaticArray<f32> = new StaticArray<f32>(0);
+
+function nextPowerOfTwo(n: i32, floor: i32): i32 {
+  let size = floor;
+  while (size < n) size <<= 1; // at most 31 turns
+  return size;
+}
+
+/** Sizes every buffer for windows of `samples` (once per boot). */
+export function analysisInit(samples: i32): i32 {
+  if (window_samples != 0) return samples == window_samples ? STATUS_OK : STATUS_BAD_ARGUMENT;
+  // The envelope of a band of fft_size/12 bins needs twice as many points, as a power of two,
+  // and its complex FFT needs tables for twice that: build them first, for the larger need.
+  const padded = nextPowerOfTwo(samples, 256);
+  envelope_points_max = nextPowerOfTwo(2 * (<i32>(<f64>padded * BAND_FRACTION) + 2), 256);
+  const fft_status = fftInit(max(padded, 2 * envelope_points_max));
+  if (fft_status < 0) return fft_status;
+  const spectrum_status = spectrumInit(samples);
+  if (spectrum_status < 0) return spectrum_status;
+  fft_size = spectrumFftSize();
+  bins = spectrumBins();
+  raw = new StaticArray<f32>(fft_size + 2);
+  power = new StaticArray<f32>(bins);
+  baseband = new StaticArray<f32>(2 * envelope_points_max);
+  envelope = new StaticArray<f32>(envelope_points_max + 2);
+  envelope_hann = new StaticArray<f32>(envelope_points_max);
+  sk_frame = new StaticArray<f32>(SK_FRAME + 2);
+  sk_hann = new StaticArray<f32>(SK_FRAME);
+  sk_sum2 = new StaticArray<f64>(SK_FRAME / 2 + 1);
+  sk_sum4 = new StaticArray<f64>(SK_FRAME / 2 + 1);
+  scratch = new StaticArray<f32>(max(bins, MEDIAN_SCRATCH));
+  for (let n = 0; n < SK_FRAME; n++) {
+    unchecked(sk_hann[n] = <f32>(0.5 - 0.5 * cosTurns(<f64>n / <f64>SK_FRAME)));
+  }
+  for (let n = 0; n < envelope_points_max; n++) {
+    unchecked(envelope_hann[n] = <f32>(0.5 - 0.5 * cosTurns(<f64>n / <f64>envelope_points_max)));
+  }
+  window_samples = samples;
+  return STATUS_OK;
+}
+
+// ---------------------------------------------------------------------------------------
+// Small numeric helpers
+
+/** Median of the first `count` values of `scratch` (quickselect; reorders them). */
+function scratchMedian(count: i32): f64 {
+  if (count <= 0) return 0.0;
+  const target = count >> 1;
+  let low = 0;
+  let high = count - 1;
+  for (let round = 0; round < count && low < high; round++) {
+    const pivot = unchecked(scratch[(low + high) >> 1]);
+    let i = low;
+    let j = high;
+    while (i <= j) {
+      while (unchecked(scratch[i]) < pivot) i++;
+      while (unchecked(scratch[j]) > pivot) j--;
+      if (i <= j) {
+        const t = unchecked(scratch[i]);
+        unchecked(scratch[i] = scratch[j]);
+        unchecked(scratch[j] = t);
+        i++;
+        j--;
+      }
+    }
+    if (target <= j) high = j;
+    else if (target >= i) low = i;
+    else break;
+  }
+  return <f64>unchecked(scratch[target]);
+}
+
+function binOf(hz: f64): i32 {
+  return <i32>Math.round(hz / bin_hz);
+}
+
+/** Linear interpolation of the amplitude (√power) at `hz`. */
+function amplitudeAt(hz: f64): f64 {
+  const position = hz / bin_hz;
+  const k = <i32>Math.floor(position);
+  if (k < 1 || k + 1 >= bins) return 0.0;
+  const t = position - <f64>k;
+  return (1.0 - t) * Math.sqrt(<f64>unchecked(power[k])) + t * Math.sqrt(<f64>unchecked(power[k + 1]));
+}
+
+/** Velocity RMS (mm/s) of the line at `hz`: the energy of ±LINE_HALF_BINS around it. */
+function lineVelocity(hz: f64): f64 {
+  const centre = binOf(hz);
+  if (hz <= 0.0 || centre < 1 || centre >= bins - 1) return 0.0;
+  let velocity_ms: f64 = 0.0;
+  for (let k = max(1, centre - LINE_HALF_BINS); k <= min(bins - 1, centre + LINE_HALF_BINS); k++) {
+    const omega = 2.0 * Math.PI * <f64>k * bin_hz;
+    velocity_ms += <f64>unchecked(power[k]) / (omega * omega);
+  }
+  return Math.sqrt(velocity_ms) * 1000.0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Steps
+
+/** The Hann spectrum as power per bin in (m/s²)², and the unwindowed FFT for the envelope. */
+function spectra(samples_ptr: usize, scale: f64): i32 {
+  const status = spectrumCompute(samples_ptr, window_samples, WINDOW_HANN);
+  if (status < 0) return status;
+  enbw_bins = spectrumEnbwBins(WINDOW_HANN);
+  const amplitudes = spectrumPtr();
+  for (let k = 0; k < bins; k++) {
+    const a = <f64>load<f32>(amplitudes + (<usize>k << 2)) * scale;
+    unchecked(power[k] = <f32>(a * a * 0.5 / enbw_bins));
+  }
+  let sum: f64 = 0.0;
+  for (let n = 0; n < window_samples; n++) sum += <f64>load<f32>(samples_ptr + (<usize>n << 2));
+  const mean = sum / <f64>window_samples;
+  const out = changetype<usize>(raw);
+  for (let n = 0; n < window_samples; n++) {
+    store<f32>(out + (<usize>n << 2), <f32>((<f64>load<f32>(samples_ptr + (<usize>n << 2)) - mean) * scale));
+  }
+  memory.fill(out + (<usize>window_samples << 2), 0, <usize>(fft_size - window_samples) << 2);
+  const raw_bins = fftReal(out, fft_size, out);
+  return raw_bins < 0 ? raw_bins : STATUS_OK;
+}
+
+function velocityAndZone(): void {
+  let mean_square: f64 = 0.0;
+  const high_hz = Math.min(VELOCITY_HIGH_HZ, machine.sample_rate_hz * 0.5);
+  for (let k = 1; k < bins; k++) {
+    const hz = <f64>k * bin_hz;
+    if (hz < VELOCITY_LOW_HZ || hz > high_hz) continue;
+    const omega = 2.0 * Math.PI * hz;
+    mean_square += <f64>unchecked(power[k]) / (omega * omega);
+  }
+  const v = Math.sqrt(mean_square) * 1000.0;
+  result.velocity_rms_mm_s = v;
+  result.iso_zone = v < machine.zone_ab_mm_s ? 0 : v < machine.zone_bc_mm_s ? 1 : v < machine.zone_cd_mm_s ? 2 : 3;
+}
+
+/** The peak near `hz` refined by parabolic interpolation; 0 when it does not stand out. */
+function refinedPeakHz(hz: f64): f64 {
+  const centre = binOf(hz);
+  if (centre < 2 || centre + BACKGROUND_HALF_BINS >= bins || centre - BACKGROUND_HALF_BINS < 1) return 0.0;
+  let peak = centre;
+  for (let k = centre - 1; k <= centre + 1; k++) if (unchecked(power[k]) > unchecked(power[peak])) peak = k;
+  let count = 0;
+  for (let k = centre - BACKGROUND_HALF_BINS; k <= centre + BACKGROUND_HALF_BINS; k++) {
+    if (k >= peak - LINE_HALF_BINS && k <= peak + LINE_HALF_BINS) continue;
+    unchecked(scratch[count] = Math.sqrt(unchecked(power[k])) as f32);
+    count++;
+  }
+  const background = scratchMedian(count);
+  const a = Math.sqrt(<f64>unchecked(power[peak - 1]));
+  const b = Math.sqrt(<f64>unchecked(power[peak]));
+  const c = Math.sqrt(<f64>unchecked(power[peak + 1]));
+  if (b <= 0.0 || b < SPEED_PROMINENCE * background) return 0.0;
+  const denominator = a - 2.0 * b + c;
+  const offset = denominator != 0.0 ? 0.5 * (a - c) / denominator : 0.0;
+  return (<f64>peak + Math.max(-0.5, Math.min(0.5, offset))) * bin_hz;
+}
+
+/** Shaft speed: the frequency whose first harmonics carry the most amplitude, then refined. */
+function estimateSpeed(): void {
+  let low = machine.shaft_hz_min;
+  let high = machine.shaft_hz_max;
+  if (machine.shaft_hz_nominal > 0.0) {
+    low = machine.shaft_hz_nominal * SPEED_LOW_SHARE;
+    high = machine.shaft_hz_nominal * SPEED_HIGH_SHARE;
+  }
+  const step = bin_hz / <f64>SPEED_STEPS_PER_BIN;
+  let best_hz = machine.shaft_hz_nominal;
+  let best_sum: f64 = -1.0;
+  let hz = low;
+  for (let i = 0; i < SPEED_CANDIDATES_MAX && hz <= high; i++) {
+    let sum: f64 = 0.0;
+    for (let h = 1; h <= SPEED_HARMONICS; h++) sum += amplitudeAt(hz * <f64>h);
+    if (sum > best_sum) {
+      best_sum = sum;
+      best_hz = hz;
+    }
+    hz += step;
+  }
+  // Refine with the harmonic that stands out most: its error divides by its order.
+  let refined: f64 = 0.0;
+  for (let h = SPEED_HARMONICS; h >= 1 && refined == 0.0; h--) {
+    const peak_hz = refinedPeakHz(best_hz * <f64>h);
+    if (peak_hz > 0.0 && Math.abs(peak_hz / <f64>h - best_hz) <= bin_hz) refined = peak_hz / <f64>h;
+  }
+  result.speed_measured = refined > 0.0;
+  result.shaft_hz = refined > 0.0 ? refined : machine.shaft_hz_nominal;
+}
+
+function runningSpeedLines(): void {
+  const f = result.shaft_hz;
+  result.line_1x_mm_s = lineVelocity(f);
+  result.line_2x_mm_s = lineVelocity(2.0 * f);
+  result.line_3x_mm_s = lineVelocity(3.0 * f);
+  result.line_vane_mm_s = machine.vanes > 0 ? lineVelocity(<f64>machine.vanes * f) : 0.0;
+}
+
+/** Broadband floor of the high band (median power × bins, as RMS) and its flatness (median / mean). */
+function highFrequencyFloor(): void {
+  const k_low = max(1, binOf(machine.sample_rate_hz * HF_LOW_SHARE));
+  const k_high = min(bins - 1, binOf(machine.sample_rate_hz * HF_HIGH_SHARE));
+  let count = 0;
+  let sum: f64 = 0.0;
+  for (let k = k_low; k <= k_high; k++) {
+    unchecked(scratch[count] = power[k]);
+    sum += <f64>unchecked(power[k]);
+    count++;
+  }
+  if (count == 0 || sum <= 0.0) {
+    result.hf_floor_m_s2 = 0.0;
+    result.hf_flatness = 0.0;
+    return;
+  }
+  const median = scratchMedian(count);
+  result.hf_floor_m_s2 = Math.sqrt(median * <f64>count);
+  result.hf_flatness = median / (sum / <f64>count);
+}
+
+/** Centre frequency of the largest spectral kurtosis over short Hann frames of the window. */
+function spectralKurtosisCentreHz(samples_ptr: usize): f64 {
+  const half = SK_FRAME / 2;
+  for (let k = 0; k <= half; k++) {
+    unchecked(sk_sum2[k] = 0.0);
+    unchecked(sk_sum4[k] = 0.0);
+  }
+  const frame = changetype<usize>(sk_frame);
+  let frames = 0;
+  for (let start = 0; start + SK_FRAME <= window_samples; start += SK_HOP) {
+    for (let n = 0; n < SK_FRAME; n++) {
+      store<f32>(frame + (<usize>n << 2), load<f32>(samples_ptr + (<usize>(start + n) << 2)) * unchecked(sk_hann[n]));
+    }
+    if (fftReal(frame, SK_FRAME, frame) < 0) return 0.0;
+    for (let k = 0; k <= half; k++) {
+      const re = <f64>load<f32>(frame + (<usize>k << 3));
+      const im = <f64>load<f32>(frame + (<usize>k << 3), 4);
+      const p = re * re + im * im;
+      unchecked(sk_sum2[k] += p);
+      unchecked(sk_sum4[k] += p * p);
+    }
+    frames++;
+  }
+  if (frames == 0) return 0.0;
+  let best_k = 1;
+  let best: f64 = -Infinity;
+  for (let k = 1; k < half; k++) {
+    const s2 = unchecked(sk_sum2[k]) / <f64>frames;
+    if (s2 <= 0.0) continue;
+    const sk = unchecked(sk_sum4[k]) / <f64>frames / (s2 * s2) - 2.0;
+    if (sk > best) {
+      best = sk;
+      best_k = k;
+    }
+  }
+  return <f64>best_k * machine.sample_rate_hz / <f64>SK_FRAME;
+}
+
+/** Squared-envelope spectrum of the band [low_hz, high_hz] into `envelope` (amplitudes,
+ *  envelope_points/2 + 1 of them, at bin_hz spacing). False when the band is too narrow. */
+function envelopeSpectrum(low_hz: f64, high_hz: f64): bool {
+  const k_low = max(1, <i32>Math.ceil(low_hz / bin_hz));
+  const k_high = min(bins - 2, <i32>Math.floor(high_hz / bin_hz));
+  const band_bins = k_high - k_low + 1;
+  if (band_bins < 4) return false;
+  const points = nextPowerOfTwo(2 * band_bins, 256);
+  if (points > envelope_points_max) return false;
+  envelope_points = points;
+  const z = changetype<usize>(baseband);
+  memory.fill(z, 0, <usize>points << 3);
+  const source = changetype<usize>(raw);
+  for (let i = 0; i < band_bins; i++) {
+    // Conjugated: the forward FFT of conj(Z) is the conjugate of the inverse, and |·|² ignores it.
+    store<f32>(z + (<usize>i << 3), load<f32>(source + (<usize>(k_low + i) << 3)));
+    store<f32>(z + (<usize>i << 3), -load<f32>(source + (<usize>(k_low + i) << 3), 4), 4);
+  }
+  if (fftComplex(z, points) < 0) return false;
+  const env = changetype<usize>(envelope);
+  let sum: f64 = 0.0;
+  for (let n = 0; n < points; n++) {
+    const re = load<f32>(z + (<usize>n << 3));
+    const im = load<f32>(z + (<usize>n << 3), 4);
+    const e = re * re + im * im;
+    store<f32>(env + (<usize>n << 2), e);
+    sum += <f64>e;
+  }
+  const mean = <f32>(sum / <f64>points);
+  const stride = envelope_points_max / points;
+  for (let n = 0; n < points; n++) {
+    const at = env + (<usize>n << 2);
+    store<f32>(at, (load<f32>(at) - mean) * unchecked(envelope_hann[n * stride]));
+  }
+  if (fftReal(env, points, env) < 0) return false;
+  for (let k = 0; k <= points / 2; k++) {
+    const re = load<f32>(env + (<usize>k << 3));
+    const im = load<f32>(env + (<usize>k << 3), 4);
+    store<f32>(env + (<usize>k << 2), sqrt<f32>(re * re + im * im));
+  }
+  return true;
+}
+
+/** Envelope-spectrum peak within ±tolerance of `hz` over the median of its neighbourhood;
+ *  1 (no evidence) when the neighbourhood is out of range or empty. */
+function envelopeRatio(hz: f64): f64 {
+  const last = envelope_points / 2;
+  const tolerance_bins = Math.max(1.0, DEFECT_TOLERANCE * hz / bin_hz);
+  const centre = hz / bin_hz;
+  const k_low = <i32>Math.ceil(centre - tolerance_bins);
+  const k_high = <i32>Math.floor(centre + tolerance_bins);
+  if (k_low - BACKGROUND_HALF_BINS < 1 || k_high + BACKGROUND_HALF_BINS > last) return 1.0;
+  const env = changetype<usize>(envelope);
+  let peak: f64 = 0.0;
+  for (let k = k_low; k <= k_high; k++) peak = Math.max(peak, <f64>load<f32>(env + (<usize>k << 2)));
+  let count = 0;
+  const centre_bin = <i32>Math.round(centre);
+  for (let k = centre_bin - BACKGROUND_HALF_BINS; k <= centre_bin + BACKGROUND_HALF_BINS && count < MEDIAN_SCRATCH; k++) {
+    if (k >= k_low && k <= k_high) continue;
+    unchecked(scratch[count] = load<f32>(env + (<usize>k << 2)));
+    count++;
+  }
+  const background = scratchMedian(count);
+  if (background <= 0.0) return peak > 0.0 ? STRENGTH_FAILED : 1.0;
+  return peak / background;
+}
+
+/** Geometric mean of the envelope ratios at the first HARMONICS harmonics of `hz`. */
+function defectStrength(hz: f64): f64 {
+  if (hz <= 0.0) return 0.0;
+  let log_sum: f64 = 0.0;
+  let used = 0;
+  for (let h = 1; h <= HARMONICS; h++) {
+    const ratio = envelopeRatio(hz * <f64>h);
+    log_sum += Math.log(Math.max(ratio, 1e-6));
+    used++;
+  }
+  return Math.exp(log_sum / <f64>used);
+}
+
+let band_low_hz: StaticArray<f64> = new StaticArray<f64>(BAND_COUNT_BANK + 1);
+let band_high_hz: StaticArray<f64> = new StaticArray<f64>(BAND_COUNT_BANK + 1);
+
+/** Envelope analysis over the configured band or the candidate bands; keeps the strongest. */
+function bearingEvidence(samples_ptr: usize): void {
+  result.bpfo_strength = 0.0;
+  result.bpfi_strength = 0.0;
+  result.bsf_strength = 0.0;
+  result.bpfi_sideband = 0.0;
+  result.band_low_hz = 0.0;
+  result.band_high_hz = 0.0;
+  if (machine.bpfo_order <= 0.0 || result.shaft_hz <= 0.0) return;
+  const fs = machine.sample_rate_hz;
+  const width = fs * BAND_FRACTION;
+  const nyquist = fs * 0.5 - bin_hz;
+  let bands = 0;
+  if (machine.band_high_hz > 0.0) {
+    unchecked(band_low_hz[0] = machine.band_low_hz);
+    unchecked(band_high_hz[0] = Math.min(machine.band_high_hz, nyquist));
+    bands = 1;
+  } else {
+    for (let b = 1; b <= BAND_COUNT_BANK; b++) {
+      unchecked(band_low_hz[bands] = <f64>b * width - width * 0.5);
+      unchecked(band_high_hz[bands] = Math.min(<f64>b * width + width * 0.5, nyquist));
+      bands++;
+    }
+    const centre = spectralKurtosisCentreHz(samples_ptr);
+    unchecked(band_low_hz[bands] = Math.max(centre - width * 0.5, bin_hz));
+    unchecked(band_high_hz[bands] = Math.min(centre + width * 0.5, nyquist));
+    bands++;
+  }
+  const f = result.shaft_hz;
+  let best: f64 = -1.0;
+  for (let b = 0; b < bands; b++) {
+    if (!envelopeSpectrum(unchecked(band_low_hz[b]), unchecked(band_high_hz[b]))) continue;
+    const bpfo = defectStrength(machine.bpfo_order * f);
+    const bpfi = defectStrength(machine.bpfi_order * f);
+    const bsf = defectStrength(2.0 * machine.bsf_order * f);
+    const strongest = Math.max(bpfo, Math.max(bpfi, bsf));
+    if (bpfo > result.bpfo_strength) result.bpfo_strength = bpfo;
+    if (bsf > result.bsf_strength) result.bsf_strength = bsf;
+    if (bpfi > result.bpfi_strength) {
+      result.bpfi_strength = bpfi;
+      const below = envelopeRatio(machine.bpfi_order * f - f);
+      const above = envelopeRatio(machine.bpfi_order * f + f);
+      result.bpfi_sideband = Math.sqrt(Math.max(below, 0.0) * Math.max(above, 0.0));
+    }
+    if (strongest > best) {
+      best = strongest;
+      result.band_low_hz = unchecked(band_low_hz[b]);
+      result.band_high_hz = unchecked(band_high_hz[b]);
+    }
+  }
+}
+
+function clip01(x: f64): f64 {
+  return Math.max(0.0, Math.min(1.0, x));
+}
+
+function diagnose(kurtosis: f64, crest: f64): void {
+  const bearing = Math.max(result.bpfo_strength, Math.max(result.bpfi_strength, result.bsf_strength));
+  const line_energy = result.line_1x_mm_s * result.line_1x_mm_s + result.line_2x_mm_s * result.line_2x_mm_s
+    + result.line_3x_mm_s * result.line_3x_mm_s;
+  const velocity_energy = result.velocity_rms_mm_s * result.velocity_rms_mm_s;
+  let fault = FAULT_NONE;
+  let strength: f64 = 0.0;
+  if (bearing >= STRENGTH_FAULT) {
+    strength = bearing;
+    fault = bearing == result.bpfo_strength ? FAULT_OUTER_RACE
+      : bearing == result.bpfi_strength ? FAULT_INNER_RACE : FAULT_ROLLING_ELEMENT;
+  } else if (result.hf_floor_m_s2 >= machine.cavitation_m_s2 && result.hf_flatness >= FLATNESS_NOISE) {
+    fault = FAULT_CAVITATION;
+    strength = result.hf_floor_m_s2 / machine.cavitation_m_s2;
+  } else if (result.iso_zone >= 1 && velocity_energy > 0.0
+    && result.line_2x_mm_s >= MISALIGNMENT_2X_OVER_1X * result.line_1x_mm_s
+    && line_energy >= RUNNING_SPEED_SHARE * velocity_energy) {
+    fault = FAULT_MISALIGNMENT;
+    strength = line_energy / velocity_energy;
+  } else if (result.iso_zone >= 1 && velocity_energy > 0.0
+    && result.line_1x_mm_s * result.line_1x_mm_s >= RUNNING_SPEED_SHARE * velocity_energy) {
+    fault = FAULT_IMBALANCE;
+    strength = result.line_1x_mm_s * result.line_1x_mm_s / velocity_energy;
+  } else if (bearing >= STRENGTH_SUSPECT || kurtosis > KURTOSIS_ABNORMAL || crest > CREST_ABNORMAL || result.iso_zone >= 2) {
+    fault = FAULT_UNKNOWN;
+    strength = bearing;
+  }
+  let severity = result.iso_zone;
+  if (fault >= FAULT_OUTER_RACE && fault <= FAULT_ROLLING_ELEMENT) {
+    const bearing_severity = strength >= STRENGTH_FAILED ? 3 : strength >= STRENGTH_SEVERE ? 2 : 1;
+    severity = max(severity, bearing_severity);
+  }
+  result.fault = fault;
+  result.strength = strength;
+  result.severity = severity;
+  let health = clip01(result.velocity_rms_mm_s / machine.zone_cd_mm_s);
+  health = Math.max(health, clip01((bearing - 1.0) / (STRENGTH_FAILED - 1.0)));
+  health = Math.max(health, clip01((kurtosis - 3.0) / (KURTOSIS_FAILED - 3.0)));
+  health = Math.max(health, clip01(result.hf_floor_m_s2 / (2.0 * machine.cavitation_m_s2)));
+  result.health = health;
+}
+
+/** Analyses the window at `samples_ptr` (window_samples f32 in the configured units; `scale`
+ *  turns them into m/s²). `kurtosis` and `crest` come from the time-domain features. */
+export function analyse(samples_ptr: usize, scale: f64, kurtosis: f64, crest: f64): i32 {
+  if (window_samples == 0) return STATUS_BAD_ARGUMENT;
+  bin_hz = machine.sample_rate_hz / <f64>fft_size;
+  const status = spectra(samples_ptr, scale);
+  if (status < 0) return status;
+  velocityAndZone();
+  estimateSpeed();
+  runningSpeedLines();
+  highFrequencyFloor();
+  bearingEvidence(samples_ptr);
+  diagnose(kurtosis, crest);
+  return STATUS_OK;
+}

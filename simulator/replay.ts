@@ -1,0 +1,171 @@
+// Replays a recording through the release firmware, window by window, exactly as a device
+// runs it (host shim, ABI, SenML out), and gathers what it published: how a firmware
+// developer checks a build against real data. Used by `impeller analyze`.
+
+import fs from "node:fs";
+import { Device } from "../host/device.js";
+import { compileFirmware, type CompiledFirmware } from "../host/firmware.js";
+import { MemoryStorage } from "../host/storage.js";
+import { decodeEvent, type FirmwareConfig } from "../protocol/messages.js";
+import { decodeSenml, resolveSenml } from "../protocol/senml.js";
+import { FIRMWARE_PATH } from "./fleet.js";
+
+export const FAULTS = [
+  "none", "imbalance", "misalignment", "outer_race", "inner_race", "rolling_element", "cavitation", "unknown",
+] as const;
+export type Fault = (typeof FAULTS)[number];
+
+/** Bearings known by name: [rolling elements, element diameter mm, pitch diameter mm, contact angle deg]. */
+export const BEARINGS: Record<string, [number, number, number, number]> = {
+  "6205": [9, 7.94, 39.04, 0], // SKF 6205-2RS JEM, the CWRU drive end
+  "6203": [8, 6.7462, 28.4988, 0], // SKF 6203-2RS JEM, the CWRU fan end
+};
+
+export class ReplayError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ReplayError";
+  }
+}
+
+export interface ReplayOptions {
+  rateHz: number;
+  rpm?: number;
+  geometry?: [number, number, number, number];
+  window: number;
+  /** Seconds between snapshots; undefined for one continuous recording. */
+  intervalS?: number;
+  vanes?: number;
+  isoGroup?: 1 | 2;
+  foundation?: "rigid" | "flexible";
+  firmware?: CompiledFirmware;
+}
+
+export interface WindowResult {
+  index: number;
+  time_s: number;
+  fault: Fault;
+  strength: number;
+  severity: number;
+  health: number;
+  iso_zone: string;
+  features: Record<string, number>;
+}
+
+export interface ReplayResult {
+  summary: {
+    fault: Fault;
+    windows: number;
+    windows_by_fault: Record<Fault, number>;
+    /** Start of the first run of PERSISTENCE consecutive abnormal windows, seconds. */
+    first_persistent_abnormal_s: number | null;
+    duration_s: number;
+  };
+  windows: WindowResult[];
+}
+
+/** Consecutive abnormal windows that make an abnormality persistent in the summary. */
+export const PERSISTENCE = 3;
+/** A fault class must hold this share of windows to be the summary's verdict. */
+export const VERDICT_SHARE = 1 / 3;
+/** Without such a class, this share of abnormal windows makes the verdict "unknown". */
+export const ABNORMAL_SHARE = 1 / 4;
+
+export function readRecording(file: string): Float32Array {
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(file);
+  } catch (error) {
+    throw new ReplayError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+  if (bytes.length % 4 !== 0) throw new ReplayError(`${file} is ${bytes.length} bytes, not a whole number of float32 samples`);
+  const samples = new Float32Array(bytes.length / 4);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  for (let i = 0; i < samples.length; i++) samples[i] = view.getFloat32(i * 4, true);
+  return samples;
+}
+
+export async function replay(samples: Float32Array, options: ReplayOptions): Promise<ReplayResult> {
+  if (samples.length < options.window) {
+    throw new ReplayError(`the recording has ${samples.length} samples, fewer than one window of ${options.window}`);
+  }
+  const firmware = options.firmware ?? (await compileFirmware(new Uint8Array(fs.readFileSync(FIRMWARE_PATH))));
+  const config: FirmwareConfig & Record<string, unknown> = {
+    device: "replay", rate_hz: options.rateHz, window: options.window, units: "g", max_message: 2048,
+  };
+  if (options.rpm !== undefined) config.rpm = options.rpm;
+  if (options.geometry !== undefined) config.bearing = options.geometry;
+  if (options.vanes !== undefined) config.vanes = options.vanes;
+  if (options.isoGroup !== undefined) config.iso_group = options.isoGroup;
+  if (options.foundation !== undefined) config.foundation = options.foundation;
+  let nowMs = 0;
+  const logs: string[] = [];
+  let device: Device;
+  try {
+    device = await Device.boot({
+      tenant: "replay", config, firmware, storage: new MemoryStorage(), clock: () => nowMs,
+      log: (_device, level, text) => { if (level >= 2) logs.push(text); },
+    });
+  } catch (error) {
+    throw new ReplayError(`the firmware refused the configuration: ${(error as Error).message}`);
+  }
+  const windows: WindowResult[] = [];
+  const count = Math.floor(samples.length / options.window);
+  const windowS = options.window / options.rateHz;
+  for (let index = 0; index < count; index++) {
+    const timeS = options.intervalS !== undefined ? index * options.intervalS : index * windowS;
+    nowMs = Math.round(timeS * 1000);
+    device.feed(samples.subarray(index * options.window, (index + 1) * options.window), nowMs);
+    for (const entry of [...device.outbox.pending()]) {
+      if (entry.kind === "telemetry") windows.push(toWindow(index, timeS, entry.body));
+      else if (entry.kind === "event") {
+        const event = decodeEvent(entry.body);
+        if (event.event === "error") throw new ReplayError(`window ${index}: the firmware reported error ${String(event.code)} (${String(event.what)})`);
+      }
+      device.outbox.acknowledge(entry.sequence);
+    }
+  }
+  return { summary: summarise(windows, count * (options.intervalS ?? windowS)), windows };
+}
+
+function toWindow(index: number, timeS: number, body: Uint8Array): WindowResult {
+  const features: Record<string, number> = {};
+  let fault: Fault = "unknown";
+  let zone = "?";
+  for (const record of resolveSenml(decodeSenml(body))) {
+    const name = record.name.slice(record.name.indexOf(":") + 1);
+    if (record.value !== undefined) features[name] = record.value;
+    if (name === "fault" && record.stringValue !== undefined) fault = record.stringValue as Fault;
+    if (name === "iso_zone" && record.stringValue !== undefined) zone = record.stringValue;
+  }
+  const { strength = 0, severity = 0, health = 0 } = features;
+  delete features.strength;
+  delete features.severity;
+  delete features.health;
+  return { index, time_s: timeS, fault, strength, severity, health, iso_zone: zone, features };
+}
+
+function summarise(windows: WindowResult[], durationS: number): ReplayResult["summary"] {
+  const byFault = Object.fromEntries(FAULTS.map((fault) => [fault, 0])) as Record<Fault, number>;
+  for (const window of windows) byFault[window.fault] += 1;
+  let verdict: Fault = "none";
+  let most = 0;
+  for (const fault of FAULTS) {
+    if (fault === "none") continue;
+    if (byFault[fault] > most) {
+      most = byFault[fault];
+      verdict = fault;
+    }
+  }
+  if (most < VERDICT_SHARE * windows.length) {
+    const abnormal = windows.length - byFault.none;
+    verdict = abnormal >= ABNORMAL_SHARE * windows.length ? "unknown" : "none";
+  }
+  let run = 0;
+  let firstPersistent: number | null = null;
+  for (const window of windows) {
+    run = window.fault === "none" ? 0 : run + 1;
+    if (run === PERSISTENCE && firstPersistent === null) firstPersistent = windows[window.index - PERSISTENCE + 1].time_s;
+  }
+  return { fault: verdict, windows: windows.length, windows_by_fault: byFault, first_persistent_abnormal_s: firstPersistent, duration_s: durationS };
+}
