@@ -7,7 +7,10 @@ export type ProtocolErrorCode =
   | "bad_topic"
   | "bad_senml"
   | "bad_message"
-  | "trailing_bytes";
+  | "trailing_bytes"
+  | "ble_bad_chunk"
+  | "ble_out_of_order"
+  | "ble_timeout";
 
 export class ProtocolError extends Error {
   readonly code: ProtocolErrorCode;

@@ -4,6 +4,7 @@
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { runBle } from "../host/ble-cli.js";
 import { simulate, type Progress, type SimulationResult } from "./fleet.js";
 import { loadScenario, parseScenario, ScenarioError, type Scenario } from "./scenario.js";
 
@@ -22,6 +23,10 @@ Commands:
       --seed S            random seed (overrides the scenario)
       --broker URL        use this MQTT broker (mqtt://host:port) instead of the embedded one
       --quiet             no progress line
+  ble scan [--timeout S]  List the pumps in Bluetooth LE range (commissioning, diagnostics).
+  ble status ADDRESS    Read a pump's state over Bluetooth LE.
+  ble send ADDRESS --cmd NAME [--args JSON] [--id N]
+                        Send a pump a command over Bluetooth LE and print its reply.
   help                  Show this text.
 
 Examples:
@@ -135,6 +140,8 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case "simulate":
         return await runSimulate(rest);
+      case "ble":
+        return await runBle(rest);
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}; see impeller --help`);
     }
