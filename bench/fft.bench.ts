@@ -1,6 +1,7 @@
 // Times one 4096-sample real FFT: the firmware's fft.ts built with the release flags (-O3z) and
-// for speed (-O3), fft.js's realTransform, and native KissFFT (kiss_fftr, cc -O2). Prints the
-// median ns per transform over interleaved rounds and the firmware/baseline ratios.
+// for speed (-O3), fft.js's realTransform, and native KissFFT (kiss_fftr, cc -O2); and the
+// whole analysis of a 4096-sample window by build/firmware.wasm through the host runtime.
+// Prints the median ns per transform (or window) over interleaved rounds, and the ratios.
 // Run: npx tsx bench/fft.bench.ts   (needs libkissfft-dev for the native row; skipped otherwise)
 
 import { execFileSync } from "node:child_process";
@@ -9,6 +10,9 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import asc from "assemblyscript/asc";
 import FFT from "fft.js";
+import { compileFirmware, Firmware } from "../host/firmware.js";
+import { MemoryStorage } from "../host/storage.js";
+import { encodeFirmwareConfig } from "../protocol/messages.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const SIZE = 4096;
@@ -135,12 +139,43 @@ function kissRow(): Row | null {
   return { name: "KissFFT kiss_fftr (native)", round, note: "cc -O2, Debian libkissfft-float" };
 }
 
+/** The release firmware analysing whole windows: what a device does with each one. */
+async function analysisRow(withBearing: boolean): Promise<Row> {
+  const cwru = path.join(root, "..", "shared", "data", "cwru", "cwru-105-inner-12k.f32");
+  const recording = fs.existsSync(cwru) ? new Float32Array(fs.readFileSync(cwru).buffer.slice(0, 16 * SIZE * 4)) : testSignal(16 * SIZE);
+  const compiled = await compileFirmware(new Uint8Array(fs.readFileSync(path.join(root, "build", "firmware.wasm"))));
+  let published = 0;
+  const firmware = await Firmware.instantiate(compiled, {
+    clockMs: () => 0, log: () => {}, publish: () => { published++; return true; }, storage: new MemoryStorage(),
+  });
+  const config: Record<string, unknown> = { device: "bench", rate_hz: 12000, window: SIZE, rpm: 1797 };
+  if (withBearing) config.bearing = [9, 7.94, 39.04, 0];
+  firmware.init(encodeFirmwareConfig(config as never));
+  let t = 0;
+  const windows = recording.length / SIZE;
+  const round = inProcess((repeats) => {
+    for (let r = 0; r < repeats; r++) {
+      const w = r % windows;
+      firmware.process(recording.subarray(w * SIZE, (w + 1) * SIZE), t, 12000);
+      t += 1000;
+    }
+  });
+  void published;
+  return {
+    name: withBearing ? "release firmware, whole window" : "  same, no bearing geometry",
+    round,
+    note: withBearing ? `${compiled.bytes.length} B wasm; features, spectrum, velocity, speed, envelope (up to 6 bands), diagnosis, SenML` : "no envelope analysis",
+  };
+}
+
 const input = testSignal(SIZE);
 const { row: fftJs, reference } = fftJsRow(input);
 const release = await firmwareRow("-O3z", ["--optimizeLevel", "3", "--shrinkLevel", "2"], input, reference);
 const speed = await firmwareRow("-O3", ["--optimizeLevel", "3", "--shrinkLevel", "0"], input, reference);
 const kiss = kissRow();
-const rows = [release, speed, fftJs, ...(kiss ? [kiss] : [])];
+const whole = await analysisRow(true);
+const wholeNoBearing = await analysisRow(false);
+const rows = [release, speed, fftJs, ...(kiss ? [kiss] : []), whole, wholeNoBearing];
 // Rounds interleave the implementations, so a busy machine slows them all alike.
 const samples = rows.map((): number[] => []);
 for (let round = 0; round < ROUNDS; round++) rows.forEach((row, i) => samples[i].push(row.round()));
@@ -156,3 +191,4 @@ for (const fw of [release, speed]) {
   if (kiss) ratios.push(`/ kissfft ${(ns(fw) / ns(kiss)).toFixed(2)}`);
   console.log(ratios.join(", "));
 }
+console.log(`whole analysis of a ${SIZE}-sample window: ${(ns(whole) / 1e6).toFixed(3)} ms (target < 0.5 ms), = ${(ns(whole) / ns(release)).toFixed(1)} firmware FFTs, ${(ns(whole) / ns(fftJs)).toFixed(1)} fft.js FFTs${kiss ? `, ${(ns(whole) / ns(kiss)).toFixed(1)} KissFFT FFTs` : ""}`);

@@ -23,10 +23,11 @@ const FLATNESS_NOISE: f64 = 0.5;
 const VELOCITY_LOW_HZ: f64 = 10.0;
 const VELOCITY_HIGH_HZ: f64 = 1000.0;
 const LINE_HALF_BINS: i32 = 2; // Hann's main lobe
+const HANN_ENBW_BINS: f64 = 1.5;
 const BAND_COUNT_BANK: i32 = 5;
 const BAND_FRACTION: f64 = 1.0 / 12.0; // band width and spacing as a share of the sample rate
 const SK_FRAME: i32 = 256;
-const SK_HOP: i32 = 128;
+const SK_HOP: i32 = 256;
 const HARMONICS: i32 = 3;
 const SPEED_HARMONICS: i32 = 3;
 const SPEED_STEPS_PER_BIN: i32 = 4;
@@ -216,16 +217,11 @@ function lineVelocity(hz: f64): f64 {
 // ---------------------------------------------------------------------------------------
 // Steps
 
-/** The Hann spectrum as power per bin in (m/s²)², and the unwindowed FFT for the envelope. */
+/** The unwindowed FFT of the mean-removed window in m/s² (for the envelope), and the Hann
+ *  spectrum as power per bin in (m/s²)². When the window needs no zero-padding, the Hann
+ *  spectrum comes from the same FFT (Hann is the cosine sum 0.5, −0.25, −0.25 on bins k,
+ *  k∓1); a padded window is windowed over its own samples and transformed again. */
 function spectra(samples_ptr: usize, scale: f64): i32 {
-  const status = spectrumCompute(samples_ptr, window_samples, WINDOW_HANN);
-  if (status < 0) return status;
-  enbw_bins = spectrumEnbwBins(WINDOW_HANN);
-  const amplitudes = spectrumPtr();
-  for (let k = 0; k < bins; k++) {
-    const a = <f64>load<f32>(amplitudes + (<usize>k << 2)) * scale;
-    unchecked(power[k] = <f32>(a * a * 0.5 / enbw_bins));
-  }
   let sum: f64 = 0.0;
   for (let n = 0; n < window_samples; n++) sum += <f64>load<f32>(samples_ptr + (<usize>n << 2));
   const mean = sum / <f64>window_samples;
@@ -235,7 +231,43 @@ function spectra(samples_ptr: usize, scale: f64): i32 {
   }
   memory.fill(out + (<usize>window_samples << 2), 0, <usize>(fft_size - window_samples) << 2);
   const raw_bins = fftReal(out, fft_size, out);
-  return raw_bins < 0 ? raw_bins : STATUS_OK;
+  if (raw_bins < 0) return raw_bins;
+  if (fft_size == window_samples) {
+    hannPowerFromRaw();
+    return STATUS_OK;
+  }
+  const status = spectrumCompute(samples_ptr, window_samples, WINDOW_HANN);
+  if (status < 0) return status;
+  enbw_bins = spectrumEnbwBins(WINDOW_HANN);
+  const amplitudes = spectrumPtr();
+  for (let k = 0; k < bins; k++) {
+    const a = <f64>load<f32>(amplitudes + (<usize>k << 2)) * scale;
+    unchecked(power[k] = <f32>(a * a * 0.5 / enbw_bins));
+  }
+  return STATUS_OK;
+}
+
+/** Power per bin of the periodic Hann window of length fft_size, from the unwindowed bins:
+ *  amplitude 2|X_w|/Σw with Σw = N/2, power A²/2 over the noise bandwidth of 1.5 bins. */
+function hannPowerFromRaw(): void {
+  const x = changetype<usize>(raw);
+  const half = fft_size >> 1;
+  const amplitude_scale = 4.0 / <f64>fft_size; // 2 / Σw
+  enbw_bins = HANN_ENBW_BINS;
+  for (let k = 0; k <= half; k++) {
+    // X[-1] = conj X[1] and X[N/2+1] = conj X[N/2-1] for a real signal.
+    const below = k == 0 ? 1 : k - 1;
+    const above = k == half ? half - 1 : k + 1;
+    const sign_below: f64 = k == 0 ? -1.0 : 1.0;
+    const sign_above: f64 = k == half ? -1.0 : 1.0;
+    const re = 0.5 * <f64>load<f32>(x + (<usize>k << 3))
+      - 0.25 * (<f64>load<f32>(x + (<usize>below << 3)) + <f64>load<f32>(x + (<usize>above << 3)));
+    const im = 0.5 * <f64>load<f32>(x + (<usize>k << 3), 4)
+      - 0.25 * (sign_below * <f64>load<f32>(x + (<usize>below << 3), 4) + sign_above * <f64>load<f32>(x + (<usize>above << 3), 4));
+    let a = Math.sqrt(re * re + im * im) * amplitude_scale;
+    if (k == 0 || k == half) a *= 0.5; // no mirror image in the negative frequencies
+    unchecked(power[k] = <f32>(a * a * 0.5 / enbw_bins));
+  }
 }
 
 function velocityAndZone(): void {
@@ -252,25 +284,38 @@ function velocityAndZone(): void {
   result.iso_zone = v < machine.zone_ab_mm_s ? 0 : v < machine.zone_bc_mm_s ? 1 : v < machine.zone_cd_mm_s ? 2 : 3;
 }
 
-/** The peak near `hz` refined by parabolic interpolation; 0 when it does not stand out. */
+/** The peak near `hz` refined by parabolic interpolation; 0 when it does not stand out from
+ *  its neighbourhood (±BACKGROUND_HALF_BINS, clipped at DC and Nyquist). */
 function refinedPeakHz(hz: f64): f64 {
   const centre = binOf(hz);
-  if (centre < 2 || centre + BACKGROUND_HALF_BINS >= bins || centre - BACKGROUND_HALF_BINS < 1) return 0.0;
+  if (centre < 2 || centre > bins - 3) return 0.0;
   let peak = centre;
   for (let k = centre - 1; k <= centre + 1; k++) if (unchecked(power[k]) > unchecked(power[peak])) peak = k;
   let count = 0;
-  for (let k = centre - BACKGROUND_HALF_BINS; k <= centre + BACKGROUND_HALF_BINS; k++) {
+  const low = max(1, centre - BACKGROUND_HALF_BINS);
+  const high = min(bins - 1, centre + BACKGROUND_HALF_BINS);
+  for (let k = low; k <= high && count < MEDIAN_SCRATCH; k++) {
     if (k >= peak - LINE_HALF_BINS && k <= peak + LINE_HALF_BINS) continue;
     unchecked(scratch[count] = Math.sqrt(unchecked(power[k])) as f32);
     count++;
   }
+  if (count < 4) return 0.0;
   const background = scratchMedian(count);
   const a = Math.sqrt(<f64>unchecked(power[peak - 1]));
   const b = Math.sqrt(<f64>unchecked(power[peak]));
   const c = Math.sqrt(<f64>unchecked(power[peak + 1]));
   if (b <= 0.0 || b < SPEED_PROMINENCE * background) return 0.0;
-  const denominator = a - 2.0 * b + c;
-  const offset = denominator != 0.0 ? 0.5 * (a - c) / denominator : 0.0;
+  let offset: f64;
+  if (fft_size == window_samples) {
+    // Grandke's interpolation, exact for a sine through a Hann window: the larger neighbour's
+    // ratio α to the peak gives the offset (2α − 1)/(α + 1) bins towards it.
+    const alpha = Math.max(a, c) / b;
+    offset = (c >= a ? 1.0 : -1.0) * (2.0 * alpha - 1.0) / (alpha + 1.0);
+  } else {
+    // Zero-padded: the bins are finer than the window's resolution; a parabola fits the lobe.
+    const denominator = a - 2.0 * b + c;
+    offset = denominator != 0.0 ? 0.5 * (a - c) / denominator : 0.0;
+  }
   return (<f64>peak + Math.max(-0.5, Math.min(0.5, offset))) * bin_hz;
 }
 
@@ -478,10 +523,14 @@ function bearingEvidence(samples_ptr: usize): void {
       unchecked(band_high_hz[bands] = Math.min(<f64>b * width + width * 0.5, nyquist));
       bands++;
     }
+    // The band around the spectral-kurtosis maximum, unless a bank band nearly is that band.
     const centre = spectralKurtosisCentreHz(samples_ptr);
-    unchecked(band_low_hz[bands] = Math.max(centre - width * 0.5, bin_hz));
-    unchecked(band_high_hz[bands] = Math.min(centre + width * 0.5, nyquist));
-    bands++;
+    const nearest = Math.round(centre / width) * width;
+    if (Math.abs(centre - nearest) > width * 0.25 || nearest < width || nearest > <f64>BAND_COUNT_BANK * width) {
+      unchecked(band_low_hz[bands] = Math.max(centre - width * 0.5, bin_hz));
+      unchecked(band_high_hz[bands] = Math.min(centre + width * 0.5, nyquist));
+      bands++;
+    }
   }
   const f = result.shaft_hz;
   let best: f64 = -1.0;
@@ -549,7 +598,7 @@ function diagnose(kurtosis: f64, crest: f64): void {
   let health = clip01(result.velocity_rms_mm_s / machine.zone_cd_mm_s);
   health = Math.max(health, clip01((bearing - 1.0) / (STRENGTH_FAILED - 1.0)));
   health = Math.max(health, clip01((kurtosis - 3.0) / (KURTOSIS_FAILED - 3.0)));
-  health = Math.max(health, clip01(result.hf_floor_m_s2 / (2.0 * machine.cavitation_m_s2)));
+  if (fault == FAULT_CAVITATION) health = Math.max(health, clip01(result.hf_floor_m_s2 / (2.0 * machine.cavitation_m_s2)));
   result.health = health;
 }
 

@@ -180,7 +180,10 @@ function allFinite(ptr: usize, count: i32): bool {
  *  `timestamp_ms` (Unix milliseconds). Returns the number of messages published (0 or 1). */
 export function process(count: i32, timestamp_ms: i64): i32 {
   if (!initialised) return STATUS_NOT_INITIALISED;
-  if (count <= 0 || count > sample_capacity()) return STATUS_BAD_ARGUMENT;
+  if (count <= 0 || count > sample_capacity()) {
+    if (warnThrottled(WARN_BAD_SAMPLES, "batch of an impossible size refused")) publishError(STATUS_BAD_ARGUMENT, "samples");
+    return STATUS_BAD_ARGUMENT;
+  }
   const batch = sample_buffer();
   if (!allFinite(batch, count)) {
     if (warnThrottled(WARN_BAD_SAMPLES, "batch with a non-finite sample dropped")) publishError(STATUS_BAD_SAMPLES, "samples");
@@ -313,8 +316,10 @@ function nameEquals(name: string): bool {
 function runCommand(): i32 {
   if (nameEquals("config")) {
     if (command_args_len == 0) return STATUS_BAD_ARGUMENT;
-    const staged = config.stage(command_args_ptr, command_args_len);
-    return staged != STATUS_OK ? staged : applyStaged();
+    let status = config.stage(command_args_ptr, command_args_len);
+    if (status == STATUS_OK) status = applyStaged();
+    if (status != STATUS_OK) publishError(status, "config");
+    return status;
   }
   if (nameEquals("self_test")) return self_test();
   return STATUS_UNKNOWN_COMMAND;

@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { runBle } from "../host/ble-cli.js";
 import { simulate, type Progress, type SimulationResult } from "./fleet.js";
 import { loadScenario, parseScenario, ScenarioError, type Scenario } from "./scenario.js";
+import { BEARINGS, readRecording, replay, ReplayError, type ReplayResult } from "./replay.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const DEFAULT_SCENARIO = path.join(ROOT, "scenarios", "default.json");
@@ -23,6 +24,18 @@ Commands:
       --seed S            random seed (overrides the scenario)
       --broker URL        use this MQTT broker (mqtt://host:port) instead of the embedded one
       --quiet             no progress line
+  analyze FILE          Replay a recording (raw float32 little-endian, in g) through the
+                        release firmware, window by window, and print its diagnoses.
+      --rate HZ           sample rate (required)
+      --rpm RPM           shaft speed (measured from the spectrum when absent)
+      --bearing NAME      bearing geometry by name: ${Object.keys(BEARINGS).join(", ")}
+      --geometry n,d,D,a  or as rolling elements, element and pitch diameter (mm), angle (deg)
+      --window N          samples per window (default 4096)
+      --interval S        the windows are snapshots taken S seconds apart (e.g. FEMTO: 10)
+      --vanes N           impeller vanes, for the vane-pass line
+      --iso-group G       ISO 10816-3 machine group, 1 or 2 (default 2)
+      --foundation F      rigid (default) or flexible
+      --json              one JSON object: {summary, windows}
   ble scan [--timeout S]  List the pumps in Bluetooth LE range (commissioning, diagnostics).
   ble status ADDRESS    Read a pump's state over Bluetooth LE.
   ble send ADDRESS --cmd NAME [--args JSON] [--id N]
@@ -33,6 +46,7 @@ Examples:
   impeller simulate
   impeller simulate scenarios/default.json --pumps 20 --days 3 --seed 7
   impeller simulate --broker mqtt://127.0.0.1:1883
+  impeller analyze recording.f32 --rate 12000 --rpm 1797 --bearing 6205
 `;
 
 export class UsageError extends Error {}
@@ -128,6 +142,71 @@ async function runSimulate(args: string[]): Promise<number> {
   return complete ? 0 : 1;
 }
 
+function geometryOption(bearing: string | undefined, geometry: string | undefined): [number, number, number, number] | undefined {
+  if (bearing !== undefined && geometry !== undefined) throw new UsageError("give --bearing or --geometry, not both");
+  if (bearing !== undefined) {
+    const known = BEARINGS[bearing];
+    if (known === undefined) throw new UsageError(`unknown bearing ${JSON.stringify(bearing)}; known: ${Object.keys(BEARINGS).join(", ")}`);
+    return known;
+  }
+  if (geometry === undefined) return undefined;
+  const parts = geometry.split(",").map(Number);
+  if (parts.length !== 4 || parts.some((part) => !Number.isFinite(part))) {
+    throw new UsageError(`--geometry needs four numbers n,d_mm,D_mm,angle_deg, not ${JSON.stringify(geometry)}`);
+  }
+  return parts as [number, number, number, number];
+}
+
+const seconds = (value: number | null): string => (value === null ? "none" : `${value.toFixed(1)} s`);
+
+function formatReplay(result: ReplayResult): string {
+  const lines = ["window  time s     fault            strength  severity  health  vel mm/s  zone  kurtosis  rms m/s2"];
+  for (const w of result.windows) {
+    lines.push([
+      String(w.index).padStart(6), w.time_s.toFixed(2).padStart(9), w.fault.padEnd(16), w.strength.toFixed(2).padStart(8),
+      String(w.severity).padStart(9), w.health.toFixed(2).padStart(7), ((w.features.vel_rms ?? 0) * 1000).toFixed(3).padStart(9),
+      w.iso_zone.padStart(5), (w.features.kurtosis ?? 0).toFixed(2).padStart(9), (w.features.acc_rms ?? 0).toFixed(3).padStart(9),
+    ].join(" "));
+  }
+  const s = result.summary;
+  const counts = Object.entries(s.windows_by_fault).filter(([, n]) => n > 0).map(([fault, n]) => `${fault} ${n}`).join(", ");
+  lines.push("");
+  lines.push(`Summary: ${s.fault}   ${s.windows} windows (${counts})   first persistent abnormality: ${seconds(s.first_persistent_abnormal_s)}   first alarm (severity >= 2): ${seconds(s.first_alarm_s)}   of ${s.duration_s.toFixed(1)} s`);
+  return lines.join("\n");
+}
+
+async function runAnalyze(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      rate: { type: "string" }, rpm: { type: "string" }, bearing: { type: "string" }, geometry: { type: "string" },
+      window: { type: "string" }, interval: { type: "string" }, vanes: { type: "string" },
+      "iso-group": { type: "string" }, foundation: { type: "string" }, json: { type: "boolean", default: false },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError("analyze takes one recording file");
+  const rateHz = numberOption(values.rate, "rate");
+  if (rateHz === undefined) throw new UsageError("analyze needs --rate HZ");
+  const isoGroup = numberOption(values["iso-group"], "iso-group");
+  if (isoGroup !== undefined && isoGroup !== 1 && isoGroup !== 2) throw new UsageError("--iso-group is 1 or 2");
+  if (values.foundation !== undefined && values.foundation !== "rigid" && values.foundation !== "flexible") {
+    throw new UsageError("--foundation is rigid or flexible");
+  }
+  const result = await replay(readRecording(positionals[0]), {
+    rateHz,
+    rpm: numberOption(values.rpm, "rpm"),
+    geometry: geometryOption(values.bearing, values.geometry),
+    window: numberOption(values.window, "window") ?? 4096,
+    intervalS: numberOption(values.interval, "interval"),
+    vanes: numberOption(values.vanes, "vanes"),
+    isoGroup: isoGroup as 1 | 2 | undefined,
+    foundation: values.foundation as "rigid" | "flexible" | undefined,
+  });
+  process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `${formatReplay(result)}\n`);
+  return 0;
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   try {
@@ -142,11 +221,13 @@ export async function main(argv: string[]): Promise<number> {
         return await runSimulate(rest);
       case "ble":
         return await runBle(rest);
+      case "analyze":
+        return await runAnalyze(rest);
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}; see impeller --help`);
     }
   } catch (error) {
-    if (error instanceof UsageError || error instanceof ScenarioError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (error instanceof UsageError || error instanceof ScenarioError || error instanceof ReplayError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`impeller: ${(error as Error).message}\n`);
       return 2;
     }

@@ -59,6 +59,9 @@ export interface ReplayResult {
     windows_by_fault: Record<Fault, number>;
     /** Start of the first run of PERSISTENCE consecutive abnormal windows, seconds. */
     first_persistent_abnormal_s: number | null;
+    /** Start of the first run of PERSISTENCE consecutive windows of severity 2 or more (ISO
+     *  zone C or D, or a severe bearing defect): the first alarm. */
+    first_alarm_s: number | null;
     duration_s: number;
   };
   windows: WindowResult[];
@@ -161,11 +164,21 @@ function summarise(windows: WindowResult[], durationS: number): ReplayResult["su
     const abnormal = windows.length - byFault.none;
     verdict = abnormal >= ABNORMAL_SHARE * windows.length ? "unknown" : "none";
   }
+  return {
+    fault: verdict, windows: windows.length, windows_by_fault: byFault,
+    first_persistent_abnormal_s: firstPersistent(windows, (w) => w.fault !== "none"),
+    first_alarm_s: firstPersistent(windows, (w) => w.severity >= ALARM_SEVERITY),
+    duration_s: durationS,
+  };
+}
+
+export const ALARM_SEVERITY = 2;
+
+function firstPersistent(windows: WindowResult[], holds: (window: WindowResult) => boolean): number | null {
   let run = 0;
-  let firstPersistent: number | null = null;
-  for (const window of windows) {
-    run = window.fault === "none" ? 0 : run + 1;
-    if (run === PERSISTENCE && firstPersistent === null) firstPersistent = windows[window.index - PERSISTENCE + 1].time_s;
+  for (let i = 0; i < windows.length; i++) {
+    run = holds(windows[i]) ? run + 1 : 0;
+    if (run === PERSISTENCE) return windows[i - PERSISTENCE + 1].time_s;
   }
-  return { fault: verdict, windows: windows.length, windows_by_fault: byFault, first_persistent_abnormal_s: firstPersistent, duration_s: durationS };
+  return null;
 }
