@@ -197,7 +197,9 @@ describe("commands", () => {
     expect(replies(host.published)).toEqual([{ id: 8, ok: false, error: -4 }]);
     expect(firmware.process(signal(128), T0_MS, 1000)).toBe(0); // still m/s2 and dev-1
     expect(firmware.process(signal(128), T0_MS + 128, 1000)).toBe(1);
-    expect(resolveSenml(decodeSenml(host.published[1].bytes))[0].name).toBe("dev-1:acc_rms");
+    expect(host.published.map((p) => p.kind)).toEqual([2, 3, 1]); // error event, reply, telemetry
+    expect(decodeEvent(host.published[0].bytes)).toEqual({ event: "error", code: -4, what: "config" });
+    expect(resolveSenml(decodeSenml(host.published[2].bytes))[0].name).toBe("dev-1:acc_rms");
   });
 
   it("asks for a reboot when a configuration needs larger buffers than this boot allocated", async () => {
