@@ -22,6 +22,14 @@ export interface FirmwareConfig {
   units?: AccelerationUnits;
   max_message?: number;
   rpm?: number;
+  rpm_range?: [number, number];
+  vanes?: number;
+  /** [rolling elements, element diameter mm, pitch diameter mm, contact angle deg]. */
+  bearing?: [number, number, number, number];
+  iso_group?: 1 | 2;
+  foundation?: "rigid" | "flexible";
+  band_hz?: [number, number];
+  cav_m_s2?: number;
 }
 
 export function encodeFirmwareConfig(config: FirmwareConfig): Uint8Array {

@@ -74,7 +74,7 @@ function formatSummary(result: SimulationResult): string {
   lines.push(`Broker: ${result.brokerUrl}   seed ${scenario.seed}   ${scenario.pumps} pumps   ${scenario.days} days   one ${scenario.window}-sample window every ${scenario.interval_s} s at ${scenario.sample_rate_hz} Hz`);
   lines.push(`Windows analysed by the firmware: ${result.windows}   messages published: ${result.published}   decoded by the subscriber: ${result.delivered}   decode errors: ${result.decodeErrors.length}`);
   lines.push("");
-  const header = ["device", "rpm", "windows", "decoded", "dups", "acc_rms m/s2", "acc_peak m/s2", "crest", "kurtosis"];
+  const header = ["device", "rpm", "windows", "decoded", "dups", "acc_rms m/s2", "vel mm/s", "kurtosis", "health", "diagnoses (windows)"];
   const rows = result.pumps.map((pump) => [
     pump.device,
     pump.rpm.toFixed(0),
@@ -82,12 +82,14 @@ function formatSummary(result: SimulationResult): string {
     String(pump.delivered),
     String(pump.duplicates),
     (pump.last?.get("acc_rms") ?? NaN).toFixed(3),
-    (pump.last?.get("acc_peak") ?? NaN).toFixed(3),
-    (pump.last?.get("crest") ?? NaN).toFixed(2),
+    ((pump.last?.get("vel_rms") ?? NaN) * 1000).toFixed(2),
     (pump.last?.get("kurtosis") ?? NaN).toFixed(2),
+    (pump.last?.get("health") ?? NaN).toFixed(2),
+    [...pump.faults].sort((a, b) => b[1] - a[1]).map(([fault, n]) => `${fault} ${n}`).join(", "),
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
-  const format = (row: string[]): string => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join("  ");
+  const last = header.length - 1;
+  const format = (row: string[]): string => row.map((cell, column) => (column === 0 || column === last ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join("  ");
   lines.push(format(header));
   for (const row of rows) lines.push(format(row));
   lines.push("");

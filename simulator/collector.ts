@@ -18,6 +18,8 @@ export interface TelemetryPack {
   /** Values by record name without the device's base name, e.g. "acc_rms". */
   values: Map<string, number>;
   units: Map<string, string>;
+  /** Text values (vs) by record name, e.g. "fault". */
+  texts: Map<string, string>;
 }
 
 export interface DeviceLedger {
@@ -124,6 +126,7 @@ function toPack(device: string, sequence: number, records: ResolvedRecord[]): Te
   const prefix = `${device}:`;
   const values = new Map<string, number>();
   const units = new Map<string, string>();
+  const texts = new Map<string, string>();
   for (const record of records) {
     if (!record.name.startsWith(prefix)) {
       throw new ProtocolError("bad_senml", `record ${record.name} does not belong to device ${device}`);
@@ -131,6 +134,7 @@ function toPack(device: string, sequence: number, records: ResolvedRecord[]): Te
     const name = record.name.slice(prefix.length);
     if (record.value !== undefined) values.set(name, record.value);
     if (record.unit !== undefined) units.set(name, record.unit);
+    if (record.stringValue !== undefined) texts.set(name, record.stringValue);
   }
-  return { device, sequence, time: records[0]?.time ?? 0, values, units };
+  return { device, sequence, time: records[0]?.time ?? 0, values, units, texts };
 }

@@ -13,6 +13,7 @@ import { Collector } from "./collector.js";
 import { drawPump, PumpModel } from "./pump.js";
 import { Random } from "./random.js";
 import type { Scenario } from "./scenario.js";
+import type { FirmwareConfig } from "../protocol/messages.js";
 
 export const FIRMWARE_PATH = new URL("../build/firmware.wasm", import.meta.url);
 
@@ -46,6 +47,8 @@ export interface PumpSummary {
   delivered: number;
   duplicates: number;
   last?: Map<string, number>;
+  /** Windows per diagnosed fault. */
+  faults: Map<string, number>;
 }
 
 export interface SimulationResult {
@@ -62,6 +65,17 @@ export interface SimulationResult {
 
 export function deviceId(index: number): string {
   return `pump-${String(index + 1).padStart(4, "0")}`;
+}
+
+/** What a device is told of its pump: the driver's synchronous speed (the firmware measures
+ *  the real one, below it by the slip), the vanes and the bearing. */
+function deviceConfig(scenario: Scenario, index: number, model: PumpModel): FirmwareConfig {
+  const config: FirmwareConfig = {
+    device: deviceId(index), rate_hz: scenario.sample_rate_hz, window: scenario.window, units: "g",
+    rpm: model.parameters.rpm, vanes: model.parameters.vanes,
+  };
+  if (scenario.bearing !== undefined) config.bearing = scenario.bearing;
+  return config;
 }
 
 export async function loadFirmware(): Promise<CompiledFirmware> {
@@ -85,7 +99,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
       models.push(new PumpModel(drawPump(scenario.pump, pumpRandom), pumpRandom));
       const device = await Device.boot({
         tenant: scenario.tenant,
-        config: { device: deviceId(index), rate_hz: scenario.sample_rate_hz, window: scenario.window, units: "g" },
+        config: deviceConfig(scenario, index, models[index]),
         firmware,
         storage: new MemoryStorage(),
         clock: () => clock.now(),
@@ -136,6 +150,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
         delivered: ledger?.telemetry.length ?? 0,
         duplicates: ledger?.duplicates ?? 0,
         last: ledger?.telemetry.at(-1)?.values,
+        faults: countFaults(ledger?.telemetry ?? []),
       };
     });
     return {
@@ -147,4 +162,13 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
     await collector.close();
     await embedded?.close();
   }
+}
+
+function countFaults(packs: { texts: Map<string, string> }[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const pack of packs) {
+    const fault = pack.texts.get("fault") ?? "?";
+    counts.set(fault, (counts.get(fault) ?? 0) + 1);
+  }
+  return counts;
 }

@@ -18,6 +18,8 @@ export interface Scenario {
   sample_rate_hz: number;
   window: number;
   pump: PumpRanges;
+  /** The pumps' bearing: [rolling elements, element diameter mm, pitch diameter mm, contact angle deg]. */
+  bearing?: [number, number, number, number];
 }
 
 export class ScenarioError extends Error {
@@ -30,7 +32,7 @@ export class ScenarioError extends Error {
 const RANGE_KEYS: (keyof PumpRanges)[] = [
   "rpm", "vanes", "slip", "load", "imbalance_g", "misalignment_g", "vane_pass_g", "noise_g",
 ];
-const TOP_KEYS = ["name", "seed", "tenant", "start", "days", "pumps", "interval_s", "sample_rate_hz", "window", "pump"];
+const TOP_KEYS = ["name", "seed", "tenant", "start", "days", "pumps", "interval_s", "sample_rate_hz", "window", "pump", "bearing"];
 
 function fail(source: string, message: string): never {
   throw new ScenarioError(source, message);
@@ -67,7 +69,20 @@ export function parseScenario(data: unknown, source = "scenario"): Scenario {
   if (typeof raw.tenant !== "string" || !isValidId(raw.tenant)) fail(source, `"tenant" must be an id of A-Z a-z 0-9 . _ : -`);
   if (typeof raw.start !== "string" || Number.isNaN(Date.parse(raw.start))) fail(source, `"start" must be an ISO 8601 date`);
   const window = number(source, raw.window, "window", 16, 8192, true);
+  let bearing: Scenario["bearing"];
+  if (raw.bearing !== undefined) {
+    if (!Array.isArray(raw.bearing) || raw.bearing.length !== 4) fail(source, `"bearing" must be [n, d_mm, D_mm, angle_deg]`);
+    const b = raw.bearing as unknown[];
+    bearing = [
+      number(source, b[0], "bearing[0] (rolling elements)", 3, 64, true),
+      number(source, b[1], "bearing[1] (element diameter mm)", 0.1, 500),
+      number(source, b[2], "bearing[2] (pitch diameter mm)", 0.2, 2000),
+      number(source, b[3], "bearing[3] (contact angle deg)", 0, 60),
+    ];
+    if (bearing[1] >= bearing[2]) fail(source, `"bearing": the element diameter must be smaller than the pitch diameter`);
+  }
   return {
+    bearing,
     name: typeof raw.name === "string" ? raw.name : "unnamed",
     seed: number(source, raw.seed, "seed", 0, 2 ** 32 - 1, true),
     tenant: raw.tenant,

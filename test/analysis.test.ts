@@ -149,6 +149,18 @@ describe("diagnosis", () => {
   });
 });
 
+describe("memory", () => {
+  const sizes: [number, number][] = [[4096, 2], [2560, 2], [8192, 4]];
+  for (const [window, pages] of sizes) {
+    it(`a ${window}-sample window with the whole analysis fits in ${pages} pages (${pages * 64} KiB) of linear memory`, async () => {
+      const { firmware } = await bootRelease();
+      firmware.init(encodeFirmwareConfig({ device: "m", rate_hz: 25600, window, vanes: 6, bearing: BEARINGS["6205"] }));
+      firmware.process(tones(window, 25600, [{ hz: 30, amplitude_g: 0.1 }], 0.05), 0, 25600);
+      expect(firmware.memoryBytes).toBe(pages * 65536);
+    });
+  }
+});
+
 describe("bad input", () => {
   const base = { device: "d", rate_hz: RATE_HZ, window: WINDOW };
   const impossible: [string, Record<string, unknown>][] = [
