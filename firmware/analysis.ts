@@ -4,7 +4,7 @@
 // once by analysisInit(); analyse() allocates nothing and every loop has a fixed bound.
 
 import { fftInit, fftReal, fftComplex, cosTurns } from "./fft";
-import { spectrumInit, spectrumCompute, spectrumPtr, spectrumBins, spectrumFftSize, spectrumEnbwBins, WINDOW_HANN } from "./spectrum";
+import { spectrumInit, spectrumCompute, spectrumPtr, spectrumEnbwBins, WINDOW_HANN } from "./spectrum";
 import { STATUS_OK, STATUS_BAD_ARGUMENT } from "./status";
 
 // ---- Thresholds (ANALYSIS.md §6) -------------------------------------------------------
@@ -134,10 +134,14 @@ export function analysisInit(samples: i32): i32 {
   envelope_points_max = nextPowerOfTwo(2 * (<i32>(<f64>padded * BAND_FRACTION) + 2), 256);
   const fft_status = fftInit(max(padded, 2 * envelope_points_max));
   if (fft_status < 0) return fft_status;
-  const spectrum_status = spectrumInit(samples);
-  if (spectrum_status < 0) return spectrum_status;
-  fft_size = spectrumFftSize();
-  bins = spectrumBins();
+  // A padded window needs its own Hann-windowed transform (spectrum.ts, with its window
+  // tables); an unpadded one takes its Hann spectrum from the raw FFT and needs neither.
+  if (padded != samples) {
+    const spectrum_status = spectrumInit(samples);
+    if (spectrum_status < 0) return spectrum_status;
+  }
+  fft_size = padded;
+  bins = (padded >> 1) + 1;
   raw = new StaticArray<f32>(fft_size + 2);
   power = new StaticArray<f32>(bins);
   baseband = new StaticArray<f32>(2 * envelope_points_max);

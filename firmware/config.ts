@@ -244,3 +244,15 @@ export function commit(): void {
   store<u8>(base_name + <usize>staged.device_id_len, 0x3a);
   current.copyFrom(staged);
 }
+
+/** Stages the configuration in force with another sample rate, checked as a whole. */
+export function stageSampleRate(rate_hz: f64): i32 {
+  if (!isFinite(rate_hz) || rate_hz < RATE_HZ_MIN || rate_hz > RATE_HZ_MAX) return STATUS_BAD_CONFIG;
+  staged.copyFrom(current);
+  staged.sample_rate_hz = rate_hz;
+  if (staged.band_high_hz > rate_hz / 2.0) return STATUS_BAD_CONFIG;
+  if (staged.rpm_max / 60.0 >= rate_hz / 2.0) return STATUS_BAD_CONFIG;
+  if (staged.shaft_rpm > 0.0 && staged.shaft_rpm / 60.0 >= rate_hz / 2.0) return STATUS_BAD_CONFIG;
+  memory.copy(staged_id, base_name, <usize>current.device_id_len);
+  return STATUS_OK;
+}

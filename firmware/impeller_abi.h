@@ -32,11 +32,15 @@ typedef uint32_t wasm_ptr_t;
 #define IMPELLER_STATUS_UNKNOWN_COMMAND  (-9)
 #define IMPELLER_STATUS_SELF_TEST_FAILED (-10)
 #define IMPELLER_STATUS_NEEDS_REBOOT     (-11)
+#define IMPELLER_STATUS_NO_DATA          (-12)
+/* handle_message only: the command was "reboot"; its reply is out, restart the firmware. */
+#define IMPELLER_STATUS_REBOOT_REQUESTED 1
 
 /* Message kinds passed to host_publish; the host maps each to a topic suffix. */
 #define IMPELLER_KIND_TELEMETRY 1 /* SenML CBOR pack      -> .../telemetry */
 #define IMPELLER_KIND_EVENT     2 /* CBOR map             -> .../event     */
 #define IMPELLER_KIND_REPLY     3 /* CBOR reply to a command -> .../reply  */
+#define IMPELLER_KIND_WAVEFORM  4 /* CBOR raw waveform part -> .../waveform */
 
 /* Log levels passed to host_log. */
 #define IMPELLER_LOG_DEBUG 0

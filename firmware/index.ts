@@ -7,7 +7,7 @@ import * as config from "./config";
 import { computeTimeFeatures, feature_rms, feature_peak, feature_peak_to_peak, feature_crest,
   feature_kurtosis, feature_skewness } from "./features";
 import {
-  writeBegin, writeEnd, writeMap, writeTextAscii, writeInt, writeBool,
+  writeBegin, writeEnd, writeMap, writeTextAscii, writeInt, writeBool, writeNumber, writeByteString, headNumber,
   readBegin, readHead, readText, skipContent, readPosition, textIs, read_malformed,
   head_major, head_value, text_ptr, text_len,
 } from "./cbor";
@@ -21,7 +21,8 @@ import {
 import {
   STATUS_OK, STATUS_NOT_INITIALISED, STATUS_BAD_ARGUMENT, STATUS_BAD_CBOR, STATUS_BAD_SAMPLES,
   STATUS_PUBLISH_FAILED, STATUS_STORAGE, STATUS_UNKNOWN_COMMAND, STATUS_SELF_TEST_FAILED,
-  STATUS_NEEDS_REBOOT, STATUS_NO_ROOM, KIND_TELEMETRY, KIND_EVENT, KIND_REPLY,
+  STATUS_NEEDS_REBOOT, STATUS_NO_ROOM, STATUS_NO_DATA, STATUS_REBOOT_REQUESTED, STATUS_BAD_CONFIG,
+  KIND_TELEMETRY, KIND_EVENT, KIND_REPLY, KIND_WAVEFORM,
 } from "./status";
 
 const ABI_VERSION: i32 = 1;
@@ -47,6 +48,12 @@ let window_capacity: i32 = 0;
 let window_fill: i32 = 0;
 let window_start_ms: i64 = 0;
 let outbox: StaticArray<u8> = new StaticArray<u8>(0);
+/** The last complete window, kept for a raw waveform request. */
+let last_window: StaticArray<f32> = new StaticArray<f32>(0);
+let last_window_start_ms: i64 = 0;
+let last_window_valid: bool = false;
+/** Seconds between measurements, as last set by a sampling command (0: the host's choice). */
+let interval_s: f64 = 0.0;
 let boot_count: u32 = 0;
 
 function windowPtr(): usize { return changetype<usize>(window); }
@@ -72,6 +79,7 @@ function applyStaged(): i32 {
     const status = analysis.analysisInit(window_samples);
     if (status < 0) return status;
     window = new StaticArray<f32>(window_samples);
+    last_window = new StaticArray<f32>(window_samples);
     window_capacity = window_samples;
     outbox = new StaticArray<u8>(message_bytes);
   } else if (window_samples != window_capacity || message_bytes > outbox.length) {
@@ -80,6 +88,7 @@ function applyStaged(): i32 {
   config.commit();
   configureMachine();
   window_fill = 0;
+  last_window_valid = false; // it was taken under the old configuration
   return STATUS_OK;
 }
 
@@ -229,6 +238,9 @@ const TELEMETRY_RECORDS: i32 = 24;
 function analyseAndPublish(): i32 {
   const scale = config.current.units == config.UNITS_G ? STANDARD_GRAVITY_M_S2 : 1.0;
   computeTimeFeatures(windowPtr(), config.current.window_samples, scale);
+  memory.copy(changetype<usize>(last_window), windowPtr(), <usize>config.current.window_samples << 2);
+  last_window_start_ms = window_start_ms;
+  last_window_valid = true;
   const analysed = analysis.analyse(windowPtr(), scale, feature_kurtosis, feature_crest);
   if (analysed < 0) return analysed;
   const r = analysis.result;
@@ -313,7 +325,112 @@ function nameEquals(name: string): bool {
   return true;
 }
 
+// What a successful command adds to its reply.
+const REPLY_PLAIN: i32 = 0;
+const REPLY_SAMPLING: i32 = 1;
+const REPLY_WAVEFORM: i32 = 2;
+let reply_kind: i32 = REPLY_PLAIN;
+let reply_parts: i32 = 0;
+
+const ARGS_KEYS_MAX: u64 = 8;
+const WAVEFORM_HEADER_BYTES: i32 = 128; // the part's map without its samples, with room to spare
+const WAVEFORM_BYTES_MIN: i32 = 256;
+const INTERVAL_S_MAX: f64 = 86400.0;
+
+let arg_max_bytes: i32 = 0;
+let arg_rate_hz: f64 = 0.0;
+let arg_interval_s: f64 = 0.0;
+
+/** Reads the args map of "waveform" and "sampling": {?"max_bytes", ?"rate_hz", ?"interval_s"}. */
+function parseArgs(): i32 {
+  arg_max_bytes = 0;
+  arg_rate_hz = 0.0;
+  arg_interval_s = 0.0;
+  if (command_args_len == 0) return STATUS_OK;
+  readBegin(command_args_ptr, command_args_len);
+  if (!readHead()) return STATUS_BAD_CBOR;
+  if (head_major != 5 || head_value > ARGS_KEYS_MAX) return STATUS_BAD_ARGUMENT;
+  const entries = <i32>head_value;
+  for (let i = 0; i < entries; i++) {
+    if (!readText()) return STATUS_BAD_ARGUMENT;
+    if (textIs("max_bytes")) {
+      if (!readHead() || head_major != 0 || head_value < <u64>WAVEFORM_BYTES_MIN || head_value > 0xffff) return STATUS_BAD_ARGUMENT;
+      arg_max_bytes = <i32>head_value;
+    } else if (textIs("rate_hz")) {
+      if (!readHead()) return STATUS_BAD_CBOR;
+      arg_rate_hz = headNumber();
+      if (!isFinite(arg_rate_hz) || arg_rate_hz <= 0.0) return STATUS_BAD_ARGUMENT;
+    } else if (textIs("interval_s")) {
+      if (!readHead()) return STATUS_BAD_CBOR;
+      arg_interval_s = headNumber();
+      if (!isFinite(arg_interval_s) || arg_interval_s < 1.0 || arg_interval_s > INTERVAL_S_MAX) return STATUS_BAD_ARGUMENT;
+    } else {
+      return STATUS_BAD_ARGUMENT;
+    }
+  }
+  return STATUS_OK;
+}
+
+/** "sampling": a new sample rate and/or measurement interval; the reply tells the host both. */
+function runSampling(): i32 {
+  const parsed = parseArgs();
+  if (parsed != STATUS_OK) return parsed;
+  if (arg_rate_hz == 0.0 && arg_interval_s == 0.0) return STATUS_BAD_ARGUMENT;
+  if (arg_rate_hz != 0.0) {
+    let status = config.stageSampleRate(arg_rate_hz);
+    if (status == STATUS_OK) status = applyStaged();
+    if (status != STATUS_OK) {
+      publishError(status, "config");
+      return status;
+    }
+  }
+  if (arg_interval_s != 0.0) interval_s = arg_interval_s;
+  reply_kind = REPLY_SAMPLING;
+  return STATUS_OK;
+}
+
+/** "waveform": the last complete window as raw float32 samples, in parts that each fit
+ *  min(max_bytes, max_message) bytes, on the waveform topic. */
+function runWaveform(): i32 {
+  const parsed = parseArgs();
+  if (parsed != STATUS_OK) return parsed;
+  if (!last_window_valid) return STATUS_NO_DATA;
+  const limit = arg_max_bytes > 0 ? min(arg_max_bytes, outbox.length) : outbox.length;
+  const per_part = (limit - WAVEFORM_HEADER_BYTES) >> 2;
+  if (per_part <= 0) return STATUS_BAD_ARGUMENT;
+  const samples = config.current.window_samples;
+  const parts = (samples + per_part - 1) / per_part; // at most 8192 / 32
+  for (let part = 0; part < parts; part++) {
+    const first = part * per_part;
+    const count = min(per_part, samples - first);
+    writeBegin(outPtr(), limit);
+    writeMap(8);
+    writeTextAscii("id");
+    writeInt(command_id);
+    writeTextAscii("part");
+    writeInt(<i64>part);
+    writeTextAscii("parts");
+    writeInt(<i64>parts);
+    writeTextAscii("t");
+    writeInt(last_window_start_ms);
+    writeTextAscii("rate_hz");
+    writeNumber(config.current.sample_rate_hz);
+    writeTextAscii("units");
+    writeTextAscii(config.current.units == config.UNITS_G ? "g" : "m/s2");
+    writeTextAscii("first");
+    writeInt(<i64>first);
+    writeTextAscii("samples");
+    writeByteString(changetype<usize>(last_window) + (<usize>first << 2), count << 2);
+    const status = publish(KIND_WAVEFORM);
+    if (status != STATUS_OK) return status;
+  }
+  reply_kind = REPLY_WAVEFORM;
+  reply_parts = parts;
+  return STATUS_OK;
+}
+
 function runCommand(): i32 {
+  reply_kind = REPLY_PLAIN;
   if (nameEquals("config")) {
     if (command_args_len == 0) return STATUS_BAD_ARGUMENT;
     let status = config.stage(command_args_ptr, command_args_len);
@@ -322,19 +439,34 @@ function runCommand(): i32 {
     return status;
   }
   if (nameEquals("self_test")) return self_test();
+  if (nameEquals("sampling")) return runSampling();
+  if (nameEquals("waveform")) return runWaveform();
+  if (nameEquals("reboot")) return command_args_len == 0 ? STATUS_REBOOT_REQUESTED : STATUS_BAD_ARGUMENT;
   return STATUS_UNKNOWN_COMMAND;
 }
 
 function reply(id: i64, status: i32): i32 {
+  const ok = status >= STATUS_OK;
+  const kind = ok ? reply_kind : REPLY_PLAIN;
   writeBegin(outPtr(), outbox.length);
-  writeMap(status == STATUS_OK ? 2 : 3);
+  writeMap(!ok ? 3 : kind == REPLY_SAMPLING ? 5 : kind == REPLY_WAVEFORM ? 3 : 2);
   writeTextAscii("id");
   writeInt(id);
   writeTextAscii("ok");
-  writeBool(status == STATUS_OK);
-  if (status != STATUS_OK) {
+  writeBool(ok);
+  if (!ok) {
     writeTextAscii("error");
     writeInt(<i64>status);
+  } else if (kind == REPLY_SAMPLING) {
+    writeTextAscii("rate_hz");
+    writeNumber(config.current.sample_rate_hz);
+    writeTextAscii("window");
+    writeInt(<i64>config.current.window_samples);
+    writeTextAscii("interval_s");
+    writeNumber(interval_s);
+  } else if (kind == REPLY_WAVEFORM) {
+    writeTextAscii("parts");
+    writeInt(<i64>reply_parts);
   }
   return publish(KIND_REPLY);
 }

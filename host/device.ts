@@ -9,6 +9,9 @@ import { MemoryOutbox, type Outbox } from "./outbox.js";
 import type { DeviceStorage } from "./storage.js";
 import type { IClientOptions } from "mqtt";
 
+/** handle_message's status for "reboot" (impeller_abi.h IMPELLER_STATUS_REBOOT_REQUESTED). */
+export const STATUS_REBOOT_REQUESTED = 1;
+
 /** Host-side storage record: the MQTT session counter (4 bytes, little endian). */
 export const HOST_STORAGE_SESSION = 0x100;
 
@@ -29,10 +32,11 @@ export interface DeviceCounters {
   published: number;
   refused: number;
   processErrors: number;
+  reboots: number;
 }
 
 export class Device {
-  readonly counters: DeviceCounters = { published: 0, refused: 0, processErrors: 0 };
+  readonly counters: DeviceCounters = { published: 0, refused: 0, processErrors: 0, reboots: 0 };
   readonly outbox: Outbox;
   link: MqttLink | undefined;
   private firmware!: Firmware;
@@ -48,13 +52,7 @@ export class Device {
   /** Instantiates the firmware and initialises it with the device's configuration. */
   static async boot(options: DeviceOptions): Promise<Device> {
     const device = new Device(options);
-    const log = options.log ?? (() => {});
-    device.firmware = await Firmware.instantiate(options.firmware, {
-      clockMs: options.clock,
-      log: (level, text) => log(options.config.device, level, text),
-      publish: (kind, bytes) => device.accept(kind, bytes),
-      storage: options.storage,
-    });
+    device.firmware = await device.instantiate();
     device.firmware.init(encodeFirmwareConfig(options.config));
     return device;
   }
@@ -88,8 +86,29 @@ export class Device {
     }
   }
 
-  handleCommand(bytes: Uint8Array): number {
-    return this.firmware.handleMessage(bytes);
+  /** Hands a command to the firmware. A "reboot" (status 1) restarts it once its reply is out. */
+  async handleCommand(bytes: Uint8Array): Promise<number> {
+    const status = this.firmware.handleMessage(bytes);
+    if (status === STATUS_REBOOT_REQUESTED) await this.reboot();
+    return status;
+  }
+
+  /** Restarts the firmware: a new instance of the same module, the same storage and outbox. */
+  async reboot(): Promise<void> {
+    this.firmware = await this.instantiate();
+    this.firmware.init(encodeFirmwareConfig(this.options.config));
+    this.counters.reboots += 1;
+  }
+
+  private instantiate(): Promise<Firmware> {
+    const { options } = this;
+    const log = options.log ?? (() => {});
+    return Firmware.instantiate(options.firmware, {
+      clockMs: options.clock,
+      log: (level, text) => log(options.config.device, level, text),
+      publish: (kind, bytes) => this.accept(kind, bytes),
+      storage: options.storage,
+    });
   }
 
   tick(): void {
@@ -117,11 +136,9 @@ export class Device {
       outbox: this.outbox,
       client,
       onCommand: (payload) => {
-        try {
-          this.handleCommand(payload);
-        } catch (error) {
+        this.handleCommand(payload).catch((error: unknown) => {
           this.options.log?.(this.id, 3, `command could not be handled: ${(error as Error).message}`);
-        }
+        });
       },
     });
     this.link = link;

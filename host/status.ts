@@ -13,6 +13,8 @@ export const STATUS_NAMES: ReadonlyMap<number, string> = new Map([
   [-9, "unknown_command"],
   [-10, "self_test_failed"],
   [-11, "needs_reboot"],
+  [-12, "no_data"],
+  [1, "reboot_requested"],
 ]);
 
 export function statusName(status: number): string {

@@ -28,11 +28,25 @@ function malformed(error: unknown): ProtocolError {
   return new ProtocolError("malformed_cbor", `not well-formed CBOR: ${reason}`, { cause: error });
 }
 
+/** cbor-x gives every 64-bit integer as a bigint; one that fits a double exactly becomes a
+ *  number (Unix milliseconds are 64-bit on the wire), a larger one stays a bigint. */
+function normalise(value: unknown): unknown {
+  if (typeof value === "bigint") {
+    return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(value) : value;
+  }
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = normalise(value[i]);
+  } else if (value instanceof Map) {
+    for (const [key, item] of value) value.set(key, normalise(item));
+  }
+  return value;
+}
+
 /** Decodes exactly one CBOR item; trailing bytes are an error. */
 export function decodeCbor(bytes: Uint8Array, maxBytes = MESSAGE_BYTES_MAX): unknown {
   checkSize(bytes, maxBytes);
   try {
-    return decoder.decode(bytes);
+    return normalise(decoder.decode(bytes));
   } catch (error) {
     throw malformed(error);
   }
@@ -42,7 +56,7 @@ export function decodeCbor(bytes: Uint8Array, maxBytes = MESSAGE_BYTES_MAX): unk
 export function decodeCborSequence(bytes: Uint8Array, maxBytes = MESSAGE_BYTES_MAX): unknown[] {
   checkSize(bytes, maxBytes);
   try {
-    return decoder.decodeMultiple(bytes) as unknown[];
+    return (decoder.decodeMultiple(bytes) as unknown[]).map(normalise);
   } catch (error) {
     throw malformed(error);
   }

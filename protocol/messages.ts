@@ -10,6 +10,7 @@ export const MESSAGE_KINDS: ReadonlyMap<number, TopicKind> = new Map([
   [1, "telemetry"],
   [2, "event"],
   [3, "reply"],
+  [4, "waveform"],
 ]);
 
 export type AccelerationUnits = "g" | "m/s2";
@@ -59,18 +60,64 @@ export interface Reply {
   id: number;
   ok: boolean;
   error?: number;
+  /** "sampling": the sampling now in force. */
+  rate_hz?: number;
+  window?: number;
+  interval_s?: number;
+  /** "waveform": how many parts were sent. */
+  parts?: number;
 }
+
+const REPLY_NUMBERS = ["error", "rate_hz", "window", "interval_s", "parts"] as const;
 
 export function decodeReply(bytes: Uint8Array): Reply {
   const value = decodeCbor(bytes, 1024);
   if (!(value instanceof Map)) throw new ProtocolError("bad_message", "a reply is a CBOR map");
   const id = value.get("id");
   const ok = value.get("ok");
-  const error = value.get("error");
-  if (typeof id !== "number" || typeof ok !== "boolean" || (error !== undefined && typeof error !== "number")) {
+  if (typeof id !== "number" || typeof ok !== "boolean") {
     throw new ProtocolError("bad_message", 'a reply has "id" (uint), "ok" (bool) and, when not ok, "error" (int)');
   }
-  return error === undefined ? { id, ok } : { id, ok, error };
+  const reply: Reply = { id, ok };
+  for (const key of value.keys()) {
+    if (key === "id" || key === "ok") continue;
+    const field = REPLY_NUMBERS.find((name) => name === key);
+    const number = value.get(key);
+    if (field === undefined || typeof number !== "number") {
+      throw new ProtocolError("bad_message", `a reply has no field ${JSON.stringify(key)} of that type`);
+    }
+    reply[field] = number;
+  }
+  if (!ok && reply.error === undefined) throw new ProtocolError("bad_message", 'a reply that is not ok carries "error"');
+  return reply;
+}
+
+/** One part of a raw waveform: float32 samples `first`..`first + n − 1` of the window taken at `t`. */
+export interface WaveformPart {
+  id: number;
+  part: number;
+  parts: number;
+  /** Unix milliseconds of the window's first sample. */
+  t: number;
+  rate_hz: number;
+  units: AccelerationUnits;
+  first: number;
+  samples: Float32Array;
+}
+
+export function decodeWaveformPart(bytes: Uint8Array): WaveformPart {
+  const value = decodeCbor(bytes);
+  const get = (key: string): unknown => (value instanceof Map ? value.get(key) : undefined);
+  const numbers = ["id", "part", "parts", "t", "rate_hz", "first"].map(get);
+  const units = get("units");
+  const raw = get("samples");
+  if (numbers.some((n) => typeof n !== "number") || (units !== "g" && units !== "m/s2") || !(raw instanceof Uint8Array) || raw.length % 4 !== 0) {
+    throw new ProtocolError("bad_message", "a waveform part has id, part, parts, t, rate_hz, units, first and samples (float32 LE bytes)");
+  }
+  const [id, part, parts, t, rate_hz, first] = numbers as number[];
+  const view = new DataView(raw.buffer, raw.byteOffset, raw.length);
+  const samples = Float32Array.from({ length: raw.length / 4 }, (_, i) => view.getFloat32(i * 4, true));
+  return { id, part, parts, t, rate_hz, units, first, samples };
 }
 
 /** An event map, e.g. {"event": "boot", "boot": 3, "fw": 256}. */

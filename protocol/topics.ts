@@ -5,7 +5,7 @@ import { ProtocolError } from "./errors.js";
 
 export const TOPIC_ROOT = "impeller/v1";
 
-export const TOPIC_KINDS = ["telemetry", "event", "reply", "state", "command"] as const;
+export const TOPIC_KINDS = ["telemetry", "event", "reply", "waveform", "state", "command"] as const;
 export type TopicKind = (typeof TOPIC_KINDS)[number];
 
 export interface Topic {

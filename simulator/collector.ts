@@ -5,7 +5,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { ProtocolError } from "../protocol/errors.js";
 import { unframe } from "../protocol/framing.js";
-import { decodeEvent, decodeReply, type Reply } from "../protocol/messages.js";
+import { decodeEvent, decodeReply, decodeWaveformPart, type Reply, type WaveformPart } from "../protocol/messages.js";
 import { decodeSenml, resolveSenml, type ResolvedRecord } from "../protocol/senml.js";
 import { decodeState, supersedes, type DeviceState } from "../protocol/state.js";
 import { parseTopic, topicFilter } from "../protocol/topics.js";
@@ -26,6 +26,7 @@ export interface DeviceLedger {
   telemetry: TelemetryPack[];
   events: Record<string, unknown>[];
   replies: Reply[];
+  waveforms: WaveformPart[];
   /** The latest state by session order, and every state message in arrival order. */
   state?: DeviceState;
   states: DeviceState[];
@@ -57,7 +58,7 @@ export class Collector {
   private ledger(device: string): DeviceLedger {
     let ledger = this.devices.get(device);
     if (ledger === undefined) {
-      ledger = { telemetry: [], events: [], replies: [], states: [], sequences: new Set(), duplicates: 0 };
+      ledger = { telemetry: [], events: [], replies: [], waveforms: [], states: [], sequences: new Set(), duplicates: 0 };
       this.devices.set(device, ledger);
     }
     return ledger;
@@ -86,6 +87,7 @@ export class Collector {
       if (kind === "telemetry") ledger.telemetry.push(toPack(device, sequence, resolveSenml(decodeSenml(body))));
       else if (kind === "event") ledger.events.push(decodeEvent(body));
       else if (kind === "reply") ledger.replies.push(decodeReply(body));
+      else if (kind === "waveform") ledger.waveforms.push(decodeWaveformPart(body));
     } catch (error) {
       const code = error instanceof ProtocolError ? error.code : "unexpected";
       this.errors.push({ topic, code, message: (error as Error).message });

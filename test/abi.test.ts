@@ -5,6 +5,8 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ABI_EXPORTS, ABI_IMPORTS, abiProblems } from "../host/abi.js";
+import { STATUS_NAMES } from "../host/status.js";
+import { MESSAGE_KINDS } from "../protocol/messages.js";
 import { compileFirmware, FirmwareError } from "../host/firmware.js";
 import { readSignatures, formatSignature, type Signature, type ValueType } from "../host/wasm-signatures.js";
 import { DEBUG_WASM, releaseBytes } from "./helpers/firmware.js";
@@ -57,6 +59,14 @@ describe("firmware ABI v1", () => {
     expect(WebAssembly.Module.exports(module).filter((e) => e.kind !== "function")).toEqual([{ name: "memory", kind: "memory" }]);
     expect(WebAssembly.Module.imports(module).filter((i) => i.module !== "host")).toEqual([]);
     expect(abiProblems(bytes, module)).toEqual([]);
+  });
+
+  it("the header's status codes and message kinds are the ones the host knows", () => {
+    const text = fs.readFileSync(HEADER, "utf8");
+    const statuses = [...text.matchAll(/^#define IMPELLER_STATUS_(\w+)\s+\(?(-?\d+)\)?/gm)].map(([, name, value]) => [Number(value), name.toLowerCase()]);
+    expect(statuses).toEqual([...STATUS_NAMES]);
+    const kinds = [...text.matchAll(/^#define IMPELLER_KIND_(\w+)\s+(\d+)/gm)].map(([, name, value]) => [Number(value), name.toLowerCase()]);
+    expect(kinds).toEqual([...MESSAGE_KINDS]);
   });
 
   it("the flashable build has no SIMD and a fixed memory of 2 to 4 pages", () => {

@@ -402,7 +402,7 @@ describe.skipIf(skipReason !== undefined)("BLE link through node-ble and a fake 
 
     it("send prints the reply and exits 1 when the firmware says no", async () => {
       expect(await run(["send", PUMP_1.toLowerCase(), "--cmd", "self_test", "--id", "7"])).toEqual({ status: 0, stdout: "reply: id 7 ok\n", stderr: "" });
-      expect(await run(["send", PUMP_1, "--cmd", "reboot", "--id", "8"])).toEqual({
+      expect(await run(["send", PUMP_1, "--cmd", "calibrate", "--id", "8"])).toEqual({
         status: 1, stdout: "reply: id 8 failed: error -9 (unknown_command)\n", stderr: "",
       });
       expect(await run(["send", PUMP_1, "--cmd", "config", "--id", "9", "--args", '{"device":"pump-1","rate_hz":1000,"window":256}'])).toEqual({

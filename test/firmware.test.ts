@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { FirmwareError } from "../host/firmware.js";
 import { encodeCbor, decodeCbor } from "../protocol/cbor.js";
-import { encodeCommand, encodeFirmwareConfig, decodeReply, decodeEvent, type FirmwareConfig } from "../protocol/messages.js";
+import { encodeCommand, encodeFirmwareConfig, decodeReply, decodeEvent, decodeWaveformPart, type FirmwareConfig } from "../protocol/messages.js";
 import { decodeSenml, resolveSenml } from "../protocol/senml.js";
 import { Random } from "../simulator/random.js";
 import { timeFeatures } from "./reference/features.js";
@@ -234,6 +234,71 @@ describe("commands", () => {
   it("refuses a command larger than the inbox before it reaches the firmware", async () => {
     const { firmware } = await started();
     expect(() => firmware.handleMessage(new Uint8Array(2049))).toThrow(/2048-byte inbox/);
+  });
+});
+
+describe("sampling, waveform and reboot commands", () => {
+  const replies = (published: { kind: number; bytes: Uint8Array }[]) =>
+    published.filter((p) => p.kind === 3).map((p) => decodeReply(p.bytes));
+
+  it("sampling changes the rate and the interval and tells the host what to sample", async () => {
+    const { firmware, host } = await started();
+    expect(firmware.handleMessage(encodeCommand({ id: 20, cmd: "sampling", args: { rate_hz: 2000, interval_s: 600 } }))).toBe(0);
+    expect(replies(host.published)).toEqual([{ id: 20, ok: true, rate_hz: 2000, window: 256, interval_s: 600 }]);
+    // The new rate is the one in force: a batch that follows 128 samples later at 2 kHz is 64 ms on.
+    firmware.process(signal(128), T0_MS, 2000);
+    expect(firmware.process(signal(128), T0_MS + 64, 2000)).toBe(1);
+  });
+
+  it("sampling refuses a rate whose Nyquist falls below the configured speed, and changes nothing", async () => {
+    const { firmware, host } = await started({ ...CONFIG, rpm: 3000 });
+    expect(firmware.handleMessage(encodeCommand({ id: 21, cmd: "sampling", args: { rate_hz: 100 } }))).toBe(-4);
+    expect(firmware.handleMessage(encodeCommand({ id: 22, cmd: "sampling", args: { interval_s: 0.5 } }))).toBe(-2);
+    expect(firmware.handleMessage(encodeCommand({ id: 23, cmd: "sampling", args: { colour: 1 } }))).toBe(-2);
+    expect(firmware.handleMessage(encodeCommand({ id: 24, cmd: "sampling" }))).toBe(-2);
+    expect(replies(host.published)).toEqual([
+      { id: 21, ok: false, error: -4 }, { id: 22, ok: false, error: -2 }, { id: 23, ok: false, error: -2 }, { id: 24, ok: false, error: -2 },
+    ]);
+  });
+
+  it("waveform before any complete window answers no_data", async () => {
+    const { firmware, host } = await started();
+    expect(firmware.handleMessage(encodeCommand({ id: 30, cmd: "waveform" }))).toBe(-12);
+    expect(replies(host.published)).toEqual([{ id: 30, ok: false, error: -12 }]);
+  });
+
+  it("waveform sends the last window exactly, in parts no larger than max_bytes", async () => {
+    const { firmware, host } = await started();
+    const samples = signal(256);
+    firmware.process(samples, T0_MS, 1000);
+    firmware.process(signal(100, 7), T0_MS + 256, 1000); // a partial next window does not disturb it
+    host.published.length = 0;
+    expect(firmware.handleMessage(encodeCommand({ id: 31, cmd: "waveform", args: { max_bytes: 400 } }))).toBe(0);
+    const parts = host.published.filter((p) => p.kind === 4);
+    expect(parts.length).toBe(Math.ceil(256 / ((400 - 128) >> 2)));
+    for (const part of parts) expect(part.bytes.length).toBeLessThanOrEqual(400);
+    const decoded = parts.map((p) => decodeWaveformPart(p.bytes));
+    expect(decoded.map((d) => [d.id, d.part, d.parts, d.t, d.rate_hz, d.units])).toEqual(
+      decoded.map((_, i) => [31, i, parts.length, T0_MS, 1000, "m/s2"]));
+    const joined = new Float32Array(256);
+    for (const d of decoded) joined.set(d.samples, d.first);
+    expect(joined).toEqual(samples);
+    expect(replies(host.published)).toEqual([{ id: 31, ok: true, parts: parts.length }]);
+  });
+
+  it("waveform refuses a max_bytes below 256 and answers publish_failed when the host refuses a part", async () => {
+    const { firmware, host } = await started();
+    firmware.process(signal(256), T0_MS, 1000);
+    expect(firmware.handleMessage(encodeCommand({ id: 32, cmd: "waveform", args: { max_bytes: 100 } }))).toBe(-2);
+    host.refuse = true;
+    expect(firmware.handleMessage(encodeCommand({ id: 33, cmd: "waveform" }))).toBe(-7);
+  });
+
+  it("reboot replies ok and returns 1 so the host restarts the firmware", async () => {
+    const { firmware, host } = await started();
+    expect(firmware.handleMessage(encodeCommand({ id: 40, cmd: "reboot" }))).toBe(1);
+    expect(replies(host.published)).toEqual([{ id: 40, ok: true }]);
+    expect(firmware.handleMessage(encodeCommand({ id: 41, cmd: "reboot", args: { now: true } }))).toBe(-2);
   });
 });
 

@@ -111,7 +111,7 @@ export class BlePump {
       this.sendLinkError(error.code, error.message);
     }
     this.armExpiry();
-    if (message !== undefined) this.handle(message);
+    if (message !== undefined) void this.handle(message).catch((error: unknown) => this.sendLinkError("internal", (error as Error).message));
   }
 
   // A sender that stops half way gets told once the reassembly timeout has passed.
@@ -126,7 +126,7 @@ export class BlePump {
     this.expiryTimer.unref();
   }
 
-  private handle(message: Uint8Array): void {
+  private async handle(message: Uint8Array): Promise<void> {
     try {
       decodeCbor(message, BLE_MESSAGE_BYTES_MAX);
     } catch (error) {
@@ -136,7 +136,7 @@ export class BlePump {
     }
     let status: number;
     try {
-      status = this.device.handleCommand(message);
+      status = await this.device.handleCommand(message);
     } catch (error) {
       if (!(error instanceof FirmwareError)) throw error;
       this.sendLinkError(`firmware_${error.code}`, error.message);
