@@ -33,6 +33,83 @@ export interface FirmwareConfig {
   cav_m_s2?: number;
 }
 
+/** Field checks shared by the codecs below: each returns the value or throws bad_message. */
+function fail(message: string): never {
+  throw new ProtocolError("bad_message", message);
+}
+
+function asMap(value: unknown, what: string): Map<unknown, unknown> {
+  if (!(value instanceof Map)) fail(`${what} is a CBOR map`);
+  for (const key of value.keys()) if (typeof key !== "string") fail(`${what} has text keys only, not ${String(key)}`);
+  return value;
+}
+
+function numberIn(value: unknown, what: string, low: number, high: number, integer = false): number {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < low || value > high || (integer && !Number.isInteger(value))) {
+    fail(`${what} must be ${integer ? "an integer" : "a number"} in ${low}..${high}, not ${String(value)}`);
+  }
+  return value;
+}
+
+function pair(value: unknown, what: string, low: number, high: number): [number, number] {
+  if (!Array.isArray(value) || value.length !== 2) fail(`${what} is [low, high]`);
+  const a = numberIn(value[0], `${what}[0]`, low, high);
+  const b = numberIn(value[1], `${what}[1]`, low, high);
+  if (!(b > a)) fail(`${what}: high must be above low`);
+  return [a, b];
+}
+
+function onlyKeys(map: Map<unknown, unknown>, keys: readonly string[], what: string): void {
+  for (const key of map.keys()) if (!keys.includes(key as string)) fail(`${what} has no field ${JSON.stringify(key)}`);
+}
+
+const CONFIG_KEYS = [
+  "device", "rate_hz", "window", "units", "max_message", "rpm", "rpm_range", "vanes", "bearing",
+  "iso_group", "foundation", "band_hz", "cav_m_s2",
+] as const;
+const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+
+/** Checks a configuration as the firmware does (ranges, and the speed and band below Nyquist). */
+export function checkFirmwareConfig(value: unknown): FirmwareConfig {
+  const map = asMap(value, "a firmware configuration");
+  onlyKeys(map, CONFIG_KEYS, "a firmware configuration");
+  const device = map.get("device");
+  if (typeof device !== "string" || !DEVICE_ID.test(device)) fail("device is 1 to 64 of A-Z a-z 0-9 . _ : - starting alphanumeric");
+  const config: FirmwareConfig = {
+    device,
+    rate_hz: numberIn(map.get("rate_hz"), "rate_hz", 100, 200_000),
+    window: numberIn(map.get("window"), "window", 16, 8192, true),
+  };
+  const nyquist = config.rate_hz / 2;
+  const units = map.get("units");
+  if (units !== undefined) config.units = units === "g" || units === "m/s2" ? units : fail('units is "g" or "m/s2"');
+  if (map.has("max_message")) config.max_message = numberIn(map.get("max_message"), "max_message", 256, 16384, true);
+  if (map.has("rpm")) config.rpm = numberIn(map.get("rpm"), "rpm", 0, 60_000);
+  if ((config.rpm ?? 0) / 60 >= nyquist) fail("rpm reaches Nyquist");
+  if (map.has("rpm_range")) config.rpm_range = pair(map.get("rpm_range"), "rpm_range", 1, 60_000);
+  if ((config.rpm_range?.[1] ?? 3600) / 60 >= nyquist) fail("rpm_range reaches Nyquist");
+  if (map.has("vanes")) config.vanes = numberIn(map.get("vanes"), "vanes", 0, 16, true);
+  if (map.has("bearing")) {
+    const b = map.get("bearing");
+    if (!Array.isArray(b) || b.length !== 4) fail("bearing is [n, d_mm, D_mm, angle_deg]");
+    const n = numberIn(b[0], "bearing n", 3, 64, true);
+    const d = numberIn(b[1], "bearing d_mm", Number.MIN_VALUE, 2000);
+    const pitch = numberIn(b[2], "bearing D_mm", 0, 2000);
+    if (!(pitch > d)) fail("bearing: the element diameter must be below the pitch diameter");
+    config.bearing = [n, d, pitch, numberIn(b[3], "bearing angle_deg", 0, 60)];
+  }
+  if (map.has("iso_group")) config.iso_group = numberIn(map.get("iso_group"), "iso_group", 1, 2, true) as 1 | 2;
+  const foundation = map.get("foundation");
+  if (foundation !== undefined) config.foundation = foundation === "rigid" || foundation === "flexible" ? foundation : fail('foundation is "rigid" or "flexible"');
+  if (map.has("band_hz")) config.band_hz = pair(map.get("band_hz"), "band_hz", 0, nyquist);
+  if (map.has("cav_m_s2")) config.cav_m_s2 = numberIn(map.get("cav_m_s2"), "cav_m_s2", 0.001, 1000);
+  return config;
+}
+
+export function decodeFirmwareConfig(bytes: Uint8Array): FirmwareConfig {
+  return checkFirmwareConfig(decodeCbor(bytes, 2048));
+}
+
 export function encodeFirmwareConfig(config: FirmwareConfig): Uint8Array {
   const map = new Map<string, unknown>();
   for (const [key, value] of Object.entries(config)) if (value !== undefined) map.set(key, value);
@@ -45,6 +122,37 @@ export interface Command {
   cmd: string;
   args?: unknown;
 }
+
+export const FIRMWARE_COMMANDS = ["config", "self_test", "sampling", "waveform", "reboot"] as const;
+
+/** Decodes and checks a firmware command the way the firmware will: another `cmd`, or args
+ *  the firmware would refuse, is a bad_message. */
+export function decodeCommand(bytes: Uint8Array): Command {
+  const map = asMap(decodeCbor(bytes, 2048), "a command");
+  onlyKeys(map, ["id", "cmd", "args"], "a command");
+  const id = numberIn(map.get("id"), "id", 0, 0xffffffff, true);
+  const cmd = map.get("cmd");
+  if (typeof cmd !== "string" || !(FIRMWARE_COMMANDS as readonly string[]).includes(cmd)) fail(`unknown command ${JSON.stringify(cmd)}`);
+  const args = map.get("args");
+  if (cmd === "config") return { id, cmd, args: checkFirmwareConfig(args) };
+  if (cmd === "sampling") {
+    const a = asMap(args, "sampling args");
+    onlyKeys(a, ["rate_hz", "interval_s"], "sampling args");
+    if (a.size === 0) fail("sampling needs rate_hz or interval_s");
+    const out: Record<string, number> = {};
+    if (a.has("rate_hz")) out.rate_hz = numberIn(a.get("rate_hz"), "rate_hz", 100, 200_000);
+    if (a.has("interval_s")) out.interval_s = numberIn(a.get("interval_s"), "interval_s", 1, 86_400);
+    return { id, cmd, args: out };
+  }
+  if (cmd === "waveform" && args !== undefined) {
+    const a = asMap(args, "waveform args");
+    onlyKeys(a, ["max_bytes"], "waveform args");
+    return { id, cmd, args: a.has("max_bytes") ? { max_bytes: numberIn(a.get("max_bytes"), "max_bytes", 256, 65535, true) } : {} };
+  }
+  if (args !== undefined) fail(`${cmd} takes no args`);
+  return { id, cmd };
+}
+
 
 export function encodeCommand(command: Command): Uint8Array {
   const map = new Map<string, unknown>([["id", command.id], ["cmd", command.cmd]]);
@@ -120,11 +228,24 @@ export function decodeWaveformPart(bytes: Uint8Array): WaveformPart {
   return { id, part, parts, t, rate_hz, units, first, samples };
 }
 
-/** An event map, e.g. {"event": "boot", "boot": 3, "fw": 256}. */
-export function decodeEvent(bytes: Uint8Array): Record<string, unknown> & { event: string } {
-  const value = decodeCbor(bytes, 4096);
-  if (!(value instanceof Map) || typeof value.get("event") !== "string") {
-    throw new ProtocolError("bad_message", 'an event is a CBOR map with an "event" name');
+export type DeviceEvent =
+  | { event: "boot"; boot: number; fw: number }
+  | { event: "error"; code: number; what: "samples" | "config" };
+
+/** An event: {"event": "boot", "boot": n, "fw": v} or {"event": "error", "code": status, "what": ...}. */
+export function decodeEvent(bytes: Uint8Array): DeviceEvent {
+  const map = asMap(decodeCbor(bytes, 4096), "an event");
+  const event = map.get("event");
+  if (event === "boot") {
+    onlyKeys(map, ["event", "boot", "fw"], "a boot event");
+    return { event, boot: numberIn(map.get("boot"), "boot", 0, 0xffffffff, true), fw: numberIn(map.get("fw"), "fw", 0, 0xffffff, true) };
   }
-  return Object.fromEntries(value) as Record<string, unknown> & { event: string };
+  if (event === "error") {
+    onlyKeys(map, ["event", "code", "what"], "an error event");
+    const what = map.get("what");
+    if (what !== "samples" && what !== "config") fail('an error event\'s "what" is "samples" or "config"');
+    return { event, code: numberIn(map.get("code"), "code", -255, -1, true), what };
+  }
+  return fail(`unknown event ${JSON.stringify(event)}`);
 }
+

@@ -61,8 +61,10 @@ export class BlePump {
     const boot = device.outbox.pending().find((entry) => entry.kind === "event");
     if (boot !== undefined) {
       const event = decodeEvent(boot.body);
-      pump.boot = Number(event.boot);
-      pump.fw = Number(event.fw);
+      if (event.event === "boot") {
+        pump.boot = event.boot;
+        pump.fw = event.fw;
+      }
     }
     pump.fake = bluez.addDevice({
       address: options.address,

@@ -1,0 +1,72 @@
+// Golden vectors (test/vectors/messages.json, written once by scripts/golden.ts): every
+// message of the wire contract as hex with its meaning. The producers must still make exactly
+// these bytes (the TypeScript codecs, and the release firmware for what a device sends), and
+// the TypeScript codec for each message must read them back to the same meaning.
+
+import fs from "node:fs";
+import { describe, expect, it } from "vitest";
+import { decodeCbor, decodeCborSequence } from "../protocol/cbor.js";
+import { diagnostic } from "../protocol/diagnostic.js";
+import { unframe } from "../protocol/framing.js";
+import { decodeCommand, decodeEvent, decodeFirmwareConfig, decodeReply, decodeWaveformPart } from "../protocol/messages.js";
+import { decodeSenml, resolveSenml } from "../protocol/senml.js";
+import { decodeState } from "../protocol/state.js";
+import { PRODUCERS } from "./golden/producers.js";
+
+interface Vector {
+  name: string;
+  rule: string;
+  by: "typescript" | "firmware";
+  hex: string;
+  diagnostic: string;
+}
+
+const vectors = JSON.parse(fs.readFileSync(new URL("./vectors/messages.json", import.meta.url), "utf8")) as Vector[];
+const bytesOf = (vector: Vector): Uint8Array => Uint8Array.from(Buffer.from(vector.hex, "hex"));
+
+/** The TypeScript codec that reads each impeller.cddl rule. */
+const CODECS: Record<string, (bytes: Uint8Array) => unknown> = {
+  "firmware-config": decodeFirmwareConfig,
+  "config-command": decodeCommand,
+  "self-test-command": decodeCommand,
+  "sampling-command": decodeCommand,
+  "waveform-command": decodeCommand,
+  "reboot-command": decodeCommand,
+  "device-state": decodeState,
+  "senml-pack": (bytes) => resolveSenml(decodeSenml(bytes)),
+  "boot-event": decodeEvent,
+  "error-event": decodeEvent,
+  "ok-reply": decodeReply,
+  "error-reply": decodeReply,
+  "waveform-part": decodeWaveformPart,
+  "device-payload": unframe,
+};
+
+describe("golden vectors", () => {
+  it("there is one vector per producer, in the same order", () => {
+    expect(vectors.map((v) => v.name)).toEqual(PRODUCERS.map((p) => p.name));
+  });
+
+  for (const producer of PRODUCERS) {
+    const vector = vectors.find((v) => v.name === producer.name)!;
+    it(`${producer.name}: the ${producer.by === "firmware" ? "release firmware" : "TypeScript codec"} still produces exactly these bytes`, async () => {
+      expect(Buffer.from(await producer.produce()).toString("hex")).toBe(vector.hex);
+    });
+
+    it(`${producer.name}: reads back as ${vector.rule} with the recorded meaning`, () => {
+      const bytes = bytesOf(vector);
+      expect(() => CODECS[vector.rule](bytes)).not.toThrow();
+      const meaning = vector.rule === "device-payload"
+        ? decodeCborSequence(bytes).map((item) => diagnostic(item)).join(", ")
+        : diagnostic(decodeCbor(bytes));
+      expect(meaning).toBe(vector.diagnostic);
+    });
+  }
+
+  it("the codecs refuse each vector cut short by one byte with a ProtocolError", () => {
+    for (const vector of vectors) {
+      const bytes = bytesOf(vector);
+      expect(() => CODECS[vector.rule](bytes.subarray(0, bytes.length - 1)), vector.name).toThrow(expect.objectContaining({ name: "ProtocolError" }));
+    }
+  });
+});
