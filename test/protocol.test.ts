@@ -157,3 +157,11 @@ describe("RFC 8949 Appendix A through cbor-x", () => {
     expect(checked).toBeGreaterThan(50);
   });
 });
+
+describe("SenML JSON", () => {
+  it("writes the same records with RFC 8428's text labels", async () => {
+    const { senmlToJson } = await import("../protocol/senml-json.js");
+    expect(senmlToJson([{ bn: "d:", bt: 1.5, n: "x", u: "m/s2", v: 2 }, { n: "f", vs: "none" }, { n: "b", vd: new Uint8Array([1, 2]) }]))
+      .toBe('[{"bn":"d:","bt":1.5,"n":"x","u":"m/s2","v":2},{"n":"f","vs":"none"},{"n":"b","vd":"AQI"}]');
+  });
+});
