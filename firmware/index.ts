@@ -3,6 +3,7 @@
 // firmware/ABI.md describes the contract; firmware/impeller_abi.h is its C form.
 
 import "./panic"; // the abort handler (asconfig: --use abort=firmware/panic/panic)
+import * as faults from "./faults";
 import * as config from "./config";
 import { computeTimeFeatures, feature_rms, feature_peak, feature_peak_to_peak, feature_crest,
   feature_kurtosis, feature_skewness } from "./features";
@@ -26,8 +27,9 @@ import {
 } from "./status";
 
 const ABI_VERSION: i32 = 1;
-/** Firmware version, major << 16 | minor << 8 | patch. */
-const FIRMWARE_VERSION: i32 = (0 << 16) | (1 << 8) | 0;
+/** Firmware version, major << 16 | minor << 8 | patch. Test images for update rehearsals
+ *  are built with another (--use IMPELLER_FW_VERSION=N); the flashable build never is. */
+const FIRMWARE_VERSION: i32 = isDefined(IMPELLER_FW_VERSION) ? IMPELLER_FW_VERSION : (0 << 16) | (1 << 8) | 0;
 
 const STANDARD_GRAVITY_M_S2: f64 = 9.80665;
 const INBOX_BYTES: i32 = 2048;
@@ -135,6 +137,7 @@ function countBoot(): i32 {
 
 /** Starts the firmware with the CBOR configuration the host wrote at inbox_buffer(). */
 export function init(len: i32): i32 {
+  if (isDefined(IMPELLER_FAULT)) faults.atInit();
   if (initialised) return STATUS_NEEDS_REBOOT;
   if (len <= 0 || len > INBOX_BYTES) return STATUS_BAD_ARGUMENT;
   const staged = config.stage(inbox, len);
@@ -212,6 +215,7 @@ export function process(count: i32, timestamp_ms: i64): i32 {
   window_fill += count;
   if (window_fill < config.current.window_samples) return 0;
   window_fill = 0;
+  if (isDefined(IMPELLER_FAULT)) faults.onWindow();
   const status = analyseAndPublish();
   return status == STATUS_OK ? 1 : status;
 }
@@ -506,6 +510,9 @@ const self_test_signal: usize = memory.data(SELF_TEST_SAMPLES << 2);
 /** Checks the feature path on a signal with known features: a square wave of amplitude 2
  *  around 1 has RMS 2, peak 2, crest factor 1, kurtosis 1, skewness 0. */
 export function self_test(): i32 {
+  if (isDefined(IMPELLER_FAULT)) {
+    if (faults.selfTestFails()) return STATUS_SELF_TEST_FAILED;
+  }
   for (let i = 0; i < SELF_TEST_SAMPLES; i++) {
     store<f32>(self_test_signal + (<usize>i << 2), (i & 1) == 0 ? 3.0 : -1.0);
   }

@@ -9,9 +9,28 @@ import asc from "assemblyscript/asc";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const targets = [
-  { name: "release", out: "build/firmware.wasm", entries: [] },
-  { name: "debug", out: "build/firmware.debug.wasm", entries: ["firmware/debug.ts"] },
+  { name: "release", out: "build/firmware.wasm", entries: [], extra: [] },
+  { name: "debug", out: "build/firmware.debug.wasm", entries: ["firmware/debug.ts"], extra: [] },
 ];
+
+/** Test images: the release build with a deliberate fault (firmware/faults.ts) or another
+ *  version, for the host's fault containment and update tests. Never flashed. */
+export const TEST_IMAGES = [
+  { name: "trap-at-init", fault: 1 },
+  { name: "hang-at-init", fault: 2 },
+  { name: "self-test-fails", fault: 3 },
+  { name: "trap-on-window", fault: 4 },
+  { name: "hang-on-window", fault: 5 },
+  { name: "memory-on-window", fault: 6 },
+  { name: "v0.2.0", version: 0x000200 },
+];
+for (const image of TEST_IMAGES) {
+  const use = image.fault !== undefined ? `IMPELLER_FAULT=${image.fault}` : `IMPELLER_FW_VERSION=${image.version}`;
+  targets.push({
+    name: "release", out: `build/test-images/firmware-${image.name}.wasm`, entries: [],
+    extra: ["--use", use, "--outFile", `build/test-images/firmware-${image.name}.wasm`, "--textFile", `build/test-images/firmware-${image.name}.wat`],
+  });
+}
 
 function newestSource() {
   const files = fs.readdirSync(path.join(root, "firmware"))
@@ -27,14 +46,15 @@ function isStale(out) {
 }
 
 process.chdir(root); // asconfig.json's paths are relative to the project root
+fs.mkdirSync(path.join(root, "build", "test-images"), { recursive: true });
 const onlyIfStale = process.argv.includes("--if-stale");
 for (const target of targets) {
   if (onlyIfStale && !isStale(target.out)) continue;
-  const args = [...target.entries, "--config", "asconfig.json", "--target", target.name];
+  const args = [...target.entries, "--config", "asconfig.json", "--target", target.name, ...target.extra];
   const { error } = await asc.main(args, { stdout: process.stdout, stderr: process.stderr });
   if (error) {
     console.error(`firmware ${target.name} build failed: ${error.message}`);
     process.exit(1);
   }
-  console.log(`built ${target.out} (${fs.statSync(path.join(root, target.out)).size} bytes)`);
+  if (target.extra.length === 0) console.log(`built ${target.out} (${fs.statSync(path.join(root, target.out)).size} bytes)`);
 }
