@@ -87,3 +87,76 @@ export function debug_spectrum_window(window_kind: i32): Float64Array {
 
 /** Runtime class id of Float32Array, for the loader's __newArray. */
 export const Float32Array_ID = idof<Float32Array>();
+
+// CBOR decoder and encoder (firmware/cbor.ts); diagnostic notation (firmware/cbor-diag.ts).
+import {
+  cborDecode, cborDecoderInit, cborEncodeNode, cborNodesCapacity, cbor_consumed, writeBegin, writeEnd,
+  CBOR_NODES_DEFAULT, CBOR_ERR_NO_ROOM,
+} from "./cbor";
+import { diagnostic } from "./cbor-diag";
+
+let cbor_debug_status: i32 = 0;
+let cbor_last_page: i32 = -1;
+
+export function debug_cbor_init(nodes_max: i32): i32 {
+  return cborDecoderInit(nodes_max);
+}
+
+/** cborDecode() of `input`: the number of nodes, or a CBOR_ERR_* status. */
+export function debug_cbor_decode(input: Uint8Array): i32 {
+  cbor_debug_status = cborDecode(input.dataStart, input.length);
+  return cbor_debug_status;
+}
+
+/** cborDecode() of `len` bytes at `ptr`, for inputs the harness placed itself. */
+export function debug_cbor_decode_raw(ptr: usize, len: i32): i32 {
+  cbor_debug_status = cborDecode(ptr, len);
+  return cbor_debug_status;
+}
+
+/** The start of a page that is the last of linear memory, grown for the purpose (again only
+ *  when the runtime grew memory since), so an input placed at its very end has nothing after
+ *  it: a read past the input traps. The node table is allocated first. */
+export function debug_cbor_last_page(): usize {
+  if (cborNodesCapacity() == 0) cborDecoderInit(CBOR_NODES_DEFAULT);
+  if (cbor_last_page < 0 || cbor_last_page != memory.size() - 1) cbor_last_page = memory.grow(1);
+  return cbor_last_page < 0 ? 0 : <usize>cbor_last_page << 16;
+}
+
+/** The status of the last debug_cbor_* call: nodes decoded, or a CBOR_ERR_* status. */
+export function debug_cbor_status(): i32 {
+  return cbor_debug_status;
+}
+
+/** Bytes the last decode consumed (up to where it stopped, when it failed). */
+export function debug_cbor_consumed(): i32 {
+  return cbor_consumed;
+}
+
+/** `input` re-encoded in preferred serialization; empty with debug_cbor_status() < 0 when
+ *  it does not decode. */
+export function debug_cbor_roundtrip(input: Uint8Array): Uint8Array {
+  cbor_debug_status = cborDecode(input.dataStart, input.length);
+  if (cbor_debug_status < 0) return new Uint8Array(0);
+  // Only an indefinite container of many items grows (its count's head): 9 bytes at most each.
+  const capacity = input.length * 2 + 16;
+  const out = new Uint8Array(capacity);
+  writeBegin(out.dataStart, capacity);
+  const written = cborEncodeNode(0) ? writeEnd() : -1;
+  if (written < 0) {
+    cbor_debug_status = CBOR_ERR_NO_ROOM;
+    return new Uint8Array(0);
+  }
+  return out.subarray(0, written);
+}
+
+/** Diagnostic notation of `input`, with indefinite-length marks when `marks`; empty with
+ *  debug_cbor_status() < 0 when it does not decode. */
+export function debug_cbor_diagnostic(input: Uint8Array, marks: bool): string {
+  cbor_debug_status = cborDecode(input.dataStart, input.length);
+  if (cbor_debug_status < 0) return "";
+  return diagnostic(0, marks);
+}
+
+/** Runtime class id of Uint8Array, for the loader's __newArray. */
+export const Uint8Array_ID = idof<Uint8Array>();
