@@ -4,7 +4,7 @@
 import { encodeFirmwareConfig, MESSAGE_KINDS, type FirmwareConfig } from "../protocol/messages.js";
 import { ABI_VERSION } from "./abi.js";
 import { Firmware, FirmwareError, type CompiledFirmware } from "./firmware.js";
-import { MqttLink } from "./mqtt-link.js";
+import { MqttLink, type MqttLinkOptions } from "./mqtt-link.js";
 import { MemoryOutbox, type Outbox } from "./outbox.js";
 import type { DeviceStorage } from "./storage.js";
 import type { IClientOptions } from "mqtt";
@@ -125,16 +125,18 @@ export class Device {
   }
 
   /** Opens the MQTT link: birth, then the outbox, then whatever the firmware publishes next. */
-  async connect(url: string, client?: IClientOptions): Promise<MqttLink> {
+  async connect(url: string, client?: IClientOptions, extra: Partial<Pick<MqttLinkOptions, "backoff" | "random" | "inFlightMax">> = {}): Promise<MqttLink> {
     const link = new MqttLink({
       url,
       tenant: this.options.tenant,
       device: this.id,
-      session: this.nextSession(),
+      nextSession: () => this.nextSession(),
       firmwareVersion: this.firmware.version,
       abiVersion: ABI_VERSION,
       outbox: this.outbox,
       client,
+      ...extra,
+      onLog: (level, text) => this.options.log?.(this.id, level, text),
       onCommand: (payload) => {
         this.handleCommand(payload).catch((error: unknown) => {
           this.options.log?.(this.id, 3, `command could not be handled: ${(error as Error).message}`);

@@ -1,6 +1,8 @@
 // The device's MQTT link (mqtt.js, MQTT 3.1.1): birth on connect and death as the Last Will,
-// both retained on .../state with the session counter; the outbox sent in order with QoS 1
-// through a bounded in-flight window; commands from .../command handed to the device.
+// both retained on .../state with a session counter that rises with every connection; the
+// outbox sent oldest first with QoS 1 through a bounded in-flight window, and again from the
+// oldest unacknowledged after a reconnect; reconnects with jittered exponential backoff;
+// commands from .../command handed to the device.
 
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { frame } from "../protocol/framing.js";
@@ -10,19 +12,48 @@ import type { Outbox } from "./outbox.js";
 
 export const IN_FLIGHT_MAX = 16;
 
+/** Reconnect delays: initial × 2^attempt, capped, each scaled by a random factor in
+ *  [1 − jitter, 1] so a fleet that lost its broker does not come back in lockstep. */
+export interface Backoff {
+  initialMs: number;
+  maxMs: number;
+  jitter: number;
+}
+
+export const BACKOFF_DEFAULT: Backoff = { initialMs: 250, maxMs: 30_000, jitter: 0.5 };
+/** Doublings before the cap is reached anyway; bounds the exponent. */
+const BACKOFF_ATTEMPTS_MAX = 20;
+
+export function backoffDelayMs(backoff: Backoff, attempt: number, random: () => number): number {
+  const raw = backoff.initialMs * 2 ** Math.min(attempt, BACKOFF_ATTEMPTS_MAX);
+  return Math.min(backoff.maxMs, raw) * (1 - backoff.jitter * random());
+}
+
 export interface MqttLinkOptions {
   url: string;
   tenant: string;
   device: string;
-  /** Rises with every connection of this device (kept in its storage). */
-  session: number;
+  /** The next session number: called once per connection (the device keeps it in storage). */
+  nextSession: () => number;
   firmwareVersion: number;
   abiVersion: number;
   outbox: Outbox;
   /** Extra mqtt.js options: credentials, TLS, keepalive. */
   client?: IClientOptions;
   inFlightMax?: number;
+  backoff?: Backoff;
+  /** Randomness for the backoff's jitter (the simulator passes its seeded generator). */
+  random?: () => number;
   onCommand?: (payload: Uint8Array) => void;
+  onLog?: (level: number, text: string) => void;
+}
+
+export interface LinkCounters {
+  connects: number;
+  disconnects: number;
+  /** Messages the broker acknowledged, and messages published again after a reconnect. */
+  acknowledged: number;
+  resent: number;
 }
 
 export class MqttLink {
@@ -31,8 +62,13 @@ export class MqttLink {
   private readonly drainWaiters: (() => void)[] = [];
   private readonly stateTopic: string;
   private readonly commandTopic: string;
-  /** Messages the broker acknowledged. */
-  acknowledged = 0;
+  private session = 0;
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private closing = false;
+  /** Sequences published at least once, to count what goes again after a reconnect. */
+  private highestSent = 0;
+  readonly counters: LinkCounters = { connects: 0, disconnects: 0, acknowledged: 0, resent: 0 };
 
   constructor(private readonly options: MqttLinkOptions) {
     this.stateTopic = buildTopic(options.tenant, options.device, "state");
@@ -40,34 +76,77 @@ export class MqttLink {
   }
 
   private birth(): Uint8Array {
-    const { session, firmwareVersion: fw, abiVersion: abi } = this.options;
-    return encodeState({ online: true, session, fw, abi });
+    const { firmwareVersion: fw, abiVersion: abi } = this.options;
+    return encodeState({ online: true, session: this.session, fw, abi });
   }
 
-  async connect(): Promise<void> {
-    const { url, device, session } = this.options;
-    const client = await mqtt.connectAsync(url, {
+  private will(): IClientOptions["will"] {
+    return { topic: this.stateTopic, payload: Buffer.from(encodeState({ online: false, session: this.session })), qos: 1, retain: true };
+  }
+
+  /** Starts connecting and keeps at it; resolves at the first connection (or rejects after
+   *  `firstTimeoutMs`, while the link goes on trying in the background). */
+  connect(firstTimeoutMs = 30_000): Promise<void> {
+    const connected = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no MQTT connection to ${this.options.url} within ${firstTimeoutMs} ms; still trying`)), firstTimeoutMs);
+      this.firstConnect = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.open();
+    return connected;
+  }
+
+  private firstConnect: (() => void) | undefined;
+
+  /** One connection attempt with a client of its own: a new session, its birth and its Will.
+   *  A fresh client per attempt leaves nothing of the old connection's in-flight state behind;
+   *  what was unacknowledged is still in the outbox and goes again from there. */
+  private open(): void {
+    this.session = this.options.nextSession();
+    const client = mqtt.connect(this.options.url, {
       protocolVersion: 4,
-      clientId: `${this.options.tenant}.${device}`,
+      clientId: `${this.options.tenant}.${this.options.device}`,
       clean: true,
-      reconnectPeriod: 1000,
       connectTimeout: 10_000,
       ...this.options.client,
-      will: { topic: this.stateTopic, payload: Buffer.from(encodeState({ online: false, session })), qos: 1, retain: true },
+      reconnectPeriod: 0, // reconnects are ours: jittered exponential backoff
+      will: this.will(),
     });
     this.client = client;
-    client.on("connect", () => void this.onConnected());
-    client.on("close", () => this.inFlight.clear()); // unacknowledged entries go again after reconnecting
+    client.on("connect", () => {
+      this.onConnected(client);
+      this.firstConnect?.();
+      this.firstConnect = undefined;
+    });
+    client.on("close", () => this.onClosed(client));
+    client.on("error", (error) => { if (this.client === client) this.options.onLog?.(2, `mqtt: ${error.message}`); });
     client.on("message", (topic, payload) => this.onMessage(topic, payload));
-    await this.onConnected();
   }
 
-  private async onConnected(): Promise<void> {
-    const client = this.client;
-    if (client === undefined) return;
-    await client.subscribeAsync([this.commandTopic, this.stateTopic], { qos: 1 });
-    await client.publishAsync(this.stateTopic, Buffer.from(this.birth()), { qos: 1, retain: true });
+  private onConnected(client: MqttClient): void {
+    this.attempt = 0;
+    this.counters.connects += 1;
+    const announce = async (): Promise<void> => {
+      await client.subscribeAsync([this.commandTopic, this.stateTopic], { qos: 1 });
+      await client.publishAsync(this.stateTopic, Buffer.from(this.birth()), { qos: 1, retain: true });
+    };
+    announce().catch((error: unknown) => this.options.onLog?.(2, `mqtt: announcing failed: ${(error as Error).message}`));
     this.pump();
+  }
+
+  private onClosed(client: MqttClient): void {
+    if (this.client !== client) return;
+    if (this.counters.connects > this.counters.disconnects) this.counters.disconnects += 1;
+    this.inFlight.clear(); // unacknowledged entries go again, oldest first, after reconnecting
+    if (this.closing || this.reconnectTimer !== undefined) return;
+    const delay = backoffDelayMs(this.options.backoff ?? BACKOFF_DEFAULT, this.attempt++, this.options.random ?? Math.random);
+    client.end(true); // this connection is gone; its client goes with it
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (!this.closing) this.open();
+    }, delay);
   }
 
   private onMessage(topic: string, payload: Buffer): void {
@@ -79,7 +158,7 @@ export class MqttLink {
     try {
       const state = decodeState(new Uint8Array(payload));
       // A death from an older session arrived after our birth: say again that we are here.
-      if (!state.online && state.session < this.options.session) {
+      if (!state.online && state.session < this.session) {
         void this.client?.publishAsync(this.stateTopic, Buffer.from(this.birth()), { qos: 1, retain: true });
       }
     } catch {
@@ -96,12 +175,14 @@ export class MqttLink {
       if (this.inFlight.size >= windowMax) break;
       if (this.inFlight.has(entry.sequence)) continue;
       this.inFlight.add(entry.sequence);
+      if (entry.sequence <= this.highestSent) this.counters.resent += 1;
+      else this.highestSent = entry.sequence;
       const topic = buildTopic(this.options.tenant, this.options.device, entry.kind);
       client.publish(topic, Buffer.from(frame(entry.sequence, entry.body)), { qos: 1 }, (error) => {
         if (!this.inFlight.delete(entry.sequence)) return; // the connection dropped meanwhile
         if (error === undefined || error === null) {
           this.options.outbox.acknowledge(entry.sequence);
-          this.acknowledged += 1;
+          this.counters.acknowledged += 1;
         }
         this.pump();
         this.notifyIfDrained();
@@ -129,11 +210,14 @@ export class MqttLink {
   async close(): Promise<void> {
     const client = this.client;
     if (client === undefined) return;
-    this.client = undefined;
+    this.closing = true;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
     if (client.connected) {
-      const death = encodeState({ online: false, session: this.options.session });
-      await client.publishAsync(this.stateTopic, Buffer.from(death), { qos: 1, retain: true });
+      const death = encodeState({ online: false, session: this.session });
+      await client.publishAsync(this.stateTopic, Buffer.from(death), { qos: 1, retain: true }).catch(() => undefined);
     }
-    await client.endAsync();
+    this.client = undefined;
+    await client.endAsync(); // with DISCONNECT, so the broker drops the Will: we said goodbye
   }
 }

@@ -32,6 +32,10 @@ export interface DeviceLedger {
   states: DeviceState[];
   sequences: Set<number>;
   duplicates: number;
+  /** Sequences released in order: every number once, ascending, no gaps (1, 2, 3, …). */
+  released: number[];
+  /** Arrived ahead of a missing one, waiting for it. */
+  held: Set<number>;
 }
 
 export class Collector {
@@ -42,12 +46,17 @@ export class Collector {
 
   private constructor(private readonly client: MqttClient, readonly tenant: string) {}
 
-  static async connect(url: string, tenant: string, options: IClientOptions = {}): Promise<Collector> {
+  /** Subscribes to a tenant. With `durable`, a persistent session under a fixed client id:
+   *  the broker keeps what arrives while the collector is away (a broker that is itself
+   *  restarted must keep its sessions for that, as mosquitto with persistence does). */
+  static async connect(url: string, tenant: string, options: IClientOptions & { durable?: boolean } = {}): Promise<Collector> {
+    const { durable = false, ...clientOptions } = options;
     const client = await mqtt.connectAsync(url, {
       protocolVersion: 4,
-      clientId: `collector.${tenant}.${process.pid}.${Math.floor(performance.now())}`,
-      clean: true,
-      ...options,
+      clientId: durable ? `collector.${tenant}` : `collector.${tenant}.${process.pid}.${Math.floor(performance.now())}`,
+      clean: !durable,
+      reconnectPeriod: 200,
+      ...clientOptions,
     });
     const collector = new Collector(client, tenant);
     client.on("message", (topic, payload) => collector.ingest(topic, new Uint8Array(payload)));
@@ -58,7 +67,9 @@ export class Collector {
   private ledger(device: string): DeviceLedger {
     let ledger = this.devices.get(device);
     if (ledger === undefined) {
-      ledger = { telemetry: [], events: [], replies: [], waveforms: [], states: [], sequences: new Set(), duplicates: 0 };
+      ledger = {
+        telemetry: [], events: [], replies: [], waveforms: [], states: [], sequences: new Set(), duplicates: 0, released: [], held: new Set(),
+      };
       this.devices.set(device, ledger);
     }
     return ledger;
@@ -84,6 +95,7 @@ export class Collector {
         return;
       }
       ledger.sequences.add(sequence);
+      release(ledger, sequence);
       if (kind === "telemetry") ledger.telemetry.push(toPack(device, sequence, resolveSenml(decodeSenml(body))));
       else if (kind === "event") ledger.events.push(decodeEvent(body));
       else if (kind === "reply") ledger.replies.push(decodeReply(body));
@@ -93,6 +105,21 @@ export class Collector {
       this.errors.push({ topic, code, message: (error as Error).message });
     }
     for (const listener of this.listeners) listener();
+  }
+
+  /** Per device, the sequence numbers still missing below the highest one received. */
+  gaps(): Map<string, number[]> {
+    const gaps = new Map<string, number[]>();
+    for (const [device, ledger] of this.devices) {
+      if (ledger.held.size === 0) continue;
+      const highest = Math.max(...ledger.held);
+      const missing: number[] = [];
+      for (let s = (ledger.released.at(-1) ?? 0) + 1; s < highest && missing.length < GAPS_LISTED_MAX; s++) {
+        if (!ledger.held.has(s)) missing.push(s);
+      }
+      gaps.set(device, missing);
+    }
+    return gaps;
   }
 
   get telemetryCount(): number {
@@ -121,6 +148,19 @@ export class Collector {
 
   async close(): Promise<void> {
     await this.client.endAsync();
+  }
+}
+
+/** Gap lists are for people: past this many numbers a list is cut. */
+const GAPS_LISTED_MAX = 1000;
+
+/** Holds `sequence` until everything before it has come, then releases the run in order. */
+function release(ledger: DeviceLedger, sequence: number): void {
+  ledger.held.add(sequence);
+  let next = (ledger.released.at(-1) ?? 0) + 1;
+  while (ledger.held.delete(next)) {
+    ledger.released.push(next);
+    next += 1;
   }
 }
 

@@ -18,7 +18,17 @@ export interface Mosquitto {
   url: string;
   port: number;
   directory: string;
-  stop(): Promise<void>;
+  /** Stops the broker; its directory (configuration, persistence) is removed unless kept. */
+  stop(keepDirectory?: boolean): Promise<void>;
+  /** Stops it and starts it again on the same port with the same persistence file. */
+  restart(): Promise<Mosquitto>;
+}
+
+export interface MosquittoOptions {
+  port?: number;
+  directory?: string;
+  /** Keep sessions and queued messages in a file across restarts. */
+  persistence?: boolean;
 }
 
 export async function freePort(): Promise<number> {
@@ -45,15 +55,19 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number)
 }
 
 /** Starts mosquitto with `extraConfig` lines after a plain loopback listener. */
-export async function startMosquitto(extraConfig: string[] = []): Promise<Mosquitto> {
+export async function startMosquitto(extraConfig: string[] = [], options: MosquittoOptions = {}): Promise<Mosquitto> {
   if (MOSQUITTO_PATH === undefined) throw new Error(MOSQUITTO_MISSING_REASON);
-  const port = await freePort();
-  const directory = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-mosquitto-"));
+  const port = options.port ?? (await freePort());
+  const directory = options.directory ?? fs.mkdtempSync(path.join(os.tmpdir(), "impeller-mosquitto-"));
+  // Started as root, mosquitto drops to its own user: it must still write its persistence here.
+  fs.chmodSync(directory, 0o777);
   const config = [
     `listener ${port} 127.0.0.1`,
     "allow_anonymous true",
     "max_queued_messages 0", // the default of 1000 drops QoS 1 messages to a slow subscriber
-    "persistence false",
+    ...(options.persistence
+      ? ["persistence true", `persistence_location ${directory}/`, "autosave_interval 1", "autosave_on_changes true"]
+      : ["persistence false"]),
     "log_dest stderr",
     "log_type error",
     ...extraConfig,
@@ -73,13 +87,21 @@ export async function startMosquitto(extraConfig: string[] = []): Promise<Mosqui
     url: `mqtt://127.0.0.1:${port}`,
     port,
     directory,
-    stop: async () => {
+    stop: async (keepDirectory = false) => {
       if (child.exitCode === null) {
         const exited = new Promise((resolve) => child.once("exit", resolve));
         child.kill("SIGTERM");
         await exited;
       }
-      fs.rmSync(directory, { recursive: true, force: true });
+      if (!keepDirectory) fs.rmSync(directory, { recursive: true, force: true });
+    },
+    restart: async () => {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM"); // mosquitto saves its persistence file on SIGTERM
+        await exited;
+      }
+      return startMosquitto(extraConfig, { ...options, port, directory });
     },
   };
 }
