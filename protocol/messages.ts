@@ -228,11 +228,76 @@ export function decodeWaveformPart(bytes: Uint8Array): WaveformPart {
   return { id, part, parts, t, rate_hz, units, first, samples };
 }
 
+/** Why the host rebooted the firmware (host/supervisor.ts): it trapped, it ran out of memory,
+ *  or a call overran its time budget. */
+export const FAULT_KINDS = ["trap", "memory", "hang"] as const;
+export type FaultKindName = (typeof FAULT_KINDS)[number];
+
+/** Why the outbox dropped or refused messages (host/file-outbox.ts). */
+export const OUTBOX_DROP_REASONS = ["thinned", "full", "too_large", "write_failed", "corrupt_log"] as const;
+export type OutboxDropReasonName = (typeof OUTBOX_DROP_REASONS)[number];
+
+/** Events the host publishes about the firmware and the outbox, through the same outbox. */
+export type HostEvent =
+  /** A fault, published after the reboot it caused; `count`: faults of this kind in storage. */
+  | { event: "fault"; fault: FaultKindName; reason: string; count: number }
+  /** The supervisor gave up: `faults` faults within `window_s` seconds; no more reboots. */
+  | { event: "failed"; faults: number; window_s: number; reason: string }
+  /** Messages thinned or refused; `first`/`last`: the dropped sequences, when any had one. */
+  | { event: "outbox_drop"; reason: OutboxDropReasonName; messages: number; bytes: number; first?: number; last?: number };
+
 export type DeviceEvent =
   | { event: "boot"; boot: number; fw: number }
-  | { event: "error"; code: number; what: "samples" | "config" };
+  | { event: "error"; code: number; what: "samples" | "config" }
+  | HostEvent;
 
-/** An event: {"event": "boot", "boot": n, "fw": v} or {"event": "error", "code": status, "what": ...}. */
+/** Longest `reason` text in a host event, in characters (a panic's reason is at most 256 bytes). */
+export const EVENT_REASON_CHARS_MAX = 300;
+
+export function encodeHostEvent(event: HostEvent): Uint8Array {
+  const map = new Map<string, unknown>();
+  for (const [key, value] of Object.entries(event)) {
+    if (value === undefined) continue;
+    map.set(key, key === "reason" && typeof value === "string" ? value.slice(0, EVENT_REASON_CHARS_MAX) : value);
+  }
+  return encodeCbor(map);
+}
+
+function textOf(value: unknown, what: string): string {
+  if (typeof value !== "string" || value.length > EVENT_REASON_CHARS_MAX) fail(`${what} is a text of at most ${EVENT_REASON_CHARS_MAX} characters`);
+  return value;
+}
+
+function decodeHostEvent(map: Map<unknown, unknown>, event: unknown): HostEvent | undefined {
+  const uint = (key: string): number => numberIn(map.get(key), key, 0, Number.MAX_SAFE_INTEGER, true);
+  if (event === "fault") {
+    onlyKeys(map, ["event", "fault", "reason", "count"], "a fault event");
+    const fault = map.get("fault");
+    if (!(FAULT_KINDS as readonly unknown[]).includes(fault)) fail(`a fault event's "fault" is one of ${FAULT_KINDS.join(", ")}`);
+    return { event, fault: fault as FaultKindName, reason: textOf(map.get("reason"), "reason"), count: numberIn(map.get("count"), "count", 1, 0xffffffff, true) };
+  }
+  if (event === "failed") {
+    onlyKeys(map, ["event", "faults", "window_s", "reason"], "a failed event");
+    return { event, faults: numberIn(map.get("faults"), "faults", 1, 0xffffffff, true), window_s: uint("window_s"), reason: textOf(map.get("reason"), "reason") };
+  }
+  if (event === "outbox_drop") {
+    onlyKeys(map, ["event", "reason", "messages", "bytes", "first", "last"], "an outbox_drop event");
+    const reason = map.get("reason");
+    if (!(OUTBOX_DROP_REASONS as readonly unknown[]).includes(reason)) fail(`an outbox_drop event's "reason" is one of ${OUTBOX_DROP_REASONS.join(", ")}`);
+    const drop: HostEvent = { event, reason: reason as OutboxDropReasonName, messages: uint("messages"), bytes: uint("bytes") };
+    if (map.has("first") !== map.has("last")) fail('an outbox_drop event has both "first" and "last" or neither');
+    if (map.has("first")) {
+      drop.first = uint("first");
+      drop.last = uint("last");
+      if (drop.last < drop.first) fail('an outbox_drop event\'s "last" is not below its "first"');
+    }
+    return drop;
+  }
+  return undefined;
+}
+
+/** An event: the firmware's {"event": "boot", "boot": n, "fw": v} or {"event": "error", "code":
+ *  status, "what": ...}, or one of the host's (HostEvent). */
 export function decodeEvent(bytes: Uint8Array): DeviceEvent {
   const map = asMap(decodeCbor(bytes, 4096), "an event");
   const event = map.get("event");
@@ -246,6 +311,6 @@ export function decodeEvent(bytes: Uint8Array): DeviceEvent {
     if (what !== "samples" && what !== "config") fail('an error event\'s "what" is "samples" or "config"');
     return { event, code: numberIn(map.get("code"), "code", -255, -1, true), what };
   }
-  return fail(`unknown event ${JSON.stringify(event)}`);
+  return decodeHostEvent(map, event) ?? fail(`unknown event ${JSON.stringify(event)}`);
 }
 

@@ -5,7 +5,7 @@
 
 import { encodeCbor } from "../../protocol/cbor.js";
 import { frame } from "../../protocol/framing.js";
-import { encodeCommand, encodeFirmwareConfig, type FirmwareConfig } from "../../protocol/messages.js";
+import { encodeCommand, encodeFirmwareConfig, encodeHostEvent, type FirmwareConfig } from "../../protocol/messages.js";
 import { encodeSenml } from "../../protocol/senml.js";
 import { encodeState } from "../../protocol/state.js";
 import { FirmwareError } from "../../host/firmware.js";
@@ -90,4 +90,24 @@ export const PRODUCERS: Producer[] = [
     produce: async () => (await fromFirmware((send, feed) => { feed(ramp, T0_MS); send(encodeCommand({ id: 10, cmd: "waveform" })); }))[3],
   },
   { name: "device payload: sequence 300 and a reply", rule: "device-payload", by: "typescript", produce: async () => frame(300, encodeCbor(new Map<string, unknown>([["id", 8], ["ok", true]]))) },
+  {
+    name: "event: fault, trap (host)", rule: "fault-event", by: "typescript",
+    produce: async () => encodeHostEvent({ event: "fault", fault: "trap", reason: "firmware trapped: trap: unreachable", count: 1 }),
+  },
+  {
+    name: "event: fault, hang (host)", rule: "fault-event", by: "typescript",
+    produce: async () => encodeHostEvent({ event: "fault", fault: "hang", reason: "firmware process did not return within its 1000 ms budget; its worker was stopped", count: 2 }),
+  },
+  {
+    name: "event: failed (host)", rule: "failed-event", by: "typescript",
+    produce: async () => encodeHostEvent({ event: "failed", faults: 5, window_s: 600, reason: "5 faults within 600 s, the last: firmware trapped: trap: unreachable" }),
+  },
+  {
+    name: "event: outbox_drop, telemetry thinned (host)", rule: "outbox-drop-event", by: "typescript",
+    produce: async () => encodeHostEvent({ event: "outbox_drop", reason: "thinned", messages: 4, bytes: 2400, first: 17, last: 23 }),
+  },
+  {
+    name: "event: outbox_drop, refused when full (host)", rule: "outbox-drop-event", by: "typescript",
+    produce: async () => encodeHostEvent({ event: "outbox_drop", reason: "full", messages: 1, bytes: 612 }),
+  },
 ];
