@@ -2,9 +2,15 @@
 // may take from module "host" and every export the host calls, with its exact signature.
 // firmware/impeller_abi.h states the same contract in C; a test holds the two together.
 
-import { formatSignature, readSignatures, type Signature } from "./wasm-signatures.js";
+import { formatSignature, readSignatures, type MemoryLimits, type Signature } from "./wasm-signatures.js";
 
 export const ABI_VERSION = 1;
+
+/** Bytes in a WebAssembly page. */
+export const PAGE_BYTES = 65536;
+/** The largest memory maximum the host accepts by default, in pages (1 MiB): ABI v1's
+ *  firmware declares 4, and a device must be able to give every module its maximum. */
+export const MEMORY_PAGES_MAX_DEFAULT = 16;
 
 const sig = (params: Signature["params"], results: Signature["results"] = []): Signature => ({ params, results });
 
@@ -55,4 +61,22 @@ export function abiProblems(bytes: Uint8Array, module: WebAssembly.Module): stri
     problems.push("does not export its memory as \"memory\"");
   }
   return problems;
+}
+
+/** The module's own memory, or a sentence saying why it has none the host can bound. */
+export function memoryLimits(bytes: Uint8Array): MemoryLimits | string {
+  const { memories } = readSignatures(bytes);
+  const defined = memories.filter((memory) => !memory.imported);
+  if (defined.length !== 1) return `defines ${defined.length} memories; ABI v1 has exactly one`;
+  return defined[0];
+}
+
+/** Why the module's memory is not acceptable under a cap of `pagesMax` pages, or undefined.
+ *  A module without a declared maximum could grow until the device runs out: refused. */
+export function memoryProblem(bytes: Uint8Array, pagesMax: number): string | undefined {
+  const limits = memoryLimits(bytes);
+  if (typeof limits === "string") return limits;
+  if (limits.maximumPages === undefined) return `declares no maximum memory; the host needs one of at most ${pagesMax} pages`;
+  if (limits.maximumPages > pagesMax) return `declares a maximum memory of ${limits.maximumPages} pages, above this host's cap of ${pagesMax}`;
+  return undefined;
 }

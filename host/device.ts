@@ -1,19 +1,38 @@
-// One device's native side: boots the firmware with its configuration, feeds it samples,
-// puts what it publishes into the outbox, and carries the outbox over an MQTT link.
+// One device's native side: boots the firmware with its configuration under a supervisor
+// (reboots on faults, gives up on a firmware that keeps faulting), feeds it samples, puts what
+// it publishes into the outbox, reports faults and outbox drops as events through that same
+// outbox, and carries the outbox over an MQTT link.
 
-import { encodeFirmwareConfig, MESSAGE_KINDS, type FirmwareConfig } from "../protocol/messages.js";
+import { decodeCbor, MESSAGE_BYTES_MAX } from "../protocol/cbor.js";
+import {
+  encodeFirmwareConfig, encodeHostEvent, MESSAGE_KINDS, type FirmwareConfig, type HostEvent,
+} from "../protocol/messages.js";
+import { encodeCbor } from "../protocol/cbor.js";
 import { ABI_VERSION } from "./abi.js";
-import { Firmware, FirmwareError, type CompiledFirmware } from "./firmware.js";
+import { FileOutbox, type FileOutboxOptions, type OutboxDrop } from "./file-outbox.js";
+import { FAULT_KINDS, FirmwareError, type CompiledFirmware, type FaultKind, type FirmwareHost } from "./firmware.js";
 import { MqttLink, type MqttLinkOptions } from "./mqtt-link.js";
 import { MemoryOutbox, type Outbox } from "./outbox.js";
+import { InlineRuntime, type FirmwareRuntime, type Isolation, type RuntimeCall } from "./runtime.js";
 import type { DeviceStorage } from "./storage.js";
+import { Supervisor, type FailureReport, type FaultReport } from "./supervisor.js";
+import { WorkerRuntime } from "./worker-runtime.js";
 import type { IClientOptions } from "mqtt";
 
 /** handle_message's status for "reboot" (impeller_abi.h IMPELLER_STATUS_REBOOT_REQUESTED). */
 export const STATUS_REBOOT_REQUESTED = 1;
+/** Statuses the host itself answers a command with (the firmware's own codes, same meaning). */
+export const STATUS_NOT_RUNNING = -1;
+export const STATUS_BAD_ARGUMENT = -2;
+export const STATUS_NO_ROOM = -6;
 
 /** Host-side storage record: the MQTT session counter (4 bytes, little endian). */
 export const HOST_STORAGE_SESSION = 0x100;
+/** Host-side storage record: faults by kind, u32 little endian each, in FAULT_KINDS order. */
+export const HOST_STORAGE_FAULTS = 0x101;
+
+/** Host events waiting for room in the outbox; beyond this, drops of one reason are merged. */
+export const REPORTS_QUEUED_MAX = 32;
 
 export type LogSink = (device: string, level: number, text: string) => void;
 
@@ -21,10 +40,22 @@ export interface DeviceOptions {
   tenant: string;
   config: FirmwareConfig;
   firmware: CompiledFirmware;
+  /** The device's persistent records: FileStorage on a real device, MemoryStorage simulated. */
   storage: DeviceStorage;
   /** Milliseconds: the device's clock (real or virtual). */
   clock: () => number;
-  outbox?: Outbox;
+  /** "memory" (default), a durable FileOutbox in `directory` (its onDrop is the device's), or
+   *  an outbox of the caller's. */
+  outbox?: "memory" | { directory: string; options?: Omit<FileOutboxOptions, "onDrop"> } | Outbox;
+  /** "worker" (default): supervised, every call under a time budget. "inline": this thread,
+   *  fastest, traps contained but a firmware that never returns blocks the process. */
+  isolation?: Isolation;
+  /** Worker time budget of a call, and of particular calls (host/worker-runtime.ts). */
+  budgetMs?: number;
+  budgetsMs?: Partial<Record<RuntimeCall, number>>;
+  /** Fault limit before the device is failed (host/supervisor.ts). */
+  faultsMax?: number;
+  faultWindowMs?: number;
   log?: LogSink;
 }
 
@@ -32,29 +63,101 @@ export interface DeviceCounters {
   published: number;
   refused: number;
   processErrors: number;
+  /** Reboots asked for by the firmware's "reboot" command. */
   reboots: number;
+  /** Faults since this Device started (the totals across restarts are in storage). */
+  faults: Record<FaultKind, number>;
+  /** Batches and ticks not run because the device is failed. */
+  skipped: number;
+  /** Commands the host answered itself (too large, empty, or the firmware not running). */
+  commandsRefused: number;
+  /** Host events the outbox refused; they stay queued and go out once there is room. */
+  reportsDeferred: number;
 }
 
 export class Device {
-  readonly counters: DeviceCounters = { published: 0, refused: 0, processErrors: 0, reboots: 0 };
+  readonly counters: DeviceCounters = {
+    published: 0, refused: 0, processErrors: 0, reboots: 0, faults: { trap: 0, memory: 0, hang: 0 },
+    skipped: 0, commandsRefused: 0, reportsDeferred: 0,
+  };
   readonly outbox: Outbox;
+  readonly supervisor: Supervisor;
   link: MqttLink | undefined;
-  private firmware!: Firmware;
+  /** The last fault the supervisor handled, with how long its call ran. */
+  lastFault: FaultReport | undefined;
+  /** Host events not yet in the outbox, oldest first. */
+  private readonly reports: HostEvent[] = [];
+  private reporting = false;
 
   private constructor(readonly options: DeviceOptions) {
-    this.outbox = options.outbox ?? new MemoryOutbox();
+    this.outbox = this.openOutbox();
+    const runtime = this.createRuntime();
+    this.supervisor = new Supervisor({
+      runtime,
+      config: () => encodeFirmwareConfig(options.config),
+      clock: options.clock,
+      faultsMax: options.faultsMax,
+      faultWindowMs: options.faultWindowMs,
+      onFault: (fault) => this.onFault(fault),
+      onFailed: (failure) => this.onFailed(failure),
+    });
   }
 
   get id(): string {
     return this.options.config.device;
   }
 
-  /** Instantiates the firmware and initialises it with the device's configuration. */
+  get isolation(): Isolation {
+    return this.supervisor.runtime.isolation;
+  }
+
+  /** The supervisor gave up on the firmware: nothing runs until reset(). */
+  get failed(): boolean {
+    return this.supervisor.state === "failed";
+  }
+
+  /** The running firmware's version. */
+  get firmwareVersion(): number {
+    return this.supervisor.version;
+  }
+
+  /**
+   * Opens the outbox, starts the firmware and initialises it with the device's configuration.
+   * A configuration the firmware refuses throws FirmwareError "status"; a firmware that faults
+   * is rebooted and, if it keeps faulting, leaves the device failed (see `failed`).
+   */
   static async boot(options: DeviceOptions): Promise<Device> {
     const device = new Device(options);
-    device.firmware = await device.instantiate();
-    device.firmware.init(encodeFirmwareConfig(options.config));
+    try {
+      await device.supervisor.boot();
+    } catch (error) {
+      await device.shutdown();
+      throw error;
+    }
+    device.flushReports();
     return device;
+  }
+
+  private openOutbox(): Outbox {
+    const { outbox } = this.options;
+    if (outbox === undefined || outbox === "memory") return new MemoryOutbox();
+    if ("directory" in outbox) {
+      return FileOutbox.open(outbox.directory, { ...outbox.options, onDrop: (drop) => this.onDrop(drop) });
+    }
+    return outbox;
+  }
+
+  private createRuntime(): FirmwareRuntime {
+    const { options } = this;
+    const host: FirmwareHost = {
+      clockMs: options.clock,
+      log: (level, text) => options.log?.(options.config.device, level, text),
+      publish: (kind, bytes) => this.accept(kind, bytes),
+      storage: options.storage,
+    };
+    if (options.isolation === "inline") return new InlineRuntime(options.firmware, host);
+    if (options.isolation !== undefined && options.isolation !== "worker") throw new RangeError(`isolation ${String(options.isolation)} is not "worker" or "inline"`);
+    return new WorkerRuntime(options.firmware, host, { budgetMs: options.budgetMs, budgetsMs: options.budgetsMs });
   }
 
   private accept(kind: number, bytes: Uint8Array): boolean {
@@ -73,46 +176,190 @@ export class Device {
     return true;
   }
 
-  /** Feeds samples taken from `timestampMs` on; returns the messages the firmware published. */
-  feed(samples: Float32Array, timestampMs: number): number {
+  /** Feeds samples taken from `timestampMs` on; returns the messages the firmware published
+   *  (0 when the batch was refused, the firmware faulted on it, or the device is failed). */
+  async feed(samples: Float32Array, timestampMs: number): Promise<number> {
+    this.flushReports();
+    if (this.failed) {
+      this.counters.skipped += 1;
+      return 0;
+    }
     try {
-      return this.firmware.process(samples, timestampMs, this.options.config.rate_hz);
+      const published = await this.supervisor.run("process", (runtime) => runtime.process(samples, timestampMs, this.options.config.rate_hz));
+      return published ?? 0;
     } catch (error) {
       if (error instanceof FirmwareError && error.code === "status") {
         this.counters.processErrors += 1;
         return 0;
       }
       throw error;
+    } finally {
+      this.flushReports();
     }
   }
 
-  /** Hands a command to the firmware. A "reboot" (status 1) restarts it once its reply is out. */
+  /**
+   * Hands a command to the firmware and returns its status; the firmware replies itself. The
+   * host answers instead, with the same reply shape, when the command cannot reach the firmware:
+   * larger than its inbox (-6 no room), or the firmware not running (failed, or it faulted on
+   * this command: -1). Like the firmware, it replies only when the command's id is readable.
+   * A "reboot" (status 1) restarts the firmware once its reply is out.
+   */
   async handleCommand(bytes: Uint8Array): Promise<number> {
-    const status = this.firmware.handleMessage(bytes);
-    if (status === STATUS_REBOOT_REQUESTED) await this.reboot();
+    this.flushReports();
+    try {
+      if (bytes.length === 0) return this.refuseCommand(bytes, STATUS_BAD_ARGUMENT, "an empty command");
+      if (this.failed) return this.refuseCommand(bytes, STATUS_NOT_RUNNING, "the firmware is not running (the device is failed)");
+      let status: number | undefined;
+      try {
+        status = await this.supervisor.run("handleMessage", (runtime) => runtime.handleMessage(bytes));
+      } catch (error) {
+        if (error instanceof FirmwareError && error.code === "bad_input") return this.refuseCommand(bytes, STATUS_NO_ROOM, error.message);
+        throw error;
+      }
+      if (status === undefined) return this.refuseCommand(bytes, STATUS_NOT_RUNNING, "the firmware faulted on the command");
+      if (status === STATUS_REBOOT_REQUESTED) await this.reboot();
+      return status;
+    } finally {
+      this.flushReports();
+    }
+  }
+
+  private refuseCommand(bytes: Uint8Array, status: number, why: string): number {
+    this.counters.commandsRefused += 1;
+    const id = commandId(bytes);
+    this.options.log?.(this.id, 2, `command ${id ?? "without a readable id"} of ${bytes.length} bytes refused (${status}): ${why}`);
+    if (id !== undefined) {
+      const reply = encodeCbor(new Map<string, unknown>([["id", id], ["ok", false], ["error", status]]));
+      if (this.outbox.append("reply", reply) === undefined) this.counters.refused += 1;
+      else this.link?.pump();
+    }
     return status;
   }
 
   /** Restarts the firmware: a new instance of the same module, the same storage and outbox. */
   async reboot(): Promise<void> {
-    this.firmware = await this.instantiate();
-    this.firmware.init(encodeFirmwareConfig(this.options.config));
+    await this.supervisor.reboot();
     this.counters.reboots += 1;
+    this.flushReports();
   }
 
-  private instantiate(): Promise<Firmware> {
-    const { options } = this;
-    const log = options.log ?? (() => {});
-    return Firmware.instantiate(options.firmware, {
-      clockMs: options.clock,
-      log: (level, text) => log(options.config.device, level, text),
-      publish: (kind, bytes) => this.accept(kind, bytes),
-      storage: options.storage,
-    });
+  /** Boots a failed device again, its fault history forgotten (an operator's decision). */
+  async reset(): Promise<void> {
+    await this.supervisor.reset();
+    this.flushReports();
   }
 
-  tick(): void {
-    this.firmware.tick(this.options.clock());
+  async tick(): Promise<void> {
+    this.flushReports();
+    if (this.failed) {
+      this.counters.skipped += 1;
+      return;
+    }
+    try {
+      await this.supervisor.run("tick", (runtime) => runtime.tick(this.options.clock()));
+    } finally {
+      this.flushReports();
+    }
+  }
+
+  async selfTest(): Promise<number | undefined> {
+    try {
+      return await this.supervisor.run("selfTest", (runtime) => runtime.selfTest());
+    } finally {
+      this.flushReports();
+    }
+  }
+
+  private onFault(fault: FaultReport): void {
+    this.counters.faults[fault.kind] += 1;
+    this.lastFault = fault;
+    const count = this.countFault(fault.kind);
+    const after = fault.rebooted ? "rebooted" : "not rebooted";
+    this.options.log?.(this.id, 3, `firmware fault (${fault.kind}) in ${fault.call} after ${fault.elapsedMs.toFixed(0)} ms, ${after}: ${fault.reason}`);
+    this.queueReport({ event: "fault", fault: fault.kind, reason: fault.reason, count });
+  }
+
+  private onFailed(failure: FailureReport): void {
+    this.options.log?.(this.id, 3, `firmware failed, no more reboots: ${failure.reason}`);
+    this.queueReport({ event: "failed", faults: failure.faults, window_s: Math.round(failure.windowMs / 1000), reason: failure.reason });
+  }
+
+  /** Called by the FileOutbox from inside append(): only queued here, published by flushReports. */
+  private onDrop(drop: OutboxDrop): void {
+    if (this.reporting && drop.reason !== "thinned") return; // our own report refused: it stays queued
+    const sequences = drop.sequences;
+    const report: HostEvent = {
+      event: "outbox_drop", reason: drop.reason, messages: drop.reason === "corrupt_log" ? 0 : Math.max(sequences.length, 1), bytes: drop.bytes,
+    };
+    if (sequences.length > 0) {
+      report.first = Math.min(...sequences);
+      report.last = Math.max(...sequences);
+    }
+    this.options.log?.(this.id, 2, `outbox ${drop.reason}: ${report.messages} messages, ${drop.bytes} bytes`);
+    this.queueReport(report);
+  }
+
+  /** Queues a host event. The queue is bounded: past REPORTS_QUEUED_MAX, a report merges into
+   *  the last queued one of the same event and reason (counts add up, nothing is lost). */
+  private queueReport(report: HostEvent): void {
+    if (this.reports.length >= REPORTS_QUEUED_MAX) {
+      for (let i = this.reports.length - 1; i >= 0; i--) {
+        const queued = this.reports[i];
+        if (queued.event === "outbox_drop" && report.event === "outbox_drop" && queued.reason === report.reason) {
+          queued.messages += report.messages;
+          queued.bytes += report.bytes;
+          if (report.first !== undefined && report.last !== undefined) {
+            queued.first = Math.min(queued.first ?? report.first, report.first);
+            queued.last = Math.max(queued.last ?? report.last, report.last);
+          }
+          return;
+        }
+        if (queued.event === "fault" && report.event === "fault" && queued.fault === report.fault) {
+          this.reports[i] = report; // its count is the newer total
+          return;
+        }
+      }
+    }
+    this.reports.push(report);
+  }
+
+  /** Appends queued host events to the outbox, oldest first, while it takes them. */
+  private flushReports(): void {
+    if (this.reporting || this.reports.length === 0) return;
+    this.reporting = true;
+    try {
+      // Bounded: each round either empties one report or stops; thinning our own appends
+      // causes may add "thinned" reports, which go out in the same loop.
+      for (let round = 0; round < 2 * REPORTS_QUEUED_MAX && this.reports.length > 0; round++) {
+        if (this.outbox.append("event", encodeHostEvent(this.reports[0])) === undefined) {
+          this.counters.reportsDeferred += 1;
+          break;
+        }
+        this.reports.shift();
+        this.counters.published += 1;
+      }
+    } finally {
+      this.reporting = false;
+    }
+    this.link?.pump();
+  }
+
+  /** Faults of `kind` ever recorded in storage, this one included. */
+  private countFault(kind: FaultKind): number {
+    const record = this.options.storage.read(HOST_STORAGE_FAULTS);
+    const counts = FAULT_KINDS.map((_, i) => (record?.length === 4 * FAULT_KINDS.length ? new DataView(record.buffer, record.byteOffset).getUint32(i * 4, true) : 0));
+    const index = FAULT_KINDS.indexOf(kind);
+    counts[index] = Math.min(counts[index] + 1, 0xffffffff);
+    const bytes = new Uint8Array(4 * FAULT_KINDS.length);
+    const view = new DataView(bytes.buffer);
+    counts.forEach((count, i) => view.setUint32(i * 4, count, true));
+    try {
+      this.options.storage.write(HOST_STORAGE_FAULTS, bytes);
+    } catch (error) {
+      this.options.log?.(this.id, 3, `fault counter could not be stored: ${(error as Error).message}`);
+    }
+    return counts[index];
   }
 
   private nextSession(): number {
@@ -131,7 +378,7 @@ export class Device {
       tenant: this.options.tenant,
       device: this.id,
       nextSession: () => this.nextSession(),
-      firmwareVersion: this.firmware.version,
+      firmwareVersion: this.firmwareVersion,
       abiVersion: ABI_VERSION,
       outbox: this.outbox,
       client,
@@ -148,8 +395,39 @@ export class Device {
     return link;
   }
 
+  /** Closes the link, stops the firmware (and its worker) and closes a FileOutbox. */
   async close(): Promise<void> {
     await this.link?.close();
     this.link = undefined;
+    await this.shutdown();
   }
+
+  private async shutdown(): Promise<void> {
+    await this.supervisor.runtime.close();
+    if (this.outbox instanceof FileOutbox) this.outbox.close();
+  }
+}
+
+/** The id of a command, when it can be read: the whole CBOR map when it is small enough to
+ *  decode, otherwise only its first entry if that is "id" (encodeCommand writes it first). */
+export function commandId(bytes: Uint8Array): number | undefined {
+  const valid = (id: unknown): number | undefined => (typeof id === "number" && Number.isInteger(id) && id >= 0 && id <= 0xffffffff ? id : undefined);
+  if (bytes.length <= MESSAGE_BYTES_MAX) {
+    try {
+      const value = decodeCbor(bytes);
+      return value instanceof Map ? valid(value.get("id")) : undefined;
+    } catch {
+      // Not well-formed as a whole: try the head alone.
+    }
+  }
+  const major = bytes[0] >> 5;
+  if (major !== 5 || bytes[1] !== 0x62 || bytes[2] !== 0x69 || bytes[3] !== 0x64) return undefined; // map, then text "id"
+  const head = bytes[4];
+  if (head === undefined) return undefined;
+  if (head < 0x18) return head;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  if (head === 0x18 && bytes.length >= 6) return view.getUint8(5);
+  if (head === 0x19 && bytes.length >= 7) return view.getUint16(5);
+  if (head === 0x1a && bytes.length >= 9) return view.getUint32(5);
+  return undefined;
 }

@@ -1,12 +1,36 @@
-// The production path for running firmware: plain WebAssembly, no loader. Checks a module
-// against ABI v1 before it runs, implements the host imports, moves samples and messages
-// through linear memory, and turns every trap into a typed error instead of a crash.
+// The firmware in this thread: plain WebAssembly, no loader. Checks a module against ABI v1
+// and the host's memory cap before it runs, implements the host imports, moves samples and
+// messages through linear memory, and turns every trap into a typed error instead of a crash.
+// It runs as fast as the firmware can but cannot stop a firmware that loops forever: the
+// supervised path (host/worker-runtime.ts) runs this same class inside a worker thread.
 
-import { ABI_VERSION, abiProblems } from "./abi.js";
+import { ABI_VERSION, abiProblems, MEMORY_PAGES_MAX_DEFAULT, memoryLimits, memoryProblem, PAGE_BYTES } from "./abi.js";
 import { statusName } from "./status.js";
 import type { DeviceStorage } from "./storage.js";
 
-export type FirmwareErrorCode = "abi_mismatch" | "trap" | "crashed" | "status" | "bad_input";
+export type FirmwareErrorCode =
+  /** Refused at load: not a module, or not ABI v1. */
+  | "abi_mismatch"
+  /** Refused at load: no maximum memory, or one above the host's cap. */
+  | "memory_limit"
+  /** Faults: a trap; a trap with memory at its declared maximum; a call over its time budget. */
+  | "trap" | "memory" | "hang"
+  /** Called again after a fault without a reboot. */
+  | "crashed"
+  /** The firmware answered a negative status. */
+  | "status"
+  /** The host refused the input before it reached the firmware (e.g. larger than the inbox). */
+  | "bad_input"
+  /** The runtime around the firmware failed (a worker that would not start, a closed runtime). */
+  | "runtime";
+
+/** The faults the supervisor reboots the firmware for. */
+export type FaultKind = "trap" | "memory" | "hang";
+export const FAULT_KINDS: readonly FaultKind[] = ["trap", "memory", "hang"];
+
+export function isFault(error: unknown): error is FirmwareError & { code: FaultKind } {
+  return error instanceof FirmwareError && (FAULT_KINDS as readonly string[]).includes(error.code);
+}
 
 export class FirmwareError extends Error {
   readonly code: FirmwareErrorCode;
@@ -35,6 +59,13 @@ export interface FirmwareHost {
 export interface CompiledFirmware {
   module: WebAssembly.Module;
   bytes: Uint8Array;
+  /** The module's declared maximum memory, in pages (at most the host's cap). */
+  memoryPagesMax: number;
+}
+
+export interface CompileOptions {
+  /** The largest declared maximum memory accepted, in pages. Default MEMORY_PAGES_MAX_DEFAULT. */
+  memoryPagesMax?: number;
 }
 
 interface Exports {
@@ -57,7 +88,7 @@ const STORAGE_TOO_LARGE = -2;
 const STORAGE_FAILED = -8;
 const utf8 = new TextDecoder("utf-8", { fatal: false });
 
-export async function compileFirmware(bytes: Uint8Array): Promise<CompiledFirmware> {
+export async function compileFirmware(bytes: Uint8Array, options: CompileOptions = {}): Promise<CompiledFirmware> {
   let module: WebAssembly.Module;
   try {
     module = await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
@@ -68,7 +99,14 @@ export async function compileFirmware(bytes: Uint8Array): Promise<CompiledFirmwa
   if (problems.length > 0) {
     throw new FirmwareError("abi_mismatch", `the module does not implement firmware ABI v${ABI_VERSION}: it ${problems.join("; it ")}`);
   }
-  return { module, bytes };
+  const pagesMax = options.memoryPagesMax ?? MEMORY_PAGES_MAX_DEFAULT;
+  const problem = memoryProblem(bytes, pagesMax);
+  if (problem !== undefined) {
+    throw new FirmwareError("memory_limit", `the module ${problem}: build it with --maximumMemory ${pagesMax} or less`);
+  }
+  const limits = memoryLimits(bytes);
+  if (typeof limits === "string" || limits.maximumPages === undefined) throw new Error("memoryProblem passed a module without a bounded memory");
+  return { module, bytes, memoryPagesMax: limits.maximumPages };
 }
 
 export class Firmware {
@@ -77,10 +115,10 @@ export class Firmware {
   private panicText: string | undefined;
   private exports!: Exports;
 
-  private constructor(private readonly host: FirmwareHost) {}
+  private constructor(private readonly host: FirmwareHost, private readonly memoryBytesMax: number) {}
 
   static async instantiate(compiled: CompiledFirmware, host: FirmwareHost): Promise<Firmware> {
-    const firmware = new Firmware(host);
+    const firmware = new Firmware(host, compiled.memoryPagesMax * PAGE_BYTES);
     const instance = await WebAssembly.instantiate(compiled.module, { host: firmware.imports() });
     firmware.exports = instance.exports as unknown as Exports;
     const abi = firmware.call(() => firmware.exports.abi_version());
@@ -130,7 +168,8 @@ export class Firmware {
     };
   }
 
-  /** Runs one export; a trap marks the firmware crashed and becomes a FirmwareError. */
+  /** Runs one export; a trap marks the firmware crashed and becomes a FirmwareError: "memory"
+   *  when its memory had grown to the declared maximum (it ran out), "trap" otherwise. */
   private call<T>(run: () => T): T {
     if (this.crashReason !== undefined) {
       throw new FirmwareError("crashed", `firmware crashed earlier (${this.crashReason}); reboot it`);
@@ -141,6 +180,11 @@ export class Firmware {
       if (error instanceof FirmwareError) throw error;
       const trap = (error as Error).message;
       this.crashReason = this.panicText !== undefined ? `panic: ${this.panicText}` : `trap: ${trap}`;
+      if (this.memoryBytes >= this.memoryBytesMax) {
+        const pages = this.memoryBytesMax / PAGE_BYTES;
+        this.crashReason = `memory exhausted at its ${pages}-page maximum (${this.crashReason})`;
+        throw new FirmwareError("memory", `firmware ran out of memory: ${this.crashReason}`, undefined, { cause: error });
+      }
       throw new FirmwareError("trap", `firmware trapped: ${this.crashReason}`, undefined, { cause: error });
     }
   }

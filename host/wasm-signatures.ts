@@ -1,5 +1,6 @@
 // Reads the function signatures of a WebAssembly module's imports and exports straight from
-// its binary (type, import, function and export sections), which the JS API does not expose.
+// its binary (type, import, function, memory and export sections), which the JS API does not
+// expose, and the limits of its memories (the host refuses a module whose memory is unbounded).
 
 export type ValueType = "i32" | "i64" | "f32" | "f64" | "v128" | "funcref" | "externref";
 
@@ -8,9 +9,18 @@ export interface Signature {
   results: ValueType[];
 }
 
+/** A memory's limits in 64 KiB pages; `maximumPages` is undefined when it has none. */
+export interface MemoryLimits {
+  initialPages: number;
+  maximumPages: number | undefined;
+  imported: boolean;
+}
+
 export interface ModuleSignatures {
   imports: Map<string, Signature>; // "module.name"
   exports: Map<string, Signature>; // functions only
+  /** Imported memories first, then defined ones (memory section). */
+  memories: MemoryLimits[];
 }
 
 const VALUE_TYPES: Record<number, ValueType> = {
@@ -50,10 +60,11 @@ class Reader {
     return type;
   }
 
-  limits(): void {
+  limits(): { initial: number; maximum: number | undefined } {
     const flags = this.u32();
-    this.u32();
-    if (flags & 1) this.u32();
+    const initial = this.u32();
+    const maximum = flags & 1 ? this.u32() : undefined;
+    return { initial, maximum };
   }
 }
 
@@ -64,6 +75,7 @@ export function readSignatures(bytes: Uint8Array): ModuleSignatures {
   const functionTypes: number[] = []; // imported functions first, then defined ones
   const imports = new Map<string, Signature>();
   const exportIndices: [string, number][] = [];
+  const memories: MemoryLimits[] = [];
   while (reader.offset < bytes.length) {
     const id = reader.byte();
     const size = reader.u32();
@@ -84,11 +96,19 @@ export function readSignatures(bytes: Uint8Array): ModuleSignatures {
           functionTypes.push(type);
           imports.set(key, types[type]);
         } else if (kind === 1) { reader.byte(); reader.limits(); }
-        else if (kind === 2) reader.limits();
+        else if (kind === 2) {
+          const { initial, maximum } = reader.limits();
+          memories.push({ initialPages: initial, maximumPages: maximum, imported: true });
+        }
         else if (kind === 3) { reader.byte(); reader.byte(); }
       }
     } else if (id === 3) {
       for (let count = reader.u32(); count > 0; count--) functionTypes.push(reader.u32());
+    } else if (id === 5) {
+      for (let count = reader.u32(); count > 0; count--) {
+        const { initial, maximum } = reader.limits();
+        memories.push({ initialPages: initial, maximumPages: maximum, imported: false });
+      }
     } else if (id === 7) {
       for (let count = reader.u32(); count > 0; count--) {
         const name = reader.name();
@@ -100,7 +120,7 @@ export function readSignatures(bytes: Uint8Array): ModuleSignatures {
     reader.offset = end;
   }
   const exports = new Map(exportIndices.map(([name, index]) => [name, types[functionTypes[index]]] as const));
-  return { imports, exports };
+  return { imports, exports, memories };
 }
 
 export function formatSignature(signature: Signature): string {

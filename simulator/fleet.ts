@@ -103,6 +103,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
         firmware,
         storage: new MemoryStorage(),
         clock: () => clock.now(),
+        isolation: "inline", // the throughput path: a worker per simulated pump costs too much
         log: options.log,
       });
       await device.connect(brokerUrl);
@@ -122,7 +123,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
         clock.advanceTo(Math.max(clock.now(), timestampMs));
         models[index].sample(window, scenario.sample_rate_hz);
         options.onWindow?.(devices[index].id, timestampMs, window);
-        devices[index].feed(window, timestampMs);
+        await devices[index].feed(window, timestampMs);
         windowCounts[index] += 1;
         windows += 1;
         if (devices[index].outbox.size >= OUTBOX_HIGH_WATER) await devices[index].link?.drained();

@@ -106,7 +106,7 @@ export async function replay(samples: Float32Array, options: ReplayOptions): Pro
   let device: Device;
   try {
     device = await Device.boot({
-      tenant: "replay", config, firmware, storage: new MemoryStorage(), clock: () => nowMs,
+      tenant: "replay", config, firmware, storage: new MemoryStorage(), clock: () => nowMs, isolation: "inline",
       log: (_device, level, text) => { if (level >= 2) logs.push(text); },
     });
   } catch (error) {
@@ -118,7 +118,7 @@ export async function replay(samples: Float32Array, options: ReplayOptions): Pro
   for (let index = 0; index < count; index++) {
     const timeS = options.intervalS !== undefined ? index * options.intervalS : index * windowS;
     nowMs = Math.round(timeS * 1000);
-    device.feed(samples.subarray(index * options.window, (index + 1) * options.window), nowMs);
+    await device.feed(samples.subarray(index * options.window, (index + 1) * options.window), nowMs);
     for (const entry of [...device.outbox.pending()]) {
       if (entry.kind === "telemetry") windows.push(toWindow(index, timeS, entry.body));
       else if (entry.kind === "event") {

@@ -222,7 +222,7 @@ describe.skipIf(skipReason !== undefined)("BLE link through node-ble and a fake 
     expect(writes.writes - writesBefore).toBe(chunks);
     // Applied: the next window's telemetry carries the new device id as its base name.
     const samples = Float32Array.from({ length: 256 }, (_, i) => Math.sin(i / 3));
-    expect(pump1.device.feed(samples, 1_767_225_600_000)).toBe(1);
+    expect(await pump1.device.feed(samples, 1_767_225_600_000)).toBe(1);
     const telemetry = pump1.device.outbox.pending().filter((entry) => entry.kind === "telemetry");
     expect(decodeSenml(telemetry[0].body)[0].bn).toBe("pump-1-east:");
   });
