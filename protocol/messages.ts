@@ -3,6 +3,7 @@
 
 import { decodeCbor, encodeCbor } from "./cbor.js";
 import { ProtocolError } from "./errors.js";
+import { diagnostic } from "./diagnostic.js";
 import type { TopicKind } from "./topics.js";
 
 /** host.publish kinds (impeller_abi.h IMPELLER_KIND_*) and the topic each goes to. */
@@ -60,7 +61,7 @@ function pair(value: unknown, what: string, low: number, high: number): [number,
 }
 
 function onlyKeys(map: Map<unknown, unknown>, keys: readonly string[], what: string): void {
-  for (const key of map.keys()) if (!keys.includes(key as string)) fail(`${what} has no field ${JSON.stringify(key)}`);
+  for (const key of map.keys()) if (!keys.includes(key as string)) fail(`${what} has no field ${diagnostic(key)}`);
 }
 
 const CONFIG_KEYS = [
@@ -132,7 +133,7 @@ export function decodeCommand(bytes: Uint8Array): Command {
   onlyKeys(map, ["id", "cmd", "args"], "a command");
   const id = numberIn(map.get("id"), "id", 0, 0xffffffff, true);
   const cmd = map.get("cmd");
-  if (typeof cmd !== "string" || !(FIRMWARE_COMMANDS as readonly string[]).includes(cmd)) fail(`unknown command ${JSON.stringify(cmd)}`);
+  if (typeof cmd !== "string" || !(FIRMWARE_COMMANDS as readonly string[]).includes(cmd)) fail(`unknown command ${diagnostic(cmd)}`);
   const args = map.get("args");
   if (cmd === "config") return { id, cmd, args: checkFirmwareConfig(args) };
   if (cmd === "sampling") {
@@ -192,7 +193,7 @@ export function decodeReply(bytes: Uint8Array): Reply {
     const field = REPLY_NUMBERS.find((name) => name === key);
     const number = value.get(key);
     if (field === undefined || typeof number !== "number") {
-      throw new ProtocolError("bad_message", `a reply has no field ${JSON.stringify(key)} of that type`);
+      throw new ProtocolError("bad_message", `a reply has no field ${diagnostic(key)} of that type`);
     }
     reply[field] = number;
   }
@@ -311,6 +312,6 @@ export function decodeEvent(bytes: Uint8Array): DeviceEvent {
     if (what !== "samples" && what !== "config") fail('an error event\'s "what" is "samples" or "config"');
     return { event, code: numberIn(map.get("code"), "code", -255, -1, true), what };
   }
-  return decodeHostEvent(map, event) ?? fail(`unknown event ${JSON.stringify(event)}`);
+  return decodeHostEvent(map, event) ?? fail(`unknown event ${diagnostic(event)}`);
 }
 

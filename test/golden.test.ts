@@ -11,7 +11,9 @@ import { unframe } from "../protocol/framing.js";
 import { decodeCommand, decodeEvent, decodeFirmwareConfig, decodeReply, decodeWaveformPart } from "../protocol/messages.js";
 import { decodeSenml, resolveSenml } from "../protocol/senml.js";
 import { decodeState } from "../protocol/state.js";
+import { parseCddl, validateCbor, validateCborSequence } from "../protocol/cddl.js";
 import { PRODUCERS } from "./golden/producers.js";
+import { loadFirmwareCbor } from "./helpers/cbor-debug.js";
 
 interface Vector {
   name: string;
@@ -65,6 +67,28 @@ describe("golden vectors", () => {
       expect(meaning).toBe(vector.diagnostic);
     });
   }
+
+  it("every vector satisfies its rule in protocol/impeller.cddl", () => {
+    const schema = parseCddl(fs.readFileSync(new URL("../protocol/impeller.cddl", import.meta.url), "utf8"));
+    for (const vector of vectors) {
+      const bytes = bytesOf(vector);
+      const problems = vector.rule === "device-payload" ? validateCborSequence(schema, vector.rule, bytes) : validateCbor(schema, vector.rule, bytes);
+      expect(problems, vector.name).toEqual([]);
+    }
+  });
+
+  it("the firmware's CBOR decoder (through the debug build's ABI) reads every vector to the same meaning", async () => {
+    const firmware = await loadFirmwareCbor();
+    for (const vector of vectors) {
+      const bytes = bytesOf(vector);
+      if (vector.rule === "device-payload") {
+        // A CBOR sequence: the decoder reads the first item and says where it ended.
+        expect(firmware.decode(bytes), vector.name).toBe(-6); // trailing bytes: the message after the number
+        continue;
+      }
+      expect(firmware.diagnostic(bytes), vector.name).toBe(vector.diagnostic);
+    }
+  });
 
   it("the codecs refuse each vector cut short by one byte with a ProtocolError", () => {
     for (const vector of vectors) {

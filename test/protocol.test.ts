@@ -8,6 +8,7 @@ import { ProtocolError } from "../protocol/errors.js";
 import { frame, unframe } from "../protocol/framing.js";
 import { decodeSenml, encodeSenml, resolveSenml } from "../protocol/senml.js";
 import { decodeState, encodeState, supersedes } from "../protocol/state.js";
+import { decodeCommand, decodeEvent, decodeReply } from "../protocol/messages.js";
 import { buildTopic, parseTopic, topicFilter } from "../protocol/topics.js";
 
 function protocolError(run: () => unknown): ProtocolError {
@@ -164,4 +165,18 @@ describe("SenML JSON", () => {
     expect(senmlToJson([{ bn: "d:", bt: 1.5, n: "x", u: "m/s2", v: 2 }, { n: "f", vs: "none" }, { n: "b", vd: new Uint8Array([1, 2]) }]))
       .toBe('[{"bn":"d:","bt":1.5,"n":"x","u":"m/s2","v":2},{"n":"f","vs":"none"},{"n":"b","vd":"AQI"}]');
   });
+});
+
+describe("codecs on 64-bit integers where text was expected (found by the fuzzer)", () => {
+  const cases: [string, string, (bytes: Uint8Array) => unknown][] = [
+    ["a reply with a bignum key", "a362696407626f6bf4c2656572ff6f7223", decodeReply],
+    ["a reply with a 2^64 - 1 key", "a362696401626f6bf51bffffffffffffffff01", decodeReply],
+    ["a command whose cmd is 2^64 - 1", "a26269640163636d641bffffffffffffffff", decodeCommand],
+    ["an event whose name is 2^64 - 1", "a1656576656e741bffffffffffffffff", decodeEvent],
+  ];
+  for (const [what, input, codec] of cases) {
+    it(`${what}: a ProtocolError, not a TypeError`, () => {
+      expect(protocolError(() => codec(hex(input))).code).toBe("bad_message");
+    });
+  }
 });
