@@ -121,7 +121,7 @@ export class MqttLink {
       this.firstConnect = undefined;
     });
     client.on("close", () => this.onClosed(client));
-    client.on("error", (error) => { if (this.client === client) this.options.onLog?.(2, `mqtt: ${error.message}`); });
+    client.on("error", (error) => { if (this.client === client) this.options.onLog?.(1, `mqtt: ${error.message}`); // retried with backoff });
     client.on("message", (topic, payload) => this.onMessage(topic, payload));
   }
 

@@ -73,6 +73,8 @@ function formatSummary(result: SimulationResult): string {
   lines.push(`Scenario: ${scenario.name}`);
   lines.push(`Broker: ${result.brokerUrl}   seed ${scenario.seed}   ${scenario.pumps} pumps   ${scenario.days} days   one ${scenario.window}-sample window every ${scenario.interval_s} s at ${scenario.sample_rate_hz} Hz`);
   lines.push(`Windows analysed by the firmware: ${result.windows}   messages published: ${result.published}   decoded by the subscriber: ${result.delivered}   decode errors: ${result.decodeErrors.length}`);
+  lines.push(`Delivery: ${result.duplicates} duplicates dropped, ${result.gaps} missing, ${result.resent} resent after reconnecting, ${result.reconnects} reconnections` +
+    (result.outages.outages > 0 ? `   broker outages: ${result.outages.outages} (${(result.outages.downMs / 60_000).toFixed(0)} simulated minutes down)` : ""));
   lines.push("");
   const header = ["device", "rpm", "windows", "decoded", "dups", "acc_rms m/s2", "vel mm/s", "kurtosis", "health", "diagnoses (windows)"];
   const rows = result.pumps.map((pump) => [

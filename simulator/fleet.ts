@@ -61,6 +61,13 @@ export interface SimulationResult {
   pumps: PumpSummary[];
   elapsedMs: number;
   collector: Collector;
+  /** Messages that arrived more than once (dropped by the collector), numbers still missing,
+   *  messages the devices sent again after reconnecting, and reconnections. */
+  duplicates: number;
+  gaps: number;
+  resent: number;
+  reconnects: number;
+  outages: { outages: number; downMs: number };
 }
 
 export function deviceId(index: number): string {
@@ -84,13 +91,22 @@ export async function loadFirmware(): Promise<CompiledFirmware> {
 
 export async function simulate(scenario: Scenario, options: SimulationOptions = {}): Promise<SimulationResult> {
   const started = performance.now();
-  const embedded = options.brokerUrl === undefined ? await startEmbeddedBroker() : undefined;
+  let embedded = options.brokerUrl === undefined ? await startEmbeddedBroker() : undefined;
   const brokerUrl = options.brokerUrl ?? embedded!.url;
+  if (scenario.broker_outages.length > 0 && embedded === undefined) {
+    throw new Error("broker_outages need the embedded broker: an external broker cannot be stopped from here");
+  }
   const firmware = options.firmware ?? (await loadFirmware());
   const startMs = Date.parse(scenario.start);
   const clock = new VirtualClock(startMs);
   const random = new Random(scenario.seed);
-  const collector = await Collector.connect(brokerUrl, scenario.tenant);
+  // Durable: what arrives while the collector is reconnecting after a broker outage waits for it.
+  const collector = await Collector.connect(brokerUrl, scenario.tenant, { durable: true });
+  const outages = scenario.broker_outages.map((o) => ({
+    fromMs: startMs + o.start_day * 86_400_000, untilMs: startMs + o.start_day * 86_400_000 + o.minutes * 60_000,
+  }));
+  let brokerDown = false;
+  const outageStats = { outages: 0, downMs: 0 };
   const devices: Device[] = [];
   const models: PumpModel[] = [];
   try {
@@ -106,7 +122,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
         isolation: "inline", // the throughput path: a worker per simulated pump costs too much
         log: options.log,
       });
-      await device.connect(brokerUrl);
+      await device.connect(brokerUrl, {}, { random: () => pumpRandom.next() });
       devices.push(device);
     }
 
@@ -116,6 +132,17 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
     const windowCounts = new Array<number>(devices.length).fill(0);
     let windows = 0;
     for (let step = 0; step < steps; step++) {
+      const stepMs = startMs + step * scenario.interval_s * 1000;
+      const shouldBeDown = outages.some((o) => stepMs >= o.fromMs && stepMs < o.untilMs);
+      if (shouldBeDown && !brokerDown) {
+        await embedded!.close();
+        brokerDown = true;
+        outageStats.outages += 1;
+      } else if (!shouldBeDown && brokerDown) {
+        embedded = await startEmbeddedBroker({ port: embedded!.port, persistence: embedded!.persistence });
+        brokerDown = false;
+      }
+      if (brokerDown) outageStats.downMs += scenario.interval_s * 1000;
       for (let index = 0; index < devices.length; index++) {
         // Pumps measure at staggered times within the interval, as a real fleet does.
         const offsetMs = Math.floor((index * scenario.interval_s * 1000) / devices.length);
@@ -126,13 +153,18 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
         await devices[index].feed(window, timestampMs);
         windowCounts[index] += 1;
         windows += 1;
-        if (devices[index].outbox.size >= OUTBOX_HIGH_WATER) await devices[index].link?.drained();
+        // Backpressure while the link is up; during an outage the outbox holds what comes.
+        if (devices[index].outbox.size >= OUTBOX_HIGH_WATER && devices[index].link?.connected) await devices[index].link?.drained();
         if (index % DEVICES_PER_BATCH === DEVICES_PER_BATCH - 1) await yieldToEventLoop();
       }
       options.onProgress?.({ simulatedMs: (step + 1) * scenario.interval_s * 1000, totalMs, windows, elapsedMs: performance.now() - started });
       await yieldToEventLoop();
     }
 
+    if (brokerDown) {
+      embedded = await startEmbeddedBroker({ port: embedded!.port, persistence: embedded!.persistence });
+      brokerDown = false;
+    }
     await Promise.all(devices.map((device) => device.link?.drained()));
     const published = devices.reduce((sum, device) => sum + device.counters.published, 0);
     const delivered = (): number => {
@@ -154,9 +186,15 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
         faults: countFaults(ledger?.telemetry ?? []),
       };
     });
+    const links = devices.map((device) => device.link!.counters);
     return {
       scenario, brokerUrl, windows, published, delivered: delivered(), decodeErrors: collector.errors,
       pumps, elapsedMs: performance.now() - started, collector,
+      duplicates: pumps.reduce((sum, pump) => sum + pump.duplicates, 0),
+      gaps: [...collector.gaps().values()].reduce((sum, missing) => sum + missing.length, 0),
+      resent: links.reduce((sum, link) => sum + link.resent, 0),
+      reconnects: links.reduce((sum, link) => sum + link.connects - 1, 0),
+      outages: outageStats,
     };
   } finally {
     await Promise.all(devices.map((device) => device.close()));

@@ -20,6 +20,13 @@ export interface Scenario {
   pump: PumpRanges;
   /** The pumps' bearing: [rolling elements, element diameter mm, pitch diameter mm, contact angle deg]. */
   bearing?: [number, number, number, number];
+  /** Times the embedded broker is down: from `start_day` (days after the start) for `minutes`. */
+  broker_outages: BrokerOutage[];
+}
+
+export interface BrokerOutage {
+  start_day: number;
+  minutes: number;
 }
 
 export class ScenarioError extends Error {
@@ -32,7 +39,9 @@ export class ScenarioError extends Error {
 const RANGE_KEYS: (keyof PumpRanges)[] = [
   "rpm", "vanes", "slip", "load", "imbalance_g", "misalignment_g", "vane_pass_g", "noise_g",
 ];
-const TOP_KEYS = ["name", "seed", "tenant", "start", "days", "pumps", "interval_s", "sample_rate_hz", "window", "pump", "bearing"];
+const TOP_KEYS = [
+  "name", "seed", "tenant", "start", "days", "pumps", "interval_s", "sample_rate_hz", "window", "pump", "bearing", "broker_outages",
+];
 
 function fail(source: string, message: string): never {
   throw new ScenarioError(source, message);
@@ -81,7 +90,18 @@ export function parseScenario(data: unknown, source = "scenario"): Scenario {
     ];
     if (bearing[1] >= bearing[2]) fail(source, `"bearing": the element diameter must be smaller than the pitch diameter`);
   }
+  const outages = raw.broker_outages ?? [];
+  if (!Array.isArray(outages)) fail(source, `"broker_outages" must be a list of {"start_day", "minutes"}`);
+  const broker_outages = outages.map((outage: unknown, i: number): BrokerOutage => {
+    const o = (typeof outage === "object" && outage !== null ? outage : {}) as Record<string, unknown>;
+    for (const key of Object.keys(o)) if (key !== "start_day" && key !== "minutes") fail(source, `unknown field "broker_outages[${i}].${key}"`);
+    return {
+      start_day: number(source, o.start_day, `broker_outages[${i}].start_day`, 0, 3650),
+      minutes: number(source, o.minutes, `broker_outages[${i}].minutes`, 0.1, 3650 * 1440),
+    };
+  });
   return {
+    broker_outages,
     bearing,
     name: typeof raw.name === "string" ? raw.name : "unnamed",
     seed: number(source, raw.seed, "seed", 0, 2 ** 32 - 1, true),
