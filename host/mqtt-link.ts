@@ -121,7 +121,8 @@ export class MqttLink {
       this.firstConnect = undefined;
     });
     client.on("close", () => this.onClosed(client));
-    client.on("error", (error) => { if (this.client === client) this.options.onLog?.(1, `mqtt: ${error.message}`); // retried with backoff });
+    // Connection errors are expected while a broker is away: retried with backoff, logged as info.
+    client.on("error", (error) => { if (this.client === client) this.options.onLog?.(1, `mqtt: ${error.message}`); });
     client.on("message", (topic, payload) => this.onMessage(topic, payload));
   }
 
