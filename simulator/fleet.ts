@@ -9,7 +9,7 @@ import { compileFirmware, type CompiledFirmware } from "../host/firmware.js";
 import { MemoryStorage } from "../host/storage.js";
 import { startEmbeddedBroker } from "./broker.js";
 import { VirtualClock } from "./clock.js";
-import { Collector } from "./collector.js";
+import { Collector } from "../host/collector.js";
 import { drawPump, PumpModel } from "./pump.js";
 import { Random } from "./random.js";
 import type { Scenario } from "./scenario.js";

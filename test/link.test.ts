@@ -8,7 +8,7 @@ import { Device } from "../host/device.js";
 import { backoffDelayMs } from "../host/mqtt-link.js";
 import { MemoryStorage } from "../host/storage.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../simulator/broker.js";
-import { Collector } from "../simulator/collector.js";
+import { Collector } from "../host/collector.js";
 import { LinkProxy } from "../simulator/network.js";
 import { Random } from "../simulator/random.js";
 import { releaseFirmware } from "./helpers/firmware.js";
