@@ -10,7 +10,8 @@ import { MemoryStorage } from "../host/storage.js";
 import { startEmbeddedBroker } from "./broker.js";
 import { VirtualClock } from "./clock.js";
 import { Collector } from "../host/collector.js";
-import { drawPump, PumpModel } from "./pump.js";
+import { bearingOrders, drawPump, PumpModel } from "./pump.js";
+import { assignFaults, type Degradation } from "./degradation.js";
 import { Random } from "./random.js";
 import type { Scenario } from "./scenario.js";
 import type { FirmwareConfig } from "../protocol/messages.js";
@@ -22,6 +23,9 @@ const OUTBOX_HIGH_WATER = 64;
 /** Devices handled between two yields to the event loop. */
 const DEVICES_PER_BATCH = 32;
 const DELIVERY_TIMEOUT_MS = 30_000;
+const FAULT_SEED_SALT = 0x5eed_fa17;
+/** Consecutive windows with the right diagnosis that count as the fault being detected. */
+export const DETECTION_PERSISTENCE = 3;
 
 export interface SimulationOptions {
   /** An external broker; the embedded one when absent. */
@@ -49,6 +53,9 @@ export interface PumpSummary {
   last?: Map<string, number>;
   /** Windows per diagnosed fault. */
   faults: Map<string, number>;
+  /** The faults this pump was given, and when the collector first saw each diagnosed
+   *  (DETECTION_PERSISTENCE windows in a row; null: never). */
+  degradations: (Degradation & { detectedMs: number | null })[];
 }
 
 export interface SimulationResult {
@@ -109,10 +116,13 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
   const outageStats = { outages: 0, downMs: 0 };
   const devices: Device[] = [];
   const models: PumpModel[] = [];
+  // Faults draw from a stream of their own, so adding one leaves every pump's physics as it was.
+  const faults = assignFaults(scenario.faults, scenario.pumps, startMs, new Random(scenario.seed ^ FAULT_SEED_SALT));
+  const orders = scenario.bearing !== undefined ? bearingOrders(scenario.bearing) : undefined;
   try {
     for (let index = 0; index < scenario.pumps; index++) {
       const pumpRandom = random.fork(index);
-      models.push(new PumpModel(drawPump(scenario.pump, pumpRandom), pumpRandom));
+      models.push(new PumpModel(drawPump(scenario.pump, pumpRandom), pumpRandom, faults[index], orders));
       const device = await Device.boot({
         tenant: scenario.tenant,
         config: deviceConfig(scenario, index, models[index]),
@@ -148,7 +158,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
         const offsetMs = Math.floor((index * scenario.interval_s * 1000) / devices.length);
         const timestampMs = startMs + step * scenario.interval_s * 1000 + offsetMs;
         clock.advanceTo(Math.max(clock.now(), timestampMs));
-        models[index].sample(window, scenario.sample_rate_hz);
+        models[index].sample(window, scenario.sample_rate_hz, timestampMs);
         options.onWindow?.(devices[index].id, timestampMs, window);
         await devices[index].feed(window, timestampMs);
         windowCounts[index] += 1;
@@ -184,6 +194,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
         duplicates: ledger?.duplicates ?? 0,
         last: ledger?.telemetry.at(-1)?.values,
         faults: countFaults(ledger?.telemetry ?? []),
+        degradations: faults[index].map((d) => ({ ...d, detectedMs: detection(ledger?.telemetry ?? [], d) })),
       };
     });
     const links = devices.map((device) => device.link!.counters);
@@ -210,4 +221,17 @@ function countFaults(packs: { texts: Map<string, string> }[]): Map<string, numbe
     counts.set(fault, (counts.get(fault) ?? 0) + 1);
   }
   return counts;
+}
+
+/** Start of the first run of DETECTION_PERSISTENCE packs that diagnose `degradation`'s kind
+ *  after its onset. */
+function detection(packs: { time: number; texts: Map<string, string> }[], degradation: Degradation): number | null {
+  const ordered = [...packs].sort((a, b) => a.time - b.time);
+  let run = 0;
+  for (let i = 0; i < ordered.length; i++) {
+    const timeMs = ordered[i].time * 1000;
+    run = timeMs >= degradation.onsetMs && ordered[i].texts.get("fault") === degradation.kind ? run + 1 : 0;
+    if (run === DETECTION_PERSISTENCE) return ordered[i - DETECTION_PERSISTENCE + 1].time * 1000;
+  }
+  return null;
 }

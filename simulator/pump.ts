@@ -1,7 +1,12 @@
 // A centrifugal pump's vibration as its accelerometer sees it, in g: the running-speed lines
-// (1x imbalance, 2x misalignment, 3x), vane-pass and its second harmonic, and broadband noise.
-// Running speed falls with load by the motor's slip and wanders a little between windows.
+// (1x imbalance, 2x misalignment, 3x), vane-pass and its second harmonic, broadband noise,
+// and the faults it develops (degradation.ts): bearing defects whose impacts ring a structural
+// resonance (outer race; inner race modulated at 1x; rolling element at 2x the ball spin,
+// modulated at the cage frequency), cavitation as broadband high-frequency noise, growing
+// imbalance and misalignment. Running speed falls with load by the motor's slip and wanders a
+// little between windows.
 
+import { severity, type Degradation } from "./degradation.js";
 import type { Random } from "./random.js";
 
 export const STANDARD_GRAVITY_M_S2 = 9.80665;
@@ -32,12 +37,50 @@ export interface PumpParameters {
   noise_g: number;
   /** Phases of 1x, 2x, 3x, vane-pass, 2x vane-pass, radians. */
   phases: [number, number, number, number, number];
+  /** The structural resonance a bearing impact rings, and its damping ratio. */
+  resonance_hz: number;
+  damping: number;
 }
 
 /** Run-to-run wander of running speed between windows, as a fraction. */
 const SPEED_WANDER = 0.002;
 const THIRD_ORDER_SHARE = 0.3;
 const VANE_PASS_SECOND_SHARE = 0.35;
+
+/** What each fault adds at functional failure (severity 1), in g. */
+const BEARING_IMPACT_G_MAX = 3.0;
+const ROLLING_ELEMENT_SHARE = 0.7;
+const CAVITATION_G_MAX = 2.0;
+const IMBALANCE_G_MAX = 0.25;
+const MISALIGNMENT_2X_G_MAX = 0.2;
+const MISALIGNMENT_1X_G_MAX = 0.05;
+const MISALIGNMENT_3X_G_MAX = 0.08;
+/** Late damage raises the noise floor too: noise × (1 + this × severity). */
+const DAMAGE_NOISE_GAIN = 2.0;
+const INNER_RACE_MODULATION = 0.8;
+const ROLLING_ELEMENT_MODULATION = 0.5;
+/** Impact timing jitter as a share of the impact period (rolling elements slip). */
+const IMPACT_JITTER = 0.005;
+/** An impact rings until its envelope has decayed by e^-RING_DECAYS. */
+const RING_DECAYS = 8;
+
+/** Bearing defect orders (multiples of shaft speed): BPFO, BPFI, BSF, FTF. */
+export interface BearingOrders {
+  bpfo: number;
+  bpfi: number;
+  bsf: number;
+  ftf: number;
+}
+
+export function bearingOrders([n, d, pitch, angleDeg]: [number, number, number, number]): BearingOrders {
+  const ratio = (d / pitch) * Math.cos((angleDeg * Math.PI) / 180);
+  return {
+    bpfo: (n / 2) * (1 - ratio),
+    bpfi: (n / 2) * (1 + ratio),
+    bsf: (pitch / (2 * d)) * (1 - ratio * ratio),
+    ftf: 0.5 * (1 - ratio),
+  };
+}
 
 export function drawPump(ranges: PumpRanges, random: Random): PumpParameters {
   const pick = ([low, high]: [number, number]): number => random.uniform(low, high);
@@ -52,11 +95,27 @@ export function drawPump(ranges: PumpRanges, random: Random): PumpParameters {
     vane_pass_g: pick(ranges.vane_pass_g),
     noise_g: pick(ranges.noise_g),
     phases: [phase(), phase(), phase(), phase(), phase()],
+    resonance_hz: random.uniform(2000, 4500),
+    damping: random.uniform(0.03, 0.08),
   };
 }
 
 export class PumpModel {
-  constructor(readonly parameters: PumpParameters, private readonly random: Random) {}
+  private ring = new Float32Array(0);
+  private ringRateHz = 0;
+  private previousNoise = 0;
+
+  constructor(
+    readonly parameters: PumpParameters,
+    private readonly random: Random,
+    readonly degradations: readonly Degradation[] = [],
+    private readonly orders?: BearingOrders,
+  ) {}
+
+  /** Severity of each of this pump's faults at `timeMs`, by kind. */
+  severities(timeMs: number): Map<string, number> {
+    return new Map(this.degradations.map((d) => [d.kind, severity(d, timeMs)]));
+  }
 
   /** Shaft speed under the pump's load, before the window's wander. */
   get shaftHz(): number {
@@ -64,14 +123,21 @@ export class PumpModel {
     return (p.rpm / 60) * (1 - p.slip * p.load);
   }
 
-  /** Fills `out` with one window sampled at `sampleRateHz`; returns the shaft speed used. */
-  sample(out: Float32Array, sampleRateHz: number): number {
+  /** Fills `out` with the window that starts at `timeMs` (Unix ms), sampled at
+   *  `sampleRateHz`; returns the shaft speed used. */
+  sample(out: Float32Array, sampleRateHz: number, timeMs = 0): number {
     const p = this.parameters;
     const shaftHz = this.shaftHz * (1 + SPEED_WANDER * this.random.gaussian());
+    const level = (kind: string): number => {
+      const d = this.degradations.find((x) => x.kind === kind);
+      return d === undefined ? 0 : severity(d, timeMs);
+    };
+    const imbalance = level("imbalance");
+    const misalignment = level("misalignment");
     const lines: [number, number, number][] = [
-      [shaftHz, p.imbalance_g, p.phases[0]],
-      [2 * shaftHz, p.misalignment_g, p.phases[1]],
-      [3 * shaftHz, THIRD_ORDER_SHARE * p.misalignment_g, p.phases[2]],
+      [shaftHz, p.imbalance_g + IMBALANCE_G_MAX * imbalance + MISALIGNMENT_1X_G_MAX * misalignment, p.phases[0]],
+      [2 * shaftHz, p.misalignment_g + MISALIGNMENT_2X_G_MAX * misalignment, p.phases[1]],
+      [3 * shaftHz, THIRD_ORDER_SHARE * p.misalignment_g + MISALIGNMENT_3X_G_MAX * misalignment, p.phases[2]],
       [p.vanes * shaftHz, p.vane_pass_g, p.phases[3]],
       [2 * p.vanes * shaftHz, VANE_PASS_SECOND_SHARE * p.vane_pass_g, p.phases[4]],
     ];
@@ -82,7 +148,64 @@ export class PumpModel {
       const step = (2 * Math.PI * hz) / sampleRateHz;
       for (let i = 0; i < out.length; i++) out[i] += amplitude * Math.sin(step * i + phase);
     }
-    for (let i = 0; i < out.length; i++) out[i] += p.noise_g * this.random.gaussian();
+    const bearingDamage = Math.max(level("outer_race"), level("inner_race"), level("rolling_element"));
+    const noise = p.noise_g * (1 + DAMAGE_NOISE_GAIN * bearingDamage);
+    for (let i = 0; i < out.length; i++) out[i] += noise * this.random.gaussian();
+    if (this.orders !== undefined) this.addBearingDefects(out, sampleRateHz, timeMs, shaftHz, level);
+    const cavitation = level("cavitation");
+    if (cavitation > 0) this.addCavitation(out, CAVITATION_G_MAX * cavitation);
     return shaftHz;
+  }
+
+  /** The decaying resonance one impact rings, built once per sample rate. */
+  private ringFor(sampleRateHz: number): Float32Array {
+    if (this.ringRateHz !== sampleRateHz) {
+      const p = this.parameters;
+      const decay = (2 * Math.PI * p.resonance_hz * p.damping) / sampleRateHz;
+      const step = (2 * Math.PI * p.resonance_hz) / sampleRateHz;
+      this.ring = Float32Array.from({ length: Math.ceil(RING_DECAYS / decay) }, (_, i) => Math.exp(-decay * i) * Math.sin(step * i));
+      this.ringRateHz = sampleRateHz;
+    }
+    return this.ring;
+  }
+
+  private addBearingDefects(out: Float32Array, sampleRateHz: number, timeMs: number, shaftHz: number, level: (kind: string) => number): void {
+    const o = this.orders!;
+    const defects: [string, number, number, number, number][] = [
+      // kind, impact rate, amplitude share, modulation rate, modulation depth
+      ["outer_race", o.bpfo * shaftHz, 1, 0, 0],
+      ["inner_race", o.bpfi * shaftHz, 1, shaftHz, INNER_RACE_MODULATION],
+      ["rolling_element", 2 * o.bsf * shaftHz, ROLLING_ELEMENT_SHARE, o.ftf * shaftHz, ROLLING_ELEMENT_MODULATION],
+    ];
+    const ring = this.ringFor(sampleRateHz);
+    const startS = timeMs / 1000;
+    for (const [kind, rateHz, share, modulationHz, depth] of defects) {
+      const s = level(kind);
+      if (s <= 0 || rateHz <= 0) continue;
+      const amplitude = BEARING_IMPACT_G_MAX * share * s;
+      const period = sampleRateHz / rateHz;
+      // Impacts continue from one window to the next: the first falls on the defect's own clock.
+      const firstIndex = Math.ceil(startS * rateHz);
+      for (let k = firstIndex; ; k++) {
+        const at = Math.round((k / rateHz - startS) * sampleRateHz + IMPACT_JITTER * period * this.random.gaussian());
+        if (at >= out.length) break;
+        if (at < 0) continue;
+        const t = startS + at / sampleRateHz;
+        const gain = amplitude * (1 - depth + depth * (0.5 + 0.5 * Math.cos(2 * Math.PI * modulationHz * t)));
+        const end = Math.min(ring.length, out.length - at);
+        for (let i = 0; i < end; i++) out[at + i] += gain * ring[i];
+      }
+    }
+  }
+
+  /** Broadband noise tilted to high frequencies (a first difference of white noise), the
+   *  collapse of vapour bubbles. `rmsG` is its RMS. */
+  private addCavitation(out: Float32Array, rmsG: number): void {
+    const scale = rmsG / Math.SQRT2; // the difference of two unit normals has variance 2
+    for (let i = 0; i < out.length; i++) {
+      const w = this.random.gaussian();
+      out[i] += scale * (w - this.previousNoise);
+      this.previousNoise = w;
+    }
   }
 }

@@ -3,6 +3,7 @@
 
 import fs from "node:fs";
 import type { PumpRanges } from "./pump.js";
+import { FAULT_KINDS, type FaultAssignment, type FaultKind } from "./degradation.js";
 import { isValidId } from "../protocol/topics.js";
 
 export interface Scenario {
@@ -22,6 +23,8 @@ export interface Scenario {
   bearing?: [number, number, number, number];
   /** Times the embedded broker is down: from `start_day` (days after the start) for `minutes`. */
   broker_outages: BrokerOutage[];
+  /** Faults that develop in some pumps (degradation.ts). */
+  faults: FaultAssignment[];
 }
 
 export interface BrokerOutage {
@@ -41,7 +44,28 @@ const RANGE_KEYS: (keyof PumpRanges)[] = [
 ];
 const TOP_KEYS = [
   "name", "seed", "tenant", "start", "days", "pumps", "interval_s", "sample_rate_hz", "window", "pump", "bearing", "broker_outages",
+  "faults",
 ];
+const FAULT_KEYS = ["kind", "pumps", "onset_day", "pf_days"];
+
+function faultAssignment(source: string, value: unknown, i: number, pumps: number): FaultAssignment {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(source, `"faults[${i}]" must be an object`);
+  const f = value as Record<string, unknown>;
+  for (const key of Object.keys(f)) if (!FAULT_KEYS.includes(key)) fail(source, `unknown field "faults[${i}].${key}" (known: ${FAULT_KEYS.join(", ")})`);
+  if (!FAULT_KINDS.includes(f.kind as FaultKind)) fail(source, `"faults[${i}].kind" must be one of ${FAULT_KINDS.join(", ")}`);
+  const chosen = f.pumps;
+  const validPumps = (typeof chosen === "number" && Number.isInteger(chosen) && chosen >= 0 && chosen <= pumps)
+    || (typeof chosen === "string" && /^\d+(\.\d+)?%$/.test(chosen) && Number.parseFloat(chosen) <= 100)
+    || (Array.isArray(chosen) && chosen.every((x) => Number.isInteger(x) && x >= 0 && x < pumps));
+  if (!validPumps) fail(source, `"faults[${i}].pumps" must be a count, "N%" of the fleet, or a list of pump indices below ${pumps}`);
+  const pair = (key: string, low: number, high: number): [number, number] => {
+    const v = f[key];
+    if (!Array.isArray(v) || v.length !== 2) fail(source, `"faults[${i}].${key}" must be [low, high]`);
+    const a = number(source, v[0], `faults[${i}].${key}[0]`, low, high);
+    return [a, number(source, v[1], `faults[${i}].${key}[1]`, a, high)];
+  };
+  return { kind: f.kind as FaultKind, pumps: chosen as FaultAssignment["pumps"], onset_day: pair("onset_day", 0, 3650), pf_days: pair("pf_days", 0.01, 3650) };
+}
 
 function fail(source: string, message: string): never {
   throw new ScenarioError(source, message);
@@ -100,7 +124,11 @@ export function parseScenario(data: unknown, source = "scenario"): Scenario {
       minutes: number(source, o.minutes, `broker_outages[${i}].minutes`, 0.1, 3650 * 1440),
     };
   });
+  const pumps = number(source, raw.pumps, "pumps", 1, 100_000, true);
+  if (raw.faults !== undefined && !Array.isArray(raw.faults)) fail(source, `"faults" must be a list`);
+  const faults = ((raw.faults ?? []) as unknown[]).map((f, i) => faultAssignment(source, f, i, pumps));
   return {
+    faults,
     broker_outages,
     bearing,
     name: typeof raw.name === "string" ? raw.name : "unnamed",
@@ -108,7 +136,7 @@ export function parseScenario(data: unknown, source = "scenario"): Scenario {
     tenant: raw.tenant,
     start: raw.start,
     days: number(source, raw.days, "days", 0, 3650),
-    pumps: number(source, raw.pumps, "pumps", 1, 100_000, true),
+    pumps,
     interval_s: number(source, raw.interval_s, "interval_s", 1, 86_400),
     sample_rate_hz: number(source, raw.sample_rate_hz, "sample_rate_hz", 100, 200_000),
     window,
