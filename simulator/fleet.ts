@@ -106,7 +106,6 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
   const firmware = options.firmware ?? (await loadFirmware());
   const startMs = Date.parse(scenario.start);
   const clock = new VirtualClock(startMs);
-  const random = new Random(scenario.seed);
   // Durable: what arrives while the collector is reconnecting after a broker outage waits for it.
   const collector = await Collector.connect(brokerUrl, scenario.tenant, { durable: true });
   const outages = scenario.broker_outages.map((o) => ({
@@ -121,7 +120,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
   const orders = scenario.bearing !== undefined ? bearingOrders(scenario.bearing) : undefined;
   try {
     for (let index = 0; index < scenario.pumps; index++) {
-      const pumpRandom = random.fork(index);
+      const pumpRandom = Random.forItem(scenario.seed, index);
       models.push(new PumpModel(drawPump(scenario.pump, pumpRandom), pumpRandom, faults[index], orders));
       const device = await Device.boot({
         tenant: scenario.tenant,

@@ -69,6 +69,14 @@ export class Random {
     }
   }
 
+  /** The generator of item `index` of a run seeded `seed`: the same whichever process or
+   *  thread makes it, and in whatever order (a shard of a fleet makes only its own pumps). */
+  static forItem(seed: number, index: number): Random {
+    let h = Math.imul((seed >>> 0) ^ 0x85ebca6b, 0x9e3779b1) >>> 0;
+    h = Math.imul(h ^ (index + 1), 0xc2b2ae35) >>> 0;
+    return new Random((h ^ (h >>> 15)) >>> 0);
+  }
+
   /** An independent generator derived from this one and a label. */
   fork(label: number): Random {
     return new Random((this.nextUint32() ^ Math.imul(label + 1, 0x9e3779b1)) >>> 0);

@@ -107,3 +107,31 @@ describe("determinism", () => {
     expect(values(second)).toEqual(values(first));
   });
 });
+
+describe("fleet determinism", () => {
+  const fleetScenario: Scenario = parseScenario({
+    ...scenario, name: "four pumps, one with an outer race fault", pumps: 4, days: 0.5, interval_s: 600,
+    bearing: [9, 7.94, 39.04, 0],
+    pump: { rpm: [1500, 3000], vanes: [5, 7], slip: [0.01, 0.03], load: [0.6, 1], imbalance_g: [0.005, 0.03], misalignment_g: [0.003, 0.015], vane_pass_g: [0.03, 0.12], noise_g: [0.01, 0.03] },
+    faults: [{ kind: "outer_race", pumps: 1, onset_day: [0, 0], pf_days: [1, 1] }],
+  });
+  const decoded = (result: SimulationResult): unknown =>
+    [...result.collector.devices].sort(([a], [b]) => a.localeCompare(b)).map(([device, ledger]) =>
+      [device, [...ledger.telemetry].sort((a, b) => a.sequence - b.sequence).map((p) => [p.sequence, p.time, Object.fromEntries(p.values), Object.fromEntries(p.texts)])]);
+
+  it("the same seed and scenario give the same messages from every pump and the same detections", async () => {
+    const first = await simulate(fleetScenario);
+    const second = await simulate(fleetScenario);
+    expect(decoded(second)).toEqual(decoded(first));
+    expect(second.pumps.map((p) => p.degradations)).toEqual(first.pumps.map((p) => p.degradations));
+    const faulty = first.pumps.filter((p) => p.degradations.length > 0);
+    expect(faulty).toHaveLength(1);
+    expect(faulty[0].degradations[0].detectedMs).not.toBeNull();
+  });
+
+  it("another seed gives another fleet", async () => {
+    const other = await simulate({ ...fleetScenario, seed: fleetScenario.seed + 1 });
+    const first = await simulate(fleetScenario);
+    expect(decoded(other)).not.toEqual(decoded(first));
+  });
+});
