@@ -34,6 +34,8 @@ export interface SimulationOptions {
   /** Called with every window fed to a device (tests check the firmware against it). */
   onWindow?: (device: string, timestampMs: number, samples: Float32Array) => void;
   onProgress?: (progress: Progress) => void;
+  /** Called once every device has booted and connected, before the first window. */
+  onConnected?: () => void;
   log?: LogSink;
 }
 
@@ -135,6 +137,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
       devices.push(device);
     }
 
+    options.onConnected?.();
     const steps = Math.floor((scenario.days * 86_400) / scenario.interval_s);
     const totalMs = steps * scenario.interval_s * 1000;
     const window = new Float32Array(scenario.window);

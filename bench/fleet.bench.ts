@@ -1,0 +1,46 @@
+// Fleet throughput and memory: simulated pump-windows per second (4096-sample windows, full
+// analysis by the release firmware, every message through the embedded broker to the
+// collector) and memory per device, at several fleet sizes, in one process.
+// Run: npx tsx bench/fleet.bench.ts [--pumps 100,1000,10000] [--windows 20]
+// With --windows 0 it only connects the fleet (boot, MQTT connect, birth) and measures that.
+
+import { parseArgs } from "node:util";
+import { simulate } from "../simulator/fleet.js";
+import { loadScenario } from "../simulator/scenario.js";
+
+const { values } = parseArgs({ options: { pumps: { type: "string", default: "100,1000" }, windows: { type: "string", default: "12" } } });
+const sizes = values.pumps.split(",").map(Number);
+const windowsPerPump = Number(values.windows);
+const base = loadScenario(new URL("../scenarios/default.json", import.meta.url).pathname);
+
+console.log(`fleet bench: ${windowsPerPump} windows of ${base.window} samples per pump, one process, node ${process.version}`);
+console.log("pumps    windows   seconds   windows/s   connect s   heap MB/device   rss MB/device   delivered");
+for (const pumps of sizes) {
+  const interval = 600;
+  const scenario = { ...base, pumps, faults: [], days: Math.max(windowsPerPump, 1) * interval / 86_400, interval_s: interval };
+  global.gc?.();
+  const before = process.memoryUsage();
+  let connectedAt = 0;
+  let peak = { heapUsed: 0, rss: 0 };
+  const started = performance.now();
+  const result = await simulate(scenario, {
+    onProgress: () => {
+      const m = process.memoryUsage();
+      peak = { heapUsed: Math.max(peak.heapUsed, m.heapUsed), rss: Math.max(peak.rss, m.rss) };
+    },
+    onConnected: () => {
+      connectedAt = performance.now() - started;
+      const m = process.memoryUsage();
+      peak = { heapUsed: Math.max(peak.heapUsed, m.heapUsed), rss: Math.max(peak.rss, m.rss) };
+    },
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const windowSeconds = seconds - connectedAt / 1000;
+  const perDevice = (bytes: number): string => (bytes / pumps / 1048576).toFixed(2);
+  console.log([
+    String(pumps).padStart(5), String(result.windows).padStart(10), seconds.toFixed(1).padStart(9),
+    (windowsPerPump > 0 ? (result.windows / windowSeconds).toFixed(0) : "-").padStart(11), (connectedAt / 1000).toFixed(1).padStart(11),
+    perDevice(peak.heapUsed - before.heapUsed).padStart(16), perDevice(peak.rss - before.rss).padStart(15),
+    `${result.delivered}/${result.published}`.padStart(11),
+  ].join(" "));
+}
