@@ -1,27 +1,28 @@
 // Runs a scenario: every pump a physics model driving the real firmware through the real host
-// shim, on one virtual clock, each device its own MQTT client, and an independent collector
-// decoding what arrives. Measurements go round the fleet in time order.
+// shim, each device its own MQTT client, on a virtual clock that advances one measurement
+// interval at a time across all groups of pumps (in this thread, or one group per worker
+// thread), against the embedded broker or any broker; an independent collector decodes what
+// arrives. A shard runs one slice of the fleet, so processes can share a scenario.
 
 import fs from "node:fs";
+import os from "node:os";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { Device, type LogSink } from "../host/device.js";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import type { LogSink } from "../host/device.js";
 import { compileFirmware, type CompiledFirmware } from "../host/firmware.js";
-import { MemoryStorage } from "../host/storage.js";
-import { startEmbeddedBroker } from "./broker.js";
-import { VirtualClock } from "./clock.js";
 import { Collector } from "../host/collector.js";
-import { bearingOrders, drawPump, PumpModel } from "./pump.js";
+import { startEmbeddedBroker } from "./broker.js";
 import { assignFaults, type Degradation } from "./degradation.js";
+import type { FleetWorkerData } from "./fleet-worker.js";
+import { PumpGroup, type GroupPumpSummary } from "./pump-group.js";
 import { Random } from "./random.js";
 import type { Scenario } from "./scenario.js";
-import type { FirmwareConfig } from "../protocol/messages.js";
 
 export const FIRMWARE_PATH = new URL("../build/firmware.wasm", import.meta.url);
 
-/** A device waits for its outbox to drain when this many messages are queued. */
-const OUTBOX_HIGH_WATER = 64;
-/** Devices handled between two yields to the event loop. */
-const DEVICES_PER_BATCH = 32;
+/** A worker thread is worth starting for at least this many pumps. */
+const PUMPS_PER_WORKER_MIN = 50;
 const DELIVERY_TIMEOUT_MS = 30_000;
 const FAULT_SEED_SALT = 0x5eed_fa17;
 /** Consecutive windows with the right diagnosis that count as the fault being detected. */
@@ -37,6 +38,10 @@ export interface SimulationOptions {
   /** Called once every device has booted and connected, before the first window. */
   onConnected?: () => void;
   log?: LogSink;
+  /** Worker threads to spread the pumps over (default: one per core for large fleets). */
+  workers?: number;
+  /** Run only the pumps whose index % count == index: one slice of a fleet shared by processes. */
+  shard?: { index: number; count: number };
 }
 
 export interface Progress {
@@ -77,25 +82,65 @@ export interface SimulationResult {
   resent: number;
   reconnects: number;
   outages: { outages: number; downMs: number };
+  workers: number;
 }
 
-export function deviceId(index: number): string {
-  return `pump-${String(index + 1).padStart(4, "0")}`;
-}
-
-/** What a device is told of its pump: the driver's synchronous speed (the firmware measures
- *  the real one, below it by the slip), the vanes and the bearing. */
-function deviceConfig(scenario: Scenario, index: number, model: PumpModel): FirmwareConfig {
-  const config: FirmwareConfig = {
-    device: deviceId(index), rate_hz: scenario.sample_rate_hz, window: scenario.window, units: "g",
-    rpm: model.parameters.rpm, vanes: model.parameters.vanes,
-  };
-  if (scenario.bearing !== undefined) config.bearing = scenario.bearing;
-  return config;
-}
+export { deviceId } from "./pump-group.js";
 
 export async function loadFirmware(): Promise<CompiledFirmware> {
   return compileFirmware(new Uint8Array(fs.readFileSync(FIRMWARE_PATH)));
+}
+
+/** What the fleet asks of a group of pumps, in this thread or in a worker. */
+interface Group {
+  step(step: number): Promise<number>;
+  finish(): Promise<GroupPumpSummary[]>;
+  close(): Promise<void>;
+}
+
+const WORKER_ENTRY = new URL("./fleet-worker-entry.mjs", import.meta.url);
+
+/** A PumpGroup in a worker thread, driven by messages. */
+async function workerGroup(data: FleetWorkerData, log?: LogSink): Promise<Group> {
+  const worker = new Worker(WORKER_ENTRY, { workerData: data });
+  const waiters: ((message: { type: string; [key: string]: unknown }) => void)[] = [];
+  let failure: Error | undefined;
+  worker.on("message", (message: { type: string; [key: string]: unknown }) => {
+    if (message.type === "log") {
+      log?.(String(message.device), Number(message.level), String(message.text));
+      return;
+    }
+    if (message.type === "failed") failure = new Error(`fleet worker: ${String(message.message)}`);
+    waiters.shift()?.(message);
+  });
+  worker.on("error", (error) => {
+    failure = error;
+    for (const waiter of waiters.splice(0)) waiter({ type: "failed" });
+  });
+  const next = (): Promise<{ type: string; [key: string]: unknown }> => new Promise((resolve, reject) => {
+    waiters.push((message) => (message.type === "failed" ? reject(failure ?? new Error("fleet worker failed")) : resolve(message)));
+  });
+  await next(); // created
+  return {
+    step: async (step) => {
+      worker.postMessage({ type: "step", step });
+      return Number((await next()).windows);
+    },
+    finish: async () => {
+      worker.postMessage({ type: "finish" });
+      return (await next()).pumps as GroupPumpSummary[];
+    },
+    close: async () => {
+      worker.postMessage({ type: "close" });
+      await next().catch(() => undefined);
+      await worker.terminate();
+    },
+  };
+}
+
+/** Worker threads for a fleet: one per core for a fleet large enough to share out. */
+export function defaultWorkers(pumps: number): number {
+  return pumps < PUMPS_PER_WORKER_MIN * 2 ? 1 : Math.min(os.availableParallelism(), Math.floor(pumps / PUMPS_PER_WORKER_MIN));
 }
 
 export async function simulate(scenario: Scenario, options: SimulationOptions = {}): Promise<SimulationResult> {
@@ -105,43 +150,37 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
   if (scenario.broker_outages.length > 0 && embedded === undefined) {
     throw new Error("broker_outages need the embedded broker: an external broker cannot be stopped from here");
   }
-  const firmware = options.firmware ?? (await loadFirmware());
   const startMs = Date.parse(scenario.start);
-  const clock = new VirtualClock(startMs);
-  // Durable: what arrives while the collector is reconnecting after a broker outage waits for it.
-  const collector = await Collector.connect(brokerUrl, scenario.tenant, { durable: true });
+  const shard = options.shard ?? { index: 0, count: 1 };
+  // Durable: what arrives while the collector is reconnecting after a broker outage waits for
+  // it. Each shard's collector needs a session of its own on a shared broker.
+  const collector = await Collector.connect(brokerUrl, scenario.tenant, {
+    durable: true, ...(shard.count > 1 ? { clientId: `collector.${scenario.tenant}.shard-${shard.index}-of-${shard.count}` } : {}),
+  });
   const outages = scenario.broker_outages.map((o) => ({
     fromMs: startMs + o.start_day * 86_400_000, untilMs: startMs + o.start_day * 86_400_000 + o.minutes * 60_000,
   }));
   let brokerDown = false;
   const outageStats = { outages: 0, downMs: 0 };
-  const devices: Device[] = [];
-  const models: PumpModel[] = [];
   // Faults draw from a stream of their own, so adding one leaves every pump's physics as it was.
   const faults = assignFaults(scenario.faults, scenario.pumps, startMs, new Random(scenario.seed ^ FAULT_SEED_SALT));
-  const orders = scenario.bearing !== undefined ? bearingOrders(scenario.bearing) : undefined;
+  const indices = Array.from({ length: scenario.pumps }, (_, i) => i).filter((i) => i % shard.count === shard.index);
+  const workers = options.onWindow !== undefined ? 1 : Math.max(1, Math.min(options.workers ?? defaultWorkers(indices.length), indices.length));
+  const groups: Group[] = [];
   try {
-    for (let index = 0; index < scenario.pumps; index++) {
-      const pumpRandom = Random.forItem(scenario.seed, index);
-      models.push(new PumpModel(drawPump(scenario.pump, pumpRandom), pumpRandom, faults[index], orders));
-      const device = await Device.boot({
-        tenant: scenario.tenant,
-        config: deviceConfig(scenario, index, models[index]),
-        firmware,
-        storage: new MemoryStorage(),
-        clock: () => clock.now(),
-        isolation: "inline", // the throughput path: a worker per simulated pump costs too much
-        log: options.log,
-      });
-      await device.connect(brokerUrl, {}, { random: () => pumpRandom.next() });
-      devices.push(device);
+    if (workers === 1) {
+      const firmware = options.firmware ?? (await loadFirmware());
+      const group = await PumpGroup.create({ scenario, indices, faults, brokerUrl, firmware, log: options.log });
+      groups.push({ step: (step) => group.step(step, options.onWindow), finish: () => group.finish(), close: () => group.close() });
+    } else {
+      const firmwarePath = fileURLToPath(FIRMWARE_PATH);
+      const shares = Array.from({ length: workers }, (_, w) => indices.filter((_, i) => i % workers === w));
+      groups.push(...await Promise.all(shares.map((share) => workerGroup({ scenario, indices: share, faults, brokerUrl, firmwarePath }, options.log))));
     }
 
     options.onConnected?.();
     const steps = Math.floor((scenario.days * 86_400) / scenario.interval_s);
     const totalMs = steps * scenario.interval_s * 1000;
-    const window = new Float32Array(scenario.window);
-    const windowCounts = new Array<number>(devices.length).fill(0);
     let windows = 0;
     for (let step = 0; step < steps; step++) {
       const stepMs = startMs + step * scenario.interval_s * 1000;
@@ -155,20 +194,8 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
         brokerDown = false;
       }
       if (brokerDown) outageStats.downMs += scenario.interval_s * 1000;
-      for (let index = 0; index < devices.length; index++) {
-        // Pumps measure at staggered times within the interval, as a real fleet does.
-        const offsetMs = Math.floor((index * scenario.interval_s * 1000) / devices.length);
-        const timestampMs = startMs + step * scenario.interval_s * 1000 + offsetMs;
-        clock.advanceTo(Math.max(clock.now(), timestampMs));
-        models[index].sample(window, scenario.sample_rate_hz, timestampMs);
-        options.onWindow?.(devices[index].id, timestampMs, window);
-        await devices[index].feed(window, timestampMs);
-        windowCounts[index] += 1;
-        windows += 1;
-        // Backpressure while the link is up; during an outage the outbox holds what comes.
-        if (devices[index].outbox.size >= OUTBOX_HIGH_WATER && devices[index].link?.connected) await devices[index].link?.drained();
-        if (index % DEVICES_PER_BATCH === DEVICES_PER_BATCH - 1) await yieldToEventLoop();
-      }
+      // Groups advance together, one step of virtual time at a time.
+      windows += (await Promise.all(groups.map((group) => group.step(step)))).reduce((a, b) => a + b, 0);
       options.onProgress?.({ simulatedMs: (step + 1) * scenario.interval_s * 1000, totalMs, windows, elapsedMs: performance.now() - started });
       await yieldToEventLoop();
     }
@@ -177,40 +204,42 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
       embedded = await startEmbeddedBroker({ port: embedded!.port, persistence: embedded!.persistence });
       brokerDown = false;
     }
-    await Promise.all(devices.map((device) => device.link?.drained()));
-    const published = devices.reduce((sum, device) => sum + device.counters.published, 0);
+    const summaries = (await Promise.all(groups.map((group) => group.finish()))).flat().sort((a, b) => a.index - b.index);
+    const published = summaries.reduce((sum, pump) => sum + pump.published, 0);
+    const mine = new Set(summaries.map((pump) => pump.device));
     const delivered = (): number => {
       let count = 0;
-      for (const ledger of collector.devices.values()) count += ledger.sequences.size;
+      for (const [device, ledger] of collector.devices) if (mine.has(device)) count += ledger.sequences.size;
       return count;
     };
     await collector.waitFor(() => delivered() >= published, DELIVERY_TIMEOUT_MS).catch(() => undefined);
 
-    const pumps = devices.map((device, index): PumpSummary => {
-      const ledger = collector.devices.get(device.id);
+    const pumps = summaries.map((summary): PumpSummary => {
+      const ledger = collector.devices.get(summary.device);
       return {
-        device: device.id,
-        rpm: models[index].shaftHz * 60,
-        windows: windowCounts[index],
+        device: summary.device,
+        rpm: summary.rpm,
+        windows: summary.windows,
         delivered: ledger?.telemetry.length ?? 0,
         duplicates: ledger?.duplicates ?? 0,
         last: ledger?.telemetry.at(-1)?.values,
         faults: countFaults(ledger?.telemetry ?? []),
-        degradations: faults[index].map((d) => ({ ...d, detectedMs: detection(ledger?.telemetry ?? [], d) })),
+        degradations: faults[summary.index].map((d) => ({ ...d, detectedMs: detection(ledger?.telemetry ?? [], d) })),
       };
     });
-    const links = devices.map((device) => device.link!.counters);
+    const gaps = collector.gaps();
     return {
       scenario, brokerUrl, windows, published, delivered: delivered(), decodeErrors: collector.errors,
       pumps, elapsedMs: performance.now() - started, collector,
       duplicates: pumps.reduce((sum, pump) => sum + pump.duplicates, 0),
-      gaps: [...collector.gaps().values()].reduce((sum, missing) => sum + missing.length, 0),
-      resent: links.reduce((sum, link) => sum + link.resent, 0),
-      reconnects: links.reduce((sum, link) => sum + link.connects - 1, 0),
+      gaps: [...mine].reduce((sum, device) => sum + (gaps.get(device)?.length ?? 0), 0),
+      resent: summaries.reduce((sum, pump) => sum + pump.link.resent, 0),
+      reconnects: summaries.reduce((sum, pump) => sum + pump.link.connects - 1, 0),
       outages: outageStats,
+      workers,
     };
   } finally {
-    await Promise.all(devices.map((device) => device.close()));
+    await Promise.all(groups.map((group) => group.close()));
     await collector.close();
     await embedded?.close();
   }

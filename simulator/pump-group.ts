@@ -1,0 +1,138 @@
+// A set of simulated pumps that run together: each a physics model driving its own device
+// (the real firmware through the host shim, inline) and its own MQTT client. The fleet runs
+// one group in its own thread, or one per worker thread (fleet-worker.ts); a group knows
+// nothing of the others. Everything it does follows from the scenario, the seed and the
+// pumps' indices, so a pump behaves the same in any group, thread or process.
+
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { Device, type LogSink } from "../host/device.js";
+import type { CompiledFirmware } from "../host/firmware.js";
+import type { LinkCounters } from "../host/mqtt-link.js";
+import { MemoryStorage } from "../host/storage.js";
+import type { FirmwareConfig } from "../protocol/messages.js";
+import { VirtualClock } from "./clock.js";
+import type { Degradation } from "./degradation.js";
+import { bearingOrders, drawPump, PumpModel } from "./pump.js";
+import { Random } from "./random.js";
+import type { Scenario } from "./scenario.js";
+
+/** A device waits for its outbox to drain when this many messages are queued. */
+const OUTBOX_HIGH_WATER = 64;
+/** Devices handled between two yields to the event loop. */
+const DEVICES_PER_BATCH = 32;
+
+export function deviceId(index: number): string {
+  return `pump-${String(index + 1).padStart(4, "0")}`;
+}
+
+/** What a device is told of its pump: the driver's synchronous speed (the firmware measures
+ *  the real one, below it by the slip), the vanes and the bearing. */
+export function deviceConfig(scenario: Scenario, index: number, model: PumpModel): FirmwareConfig {
+  const config: FirmwareConfig = {
+    device: deviceId(index), rate_hz: scenario.sample_rate_hz, window: scenario.window, units: "g",
+    rpm: model.parameters.rpm, vanes: model.parameters.vanes,
+  };
+  if (scenario.bearing !== undefined) config.bearing = scenario.bearing;
+  return config;
+}
+
+/** The time pump `index` of `pumps` measures at in `step`: staggered across the interval. */
+export function measurementMs(scenario: Scenario, step: number, index: number): number {
+  const startMs = Date.parse(scenario.start);
+  const offsetMs = Math.floor((index * scenario.interval_s * 1000) / scenario.pumps);
+  return startMs + step * scenario.interval_s * 1000 + offsetMs;
+}
+
+export interface GroupPumpSummary {
+  index: number;
+  device: string;
+  rpm: number;
+  windows: number;
+  published: number;
+  link: LinkCounters;
+}
+
+export class PumpGroup {
+  private readonly window: Float32Array;
+  private readonly windows: number[];
+
+  private constructor(
+    private readonly scenario: Scenario,
+    private readonly indices: number[],
+    private readonly models: PumpModel[],
+    readonly devices: Device[],
+    private readonly clock: VirtualClock,
+  ) {
+    this.window = new Float32Array(scenario.window);
+    this.windows = indices.map(() => 0);
+  }
+
+  static async create(options: {
+    scenario: Scenario;
+    indices: number[];
+    faults: Degradation[][];
+    brokerUrl: string;
+    firmware: CompiledFirmware;
+    log?: LogSink;
+  }): Promise<PumpGroup> {
+    const { scenario, indices, faults, brokerUrl, firmware } = options;
+    const clock = new VirtualClock(Date.parse(scenario.start));
+    const orders = scenario.bearing !== undefined ? bearingOrders(scenario.bearing) : undefined;
+    const models: PumpModel[] = [];
+    const devices: Device[] = [];
+    const group = new PumpGroup(scenario, indices, models, devices, clock);
+    try {
+      for (const index of indices) {
+        const random = Random.forItem(scenario.seed, index);
+        const model = new PumpModel(drawPump(scenario.pump, random), random, faults[index] ?? [], orders);
+        models.push(model);
+        const device = await Device.boot({
+          tenant: scenario.tenant, config: deviceConfig(scenario, index, model), firmware,
+          storage: new MemoryStorage(), clock: () => clock.now(),
+          isolation: "inline", // the throughput path: a worker per simulated pump costs too much
+          log: options.log,
+        });
+        devices.push(device);
+        await device.connect(brokerUrl, {}, { random: () => random.next() });
+      }
+    } catch (error) {
+      await group.close();
+      throw error;
+    }
+    return group;
+  }
+
+  /** Every pump's measurement of `step`; returns the windows fed. */
+  async step(step: number, onWindow?: (device: string, timestampMs: number, samples: Float32Array) => void): Promise<number> {
+    for (let i = 0; i < this.devices.length; i++) {
+      const timestampMs = measurementMs(this.scenario, step, this.indices[i]);
+      this.clock.advanceTo(Math.max(this.clock.now(), timestampMs));
+      this.models[i].sample(this.window, this.scenario.sample_rate_hz, timestampMs);
+      onWindow?.(this.devices[i].id, timestampMs, this.window);
+      const device = this.devices[i];
+      await device.feed(this.window, timestampMs);
+      this.windows[i] += 1;
+      // Backpressure while the link is up; during an outage the outbox holds what comes.
+      if (device.outbox.size >= OUTBOX_HIGH_WATER && device.link?.connected) await device.link.drained();
+      if (i % DEVICES_PER_BATCH === DEVICES_PER_BATCH - 1) await yieldToEventLoop();
+    }
+    return this.devices.length;
+  }
+
+  /** Waits until every message is acknowledged by the broker, and sums up each pump. */
+  async finish(): Promise<GroupPumpSummary[]> {
+    await Promise.all(this.devices.map((device) => device.link?.drained()));
+    return this.devices.map((device, i) => ({
+      index: this.indices[i],
+      device: device.id,
+      rpm: this.models[i].shaftHz * 60,
+      windows: this.windows[i],
+      published: device.counters.published,
+      link: { ...device.link!.counters },
+    }));
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.devices.map((device) => device.close()));
+  }
+}
