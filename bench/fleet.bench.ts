@@ -1,14 +1,18 @@
 // Fleet throughput and memory: simulated pump-windows per second (4096-sample windows, full
 // analysis by the release firmware, every message through the embedded broker to the
 // collector) and memory per device, at several fleet sizes, in one process.
-// Run: npx tsx bench/fleet.bench.ts [--pumps 100,1000,10000] [--windows 20]
+// Run: npx tsx bench/fleet.bench.ts [--pumps 100,1000,10000] [--windows 20] [--workers N] [--broker URL]
+// 10,000 devices need more file descriptors than one process may hold with the broker inside
+// it (two per connection): give them a broker of their own, e.g. mosquitto, with --broker.
 // With --windows 0 it only connects the fleet (boot, MQTT connect, birth) and measures that.
 
 import { parseArgs } from "node:util";
 import { simulate } from "../simulator/fleet.js";
 import { loadScenario } from "../simulator/scenario.js";
 
-const { values } = parseArgs({ options: { pumps: { type: "string", default: "100,1000" }, windows: { type: "string", default: "12" } } });
+const { values } = parseArgs({
+  options: { pumps: { type: "string", default: "100,1000" }, windows: { type: "string", default: "12" }, broker: { type: "string" }, workers: { type: "string" } },
+});
 const sizes = values.pumps.split(",").map(Number);
 const windowsPerPump = Number(values.windows);
 const base = loadScenario(new URL("../scenarios/default.json", import.meta.url).pathname);
@@ -24,6 +28,8 @@ for (const pumps of sizes) {
   let peak = { heapUsed: 0, rss: 0 };
   const started = performance.now();
   const result = await simulate(scenario, {
+    brokerUrl: values.broker,
+    workers: values.workers === undefined ? undefined : Number(values.workers),
     onProgress: () => {
       const m = process.memoryUsage();
       peak = { heapUsed: Math.max(peak.heapUsed, m.heapUsed), rss: Math.max(peak.rss, m.rss) };
