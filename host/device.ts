@@ -56,8 +56,22 @@ export interface DeviceOptions {
   /** Fault limit before the device is failed (host/supervisor.ts). */
   faultsMax?: number;
   faultWindowMs?: number;
+  /** The firmware boots on trial (host/update-agent.ts): its first fault stops it (the
+   *  supervisor's limit is 1) until endTrial() restores faultsMax. */
+  trial?: boolean;
   log?: LogSink;
 }
+
+/** Where the update agent hooks in: commands "update" and "block" go to it, not to the
+ *  firmware (also when the firmware is failed: a new image is how a failed device recovers). */
+export interface UpdateHook {
+  handleCommand(command: Map<unknown, unknown>, bytes: Uint8Array): Promise<number>;
+}
+
+/** Commands the update agent takes. */
+export const UPDATE_COMMANDS: readonly string[] = ["update", "block"];
+/** Largest command the device decodes to route it: a 64 KiB block and its envelope. */
+const ROUTED_COMMAND_BYTES_MAX = 65536 + 256;
 
 export interface DeviceCounters {
   published: number;
@@ -81,8 +95,13 @@ export class Device {
     skipped: 0, commandsRefused: 0, reportsDeferred: 0,
   };
   readonly outbox: Outbox;
-  readonly supervisor: Supervisor;
+  /** Replaced when the update agent swaps the image (swapFirmware). */
+  supervisor: Supervisor;
   link: MqttLink | undefined;
+  /** The update agent, when the device has one. */
+  update: UpdateHook | undefined;
+  /** The image running (or last booted). */
+  firmware: CompiledFirmware;
   /** The last fault the supervisor handled, with how long its call ran. */
   lastFault: FaultReport | undefined;
   /** Host events not yet in the outbox, oldest first. */
@@ -91,12 +110,17 @@ export class Device {
 
   private constructor(readonly options: DeviceOptions) {
     this.outbox = this.openOutbox();
-    const runtime = this.createRuntime();
-    this.supervisor = new Supervisor({
+    this.firmware = options.firmware;
+    this.supervisor = this.createSupervisor(this.createRuntime(options.firmware), options.trial === true ? 1 : options.faultsMax);
+  }
+
+  private createSupervisor(runtime: FirmwareRuntime, faultsMax: number | undefined): Supervisor {
+    const { options } = this;
+    return new Supervisor({
       runtime,
       config: () => encodeFirmwareConfig(options.config),
       clock: options.clock,
-      faultsMax: options.faultsMax,
+      faultsMax,
       faultWindowMs: options.faultWindowMs,
       onFault: (fault) => this.onFault(fault),
       onFailed: (failure) => this.onFailed(failure),
@@ -147,7 +171,7 @@ export class Device {
     return outbox;
   }
 
-  private createRuntime(): FirmwareRuntime {
+  private createRuntime(firmware: CompiledFirmware): FirmwareRuntime {
     const { options } = this;
     const host: FirmwareHost = {
       clockMs: options.clock,
@@ -155,9 +179,9 @@ export class Device {
       publish: (kind, bytes) => this.accept(kind, bytes),
       storage: options.storage,
     };
-    if (options.isolation === "inline") return new InlineRuntime(options.firmware, host);
+    if (options.isolation === "inline") return new InlineRuntime(firmware, host);
     if (options.isolation !== undefined && options.isolation !== "worker") throw new RangeError(`isolation ${String(options.isolation)} is not "worker" or "inline"`);
-    return new WorkerRuntime(options.firmware, host, { budgetMs: options.budgetMs, budgetsMs: options.budgetsMs });
+    return new WorkerRuntime(firmware, host, { budgetMs: options.budgetMs, budgetsMs: options.budgetsMs });
   }
 
   private accept(kind: number, bytes: Uint8Array): boolean {
@@ -209,6 +233,8 @@ export class Device {
     this.flushReports();
     try {
       if (bytes.length === 0) return this.refuseCommand(bytes, STATUS_BAD_ARGUMENT, "an empty command");
+      const update = this.update === undefined ? undefined : updateCommand(bytes);
+      if (update !== undefined && this.update !== undefined) return await this.update.handleCommand(update, bytes);
       if (this.failed) return this.refuseCommand(bytes, STATUS_NOT_RUNNING, "the firmware is not running (the device is failed)");
       let status: number | undefined;
       try {
@@ -242,6 +268,41 @@ export class Device {
     await this.supervisor.reboot();
     this.counters.reboots += 1;
     this.flushReports();
+  }
+
+  /**
+   * Stops the running firmware and boots `firmware` in its place: a new runtime (a fresh worker)
+   * and supervisor, the same configuration, storage, outbox and link; the update agent's reboot
+   * into another image. `trial`: the first fault stops it (see DeviceOptions.trial). Resolves
+   * to whether it runs; the birth on the link is published again with its version.
+   */
+  async swapFirmware(firmware: CompiledFirmware, options: { trial?: boolean } = {}): Promise<boolean> {
+    const previous = this.supervisor;
+    await previous.run("version", async () => undefined); // let a call under way finish
+    await previous.runtime.close();
+    this.firmware = firmware;
+    this.supervisor = this.createSupervisor(this.createRuntime(firmware), options.trial === true ? 1 : this.options.faultsMax);
+    try {
+      await this.supervisor.boot();
+    } catch (error) {
+      if (!(error instanceof FirmwareError)) throw error;
+      this.options.log?.(this.id, 3, `the new image did not start: ${error.message}`);
+      this.supervisor.state = "failed";
+    }
+    this.counters.reboots += 1;
+    this.flushReports();
+    this.link?.announce();
+    return this.supervisor.state === "running";
+  }
+
+  /** The trial is over (the image was confirmed): the supervisor's usual fault limit again,
+   *  for the instance that runs (no reboot). */
+  endTrial(): void {
+    const previous = this.supervisor;
+    const next = this.createSupervisor(previous.runtime, this.options.faultsMax);
+    next.state = previous.state;
+    next.version = previous.version;
+    this.supervisor = next;
   }
 
   /** Boots a failed device again, its fault history forgotten (an operator's decision). */
@@ -378,7 +439,7 @@ export class Device {
       tenant: this.options.tenant,
       device: this.id,
       nextSession: () => this.nextSession(),
-      firmwareVersion: this.firmwareVersion,
+      firmwareVersion: () => this.firmwareVersion,
       abiVersion: ABI_VERSION,
       outbox: this.outbox,
       client,
@@ -405,6 +466,17 @@ export class Device {
   private async shutdown(): Promise<void> {
     await this.supervisor.runtime.close();
     if (this.outbox instanceof FileOutbox) this.outbox.close();
+  }
+}
+
+/** The decoded command when it is one for the update agent ("update" or "block"). */
+function updateCommand(bytes: Uint8Array): Map<unknown, unknown> | undefined {
+  if (bytes.length > ROUTED_COMMAND_BYTES_MAX) return undefined;
+  try {
+    const value = decodeCbor(bytes, ROUTED_COMMAND_BYTES_MAX);
+    return value instanceof Map && UPDATE_COMMANDS.includes(value.get("cmd") as string) ? value : undefined;
+  } catch {
+    return undefined;
   }
 }
 

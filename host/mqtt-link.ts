@@ -35,7 +35,8 @@ export interface MqttLinkOptions {
   device: string;
   /** The next session number: called once per connection (the device keeps it in storage). */
   nextSession: () => number;
-  firmwareVersion: number;
+  /** The running firmware's version, or how to read it at each birth (it changes with an update). */
+  firmwareVersion: number | (() => number);
   abiVersion: number;
   outbox: Outbox;
   /** Extra mqtt.js options: credentials, TLS, keepalive. */
@@ -76,7 +77,8 @@ export class MqttLink {
   }
 
   private birth(): Uint8Array {
-    const { firmwareVersion: fw, abiVersion: abi } = this.options;
+    const { firmwareVersion, abiVersion: abi } = this.options;
+    const fw = typeof firmwareVersion === "function" ? firmwareVersion() : firmwareVersion;
     return encodeState({ online: true, session: this.session, fw, abi });
   }
 
@@ -165,6 +167,14 @@ export class MqttLink {
     } catch {
       // Someone else's malformed state message; ours is re-published on the next connect.
     }
+  }
+
+  /** Publishes the birth again (same session), e.g. after the firmware changed version. */
+  announce(): void {
+    const client = this.client;
+    if (client === undefined || !client.connected) return;
+    client.publishAsync(this.stateTopic, Buffer.from(this.birth()), { qos: 1, retain: true })
+      .catch((error: unknown) => this.options.onLog?.(2, `mqtt: announcing failed: ${(error as Error).message}`));
   }
 
   /** Sends pending outbox entries, oldest first, while the in-flight window has room. */

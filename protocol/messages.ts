@@ -315,3 +315,114 @@ export function decodeEvent(bytes: Uint8Array): DeviceEvent {
   return decodeHostEvent(map, event) ?? fail(`unknown event ${diagnostic(event)}`);
 }
 
+
+// ---------------------------------------------------------------------------------------
+// Over-the-air updates (impeller.cddl: update-offer, block-request, block, update-status).
+// The offer and the blocks are commands to the host's update agent (host/update-agent.ts);
+// block requests and statuses go out on the "update" topic.
+
+export const UPDATE_STATES = ["offered", "downloading", "verifying", "installing", "trial", "confirmed", "reverted", "rejected", "failed"] as const;
+export type UpdateStateName = (typeof UPDATE_STATES)[number];
+
+/** Block size when an offer names none. */
+export const UPDATE_BLOCK_BYTES_DEFAULT = 4096;
+/** Largest block command accepted: a 64 KiB block and its envelope. */
+export const UPDATE_BLOCK_COMMAND_BYTES_MAX = 65536 + 256;
+
+export interface UpdateOffer {
+  id: number;
+  campaign: string;
+  envelope: Uint8Array;
+  block_bytes?: number;
+}
+
+export interface BlockRequest {
+  update: "block_request";
+  campaign: string;
+  offset: number;
+  length: number;
+}
+
+export interface UpdateBlock {
+  id: number;
+  campaign: string;
+  offset: number;
+  data: Uint8Array;
+}
+
+export interface UpdateStatus {
+  update: "status";
+  campaign: string;
+  sequence: number;
+  state: UpdateStateName;
+  progress?: number;
+  reason?: string;
+}
+
+export function encodeUpdateOffer(offer: UpdateOffer): Uint8Array {
+  const args = new Map<string, unknown>([["campaign", offer.campaign], ["envelope", offer.envelope]]);
+  if (offer.block_bytes !== undefined) args.set("block_bytes", offer.block_bytes);
+  return encodeCbor(new Map<string, unknown>([["id", offer.id], ["cmd", "update"], ["args", args]]));
+}
+
+export function encodeUpdateBlock(block: UpdateBlock): Uint8Array {
+  const args = new Map<string, unknown>([["campaign", block.campaign], ["offset", block.offset], ["data", block.data]]);
+  return encodeCbor(new Map<string, unknown>([["id", block.id], ["cmd", "block"], ["args", args]]));
+}
+
+/** The args of an "update" command (a decoded command map's "args"). */
+export function checkUpdateOffer(id: number, args: unknown): UpdateOffer {
+  const a = asMap(args, "update args");
+  onlyKeys(a, ["campaign", "envelope", "block_bytes"], "update args");
+  const campaign = a.get("campaign");
+  const envelope = a.get("envelope");
+  if (typeof campaign !== "string" || campaign.length === 0 || campaign.length > 64) fail("update args: campaign is a text of 1 to 64 characters");
+  if (!(envelope instanceof Uint8Array)) fail("update args: envelope is a byte string");
+  const offer: UpdateOffer = { id, campaign, envelope };
+  if (a.has("block_bytes")) offer.block_bytes = numberIn(a.get("block_bytes"), "block_bytes", 256, 65536, true);
+  return offer;
+}
+
+/** The args of a "block" command. */
+export function checkUpdateBlock(id: number, args: unknown): UpdateBlock {
+  const a = asMap(args, "block args");
+  onlyKeys(a, ["campaign", "offset", "data"], "block args");
+  const campaign = a.get("campaign");
+  const data = a.get("data");
+  if (typeof campaign !== "string") fail("block args: campaign is a text");
+  if (!(data instanceof Uint8Array)) fail("block args: data is a byte string");
+  return { id, campaign, offset: numberIn(a.get("offset"), "offset", 0, 0xffffffff, true), data };
+}
+
+export function encodeBlockRequest(request: Omit<BlockRequest, "update">): Uint8Array {
+  return encodeCbor(new Map<string, unknown>([["update", "block_request"], ["campaign", request.campaign], ["offset", request.offset], ["length", request.length]]));
+}
+
+export function encodeUpdateStatus(status: Omit<UpdateStatus, "update">): Uint8Array {
+  const map = new Map<string, unknown>([["update", "status"], ["campaign", status.campaign], ["sequence", status.sequence], ["state", status.state]]);
+  if (status.progress !== undefined) map.set("progress", status.progress);
+  if (status.reason !== undefined) map.set("reason", status.reason.slice(0, EVENT_REASON_CHARS_MAX));
+  return encodeCbor(map);
+}
+
+/** A message on the "update" topic: a block request or a status. */
+export function decodeUpdateMessage(bytes: Uint8Array): BlockRequest | UpdateStatus {
+  const map = asMap(decodeCbor(bytes, 4096), "an update message");
+  const kind = map.get("update");
+  const campaign = map.get("campaign");
+  if (typeof campaign !== "string") fail("an update message has a campaign");
+  if (kind === "block_request") {
+    onlyKeys(map, ["update", "campaign", "offset", "length"], "a block request");
+    return { update: kind, campaign, offset: numberIn(map.get("offset"), "offset", 0, 0xffffffff, true), length: numberIn(map.get("length"), "length", 0, 0xffffffff, true) };
+  }
+  if (kind === "status") {
+    onlyKeys(map, ["update", "campaign", "sequence", "state", "progress", "reason"], "an update status");
+    const state = map.get("state");
+    if (!(UPDATE_STATES as readonly unknown[]).includes(state)) fail(`an update status's state is one of ${UPDATE_STATES.join(", ")}`);
+    const status: UpdateStatus = { update: kind, campaign, sequence: numberIn(map.get("sequence"), "sequence", 0, Number.MAX_SAFE_INTEGER, true), state: state as UpdateStateName };
+    if (map.has("progress")) status.progress = numberIn(map.get("progress"), "progress", 0, Number.MAX_SAFE_INTEGER, true);
+    if (map.has("reason")) status.reason = textOf(map.get("reason"), "reason");
+    return status;
+  }
+  return fail(`unknown update message ${diagnostic(kind)}`);
+}
