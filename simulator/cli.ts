@@ -8,6 +8,7 @@ import { runBle } from "../host/ble-cli.js";
 import { simulate, type Progress, type SimulationResult } from "./fleet.js";
 import { loadScenario, parseScenario, ScenarioError, type Scenario } from "./scenario.js";
 import { BEARINGS, readRecording, replay, ReplayError, type ReplayResult } from "./replay.js";
+import { runInspect, runKeygen, runSign, SuitUsageError } from "./suit-cli.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const DEFAULT_SCENARIO = path.join(ROOT, "scenarios", "default.json");
@@ -40,6 +41,20 @@ Commands:
   ble status ADDRESS    Read a pump's state over Bluetooth LE.
   ble send ADDRESS --cmd NAME [--args JSON] [--id N]
                         Send a pump a command over Bluetooth LE and print its reply.
+  keygen --out DIR [--alg eddsa|es256] [--force]
+                        Make a firmware signing key: DIR/signing-key.pem (PKCS#8, secret)
+                        and DIR/signing-key.pub.pem (SPKI, for the devices).
+  sign IMAGE --seq N --key KEY.pem --vendor V --class C --out ENVELOPE
+                        Sign a firmware image into a SUIT envelope (COSE_Sign1, ES256 or
+                        EdDSA by the key). V and C are UUIDs, or names made into UUIDv5:
+                        a vendor domain (DNS namespace), a model name (vendor's namespace).
+      --device ID         only for this device (UUID, or a name: UUIDv5 in the class's namespace)
+      --uri URI           where the device fetches the image (default: the block download)
+      --description TEXT  --version TEXT   text carried severable in the envelope
+  inspect ENVELOPE [--key PUB.pem]... [--image IMAGE]
+                        Print a SUIT envelope in diagnostic notation; with --key verify its
+                        digest and signature, with --image the image's digest and size.
+                        Exit 0 only when everything asked for verifies.
   help                  Show this text.
 
 Examples:
@@ -227,11 +242,17 @@ export async function main(argv: string[]): Promise<number> {
         return await runBle(rest);
       case "analyze":
         return await runAnalyze(rest);
+      case "keygen":
+        return runKeygen(rest);
+      case "sign":
+        return runSign(rest);
+      case "inspect":
+        return runInspect(rest);
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}; see impeller --help`);
     }
   } catch (error) {
-    if (error instanceof UsageError || error instanceof ScenarioError || error instanceof ReplayError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (error instanceof UsageError || error instanceof SuitUsageError || error instanceof ScenarioError || error instanceof ReplayError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`impeller: ${(error as Error).message}\n`);
       return 2;
     }
