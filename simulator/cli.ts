@@ -1,6 +1,7 @@
 // The impeller command line. `impeller simulate` runs a scenario (the default one unless a
 // file is named) on the embedded broker or any broker by URL and prints what was decoded.
 
+import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -8,6 +9,8 @@ import { runBle } from "../host/ble-cli.js";
 import { simulate, type Progress, type SimulationResult } from "./fleet.js";
 import { loadScenario, parseScenario, ScenarioError, type Scenario } from "./scenario.js";
 import { BEARINGS, readRecording, replay, ReplayError, type ReplayResult } from "./replay.js";
+import { findings, htmlReport, runSummary } from "./report.js";
+import { junitXml } from "./junit.js";
 import { runInspect, runKeygen, runSign, SuitUsageError } from "./suit-cli.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -25,6 +28,12 @@ Commands:
       --seed S            random seed (overrides the scenario)
       --broker URL        use this MQTT broker (mqtt://host:port) instead of the embedded one
       --quiet             no progress line
+      --report PATH       the HTML report (default reports/NAME/report.html, NAME from the
+                          scenario's name up to its first colon); always written
+      --ci                judge the scenario's expectations (scenarios/README.md), write the
+                          JUnit XML and the JSON summary, exit 1 if an expectation fails
+      --junit PATH        JUnit XML (default with --ci: reports/NAME/junit.xml)
+      --summary PATH      JSON summary (default with --ci: reports/NAME/summary.json)
   analyze FILE          Replay a recording (raw float32 little-endian, in g) through the
                         release firmware, window by window, and print its diagnoses.
       --rate HZ           sample rate (required)
@@ -61,6 +70,7 @@ Examples:
   impeller simulate
   impeller simulate scenarios/default.json --pumps 20 --days 3 --seed 7
   impeller simulate --broker mqtt://127.0.0.1:1883
+  impeller simulate scenarios/outage.json --ci
   impeller analyze recording.f32 --rate 12000 --rpm 1797 --bearing 6205
 `;
 
@@ -124,6 +134,10 @@ async function runSimulate(args: string[]): Promise<number> {
       seed: { type: "string" },
       broker: { type: "string" },
       quiet: { type: "boolean", default: false },
+      ci: { type: "boolean", default: false },
+      report: { type: "string" },
+      junit: { type: "string" },
+      summary: { type: "string" },
     },
   });
   if (positionals.length > 1) throw new UsageError("simulate takes at most one scenario file");
@@ -158,7 +172,45 @@ async function runSimulate(args: string[]): Promise<number> {
   process.stdout.write(`${formatSummary(result)}\n`);
   const complete = result.delivered === result.published && result.decodeErrors.length === 0;
   if (!complete) process.stderr.write(`not every message arrived intact: ${result.delivered} of ${result.published} decoded\n`);
+  const found = findings(result);
+  const reports = path.join("reports", reportName(overridden.name, file));
+  const junitPath = values.junit ?? (values.ci ? path.join(reports, "junit.xml") : undefined);
+  const summaryPath = values.summary ?? (values.ci ? path.join(reports, "summary.json") : undefined);
+  const reportPath = values.report ?? path.join(reports, "report.html");
+  if (junitPath !== undefined) {
+    writeReport(junitPath, junitXml({
+      name: overridden.name, classname: `impeller.simulate.${reportName(overridden.name, file)}`, timeS: result.elapsedMs / 1000,
+      properties: [["seed", overridden.seed], ["pumps", overridden.pumps], ["days", overridden.days], ["scenario", file]],
+      results: found.expectations,
+    }));
+  }
+  if (summaryPath !== undefined) writeReport(summaryPath, `${JSON.stringify(runSummary(result, found), null, 2)}\n`);
+  writeReport(reportPath, htmlReport(result, found));
+  const lines = [""];
+  if (values.ci) {
+    for (const e of found.expectations) lines.push(`${e.passed ? "PASS" : "FAIL"}  ${e.name}${e.implicit ? " (implicit)" : ""}: ${e.detail}`);
+    const failed = found.expectations.filter((e) => !e.passed).length;
+    lines.push(`Verdict: ${failed === 0 ? "PASS" : "FAIL"}, ${found.expectations.length - failed} of ${found.expectations.length} expectations met`);
+  }
+  if (junitPath !== undefined) lines.push(`JUnit: ${junitPath}`);
+  if (summaryPath !== undefined) lines.push(`Summary: ${summaryPath}`);
+  lines.push(`Report: ${reportPath}`);
+  process.stdout.write(`${lines.join("\n")}\n`);
+  // In CI mode the expectations are the verdict (delivery among them); otherwise the run must deliver everything intact.
+  if (values.ci) return found.passed ? 0 : 1;
   return complete ? 0 : 1;
+}
+
+/** The reports directory's name for a scenario: its name up to the first colon as a slug
+ *  ("default: a plant of…" → "default"), else the file's name. */
+function reportName(name: string, file: string): string {
+  const slug = (text: string): string => text.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 60);
+  return (name === "unnamed" ? "" : slug(name.split(":")[0])) || slug(path.basename(file, ".json")) || "scenario";
+}
+
+function writeReport(file: string, text: string): void {
+  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  fs.writeFileSync(file, text);
 }
 
 function geometryOption(bearing: string | undefined, geometry: string | undefined): [number, number, number, number] | undefined {

@@ -25,7 +25,31 @@ export interface Scenario {
   broker_outages: BrokerOutage[];
   /** Faults that develop in some pumps (degradation.ts). */
   faults: FaultAssignment[];
+  /** What the run must show for `impeller simulate --ci` to pass (expectations.ts). */
+  expectations: Expectation[];
 }
+
+/** One requirement on a run's outcome; expectations.ts says how each is measured. */
+export type Expectation =
+  | { kind: "bearing_alarm_lead_days"; min: number }
+  | { kind: "faults_detected"; min_share: number }
+  | { kind: "no_false_alarms" }
+  | { kind: "false_alarms_max"; per_100_pump_years: number }
+  | { kind: "delivery_min"; share: number }
+  | { kind: "duplicates_max"; count: number }
+  | { kind: "decode_errors_max"; count: number };
+
+/** Each kind's one numeric field (none for no_false_alarms), with its range and whether it is an integer. */
+const EXPECTATION_FIELDS: Record<Expectation["kind"], [string, number, number, boolean] | null> = {
+  bearing_alarm_lead_days: ["min", 0, 3650, false],
+  faults_detected: ["min_share", 0, 1, false],
+  no_false_alarms: null,
+  false_alarms_max: ["per_100_pump_years", 0, 1e9, false],
+  delivery_min: ["share", 0, 1, false],
+  duplicates_max: ["count", 0, Number.MAX_SAFE_INTEGER, true],
+  decode_errors_max: ["count", 0, Number.MAX_SAFE_INTEGER, true],
+};
+export const EXPECTATION_KINDS = Object.keys(EXPECTATION_FIELDS) as Expectation["kind"][];
 
 export interface BrokerOutage {
   start_day: number;
@@ -44,7 +68,7 @@ const RANGE_KEYS: (keyof PumpRanges)[] = [
 ];
 const TOP_KEYS = [
   "name", "seed", "tenant", "start", "days", "pumps", "interval_s", "sample_rate_hz", "window", "pump", "bearing", "broker_outages",
-  "faults",
+  "faults", "expectations",
 ];
 const FAULT_KEYS = ["kind", "pumps", "onset_day", "pf_days"];
 
@@ -65,6 +89,24 @@ function faultAssignment(source: string, value: unknown, i: number, pumps: numbe
     return [a, number(source, v[1], `faults[${i}].${key}[1]`, a, high)];
   };
   return { kind: f.kind as FaultKind, pumps: chosen as FaultAssignment["pumps"], onset_day: pair("onset_day", 0, 3650), pf_days: pair("pf_days", 0.01, 3650) };
+}
+
+function expectation(source: string, value: unknown, i: number): Expectation {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(source, `"expectations[${i}]" must be an object like {"kind": "no_false_alarms"}`);
+  const e = value as Record<string, unknown>;
+  if (!EXPECTATION_KINDS.includes(e.kind as Expectation["kind"])) {
+    fail(source, `"expectations[${i}].kind" must be one of ${EXPECTATION_KINDS.join(", ")}, not ${JSON.stringify(e.kind)}`);
+  }
+  const kind = e.kind as Expectation["kind"];
+  const field = EXPECTATION_FIELDS[kind];
+  const known = field === null ? ["kind"] : ["kind", field[0]];
+  for (const key of Object.keys(e)) {
+    if (!known.includes(key)) fail(source, `unknown field "expectations[${i}].${key}" (${kind} takes ${known.map((k) => `"${k}"`).join(", ")})`);
+  }
+  if (field === null) return { kind } as Expectation;
+  const [name, low, high, integer] = field;
+  if (e[name] === undefined) fail(source, `"expectations[${i}]" (${kind}) needs "${name}"`);
+  return { kind, [name]: number(source, e[name], `expectations[${i}].${name}`, low, high, integer) } as Expectation;
 }
 
 function fail(source: string, message: string): never {
@@ -127,8 +169,11 @@ export function parseScenario(data: unknown, source = "scenario"): Scenario {
   const pumps = number(source, raw.pumps, "pumps", 1, 100_000, true);
   if (raw.faults !== undefined && !Array.isArray(raw.faults)) fail(source, `"faults" must be a list`);
   const faults = ((raw.faults ?? []) as unknown[]).map((f, i) => faultAssignment(source, f, i, pumps));
+  if (raw.expectations !== undefined && !Array.isArray(raw.expectations)) fail(source, `"expectations" must be a list`);
+  const expectations = ((raw.expectations ?? []) as unknown[]).map((e, i) => expectation(source, e, i));
   return {
     faults,
+    expectations,
     broker_outages,
     bearing,
     name: typeof raw.name === "string" ? raw.name : "unnamed",
