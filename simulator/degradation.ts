@@ -35,26 +35,33 @@ export function severity(degradation: Degradation, timeMs: number): number {
   return ((timeMs - degradation.onsetMs) / (degradation.failureMs - degradation.onsetMs)) ** P_F_EXPONENT;
 }
 
-/** Which pumps an assignment picks, deterministically from the seed. */
-export function pickPumps(assignment: FaultAssignment, pumps: number, random: Random): number[] {
+/** Which pumps an assignment picks, deterministically from the seed: exact indices as given,
+ *  a count or a share from the pumps without a fault yet (so that one fault is what a pump
+ *  shows), then from the others when those run out. */
+export function pickPumps(assignment: FaultAssignment, pumps: number, random: Random, taken: ReadonlySet<number> = new Set()): number[] {
   if (Array.isArray(assignment.pumps)) return assignment.pumps.filter((i) => i >= 0 && i < pumps);
-  const count = typeof assignment.pumps === "string"
+  const count = Math.min(pumps, typeof assignment.pumps === "string"
     ? Math.round((Number.parseFloat(assignment.pumps) / 100) * pumps)
-    : assignment.pumps;
-  // A partial Fisher–Yates shuffle: the first `count` of a seeded permutation.
-  const order = Array.from({ length: pumps }, (_, i) => i);
-  for (let i = 0; i < Math.min(count, pumps); i++) {
-    const j = i + Math.floor(random.next() * (pumps - i));
+    : assignment.pumps);
+  const all = Array.from({ length: pumps }, (_, i) => i);
+  const order = [...all.filter((i) => !taken.has(i)), ...all.filter((i) => taken.has(i))];
+  const free = pumps - taken.size;
+  // A partial Fisher–Yates shuffle within the free pumps first, then within the taken ones.
+  for (let i = 0; i < count; i++) {
+    const [low, high] = i < free ? [i, free] : [i, pumps];
+    const j = low + Math.floor(random.next() * (high - low));
     [order[i], order[j]] = [order[j], order[i]];
   }
-  return order.slice(0, Math.min(count, pumps)).sort((a, b) => a - b);
+  return order.slice(0, count).sort((a, b) => a - b);
 }
 
 /** Assigns every pump its faults (at most one of each kind) with times drawn per pump. */
 export function assignFaults(assignments: readonly FaultAssignment[], pumps: number, startMs: number, random: Random): Degradation[][] {
   const perPump: Degradation[][] = Array.from({ length: pumps }, () => []);
+  const taken = new Set<number>();
   for (const assignment of assignments) {
-    for (const index of pickPumps(assignment, pumps, random)) {
+    for (const index of pickPumps(assignment, pumps, random, taken)) {
+      taken.add(index);
       if (perPump[index].some((d) => d.kind === assignment.kind)) continue;
       const onsetMs = startMs + random.uniform(...assignment.onset_day) * 86_400_000;
       const pfMs = random.uniform(...assignment.pf_days) * 86_400_000;
