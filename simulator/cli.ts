@@ -27,6 +27,8 @@ Commands:
       --days D            simulated days (overrides the scenario)
       --seed S            random seed (overrides the scenario)
       --broker URL        use this MQTT broker (mqtt://host:port) instead of the embedded one
+      --workers N         worker threads for the pumps (default: one per core for 100+ pumps)
+      --shard K/N         run only pumps with index % N == K (several processes, one broker)
       --quiet             no progress line
       --report PATH       the HTML report (default reports/NAME/report.html, NAME from the
                           scenario's name up to its first colon); always written
@@ -83,6 +85,16 @@ function numberOption(value: string | undefined, name: string): number | undefin
   return parsed;
 }
 
+function shardOption(value: string | undefined, broker: string | undefined): { index: number; count: number } | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+)\/(\d+)$/.exec(value);
+  const index = Number(match?.[1]);
+  const count = Number(match?.[2]);
+  if (match === null || count < 1 || index >= count) throw new UsageError(`--shard needs K/N with 0 <= K < N, not ${JSON.stringify(value)}`);
+  if (count > 1 && broker === undefined) throw new UsageError("--shard needs --broker: the shards of a fleet share one broker");
+  return { index, count };
+}
+
 function progressLine(progress: Progress): string {
   const share = progress.totalMs > 0 ? progress.simulatedMs / progress.totalMs : 1;
   const width = 24;
@@ -133,6 +145,8 @@ async function runSimulate(args: string[]): Promise<number> {
       days: { type: "string" },
       seed: { type: "string" },
       broker: { type: "string" },
+      workers: { type: "string" },
+      shard: { type: "string" },
       quiet: { type: "boolean", default: false },
       ci: { type: "boolean", default: false },
       report: { type: "string" },
@@ -156,6 +170,8 @@ async function runSimulate(args: string[]): Promise<number> {
   let lastPrinted = 0;
   const result = await simulate(overridden, {
     brokerUrl: values.broker,
+    workers: numberOption(values.workers, "workers"),
+    shard: shardOption(values.shard, values.broker),
     onProgress: values.quiet ? undefined : (progress) => {
       const now = performance.now();
       const done = progress.simulatedMs >= progress.totalMs;
