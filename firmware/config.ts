@@ -2,7 +2,8 @@
 // then applied, so a bad configuration changes nothing.
 
 import {
-  readBegin, readHead, readText, readRemaining, headNumber, textIs, read_malformed, head_major, head_value, text_ptr, text_len,
+  readBegin, readHead, readText, readRemaining, readStringContent, headNumber, textIs, read_malformed,
+  head_major, head_value, text_ptr, text_len,
 } from "./cbor";
 import { STATUS_OK, STATUS_BAD_CBOR, STATUS_BAD_CONFIG } from "./status";
 
@@ -161,6 +162,47 @@ function stageRange(low_min: f64, high_max: f64, is_band: bool): i32 {
   return STATUS_OK;
 }
 
+// The owner's policy, when this configuration carries one: applied at provisioning only.
+export let owner_present: bool = false;
+export let owner_token_ptr: usize = 0;
+export let owner_token_len: i32 = 0;
+export let owner_waveform: u8 = 0;
+export let owner_detail: u8 = 0;
+const OWNER_KEYS_MAX: u64 = 3;
+
+/** {"token": bstr 16..32, ?"waveform": "on_request" | "never", ?"detail": "full" | "summary"} */
+function stageOwner(): i32 {
+  if (!readHead() || head_major != 5 || head_value > OWNER_KEYS_MAX) return STATUS_BAD_CONFIG;
+  const entries = <i32>head_value;
+  owner_waveform = 0;
+  owner_detail = 0;
+  owner_token_len = 0;
+  for (let i = 0; i < entries; i++) {
+    if (!readText()) return STATUS_BAD_CONFIG;
+    if (textIs("token")) {
+      if (!readHead() || head_major != 2 || !readStringContent()) return STATUS_BAD_CONFIG;
+      if (text_len < 16 || text_len > 32) return STATUS_BAD_CONFIG;
+      owner_token_ptr = text_ptr;
+      owner_token_len = text_len;
+    } else if (textIs("waveform")) {
+      if (!readText()) return STATUS_BAD_CONFIG;
+      if (textIs("on_request")) owner_waveform = 0;
+      else if (textIs("never")) owner_waveform = 1;
+      else return STATUS_BAD_CONFIG;
+    } else if (textIs("detail")) {
+      if (!readText()) return STATUS_BAD_CONFIG;
+      if (textIs("full")) owner_detail = 0;
+      else if (textIs("summary")) owner_detail = 1;
+      else return STATUS_BAD_CONFIG;
+    } else {
+      return STATUS_BAD_CONFIG;
+    }
+  }
+  if (owner_token_len == 0) return STATUS_BAD_CONFIG;
+  owner_present = true;
+  return STATUS_OK;
+}
+
 function stageEntry(): i32 {
   if (!readText()) return STATUS_BAD_CONFIG;
   if (textIs("device")) return stageDeviceId();
@@ -185,6 +227,7 @@ function stageEntry(): i32 {
     return staged.vanes < 0 ? STATUS_BAD_CONFIG : STATUS_OK;
   }
   if (textIs("bearing")) return stageBearing();
+  if (textIs("owner")) return stageOwner();
   if (textIs("band_hz")) return stageRange(0.0, RATE_HZ_MAX / 2.0, true);
   if (textIs("rpm_range")) return stageRange(1.0, SHAFT_RPM_MAX, false);
   if (textIs("iso_group")) {
@@ -215,6 +258,7 @@ function stageEntry(): i32 {
 /** Decodes and checks a configuration into the staging area. The one in force is untouched. */
 export function stage(ptr: usize, len: i32): i32 {
   staged.reset();
+  owner_present = false;
 
   readBegin(ptr, len);
   if (!readHead()) return STATUS_BAD_CBOR;

@@ -33,6 +33,8 @@ typedef uint32_t wasm_ptr_t;
 #define IMPELLER_STATUS_SELF_TEST_FAILED (-10)
 #define IMPELLER_STATUS_NEEDS_REBOOT     (-11)
 #define IMPELLER_STATUS_NO_DATA          (-12)
+#define IMPELLER_STATUS_FORBIDDEN        (-13)
+#define IMPELLER_STATUS_REPLAYED         (-14)
 /* handle_message only: the command was "reboot"; its reply is out, restart the firmware. */
 #define IMPELLER_STATUS_REBOOT_REQUESTED 1
 

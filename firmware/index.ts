@@ -4,12 +4,13 @@
 
 import "./panic"; // the abort handler (asconfig: --use abort=firmware/panic/panic)
 import * as faults from "./faults";
+import * as policy from "./policy";
 import * as config from "./config";
 import { computeTimeFeatures, feature_rms, feature_peak, feature_peak_to_peak, feature_crest,
   feature_kurtosis, feature_skewness } from "./features";
 import {
   writeBegin, writeEnd, writeMap, writeTextAscii, writeInt, writeBool, writeNumber, writeByteString, headNumber,
-  readBegin, readHead, readText, skipContent, readPosition, textIs, read_malformed,
+  readBegin, readHead, readText, readStringContent, skipContent, readPosition, textIs, read_malformed,
   head_major, head_value, text_ptr, text_len,
 } from "./cbor";
 import { packBegin, recordFirst, record, recordText } from "./senml";
@@ -23,6 +24,7 @@ import {
   STATUS_OK, STATUS_NOT_INITIALISED, STATUS_BAD_ARGUMENT, STATUS_BAD_CBOR, STATUS_BAD_SAMPLES,
   STATUS_PUBLISH_FAILED, STATUS_STORAGE, STATUS_UNKNOWN_COMMAND, STATUS_SELF_TEST_FAILED,
   STATUS_NEEDS_REBOOT, STATUS_NO_ROOM, STATUS_NO_DATA, STATUS_REBOOT_REQUESTED, STATUS_BAD_CONFIG,
+  STATUS_FORBIDDEN, STATUS_REPLAYED,
   KIND_TELEMETRY, KIND_EVENT, KIND_REPLY, KIND_WAVEFORM,
 } from "./status";
 
@@ -146,8 +148,34 @@ export function init(len: i32): i32 {
   initialised = true;
   const counted = countBoot();
   if (counted != STATUS_OK) log(LOG_WARN, "boot counter could not be stored");
+  policy.restore();
+  // Provisioning happens once; the owner map in later boots' configurations changes nothing.
+  if (config.owner_present && !policy.provisioned) {
+    if (!policy.provision(config.owner_token_ptr, config.owner_token_len, config.owner_waveform, config.owner_detail)) {
+      log(LOG_WARN, "owner policy could not be stored");
+    }
+  }
   logNumber(LOG_INFO, "firmware started, boot ", <i64>boot_count);
-  return publishBoot();
+  const booted = publishBoot();
+  // A device without an owner policy has nothing to report: everything may leave it.
+  if (booted != STATUS_OK || !policy.provisioned) return booted;
+  return publishPolicy();
+}
+
+/** {"event": "policy", "provisioned": bool, "waveform": text, "detail": text}: what may leave
+ *  the device, for the host to report in its birth. */
+function publishPolicy(): i32 {
+  writeBegin(outPtr(), outbox.length);
+  writeMap(4);
+  writeTextAscii("event");
+  writeTextAscii("policy");
+  writeTextAscii("provisioned");
+  writeBool(policy.provisioned);
+  writeTextAscii("waveform");
+  writeTextAscii(policy.waveform == policy.WAVEFORM_NEVER ? "never" : "on_request");
+  writeTextAscii("detail");
+  writeTextAscii(policy.detail == policy.DETAIL_SUMMARY ? "summary" : "full");
+  return publish(KIND_EVENT);
 }
 
 function publishBoot(): i32 {
@@ -238,6 +266,8 @@ const FAULT_NAMES: StaticArray<string> = [
   "none", "imbalance", "misalignment", "outer_race", "inner_race", "rolling_element", "cavitation", "unknown",
 ];
 const TELEMETRY_RECORDS: i32 = 24;
+/** The owner's "summary" detail: severity and diagnosis, no spectral detail. */
+const SUMMARY_RECORDS: i32 = 7;
 
 function analyseAndPublish(): i32 {
   const scale = config.current.units == config.UNITS_G ? STANDARD_GRAVITY_M_S2 : 1.0;
@@ -249,9 +279,19 @@ function analyseAndPublish(): i32 {
   if (analysed < 0) return analysed;
   const r = analysis.result;
   writeBegin(outPtr(), outbox.length);
-  packBegin(TELEMETRY_RECORDS);
+  const summary = policy.detail == policy.DETAIL_SUMMARY;
+  packBegin(summary ? SUMMARY_RECORDS : TELEMETRY_RECORDS);
   recordFirst(config.base_name, config.current.device_id_len + 1, <f64>window_start_ms / 1000.0,
     "acc_rms", "m/s2", feature_rms);
+  if (summary) {
+    record("vel_rms", "m/s", r.velocity_rms_mm_s / 1000.0);
+    recordText("iso_zone", ZONE_NAMES[r.iso_zone]);
+    recordText("fault", FAULT_NAMES[r.fault]);
+    record("strength", "/", r.strength);
+    record("severity", "/", <f64>r.severity);
+    record("health", "/", r.health);
+    return publish(KIND_TELEMETRY);
+  }
   record("acc_peak", "m/s2", feature_peak);
   record("acc_p2p", "m/s2", feature_peak_to_peak);
   record("crest", "/", feature_crest);
@@ -282,6 +322,8 @@ function analyseAndPublish(): i32 {
 // Commands
 
 let command_id: i64 = -1;
+let command_seq: u64 = 0;
+let command_has_seq: bool = false;
 let command_name_ptr: usize = 0;
 let command_name_len: i32 = 0;
 let command_args_ptr: usize = 0;
@@ -290,6 +332,7 @@ let command_args_len: i32 = 0;
 /** Finds id, cmd and args in a command map {"id": uint, "cmd": text, ?"args": any}. */
 function parseCommand(len: i32): i32 {
   command_id = -1;
+  command_has_seq = false;
   command_name_len = 0;
   command_args_len = 0;
   readBegin(inbox, len);
@@ -302,6 +345,11 @@ function parseCommand(len: i32): i32 {
       if (!readHead()) return STATUS_BAD_CBOR;
       if (head_major != 0 || head_value > 0xffffffff) return STATUS_BAD_ARGUMENT;
       command_id = <i64>head_value;
+    } else if (textIs("seq")) {
+      if (!readHead()) return STATUS_BAD_CBOR;
+      if (head_major != 0) return STATUS_BAD_ARGUMENT;
+      command_seq = head_value;
+      command_has_seq = true;
     } else if (textIs("cmd")) {
       if (!readText()) return STATUS_BAD_ARGUMENT;
       command_name_ptr = text_ptr;
@@ -398,6 +446,7 @@ function runSampling(): i32 {
 function runWaveform(): i32 {
   const parsed = parseArgs();
   if (parsed != STATUS_OK) return parsed;
+  if (policy.waveform == policy.WAVEFORM_NEVER) return STATUS_FORBIDDEN; // the owner said no
   if (!last_window_valid) return STATUS_NO_DATA;
   const limit = arg_max_bytes > 0 ? min(arg_max_bytes, outbox.length) : outbox.length;
   const per_part = (limit - WAVEFORM_HEADER_BYTES) >> 2;
@@ -433,11 +482,55 @@ function runWaveform(): i32 {
   return STATUS_OK;
 }
 
+const POLICY_KEYS_MAX: u64 = 3;
+
+/** "policy": {"token": bstr, ?"waveform", ?"detail"}: the owner changes what may leave. */
+function runPolicy(): i32 {
+  if (!policy.provisioned) return STATUS_FORBIDDEN;
+  if (command_args_len == 0) return STATUS_BAD_ARGUMENT;
+  readBegin(command_args_ptr, command_args_len);
+  if (!readHead()) return STATUS_BAD_CBOR;
+  if (head_major != 5 || head_value > POLICY_KEYS_MAX) return STATUS_BAD_ARGUMENT;
+  let token_ok = false;
+  let new_waveform = policy.waveform;
+  let new_detail = policy.detail;
+  const entries = <i32>head_value;
+  for (let i = 0; i < entries; i++) {
+    if (!readText()) return STATUS_BAD_ARGUMENT;
+    if (textIs("token")) {
+      if (!readHead() || head_major != 2 || !readStringContent()) return STATUS_BAD_ARGUMENT;
+      token_ok = policy.tokenMatches(text_ptr, text_len);
+    } else if (textIs("waveform")) {
+      if (!readText()) return STATUS_BAD_ARGUMENT;
+      if (textIs("never")) new_waveform = policy.WAVEFORM_NEVER;
+      else if (textIs("on_request")) new_waveform = policy.WAVEFORM_ON_REQUEST;
+      else return STATUS_BAD_ARGUMENT;
+    } else if (textIs("detail")) {
+      if (!readText()) return STATUS_BAD_ARGUMENT;
+      if (textIs("summary")) new_detail = policy.DETAIL_SUMMARY;
+      else if (textIs("full")) new_detail = policy.DETAIL_FULL;
+      else return STATUS_BAD_ARGUMENT;
+    } else {
+      return STATUS_BAD_ARGUMENT;
+    }
+  }
+  if (!token_ok) {
+    publishError(STATUS_FORBIDDEN, "policy");
+    return STATUS_FORBIDDEN;
+  }
+  const stored = policy.change(new_waveform, new_detail);
+  if (stored != STATUS_OK) return stored;
+  return publishPolicy();
+}
+
 function runCommand(): i32 {
   reply_kind = REPLY_PLAIN;
+  if (nameEquals("policy")) return runPolicy();
   if (nameEquals("config")) {
     if (command_args_len == 0) return STATUS_BAD_ARGUMENT;
     let status = config.stage(command_args_ptr, command_args_len);
+    // Only the owner's token changes a provisioned policy, never a configuration.
+    if (status == STATUS_OK && config.owner_present && policy.provisioned) status = STATUS_FORBIDDEN;
     if (status == STATUS_OK) status = applyStaged();
     if (status != STATUS_OK) publishError(status, "config");
     return status;
@@ -482,6 +575,11 @@ export function handle_message(len: i32): i32 {
   if (len <= 0 || len > INBOX_BYTES) return STATUS_BAD_ARGUMENT;
   let status = parseCommand(len);
   if (status != STATUS_OK && read_malformed) status = STATUS_BAD_CBOR;
+  // A provisioned device runs a command only with a counter above the last one it accepted.
+  if (status == STATUS_OK && policy.provisioned && (!command_has_seq || !policy.acceptCounter(command_seq))) {
+    status = STATUS_REPLAYED;
+    publishError(STATUS_REPLAYED, "command");
+  }
   if (status == STATUS_OK) status = runCommand();
   if (command_id >= 0) reply(command_id, status);
   else warnThrottled(WARN_BAD_COMMAND, "command without an id dropped");

@@ -14,6 +14,8 @@ export const STATUS_UNKNOWN_COMMAND: i32 = -9;
 export const STATUS_SELF_TEST_FAILED: i32 = -10;
 export const STATUS_NEEDS_REBOOT: i32 = -11;
 export const STATUS_NO_DATA: i32 = -12;
+export const STATUS_FORBIDDEN: i32 = -13;
+export const STATUS_REPLAYED: i32 = -14;
 
 /** handle_message's answer to "reboot": the reply is sent; the host restarts the firmware. */
 export const STATUS_REBOOT_REQUESTED: i32 = 1;

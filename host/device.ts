@@ -8,6 +8,8 @@ import {
   encodeFirmwareConfig, encodeHostEvent, MESSAGE_KINDS, type FirmwareConfig, type HostEvent,
 } from "../protocol/messages.js";
 import { encodeCbor } from "../protocol/cbor.js";
+import { decodeEvent, type DeviceEvent } from "../protocol/messages.js";
+import type { DataPolicy } from "../protocol/state.js";
 import { ABI_VERSION } from "./abi.js";
 import { FileOutbox, type FileOutboxOptions, type OutboxDrop } from "./file-outbox.js";
 import { FAULT_KINDS, FirmwareError, type CompiledFirmware, type FaultKind, type FirmwareHost } from "./firmware.js";
@@ -196,8 +198,24 @@ export class Device {
       return false;
     }
     this.counters.published += 1;
+    if (topicKind === "event") this.notePolicy(bytes);
     this.link?.pump();
     return true;
+  }
+
+  /** The owner's data policy the firmware last reported; the birth carries it. */
+  policy: DataPolicy | undefined;
+
+  private notePolicy(bytes: Uint8Array): void {
+    let event: DeviceEvent;
+    try {
+      event = decodeEvent(bytes);
+    } catch {
+      return; // not every event is for the host to read; the collector will say what is wrong
+    }
+    if (event.event !== "policy" || !event.provisioned) return;
+    this.policy = { waveform: event.waveform, detail: event.detail };
+    this.link?.announce(); // the retained birth says what may leave this device now
   }
 
   /** Feeds samples taken from `timestampMs` on; returns the messages the firmware published
@@ -440,6 +458,7 @@ export class Device {
       device: this.id,
       nextSession: () => this.nextSession(),
       firmwareVersion: () => this.firmwareVersion,
+      policy: () => this.policy,
       abiVersion: ABI_VERSION,
       outbox: this.outbox,
       client,

@@ -6,7 +6,7 @@
 
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { frame } from "../protocol/framing.js";
-import { encodeState, decodeState } from "../protocol/state.js";
+import { encodeState, decodeState, type DataPolicy } from "../protocol/state.js";
 import { buildTopic } from "../protocol/topics.js";
 import type { Outbox } from "./outbox.js";
 
@@ -37,6 +37,8 @@ export interface MqttLinkOptions {
   nextSession: () => number;
   /** The running firmware's version, or how to read it at each birth (it changes with an update). */
   firmwareVersion: number | (() => number);
+  /** The owner's data policy to state in the birth, when the device has one. */
+  policy?: () => DataPolicy | undefined;
   abiVersion: number;
   outbox: Outbox;
   /** Extra mqtt.js options: credentials, TLS, keepalive. */
@@ -79,7 +81,8 @@ export class MqttLink {
   private birth(): Uint8Array {
     const { firmwareVersion, abiVersion: abi } = this.options;
     const fw = typeof firmwareVersion === "function" ? firmwareVersion() : firmwareVersion;
-    return encodeState({ online: true, session: this.session, fw, abi });
+    const policy = this.options.policy?.();
+    return encodeState({ online: true, session: this.session, fw, abi, ...(policy !== undefined ? { policy } : {}) });
   }
 
   private will(): IClientOptions["will"] {

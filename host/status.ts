@@ -14,6 +14,8 @@ export const STATUS_NAMES: ReadonlyMap<number, string> = new Map([
   [-10, "self_test_failed"],
   [-11, "needs_reboot"],
   [-12, "no_data"],
+  [-13, "forbidden"],
+  [-14, "replayed"],
   [1, "reboot_requested"],
 ]);
 

@@ -32,6 +32,15 @@ export interface FirmwareConfig {
   foundation?: "rigid" | "flexible";
   band_hz?: [number, number];
   cav_m_s2?: number;
+  /** The owner's data policy, applied at provisioning (the first boot) only. */
+  owner?: OwnerPolicy;
+}
+
+export interface OwnerPolicy {
+  /** 16 to 32 bytes only the owner knows; a "policy" command must present it. */
+  token: Uint8Array;
+  waveform?: "on_request" | "never";
+  detail?: "full" | "summary";
 }
 
 /** Field checks shared by the codecs below: each returns the value or throws bad_message. */
@@ -66,7 +75,7 @@ function onlyKeys(map: Map<unknown, unknown>, keys: readonly string[], what: str
 
 const CONFIG_KEYS = [
   "device", "rate_hz", "window", "units", "max_message", "rpm", "rpm_range", "vanes", "bearing",
-  "iso_group", "foundation", "band_hz", "cav_m_s2",
+  "iso_group", "foundation", "band_hz", "cav_m_s2", "owner",
 ] as const;
 const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 
@@ -104,6 +113,17 @@ export function checkFirmwareConfig(value: unknown): FirmwareConfig {
   if (foundation !== undefined) config.foundation = foundation === "rigid" || foundation === "flexible" ? foundation : fail('foundation is "rigid" or "flexible"');
   if (map.has("band_hz")) config.band_hz = pair(map.get("band_hz"), "band_hz", 0, nyquist);
   if (map.has("cav_m_s2")) config.cav_m_s2 = numberIn(map.get("cav_m_s2"), "cav_m_s2", 0.001, 1000);
+  if (map.has("owner")) {
+    const owner = asMap(map.get("owner"), "owner");
+    onlyKeys(owner, ["token", "waveform", "detail"], "owner");
+    const token = owner.get("token");
+    if (!(token instanceof Uint8Array) || token.length < 16 || token.length > 32) fail("owner.token is 16 to 32 bytes");
+    const waveform = owner.get("waveform");
+    const detail = owner.get("detail");
+    if (waveform !== undefined && waveform !== "on_request" && waveform !== "never") fail('owner.waveform is "on_request" or "never"');
+    if (detail !== undefined && detail !== "full" && detail !== "summary") fail('owner.detail is "full" or "summary"');
+    config.owner = { token, ...(waveform !== undefined ? { waveform } : {}), ...(detail !== undefined ? { detail } : {}) } as OwnerPolicy;
+  }
   return config;
 }
 
@@ -120,6 +140,8 @@ export function encodeFirmwareConfig(config: FirmwareConfig): Uint8Array {
 /** A command to the firmware: {"id": uint, "cmd": text, ?"args": any}. */
 export interface Command {
   id: number;
+  /** The command counter: a provisioned device runs a command only above the last one. */
+  seq?: number;
   cmd: string;
   args?: unknown;
 }
@@ -156,7 +178,9 @@ export function decodeCommand(bytes: Uint8Array): Command {
 
 
 export function encodeCommand(command: Command): Uint8Array {
-  const map = new Map<string, unknown>([["id", command.id], ["cmd", command.cmd]]);
+  const map = new Map<string, unknown>([["id", command.id]]);
+  if (command.seq !== undefined) map.set("seq", command.seq);
+  map.set("cmd", command.cmd);
   if (command.args !== undefined) {
     map.set("args", command.args instanceof Object && !(command.args instanceof Map) && !Array.isArray(command.args)
       ? new Map(Object.entries(command.args as Record<string, unknown>))
@@ -249,7 +273,8 @@ export type HostEvent =
 
 export type DeviceEvent =
   | { event: "boot"; boot: number; fw: number }
-  | { event: "error"; code: number; what: "samples" | "config" }
+  | { event: "error"; code: number; what: "samples" | "config" | "command" | "policy" }
+  | { event: "policy"; provisioned: boolean; waveform: "on_request" | "never"; detail: "full" | "summary" }
   | HostEvent;
 
 /** Longest `reason` text in a host event, in characters (a panic's reason is at most 256 bytes). */
@@ -309,8 +334,20 @@ export function decodeEvent(bytes: Uint8Array): DeviceEvent {
   if (event === "error") {
     onlyKeys(map, ["event", "code", "what"], "an error event");
     const what = map.get("what");
-    if (what !== "samples" && what !== "config") fail('an error event\'s "what" is "samples" or "config"');
+    if (what !== "samples" && what !== "config" && what !== "command" && what !== "policy") {
+      fail('an error event\'s "what" is "samples", "config", "command" or "policy"');
+    }
     return { event, code: numberIn(map.get("code"), "code", -255, -1, true), what };
+  }
+  if (event === "policy") {
+    onlyKeys(map, ["event", "provisioned", "waveform", "detail"], "a policy event");
+    const provisioned = map.get("provisioned");
+    const waveform = map.get("waveform");
+    const detail = map.get("detail");
+    if (typeof provisioned !== "boolean" || (waveform !== "on_request" && waveform !== "never") || (detail !== "full" && detail !== "summary")) {
+      fail('a policy event has "provisioned" (bool), "waveform" ("on_request" or "never") and "detail" ("full" or "summary")');
+    }
+    return { event, provisioned, waveform, detail };
   }
   return decodeHostEvent(map, event) ?? fail(`unknown event ${diagnostic(event)}`);
 }

@@ -10,12 +10,20 @@ export interface DeviceState {
   /** Firmware version (major << 16 | minor << 8 | patch) and ABI, in a birth only. */
   fw?: number;
   abi?: number;
+  /** The owner's data policy, in a birth of a provisioned device. */
+  policy?: DataPolicy;
+}
+
+export interface DataPolicy {
+  waveform: "on_request" | "never";
+  detail: "full" | "summary";
 }
 
 export function encodeState(state: DeviceState): Uint8Array {
   const map = new Map<string, unknown>([["online", state.online], ["session", state.session]]);
   if (state.fw !== undefined) map.set("fw", state.fw);
   if (state.abi !== undefined) map.set("abi", state.abi);
+  if (state.policy !== undefined) map.set("policy", new Map<string, unknown>([["waveform", state.policy.waveform], ["detail", state.policy.detail]]));
   return encodeCbor(map);
 }
 
@@ -31,6 +39,13 @@ export function decodeState(bytes: Uint8Array): DeviceState {
   const abi = (value as Map<string, unknown>).get("abi");
   if (typeof fw === "number") state.fw = fw;
   if (typeof abi === "number") state.abi = abi;
+  const policy = (value as Map<string, unknown>).get("policy");
+  if (policy instanceof Map) {
+    const waveform = policy.get("waveform");
+    const detail = policy.get("detail");
+    if ((waveform === "on_request" || waveform === "never") && (detail === "full" || detail === "summary")) state.policy = { waveform, detail };
+    else throw new ProtocolError("bad_message", 'a state\'s policy is {"waveform": "on_request" | "never", "detail": "full" | "summary"}');
+  }
   return state;
 }
 

@@ -1,0 +1,98 @@
+// The owner's data policy and the command counter, kept in persistent storage. The policy is
+// set once, at provisioning (the first configuration that carries an "owner" map), and after
+// that only by a "policy" command that presents the owner's token; it decides what may leave
+// the device (raw waveforms at all; full or summary telemetry). A provisioned device refuses
+// every command whose counter ("seq") is not above the last one it accepted, so a recorded
+// command cannot be replayed, not even across a reboot.
+
+import { host_storage_read, host_storage_write } from "./host";
+import { STATUS_OK, STATUS_STORAGE } from "./status";
+
+export const WAVEFORM_ON_REQUEST: u8 = 0;
+export const WAVEFORM_NEVER: u8 = 1;
+export const DETAIL_FULL: u8 = 0;
+export const DETAIL_SUMMARY: u8 = 1;
+export const TOKEN_BYTES_MIN: i32 = 16;
+export const TOKEN_BYTES_MAX: i32 = 32;
+
+const STORAGE_KEY_POLICY: i32 = 2;
+const STORAGE_KEY_COMMAND_COUNTER: i32 = 3;
+const POLICY_MAGIC: u8 = 0x50; // 'P'
+const POLICY_VERSION: u8 = 1;
+const POLICY_HEADER_BYTES: i32 = 5; // magic, version, waveform, detail, token length
+const POLICY_BYTES_MAX: i32 = POLICY_HEADER_BYTES + TOKEN_BYTES_MAX;
+const COUNTER_BYTES: i32 = 8;
+
+const record: usize = memory.data(POLICY_BYTES_MAX);
+const counter_record: usize = memory.data(COUNTER_BYTES);
+
+export let provisioned: bool = false;
+export let waveform: u8 = WAVEFORM_ON_REQUEST;
+export let detail: u8 = DETAIL_FULL;
+let token_len: i32 = 0;
+let last_counter: u64 = 0;
+
+/** Reads the policy and the counter from storage; a missing or damaged record: not provisioned. */
+export function restore(): void {
+  const read = host_storage_read(STORAGE_KEY_POLICY, record, POLICY_BYTES_MAX);
+  provisioned = false;
+  if (read >= POLICY_HEADER_BYTES && load<u8>(record) == POLICY_MAGIC && load<u8>(record, 1) == POLICY_VERSION) {
+    const length = <i32>load<u8>(record, 4);
+    const w = load<u8>(record, 2);
+    const d = load<u8>(record, 3);
+    if (length >= TOKEN_BYTES_MIN && length <= TOKEN_BYTES_MAX && read == POLICY_HEADER_BYTES + length && w <= WAVEFORM_NEVER && d <= DETAIL_SUMMARY) {
+      provisioned = true;
+      waveform = w;
+      detail = d;
+      token_len = length;
+    }
+  }
+  last_counter = host_storage_read(STORAGE_KEY_COMMAND_COUNTER, counter_record, COUNTER_BYTES) == COUNTER_BYTES
+    ? load<u64>(counter_record) : 0;
+}
+
+function save(): i32 {
+  store<u8>(record, POLICY_MAGIC);
+  store<u8>(record, POLICY_VERSION, 1);
+  store<u8>(record, waveform, 2);
+  store<u8>(record, detail, 3);
+  store<u8>(record, <u8>token_len, 4);
+  return host_storage_write(STORAGE_KEY_POLICY, record, POLICY_HEADER_BYTES + token_len) == 0 ? STATUS_OK : STATUS_STORAGE;
+}
+
+/** Provisioning: the first policy a device is given. False when it already has one. */
+export function provision(token_ptr: usize, length: i32, new_waveform: u8, new_detail: u8): bool {
+  if (provisioned) return false;
+  memory.copy(record + <usize>POLICY_HEADER_BYTES, token_ptr, <usize>length);
+  token_len = length;
+  waveform = new_waveform;
+  detail = new_detail;
+  provisioned = save() == STATUS_OK;
+  return provisioned;
+}
+
+/** Compares a presented token with the owner's, in time independent of where they differ. */
+export function tokenMatches(ptr: usize, length: i32): bool {
+  if (!provisioned || length != token_len) return false;
+  let difference: u32 = 0;
+  for (let i = 0; i < length; i++) {
+    difference |= <u32>(load<u8>(ptr + <usize>i) ^ load<u8>(record + <usize>(POLICY_HEADER_BYTES + i)));
+  }
+  return difference == 0;
+}
+
+/** The owner changes the policy (the token was checked by the caller). */
+export function change(new_waveform: u8, new_detail: u8): i32 {
+  waveform = new_waveform;
+  detail = new_detail;
+  return save();
+}
+
+/** Accepts a command counter above the last one, storing it before the command runs. */
+export function acceptCounter(value: u64): bool {
+  if (value <= last_counter) return false;
+  store<u64>(counter_record, value);
+  if (host_storage_write(STORAGE_KEY_COMMAND_COUNTER, counter_record, COUNTER_BYTES) != 0) return false;
+  last_counter = value;
+  return true;
+}
