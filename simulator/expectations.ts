@@ -3,6 +3,7 @@
 // decoded (each window's diagnosis), plus the delivery figures. CI mode, the JSON summary and
 // the HTML report all read their verdicts and fault tables from here.
 
+import type { CampaignReport } from "./campaign.js";
 import { DETECTION_PERSISTENCE, type PumpSummary } from "./fleet.js";
 import type { Expectation, Scenario } from "./scenario.js";
 
@@ -30,6 +31,8 @@ export interface RunOutcome {
   decodeErrors: readonly unknown[];
   pumps: readonly Pick<PumpSummary, "device" | "degradations">[];
   collector: { devices: ReadonlyMap<string, { telemetry: readonly DiagnosedPack[] }> };
+  /** The campaigns' final reports (a run without campaigns may leave this out). */
+  campaigns?: readonly Pick<CampaignReport, "name" | "state" | "maxWave" | "targets" | "counts" | "reason">[];
 }
 
 /** How a given fault fared: detected before its failure, detected at or after it, never
@@ -148,7 +151,23 @@ function judge(expectation: Expectation, run: RunOutcome, faults: FaultOutcome[]
       return { passed: run.duplicates <= expectation.count, measured: run.duplicates, detail: `${run.duplicates} duplicates dropped by the collector (at most ${expectation.count})` };
     case "decode_errors_max":
       return { passed: run.decodeErrors.length <= expectation.count, measured: run.decodeErrors.length, detail: `${run.decodeErrors.length} messages could not be decoded (at most ${expectation.count})` };
+    case "campaign_outcome":
+      return campaignVerdict(expectation, run.campaigns?.find((c) => c.name === expectation.campaign));
   }
+}
+
+/** Measured: the targets on the image `devices_on` asks for (confirmed for "new", not for "old"). */
+function campaignVerdict(expectation: Extract<Expectation, { kind: "campaign_outcome" }>, report: NonNullable<RunOutcome["campaigns"]>[number] | undefined): Verdict {
+  if (report === undefined) return { passed: false, measured: null, detail: `campaign ${expectation.campaign} did not run` };
+  const confirmed = report.counts.confirmed;
+  const on = expectation.devices_on === "new" ? confirmed : expectation.devices_on === "old" ? report.targets - confirmed : null;
+  const problems: string[] = [];
+  if (report.state !== expectation.state) problems.push(`ended ${report.state}, not ${expectation.state}`);
+  if (expectation.max_wave !== undefined && report.maxWave > expectation.max_wave) problems.push(`reached wave ${report.maxWave}, after ${expectation.max_wave}`);
+  if (on !== null && on !== report.targets) problems.push(`${report.targets - on} of ${report.targets} devices not on the ${expectation.devices_on} image`);
+  const counts = Object.entries(report.counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(", ");
+  const detail = `campaign ${report.name}: ${report.state} after wave ${report.maxWave} of ${report.targets} devices (${counts})${report.reason !== null ? `: ${report.reason}` : ""}`;
+  return { passed: problems.length === 0, measured: on ?? report.maxWave, detail: problems.length === 0 ? detail : `${problems.join("; ")}. ${detail}` };
 }
 
 /** Judged: bearing faults that started within the run. One still developing undetected is

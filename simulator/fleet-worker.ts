@@ -7,6 +7,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { compileFirmware } from "../host/firmware.js";
 import { PumpGroup } from "./pump-group.js";
 import type { Degradation } from "./degradation.js";
+import type { FleetUpdates } from "./fleet-updates.js";
 import type { Scenario } from "./scenario.js";
 
 export interface FleetWorkerData {
@@ -15,6 +16,8 @@ export interface FleetWorkerData {
   faults: Degradation[][];
   brokerUrl: string;
   firmwarePath: string;
+  /** Pumps get a flash and an update agent (a scenario with campaigns). */
+  updates?: FleetUpdates;
 }
 
 const data = workerData as FleetWorkerData;

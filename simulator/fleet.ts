@@ -13,7 +13,9 @@ import type { LogSink } from "../host/device.js";
 import { compileFirmware, type CompiledFirmware } from "../host/firmware.js";
 import { Collector } from "../host/collector.js";
 import { startEmbeddedBroker } from "./broker.js";
+import type { Campaign, CampaignReport } from "./campaign.js";
 import { assignFaults, type Degradation } from "./degradation.js";
+import { prepareCampaigns } from "./fleet-campaigns.js";
 import type { FleetWorkerData } from "./fleet-worker.js";
 import { PumpGroup, type GroupPumpSummary } from "./pump-group.js";
 import { Random } from "./random.js";
@@ -42,6 +44,8 @@ export interface SimulationOptions {
   workers?: number;
   /** Run only the pumps whose index % count == index: one slice of a fleet shared by processes. */
   shard?: { index: number; count: number };
+  /** Told a campaign's progress line whenever it changes. */
+  onCampaign?: (line: string, campaign: Campaign) => void;
 }
 
 export interface Progress {
@@ -83,6 +87,10 @@ export interface SimulationResult {
   reconnects: number;
   outages: { outages: number; downMs: number };
   workers: number;
+  /** The scenario's campaigns' final reports, in the scenario's order. */
+  campaigns: CampaignReport[];
+  /** Times pumps lost power during an update and were powered on again. */
+  powerCuts: number;
 }
 
 export { deviceId } from "./pump-group.js";
@@ -166,16 +174,27 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
   const faults = assignFaults(scenario.faults, scenario.pumps, startMs, new Random(scenario.seed ^ FAULT_SEED_SALT));
   const indices = Array.from({ length: scenario.pumps }, (_, i) => i).filter((i) => i % shard.count === shard.index);
   const workers = options.onWindow !== undefined ? 1 : Math.max(1, Math.min(options.workers ?? defaultWorkers(indices.length), indices.length));
+  // With campaigns every pump gets a flash and an update agent, provisioned with the run's key.
+  if (scenario.campaigns.length > 0 && shard.count > 1) throw new Error("campaigns need the whole fleet in one run: not with --shard");
+  const campaigns = scenario.campaigns.length === 0 ? undefined : prepareCampaigns(scenario, new Uint8Array(fs.readFileSync(FIRMWARE_PATH)));
+  const updates = campaigns?.updates;
+  const campaignStarts = scenario.campaigns.map((c) => startMs + c.start_day * 86_400_000);
+  const reports: CampaignReport[] = [];
+  const runCampaigns = async (untilMs: number): Promise<void> => {
+    while (reports.length < scenario.campaigns.length && campaignStarts[reports.length] <= untilMs) {
+      reports.push(await campaigns!.run(reports.length, brokerUrl, options.onCampaign));
+    }
+  };
   const groups: Group[] = [];
   try {
     if (workers === 1) {
       const firmware = options.firmware ?? (await loadFirmware());
-      const group = await PumpGroup.create({ scenario, indices, faults, brokerUrl, firmware, log: options.log });
+      const group = await PumpGroup.create({ scenario, indices, faults, brokerUrl, firmware, log: options.log, updates });
       groups.push({ step: (step) => group.step(step, options.onWindow), finish: () => group.finish(), close: () => group.close() });
     } else {
       const firmwarePath = fileURLToPath(FIRMWARE_PATH);
       const shares = Array.from({ length: workers }, (_, w) => indices.filter((_, i) => i % workers === w));
-      groups.push(...await Promise.all(shares.map((share) => workerGroup({ scenario, indices: share, faults, brokerUrl, firmwarePath }, options.log))));
+      groups.push(...await Promise.all(shares.map((share) => workerGroup({ scenario, indices: share, faults, brokerUrl, firmwarePath, updates }, options.log))));
     }
 
     options.onConnected?.();
@@ -194,6 +213,8 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
         brokerDown = false;
       }
       if (brokerDown) outageStats.downMs += scenario.interval_s * 1000;
+      // A campaign runs when its start comes, before the step's measurements (which wait for it).
+      if (!brokerDown) await runCampaigns(stepMs);
       // Groups advance together, one step of virtual time at a time.
       windows += (await Promise.all(groups.map((group) => group.step(step)))).reduce((a, b) => a + b, 0);
       options.onProgress?.({ simulatedMs: (step + 1) * scenario.interval_s * 1000, totalMs, windows, elapsedMs: performance.now() - started });
@@ -204,6 +225,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
       embedded = await startEmbeddedBroker({ port: embedded!.port, persistence: embedded!.persistence });
       brokerDown = false;
     }
+    await runCampaigns(Number.POSITIVE_INFINITY);
     const summaries = (await Promise.all(groups.map((group) => group.finish()))).flat().sort((a, b) => a.index - b.index);
     const published = summaries.reduce((sum, pump) => sum + pump.published, 0);
     const mine = new Set(summaries.map((pump) => pump.device));
@@ -237,6 +259,8 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
       reconnects: summaries.reduce((sum, pump) => sum + pump.link.connects - 1, 0),
       outages: outageStats,
       workers,
+      campaigns: reports,
+      powerCuts: summaries.reduce((sum, pump) => sum + (pump.powerCuts ?? 0), 0),
     };
   } finally {
     await Promise.all(groups.map((group) => group.close()));

@@ -12,6 +12,7 @@ import { MemoryStorage } from "../host/storage.js";
 import type { FirmwareConfig } from "../protocol/messages.js";
 import { VirtualClock } from "./clock.js";
 import type { Degradation } from "./degradation.js";
+import { agentOptionsFor, compileCache, powerLossPlan, TICK_MS, UpdatablePump, type FleetUpdates } from "./fleet-updates.js";
 import { bearingOrders, drawPump, PumpModel } from "./pump.js";
 import { Random } from "./random.js";
 import type { Scenario } from "./scenario.js";
@@ -50,11 +51,18 @@ export interface GroupPumpSummary {
   windows: number;
   published: number;
   link: LinkCounters;
+  /** Times the pump lost power during an update (fleets with campaigns only). */
+  powerCuts?: number;
 }
 
 export class PumpGroup {
   private readonly window: Float32Array;
   private readonly windows: number[];
+  /** With updates (fleet-updates.ts): each pump's flash and agent, by position. */
+  private readonly updatable: UpdatablePump[] = [];
+  private ticker: NodeJS.Timeout | undefined;
+  private ticking = false;
+  private brokerUrl = "";
 
   private constructor(
     private readonly scenario: Scenario,
@@ -74,24 +82,36 @@ export class PumpGroup {
     brokerUrl: string;
     firmware: CompiledFirmware;
     log?: LogSink;
+    /** Give every pump a flash and an update agent (only a scenario with campaigns does). */
+    updates?: FleetUpdates;
   }): Promise<PumpGroup> {
-    const { scenario, indices, faults, brokerUrl, firmware } = options;
+    const { scenario, indices, faults, brokerUrl, firmware, updates } = options;
     const clock = new VirtualClock(Date.parse(scenario.start));
     const orders = scenario.bearing !== undefined ? bearingOrders(scenario.bearing) : undefined;
     const models: PumpModel[] = [];
     const devices: Device[] = [];
     const group = new PumpGroup(scenario, indices, models, devices, clock);
+    group.brokerUrl = brokerUrl;
+    const compile = updates === undefined ? undefined : compileCache({ image: updates.releaseImage, compiled: firmware });
     try {
       for (const index of indices) {
         const random = Random.forItem(scenario.seed, index);
         const model = new PumpModel(drawPump(scenario.pump, random), random, faults[index] ?? [], orders);
         models.push(model);
-        const device = await Device.boot({
-          tenant: scenario.tenant, config: deviceConfig(scenario, index, model), firmware,
+        const deviceOptions = {
+          tenant: scenario.tenant, config: deviceConfig(scenario, index, model),
           storage: new MemoryStorage(), clock: () => clock.now(),
-          isolation: "inline", // the throughput path: a worker per simulated pump costs too much
+          isolation: "inline" as const, // the throughput path: a worker per simulated pump costs too much
           log: options.log,
-        });
+        };
+        let device: Device;
+        if (updates === undefined) {
+          device = await Device.boot({ ...deviceOptions, firmware });
+        } else {
+          const pump = new UpdatablePump(deviceOptions, agentOptionsFor(updates, compile!), updates.releaseImage, powerLossPlan(scenario.seed, index, updates));
+          group.updatable.push(pump);
+          device = await pump.powerOn();
+        }
         devices.push(device);
         await device.connect(brokerUrl, {}, { random: () => random.next() });
       }
@@ -99,7 +119,38 @@ export class PumpGroup {
       await group.close();
       throw error;
     }
+    if (updates !== undefined) {
+      group.ticker = setInterval(() => void group.tick().catch((error: unknown) => options.log?.("fleet", 3, `update tick: ${(error as Error).message}`)), TICK_MS);
+      group.ticker.unref();
+    }
     return group;
+  }
+
+  /** Times pumps lost power during an update and were powered on again. */
+  get powerCuts(): number {
+    return this.updatable.reduce((sum, pump) => sum + pump.powerCuts, 0);
+  }
+
+  /** While a download is under way the virtual clock moves with wall time, so the agents'
+   *  silence timers run; a pump whose flash lost power is powered on again from it. */
+  private async tick(): Promise<void> {
+    if (this.ticking) return;
+    this.ticking = true;
+    try {
+      if (this.updatable.some((pump) => pump.agent.state === "downloading")) this.clock.advanceTo(this.clock.now() + TICK_MS);
+      for (let i = 0; i < this.updatable.length; i++) {
+        const pump = this.updatable[i];
+        if (pump.flash.dead) {
+          const random = Random.forItem(this.scenario.seed, this.indices[i]);
+          this.devices[i] = await pump.powerCycle();
+          await this.devices[i].connect(this.brokerUrl, {}, { random: () => random.next() });
+        } else if (pump.agent.state === "downloading") {
+          await pump.agent.poll();
+        }
+      }
+    } finally {
+      this.ticking = false;
+    }
   }
 
   /** Every pump's measurement of `step`; returns the windows fed. */
@@ -127,12 +178,15 @@ export class PumpGroup {
       device: device.id,
       rpm: this.models[i].shaftHz * 60,
       windows: this.windows[i],
-      published: device.counters.published,
+      published: this.updatable[i]?.published ?? device.counters.published,
       link: { ...device.link!.counters },
+      ...(this.updatable.length > 0 ? { powerCuts: this.updatable[i].powerCuts } : {}),
     }));
   }
 
   async close(): Promise<void> {
+    clearInterval(this.ticker);
+    for (const pump of this.updatable) pump.agent?.close();
     await Promise.all(this.devices.map((device) => device.close()));
   }
 }

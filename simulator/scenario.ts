@@ -27,6 +27,33 @@ export interface Scenario {
   faults: FaultAssignment[];
   /** What the run must show for `impeller simulate --ci` to pass (expectations.ts). */
   expectations: Expectation[];
+  /** OTA campaigns run on the fleet (campaign.ts); with any, every pump gets a flash and an update agent. */
+  campaigns: CampaignSpec[];
+}
+
+/** The test images scripts/build-firmware.mjs builds into build/test-images/ (a campaign's
+ *  "image" is one of these names, or the path of a .wasm file). */
+export const CAMPAIGN_IMAGES = ["v0.2.0", "trap-at-init", "hang-at-init", "self-test-fails", "trap-on-window", "hang-on-window", "memory-on-window"];
+
+export interface CampaignSpec {
+  name: string;
+  /** Days after the start; the fleet's measurements wait while the campaign runs. */
+  start_day: number;
+  image: string;
+  /** Which pumps: all (absent), a count, "N%" of the fleet, or pump indices. */
+  pumps?: FaultAssignment["pumps"];
+  waves: number[];
+  success_threshold: number;
+  error_threshold: number;
+  on_error: "abort" | "pause";
+  /** Share of the fleet's pumps that lose power once at a random flash operation of their first update. */
+  power_loss_share: number;
+  /** Share of block requests the server leaves unanswered. */
+  block_loss_share: number;
+  /** Offers again to a device whose download failed, this many times. */
+  retries: number;
+  /** Wall seconds a wave may take before its unfinished devices count as timed out. */
+  wave_timeout_s: number;
 }
 
 /** One requirement on a run's outcome; expectations.ts says how each is measured. */
@@ -37,7 +64,18 @@ export type Expectation =
   | { kind: "false_alarms_max"; per_100_pump_years: number }
   | { kind: "delivery_min"; share: number }
   | { kind: "duplicates_max"; count: number }
-  | { kind: "decode_errors_max"; count: number };
+  | { kind: "decode_errors_max"; count: number }
+  | CampaignOutcomeExpectation;
+
+/** A campaign ended in `state`, started no wave after `max_wave`, and left every target on the
+ *  new image (all confirmed) or the old one (none confirmed). */
+export interface CampaignOutcomeExpectation {
+  kind: "campaign_outcome";
+  campaign: string;
+  state: "completed" | "aborted" | "cancelled" | "paused";
+  max_wave?: number;
+  devices_on?: "new" | "old";
+}
 
 /** Each kind's one numeric field (none for no_false_alarms), with its range and whether it is an integer. */
 const EXPECTATION_FIELDS: Record<Expectation["kind"], [string, number, number, boolean] | null> = {
@@ -48,6 +86,7 @@ const EXPECTATION_FIELDS: Record<Expectation["kind"], [string, number, number, b
   delivery_min: ["share", 0, 1, false],
   duplicates_max: ["count", 0, Number.MAX_SAFE_INTEGER, true],
   decode_errors_max: ["count", 0, Number.MAX_SAFE_INTEGER, true],
+  campaign_outcome: null, // several fields: campaignOutcome()
 };
 export const EXPECTATION_KINDS = Object.keys(EXPECTATION_FIELDS) as Expectation["kind"][];
 
@@ -68,7 +107,11 @@ const RANGE_KEYS: (keyof PumpRanges)[] = [
 ];
 const TOP_KEYS = [
   "name", "seed", "tenant", "start", "days", "pumps", "interval_s", "sample_rate_hz", "window", "pump", "bearing", "broker_outages",
-  "faults", "expectations",
+  "faults", "expectations", "campaigns",
+];
+const CAMPAIGN_KEYS = [
+  "name", "start_day", "image", "pumps", "waves", "success_threshold", "error_threshold", "on_error", "power_loss_share", "block_loss_share",
+  "retries", "wave_timeout_s",
 ];
 const FAULT_KEYS = ["kind", "pumps", "onset_day", "pf_days"];
 
@@ -91,6 +134,57 @@ function faultAssignment(source: string, value: unknown, i: number, pumps: numbe
   return { kind: f.kind as FaultKind, pumps: chosen as FaultAssignment["pumps"], onset_day: pair("onset_day", 0, 3650), pf_days: pair("pf_days", 0.01, 3650) };
 }
 
+function pumpsChoice(source: string, chosen: unknown, field: string, pumps: number): FaultAssignment["pumps"] {
+  const valid = (typeof chosen === "number" && Number.isInteger(chosen) && chosen >= 0 && chosen <= pumps)
+    || (typeof chosen === "string" && /^\d+(\.\d+)?%$/.test(chosen) && Number.parseFloat(chosen) <= 100)
+    || (Array.isArray(chosen) && chosen.every((x) => Number.isInteger(x) && x >= 0 && x < pumps));
+  if (!valid) fail(source, `"${field}" must be a count, "N%" of the fleet, or a list of pump indices below ${pumps}`);
+  return chosen as FaultAssignment["pumps"];
+}
+
+function campaign(source: string, value: unknown, i: number, pumps: number, days: number): CampaignSpec {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(source, `"campaigns[${i}]" must be an object`);
+  const c = value as Record<string, unknown>;
+  const at = (key: string): string => `campaigns[${i}].${key}`;
+  for (const key of Object.keys(c)) if (!CAMPAIGN_KEYS.includes(key)) fail(source, `unknown field "${at(key)}" (known: ${CAMPAIGN_KEYS.join(", ")})`);
+  if (typeof c.name !== "string" || !isValidId(c.name)) fail(source, `"${at("name")}" must be an id of A-Z a-z 0-9 . _ : -`);
+  if (typeof c.image !== "string" || c.image === "") fail(source, `"${at("image")}" must be one of ${CAMPAIGN_IMAGES.join(", ")} or the path of a .wasm file`);
+  if (!Array.isArray(c.waves) || c.waves.length === 0 || c.waves.length > 16) fail(source, `"${at("waves")}" must be a list of 1 to 16 shares, e.g. [0.01, 0.1, 1]`);
+  const waves = (c.waves as unknown[]).map((w, k) => number(source, w, `${at("waves")}[${k}]`, 1e-6, 1));
+  waves.forEach((w, k) => { if (k > 0 && w <= waves[k - 1]) fail(source, `"${at("waves")}" must increase: ${waves.join(", ")}`); });
+  if (waves.at(-1) !== 1) fail(source, `"${at("waves")}" must end with 1 (the whole target)`);
+  const onError = c.on_error ?? "abort";
+  if (onError !== "abort" && onError !== "pause") fail(source, `"${at("on_error")}" must be "abort" or "pause"`);
+  return {
+    name: c.name, image: c.image, waves, on_error: onError,
+    start_day: number(source, c.start_day, at("start_day"), 0, days),
+    ...(c.pumps !== undefined ? { pumps: pumpsChoice(source, c.pumps, at("pumps"), pumps) } : {}),
+    success_threshold: number(source, c.success_threshold ?? 1, at("success_threshold"), 0, 1),
+    error_threshold: number(source, c.error_threshold ?? 0, at("error_threshold"), 0, 1),
+    power_loss_share: number(source, c.power_loss_share ?? 0, at("power_loss_share"), 0, 1),
+    block_loss_share: number(source, c.block_loss_share ?? 0, at("block_loss_share"), 0, 0.9),
+    retries: number(source, c.retries ?? 1, at("retries"), 0, 10, true),
+    wave_timeout_s: number(source, c.wave_timeout_s ?? 300, at("wave_timeout_s"), 1, 86_400),
+  };
+}
+
+const CAMPAIGN_OUTCOME_KEYS = ["kind", "campaign", "state", "max_wave", "devices_on"];
+const CAMPAIGN_END_STATES = ["completed", "aborted", "cancelled", "paused"];
+
+function campaignOutcome(source: string, e: Record<string, unknown>, i: number): CampaignOutcomeExpectation {
+  for (const key of Object.keys(e)) {
+    if (!CAMPAIGN_OUTCOME_KEYS.includes(key)) fail(source, `unknown field "expectations[${i}].${key}" (campaign_outcome takes ${CAMPAIGN_OUTCOME_KEYS.map((k) => `"${k}"`).join(", ")})`);
+  }
+  if (typeof e.campaign !== "string") fail(source, `"expectations[${i}]" (campaign_outcome) needs "campaign", a campaign's name`);
+  if (!CAMPAIGN_END_STATES.includes(e.state as string)) fail(source, `"expectations[${i}].state" must be one of ${CAMPAIGN_END_STATES.join(", ")}`);
+  if (e.devices_on !== undefined && e.devices_on !== "new" && e.devices_on !== "old") fail(source, `"expectations[${i}].devices_on" must be "new" or "old"`);
+  return {
+    kind: "campaign_outcome", campaign: e.campaign, state: e.state as CampaignOutcomeExpectation["state"],
+    ...(e.max_wave !== undefined ? { max_wave: number(source, e.max_wave, `expectations[${i}].max_wave`, 0, 16, true) } : {}),
+    ...(e.devices_on !== undefined ? { devices_on: e.devices_on as "new" | "old" } : {}),
+  };
+}
+
 function expectation(source: string, value: unknown, i: number): Expectation {
   if (typeof value !== "object" || value === null || Array.isArray(value)) fail(source, `"expectations[${i}]" must be an object like {"kind": "no_false_alarms"}`);
   const e = value as Record<string, unknown>;
@@ -98,6 +192,7 @@ function expectation(source: string, value: unknown, i: number): Expectation {
     fail(source, `"expectations[${i}].kind" must be one of ${EXPECTATION_KINDS.join(", ")}, not ${JSON.stringify(e.kind)}`);
   }
   const kind = e.kind as Expectation["kind"];
+  if (kind === "campaign_outcome") return campaignOutcome(source, e, i);
   const field = EXPECTATION_FIELDS[kind];
   const known = field === null ? ["kind"] : ["kind", field[0]];
   for (const key of Object.keys(e)) {
@@ -171,16 +266,25 @@ export function parseScenario(data: unknown, source = "scenario"): Scenario {
   const faults = ((raw.faults ?? []) as unknown[]).map((f, i) => faultAssignment(source, f, i, pumps));
   if (raw.expectations !== undefined && !Array.isArray(raw.expectations)) fail(source, `"expectations" must be a list`);
   const expectations = ((raw.expectations ?? []) as unknown[]).map((e, i) => expectation(source, e, i));
+  const days = number(source, raw.days, "days", 0, 3650);
+  if (raw.campaigns !== undefined && !Array.isArray(raw.campaigns)) fail(source, `"campaigns" must be a list`);
+  const campaigns = ((raw.campaigns ?? []) as unknown[]).map((c, i) => campaign(source, c, i, pumps, days));
+  const names = campaigns.map((c) => c.name);
+  names.forEach((name, i) => { if (names.indexOf(name) !== i) fail(source, `"campaigns[${i}].name": "${name}" names two campaigns`); });
+  expectations.forEach((e, i) => {
+    if (e.kind === "campaign_outcome" && !names.includes(e.campaign)) fail(source, `"expectations[${i}].campaign": no campaign is named "${e.campaign}"`);
+  });
   return {
     faults,
     expectations,
+    campaigns,
     broker_outages,
     bearing,
     name: typeof raw.name === "string" ? raw.name : "unnamed",
     seed: number(source, raw.seed, "seed", 0, 2 ** 32 - 1, true),
     tenant: raw.tenant,
     start: raw.start,
-    days: number(source, raw.days, "days", 0, 3650),
+    days,
     pumps,
     interval_s: number(source, raw.interval_s, "interval_s", 1, 86_400),
     sample_rate_hz: number(source, raw.sample_rate_hz, "sample_rate_hz", 100, 200_000),
