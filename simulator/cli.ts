@@ -12,6 +12,7 @@ import { BEARINGS, readRecording, replay, ReplayError, type ReplayResult } from 
 import { findings, htmlReport, runSummary } from "./report.js";
 import { junitXml } from "./junit.js";
 import { runInspect, runKeygen, runSign, SuitUsageError } from "./suit-cli.js";
+import { ProvisionError, runProvision } from "./provision.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const DEFAULT_SCENARIO = path.join(ROOT, "scenarios", "default.json");
@@ -66,6 +67,19 @@ Commands:
                         Print a SUIT envelope in diagnostic notation; with --key verify its
                         digest and signature, with --image the image's digest and size.
                         Exit 0 only when everything asked for verifies.
+  provision --tenant T --devices N --out DIR
+                        Make a fleet's identities and the broker's configuration: a CA
+                        (DIR/ca.pem; ca.key stays private), a certificate per device in
+                        DIR/devices/<id>/ (CN = device id, pump-0001…), collector.T and
+                        operator.T in DIR/clients/, the broker's certificate, and
+                        DIR/mosquitto.conf with an ACL (TLS, client certificates required,
+                        each device only its own topics). Run again with another tenant
+                        to add it to the same CA and broker (device ids unique across them).
+      --port P            the broker's TLS port (default 8883)
+      --host H            the name or IP clients connect to (default 127.0.0.1)
+      --bind A            the address the listener binds to (default: all)
+      --first K           the first device is index K (pump-000(K+1)); default 0
+      --days D            validity of the issued certificates (default 825)
   help                  Show this text.
 
 Examples:
@@ -74,6 +88,7 @@ Examples:
   impeller simulate --broker mqtt://127.0.0.1:1883
   impeller simulate scenarios/outage.json --ci
   impeller analyze recording.f32 --rate 12000 --rpm 1797 --bearing 6205
+  impeller provision --tenant acme --devices 30 --out fleet && mosquitto -c fleet/mosquitto.conf
 `;
 
 export class UsageError extends Error {}
@@ -316,11 +331,13 @@ export async function main(argv: string[]): Promise<number> {
         return runSign(rest);
       case "inspect":
         return runInspect(rest);
+      case "provision":
+        return runProvision(rest);
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}; see impeller --help`);
     }
   } catch (error) {
-    if (error instanceof UsageError || error instanceof SuitUsageError || error instanceof ScenarioError || error instanceof ReplayError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (error instanceof UsageError || error instanceof SuitUsageError || error instanceof ProvisionError || error instanceof ScenarioError || error instanceof ReplayError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`impeller: ${(error as Error).message}\n`);
       return 2;
     }

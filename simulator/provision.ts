@@ -1,0 +1,292 @@
+// `impeller provision`: the identities of a fleet and the broker configuration that enforces
+// them. A CA (kept here, private), a certificate and key per device (CN = device id), a
+// collector and an operator per tenant, a server certificate for the broker, and a mosquitto
+// configuration: TLS with client certificates only, the certificate's CN as the username, and
+// an ACL that gives every identity exactly its own topics. Certificates are made with the
+// openssl command (Node 20 cannot sign X.509 itself).
+
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { isValidId, TOPIC_ROOT, type TopicKind } from "../protocol/topics.js";
+
+/** Version of identities.json. */
+export const MANIFEST_VERSION = 1;
+export const MANIFEST_FILE = "identities.json";
+export const PORT_DEFAULT = 8883;
+/** Devices one provision call makes: a bound on the openssl runs and the ACL's size. */
+export const DEVICES_MAX = 100_000;
+export const LEAF_DAYS_DEFAULT = 825;
+const CA_DAYS = 3650;
+
+/** What a device publishes; it reads its own command (and its own retained state). */
+export const DEVICE_WRITES: readonly TopicKind[] = ["telemetry", "event", "reply", "waveform", "update", "state"];
+/** What an operator reads of every device of its tenant; it writes only commands. */
+export const OPERATOR_READS: readonly TopicKind[] = ["reply", "update", "state"];
+
+export const OPENSSL = ["/usr/bin/openssl", "/usr/local/bin/openssl"].find((file) => fs.existsSync(file));
+
+export class ProvisionError extends Error {
+  constructor(readonly code: "no_openssl" | "bad_argument" | "device_taken" | "bad_manifest", message: string) {
+    super(message);
+  }
+}
+
+export interface TenantIdentities {
+  devices: string[];
+  collector: string;
+  operator: string;
+}
+
+/** DIR/identities.json: what has been provisioned, the source of mosquitto.conf and acl. */
+export interface Manifest {
+  version: number;
+  /** The host name or IP the clients connect to (in the server certificate too). */
+  host: string;
+  port: number;
+  /** Address the listener binds to; all interfaces when absent. */
+  bind?: string;
+  tenants: Record<string, TenantIdentities>;
+}
+
+export interface ProvisionOptions {
+  tenant: string;
+  devices: number;
+  out: string;
+  port?: number;
+  host?: string;
+  bind?: string;
+  /** Index of the first device: ids run from deviceName(first) on. */
+  first?: number;
+  days?: number;
+}
+
+export interface ProvisionResult {
+  directory: string;
+  manifest: Manifest;
+  /** Identities issued by this call (those already present are kept as they are). */
+  issued: string[];
+  config: string;
+  acl: string;
+}
+
+/** The simulator's device ids (simulator/pump-group.ts deviceId): pump-0001 for index 0. */
+export function deviceName(index: number): string {
+  return `pump-${String(index + 1).padStart(4, "0")}`;
+}
+
+export const collectorName = (tenant: string): string => `collector.${tenant}`;
+export const operatorName = (tenant: string): string => `operator.${tenant}`;
+
+/** Where an identity's cert.pem and key.pem live under DIR. */
+export function identityDirectory(directory: string, name: string): string {
+  return path.join(directory, name.startsWith("collector.") || name.startsWith("operator.") ? "clients" : "devices", name);
+}
+
+function openssl(args: string[], cwd: string): void {
+  if (OPENSSL === undefined) throw new ProvisionError("no_openssl", "the openssl command is needed to make certificates: apt-get install -y openssl");
+  execFileSync(OPENSSL, args, { cwd, stdio: "pipe" });
+}
+
+const EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+
+function createCa(directory: string): void {
+  openssl(["req", "-x509", ...EC_KEY, "-days", String(CA_DAYS), "-subj", "/O=impeller/CN=impeller fleet CA",
+    "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+    "-keyout", "ca.key", "-out", "ca.pem"], directory);
+  fs.chmodSync(path.join(directory, "ca.key"), 0o600);
+  fs.chmodSync(path.join(directory, "ca.pem"), 0o644);
+}
+
+/** A key and a certificate signed by DIR's CA in `target` (cert.pem, key.pem 0600). */
+function issue(directory: string, target: string, commonName: string, extensions: string, days: number): void {
+  fs.mkdirSync(target, { recursive: true, mode: 0o755 });
+  const csr = path.join(target, "request.csr");
+  const ext = path.join(target, "extensions.cnf");
+  openssl(["req", ...EC_KEY, "-subj", `/CN=${commonName}`, "-keyout", path.join(target, "key.pem"), "-out", csr], directory);
+  fs.writeFileSync(ext, extensions);
+  openssl(["x509", "-req", "-in", csr, "-CA", "ca.pem", "-CAkey", "ca.key", "-CAserial", "ca.srl", "-CAcreateserial",
+    "-days", String(days), "-extfile", ext, "-out", path.join(target, "cert.pem")], directory);
+  fs.rmSync(csr);
+  fs.rmSync(ext);
+  fs.chmodSync(path.join(target, "key.pem"), 0o600);
+  fs.chmodSync(path.join(target, "cert.pem"), 0o644);
+}
+
+const CLIENT_EXTENSIONS = "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n";
+
+function serverExtensions(host: string): string {
+  const names = new Set(["IP:127.0.0.1", "DNS:localhost", /^[\d.]+$|:/.test(host) ? `IP:${host}` : `DNS:${host}`]);
+  return `basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=${[...names].join(",")}\n`;
+}
+
+export function readManifest(directory: string): Manifest | undefined {
+  const file = path.join(directory, MANIFEST_FILE);
+  if (!fs.existsSync(file)) return undefined;
+  const manifest = JSON.parse(fs.readFileSync(file, "utf8")) as Manifest;
+  if (manifest.version !== MANIFEST_VERSION || typeof manifest.tenants !== "object") {
+    throw new ProvisionError("bad_manifest", `${file} is not an impeller identities file of version ${MANIFEST_VERSION}`);
+  }
+  return manifest;
+}
+
+/** The ACL: one block per identity, by its certificate's CN. No `pattern` lines: a pattern
+ *  applies to every user, so a device of one tenant could publish under its own name in
+ *  another tenant's namespace. */
+export function aclText(manifest: Manifest): string {
+  const lines = ["# impeller ACL, written by `impeller provision` from identities.json: edit that, not this.",
+    "# Usernames are the client certificates' CN (use_identity_as_username). Anything not granted is denied.", ""];
+  for (const [tenant, identities] of Object.entries(manifest.tenants).sort(([a], [b]) => a.localeCompare(b))) {
+    const base = `${TOPIC_ROOT}/${tenant}`;
+    lines.push(`# tenant ${tenant}`, `user ${identities.collector}`, `topic read ${base}/#`, "");
+    lines.push(`user ${identities.operator}`, `topic write ${base}/+/command`, ...OPERATOR_READS.map((kind) => `topic read ${base}/+/${kind}`), "");
+    for (const device of identities.devices) {
+      lines.push(`user ${device}`);
+      for (const kind of DEVICE_WRITES) lines.push(`topic ${kind === "state" ? "readwrite" : "write"} ${base}/${device}/${kind}`);
+      lines.push(`topic read ${base}/${device}/command`, "");
+    }
+  }
+  return `${lines.join("\n")}`;
+}
+
+/** mosquitto.conf with absolute paths, so `mosquitto -c DIR/mosquitto.conf` works from anywhere. */
+export function configText(directory: string, manifest: Manifest): string {
+  const at = (...parts: string[]): string => path.join(directory, ...parts);
+  return [
+    "# mosquitto configuration, written by `impeller provision`. Run: mosquitto -c " + at("mosquitto.conf"),
+    "per_listener_settings false",
+    "allow_anonymous false",
+    `acl_file ${at("acl")}`,
+    "# The default of 1000 drops QoS 1 messages to a slow subscriber.",
+    "max_queued_messages 0",
+    "persistence true",
+    `persistence_location ${at("data")}/`,
+    "log_dest stderr",
+    "log_type error",
+    "log_type warning",
+    "",
+    `listener ${manifest.port}${manifest.bind !== undefined ? ` ${manifest.bind}` : ""}`,
+    `cafile ${at("ca.pem")}`,
+    `certfile ${at("broker", "cert.pem")}`,
+    `keyfile ${at("broker", "key.pem")}`,
+    "tls_version tlsv1.2",
+    "# Every client shows a certificate from the CA above; its CN is its username in the ACL.",
+    "require_certificate true",
+    "use_identity_as_username true",
+    "",
+  ].join("\n");
+}
+
+function checkOptions(options: ProvisionOptions): void {
+  const bad = (message: string): never => { throw new ProvisionError("bad_argument", message); };
+  if (!isValidId(options.tenant)) bad(`tenant ${JSON.stringify(options.tenant)} is not valid: use 1 to 64 of A-Z a-z 0-9 . _ : - starting with a letter or digit`);
+  if (!Number.isInteger(options.devices) || options.devices < 0 || options.devices > DEVICES_MAX) bad(`--devices needs a whole number from 0 to ${DEVICES_MAX}`);
+  const first = options.first ?? 0;
+  if (!Number.isInteger(first) || first < 0) bad("--first needs a whole number from 0");
+  if (options.port !== undefined && (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535)) bad("--port needs a port number from 1 to 65535");
+  if (options.days !== undefined && (!Number.isInteger(options.days) || options.days < 1)) bad("--days needs a whole number of days");
+  if (options.host !== undefined && !/^[A-Za-z0-9.:-]+$/.test(options.host)) bad(`--host ${JSON.stringify(options.host)} is not a host name or IP address`);
+}
+
+/** mosquitto started as root drops to the mosquitto user before it reads its key and writes
+ *  its persistence: when we are root and that user exists, the server key (still 0600) and
+ *  the data directory become its own. */
+function giveToBroker(files: string[]): void {
+  if (process.getuid?.() !== 0) return;
+  const line = fs.existsSync("/etc/passwd") ? fs.readFileSync("/etc/passwd", "utf8").split("\n").find((entry) => entry.startsWith("mosquitto:")) : undefined;
+  if (line === undefined) return;
+  const [, , uid, gid] = line.split(":");
+  for (const file of files) fs.chownSync(file, Number(uid), Number(gid));
+}
+
+/** Provisions a tenant into `out` (made if absent; a CA already there is reused, so several
+ *  tenants share one broker). Device ids are the broker's usernames: they must be unique
+ *  across the tenants of one directory. */
+export function provision(options: ProvisionOptions): ProvisionResult {
+  checkOptions(options);
+  const directory = path.resolve(options.out);
+  fs.mkdirSync(directory, { recursive: true, mode: 0o755 });
+  const previous = readManifest(directory);
+  const manifest: Manifest = previous ?? { version: MANIFEST_VERSION, host: "127.0.0.1", port: PORT_DEFAULT, tenants: {} };
+  if (options.port !== undefined) manifest.port = options.port;
+  if (options.host !== undefined) manifest.host = options.host;
+  if (options.bind !== undefined) manifest.bind = options.bind;
+  const { tenant } = options;
+  const first = options.first ?? 0;
+  const wanted = Array.from({ length: options.devices }, (_, i) => deviceName(first + i));
+  for (const [other, identities] of Object.entries(manifest.tenants)) {
+    if (other === tenant) continue;
+    const taken = wanted.filter((device) => identities.devices.includes(device));
+    if (taken.length > 0) {
+      throw new ProvisionError("device_taken", `device id ${taken[0]} already belongs to tenant ${other} in ${directory}: ` +
+        "a device id is the broker's username and must be unique across tenants; choose other ids with --first N");
+    }
+  }
+  const days = options.days ?? LEAF_DAYS_DEFAULT;
+  const issued: string[] = [];
+  if (!fs.existsSync(path.join(directory, "ca.key"))) {
+    createCa(directory);
+    issued.push("ca");
+  }
+  const server = path.join(directory, "broker");
+  if (!fs.existsSync(path.join(server, "cert.pem")) || previous?.host !== manifest.host) {
+    issue(directory, server, manifest.host, serverExtensions(manifest.host), days);
+    issued.push("broker");
+  }
+  const entry = manifest.tenants[tenant] ?? { devices: [], collector: collectorName(tenant), operator: operatorName(tenant) };
+  for (const name of [entry.collector, entry.operator, ...wanted]) {
+    const target = identityDirectory(directory, name);
+    if (fs.existsSync(path.join(target, "cert.pem"))) continue;
+    issue(directory, target, name, CLIENT_EXTENSIONS, days);
+    issued.push(name);
+  }
+  entry.devices = [...new Set([...entry.devices, ...wanted])].sort();
+  manifest.tenants[tenant] = entry;
+  const data = path.join(directory, "data");
+  fs.mkdirSync(data, { recursive: true, mode: 0o700 });
+  giveToBroker([data, path.join(server, "key.pem")]);
+  const acl = aclText(manifest);
+  const config = configText(directory, manifest);
+  fs.writeFileSync(path.join(directory, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+  fs.writeFileSync(path.join(directory, "acl"), acl, { mode: 0o644 });
+  fs.writeFileSync(path.join(directory, "mosquitto.conf"), config, { mode: 0o644 });
+  return { directory, manifest, issued, config, acl };
+}
+
+function wholeNumber(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value)) throw new ProvisionError("bad_argument", `--${name} needs a whole number, not ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+/** impeller provision --tenant T --devices N --out DIR [--port P] [--host H] [--bind A] [--first K] [--days D] */
+export function runProvision(args: string[]): number {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      tenant: { type: "string" }, devices: { type: "string" }, out: { type: "string" }, port: { type: "string" },
+      host: { type: "string" }, bind: { type: "string" }, first: { type: "string" }, days: { type: "string" },
+    },
+  });
+  if (positionals.length > 0) throw new ProvisionError("bad_argument", `provision takes no file arguments, not ${JSON.stringify(positionals[0])}`);
+  if (values.tenant === undefined || values.devices === undefined || values.out === undefined) {
+    throw new ProvisionError("bad_argument", "provision needs --tenant T --devices N --out DIR");
+  }
+  const result = provision({
+    tenant: values.tenant, devices: wholeNumber(values.devices, "devices")!, out: values.out, port: wholeNumber(values.port, "port"),
+    host: values.host, bind: values.bind, first: wholeNumber(values.first, "first"), days: wholeNumber(values.days, "days"),
+  });
+  const { manifest, directory } = result;
+  const devices = manifest.tenants[values.tenant].devices;
+  process.stdout.write([
+    `Provisioned tenant ${values.tenant} in ${directory}: ${devices.length} devices (${devices[0] ?? "none"}…${devices.at(-1) ?? ""}), ` +
+      `${collectorName(values.tenant)}, ${operatorName(values.tenant)}; ${result.issued.length} certificates issued now.`,
+    `CA: ${path.join(directory, "ca.pem")} (its key ca.key stays here, 0600)`,
+    `Broker: mosquitto -c ${path.join(directory, "mosquitto.conf")}   (mqtts://${manifest.host}:${manifest.port}, client certificates required)`,
+    `Simulate: impeller simulate --identities ${directory}`,
+    "",
+  ].join("\n"));
+  return 0;
+}
