@@ -28,6 +28,9 @@ Commands:
       --days D            simulated days (overrides the scenario)
       --seed S            random seed (overrides the scenario)
       --broker URL        use this MQTT broker (mqtt://host:port) instead of the embedded one
+      --identities DIR    every pump and the collector connect over TLS with their own
+                          certificate from DIR (impeller provision), to the broker in DIR
+                          (mosquitto -c DIR/mosquitto.conf) unless --broker names another
       --workers N         worker threads for the pumps (default: one per core for 100+ pumps)
       --shard K/N         run only pumps with index % N == K (several processes, one broker)
       --quiet             no progress line
@@ -160,6 +163,7 @@ async function runSimulate(args: string[]): Promise<number> {
       days: { type: "string" },
       seed: { type: "string" },
       broker: { type: "string" },
+      identities: { type: "string" },
       workers: { type: "string" },
       shard: { type: "string" },
       quiet: { type: "boolean", default: false },
@@ -185,8 +189,9 @@ async function runSimulate(args: string[]): Promise<number> {
   let lastPrinted = 0;
   const result = await simulate(overridden, {
     brokerUrl: values.broker,
+    identities: values.identities,
     workers: numberOption(values.workers, "workers"),
-    shard: shardOption(values.shard, values.broker),
+    shard: shardOption(values.shard, values.broker ?? values.identities),
     onProgress: values.quiet ? undefined : (progress) => {
       const now = performance.now();
       const done = progress.simulatedMs >= progress.totalMs;

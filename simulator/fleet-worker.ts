@@ -18,6 +18,8 @@ export interface FleetWorkerData {
   firmwarePath: string;
   /** Pumps get a flash and an update agent (a scenario with campaigns). */
   updates?: FleetUpdates;
+  /** Devices connect with their provisioned certificates from this directory. */
+  identities?: string;
 }
 
 const data = workerData as FleetWorkerData;

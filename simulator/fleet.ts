@@ -12,6 +12,7 @@ import { Worker } from "node:worker_threads";
 import type { LogSink } from "../host/device.js";
 import { compileFirmware, type CompiledFirmware } from "../host/firmware.js";
 import { Collector } from "../host/collector.js";
+import { identityBrokerUrl, identityOptions } from "../host/identity.js";
 import { startEmbeddedBroker } from "./broker.js";
 import type { Campaign, CampaignReport } from "./campaign.js";
 import { assignFaults, type Degradation } from "./degradation.js";
@@ -46,6 +47,9 @@ export interface SimulationOptions {
   shard?: { index: number; count: number };
   /** Told a campaign's progress line whenever it changes. */
   onCampaign?: (line: string, campaign: Campaign) => void;
+  /** Identities from impeller provision: every device and the collector connect with their own
+   *  certificate, to the provisioned broker unless brokerUrl says otherwise. */
+  identities?: string;
 }
 
 export interface Progress {
@@ -153,8 +157,9 @@ export function defaultWorkers(pumps: number): number {
 
 export async function simulate(scenario: Scenario, options: SimulationOptions = {}): Promise<SimulationResult> {
   const started = performance.now();
-  let embedded = options.brokerUrl === undefined ? await startEmbeddedBroker() : undefined;
-  const brokerUrl = options.brokerUrl ?? embedded!.url;
+  const externalUrl = options.brokerUrl ?? (options.identities !== undefined ? identityBrokerUrl(options.identities) : undefined);
+  let embedded = externalUrl === undefined ? await startEmbeddedBroker() : undefined;
+  const brokerUrl = externalUrl ?? embedded!.url;
   if (scenario.broker_outages.length > 0 && embedded === undefined) {
     throw new Error("broker_outages need the embedded broker: an external broker cannot be stopped from here");
   }
@@ -164,6 +169,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
   // it. Each shard's collector needs a session of its own on a shared broker.
   const collector = await Collector.connect(brokerUrl, scenario.tenant, {
     durable: true, ...(shard.count > 1 ? { clientId: `collector.${scenario.tenant}.shard-${shard.index}-of-${shard.count}` } : {}),
+    ...identityOptions(options.identities, `collector.${scenario.tenant}`),
   });
   const outages = scenario.broker_outages.map((o) => ({
     fromMs: startMs + o.start_day * 86_400_000, untilMs: startMs + o.start_day * 86_400_000 + o.minutes * 60_000,
@@ -189,12 +195,12 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
   try {
     if (workers === 1) {
       const firmware = options.firmware ?? (await loadFirmware());
-      const group = await PumpGroup.create({ scenario, indices, faults, brokerUrl, firmware, log: options.log, updates });
+      const group = await PumpGroup.create({ scenario, indices, faults, brokerUrl, firmware, log: options.log, updates, identities: options.identities });
       groups.push({ step: (step) => group.step(step, options.onWindow), finish: () => group.finish(), close: () => group.close() });
     } else {
       const firmwarePath = fileURLToPath(FIRMWARE_PATH);
       const shares = Array.from({ length: workers }, (_, w) => indices.filter((_, i) => i % workers === w));
-      groups.push(...await Promise.all(shares.map((share) => workerGroup({ scenario, indices: share, faults, brokerUrl, firmwarePath, updates }, options.log))));
+      groups.push(...await Promise.all(shares.map((share) => workerGroup({ scenario, indices: share, faults, brokerUrl, firmwarePath, updates, identities: options.identities }, options.log))));
     }
 
     options.onConnected?.();

@@ -6,6 +6,7 @@
 
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { Device, type LogSink } from "../host/device.js";
+import { identityOptions } from "../host/identity.js";
 import type { CompiledFirmware } from "../host/firmware.js";
 import type { LinkCounters } from "../host/mqtt-link.js";
 import { MemoryStorage } from "../host/storage.js";
@@ -63,6 +64,8 @@ export class PumpGroup {
   private ticker: NodeJS.Timeout | undefined;
   private ticking = false;
   private brokerUrl = "";
+  /** Provisioned identities (DIR of impeller provision): each device connects with its own. */
+  private identities: string | undefined;
 
   private constructor(
     private readonly scenario: Scenario,
@@ -84,6 +87,8 @@ export class PumpGroup {
     log?: LogSink;
     /** Give every pump a flash and an update agent (only a scenario with campaigns does). */
     updates?: FleetUpdates;
+    /** Each device connects with its certificate from this directory (impeller provision). */
+    identities?: string;
   }): Promise<PumpGroup> {
     const { scenario, indices, faults, brokerUrl, firmware, updates } = options;
     const clock = new VirtualClock(Date.parse(scenario.start));
@@ -92,6 +97,7 @@ export class PumpGroup {
     const devices: Device[] = [];
     const group = new PumpGroup(scenario, indices, models, devices, clock);
     group.brokerUrl = brokerUrl;
+    group.identities = options.identities;
     const compile = updates === undefined ? undefined : compileCache({ image: updates.releaseImage, compiled: firmware });
     try {
       for (const index of indices) {
@@ -113,7 +119,7 @@ export class PumpGroup {
           device = await pump.powerOn();
         }
         devices.push(device);
-        await device.connect(brokerUrl, {}, { random: () => random.next() });
+        await device.connect(brokerUrl, identityOptions(options.identities, device.id), { random: () => random.next() });
       }
     } catch (error) {
       await group.close();
@@ -143,7 +149,7 @@ export class PumpGroup {
         if (pump.flash.dead) {
           const random = Random.forItem(this.scenario.seed, this.indices[i]);
           this.devices[i] = await pump.powerCycle();
-          await this.devices[i].connect(this.brokerUrl, {}, { random: () => random.next() });
+          await this.devices[i].connect(this.brokerUrl, identityOptions(this.identities, this.devices[i].id), { random: () => random.next() });
         } else if (pump.agent.state === "downloading") {
           await pump.agent.poll();
         }

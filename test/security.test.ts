@@ -18,7 +18,9 @@ import { MqttLink } from "../host/mqtt-link.js";
 import { MemoryOutbox } from "../host/outbox.js";
 import { encodeCbor } from "../protocol/cbor.js";
 import { main } from "../simulator/cli.js";
+import { simulate } from "../simulator/fleet.js";
 import { OPENSSL, provision, ProvisionError } from "../simulator/provision.js";
+import { parseScenario } from "../simulator/scenario.js";
 import { freePort, MOSQUITTO_MISSING_REASON, MOSQUITTO_PATH } from "./helpers/mosquitto.js";
 import { createPki } from "./helpers/pki.js";
 
@@ -100,6 +102,7 @@ async function until(predicate: () => boolean): Promise<void> {
 
 describe.skipIf(!READY)("device identities against mosquitto with the provisioned configuration", () => {
   let directory: string;
+  let port: number;
   let broker: Awaited<ReturnType<typeof runBroker>>;
   const open: MqttClient[] = [];
 
@@ -133,7 +136,7 @@ describe.skipIf(!READY)("device identities against mosquitto with the provisione
   beforeAll(async () => {
     directory = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-security-"));
     fs.chmodSync(directory, 0o755); // mosquitto, run as root, reads its key as the mosquitto user
-    const port = await freePort();
+    port = await freePort();
     provision({ tenant: "acme", devices: 2, out: directory, port, bind: "127.0.0.1", days: 2 });
     provision({ tenant: "beta", devices: 1, first: 100, out: directory, days: 2 });
     if (process.env.SECURITY_DEBUG) fs.appendFileSync(path.join(directory, "mosquitto.conf"), "log_type all\n");
@@ -275,6 +278,25 @@ describe.skipIf(!READY)("device identities against mosquitto with the provisione
     const genuine = await connectRaw(identity.url, identity.client);
     expect(genuine.client.connected).toBe(true);
     await genuine.client.endAsync();
+  });
+
+  it("impeller simulate with identities: every pump and the collector connect with their own certificates", async () => {
+    const scenario = parseScenario({
+      name: "two pumps, five minutes, provisioned", seed: 9, tenant: "acme", start: "2026-03-01T12:00:00Z", days: 5 / 1440, pumps: 2,
+      interval_s: 60, sample_rate_hz: 12800, window: 4096,
+      pump: {
+        rpm: [2950, 2950], vanes: [6, 6], slip: [0.02, 0.02], load: [0.8, 0.8],
+        imbalance_g: [0.2, 0.2], misalignment_g: [0.05, 0.05], vane_pass_g: [0.15, 0.15], noise_g: [0.03, 0.03],
+      },
+    });
+    const result = await simulate(scenario, { identities: directory, workers: 1 });
+    expect(result.brokerUrl).toBe(`mqtts://127.0.0.1:${port}`);
+    expect(result.decodeErrors).toEqual([]);
+    expect(result.delivered).toBe(result.published);
+    expect(result.pumps.map((pump) => [pump.device, pump.windows, pump.delivered])).toEqual([["pump-0001", 5, 5], ["pump-0002", 5, 5]]);
+    expect([...result.collector.devices.values()].map((ledger) => [ledger.telemetry.length, ledger.duplicates, ledger.state?.online])).toEqual([[5, 0, false], [5, 0, false]]);
+    // A pump without an identity of its own does not get to connect at all.
+    await expect(simulate({ ...scenario, pumps: 3 }, { identities: directory, workers: 1 })).rejects.toThrow(/no identity "pump-0003" in /);
   });
 });
 
