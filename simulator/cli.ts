@@ -13,6 +13,7 @@ import { findings, htmlReport, runSummary } from "./report.js";
 import { junitXml } from "./junit.js";
 import { runInspect, runKeygen, runSign, SuitUsageError } from "./suit-cli.js";
 import { ProvisionError, runProvision } from "./provision.js";
+import { IdentityError } from "../host/identity.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const DEFAULT_SCENARIO = path.join(ROOT, "scenarios", "default.json");
@@ -342,7 +343,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command ${JSON.stringify(command)}; see impeller --help`);
     }
   } catch (error) {
-    if (error instanceof UsageError || error instanceof SuitUsageError || error instanceof ProvisionError || error instanceof ScenarioError || error instanceof ReplayError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (error instanceof UsageError || error instanceof SuitUsageError || error instanceof ProvisionError || error instanceof IdentityError || error instanceof ScenarioError || error instanceof ReplayError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`impeller: ${(error as Error).message}\n`);
       return 2;
     }

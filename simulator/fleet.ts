@@ -19,6 +19,7 @@ import { assignFaults, type Degradation } from "./degradation.js";
 import { prepareCampaigns } from "./fleet-campaigns.js";
 import type { FleetWorkerData } from "./fleet-worker.js";
 import { PumpGroup, type GroupPumpSummary } from "./pump-group.js";
+import { checkFleetIdentities } from "./provision.js";
 import { Random } from "./random.js";
 import type { Scenario } from "./scenario.js";
 
@@ -157,6 +158,7 @@ export function defaultWorkers(pumps: number): number {
 
 export async function simulate(scenario: Scenario, options: SimulationOptions = {}): Promise<SimulationResult> {
   const started = performance.now();
+  if (options.identities !== undefined) checkFleetIdentities(options.identities, scenario.tenant, scenario.pumps);
   const externalUrl = options.brokerUrl ?? (options.identities !== undefined ? identityBrokerUrl(options.identities) : undefined);
   let embedded = externalUrl === undefined ? await startEmbeddedBroker() : undefined;
   const brokerUrl = externalUrl ?? embedded!.url;

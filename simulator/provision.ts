@@ -290,3 +290,19 @@ export function runProvision(args: string[]): number {
   ].join("\n"));
   return 0;
 }
+
+/** Before a simulated fleet connects with identities: its tenant and every one of its pumps
+ *  (pump-0001 … for `pumps`) must have been provisioned in DIR for that tenant; a device id of
+ *  another tenant would connect and then be refused every publish. */
+export function checkFleetIdentities(directory: string, tenant: string, pumps: number): void {
+  const manifest = readManifest(directory);
+  const remedy = `impeller provision --tenant ${tenant} --devices ${pumps} --out ${directory}`;
+  if (manifest === undefined) throw new ProvisionError("bad_manifest", `${path.join(directory, MANIFEST_FILE)} is missing: make the identities with ${remedy}`);
+  const devices = manifest.tenants[tenant]?.devices;
+  if (devices === undefined) throw new ProvisionError("bad_argument", `tenant ${tenant} has no identities in ${directory}: ${remedy}`);
+  const known = new Set(devices);
+  const missing = Array.from({ length: pumps }, (_, i) => deviceName(i)).filter((device) => !known.has(device));
+  if (missing.length > 0) {
+    throw new ProvisionError("bad_argument", `${missing.length} of the ${pumps} pumps have no identity of tenant ${tenant} in ${directory} (first: ${missing[0]}): ${remedy}`);
+  }
+}

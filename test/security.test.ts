@@ -296,7 +296,10 @@ describe.skipIf(!READY)("device identities against mosquitto with the provisione
     expect(result.pumps.map((pump) => [pump.device, pump.windows, pump.delivered])).toEqual([["pump-0001", 5, 5], ["pump-0002", 5, 5]]);
     expect([...result.collector.devices.values()].map((ledger) => [ledger.telemetry.length, ledger.duplicates, ledger.state?.online])).toEqual([[5, 0, false], [5, 0, false]]);
     // A pump without an identity of its own does not get to connect at all.
-    await expect(simulate({ ...scenario, pumps: 3 }, { identities: directory, workers: 1 })).rejects.toThrow(/no identity "pump-0003" in /);
+    await expect(simulate({ ...scenario, pumps: 3 }, { identities: directory, workers: 1 }))
+      .rejects.toThrow(`1 of the 3 pumps have no identity of tenant acme in ${directory} (first: pump-0003): impeller provision --tenant acme --devices 3 --out ${directory}`);
+    // Nor does a fleet of a tenant that was not provisioned, though beta's pump-0101 exists.
+    await expect(simulate({ ...scenario, tenant: "gamma" }, { identities: directory, workers: 1 })).rejects.toThrow(/^tenant gamma has no identities in /);
   });
 });
 
