@@ -338,7 +338,7 @@ export async function main(argv: string[]): Promise<number> {
       case "inspect":
         return runInspect(rest);
       case "provision":
-        return runProvision(rest);
+        return await runProvision(rest);
       default:
         throw new UsageError(`unknown command ${JSON.stringify(command)}; see impeller --help`);
     }

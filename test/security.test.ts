@@ -137,8 +137,8 @@ describe.skipIf(!READY)("device identities against mosquitto with the provisione
     directory = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-security-"));
     fs.chmodSync(directory, 0o755); // mosquitto, run as root, reads its key as the mosquitto user
     port = await freePort();
-    provision({ tenant: "acme", devices: 2, out: directory, port, bind: "127.0.0.1", days: 2 });
-    provision({ tenant: "beta", devices: 1, first: 100, out: directory, days: 2 });
+    await provision({ tenant: "acme", devices: 2, out: directory, port, bind: "127.0.0.1", days: 2 });
+    await provision({ tenant: "beta", devices: 1, first: 100, out: directory, days: 2 });
     if (process.env.SECURITY_DEBUG) fs.appendFileSync(path.join(directory, "mosquitto.conf"), "log_type all\n");
     broker = await runBroker(path.join(directory, "mosquitto.conf"), port);
   });
@@ -310,13 +310,13 @@ if (!READY) {
 }
 
 describe.skipIf(OPENSSL === undefined)("impeller provision", () => {
-  it("refuses a device id another tenant of the directory already has, and names the way out", () => {
+  it("refuses a device id another tenant of the directory already has, and names the way out", async () => {
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-provision-"));
     try {
-      provision({ tenant: "acme", devices: 1, out: directory });
-      expect(() => provision({ tenant: "beta", devices: 1, out: directory })).toThrow(ProvisionError);
-      expect(() => provision({ tenant: "beta", devices: 1, out: directory })).toThrow(/device id pump-0001 already belongs to tenant acme .*--first N/);
-      const again = provision({ tenant: "acme", devices: 2, out: directory });
+      await provision({ tenant: "acme", devices: 1, out: directory });
+      await expect(provision({ tenant: "beta", devices: 1, out: directory })).rejects.toThrow(ProvisionError);
+      await expect(provision({ tenant: "beta", devices: 1, out: directory })).rejects.toThrow(/device id pump-0001 already belongs to tenant acme .*--first N/);
+      const again = await provision({ tenant: "acme", devices: 2, out: directory });
       expect(again.issued).toEqual(["pump-0002"]); // what exists is kept: the CA and pump-0001 stay
       expect(again.manifest.tenants.acme.devices).toEqual(["pump-0001", "pump-0002"]);
     } finally {
