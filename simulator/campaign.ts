@@ -21,6 +21,7 @@ const TERMINAL = new Set(["confirmed", "reverted", "rejected", "failed"]);
 const WATCH_MS = 50;
 export const WAVE_TIMEOUT_MS_DEFAULT = 300_000;
 export const SETTLE_TIMEOUT_MS_DEFAULT = 60_000;
+export const STALL_MS_DEFAULT = 20_000;
 /** Waves in a campaign, at most. */
 export const WAVES_MAX = 16;
 
@@ -40,6 +41,10 @@ export interface CampaignPlan {
   /** Offers again a device whose download failed (resumes from its flash), this many times. */
   retries?: number;
   blockBytes?: number;
+  /** Wall ms without news from an updating device before it is offered the image again (counts
+   *  as a retry): a device that lost power before its download was recorded in flash forgets
+   *  the offer. An offer of what a device is already downloading is ignored by its agent. */
+  stallMs?: number;
   /** Wall ms a wave may take; devices not done by then count as timed out. */
   waveTimeoutMs?: number;
   /** Wall ms to wait, once the campaign stopped, for devices already updating to end. */
@@ -124,6 +129,8 @@ export class Campaign {
   private readonly ends: number[];
   private readonly waveReports: WaveReport[] = [];
   private readonly seen = new Map<string, number>();
+  /** performance.now() of the last offer or status of each device. */
+  private readonly heard = new Map<string, number>();
   private startedAt = 0;
   private endedAt = 0;
   private waveStartedAt = 0;
@@ -229,6 +236,7 @@ export class Campaign {
     record.outcome = "updating";
     record.offers += 1;
     record.history.push({ atMs: this.elapsed(), state: "offer sent" });
+    this.heard.set(record.device, performance.now());
     this.offersBytes += this.plan.envelope.length;
     await this.server.offer(record.device, this.plan.name).catch((error: unknown) => {
       record.history.push({ atMs: this.elapsed(), state: "offer lost", reason: (error as Error).message });
@@ -258,6 +266,7 @@ export class Campaign {
 
   private observe(record: DeviceRecord, status: UpdateStatus): void {
     if (status.campaign !== this.plan.name) return;
+    this.heard.set(record.device, performance.now());
     record.history.push({ atMs: this.elapsed(), state: status.state, ...(status.progress !== undefined ? { progress: status.progress } : {}), ...(status.reason !== undefined ? { reason: status.reason } : {}) });
     if (!TERMINAL.has(status.state)) {
       if (record.outcome !== "confirmed") record.outcome = "updating";
@@ -274,7 +283,9 @@ export class Campaign {
     // A failed download is retried (AWS Jobs' retry on FAILED): it resumes from the device's flash.
     if (this.state === "running" || this.state === "paused") {
       for (const record of wave) {
-        if (record.outcome === "failed" && record.offers <= (this.plan.retries ?? 1)) await this.offer(record);
+        const retry = record.offers <= (this.plan.retries ?? 1);
+        const stalled = record.outcome === "updating" && now - (this.heard.get(record.device) ?? now) > (this.plan.stallMs ?? STALL_MS_DEFAULT);
+        if ((record.outcome === "failed" || stalled) && retry) await this.offer(record);
       }
     }
     const timedOut = now - this.waveStartedAt > (this.plan.waveTimeoutMs ?? WAVE_TIMEOUT_MS_DEFAULT);

@@ -11,6 +11,7 @@ import { loadScenario, parseScenario, ScenarioError, type Scenario } from "./sce
 import { BEARINGS, readRecording, replay, ReplayError, type ReplayResult } from "./replay.js";
 import { findings, htmlReport, runSummary } from "./report.js";
 import { junitXml } from "./junit.js";
+import { writeCampaignReport } from "./campaign.js";
 import { runInspect, runKeygen, runSign, SuitUsageError } from "./suit-cli.js";
 import { ProvisionError, runProvision } from "./provision.js";
 import { IdentityError } from "../host/identity.js";
@@ -188,6 +189,8 @@ async function runSimulate(args: string[]): Promise<number> {
   }
   const interactive = process.stderr.isTTY && !values.quiet;
   let lastPrinted = 0;
+  let lastCampaign = "";
+  let lastCampaignPrinted = 0;
   const result = await simulate(overridden, {
     brokerUrl: values.broker,
     identities: values.identities,
@@ -205,8 +208,23 @@ async function runSimulate(args: string[]): Promise<number> {
     log: (device, level, text) => {
       if (level >= 2) process.stderr.write(`${device}: ${["debug", "info", "warn", "error"][level] ?? level}: ${text}\n`);
     },
+    // A campaign's live line: when its state or wave changes, else at most once a second.
+    onCampaign: values.quiet ? undefined : (line, campaign) => {
+      const now = performance.now();
+      const key = `${campaign.plan.name} ${campaign.state} ${campaign.wave}`;
+      if (key === lastCampaign && now - lastCampaignPrinted < 1000) return;
+      lastCampaign = key;
+      lastCampaignPrinted = now;
+      process.stderr.write(`${line}\n`);
+    },
   });
   process.stdout.write(`${formatSummary(result)}\n`);
+  for (const c of result.campaigns) {
+    const counts = Object.entries(c.counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(", ");
+    process.stdout.write(`Campaign ${c.name}: ${c.state} in wave ${c.maxWave} of ${c.targets} devices (${counts}) in ${(c.durationMs / 1000).toFixed(1)} s; ` +
+      `${c.bytes.total} bytes on the wire, ${c.bytes.perDevicePerImage.toFixed(3)} × the image per device${c.reason !== null ? `; ${c.reason}` : ""}\n`);
+  }
+  if (result.campaigns.length > 0) process.stdout.write(`Power cuts during updates: ${result.powerCuts} (pumps powered on again from their flash)\n`);
   const complete = result.delivered === result.published && result.decodeErrors.length === 0;
   if (!complete) process.stderr.write(`not every message arrived intact: ${result.delivered} of ${result.published} decoded\n`);
   const found = findings(result);
@@ -223,6 +241,11 @@ async function runSimulate(args: string[]): Promise<number> {
   }
   if (summaryPath !== undefined) writeReport(summaryPath, `${JSON.stringify(runSummary(result, found), null, 2)}\n`);
   writeReport(reportPath, htmlReport(result, found));
+  const campaignPaths = result.campaigns.map((c) => {
+    const file = path.join(path.dirname(reportPath), `campaign-${c.name}.json`);
+    writeCampaignReport(file, c);
+    return file;
+  });
   const lines = [""];
   if (values.ci) {
     for (const e of found.expectations) lines.push(`${e.passed ? "PASS" : "FAIL"}  ${e.name}${e.implicit ? " (implicit)" : ""}: ${e.detail}`);
@@ -232,6 +255,7 @@ async function runSimulate(args: string[]): Promise<number> {
   if (junitPath !== undefined) lines.push(`JUnit: ${junitPath}`);
   if (summaryPath !== undefined) lines.push(`Summary: ${summaryPath}`);
   lines.push(`Report: ${reportPath}`);
+  for (const file of campaignPaths) lines.push(`Campaign report: ${file}`);
   process.stdout.write(`${lines.join("\n")}\n`);
   // In CI mode the expectations are the verdict (delivery among them); otherwise the run must deliver everything intact.
   if (values.ci) return found.passed ? 0 : 1;

@@ -32,7 +32,7 @@ export interface RunOutcome {
   pumps: readonly Pick<PumpSummary, "device" | "degradations">[];
   collector: { devices: ReadonlyMap<string, { telemetry: readonly DiagnosedPack[] }> };
   /** The campaigns' final reports (a run without campaigns may leave this out). */
-  campaigns?: readonly Pick<CampaignReport, "name" | "state" | "maxWave" | "targets" | "counts" | "reason">[];
+  campaigns?: readonly Pick<CampaignReport, "name" | "state" | "maxWave" | "targets" | "counts" | "reason" | "waves" | "durationMs" | "bytes">[];
 }
 
 /** How a given fault fared: detected before its failure, detected at or after it, never
@@ -166,7 +166,7 @@ function campaignVerdict(expectation: Extract<Expectation, { kind: "campaign_out
   if (expectation.max_wave !== undefined && report.maxWave > expectation.max_wave) problems.push(`reached wave ${report.maxWave}, after ${expectation.max_wave}`);
   if (on !== null && on !== report.targets) problems.push(`${report.targets - on} of ${report.targets} devices not on the ${expectation.devices_on} image`);
   const counts = Object.entries(report.counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(", ");
-  const detail = `campaign ${report.name}: ${report.state} after wave ${report.maxWave} of ${report.targets} devices (${counts})${report.reason !== null ? `: ${report.reason}` : ""}`;
+  const detail = `campaign ${report.name}: ${report.state} in wave ${report.maxWave} of ${report.targets} devices (${counts})${report.reason !== null ? `: ${report.reason}` : ""}`;
   return { passed: problems.length === 0, measured: on ?? report.maxWave, detail: problems.length === 0 ? detail : `${problems.join("; ")}. ${detail}` };
 }
 

@@ -28,6 +28,8 @@ export const FLEET_SELF_TEST_TIMEOUT_MS = 5000;
 /** How often (wall ms) downloads are checked for silence and dead flash for a power-on. */
 export const TICK_MS = 100;
 const POWER_LOSS_SALT = 0x0b5e_55ed;
+/** Wall ms a dead pump's link is given to close before it is powered on again regardless. */
+const POWER_OFF_WAIT_MS = 1000;
 
 /** What a group needs to give its pumps updates (plain data: it crosses to worker threads). */
 export interface FleetUpdates {
@@ -68,6 +70,8 @@ export class UpdatablePump {
   flash: Flash;
   /** Times the pump lost power and was powered on again. */
   powerCuts = 0;
+  /** The group is polling its agent or powering it on: one thing at a time per pump. */
+  busy = false;
   private earlierMessages = 0;
   private readonly deviceOptions: Omit<DeviceOptions, "firmware" | "trial">;
 
@@ -102,7 +106,8 @@ export class UpdatablePump {
   async powerCycle(): Promise<Device> {
     this.earlierMessages = this.published;
     this.agent.close();
-    await this.device.close().catch(() => undefined);
+    // Power gone: no goodbye is owed, so a close that waits on the broker is not waited for.
+    await Promise.race([this.device.close().catch(() => undefined), new Promise((resolve) => setTimeout(resolve, POWER_OFF_WAIT_MS).unref())]);
     this.flash = this.flash.reopen();
     this.powerCuts += 1;
     return this.powerOn();

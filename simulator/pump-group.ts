@@ -62,7 +62,6 @@ export class PumpGroup {
   /** With updates (fleet-updates.ts): each pump's flash and agent, by position. */
   private readonly updatable: UpdatablePump[] = [];
   private ticker: NodeJS.Timeout | undefined;
-  private ticking = false;
   private brokerUrl = "";
   /** Provisioned identities (DIR of impeller provision): each device connects with its own. */
   private identities: string | undefined;
@@ -126,7 +125,7 @@ export class PumpGroup {
       throw error;
     }
     if (updates !== undefined) {
-      group.ticker = setInterval(() => void group.tick().catch((error: unknown) => options.log?.("fleet", 3, `update tick: ${(error as Error).message}`)), TICK_MS);
+      group.ticker = setInterval(() => group.tick(options.log), TICK_MS);
       group.ticker.unref();
     }
     return group;
@@ -138,25 +137,26 @@ export class PumpGroup {
   }
 
   /** While a download is under way the virtual clock moves with wall time, so the agents'
-   *  silence timers run; a pump whose flash lost power is powered on again from it. */
-  private async tick(): Promise<void> {
-    if (this.ticking) return;
-    this.ticking = true;
-    try {
-      if (this.updatable.some((pump) => pump.agent.state === "downloading")) this.clock.advanceTo(this.clock.now() + TICK_MS);
-      for (let i = 0; i < this.updatable.length; i++) {
-        const pump = this.updatable[i];
-        if (pump.flash.dead) {
-          const random = Random.forItem(this.scenario.seed, this.indices[i]);
-          this.devices[i] = await pump.powerCycle();
-          await this.devices[i].connect(this.brokerUrl, identityOptions(this.identities, this.devices[i].id), { random: () => random.next() });
-        } else if (pump.agent.state === "downloading") {
-          await pump.agent.poll();
-        }
-      }
-    } finally {
-      this.ticking = false;
+   *  silence timers run; a pump whose flash lost power is powered on again from it. One pump
+   *  busy (an agent's queue held by a reboot, a slow power-on) holds up no other. */
+  private tick(log?: LogSink): void {
+    if (this.updatable.some((pump) => pump.agent.state === "downloading")) this.clock.advanceTo(this.clock.now() + TICK_MS);
+    for (let i = 0; i < this.updatable.length; i++) {
+      const pump = this.updatable[i];
+      if (pump.busy) continue;
+      let work: Promise<unknown>;
+      if (pump.flash.dead) work = this.powerOn(i);
+      else if (pump.agent.state === "downloading") work = pump.agent.poll();
+      else continue;
+      pump.busy = true;
+      work.catch((error: unknown) => log?.(pump.device.id, 3, `update tick: ${(error as Error).message}`)).finally(() => (pump.busy = false));
     }
+  }
+
+  private async powerOn(i: number): Promise<void> {
+    const random = Random.forItem(this.scenario.seed, this.indices[i]);
+    this.devices[i] = await this.updatable[i].powerCycle();
+    await this.devices[i].connect(this.brokerUrl, identityOptions(this.identities, this.devices[i].id), { random: () => random.next() });
   }
 
   /** Every pump's measurement of `step`; returns the windows fed. */

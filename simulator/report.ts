@@ -81,6 +81,12 @@ export function runSummary(run: ReportInput, found: RunFindings = findings(run))
       })),
     })),
     expectations: found.expectations.map((e) => ({ ...e.expectation, name: e.name, passed: e.passed, measured: e.measured, detail: e.detail, implicit: e.implicit })),
+    // Campaigns without their per-device histories (the campaign's own JSON report has them).
+    ...(run.campaigns !== undefined && run.campaigns.length > 0 ? {
+      campaigns: run.campaigns.map((c) => ({
+        name: c.name, state: c.state, reason: c.reason, max_wave: c.maxWave, targets: c.targets, counts: c.counts, duration_ms: c.durationMs, waves: c.waves, bytes: c.bytes,
+      })),
+    } : {}),
   };
 }
 
@@ -142,6 +148,17 @@ export function htmlReport(run: ReportInput, found: RunFindings = findings(run))
     parts.push(`<tr class="${e.passed ? "pass" : "fail"}"><td class="mark">${e.passed ? "✔" : "✘"}</td><td><code>${h(e.name)}</code>${e.implicit ? ' <span class="dim">(implicit)</span>' : ""}</td><td class="num">${measuredText(e)}</td><td>${h(e.detail)}</td></tr>`);
   }
   parts.push(`</tbody></table></div></section>`);
+
+  if (run.campaigns !== undefined && run.campaigns.length > 0) {
+    parts.push(`<section><h2>Campaigns</h2><div class="scroll"><table><thead><tr><th>campaign</th><th>state</th><th>waves (devices: confirmed / errors)</th><th>outcome</th><th class="num">seconds</th><th class="num">bytes per device ÷ image</th><th>why it stopped</th></tr></thead><tbody>`);
+    for (const c of run.campaigns) {
+      const waves = c.waves.map((w) => `${w.wave}: ${w.devices} (${w.confirmed} / ${w.errors})`).join(" · ");
+      const counts = Object.entries(c.counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(", ");
+      parts.push(`<tr class="${c.state === "completed" ? "pass" : "fail"}"><td><code>${h(c.name)}</code></td><td>${h(c.state)}</td><td>${h(waves)}</td><td>${h(counts)}</td>` +
+        `<td class="num">${(c.durationMs / 1000).toFixed(1)}</td><td class="num">${c.bytes.perDevicePerImage.toFixed(3)}</td><td>${h(c.reason ?? "")}</td></tr>`);
+    }
+    parts.push(`</tbody></table></div></section>`);
+  }
 
   parts.push(`<section><h2>Faults given and detected</h2>`);
   if (found.faults.length === 0) parts.push(`<p class="dim">The scenario gives no pump a fault.</p>`);
