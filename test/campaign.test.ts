@@ -4,8 +4,10 @@
 // operator, and pumps that lose power in the middle of their update still ending on an image
 // that runs.
 
-import { describe, expect, it } from "vitest";
-import { checkPlan, waveEnds, type CampaignPlan, type CampaignReport } from "../simulator/campaign.js";
+import { describe, expect, it, vi } from "vitest";
+import { UpdateServer } from "../host/update-server.js";
+import { encodeUpdateStatus, type UpdateStateName } from "../protocol/messages.js";
+import { Campaign, checkPlan, waveEnds, type CampaignPlan, type CampaignReport } from "../simulator/campaign.js";
 import { evaluateExpectations } from "../simulator/expectations.js";
 import { simulate } from "../simulator/fleet.js";
 import { parseScenario, ScenarioError, type Scenario } from "../simulator/scenario.js";
@@ -121,4 +123,52 @@ describe("campaigns on the fleet", () => {
     expect(result.delivered).toBe(result.published); // the outbox outlives the power cut
     console.log(`power loss: ${result.powerCuts} cuts; ${report.counts.confirmed} confirmed, ${report.counts.reverted} reverted`);
   }, 60_000);
+});
+
+describe("campaign policy against scripted devices", () => {
+  /** Devices behind a transport-free UpdateServer: each answers an offer as its script says. */
+  function scripted(behaviour: (device: string, offer: number) => "confirmed" | "reverted" | "silent") {
+    const offers = new Map<string, number>();
+    const server: UpdateServer = new UpdateServer((device) => {
+      const n = (offers.get(device) ?? 0) + 1;
+      offers.set(device, n);
+      const outcome = behaviour(device, n);
+      if (outcome === "silent") return;
+      const report = (state: UpdateStateName): Promise<void> => server.receive(device, encodeUpdateStatus({ campaign: "c", sequence: 2, state }));
+      setTimeout(() => {
+        void report("offered").then(() => report("downloading")).then(() => report(outcome));
+      }, 5);
+    });
+    return { server, offers };
+  }
+  const devices = Array.from({ length: 10 }, (_, i) => `d${i}`);
+  const plan = (extra: Partial<CampaignPlan>): CampaignPlan => ({
+    name: "c", devices, image: new Uint8Array(100), envelope: new Uint8Array(10), waves: [0.2, 1], successThreshold: 1, errorThreshold: 0.4, onError: "abort", ...extra,
+  });
+
+  it("on_error pause: a wave over the error threshold pauses the campaign; resume starts the next wave", async () => {
+    const { server } = scripted((device) => (device === "d0" ? "reverted" : "confirmed"));
+    const campaign = new Campaign(plan({ onError: "pause", errorThreshold: 0.4 }), server);
+    const done = campaign.run();
+    await vi.waitFor(() => expect(campaign.state).toBe("paused"), { timeout: 2000 });
+    expect(campaign.reason).toBe("wave 1: 1 of 2 devices failed, above the error threshold 0.4");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(campaign.wave).toBe(0);
+    campaign.resume();
+    const report = await done;
+    expect(report.state).toBe("completed");
+    expect(report.counts).toMatchObject({ confirmed: 9, reverted: 1 });
+    expect(report.waves.map((w) => w.devices)).toEqual([2, 8]);
+  });
+
+  it("a device silent after its offer is offered again after the stall time, and a silent one times out the wave", async () => {
+    const { server, offers } = scripted((device, n) => (device === "d1" && n === 1 ? "silent" : device === "d2" ? "silent" : "confirmed"));
+    const campaign = new Campaign(plan({ waves: [1], stallMs: 200, waveTimeoutMs: 1000, errorThreshold: 0.5, successThreshold: 0.8 }), server);
+    const report = await campaign.run();
+    expect(offers.get("d1")).toBe(2);
+    expect(offers.get("d2")).toBe(2); // one retry, then the wave's time runs out
+    expect(report.devices.find((d) => d.device === "d1")?.outcome).toBe("confirmed");
+    expect(report.devices.find((d) => d.device === "d2")?.outcome).toBe("timeout");
+    expect(report.state).toBe("completed"); // 9 of 10 confirmed: above 0.8
+  });
 });
