@@ -8,7 +8,7 @@
 // carries it over MQTT: it subscribes to the tenant's "update" topics and publishes commands
 // on each device's command topic.
 
-import mqtt, { type MqttClient } from "mqtt";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { unframe } from "../protocol/framing.js";
 import {
   decodeUpdateMessage, encodeUpdateBlock, encodeUpdateOffer, type BlockRequest, type UpdateStatus,
@@ -127,8 +127,11 @@ export class MqttUpdateServer extends UpdateServer {
     super((device, command) => client.publishAsync(buildTopic(tenant, device, "command"), Buffer.from(command), { qos: 1 }).then(() => undefined));
   }
 
-  static async connect(url: string, tenant: string): Promise<MqttUpdateServer> {
-    const client = await mqtt.connectAsync(url, { protocolVersion: 4, clientId: `update-server.${tenant}.${process.pid}.${Date.now()}`, clean: true, reconnectPeriod: 250 });
+  /** `options`: credentials and TLS, e.g. the tenant's operator identity (host/identity.ts). */
+  static async connect(url: string, tenant: string, options: IClientOptions = {}): Promise<MqttUpdateServer> {
+    const client = await mqtt.connectAsync(url, {
+      protocolVersion: 4, clientId: `update-server.${tenant}.${process.pid}.${Date.now()}`, clean: true, reconnectPeriod: 250, ...options,
+    });
     const server = new MqttUpdateServer(client, tenant);
     client.on("message", (topic, payload) => {
       server.uplinkBytes += payload.length;

@@ -16,7 +16,10 @@ import { Collector } from "../host/collector.js";
 import { IdentityError, loadIdentity } from "../host/identity.js";
 import { MqttLink } from "../host/mqtt-link.js";
 import { MemoryOutbox } from "../host/outbox.js";
+import { MqttUpdateServer } from "../host/update-server.js";
 import { encodeCbor } from "../protocol/cbor.js";
+import { frame } from "../protocol/framing.js";
+import { encodeUpdateStatus } from "../protocol/messages.js";
 import { main } from "../simulator/cli.js";
 import { simulate } from "../simulator/fleet.js";
 import { OPENSSL, provision, ProvisionError } from "../simulator/provision.js";
@@ -238,6 +241,24 @@ describe.skipIf(!READY)("device identities against mosquitto with the provisione
     await collector.waitFor(`${ACME}/pump-0002/telemetry real`);
     expect(operator.received).toEqual([`${ACME}/pump-0002/reply reply-1`]);
     expect(collector.received).toEqual([`${ACME}/pump-0002/telemetry real`]);
+  });
+
+  it("the update server runs as the tenant's operator: it hears its devices' update statuses, not another tenant's", async () => {
+    const operator = loadIdentity(directory, "operator.acme");
+    const server = await MqttUpdateServer.connect(operator.url, "acme", operator.client);
+    try {
+      const status = (campaign: string): Buffer => Buffer.from(frame(1, encodeUpdateStatus({ campaign, sequence: 2, state: "downloading", progress: 0 })));
+      const beta = await as("pump-0101");
+      await beta.client.publishAsync(`${ACME}/pump-0101/update`, status("from-beta"), { qos: 1 }).catch(() => undefined);
+      const device = await as("pump-0002");
+      const heard = server.waitFor("pump-0002", (s) => s.campaign === "acme-1");
+      await device.client.publishAsync(`${ACME}/pump-0002/update`, status("acme-1"), { qos: 1 });
+      await Promise.race([heard, new Promise((_, reject) => setTimeout(() => reject(new Error("no status within 5 s")), WAIT_MS))]);
+      expect(server.states("pump-0002")).toEqual(["downloading"]);
+      expect(server.states("pump-0101")).toEqual([]);
+    } finally {
+      await server.close();
+    }
   });
 
   it("a tenant's collector sees nothing of another tenant, and no identity reaches across", async () => {
