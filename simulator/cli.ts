@@ -80,6 +80,10 @@ Commands:
                         DIR/mosquitto.conf with an ACL (TLS, client certificates required,
                         each device only its own topics). Run again with another tenant
                         to add it to the same CA and broker (device ids unique across them).
+      --waveform W        owner policy: raw waveforms on_request (default) or never
+      --detail D          owner policy: full (default) or summary telemetry
+                        The owner's token and policy go to DIR/owner/T.json (0600); devices
+                        store the policy at their first boot, and only the token changes it.
       --port P            the broker's TLS port (default 8883)
       --host H            the name or IP clients connect to (default 127.0.0.1)
       --bind A            the address the listener binds to (default: all)

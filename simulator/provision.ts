@@ -11,6 +11,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs, promisify } from "node:util";
+import type { OwnerPolicy } from "../protocol/messages.js";
 import { isValidId, TOPIC_ROOT, type TopicKind } from "../protocol/topics.js";
 
 /** Version of identities.json. */
@@ -64,6 +65,44 @@ export interface ProvisionOptions {
   /** Index of the first device: ids run from deviceName(first) on. */
   first?: number;
   days?: number;
+  /** The owner's data policy for the tenant's devices (owner/<tenant>.json; the token is made
+   *  once per tenant and kept). Defaults: waveforms on request, full telemetry. */
+  waveform?: "on_request" | "never";
+  detail?: "full" | "summary";
+}
+
+/** DIR/owner/<tenant>.json (0600): the owner's token, hex, and the policy devices start with. */
+interface OwnerFile {
+  token: string;
+  waveform: "on_request" | "never";
+  detail: "full" | "summary";
+}
+
+const OWNER_TOKEN_BYTES = 32;
+
+function ownerFile(directory: string, tenant: string): string {
+  return path.join(directory, "owner", `${tenant}.json`);
+}
+
+/** The owner policy a tenant's devices are provisioned with (their first boot stores it), or
+ *  undefined when the tenant has none in DIR. */
+export function ownerPolicy(directory: string, tenant: string): OwnerPolicy | undefined {
+  const file = ownerFile(directory, tenant);
+  if (!fs.existsSync(file)) return undefined;
+  const owner = JSON.parse(fs.readFileSync(file, "utf8")) as OwnerFile;
+  return { token: Uint8Array.from(Buffer.from(owner.token, "hex")), waveform: owner.waveform, detail: owner.detail };
+}
+
+function writeOwner(directory: string, options: ProvisionOptions): void {
+  const file = ownerFile(directory, options.tenant);
+  const previous = fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, "utf8")) as OwnerFile) : undefined;
+  const owner: OwnerFile = {
+    token: previous?.token ?? randomBytes(OWNER_TOKEN_BYTES).toString("hex"),
+    waveform: options.waveform ?? previous?.waveform ?? "on_request",
+    detail: options.detail ?? previous?.detail ?? "full",
+  };
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  fs.writeFileSync(file, `${JSON.stringify(owner, null, 2)}\n`, { mode: 0o600 });
 }
 
 export interface ProvisionResult {
@@ -260,10 +299,17 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
   giveToBroker([data, path.join(server, "key.pem")]);
   const acl = aclText(manifest);
   const config = configText(directory, manifest);
+  writeOwner(directory, options);
   fs.writeFileSync(path.join(directory, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
   fs.writeFileSync(path.join(directory, "acl"), acl, { mode: 0o644 });
   fs.writeFileSync(path.join(directory, "mosquitto.conf"), config, { mode: 0o644 });
   return { directory, manifest, issued, config, acl };
+}
+
+function choice<T extends string>(value: string | undefined, name: string, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) throw new ProvisionError("bad_argument", `--${name} is one of ${allowed.join(", ")}, not ${JSON.stringify(value)}`);
+  return value as T;
 }
 
 function wholeNumber(value: string | undefined, name: string): number | undefined {
@@ -280,6 +326,7 @@ export async function runProvision(args: string[]): Promise<number> {
     options: {
       tenant: { type: "string" }, devices: { type: "string" }, out: { type: "string" }, port: { type: "string" },
       host: { type: "string" }, bind: { type: "string" }, first: { type: "string" }, days: { type: "string" },
+      waveform: { type: "string" }, detail: { type: "string" },
     },
   });
   if (positionals.length > 0) throw new ProvisionError("bad_argument", `provision takes no file arguments, not ${JSON.stringify(positionals[0])}`);
@@ -289,6 +336,8 @@ export async function runProvision(args: string[]): Promise<number> {
   const result = await provision({
     tenant: values.tenant, devices: wholeNumber(values.devices, "devices")!, out: values.out, port: wholeNumber(values.port, "port"),
     host: values.host, bind: values.bind, first: wholeNumber(values.first, "first"), days: wholeNumber(values.days, "days"),
+    waveform: choice(values.waveform, "waveform", ["on_request", "never"] as const),
+    detail: choice(values.detail, "detail", ["full", "summary"] as const),
   });
   const { manifest, directory } = result;
   const devices = manifest.tenants[values.tenant].devices;
@@ -296,6 +345,7 @@ export async function runProvision(args: string[]): Promise<number> {
     `Provisioned tenant ${values.tenant} in ${directory}: ${devices.length} devices (${devices[0] ?? "none"}…${devices.at(-1) ?? ""}), ` +
       `${collectorName(values.tenant)}, ${operatorName(values.tenant)}; ${result.issued.length} certificates issued now.`,
     `CA: ${path.join(directory, "ca.pem")} (its key ca.key stays here, 0600)`,
+    `Owner policy: ${path.join(directory, "owner", `${values.tenant}.json`)} (0600: the owner's token; devices store the policy at their first boot)`,
     `Broker: mosquitto -c ${path.join(directory, "mosquitto.conf")}   (mqtts://${manifest.host}:${manifest.port}, client certificates required)`,
     `Simulate: impeller simulate --identities ${directory}`,
     "",

@@ -24,7 +24,7 @@ import { main } from "../simulator/cli.js";
 import { simulate } from "../simulator/fleet.js";
 import { OPENSSL, provision, ProvisionError } from "../simulator/provision.js";
 import { parseScenario } from "../simulator/scenario.js";
-import { freePort, MOSQUITTO_MISSING_REASON, MOSQUITTO_PATH } from "./helpers/mosquitto.js";
+import { freePort, MOSQUITTO_MISSING_REASON, MOSQUITTO_PATH, runMosquittoConfig } from "./helpers/mosquitto.js";
 import { createPki } from "./helpers/pki.js";
 
 const READY = MOSQUITTO_PATH !== undefined && OPENSSL !== undefined;
@@ -33,34 +33,6 @@ const WAIT_MS = 5000;
 
 const ACME = "impeller/v1/acme";
 const BETA = "impeller/v1/beta";
-
-/** mosquitto -c FILE, ready once its TLS port accepts connections. */
-async function runBroker(file: string, port: number): Promise<{ stop: () => Promise<void>; stderr: () => string }> {
-  const child: ChildProcess = spawn(MOSQUITTO_PATH!, ["-c", file], { stdio: ["ignore", "ignore", "pipe"] });
-  let stderr = "";
-  child.stderr?.on("data", (chunk: Buffer) => { stderr += chunk.toString(); });
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`mosquitto exited with ${child.exitCode}: ${stderr}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => { socket.destroy(); resolve(true); });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) break;
-    if (Date.now() > deadline) throw new Error(`mosquitto did not open port ${port}: ${stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return {
-    stderr: () => stderr,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-    },
-  };
-}
 
 /** A raw MQTT 3.1.1 client that records what it receives as "topic payload". */
 interface Recorder {
@@ -106,7 +78,7 @@ async function until(predicate: () => boolean): Promise<void> {
 describe.skipIf(!READY)("device identities against mosquitto with the provisioned configuration", () => {
   let directory: string;
   let port: number;
-  let broker: Awaited<ReturnType<typeof runBroker>>;
+  let broker: Awaited<ReturnType<typeof runMosquittoConfig>>;
   const open: MqttClient[] = [];
 
   /** Connects as a provisioned identity (its certificate, the fleet's CA). */
@@ -143,7 +115,7 @@ describe.skipIf(!READY)("device identities against mosquitto with the provisione
     await provision({ tenant: "acme", devices: 2, out: directory, port, bind: "127.0.0.1", days: 2 });
     await provision({ tenant: "beta", devices: 1, first: 100, out: directory, days: 2 });
     if (process.env.SECURITY_DEBUG) fs.appendFileSync(path.join(directory, "mosquitto.conf"), "log_type all\n");
-    broker = await runBroker(path.join(directory, "mosquitto.conf"), port);
+    broker = await runMosquittoConfig(path.join(directory, "mosquitto.conf"), port);
   });
 
   afterAll(async () => {

@@ -105,3 +105,32 @@ export async function startMosquitto(extraConfig: string[] = [], options: Mosqui
     },
   };
 }
+
+/** mosquitto -c FILE, ready once its TLS port accepts connections. */
+export async function runMosquittoConfig(file: string, port: number): Promise<{ stop: () => Promise<void>; stderr: () => string }> {
+  const child: ChildProcess = spawn(MOSQUITTO_PATH!, ["-c", file], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr?.on("data", (chunk: Buffer) => { stderr += chunk.toString(); });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`mosquitto exited with ${child.exitCode}: ${stderr}`);
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(port, "127.0.0.1");
+      socket.once("connect", () => { socket.destroy(); resolve(true); });
+      socket.once("error", () => resolve(false));
+    });
+    if (open) break;
+    if (Date.now() > deadline) throw new Error(`mosquitto did not open port ${port}: ${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return {
+    stderr: () => stderr,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+

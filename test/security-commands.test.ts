@@ -1,0 +1,109 @@
+// Commands that must not work, against mosquitto running the provisioned configuration: a
+// command captured and published again is refused by the device (its counter is not above the
+// last), a policy change without the owner's token is refused, and an update offer signed by
+// someone else is rejected by the update agent. Every device, operator and broker here uses
+// the certificates `impeller provision` made.
+
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import mqtt, { type MqttClient } from "mqtt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Device } from "../host/device.js";
+import { identityBrokerUrl, identityOptions } from "../host/identity.js";
+import { Flash } from "../host/flash.js";
+import { SlotStore } from "../host/slots.js";
+import { UpdateAgent } from "../host/update-agent.js";
+import { unframe } from "../protocol/framing.js";
+import { decodeReply, decodeUpdateMessage, encodeCommand, encodeUpdateOffer } from "../protocol/messages.js";
+import { ownerPolicy, provision, OPENSSL } from "../simulator/provision.js";
+import { freePort, MOSQUITTO_MISSING_REASON, MOSQUITTO_PATH, runMosquittoConfig } from "./helpers/mosquitto.js";
+import { agentOptions, deviceOptions, envelopeFor, NEW_IMAGE, OTHER_SIGNER, provisionedFlash } from "./helpers/update.js";
+
+const READY = MOSQUITTO_PATH !== undefined && OPENSSL !== undefined;
+const WAIT_MS = 5000;
+const TOPIC = "impeller/v1/acme/pump-0001";
+
+describe.skipIf(!READY)("refused commands over the provisioned broker", () => {
+  let directory: string;
+  let broker: Awaited<ReturnType<typeof runMosquittoConfig>>;
+  let device: Device;
+  let agent: UpdateAgent;
+  let operator: MqttClient;
+  const replies: ReturnType<typeof decodeReply>[] = [];
+  const statuses: ReturnType<typeof decodeUpdateMessage>[] = [];
+
+  async function until(predicate: () => boolean): Promise<void> {
+    const deadline = Date.now() + WAIT_MS;
+    while (!predicate()) {
+      if (Date.now() > deadline) throw new Error("timed out waiting for the device's answer");
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  beforeAll(async () => {
+    directory = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-commands-"));
+    fs.chmodSync(directory, 0o755);
+    const port = await freePort();
+    await provision({ tenant: "acme", devices: 1, out: directory, port, bind: "127.0.0.1", days: 2, waveform: "never" });
+    broker = await runMosquittoConfig(path.join(directory, "mosquitto.conf"), port);
+    const flash: Flash = provisionedFlash({});
+    const config = { device: "pump-0001", rate_hz: 1000, window: 256, owner: ownerPolicy(directory, "acme") };
+    ({ device, agent } = await UpdateAgent.start(deviceOptions({ tenant: "acme", config, isolation: "inline" }), agentOptions(new SlotStore(flash))));
+    await device.connect(identityBrokerUrl(directory), identityOptions(directory, "pump-0001"));
+    operator = await mqtt.connectAsync(identityBrokerUrl(directory), { protocolVersion: 4, ...identityOptions(directory, "operator.acme") });
+    operator.on("message", (topic, payload) => {
+      const { body } = unframe(new Uint8Array(payload));
+      if (topic.endsWith("/reply")) replies.push(decodeReply(body));
+      if (topic.endsWith("/update")) statuses.push(decodeUpdateMessage(body));
+    });
+    await operator.subscribeAsync([`${TOPIC}/reply`, `${TOPIC}/update`], { qos: 1 });
+  });
+
+  afterAll(async () => {
+    await operator?.endAsync();
+    agent?.close();
+    await device?.close();
+    await broker?.stop();
+    fs.rmSync(directory, { recursive: true, force: true });
+  });
+
+  it("the device was provisioned with its tenant's owner policy", () => {
+    expect(device.policy).toEqual({ waveform: "never", detail: "full" });
+  });
+
+  it("a command published again, byte for byte, is refused as a replay", async () => {
+    const command = Buffer.from(encodeCommand({ id: 1, seq: 1, cmd: "self_test" }));
+    await operator.publishAsync(`${TOPIC}/command`, command, { qos: 1 });
+    await until(() => replies.length === 1);
+    await operator.publishAsync(`${TOPIC}/command`, command, { qos: 1 });
+    await until(() => replies.length === 2);
+    expect(replies).toEqual([{ id: 1, ok: true }, { id: 1, ok: false, error: -14 }]);
+  });
+
+  it("without the owner's token the policy stays, and raw waveforms stay on the device", async () => {
+    replies.length = 0;
+    const forged = encodeCommand({ id: 2, seq: 2, cmd: "policy", args: { token: new Uint8Array(32).fill(7), waveform: "on_request" } });
+    await operator.publishAsync(`${TOPIC}/command`, Buffer.from(forged), { qos: 1 });
+    await operator.publishAsync(`${TOPIC}/command`, Buffer.from(encodeCommand({ id: 3, seq: 3, cmd: "waveform" })), { qos: 1 });
+    await until(() => replies.length === 2);
+    expect(replies).toEqual([{ id: 2, ok: false, error: -13 }, { id: 3, ok: false, error: -13 }]);
+  });
+
+  it("an update offer signed with another key is rejected before a byte is downloaded", async () => {
+    const offer = encodeUpdateOffer({ id: 4, campaign: "forged", envelope: envelopeFor(NEW_IMAGE, 5, { key: OTHER_SIGNER.privateKey }) });
+    await operator.publishAsync(`${TOPIC}/command`, Buffer.from(offer), { qos: 1 });
+    await until(() => statuses.some((s) => "state" in s && s.state === "rejected"));
+    const rejected = statuses.find((s) => "state" in s && s.state === "rejected")!;
+    expect(rejected).toMatchObject({ update: "status", campaign: "forged", state: "rejected" });
+    expect(String((rejected as { reason?: string }).reason)).toMatch(/signature/);
+    expect(statuses.filter((s) => s.update === "block_request")).toEqual([]);
+    expect(device.firmwareVersion).toBe(0x000100);
+  });
+});
+
+if (!READY) {
+  describe("refused commands over the provisioned broker", () => {
+    it.skip(`${MOSQUITTO_MISSING_REASON}, or openssl is missing`, () => {});
+  });
+}
