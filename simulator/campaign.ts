@@ -17,6 +17,8 @@ export type DeviceOutcome = "pending" | "updating" | "confirmed" | "reverted" | 
 const ERRORS: readonly DeviceOutcome[] = ["reverted", "rejected", "failed", "timeout"];
 /** Update states that end an attempt. */
 const TERMINAL = new Set(["confirmed", "reverted", "rejected", "failed"]);
+/** Update states that show an attempt got past its offer. */
+const STARTED = new Set(["downloading", "verifying", "installing", "trial", "confirmed", "reverted", "failed"]);
 /** How often (wall ms) the campaign looks at what the devices reported. */
 const WATCH_MS = 50;
 export const WAVE_TIMEOUT_MS_DEFAULT = 300_000;
@@ -182,6 +184,17 @@ export class Campaign {
     this.stop("cancelled", reason);
   }
 
+  /** The device connected again (a new session) while updating: one that lost power before its
+   *  download reached flash forgot the offer, so it is offered again at once, as an AWS IoT Jobs
+   *  device asks for its pending job on connecting (counts as a retry). A device that resumes
+   *  on its own ignores an offer of what it is already downloading. */
+  deviceConnected(device: string): void {
+    const record = this.records.get(device);
+    if (record === undefined || record.outcome !== "updating" || (this.state !== "running" && this.state !== "paused")) return;
+    if (record.offers > (this.plan.retries ?? 1)) return;
+    void this.offer(record);
+  }
+
   /** One line of live progress. */
   progress(): string {
     const c = this.counts();
@@ -268,6 +281,9 @@ export class Campaign {
     if (status.campaign !== this.plan.name) return;
     this.heard.set(record.device, performance.now());
     record.history.push({ atMs: this.elapsed(), state: status.state, ...(status.progress !== undefined ? { progress: status.progress } : {}), ...(status.reason !== undefined ? { reason: status.reason } : {}) });
+    // A rejection once the attempt is under way answers an offer sent again (busy installing,
+    // or already installed): the attempt's own outcome stands.
+    if (status.state === "rejected" && record.history.some((h) => STARTED.has(h.state))) return;
     if (!TERMINAL.has(status.state)) {
       if (record.outcome !== "confirmed") record.outcome = "updating";
       return;

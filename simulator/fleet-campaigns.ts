@@ -6,8 +6,11 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import mqtt from "mqtt";
 import { MqttUpdateServer } from "../host/update-server.js";
+import { decodeState } from "../protocol/state.js";
 import { buildEnvelope } from "../protocol/suit.js";
+import { parseTopic, topicFilter } from "../protocol/topics.js";
 import { Campaign, type CampaignReport } from "./campaign.js";
 import { assignFaults } from "./degradation.js";
 import { FLEET_CLASS_ID, FLEET_FLASH, FLEET_VENDOR_ID, RELEASE_SEQUENCE, type FleetUpdates } from "./fleet-updates.js";
@@ -85,14 +88,32 @@ export function prepareCampaigns(scenario: Scenario, releaseImage: Uint8Array): 
         const random = new Random((scenario.seed ^ BLOCK_LOSS_SALT ^ (i + 1)) >>> 0);
         server.faults.drop = () => random.next() < spec.block_loss_share;
       }
+      const campaign = new Campaign({
+        name: spec.name, devices: campaignTargets(scenario, spec, i), image, envelope, waves: spec.waves,
+        successThreshold: spec.success_threshold, errorThreshold: spec.error_threshold, onError: spec.on_error,
+        retries: spec.retries, waveTimeoutMs: spec.wave_timeout_s * 1000,
+      }, server, onProgress);
+      // The devices' births (retained): a new session of a device being updated tells the
+      // campaign it came back, e.g. after losing power.
+      const watcher = await mqtt.connectAsync(brokerUrl, { protocolVersion: 4, clean: true, clientId: `campaign.${scenario.tenant}.${spec.name}.${process.pid}.${Date.now()}` });
+      const sessions = new Map<string, number>();
+      watcher.on("message", (topic, payload) => {
+        try {
+          const { device } = parseTopic(topic);
+          const state = decodeState(new Uint8Array(payload));
+          if (!state.online) return;
+          const before = sessions.get(device);
+          sessions.set(device, state.session);
+          if (before !== undefined && state.session > before) campaign.deviceConnected(device);
+        } catch {
+          // not a birth of ours
+        }
+      });
       try {
-        const campaign = new Campaign({
-          name: spec.name, devices: campaignTargets(scenario, spec, i), image, envelope, waves: spec.waves,
-          successThreshold: spec.success_threshold, errorThreshold: spec.error_threshold, onError: spec.on_error,
-          retries: spec.retries, waveTimeoutMs: spec.wave_timeout_s * 1000,
-        }, server, onProgress);
+        await watcher.subscribeAsync(topicFilter(scenario.tenant, "state"), { qos: 1 });
         return await campaign.run();
       } finally {
+        await watcher.endAsync();
         await server.close();
       }
     },
