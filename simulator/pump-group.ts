@@ -7,6 +7,7 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { Device, type LogSink } from "../host/device.js";
 import { identityOptions } from "../host/identity.js";
+import { ownerPolicy } from "./provision.js";
 import type { CompiledFirmware } from "../host/firmware.js";
 import type { LinkCounters } from "../host/mqtt-link.js";
 import { MemoryStorage } from "../host/storage.js";
@@ -98,13 +99,16 @@ export class PumpGroup {
     group.brokerUrl = brokerUrl;
     group.identities = options.identities;
     const compile = updates === undefined ? undefined : compileCache({ image: updates.releaseImage, compiled: firmware });
+    const owner = options.identities === undefined ? undefined : ownerPolicy(options.identities, scenario.tenant);
     try {
       for (const index of indices) {
         const random = Random.forItem(scenario.seed, index);
         const model = new PumpModel(drawPump(scenario.pump, random), random, faults[index] ?? [], orders);
         models.push(model);
         const deviceOptions = {
-          tenant: scenario.tenant, config: deviceConfig(scenario, index, model),
+          tenant: scenario.tenant,
+          // A provisioned fleet's devices get their tenant's owner policy at their first boot.
+          config: owner === undefined ? deviceConfig(scenario, index, model) : { ...deviceConfig(scenario, index, model), owner },
           storage: new MemoryStorage(), clock: () => clock.now(),
           isolation: "inline" as const, // the throughput path: a worker per simulated pump costs too much
           log: options.log,
