@@ -54,6 +54,7 @@ import { MESSAGE_BYTES_MAX } from "../protocol/cbor.js";
 import { TOPIC_KINDS, type TopicKind } from "../protocol/topics.js";
 import { crc32c } from "./crc32c.js";
 import type { Outbox, OutboxEntry } from "./outbox.js";
+import { fsyncDirectory, writeFileAtomic } from "./storage.js";
 
 export const LOG_FILE = "outbox.log";
 export const TEMPORARY_FILE = "outbox.log.tmp";
@@ -310,29 +311,6 @@ function scanLog(bytes: Uint8Array, sequenceFloor: number): Scan {
   return { entries: [...pending.values()], end: offset, records, nextSequence, damage };
 }
 
-function fsyncDirectory(directory: string): void {
-  const fd = fs.openSync(directory, "r");
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-/** Creates `target` holding `bytes`, whole or not at all: temporary file, fsync, rename, fsync. */
-function writeFileAtomic(directory: string, target: string, bytes: Uint8Array): void {
-  const temporary = path.join(directory, TEMPORARY_FILE);
-  const fd = fs.openSync(temporary, "w");
-  try {
-    fs.writeSync(fd, bytes);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(temporary, target);
-  fsyncDirectory(directory);
-}
-
 function recordBytes(entry: OutboxEntry): number {
   return RECORD_OVERHEAD_BYTES + entry.body.length;
 }
@@ -394,7 +372,7 @@ export class FileOutbox implements Outbox {
       fs.rmSync(temporary, { force: true });
       fsyncDirectory(directory);
     }
-    if (!fs.existsSync(logPath)) writeFileAtomic(directory, logPath, encodeHeader(1));
+    if (!fs.existsSync(logPath)) writeFileAtomic(logPath, encodeHeader(1), path.join(directory, TEMPORARY_FILE));
     const bytes = new Uint8Array(fs.readFileSync(logPath));
     const floor = decodeHeader(bytes);
     if (floor === undefined) {
@@ -412,7 +390,7 @@ export class FileOutbox implements Outbox {
           `${logPath} is corrupt at byte ${scan.end} of ${bytes.length}; open with onCorrupt "truncate" to keep the records before it and set the rest aside in ${CORRUPT_FILE}`,
         );
       }
-      writeFileAtomic(directory, path.join(directory, CORRUPT_FILE), bytes.subarray(scan.end));
+      writeFileAtomic(path.join(directory, CORRUPT_FILE), bytes.subarray(scan.end), path.join(directory, TEMPORARY_FILE));
     }
     const fd = fs.openSync(logPath, "r+");
     try {

@@ -53,14 +53,29 @@ export class FileStorage implements DeviceStorage {
   write(key: number, bytes: Uint8Array): void {
     checkRecord(key, bytes);
     const target = this.file(key);
-    const temporary = `${target}.tmp`;
-    const fd = fs.openSync(temporary, "w");
-    try {
-      fs.writeSync(fd, bytes);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(temporary, target);
+    writeFileAtomic(target, bytes, `${target}.tmp`);
   }
+}
+
+export function fsyncDirectory(directory: string): void {
+  const fd = fs.openSync(directory, "r");
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Makes `target` hold `bytes`, whole or not at all, across a power cut: write a temporary
+ *  file, fsync it, rename it over the target, fsync the directory (the rename itself). */
+export function writeFileAtomic(target: string, bytes: Uint8Array, temporary: string): void {
+  const fd = fs.openSync(temporary, "w");
+  try {
+    fs.writeSync(fd, bytes);
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(temporary, target);
+  fsyncDirectory(path.dirname(target));
 }

@@ -6,7 +6,7 @@ import * as loader from "@assemblyscript/loader";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Random } from "../simulator/random.js";
 import { timeFeatures } from "./reference/features.js";
-import { DEBUG_WASM } from "./helpers/firmware.js";
+import { DEBUG_WASM, silentHostImports } from "./helpers/firmware.js";
 
 interface DebugExports extends Record<string, unknown> {
   debug_time_features(samples: number, scale: number): number;
@@ -17,14 +17,7 @@ interface DebugExports extends Record<string, unknown> {
 let exports: loader.ASUtil & DebugExports;
 
 beforeAll(async () => {
-  const host = {
-    clock_ms: () => 0n,
-    log: () => {},
-    publish: () => 0,
-    panic: () => {},
-    storage_read: () => -1,
-    storage_write: () => 0,
-  };
+  const host = silentHostImports();
   const instance = await loader.instantiate<DebugExports>(fs.readFileSync(DEBUG_WASM), { host });
   exports = instance.exports as loader.ASUtil & DebugExports;
 });

@@ -4,7 +4,7 @@
 
 import fs from "node:fs";
 import * as loader from "@assemblyscript/loader";
-import { DEBUG_WASM } from "./firmware.js";
+import { DEBUG_WASM, silentHostImports } from "./firmware.js";
 
 /** CBOR_ERR_* in firmware/cbor.ts. */
 export const CBOR_ERR = {
@@ -48,14 +48,7 @@ export interface FirmwareCbor {
 }
 
 export async function loadFirmwareCbor(): Promise<FirmwareCbor> {
-  const host = {
-    clock_ms: () => 0n,
-    log: () => {},
-    publish: () => 0,
-    panic: () => {},
-    storage_read: () => -1,
-    storage_write: () => 0,
-  };
+  const host = silentHostImports();
   const instance = await loader.instantiate<CborExports>(fs.readFileSync(DEBUG_WASM), { host });
   const e = instance.exports as loader.ASUtil & CborExports;
   const withInput = <T>(bytes: Uint8Array, run: (ptr: number) => T): T => {

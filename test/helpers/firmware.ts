@@ -59,3 +59,15 @@ export const TELEMETRY_UNITS: [string, string][] = [
   ["bpfi_sb", "/"], ["band_lo", "Hz"], ["band_hi", "Hz"], ["hf_floor", "m/s2"], ["fault", ""],
   ["strength", "/"], ["severity", "/"], ["health", "/"],
 ];
+
+/** Host imports for a firmware test that records nothing: the debug harnesses' host. */
+export function silentHostImports(): Record<string, (...args: never[]) => unknown> {
+  return {
+    clock_ms: () => 0n,
+    log: () => {},
+    publish: () => 0,
+    panic: () => {},
+    storage_read: () => -1,
+    storage_write: () => 0,
+  };
+}
