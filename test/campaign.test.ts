@@ -50,6 +50,7 @@ describe("campaign policy", () => {
     expect(scenario([campaign({})]).campaigns[0]).toMatchObject({ name: "c1", waves: WAVES, on_error: "abort", power_loss_share: 0, retries: 1 });
     expect(() => scenario([campaign({ waves: [0.5, 0.2, 1] })])).toThrow(/campaigns\[0\]\.waves" must increase/);
     expect(() => scenario([campaign({ on_error: "stop" })])).toThrow(/on_error/);
+    expect(() => scenario([campaign({ image: "hang-at-init" })])).toThrow(/hang-at-init would hang the whole simulation/);
     expect(() => scenario([campaign({ colour: "red" })])).toThrow(ScenarioError);
     expect(() => scenario([campaign({})], { expectations: [{ kind: "campaign_outcome", campaign: "c2", state: "completed" }] })).toThrow(/no campaign is named "c2"/);
   });
@@ -170,5 +171,20 @@ describe("campaign policy against scripted devices", () => {
     expect(report.devices.find((d) => d.device === "d1")?.outcome).toBe("confirmed");
     expect(report.devices.find((d) => d.device === "d2")?.outcome).toBe("timeout");
     expect(report.state).toBe("completed"); // 9 of 10 confirmed: above 0.8
+  });
+
+  it("a device being updated that connects again is offered the image again at once, not after the stall time", async () => {
+    const { server, offers } = scripted((device, n) => (device === "d0" && n === 1 ? "silent" : "confirmed"));
+    const campaign = new Campaign(plan({ waves: [1], stallMs: 60_000 }), server);
+    const done = campaign.run();
+    await vi.waitFor(() => expect(campaign.counts().confirmed).toBe(9), { timeout: 2000 });
+    expect(offers.get("d0")).toBe(1);
+    campaign.deviceConnected("d0");
+    const report = await done;
+    expect(offers.get("d0")).toBe(2);
+    expect(report.state).toBe("completed");
+    expect(report.durationMs).toBeLessThan(5000);
+    campaign.deviceConnected("d0"); // done: nothing more is sent
+    expect(offers.get("d0")).toBe(2);
   });
 });
