@@ -62,6 +62,9 @@ console.log(`bytes: image ${b.image}, envelope ${b.envelope}; down: offers ${b.o
   `up: requests and statuses ${b.uplink}; total ${b.total} = ${(b.total / 1e6).toFixed(2)} MB for ${reached} devices`);
 console.log(`  per device ${perDevice.toFixed(0)} bytes = ${b.perDevicePerImage.toFixed(3)} × the image (MQTT headers not counted: payloads only); ` +
   `image data sent ${(b.blockData / (b.image * reached)).toFixed(3)} × (image × devices): resumed downloads after power loss re-send at most a sector`);
+for (const d of report.devices.filter((d) => d.outcome === "reverted" || d.outcome === "rejected" || d.outcome === "failed").slice(0, 5)) {
+  console.log(`  ${d.outcome}: ${d.device}: ${d.history.map((h) => h.state).join(" → ")}: ${[...d.history].reverse().find((h) => h.reason !== undefined)?.reason ?? ""}`);
+}
 for (const d of report.devices.filter((d) => d.outcome === "timeout").slice(0, 5)) {
   console.log(`  timed out: ${d.device}: ${d.history.map((h) => `${h.atMs} ${h.state}${h.progress !== undefined ? ` ${h.progress}` : ""}`).join(", ")}`);
 }
