@@ -112,6 +112,7 @@ export function checkPlan(plan: CampaignPlan): void {
   for (const [name, value] of [["success threshold", plan.successThreshold], ["error threshold", plan.errorThreshold]] as const) {
     if (!(value >= 0 && value <= 1)) throw new CampaignError("campaign_threshold", `the ${name} must be within 0 … 1, not ${value}`);
   }
+  if (plan.devices.length === 0) throw new CampaignError("campaign_devices", `campaign ${plan.name} targets no device`);
   if (new Set(plan.devices).size !== plan.devices.length) throw new CampaignError("campaign_devices", "a device is targeted twice");
 }
 

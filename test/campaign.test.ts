@@ -44,6 +44,7 @@ describe("campaign policy", () => {
     expect(() => checkPlan({ ...plan, waves: [0.5, 0.4, 1] })).toThrow(/increase/);
     expect(() => checkPlan({ ...plan, waves: [0.5] })).toThrow(/last wave must be 1/);
     expect(() => checkPlan({ ...plan, successThreshold: 1.5 })).toThrow(/success threshold/);
+    expect(() => checkPlan({ ...plan, devices: [] })).toThrow(/targets no device/);
   });
 
   it("scenario campaigns are validated field by field", () => {
