@@ -29,6 +29,8 @@ export const ROLLING_ELEMENTS_MAX: f64 = 64.0;
 export const PITCH_DIAMETER_MM_MAX: f64 = 2000.0;
 export const CONTACT_ANGLE_DEG_MAX: f64 = 60.0;
 export const CAVITATION_M_S2_MAX: f64 = 1000.0;
+export const BASELINE_WINDOWS_MIN: i32 = 4;
+export const BASELINE_WINDOWS_MAX: i32 = 10000;
 
 /** A configuration: the one in force, or one being checked. */
 export class Config {
@@ -50,6 +52,7 @@ export class Config {
   band_low_hz: f64 = 0.0; // 0, 0: chosen per window
   band_high_hz: f64 = 0.0;
   cavitation_m_s2: f64 = 2.0;
+  baseline_windows: i32 = 36;
 
   reset(): void {
     this.copyFrom(defaults);
@@ -74,6 +77,7 @@ export class Config {
     this.band_low_hz = other.band_low_hz;
     this.band_high_hz = other.band_high_hz;
     this.cavitation_m_s2 = other.cavitation_m_s2;
+    this.baseline_windows = other.baseline_windows;
   }
 }
 
@@ -228,6 +232,10 @@ function stageEntry(): i32 {
   }
   if (textIs("bearing")) return stageBearing();
   if (textIs("owner")) return stageOwner();
+  if (textIs("baseline_windows")) {
+    staged.baseline_windows = readInteger(BASELINE_WINDOWS_MIN, BASELINE_WINDOWS_MAX);
+    return staged.baseline_windows < 0 ? STATUS_BAD_CONFIG : STATUS_OK;
+  }
   if (textIs("band_hz")) return stageRange(0.0, RATE_HZ_MAX / 2.0, true);
   if (textIs("rpm_range")) return stageRange(1.0, SHAFT_RPM_MAX, false);
   if (textIs("iso_group")) {

@@ -5,11 +5,12 @@
 import "./panic"; // the abort handler (asconfig: --use abort=firmware/panic/panic)
 import * as faults from "./faults";
 import * as policy from "./policy";
+import * as trend from "./trend";
 import * as config from "./config";
 import { computeTimeFeatures, feature_rms, feature_peak, feature_peak_to_peak, feature_crest,
   feature_kurtosis, feature_skewness } from "./features";
 import {
-  writeBegin, writeEnd, writeMap, writeTextAscii, writeInt, writeBool, writeNumber, writeByteString, headNumber,
+  writeBegin, writeEnd, writeMap, writeTextAscii, writeInt, writeBool, writeNumber, writeByteString, writeF32, headNumber,
   readBegin, readHead, readText, readStringContent, skipContent, readPosition, textIs, read_malformed,
   head_major, head_value, text_ptr, text_len,
 } from "./cbor";
@@ -149,6 +150,7 @@ export function init(len: i32): i32 {
   const counted = countBoot();
   if (counted != STATUS_OK) log(LOG_WARN, "boot counter could not be stored");
   policy.restore();
+  trend.restore(config.current.baseline_windows);
   // Provisioning happens once; the owner map in later boots' configurations changes nothing.
   if (config.owner_present && !policy.provisioned) {
     if (!policy.provision(config.owner_token_ptr, config.owner_token_len, config.owner_waveform, config.owner_detail)) {
@@ -248,6 +250,20 @@ export function process(count: i32, timestamp_ms: i64): i32 {
   return status == STATUS_OK ? 1 : status;
 }
 
+/** {"event": "alarm", "level": "none" | "alert" | "danger", "health": smoothed}: the alarm
+ *  level changed (after its persistence, with hysteresis). */
+function publishAlarm(): void {
+  writeBegin(outPtr(), outbox.length);
+  writeMap(3);
+  writeTextAscii("event");
+  writeTextAscii("alarm");
+  writeTextAscii("level");
+  writeTextAscii(ALARM_NAMES[trend.level]);
+  writeTextAscii("health");
+  writeF32(<f32>trend.health_trend);
+  publish(KIND_EVENT);
+}
+
 /** {"event": "error", "code": status, "what": what}: a bad input the firmware refused. */
 function publishError(status: i32, what: string): void {
   writeBegin(outPtr(), outbox.length);
@@ -267,7 +283,11 @@ const FAULT_NAMES: StaticArray<string> = [
 ];
 const TELEMETRY_RECORDS: i32 = 24;
 /** The owner's "summary" detail: severity and diagnosis, no spectral detail. */
-const SUMMARY_RECORDS: i32 = 7;
+const SUMMARY_RECORDS: i32 = 8;
+/** The trend's records: alarm and smoothed health, and the forecast when there is one. */
+const TREND_RECORDS: i32 = 2;
+const FORECAST_RECORDS: i32 = 2;
+const ALARM_NAMES: StaticArray<string> = ["none", "alert", "danger"];
 
 function analyseAndPublish(): i32 {
   const scale = config.current.units == config.UNITS_G ? STANDARD_GRAVITY_M_S2 : 1.0;
@@ -278,9 +298,12 @@ function analyseAndPublish(): i32 {
   const analysed = analysis.analyse(windowPtr(), scale, feature_kurtosis, feature_crest);
   if (analysed < 0) return analysed;
   const r = analysis.result;
+  trend.update(<f64>window_start_ms / 1000.0, r.health, feature_rms, r.velocity_rms_mm_s, feature_kurtosis);
+  if (trend.level_changed) publishAlarm();
   writeBegin(outPtr(), outbox.length);
   const summary = policy.detail == policy.DETAIL_SUMMARY;
-  packBegin(summary ? SUMMARY_RECORDS : TELEMETRY_RECORDS);
+  const forecast = trend.rul_low_h >= 0.0;
+  packBegin(summary ? SUMMARY_RECORDS : TELEMETRY_RECORDS + TREND_RECORDS + (forecast ? FORECAST_RECORDS : 0));
   recordFirst(config.base_name, config.current.device_id_len + 1, <f64>window_start_ms / 1000.0,
     "acc_rms", "m/s2", feature_rms);
   if (summary) {
@@ -290,6 +313,7 @@ function analyseAndPublish(): i32 {
     record("strength", "/", r.strength);
     record("severity", "/", <f64>r.severity);
     record("health", "/", r.health);
+    recordText("alarm", ALARM_NAMES[trend.level]);
     return publish(KIND_TELEMETRY);
   }
   record("acc_peak", "m/s2", feature_peak);
@@ -315,6 +339,12 @@ function analyseAndPublish(): i32 {
   record("strength", "/", r.strength);
   record("severity", "/", <f64>r.severity);
   record("health", "/", r.health);
+  recordText("alarm", ALARM_NAMES[trend.level]);
+  record("health_trend", "/", trend.health_trend);
+  if (forecast) {
+    record("rul_lo", "s", trend.rul_low_h * 3600.0);
+    record("rul_hi", "s", trend.rul_high_h * 3600.0);
+  }
   return publish(KIND_TELEMETRY);
 }
 

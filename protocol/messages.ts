@@ -34,6 +34,8 @@ export interface FirmwareConfig {
   cav_m_s2?: number;
   /** The owner's data policy, applied at provisioning (the first boot) only. */
   owner?: OwnerPolicy;
+  /** Windows the baseline is learned over, from the first in service (4..10000, default 36). */
+  baseline_windows?: number;
 }
 
 export interface OwnerPolicy {
@@ -75,7 +77,7 @@ function onlyKeys(map: Map<unknown, unknown>, keys: readonly string[], what: str
 
 const CONFIG_KEYS = [
   "device", "rate_hz", "window", "units", "max_message", "rpm", "rpm_range", "vanes", "bearing",
-  "iso_group", "foundation", "band_hz", "cav_m_s2", "owner",
+  "iso_group", "foundation", "band_hz", "cav_m_s2", "owner", "baseline_windows",
 ] as const;
 const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 
@@ -113,6 +115,7 @@ export function checkFirmwareConfig(value: unknown): FirmwareConfig {
   if (foundation !== undefined) config.foundation = foundation === "rigid" || foundation === "flexible" ? foundation : fail('foundation is "rigid" or "flexible"');
   if (map.has("band_hz")) config.band_hz = pair(map.get("band_hz"), "band_hz", 0, nyquist);
   if (map.has("cav_m_s2")) config.cav_m_s2 = numberIn(map.get("cav_m_s2"), "cav_m_s2", 0.001, 1000);
+  if (map.has("baseline_windows")) config.baseline_windows = numberIn(map.get("baseline_windows"), "baseline_windows", 4, 10000, true);
   if (map.has("owner")) {
     const owner = asMap(map.get("owner"), "owner");
     onlyKeys(owner, ["token", "waveform", "detail"], "owner");
@@ -275,6 +278,7 @@ export type DeviceEvent =
   | { event: "boot"; boot: number; fw: number }
   | { event: "error"; code: number; what: "samples" | "config" | "command" | "policy" }
   | { event: "policy"; provisioned: boolean; waveform: "on_request" | "never"; detail: "full" | "summary" }
+  | { event: "alarm"; level: "none" | "alert" | "danger"; health: number }
   | HostEvent;
 
 /** Longest `reason` text in a host event, in characters (a panic's reason is at most 256 bytes). */
@@ -338,6 +342,12 @@ export function decodeEvent(bytes: Uint8Array): DeviceEvent {
       fail('an error event\'s "what" is "samples", "config", "command" or "policy"');
     }
     return { event, code: numberIn(map.get("code"), "code", -255, -1, true), what };
+  }
+  if (event === "alarm") {
+    onlyKeys(map, ["event", "level", "health"], "an alarm event");
+    const level = map.get("level");
+    if (level !== "none" && level !== "alert" && level !== "danger") fail('an alarm event\'s level is "none", "alert" or "danger"');
+    return { event, level, health: numberIn(map.get("health"), "health", 0, 1) };
   }
   if (event === "policy") {
     onlyKeys(map, ["event", "provisioned", "waveform", "detail"], "a policy event");

@@ -41,6 +41,8 @@ export interface ReplayOptions {
   firmware?: CompiledFirmware;
 }
 
+export type Alarm = "none" | "alert" | "danger";
+
 export interface WindowResult {
   index: number;
   time_s: number;
@@ -49,6 +51,10 @@ export interface WindowResult {
   severity: number;
   health: number;
   iso_zone: string;
+  /** The alarm level after this window (persistence and hysteresis in the firmware). */
+  alarm: Alarm;
+  /** Remaining useful life [low, high] in hours, or null while there is no forecast. */
+  rul_hours: [number, number] | null;
   features: Record<string, number>;
 }
 
@@ -135,17 +141,20 @@ function toWindow(index: number, timeS: number, body: Uint8Array): WindowResult 
   const features: Record<string, number> = {};
   let fault: Fault = "unknown";
   let zone = "?";
+  let alarm: Alarm = "none";
   for (const record of resolveSenml(decodeSenml(body))) {
     const name = record.name.slice(record.name.indexOf(":") + 1);
     if (record.value !== undefined) features[name] = record.value;
     if (name === "fault" && record.stringValue !== undefined) fault = record.stringValue as Fault;
     if (name === "iso_zone" && record.stringValue !== undefined) zone = record.stringValue;
+    if (name === "alarm" && record.stringValue !== undefined) alarm = record.stringValue as Alarm;
   }
   const { strength = 0, severity = 0, health = 0 } = features;
-  delete features.strength;
-  delete features.severity;
-  delete features.health;
-  return { index, time_s: timeS, fault, strength, severity, health, iso_zone: zone, features };
+  // The firmware forecasts in seconds (SenML's unit); people read hours.
+  const rul_hours: [number, number] | null = features.rul_lo !== undefined && features.rul_hi !== undefined
+    ? [features.rul_lo / 3600, features.rul_hi / 3600] : null;
+  for (const key of ["strength", "severity", "health", "rul_lo", "rul_hi"]) delete features[key];
+  return { index, time_s: timeS, fault, strength, severity, health, iso_zone: zone, alarm, rul_hours, features };
 }
 
 function summarise(windows: WindowResult[], durationS: number): ReplayResult["summary"] {

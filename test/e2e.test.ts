@@ -24,7 +24,7 @@ const scenario: Scenario = parseScenario({
   window: 4096,
   pump: {
     rpm: [2950, 2950], vanes: [6, 6], slip: [0.02, 0.02], load: [0.8, 0.8],
-    imbalance_g: [0.2, 0.2], misalignment_g: [0.05, 0.05], vane_pass_g: [0.15, 0.15], noise_g: [0.03, 0.03],
+    imbalance_g: [0.02, 0.02], misalignment_g: [0.005, 0.005], vane_pass_g: [0.05, 0.05], noise_g: [0.01, 0.01],
   },
 });
 

@@ -46,7 +46,7 @@ async function fleet(url: string, seed: number): Promise<Fleet> {
     cleanups.push(() => device.close());
     devices.push(device);
   }
-  const signal = tones(WINDOW, RATE_HZ, [{ hz: 25, amplitude_g: 0.1 }], 0.02, seed);
+  const signal = tones(WINDOW, RATE_HZ, [{ hz: 25, amplitude_g: 0.005 }], 0.002, seed); // a healthy pump: no alarm
   return {
     devices,
     produce: async (phase) => {

@@ -41,7 +41,7 @@ describe("owner data policy", () => {
     const { firmware, host } = await provisioned();
     firmware.process(signal, 0, 1000);
     const pack = decodeSenml(host.published.find((p) => p.kind === 1)!.bytes);
-    expect(pack.map((r) => r.n)).toEqual(["acc_rms", "vel_rms", "iso_zone", "fault", "strength", "severity", "health"]);
+    expect(pack.map((r) => r.n)).toEqual(["acc_rms", "vel_rms", "iso_zone", "fault", "strength", "severity", "health", "alarm"]);
   });
 
   it("waveform never: a raw waveform request is forbidden", async () => {
@@ -59,7 +59,7 @@ describe("owner data policy", () => {
     expect(firmware.handleMessage(encodeCommand({ id: 3, seq: 2, cmd: "policy", args: { token: TOKEN, waveform: "on_request", detail: "full" } }))).toBe(0);
     expect(events(host).at(-1)).toEqual({ event: "policy", provisioned: true, waveform: "on_request", detail: "full" });
     firmware.process(signal, 0, 1000);
-    expect(decodeSenml(host.published.filter((p) => p.kind === 1).at(-1)!.bytes)).toHaveLength(24);
+    expect(decodeSenml(host.published.filter((p) => p.kind === 1).at(-1)!.bytes)).toHaveLength(26);
     expect(firmware.handleMessage(encodeCommand({ id: 4, seq: 3, cmd: "waveform" }))).toBe(0);
     expect(replies(host).map((r) => [r.id, r.ok])).toEqual([[2, false], [3, true], [4, true]]);
   });

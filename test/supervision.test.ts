@@ -40,7 +40,8 @@ async function boot(name: string | undefined, options: Partial<DeviceOptions> = 
   return device;
 }
 
-const window = (seed: number): Float32Array => Float32Array.from({ length: 256 }, (_, i) => Math.sin(i / 5 + seed));
+// A healthy pump's vibration (small enough that no alarm is raised): 0.01 g.
+const window = (seed: number): Float32Array => Float32Array.from({ length: 256 }, (_, i) => 0.01 * Math.sin(i / 5 + seed));
 
 /** The outbox as [kind, event] for events and [kind] for the rest. */
 function outboxOf(device: Device): ([string] | [string, DeviceEvent])[] {

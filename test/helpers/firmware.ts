@@ -57,7 +57,7 @@ export const TELEMETRY_UNITS: [string, string][] = [
   ["skewness", "/"], ["vel_rms", "m/s"], ["iso_zone", ""], ["shaft_hz", "Hz"], ["v_1x", "m/s"],
   ["v_2x", "m/s"], ["v_3x", "m/s"], ["v_vp", "m/s"], ["bpfo", "/"], ["bpfi", "/"], ["bsf", "/"],
   ["bpfi_sb", "/"], ["band_lo", "Hz"], ["band_hi", "Hz"], ["hf_floor", "m/s2"], ["fault", ""],
-  ["strength", "/"], ["severity", "/"], ["health", "/"],
+  ["strength", "/"], ["severity", "/"], ["health", "/"], ["alarm", ""], ["health_trend", "/"],
 ];
 
 /** Host imports for a firmware test that records nothing: the debug harnesses' host. */
