@@ -6,7 +6,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import mqtt from "mqtt";
+import mqtt, { type IClientOptions } from "mqtt";
 import { MqttUpdateServer } from "../host/update-server.js";
 import { decodeState } from "../protocol/state.js";
 import { buildEnvelope } from "../protocol/suit.js";
@@ -25,7 +25,7 @@ const BLOCK_LOSS_SALT = 0x0b10_c105;
 export interface FleetCampaigns {
   updates: FleetUpdates;
   /** Runs campaign `i` of the scenario on the broker; resolves with its final report. */
-  run(i: number, brokerUrl: string, onProgress?: (line: string, campaign: Campaign) => void): Promise<CampaignReport>;
+  run(i: number, brokerUrl: string, onProgress?: (line: string, campaign: Campaign) => void, operator?: IClientOptions): Promise<CampaignReport>;
 }
 
 /** A campaign's image: a test image's name or a path (relative to the working directory). */
@@ -77,13 +77,14 @@ export function prepareCampaigns(scenario: Scenario, releaseImage: Uint8Array): 
   };
   return {
     updates,
-    async run(i, brokerUrl, onProgress) {
+    async run(i, brokerUrl, onProgress, operator = {}) {
       const spec = scenario.campaigns[i];
       const image = images[i];
       const envelope = buildEnvelope({
         image, sequenceNumber: RELEASE_SEQUENCE + 1 + i, vendorId: FLEET_VENDOR_ID, classId: FLEET_CLASS_ID, key: signer.privateKey, alg: -8,
       });
-      const server = await MqttUpdateServer.connect(brokerUrl, scenario.tenant);
+      // Offers and blocks go out as the tenant's operator (its certificate, on a provisioned broker).
+      const server = await MqttUpdateServer.connect(brokerUrl, scenario.tenant, operator);
       if (spec.block_loss_share > 0) {
         const random = new Random((scenario.seed ^ BLOCK_LOSS_SALT ^ (i + 1)) >>> 0);
         server.faults.drop = () => random.next() < spec.block_loss_share;
@@ -95,7 +96,9 @@ export function prepareCampaigns(scenario: Scenario, releaseImage: Uint8Array): 
       }, server, onProgress);
       // The devices' births (retained): a new session of a device being updated tells the
       // campaign it came back, e.g. after losing power.
-      const watcher = await mqtt.connectAsync(brokerUrl, { protocolVersion: 4, clean: true, clientId: `campaign.${scenario.tenant}.${spec.name}.${process.pid}.${Date.now()}` });
+      const watcher = await mqtt.connectAsync(brokerUrl, {
+        protocolVersion: 4, clean: true, clientId: `campaign.${scenario.tenant}.${spec.name}.${process.pid}.${Date.now()}`, ...operator,
+      });
       const sessions = new Map<string, number>();
       watcher.on("message", (topic, payload) => {
         try {

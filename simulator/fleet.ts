@@ -190,7 +190,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
   const reports: CampaignReport[] = [];
   const runCampaigns = async (untilMs: number): Promise<void> => {
     while (reports.length < scenario.campaigns.length && campaignStarts[reports.length] <= untilMs) {
-      reports.push(await campaigns!.run(reports.length, brokerUrl, options.onCampaign));
+      reports.push(await campaigns!.run(reports.length, brokerUrl, options.onCampaign, identityOptions(options.identities, `operator.${scenario.tenant}`)));
     }
   };
   const groups: Group[] = [];

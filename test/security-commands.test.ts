@@ -107,3 +107,29 @@ if (!READY) {
     it.skip(`${MOSQUITTO_MISSING_REASON}, or openssl is missing`, () => {});
   });
 }
+
+describe.skipIf(!READY)("an update campaign on the provisioned broker", () => {
+  it("goes out as the operator, each pump downloading with its own certificate, and completes", async () => {
+    const { simulate } = await import("../simulator/fleet.js");
+    const { parseScenario } = await import("../simulator/scenario.js");
+    const directory = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-campaign-id-"));
+    fs.chmodSync(directory, 0o755);
+    const port = await freePort();
+    await provision({ tenant: "demo", devices: 3, out: directory, port, bind: "127.0.0.1", days: 2 });
+    const broker = await runMosquittoConfig(path.join(directory, "mosquitto.conf"), port);
+    try {
+      const scenario = parseScenario({
+        name: "campaign over identities", seed: 3, tenant: "demo", start: "2026-01-05T00:00:00Z", days: 0.1, pumps: 3,
+        interval_s: 1800, sample_rate_hz: 12800, window: 4096,
+        pump: { rpm: [1500, 3000], vanes: [5, 7], slip: [0.01, 0.03], load: [0.6, 1], imbalance_g: [0.005, 0.03], misalignment_g: [0.003, 0.015], vane_pass_g: [0.03, 0.12], noise_g: [0.01, 0.03] },
+        campaigns: [{ name: "v020", start_day: 0.05, image: "v0.2.0", waves: [1] }],
+      });
+      const result = await simulate(scenario, { identities: directory });
+      expect(result.campaigns.map((c) => [c.state, c.counts.confirmed])).toEqual([["completed", 3]]);
+      expect(result.delivered).toBe(result.published);
+    } finally {
+      await broker.stop();
+      fs.rmSync(directory, { recursive: true, force: true });
+    }
+  });
+});
