@@ -379,6 +379,13 @@ export class Device {
     this.queueReport(report);
   }
 
+  /** The update agent refused an offer: an error event (code -13, forbidden) on the event topic
+   *  besides the update status, so a forged offer is as visible as a forged command. */
+  reportRefusedOffer(): void {
+    this.queueReport({ event: "error", code: -13, what: "update" });
+    this.flushReports();
+  }
+
   /** Queues a host event. The queue is bounded: past REPORTS_QUEUED_MAX, a report merges into
    *  the last queued one of the same event and reason (counts add up, nothing is lost). */
   private queueReport(report: HostEvent): void {

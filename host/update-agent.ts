@@ -231,6 +231,7 @@ export class UpdateAgent implements UpdateHook {
     } catch (error) {
       if (!(error instanceof SuitError)) throw error;
       this.report(offer.campaign, 0, "rejected", { reason: `${error.code}: ${error.message}` });
+      this.device.reportRefusedOffer();
       return -2;
     }
     const { sequenceNumber: sequence, imageSize: size } = verified.manifest;

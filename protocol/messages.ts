@@ -272,11 +272,13 @@ export type HostEvent =
   /** The supervisor gave up: `faults` faults within `window_s` seconds; no more reboots. */
   | { event: "failed"; faults: number; window_s: number; reason: string }
   /** Messages thinned or refused; `first`/`last`: the dropped sequences, when any had one. */
-  | { event: "outbox_drop"; reason: OutboxDropReasonName; messages: number; bytes: number; first?: number; last?: number };
+  | { event: "outbox_drop"; reason: OutboxDropReasonName; messages: number; bytes: number; first?: number; last?: number }
+  /** The host refused an update offer (a bad signature, another vendor or class, a downgrade). */
+  | { event: "error"; code: number; what: "update" };
 
 export type DeviceEvent =
   | { event: "boot"; boot: number; fw: number }
-  | { event: "error"; code: number; what: "samples" | "config" | "command" | "policy" }
+  | { event: "error"; code: number; what: "samples" | "config" | "command" | "policy" | "update" }
   | { event: "policy"; provisioned: boolean; waveform: "on_request" | "never"; detail: "full" | "summary" }
   | { event: "alarm"; level: "none" | "alert" | "danger"; health: number }
   | HostEvent;
@@ -338,8 +340,8 @@ export function decodeEvent(bytes: Uint8Array): DeviceEvent {
   if (event === "error") {
     onlyKeys(map, ["event", "code", "what"], "an error event");
     const what = map.get("what");
-    if (what !== "samples" && what !== "config" && what !== "command" && what !== "policy") {
-      fail('an error event\'s "what" is "samples", "config", "command" or "policy"');
+    if (what !== "samples" && what !== "config" && what !== "command" && what !== "policy" && what !== "update") {
+      fail('an error event\'s "what" is "samples", "config", "command", "policy" or "update"');
     }
     return { event, code: numberIn(map.get("code"), "code", -255, -1, true), what };
   }

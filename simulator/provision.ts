@@ -221,6 +221,16 @@ export function configText(directory: string, manifest: Manifest): string {
     "require_certificate true",
     "use_identity_as_username true",
     "",
+    "# For clients that cannot hold a certificate: TLS with the broker's certificate and the",
+    "# identity's password (DIR/<devices|clients>/<name>/password), under the same ACL.",
+    `password_file ${at("passwords")}`,
+    `listener ${manifest.port + 1}${manifest.bind !== undefined ? ` ${manifest.bind}` : ""}`,
+    `cafile ${at("ca.pem")}`,
+    `certfile ${at("broker", "cert.pem")}`,
+    `keyfile ${at("broker", "key.pem")}`,
+    "tls_version tlsv1.2",
+    "require_certificate false",
+    "",
   ].join("\n");
 }
 
@@ -238,6 +248,27 @@ function checkOptions(options: ProvisionOptions): void {
 /** mosquitto started as root drops to the mosquitto user before it reads its key and writes
  *  its persistence: when we are root and that user exists, the server key (still 0600) and
  *  the data directory become its own. */
+const PASSWORD_BYTES = 24;
+const MOSQUITTO_PASSWD = ["/usr/bin/mosquitto_passwd", "/usr/local/bin/mosquitto_passwd"].find((file) => fs.existsSync(file));
+
+/** A password per identity (made once, kept 0600 beside its key), and DIR/passwords with all
+ *  of them hashed by mosquitto_passwd for the broker's password listener. */
+async function writePasswords(directory: string, manifest: Manifest): Promise<string> {
+  const names = Object.values(manifest.tenants).flatMap((t) => [t.collector, t.operator, ...t.devices]);
+  const lines = names.map((name) => {
+    const file = path.join(identityDirectory(directory, name), "password");
+    if (!fs.existsSync(file)) fs.writeFileSync(file, `${randomBytes(PASSWORD_BYTES).toString("base64url")}\n`, { mode: 0o600 });
+    return `${name}:${fs.readFileSync(file, "utf8").trim()}`;
+  });
+  const target = path.join(directory, "passwords");
+  fs.writeFileSync(target, `${lines.join("\n")}\n`, { mode: 0o600 });
+  if (MOSQUITTO_PASSWD === undefined) {
+    throw new ProvisionError("bad_argument", "mosquitto_passwd is not installed (apt-get install -y mosquitto): it hashes the password file");
+  }
+  await execFileAsync(MOSQUITTO_PASSWD, ["-U", target]);
+  return target;
+}
+
 function giveToBroker(files: string[]): void {
   if (process.getuid?.() !== 0) return;
   const line = fs.existsSync("/etc/passwd") ? fs.readFileSync("/etc/passwd", "utf8").split("\n").find((entry) => entry.startsWith("mosquitto:")) : undefined;
@@ -296,7 +327,8 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
   manifest.tenants[tenant] = entry;
   const data = path.join(directory, "data");
   fs.mkdirSync(data, { recursive: true, mode: 0o700 });
-  giveToBroker([data, path.join(server, "key.pem")]);
+  const passwords = await writePasswords(directory, manifest);
+  giveToBroker([data, path.join(server, "key.pem"), passwords]);
   const acl = aclText(manifest);
   const config = configText(directory, manifest);
   writeOwner(directory, options);
@@ -347,6 +379,7 @@ export async function runProvision(args: string[]): Promise<number> {
     `CA: ${path.join(directory, "ca.pem")} (its key ca.key stays here, 0600)`,
     `Owner policy: ${path.join(directory, "owner", `${values.tenant}.json`)} (0600: the owner's token; devices store the policy at their first boot)`,
     `Broker: mosquitto -c ${path.join(directory, "mosquitto.conf")}   (mqtts://${manifest.host}:${manifest.port}, client certificates required)`,
+    `Passwords: mqtts://${manifest.host}:${manifest.port + 1} with the identity's name and DIR/<devices|clients>/<name>/password (0600), same ACL`,
     `Simulate: impeller simulate --identities ${directory}`,
     "",
   ].join("\n"));

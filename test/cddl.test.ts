@@ -400,7 +400,7 @@ describe("protocol/impeller.cddl", () => {
     valid("event", { event: "error", code: -7, what: "samples" });
     invalid("boot-event", { event: "boot", boot: 12 });
     expect(invalid("event", { event: "error", code: 99, what: "config" })).toEqual(["$.code: 99 is not in -14..-1"]);
-    expect(invalid("error-event", { event: "error", code: -3, what: "telemetry" })).toEqual(['$.what: "telemetry" is not "samples" / "config" / "command" / "policy"']);
+    expect(invalid("error-event", { event: "error", code: -3, what: "telemetry" })).toEqual(['$.what: "telemetry" is not "samples" / "config" / "command" / "policy" / "update"']);
   });
 
   it("commands: config with a full firmware-config, self_test, sampling, waveform, reboot", () => {

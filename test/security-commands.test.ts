@@ -15,7 +15,7 @@ import { Flash } from "../host/flash.js";
 import { SlotStore } from "../host/slots.js";
 import { UpdateAgent } from "../host/update-agent.js";
 import { unframe } from "../protocol/framing.js";
-import { decodeReply, decodeUpdateMessage, encodeCommand, encodeUpdateOffer } from "../protocol/messages.js";
+import { decodeEvent, decodeReply, decodeUpdateMessage, encodeCommand, encodeUpdateOffer } from "../protocol/messages.js";
 import { ownerPolicy, provision, OPENSSL } from "../simulator/provision.js";
 import { freePort, MOSQUITTO_MISSING_REASON, MOSQUITTO_PATH, runMosquittoConfig } from "./helpers/mosquitto.js";
 import { agentOptions, deviceOptions, envelopeFor, NEW_IMAGE, OTHER_SIGNER, provisionedFlash } from "./helpers/update.js";
@@ -90,7 +90,11 @@ describe.skipIf(!READY)("refused commands over the provisioned broker", () => {
     expect(replies).toEqual([{ id: 2, ok: false, error: -13 }, { id: 3, ok: false, error: -13 }]);
   });
 
-  it("an update offer signed with another key is rejected before a byte is downloaded", async () => {
+  it("an update offer signed with another key is rejected before a byte is downloaded, with an error event", async () => {
+    const collector = await mqtt.connectAsync(identityBrokerUrl(directory), { protocolVersion: 4, ...identityOptions(directory, "collector.acme") });
+    const events: unknown[] = [];
+    collector.on("message", (_topic, payload) => events.push(decodeEvent(unframe(new Uint8Array(payload)).body)));
+    await collector.subscribeAsync(`${TOPIC}/event`, { qos: 1 });
     const offer = encodeUpdateOffer({ id: 4, campaign: "forged", envelope: envelopeFor(NEW_IMAGE, 5, { key: OTHER_SIGNER.privateKey }) });
     await operator.publishAsync(`${TOPIC}/command`, Buffer.from(offer), { qos: 1 });
     await until(() => statuses.some((s) => "state" in s && s.state === "rejected"));
@@ -99,6 +103,9 @@ describe.skipIf(!READY)("refused commands over the provisioned broker", () => {
     expect(String((rejected as { reason?: string }).reason)).toMatch(/signature/);
     expect(statuses.filter((s) => s.update === "block_request")).toEqual([]);
     expect(device.firmwareVersion).toBe(0x000100);
+    await until(() => events.length > 0);
+    expect(events).toEqual([{ event: "error", code: -13, what: "update" }]);
+    await collector.endAsync();
   });
 });
 
@@ -128,6 +135,40 @@ describe.skipIf(!READY)("an update campaign on the provisioned broker", () => {
       expect(result.campaigns.map((c) => [c.state, c.counts.confirmed])).toEqual([["completed", 3]]);
       expect(result.delivered).toBe(result.published);
     } finally {
+      await broker.stop();
+      fs.rmSync(directory, { recursive: true, force: true });
+    }
+  });
+});
+
+describe.skipIf(!READY)("the password listener of the provisioned broker", () => {
+  it("takes an identity's password over TLS under the same ACL, and refuses a wrong one", async () => {
+    const directory = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-passwords-"));
+    fs.chmodSync(directory, 0o755);
+    const port = await freePort();
+    await provision({ tenant: "acme", devices: 2, out: directory, port, bind: "127.0.0.1", days: 2 });
+    const broker = await runMosquittoConfig(path.join(directory, "mosquitto.conf"), port);
+    const clients: MqttClient[] = [];
+    try {
+      const url = `mqtts://127.0.0.1:${port + 1}`;
+      const ca = fs.readFileSync(path.join(directory, "ca.pem"));
+      const password = (name: string, kind = "devices"): string => fs.readFileSync(path.join(directory, kind, name, "password"), "utf8").trim();
+      expect(fs.statSync(path.join(directory, "devices", "pump-0001", "password")).mode & 0o777).toBe(0o600);
+      const collector = await mqtt.connectAsync(url, { protocolVersion: 4, ca, username: "collector.acme", password: password("collector.acme", "clients") });
+      clients.push(collector);
+      const seen: string[] = [];
+      collector.on("message", (topic, payload) => seen.push(`${topic} ${payload.toString()}`));
+      await collector.subscribeAsync("impeller/v1/acme/#", { qos: 1 });
+      const device = await mqtt.connectAsync(url, { protocolVersion: 4, ca, username: "pump-0001", password: password("pump-0001") });
+      clients.push(device);
+      await device.publishAsync("impeller/v1/acme/pump-0001/event", "own", { qos: 1 });
+      await device.publishAsync("impeller/v1/acme/pump-0002/event", "forged", { qos: 1 }).catch(() => undefined);
+      const deadline = Date.now() + WAIT_MS;
+      while (!seen.includes("impeller/v1/acme/pump-0001/event own") && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(seen).toEqual(["impeller/v1/acme/pump-0001/event own"]);
+      await expect(mqtt.connectAsync(url, { protocolVersion: 4, ca, username: "pump-0001", password: "guess", reconnectPeriod: 0 })).rejects.toThrow();
+    } finally {
+      for (const client of clients) await client.endAsync(true);
       await broker.stop();
       fs.rmSync(directory, { recursive: true, force: true });
     }
