@@ -605,6 +605,8 @@ export function handle_message(len: i32): i32 {
   if (len <= 0 || len > INBOX_BYTES) return STATUS_BAD_ARGUMENT;
   let status = parseCommand(len);
   if (status != STATUS_OK && read_malformed) status = STATUS_BAD_CBOR;
+  // A command that cannot be read is refused with an error event too (at most one a second).
+  if (status != STATUS_OK && warnThrottled(WARN_BAD_COMMAND, "malformed command refused")) publishError(status, "command");
   // A provisioned device runs a command only with a counter above the last one it accepted.
   if (status == STATUS_OK && policy.provisioned && (!command_has_seq || !policy.acceptCounter(command_seq))) {
     status = STATUS_REPLAYED;

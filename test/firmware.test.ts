@@ -231,6 +231,15 @@ describe("commands", () => {
     expect(replies(host.published)).toEqual([{ id: 12, ok: false, error: -3 }]);
   });
 
+  it("a malformed command is also an error event, at most one a second however many come", async () => {
+    const { firmware, host } = await started();
+    for (let i = 0; i < 50; i++) firmware.handleMessage(new Uint8Array([0xa2, 0x62, 0x69]));
+    expect(host.published.filter((p) => p.kind === 2).map((p) => decodeEvent(p.bytes))).toEqual([{ event: "error", code: -3, what: "command" }]);
+    host.nowMs += 1000;
+    firmware.handleMessage(new Uint8Array([0xa2, 0x62, 0x69]));
+    expect(host.published.filter((p) => p.kind === 2)).toHaveLength(2);
+  });
+
   it("refuses a command larger than the inbox before it reaches the firmware", async () => {
     const { firmware } = await started();
     expect(() => firmware.handleMessage(new Uint8Array(2049))).toThrow(/2048-byte inbox/);

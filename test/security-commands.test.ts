@@ -17,7 +17,7 @@ import { UpdateAgent } from "../host/update-agent.js";
 import { unframe } from "../protocol/framing.js";
 import { decodeEvent, decodeReply, decodeUpdateMessage, encodeCommand, encodeUpdateOffer } from "../protocol/messages.js";
 import { ownerPolicy, provision, OPENSSL } from "../simulator/provision.js";
-import { freePort, MOSQUITTO_MISSING_REASON, MOSQUITTO_PATH, runMosquittoConfig } from "./helpers/mosquitto.js";
+import { freePortPair, MOSQUITTO_MISSING_REASON, MOSQUITTO_PATH, runMosquittoConfig } from "./helpers/mosquitto.js";
 import { agentOptions, deviceOptions, envelopeFor, NEW_IMAGE, OTHER_SIGNER, provisionedFlash } from "./helpers/update.js";
 
 const READY = MOSQUITTO_PATH !== undefined && OPENSSL !== undefined;
@@ -44,7 +44,7 @@ describe.skipIf(!READY)("refused commands over the provisioned broker", () => {
   beforeAll(async () => {
     directory = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-commands-"));
     fs.chmodSync(directory, 0o755);
-    const port = await freePort();
+    const port = await freePortPair();
     await provision({ tenant: "acme", devices: 1, out: directory, port, bind: "127.0.0.1", days: 2, waveform: "never" });
     broker = await runMosquittoConfig(path.join(directory, "mosquitto.conf"), port);
     const flash: Flash = provisionedFlash({});
@@ -121,7 +121,7 @@ describe.skipIf(!READY)("an update campaign on the provisioned broker", () => {
     const { parseScenario } = await import("../simulator/scenario.js");
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-campaign-id-"));
     fs.chmodSync(directory, 0o755);
-    const port = await freePort();
+    const port = await freePortPair();
     await provision({ tenant: "demo", devices: 3, out: directory, port, bind: "127.0.0.1", days: 2 });
     const broker = await runMosquittoConfig(path.join(directory, "mosquitto.conf"), port);
     try {
@@ -145,7 +145,7 @@ describe.skipIf(!READY)("the password listener of the provisioned broker", () =>
   it("takes an identity's password over TLS under the same ACL, and refuses a wrong one", async () => {
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-passwords-"));
     fs.chmodSync(directory, 0o755);
-    const port = await freePort();
+    const port = await freePortPair();
     await provision({ tenant: "acme", devices: 2, out: directory, port, bind: "127.0.0.1", days: 2 });
     const broker = await runMosquittoConfig(path.join(directory, "mosquitto.conf"), port);
     const clients: MqttClient[] = [];

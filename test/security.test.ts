@@ -24,7 +24,7 @@ import { main } from "../simulator/cli.js";
 import { simulate } from "../simulator/fleet.js";
 import { OPENSSL, provision, ProvisionError } from "../simulator/provision.js";
 import { parseScenario } from "../simulator/scenario.js";
-import { freePort, MOSQUITTO_MISSING_REASON, MOSQUITTO_PATH, runMosquittoConfig } from "./helpers/mosquitto.js";
+import { freePortPair, MOSQUITTO_MISSING_REASON, MOSQUITTO_PATH, runMosquittoConfig } from "./helpers/mosquitto.js";
 import { createPki } from "./helpers/pki.js";
 
 const READY = MOSQUITTO_PATH !== undefined && OPENSSL !== undefined;
@@ -111,7 +111,7 @@ describe.skipIf(!READY)("device identities against mosquitto with the provisione
   beforeAll(async () => {
     directory = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-security-"));
     fs.chmodSync(directory, 0o755); // mosquitto, run as root, reads its key as the mosquitto user
-    port = await freePort();
+    port = await freePortPair();
     await provision({ tenant: "acme", devices: 2, out: directory, port, bind: "127.0.0.1", days: 2 });
     await provision({ tenant: "beta", devices: 1, first: 100, out: directory, days: 2 });
     if (process.env.SECURITY_DEBUG) fs.appendFileSync(path.join(directory, "mosquitto.conf"), "log_type all\n");

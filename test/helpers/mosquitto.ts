@@ -134,3 +134,21 @@ export async function runMosquittoConfig(file: string, port: number): Promise<{ 
   };
 }
 
+
+/** A free loopback port whose successor is free too (a provisioned broker listens on both:
+ *  certificates on the first, passwords on the second). */
+export async function freePortPair(): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = await freePort();
+    const next = net.createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      next.once("error", () => resolve(false));
+      next.listen(port + 1, "127.0.0.1", () => resolve(true));
+    });
+    if (free) {
+      await new Promise<void>((resolve) => next.close(() => resolve()));
+      return port;
+    }
+  }
+  throw new Error("no two adjacent free loopback ports found");
+}
