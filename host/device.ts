@@ -28,6 +28,9 @@ export const STATUS_NOT_RUNNING = -1;
 export const STATUS_BAD_ARGUMENT = -2;
 export const STATUS_NO_ROOM = -6;
 
+/** A refused command's error event is published at most once per this interval. */
+const REFUSAL_EVENT_INTERVAL_MS = 1000;
+
 /** Host-side storage record: the MQTT session counter (4 bytes, little endian). */
 export const HOST_STORAGE_SESSION = 0x100;
 /** Host-side storage record: faults by kind, u32 little endian each, in FAULT_KINDS order. */
@@ -278,8 +281,17 @@ export class Device {
       if (this.outbox.append("reply", reply) === undefined) this.counters.refused += 1;
       else this.link?.pump();
     }
+    // And an error event, at most one a second: a flood of bad commands is not a flood of events.
+    const now = this.options.clock();
+    if (now - this.lastRefusalEventMs >= REFUSAL_EVENT_INTERVAL_MS) {
+      this.lastRefusalEventMs = now;
+      this.queueReport({ event: "error", code: status, what: "command" });
+      this.flushReports();
+    }
     return status;
   }
+
+  private lastRefusalEventMs = -Infinity;
 
   /** Restarts the firmware: a new instance of the same module, the same storage and outbox. */
   async reboot(): Promise<void> {

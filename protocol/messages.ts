@@ -274,7 +274,7 @@ export type HostEvent =
   /** Messages thinned or refused; `first`/`last`: the dropped sequences, when any had one. */
   | { event: "outbox_drop"; reason: OutboxDropReasonName; messages: number; bytes: number; first?: number; last?: number }
   /** The host refused an update offer (a bad signature, another vendor or class, a downgrade). */
-  | { event: "error"; code: number; what: "update" };
+  | { event: "error"; code: number; what: "update" | "command" };
 
 export type DeviceEvent =
   | { event: "boot"; boot: number; fw: number }

@@ -87,7 +87,8 @@ describe("a firmware that traps", () => {
     expect(await device.feed(window(0), T0_MS)).toBe(0);
     expect(device.counters.skipped).toBe(1);
     expect(await device.handleCommand(encodeCommand({ id: 9, cmd: "self_test" }))).toBe(-1);
-    expect(decodeReply(device.outbox.pending().at(-1)!.body)).toEqual({ id: 9, ok: false, error: -1 });
+    expect(decodeReply(device.outbox.pending().filter((e) => e.kind === "reply").at(-1)!.body)).toEqual({ id: 9, ok: false, error: -1 });
+    expect(decodeEvent(device.outbox.pending().at(-1)!.body)).toEqual({ event: "error", code: -1, what: "command" });
   });
 
   it("faults older than the window do not count towards the limit", async () => {
