@@ -81,8 +81,68 @@ export class LinkProxy {
     this.partitioned = false;
   }
 
+  get isCut(): boolean {
+    return this.partitioned;
+  }
+
   async close(): Promise<void> {
     this.cut();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+/** A scenario's network: latency for every pump, and partitions that cut some pumps off the
+ *  broker for a time window of the virtual clock. */
+export interface NetworkSpec {
+  latency_ms?: number;
+  partitions?: { start_day: number; minutes: number; pumps: number | string | number[] }[];
+}
+
+/** The proxies of one group of pumps: a shared one (latency only) and one per partition for
+ *  the pumps it cuts off. A pump in several partitions follows the first that names it. */
+export class GroupNetwork {
+  private constructor(
+    private readonly shared: LinkProxy,
+    private readonly partitions: { proxy: LinkProxy; fromMs: number; untilMs: number; members: Set<number> }[],
+    private readonly protocol: string,
+  ) {}
+
+  static async create(spec: NetworkSpec, startMs: number, members: (i: number) => number[], brokerUrl: string): Promise<GroupNetwork> {
+    const target = new URL(brokerUrl);
+    const port = Number(target.port);
+    const options = { latencyMs: spec.latency_ms ?? 0 };
+    const shared = await LinkProxy.start(port, options, target.hostname);
+    const partitions = await Promise.all((spec.partitions ?? []).map(async (p, i) => ({
+      proxy: await LinkProxy.start(port, options, target.hostname),
+      fromMs: startMs + p.start_day * 86_400_000,
+      untilMs: startMs + p.start_day * 86_400_000 + p.minutes * 60_000,
+      members: new Set(members(i)),
+    })));
+    return new GroupNetwork(shared, partitions, target.protocol);
+  }
+
+  /** The URL pump `index` connects to. */
+  urlFor(index: number): string {
+    const partition = this.partitions.find((p) => p.members.has(index));
+    return `${this.protocol}//127.0.0.1:${(partition?.proxy ?? this.shared).port}`;
+  }
+
+  /** Cuts or heals each partition for the virtual time `nowMs`. */
+  apply(nowMs: number): void {
+    for (const p of this.partitions) {
+      if (nowMs >= p.fromMs && nowMs < p.untilMs) {
+        if (!p.proxy.isCut) p.proxy.cut();
+      } else if (p.proxy.isCut) p.proxy.heal();
+    }
+  }
+
+  /** Proxy counters: how often partitions cut, and connections refused while they were cut. */
+  get counters(): { cuts: number; refused: number } {
+    const all = [this.shared, ...this.partitions.map((p) => p.proxy)];
+    return { cuts: all.reduce((s, p) => s + p.counters.cuts, 0), refused: all.reduce((s, p) => s + p.counters.refused, 0) };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.shared, ...this.partitions.map((p) => p.proxy)].map((proxy) => proxy.close()));
   }
 }

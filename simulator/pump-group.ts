@@ -17,6 +17,10 @@ import type { Degradation } from "./degradation.js";
 import { agentOptionsFor, compileCache, powerLossPlan, TICK_MS, UpdatablePump, type FleetUpdates } from "./fleet-updates.js";
 import { bearingOrders, drawPump, PumpModel } from "./pump.js";
 import { Random } from "./random.js";
+import { GroupNetwork } from "./network.js";
+import { pickPumps, type FaultAssignment } from "./degradation.js";
+
+const PARTITION_SALT = 0x9a27_1710;
 import type { Scenario } from "./scenario.js";
 
 /** A device waits for its outbox to drain when this many messages are queued. */
@@ -64,6 +68,13 @@ export class PumpGroup {
   private readonly updatable: UpdatablePump[] = [];
   private ticker: NodeJS.Timeout | undefined;
   private brokerUrl = "";
+  /** The scenario's network (latency, partitions) between these pumps and the broker. */
+  private network: GroupNetwork | undefined;
+
+  /** The URL pump `index` connects to: the broker, or its proxy when the scenario has a network. */
+  private urlFor(index: number): string {
+    return this.network?.urlFor(index) ?? this.brokerUrl;
+  }
   /** Provisioned identities (DIR of impeller provision): each device connects with its own. */
   private identities: string | undefined;
 
@@ -97,6 +108,11 @@ export class PumpGroup {
     const devices: Device[] = [];
     const group = new PumpGroup(scenario, indices, models, devices, clock);
     group.brokerUrl = brokerUrl;
+    if (scenario.network !== undefined) {
+      const partitions = scenario.network.partitions ?? [];
+      group.network = await GroupNetwork.create(scenario.network, Date.parse(scenario.start), (i) =>
+        pickPumps({ pumps: partitions[i].pumps } as FaultAssignment, scenario.pumps, new Random((scenario.seed ^ PARTITION_SALT ^ (i + 1)) >>> 0)), brokerUrl);
+    }
     group.identities = options.identities;
     const compile = updates === undefined ? undefined : compileCache({ image: updates.releaseImage, compiled: firmware });
     const owner = options.identities === undefined ? undefined : ownerPolicy(options.identities, scenario.tenant);
@@ -122,7 +138,7 @@ export class PumpGroup {
           device = await pump.powerOn();
         }
         devices.push(device);
-        await device.connect(brokerUrl, identityOptions(options.identities, device.id), { random: () => random.next() });
+        await device.connect(group.urlFor(index), identityOptions(options.identities, device.id), { random: () => random.next() });
       }
     } catch (error) {
       await group.close();
@@ -160,11 +176,12 @@ export class PumpGroup {
   private async powerOn(i: number): Promise<void> {
     const random = Random.forItem(this.scenario.seed, this.indices[i]);
     this.devices[i] = await this.updatable[i].powerCycle();
-    await this.devices[i].connect(this.brokerUrl, identityOptions(this.identities, this.devices[i].id), { random: () => random.next() });
+    await this.devices[i].connect(this.urlFor(this.indices[i]), identityOptions(this.identities, this.devices[i].id), { random: () => random.next() });
   }
 
   /** Every pump's measurement of `step`; returns the windows fed. */
   async step(step: number, onWindow?: (device: string, timestampMs: number, samples: Float32Array) => void): Promise<number> {
+    this.network?.apply(Date.parse(this.scenario.start) + step * this.scenario.interval_s * 1000);
     for (let i = 0; i < this.devices.length; i++) {
       const timestampMs = measurementMs(this.scenario, step, this.indices[i]);
       this.clock.advanceTo(Math.max(this.clock.now(), timestampMs));
@@ -182,6 +199,7 @@ export class PumpGroup {
 
   /** Waits until every message is acknowledged by the broker, and sums up each pump. */
   async finish(): Promise<GroupPumpSummary[]> {
+    this.network?.apply(Infinity); // every partition ends with the run: what queued must get out
     await Promise.all(this.devices.map((device) => device.link?.drained()));
     return this.devices.map((device, i) => ({
       index: this.indices[i],
@@ -198,5 +216,6 @@ export class PumpGroup {
     clearInterval(this.ticker);
     for (const pump of this.updatable) pump.agent?.close();
     await Promise.all(this.devices.map((device) => device.close()));
+    await this.network?.close();
   }
 }

@@ -3,6 +3,7 @@
 
 import fs from "node:fs";
 import type { PumpRanges } from "./pump.js";
+import type { NetworkSpec } from "./network.js";
 import { FAULT_KINDS, type FaultAssignment, type FaultKind } from "./degradation.js";
 import { isValidId } from "../protocol/topics.js";
 
@@ -25,6 +26,8 @@ export interface Scenario {
   broker_outages: BrokerOutage[];
   /** Faults that develop in some pumps (degradation.ts). */
   faults: FaultAssignment[];
+  /** Latency for every pump, and partitions cutting some pumps off the broker for a while. */
+  network?: NetworkSpec;
   /** What the run must show for `impeller simulate --ci` to pass (expectations.ts). */
   expectations: Expectation[];
   /** OTA campaigns run on the fleet (campaign.ts); with any, every pump gets a flash and an update agent. */
@@ -107,8 +110,36 @@ const RANGE_KEYS: (keyof PumpRanges)[] = [
 ];
 const TOP_KEYS = [
   "name", "seed", "tenant", "start", "days", "pumps", "interval_s", "sample_rate_hz", "window", "pump", "bearing", "broker_outages",
-  "faults", "expectations", "campaigns",
+  "faults", "expectations", "campaigns", "network",
 ];
+
+/** {"latency_ms"?, "partitions"?: [{"start_day", "minutes", "pumps"}]}: see simulator/network.ts. */
+function networkSpec(source: string, value: unknown, pumps: number): NetworkSpec | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(source, `"network" must be an object`);
+  const n = value as Record<string, unknown>;
+  for (const key of Object.keys(n)) if (key !== "latency_ms" && key !== "partitions") fail(source, `unknown field "network.${key}" (known: latency_ms, partitions)`);
+  const spec: NetworkSpec = {};
+  if (n.latency_ms !== undefined) spec.latency_ms = number(source, n.latency_ms, "network.latency_ms", 0, 10_000);
+  if (n.partitions !== undefined) {
+    if (!Array.isArray(n.partitions)) fail(source, `"network.partitions" must be a list`);
+    spec.partitions = n.partitions.map((p: unknown, i: number) => {
+      const o = (typeof p === "object" && p !== null ? p : {}) as Record<string, unknown>;
+      for (const key of Object.keys(o)) if (!["start_day", "minutes", "pumps"].includes(key)) fail(source, `unknown field "network.partitions[${i}].${key}"`);
+      const chosen = o.pumps;
+      const valid = (typeof chosen === "number" && Number.isInteger(chosen) && chosen >= 0 && chosen <= pumps)
+        || (typeof chosen === "string" && /^\d+(\.\d+)?%$/.test(chosen) && Number.parseFloat(chosen) <= 100)
+        || (Array.isArray(chosen) && chosen.every((x) => Number.isInteger(x) && x >= 0 && x < pumps));
+      if (!valid) fail(source, `"network.partitions[${i}].pumps" must be a count, "N%" of the fleet, or a list of pump indices below ${pumps}`);
+      return {
+        start_day: number(source, o.start_day, `network.partitions[${i}].start_day`, 0, 3650),
+        minutes: number(source, o.minutes, `network.partitions[${i}].minutes`, 0.1, 3650 * 1440),
+        pumps: chosen as number | string | number[],
+      };
+    });
+  }
+  return spec;
+}
 const CAMPAIGN_KEYS = [
   "name", "start_day", "image", "pumps", "waves", "success_threshold", "error_threshold", "on_error", "power_loss_share", "block_loss_share",
   "retries", "wave_timeout_s",
@@ -277,7 +308,9 @@ export function parseScenario(data: unknown, source = "scenario"): Scenario {
   expectations.forEach((e, i) => {
     if (e.kind === "campaign_outcome" && !names.includes(e.campaign)) fail(source, `"expectations[${i}].campaign": no campaign is named "${e.campaign}"`);
   });
+  const network = networkSpec(source, raw.network, pumps);
   return {
+    ...(network !== undefined ? { network } : {}),
     faults,
     expectations,
     campaigns,

@@ -174,3 +174,17 @@ describe("fleet across worker threads and shards", () => {
     }
   });
 });
+
+describe("network conditions", () => {
+  it("latency and a partition: the cut-off pumps reconnect afterwards and every message arrives once", async () => {
+    const networked: Scenario = parseScenario({
+      ...scenario, name: "four pumps, two cut off for half an hour", pumps: 4, days: 14 * 600 / 86400, interval_s: 600,
+      network: { latency_ms: 2, partitions: [{ start_day: 3 * 600 / 86400, minutes: 30, pumps: 2 }] },
+    });
+    const result = await simulate(networked);
+    expect(result.delivered).toBe(result.published);
+    expect(result.gaps).toBe(0);
+    expect(result.reconnects).toBe(2); // the two partitioned pumps, once each
+    expect(() => parseScenario({ ...networked, network: { partitions: [{ start_day: 0, minutes: 5, pumps: "120%" }] } })).toThrow(/network.partitions\[0\].pumps/);
+  });
+});
