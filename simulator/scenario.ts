@@ -113,6 +113,13 @@ const TOP_KEYS = [
   "faults", "expectations", "campaigns", "network",
 ];
 
+/** Which pumps something applies to: a count, "N%" of the fleet, or a list of indices. */
+function isPumpChoice(chosen: unknown, pumps: number): boolean {
+  return (typeof chosen === "number" && Number.isInteger(chosen) && chosen >= 0 && chosen <= pumps)
+    || (typeof chosen === "string" && /^\d+(\.\d+)?%$/.test(chosen) && Number.parseFloat(chosen) <= 100)
+    || (Array.isArray(chosen) && chosen.every((x) => Number.isInteger(x) && x >= 0 && x < pumps));
+}
+
 /** {"latency_ms"?, "partitions"?: [{"start_day", "minutes", "pumps"}]}: see simulator/network.ts. */
 function networkSpec(source: string, value: unknown, pumps: number): NetworkSpec | undefined {
   if (value === undefined) return undefined;
@@ -127,10 +134,7 @@ function networkSpec(source: string, value: unknown, pumps: number): NetworkSpec
       const o = (typeof p === "object" && p !== null ? p : {}) as Record<string, unknown>;
       for (const key of Object.keys(o)) if (!["start_day", "minutes", "pumps"].includes(key)) fail(source, `unknown field "network.partitions[${i}].${key}"`);
       const chosen = o.pumps;
-      const valid = (typeof chosen === "number" && Number.isInteger(chosen) && chosen >= 0 && chosen <= pumps)
-        || (typeof chosen === "string" && /^\d+(\.\d+)?%$/.test(chosen) && Number.parseFloat(chosen) <= 100)
-        || (Array.isArray(chosen) && chosen.every((x) => Number.isInteger(x) && x >= 0 && x < pumps));
-      if (!valid) fail(source, `"network.partitions[${i}].pumps" must be a count, "N%" of the fleet, or a list of pump indices below ${pumps}`);
+      if (!isPumpChoice(chosen, pumps)) fail(source, `"network.partitions[${i}].pumps" must be a count, "N%" of the fleet, or a list of pump indices below ${pumps}`);
       return {
         start_day: number(source, o.start_day, `network.partitions[${i}].start_day`, 0, 3650),
         minutes: number(source, o.minutes, `network.partitions[${i}].minutes`, 0.1, 3650 * 1440),
@@ -152,10 +156,7 @@ function faultAssignment(source: string, value: unknown, i: number, pumps: numbe
   for (const key of Object.keys(f)) if (!FAULT_KEYS.includes(key)) fail(source, `unknown field "faults[${i}].${key}" (known: ${FAULT_KEYS.join(", ")})`);
   if (!FAULT_KINDS.includes(f.kind as FaultKind)) fail(source, `"faults[${i}].kind" must be one of ${FAULT_KINDS.join(", ")}`);
   const chosen = f.pumps;
-  const validPumps = (typeof chosen === "number" && Number.isInteger(chosen) && chosen >= 0 && chosen <= pumps)
-    || (typeof chosen === "string" && /^\d+(\.\d+)?%$/.test(chosen) && Number.parseFloat(chosen) <= 100)
-    || (Array.isArray(chosen) && chosen.every((x) => Number.isInteger(x) && x >= 0 && x < pumps));
-  if (!validPumps) fail(source, `"faults[${i}].pumps" must be a count, "N%" of the fleet, or a list of pump indices below ${pumps}`);
+  if (!isPumpChoice(chosen, pumps)) fail(source, `"faults[${i}].pumps" must be a count, "N%" of the fleet, or a list of pump indices below ${pumps}`);
   const pair = (key: string, low: number, high: number): [number, number] => {
     const v = f[key];
     if (!Array.isArray(v) || v.length !== 2) fail(source, `"faults[${i}].${key}" must be [low, high]`);
