@@ -105,12 +105,30 @@ export class PumpModel {
   private ringRateHz = 0;
   private previousNoise = 0;
 
+  private faults: Degradation[];
+
   constructor(
     readonly parameters: PumpParameters,
     private readonly random: Random,
-    readonly degradations: readonly Degradation[] = [],
+    degradations: readonly Degradation[] = [],
     private readonly orders?: BearingOrders,
-  ) {}
+  ) {
+    this.faults = [...degradations];
+  }
+
+  /** The faults the pump has now (a repair takes away those it fixed). */
+  get degradations(): readonly Degradation[] {
+    return this.faults;
+  }
+
+  /** A repair at `timeMs`: every fault that has begun by then is fixed (the bearing replaced,
+   *  the impeller balanced, the shaft aligned, the suction put right); later ones still come.
+   *  Returns the faults it fixed. */
+  repair(timeMs: number): Degradation[] {
+    const fixed = this.faults.filter((d) => d.onsetMs <= timeMs);
+    this.faults = this.faults.filter((d) => d.onsetMs > timeMs);
+    return fixed;
+  }
 
   /** Severity of each of this pump's faults at `timeMs`, by kind. */
   severities(timeMs: number): Map<string, number> {
