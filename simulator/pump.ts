@@ -100,6 +100,56 @@ export function drawPump(ranges: PumpRanges, random: Random): PumpParameters {
   };
 }
 
+/** Samples between exact re-seeds of a sine's rotation: the recurrence's rounding error grows
+ *  by about one ulp a step, so it stays far below float32 resolution. */
+const ROTATION_BLOCK = 1024;
+
+/** Work buffers shared by every model in the thread (sample() runs to completion, one at a
+ *  time): the window in float64, and a window's worth of normals. Grown to the largest window. */
+let work = new Float64Array(0);
+let normals = new Float64Array(0);
+
+function workFor(samples: number): Float64Array {
+  if (work.length < samples) {
+    work = new Float64Array(samples);
+    normals = new Float64Array(samples);
+  }
+  return work;
+}
+
+/** Adds the line amplitude · sin(2π·hz·i/rate + phase) to target[0..count), unless it is at or
+ *  above Nyquist or silent. The sine comes from rotating phasors (four multiplications a sample
+ *  instead of a Math.sin): four of them, for samples i, i+1, i+2, i+3, each turned by four
+ *  steps, so the four chains of multiplications run side by side; re-seeded exactly every
+ *  ROTATION_BLOCK samples. */
+function addLine(target: Float64Array, count: number, sampleRateHz: number, hz: number, amplitude: number, phase: number): void {
+  if (hz >= sampleRateHz / 2 || amplitude === 0) return;
+  const step = (2 * Math.PI * hz) / sampleRateHz;
+  const cosStep = Math.cos(4 * step);
+  const sinStep = Math.sin(4 * step);
+  for (let start = 0; start < count; start += ROTATION_BLOCK) {
+    const end = Math.min(count, start + ROTATION_BLOCK);
+    const angle = step * start + phase;
+    let c0 = amplitude * Math.cos(angle), s0 = amplitude * Math.sin(angle);
+    let c1 = amplitude * Math.cos(angle + step), s1 = amplitude * Math.sin(angle + step);
+    let c2 = amplitude * Math.cos(angle + 2 * step), s2 = amplitude * Math.sin(angle + 2 * step);
+    let c3 = amplitude * Math.cos(angle + 3 * step), s3 = amplitude * Math.sin(angle + 3 * step);
+    let i = start;
+    for (; i + 4 <= end; i += 4) {
+      target[i] += s0;
+      target[i + 1] += s1;
+      target[i + 2] += s2;
+      target[i + 3] += s3;
+      let next = c0 * cosStep - s0 * sinStep; s0 = s0 * cosStep + c0 * sinStep; c0 = next;
+      next = c1 * cosStep - s1 * sinStep; s1 = s1 * cosStep + c1 * sinStep; c1 = next;
+      next = c2 * cosStep - s2 * sinStep; s2 = s2 * cosStep + c2 * sinStep; c2 = next;
+      next = c3 * cosStep - s3 * sinStep; s3 = s3 * cosStep + c3 * sinStep; c3 = next;
+    }
+    // A window that is not a multiple of four: the last few samples directly.
+    for (; i < end; i++) target[i] += amplitude * Math.sin(step * i + phase);
+  }
+}
+
 export class PumpModel {
   private ring = new Float32Array(0);
   private ringRateHz = 0;
@@ -141,37 +191,37 @@ export class PumpModel {
     return (p.rpm / 60) * (1 - p.slip * p.load);
   }
 
+  /** Severity at `timeMs` of the pump's (first) fault of `kind`; 0 without one. */
+  private level(kind: string, timeMs: number): number {
+    for (const d of this.faults) if (d.kind === kind) return severity(d, timeMs);
+    return 0;
+  }
+
   /** Fills `out` with the window that starts at `timeMs` (Unix ms), sampled at
-   *  `sampleRateHz`; returns the shaft speed used. */
+   *  `sampleRateHz`; returns the shaft speed used. The window is summed in float64 and
+   *  rounded to float32 once. */
   sample(out: Float32Array, sampleRateHz: number, timeMs = 0): number {
     const p = this.parameters;
+    const count = out.length;
+    const window = workFor(count);
     const shaftHz = this.shaftHz * (1 + SPEED_WANDER * this.random.gaussian());
-    const level = (kind: string): number => {
-      const d = this.degradations.find((x) => x.kind === kind);
-      return d === undefined ? 0 : severity(d, timeMs);
-    };
-    const imbalance = level("imbalance");
-    const misalignment = level("misalignment");
-    const lines: [number, number, number][] = [
-      [shaftHz, p.imbalance_g + IMBALANCE_G_MAX * imbalance + MISALIGNMENT_1X_G_MAX * misalignment, p.phases[0]],
-      [2 * shaftHz, p.misalignment_g + MISALIGNMENT_2X_G_MAX * misalignment, p.phases[1]],
-      [3 * shaftHz, THIRD_ORDER_SHARE * p.misalignment_g + MISALIGNMENT_3X_G_MAX * misalignment, p.phases[2]],
-      [p.vanes * shaftHz, p.vane_pass_g, p.phases[3]],
-      [2 * p.vanes * shaftHz, VANE_PASS_SECOND_SHARE * p.vane_pass_g, p.phases[4]],
-    ];
-    const nyquistHz = sampleRateHz / 2;
-    out.fill(0);
-    for (const [hz, amplitude, phase] of lines) {
-      if (hz >= nyquistHz || amplitude === 0) continue;
-      const step = (2 * Math.PI * hz) / sampleRateHz;
-      for (let i = 0; i < out.length; i++) out[i] += amplitude * Math.sin(step * i + phase);
-    }
-    const bearingDamage = Math.max(level("outer_race"), level("inner_race"), level("rolling_element"));
+    const imbalance = this.level("imbalance", timeMs);
+    const misalignment = this.level("misalignment", timeMs);
+    window.fill(0, 0, count);
+    const rate = sampleRateHz;
+    addLine(window, count, rate, shaftHz, p.imbalance_g + IMBALANCE_G_MAX * imbalance + MISALIGNMENT_1X_G_MAX * misalignment, p.phases[0]);
+    addLine(window, count, rate, 2 * shaftHz, p.misalignment_g + MISALIGNMENT_2X_G_MAX * misalignment, p.phases[1]);
+    addLine(window, count, rate, 3 * shaftHz, THIRD_ORDER_SHARE * p.misalignment_g + MISALIGNMENT_3X_G_MAX * misalignment, p.phases[2]);
+    addLine(window, count, rate, p.vanes * shaftHz, p.vane_pass_g, p.phases[3]);
+    addLine(window, count, rate, 2 * p.vanes * shaftHz, VANE_PASS_SECOND_SHARE * p.vane_pass_g, p.phases[4]);
+    const bearingDamage = Math.max(this.level("outer_race", timeMs), this.level("inner_race", timeMs), this.level("rolling_element", timeMs));
     const noise = p.noise_g * (1 + DAMAGE_NOISE_GAIN * bearingDamage);
-    for (let i = 0; i < out.length; i++) out[i] += noise * this.random.gaussian();
-    if (this.orders !== undefined) this.addBearingDefects(out, sampleRateHz, timeMs, shaftHz, level);
-    const cavitation = level("cavitation");
-    if (cavitation > 0) this.addCavitation(out, CAVITATION_G_MAX * cavitation);
+    this.random.gaussians(normals, count);
+    for (let i = 0; i < count; i++) window[i] += noise * normals[i];
+    if (this.orders !== undefined) this.addBearingDefects(window, count, sampleRateHz, timeMs, shaftHz);
+    const cavitation = this.level("cavitation", timeMs);
+    if (cavitation > 0) this.addCavitation(window, count, CAVITATION_G_MAX * cavitation);
+    for (let i = 0; i < count; i++) out[i] = window[i];
     return shaftHz;
   }
 
@@ -187,43 +237,47 @@ export class PumpModel {
     return this.ring;
   }
 
-  private addBearingDefects(out: Float32Array, sampleRateHz: number, timeMs: number, shaftHz: number, level: (kind: string) => number): void {
+  private addBearingDefects(window: Float64Array, count: number, sampleRateHz: number, timeMs: number, shaftHz: number): void {
     const o = this.orders!;
-    const defects: [string, number, number, number, number][] = [
-      // kind, impact rate, amplitude share, modulation rate, modulation depth
-      ["outer_race", o.bpfo * shaftHz, 1, 0, 0],
-      ["inner_race", o.bpfi * shaftHz, 1, shaftHz, INNER_RACE_MODULATION],
-      ["rolling_element", 2 * o.bsf * shaftHz, ROLLING_ELEMENT_SHARE, o.ftf * shaftHz, ROLLING_ELEMENT_MODULATION],
-    ];
+    // Impact rate, amplitude share, modulation rate and depth of each defect.
+    this.addImpacts(window, count, sampleRateHz, timeMs, this.level("outer_race", timeMs), o.bpfo * shaftHz, 1, 0, 0);
+    this.addImpacts(window, count, sampleRateHz, timeMs, this.level("inner_race", timeMs), o.bpfi * shaftHz, 1, shaftHz, INNER_RACE_MODULATION);
+    this.addImpacts(window, count, sampleRateHz, timeMs, this.level("rolling_element", timeMs), 2 * o.bsf * shaftHz,
+      ROLLING_ELEMENT_SHARE, o.ftf * shaftHz, ROLLING_ELEMENT_MODULATION);
+  }
+
+  /** One defect's impacts at `rateHz`, each ringing the resonance, at severity `s`. */
+  private addImpacts(window: Float64Array, count: number, sampleRateHz: number, timeMs: number, s: number, rateHz: number,
+    share: number, modulationHz: number, depth: number): void {
+    if (s <= 0 || rateHz <= 0) return;
     const ring = this.ringFor(sampleRateHz);
     const startS = timeMs / 1000;
-    for (const [kind, rateHz, share, modulationHz, depth] of defects) {
-      const s = level(kind);
-      if (s <= 0 || rateHz <= 0) continue;
-      const amplitude = BEARING_IMPACT_G_MAX * share * s;
-      const period = sampleRateHz / rateHz;
-      // Impacts continue from one window to the next: the first falls on the defect's own clock.
-      const firstIndex = Math.ceil(startS * rateHz);
-      for (let k = firstIndex; ; k++) {
-        const at = Math.round((k / rateHz - startS) * sampleRateHz + IMPACT_JITTER * period * this.random.gaussian());
-        if (at >= out.length) break;
-        if (at < 0) continue;
-        const t = startS + at / sampleRateHz;
-        const gain = amplitude * (1 - depth + depth * (0.5 + 0.5 * Math.cos(2 * Math.PI * modulationHz * t)));
-        const end = Math.min(ring.length, out.length - at);
-        for (let i = 0; i < end; i++) out[at + i] += gain * ring[i];
-      }
+    const amplitude = BEARING_IMPACT_G_MAX * share * s;
+    const period = sampleRateHz / rateHz;
+    // Impacts continue from one window to the next: the first falls on the defect's own clock.
+    const firstIndex = Math.ceil(startS * rateHz);
+    for (let k = firstIndex; ; k++) {
+      const at = Math.round((k / rateHz - startS) * sampleRateHz + IMPACT_JITTER * period * this.random.gaussian());
+      if (at >= count) break;
+      if (at < 0) continue;
+      const t = startS + at / sampleRateHz;
+      const gain = amplitude * (1 - depth + depth * (0.5 + 0.5 * Math.cos(2 * Math.PI * modulationHz * t)));
+      const end = Math.min(ring.length, count - at);
+      for (let i = 0; i < end; i++) window[at + i] += gain * ring[i];
     }
   }
 
   /** Broadband noise tilted to high frequencies (a first difference of white noise), the
    *  collapse of vapour bubbles. `rmsG` is its RMS. */
-  private addCavitation(out: Float32Array, rmsG: number): void {
+  private addCavitation(window: Float64Array, count: number, rmsG: number): void {
     const scale = rmsG / Math.SQRT2; // the difference of two unit normals has variance 2
-    for (let i = 0; i < out.length; i++) {
-      const w = this.random.gaussian();
-      out[i] += scale * (w - this.previousNoise);
-      this.previousNoise = w;
+    this.random.gaussians(normals, count);
+    let previous = this.previousNoise;
+    for (let i = 0; i < count; i++) {
+      const w = normals[i];
+      window[i] += scale * (w - previous);
+      previous = w;
     }
+    this.previousNoise = previous;
   }
 }

@@ -1,12 +1,15 @@
 // Seeded randomness for the simulator: the same seed gives the same fleet, signals and faults.
 // xoshiro128** (Blackman & Vigna) for the stream, split per pump so pumps stay independent.
+// The state lives in a Uint32Array: as plain fields, words above 2^31 would be boxed numbers,
+// and every draw would allocate. gaussians() fills a buffer with exactly the values that as
+// many gaussian() calls would return, with the state in locals (a window's noise in one call).
+
+const TWO_TO_32 = 4294967296;
 
 export class Random {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
-  private spare: number | undefined;
+  private readonly state = new Uint32Array(4);
+  private spare = 0;
+  private hasSpare = false;
 
   constructor(seed: number) {
     // splitmix32 spreads one seed over the four words of state.
@@ -18,22 +21,21 @@ export class Random {
       z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
       return (z ^ (z >>> 16)) >>> 0;
     };
-    this.s0 = next();
-    this.s1 = next();
-    this.s2 = next();
-    this.s3 = next();
+    for (let i = 0; i < 4; i++) this.state[i] = next();
   }
 
   /** A uniform 32-bit unsigned integer. */
   nextUint32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5) >>> 0, 7), 9) >>> 0;
-    const t = (this.s1 << 9) >>> 0;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
+    const state = this.state;
+    const s0 = state[0], s1 = state[1];
+    const result = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+    const t = s1 << 9;
+    const s2 = state[2] ^ s0;
+    const s3 = state[3] ^ s1;
+    state[1] = s1 ^ s2;
+    state[0] = s0 ^ s3;
+    state[2] = s2 ^ t;
+    state[3] = rotl(s3, 11);
     return result;
   }
 
@@ -52,10 +54,9 @@ export class Random {
 
   /** Standard normal (Marsaglia's polar method). */
   gaussian(): number {
-    if (this.spare !== undefined) {
-      const value = this.spare;
-      this.spare = undefined;
-      return value;
+    if (this.hasSpare) {
+      this.hasSpare = false;
+      return this.spare;
     }
     for (;;) {
       const u = 2 * this.next() - 1;
@@ -64,9 +65,43 @@ export class Random {
       if (s > 0 && s < 1) {
         const scale = Math.sqrt((-2 * Math.log(s)) / s);
         this.spare = v * scale;
+        this.hasSpare = true;
         return u * scale;
       }
     }
+  }
+
+  /** Fills out[0..count) with the next `count` standard normals: the same values, in the same
+   *  order, as `count` calls of gaussian(). */
+  gaussians(out: Float64Array, count = out.length): void {
+    let i = 0;
+    if (count > 0 && this.hasSpare) {
+      out[i++] = this.spare;
+      this.hasSpare = false;
+    }
+    const state = this.state;
+    let s0 = state[0] | 0, s1 = state[1] | 0, s2 = state[2] | 0, s3 = state[3] | 0;
+    while (i < count) {
+      // Two draws of xoshiro128** (nextUint32, inlined on int32 locals).
+      const a = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+      let t = s1 << 9;
+      s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
+      const b = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+      t = s1 << 9;
+      s2 ^= s0; s3 ^= s1; s1 ^= s2; s0 ^= s3; s2 ^= t; s3 = (s3 << 11) | (s3 >>> 21);
+      const u = 2 * (a / TWO_TO_32) - 1;
+      const v = 2 * (b / TWO_TO_32) - 1;
+      const s = u * u + v * v;
+      if (!(s > 0 && s < 1)) continue; // rejected: about one pair in five, so a bounded expected count
+      const scale = Math.sqrt((-2 * Math.log(s)) / s);
+      out[i++] = u * scale;
+      if (i < count) out[i++] = v * scale;
+      else {
+        this.spare = v * scale;
+        this.hasSpare = true;
+      }
+    }
+    state[0] = s0; state[1] = s1; state[2] = s2; state[3] = s3;
   }
 
   /** The generator of item `index` of a run seeded `seed`: the same whichever process or
@@ -83,6 +118,7 @@ export class Random {
   }
 }
 
+/** Rotates the 32 bits of x left by k (an int32 result; callers take >>> 0 where they need it). */
 function rotl(x: number, k: number): number {
-  return ((x << k) | (x >>> (32 - k))) >>> 0;
+  return (x << k) | (x >>> (32 - k));
 }
