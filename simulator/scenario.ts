@@ -6,6 +6,7 @@ import type { PumpRanges } from "./pump.js";
 import type { NetworkSpec } from "./network.js";
 import { FAULT_KINDS, type FaultAssignment, type FaultKind } from "./degradation.js";
 import { isValidId } from "../protocol/topics.js";
+import { POWER_CUTS_MAX, type PowerCutSpec } from "./power-cuts.js";
 
 export interface Scenario {
   name: string;
@@ -32,6 +33,10 @@ export interface Scenario {
   expectations: Expectation[];
   /** OTA campaigns run on the fleet (campaign.ts); with any, every pump gets a flash and an update agent. */
   campaigns: CampaignSpec[];
+  /** Pumps whose controller loses power for a while (power-cuts.ts); none when absent. */
+  power_cuts?: PowerCutSpec[];
+  /** Devices that share one MQTT connection, as behind a gateway (host/shared-link.ts); 1 when absent. */
+  devices_per_connection?: number;
 }
 
 /** The test images scripts/build-firmware.mjs builds into build/test-images/ (a campaign's
@@ -110,7 +115,7 @@ const RANGE_KEYS: (keyof PumpRanges)[] = [
 ];
 const TOP_KEYS = [
   "name", "seed", "tenant", "start", "days", "pumps", "interval_s", "sample_rate_hz", "window", "pump", "bearing", "broker_outages",
-  "faults", "expectations", "campaigns", "network",
+  "faults", "expectations", "campaigns", "network", "power_cuts", "devices_per_connection",
 ];
 
 /** Which pumps something applies to: a count, "N%" of the fleet, or a list of indices. */
@@ -144,6 +149,27 @@ function networkSpec(source: string, value: unknown, pumps: number): NetworkSpec
   }
   return spec;
 }
+const POWER_CUT_KEYS = ["pumps", "day", "minutes"];
+
+/** [{"pumps", "day": [low, high], "minutes": [low, high]}]: see simulator/power-cuts.ts. */
+function powerCuts(source: string, value: unknown, pumps: number): PowerCutSpec[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.length > POWER_CUTS_MAX) fail(source, `"power_cuts" must be a list of at most ${POWER_CUTS_MAX} {"pumps", "day", "minutes"}`);
+  return value.map((c: unknown, i: number): PowerCutSpec => {
+    if (typeof c !== "object" || c === null || Array.isArray(c)) fail(source, `"power_cuts[${i}]" must be an object like {"pumps": 2, "day": [1, 3], "minutes": [10, 60]}`);
+    const o = c as Record<string, unknown>;
+    for (const key of Object.keys(o)) if (!POWER_CUT_KEYS.includes(key)) fail(source, `unknown field "power_cuts[${i}].${key}" (known: ${POWER_CUT_KEYS.join(", ")})`);
+    if (!isPumpChoice(o.pumps, pumps)) fail(source, `"power_cuts[${i}].pumps" must be a count, "N%" of the fleet, or a list of pump indices below ${pumps}`);
+    const pair = (key: string, low: number, high: number): [number, number] => {
+      const v = o[key];
+      if (!Array.isArray(v) || v.length !== 2) fail(source, `"power_cuts[${i}].${key}" must be [low, high]`);
+      const a = number(source, v[0], `power_cuts[${i}].${key}[0]`, low, high);
+      return [a, number(source, v[1], `power_cuts[${i}].${key}[1]`, a, high)];
+    };
+    return { pumps: o.pumps as PowerCutSpec["pumps"], day: pair("day", 0, 3650), minutes: pair("minutes", 0.1, 3650 * 1440) };
+  });
+}
+
 const CAMPAIGN_KEYS = [
   "name", "start_day", "image", "pumps", "waves", "success_threshold", "error_threshold", "on_error", "power_loss_share", "block_loss_share",
   "retries", "wave_timeout_s",
@@ -310,8 +336,17 @@ export function parseScenario(data: unknown, source = "scenario"): Scenario {
     if (e.kind === "campaign_outcome" && !names.includes(e.campaign)) fail(source, `"expectations[${i}].campaign": no campaign is named "${e.campaign}"`);
   });
   const network = networkSpec(source, raw.network, pumps);
+  const power_cuts = powerCuts(source, raw.power_cuts, pumps);
+  if (power_cuts.length > 0 && campaigns.length > 0) fail(source, `"power_cuts" and "campaigns" cannot be combined yet: campaigns cut power mid-update with "power_loss_share"`);
+  const devices_per_connection = number(source, raw.devices_per_connection ?? 1, "devices_per_connection", 1, 10_000, true);
+  if (devices_per_connection > 1 && (network?.partitions?.length ?? 0) > 0) {
+    fail(source, `"devices_per_connection" above 1 cannot be combined with "network.partitions": a partition cuts pumps off, and a shared connection carries pumps on both sides`);
+  }
+  if (devices_per_connection > 1 && campaigns.length > 0) fail(source, `"devices_per_connection" above 1 cannot be combined with "campaigns" yet: updates are rehearsed with a connection per pump`);
   return {
     ...(network !== undefined ? { network } : {}),
+    power_cuts,
+    devices_per_connection,
     faults,
     expectations,
     campaigns,
