@@ -13,7 +13,8 @@ import type { DataPolicy } from "../protocol/state.js";
 import { ABI_VERSION } from "./abi.js";
 import { FileOutbox, type FileOutboxOptions, type OutboxDrop } from "./file-outbox.js";
 import { FAULT_KINDS, FirmwareError, type CompiledFirmware, type FaultKind, type FirmwareHost } from "./firmware.js";
-import { MqttLink, type MqttLinkOptions } from "./mqtt-link.js";
+import { MqttLink, type DeviceLink, type MqttLinkOptions } from "./mqtt-link.js";
+import type { ChannelOptions, Gateway } from "./shared-link.js";
 import { MemoryOutbox, type Outbox } from "./outbox.js";
 import { InlineRuntime, type FirmwareRuntime, type Isolation, type RuntimeCall } from "./runtime.js";
 import type { DeviceStorage } from "./storage.js";
@@ -102,7 +103,8 @@ export class Device {
   readonly outbox: Outbox;
   /** Replaced when the update agent swaps the image (swapFirmware). */
   supervisor: Supervisor;
-  link: MqttLink | undefined;
+  /** Its own MQTT connection (connect), or a channel of a gateway's (connectVia). */
+  link: DeviceLink | undefined;
   /** The update agent, when the device has one. */
   update: UpdateHook | undefined;
   /** The image running (or last booted). */
@@ -469,10 +471,9 @@ export class Device {
     return session;
   }
 
-  /** Opens the MQTT link: birth, then the outbox, then whatever the firmware publishes next. */
-  async connect(url: string, client?: IClientOptions, extra: Partial<Pick<MqttLinkOptions, "backoff" | "random" | "inFlightMax">> = {}): Promise<MqttLink> {
-    const link = new MqttLink({
-      url,
+  /** What either kind of link needs of the device. */
+  private linkOptions(): ChannelOptions {
+    return {
       tenant: this.options.tenant,
       device: this.id,
       nextSession: () => this.nextSession(),
@@ -480,23 +481,47 @@ export class Device {
       policy: () => this.policy,
       abiVersion: ABI_VERSION,
       outbox: this.outbox,
-      client,
-      ...extra,
       onLog: (level, text) => this.options.log?.(this.id, level, text),
       onCommand: (payload) => {
         this.handleCommand(payload).catch((error: unknown) => {
           this.options.log?.(this.id, 3, `command could not be handled: ${(error as Error).message}`);
         });
       },
-    });
+    };
+  }
+
+  /** Opens the MQTT link: birth, then the outbox, then whatever the firmware publishes next. */
+  async connect(url: string, client?: IClientOptions, extra: Partial<Pick<MqttLinkOptions, "backoff" | "random" | "inFlightMax">> = {}): Promise<MqttLink> {
+    const link = new MqttLink({ ...this.linkOptions(), url, client, ...extra });
     this.link = link;
     await link.connect();
+    return link;
+  }
+
+  /** Goes through a gateway's shared connection instead of one of its own (host/shared-link.ts):
+   *  the same topics, outbox and sequence numbers; the gateway publishes its birth and death. */
+  connectVia(gateway: Gateway): DeviceLink {
+    const link = gateway.attach(this.linkOptions());
+    this.link = link;
     return link;
   }
 
   /** Closes the link, stops the firmware (and its worker) and closes a FileOutbox. */
   async close(): Promise<void> {
     await this.link?.close();
+    this.link = undefined;
+    await this.shutdown();
+  }
+
+  /**
+   * The power is gone: the link drops without a goodbye (on its own connection the broker
+   * publishes the Will; through a gateway the gateway publishes the death), the firmware stops,
+   * and what was only in memory is lost (host events not yet in the outbox among it). What
+   * survives is what the caller keeps: the storage, and an outbox in flash (a FileOutbox, or an
+   * Outbox object passed in that outlives this Device); Device.boot on them is the next life.
+   */
+  async powerOff(): Promise<void> {
+    this.link?.abort();
     this.link = undefined;
     await this.shutdown();
   }

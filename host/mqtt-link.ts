@@ -59,7 +59,24 @@ export interface LinkCounters {
   resent: number;
 }
 
-export class MqttLink {
+/** What a device needs of its link to the broker: its own connection (MqttLink) or a channel
+ *  of a gateway's shared one (shared-link.ts). */
+export interface DeviceLink {
+  readonly counters: LinkCounters;
+  readonly connected: boolean;
+  /** Sends pending outbox entries while the in-flight window has room. */
+  pump(): void;
+  /** Publishes the birth again (same session). */
+  announce(): void;
+  /** Resolves once every queued message has been acknowledged by the broker. */
+  drained(): Promise<void>;
+  /** A clean shutdown: the death is published, then the link closes. */
+  close(): Promise<void>;
+  /** The device lost power: the link is gone at once, without a goodbye. */
+  abort(): void;
+}
+
+export class MqttLink implements DeviceLink {
   private client: MqttClient | undefined;
   private readonly inFlight = new Set<number>();
   private readonly drainWaiters: (() => void)[] = [];
@@ -218,6 +235,18 @@ export class MqttLink {
 
   get connected(): boolean {
     return this.client?.connected ?? false;
+  }
+
+  /** The power went: the connection drops without a DISCONNECT, so the broker publishes the
+   *  Will (the death); what was in flight stays in the outbox for the next life. */
+  abort(): void {
+    const client = this.client;
+    this.closing = true;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.inFlight.clear();
+    this.client = undefined;
+    client?.end(true); // forced: the socket is destroyed, no DISCONNECT is sent
   }
 
   /** A clean shutdown: publish the death ourselves (a clean disconnect sends no Will), then close. */

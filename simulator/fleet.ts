@@ -72,6 +72,9 @@ export interface PumpSummary {
   /** The faults this pump was given, and when the collector first saw each diagnosed
    *  (DETECTION_PERSISTENCE windows in a row; null: never). */
   degradations: (Degradation & { detectedMs: number | null })[];
+  /** The scenario's power cuts this pump had, and its measurements that fell while it was off. */
+  scheduledPowerCuts: number;
+  missedWindows: number;
 }
 
 export interface SimulationResult {
@@ -96,6 +99,11 @@ export interface SimulationResult {
   campaigns: CampaignReport[];
   /** Times pumps lost power during an update and were powered on again. */
   powerCuts: number;
+  /** The scenario's power cuts (power_cuts), and the measurements that fell while pumps were off. */
+  scheduledPowerCuts: number;
+  missedWindows: number;
+  /** MQTT connections the pumps used: one each, or one per gateway (devices_per_connection). */
+  connections: number;
 }
 
 export { deviceId } from "./pump-group.js";
@@ -255,6 +263,8 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
         last: ledger?.telemetry.at(-1)?.values,
         faults: countFaults(ledger?.telemetry ?? []),
         degradations: faults[summary.index].map((d) => ({ ...d, detectedMs: detection(ledger?.telemetry ?? [], d) })),
+        scheduledPowerCuts: summary.scheduledPowerCuts ?? 0,
+        missedWindows: summary.missedWindows ?? 0,
       };
     });
     const gaps = collector.gaps();
@@ -269,6 +279,9 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
       workers,
       campaigns: reports,
       powerCuts: summaries.reduce((sum, pump) => sum + (pump.powerCuts ?? 0), 0),
+      scheduledPowerCuts: pumps.reduce((sum, pump) => sum + pump.scheduledPowerCuts, 0),
+      missedWindows: pumps.reduce((sum, pump) => sum + pump.missedWindows, 0),
+      connections: new Set(summaries.map((pump) => pump.connection ?? pump.device)).size,
     };
   } finally {
     await Promise.all(groups.map((group) => group.close()));

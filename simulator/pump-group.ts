@@ -5,7 +5,9 @@
 // pumps' indices, so a pump behaves the same in any group, thread or process.
 
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { Device, type LogSink } from "../host/device.js";
+import { Device, type DeviceOptions, type LogSink } from "../host/device.js";
+import { Gateway } from "../host/shared-link.js";
+import { MemoryOutbox } from "../host/outbox.js";
 import { identityOptions } from "../host/identity.js";
 import { ownerPolicy } from "./provision.js";
 import type { CompiledFirmware } from "../host/firmware.js";
@@ -19,6 +21,7 @@ import { bearingOrders, drawPump, PumpModel } from "./pump.js";
 import { Random } from "./random.js";
 import { GroupNetwork } from "./network.js";
 import { pickPumps, type FaultAssignment } from "./degradation.js";
+import { powerCutsOf, PowerTimeline, type PowerChange } from "./power-cuts.js";
 
 const PARTITION_SALT = 0x9a27_1710;
 import type { Scenario } from "./scenario.js";
@@ -59,6 +62,17 @@ export interface GroupPumpSummary {
   link: LinkCounters;
   /** Times the pump lost power during an update (fleets with campaigns only). */
   powerCuts?: number;
+  /** The scenario's power cuts this pump had, and its measurements that fell while it was off. */
+  scheduledPowerCuts?: number;
+  missedWindows?: number;
+  /** The gateway whose connection the pump shares (devices_per_connection above 1). */
+  connection?: string;
+}
+
+/** What a pump's earlier lives (before power cuts) published and counted on their links. */
+interface EarlierLives {
+  published: number;
+  link: LinkCounters;
 }
 
 export class PumpGroup {
@@ -77,6 +91,22 @@ export class PumpGroup {
   }
   /** Provisioned identities (DIR of impeller provision): each device connects with its own. */
   private identities: string | undefined;
+  /** With power cuts (power-cuts.ts): each pump's timeline, what its device boots from again
+   *  (the same storage and outbox: both in flash), and what its earlier lives counted. */
+  private readonly timelines: (PowerTimeline | undefined)[] = [];
+  private readonly bootOptions: DeviceOptions[] = [];
+  private readonly earlier: EarlierLives[] = [];
+  /** With devices_per_connection above 1: one gateway per that many pumps, in order. */
+  private readonly gateways: Gateway[] = [];
+  private perConnection = 1;
+
+  /** Connects the device at `i` through its gateway, or with its own connection. */
+  private async connectDevice(i: number, random: Random): Promise<void> {
+    const device = this.devices[i];
+    const gateway = this.gateways[Math.floor(i / this.perConnection)];
+    if (gateway !== undefined) device.connectVia(gateway);
+    else await device.connect(this.urlFor(this.indices[i]), identityOptions(this.identities, device.id), { random: () => random.next() });
+  }
 
   private constructor(
     private readonly scenario: Scenario,
@@ -114,6 +144,16 @@ export class PumpGroup {
         pickPumps({ pumps: partitions[i].pumps } as FaultAssignment, scenario.pumps, new Random((scenario.seed ^ PARTITION_SALT ^ (i + 1)) >>> 0)), brokerUrl);
     }
     group.identities = options.identities;
+    group.perConnection = scenario.devices_per_connection ?? 1;
+    if (group.perConnection > 1) {
+      if (options.identities !== undefined) throw new Error("devices_per_connection above 1 needs a broker that lets one connection publish for many devices: not with identities (a device's certificate allows only its own topics)");
+      for (let first = 0; first < indices.length; first += group.perConnection) {
+        // Named after its first pump: unique whichever thread or shard runs it.
+        const gateway = new Gateway({ url: group.urlFor(indices[first]), tenant: scenario.tenant, id: `gw-${deviceId(indices[first])}`, onLog: (level, text) => options.log?.(deviceId(indices[first]), level, text) });
+        group.gateways.push(gateway);
+      }
+      await Promise.all(group.gateways.map((gateway) => gateway.connect()));
+    }
     const compile = updates === undefined ? undefined : compileCache({ image: updates.releaseImage, compiled: firmware });
     const owner = options.identities === undefined ? undefined : ownerPolicy(options.identities, scenario.tenant);
     try {
@@ -121,6 +161,9 @@ export class PumpGroup {
         const random = Random.forItem(scenario.seed, index);
         const model = new PumpModel(drawPump(scenario.pump, random), random, faults[index] ?? [], orders);
         models.push(model);
+        const cuts = powerCutsOf(scenario.power_cuts ?? [], scenario.pumps, scenario.seed, Date.parse(scenario.start), index);
+        group.timelines.push(cuts.length > 0 ? new PowerTimeline(cuts) : undefined);
+        group.earlier.push({ published: 0, link: { connects: 0, disconnects: 0, acknowledged: 0, resent: 0 } });
         const deviceOptions = {
           tenant: scenario.tenant,
           // A provisioned fleet's devices get their tenant's owner policy at their first boot.
@@ -128,9 +171,12 @@ export class PumpGroup {
           storage: new MemoryStorage(), clock: () => clock.now(),
           isolation: "inline" as const, // the throughput path: a worker per simulated pump costs too much
           log: options.log,
+          // A pump that will lose power keeps its outbox in (simulated) flash: it outlives the Device.
+          ...(cuts.length > 0 ? { outbox: new MemoryOutbox() } : {}),
         };
         let device: Device;
         if (updates === undefined) {
+          group.bootOptions.push({ ...deviceOptions, firmware });
           device = await Device.boot({ ...deviceOptions, firmware });
         } else {
           const pump = new UpdatablePump(deviceOptions, agentOptionsFor(updates, compile!), updates.releaseImage, powerLossPlan(scenario.seed, index, updates));
@@ -138,7 +184,7 @@ export class PumpGroup {
           device = await pump.powerOn();
         }
         devices.push(device);
-        await device.connect(group.urlFor(index), identityOptions(options.identities, device.id), { random: () => random.next() });
+        await group.connectDevice(devices.length - 1, random);
       }
     } catch (error) {
       await group.close();
@@ -179,43 +225,82 @@ export class PumpGroup {
     await this.devices[i].connect(this.urlFor(this.indices[i]), identityOptions(this.identities, this.devices[i].id), { random: () => random.next() });
   }
 
+  /** The power goes (the device dies where it stands) or comes back (it boots again from its
+   *  storage and outbox, and connects), at the change's time on the virtual clock. */
+  private async changePower(i: number, change: PowerChange): Promise<void> {
+    this.clock.advanceTo(Math.max(this.clock.now(), change.atMs));
+    if (change.change === "off") {
+      const device = this.devices[i];
+      const earlier = this.earlier[i];
+      earlier.published += device.counters.published;
+      for (const key of Object.keys(earlier.link) as (keyof LinkCounters)[]) earlier.link[key] += device.link?.counters[key] ?? 0;
+      await device.powerOff();
+    } else {
+      this.devices[i] = await Device.boot(this.bootOptions[i]);
+      await this.connectDevice(i, Random.forItem(this.scenario.seed, this.indices[i]));
+    }
+    this.timelines[i]!.done(change);
+  }
+
   /** Every pump's measurement of `step`; returns the windows fed. */
   async step(step: number, onWindow?: (device: string, timestampMs: number, samples: Float32Array) => void): Promise<number> {
     this.network?.apply(Date.parse(this.scenario.start) + step * this.scenario.interval_s * 1000);
+    let fed = 0;
     for (let i = 0; i < this.devices.length; i++) {
       const timestampMs = measurementMs(this.scenario, step, this.indices[i]);
+      const timeline = this.timelines[i];
+      // Bounded: each change moves the timeline on, and it has two per cut.
+      for (let change = timeline?.due(timestampMs); change !== undefined; change = timeline!.due(timestampMs)) await this.changePower(i, change);
       this.clock.advanceTo(Math.max(this.clock.now(), timestampMs));
+      // The pump runs on while its controller is off: its physics moves the same either way.
       this.models[i].sample(this.window, this.scenario.sample_rate_hz, timestampMs);
-      onWindow?.(this.devices[i].id, timestampMs, this.window);
       const device = this.devices[i];
-      await device.feed(this.window, timestampMs);
-      this.windows[i] += 1;
-      // Backpressure while the link is up; during an outage the outbox holds what comes.
-      if (device.outbox.size >= OUTBOX_HIGH_WATER && device.link?.connected) await device.link.drained();
+      if (timeline?.off === true) timeline.missedWindows += 1;
+      else {
+        onWindow?.(device.id, timestampMs, this.window);
+        await device.feed(this.window, timestampMs);
+        this.windows[i] += 1;
+        fed += 1;
+        // Backpressure while the link is up; during an outage the outbox holds what comes.
+        if (device.outbox.size >= OUTBOX_HIGH_WATER && device.link?.connected) await device.link.drained();
+      }
       if (i % DEVICES_PER_BATCH === DEVICES_PER_BATCH - 1) await yieldToEventLoop();
     }
-    return this.devices.length;
+    return fed;
   }
 
   /** Waits until every message is acknowledged by the broker, and sums up each pump. */
   async finish(): Promise<GroupPumpSummary[]> {
     this.network?.apply(Infinity); // every partition ends with the run: what queued must get out
+    for (let i = 0; i < this.devices.length; i++) {
+      const back = this.timelines[i]?.end(); // so does every power cut
+      if (back !== undefined) await this.changePower(i, back);
+    }
     await Promise.all(this.devices.map((device) => device.link?.drained()));
-    return this.devices.map((device, i) => ({
-      index: this.indices[i],
-      device: device.id,
-      rpm: this.models[i].shaftHz * 60,
-      windows: this.windows[i],
-      published: this.updatable[i]?.published ?? device.counters.published,
-      link: { ...device.link!.counters },
-      ...(this.updatable.length > 0 ? { powerCuts: this.updatable[i].powerCuts } : {}),
-    }));
+    return this.devices.map((device, i) => {
+      const earlier = this.earlier[i];
+      const link = { ...device.link!.counters };
+      for (const key of Object.keys(link) as (keyof LinkCounters)[]) link[key] += earlier.link[key];
+      const timeline = this.timelines[i];
+      return {
+        index: this.indices[i],
+        device: device.id,
+        rpm: this.models[i].shaftHz * 60,
+        windows: this.windows[i],
+        published: this.updatable[i]?.published ?? earlier.published + device.counters.published,
+        link,
+        ...(this.updatable.length > 0 ? { powerCuts: this.updatable[i].powerCuts } : {}),
+        ...(timeline !== undefined ? { scheduledPowerCuts: timeline.cuts, missedWindows: timeline.missedWindows } : {}),
+        ...(this.gateways.length > 0 ? { connection: this.gateways[Math.floor(i / this.perConnection)].id } : {}),
+      };
+    });
   }
 
   async close(): Promise<void> {
     clearInterval(this.ticker);
     for (const pump of this.updatable) pump.agent?.close();
     await Promise.all(this.devices.map((device) => device.close()));
+    await Promise.all(this.gateways.map((gateway) => gateway.close()));
     await this.network?.close();
   }
 }

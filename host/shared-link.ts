@@ -1,0 +1,342 @@
+// A gateway: one MQTT connection (mqtt.js, MQTT 3.1.1) that carries many devices, as a site
+// gateway in front of its pumps does, so a large fleet needs a socket per gateway, not per
+// pump. Each device keeps its own topics, its own outbox and sequence numbers, its own
+// in-flight window and its own sessions; only the connection is shared.
+//
+// Birth and death: a connection's Will covers one topic, so the Will is the gateway's own death,
+// retained on impeller/v1/{tenant}/{gateway}/state. On every connection the gateway publishes
+// its birth there, then each device's birth (a new session per device). A device that goes
+// away while the gateway stays up (closed, or it lost power) gets its death from the gateway at
+// once. A clean close publishes every device's death, then the gateway's. An unclean loss of
+// the connection leaves the broker only the gateway's Will: the devices' births stay retained,
+// and a consumer must read a device as offline while its gateway is; when the gateway is back
+// it publishes, for each device, the death of the session that was lost and then its new birth.
+
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { frame } from "../protocol/framing.js";
+import { decodeState, encodeState } from "../protocol/state.js";
+import { buildTopic } from "../protocol/topics.js";
+import { backoffDelayMs, BACKOFF_DEFAULT, IN_FLIGHT_MAX, type Backoff, type DeviceLink, type LinkCounters, type MqttLinkOptions } from "./mqtt-link.js";
+
+/** Devices one gateway carries at most (each costs two subscriptions and a window of publishes). */
+export const GATEWAY_DEVICES_MAX = 10_000;
+
+export interface GatewayOptions {
+  url: string;
+  tenant: string;
+  /** The gateway's id: its client id is {tenant}.{id}, its state topic .../{id}/state. */
+  id: string;
+  /** Extra mqtt.js options: credentials, TLS, keepalive. */
+  client?: IClientOptions;
+  backoff?: Backoff;
+  /** Randomness for the backoff's jitter. */
+  random?: () => number;
+  onLog?: (level: number, text: string) => void;
+}
+
+/** What a device tells the gateway about itself: as for its own MqttLink, less the connection. */
+export type ChannelOptions = Omit<MqttLinkOptions, "url" | "client" | "backoff" | "random">;
+
+export class Gateway {
+  private client: MqttClient | undefined;
+  private readonly channels = new Set<GatewayChannel>();
+  /** Command and state topics to the channel they belong to. */
+  private readonly byTopic = new Map<string, GatewayChannel>();
+  private readonly stateTopic: string;
+  private session = 0;
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private closing = false;
+  private firstConnect: (() => void) | undefined;
+  readonly counters = { connects: 0, disconnects: 0 };
+
+  constructor(private readonly options: GatewayOptions) {
+    this.stateTopic = buildTopic(options.tenant, options.id, "state");
+  }
+
+  get id(): string {
+    return this.options.id;
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  /** Devices attached now. */
+  get size(): number {
+    return this.channels.size;
+  }
+
+  /** Starts connecting and keeps at it; resolves at the first connection (or rejects after
+   *  `firstTimeoutMs`, while the gateway goes on trying in the background). */
+  connect(firstTimeoutMs = 30_000): Promise<void> {
+    const connected = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`gateway ${this.options.id}: no MQTT connection to ${this.options.url} within ${firstTimeoutMs} ms; still trying`)), firstTimeoutMs);
+      this.firstConnect = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.open();
+    return connected;
+  }
+
+  /** Carries a device from now on: its topics are subscribed and its birth published (at once
+   *  when connected, else on the next connection). */
+  attach(options: ChannelOptions): GatewayChannel {
+    if (this.closing) throw new Error(`gateway ${this.options.id} is closed`);
+    if (this.channels.size >= GATEWAY_DEVICES_MAX) throw new RangeError(`gateway ${this.options.id} carries ${GATEWAY_DEVICES_MAX} devices already`);
+    const channel = new GatewayChannel(this, options);
+    for (const other of this.channels) if (other.device === channel.device) throw new Error(`device ${channel.device} is attached to gateway ${this.options.id} already`);
+    this.channels.add(channel);
+    this.byTopic.set(channel.commandTopic, channel);
+    this.byTopic.set(channel.stateTopic, channel);
+    const client = this.client;
+    if (client?.connected) this.announceAll(client, [channel]);
+    return channel;
+  }
+
+  /** The device is gone (closed, or without power): its death is published for it while the
+   *  gateway is connected, and its topics are forgotten. */
+  async detach(channel: GatewayChannel): Promise<void> {
+    if (!this.channels.delete(channel)) return;
+    this.byTopic.delete(channel.commandTopic);
+    this.byTopic.delete(channel.stateTopic);
+    const client = this.client;
+    if (client?.connected) {
+      client.unsubscribe([channel.commandTopic, channel.stateTopic]);
+      await client.publishAsync(channel.stateTopic, Buffer.from(channel.death()), { qos: 1, retain: true })
+        .catch((error: unknown) => this.options.onLog?.(2, `gateway ${this.options.id}: the death of ${channel.device} was not published: ${(error as Error).message}`));
+    }
+  }
+
+  /** The shared client while it is connected (channels publish through it). */
+  get live(): MqttClient | undefined {
+    const client = this.client;
+    return client?.connected ? client : undefined;
+  }
+
+  private will(): IClientOptions["will"] {
+    return { topic: this.stateTopic, payload: Buffer.from(encodeState({ online: false, session: this.session })), qos: 1, retain: true };
+  }
+
+  /** One connection attempt with a client of its own, as MqttLink does: a new gateway session,
+   *  its birth and its Will; every device's in-flight messages go again from their outboxes. */
+  private open(): void {
+    this.session += 1;
+    const client = mqtt.connect(this.options.url, {
+      protocolVersion: 4,
+      clientId: `${this.options.tenant}.${this.options.id}`,
+      clean: true,
+      connectTimeout: 10_000,
+      ...this.options.client,
+      reconnectPeriod: 0,
+      will: this.will(),
+    });
+    this.client = client;
+    client.on("connect", () => {
+      this.attempt = 0;
+      this.counters.connects += 1;
+      client.publish(this.stateTopic, Buffer.from(encodeState({ online: true, session: this.session })), { qos: 1, retain: true });
+      this.announceAll(client, [...this.channels]);
+      this.firstConnect?.();
+      this.firstConnect = undefined;
+    });
+    client.on("close", () => this.onClosed(client));
+    client.on("error", (error) => { if (this.client === client) this.options.onLog?.(1, `gateway ${this.options.id}: mqtt: ${error.message}`); });
+    client.on("message", (topic, payload) => this.byTopic.get(topic)?.onMessage(topic, new Uint8Array(payload)));
+  }
+
+  /** Subscribes `channels`' topics in one request, then publishes each one's birth (after the
+   *  death of a session an unclean loss left behind) and sends its outbox. */
+  private announceAll(client: MqttClient, channels: GatewayChannel[]): void {
+    if (channels.length === 0) return;
+    for (const channel of channels) channel.beginSession();
+    client.subscribeAsync(channels.flatMap((c) => [c.commandTopic, c.stateTopic]), { qos: 1 })
+      .then(() => {
+        for (const channel of channels) {
+          if (!this.channels.has(channel)) continue;
+          const lost = channel.lostSession();
+          if (lost !== undefined) client.publish(channel.stateTopic, Buffer.from(encodeState({ online: false, session: lost })), { qos: 1, retain: true });
+          client.publish(channel.stateTopic, Buffer.from(channel.birth()), { qos: 1, retain: true });
+        }
+      })
+      .catch((error: unknown) => this.options.onLog?.(2, `gateway ${this.options.id}: announcing failed: ${(error as Error).message}`));
+    for (const channel of channels) channel.pump();
+  }
+
+  private onClosed(client: MqttClient): void {
+    if (this.client !== client) return;
+    if (this.counters.connects > this.counters.disconnects) this.counters.disconnects += 1;
+    for (const channel of this.channels) channel.connectionLost();
+    if (this.closing || this.reconnectTimer !== undefined) return;
+    const delay = backoffDelayMs(this.options.backoff ?? BACKOFF_DEFAULT, this.attempt++, this.options.random ?? Math.random);
+    client.end(true);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (!this.closing) this.open();
+    }, delay);
+  }
+
+  /** A clean shutdown: every device's death, the gateway's, then DISCONNECT (no Will). */
+  async close(): Promise<void> {
+    const client = this.client;
+    this.closing = true;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    if (client === undefined) return;
+    if (client.connected) {
+      const deaths = [...this.channels].map((channel) =>
+        client.publishAsync(channel.stateTopic, Buffer.from(channel.death()), { qos: 1, retain: true }));
+      deaths.push(client.publishAsync(this.stateTopic, Buffer.from(encodeState({ online: false, session: this.session })), { qos: 1, retain: true }));
+      await Promise.all(deaths).catch(() => undefined);
+    }
+    for (const channel of this.channels) channel.connectionLost();
+    this.channels.clear();
+    this.byTopic.clear();
+    this.client = undefined;
+    await client.endAsync();
+  }
+
+  /** The gateway lost power: the connection drops without DISCONNECT; the broker publishes the
+   *  gateway's Will and nothing for its devices. */
+  abort(): void {
+    const client = this.client;
+    this.closing = true;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    for (const channel of this.channels) channel.connectionLost();
+    this.client = undefined;
+    client?.end(true);
+  }
+}
+
+/** One device's link through a gateway: its outbox sent oldest first with QoS 1 through its own
+ *  bounded in-flight window, so one device's backlog holds up no other device's messages. */
+export class GatewayChannel implements DeviceLink {
+  readonly counters: LinkCounters = { connects: 0, disconnects: 0, acknowledged: 0, resent: 0 };
+  readonly commandTopic: string;
+  readonly stateTopic: string;
+  private readonly inFlight = new Set<number>();
+  private readonly drainWaiters: (() => void)[] = [];
+  private session = 0;
+  /** A session whose connection was lost without its death being published. */
+  private unmourned: number | undefined;
+  private highestSent = 0;
+  private gone = false;
+
+  constructor(private readonly gateway: Gateway, private readonly options: ChannelOptions) {
+    this.commandTopic = buildTopic(options.tenant, options.device, "command");
+    this.stateTopic = buildTopic(options.tenant, options.device, "state");
+  }
+
+  get device(): string {
+    return this.options.device;
+  }
+
+  /** A new connection carries this device: a new session of its own. */
+  beginSession(): void {
+    this.session = this.options.nextSession();
+    this.counters.connects += 1;
+  }
+
+  /** The session lost with the last connection, once (its death is published late). */
+  lostSession(): number | undefined {
+    const lost = this.unmourned;
+    this.unmourned = undefined;
+    return lost;
+  }
+
+  connectionLost(): void {
+    if (this.counters.connects > this.counters.disconnects) {
+      this.counters.disconnects += 1;
+      this.unmourned = this.session;
+    }
+    this.inFlight.clear(); // unacknowledged entries go again, oldest first, on the next connection
+  }
+
+  birth(): Uint8Array {
+    const { firmwareVersion, abiVersion: abi } = this.options;
+    const fw = typeof firmwareVersion === "function" ? firmwareVersion() : firmwareVersion;
+    const policy = this.options.policy?.();
+    return encodeState({ online: true, session: this.session, fw, abi, ...(policy !== undefined ? { policy } : {}) });
+  }
+
+  death(): Uint8Array {
+    return encodeState({ online: false, session: this.session });
+  }
+
+  onMessage(topic: string, payload: Uint8Array): void {
+    if (this.gone) return;
+    if (topic === this.commandTopic) {
+      this.options.onCommand?.(payload);
+      return;
+    }
+    if (payload.length === 0) return;
+    try {
+      const state = decodeState(payload);
+      // A death from an older session arrived after our birth: say again that we are here.
+      if (!state.online && state.session < this.session) this.announce();
+    } catch {
+      // Someone else's malformed state message; ours is re-published on the next connect.
+    }
+  }
+
+  get connected(): boolean {
+    return !this.gone && this.gateway.connected;
+  }
+
+  announce(): void {
+    const client = this.gone ? undefined : this.gateway.live;
+    client?.publishAsync(this.stateTopic, Buffer.from(this.birth()), { qos: 1, retain: true })
+      .catch((error: unknown) => this.options.onLog?.(2, `mqtt: announcing failed: ${(error as Error).message}`));
+  }
+
+  pump(): void {
+    const client = this.gone ? undefined : this.gateway.live;
+    if (client === undefined) return;
+    const windowMax = this.options.inFlightMax ?? IN_FLIGHT_MAX;
+    for (const entry of this.options.outbox.pending()) {
+      if (this.inFlight.size >= windowMax) break;
+      if (this.inFlight.has(entry.sequence)) continue;
+      this.inFlight.add(entry.sequence);
+      if (entry.sequence <= this.highestSent) this.counters.resent += 1;
+      else this.highestSent = entry.sequence;
+      const topic = buildTopic(this.options.tenant, this.options.device, entry.kind);
+      client.publish(topic, Buffer.from(frame(entry.sequence, entry.body)), { qos: 1 }, (error) => {
+        if (this.gone || !this.inFlight.delete(entry.sequence)) return; // the connection or the device went meanwhile
+        if (error === undefined || error === null) {
+          this.options.outbox.acknowledge(entry.sequence);
+          this.counters.acknowledged += 1;
+        }
+        this.pump();
+        this.notifyIfDrained();
+      });
+    }
+    this.notifyIfDrained();
+  }
+
+  private notifyIfDrained(): void {
+    if (this.options.outbox.size > 0) return;
+    for (const resolve of this.drainWaiters.splice(0)) resolve();
+  }
+
+  drained(): Promise<void> {
+    if (this.options.outbox.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  /** The device shuts down: the gateway publishes its death and stops carrying it. */
+  async close(): Promise<void> {
+    if (this.gone) return;
+    this.gone = true;
+    this.inFlight.clear();
+    await this.gateway.detach(this);
+  }
+
+  /** The device lost power: the gateway notices it gone and publishes its death; what was in
+   *  flight stays in the outbox for the device's next life. */
+  abort(): void {
+    void this.close();
+  }
+}
