@@ -165,6 +165,25 @@ export function analysisInit(samples: i32): i32 {
 // ---------------------------------------------------------------------------------------
 // Small numeric helpers
 
+// Element access for the hot loops: the same load or store as unchecked(array[i]), inlined.
+// The size-optimised build (-O3z) leaves StaticArray's accessors as calls, a call per element.
+// @ts-ignore: decorator
+@inline function getF32(array: StaticArray<f32>, i: i32): f32 {
+  return load<f32>(changetype<usize>(array) + (<usize>i << 2));
+}
+// @ts-ignore: decorator
+@inline function setF32(array: StaticArray<f32>, i: i32, value: f32): void {
+  store<f32>(changetype<usize>(array) + (<usize>i << 2), value);
+}
+// @ts-ignore: decorator
+@inline function getF64(array: StaticArray<f64>, i: i32): f64 {
+  return load<f64>(changetype<usize>(array) + (<usize>i << 3));
+}
+// @ts-ignore: decorator
+@inline function setF64(array: StaticArray<f64>, i: i32, value: f64): void {
+  store<f64>(changetype<usize>(array) + (<usize>i << 3), value);
+}
+
 /** Median of the first `count` values of `scratch` (quickselect; reorders them). */
 function scratchMedian(count: i32): f64 {
   if (count <= 0) return 0.0;
@@ -172,16 +191,16 @@ function scratchMedian(count: i32): f64 {
   let low = 0;
   let high = count - 1;
   for (let round = 0; round < count && low < high; round++) {
-    const pivot = unchecked(scratch[(low + high) >> 1]);
+    const pivot = getF32(scratch, (low + high) >> 1);
     let i = low;
     let j = high;
     while (i <= j) {
-      while (unchecked(scratch[i]) < pivot) i++;
-      while (unchecked(scratch[j]) > pivot) j--;
+      while (getF32(scratch, i) < pivot) i++;
+      while (getF32(scratch, j) > pivot) j--;
       if (i <= j) {
-        const t = unchecked(scratch[i]);
-        unchecked(scratch[i] = scratch[j]);
-        unchecked(scratch[j] = t);
+        const t = getF32(scratch, i);
+        setF32(scratch, i, getF32(scratch, j));
+        setF32(scratch, j, t);
         i++;
         j--;
       }
@@ -190,7 +209,7 @@ function scratchMedian(count: i32): f64 {
     else if (target >= i) low = i;
     else break;
   }
-  return <f64>unchecked(scratch[target]);
+  return <f64>getF32(scratch, target);
 }
 
 function binOf(hz: f64): i32 {
@@ -203,7 +222,7 @@ function amplitudeAt(hz: f64): f64 {
   const k = <i32>Math.floor(position);
   if (k < 1 || k + 1 >= bins) return 0.0;
   const t = position - <f64>k;
-  return (1.0 - t) * Math.sqrt(<f64>unchecked(power[k])) + t * Math.sqrt(<f64>unchecked(power[k + 1]));
+  return (1.0 - t) * Math.sqrt(<f64>getF32(power, k)) + t * Math.sqrt(<f64>getF32(power, k + 1));
 }
 
 /** Velocity RMS (mm/s) of the line at `hz`: the energy of ±LINE_HALF_BINS around it. */
@@ -213,7 +232,7 @@ function lineVelocity(hz: f64): f64 {
   let velocity_ms: f64 = 0.0;
   for (let k = max(1, centre - LINE_HALF_BINS); k <= min(bins - 1, centre + LINE_HALF_BINS); k++) {
     const omega = 2.0 * Math.PI * <f64>k * bin_hz;
-    velocity_ms += <f64>unchecked(power[k]) / (omega * omega);
+    velocity_ms += <f64>getF32(power, k) / (omega * omega);
   }
   return Math.sqrt(velocity_ms) * 1000.0;
 }
@@ -246,7 +265,7 @@ function spectra(samples_ptr: usize, scale: f64): i32 {
   const amplitudes = spectrumPtr();
   for (let k = 0; k < bins; k++) {
     const a = <f64>load<f32>(amplitudes + (<usize>k << 2)) * scale;
-    unchecked(power[k] = <f32>(a * a * 0.5 / enbw_bins));
+    setF32(power, k, <f32>(a * a * 0.5 / enbw_bins));
   }
   return STATUS_OK;
 }
@@ -270,7 +289,7 @@ function hannPowerFromRaw(): void {
       - 0.25 * (sign_below * <f64>load<f32>(x + (<usize>below << 3), 4) + sign_above * <f64>load<f32>(x + (<usize>above << 3), 4));
     let a = Math.sqrt(re * re + im * im) * amplitude_scale;
     if (k == 0 || k == half) a *= 0.5; // no mirror image in the negative frequencies
-    unchecked(power[k] = <f32>(a * a * 0.5 / enbw_bins));
+    setF32(power, k, <f32>(a * a * 0.5 / enbw_bins));
   }
 }
 
@@ -281,7 +300,7 @@ function velocityAndZone(): void {
     const hz = <f64>k * bin_hz;
     if (hz < VELOCITY_LOW_HZ || hz > high_hz) continue;
     const omega = 2.0 * Math.PI * hz;
-    mean_square += <f64>unchecked(power[k]) / (omega * omega);
+    mean_square += <f64>getF32(power, k) / (omega * omega);
   }
   const v = Math.sqrt(mean_square) * 1000.0;
   result.velocity_rms_mm_s = v;
@@ -294,20 +313,20 @@ function refinedPeakHz(hz: f64): f64 {
   const centre = binOf(hz);
   if (centre < 2 || centre > bins - 3) return 0.0;
   let peak = centre;
-  for (let k = centre - 1; k <= centre + 1; k++) if (unchecked(power[k]) > unchecked(power[peak])) peak = k;
+  for (let k = centre - 1; k <= centre + 1; k++) if (getF32(power, k) > getF32(power, peak)) peak = k;
   let count = 0;
   const low = max(1, centre - BACKGROUND_HALF_BINS);
   const high = min(bins - 1, centre + BACKGROUND_HALF_BINS);
   for (let k = low; k <= high && count < MEDIAN_SCRATCH; k++) {
     if (k >= peak - LINE_HALF_BINS && k <= peak + LINE_HALF_BINS) continue;
-    unchecked(scratch[count] = Math.sqrt(unchecked(power[k])) as f32);
+    setF32(scratch, count, Math.sqrt(getF32(power, k)) as f32);
     count++;
   }
   if (count < 4) return 0.0;
   const background = scratchMedian(count);
-  const a = Math.sqrt(<f64>unchecked(power[peak - 1]));
-  const b = Math.sqrt(<f64>unchecked(power[peak]));
-  const c = Math.sqrt(<f64>unchecked(power[peak + 1]));
+  const a = Math.sqrt(<f64>getF32(power, peak - 1));
+  const b = Math.sqrt(<f64>getF32(power, peak));
+  const c = Math.sqrt(<f64>getF32(power, peak + 1));
   if (b <= 0.0 || b < SPEED_PROMINENCE * background) return 0.0;
   let offset: f64;
   if (fft_size == window_samples) {
@@ -369,8 +388,9 @@ function highFrequencyFloor(): void {
   let count = 0;
   let sum: f64 = 0.0;
   for (let k = k_low; k <= k_high; k++) {
-    unchecked(scratch[count] = power[k]);
-    sum += <f64>unchecked(power[k]);
+    const p = getF32(power, k);
+    setF32(scratch, count, p);
+    sum += <f64>p;
     count++;
   }
   if (count == 0 || sum <= 0.0) {
@@ -387,22 +407,22 @@ function highFrequencyFloor(): void {
 function spectralKurtosisCentreHz(samples_ptr: usize): f64 {
   const half = SK_FRAME / 2;
   for (let k = 0; k <= half; k++) {
-    unchecked(sk_sum2[k] = 0.0);
-    unchecked(sk_sum4[k] = 0.0);
+    setF64(sk_sum2, k, 0.0);
+    setF64(sk_sum4, k, 0.0);
   }
   const frame = changetype<usize>(sk_frame);
   let frames = 0;
   for (let start = 0; start + SK_FRAME <= window_samples; start += SK_HOP) {
     for (let n = 0; n < SK_FRAME; n++) {
-      store<f32>(frame + (<usize>n << 2), load<f32>(samples_ptr + (<usize>(start + n) << 2)) * unchecked(sk_hann[n]));
+      store<f32>(frame + (<usize>n << 2), load<f32>(samples_ptr + (<usize>(start + n) << 2)) * getF32(sk_hann, n));
     }
     if (fftReal(frame, SK_FRAME, frame) < 0) return 0.0;
     for (let k = 0; k <= half; k++) {
       const re = <f64>load<f32>(frame + (<usize>k << 3));
       const im = <f64>load<f32>(frame + (<usize>k << 3), 4);
       const p = re * re + im * im;
-      unchecked(sk_sum2[k] += p);
-      unchecked(sk_sum4[k] += p * p);
+      setF64(sk_sum2, k, getF64(sk_sum2, k) + p);
+      setF64(sk_sum4, k, getF64(sk_sum4, k) + p * p);
     }
     frames++;
   }
@@ -410,9 +430,9 @@ function spectralKurtosisCentreHz(samples_ptr: usize): f64 {
   let best_k = 1;
   let best: f64 = -Infinity;
   for (let k = 1; k < half; k++) {
-    const s2 = unchecked(sk_sum2[k]) / <f64>frames;
+    const s2 = getF64(sk_sum2, k) / <f64>frames;
     if (s2 <= 0.0) continue;
-    const sk = unchecked(sk_sum4[k]) / <f64>frames / (s2 * s2) - 2.0;
+    const sk = getF64(sk_sum4, k) / <f64>frames / (s2 * s2) - 2.0;
     if (sk > best) {
       best = sk;
       best_k = k;
@@ -453,7 +473,7 @@ function envelopeSpectrum(low_hz: f64, high_hz: f64): bool {
   const stride = envelope_points_max / points;
   for (let n = 0; n < points; n++) {
     const at = env + (<usize>n << 2);
-    store<f32>(at, (load<f32>(at) - mean) * unchecked(envelope_hann[n * stride]));
+    store<f32>(at, (load<f32>(at) - mean) * getF32(envelope_hann, n * stride));
   }
   if (fftReal(env, points, env) < 0) return false;
   for (let k = 0; k <= points / 2; k++) {
@@ -480,7 +500,7 @@ function envelopeRatio(hz: f64): f64 {
   const centre_bin = <i32>Math.round(centre);
   for (let k = centre_bin - BACKGROUND_HALF_BINS; k <= centre_bin + BACKGROUND_HALF_BINS && count < MEDIAN_SCRATCH; k++) {
     if (k >= k_low && k <= k_high) continue;
-    unchecked(scratch[count] = load<f32>(env + (<usize>k << 2)));
+    setF32(scratch, count, load<f32>(env + (<usize>k << 2)));
     count++;
   }
   const background = scratchMedian(count);
