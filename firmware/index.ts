@@ -6,6 +6,7 @@ import "./panic"; // the abort handler (asconfig: --use abort=firmware/panic/pan
 import * as faults from "./faults";
 import * as policy from "./policy";
 import * as trend from "./trend";
+import * as advice from "./advice";
 import * as config from "./config";
 import { computeTimeFeatures, feature_rms, feature_peak, feature_peak_to_peak, feature_crest,
   feature_kurtosis, feature_skewness } from "./features";
@@ -151,6 +152,7 @@ export function init(len: i32): i32 {
   if (counted != STATUS_OK) log(LOG_WARN, "boot counter could not be stored");
   policy.restore();
   trend.restore(config.current.baseline_windows);
+  advice.restore();
   // Provisioning happens once; the owner map in later boots' configurations changes nothing.
   if (config.owner_present && !policy.provisioned) {
     if (!policy.provision(config.owner_token_ptr, config.owner_token_len, config.owner_waveform, config.owner_detail)) {
@@ -287,6 +289,7 @@ const SUMMARY_RECORDS: i32 = 8;
 /** The trend's records: alarm and smoothed health, and the forecast when there is one. */
 const TREND_RECORDS: i32 = 2;
 const FORECAST_RECORDS: i32 = 2;
+const ADVICE_RECORDS: i32 = 2;
 const ALARM_NAMES: StaticArray<string> = ["none", "alert", "danger"];
 
 function analyseAndPublish(): i32 {
@@ -299,11 +302,14 @@ function analyseAndPublish(): i32 {
   if (analysed < 0) return analysed;
   const r = analysis.result;
   trend.update(<f64>window_start_ms / 1000.0, r.health, feature_rms, r.velocity_rms_mm_s, feature_kurtosis);
+  advice.update(r.fault);
   if (trend.level_changed) publishAlarm();
+  if (advice.action_changed) publishAdvice(window_start_ms);
   writeBegin(outPtr(), outbox.length);
   const summary = policy.detail == policy.DETAIL_SUMMARY;
   const forecast = trend.rul_low_h >= 0.0;
-  packBegin(summary ? SUMMARY_RECORDS : TELEMETRY_RECORDS + TREND_RECORDS + (forecast ? FORECAST_RECORDS : 0));
+  const advised = advice.action != advice.ACTION_NONE;
+  packBegin((summary ? SUMMARY_RECORDS : TELEMETRY_RECORDS + TREND_RECORDS + (forecast ? FORECAST_RECORDS : 0)) + (advised ? ADVICE_RECORDS : 0));
   recordFirst(config.base_name, config.current.device_id_len + 1, <f64>window_start_ms / 1000.0,
     "acc_rms", "m/s2", feature_rms);
   if (summary) {
@@ -314,6 +320,7 @@ function analyseAndPublish(): i32 {
     record("severity", "/", <f64>r.severity);
     record("health", "/", r.health);
     recordText("alarm", ALARM_NAMES[trend.level]);
+    if (advised) adviceRecords();
     return publish(KIND_TELEMETRY);
   }
   record("acc_peak", "m/s2", feature_peak);
@@ -345,7 +352,33 @@ function analyseAndPublish(): i32 {
     record("rul_lo", "s", trend.rul_low_h * 3600.0);
     record("rul_hi", "s", trend.rul_high_h * 3600.0);
   }
+  if (advised) adviceRecords();
   return publish(KIND_TELEMETRY);
+}
+
+/** The advice's records: what to do, and within how long of the window. */
+function adviceRecords(): void {
+  recordText("action", advice.ACTION_NAMES[advice.action]);
+  record("act_in", "s", advice.act_within_h * 3600.0);
+}
+
+/** {"event": "advice", "action": text, ?"fault": text, ?"by": Unix seconds}: the advice
+ *  changed; "none" (without fault and by) once the pump is out of alarm. */
+function publishAdvice(time_ms: i64): void {
+  const advised = advice.action != advice.ACTION_NONE;
+  writeBegin(outPtr(), outbox.length);
+  writeMap(advised ? 4 : 2);
+  writeTextAscii("event");
+  writeTextAscii("advice");
+  writeTextAscii("action");
+  writeTextAscii(advice.ACTION_NAMES[advice.action]);
+  if (advised) {
+    writeTextAscii("fault");
+    writeTextAscii(FAULT_NAMES[advice.cause]);
+    writeTextAscii("by");
+    writeInt(time_ms / 1000 + <i64>Math.ceil(advice.act_within_h * 3600.0));
+  }
+  publish(KIND_EVENT);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -553,8 +586,32 @@ function runPolicy(): i32 {
   return publishPolicy();
 }
 
+/** "maintenance": {"action": text}: the pump was maintained (the advice's action, or another);
+ *  the baseline is learned again, the trend, its history and the advice start afresh. */
+function runMaintenance(): i32 {
+  if (command_args_len == 0) return STATUS_BAD_ARGUMENT;
+  readBegin(command_args_ptr, command_args_len);
+  if (!readHead()) return STATUS_BAD_CBOR;
+  if (head_major != 5 || head_value != 1) return STATUS_BAD_ARGUMENT;
+  if (!readText() || !textIs("action")) return STATUS_BAD_ARGUMENT;
+  if (!readText()) return STATUS_BAD_ARGUMENT;
+  const done = advice.actionNamed(text_ptr, text_len);
+  if (done < 0) return STATUS_BAD_ARGUMENT;
+  trend.reset();
+  advice.reset();
+  if (trend.level_changed) publishAlarm();
+  writeBegin(outPtr(), outbox.length);
+  writeMap(2);
+  writeTextAscii("event");
+  writeTextAscii("maintenance");
+  writeTextAscii("action");
+  writeTextAscii(advice.ACTION_NAMES[done]);
+  return publish(KIND_EVENT);
+}
+
 function runCommand(): i32 {
   reply_kind = REPLY_PLAIN;
+  if (nameEquals("maintenance")) return runMaintenance();
   if (nameEquals("policy")) return runPolicy();
   if (nameEquals("config")) {
     if (command_args_len == 0) return STATUS_BAD_ARGUMENT;

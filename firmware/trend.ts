@@ -18,27 +18,43 @@ const HYSTERESIS: f64 = 0.1;
 /** Consecutive windows a condition must hold to raise, and to lower, a level. */
 const RAISE_WINDOWS: i32 = 3;
 const LOWER_WINDOWS: i32 = 6;
-/** Smoothing of the health index: an exponentially weighted mean over about 1/α windows. */
+/** Smoothing of the health index and the departure: an exponentially weighted mean over
+ *  about 1/α windows. */
 const SMOOTHING: f64 = 0.15;
-/** A pump this many times its baseline vibration (acceleration or velocity) counts as failed. */
-const BASELINE_FAILED_RATIO: f64 = 8.0;
-/** Points of the smoothed index the forecast fits a line to, and when it starts forecasting. */
+/** A pump this many times its baseline vibration (acceleration or velocity) has reached
+ *  functional failure: the level the forecast extrapolates to (+14 dB). */
+const BASELINE_FAILED_RATIO: f64 = 5.0;
+/** The degradation's history: up to HISTORY points of the smoothed departure, kept from when
+ *  it first reaches HISTORY_FROM, evenly spaced in time over the whole degradation (when the
+ *  buffer fills, every other point goes and the spacing doubles). Only maintenance clears it:
+ *  a departure that comes and goes leaves flat points, which the fits below take in their stride. */
 const HISTORY: i32 = 48;
-const FORECAST_FROM: f64 = 0.3;
+const HISTORY_FROM: f64 = 0.05;
+/** The forecast starts once the departure is this far along and the history this long. */
+const FORECAST_FROM: f64 = 0.1;
 const FORECAST_POINTS_MIN: i32 = 12;
+/** The steady trend is a line through the newest half of the history, at least this many points. */
+const LINE_POINTS_MIN: i32 = 6;
 const RUL_HOURS_MAX: f64 = 24.0 * 365.0;
+/** A smoothed departure this close to 1 is there: the pump has failed. */
+const FAILED_WITHIN: f64 = 0.01;
 
 const STORAGE_KEY_BASELINE: i32 = 4;
 const STORAGE_KEY_TREND: i32 = 5;
+const STORAGE_KEY_HISTORY: i32 = 6;
 const BASELINE_MAGIC: u32 = 0x4c534142; // "BASL"
-const TREND_MAGIC: u32 = 0x444e5254; // "TRND"
+const TREND_MAGIC: u32 = 0x32524e54; // "TNR2"
+const HISTORY_MAGIC: u32 = 0x54534948; // "HIST"
 const BASELINE_BYTES: i32 = 32; // magic, count, sums of acceleration, velocity, kurtosis
-const TREND_BYTES: i32 = 24; // magic, level, raise run, lower run, smoothed (f64)
+const TREND_BYTES: i32 = 32; // magic, level, raise run, lower run, pad, smoothed health, smoothed departure (f64)
+const HISTORY_HEADER_BYTES: i32 = 24; // magic, count, spacing (f64 hours), first time (f64 hours)
+const HISTORY_BYTES: i32 = HISTORY_HEADER_BYTES + HISTORY * 8; // then (f32 hours after the first, f32 departure) each
 
 const baseline_record: usize = memory.data(BASELINE_BYTES);
 const trend_record: usize = memory.data(TREND_BYTES);
+const history_record: usize = memory.data(HISTORY_BYTES);
 const history_t: usize = memory.data(HISTORY << 3);
-const history_h: usize = memory.data(HISTORY << 3);
+const history_d: usize = memory.data(HISTORY << 3);
 
 let baseline_windows: i32 = BASELINE_WINDOWS_DEFAULT;
 let baseline_count: i32 = 0;
@@ -46,10 +62,11 @@ let sum_acc: f64 = 0.0;
 let sum_vel: f64 = 0.0;
 let sum_kurtosis: f64 = 0.0;
 let smoothed: f64 = -1.0; // no window yet
+let smoothed_departure: f64 = 0.0;
 let raise_run: i32 = 0;
 let lower_run: i32 = 0;
 let history_count: i32 = 0;
-let history_next: i32 = 0;
+let history_spacing_h: f64 = 0.0;
 
 export let level: i32 = ALARM_NONE;
 export let level_changed: bool = false;
@@ -58,7 +75,11 @@ export let baseline_ready: bool = false;
 export let rul_low_h: f64 = -1.0; // -1: no forecast
 export let rul_high_h: f64 = -1.0;
 
-/** Restores the baseline and the trend from storage (after a reboot they carry on). */
+function historyT(i: i32): f64 { return load<f64>(history_t + (<usize>i << 3)); }
+function historyD(i: i32): f64 { return load<f64>(history_d + (<usize>i << 3)); }
+
+/** Restores the baseline, the trend and the degradation's history from storage (after a
+ *  reboot they carry on). */
 export function restore(windows: i32): void {
   baseline_windows = windows;
   baseline_count = 0;
@@ -74,7 +95,47 @@ export function restore(windows: i32): void {
     raise_run = <i32>load<u8>(trend_record, 5);
     lower_run = <i32>load<u8>(trend_record, 6);
     smoothed = load<f64>(trend_record, 8);
+    smoothed_departure = load<f64>(trend_record, 16);
   }
+  history_count = 0;
+  const read = host_storage_read(STORAGE_KEY_HISTORY, history_record, HISTORY_BYTES);
+  if (read >= HISTORY_HEADER_BYTES && load<u32>(history_record) == HISTORY_MAGIC) {
+    const count = <i32>load<u32>(history_record, 4);
+    if (count >= 0 && count <= HISTORY && read == HISTORY_HEADER_BYTES + count * 8) {
+      history_spacing_h = load<f64>(history_record, 8);
+      const first = load<f64>(history_record, 16);
+      for (let i = 0; i < count; i++) {
+        const at = history_record + <usize>(HISTORY_HEADER_BYTES + i * 8);
+        store<f64>(history_t + (<usize>i << 3), first + <f64>load<f32>(at));
+        store<f64>(history_d + (<usize>i << 3), <f64>load<f32>(at, 4));
+      }
+      history_count = count;
+    }
+  }
+}
+
+/** Forgets the baseline, the trend and the history: after maintenance the pump is another
+ *  machine, whose baseline is learned again from its next windows. */
+export function reset(): void {
+  baseline_count = 0;
+  baseline_ready = false;
+  sum_acc = 0.0;
+  sum_vel = 0.0;
+  sum_kurtosis = 0.0;
+  smoothed = -1.0;
+  smoothed_departure = 0.0;
+  raise_run = 0;
+  lower_run = 0;
+  level_changed = level != ALARM_NONE;
+  level = ALARM_NONE;
+  health_trend = 0.0;
+  history_count = 0;
+  history_spacing_h = 0.0;
+  rul_low_h = -1.0;
+  rul_high_h = -1.0;
+  saveBaseline();
+  saveTrend();
+  saveHistory();
 }
 
 function saveBaseline(): void {
@@ -93,7 +154,22 @@ function saveTrend(): void {
   store<u8>(trend_record, <u8>min(lower_run, 255), 6);
   store<u8>(trend_record, 0, 7);
   store<f64>(trend_record, smoothed, 8);
+  store<f64>(trend_record, smoothed_departure, 16);
   host_storage_write(STORAGE_KEY_TREND, trend_record, TREND_BYTES);
+}
+
+function saveHistory(): void {
+  const first = history_count > 0 ? historyT(0) : 0.0;
+  store<u32>(history_record, HISTORY_MAGIC);
+  store<u32>(history_record, <u32>history_count, 4);
+  store<f64>(history_record, history_spacing_h, 8);
+  store<f64>(history_record, first, 16);
+  for (let i = 0; i < history_count; i++) {
+    const at = history_record + <usize>(HISTORY_HEADER_BYTES + i * 8);
+    store<f32>(at, <f32>(historyT(i) - first));
+    store<f32>(at, <f32>historyD(i), 4);
+  }
+  host_storage_write(STORAGE_KEY_HISTORY, history_record, HISTORY_HEADER_BYTES + history_count * 8);
 }
 
 /** How far the pump has moved from its own baseline: 0 at the baseline, 1 at
@@ -123,43 +199,126 @@ function nextLevel(value: f64): void {
   level_changed = level != previous;
 }
 
-/** A least-squares line through the recent smoothed index: hours until it reaches 1, with
- *  the slope's ±2 standard errors as the range. No forecast while the index is low, the
- *  history short, or the trend not rising. */
-function forecast(): void {
-  rul_low_h = -1.0;
-  rul_high_h = -1.0;
-  if (history_count < FORECAST_POINTS_MIN || health_trend < FORECAST_FROM) return;
+/** Keeps the smoothed departure at `time_h` in the history when it is due; returns whether
+ *  the history changed. */
+function remember(time_h: f64): bool {
+  if (history_count == 0 && smoothed_departure < HISTORY_FROM) return false;
+  if (history_count > 0 && time_h - historyT(history_count - 1) < history_spacing_h) return false;
+  if (history_count > 0 && time_h <= historyT(history_count - 1)) return false; // time went back: keep the history as it is
+  if (history_count == HISTORY) {
+    // Every other point goes, from the oldest, and the spacing doubles.
+    const kept = HISTORY >> 1;
+    for (let i = 0; i < kept; i++) {
+      store<f64>(history_t + (<usize>i << 3), historyT(i * 2 + 1));
+      store<f64>(history_d + (<usize>i << 3), historyD(i * 2 + 1));
+    }
+    history_count = kept;
+    history_spacing_h = (historyT(kept - 1) - historyT(0)) / <f64>(kept - 1);
+  }
+  store<f64>(history_t + (<usize>history_count << 3), time_h);
+  store<f64>(history_d + (<usize>history_count << 3), smoothed_departure);
+  history_count += 1;
+  return true;
+}
+
+/** Hours from `now_h` until a least-squares line through history points [from, count)
+ *  reaches 1, with the slope's ±2 standard errors; sets line_* (negative: no rising line). */
+let line_h: f64 = -1.0;
+let line_fast_h: f64 = -1.0;
+let line_slow_h: f64 = -1.0;
+function fitLine(from: i32, now_h: f64, remaining: f64): void {
+  line_h = -1.0;
+  line_fast_h = -1.0;
+  line_slow_h = -1.0;
+  const n = history_count - from;
   let mean_t: f64 = 0.0;
-  let mean_h: f64 = 0.0;
-  for (let i = 0; i < history_count; i++) {
-    mean_t += load<f64>(history_t + (<usize>i << 3));
-    mean_h += load<f64>(history_h + (<usize>i << 3));
+  let mean_d: f64 = 0.0;
+  for (let i = from; i < history_count; i++) {
+    mean_t += historyT(i) - now_h;
+    mean_d += historyD(i);
   }
-  mean_t /= <f64>history_count;
-  mean_h /= <f64>history_count;
+  mean_t /= <f64>n;
+  mean_d /= <f64>n;
   let stt: f64 = 0.0;
-  let sth: f64 = 0.0;
-  for (let i = 0; i < history_count; i++) {
-    const dt = load<f64>(history_t + (<usize>i << 3)) - mean_t;
+  let std: f64 = 0.0;
+  for (let i = from; i < history_count; i++) {
+    const dt = historyT(i) - now_h - mean_t;
     stt += dt * dt;
-    sth += dt * (load<f64>(history_h + (<usize>i << 3)) - mean_h);
+    std += dt * (historyD(i) - mean_d);
   }
-  if (stt <= 0.0) return;
-  const slope = sth / stt; // health per hour
+  if (!(stt > 0.0)) return;
+  const slope = std / stt; // departure per hour
+  if (!(slope > 0.0)) return;
   let residual: f64 = 0.0;
-  for (let i = 0; i < history_count; i++) {
-    const predicted = mean_h + slope * (load<f64>(history_t + (<usize>i << 3)) - mean_t);
-    const e = load<f64>(history_h + (<usize>i << 3)) - predicted;
+  for (let i = from; i < history_count; i++) {
+    const e = historyD(i) - (mean_d + slope * (historyT(i) - now_h - mean_t));
     residual += e * e;
   }
-  const se = Math.sqrt(residual / <f64>(history_count - 2) / stt);
-  if (!(slope > 0.0)) return;
-  const remaining = Math.max(0.0, 1.0 - health_trend);
-  const fast = slope + 2.0 * se;
-  const slow = slope - 2.0 * se;
-  rul_low_h = Math.min(RUL_HOURS_MAX, remaining / fast);
-  rul_high_h = slow > 0.0 ? Math.min(RUL_HOURS_MAX, remaining / slow) : RUL_HOURS_MAX;
+  const se = Math.sqrt(residual / <f64>(n - 2) / stt);
+  line_h = remaining / slope;
+  line_fast_h = remaining / (slope + 2.0 * se);
+  line_slow_h = slope > 2.0 * se ? remaining / (slope - 2.0 * se) : RUL_HOURS_MAX;
+}
+
+/** Hours from now until a least-squares parabola through the whole history reaches 1, when
+ *  it curves upwards (the degradation accelerates); negative otherwise. */
+function fitParabola(now_h: f64): f64 {
+  // Normal equations in x = t − now: [s0 s1 s2; s1 s2 s3; s2 s3 s4] [c0 c1 c2] = [y0 y1 y2].
+  let s0: f64 = 0.0, s1: f64 = 0.0, s2: f64 = 0.0, s3: f64 = 0.0, s4: f64 = 0.0;
+  let y0: f64 = 0.0, y1: f64 = 0.0, y2: f64 = 0.0;
+  for (let i = 0; i < history_count; i++) {
+    const x = historyT(i) - now_h;
+    const y = historyD(i);
+    const x2 = x * x;
+    s0 += 1.0; s1 += x; s2 += x2; s3 += x2 * x; s4 += x2 * x2;
+    y0 += y; y1 += x * y; y2 += x2 * y;
+  }
+  const det = s0 * (s2 * s4 - s3 * s3) - s1 * (s1 * s4 - s3 * s2) + s2 * (s1 * s3 - s2 * s2);
+  if (!(Math.abs(det) > 1e-300)) return -1.0;
+  const c0 = (y0 * (s2 * s4 - s3 * s3) - s1 * (y1 * s4 - s3 * y2) + s2 * (y1 * s3 - s2 * y2)) / det;
+  const c1 = (s0 * (y1 * s4 - y2 * s3) - y0 * (s1 * s4 - s3 * s2) + s2 * (s1 * y2 - y1 * s2)) / det;
+  const c2 = (s0 * (s2 * y2 - s3 * y1) - s1 * (s1 * y2 - s2 * y1) + y0 * (s1 * s3 - s2 * s2)) / det;
+  if (!(c2 > 0.0) || !isFinite(c0) || !isFinite(c1)) return -1.0;
+  // c2 x² + c1 x + (c0 − 1) = 0: with c2 > 0 and the curve below 1 now, one root is ahead.
+  const disc = c1 * c1 - 4.0 * c2 * (c0 - 1.0);
+  if (!(disc >= 0.0)) return -1.0;
+  const root = (-c1 + Math.sqrt(disc)) / (2.0 * c2);
+  return root > 0.0 ? root : -1.0;
+}
+
+/** Remaining life until the departure reaches 1 (BASELINE_FAILED_RATIO times the baseline
+ *  vibration), as a range between an accelerating trend (a parabola through the whole
+ *  degradation) and a steady one (a line through its newest half, ± 2 standard errors of
+ *  its slope). No forecast before the departure is FORECAST_FROM along with
+ *  FORECAST_POINTS_MIN points of history, nor while neither trend rises; zero once it is there. */
+function forecast(now_h: f64): void {
+  rul_low_h = -1.0;
+  rul_high_h = -1.0;
+  if (history_count < FORECAST_POINTS_MIN || smoothed_departure < FORECAST_FROM) return;
+  const remaining = 1.0 - smoothed_departure;
+  if (remaining <= FAILED_WITHIN) {
+    rul_low_h = 0.0;
+    rul_high_h = 0.0;
+    return;
+  }
+  const half = historyT(0) + (now_h - historyT(0)) * 0.5;
+  let from = 0;
+  while (from < history_count - LINE_POINTS_MIN && historyT(from) < half) from++;
+  fitLine(from, now_h, remaining);
+  const curve = fitParabola(now_h);
+  if (line_h < 0.0 && curve < 0.0) return;
+  if (line_h < 0.0) {
+    rul_low_h = curve;
+    rul_high_h = curve;
+  } else if (curve < 0.0) {
+    rul_low_h = line_fast_h;
+    rul_high_h = line_slow_h;
+  } else {
+    rul_low_h = Math.min(curve, line_fast_h);
+    rul_high_h = Math.max(curve, line_h);
+  }
+  rul_low_h = Math.min(RUL_HOURS_MAX, rul_low_h);
+  rul_high_h = Math.min(RUL_HOURS_MAX, rul_high_h);
 }
 
 /** Takes one window's results; `health` is the window's own (absolute) health index. */
@@ -172,14 +331,14 @@ export function update(time_s: f64, health: f64, acc_rms: f64, vel_rms: f64, kur
     baseline_ready = baseline_count >= baseline_windows;
     saveBaseline();
   }
-  const value = Math.max(health, departure(acc_rms, vel_rms));
+  const moved = departure(acc_rms, vel_rms);
+  const value = Math.max(health, moved);
   smoothed = smoothed < 0.0 ? value : smoothed + SMOOTHING * (value - smoothed);
+  smoothed_departure += SMOOTHING * (moved - smoothed_departure);
   health_trend = smoothed;
   nextLevel(smoothed);
-  store<f64>(history_t + (<usize>history_next << 3), time_s / 3600.0);
-  store<f64>(history_h + (<usize>history_next << 3), smoothed);
-  history_next = (history_next + 1) % HISTORY;
-  if (history_count < HISTORY) history_count += 1;
-  forecast();
+  const time_h = time_s / 3600.0;
+  if (remember(time_h)) saveHistory();
+  forecast(time_h);
   saveTrend();
 }

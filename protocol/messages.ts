@@ -149,7 +149,17 @@ export interface Command {
   args?: unknown;
 }
 
-export const FIRMWARE_COMMANDS = ["config", "self_test", "sampling", "waveform", "reboot"] as const;
+export const FIRMWARE_COMMANDS = ["config", "self_test", "sampling", "waveform", "reboot", "maintenance"] as const;
+
+/** The firmware's diagnoses (firmware/ANALYSIS.md §6). */
+export const FAULTS = [
+  "none", "imbalance", "misalignment", "outer_race", "inner_race", "rolling_element", "cavitation", "unknown",
+] as const;
+export type Fault = (typeof FAULTS)[number];
+
+/** What the firmware advises (firmware/advice.ts), and what a "maintenance" command says was done. */
+export const MAINTENANCE_ACTIONS = ["inspect", "replace_bearing", "balance_impeller", "align_shaft", "check_suction"] as const;
+export type MaintenanceAction = (typeof MAINTENANCE_ACTIONS)[number];
 
 /** Decodes and checks a firmware command the way the firmware will: another `cmd`, or args
  *  the firmware would refuse, is a bad_message. */
@@ -169,6 +179,13 @@ export function decodeCommand(bytes: Uint8Array): Command {
     if (a.has("rate_hz")) out.rate_hz = numberIn(a.get("rate_hz"), "rate_hz", 100, 200_000);
     if (a.has("interval_s")) out.interval_s = numberIn(a.get("interval_s"), "interval_s", 1, 86_400);
     return { id, cmd, args: out };
+  }
+  if (cmd === "maintenance") {
+    const a = asMap(args, "maintenance args");
+    onlyKeys(a, ["action"], "maintenance args");
+    const action = a.get("action");
+    if (!(MAINTENANCE_ACTIONS as readonly unknown[]).includes(action)) fail(`maintenance action is one of ${MAINTENANCE_ACTIONS.join(", ")}`);
+    return { id, cmd, args: { action } };
   }
   if (cmd === "waveform" && args !== undefined) {
     const a = asMap(args, "waveform args");
@@ -281,6 +298,10 @@ export type DeviceEvent =
   | { event: "error"; code: number; what: "samples" | "config" | "command" | "policy" | "update" }
   | { event: "policy"; provisioned: boolean; waveform: "on_request" | "never"; detail: "full" | "summary" }
   | { event: "alarm"; level: "none" | "alert" | "danger"; health: number }
+  /** The advice changed: what to do about which fault, by when (Unix seconds); "none" when out of alarm. */
+  | { event: "advice"; action: "none" | MaintenanceAction; fault?: string; by?: number }
+  /** A "maintenance" command was carried out: the baseline is learned again. */
+  | { event: "maintenance"; action: MaintenanceAction }
   | HostEvent;
 
 /** Longest `reason` text in a host event, in characters (a panic's reason is at most 256 bytes). */
@@ -350,6 +371,24 @@ export function decodeEvent(bytes: Uint8Array): DeviceEvent {
     const level = map.get("level");
     if (level !== "none" && level !== "alert" && level !== "danger") fail('an alarm event\'s level is "none", "alert" or "danger"');
     return { event, level, health: numberIn(map.get("health"), "health", 0, 1) };
+  }
+  if (event === "advice") {
+    const action = map.get("action");
+    if (action === "none") {
+      onlyKeys(map, ["event", "action"], "an advice event without action");
+      return { event, action };
+    }
+    onlyKeys(map, ["event", "action", "fault", "by"], "an advice event");
+    if (!(MAINTENANCE_ACTIONS as readonly unknown[]).includes(action)) fail(`an advice event's action is "none" or one of ${MAINTENANCE_ACTIONS.join(", ")}`);
+    const fault = map.get("fault");
+    if (typeof fault !== "string" || !(FAULTS as readonly string[]).includes(fault)) fail(`an advice event's fault is one of ${FAULTS.join(", ")}`);
+    return { event, action: action as MaintenanceAction, fault, by: numberIn(map.get("by"), "by", 0, Number.MAX_SAFE_INTEGER, true) };
+  }
+  if (event === "maintenance") {
+    onlyKeys(map, ["event", "action"], "a maintenance event");
+    const action = map.get("action");
+    if (!(MAINTENANCE_ACTIONS as readonly unknown[]).includes(action)) fail(`a maintenance event's action is one of ${MAINTENANCE_ACTIONS.join(", ")}`);
+    return { event, action: action as MaintenanceAction };
   }
   if (event === "policy") {
     onlyKeys(map, ["event", "provisioned", "waveform", "detail"], "a policy event");

@@ -6,14 +6,11 @@ import fs from "node:fs";
 import { Device } from "../host/device.js";
 import { compileFirmware, type CompiledFirmware } from "../host/firmware.js";
 import { MemoryStorage } from "../host/storage.js";
-import { decodeEvent, type FirmwareConfig } from "../protocol/messages.js";
+import { decodeEvent, FAULTS, type Fault, type FirmwareConfig, type MaintenanceAction } from "../protocol/messages.js";
 import { decodeSenml, resolveSenml } from "../protocol/senml.js";
 import { FIRMWARE_PATH } from "./fleet.js";
 
-export const FAULTS = [
-  "none", "imbalance", "misalignment", "outer_race", "inner_race", "rolling_element", "cavitation", "unknown",
-] as const;
-export type Fault = (typeof FAULTS)[number];
+export { FAULTS, type Fault };
 
 /** Bearings known by name: [rolling elements, element diameter mm, pitch diameter mm, contact angle deg]. */
 export const BEARINGS: Record<string, [number, number, number, number]> = {
@@ -55,6 +52,10 @@ export interface WindowResult {
   alarm: Alarm;
   /** Remaining useful life [low, high] in hours, or null while there is no forecast. */
   rul_hours: [number, number] | null;
+  /** The firmware's advice while in alarm: what to do ("none" out of alarm), and within how
+   *  many hours of this window (null without an action). */
+  action: "none" | MaintenanceAction;
+  act_in_hours: number | null;
   features: Record<string, number>;
 }
 
@@ -142,19 +143,22 @@ function toWindow(index: number, timeS: number, body: Uint8Array): WindowResult 
   let fault: Fault = "unknown";
   let zone = "?";
   let alarm: Alarm = "none";
+  let action: WindowResult["action"] = "none";
   for (const record of resolveSenml(decodeSenml(body))) {
     const name = record.name.slice(record.name.indexOf(":") + 1);
     if (record.value !== undefined) features[name] = record.value;
     if (name === "fault" && record.stringValue !== undefined) fault = record.stringValue as Fault;
     if (name === "iso_zone" && record.stringValue !== undefined) zone = record.stringValue;
     if (name === "alarm" && record.stringValue !== undefined) alarm = record.stringValue as Alarm;
+    if (name === "action" && record.stringValue !== undefined) action = record.stringValue as MaintenanceAction;
   }
   const { strength = 0, severity = 0, health = 0 } = features;
   // The firmware forecasts in seconds (SenML's unit); people read hours.
   const rul_hours: [number, number] | null = features.rul_lo !== undefined && features.rul_hi !== undefined
     ? [features.rul_lo / 3600, features.rul_hi / 3600] : null;
-  for (const key of ["strength", "severity", "health", "rul_lo", "rul_hi"]) delete features[key];
-  return { index, time_s: timeS, fault, strength, severity, health, iso_zone: zone, alarm, rul_hours, features };
+  const act_in_hours = features.act_in !== undefined ? features.act_in / 3600 : null;
+  for (const key of ["strength", "severity", "health", "rul_lo", "rul_hi", "act_in"]) delete features[key];
+  return { index, time_s: timeS, fault, strength, severity, health, iso_zone: zone, alarm, rul_hours, action, act_in_hours, features };
 }
 
 function summarise(windows: WindowResult[], durationS: number): ReplayResult["summary"] {

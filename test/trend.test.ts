@@ -3,7 +3,7 @@
 // kept in storage, and a remaining-life forecast that shrinks as the pump degrades.
 
 import { describe, expect, it } from "vitest";
-import { encodeFirmwareConfig, decodeEvent } from "../protocol/messages.js";
+import { decodeCommand, decodeEvent, decodeReply, encodeCommand, encodeFirmwareConfig } from "../protocol/messages.js";
 import { decodeSenml } from "../protocol/senml.js";
 import { replay } from "../simulator/replay.js";
 import { bootRelease, releaseFirmware, RecordingHost } from "./helpers/firmware.js";
@@ -55,13 +55,46 @@ describe("alarm levels", () => {
     expect(recovery.slice(0, 6)).toEqual(Array(6).fill("danger"));
   });
 
-  it("a steadily degrading pump gets a forecast that shrinks, low never above high", async () => {
-    const velocities = Array.from({ length: 80 }, (_, i) => 0.5 + 0.06 * i);
+  it("forecasts when the vibration reaches five times its baseline: the range holds the truth", async () => {
+    // 36 baseline windows at 0.5 mm/s, then a velocity that grows five-fold in N windows:
+    // the departure log(v / v0) / log(5) rises in a straight line and reaches 1 at window 36 + N.
+    const N = 200;
+    const velocities = [...Array(36).fill(0.5), ...Array.from({ length: N }, (_, i) => 0.5 * 5 ** ((i + 1) / N))];
     const windows = await alarms(velocities);
-    const forecasts = windows.map((w) => w.rul_hours).filter((r): r is [number, number] => r !== null);
-    expect(forecasts.length).toBeGreaterThan(20);
-    for (const [low, high] of forecasts) expect(low).toBeLessThanOrEqual(high);
-    expect(forecasts.at(-1)![1]).toBeLessThan(forecasts[0][1]);
+    const forecasts = windows.map((w, i) => ({ i, rul: w.rul_hours })).filter((f): f is { i: number; rul: [number, number] } => f.rul !== null);
+    // From a tenth of the way (FORECAST_FROM) on, once twelve points of history are in.
+    expect(forecasts[0].i).toBeGreaterThan(36 + N / 10);
+    expect(forecasts[0].i).toBeLessThan(36 + N / 10 + 12);
+    // The smoothing lags a ramp by (1 − α) / α windows: the range is allowed that, and no more.
+    const lagWindows = (1 - 0.15) / 0.15;
+    for (const { i, rul: [low, high] } of forecasts) {
+      expect(low).toBeLessThanOrEqual(high);
+      const truthH = ((36 + N - 1 - i) * 600) / 3600;
+      expect(low).toBeLessThanOrEqual(truthH + ((lagWindows + 1) * 600) / 3600);
+      expect(high).toBeGreaterThanOrEqual(truthH - 600 / 3600);
+      expect(high - low).toBeLessThan(Math.max(2, truthH * 0.5)); // and is narrow enough to act on
+    }
+    expect(forecasts.at(-1)!.rul[1]).toBeLessThan(forecasts[0].rul[1]);
+  });
+
+  it("an accelerating degradation is forecast sooner than a straight line through it says", async () => {
+    // The departure rises as the square of time: the parabola sees it coming.
+    const N = 200;
+    const velocities = [...Array(36).fill(0.5), ...Array.from({ length: N }, (_, i) => 0.5 * 5 ** (((i + 1) / N) ** 2))];
+    const windows = await alarms(velocities);
+    const at = 36 + 150; // three quarters of the way, departure 0.56; true remaining life 50 windows
+    const [low, high] = windows[at].rul_hours!;
+    const truthH = ((N - 150 - 1) * 600) / 3600;
+    expect(low).toBeLessThan(truthH * 1.2);
+    expect(high).toBeGreaterThan(truthH);
+    expect(high).toBeGreaterThan(low * 1.3); // the steady line would have it last longer
+  });
+
+  it("a pump that reaches five times its baseline has no life left", async () => {
+    const velocities = [...Array(36).fill(0.5), ...Array.from({ length: 40 }, (_, i) => 0.5 * 5 ** ((i + 1) / 20)), ...Array(30).fill(0.5 * 5 ** 2)];
+    const windows = await alarms(velocities);
+    expect(windows.at(-1)!.rul_hours).toEqual([0, 0]);
+    expect(windows.at(-1)!.alarm).toBe("danger");
   });
 });
 
@@ -88,5 +121,80 @@ describe("baseline and trend across reboots", () => {
   it("refuses a baseline of fewer than 4 windows", async () => {
     const { firmware } = await bootRelease();
     expect(() => firmware.init(encodeFirmwareConfig({ device: "d", rate_hz: RATE_HZ, window: WINDOW, baseline_windows: 2 }))).toThrow(/bad_config/);
+  });
+});
+
+describe("advice and maintenance", () => {
+  const config = encodeFirmwareConfig({ device: "d", rate_hz: RATE_HZ, window: WINDOW, units: "g", rpm: 1500, baseline_windows: 6 });
+  const events = (host: RecordingHost) => host.published.filter((p) => p.kind === 2).map((p) => decodeEvent(p.bytes));
+  const replies = (host: RecordingHost) => host.published.filter((p) => p.kind === 3).map((p) => decodeReply(p.bytes));
+  const lastPack = (host: RecordingHost) => decodeSenml([...host.published].reverse().find((p) => p.kind === 1)!.bytes);
+
+  /** Six healthy windows for the baseline, then a 1x line loud enough for alert (zone C). */
+  async function alarmed() {
+    const { firmware, host } = await bootRelease();
+    firmware.init(config);
+    const signal = run([...Array(6).fill(0.5), ...Array(12).fill(3.0)]);
+    for (let i = 0; i < 18; i++) firmware.process(signal.subarray(i * WINDOW, (i + 1) * WINDOW), i * 600_000, RATE_HZ);
+    return { firmware, host };
+  }
+
+  it("an alarmed pump with a 1x line is advised to balance its impeller, within the forecast or 14 days", async () => {
+    const { host } = await alarmed();
+    const advice = events(host).filter((e) => e.event === "advice");
+    expect(advice).toHaveLength(1); // once, with the alarm, not every window
+    expect(advice[0]).toMatchObject({ event: "advice", action: "balance_impeller", fault: "imbalance" });
+    const pack = lastPack(host);
+    expect(pack.find((r) => r.n === "action")?.vs).toBe("balance_impeller");
+    const actIn = pack.find((r) => r.n === "act_in")!.v!;
+    const rul = pack.find((r) => r.n === "rul_lo")?.v;
+    expect(actIn).toBeCloseTo(Math.min(rul ?? Infinity, 14 * 86_400), 0);
+    // "by" is the window's time plus act_in, in Unix seconds.
+    const alarmWindow = host.published.findIndex((p) => p.kind === 2 && decodeEvent(p.bytes).event === "advice");
+    expect((advice[0] as { by: number }).by).toBeGreaterThan(0);
+    expect(alarmWindow).toBeGreaterThan(0);
+  });
+
+  it("maintenance relearns the baseline: alarm and advice end, the next windows are the new baseline", async () => {
+    const { firmware, host } = await alarmed();
+    host.published.length = 0;
+    expect(firmware.handleMessage(encodeCommand({ id: 5, cmd: "maintenance", args: { action: "balance_impeller" } }))).toBe(0);
+    expect(events(host)).toEqual([
+      { event: "alarm", level: "none", health: 0 },
+      { event: "maintenance", action: "balance_impeller" },
+    ]);
+    expect(replies(host)).toEqual([{ id: 5, ok: true }]);
+    expect(new DataView(host.storage.read(4)!.buffer).getUint32(4, true)).toBe(0); // baseline count
+    // The repaired pump runs at 0.5 mm/s again: its new baseline, and no alarm.
+    const signal = run(Array(20).fill(0.5));
+    host.published.length = 0;
+    for (let i = 0; i < 20; i++) firmware.process(signal.subarray(i * WINDOW, (i + 1) * WINDOW), (20 + i) * 600_000, RATE_HZ);
+    expect(new DataView(host.storage.read(4)!.buffer).getUint32(4, true)).toBe(6);
+    const pack = lastPack(host);
+    expect(pack.find((r) => r.n === "action")).toBeUndefined();
+    expect(pack.find((r) => r.n === "alarm")?.vs).toBe("none");
+    expect(events(host)).toEqual([]);
+  });
+
+  it("refuses a maintenance command without a known action, and changes nothing", async () => {
+    const { firmware, host } = await alarmed();
+    host.published.length = 0;
+    expect(firmware.handleMessage(encodeCommand({ id: 6, cmd: "maintenance", args: { action: "pray" } }))).toBe(-2);
+    expect(firmware.handleMessage(encodeCommand({ id: 7, cmd: "maintenance" }))).toBe(-2);
+    expect(firmware.handleMessage(encodeCommand({ id: 8, cmd: "maintenance", args: { action: "inspect", when: 1 } }))).toBe(-2);
+    expect(replies(host)).toEqual([{ id: 6, ok: false, error: -2 }, { id: 7, ok: false, error: -2 }, { id: 8, ok: false, error: -2 }]);
+    expect(events(host)).toEqual([]);
+    expect(new DataView(host.storage.read(4)!.buffer).getUint32(4, true)).toBe(6); // the baseline stands
+    expect(() => decodeCommand(encodeCommand({ id: 6, cmd: "maintenance", args: { action: "pray" } }))).toThrow(/maintenance action/);
+  });
+
+  it("the advice survives a reboot: no new advice event after it", async () => {
+    const { host } = await alarmed();
+    const second = await bootRelease(host);
+    second.firmware.init(config);
+    host.published.length = 0;
+    second.firmware.process(run([3.0]), 18 * 600_000, RATE_HZ);
+    expect(events(host).filter((e) => e.event === "advice" || e.event === "alarm")).toEqual([]);
+    expect(lastPack(host).find((r) => r.n === "action")?.vs).toBe("balance_impeller");
   });
 });

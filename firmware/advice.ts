@@ -1,0 +1,139 @@
+// The prescriptive step: what to do about the pump, and by when, from the diagnosis the
+// windows keep making and the trend's alarm and forecast. The evidence for each fault is an
+// exponentially weighted share of recent windows that diagnosed it, so one window's verdict
+// never changes the advice; it is kept in storage with the advice, so a reboot changes nothing.
+
+import { host_storage_read, host_storage_write } from "./host";
+import * as trend from "./trend";
+
+export const ACTION_NONE: i32 = 0;
+export const ACTION_INSPECT: i32 = 1;
+export const ACTION_REPLACE_BEARING: i32 = 2;
+export const ACTION_BALANCE_IMPELLER: i32 = 3;
+export const ACTION_ALIGN_SHAFT: i32 = 4;
+export const ACTION_CHECK_SUCTION: i32 = 5;
+export const ACTIONS: i32 = 6;
+export const ACTION_NAMES: StaticArray<string> = [
+  "none", "inspect", "replace_bearing", "balance_impeller", "align_shaft", "check_suction",
+];
+
+/** Diagnoses (analysis.ts FAULT_*): none, imbalance, misalignment, outer race, inner race,
+ *  rolling element, cavitation, unknown. */
+const FAULTS: i32 = 8;
+/** What each diagnosis calls for. */
+const ACTION_FOR_FAULT: StaticArray<i32> = [
+  ACTION_INSPECT, ACTION_BALANCE_IMPELLER, ACTION_ALIGN_SHAFT, ACTION_REPLACE_BEARING,
+  ACTION_REPLACE_BEARING, ACTION_REPLACE_BEARING, ACTION_CHECK_SUCTION, ACTION_INSPECT,
+];
+/** Weight of the newest window in each fault's evidence (about the last ten windows). */
+const EVIDENCE_SMOOTHING: f32 = 0.1;
+/** A fault is the cause when its evidence is at least this share of recent windows. */
+const EVIDENCE_MIN: f32 = 0.3;
+/** Windows in a row another cause must be the strongest to take over. */
+const CHANGE_WINDOWS: i32 = 12;
+/** Hours to act within while there is no forecast: at alert, at danger. */
+const ALERT_WITHIN_H: f64 = 14.0 * 24.0;
+const DANGER_WITHIN_H: f64 = 48.0;
+
+const STORAGE_KEY_ADVICE: i32 = 7;
+const ADVICE_MAGIC: u32 = 0x56444124; // "$ADV"
+const ADVICE_BYTES: i32 = 8 + FAULTS * 4; // magic, action, cause, pad, evidence (f32 each)
+const advice_record: usize = memory.data(ADVICE_BYTES);
+const evidence: usize = memory.data(FAULTS * 4);
+
+export let action: i32 = ACTION_NONE;
+/** The diagnosis behind the action (FAULT_*), 7 (unknown) when none stands out. */
+export let cause: i32 = 0;
+/** Hours from the window until the action is due; negative without an action. */
+export let act_within_h: f64 = -1.0;
+export let action_changed: bool = false;
+let candidate: i32 = 0;
+let candidate_run: i32 = 0;
+
+export function restore(): void {
+  memory.fill(evidence, 0, FAULTS * 4);
+  action = ACTION_NONE;
+  cause = 0;
+  if (host_storage_read(STORAGE_KEY_ADVICE, advice_record, ADVICE_BYTES) == ADVICE_BYTES && load<u32>(advice_record) == ADVICE_MAGIC) {
+    action = min(<i32>load<u8>(advice_record, 4), ACTIONS - 1);
+    cause = min(<i32>load<u8>(advice_record, 5), FAULTS - 1);
+    memory.copy(evidence, advice_record + 8, FAULTS * 4);
+  }
+}
+
+/** Forgets the evidence and the advice (after maintenance). */
+export function reset(): void {
+  memory.fill(evidence, 0, FAULTS * 4);
+  action_changed = action != ACTION_NONE;
+  action = ACTION_NONE;
+  cause = 0;
+  act_within_h = -1.0;
+  save();
+}
+
+function save(): void {
+  store<u32>(advice_record, ADVICE_MAGIC);
+  store<u8>(advice_record, <u8>action, 4);
+  store<u8>(advice_record, <u8>cause, 5);
+  store<u16>(advice_record, 0, 6);
+  memory.copy(advice_record + 8, evidence, FAULTS * 4);
+  host_storage_write(STORAGE_KEY_ADVICE, advice_record, ADVICE_BYTES);
+}
+
+/** Takes one window's diagnosis, after trend.update(): while the pump is in alarm, the action
+ *  its most evident fault calls for (inspect when none stands out), due before the forecast's
+ *  pessimistic end, or within a fixed time for the level when there is no forecast. */
+export function update(fault: i32): void {
+  for (let k = 0; k < FAULTS; k++) {
+    const at = evidence + (<usize>k << 2);
+    const seen: f32 = k == fault ? 1.0 : 0.0;
+    store<f32>(at, load<f32>(at) + EVIDENCE_SMOOTHING * (seen - load<f32>(at)));
+  }
+  const previous = action;
+  if (trend.level == trend.ALARM_NONE) {
+    action = ACTION_NONE;
+    act_within_h = -1.0;
+    candidate_run = 0;
+  } else {
+    // The strongest evidence among the faults proper (not "none", not "unknown").
+    let best = 7;
+    let best_evidence: f32 = EVIDENCE_MIN;
+    for (let k = 1; k < FAULTS - 1; k++) {
+      const e = load<f32>(evidence + (<usize>k << 2));
+      if (e >= best_evidence) {
+        best = k;
+        best_evidence = e;
+      }
+    }
+    // The first advice comes with the alarm; another cause takes over only after it has been
+    // the strongest for CHANGE_WINDOWS windows in a row.
+    if (action == ACTION_NONE || best == cause) {
+      cause = best;
+      candidate_run = 0;
+    } else {
+      candidate_run = best == candidate ? candidate_run + 1 : 1;
+      candidate = best;
+      if (candidate_run >= CHANGE_WINDOWS) {
+        cause = best;
+        candidate_run = 0;
+      }
+    }
+    action = ACTION_FOR_FAULT[cause];
+    const fixed = trend.level == trend.ALARM_DANGER ? DANGER_WITHIN_H : ALERT_WITHIN_H;
+    act_within_h = trend.rul_low_h >= 0.0 ? Math.min(trend.rul_low_h, fixed) : fixed;
+  }
+  action_changed = action != previous;
+  save();
+}
+
+/** The action named by the `len` bytes at `ptr`, or -1. */
+export function actionNamed(ptr: usize, len: i32): i32 {
+  for (let a = 1; a < ACTIONS; a++) {
+    const name = ACTION_NAMES[a];
+    if (name.length != len) continue;
+    let same = true;
+    for (let i = 0; i < len && same; i++) same = <u32>load<u8>(ptr + <usize>i) == <u32>name.charCodeAt(i);
+    if (same) return a;
+  }
+  return -1;
+}
