@@ -35,6 +35,8 @@ Commands:
                           (mosquitto -c DIR/mosquitto.conf) unless --broker names another
       --workers N         worker threads for the pumps (default: one per core for 100+ pumps)
       --shard K/N         run only pumps with index % N == K (several processes, one broker)
+      --multiplex N       N pumps share one MQTT connection, as behind a gateway (overrides
+                          the scenario's devices_per_connection; default 1)
       --quiet             no progress line
       --report PATH       the HTML report (default reports/NAME/report.html, NAME from the
                           scenario's name up to its first colon); always written
@@ -172,6 +174,7 @@ async function runSimulate(args: string[]): Promise<number> {
       identities: { type: "string" },
       workers: { type: "string" },
       shard: { type: "string" },
+      multiplex: { type: "string" },
       quiet: { type: "boolean", default: false },
       ci: { type: "boolean", default: false },
       report: { type: "string" },
@@ -187,6 +190,7 @@ async function runSimulate(args: string[]): Promise<number> {
     pumps: numberOption(values.pumps, "pumps") ?? base.pumps,
     days: numberOption(values.days, "days") ?? base.days,
     seed: numberOption(values.seed, "seed") ?? base.seed,
+    devices_per_connection: numberOption(values.multiplex, "multiplex") ?? base.devices_per_connection,
   }, file);
   if (values.broker !== undefined && !/^mqtts?:\/\/[^/]+$/.test(values.broker)) {
     throw new UsageError(`--broker needs a URL like mqtt://127.0.0.1:1883, not ${JSON.stringify(values.broker)}`);
@@ -229,6 +233,13 @@ async function runSimulate(args: string[]): Promise<number> {
       `${c.bytes.total} bytes on the wire, ${c.bytes.perDevicePerImage.toFixed(3)} × the image per device${c.reason !== null ? `; ${c.reason}` : ""}\n`);
   }
   if (result.campaigns.length > 0) process.stdout.write(`Power cuts during updates: ${result.powerCuts} (pumps powered on again from their flash)\n`);
+  if ((overridden.power_cuts ?? []).length > 0) {
+    const cut = result.pumps.filter((pump) => pump.scheduledPowerCuts > 0).length;
+    process.stdout.write(`Power cuts: ${result.scheduledPowerCuts} on ${cut} pumps (booted again from their storage and outbox), ${result.missedWindows} windows missed while off\n`);
+  }
+  if ((overridden.devices_per_connection ?? 1) > 1) {
+    process.stdout.write(`Connections: ${result.connections} for ${result.pumps.length} pumps (${overridden.devices_per_connection} per connection, through gateways)\n`);
+  }
   const complete = result.delivered === result.published && result.decodeErrors.length === 0;
   if (!complete) process.stderr.write(`not every message arrived intact: ${result.delivered} of ${result.published} decoded\n`);
   const found = findings(result);
