@@ -2,6 +2,7 @@
 // analysis by the release firmware, every message through the embedded broker to the
 // collector) and memory per device, at several fleet sizes, in one process.
 // Run: npx tsx bench/fleet.bench.ts [--pumps 100,1000,10000] [--windows 20] [--workers N] [--broker URL]
+//      [--per-connection N]  (N pumps share one gateway connection: scenario devices_per_connection)
 // 10,000 devices need more file descriptors than one process may hold with the broker inside
 // it (two per connection): give them a broker of their own, e.g. mosquitto, with --broker.
 // With --windows 0 it only connects the fleet (boot, MQTT connect, birth) and measures that.
@@ -11,17 +12,17 @@ import { simulate } from "../simulator/fleet.js";
 import { loadScenario } from "../simulator/scenario.js";
 
 const { values } = parseArgs({
-  options: { pumps: { type: "string", default: "100,1000" }, windows: { type: "string", default: "12" }, broker: { type: "string" }, workers: { type: "string" } },
+  options: { pumps: { type: "string", default: "100,1000" }, windows: { type: "string", default: "12" }, broker: { type: "string" }, workers: { type: "string" }, "per-connection": { type: "string", default: "1" } },
 });
 const sizes = values.pumps.split(",").map(Number);
 const windowsPerPump = Number(values.windows);
 const base = loadScenario(new URL("../scenarios/default.json", import.meta.url).pathname);
 
-console.log(`fleet bench: ${windowsPerPump} windows of ${base.window} samples per pump, one process, node ${process.version}`);
+console.log(`fleet bench: ${windowsPerPump} windows of ${base.window} samples per pump, ${values["per-connection"]} pump(s) per connection, one process, node ${process.version}`);
 console.log("pumps    windows   seconds   windows/s   connect s   heap MB/device   rss MB/device   delivered");
 for (const pumps of sizes) {
   const interval = 600;
-  const scenario = { ...base, pumps, faults: [], days: Math.max(windowsPerPump, 1) * interval / 86_400, interval_s: interval };
+  const scenario = { ...base, pumps, faults: [], devices_per_connection: Number(values["per-connection"]), days: Math.max(windowsPerPump, 1) * interval / 86_400, interval_s: interval };
   global.gc?.();
   const before = process.memoryUsage();
   let connectedAt = 0;

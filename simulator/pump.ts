@@ -105,7 +105,8 @@ export function drawPump(ranges: PumpRanges, random: Random): PumpParameters {
 const ROTATION_BLOCK = 1024;
 
 /** Work buffers shared by every model in the thread (sample() runs to completion, one at a
- *  time): the window in float64, and a window's worth of normals. Grown to the largest window. */
+ *  time): the window in float64, and a window's worth of normals (Random.normals, the
+ *  ziggurat). Grown to the largest window. */
 let work = new Float64Array(0);
 let normals = new Float64Array(0);
 
@@ -207,17 +208,16 @@ export class PumpModel {
     const shaftHz = this.shaftHz * (1 + SPEED_WANDER * this.random.gaussian());
     const imbalance = this.level("imbalance", timeMs);
     const misalignment = this.level("misalignment", timeMs);
-    window.fill(0, 0, count);
+    const bearingDamage = Math.max(this.level("outer_race", timeMs), this.level("inner_race", timeMs), this.level("rolling_element", timeMs));
+    const noise = p.noise_g * (1 + DAMAGE_NOISE_GAIN * bearingDamage);
+    this.random.normals(normals, count);
+    for (let i = 0; i < count; i++) window[i] = noise * normals[i];
     const rate = sampleRateHz;
     addLine(window, count, rate, shaftHz, p.imbalance_g + IMBALANCE_G_MAX * imbalance + MISALIGNMENT_1X_G_MAX * misalignment, p.phases[0]);
     addLine(window, count, rate, 2 * shaftHz, p.misalignment_g + MISALIGNMENT_2X_G_MAX * misalignment, p.phases[1]);
     addLine(window, count, rate, 3 * shaftHz, THIRD_ORDER_SHARE * p.misalignment_g + MISALIGNMENT_3X_G_MAX * misalignment, p.phases[2]);
     addLine(window, count, rate, p.vanes * shaftHz, p.vane_pass_g, p.phases[3]);
     addLine(window, count, rate, 2 * p.vanes * shaftHz, VANE_PASS_SECOND_SHARE * p.vane_pass_g, p.phases[4]);
-    const bearingDamage = Math.max(this.level("outer_race", timeMs), this.level("inner_race", timeMs), this.level("rolling_element", timeMs));
-    const noise = p.noise_g * (1 + DAMAGE_NOISE_GAIN * bearingDamage);
-    this.random.gaussians(normals, count);
-    for (let i = 0; i < count; i++) window[i] += noise * normals[i];
     if (this.orders !== undefined) this.addBearingDefects(window, count, sampleRateHz, timeMs, shaftHz);
     const cavitation = this.level("cavitation", timeMs);
     if (cavitation > 0) this.addCavitation(window, count, CAVITATION_G_MAX * cavitation);
@@ -271,7 +271,7 @@ export class PumpModel {
    *  collapse of vapour bubbles. `rmsG` is its RMS. */
   private addCavitation(window: Float64Array, count: number, rmsG: number): void {
     const scale = rmsG / Math.SQRT2; // the difference of two unit normals has variance 2
-    this.random.gaussians(normals, count);
+    this.random.normals(normals, count);
     let previous = this.previousNoise;
     for (let i = 0; i < count; i++) {
       const w = normals[i];
