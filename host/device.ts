@@ -10,6 +10,7 @@ import {
 import { encodeCbor } from "../protocol/cbor.js";
 import { decodeEvent, type DeviceEvent } from "../protocol/messages.js";
 import type { DataPolicy } from "../protocol/state.js";
+import type { TopicKind } from "../protocol/topics.js";
 import { ABI_VERSION } from "./abi.js";
 import { FileOutbox, type FileOutboxOptions, type OutboxDrop } from "./file-outbox.js";
 import { FAULT_KINDS, FirmwareError, type CompiledFirmware, type FaultKind, type FirmwareHost } from "./firmware.js";
@@ -66,6 +67,9 @@ export interface DeviceOptions {
    *  supervisor's limit is 1) until endTrial() restores faultsMax. */
   trial?: boolean;
   log?: LogSink;
+  /** Told every message the firmware publishes, once it is in the outbox (a local observer,
+   *  such as a simulated maintenance planner). */
+  onMessage?: (kind: TopicKind, bytes: Uint8Array) => void;
 }
 
 /** Where the update agent hooks in: commands "update" and "block" go to it, not to the
@@ -204,6 +208,7 @@ export class Device {
     }
     this.counters.published += 1;
     if (topicKind === "event") this.notePolicy(bytes);
+    this.options.onMessage?.(topicKind, bytes);
     this.link?.pump();
     return true;
   }

@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runBle } from "../host/ble-cli.js";
 import { simulate, type Progress, type SimulationResult } from "./fleet.js";
+import { evaluateService, formatPolicies, SERVICE_EXPECTATION_KINDS, type MaintenancePolicy, type ServiceExpectation } from "./service.js";
 import { loadScenario, parseScenario, ScenarioError, type Scenario } from "./scenario.js";
 import { BEARINGS, readRecording, replay, ReplayError, type ReplayResult } from "./replay.js";
 import { findings, htmlReport, runSummary } from "./report.js";
@@ -199,7 +200,13 @@ async function runSimulate(args: string[]): Promise<number> {
   let lastPrinted = 0;
   let lastCampaign = "";
   let lastCampaignPrinted = 0;
-  const result = await simulate(overridden, {
+  // A service scenario runs once per maintenance policy, over the same seeded fleet.
+  const policies: (MaintenancePolicy | undefined)[] = overridden.service?.policies ?? [undefined];
+  const runs: SimulationResult[] = [];
+  for (const policy of policies) {
+    if (policy !== undefined && !values.quiet) process.stderr.write(`Maintenance policy: ${policy}\n`);
+    runs.push(await simulate(overridden, {
+    policy,
     brokerUrl: values.broker,
     identities: values.identities,
     workers: numberOption(values.workers, "workers"),
@@ -225,8 +232,13 @@ async function runSimulate(args: string[]): Promise<number> {
       lastCampaignPrinted = now;
       process.stderr.write(`${line}\n`);
     },
-  });
+    }));
+  }
+  // The per-pump views follow the predictive run when there is one: the policy the firmware's advice drives.
+  const result = runs.find((run) => run.service?.policy === "predictive") ?? runs[0];
   process.stdout.write(`${formatSummary(result)}\n`);
+  const outcomes = runs.flatMap((run) => (run.service !== undefined ? [run.service] : []));
+  if (outcomes.length > 0) process.stdout.write(`\n${formatPolicies(outcomes)}\n`);
   for (const c of result.campaigns) {
     const counts = Object.entries(c.counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(", ");
     process.stdout.write(`Campaign ${c.name}: ${c.state} in wave ${c.maxWave} of ${c.targets} devices (${counts}) in ${(c.durationMs / 1000).toFixed(1)} s; ` +
@@ -240,9 +252,18 @@ async function runSimulate(args: string[]): Promise<number> {
   if ((overridden.devices_per_connection ?? 1) > 1) {
     process.stdout.write(`Connections: ${result.connections} for ${result.pumps.length} pumps (${overridden.devices_per_connection} per connection, through gateways)\n`);
   }
-  const complete = result.delivered === result.published && result.decodeErrors.length === 0;
-  if (!complete) process.stderr.write(`not every message arrived intact: ${result.delivered} of ${result.published} decoded\n`);
+  const complete = runs.every((run) => run.delivered === run.published && run.decodeErrors.length === 0);
+  for (const run of runs) {
+    if (run.delivered !== run.published || run.decodeErrors.length > 0) {
+      process.stderr.write(`not every message arrived intact${run.service !== undefined ? ` (${run.service.policy})` : ""}: ${run.delivered} of ${run.published} decoded\n`);
+    }
+  }
   const found = findings(result);
+  if (overridden.service !== undefined) {
+    const serviceResults = evaluateService(overridden.expectations.filter((e): e is ServiceExpectation => SERVICE_EXPECTATION_KINDS.includes(e.kind)), outcomes);
+    found.expectations.push(...serviceResults);
+    found.passed = found.expectations.every((e) => e.passed);
+  }
   const reports = path.join("reports", reportName(overridden.name, file));
   const junitPath = values.junit ?? (values.ci ? path.join(reports, "junit.xml") : undefined);
   const summaryPath = values.summary ?? (values.ci ? path.join(reports, "summary.json") : undefined);
@@ -255,7 +276,7 @@ async function runSimulate(args: string[]): Promise<number> {
     }));
   }
   if (summaryPath !== undefined) writeReport(summaryPath, `${JSON.stringify(runSummary(result, found), null, 2)}\n`);
-  writeReport(reportPath, htmlReport(result, found));
+  writeReport(reportPath, htmlReport(result, found, runs.flatMap((run) => (run.service !== undefined ? [{ outcome: run.service, pumps: run.pumps }] : []))));
   const campaignPaths = result.campaigns.map((c) => {
     const file = path.join(path.dirname(reportPath), `campaign-${c.name}.json`);
     writeCampaignReport(file, c);

@@ -3,6 +3,7 @@
 // decoded (each window's diagnosis), plus the delivery figures. CI mode, the JSON summary and
 // the HTML report all read their verdicts and fault tables from here.
 
+import { SERVICE_EXPECTATION_KINDS } from "./service.js";
 import type { CampaignReport } from "./campaign.js";
 import { DETECTION_PERSISTENCE, type PumpSummary } from "./fleet.js";
 import type { Expectation, Scenario } from "./scenario.js";
@@ -117,7 +118,8 @@ export function detections(run: RunOutcome): Detection[] {
 
 export function evaluateExpectations(run: RunOutcome): ExpectationResult[] {
   const implicit = run.scenario.expectations.length === 0;
-  const list = implicit ? IMPLICIT_EXPECTATIONS : run.scenario.expectations;
+  // A service scenario's own expectations compare its policies' runs (service.ts evaluateService).
+  const list = implicit ? IMPLICIT_EXPECTATIONS : run.scenario.expectations.filter((e) => !SERVICE_EXPECTATION_KINDS.includes(e.kind));
   const faults = faultOutcomes(run);
   const alarms = detections(run).filter((d) => d.falseAlarm);
   return list.map((expectation) => ({
@@ -129,6 +131,10 @@ type Verdict = Pick<ExpectationResult, "passed" | "measured" | "detail">;
 
 function judge(expectation: Expectation, run: RunOutcome, faults: FaultOutcome[], alarms: Detection[]): Verdict {
   switch (expectation.kind) {
+    case "availability":
+    case "median_lead_days":
+    case "alarm_false_rate_max":
+      throw new Error(`${expectation.kind} is judged across a service scenario's runs, not in one`);
     case "bearing_alarm_lead_days":
       return leadTimes(expectation.min, faults.filter((f) => BEARING_FAULTS.includes(f.kind)), runEndMs(run.scenario));
     case "faults_detected":

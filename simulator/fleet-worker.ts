@@ -9,6 +9,7 @@ import { PumpGroup } from "./pump-group.js";
 import type { Degradation } from "./degradation.js";
 import type { FleetUpdates } from "./fleet-updates.js";
 import type { Scenario } from "./scenario.js";
+import type { MaintenancePolicy } from "./service.js";
 
 export interface FleetWorkerData {
   scenario: Scenario;
@@ -20,6 +21,8 @@ export interface FleetWorkerData {
   updates?: FleetUpdates;
   /** Devices connect with their provisioned certificates from this directory. */
   identities?: string;
+  /** The maintenance policy the run follows (a scenario with "service"). */
+  policy?: MaintenancePolicy;
 }
 
 const data = workerData as FleetWorkerData;

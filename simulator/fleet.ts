@@ -22,6 +22,7 @@ import { PumpGroup, type GroupPumpSummary } from "./pump-group.js";
 import { checkFleetIdentities } from "./provision.js";
 import { Random } from "./random.js";
 import type { Scenario } from "./scenario.js";
+import { policyOutcome, type MaintenancePolicy, type PolicyOutcome, type ServicePumpSummary } from "./service.js";
 
 export const FIRMWARE_PATH = new URL("../build/firmware.wasm", import.meta.url);
 
@@ -51,6 +52,8 @@ export interface SimulationOptions {
   /** Identities from impeller provision: every device and the collector connect with their own
    *  certificate, to the provisioned broker unless brokerUrl says otherwise. */
   identities?: string;
+  /** The maintenance policy to follow (a scenario with "service"; service.ts). */
+  policy?: MaintenancePolicy;
 }
 
 export interface Progress {
@@ -75,6 +78,8 @@ export interface PumpSummary {
   /** The scenario's power cuts this pump had, and its measurements that fell while it was off. */
   scheduledPowerCuts: number;
   missedWindows: number;
+  /** Its service under the run's maintenance policy. */
+  service?: ServicePumpSummary;
 }
 
 export interface SimulationResult {
@@ -99,6 +104,8 @@ export interface SimulationResult {
   campaigns: CampaignReport[];
   /** Times pumps lost power during an update and were powered on again. */
   powerCuts: number;
+  /** The run's maintenance policy and its outcome over the fleet (a scenario with "service"). */
+  service?: PolicyOutcome;
   /** The scenario's power cuts (power_cuts), and the measurements that fell while pumps were off. */
   scheduledPowerCuts: number;
   missedWindows: number;
@@ -192,6 +199,8 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
   const workers = options.onWindow !== undefined ? 1 : Math.max(1, Math.min(options.workers ?? defaultWorkers(indices.length), indices.length));
   // With campaigns every pump gets a flash and an update agent, provisioned with the run's key.
   if (scenario.campaigns.length > 0 && shard.count > 1) throw new Error("campaigns need the whole fleet in one run: not with --shard");
+  if (options.policy !== undefined && scenario.service === undefined) throw new Error("a maintenance policy needs a scenario with a \"service\" section");
+  const policy = options.policy ?? scenario.service?.policies[0];
   const campaigns = scenario.campaigns.length === 0 ? undefined : prepareCampaigns(scenario, new Uint8Array(fs.readFileSync(FIRMWARE_PATH)));
   const updates = campaigns?.updates;
   const campaignStarts = scenario.campaigns.map((c) => startMs + c.start_day * 86_400_000);
@@ -205,12 +214,12 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
   try {
     if (workers === 1) {
       const firmware = options.firmware ?? (await loadFirmware());
-      const group = await PumpGroup.create({ scenario, indices, faults, brokerUrl, firmware, log: options.log, updates, identities: options.identities });
+      const group = await PumpGroup.create({ scenario, indices, faults, brokerUrl, firmware, log: options.log, updates, identities: options.identities, policy });
       groups.push({ step: (step) => group.step(step, options.onWindow), finish: () => group.finish(), close: () => group.close() });
     } else {
       const firmwarePath = fileURLToPath(FIRMWARE_PATH);
       const shares = Array.from({ length: workers }, (_, w) => indices.filter((_, i) => i % workers === w));
-      groups.push(...await Promise.all(shares.map((share) => workerGroup({ scenario, indices: share, faults, brokerUrl, firmwarePath, updates, identities: options.identities }, options.log))));
+      groups.push(...await Promise.all(shares.map((share) => workerGroup({ scenario, indices: share, faults, brokerUrl, firmwarePath, updates, identities: options.identities, policy }, options.log))));
     }
 
     options.onConnected?.();
@@ -263,6 +272,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
         last: ledger?.telemetry.at(-1)?.values,
         faults: countFaults(ledger?.telemetry ?? []),
         degradations: faults[summary.index].map((d) => ({ ...d, detectedMs: detection(ledger?.telemetry ?? [], d) })),
+        ...(summary.service !== undefined ? { service: summary.service } : {}),
         scheduledPowerCuts: summary.scheduledPowerCuts ?? 0,
         missedWindows: summary.missedWindows ?? 0,
       };
@@ -279,6 +289,9 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
       workers,
       campaigns: reports,
       powerCuts: summaries.reduce((sum, pump) => sum + (pump.powerCuts ?? 0), 0),
+      ...(policy !== undefined && scenario.service !== undefined ? {
+        service: policyOutcome(scenario.service, policy, summaries.map((pump) => pump.service!), totalMs),
+      } : {}),
       scheduledPowerCuts: pumps.reduce((sum, pump) => sum + pump.scheduledPowerCuts, 0),
       missedWindows: pumps.reduce((sum, pump) => sum + pump.missedWindows, 0),
       connections: new Set(summaries.map((pump) => pump.connection ?? pump.device)).size,

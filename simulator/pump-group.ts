@@ -22,6 +22,8 @@ import { Random } from "./random.js";
 import { GroupNetwork } from "./network.js";
 import { pickPumps, type FaultAssignment } from "./degradation.js";
 import { powerCutsOf, PowerTimeline, type PowerChange } from "./power-cuts.js";
+import { PumpService, type MaintenancePolicy, type ServicePumpSummary } from "./service.js";
+import { encodeCommand } from "../protocol/messages.js";
 
 const PARTITION_SALT = 0x9a27_1710;
 import type { Scenario } from "./scenario.js";
@@ -65,6 +67,8 @@ export interface GroupPumpSummary {
   /** The scenario's power cuts this pump had, and its measurements that fell while it was off. */
   scheduledPowerCuts?: number;
   missedWindows?: number;
+  /** The pump's service under the run's maintenance policy (a scenario with "service"). */
+  service?: ServicePumpSummary;
   /** The gateway whose connection the pump shares (devices_per_connection above 1). */
   connection?: string;
 }
@@ -99,6 +103,11 @@ export class PumpGroup {
   /** With devices_per_connection above 1: one gateway per that many pumps, in order. */
   private readonly gateways: Gateway[] = [];
   private perConnection = 1;
+  /** Under a maintenance policy: each pump's service, and the work the firmware has yet to hear of. */
+  private readonly services: (PumpService | undefined)[] = [];
+  private readonly untold: (string | undefined)[] = [];
+  private commandId = 0;
+  private log: LogSink | undefined;
 
   /** Connects the device at `i` through its gateway, or with its own connection. */
   private async connectDevice(i: number, random: Random): Promise<void> {
@@ -130,6 +139,8 @@ export class PumpGroup {
     updates?: FleetUpdates;
     /** Each device connects with its certificate from this directory (impeller provision). */
     identities?: string;
+    /** The maintenance policy this run follows (a scenario with "service"). */
+    policy?: MaintenancePolicy;
   }): Promise<PumpGroup> {
     const { scenario, indices, faults, brokerUrl, firmware, updates } = options;
     const clock = new VirtualClock(Date.parse(scenario.start));
@@ -144,6 +155,7 @@ export class PumpGroup {
         pickPumps({ pumps: partitions[i].pumps } as FaultAssignment, scenario.pumps, new Random((scenario.seed ^ PARTITION_SALT ^ (i + 1)) >>> 0)), brokerUrl);
     }
     group.identities = options.identities;
+    group.log = options.log;
     group.perConnection = scenario.devices_per_connection ?? 1;
     if (group.perConnection > 1) {
       if (options.identities !== undefined) throw new Error("devices_per_connection above 1 needs a broker that lets one connection publish for many devices: not with identities (a device's certificate allows only its own topics)");
@@ -161,6 +173,11 @@ export class PumpGroup {
         const random = Random.forItem(scenario.seed, index);
         const model = new PumpModel(drawPump(scenario.pump, random), random, faults[index] ?? [], orders);
         models.push(model);
+        const service = options.policy === undefined || scenario.service === undefined ? undefined : new PumpService(
+          scenario.service, options.policy, () => model.degradations, (timeMs) => model.repair(timeMs), Date.parse(scenario.start),
+          ((index + 1) * 0.618_033_988_75) % 1, Date.parse(scenario.start) + Math.floor((scenario.days * 86_400) / scenario.interval_s) * scenario.interval_s * 1000);
+        group.services.push(service);
+        group.untold.push(undefined);
         const cuts = powerCutsOf(scenario.power_cuts ?? [], scenario.pumps, scenario.seed, Date.parse(scenario.start), index);
         group.timelines.push(cuts.length > 0 ? new PowerTimeline(cuts) : undefined);
         group.earlier.push({ published: 0, link: { connects: 0, disconnects: 0, acknowledged: 0, resent: 0 } });
@@ -171,6 +188,7 @@ export class PumpGroup {
           storage: new MemoryStorage(), clock: () => clock.now(),
           isolation: "inline" as const, // the throughput path: a worker per simulated pump costs too much
           log: options.log,
+          ...(service !== undefined ? { onMessage: (kind: string, bytes: Uint8Array) => service.observe(kind, bytes, clock.now()) } : {}),
           // A pump that will lose power keeps its outbox in (simulated) flash: it outlives the Device.
           ...(cuts.length > 0 ? { outbox: new MemoryOutbox() } : {}),
         };
@@ -252,11 +270,26 @@ export class PumpGroup {
       // Bounded: each change moves the timeline on, and it has two per cut.
       for (let change = timeline?.due(timestampMs); change !== undefined; change = timeline!.due(timestampMs)) await this.changePower(i, change);
       this.clock.advanceTo(Math.max(this.clock.now(), timestampMs));
-      // The pump runs on while its controller is off: its physics moves the same either way.
-      this.models[i].sample(this.window, this.scenario.sample_rate_hz, timestampMs);
+      const service = this.services[i];
+      const state = service?.at(timestampMs);
+      if (state?.finished !== undefined) this.untold[i] = state.finished.action;
       const device = this.devices[i];
-      if (timeline?.off === true) timeline.missedWindows += 1;
-      else {
+      // Once the work is done, the firmware is told (as the fitter's service tool would), so it
+      // learns its baseline again; a controller without power hears of it when it is back.
+      if (this.untold[i] !== undefined && timeline?.off !== true) {
+        const action = this.untold[i]!;
+        this.untold[i] = undefined;
+        const status = await device.handleCommand(encodeCommand({ id: ++this.commandId, cmd: "maintenance", args: { action } }));
+        if (status !== 0) this.log?.(device.id, 2, `maintenance command refused: status ${status}`);
+      }
+      if (state?.running === false) {
+        // The pump is stopped for its repair: nothing to measure.
+      } else if (timeline?.off === true) {
+        // The pump runs on while its controller is off: its physics moves the same either way.
+        this.models[i].sample(this.window, this.scenario.sample_rate_hz, timestampMs);
+        timeline.missedWindows += 1;
+      } else {
+        this.models[i].sample(this.window, this.scenario.sample_rate_hz, timestampMs);
         onWindow?.(device.id, timestampMs, this.window);
         await device.feed(this.window, timestampMs);
         this.windows[i] += 1;
@@ -292,6 +325,7 @@ export class PumpGroup {
         ...(this.updatable.length > 0 ? { powerCuts: this.updatable[i].powerCuts } : {}),
         ...(timeline !== undefined ? { scheduledPowerCuts: timeline.cuts, missedWindows: timeline.missedWindows } : {}),
         ...(this.gateways.length > 0 ? { connection: this.gateways[Math.floor(i / this.perConnection)].id } : {}),
+        ...(this.services[i] !== undefined ? { service: this.services[i]!.summary() } : {}),
       };
     });
   }

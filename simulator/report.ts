@@ -3,6 +3,7 @@
 // figures, the expectations, the faults given against those detected, and per pump the trend
 // of its features over simulated time with the fault's onset and failure marked.
 
+import { percent, type PolicyOutcome } from "./service.js";
 import { DETECTION_PERSISTENCE, type PumpSummary } from "./fleet.js";
 import {
   detections, evaluateExpectations, faultOutcomes, runEndMs,
@@ -110,7 +111,13 @@ const STATUS_TEXT: Record<FaultOutcome["status"], string> = {
   detected: "detected", late: "detected after failure", missed: "missed", developing: "developing, not yet detected", not_started: "not started",
 };
 
-export function htmlReport(run: ReportInput, found: RunFindings = findings(run)): string {
+/** A service scenario's runs, one per maintenance policy, for the side-by-side view. */
+export interface ServiceRun {
+  outcome: PolicyOutcome;
+  pumps: readonly Pick<PumpSummary, "device" | "service">[];
+}
+
+export function htmlReport(run: ReportInput, found: RunFindings = findings(run), service: readonly ServiceRun[] = []): string {
   const { scenario } = run;
   const startMs = Date.parse(scenario.start);
   const endMs = runEndMs(scenario);
@@ -148,6 +155,8 @@ export function htmlReport(run: ReportInput, found: RunFindings = findings(run))
     parts.push(`<tr class="${e.passed ? "pass" : "fail"}"><td class="mark">${e.passed ? "✔" : "✘"}</td><td><code>${h(e.name)}</code>${e.implicit ? ' <span class="dim">(implicit)</span>' : ""}</td><td class="num">${measuredText(e)}</td><td>${h(e.detail)}</td></tr>`);
   }
   parts.push(`</tbody></table></div></section>`);
+
+  if (service.length > 0) parts.push(serviceSection(service, day));
 
   if (run.campaigns !== undefined && run.campaigns.length > 0) {
     parts.push(`<section><h2>Campaigns</h2><div class="scroll"><table><thead><tr><th>campaign</th><th>state</th><th>waves (devices: confirmed / errors)</th><th>outcome</th><th class="num">seconds</th><th class="num">bytes per device ÷ image</th><th>why it stopped</th></tr></thead><tbody>`);
@@ -192,6 +201,58 @@ export function htmlReport(run: ReportInput, found: RunFindings = findings(run))
   parts.push(`</div></section>`);
 
   parts.push(`<footer>impeller simulate · ${new Date().toISOString().slice(0, 19).replace("T", " ")} UTC</footer></body></html>\n`);
+  return parts.join("\n");
+}
+
+/** The maintenance policies side by side: availability against the SLA, failures avoided,
+ *  warning lead times, false alarms, maintenance count and cost; then each pump. */
+function serviceSection(service: readonly ServiceRun[], day: (ms: number | null) => string): string {
+  const parts: string[] = [];
+  const sla = service[0].outcome.sla;
+  const money = (value: number): string => Math.round(value).toLocaleString("en-US");
+  parts.push(`<section><h2>Service: maintenance policies side by side</h2><p class="dim">Each policy is a run of its own over the same seeded fleet (the same pumps, faults and times). The contract's SLA: ${percent(sla)} availability per pump. Lead time: from the firmware's first alarm to the fault's (would-be) functional failure.</p>`);
+  parts.push(`<div class="scroll"><table><thead><tr><th>policy</th><th class="num">fleet availability</th><th class="num">pumps at SLA</th><th class="num">lowest</th><th class="num">failures</th><th class="num">avoided</th><th class="num">planned jobs</th><th class="num">on sound pumps</th><th class="num">downtime h</th><th class="num">false alarms</th><th class="num">per 100 pump-years</th><th class="num">median lead d</th><th class="num">… 30+ d faults</th><th class="num">unwarned</th><th class="num">cost planned</th><th class="num">unplanned</th><th class="num">downtime</th><th class="num">total</th></tr></thead><tbody>`);
+  for (const { outcome: o } of service) {
+    parts.push(`<tr class="${o.availability >= sla ? "pass" : "fail"}"><td><code>${h(o.policy)}</code></td><td class="num">${percent(o.availability)}</td><td class="num">${o.pumpsMeetingSla} / ${o.pumps}</td><td class="num">${percent(o.lowestAvailability)}</td>` +
+      `<td class="num">${o.failures}</td><td class="num">${o.failuresAvoided}</td><td class="num">${o.plannedJobs}</td><td class="num">${o.needlessJobs}</td><td class="num">${o.downtimeHours.toFixed(0)}</td>` +
+      `<td class="num">${o.falseAlarms}</td><td class="num">${o.falseAlarmsPer100PumpYears.toFixed(2)}</td><td class="num">${o.medianLeadDays === null ? "–" : o.medianLeadDays.toFixed(1)}</td><td class="num">${o.medianLeadDaysSlow === null ? "–" : o.medianLeadDaysSlow.toFixed(1)}</td><td class="num">${o.unwarned}</td>` +
+      `<td class="num">${money(o.cost.planned)}</td><td class="num">${money(o.cost.unplanned)}</td><td class="num">${money(o.cost.downtime)}</td><td class="num"><b>${money(o.cost.total)}</b></td></tr>`);
+  }
+  parts.push(`</tbody></table></div>`);
+  // Per pump: availability and work under each policy; pumps without work under any policy are summed up.
+  const devices = service[0].pumps.map((p) => p.device);
+  const byPolicy = service.map((run) => new Map(run.pumps.map((p) => [p.device, p.service])));
+  const period = service[0].outcome.periodDays * DAY_MS;
+  const busy = devices.filter((device) => byPolicy.some((m) => (m.get(device)?.jobs.length ?? 0) > 0 || (m.get(device)?.falseAlarms.length ?? 0) > 0));
+  parts.push(`<h3>Per pump</h3><p class="dim">${busy.length} of ${devices.length} pumps had work or an alarm on a sound pump under some policy; the others ran the whole period at 100 %.</p>`);
+  parts.push(`<div class="scroll"><table><thead><tr><th>pump</th>${service.map((r) => `<th class="num">${h(r.outcome.policy)}</th><th>work (day: reason → action)</th>`).join("")}</tr></thead><tbody>`);
+  for (const device of busy) {
+    const cells = byPolicy.map((m) => {
+      const p = m.get(device);
+      if (p === undefined) return `<td class="num">–</td><td></td>`;
+      const availability = 1 - (p.plannedDownMs + p.unplannedDownMs) / period;
+      const work = p.jobs.map((j) => `${day(j.startMs)}: ${j.reason} → ${j.action}${j.fixed.length > 0 ? ` (${j.fixed.join(", ")})` : ""}`);
+      const alarms = p.falseAlarms.map((ms) => `${day(ms)}: alarm on a sound pump`);
+      return `<td class="num ${availability >= service[0].outcome.sla ? "" : "bad"}">${percent(availability)}</td><td>${h([...work, ...alarms].join("; ")) || '<span class="dim">–</span>'}</td>`;
+    });
+    parts.push(`<tr><td><a href="#${anchor(device)}">${h(device)}</a></td>${cells.join("")}</tr>`);
+  }
+  parts.push(`</tbody></table></div>`);
+  // Each fault's fate and warning under each policy.
+  parts.push(`<h3>Faults: warning and fate</h3><div class="scroll"><table><thead><tr><th>pump</th><th>fault</th><th class="num">onset (day)</th><th class="num">P–F days</th>${service.map((r) => `<th>${h(r.outcome.policy)}: fate, lead d</th>`).join("")}</tr></thead><tbody>`);
+  for (const device of devices) {
+    const faults = byPolicy[0].get(device)?.faults ?? [];
+    faults.forEach((f, k) => {
+      const cells = byPolicy.map((m) => {
+        const g = m.get(device)?.faults[k];
+        if (g === undefined) return "<td>–</td>";
+        const lead = g.alarmMs === null ? "no warning" : `${((g.failureMs - g.alarmMs) / DAY_MS).toFixed(1)}`;
+        return `<td class="fate-${g.fate}">${g.fate}${g.fate === "open" && g.alarmMs === null ? "" : `, ${lead}`}</td>`;
+      });
+      parts.push(`<tr><td><a href="#${anchor(device)}">${h(device)}</a></td><td>${swatch(f.kind)}${h(f.kind)}</td><td class="num">${day(f.onsetMs)}</td><td class="num">${((f.failureMs - f.onsetMs) / DAY_MS).toFixed(1)}</td>${cells.join("")}</tr>`);
+    });
+  }
+  parts.push(`</tbody></table></div></section>`);
   return parts.join("\n");
 }
 
@@ -434,7 +495,7 @@ th, td { text-align: left; padding: 4px 10px; border-bottom: 1px solid var(--lin
 th { background: #f1f3f5; font-weight: 600; font-size: 13px; } .num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 tr.pass .mark { color: var(--pass); } tr.fail .mark { color: var(--fail); } tr.fail td { background: #fdf0ef; }
 tr.status-missed td, tr.status-late td { background: #fdf0ef; } tr.status-developing td, tr.status-not_started td { color: var(--dim); }
-.mark { font-weight: 700; width: 1.5em; } code { font-size: 13px; } .bad { color: var(--fail); font-weight: 600; }
+.mark { font-weight: 700; width: 1.5em; } code { font-size: 13px; } .bad { color: var(--fail); font-weight: 600; } .fate-failed { color: var(--fail); } .fate-avoided { color: var(--pass); }
 a { color: #1f5fa8; text-decoration: none; } a:hover { text-decoration: underline; }
 .sw { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin: 0 4px 0 2px; vertical-align: baseline; border: 1px solid rgba(0,0,0,.15); }
 .legend { font-size: 13px; }

@@ -6,6 +6,7 @@ import type { PumpRanges } from "./pump.js";
 import type { NetworkSpec } from "./network.js";
 import { FAULT_KINDS, type FaultAssignment, type FaultKind } from "./degradation.js";
 import { isValidId } from "../protocol/topics.js";
+import { parseService, parseServiceExpectation, SERVICE_EXPECTATION_KINDS, type ServiceExpectation, type ServiceSpec } from "./service.js";
 import { POWER_CUTS_MAX, type PowerCutSpec } from "./power-cuts.js";
 
 export interface Scenario {
@@ -37,6 +38,8 @@ export interface Scenario {
   power_cuts?: PowerCutSpec[];
   /** Devices that share one MQTT connection, as behind a gateway (host/shared-link.ts); 1 when absent. */
   devices_per_connection?: number;
+  /** The service model (service.ts): the contract's SLA, the maintenance policies to compare, downtime and costs. */
+  service?: ServiceSpec;
 }
 
 /** The test images scripts/build-firmware.mjs builds into build/test-images/ (a campaign's
@@ -73,7 +76,8 @@ export type Expectation =
   | { kind: "delivery_min"; share: number }
   | { kind: "duplicates_max"; count: number }
   | { kind: "decode_errors_max"; count: number }
-  | CampaignOutcomeExpectation;
+  | CampaignOutcomeExpectation
+  | ServiceExpectation;
 
 /** A campaign ended in `state`, started no wave after `max_wave`, and left every target on the
  *  new image (all confirmed) or the old one (none confirmed). */
@@ -95,6 +99,9 @@ const EXPECTATION_FIELDS: Record<Expectation["kind"], [string, number, number, b
   duplicates_max: ["count", 0, Number.MAX_SAFE_INTEGER, true],
   decode_errors_max: ["count", 0, Number.MAX_SAFE_INTEGER, true],
   campaign_outcome: null, // several fields: campaignOutcome()
+  availability: null, // several fields: parseServiceExpectation()
+  median_lead_days: null,
+  alarm_false_rate_max: null,
 };
 export const EXPECTATION_KINDS = Object.keys(EXPECTATION_FIELDS) as Expectation["kind"][];
 
@@ -115,7 +122,7 @@ const RANGE_KEYS: (keyof PumpRanges)[] = [
 ];
 const TOP_KEYS = [
   "name", "seed", "tenant", "start", "days", "pumps", "interval_s", "sample_rate_hz", "window", "pump", "bearing", "broker_outages",
-  "faults", "expectations", "campaigns", "network", "power_cuts", "devices_per_connection",
+  "faults", "expectations", "campaigns", "network", "power_cuts", "devices_per_connection", "service",
 ];
 
 /** Which pumps something applies to: a count, "N%" of the fleet, or a list of indices. */
@@ -254,6 +261,7 @@ function expectation(source: string, value: unknown, i: number): Expectation {
   }
   const kind = e.kind as Expectation["kind"];
   if (kind === "campaign_outcome") return campaignOutcome(source, e, i);
+  if (SERVICE_EXPECTATION_KINDS.includes(kind)) return parseServiceExpectation(e, `expectations[${i}]`, (field, message) => fail(source, `"${field}" ${message}`));
   const field = EXPECTATION_FIELDS[kind];
   const known = field === null ? ["kind"] : ["kind", field[0]];
   for (const key of Object.keys(e)) {
@@ -343,8 +351,17 @@ export function parseScenario(data: unknown, source = "scenario"): Scenario {
     fail(source, `"devices_per_connection" above 1 cannot be combined with "network.partitions": a partition cuts pumps off, and a shared connection carries pumps on both sides`);
   }
   if (devices_per_connection > 1 && campaigns.length > 0) fail(source, `"devices_per_connection" above 1 cannot be combined with "campaigns" yet: updates are rehearsed with a connection per pump`);
+  const service = raw.service === undefined ? undefined : parseService(raw.service, (field, message) => fail(source, `"${field}" ${message}`));
+  expectations.forEach((e, i) => {
+    if (SERVICE_EXPECTATION_KINDS.includes(e.kind) && service === undefined) fail(source, `"expectations[${i}]" (${e.kind}) needs a "service" section`);
+    if ("policy" in e && e.policy !== undefined && service !== undefined && !service.policies.includes(e.policy)) {
+      fail(source, `"expectations[${i}].policy": "${e.policy}" is not among service.policies (${service.policies.join(", ")})`);
+    }
+  });
+  if (service !== undefined && campaigns.length > 0) fail(source, `"service" and "campaigns" cannot be combined yet: an update would have to survive the maintenance runs`);
   return {
     ...(network !== undefined ? { network } : {}),
+    ...(service !== undefined ? { service } : {}),
     power_cuts,
     devices_per_connection,
     faults,

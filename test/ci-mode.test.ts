@@ -122,7 +122,7 @@ describe("expectations in a scenario file", () => {
 
   it("are refused with a message naming the field", () => {
     expect(parse({})).toThrow(`s.json: "expectations" must be a list`);
-    expect(parse([{ kind: "lead" }])).toThrow(`s.json: "expectations[0].kind" must be one of bearing_alarm_lead_days, faults_detected, no_false_alarms, false_alarms_max, delivery_min, duplicates_max, decode_errors_max, campaign_outcome, not "lead"`);
+    expect(parse([{ kind: "lead" }])).toThrow(`s.json: "expectations[0].kind" must be one of bearing_alarm_lead_days, faults_detected, no_false_alarms, false_alarms_max, delivery_min, duplicates_max, decode_errors_max, campaign_outcome, availability, median_lead_days, alarm_false_rate_max, not "lead"`);
     expect(parse([{ kind: "faults_detected" }])).toThrow(`s.json: "expectations[0]" (faults_detected) needs "min_share"`);
     expect(parse([{ kind: "faults_detected", min_share: 90 }])).toThrow(`s.json: "expectations[0].min_share" must be a number from 0 to 1, not 90`);
     expect(parse([{ kind: "duplicates_max", count: 1.5 }])).toThrow(`"expectations[0].count" must be an integer`);
