@@ -275,7 +275,11 @@ async function runSimulate(args: string[]): Promise<number> {
       results: found.expectations,
     }));
   }
-  if (summaryPath !== undefined) writeReport(summaryPath, `${JSON.stringify(runSummary(result, found), null, 2)}\n`);
+  if (summaryPath !== undefined) writeReport(summaryPath, `${JSON.stringify({
+    ...runSummary(result, found),
+    // A service scenario's policies side by side (the per-pump figures above are the predictive run's).
+    ...(outcomes.length > 0 ? { service: outcomes } : {}),
+  }, null, 2)}\n`);
   writeReport(reportPath, htmlReport(result, found, runs.flatMap((run) => (run.service !== undefined ? [{ outcome: run.service, pumps: run.pumps }] : []))));
   const campaignPaths = result.campaigns.map((c) => {
     const file = path.join(path.dirname(reportPath), `campaign-${c.name}.json`);

@@ -2,7 +2,11 @@
 // the fleet's outcome arithmetic, the scenario section's validation, and whole runs of the
 // real firmware on the embedded broker where the firmware's advice drives the repairs.
 
-import { describe, expect, it } from "vitest";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { describe, expect, it, vi } from "vitest";
+import { main } from "../simulator/cli.js";
 import { encodeCbor } from "../protocol/cbor.js";
 import type { Degradation } from "../simulator/degradation.js";
 import { simulate } from "../simulator/fleet.js";
@@ -204,5 +208,49 @@ describe("a fleet whose firmware's advice drives its maintenance", () => {
   it("the same seed gives the same service, decision for decision", async () => {
     const runs = await Promise.all([0, 1].map(() => simulate(scenario(["predictive"]), { policy: "predictive", workers: 1 })));
     expect(runs[0].pumps.map((p) => p.service)).toEqual(runs[1].pumps.map((p) => p.service));
+  }, 120_000);
+});
+
+describe("impeller simulate with a service section", () => {
+  it("runs every policy, prints them side by side, judges the service expectations and writes them out", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-service-"));
+    try {
+      const file = path.join(dir, "svc.json");
+      fs.writeFileSync(file, JSON.stringify({
+        ...JSON.parse(fs.readFileSync(new URL("../scenarios/service.json", import.meta.url), "utf8")),
+        name: "svc: four pumps", pumps: 4, days: 50, interval_s: 21_600,
+        faults: [{ kind: "outer_race", pumps: [2], onset_day: [3, 3], pf_days: [30, 30] }],
+        service: { sla: 0.99, policies: ["run_to_failure", "predictive"], unplanned_downtime_h: 168 },
+        expectations: [
+          { kind: "availability", policy: "predictive", min: 0.99 },
+          { kind: "availability", policy: "run_to_failure", max: 0.99 },
+          { kind: "median_lead_days", policy: "predictive", min: 14, pf_days_min: 30 },
+          { kind: "alarm_false_rate_max", per_100_pump_years: 0 },
+          { kind: "delivery_min", share: 1 },
+        ],
+      }));
+      let output = "";
+      vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+        output += String(chunk);
+        return true;
+      });
+      const summary = path.join(dir, "summary.json");
+      const report = path.join(dir, "report.html");
+      const code = await main(["simulate", file, "--ci", "--quiet", "--junit", path.join(dir, "junit.xml"), "--summary", summary, "--report", report]);
+      vi.restoreAllMocks();
+      expect(code, output).toBe(0);
+      // 168 hours down of 4 × 50 days: 96.50 % for the fleet, 86.00 % for the pump that failed.
+      expect(output).toMatch(/^run_to_failure +96\.50 % +3\/4 +86\.00 % +1 +0 +0 +0 +168 /m);
+      expect(output).toMatch(/^predictive +99\.83 % +4\/4 +99\.33 % +0 +1 +1 +0 +8 /m);
+      expect(output).toContain("Verdict: PASS, 5 of 5 expectations met");
+      const json = JSON.parse(fs.readFileSync(summary, "utf8"));
+      expect(json.service.map((o: { policy: string; failures: number; failuresAvoided: number }) => [o.policy, o.failures, o.failuresAvoided])).toEqual([["run_to_failure", 1, 0], ["predictive", 0, 1]]);
+      const html = fs.readFileSync(report, "utf8");
+      expect(html).toContain("Service: maintenance policies side by side");
+      expect(html).toContain('pump-0003</a></td><td class="num bad">86.00 %</td>');
+    } finally {
+      vi.restoreAllMocks();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }, 120_000);
 });
