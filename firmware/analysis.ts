@@ -184,9 +184,11 @@ export function analysisInit(samples: i32): i32 {
   store<f64>(changetype<usize>(array) + (<usize>i << 3), value);
 }
 
-/** Median of the first `count` values of `scratch` (quickselect; reorders them). */
+/** Median of the first `count` values of `scratch` (quickselect; reorders them): the value of
+ *  rank count/2, whichever way it is found. */
 function scratchMedian(count: i32): f64 {
   if (count <= 0) return 0.0;
+  if (count <= MEDIAN_SCRATCH) return smallMedian(count);
   const target = count >> 1;
   let low = 0;
   let high = count - 1;
@@ -208,6 +210,43 @@ function scratchMedian(count: i32): f64 {
     if (target <= j) high = j;
     else if (target >= i) low = i;
     else break;
+  }
+  return <f64>getF32(scratch, target);
+}
+
+/** scratchMedian for the neighbourhoods of lines (at most MEDIAN_SCRATCH values): Lomuto
+ *  partitions whose inner loop has no branch to mispredict (a comparison moves the boundary and
+ *  picks what is written where). Equal values cost it more rounds than Hoare's scheme, which is
+ *  why the long high-frequency band keeps that one; at most `count` rounds, as each one puts
+ *  its pivot in place and leaves it out. */
+function smallMedian(count: i32): f64 {
+  const target = count >> 1;
+  const base = changetype<usize>(scratch);
+  let low = 0;
+  let high = count - 1;
+  for (let round = 0; round < count && low < high; round++) {
+    const middle = base + (<usize>((low + high) >> 1) << 2);
+    const last = base + (<usize>high << 2);
+    const pivot = load<f32>(middle);
+    store<f32>(middle, load<f32>(last));
+    store<f32>(last, pivot);
+    let boundary = low; // [low, boundary) holds the values below the pivot
+    for (let i = low; i < high; i++) {
+      const at = base + (<usize>i << 2);
+      const to = base + (<usize>boundary << 2);
+      const value = load<f32>(at);
+      const displaced = load<f32>(to);
+      const below = value < pivot;
+      store<f32>(at, below ? displaced : value);
+      store<f32>(to, below ? value : displaced);
+      boundary += <i32>below;
+    }
+    const place = base + (<usize>boundary << 2);
+    store<f32>(last, load<f32>(place));
+    store<f32>(place, pivot);
+    if (boundary == target) break;
+    if (boundary < target) low = boundary + 1;
+    else high = boundary - 1;
   }
   return <f64>getF32(scratch, target);
 }
@@ -271,26 +310,42 @@ function spectra(samples_ptr: usize, scale: f64): i32 {
 }
 
 /** Power per bin of the periodic Hann window of length fft_size, from the unwindowed bins:
- *  amplitude 2|X_w|/Σw with Σw = N/2, power A²/2 over the noise bandwidth of 1.5 bins. */
+ *  amplitude A = 2|X_w|/Σw with Σw = N/2, power A²/2 over the noise bandwidth of 1.5 bins, as
+ *  one factor on |X_w|² (no square root). The loop slides over the bins, loading each once. */
 function hannPowerFromRaw(): void {
   const x = changetype<usize>(raw);
   const half = fft_size >> 1;
   const amplitude_scale = 4.0 / <f64>fft_size; // 2 / Σw
   enbw_bins = HANN_ENBW_BINS;
-  for (let k = 0; k <= half; k++) {
-    // X[-1] = conj X[1] and X[N/2+1] = conj X[N/2-1] for a real signal.
-    const below = k == 0 ? 1 : k - 1;
-    const above = k == half ? half - 1 : k + 1;
-    const sign_below: f64 = k == 0 ? -1.0 : 1.0;
-    const sign_above: f64 = k == half ? -1.0 : 1.0;
-    const re = 0.5 * <f64>load<f32>(x + (<usize>k << 3))
-      - 0.25 * (<f64>load<f32>(x + (<usize>below << 3)) + <f64>load<f32>(x + (<usize>above << 3)));
-    const im = 0.5 * <f64>load<f32>(x + (<usize>k << 3), 4)
-      - 0.25 * (sign_below * <f64>load<f32>(x + (<usize>below << 3), 4) + sign_above * <f64>load<f32>(x + (<usize>above << 3), 4));
-    let a = Math.sqrt(re * re + im * im) * amplitude_scale;
-    if (k == 0 || k == half) a *= 0.5; // no mirror image in the negative frequencies
-    setF32(power, k, <f32>(a * a * 0.5 / enbw_bins));
+  const power_scale = amplitude_scale * amplitude_scale * 0.5 / HANN_ENBW_BINS;
+  // X[-1] = conj X[1] and X[N/2+1] = conj X[N/2-1] for a real signal, and the two ends have no
+  // mirror image in the negative frequencies (half the amplitude, a quarter of the power).
+  setF32(power, 0, hannEndPower(x, 0, 1, power_scale));
+  setF32(power, half, hannEndPower(x, half, half - 1, power_scale));
+  let below_re = <f64>load<f32>(x);
+  let below_im = <f64>load<f32>(x, 4);
+  let re = <f64>load<f32>(x, 8);
+  let im = <f64>load<f32>(x, 12);
+  for (let k = 1; k < half; k++) {
+    const above = x + (<usize>(k + 1) << 3);
+    const above_re = <f64>load<f32>(above);
+    const above_im = <f64>load<f32>(above, 4);
+    const w_re = 0.5 * re - 0.25 * (below_re + above_re);
+    const w_im = 0.5 * im - 0.25 * (below_im + above_im);
+    setF32(power, k, <f32>((w_re * w_re + w_im * w_im) * power_scale));
+    below_re = re;
+    below_im = im;
+    re = above_re;
+    im = above_im;
   }
+}
+
+/** hannPowerFromRaw at an end bin `k` (0 or N/2), whose neighbours on both sides are bin
+ *  `neighbour` and its conjugate. */
+function hannEndPower(x: usize, k: i32, neighbour: i32, power_scale: f64): f32 {
+  const re = 0.5 * <f64>load<f32>(x + (<usize>k << 3)) - 0.5 * <f64>load<f32>(x + (<usize>neighbour << 3));
+  const im = 0.5 * <f64>load<f32>(x + (<usize>k << 3), 4);
+  return <f32>((re * re + im * im) * power_scale * 0.25);
 }
 
 function velocityAndZone(): void {
