@@ -3,7 +3,10 @@
 // per-device streams as from a connection per device; births and deaths as host/shared-link.ts
 // says (the gateway's Will on its own state topic, device deaths published by the gateway).
 
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Collector } from "../host/collector.js";
 import { MemoryOutbox } from "../host/outbox.js";
 import { Gateway, type GatewayChannel } from "../host/shared-link.js";
@@ -11,7 +14,8 @@ import { encodeCbor } from "../protocol/cbor.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../simulator/broker.js";
 import { simulate, type SimulationResult } from "../simulator/fleet.js";
 import { LinkProxy } from "../simulator/network.js";
-import { parseScenario, type Scenario } from "../simulator/scenario.js";
+import { main } from "../simulator/cli.js";
+import { parseScenario } from "../simulator/scenario.js";
 
 const base = {
   name: "twelve pumps", seed: 42, tenant: "acme", start: "2026-03-01T00:00:00Z", days: 0.25, pumps: 12,
@@ -99,6 +103,38 @@ describe("a multiplexed fleet", () => {
     expect(() => parseScenario({ ...base, devices_per_connection: 4, network: { partitions: [{ start_day: 0, minutes: 5, pumps: 1 }] } }, "mux.json"))
       .toThrow(/"devices_per_connection" above 1 cannot be combined with "network.partitions"/);
     expect(parseScenario(base).devices_per_connection).toBe(1);
+  });
+});
+
+describe("impeller simulate --multiplex", () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it("overrides devices_per_connection, and the summary says how many connections and power cuts there were", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-multiplex-"));
+    try {
+      const file = path.join(dir, "fleet.json");
+      fs.writeFileSync(file, JSON.stringify({ ...base, pumps: 6, days: 0.1, faults: [], power_cuts: [{ pumps: [5], day: [0.05, 0.05], minutes: [25, 25] }] }));
+      let output = "";
+      vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+        output += String(chunk);
+        return true;
+      });
+      const code = await main(["simulate", file, "--multiplex", "4", "--quiet", "--report", path.join(dir, "report.html")]);
+      expect(code, output).toBe(0);
+      expect(output).toContain("Connections: 2 for 6 pumps (4 per connection, through gateways)\n");
+      // pump-0006 measures at minute 8.33 + 10k: 78.33 and 88.33 fall in [72, 97).
+      expect(output).toContain("Power cuts: 1 on 1 pumps (booted again from their storage and outbox), 2 windows missed while off\n");
+      vi.restoreAllMocks();
+      let errors = "";
+      vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+        errors += String(chunk);
+        return true;
+      });
+      expect(await main(["simulate", file, "--multiplex", "0", "--quiet"])).toBe(2);
+      expect(errors).toContain(`"devices_per_connection" must be an integer from 1 to 10000, not 0`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
