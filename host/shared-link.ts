@@ -48,6 +48,9 @@ export class Gateway {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private closing = false;
   private firstConnect: (() => void) | undefined;
+  /** Deaths of devices that went away while the gateway was disconnected: published on the
+   *  next connection, before any birth (at most one per device detached). */
+  private readonly deaths = new Map<string, Uint8Array>();
   readonly counters = { connects: 0, disconnects: 0 };
 
   constructor(private readonly options: GatewayOptions) {
@@ -107,6 +110,8 @@ export class Gateway {
       client.unsubscribe([channel.commandTopic, channel.stateTopic]);
       await client.publishAsync(channel.stateTopic, Buffer.from(channel.death()), { qos: 1, retain: true })
         .catch((error: unknown) => this.options.onLog?.(2, `gateway ${this.options.id}: the death of ${channel.device} was not published: ${(error as Error).message}`));
+    } else if (channel.counters.connects > 0 && this.deaths.size < GATEWAY_DEVICES_MAX) {
+      this.deaths.set(channel.stateTopic, channel.death()); // its birth is retained: say it is gone when we are back
     }
   }
 
@@ -138,6 +143,8 @@ export class Gateway {
       this.attempt = 0;
       this.counters.connects += 1;
       client.publish(this.stateTopic, Buffer.from(encodeState({ online: true, session: this.session })), { qos: 1, retain: true });
+      for (const [topic, death] of this.deaths) client.publish(topic, Buffer.from(death), { qos: 1, retain: true });
+      this.deaths.clear();
       this.announceAll(client, [...this.channels]);
       this.firstConnect?.();
       this.firstConnect = undefined;

@@ -198,4 +198,23 @@ describe("the gateway", () => {
     await gateway.close();
     await proxy.close();
   });
+
+  it("a device that goes away while its gateway is disconnected gets its death when the gateway is back", async () => {
+    const proxy = await LinkProxy.start(Number(new URL(broker.url).port));
+    const gateway = new Gateway({ url: proxy.url, tenant: "acme", id: "gw-1", backoff: { initialMs: 50, maxMs: 50, jitter: 0 } });
+    await gateway.connect();
+    const channel = attach(gateway, "pump-a", new MemoryOutbox());
+    attach(gateway, "pump-b", new MemoryOutbox());
+    await until(() => collector.devices.get("pump-a")?.states.length === 1 && collector.devices.get("pump-b")?.states.length === 1);
+    proxy.cut();
+    await until(() => collector.devices.get("gw-1")?.states.length === 2);
+    channel.abort(); // pump-a loses power while nobody can hear of it
+    proxy.heal();
+    await until(() => collector.devices.get("pump-b")?.states.length === 3);
+    await until(() => collector.devices.get("pump-a")?.states.length === 2);
+    expect(collector.devices.get("pump-a")!.states).toEqual([{ online: true, session: 1, fw: 0x000100, abi: 1 }, { online: false, session: 1 }]);
+    expect(gateway.size).toBe(1);
+    await gateway.close();
+    await proxy.close();
+  });
 });

@@ -174,6 +174,14 @@ describe("power cuts are deterministic", () => {
     });
   });
 
+  it("two worker threads give the same cuts and the same messages as one", async () => {
+    const one = await simulate(seeded, { workers: 1 });
+    const two = await simulate(seeded, { workers: 2 });
+    expect(two.workers).toBe(2);
+    expect(two.pumps.map((p) => [p.scheduledPowerCuts, p.missedWindows])).toEqual(one.pumps.map((p) => [p.scheduledPowerCuts, p.missedWindows]));
+    expect(decoded(two)).toEqual(decoded(one));
+  });
+
   it("a pump's cuts follow from the seed and its index alone; a share picks that many pumps; overlapping cuts merge", () => {
     const specs = seeded.power_cuts!;
     const plans = [0, 1, 2, 3].map((i) => powerCutsOf(specs, 4, 42, START_MS, i));
