@@ -333,7 +333,10 @@ export function update(time_s: f64, health: f64, acc_rms: f64, vel_rms: f64, kur
   }
   const moved = departure(acc_rms, vel_rms);
   const value = Math.max(health, moved);
-  smoothed = smoothed < 0.0 ? value : smoothed + SMOOTHING * (value - smoothed);
+  // From 0 at first boot and after maintenance: a pump is presumed sound until its windows say
+  // otherwise, so one odd first window cannot raise an alarm on its own.
+  if (smoothed < 0.0) smoothed = 0.0;
+  smoothed += SMOOTHING * (value - smoothed);
   smoothed_departure += SMOOTHING * (moved - smoothed_departure);
   health_trend = smoothed;
   nextLevel(smoothed);

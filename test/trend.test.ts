@@ -104,15 +104,15 @@ describe("baseline and trend across reboots", () => {
     const config = encodeFirmwareConfig({ device: "d", rate_hz: RATE_HZ, window: WINDOW, units: "g", baseline_windows: 6 });
     const first = await bootRelease(host);
     first.firmware.init(config);
-    const loud = run(Array(12).fill(4.4));
-    for (let i = 0; i < 12; i++) first.firmware.process(loud.subarray(i * WINDOW, (i + 1) * WINDOW), i * 600_000, RATE_HZ);
+    const loud = run(Array(16).fill(4.4));
+    for (let i = 0; i < 16; i++) first.firmware.process(loud.subarray(i * WINDOW, (i + 1) * WINDOW), i * 600_000, RATE_HZ);
     expect(host.storage.read(4)!.length).toBe(32); // the baseline record
     const raised = host.published.filter((p) => p.kind === 2).map((p) => decodeEvent(p.bytes)).filter((e) => e.event === "alarm");
     expect(raised.map((e) => (e as { level: string }).level)).toEqual(["alert", "danger"]);
     const second = await bootRelease(host); // reboot: same storage
     second.firmware.init(config);
     host.published.length = 0;
-    second.firmware.process(loud.subarray(0, WINDOW), 12 * 600_000, RATE_HZ);
+    second.firmware.process(loud.subarray(0, WINDOW), 16 * 600_000, RATE_HZ);
     const pack = decodeSenml(host.published.find((p) => p.kind === 1)!.bytes);
     expect(pack.find((r) => r.n === "alarm")?.vs).toBe("danger"); // no new alarm event: it never fell
     expect(host.published.filter((p) => p.kind === 2)).toEqual([]);
@@ -174,6 +174,16 @@ describe("advice and maintenance", () => {
     expect(pack.find((r) => r.n === "action")).toBeUndefined();
     expect(pack.find((r) => r.n === "alarm")?.vs).toBe("none");
     expect(events(host)).toEqual([]);
+  });
+
+  it("one odd window straight after maintenance raises no alarm: the trend starts from a sound pump", async () => {
+    const { firmware, host } = await alarmed();
+    firmware.handleMessage(encodeCommand({ id: 9, cmd: "maintenance", args: { action: "inspect" } }));
+    host.published.length = 0;
+    const signal = run([20, ...Array(10).fill(0.5)]); // zone D for one window, then sound
+    for (let i = 0; i < 11; i++) firmware.process(signal.subarray(i * WINDOW, (i + 1) * WINDOW), (20 + i) * 600_000, RATE_HZ);
+    expect(events(host)).toEqual([]);
+    expect(lastPack(host).find((r) => r.n === "alarm")?.vs).toBe("none");
   });
 
   it("refuses a maintenance command without a known action, and changes nothing", async () => {
