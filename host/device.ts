@@ -496,7 +496,7 @@ export class Device {
   }
 
   /** Opens the MQTT link: birth, then the outbox, then whatever the firmware publishes next. */
-  async connect(url: string, client?: IClientOptions, extra: Partial<Pick<MqttLinkOptions, "backoff" | "random" | "inFlightMax">> = {}): Promise<MqttLink> {
+  async connect(url: string, client?: IClientOptions, extra: Partial<Pick<MqttLinkOptions, "backoff" | "random" | "inFlightMax" | "sentUpTo">> = {}): Promise<MqttLink> {
     const link = new MqttLink({ ...this.linkOptions(), url, client, ...extra });
     this.link = link;
     await link.connect();
@@ -505,8 +505,8 @@ export class Device {
 
   /** Goes through a gateway's shared connection instead of one of its own (host/shared-link.ts):
    *  the same topics, outbox and sequence numbers; the gateway publishes its birth and death. */
-  connectVia(gateway: Gateway): DeviceLink {
-    const link = gateway.attach(this.linkOptions());
+  connectVia(gateway: Gateway, extra: Partial<Pick<ChannelOptions, "inFlightMax" | "sentUpTo">> = {}): DeviceLink {
+    const link = gateway.attach({ ...this.linkOptions(), ...extra });
     this.link = link;
     return link;
   }

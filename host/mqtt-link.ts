@@ -44,6 +44,9 @@ export interface MqttLinkOptions {
   /** Extra mqtt.js options: credentials, TLS, keepalive. */
   client?: IClientOptions;
   inFlightMax?: number;
+  /** Sequences up to this one went out on an earlier link (a life before a power cut): sending
+   *  them again counts as resent. */
+  sentUpTo?: number;
   backoff?: Backoff;
   /** Randomness for the backoff's jitter (the simulator passes its seeded generator). */
   random?: () => number;
@@ -74,6 +77,8 @@ export interface DeviceLink {
   close(): Promise<void>;
   /** The device lost power: the link is gone at once, without a goodbye. */
   abort(): void;
+  /** The highest sequence this link (or one before it) has sent. */
+  readonly sentUpTo: number;
 }
 
 export class MqttLink implements DeviceLink {
@@ -87,10 +92,11 @@ export class MqttLink implements DeviceLink {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private closing = false;
   /** Sequences published at least once, to count what goes again after a reconnect. */
-  private highestSent = 0;
+  private highestSent: number;
   readonly counters: LinkCounters = { connects: 0, disconnects: 0, acknowledged: 0, resent: 0 };
 
   constructor(private readonly options: MqttLinkOptions) {
+    this.highestSent = options.sentUpTo ?? 0;
     this.stateTopic = buildTopic(options.tenant, options.device, "state");
     this.commandTopic = buildTopic(options.tenant, options.device, "command");
   }
@@ -235,6 +241,10 @@ export class MqttLink implements DeviceLink {
 
   get connected(): boolean {
     return this.client?.connected ?? false;
+  }
+
+  get sentUpTo(): number {
+    return this.highestSent;
   }
 
   /** The power went: the connection drops without a DISCONNECT, so the broker publishes the

@@ -229,10 +229,11 @@ export class GatewayChannel implements DeviceLink {
   private session = 0;
   /** A session whose connection was lost without its death being published. */
   private unmourned: number | undefined;
-  private highestSent = 0;
+  private highestSent: number;
   private gone = false;
 
   constructor(private readonly gateway: Gateway, private readonly options: ChannelOptions) {
+    this.highestSent = options.sentUpTo ?? 0;
     this.commandTopic = buildTopic(options.tenant, options.device, "command");
     this.stateTopic = buildTopic(options.tenant, options.device, "state");
   }
@@ -291,6 +292,10 @@ export class GatewayChannel implements DeviceLink {
 
   get connected(): boolean {
     return !this.gone && this.gateway.connected;
+  }
+
+  get sentUpTo(): number {
+    return this.highestSent;
   }
 
   announce(): void {

@@ -77,6 +77,8 @@ export interface GroupPumpSummary {
 interface EarlierLives {
   published: number;
   link: LinkCounters;
+  /** The highest sequence sent before the last cut: sent again after it, it counts as resent. */
+  sentUpTo: number;
 }
 
 export class PumpGroup {
@@ -113,8 +115,9 @@ export class PumpGroup {
   private async connectDevice(i: number, random: Random): Promise<void> {
     const device = this.devices[i];
     const gateway = this.gateways[Math.floor(i / this.perConnection)];
-    if (gateway !== undefined) device.connectVia(gateway);
-    else await device.connect(this.urlFor(this.indices[i]), identityOptions(this.identities, device.id), { random: () => random.next() });
+    const sentUpTo = this.earlier[i]?.sentUpTo ?? 0;
+    if (gateway !== undefined) device.connectVia(gateway, { sentUpTo });
+    else await device.connect(this.urlFor(this.indices[i]), identityOptions(this.identities, device.id), { random: () => random.next(), sentUpTo });
   }
 
   private constructor(
@@ -180,7 +183,7 @@ export class PumpGroup {
         group.untold.push(undefined);
         const cuts = powerCutsOf(scenario.power_cuts ?? [], scenario.pumps, scenario.seed, Date.parse(scenario.start), index);
         group.timelines.push(cuts.length > 0 ? new PowerTimeline(cuts) : undefined);
-        group.earlier.push({ published: 0, link: { connects: 0, disconnects: 0, acknowledged: 0, resent: 0 } });
+        group.earlier.push({ published: 0, link: { connects: 0, disconnects: 0, acknowledged: 0, resent: 0 }, sentUpTo: 0 });
         const deviceOptions = {
           tenant: scenario.tenant,
           // A provisioned fleet's devices get their tenant's owner policy at their first boot.
@@ -252,6 +255,7 @@ export class PumpGroup {
       const earlier = this.earlier[i];
       earlier.published += device.counters.published;
       for (const key of Object.keys(earlier.link) as (keyof LinkCounters)[]) earlier.link[key] += device.link?.counters[key] ?? 0;
+      earlier.sentUpTo = device.link?.sentUpTo ?? earlier.sentUpTo;
       await device.powerOff();
     } else {
       this.devices[i] = await Device.boot(this.bootOptions[i]);
