@@ -1,6 +1,7 @@
 // Fleet throughput and memory: simulated pump-windows per second (4096-sample windows, full
 // analysis by the release firmware, every message through the embedded broker to the
-// collector) and memory per device, at several fleet sizes, in one process.
+// collector) and memory per device, at several fleet sizes, in one process; and how busy the
+// main thread (embedded broker, collector, stepping the groups) was while the windows ran.
 // Run: npx tsx bench/fleet.bench.ts [--pumps 100,1000,10000] [--windows 20] [--workers N] [--broker URL]
 //      [--per-connection N]  (N pumps share one gateway connection: scenario devices_per_connection)
 // 10,000 devices need more file descriptors than one process may hold with the broker inside
@@ -19,13 +20,14 @@ const windowsPerPump = Number(values.windows);
 const base = loadScenario(new URL("../scenarios/default.json", import.meta.url).pathname);
 
 console.log(`fleet bench: ${windowsPerPump} windows of ${base.window} samples per pump, ${values["per-connection"]} pump(s) per connection, one process, node ${process.version}`);
-console.log("pumps    windows   seconds   windows/s   connect s   heap MB/device   rss MB/device   delivered");
+console.log("pumps    windows   seconds   windows/s   connect s   heap MB/device   rss MB/device   delivered   main busy");
 for (const pumps of sizes) {
   const interval = 600;
   const scenario = { ...base, pumps, faults: [], devices_per_connection: Number(values["per-connection"]), days: Math.max(windowsPerPump, 1) * interval / 86_400, interval_s: interval };
   global.gc?.();
   const before = process.memoryUsage();
   let connectedAt = 0;
+  let loopAtConnect = performance.eventLoopUtilization();
   let peak = { heapUsed: 0, rss: 0 };
   const started = performance.now();
   const result = await simulate(scenario, {
@@ -37,17 +39,20 @@ for (const pumps of sizes) {
     },
     onConnected: () => {
       connectedAt = performance.now() - started;
+      loopAtConnect = performance.eventLoopUtilization();
       const m = process.memoryUsage();
       peak = { heapUsed: Math.max(peak.heapUsed, m.heapUsed), rss: Math.max(peak.rss, m.rss) };
     },
   });
   const seconds = (performance.now() - started) / 1000;
   const windowSeconds = seconds - connectedAt / 1000;
+  // The main thread (broker, collector, the fleet's stepping) while the windows ran: busy share.
+  const mainBusy = performance.eventLoopUtilization(performance.eventLoopUtilization(), loopAtConnect).utilization;
   const perDevice = (bytes: number): string => (bytes / pumps / 1048576).toFixed(2);
   console.log([
     String(pumps).padStart(5), String(result.windows).padStart(10), seconds.toFixed(1).padStart(9),
     (windowsPerPump > 0 ? (result.windows / windowSeconds).toFixed(0) : "-").padStart(11), (connectedAt / 1000).toFixed(1).padStart(11),
     perDevice(peak.heapUsed - before.heapUsed).padStart(16), perDevice(peak.rss - before.rss).padStart(15),
-    `${result.delivered}/${result.published}`.padStart(11),
+    `${result.delivered}/${result.published}`.padStart(11), `${(mainBusy * 100).toFixed(0)} %`.padStart(11),
   ].join(" "));
 }

@@ -118,36 +118,51 @@ function workFor(samples: number): Float64Array {
   return work;
 }
 
-/** Adds the line amplitude · sin(2π·hz·i/rate + phase) to target[0..count), unless it is at or
- *  above Nyquist or silent. The sine comes from rotating phasors (four multiplications a sample
- *  instead of a Math.sin): four of them, for samples i, i+1, i+2, i+3, each turned by four
- *  steps, so the four chains of multiplications run side by side; re-seeded exactly every
+/** The running-speed lines of a window: 1x, 2x, 3x, vane-pass and its second harmonic. */
+const LINES = 5;
+/** Each line's step (radians a sample), amplitude and phase for the window being made. */
+const lineStep = new Float64Array(LINES);
+const lineAmplitude = new Float64Array(LINES);
+const linePhase = new Float64Array(LINES);
+
+/** Sets line `l` of the window: silent at or above Nyquist. */
+function setLine(l: number, sampleRateHz: number, hz: number, amplitude: number, phase: number): void {
+  const audible = hz < sampleRateHz / 2;
+  lineStep[l] = audible ? (2 * Math.PI * hz) / sampleRateHz : 0;
+  lineAmplitude[l] = audible ? amplitude : 0;
+  linePhase[l] = phase;
+}
+
+/** Adds the LINES lines, amplitude · sin(step·i + phase) each, to target[0..count). Each sine
+ *  comes from rotating a phasor (four multiplications a sample instead of a Math.sin), all five
+ *  in one pass so their chains of multiplications run side by side; re-seeded exactly every
  *  ROTATION_BLOCK samples. */
-function addLine(target: Float64Array, count: number, sampleRateHz: number, hz: number, amplitude: number, phase: number): void {
-  if (hz >= sampleRateHz / 2 || amplitude === 0) return;
-  const step = (2 * Math.PI * hz) / sampleRateHz;
-  const cosStep = Math.cos(4 * step);
-  const sinStep = Math.sin(4 * step);
+function addLines(target: Float64Array, count: number): void {
+  const k0 = Math.cos(lineStep[0]), q0 = Math.sin(lineStep[0]);
+  const k1 = Math.cos(lineStep[1]), q1 = Math.sin(lineStep[1]);
+  const k2 = Math.cos(lineStep[2]), q2 = Math.sin(lineStep[2]);
+  const k3 = Math.cos(lineStep[3]), q3 = Math.sin(lineStep[3]);
+  const k4 = Math.cos(lineStep[4]), q4 = Math.sin(lineStep[4]);
   for (let start = 0; start < count; start += ROTATION_BLOCK) {
     const end = Math.min(count, start + ROTATION_BLOCK);
-    const angle = step * start + phase;
-    let c0 = amplitude * Math.cos(angle), s0 = amplitude * Math.sin(angle);
-    let c1 = amplitude * Math.cos(angle + step), s1 = amplitude * Math.sin(angle + step);
-    let c2 = amplitude * Math.cos(angle + 2 * step), s2 = amplitude * Math.sin(angle + 2 * step);
-    let c3 = amplitude * Math.cos(angle + 3 * step), s3 = amplitude * Math.sin(angle + 3 * step);
-    let i = start;
-    for (; i + 4 <= end; i += 4) {
-      target[i] += s0;
-      target[i + 1] += s1;
-      target[i + 2] += s2;
-      target[i + 3] += s3;
-      let next = c0 * cosStep - s0 * sinStep; s0 = s0 * cosStep + c0 * sinStep; c0 = next;
-      next = c1 * cosStep - s1 * sinStep; s1 = s1 * cosStep + c1 * sinStep; c1 = next;
-      next = c2 * cosStep - s2 * sinStep; s2 = s2 * cosStep + c2 * sinStep; c2 = next;
-      next = c3 * cosStep - s3 * sinStep; s3 = s3 * cosStep + c3 * sinStep; c3 = next;
+    let angle = lineStep[0] * start + linePhase[0];
+    let c0 = lineAmplitude[0] * Math.cos(angle), s0 = lineAmplitude[0] * Math.sin(angle);
+    angle = lineStep[1] * start + linePhase[1];
+    let c1 = lineAmplitude[1] * Math.cos(angle), s1 = lineAmplitude[1] * Math.sin(angle);
+    angle = lineStep[2] * start + linePhase[2];
+    let c2 = lineAmplitude[2] * Math.cos(angle), s2 = lineAmplitude[2] * Math.sin(angle);
+    angle = lineStep[3] * start + linePhase[3];
+    let c3 = lineAmplitude[3] * Math.cos(angle), s3 = lineAmplitude[3] * Math.sin(angle);
+    angle = lineStep[4] * start + linePhase[4];
+    let c4 = lineAmplitude[4] * Math.cos(angle), s4 = lineAmplitude[4] * Math.sin(angle);
+    for (let i = start; i < end; i++) {
+      target[i] += s0 + s1 + s2 + s3 + s4;
+      let next = c0 * k0 - s0 * q0; s0 = s0 * k0 + c0 * q0; c0 = next;
+      next = c1 * k1 - s1 * q1; s1 = s1 * k1 + c1 * q1; c1 = next;
+      next = c2 * k2 - s2 * q2; s2 = s2 * k2 + c2 * q2; c2 = next;
+      next = c3 * k3 - s3 * q3; s3 = s3 * k3 + c3 * q3; c3 = next;
+      next = c4 * k4 - s4 * q4; s4 = s4 * k4 + c4 * q4; c4 = next;
     }
-    // A window that is not a multiple of four: the last few samples directly.
-    for (; i < end; i++) target[i] += amplitude * Math.sin(step * i + phase);
   }
 }
 
@@ -213,11 +228,12 @@ export class PumpModel {
     this.random.normals(normals, count);
     for (let i = 0; i < count; i++) window[i] = noise * normals[i];
     const rate = sampleRateHz;
-    addLine(window, count, rate, shaftHz, p.imbalance_g + IMBALANCE_G_MAX * imbalance + MISALIGNMENT_1X_G_MAX * misalignment, p.phases[0]);
-    addLine(window, count, rate, 2 * shaftHz, p.misalignment_g + MISALIGNMENT_2X_G_MAX * misalignment, p.phases[1]);
-    addLine(window, count, rate, 3 * shaftHz, THIRD_ORDER_SHARE * p.misalignment_g + MISALIGNMENT_3X_G_MAX * misalignment, p.phases[2]);
-    addLine(window, count, rate, p.vanes * shaftHz, p.vane_pass_g, p.phases[3]);
-    addLine(window, count, rate, 2 * p.vanes * shaftHz, VANE_PASS_SECOND_SHARE * p.vane_pass_g, p.phases[4]);
+    setLine(0, rate, shaftHz, p.imbalance_g + IMBALANCE_G_MAX * imbalance + MISALIGNMENT_1X_G_MAX * misalignment, p.phases[0]);
+    setLine(1, rate, 2 * shaftHz, p.misalignment_g + MISALIGNMENT_2X_G_MAX * misalignment, p.phases[1]);
+    setLine(2, rate, 3 * shaftHz, THIRD_ORDER_SHARE * p.misalignment_g + MISALIGNMENT_3X_G_MAX * misalignment, p.phases[2]);
+    setLine(3, rate, p.vanes * shaftHz, p.vane_pass_g, p.phases[3]);
+    setLine(4, rate, 2 * p.vanes * shaftHz, VANE_PASS_SECOND_SHARE * p.vane_pass_g, p.phases[4]);
+    addLines(window, count);
     if (this.orders !== undefined) this.addBearingDefects(window, count, sampleRateHz, timeMs, shaftHz);
     const cavitation = this.level("cavitation", timeMs);
     if (cavitation > 0) this.addCavitation(window, count, CAVITATION_G_MAX * cavitation);
