@@ -8,6 +8,7 @@
 // it (two per connection): give them a broker of their own, e.g. mosquitto, with --broker.
 // With --windows 0 it only connects the fleet (boot, MQTT connect, birth) and measures that.
 
+import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { simulate } from "../simulator/fleet.js";
 import { loadScenario } from "../simulator/scenario.js";
