@@ -8,7 +8,7 @@ import { unframe } from "../protocol/framing.js";
 import { decodeEvent, decodeReply, decodeWaveformPart, type Reply, type WaveformPart } from "../protocol/messages.js";
 import { decodeSenml, resolveSenml, type ResolvedRecord } from "../protocol/senml.js";
 import { decodeState, supersedes, type DeviceState } from "../protocol/state.js";
-import { parseTopic, topicFilter } from "../protocol/topics.js";
+import { parseTopic, topicFilter, type Topic } from "../protocol/topics.js";
 
 export interface TelemetryPack {
   device: string;
@@ -43,6 +43,8 @@ export class Collector {
   readonly errors: { topic: string; code: string; message: string }[] = [];
   received = 0;
   private readonly listeners = new Set<() => void>();
+  /** Topics already parsed: a fleet sends on the same few topics per device again and again. */
+  private readonly topics = new Map<string, Topic>();
 
   private constructor(private readonly client: MqttClient, readonly tenant: string) {}
 
@@ -79,7 +81,7 @@ export class Collector {
   ingest(topic: string, payload: Uint8Array): void {
     this.received += 1;
     try {
-      const { device, kind } = parseTopic(topic);
+      const { device, kind } = this.parse(topic);
       if (kind === "command") return;
       const ledger = this.ledger(device);
       if (kind === "state") {
@@ -105,6 +107,16 @@ export class Collector {
       this.errors.push({ topic, code, message: (error as Error).message });
     }
     for (const listener of this.listeners) listener();
+  }
+
+  /** parseTopic, remembered for up to TOPICS_CACHED_MAX topics (a topic it refuses is not). */
+  private parse(topic: string): Topic {
+    let parsed = this.topics.get(topic);
+    if (parsed === undefined) {
+      parsed = parseTopic(topic);
+      if (this.topics.size < TOPICS_CACHED_MAX) this.topics.set(topic, parsed);
+    }
+    return parsed;
   }
 
   /** Per device, the sequence numbers still missing below the highest one received. */
@@ -150,6 +162,9 @@ export class Collector {
     await this.client.endAsync();
   }
 }
+
+/** Parsed topics the collector keeps: five kinds for each of 20,000 devices. */
+const TOPICS_CACHED_MAX = 100_000;
 
 /** Gap lists are for people: past this many numbers a list is cut. */
 const GAPS_LISTED_MAX = 1000;

@@ -7,7 +7,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { frame } from "../protocol/framing.js";
 import { encodeState, decodeState, type DataPolicy } from "../protocol/state.js";
-import { buildTopic } from "../protocol/topics.js";
+import { buildTopic, type TopicKind } from "../protocol/topics.js";
 import type { Outbox } from "./outbox.js";
 
 export const IN_FLIGHT_MAX = 16;
@@ -87,6 +87,7 @@ export class MqttLink implements DeviceLink {
   private readonly drainWaiters: (() => void)[] = [];
   private readonly stateTopic: string;
   private readonly commandTopic: string;
+  private readonly topics = new Map<TopicKind, string>();
   private session = 0;
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -214,8 +215,10 @@ export class MqttLink implements DeviceLink {
       this.inFlight.add(entry.sequence);
       if (entry.sequence <= this.highestSent) this.counters.resent += 1;
       else this.highestSent = entry.sequence;
-      const topic = buildTopic(this.options.tenant, this.options.device, entry.kind);
-      client.publish(topic, Buffer.from(frame(entry.sequence, entry.body)), { qos: 1 }, (error) => {
+      const framed = frame(entry.sequence, entry.body);
+      // A Buffer over the framed bytes, not a copy of them.
+      const payload = Buffer.from(framed.buffer, framed.byteOffset, framed.byteLength);
+      client.publish(this.topicOf(entry.kind), payload, { qos: 1 }, (error) => {
         if (!this.inFlight.delete(entry.sequence)) return; // the connection dropped meanwhile
         if (error === undefined || error === null) {
           this.options.outbox.acknowledge(entry.sequence);
@@ -226,6 +229,16 @@ export class MqttLink implements DeviceLink {
       });
     }
     this.notifyIfDrained();
+  }
+
+  /** The topic of each kind of message, built (and checked) once. */
+  private topicOf(kind: TopicKind): string {
+    let topic = this.topics.get(kind);
+    if (topic === undefined) {
+      topic = buildTopic(this.options.tenant, this.options.device, kind);
+      this.topics.set(kind, topic);
+    }
+    return topic;
   }
 
   private notifyIfDrained(): void {
