@@ -2,6 +2,9 @@
 // analysis by the release firmware, every message through the embedded broker to the
 // collector) and memory per device, at several fleet sizes, in one process; and how busy the
 // main thread (embedded broker, collector, stepping the groups) was while the windows ran.
+// windows/s counts from the connected fleet to the end of the run (last deliveries and every
+// connection closed); stepping/s to the last step's windows fed, what a long run approaches;
+// "end s" is the time after that step.
 // Run: npx tsx bench/fleet.bench.ts [--pumps 100,1000,10000] [--windows 20] [--workers N] [--broker URL]
 //      [--per-connection N]  (N pumps share one gateway connection: scenario devices_per_connection)
 // 10,000 devices need more file descriptors than one process may hold with the broker inside
@@ -21,13 +24,14 @@ const windowsPerPump = Number(values.windows);
 const base = loadScenario(new URL("../scenarios/default.json", import.meta.url).pathname);
 
 console.log(`fleet bench: ${windowsPerPump} windows of ${base.window} samples per pump, ${values["per-connection"]} pump(s) per connection, one process, node ${process.version}`);
-console.log("pumps    windows   seconds   windows/s   connect s   heap MB/device   rss MB/device   delivered   main busy");
+console.log("pumps    windows   seconds   windows/s   stepping/s   connect s   end s   heap MB/device   rss MB/device   delivered   main busy");
 for (const pumps of sizes) {
   const interval = 600;
   const scenario = { ...base, pumps, faults: [], devices_per_connection: Number(values["per-connection"]), days: Math.max(windowsPerPump, 1) * interval / 86_400, interval_s: interval };
   global.gc?.();
   const before = process.memoryUsage();
   let connectedAt = 0;
+  let steppedAt = 0;
   let loopAtConnect = performance.eventLoopUtilization();
   let peak = { heapUsed: 0, rss: 0 };
   const started = performance.now();
@@ -35,6 +39,7 @@ for (const pumps of sizes) {
     brokerUrl: values.broker,
     workers: values.workers === undefined ? undefined : Number(values.workers),
     onProgress: () => {
+      steppedAt = performance.now() - started;
       const m = process.memoryUsage();
       peak = { heapUsed: Math.max(peak.heapUsed, m.heapUsed), rss: Math.max(peak.rss, m.rss) };
     },
@@ -49,10 +54,15 @@ for (const pumps of sizes) {
   const windowSeconds = seconds - connectedAt / 1000;
   // The main thread (broker, collector, the fleet's stepping) while the windows ran: busy share.
   const mainBusy = performance.eventLoopUtilization(performance.eventLoopUtilization(), loopAtConnect).utilization;
+  // Stepping: from the connected fleet to the last step's windows fed (what a long run sees);
+  // the end: the last messages delivered and 1 connection per device closed.
+  const steppingSeconds = (steppedAt - connectedAt) / 1000;
   const perDevice = (bytes: number): string => (bytes / pumps / 1048576).toFixed(2);
   console.log([
     String(pumps).padStart(5), String(result.windows).padStart(10), seconds.toFixed(1).padStart(9),
-    (windowsPerPump > 0 ? (result.windows / windowSeconds).toFixed(0) : "-").padStart(11), (connectedAt / 1000).toFixed(1).padStart(11),
+    (windowsPerPump > 0 ? (result.windows / windowSeconds).toFixed(0) : "-").padStart(11),
+    (windowsPerPump > 0 ? (result.windows / steppingSeconds).toFixed(0) : "-").padStart(12), (connectedAt / 1000).toFixed(1).padStart(11),
+    (seconds - steppedAt / 1000).toFixed(1).padStart(7),
     perDevice(peak.heapUsed - before.heapUsed).padStart(16), perDevice(peak.rss - before.rss).padStart(15),
     `${result.delivered}/${result.published}`.padStart(11), `${(mainBusy * 100).toFixed(0)} %`.padStart(11),
   ].join(" "));
