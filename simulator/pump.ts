@@ -133,11 +133,11 @@ function setLine(l: number, sampleRateHz: number, hz: number, amplitude: number,
   linePhase[l] = phase;
 }
 
-/** Adds the LINES lines, amplitude · sin(step·i + phase) each, to target[0..count). Each sine
- *  comes from rotating a phasor (four multiplications a sample instead of a Math.sin), all five
- *  in one pass so their chains of multiplications run side by side; re-seeded exactly every
- *  ROTATION_BLOCK samples. */
-function addLines(target: Float64Array, count: number): void {
+/** target[i] = source[i] + the LINES lines, amplitude · sin(step·i + phase) each, for i in
+ *  [0, count): the window's last pass, rounded to float32 once. Each sine comes from rotating a
+ *  phasor (four multiplications a sample instead of a Math.sin), all five in one pass so their
+ *  chains of multiplications run side by side; re-seeded exactly every ROTATION_BLOCK samples. */
+function addLines(source: Float64Array, target: Float32Array, count: number): void {
   const k0 = Math.cos(lineStep[0]), q0 = Math.sin(lineStep[0]);
   const k1 = Math.cos(lineStep[1]), q1 = Math.sin(lineStep[1]);
   const k2 = Math.cos(lineStep[2]), q2 = Math.sin(lineStep[2]);
@@ -156,7 +156,7 @@ function addLines(target: Float64Array, count: number): void {
     angle = lineStep[4] * start + linePhase[4];
     let c4 = lineAmplitude[4] * Math.cos(angle), s4 = lineAmplitude[4] * Math.sin(angle);
     for (let i = start; i < end; i++) {
-      target[i] += s0 + s1 + s2 + s3 + s4;
+      target[i] = source[i] + (s0 + s1 + s2 + s3 + s4);
       let next = c0 * k0 - s0 * q0; s0 = s0 * k0 + c0 * q0; c0 = next;
       next = c1 * k1 - s1 * q1; s1 = s1 * k1 + c1 * q1; c1 = next;
       next = c2 * k2 - s2 * q2; s2 = s2 * k2 + c2 * q2; c2 = next;
@@ -214,8 +214,9 @@ export class PumpModel {
   }
 
   /** Fills `out` with the window that starts at `timeMs` (Unix ms), sampled at
-   *  `sampleRateHz`; returns the shaft speed used. The window is summed in float64 and
-   *  rounded to float32 once. */
+   *  `sampleRateHz`; returns the shaft speed used. The window is summed in float64 (noise,
+   *  then bearing impacts and cavitation, then the lines on the way out) and rounded to float32
+   *  once. */
   sample(out: Float32Array, sampleRateHz: number, timeMs = 0): number {
     const p = this.parameters;
     const count = out.length;
@@ -225,19 +226,17 @@ export class PumpModel {
     const misalignment = this.level("misalignment", timeMs);
     const bearingDamage = Math.max(this.level("outer_race", timeMs), this.level("inner_race", timeMs), this.level("rolling_element", timeMs));
     const noise = p.noise_g * (1 + DAMAGE_NOISE_GAIN * bearingDamage);
-    this.random.normals(normals, count);
-    for (let i = 0; i < count; i++) window[i] = noise * normals[i];
+    this.random.normals(window, count, noise);
+    if (this.orders !== undefined) this.addBearingDefects(window, count, sampleRateHz, timeMs, shaftHz);
+    const cavitation = this.level("cavitation", timeMs);
+    if (cavitation > 0) this.addCavitation(window, count, CAVITATION_G_MAX * cavitation);
     const rate = sampleRateHz;
     setLine(0, rate, shaftHz, p.imbalance_g + IMBALANCE_G_MAX * imbalance + MISALIGNMENT_1X_G_MAX * misalignment, p.phases[0]);
     setLine(1, rate, 2 * shaftHz, p.misalignment_g + MISALIGNMENT_2X_G_MAX * misalignment, p.phases[1]);
     setLine(2, rate, 3 * shaftHz, THIRD_ORDER_SHARE * p.misalignment_g + MISALIGNMENT_3X_G_MAX * misalignment, p.phases[2]);
     setLine(3, rate, p.vanes * shaftHz, p.vane_pass_g, p.phases[3]);
     setLine(4, rate, 2 * p.vanes * shaftHz, VANE_PASS_SECOND_SHARE * p.vane_pass_g, p.phases[4]);
-    addLines(window, count);
-    if (this.orders !== undefined) this.addBearingDefects(window, count, sampleRateHz, timeMs, shaftHz);
-    const cavitation = this.level("cavitation", timeMs);
-    if (cavitation > 0) this.addCavitation(window, count, CAVITATION_G_MAX * cavitation);
-    for (let i = 0; i < count; i++) out[i] = window[i];
+    addLines(window, out, count);
     return shaftHz;
   }
 

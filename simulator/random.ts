@@ -103,14 +103,14 @@ export class Random {
     }
   }
 
-  /** Fills out[0..count) with standard normals by the ziggurat: about five times as fast as
-   *  as many gaussian() calls, with values of its own (not gaussian()'s). */
-  normals(out: Float64Array, count = out.length): void {
+  /** Fills out[0..count) with normals of standard deviation `scale` by the ziggurat: about
+   *  five times as fast as as many gaussian() calls, with values of its own (not gaussian()'s). */
+  normals(out: Float64Array, count = out.length, scale = 1): void {
     for (let i = 0; i < count; i++) {
       const draw = this.nextUint32() | 0;
       const layer = draw & (ZIGGURAT_LAYERS - 1);
       const abscissa = draw >> ZIGGURAT_LAYER_BITS;
-      out[i] = Math.abs(abscissa) < ZIGGURAT_K[layer] ? abscissa * ZIGGURAT_W[layer] : this.normalOutside(abscissa, layer);
+      out[i] = scale * (Math.abs(abscissa) < ZIGGURAT_K[layer] ? abscissa * ZIGGURAT_W[layer] : this.normalOutside(abscissa, layer));
     }
   }
 
