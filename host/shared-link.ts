@@ -15,7 +15,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { frame } from "../protocol/framing.js";
 import { decodeState, encodeState } from "../protocol/state.js";
-import { buildTopic } from "../protocol/topics.js";
+import { buildTopic, type TopicKind } from "../protocol/topics.js";
 import { backoffDelayMs, BACKOFF_DEFAULT, IN_FLIGHT_MAX, type Backoff, type DeviceLink, type LinkCounters, type MqttLinkOptions } from "./mqtt-link.js";
 
 /** Devices one gateway carries at most (each costs two subscriptions and a window of publishes). */
@@ -226,6 +226,7 @@ export class GatewayChannel implements DeviceLink {
   readonly stateTopic: string;
   private readonly inFlight = new Set<number>();
   private readonly drainWaiters: (() => void)[] = [];
+  private readonly topics = new Map<TopicKind, string>();
   private session = 0;
   /** A session whose connection was lost without its death being published. */
   private unmourned: number | undefined;
@@ -314,8 +315,10 @@ export class GatewayChannel implements DeviceLink {
       this.inFlight.add(entry.sequence);
       if (entry.sequence <= this.highestSent) this.counters.resent += 1;
       else this.highestSent = entry.sequence;
-      const topic = buildTopic(this.options.tenant, this.options.device, entry.kind);
-      client.publish(topic, Buffer.from(frame(entry.sequence, entry.body)), { qos: 1 }, (error) => {
+      const framed = frame(entry.sequence, entry.body);
+      // A Buffer over the framed bytes, not a copy of them.
+      const payload = Buffer.from(framed.buffer, framed.byteOffset, framed.byteLength);
+      client.publish(this.topicOf(entry.kind), payload, { qos: 1 }, (error) => {
         if (this.gone || !this.inFlight.delete(entry.sequence)) return; // the connection or the device went meanwhile
         if (error === undefined || error === null) {
           this.options.outbox.acknowledge(entry.sequence);
@@ -326,6 +329,16 @@ export class GatewayChannel implements DeviceLink {
       });
     }
     this.notifyIfDrained();
+  }
+
+  /** The topic of each kind of message, built (and checked) once. */
+  private topicOf(kind: TopicKind): string {
+    let topic = this.topics.get(kind);
+    if (topic === undefined) {
+      topic = buildTopic(this.options.tenant, this.options.device, kind);
+      this.topics.set(kind, topic);
+    }
+    return topic;
   }
 
   private notifyIfDrained(): void {
