@@ -97,6 +97,18 @@ describe("a multiplexed fleet", () => {
     expect(result.reconnects).toBe(1); // the cut pump's second life only
   });
 
+  it("a broker outage: the gateways reconnect, their devices start new sessions, and every message arrives once", async () => {
+    const result = await simulate(parseScenario({ ...base, pumps: 8, faults: [], devices_per_connection: 4, broker_outages: [{ start_day: 0.1, minutes: 30 }] }));
+    expect(result.outages.outages).toBe(1);
+    expect(result.connections).toBe(2);
+    expect(result.windows).toBe(8 * STEPS);
+    expect(result.delivered).toBe(result.published);
+    expect(result.gaps).toBe(0);
+    expect(result.reconnects).toBe(8); // every device once, with its gateway
+    for (const id of ["gw-pump-0001", "gw-pump-0005"]) expect(result.collector.devices.get(id)!.state).toEqual({ online: false, session: 2 });
+    for (const pump of result.pumps) expect(result.collector.devices.get(pump.device)!.state, pump.device).toEqual({ online: false, session: 2 });
+  });
+
   it("refuses what it cannot do, naming the field", () => {
     expect(() => parseScenario({ ...base, devices_per_connection: 0 }, "mux.json")).toThrow(`mux.json: "devices_per_connection" must be an integer from 1 to 10000, not 0`);
     expect(() => parseScenario({ ...base, devices_per_connection: 2.5 }, "mux.json")).toThrow(/"devices_per_connection" must be an integer/);
