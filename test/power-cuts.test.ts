@@ -7,7 +7,9 @@ import { describe, expect, it } from "vitest";
 import { encodeFirmwareConfig } from "../protocol/messages.js";
 import { decodeSenml } from "../protocol/senml.js";
 import { simulate, type SimulationResult } from "../simulator/fleet.js";
-import { measurementMs } from "../simulator/pump-group.js";
+import { deviceConfig, measurementMs } from "../simulator/pump-group.js";
+import { drawPump, PumpModel } from "../simulator/pump.js";
+import { Random } from "../simulator/random.js";
 import { powerCutsOf, PowerTimeline } from "../simulator/power-cuts.js";
 import { parseScenario, type Scenario } from "../simulator/scenario.js";
 import { bootRelease, RecordingHost } from "./helpers/firmware.js";
@@ -98,7 +100,9 @@ describe("a pump that loses power", () => {
   it("carries its baseline and trend across the cut: its telemetry is the firmware's booted again on the same storage, not a fresh start", async () => {
     const { result, fed } = await run(scenario);
     const windows = fed.filter((w) => w.device === "pump-0002");
-    const config = encodeFirmwareConfig({ device: "pump-0002", rate_hz: 12800, window: 4096, units: "g", rpm: 2950, vanes: 6 });
+    // The configuration the fleet gives pump-0002 (index 1).
+    const random = Random.forItem(scenario.seed, 1);
+    const config = encodeFirmwareConfig(deviceConfig(scenario, 1, new PumpModel(drawPump(scenario.pump, random), random, [])));
     /** The trend the release firmware gives for these windows, rebooted before the first window
      *  after the cut on the same storage (or, `fresh`, on empty storage). */
     const replayTrend = async (fresh: boolean): Promise<number[]> => {
