@@ -2,6 +2,7 @@
 // protocol codecs alone (it knows nothing of the firmware), drops duplicates by (device,
 // sequence), and keeps what a summary or a test needs.
 
+import type { Duplex } from "node:stream";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { ProtocolError } from "../protocol/errors.js";
 import { unframe } from "../protocol/framing.js";
@@ -62,6 +63,8 @@ export class Collector {
     });
     const collector = new Collector(client, tenant);
     client.on("message", (topic, payload) => collector.ingest(topic, new Uint8Array(payload)));
+    coalesceWrites(client);
+    client.on("connect", () => coalesceWrites(client));
     await client.subscribeAsync(topicFilter(tenant, "#"), { qos: 1 });
     return collector;
   }
@@ -165,6 +168,28 @@ export class Collector {
 
 /** Parsed topics the collector keeps: five kinds for each of 20,000 devices. */
 const TOPICS_CACHED_MAX = 100_000;
+
+const coalesced = new WeakSet<object>();
+
+/** Holds the connection's writes from each chunk read until the event loop's check phase, so
+ *  the acknowledgements of every message in the chunk leave in one write, not one each (the
+ *  client handles a chunk's packets one tick apart). Once per connection (a reconnection is a
+ *  new one). */
+function coalesceWrites(client: MqttClient): void {
+  const stream = client.stream as unknown as Duplex | undefined;
+  if (stream === undefined || coalesced.has(stream) || typeof stream.cork !== "function") return;
+  coalesced.add(stream);
+  let held = false;
+  stream.prependListener("data", () => {
+    if (held) return;
+    held = true;
+    stream.cork();
+    setImmediate(() => {
+      held = false;
+      stream.uncork();
+    });
+  });
+}
 
 /** Gap lists are for people: past this many numbers a list is cut. */
 const GAPS_LISTED_MAX = 1000;
