@@ -31,6 +31,9 @@ export interface GatewayOptions {
   backoff?: Backoff;
   /** Randomness for the backoff's jitter. */
   random?: () => number;
+  /** The gateway's next session number, once per connection: a gateway keeps it in its storage,
+   *  so its births outrank the deaths of its earlier lives. Counted in memory from 1 when absent. */
+  nextSession?: () => number;
   onLog?: (level: number, text: string) => void;
 }
 
@@ -90,7 +93,7 @@ export class Gateway {
     if (this.closing) throw new Error(`gateway ${this.options.id} is closed`);
     if (this.channels.size >= GATEWAY_DEVICES_MAX) throw new RangeError(`gateway ${this.options.id} carries ${GATEWAY_DEVICES_MAX} devices already`);
     const channel = new GatewayChannel(this, options);
-    for (const other of this.channels) if (other.device === channel.device) throw new Error(`device ${channel.device} is attached to gateway ${this.options.id} already`);
+    if (this.byTopic.has(channel.commandTopic)) throw new Error(`device ${channel.device} is attached to gateway ${this.options.id} already`);
     this.channels.add(channel);
     this.byTopic.set(channel.commandTopic, channel);
     this.byTopic.set(channel.stateTopic, channel);
@@ -128,7 +131,7 @@ export class Gateway {
   /** One connection attempt with a client of its own, as MqttLink does: a new gateway session,
    *  its birth and its Will; every device's in-flight messages go again from their outboxes. */
   private open(): void {
-    this.session += 1;
+    this.session = this.options.nextSession?.() ?? this.session + 1;
     const client = mqtt.connect(this.options.url, {
       protocolVersion: 4,
       clientId: `${this.options.tenant}.${this.options.id}`,

@@ -211,6 +211,20 @@ describe("the gateway", () => {
     await proxy.close();
   });
 
+  it("takes its session from its storage when it has one, and refuses a device attached twice", async () => {
+    let stored = 41;
+    const gateway = new Gateway({ url: broker.url, tenant: "acme", id: "gw-1", nextSession: () => ++stored });
+    await gateway.connect();
+    attach(gateway, "pump-a", new MemoryOutbox());
+    expect(() => attach(gateway, "pump-a", new MemoryOutbox())).toThrow("device pump-a is attached to gateway gw-1 already");
+    await until(() => collector.devices.get("gw-1")?.states.length === 1);
+    expect(collector.devices.get("gw-1")!.states).toEqual([{ online: true, session: 42 }]);
+    await gateway.close();
+    await until(() => collector.devices.get("gw-1")?.states.length === 2);
+    expect(collector.devices.get("gw-1")!.state).toEqual({ online: false, session: 42 });
+    expect(() => attach(gateway, "pump-b", new MemoryOutbox())).toThrow("gateway gw-1 is closed");
+  });
+
   it("a device that goes away while its gateway is disconnected gets its death when the gateway is back", async () => {
     const proxy = await LinkProxy.start(Number(new URL(broker.url).port));
     const gateway = new Gateway({ url: proxy.url, tenant: "acme", id: "gw-1", backoff: { initialMs: 50, maxMs: 50, jitter: 0 } });
