@@ -7,6 +7,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runBle } from "../host/ble-cli.js";
 import { simulate, type Progress, type SimulationResult } from "./fleet.js";
+import { fleetComposition } from "./pump-types.js";
 import { evaluateService, formatPolicies, SERVICE_EXPECTATION_KINDS, type MaintenancePolicy, type ServiceExpectation } from "./service.js";
 import { loadScenario, parseScenario, ScenarioError, type Scenario } from "./scenario.js";
 import { BEARINGS, readRecording, replay, ReplayError, type ReplayResult } from "./replay.js";
@@ -139,10 +140,15 @@ function formatSummary(result: SimulationResult): string {
   lines.push(`Windows analysed by the firmware: ${result.windows}   messages published: ${result.published}   decoded by the subscriber: ${result.delivered}   decode errors: ${result.decodeErrors.length}`);
   lines.push(`Delivery: ${result.duplicates} duplicates dropped, ${result.gaps} missing, ${result.resent} resent after reconnecting, ${result.reconnects} reconnections` +
     (result.outages.outages > 0 ? `   broker outages: ${result.outages.outages} (${(result.outages.downMs / 60_000).toFixed(0)} simulated minutes down)` : ""));
+  if (scenario.pump_types !== undefined) {
+    lines.push(`Fleet: ${fleetComposition(scenario).map(([name, n]) => `${n} × ${name === "" ? "the scenario's own pump" : name}`).join(", ")}`);
+  }
   lines.push("");
-  const header = ["device", "rpm", "windows", "decoded", "dups", "acc_rms m/s2", "vel mm/s", "kurtosis", "health", "diagnoses (windows)"];
+  const types = scenario.pump_types !== undefined;
+  const header = ["device", ...(types ? ["type"] : []), "rpm", "windows", "decoded", "dups", "acc_rms m/s2", "vel mm/s", "kurtosis", "health", "diagnoses (windows)"];
   const rows = result.pumps.map((pump) => [
     pump.device,
+    ...(types ? [pump.type || "-"] : []),
     pump.rpm.toFixed(0),
     String(pump.windows),
     String(pump.delivered),
@@ -155,7 +161,7 @@ function formatSummary(result: SimulationResult): string {
   ]);
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
   const last = header.length - 1;
-  const format = (row: string[]): string => row.map((cell, column) => (column === 0 || column === last ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join("  ");
+  const format = (row: string[]): string => row.map((cell, column) => (column === 0 || column === last || (types && column === 1) ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join("  ");
   lines.push(format(header));
   for (const row of rows) lines.push(format(row));
   lines.push("");

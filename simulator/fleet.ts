@@ -22,6 +22,7 @@ import { PumpGroup, type GroupPumpSummary } from "./pump-group.js";
 import { checkFleetIdentities } from "./provision.js";
 import { Random } from "./random.js";
 import type { Scenario } from "./scenario.js";
+import { pumpKind } from "./pump-types.js";
 import { policyOutcome, type MaintenancePolicy, type PolicyOutcome, type ServicePumpSummary } from "./service.js";
 
 export const FIRMWARE_PATH = new URL("../build/firmware.wasm", import.meta.url);
@@ -65,6 +66,8 @@ export interface Progress {
 
 export interface PumpSummary {
   device: string;
+  /** Its kind in the scenario's pump_types ("" for the scenario's own ranges). */
+  type: string;
   rpm: number;
   windows: number;
   delivered: number;
@@ -265,6 +268,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
       const ledger = collector.devices.get(summary.device);
       return {
         device: summary.device,
+        type: pumpKind(scenario, summary.index).name,
         rpm: summary.rpm,
         windows: summary.windows,
         delivered: ledger?.telemetry.length ?? 0,

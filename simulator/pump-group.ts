@@ -22,6 +22,7 @@ import { Random } from "./random.js";
 import { GroupNetwork } from "./network.js";
 import { pickPumps, type FaultAssignment } from "./degradation.js";
 import { powerCutsOf, PowerTimeline, type PowerChange } from "./power-cuts.js";
+import { pumpKind } from "./pump-types.js";
 import { PumpService, type MaintenancePolicy, type ServicePumpSummary } from "./service.js";
 import { encodeCommand } from "../protocol/messages.js";
 
@@ -44,7 +45,8 @@ export function deviceConfig(scenario: Scenario, index: number, model: PumpModel
     device: deviceId(index), rate_hz: scenario.sample_rate_hz, window: scenario.window, units: "g",
     rpm: model.parameters.rpm, vanes: model.parameters.vanes,
   };
-  if (scenario.bearing !== undefined) config.bearing = scenario.bearing;
+  const { bearing } = pumpKind(scenario, index);
+  if (bearing !== undefined) config.bearing = bearing;
   return config;
 }
 
@@ -147,7 +149,6 @@ export class PumpGroup {
   }): Promise<PumpGroup> {
     const { scenario, indices, faults, brokerUrl, firmware, updates } = options;
     const clock = new VirtualClock(Date.parse(scenario.start));
-    const orders = scenario.bearing !== undefined ? bearingOrders(scenario.bearing) : undefined;
     const models: PumpModel[] = [];
     const devices: Device[] = [];
     const group = new PumpGroup(scenario, indices, models, devices, clock);
@@ -174,7 +175,8 @@ export class PumpGroup {
     try {
       for (const index of indices) {
         const random = Random.forItem(scenario.seed, index);
-        const model = new PumpModel(drawPump(scenario.pump, random), random, faults[index] ?? [], orders);
+        const kind = pumpKind(scenario, index);
+        const model = new PumpModel(drawPump(kind.ranges, random), random, faults[index] ?? [], kind.bearing !== undefined ? bearingOrders(kind.bearing) : undefined);
         models.push(model);
         const service = options.policy === undefined || scenario.service === undefined ? undefined : new PumpService(
           scenario.service, options.policy, () => model.degradations, (timeMs) => model.repair(timeMs), Date.parse(scenario.start),

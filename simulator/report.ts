@@ -73,7 +73,7 @@ export function runSummary(run: ReportInput, found: RunFindings = findings(run))
       false_alarms: found.detections.filter((d) => d.falseAlarm).length,
     },
     pumps: run.pumps.map((pump) => ({
-      device: pump.device, rpm: Math.round(pump.rpm), windows: pump.windows, delivered: pump.delivered,
+      device: pump.device, ...("type" in pump && pump.type !== "" ? { type: pump.type } : {}), rpm: Math.round(pump.rpm), windows: pump.windows, delivered: pump.delivered,
       faults: found.faults.filter((f) => f.device === pump.device).map((f) => ({
         kind: f.kind, onset: iso(f.onsetMs), failure: iso(f.failureMs), detected: iso(f.detectedMs), lead_days: round(f.leadDays), status: f.status,
       })),

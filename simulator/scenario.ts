@@ -6,6 +6,7 @@ import type { PumpRanges } from "./pump.js";
 import type { NetworkSpec } from "./network.js";
 import { FAULT_KINDS, type FaultAssignment, type FaultKind } from "./degradation.js";
 import { isValidId } from "../protocol/topics.js";
+import type { PumpType } from "./pump-types.js";
 import { parseService, parseServiceExpectation, SERVICE_EXPECTATION_KINDS, type ServiceExpectation, type ServiceSpec } from "./service.js";
 import { POWER_CUTS_MAX, type PowerCutSpec } from "./power-cuts.js";
 
@@ -40,6 +41,9 @@ export interface Scenario {
   devices_per_connection?: number;
   /** The service model (service.ts): the contract's SLA, the maintenance policies to compare, downtime and costs. */
   service?: ServiceSpec;
+  /** Kinds of pump in the fleet, each with ranges and a bearing of its own (pump-types.ts);
+   *  pumps of no kind use "pump" and "bearing". */
+  pump_types?: PumpType[];
 }
 
 /** The test images scripts/build-firmware.mjs builds into build/test-images/ (a campaign's
@@ -122,7 +126,7 @@ const RANGE_KEYS: (keyof PumpRanges)[] = [
 ];
 const TOP_KEYS = [
   "name", "seed", "tenant", "start", "days", "pumps", "interval_s", "sample_rate_hz", "window", "pump", "bearing", "broker_outages",
-  "faults", "expectations", "campaigns", "network", "power_cuts", "devices_per_connection", "service",
+  "faults", "expectations", "campaigns", "network", "power_cuts", "devices_per_connection", "service", "pump_types",
 ];
 
 /** Which pumps something applies to: a count, "N%" of the fleet, or a list of indices. */
@@ -285,10 +289,59 @@ function number(source: string, value: unknown, field: string, low: number, high
 }
 
 function range(source: string, value: unknown, field: string): [number, number] {
-  if (!Array.isArray(value) || value.length !== 2) fail(source, `"pump.${field}" must be [low, high]`);
-  const low = number(source, value[0], `pump.${field}[0]`, 0, 1e6);
-  const high = number(source, value[1], `pump.${field}[1]`, low, 1e6);
+  if (!Array.isArray(value) || value.length !== 2) fail(source, `"${field}" must be [low, high]`);
+  const low = number(source, value[0], `${field}[0]`, 0, 1e6);
+  const high = number(source, value[1], `${field}[1]`, low, 1e6);
   return [low, high];
+}
+
+/** The ranges at `field` ("pump", or a pump type's "pump_types[i].pump" with `fallback` for
+ *  what it leaves out). */
+function pumpRanges(source: string, value: unknown, field: string, fallback?: PumpRanges): PumpRanges {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(source, `"${field}" must be an object of ranges`);
+  for (const key of Object.keys(value)) {
+    if (!RANGE_KEYS.includes(key as keyof PumpRanges)) fail(source, `unknown field "${field}.${key}" (known: ${RANGE_KEYS.join(", ")})`);
+  }
+  const given = value as Record<string, unknown>;
+  return Object.fromEntries(RANGE_KEYS.map((key) => [key,
+    given[key] === undefined && fallback !== undefined ? fallback[key] : range(source, given[key], `${field}.${key}`)])) as unknown as PumpRanges;
+}
+
+function bearingOf(source: string, value: unknown, field: string): [number, number, number, number] {
+  if (!Array.isArray(value) || value.length !== 4) fail(source, `"${field}" must be [n, d_mm, D_mm, angle_deg]`);
+  const b = value as unknown[];
+  const bearing: [number, number, number, number] = [
+    number(source, b[0], `${field}[0] (rolling elements)`, 3, 64, true),
+    number(source, b[1], `${field}[1] (element diameter mm)`, 0.1, 500),
+    number(source, b[2], `${field}[2] (pitch diameter mm)`, 0.2, 2000),
+    number(source, b[3], `${field}[3] (contact angle deg)`, 0, 60),
+  ];
+  if (bearing[1] >= bearing[2]) fail(source, `"${field}": the element diameter must be smaller than the pitch diameter`);
+  return bearing;
+}
+
+const PUMP_TYPE_KEYS = ["name", "pumps", "pump", "bearing"];
+const PUMP_TYPES_MAX = 64;
+
+function pumpTypes(source: string, value: unknown, pumps: number, ranges: PumpRanges): PumpType[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.length === 0 || value.length > PUMP_TYPES_MAX) fail(source, `"pump_types" must be a list of 1 to ${PUMP_TYPES_MAX} {"name", "pumps", "pump"?, "bearing"?}`);
+  const names = new Set<string>();
+  return value.map((t: unknown, i: number): PumpType => {
+    const where = `pump_types[${i}]`;
+    if (typeof t !== "object" || t === null || Array.isArray(t)) fail(source, `"${where}" must be an object like {"name": "4-pole split case", "pumps": "40%", "pump": {"rpm": [1450, 1500]}}`);
+    const o = t as Record<string, unknown>;
+    for (const key of Object.keys(o)) if (!PUMP_TYPE_KEYS.includes(key)) fail(source, `unknown field "${where}.${key}" (known: ${PUMP_TYPE_KEYS.join(", ")})`);
+    if (typeof o.name !== "string" || o.name.length === 0 || o.name.length > 64) fail(source, `"${where}.name" must be a text of 1 to 64 characters`);
+    if (names.has(o.name)) fail(source, `"${where}.name": "${o.name}" names two pump types`);
+    names.add(o.name);
+    if (!isPumpChoice(o.pumps, pumps)) fail(source, `"${where}.pumps" must be a count, "N%" of the fleet, or a list of pump indices below ${pumps}`);
+    return {
+      name: o.name, pumps: o.pumps as PumpType["pumps"],
+      pump: o.pump === undefined ? ranges : pumpRanges(source, o.pump, `${where}.pump`, ranges),
+      ...(o.bearing !== undefined ? { bearing: bearingOf(source, o.bearing, `${where}.bearing`) } : {}),
+    };
+  });
 }
 
 export function parseScenario(data: unknown, source = "scenario"): Scenario {
@@ -297,29 +350,11 @@ export function parseScenario(data: unknown, source = "scenario"): Scenario {
   for (const key of Object.keys(raw)) {
     if (!TOP_KEYS.includes(key)) fail(source, `unknown field "${key}" (known: ${TOP_KEYS.join(", ")})`);
   }
-  const pump = raw.pump;
-  if (typeof pump !== "object" || pump === null) fail(source, `"pump" must be an object of ranges`);
-  for (const key of Object.keys(pump)) {
-    if (!RANGE_KEYS.includes(key as keyof PumpRanges)) fail(source, `unknown field "pump.${key}" (known: ${RANGE_KEYS.join(", ")})`);
-  }
-  const ranges = Object.fromEntries(
-    RANGE_KEYS.map((key) => [key, range(source, (pump as Record<string, unknown>)[key], key)]),
-  ) as unknown as PumpRanges;
+  const ranges = pumpRanges(source, raw.pump, "pump");
   if (typeof raw.tenant !== "string" || !isValidId(raw.tenant)) fail(source, `"tenant" must be an id of A-Z a-z 0-9 . _ : -`);
   if (typeof raw.start !== "string" || Number.isNaN(Date.parse(raw.start))) fail(source, `"start" must be an ISO 8601 date`);
   const window = number(source, raw.window, "window", 16, 8192, true);
-  let bearing: Scenario["bearing"];
-  if (raw.bearing !== undefined) {
-    if (!Array.isArray(raw.bearing) || raw.bearing.length !== 4) fail(source, `"bearing" must be [n, d_mm, D_mm, angle_deg]`);
-    const b = raw.bearing as unknown[];
-    bearing = [
-      number(source, b[0], "bearing[0] (rolling elements)", 3, 64, true),
-      number(source, b[1], "bearing[1] (element diameter mm)", 0.1, 500),
-      number(source, b[2], "bearing[2] (pitch diameter mm)", 0.2, 2000),
-      number(source, b[3], "bearing[3] (contact angle deg)", 0, 60),
-    ];
-    if (bearing[1] >= bearing[2]) fail(source, `"bearing": the element diameter must be smaller than the pitch diameter`);
-  }
+  const bearing = raw.bearing === undefined ? undefined : bearingOf(source, raw.bearing, "bearing");
   const outages = raw.broker_outages ?? [];
   if (!Array.isArray(outages)) fail(source, `"broker_outages" must be a list of {"start_day", "minutes"}`);
   const broker_outages = outages.map((outage: unknown, i: number): BrokerOutage => {
@@ -359,9 +394,11 @@ export function parseScenario(data: unknown, source = "scenario"): Scenario {
     }
   });
   if (service !== undefined && campaigns.length > 0) fail(source, `"service" and "campaigns" cannot be combined yet: an update would have to survive the maintenance runs`);
+  const pump_types = pumpTypes(source, raw.pump_types, pumps, ranges);
   return {
     ...(network !== undefined ? { network } : {}),
     ...(service !== undefined ? { service } : {}),
+    ...(pump_types.length > 0 ? { pump_types } : {}),
     power_cuts,
     devices_per_connection,
     faults,
