@@ -245,7 +245,7 @@ export class PumpGroup {
   private async powerOn(i: number): Promise<void> {
     const random = Random.forItem(this.scenario.seed, this.indices[i]);
     this.devices[i] = await this.updatable[i].powerCycle();
-    await this.devices[i].connect(this.urlFor(this.indices[i]), identityOptions(this.identities, this.devices[i].id), { random: () => random.next() });
+    await this.connectDevice(i, random);
   }
 
   /** The power goes (the device dies where it stands) or comes back (it boots again from its

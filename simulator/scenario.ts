@@ -385,7 +385,6 @@ export function parseScenario(data: unknown, source = "scenario"): Scenario {
   if (devices_per_connection > 1 && (network?.partitions?.length ?? 0) > 0) {
     fail(source, `"devices_per_connection" above 1 cannot be combined with "network.partitions": a partition cuts pumps off, and a shared connection carries pumps on both sides`);
   }
-  if (devices_per_connection > 1 && campaigns.length > 0) fail(source, `"devices_per_connection" above 1 cannot be combined with "campaigns" yet: updates are rehearsed with a connection per pump`);
   const service = raw.service === undefined ? undefined : parseService(raw.service, (field, message) => fail(source, `"${field}" ${message}`));
   expectations.forEach((e, i) => {
     if (SERVICE_EXPECTATION_KINDS.includes(e.kind) && service === undefined) fail(source, `"expectations[${i}]" (${e.kind}) needs a "service" section`);
