@@ -184,42 +184,13 @@ export function analysisInit(samples: i32): i32 {
   store<f64>(changetype<usize>(array) + (<usize>i << 3), value);
 }
 
-/** Median of the first `count` values of `scratch` (quickselect; reorders them): the value of
- *  rank count/2, whichever way it is found. */
+/** Median of the first `count` values of `scratch` (at most MEDIAN_SCRATCH: the neighbourhood
+ *  of a line), the value of rank count/2; reorders them. Quickselect by Lomuto partitions whose
+ *  inner loop has no branch to mispredict (a comparison moves the boundary and picks what is
+ *  written where). At most `count` rounds, as each one puts its pivot in place and leaves it
+ *  out; equal values cost it rounds, at most count² steps for so few. */
 function scratchMedian(count: i32): f64 {
   if (count <= 0) return 0.0;
-  if (count <= MEDIAN_SCRATCH) return smallMedian(count);
-  const target = count >> 1;
-  let low = 0;
-  let high = count - 1;
-  for (let round = 0; round < count && low < high; round++) {
-    const pivot = getF32(scratch, (low + high) >> 1);
-    let i = low;
-    let j = high;
-    while (i <= j) {
-      while (getF32(scratch, i) < pivot) i++;
-      while (getF32(scratch, j) > pivot) j--;
-      if (i <= j) {
-        const t = getF32(scratch, i);
-        setF32(scratch, i, getF32(scratch, j));
-        setF32(scratch, j, t);
-        i++;
-        j--;
-      }
-    }
-    if (target <= j) high = j;
-    else if (target >= i) low = i;
-    else break;
-  }
-  return <f64>getF32(scratch, target);
-}
-
-/** scratchMedian for the neighbourhoods of lines (at most MEDIAN_SCRATCH values): Lomuto
- *  partitions whose inner loop has no branch to mispredict (a comparison moves the boundary and
- *  picks what is written where). Equal values cost it more rounds than Hoare's scheme, which is
- *  why the long high-frequency band keeps that one; at most `count` rounds, as each one puts
- *  its pivot in place and leaves it out. */
-function smallMedian(count: i32): f64 {
   const target = count >> 1;
   const base = changetype<usize>(scratch);
   let low = 0;
@@ -249,6 +220,45 @@ function smallMedian(count: i32): f64 {
     else high = boundary - 1;
   }
   return <f64>getF32(scratch, target);
+}
+
+const RADIX_BUCKETS: i32 = 256;
+/** Histogram of one byte of the values' bits, for powerMedian. */
+const radix_counts = new StaticArray<i32>(RADIX_BUCKETS);
+
+/** Median of the first `count` values of `scratch`, all of them non-negative (powers), the
+ *  value of rank count/2; reorders them. A radix select: the bits of non-negative floats order
+ *  as their values do, so four rounds, one per byte from the top, each count that byte, keep
+ *  the bucket that holds the rank (the values in the buckets below move the rank down) and drop
+ *  the rest; what is left has the median's bits. No branch depends on the data but the short
+ *  bucket scan, and equal values cost nothing extra (a silent window is all zeros). */
+function powerMedian(count: i32): f64 {
+  if (count <= 0) return 0.0;
+  const base = changetype<usize>(scratch);
+  const counts = changetype<usize>(radix_counts);
+  let rank = count >> 1;
+  let remaining = count;
+  for (let shift = 24; shift >= 0; shift -= 8) {
+    memory.fill(counts, 0, <usize>RADIX_BUCKETS << 2);
+    for (let i = 0; i < remaining; i++) {
+      const at = counts + (<usize>((load<u32>(base + (<usize>i << 2)) >>> shift) & 0xff) << 2);
+      store<i32>(at, load<i32>(at) + 1);
+    }
+    let bucket = 0;
+    for (; bucket < RADIX_BUCKETS - 1; bucket++) {
+      const in_bucket = load<i32>(counts + (<usize>bucket << 2));
+      if (rank < in_bucket) break;
+      rank -= in_bucket;
+    }
+    let kept = 0;
+    for (let i = 0; i < remaining; i++) {
+      const bits = load<u32>(base + (<usize>i << 2));
+      store<u32>(base + (<usize>kept << 2), bits);
+      kept += <i32>(((bits >>> shift) & 0xff) == <u32>bucket);
+    }
+    remaining = kept;
+  }
+  return <f64>getF32(scratch, 0);
 }
 
 function binOf(hz: f64): i32 {
@@ -453,7 +463,7 @@ function highFrequencyFloor(): void {
     result.hf_flatness = 0.0;
     return;
   }
-  const median = scratchMedian(count);
+  const median = powerMedian(count);
   result.hf_floor_m_s2 = Math.sqrt(median * <f64>count);
   result.hf_flatness = median / (sum / <f64>count);
 }
