@@ -18,6 +18,8 @@ import { decodeState, encodeState } from "../protocol/state.js";
 import { buildTopic, type TopicKind } from "../protocol/topics.js";
 import { backoffDelayMs, BACKOFF_DEFAULT, IN_FLIGHT_MAX, type Backoff, type DeviceLink, type LinkCounters, type MqttLinkOptions } from "./mqtt-link.js";
 
+/** A clean close waits this long for the broker to take what is in flight, then drops the connection. */
+const CLOSE_WAIT_MS = 5000;
 /** Devices one gateway carries at most (each costs two subscriptions and a window of publishes). */
 export const GATEWAY_DEVICES_MAX = 10_000;
 
@@ -205,7 +207,16 @@ export class Gateway {
     this.channels.clear();
     this.byTopic.clear();
     this.client = undefined;
-    await client.endAsync();
+    if (!client.connected) {
+      client.end(true); // between connections: there is no one to say goodbye to
+      return;
+    }
+    // With DISCONNECT, so the broker drops the Will; mqtt.js waits for what is in flight first,
+    // which a connection lost at this moment would never acknowledge.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(true), CLOSE_WAIT_MS); });
+    if (await Promise.race([client.endAsync().then(() => false), late])) client.end(true);
+    clearTimeout(timer);
   }
 
   /** The gateway lost power: the connection drops without DISCONNECT; the broker publishes the
