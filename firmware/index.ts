@@ -7,6 +7,7 @@ import * as faults from "./faults";
 import * as policy from "./policy";
 import * as trend from "./trend";
 import * as advice from "./advice";
+import * as sensors from "./sensors";
 import * as config from "./config";
 import { computeTimeFeatures, feature_rms, feature_peak, feature_peak_to_peak, feature_crest,
   feature_kurtosis, feature_skewness } from "./features";
@@ -153,6 +154,7 @@ export function init(len: i32): i32 {
   policy.restore();
   trend.restore(config.current.baseline_windows);
   advice.restore();
+  sensors.restore(config.current.baseline_windows);
   // Provisioning happens once; the owner map in later boots' configurations changes nothing.
   if (config.owner_present && !policy.provisioned) {
     if (!policy.provision(config.owner_token_ptr, config.owner_token_len, config.owner_waveform, config.owner_detail)) {
@@ -303,13 +305,16 @@ function analyseAndPublish(): i32 {
   const r = analysis.result;
   trend.update(<f64>window_start_ms / 1000.0, r.health, feature_rms, r.velocity_rms_mm_s, feature_kurtosis);
   advice.update(r.fault);
+  sensors.update(window_start_ms);
   if (trend.level_changed) publishAlarm();
   if (advice.action_changed) publishAdvice(window_start_ms);
   writeBegin(outPtr(), outbox.length);
   const summary = policy.detail == policy.DETAIL_SUMMARY;
   const forecast = trend.rul_low_h >= 0.0;
   const advised = advice.action != advice.ACTION_NONE;
-  packBegin((summary ? SUMMARY_RECORDS : TELEMETRY_RECORDS + TREND_RECORDS + (forecast ? FORECAST_RECORDS : 0)) + (advised ? ADVICE_RECORDS : 0));
+  const sensed = !summary && sensors.has_temperature;
+  packBegin((summary ? SUMMARY_RECORDS : TELEMETRY_RECORDS + TREND_RECORDS + (forecast ? FORECAST_RECORDS : 0)) + (advised ? ADVICE_RECORDS : 0) +
+    (sensed ? (sensors.has_rise ? 2 : 1) : 0));
   recordFirst(config.base_name, config.current.device_id_len + 1, <f64>window_start_ms / 1000.0,
     "acc_rms", "m/s2", feature_rms);
   if (summary) {
@@ -353,6 +358,10 @@ function analyseAndPublish(): i32 {
     record("rul_hi", "s", trend.rul_high_h * 3600.0);
   }
   if (advised) adviceRecords();
+  if (sensed) {
+    record("temp", "Cel", sensors.temperature_c);
+    if (sensors.has_rise) record("temp_rise", "K", sensors.rise_k);
+  }
   return publish(KIND_TELEMETRY);
 }
 
@@ -599,6 +608,7 @@ function runMaintenance(): i32 {
   if (done < 0) return STATUS_BAD_ARGUMENT;
   trend.reset();
   advice.reset();
+  sensors.reset();
   if (trend.level_changed) publishAlarm();
   writeBegin(outPtr(), outbox.length);
   writeMap(2);

@@ -37,6 +37,9 @@ const REFUSAL_EVENT_INTERVAL_MS = 1000;
 export const HOST_STORAGE_SESSION = 0x100;
 /** Host-side storage record: faults by kind, u32 little endian each, in FAULT_KINDS order. */
 export const HOST_STORAGE_FAULTS = 0x101;
+/** The host's sensor mailbox: its latest readings besides vibration (f64 °C, f64 Unix ms of
+ *  the reading), read by the firmware at each window; the firmware cannot write it. */
+export const HOST_STORAGE_SENSORS = 0x200;
 
 /** Host events waiting for room in the outbox; beyond this, drops of one reason are merged. */
 export const REPORTS_QUEUED_MAX = 32;
@@ -188,7 +191,14 @@ export class Device {
       clockMs: options.clock,
       log: (level, text) => options.log?.(options.config.device, level, text),
       publish: (kind, bytes) => this.accept(kind, bytes),
-      storage: options.storage,
+      // The sensor mailbox lives in memory beside the storage: a reading is not worth a flash write.
+      storage: {
+        read: (key) => (key === HOST_STORAGE_SENSORS ? this.sensors : options.storage.read(key)),
+        write: (key, bytes) => {
+          if (key === HOST_STORAGE_SENSORS) throw new RangeError("the sensor mailbox is the host's to write");
+          options.storage.write(key, bytes);
+        },
+      },
     };
     if (options.isolation === "inline") return new InlineRuntime(firmware, host);
     if (options.isolation !== undefined && options.isolation !== "worker") throw new RangeError(`isolation ${String(options.isolation)} is not "worker" or "inline"`);
@@ -211,6 +221,20 @@ export class Device {
     this.options.onMessage?.(topicKind, bytes);
     this.link?.pump();
     return true;
+  }
+
+  /** The latest readings besides vibration, in the sensor mailbox's layout. */
+  private sensors: Uint8Array | undefined;
+
+  /** The bearing-housing temperature in °C read at `atMs` (Unix ms): the next window the
+   *  firmware analyses within an hour of it publishes it, and its rise over the baseline. */
+  sense(temperatureC: number, atMs: number): void {
+    if (!Number.isFinite(temperatureC) || !Number.isFinite(atMs)) throw new RangeError(`a temperature reading needs finite numbers, not ${temperatureC} at ${atMs}`);
+    const bytes = new Uint8Array(16);
+    const view = new DataView(bytes.buffer);
+    view.setFloat64(0, temperatureC, true);
+    view.setFloat64(8, atMs, true);
+    this.sensors = bytes;
   }
 
   /** The owner's data policy the firmware last reported; the birth carries it. */

@@ -145,7 +145,7 @@ function formatSummary(result: SimulationResult): string {
   }
   lines.push("");
   const types = scenario.pump_types !== undefined;
-  const header = ["device", ...(types ? ["type"] : []), "rpm", "windows", "decoded", "dups", "acc_rms m/s2", "vel mm/s", "kurtosis", "health", "diagnoses (windows)"];
+  const header = ["device", ...(types ? ["type"] : []), "rpm", "windows", "decoded", "dups", "acc_rms m/s2", "vel mm/s", "kurtosis", "temp °C", "health", "diagnoses (windows)"];
   const rows = result.pumps.map((pump) => [
     pump.device,
     ...(types ? [pump.type || "-"] : []),
@@ -156,6 +156,7 @@ function formatSummary(result: SimulationResult): string {
     (pump.last?.get("acc_rms") ?? NaN).toFixed(3),
     ((pump.last?.get("vel_rms") ?? NaN) * 1000).toFixed(2),
     (pump.last?.get("kurtosis") ?? NaN).toFixed(2),
+    (pump.last?.get("temp") ?? NaN).toFixed(1),
     (pump.last?.get("health") ?? NaN).toFixed(2),
     [...pump.faults].sort((a, b) => b[1] - a[1]).map(([fault, n]) => `${fault} ${n}`).join(", "),
   ]);

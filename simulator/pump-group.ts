@@ -23,6 +23,7 @@ import { GroupNetwork } from "./network.js";
 import { pickPumps, type FaultAssignment } from "./degradation.js";
 import { powerCutsOf, PowerTimeline, type PowerChange } from "./power-cuts.js";
 import { pumpKind } from "./pump-types.js";
+import { ThermalModel } from "./thermal.js";
 import { PumpService, type MaintenancePolicy, type ServicePumpSummary } from "./service.js";
 import { encodeCommand } from "../protocol/messages.js";
 
@@ -111,6 +112,8 @@ export class PumpGroup {
   private readonly services: (PumpService | undefined)[] = [];
   private readonly untold: (string | undefined)[] = [];
   private commandId = 0;
+  /** Each pump's bearing-housing temperature, read before each window. */
+  private readonly thermals: ThermalModel[] = [];
   private log: LogSink | undefined;
 
   /** Connects the device at `i` through its gateway, or with its own connection. */
@@ -178,6 +181,7 @@ export class PumpGroup {
         const kind = pumpKind(scenario, index);
         const model = new PumpModel(drawPump(kind.ranges, random), random, faults[index] ?? [], kind.bearing !== undefined ? bearingOrders(kind.bearing) : undefined);
         models.push(model);
+        group.thermals.push(new ThermalModel(scenario.seed, index, model));
         const service = options.policy === undefined || scenario.service === undefined ? undefined : new PumpService(
           scenario.service, options.policy, () => model.degradations, (timeMs) => model.repair(timeMs), Date.parse(scenario.start),
           ((index + 1) * 0.618_033_988_75) % 1, Date.parse(scenario.start) + Math.floor((scenario.days * 86_400) / scenario.interval_s) * scenario.interval_s * 1000);
@@ -297,6 +301,7 @@ export class PumpGroup {
       } else {
         this.models[i].sample(this.window, this.scenario.sample_rate_hz, timestampMs);
         onWindow?.(device.id, timestampMs, this.window);
+        device.sense(this.thermals[i].temperatureC(timestampMs), timestampMs);
         await device.feed(this.window, timestampMs);
         this.windows[i] += 1;
         fed += 1;

@@ -9,6 +9,9 @@ import { parseScenario, type Scenario } from "../simulator/scenario.js";
 import { STANDARD_GRAVITY_M_S2 } from "../simulator/pump.js";
 import { timeFeatures } from "./reference/features.js";
 import { TELEMETRY_UNITS } from "./helpers/firmware.js";
+import { drawPump, PumpModel } from "../simulator/pump.js";
+import { Random } from "../simulator/random.js";
+import { ThermalModel } from "../simulator/thermal.js";
 import { MOSQUITTO_MISSING_REASON, MOSQUITTO_PATH, startMosquitto, type Mosquitto } from "./helpers/mosquitto.js";
 
 const MINUTES = 10;
@@ -53,6 +56,7 @@ function expectClose(actual: number | undefined, expected: number, what: string)
 function checkDelivery({ result, fed }: { result: SimulationResult; fed: FedWindow[] }): void {
   expect(fed).toHaveLength(MINUTES);
   expect(result.decodeErrors).toEqual([]);
+  const temperatures = expectedTemperatures(fed.map((window) => window.timestampMs));
   const ledger = result.collector.devices.get("pump-0001")!;
   expect(ledger.duplicates).toBe(0);
   expect(ledger.telemetry).toHaveLength(MINUTES);
@@ -72,8 +76,19 @@ function checkDelivery({ result, fed }: { result: SimulationResult; fed: FedWind
     expectClose(pack.values.get("crest"), expected.crest, `window ${index} crest`);
     expectClose(pack.values.get("kurtosis"), expected.kurtosis, `window ${index} kurtosis`);
     expectClose(pack.values.get("skewness"), expected.skewness, `window ${index} skewness`);
-    expect([...pack.units]).toEqual(TELEMETRY_UNITS.filter(([, unit]) => unit !== ""));
+    expect([...pack.units]).toEqual([...TELEMETRY_UNITS.filter(([, unit]) => unit !== ""), ["temp", "Cel"]]);
+    // The bearing-housing temperature the host read before the window, as the thermal model
+    // of the same pump (the same seed, its own stream) gives it window by window.
+    expectClose(pack.values.get("temp"), temperatures[index], `window ${index} temp`);
   });
+}
+
+/** The temperatures pump 0's controller reads at `times`, from a model built as the fleet builds it. */
+function expectedTemperatures(times: number[]): number[] {
+  const random = Random.forItem(scenario.seed, 0);
+  const pump = new PumpModel(drawPump(scenario.pump, random), random, []);
+  const thermal = new ThermalModel(scenario.seed, 0, pump);
+  return times.map((t) => thermal.temperatureC(t));
 }
 
 describe("one pump end to end", () => {

@@ -208,3 +208,61 @@ describe("advice and maintenance", () => {
     expect(lastPack(host).find((r) => r.n === "action")?.vs).toBe("balance_impeller");
   });
 });
+
+describe("bearing-housing temperature from the host's sensor mailbox", () => {
+  const config = encodeFirmwareConfig({ device: "d", rate_hz: RATE_HZ, window: WINDOW, units: "g", baseline_windows: 4 });
+  const reading = (celsius: number, atMs: number): Uint8Array => {
+    const bytes = new Uint8Array(16);
+    new DataView(bytes.buffer).setFloat64(0, celsius, true);
+    new DataView(bytes.buffer).setFloat64(8, atMs, true);
+    return bytes;
+  };
+  const pack = (host: RecordingHost) => decodeSenml([...host.published].reverse().find((p) => p.kind === 1)!.bytes);
+  const window = run([0.5]);
+
+  it("publishes a fresh reading, then its rise over the baseline learned with the vibration's", async () => {
+    const { firmware, host } = await bootRelease();
+    firmware.init(config);
+    firmware.process(window, 0, RATE_HZ);
+    expect(pack(host).find((r) => r.n === "temp")).toBeUndefined(); // no reading yet
+    const temps = [40, 41, 39, 40, 47.5];
+    temps.forEach((celsius, i) => {
+      host.storage.write(0x200, reading(celsius, (i + 1) * 600_000 - 5_000));
+      firmware.process(window, (i + 1) * 600_000, RATE_HZ);
+      const records = pack(host);
+      expect(records.find((r) => r.n === "temp")).toEqual({ n: "temp", u: "Cel", v: celsius });
+      // Four windows with a reading make the baseline (40 °C); the fifth rises 7.5 K above it.
+      expect(records.find((r) => r.n === "temp_rise")?.v).toBe(i < 3 ? undefined : celsius - 40);
+    });
+  });
+
+  it("ignores a stale, implausible or unreadable reading", async () => {
+    const { firmware, host } = await bootRelease();
+    firmware.init(config);
+    for (const [bytes, atMs] of [
+      [reading(40, 0), 2 * 3_600_000 + 1], // two hours old
+      [reading(400, 0), 0], // hotter than any bearing runs
+      [reading(Number.NaN, 0), 0],
+      [new Uint8Array(12), 0], // not a reading
+    ] as [Uint8Array, number][]) {
+      host.storage.write(0x200, bytes);
+      firmware.process(window, atMs, RATE_HZ);
+      expect(pack(host).find((r) => r.n === "temp")).toBeUndefined();
+    }
+  });
+
+  it("maintenance relearns the temperature baseline too", async () => {
+    const { firmware, host } = await bootRelease();
+    firmware.init(config);
+    for (let i = 0; i < 5; i++) {
+      host.storage.write(0x200, reading(40, i * 600_000));
+      firmware.process(window, i * 600_000, RATE_HZ);
+    }
+    expect(pack(host).find((r) => r.n === "temp_rise")?.v).toBe(0);
+    firmware.handleMessage(encodeCommand({ id: 1, cmd: "maintenance", args: { action: "replace_bearing" } }));
+    host.storage.write(0x200, reading(50, 5 * 600_000));
+    firmware.process(window, 5 * 600_000, RATE_HZ);
+    expect(pack(host).find((r) => r.n === "temp_rise")).toBeUndefined(); // learning again
+    expect(new DataView(host.storage.read(8)!.buffer).getUint32(4, true)).toBe(1);
+  });
+});
