@@ -12,11 +12,24 @@
 // mosquitto, with --broker, or share connections: --pumps 10000 --per-connection 10 connects
 // them to the embedded broker over 1,000 gateway connections.
 // With --windows 0 it only connects the fleet (boot, MQTT connect, birth) and measures that.
+// First it times the two computations every window needs, in this thread alone: the pump
+// model's samples and the firmware's process() (the floor under the fleet's cost per window;
+// the rest is messaging, the broker and the collector).
 
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { simulate } from "../simulator/fleet.js";
+import { Firmware, type FirmwareHost } from "../host/firmware.js";
+import { MemoryStorage } from "../host/storage.js";
+import { encodeFirmwareConfig } from "../protocol/messages.js";
+import { loadFirmware, simulate } from "../simulator/fleet.js";
+import { deviceConfig } from "../simulator/pump-group.js";
+import { bearingOrders, drawPump, PumpModel } from "../simulator/pump.js";
+import { Random } from "../simulator/random.js";
 import { loadScenario } from "../simulator/scenario.js";
+
+const CPU_PUMPS = 20;
+const CPU_ROUNDS_WARMUP = 20;
+const CPU_ROUNDS = 30;
 
 const { values } = parseArgs({
   options: { pumps: { type: "string", default: "100,1000" }, windows: { type: "string", default: "12" }, broker: { type: "string" }, workers: { type: "string" }, "per-connection": { type: "string", default: "1" } },
@@ -26,6 +39,7 @@ const windowsPerPump = Number(values.windows);
 const base = loadScenario(new URL("../scenarios/default.json", import.meta.url).pathname);
 
 console.log(`fleet bench: ${windowsPerPump} windows of ${base.window} samples per pump, ${values["per-connection"]} pump(s) per connection, one process, node ${process.version}`);
+await perWindowCosts();
 console.log("pumps    windows   seconds   windows/s   stepping/s   connect s   end s   heap MB/device   rss MB/device   delivered   main busy");
 for (const pumps of sizes) {
   const interval = 600;
@@ -68,4 +82,43 @@ for (const pumps of sizes) {
     perDevice(peak.heapUsed - before.heapUsed).padStart(16), perDevice(peak.rss - before.rss).padStart(15),
     `${result.delivered}/${result.published}`.padStart(11), `${(mainBusy * 100).toFixed(0)} %`.padStart(11),
   ].join(" "));
+}
+
+/** Microseconds per window of PumpModel.sample and of Firmware.process, for CPU_PUMPS healthy
+ *  pumps of the default scenario, after a warm-up, in this thread. */
+async function perWindowCosts(): Promise<void> {
+  const orders = base.bearing === undefined ? undefined : bearingOrders(base.bearing);
+  const startMs = Date.parse(base.start);
+  const firmware = await loadFirmware();
+  const host: FirmwareHost = { clockMs: () => 0, publish: () => true, log: () => {}, storage: new MemoryStorage() };
+  const models: PumpModel[] = [];
+  const devices: Firmware[] = [];
+  for (let i = 0; i < CPU_PUMPS; i++) {
+    const random = Random.forItem(base.seed, i);
+    models.push(new PumpModel(drawPump(base.pump, random), random, [], orders));
+    const device = await Firmware.instantiate(firmware, host);
+    device.init(encodeFirmwareConfig(deviceConfig(base, i, models[i])));
+    devices.push(device);
+  }
+  const window = new Float32Array(base.window);
+  let sampleMs = 0;
+  let processMs = 0;
+  for (let round = 0; round < CPU_ROUNDS_WARMUP + CPU_ROUNDS; round++) {
+    for (let i = 0; i < CPU_PUMPS; i++) {
+      const timeMs = startMs + (round * CPU_PUMPS + i) * 600_000;
+      const sampled = performance.now();
+      models[i].sample(window, base.sample_rate_hz, timeMs);
+      const processed = performance.now();
+      devices[i].process(window, timeMs, base.sample_rate_hz);
+      if (round >= CPU_ROUNDS_WARMUP) {
+        sampleMs += processed - sampled;
+        processMs += performance.now() - processed;
+      }
+    }
+  }
+  const windows = CPU_ROUNDS * CPU_PUMPS;
+  const sampleUs = (sampleMs / windows) * 1000;
+  const processUs = (processMs / windows) * 1000;
+  console.log(`one thread: PumpModel.sample ${sampleUs.toFixed(0)} us/window, firmware process ${processUs.toFixed(0)} us/window: `
+    + `at most ${(1e6 / (sampleUs + processUs)).toFixed(0)} windows/s per core before any messaging`);
 }
