@@ -10,7 +10,8 @@
 // 10,000 devices with a connection each are too many for the embedded broker inside this
 // process (two file descriptors per connection): give them a broker of their own, e.g.
 // mosquitto, with --broker, or share connections: --pumps 10000 --per-connection 10 connects
-// them to the embedded broker over 1,000 gateway connections.
+// them to the embedded broker over 1,000 gateway connections (aedes overflowed its stack in one
+// of four such runs here, as it does at 2,000 pumps with a connection each).
 // With --windows 0 it only connects the fleet (boot, MQTT connect, birth) and measures that.
 // First it times the two computations every window needs, in this thread alone: the pump
 // model's samples and the firmware's process() (the floor under the fleet's cost per window;
