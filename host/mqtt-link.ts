@@ -4,10 +4,10 @@
 // oldest unacknowledged after a reconnect; reconnects with jittered exponential backoff;
 // commands from .../command handed to the device.
 
+import { OutboxSender, type LinkCounters } from "./outbox-sender.js";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
-import { frame } from "../protocol/framing.js";
 import { encodeState, decodeState, type DataPolicy } from "../protocol/state.js";
-import { buildTopic, type TopicKind } from "../protocol/topics.js";
+import { buildTopic } from "../protocol/topics.js";
 import type { Outbox } from "./outbox.js";
 
 export const IN_FLIGHT_MAX = 16;
@@ -54,13 +54,7 @@ export interface MqttLinkOptions {
   onLog?: (level: number, text: string) => void;
 }
 
-export interface LinkCounters {
-  connects: number;
-  disconnects: number;
-  /** Messages the broker acknowledged, and messages published again after a reconnect. */
-  acknowledged: number;
-  resent: number;
-}
+export type { LinkCounters };
 
 /** What a device needs of its link to the broker: its own connection (MqttLink) or a channel
  *  of a gateway's shared one (shared-link.ts). */
@@ -83,21 +77,17 @@ export interface DeviceLink {
 
 export class MqttLink implements DeviceLink {
   private client: MqttClient | undefined;
-  private readonly inFlight = new Set<number>();
-  private readonly drainWaiters: (() => void)[] = [];
+  private readonly sender: OutboxSender;
   private readonly stateTopic: string;
   private readonly commandTopic: string;
-  private readonly topics = new Map<TopicKind, string>();
   private session = 0;
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private closing = false;
-  /** Sequences published at least once, to count what goes again after a reconnect. */
-  private highestSent: number;
   readonly counters: LinkCounters = { connects: 0, disconnects: 0, acknowledged: 0, resent: 0 };
 
   constructor(private readonly options: MqttLinkOptions) {
-    this.highestSent = options.sentUpTo ?? 0;
+    this.sender = new OutboxSender({ ...options, inFlightMax: options.inFlightMax ?? IN_FLIGHT_MAX }, this.counters);
     this.stateTopic = buildTopic(options.tenant, options.device, "state");
     this.commandTopic = buildTopic(options.tenant, options.device, "command");
   }
@@ -169,7 +159,7 @@ export class MqttLink implements DeviceLink {
   private onClosed(client: MqttClient): void {
     if (this.client !== client) return;
     if (this.counters.connects > this.counters.disconnects) this.counters.disconnects += 1;
-    this.inFlight.clear(); // unacknowledged entries go again, oldest first, after reconnecting
+    this.sender.connectionLost(); // unacknowledged entries go again, oldest first, after reconnecting
     if (this.closing || this.reconnectTimer !== undefined) return;
     const delay = backoffDelayMs(this.options.backoff ?? BACKOFF_DEFAULT, this.attempt++, this.options.random ?? Math.random);
     client.end(true); // this connection is gone; its client goes with it
@@ -208,48 +198,12 @@ export class MqttLink implements DeviceLink {
   pump(): void {
     const client = this.client;
     if (client === undefined || !client.connected) return;
-    const windowMax = this.options.inFlightMax ?? IN_FLIGHT_MAX;
-    for (const entry of this.options.outbox.pending()) {
-      if (this.inFlight.size >= windowMax) break;
-      if (this.inFlight.has(entry.sequence)) continue;
-      this.inFlight.add(entry.sequence);
-      if (entry.sequence <= this.highestSent) this.counters.resent += 1;
-      else this.highestSent = entry.sequence;
-      const framed = frame(entry.sequence, entry.body);
-      // A Buffer over the framed bytes, not a copy of them.
-      const payload = Buffer.from(framed.buffer, framed.byteOffset, framed.byteLength);
-      client.publish(this.topicOf(entry.kind), payload, { qos: 1 }, (error) => {
-        if (!this.inFlight.delete(entry.sequence)) return; // the connection dropped meanwhile
-        if (error === undefined || error === null) {
-          this.options.outbox.acknowledge(entry.sequence);
-          this.counters.acknowledged += 1;
-        }
-        this.pump();
-        this.notifyIfDrained();
-      });
-    }
-    this.notifyIfDrained();
-  }
-
-  /** The topic of each kind of message, built (and checked) once. */
-  private topicOf(kind: TopicKind): string {
-    let topic = this.topics.get(kind);
-    if (topic === undefined) {
-      topic = buildTopic(this.options.tenant, this.options.device, kind);
-      this.topics.set(kind, topic);
-    }
-    return topic;
-  }
-
-  private notifyIfDrained(): void {
-    if (this.options.outbox.size > 0) return;
-    for (const resolve of this.drainWaiters.splice(0)) resolve();
+    this.sender.send(client, () => this.pump());
   }
 
   /** Resolves once every queued message has been acknowledged by the broker. */
   drained(): Promise<void> {
-    if (this.options.outbox.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
+    return this.sender.drained();
   }
 
   get connected(): boolean {
@@ -257,7 +211,7 @@ export class MqttLink implements DeviceLink {
   }
 
   get sentUpTo(): number {
-    return this.highestSent;
+    return this.sender.sentUpTo;
   }
 
   /** The power went: the connection drops without a DISCONNECT, so the broker publishes the
@@ -267,7 +221,7 @@ export class MqttLink implements DeviceLink {
     this.closing = true;
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
-    this.inFlight.clear();
+    this.sender.connectionLost();
     this.client = undefined;
     client?.end(true); // forced: the socket is destroyed, no DISCONNECT is sent
   }

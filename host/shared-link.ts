@@ -12,10 +12,10 @@
 // and a consumer must read a device as offline while its gateway is; when the gateway is back
 // it publishes, for each device, the death of the session that was lost and then its new birth.
 
+import { OutboxSender } from "./outbox-sender.js";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
-import { frame } from "../protocol/framing.js";
 import { decodeState, encodeState } from "../protocol/state.js";
-import { buildTopic, type TopicKind } from "../protocol/topics.js";
+import { buildTopic } from "../protocol/topics.js";
 import { backoffDelayMs, BACKOFF_DEFAULT, IN_FLIGHT_MAX, type Backoff, type DeviceLink, type LinkCounters, type MqttLinkOptions } from "./mqtt-link.js";
 
 /** A clean close waits this long for the broker to take what is in flight, then drops the connection. */
@@ -238,17 +238,14 @@ export class GatewayChannel implements DeviceLink {
   readonly counters: LinkCounters = { connects: 0, disconnects: 0, acknowledged: 0, resent: 0 };
   readonly commandTopic: string;
   readonly stateTopic: string;
-  private readonly inFlight = new Set<number>();
-  private readonly drainWaiters: (() => void)[] = [];
-  private readonly topics = new Map<TopicKind, string>();
+  private readonly sender: OutboxSender;
   private session = 0;
   /** A session whose connection was lost without its death being published. */
   private unmourned: number | undefined;
-  private highestSent: number;
   private gone = false;
 
   constructor(private readonly gateway: Gateway, private readonly options: ChannelOptions) {
-    this.highestSent = options.sentUpTo ?? 0;
+    this.sender = new OutboxSender({ ...options, inFlightMax: options.inFlightMax ?? IN_FLIGHT_MAX }, this.counters);
     this.commandTopic = buildTopic(options.tenant, options.device, "command");
     this.stateTopic = buildTopic(options.tenant, options.device, "state");
   }
@@ -275,7 +272,7 @@ export class GatewayChannel implements DeviceLink {
       this.counters.disconnects += 1;
       this.unmourned = this.session;
     }
-    this.inFlight.clear(); // unacknowledged entries go again, oldest first, on the next connection
+    this.sender.connectionLost(); // unacknowledged entries go again, oldest first, on the next connection
   }
 
   birth(): Uint8Array {
@@ -310,7 +307,7 @@ export class GatewayChannel implements DeviceLink {
   }
 
   get sentUpTo(): number {
-    return this.highestSent;
+    return this.sender.sentUpTo;
   }
 
   announce(): void {
@@ -322,54 +319,18 @@ export class GatewayChannel implements DeviceLink {
   pump(): void {
     const client = this.gone ? undefined : this.gateway.live;
     if (client === undefined) return;
-    const windowMax = this.options.inFlightMax ?? IN_FLIGHT_MAX;
-    for (const entry of this.options.outbox.pending()) {
-      if (this.inFlight.size >= windowMax) break;
-      if (this.inFlight.has(entry.sequence)) continue;
-      this.inFlight.add(entry.sequence);
-      if (entry.sequence <= this.highestSent) this.counters.resent += 1;
-      else this.highestSent = entry.sequence;
-      const framed = frame(entry.sequence, entry.body);
-      // A Buffer over the framed bytes, not a copy of them.
-      const payload = Buffer.from(framed.buffer, framed.byteOffset, framed.byteLength);
-      client.publish(this.topicOf(entry.kind), payload, { qos: 1 }, (error) => {
-        if (this.gone || !this.inFlight.delete(entry.sequence)) return; // the connection or the device went meanwhile
-        if (error === undefined || error === null) {
-          this.options.outbox.acknowledge(entry.sequence);
-          this.counters.acknowledged += 1;
-        }
-        this.pump();
-        this.notifyIfDrained();
-      });
-    }
-    this.notifyIfDrained();
-  }
-
-  /** The topic of each kind of message, built (and checked) once. */
-  private topicOf(kind: TopicKind): string {
-    let topic = this.topics.get(kind);
-    if (topic === undefined) {
-      topic = buildTopic(this.options.tenant, this.options.device, kind);
-      this.topics.set(kind, topic);
-    }
-    return topic;
-  }
-
-  private notifyIfDrained(): void {
-    if (this.options.outbox.size > 0) return;
-    for (const resolve of this.drainWaiters.splice(0)) resolve();
+    this.sender.send(client, () => this.pump(), () => !this.gone); // the device may have gone meanwhile
   }
 
   drained(): Promise<void> {
-    if (this.options.outbox.size === 0) return Promise.resolve();
-    return new Promise((resolve) => this.drainWaiters.push(resolve));
+    return this.sender.drained();
   }
 
   /** The device shuts down: the gateway publishes its death and stops carrying it. */
   async close(): Promise<void> {
     if (this.gone) return;
     this.gone = true;
-    this.inFlight.clear();
+    this.sender.connectionLost();
     await this.gateway.detach(this);
   }
 
