@@ -35,6 +35,8 @@ const FORECAST_FROM: f64 = 0.1;
 const FORECAST_POINTS_MIN: i32 = 12;
 /** The steady trend is a line through the newest half of the history, at least this many points. */
 const LINE_POINTS_MIN: i32 = 6;
+/** The exponential trend takes the logarithm of the departure, from this up. */
+const EXPONENTIAL_FLOOR: f64 = 0.01;
 const RUL_HOURS_MAX: f64 = 24.0 * 365.0;
 /** A smoothed departure this close to 1 is there: the pump has failed. */
 const FAILED_WITHIN: f64 = 0.01;
@@ -260,6 +262,34 @@ function fitLine(from: i32, now_h: f64, remaining: f64): void {
   line_slow_h = slope > 2.0 * se ? remaining / (slope - 2.0 * se) : RUL_HOURS_MAX;
 }
 
+/** Hours from now until an exponential through history points [from, count) reaches 1: a
+ *  least-squares line through the logarithm of the departure, when it rises. The growth of a
+ *  spreading defect; negative when it does not rise. */
+function fitExponential(from: i32, now_h: f64): f64 {
+  const n = history_count - from;
+  let mean_t: f64 = 0.0;
+  let mean_y: f64 = 0.0;
+  for (let i = from; i < history_count; i++) {
+    mean_t += historyT(i) - now_h;
+    mean_y += Math.log(Math.max(historyD(i), EXPONENTIAL_FLOOR));
+  }
+  mean_t /= <f64>n;
+  mean_y /= <f64>n;
+  let stt: f64 = 0.0;
+  let sty: f64 = 0.0;
+  for (let i = from; i < history_count; i++) {
+    const dt = historyT(i) - now_h - mean_t;
+    stt += dt * dt;
+    sty += dt * (Math.log(Math.max(historyD(i), EXPONENTIAL_FLOOR)) - mean_y);
+  }
+  if (!(stt > 0.0)) return -1.0;
+  const rate = sty / stt; // per hour
+  if (!(rate > 0.0)) return -1.0;
+  // ln d = mean_y + rate (x − mean_t) reaches 0 at x = mean_t − mean_y / rate.
+  const x = mean_t - mean_y / rate;
+  return x > 0.0 ? x : -1.0;
+}
+
 /** Hours from now until a least-squares parabola through the whole history reaches 1, when
  *  it curves upwards (the degradation accelerates); negative otherwise. */
 function fitParabola(now_h: f64): f64 {
@@ -287,9 +317,10 @@ function fitParabola(now_h: f64): f64 {
 }
 
 /** Remaining life until the departure reaches 1 (BASELINE_FAILED_RATIO times the baseline
- *  vibration), as a range between an accelerating trend (a parabola through the whole
- *  degradation) and a steady one (a line through its newest half, ± 2 standard errors of
- *  its slope). No forecast before the departure is FORECAST_FROM along with
+ *  vibration), as a range over three trends: an exponential through the newest half of the
+ *  history (a spreading defect), a parabola through the whole of it (an accelerating one) and
+ *  a line through its newest half (a steady one, ± 2 standard errors of its slope). Low is the
+ *  soonest of them, high the latest of the parabola and the line. No forecast before the departure is FORECAST_FROM along with
  *  FORECAST_POINTS_MIN points of history, nor while neither trend rises; zero once it is there. */
 function forecast(now_h: f64): void {
   rul_low_h = -1.0;
@@ -306,6 +337,7 @@ function forecast(now_h: f64): void {
   while (from < history_count - LINE_POINTS_MIN && historyT(from) < half) from++;
   fitLine(from, now_h, remaining);
   const curve = fitParabola(now_h);
+  const spread = fitExponential(from, now_h);
   if (line_h < 0.0 && curve < 0.0) return;
   if (line_h < 0.0) {
     rul_low_h = curve;
@@ -317,6 +349,7 @@ function forecast(now_h: f64): void {
     rul_low_h = Math.min(curve, line_fast_h);
     rul_high_h = Math.max(curve, line_h);
   }
+  if (spread >= 0.0) rul_low_h = Math.min(rul_low_h, spread);
   rul_low_h = Math.min(RUL_HOURS_MAX, rul_low_h);
   rul_high_h = Math.min(RUL_HOURS_MAX, rul_high_h);
 }
