@@ -125,15 +125,3 @@ export function update(fault: i32): void {
   action_changed = action != previous;
   save();
 }
-
-/** The action named by the `len` bytes at `ptr`, or -1. */
-export function actionNamed(ptr: usize, len: i32): i32 {
-  for (let a = 1; a < ACTIONS; a++) {
-    const name = ACTION_NAMES[a];
-    if (name.length != len) continue;
-    let same = true;
-    for (let i = 0; i < len && same; i++) same = <u32>load<u8>(ptr + <usize>i) == <u32>name.charCodeAt(i);
-    if (same) return a;
-  }
-  return -1;
-}

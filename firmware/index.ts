@@ -604,7 +604,8 @@ function runMaintenance(): i32 {
   if (head_major != 5 || head_value != 1) return STATUS_BAD_ARGUMENT;
   if (!readText() || !textIs("action")) return STATUS_BAD_ARGUMENT;
   if (!readText()) return STATUS_BAD_ARGUMENT;
-  const done = advice.actionNamed(text_ptr, text_len);
+  let done = -1;
+  for (let a = 1; a < advice.ACTIONS && done < 0; a++) if (textIs(advice.ACTION_NAMES[a])) done = a;
   if (done < 0) return STATUS_BAD_ARGUMENT;
   trend.reset();
   advice.reset();

@@ -223,6 +223,40 @@ function remember(time_h: f64): bool {
   return true;
 }
 
+/** The departure of history point `i`, or its logarithm (for the exponential trend). */
+function historyY(i: i32, logarithm: bool): f64 {
+  return logarithm ? Math.log(Math.max(historyD(i), EXPONENTIAL_FLOOR)) : historyD(i);
+}
+
+/** A least-squares line through history points [from, count), in x = t − now (hours) against
+ *  the departure or its logarithm: fit_mean_x, fit_mean_y, fit_stt and fit_slope. False when
+ *  the points have no spread in time. */
+let fit_mean_x: f64 = 0.0;
+let fit_mean_y: f64 = 0.0;
+let fit_stt: f64 = 0.0;
+let fit_slope: f64 = 0.0;
+function regress(from: i32, now_h: f64, logarithm: bool): bool {
+  const n = <f64>(history_count - from);
+  fit_mean_x = 0.0;
+  fit_mean_y = 0.0;
+  for (let i = from; i < history_count; i++) {
+    fit_mean_x += historyT(i) - now_h;
+    fit_mean_y += historyY(i, logarithm);
+  }
+  fit_mean_x /= n;
+  fit_mean_y /= n;
+  fit_stt = 0.0;
+  let sxy: f64 = 0.0;
+  for (let i = from; i < history_count; i++) {
+    const dx = historyT(i) - now_h - fit_mean_x;
+    fit_stt += dx * dx;
+    sxy += dx * (historyY(i, logarithm) - fit_mean_y);
+  }
+  if (!(fit_stt > 0.0)) return false;
+  fit_slope = sxy / fit_stt;
+  return true;
+}
+
 /** Hours from `now_h` until a least-squares line through history points [from, count)
  *  reaches 1, with the slope's ±2 standard errors; sets line_* (negative: no rising line). */
 let line_h: f64 = -1.0;
@@ -232,31 +266,15 @@ function fitLine(from: i32, now_h: f64, remaining: f64): void {
   line_h = -1.0;
   line_fast_h = -1.0;
   line_slow_h = -1.0;
-  const n = history_count - from;
-  let mean_t: f64 = 0.0;
-  let mean_d: f64 = 0.0;
-  for (let i = from; i < history_count; i++) {
-    mean_t += historyT(i) - now_h;
-    mean_d += historyD(i);
-  }
-  mean_t /= <f64>n;
-  mean_d /= <f64>n;
-  let stt: f64 = 0.0;
-  let std: f64 = 0.0;
-  for (let i = from; i < history_count; i++) {
-    const dt = historyT(i) - now_h - mean_t;
-    stt += dt * dt;
-    std += dt * (historyD(i) - mean_d);
-  }
-  if (!(stt > 0.0)) return;
-  const slope = std / stt; // departure per hour
+  if (!regress(from, now_h, false)) return;
+  const slope = fit_slope; // departure per hour
   if (!(slope > 0.0)) return;
   let residual: f64 = 0.0;
   for (let i = from; i < history_count; i++) {
-    const e = historyD(i) - (mean_d + slope * (historyT(i) - now_h - mean_t));
+    const e = historyD(i) - (fit_mean_y + slope * (historyT(i) - now_h - fit_mean_x));
     residual += e * e;
   }
-  const se = Math.sqrt(residual / <f64>(n - 2) / stt);
+  const se = Math.sqrt(residual / <f64>(history_count - from - 2) / fit_stt);
   line_h = remaining / slope;
   line_fast_h = remaining / (slope + 2.0 * se);
   line_slow_h = slope > 2.0 * se ? remaining / (slope - 2.0 * se) : RUL_HOURS_MAX;
@@ -266,27 +284,9 @@ function fitLine(from: i32, now_h: f64, remaining: f64): void {
  *  least-squares line through the logarithm of the departure, when it rises. The growth of a
  *  spreading defect; negative when it does not rise. */
 function fitExponential(from: i32, now_h: f64): f64 {
-  const n = history_count - from;
-  let mean_t: f64 = 0.0;
-  let mean_y: f64 = 0.0;
-  for (let i = from; i < history_count; i++) {
-    mean_t += historyT(i) - now_h;
-    mean_y += Math.log(Math.max(historyD(i), EXPONENTIAL_FLOOR));
-  }
-  mean_t /= <f64>n;
-  mean_y /= <f64>n;
-  let stt: f64 = 0.0;
-  let sty: f64 = 0.0;
-  for (let i = from; i < history_count; i++) {
-    const dt = historyT(i) - now_h - mean_t;
-    stt += dt * dt;
-    sty += dt * (Math.log(Math.max(historyD(i), EXPONENTIAL_FLOOR)) - mean_y);
-  }
-  if (!(stt > 0.0)) return -1.0;
-  const rate = sty / stt; // per hour
-  if (!(rate > 0.0)) return -1.0;
-  // ln d = mean_y + rate (x − mean_t) reaches 0 at x = mean_t − mean_y / rate.
-  const x = mean_t - mean_y / rate;
+  if (!regress(from, now_h, true) || !(fit_slope > 0.0)) return -1.0;
+  // ln d = mean_y + rate (x − mean_x) reaches 0 at x = mean_x − mean_y / rate.
+  const x = fit_mean_x - fit_mean_y / fit_slope;
   return x > 0.0 ? x : -1.0;
 }
 

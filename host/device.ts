@@ -230,11 +230,10 @@ export class Device {
    *  firmware analyses within an hour of it publishes it, and its rise over the baseline. */
   sense(temperatureC: number, atMs: number): void {
     if (!Number.isFinite(temperatureC) || !Number.isFinite(atMs)) throw new RangeError(`a temperature reading needs finite numbers, not ${temperatureC} at ${atMs}`);
-    const bytes = new Uint8Array(16);
-    const view = new DataView(bytes.buffer);
+    this.sensors ??= new Uint8Array(16);
+    const view = new DataView(this.sensors.buffer);
     view.setFloat64(0, temperatureC, true);
     view.setFloat64(8, atMs, true);
-    this.sensors = bytes;
   }
 
   /** The owner's data policy the firmware last reported; the birth carries it. */

@@ -165,9 +165,8 @@ export class PumpService {
   private windowsDown = 0;
   /** The job under way. */
   private job: Job | undefined;
-  /** The alarm level the pump last reported, when it was raised, and the advice in force. */
+  /** Whether the pump last reported an alarm, and the advice in force. */
   private alarmed = false;
-  private alarmMs: number | null = null;
   private adviceMs: number | null = null;
   private dueMs = Number.POSITIVE_INFINITY;
   private nextOverhaulMs: number;
@@ -221,7 +220,6 @@ export class PumpService {
 
   private onAlarm(timeMs: number): void {
     this.alarms += 1;
-    this.alarmMs = timeMs;
     const begun = this.faults().filter((d) => d.onsetMs <= timeMs);
     if (begun.length === 0) this.falseAlarms.push(timeMs);
     for (const d of begun) {
@@ -250,16 +248,10 @@ export class PumpService {
    * finished since the last measurement, whose action the firmware must be told.
    */
   at(timeMs: number): { running: boolean; finished?: Job } {
-    let finished: Job | undefined;
-    if (this.job !== undefined && timeMs >= this.job.endMs) {
-      finished = this.job;
-      this.job = undefined;
-      this.alarmed = false;
-      this.alarmMs = null;
-      this.forgetAdvice();
-    }
+    let finished = this.finishIfDone(timeMs);
     if (this.job === undefined) {
-      const failed = this.faults().filter((d) => d.failureMs <= timeMs).sort((a, b) => a.failureMs - b.failureMs)[0];
+      let failed: Degradation | undefined;
+      for (const d of this.faults()) if (d.failureMs <= timeMs && (failed === undefined || d.failureMs < failed.failureMs)) failed = d;
       if (failed !== undefined) {
         this.start(false, "failure", failed.failureMs, actionFor(failed.kind));
       } else if (this.policy === "fixed_interval" && timeMs >= this.nextOverhaulMs) {
@@ -271,15 +263,20 @@ export class PumpService {
       }
     }
     // A job that ended before this measurement (short work between two windows) is done.
-    if (this.job !== undefined && timeMs >= this.job.endMs && finished === undefined) {
-      finished = this.job;
-      this.job = undefined;
-      this.forgetAdvice();
-      this.alarmed = false;
-    }
+    finished ??= this.finishIfDone(timeMs);
     const running = this.job === undefined;
     if (!running) this.windowsDown += 1;
     return finished === undefined ? { running } : { running, finished };
+  }
+
+  /** The job under way, if it has ended by `timeMs`: the pump is back, its alarm and advice gone. */
+  private finishIfDone(timeMs: number): Job | undefined {
+    const job = this.job;
+    if (job === undefined || timeMs < job.endMs) return undefined;
+    this.job = undefined;
+    this.alarmed = false;
+    this.forgetAdvice();
+    return job;
   }
 
   /** The action for what the pump has: its first begun fault's repair, else an inspection. */
