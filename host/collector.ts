@@ -9,34 +9,30 @@ import { unframe } from "../protocol/framing.js";
 import { decodeEvent, decodeReply, decodeWaveformPart, type Reply, type WaveformPart } from "../protocol/messages.js";
 import { decodeSenml, resolveSenml, type ResolvedRecord } from "../protocol/senml.js";
 import { decodeState, supersedes, type DeviceState } from "../protocol/state.js";
+import { readFramedSenml, type SenmlSink } from "../protocol/senml-reader.js";
 import { parseTopic, topicFilter, type Topic } from "../protocol/topics.js";
+import { TelemetryLog } from "./telemetry-log.js";
 
-export interface TelemetryPack {
-  device: string;
-  sequence: number;
-  /** Base time of the pack, seconds. */
-  time: number;
-  /** Values by record name without the device's base name, e.g. "acc_rms". */
-  values: Map<string, number>;
-  units: Map<string, string>;
-  /** Text values (vs) by record name, e.g. "fault". */
-  texts: Map<string, string>;
-}
+export type { TelemetryPack } from "./telemetry-log.js";
 
 export interface DeviceLedger {
-  telemetry: TelemetryPack[];
+  /** Every telemetry pack taken, in arrival order (compact; see telemetry-log.ts). */
+  telemetry: TelemetryLog;
   events: Record<string, unknown>[];
   replies: Reply[];
   waveforms: WaveformPart[];
   /** The latest state by session order, and every state message in arrival order. */
   state?: DeviceState;
   states: DeviceState[];
-  sequences: Set<number>;
+  /** Distinct sequence numbers taken (every kind but state). */
+  received: number;
   duplicates: number;
-  /** Sequences released in order: every number once, ascending, no gaps (1, 2, 3, …). */
-  released: number[];
+  /** Every number 1..releasedThrough has come, once: the run released in order, no gaps. */
+  releasedThrough: number;
   /** Arrived ahead of a missing one, waiting for it. */
   held: Set<number>;
+  /** "<device>:", the base name of the device's SenML records. */
+  baseName: string;
 }
 
 export class Collector {
@@ -46,6 +42,8 @@ export class Collector {
   private readonly listeners = new Set<() => void>();
   /** Topics already parsed: a fleet sends on the same few topics per device again and again. */
   private readonly topics = new Map<string, Topic>();
+
+  private readonly sink = new LogSink();
 
   private constructor(private readonly client: MqttClient, readonly tenant: string) {}
 
@@ -73,7 +71,8 @@ export class Collector {
     let ledger = this.devices.get(device);
     if (ledger === undefined) {
       ledger = {
-        telemetry: [], events: [], replies: [], waveforms: [], states: [], sequences: new Set(), duplicates: 0, released: [], held: new Set(),
+        telemetry: new TelemetryLog(device), events: [], replies: [], waveforms: [], states: [],
+        received: 0, duplicates: 0, releasedThrough: 0, held: new Set(), baseName: `${device}:`,
       };
       this.devices.set(device, ledger);
     }
@@ -94,22 +93,41 @@ export class Collector {
         if (supersedes(state, ledger.state)) ledger.state = state;
         return;
       }
-      const { sequence, body } = unframe(payload);
-      if (ledger.sequences.has(sequence)) {
-        ledger.duplicates += 1;
-        return;
+      if (kind === "telemetry" && this.readFast(ledger, payload)) {
+        // Read, checked and kept in one pass over the bytes.
+      } else {
+        const { sequence, body } = unframe(payload);
+        if (seen(ledger, sequence)) {
+          ledger.duplicates += 1;
+          return;
+        }
+        // Taken even if its body turns out undecodable: it arrived (and is counted an error).
+        taken(ledger, sequence);
+        if (kind === "telemetry") appendRecords(ledger, sequence, resolveSenml(decodeSenml(body)));
+        else if (kind === "event") ledger.events.push(decodeEvent(body));
+        else if (kind === "reply") ledger.replies.push(decodeReply(body));
+        else if (kind === "waveform") ledger.waveforms.push(decodeWaveformPart(body));
       }
-      ledger.sequences.add(sequence);
-      release(ledger, sequence);
-      if (kind === "telemetry") ledger.telemetry.push(toPack(device, sequence, resolveSenml(decodeSenml(body))));
-      else if (kind === "event") ledger.events.push(decodeEvent(body));
-      else if (kind === "reply") ledger.replies.push(decodeReply(body));
-      else if (kind === "waveform") ledger.waveforms.push(decodeWaveformPart(body));
     } catch (error) {
       const code = error instanceof ProtocolError ? error.code : "unexpected";
       this.errors.push({ topic, code, message: (error as Error).message });
     }
     for (const listener of this.listeners) listener();
+  }
+
+  /** The usual telemetry payload, read by readFramedSenml straight into the device's log;
+   *  false (nothing kept) leaves it to the general decoders, which also word any error. */
+  private readFast(ledger: DeviceLedger, payload: Uint8Array): boolean {
+    const sink = this.sink;
+    sink.ledger = ledger;
+    sink.sequence = -1;
+    if (!readFramedSenml(payload, sink) || sink.sequence < 0) {
+      ledger.telemetry.abort();
+      return false;
+    }
+    ledger.telemetry.commit();
+    taken(ledger, sink.sequence);
+    return true;
   }
 
   /** parseTopic, remembered for up to TOPICS_CACHED_MAX topics (a topic it refuses is not). */
@@ -129,7 +147,7 @@ export class Collector {
       if (ledger.held.size === 0) continue;
       const highest = Math.max(...ledger.held);
       const missing: number[] = [];
-      for (let s = (ledger.released.at(-1) ?? 0) + 1; s < highest && missing.length < GAPS_LISTED_MAX; s++) {
+      for (let s = ledger.releasedThrough + 1; s < highest && missing.length < GAPS_LISTED_MAX; s++) {
         if (!ledger.held.has(s)) missing.push(s);
       }
       gaps.set(device, missing);
@@ -194,29 +212,60 @@ function coalesceWrites(client: MqttClient): void {
 /** Gap lists are for people: past this many numbers a list is cut. */
 const GAPS_LISTED_MAX = 1000;
 
-/** Holds `sequence` until everything before it has come, then releases the run in order. */
-function release(ledger: DeviceLedger, sequence: number): void {
-  ledger.held.add(sequence);
-  let next = (ledger.released.at(-1) ?? 0) + 1;
-  while (ledger.held.delete(next)) {
-    ledger.released.push(next);
-    next += 1;
+/** Whether `sequence` has been taken already. */
+function seen(ledger: DeviceLedger, sequence: number): boolean {
+  return (sequence >= 1 && sequence <= ledger.releasedThrough) || ledger.held.has(sequence);
+}
+
+/** Counts `sequence` and holds it until everything before it has come, then releases the run. */
+function taken(ledger: DeviceLedger, sequence: number): void {
+  ledger.received += 1;
+  if (sequence !== ledger.releasedThrough + 1) {
+    ledger.held.add(sequence);
+    return;
+  }
+  let next = sequence + 1;
+  while (ledger.held.delete(next)) next += 1;
+  ledger.releasedThrough = next - 1;
+}
+
+/** Feeds readFramedSenml's records to the ledger's log: the device's own records, once. */
+class LogSink implements SenmlSink {
+  ledger!: DeviceLedger;
+  sequence = -1;
+
+  begin(sequence: number, baseName: string): boolean {
+    if (baseName !== this.ledger.baseName || seen(this.ledger, sequence)) return false;
+    this.sequence = sequence;
+    this.ledger.telemetry.begin(sequence);
+    return true;
+  }
+
+  value(name: string, unit: string | undefined, value: number, time: number): void {
+    this.ledger.telemetry.value(name, unit, value, time);
+  }
+
+  text(name: string, unit: string | undefined, text: string, time: number): void {
+    this.ledger.telemetry.text(name, unit, text, time);
   }
 }
 
-function toPack(device: string, sequence: number, records: ResolvedRecord[]): TelemetryPack {
-  const prefix = `${device}:`;
-  const values = new Map<string, number>();
-  const units = new Map<string, string>();
-  const texts = new Map<string, string>();
+/** A pack the general decoder resolved, into the log; every record must be the device's. */
+function appendRecords(ledger: DeviceLedger, sequence: number, records: ResolvedRecord[]): void {
+  const prefix = ledger.baseName;
   for (const record of records) {
     if (!record.name.startsWith(prefix)) {
-      throw new ProtocolError("bad_senml", `record ${record.name} does not belong to device ${device}`);
+      throw new ProtocolError("bad_senml", `record ${record.name} does not belong to device ${ledger.telemetry.device}`);
     }
-    const name = record.name.slice(prefix.length);
-    if (record.value !== undefined) values.set(name, record.value);
-    if (record.unit !== undefined) units.set(name, record.unit);
-    if (record.stringValue !== undefined) texts.set(name, record.stringValue);
   }
-  return { device, sequence, time: records[0]?.time ?? 0, values, units, texts };
+  const log = ledger.telemetry;
+  log.begin(sequence);
+  log.timeIs(records[0]?.time ?? 0);
+  for (const record of records) {
+    const name = record.name.slice(prefix.length);
+    if (record.value !== undefined) log.value(name, record.unit, record.value, record.time);
+    else if (record.stringValue !== undefined) log.text(name, record.unit, record.stringValue, record.time);
+    else if (record.unit !== undefined) log.unit(name, record.unit, record.time);
+  }
+  log.commit();
 }

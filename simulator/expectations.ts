@@ -3,6 +3,7 @@
 // decoded (each window's diagnosis), plus the delivery figures. CI mode, the JSON summary and
 // the HTML report all read their verdicts and fault tables from here.
 
+import { timeOrdered, type TelemetryLog } from "../host/telemetry-log.js";
 import { SERVICE_EXPECTATION_KINDS } from "./service.js";
 import type { CampaignReport } from "./campaign.js";
 import { DETECTION_PERSISTENCE, type PumpSummary } from "./fleet.js";
@@ -31,7 +32,7 @@ export interface RunOutcome {
   duplicates: number;
   decodeErrors: readonly unknown[];
   pumps: readonly Pick<PumpSummary, "device" | "degradations">[];
-  collector: { devices: ReadonlyMap<string, { telemetry: readonly DiagnosedPack[] }> };
+  collector: { devices: ReadonlyMap<string, { telemetry: TelemetryLog | readonly DiagnosedPack[] }> };
   /** The campaigns' final reports (a run without campaigns may leave this out). */
   campaigns?: readonly Pick<CampaignReport, "name" | "state" | "maxWave" | "targets" | "counts" | "reason" | "waves" | "durationMs" | "bytes">[];
 }
@@ -100,13 +101,13 @@ export function faultOutcomes(run: RunOutcome): FaultOutcome[] {
 export function detections(run: RunOutcome): Detection[] {
   const found: Detection[] = [];
   for (const pump of run.pumps) {
-    const packs = [...(run.collector.devices.get(pump.device)?.telemetry ?? [])].sort((a, b) => a.time - b.time);
+    const packs = timeOrdered(run.collector.devices.get(pump.device)?.telemetry ?? []);
     let start = 0;
     for (let i = 1; i <= packs.length; i++) {
-      const kind = packs[start].texts.get("fault");
-      if (i < packs.length && packs[i].texts.get("fault") === kind) continue;
+      const kind = packs.text(start, "fault");
+      if (i < packs.length && packs.text(i, "fault") === kind) continue;
       if (i - start >= DETECTION_PERSISTENCE && !NOT_A_FAULT.includes(kind)) {
-        const startMs = packs[start].time * 1000;
+        const startMs = packs.time(start) * 1000;
         const falseAlarm = !pump.degradations.some((d) => d.onsetMs <= startMs);
         found.push({ device: pump.device, kind: kind!, startMs, windows: i - start, falseAlarm });
       }

@@ -12,6 +12,7 @@ import { Worker } from "node:worker_threads";
 import type { LogSink } from "../host/device.js";
 import { compileFirmware, type CompiledFirmware } from "../host/firmware.js";
 import { Collector } from "../host/collector.js";
+import { timeOrdered, type TimeOrdered } from "../host/telemetry-log.js";
 import { identityBrokerUrl, identityOptions } from "../host/identity.js";
 import { startEmbeddedBroker } from "./broker.js";
 import type { Campaign, CampaignReport } from "./campaign.js";
@@ -259,13 +260,14 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
     const mine = new Set(summaries.map((pump) => pump.device));
     const delivered = (): number => {
       let count = 0;
-      for (const [device, ledger] of collector.devices) if (mine.has(device)) count += ledger.sequences.size;
+      for (const [device, ledger] of collector.devices) if (mine.has(device)) count += ledger.received;
       return count;
     };
     await collector.waitFor(() => delivered() >= published, DELIVERY_TIMEOUT_MS).catch(() => undefined);
 
     const pumps = summaries.map((summary): PumpSummary => {
       const ledger = collector.devices.get(summary.device);
+      const packs = timeOrdered(ledger?.telemetry ?? []);
       return {
         device: summary.device,
         type: pumpKind(scenario, summary.index).name,
@@ -274,8 +276,8 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
         delivered: ledger?.telemetry.length ?? 0,
         duplicates: ledger?.duplicates ?? 0,
         last: ledger?.telemetry.at(-1)?.values,
-        faults: countFaults(ledger?.telemetry ?? []),
-        degradations: faults[summary.index].map((d) => ({ ...d, detectedMs: detection(ledger?.telemetry ?? [], d) })),
+        faults: countFaults(packs),
+        degradations: faults[summary.index].map((d) => ({ ...d, detectedMs: detection(packs, d) })),
         ...(summary.service !== undefined ? { service: summary.service } : {}),
         scheduledPowerCuts: summary.scheduledPowerCuts ?? 0,
         missedWindows: summary.missedWindows ?? 0,
@@ -307,10 +309,10 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
   }
 }
 
-function countFaults(packs: { texts: Map<string, string> }[]): Map<string, number> {
+function countFaults(packs: TimeOrdered): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const pack of packs) {
-    const fault = pack.texts.get("fault") ?? "?";
+  for (let i = 0; i < packs.length; i++) {
+    const fault = packs.text(i, "fault") ?? "?";
     counts.set(fault, (counts.get(fault) ?? 0) + 1);
   }
   return counts;
@@ -318,13 +320,12 @@ function countFaults(packs: { texts: Map<string, string> }[]): Map<string, numbe
 
 /** Start of the first run of DETECTION_PERSISTENCE packs that diagnose `degradation`'s kind
  *  after its onset. */
-function detection(packs: { time: number; texts: Map<string, string> }[], degradation: Degradation): number | null {
-  const ordered = [...packs].sort((a, b) => a.time - b.time);
+function detection(packs: TimeOrdered, degradation: Degradation): number | null {
   let run = 0;
-  for (let i = 0; i < ordered.length; i++) {
-    const timeMs = ordered[i].time * 1000;
-    run = timeMs >= degradation.onsetMs && ordered[i].texts.get("fault") === degradation.kind ? run + 1 : 0;
-    if (run === DETECTION_PERSISTENCE) return ordered[i - DETECTION_PERSISTENCE + 1].time * 1000;
+  for (let i = 0; i < packs.length; i++) {
+    const timeMs = packs.time(i) * 1000;
+    run = timeMs >= degradation.onsetMs && packs.text(i, "fault") === degradation.kind ? run + 1 : 0;
+    if (run === DETECTION_PERSISTENCE) return packs.time(i - DETECTION_PERSISTENCE + 1) * 1000;
   }
   return null;
 }

@@ -3,6 +3,7 @@
 // figures, the expectations, the faults given against those detected, and per pump the trend
 // of its features over simulated time with the fault's onset and failure marked.
 
+import { timeOrdered, type TelemetryLog, type TimeOrdered } from "../host/telemetry-log.js";
 import { percent, type PolicyOutcome } from "./service.js";
 import { DETECTION_PERSISTENCE, type PumpSummary } from "./fleet.js";
 import {
@@ -32,7 +33,7 @@ export interface ReportPack extends DiagnosedPack {
 export interface ReportInput extends Omit<RunOutcome, "scenario" | "pumps" | "collector"> {
   scenario: RunOutcome["scenario"] & Pick<Scenario, "name" | "seed" | "window" | "sample_rate_hz">;
   pumps: readonly Pick<PumpSummary, "device" | "rpm" | "windows" | "delivered" | "degradations">[];
-  collector: { devices: ReadonlyMap<string, { telemetry: readonly ReportPack[] }> };
+  collector: { devices: ReadonlyMap<string, { telemetry: TelemetryLog | readonly ReportPack[] }> };
   windows: number;
   gaps: number;
   resent: number;
@@ -274,15 +275,15 @@ function choosePlotted(run: ReportInput, falseAlarms: Detection[]): { pump: Pump
   ];
 }
 
-function packsOf(run: ReportInput, device: string): ReportPack[] {
-  return [...(run.collector.devices.get(device)?.telemetry ?? [])].sort((a, b) => a.time - b.time);
+function packsOf(run: ReportInput, device: string): TimeOrdered {
+  return timeOrdered(run.collector.devices.get(device)?.telemetry ?? []);
 }
 
 function pumpArticle(run: ReportInput, pump: Pump, why: string, found: RunFindings, x: TimeAxis, day: (ms: number | null) => string): string {
   const packs = packsOf(run, pump.device);
   const faults = found.faults.filter((f) => f.device === pump.device);
   const alarms = found.detections.filter((d) => d.device === pump.device && d.falseAlarm);
-  const series = (name: string, scale = 1): Point[] => packs.map((p) => [p.time * 1000, (p.values.get(name) ?? NaN) * scale]);
+  const series = (name: string, scale = 1): Point[] => Array.from({ length: packs.length }, (_, i) => [packs.time(i) * 1000, (packs.number(i, name) ?? NaN) * scale]);
   const lines = faults.map((f) => `${swatch(f.kind)}<b>${h(f.kind)}</b>: onset day ${day(f.onsetMs)}, failure day ${day(f.failureMs)}, ` +
     (f.detectedMs === null ? `<span class="bad">${STATUS_TEXT[f.status]}</span>` : `detected day ${day(f.detectedMs)} (lead ${f.leadDays!.toFixed(1)} d)`));
   for (const a of alarms) lines.push(`<span class="bad">false alarm</span>: ${swatch(a.kind)}${h(a.kind)} from day ${day(a.startMs)}, ${a.windows} windows`);
@@ -383,21 +384,21 @@ interface Cell { fromMs: number; toMs: number; fault: string }
 
 /** The diagnosis per window, as at most STRIP_CELLS_MAX cells (each the most frequent
  *  diagnosis of its stretch of time), adjacent equal cells merged. */
-function diagnoses(packs: readonly ReportPack[]): Cell[] {
+function diagnoses(packs: TimeOrdered): Cell[] {
   if (packs.length === 0) return [];
-  const windowMs = packs.length > 1 ? (packs.at(-1)!.time - packs[0].time) * 1000 / (packs.length - 1) : 60_000;
+  const windowMs = packs.length > 1 ? (packs.time(packs.length - 1) - packs.time(0)) * 1000 / (packs.length - 1) : 60_000;
   const cells: Cell[] = [];
   const per = Math.ceil(packs.length / STRIP_CELLS_MAX);
   for (let i = 0; i < packs.length; i += per) {
-    const group = packs.slice(i, i + per);
+    const end = Math.min(i + per, packs.length);
     const counts = new Map<string, number>();
-    for (const p of group) {
-      const fault = p.texts.get("fault") ?? "?";
+    for (let j = i; j < end; j++) {
+      const fault = packs.text(j, "fault") ?? "?";
       counts.set(fault, (counts.get(fault) ?? 0) + 1);
     }
     const fault = [...counts].sort((a, b) => b[1] - a[1])[0][0];
-    const fromMs = group[0].time * 1000;
-    const toMs = group.at(-1)!.time * 1000 + windowMs;
+    const fromMs = packs.time(i) * 1000;
+    const toMs = packs.time(end - 1) * 1000 + windowMs;
     const last = cells.at(-1);
     if (last !== undefined && last.fault === fault && fromMs - last.toMs < windowMs * 1.5) last.toMs = toMs;
     else cells.push({ fromMs, toMs, fault });

@@ -62,7 +62,7 @@ describe.skipIf(!READY)("MQTT over TLS with a password", () => {
       outbox.append("event", encodeCbor(new Map<string, unknown>([["event", "boot"], ["boot", 1], ["fw", 256]])));
       good.pump();
       await good.drained();
-      await collector.waitFor(() => (collector.devices.get("pump-1")?.released.length ?? 0) === 1, 5000);
+      await collector.waitFor(() => (collector.devices.get("pump-1")?.releasedThrough ?? 0) === 1, 5000);
       expect(collector.devices.get("pump-1")!.events).toEqual([{ event: "boot", boot: 1, fw: 256 }]);
     } finally {
       await good.close();
