@@ -249,7 +249,7 @@ function checkOptions(options: ProvisionOptions): void {
  *  its persistence: when we are root and that user exists, the server key (still 0600) and
  *  the data directory become its own. */
 const PASSWORD_BYTES = 24;
-const MOSQUITTO_PASSWD = ["/usr/bin/mosquitto_passwd", "/usr/local/bin/mosquitto_passwd"].find((file) => fs.existsSync(file));
+export const MOSQUITTO_PASSWD = ["/usr/bin/mosquitto_passwd", "/usr/local/bin/mosquitto_passwd"].find((file) => fs.existsSync(file));
 
 /** A password per identity (made once, kept 0600 beside its key), and DIR/passwords with all
  *  of them hashed by mosquitto_passwd for the broker's password listener. */
