@@ -3,7 +3,7 @@
 // frequencies, and a diagnosis with strength, severity and health index. Buffers are sized
 // once by analysisInit(); analyse() allocates nothing and every loop has a fixed bound.
 
-import { fftInit, fftReal, fftComplex, cosTurns } from "./fft";
+import { fftInit, fftRealPlaced, fftConjugateHalfFilled, fftSlot, fftSlotShift, cosTurns } from "./fft";
 import { spectrumInit, spectrumCompute, spectrumPtr, spectrumEnbwBins, WINDOW_HANN } from "./spectrum";
 import { STATUS_OK, STATUS_BAD_ARGUMENT } from "./status";
 
@@ -105,8 +105,9 @@ let enbw_bins: f64 = 1.0;
 let raw: StaticArray<f32> = new StaticArray<f32>(0);
 /** Power per bin of the Hann spectrum, (m/s²)² per bin, so a band's sum is its mean square. */
 let power: StaticArray<f32> = new StaticArray<f32>(0);
-/** The band's complex baseband signal, then its squared envelope and that one's spectrum. */
+/** The band's complex baseband signal, then the spectrum of its squared envelope. */
 let baseband: StaticArray<f32> = new StaticArray<f32>(0);
+/** The squared envelope, before its mean is known. */
 let envelope: StaticArray<f32> = new StaticArray<f32>(0);
 let envelope_hann: StaticArray<f32> = new StaticArray<f32>(0);
 let envelope_points_max: i32 = 0;
@@ -145,7 +146,7 @@ export function analysisInit(samples: i32): i32 {
   raw = new StaticArray<f32>(fft_size + 2);
   power = new StaticArray<f32>(bins);
   baseband = new StaticArray<f32>(2 * envelope_points_max);
-  envelope = new StaticArray<f32>(envelope_points_max + 2);
+  envelope = new StaticArray<f32>(envelope_points_max);
   envelope_hann = new StaticArray<f32>(envelope_points_max);
   sk_frame = new StaticArray<f32>(SK_FRAME + 2);
   sk_hann = new StaticArray<f32>(SK_FRAME);
@@ -298,11 +299,19 @@ function spectra(samples_ptr: usize, scale: f64): i32 {
   for (let n = 0; n < window_samples; n++) sum += <f64>load<f32>(samples_ptr + (<usize>n << 2));
   const mean = sum / <f64>window_samples;
   const out = changetype<usize>(raw);
-  for (let n = 0; n < window_samples; n++) {
-    store<f32>(out + (<usize>n << 2), <f32>((<f64>load<f32>(samples_ptr + (<usize>n << 2)) - mean) * scale));
+  // Written in pairs where the FFT wants them (fftSlot), zero-padded to fft_size.
+  const half = fft_size >> 1;
+  const shift = fftSlotShift(half);
+  for (let i = 0; i < half; i++) {
+    const n = i << 1;
+    let even: f32 = 0.0, odd: f32 = 0.0;
+    if (n < window_samples) even = <f32>((<f64>load<f32>(samples_ptr + (<usize>n << 2)) - mean) * scale);
+    if (n + 1 < window_samples) odd = <f32>((<f64>load<f32>(samples_ptr + (<usize>n << 2), 4) - mean) * scale);
+    const slot = out + fftSlot(i, shift);
+    store<f32>(slot, even);
+    store<f32>(slot, odd, 4);
   }
-  memory.fill(out + (<usize>window_samples << 2), 0, <usize>(fft_size - window_samples) << 2);
-  const raw_bins = fftReal(out, fft_size, out);
+  const raw_bins = fftRealPlaced(out, fft_size);
   if (raw_bins < 0) return raw_bins;
   if (fft_size == window_samples) {
     hannPowerFromRaw();
@@ -476,12 +485,17 @@ function spectralKurtosisCentreHz(samples_ptr: usize): f64 {
     setF64(sk_sum4, k, 0.0);
   }
   const frame = changetype<usize>(sk_frame);
+  const shift = fftSlotShift(half);
   let frames = 0;
   for (let start = 0; start + SK_FRAME <= window_samples; start += SK_HOP) {
-    for (let n = 0; n < SK_FRAME; n++) {
-      store<f32>(frame + (<usize>n << 2), load<f32>(samples_ptr + (<usize>(start + n) << 2)) * getF32(sk_hann, n));
+    const from = samples_ptr + (<usize>start << 2);
+    for (let i = 0; i < half; i++) {
+      const n = i << 1;
+      const slot = frame + fftSlot(i, shift);
+      store<f32>(slot, load<f32>(from + (<usize>n << 2)) * getF32(sk_hann, n));
+      store<f32>(slot, load<f32>(from + (<usize>n << 2), 4) * getF32(sk_hann, n + 1), 4);
     }
-    if (fftReal(frame, SK_FRAME, frame) < 0) return 0.0;
+    if (fftRealPlaced(frame, SK_FRAME) < 0) return 0.0;
     for (let k = 0; k <= half; k++) {
       const re = <f64>load<f32>(frame + (<usize>k << 3));
       const im = <f64>load<f32>(frame + (<usize>k << 3), 4);
@@ -506,8 +520,9 @@ function spectralKurtosisCentreHz(samples_ptr: usize): f64 {
   return <f64>best_k * machine.sample_rate_hz / <f64>SK_FRAME;
 }
 
-/** Squared-envelope spectrum of the band [low_hz, high_hz] into `envelope` (amplitudes,
- *  envelope_points/2 + 1 of them, at bin_hz spacing). False when the band is too narrow. */
+/** Squared-envelope spectrum of the band [low_hz, high_hz] into `baseband` (bins 0 to
+ *  envelope_points/2 at bin_hz spacing, interleaved re, im: envelopeRatio reads their powers).
+ *  False when the band is too narrow. */
 function envelopeSpectrum(low_hz: f64, high_hz: f64): bool {
   const k_low = max(1, <i32>Math.ceil(low_hz / bin_hz));
   const k_high = min(bins - 2, <i32>Math.floor(high_hz / bin_hz));
@@ -517,14 +532,10 @@ function envelopeSpectrum(low_hz: f64, high_hz: f64): bool {
   if (points > envelope_points_max) return false;
   envelope_points = points;
   const z = changetype<usize>(baseband);
-  memory.fill(z, 0, <usize>points << 3);
-  const source = changetype<usize>(raw);
-  for (let i = 0; i < band_bins; i++) {
-    // Conjugated: the forward FFT of conj(Z) is the conjugate of the inverse, and |·|² ignores it.
-    store<f32>(z + (<usize>i << 3), load<f32>(source + (<usize>(k_low + i) << 3)));
-    store<f32>(z + (<usize>i << 3), -load<f32>(source + (<usize>(k_low + i) << 3), 4), 4);
-  }
-  if (fftComplex(z, points) < 0) return false;
+  // The band's bins at baseband, zero above: band_bins ≤ points/2. Conjugated: the forward FFT
+  // of conj(Z) is the conjugate of the inverse, and |·|² ignores it.
+  const source = changetype<usize>(raw) + (<usize>k_low << 3);
+  if (fftConjugateHalfFilled(source, band_bins, z, points) < 0) return false;
   const env = changetype<usize>(envelope);
   let sum: f64 = 0.0;
   for (let n = 0; n < points; n++) {
@@ -536,21 +547,32 @@ function envelopeSpectrum(low_hz: f64, high_hz: f64): bool {
   }
   const mean = <f32>(sum / <f64>points);
   const stride = envelope_points_max / points;
-  for (let n = 0; n < points; n++) {
-    const at = env + (<usize>n << 2);
-    store<f32>(at, (load<f32>(at) - mean) * getF32(envelope_hann, n * stride));
+  // Mean removed, Hann-windowed, written where the real FFT wants them (fftSlot) in `baseband`,
+  // free again; it holds points + 2 f32 and more.
+  const half = points >> 1;
+  const shift = fftSlotShift(half);
+  for (let i = 0; i < half; i++) {
+    const n = i << 1;
+    const slot = z + fftSlot(i, shift);
+    store<f32>(slot, (load<f32>(env + (<usize>n << 2)) - mean) * getF32(envelope_hann, n * stride));
+    store<f32>(slot, (load<f32>(env + (<usize>n << 2), 4) - mean) * getF32(envelope_hann, (n + 1) * stride), 4);
   }
-  if (fftReal(env, points, env) < 0) return false;
-  for (let k = 0; k <= points / 2; k++) {
-    const re = load<f32>(env + (<usize>k << 3));
-    const im = load<f32>(env + (<usize>k << 3), 4);
-    store<f32>(env + (<usize>k << 2), sqrt<f32>(re * re + im * im));
-  }
-  return true;
+  return fftRealPlaced(z, points) >= 0;
+}
+
+/** Power of bin `k` of the envelope spectrum, as f32 (its amplitude is the f32 square root). */
+// @ts-ignore: decorator
+@inline function envelopePower(k: i32): f32 {
+  const at = changetype<usize>(baseband) + (<usize>k << 3);
+  const re = load<f32>(at);
+  const im = load<f32>(at, 4);
+  return re * re + im * im;
 }
 
 /** Envelope-spectrum peak within ±tolerance of `hz` over the median of its neighbourhood;
- *  1 (no evidence) when the neighbourhood is out of range or empty. */
+ *  1 (no evidence) when the neighbourhood is out of range or empty. Peak and median are taken
+ *  of the bins' powers and square-rooted after: the f32 square root keeps the order, so the
+ *  amplitudes' peak and median are those roots, without a root per bin. */
 function envelopeRatio(hz: f64): f64 {
   const last = envelope_points / 2;
   const tolerance_bins = Math.max(1.0, DEFECT_TOLERANCE * hz / bin_hz);
@@ -558,17 +580,17 @@ function envelopeRatio(hz: f64): f64 {
   const k_low = <i32>Math.ceil(centre - tolerance_bins);
   const k_high = <i32>Math.floor(centre + tolerance_bins);
   if (k_low - BACKGROUND_HALF_BINS < 1 || k_high + BACKGROUND_HALF_BINS > last) return 1.0;
-  const env = changetype<usize>(envelope);
-  let peak: f64 = 0.0;
-  for (let k = k_low; k <= k_high; k++) peak = Math.max(peak, <f64>load<f32>(env + (<usize>k << 2)));
+  let peak_power: f32 = 0.0;
+  for (let k = k_low; k <= k_high; k++) peak_power = max(peak_power, envelopePower(k));
   let count = 0;
   const centre_bin = <i32>Math.round(centre);
   for (let k = centre_bin - BACKGROUND_HALF_BINS; k <= centre_bin + BACKGROUND_HALF_BINS && count < MEDIAN_SCRATCH; k++) {
     if (k >= k_low && k <= k_high) continue;
-    setF32(scratch, count, load<f32>(env + (<usize>k << 2)));
+    setF32(scratch, count, envelopePower(k));
     count++;
   }
-  const background = scratchMedian(count);
+  const peak = <f64>sqrt<f32>(peak_power);
+  const background = <f64>sqrt<f32>(<f32>scratchMedian(count));
   if (background <= 0.0) return peak > 0.0 ? STRENGTH_FAILED : 1.0;
   return peak / background;
 }

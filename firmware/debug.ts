@@ -27,7 +27,10 @@ export function debug_half_to_f64(half: u32): f64 {
 
 // FFT and spectrum (firmware/fft.ts, firmware/spectrum.ts). Imports sit here so this block can
 // be appended as a unit; AssemblyScript hoists them like any other import.
-import { fftInit, fftReal, FFT_SIZE_MAX } from "./fft";
+import {
+  fftInit, fftReal, fftComplex, fftRealPlaced, fftSlot, fftSlotShift, fftConjugateHalfFilled, FFT_SIZE_MAX,
+} from "./fft";
+import { STATUS_BAD_ARGUMENT } from "./status";
 import {
   spectrumInit, spectrumCompute, spectrumPtr, spectrumFftSize, spectrumCoherentGain, spectrumEnbwBins,
 } from "./spectrum";
@@ -51,6 +54,57 @@ export function debug_fft(samples: Float32Array): Float64Array {
   if (bins < 0) return new Float64Array(0);
   const result = new Float64Array(bins << 1);
   for (let i = 0; i < bins << 1; i++) result[i] = <f64>out[i];
+  return result;
+}
+
+/** debug_fft by the other road: the samples written at their slots (fftSlot), then fftRealPlaced. */
+export function debug_fft_placed(samples: Float32Array): Float64Array {
+  fftInit(FFT_SIZE_MAX);
+  const size = samples.length;
+  if (size < 2 || (size & (size - 1)) != 0) return new Float64Array(0);
+  const buffer = new StaticArray<f32>(size + 2);
+  const at = changetype<usize>(buffer);
+  const shift = fftSlotShift(size >> 1);
+  for (let i = 0; i < size >> 1; i++) {
+    store<f32>(at + fftSlot(i, shift), samples[i << 1]);
+    store<f32>(at + fftSlot(i, shift), samples[(i << 1) + 1], 4);
+  }
+  const bins = fftRealPlaced(at, size);
+  if (bins < 0) return new Float64Array(0);
+  const result = new Float64Array(bins << 1);
+  for (let i = 0; i < bins << 1; i++) result[i] = <f64>buffer[i];
+  return result;
+}
+
+/** The FFT of `count` points whose first values are the conjugates of `values` (interleaved
+ *  re, im) and whose others are zero: by fftConjugateHalfFilled when `half_filled`, else by
+ *  fftComplex over the zero-padded conjugates. [status] alone on error. */
+export function debug_fft_conjugate(values: Float32Array, count: i32, half_filled: bool): Float64Array {
+  fftInit(FFT_SIZE_MAX);
+  const filled = values.length >> 1;
+  if (count < 2 || count > (FFT_SIZE_MAX >> 1) || filled > count) {
+    const error = new Float64Array(1);
+    error[0] = <f64>STATUS_BAD_ARGUMENT;
+    return error;
+  }
+  const out = new StaticArray<f32>(count << 1);
+  let status: i32;
+  if (half_filled) {
+    status = fftConjugateHalfFilled(values.dataStart, filled, changetype<usize>(out), count);
+  } else {
+    for (let i = 0; i < filled; i++) {
+      out[i << 1] = values[i << 1];
+      out[(i << 1) + 1] = -values[(i << 1) + 1];
+    }
+    status = fftComplex(changetype<usize>(out), count);
+  }
+  if (status < 0) {
+    const error = new Float64Array(1);
+    error[0] = <f64>status;
+    return error;
+  }
+  const result = new Float64Array(count << 1);
+  for (let i = 0; i < count << 1; i++) result[i] = <f64>out[i];
   return result;
 }
 

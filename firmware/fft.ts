@@ -128,6 +128,91 @@ export function fftComplex(ptr: usize, count: i32): i32 {
   return count;
 }
 
+// A caller that computes its samples can write them where the transform wants them and spare
+// it the permutation: sample pair (x[2i], x[2i+1]) of a `size`-point real transform goes to byte
+// offset fftSlot(i, fftSlotShift(size >> 1)), then fftRealPlaced runs the rest.
+
+/** The shift that fftSlot takes for a complex transform of `count` points (a power of two
+ *  from 2 to half the size given to fftInit). */
+export function fftSlotShift(count: i32): i32 {
+  return bits_max - <i32>ctz<u32>(<u32>count);
+}
+
+/** Byte offset of packed complex point `i` (0 ≤ i < count) in bit-reversed order. */
+// @ts-ignore: decorator
+@inline export function fftSlot(i: i32, shift: i32): usize {
+  return <usize>(<i32>load<u16>(changetype<usize>(reversed) + (<usize>i << 1)) >>> shift) << 3;
+}
+
+/** fftReal in place at `ptr` for samples already placed by fftSlot; same results and statuses. */
+export function fftRealPlaced(ptr: usize, size: i32): i32 {
+  if (!isPowerOfTwo(size) || size < FFT_SIZE_MIN || size > FFT_SIZE_MAX) return STATUS_BAD_ARGUMENT;
+  if (size_max_init == 0) return STATUS_NOT_INITIALISED;
+  if (size > size_max_init) return STATUS_NO_ROOM;
+  if (!fitsInMemory(ptr, (<usize>size << 2) + 8)) return STATUS_BAD_ARGUMENT;
+  const half = size >> 1;
+  complexStages(ptr, half);
+  splitReal(ptr, half, size_max_init / size);
+  return half + 1;
+}
+
+/** Forward complex FFT of `count` points into `out_ptr` (count·8 bytes, apart from the source)
+ *  whose first `filled` points (filled ≤ count/2) are the conjugates of the complex values at
+ *  `source_ptr` and whose others are zero: the conjugate of count × the inverse FFT of those
+ *  values, which is all a squared envelope |·|² needs. With the upper half of the input zero,
+ *  the first stage reads its two non-zero inputs where they lie: no clearing, no permutation,
+ *  half the additions, and the same numbers as fftComplex over the zero-padded conjugates.
+ *  Returns `count`, or the statuses of fftComplex. */
+export function fftConjugateHalfFilled(source_ptr: usize, filled: i32, out_ptr: usize, count: i32): i32 {
+  if (!isPowerOfTwo(count) || count < 4 || count > (FFT_SIZE_MAX >> 1)) return STATUS_BAD_ARGUMENT;
+  if (size_max_init == 0) return STATUS_NOT_INITIALISED;
+  if (count > (size_max_init >> 1)) return STATUS_NO_ROOM;
+  if (filled < 0 || filled > (count >> 1)) return STATUS_BAD_ARGUMENT;
+  if (!fitsInMemory(out_ptr, <usize>count << 3) || (filled > 0 && !fitsInMemory(source_ptr, <usize>filled << 3))) return STATUS_BAD_ARGUMENT;
+  const out_bytes = <usize>count << 3;
+  if (source_ptr < out_ptr + out_bytes && out_ptr < source_ptr + (<usize>filled << 3)) return STATUS_BAD_ARGUMENT;
+  const table = changetype<usize>(reversed);
+  const shift = fftSlotShift(count);
+  if ((ctz<u32>(<u32>count) & 1) != 0) {
+    // Radix-2: slots 2g, 2g+1 hold inputs n and n + count/2, the second one zero.
+    for (let g = 0; g < (count >> 1); g++) {
+      const n = <i32>load<u16>(table + (<usize>(g << 1) << 1)) >>> shift;
+      let x0r: f32 = 0.0, x0i: f32 = 0.0;
+      if (n < filled) {
+        x0r = load<f32>(source_ptr + (<usize>n << 3));
+        x0i = -load<f32>(source_ptr + (<usize>n << 3), 4);
+      }
+      const a = out_ptr + (<usize>g << 4);
+      store<f32>(a, x0r); store<f32>(a, x0i, 4);
+      store<f32>(a, x0r, 8); store<f32>(a, x0i, 12);
+    }
+    twiddleStages(out_ptr, count, 8);
+  } else {
+    // Radix-4: slots 4g … 4g+3 hold inputs n, n + count/2, n + count/4, n + 3·count/4; the
+    // second and fourth are zero.
+    const quarter = count >> 2;
+    for (let g = 0; g < quarter; g++) {
+      const n = <i32>load<u16>(table + (<usize>(g << 2) << 1)) >>> shift;
+      let x0r: f32 = 0.0, x0i: f32 = 0.0, x1r: f32 = 0.0, x1i: f32 = 0.0;
+      if (n < filled) {
+        x0r = load<f32>(source_ptr + (<usize>n << 3));
+        x0i = -load<f32>(source_ptr + (<usize>n << 3), 4);
+      }
+      if (n + quarter < filled) {
+        x1r = load<f32>(source_ptr + (<usize>(n + quarter) << 3));
+        x1i = -load<f32>(source_ptr + (<usize>(n + quarter) << 3), 4);
+      }
+      const a = out_ptr + (<usize>g << 5);
+      store<f32>(a, x0r + x1r); store<f32>(a, x0i + x1i, 4);
+      store<f32>(a, x0r + x1i, 8); store<f32>(a, x0i - x1r, 12);
+      store<f32>(a, x0r - x1r, 16); store<f32>(a, x0i - x1i, 20);
+      store<f32>(a, x0r - x1i, 24); store<f32>(a, x0i + x1r, 28);
+    }
+    twiddleStages(out_ptr, count, 16);
+  }
+  return count;
+}
+
 /** Puts the packed complex samples into bit-reversed order, in place or as a copy. */
 function permute(input_ptr: usize, out_ptr: usize, count: i32): void {
   const table = changetype<usize>(reversed);
@@ -154,7 +239,6 @@ function permute(input_ptr: usize, out_ptr: usize, count: i32): void {
 /** In-place complex DIT FFT of `count` points already in bit-reversed order. */
 function complexStages(p: usize, count: i32): void {
   const end = p + (<usize>count << 3);
-  let length: i32;
   if ((ctz<u32>(<u32>count) & 1) != 0) {
     // An odd power of two: one radix-2 stage of twiddle-free 2-point DFTs first.
     for (let a = p; a < end; a += 16) {
@@ -163,7 +247,7 @@ function complexStages(p: usize, count: i32): void {
       store<f32>(a, ar + br); store<f32>(a, ai + bi, 4);
       store<f32>(a, ar - br, 8); store<f32>(a, ai - bi, 12);
     }
-    length = 8;
+    twiddleStages(p, count, 8);
   } else {
     // 4-point DFTs need no twiddles; in bit-reversed order their inputs sit as x0, x2, x1, x3.
     for (let a = p; a < end; a += 32) {
@@ -178,8 +262,13 @@ function complexStages(p: usize, count: i32): void {
       store<f32>(a, t0r - t2r, 16); store<f32>(a, t0i - t2i, 20);
       store<f32>(a, t1r - t3i, 24); store<f32>(a, t1i + t3r, 28);
     }
-    length = 16;
+    twiddleStages(p, count, 16);
   }
+}
+
+/** The radix-4 stages of complexStages from DFTs of `length` points up to `count`. */
+function twiddleStages(p: usize, count: i32, length: i32): void {
+  const end = p + (<usize>count << 3);
   // Radix-4 stages: each merges four DFTs of length/4 points (stored in the order r = 0, 2, 1, 3
   // because the data is bit-reversed) into one of `length` points.
   const table = changetype<usize>(cosine);

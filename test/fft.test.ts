@@ -19,6 +19,8 @@ interface FftExports extends Record<string, unknown> {
   debug_fft_init(size_max: number): number;
   debug_fft_status(size: number): number;
   debug_fft(samples: number): number;
+  debug_fft_placed(samples: number): number;
+  debug_fft_conjugate(values: number, count: number, halfFilled: number): number;
   debug_spectrum_init(window_samples: number): number;
   debug_spectrum_status(count: number, window_kind: number): number;
   debug_amplitude_spectrum(samples: number, window_kind: number): number;
@@ -125,6 +127,41 @@ describe("fftReal", () => {
     expect(fw.debug_fft_status(1024)).toBe(513);
     expect(fw.debug_fft_status(256)).toBe(129);
     expect(fft(fw, new Float32Array(1000)).length).toBe(0);
+  });
+});
+
+describe("transforms for samples the caller places", () => {
+  it("fftRealPlaced over samples written at their fftSlot gives fftReal's bins bit for bit", async () => {
+    const fw = await firmware();
+    const random = new Random(77);
+    for (const n of [256, 512, 1024, 2048, 4096, 8192]) {
+      const x = Float32Array.from({ length: n }, () => random.gaussian() * 2 - 0.3);
+      const placed = withSamples(fw, x, (ptr) => fw.__getFloat64Array(fw.debug_fft_placed(ptr)));
+      expect(placed.length).toBe(n + 2);
+      expect(Array.from(placed)).toEqual(Array.from(fft(fw, x)));
+    }
+  });
+
+  it("fftConjugateHalfFilled gives fftComplex's transform of the zero-padded conjugates bit for bit", async () => {
+    const fw = await firmware();
+    const random = new Random(78);
+    const conjugate = (values: Float32Array, count: number, halfFilled: boolean): number[] =>
+      withSamples(fw, values, (ptr) => Array.from(fw.__getFloat64Array(fw.debug_fft_conjugate(ptr, count, halfFilled ? 1 : 0))));
+    for (const count of [4, 8, 256, 512, 1024, 2048, 4096]) {
+      for (const filled of [1, Math.max(1, count >> 3), (count >> 2) + 1, count >> 1]) {
+        const values = Float32Array.from({ length: 2 * filled }, () => random.gaussian());
+        const want = conjugate(values, count, false);
+        expect(want.length).toBe(2 * count);
+        expect(conjugate(values, count, true)).toEqual(want);
+      }
+    }
+  });
+
+  it("fftConjugateHalfFilled refuses more values than half the points", async () => {
+    const fw = await firmware();
+    const values = new Float32Array(2 * 129);
+    const got = withSamples(fw, values, (ptr) => Array.from(fw.__getFloat64Array(fw.debug_fft_conjugate(ptr, 256, 1))));
+    expect(got).toEqual([STATUS_BAD_ARGUMENT]);
   });
 });
 
