@@ -58,6 +58,12 @@ function memoryPersistence(): unknown {
   return new CallBackPersistence((options) => new IndexedRetainedPersistence(options));
 }
 
+/** Deliveries aedes' message emitter runs at once before it queues the rest. Its default, 100,
+ *  overflows the stack in a burst from thousands of devices (births at connect, a step's
+ *  telemetry): it drains its queue by recursion, one frame per queued message. Above the
+ *  largest fleet a process runs, so a burst never queues. */
+const DELIVERIES_IN_FLIGHT_MAX = 65_536;
+
 export interface EmbeddedBroker {
   url: string;
   port: number;
@@ -76,7 +82,7 @@ export interface BrokerOptions {
 export async function startEmbeddedBroker(options: BrokerOptions = {}): Promise<EmbeddedBroker> {
   const host = options.host ?? "127.0.0.1";
   const persistence = options.persistence ?? memoryPersistence();
-  const aedes = await Aedes.createBroker({ persistence } as never);
+  const aedes = await Aedes.createBroker({ persistence, concurrency: DELIVERIES_IN_FLIGHT_MAX } as never);
   const server = net.createServer((socket) => {
     holdWritesUntilCheck(socket);
     aedes.handle(socket);
