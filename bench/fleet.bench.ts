@@ -7,11 +7,10 @@
 // "end s" is the time after that step.
 // Run: npx tsx bench/fleet.bench.ts [--pumps 100,1000,10000] [--windows 20] [--workers N] [--broker URL]
 //      [--per-connection N]  (N pumps share one gateway connection: scenario devices_per_connection)
-// 10,000 devices with a connection each are too many for the embedded broker inside this
-// process (two file descriptors per connection): give them a broker of their own, e.g.
-// mosquitto, with --broker, or share connections: --pumps 10000 --per-connection 10 connects
-// them to the embedded broker over 1,000 gateway connections (aedes overflowed its stack in one
-// of four such runs here, as it does at 2,000 pumps with a connection each).
+// Past 4,000 connections the embedded broker runs in a process of its own (inside this one, a
+// loopback connection costs two file descriptors), so --pumps 10000 gives 10,000 devices with a
+// connection each; --broker takes any other broker (e.g. mosquitto), and --per-connection 10
+// connects them over 1,000 gateway connections instead.
 // With --windows 0 it only connects the fleet (boot, MQTT connect, birth) and measures that.
 // First it times the two computations every window needs, in this thread alone: the pump
 // model's samples and the firmware's process() (the floor under the fleet's cost per window;

@@ -7,6 +7,7 @@ import net from "node:net";
 import { Readable } from "node:stream";
 import { Aedes } from "aedes";
 import { createRequire } from "node:module";
+import { BrokerProcess } from "./broker-process.js";
 
 // aedes-persistence is CommonJS while its types declare an ES default export; require gives
 // its classes themselves.
@@ -69,7 +70,10 @@ export interface EmbeddedBroker {
   port: number;
   /** Pass to startEmbeddedBroker to restart with the same sessions and queued messages. */
   persistence: unknown;
+  /** Stops the broker; its persistence can start it again. */
   close(): Promise<void>;
+  /** Stops it for good (and its process, when it has one of its own). */
+  end(): Promise<void>;
 }
 
 export interface BrokerOptions {
@@ -77,10 +81,15 @@ export interface BrokerOptions {
   /** 0 (the default): a free port. */
   port?: number;
   persistence?: unknown;
+  /** Run it in a process of its own (broker-process.ts): for more connections than this
+   *  process has file descriptors for. A restart with its persistence stays in that process. */
+  ownProcess?: boolean;
 }
 
 export async function startEmbeddedBroker(options: BrokerOptions = {}): Promise<EmbeddedBroker> {
   const host = options.host ?? "127.0.0.1";
+  if (options.persistence instanceof BrokerProcess) return options.persistence.listen(host, options.port ?? 0);
+  if (options.ownProcess === true) return BrokerProcess.start(host, options.port ?? 0);
   const persistence = options.persistence ?? memoryPersistence();
   const aedes = await Aedes.createBroker({ persistence, concurrency: DELIVERIES_IN_FLIGHT_MAX } as never);
   const server = net.createServer((socket) => {
@@ -92,15 +101,20 @@ export async function startEmbeddedBroker(options: BrokerOptions = {}): Promise<
     server.listen(options.port ?? 0, host, () => resolve());
   });
   const port = (server.address() as net.AddressInfo).port;
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= Promise.all([
+      new Promise<void>((resolve) => server.close(() => resolve())),
+      new Promise<void>((resolve) => aedes.close(() => resolve())),
+    ]).then(() => undefined);
+    return closing;
+  };
   return {
     url: `mqtt://${host}:${port}`,
     port,
     persistence,
-    close: async () => {
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      await closed;
-    },
+    close,
+    end: close,
   };
 }
 

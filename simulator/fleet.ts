@@ -31,6 +31,10 @@ export const FIRMWARE_PATH = new URL("../build/firmware.wasm", import.meta.url);
 /** A worker thread is worth starting for at least this many pumps. */
 const PUMPS_PER_WORKER_MIN = 50;
 const DELIVERY_TIMEOUT_MS = 30_000;
+/** Connections (devices or gateways) the embedded broker takes inside this process; more, and
+ *  it runs in a process of its own: both ends of a loopback connection in one process cost two
+ *  file descriptors, and 20,000 is a common limit. */
+const CONNECTIONS_WITH_BROKER_IN_PROCESS_MAX = 4000;
 const FAULT_SEED_SALT = 0x5eed_fa17;
 /** Consecutive windows with the right diagnosis that count as the fault being detected. */
 export const DETECTION_PERSISTENCE = 3;
@@ -56,6 +60,8 @@ export interface SimulationOptions {
   identities?: string;
   /** The maintenance policy to follow (a scenario with "service"; service.ts). */
   policy?: MaintenancePolicy;
+  /** Run the embedded broker in a process of its own (default: for more than 4,000 connections). */
+  brokerProcess?: boolean;
 }
 
 export interface Progress {
@@ -179,13 +185,16 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
   const started = performance.now();
   if (options.identities !== undefined) checkFleetIdentities(options.identities, scenario.tenant, scenario.pumps);
   const externalUrl = options.brokerUrl ?? (options.identities !== undefined ? identityBrokerUrl(options.identities) : undefined);
-  let embedded = externalUrl === undefined ? await startEmbeddedBroker() : undefined;
+  const shard = options.shard ?? { index: 0, count: 1 };
+  const connections = Math.ceil(Math.ceil(scenario.pumps / shard.count) / Math.max(1, scenario.devices_per_connection ?? 1));
+  let embedded = externalUrl === undefined
+    ? await startEmbeddedBroker({ ownProcess: options.brokerProcess ?? connections > CONNECTIONS_WITH_BROKER_IN_PROCESS_MAX })
+    : undefined;
   const brokerUrl = externalUrl ?? embedded!.url;
   if (scenario.broker_outages.length > 0 && embedded === undefined) {
     throw new Error("broker_outages need the embedded broker: an external broker cannot be stopped from here");
   }
   const startMs = Date.parse(scenario.start);
-  const shard = options.shard ?? { index: 0, count: 1 };
   // Durable: what arrives while the collector is reconnecting after a broker outage waits for
   // it. Each shard's collector needs a session of its own on a shared broker.
   const collector = await Collector.connect(brokerUrl, scenario.tenant, {
@@ -305,7 +314,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
   } finally {
     await Promise.all(groups.map((group) => group.close()));
     await collector.close();
-    await embedded?.close();
+    await embedded?.end();
   }
 }
 

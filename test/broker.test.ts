@@ -1,6 +1,6 @@
-// The embedded broker's retained messages: an exact subscription finds its topic's message by
-// lookup, a wildcard one by matching; clearing and a restart on the same persistence behave as
-// MQTT says.
+// The embedded broker, in this process and in one of its own: retained messages (an exact
+// subscription finds its topic's message by lookup, a wildcard one by matching), clearing, and
+// a restart on the same persistence, as MQTT says; the process ends with end().
 
 import mqtt from "mqtt";
 import { afterEach, describe, expect, it } from "vitest";
@@ -8,7 +8,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from "../simulator/broker.js
 
 const brokers: EmbeddedBroker[] = [];
 afterEach(async () => {
-  await Promise.all(brokers.splice(0).map((broker) => broker.close()));
+  await Promise.all(brokers.splice(0).map((broker) => broker.end()));
 });
 
 async function retainedOn(url: string, filter: string, expected: number): Promise<[string, string][]> {
@@ -31,9 +31,12 @@ async function publishRetained(url: string, messages: [string, string][]): Promi
   await client.endAsync();
 }
 
-describe("embedded broker retained messages", () => {
+describe.each([
+  ["in this process", false],
+  ["in a process of its own", true],
+])("embedded broker %s: retained messages", (_, ownProcess) => {
   it("gives an exact subscription its own topic's message and a wildcard one every match", async () => {
-    const broker = await startEmbeddedBroker();
+    const broker = await startEmbeddedBroker({ ownProcess });
     brokers.push(broker);
     await publishRetained(broker.url, [["t/a/state", "A"], ["t/b/state", "B"], ["t/b/other", "X"]]);
     expect(await retainedOn(broker.url, "t/b/state", 1)).toEqual([["t/b/state", "B"]]);
@@ -43,13 +46,25 @@ describe("embedded broker retained messages", () => {
   });
 
   it("forgets a retained message cleared with an empty payload and keeps the rest across a restart", async () => {
-    const first = await startEmbeddedBroker();
+    const first = await startEmbeddedBroker({ ownProcess });
     await publishRetained(first.url, [["t/a/state", "A1"], ["t/a/state", "A2"], ["t/b/state", "B"], ["t/b/state", ""]]);
     await first.close();
+    await expect(mqtt.connectAsync(first.url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 1000 })).rejects.toThrow();
     const second = await startEmbeddedBroker({ port: first.port, persistence: first.persistence });
     brokers.push(second);
     expect(await retainedOn(second.url, "t/a/state", 1)).toEqual([["t/a/state", "A2"]]);
     expect(await retainedOn(second.url, "t/b/state", 0)).toEqual([]);
     expect(await retainedOn(second.url, "t/+/state", 1)).toEqual([["t/a/state", "A2"]]);
+  });
+});
+
+describe("embedded broker in a process of its own", () => {
+  it("ends its process with end(), after which it refuses connections", async () => {
+    const broker = await startEmbeddedBroker({ ownProcess: true });
+    const client = await mqtt.connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0 });
+    await client.endAsync();
+    await broker.end();
+    await expect(mqtt.connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 1000 })).rejects.toThrow();
+    await expect(startEmbeddedBroker({ port: broker.port, persistence: broker.persistence })).rejects.toThrow(/exited/);
   });
 });
