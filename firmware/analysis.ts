@@ -105,7 +105,8 @@ let enbw_bins: f64 = 1.0;
 let raw: StaticArray<f32> = new StaticArray<f32>(0);
 /** Power per bin of the Hann spectrum, (m/s²)² per bin, so a band's sum is its mean square. */
 let power: StaticArray<f32> = new StaticArray<f32>(0);
-/** The band's complex baseband signal, then the spectrum of its squared envelope. */
+/** The band's complex baseband signal, then the spectrum of its squared envelope; before the
+ *  envelope analysis, the high band's powers for their median. */
 let baseband: StaticArray<f32> = new StaticArray<f32>(0);
 /** The squared envelope, before its mean is known. */
 let envelope: StaticArray<f32> = new StaticArray<f32>(0);
@@ -117,8 +118,9 @@ let sk_frame: StaticArray<f32> = new StaticArray<f32>(0);
 let sk_hann: StaticArray<f32> = new StaticArray<f32>(0);
 let sk_sum2: StaticArray<f64> = new StaticArray<f64>(0);
 let sk_sum4: StaticArray<f64> = new StaticArray<f64>(0);
-/** Scratch for medians: the background of a line, or the high-frequency band. */
-let scratch: StaticArray<f32> = new StaticArray<f32>(0);
+/** Scratch for the median of a line's background. (The high-frequency band's median works in
+ *  `baseband`, free until the envelope analysis.) */
+let scratch: StaticArray<f32> = new StaticArray<f32>(MEDIAN_SCRATCH);
 
 function nextPowerOfTwo(n: i32, floor: i32): i32 {
   let size = floor;
@@ -145,14 +147,13 @@ export function analysisInit(samples: i32): i32 {
   bins = (padded >> 1) + 1;
   raw = new StaticArray<f32>(fft_size + 2);
   power = new StaticArray<f32>(bins);
-  baseband = new StaticArray<f32>(2 * envelope_points_max);
+  baseband = new StaticArray<f32>(max(2 * envelope_points_max, bins)); // and the high band's powers
   envelope = new StaticArray<f32>(envelope_points_max);
   envelope_hann = new StaticArray<f32>(envelope_points_max);
   sk_frame = new StaticArray<f32>(SK_FRAME + 2);
   sk_hann = new StaticArray<f32>(SK_FRAME);
   sk_sum2 = new StaticArray<f64>(SK_FRAME / 2 + 1);
   sk_sum4 = new StaticArray<f64>(SK_FRAME / 2 + 1);
-  scratch = new StaticArray<f32>(max(bins, MEDIAN_SCRATCH));
   for (let n = 0; n < SK_FRAME; n++) {
     unchecked(sk_hann[n] = <f32>(0.5 - 0.5 * cosTurns(<f64>n / <f64>SK_FRAME)));
   }
@@ -186,48 +187,40 @@ export function analysisInit(samples: i32): i32 {
 }
 
 /** Median of the first `count` values of `scratch` (at most MEDIAN_SCRATCH: the neighbourhood
- *  of a line), the value of rank count/2; reorders them. Quickselect by Lomuto partitions whose
- *  inner loop has no branch to mispredict (a comparison moves the boundary and picks what is
- *  written where). At most `count` rounds, as each one puts its pivot in place and leaves it
- *  out; equal values cost it rounds, at most count² steps for so few. */
+ *  of a line), the value of rank count/2. A selection that moves no data: a value's rank is
+ *  counted (how many lie below it, how many equal it), which says whether it is the median or
+ *  on which side the median lies; the values outside the bounds so found are skipped, so about
+ *  as few values are counted as quickselect would take for pivots, with branch-free counting
+ *  and no stores. At most count² steps; the values stay where they are. */
 function scratchMedian(count: i32): f64 {
   if (count <= 0) return 0.0;
   const target = count >> 1;
   const base = changetype<usize>(scratch);
-  let low = 0;
-  let high = count - 1;
-  for (let round = 0; round < count && low < high; round++) {
-    const middle = base + (<usize>((low + high) >> 1) << 2);
-    const last = base + (<usize>high << 2);
-    const pivot = load<f32>(middle);
-    store<f32>(middle, load<f32>(last));
-    store<f32>(last, pivot);
-    let boundary = low; // [low, boundary) holds the values below the pivot
-    for (let i = low; i < high; i++) {
-      const at = base + (<usize>i << 2);
-      const to = base + (<usize>boundary << 2);
-      const value = load<f32>(at);
-      const displaced = load<f32>(to);
-      const below = value < pivot;
-      store<f32>(at, below ? displaced : value);
-      store<f32>(to, below ? value : displaced);
-      boundary += <i32>below;
+  const end = base + (<usize>count << 2);
+  let low: f32 = -Infinity; // the median is above low and below high
+  let high: f32 = Infinity;
+  for (let at = base; at < end; at += 4) {
+    const value = load<f32>(at);
+    if (!(value > low && value < high)) continue;
+    let below = 0;
+    let equal = 0;
+    for (let other = base; other < end; other += 4) {
+      const x = load<f32>(other);
+      below += <i32>(x < value);
+      equal += <i32>(x == value);
     }
-    const place = base + (<usize>boundary << 2);
-    store<f32>(last, load<f32>(place));
-    store<f32>(place, pivot);
-    if (boundary == target) break;
-    if (boundary < target) low = boundary + 1;
-    else high = boundary - 1;
+    if (below > target) high = value;
+    else if (below + equal <= target) low = value;
+    else return <f64>value;
   }
-  return <f64>getF32(scratch, target);
+  return <f64>load<f32>(base + (<usize>target << 2)); // only with NaN among the values
 }
 
 const RADIX_BUCKETS: i32 = 256;
 /** Histogram of one byte of the values' bits, for powerMedian. */
 const radix_counts = new StaticArray<i32>(RADIX_BUCKETS);
 
-/** Median of the first `count` values of `scratch`, all of them non-negative (powers), the
+/** Median of the first `count` values of `baseband`, all of them non-negative (powers), the
  *  value of rank count/2; reorders them. A radix select: the bits of non-negative floats order
  *  as their values do, so four rounds, one per byte from the top, each count that byte, keep
  *  the bucket that holds the rank (the values in the buckets below move the rank down) and drop
@@ -235,7 +228,7 @@ const radix_counts = new StaticArray<i32>(RADIX_BUCKETS);
  *  bucket scan, and equal values cost nothing extra (a silent window is all zeros). */
 function powerMedian(count: i32): f64 {
   if (count <= 0) return 0.0;
-  const base = changetype<usize>(scratch);
+  const base = changetype<usize>(baseband);
   const counts = changetype<usize>(radix_counts);
   let rank = count >> 1;
   let remaining = count;
@@ -259,7 +252,7 @@ function powerMedian(count: i32): f64 {
     }
     remaining = kept;
   }
-  return <f64>getF32(scratch, 0);
+  return <f64>getF32(baseband, 0);
 }
 
 function binOf(hz: f64): i32 {
@@ -463,7 +456,7 @@ function highFrequencyFloor(): void {
   let sum: f64 = 0.0;
   for (let k = k_low; k <= k_high; k++) {
     const p = getF32(power, k);
-    setF32(scratch, count, p);
+    setF32(baseband, count, p);
     sum += <f64>p;
     count++;
   }

@@ -2,8 +2,9 @@
 // vibration spectrum. An N-point real FFT is an N/2-point complex FFT (radix-4, one radix-2
 // stage when log2(N/2) is odd) over the samples packed as z[n] = x[2n] + i·x[2n+1], followed
 // by a split step that separates the even and odd halves. fftInit() builds the only tables
-// (a quarter-wave cosine and a bit-reversal permutation, both for the largest size) once;
-// smaller sizes reuse them by striding and shifting, so nothing is allocated afterwards.
+// (a quarter-wave cosine, the radix-4 stages' three twiddles per angle, and a bit-reversal
+// permutation, all for the largest size) once; smaller sizes reuse them by striding and
+// shifting, so nothing is allocated afterwards.
 //
 // Layout: input is `size` f32 samples; output is bins 0..size/2 interleaved as re, im
 // (size + 2 f32). X[k] = Σ x[n]·e^(−2πi·kn/size), unscaled. The output may be the input
@@ -19,6 +20,10 @@ export const FFT_SIZE_MAX: i32 = 8192;
 let cosine: StaticArray<f32> = new StaticArray<f32>(0);
 /** Bit reversal of 0..size_max/2 − 1 over log2(size_max/2) bits; shift right for smaller sizes. */
 let reversed: StaticArray<u16> = new StaticArray<u16>(0);
+/** W^t, W^2t, W^3t (re, im each), W = e^(−2πi/size_max), for the even t below size_max/4: every
+ *  angle a radix-4 stage takes (its length is at most size_max/2). W^2t and W^3t are multiplied
+ *  out in f32 from W^t, the values the stages would compute: 6 f32 per entry, 12 KiB for 4096. */
+let twiddles: StaticArray<f32> = new StaticArray<f32>(0);
 let size_max_init: i32 = 0;
 let bits_max: i32 = 0; // log2(size_max / 2)
 
@@ -44,6 +49,18 @@ export function fftInit(size_max: i32): i32 {
   for (let i = 0; i < half; i++) {
     unchecked(reversed[i] = <u16>(bitrev32(<u32>i) >>> (32 - bits)));
   }
+  const entries = size_max >> 3;
+  twiddles = new StaticArray<f32>(entries * 6);
+  for (let u = 0; u < entries; u++) {
+    const t = u << 1;
+    const w1r = unchecked(cosine[t]);
+    const w1i = -unchecked(cosine[quarter - t]);
+    const w2r = w1r * w1r - w1i * w1i, w2i = w1r * w1i * 2;
+    const w3r = w1r * w2r - w1i * w2i, w3i = w1r * w2i + w1i * w2r;
+    unchecked(twiddles[u * 6] = w1r); unchecked(twiddles[u * 6 + 1] = w1i);
+    unchecked(twiddles[u * 6 + 2] = w2r); unchecked(twiddles[u * 6 + 3] = w2i);
+    unchecked(twiddles[u * 6 + 4] = w3r); unchecked(twiddles[u * 6 + 5] = w3i);
+  }
   size_max_init = size_max;
   bits_max = bits;
   return STATUS_OK;
@@ -51,7 +68,7 @@ export function fftInit(size_max: i32): i32 {
 
 /** Bytes held by the tables (for the memory budget); 0 before fftInit. */
 export function fftTableBytes(): i32 {
-  return (cosine.length << 2) + (reversed.length << 1);
+  return (cosine.length << 2) + (reversed.length << 1) + (twiddles.length << 2);
 }
 
 const TAYLOR_TERMS: i32 = 9; // past (π/4)^18/18! the terms are below f64's resolution
@@ -271,20 +288,17 @@ function twiddleStages(p: usize, count: i32, length: i32): void {
   const end = p + (<usize>count << 3);
   // Radix-4 stages: each merges four DFTs of length/4 points (stored in the order r = 0, 2, 1, 3
   // because the data is bit-reversed) into one of `length` points.
-  const table = changetype<usize>(cosine);
-  const quarter_table = size_max_init >> 2;
+  const table = changetype<usize>(twiddles);
   for (; length <= count; length <<= 2) {
     const q = length >> 2;
     const qb = <usize>q << 3;
     const lb = <usize>length << 3;
-    const t_step = size_max_init / length; // table index of angle 2π/length
+    const wb = <usize>(size_max_init / length) * 12; // j's angle steps by size_max/length: 24 bytes per 2
     for (let j = 0; j < q; j++) {
-      // W^j from the table; W^2j and W^3j by multiplication, so the table stops at a quarter turn.
-      const t = j * t_step;
-      const w1r = load<f32>(table + (<usize>t << 2));
-      const w1i = -load<f32>(table + (<usize>(quarter_table - t) << 2));
-      const w2r = w1r * w1r - w1i * w1i, w2i = w1r * w1i * 2;
-      const w3r = w1r * w2r - w1i * w2i, w3i = w1r * w2i + w1i * w2r;
+      const w = table + <usize>j * wb;
+      const w1r = load<f32>(w), w1i = load<f32>(w, 4);
+      const w2r = load<f32>(w, 8), w2i = load<f32>(w, 12);
+      const w3r = load<f32>(w, 16), w3i = load<f32>(w, 20);
       for (let a = p + (<usize>j << 3); a < end; a += lb) {
         const b = a + qb, c = b + qb, d = c + qb;
         const x0r = load<f32>(a), x0i = load<f32>(a, 4);
