@@ -7,6 +7,8 @@
 // "end s" is the time after that step.
 // Run: npx tsx bench/fleet.bench.ts [--pumps 100,1000,10000] [--windows 20] [--workers N] [--broker URL]
 //      [--per-connection N]  (N pumps share one gateway connection: scenario devices_per_connection)
+//      npx tsx bench/fleet.bench.ts --scenario scenarios/fleet-1000.json   (a whole scenario as it
+//      is, faults and all: 1,000 pumps x 30 days at one window every 10 minutes, 4.32 M windows)
 // Past 4,000 connections the embedded broker runs in a process of its own (inside this one, a
 // loopback connection costs two file descriptors), so --pumps 10000 gives 10,000 devices with a
 // connection each; --broker takes any other broker (e.g. mosquitto), and --per-connection 10
@@ -32,18 +34,21 @@ const CPU_ROUNDS_WARMUP = 20;
 const CPU_ROUNDS = 30;
 
 const { values } = parseArgs({
-  options: { pumps: { type: "string", default: "100,1000" }, windows: { type: "string", default: "12" }, broker: { type: "string" }, workers: { type: "string" }, "per-connection": { type: "string", default: "1" } },
+  options: { scenario: { type: "string" }, pumps: { type: "string", default: "100,1000" }, windows: { type: "string", default: "12" }, broker: { type: "string" }, workers: { type: "string" }, "per-connection": { type: "string", default: "1" } },
 });
-const sizes = values.pumps.split(",").map(Number);
-const windowsPerPump = Number(values.windows);
-const base = loadScenario(new URL("../scenarios/default.json", import.meta.url).pathname);
+const whole = values.scenario === undefined ? undefined : loadScenario(values.scenario);
+const sizes = whole === undefined ? values.pumps.split(",").map(Number) : [whole.pumps];
+const windowsPerPump = whole === undefined ? Number(values.windows) : Math.floor((whole.days * 86_400) / whole.interval_s);
+const base = whole ?? loadScenario(new URL("../scenarios/default.json", import.meta.url).pathname);
 
-console.log(`fleet bench: ${windowsPerPump} windows of ${base.window} samples per pump, ${values["per-connection"]} pump(s) per connection, one process, node ${process.version}`);
+console.log(whole === undefined
+  ? `fleet bench: ${windowsPerPump} windows of ${base.window} samples per pump, ${values["per-connection"]} pump(s) per connection, one process, node ${process.version}`
+  : `fleet bench: scenario ${values.scenario} as it is: ${whole.pumps} pumps, ${whole.days} days, ${windowsPerPump} windows of ${whole.window} samples per pump, ${whole.faults.length} kinds of fault, one process, node ${process.version}`);
 await perWindowCosts();
 console.log("pumps    windows   seconds   windows/s   stepping/s   connect s   end s   heap MB/device   rss MB/device   delivered   main busy");
 for (const pumps of sizes) {
   const interval = 600;
-  const scenario = { ...base, pumps, faults: [], devices_per_connection: Number(values["per-connection"]), days: Math.max(windowsPerPump, 1) * interval / 86_400, interval_s: interval };
+  const scenario = whole ?? { ...base, pumps, faults: [], devices_per_connection: Number(values["per-connection"]), days: Math.max(windowsPerPump, 1) * interval / 86_400, interval_s: interval };
   global.gc?.();
   const before = process.memoryUsage();
   let connectedAt = 0;
