@@ -104,17 +104,63 @@ export function drawPump(ranges: PumpRanges, random: Random): PumpParameters {
  *  by about one ulp a step, so it stays far below float32 resolution. */
 const ROTATION_BLOCK = 1024;
 
-/** Work buffers shared by every model in the thread (sample() runs to completion, one at a
- *  time): the window in float64, and a window's worth of normals (Random.normals, the
- *  ziggurat). Grown to the largest window. */
+/** The window's two hottest loops as WebAssembly SIMD, two float64 lanes at a time: the same
+ *  IEEE operations in the same order as the scalar loops they replace, so the same bits (V8
+ *  does not vectorise JavaScript, and the lines' rotations are bound by floating-point
+ *  throughput). `lines` adds the five lines to a block of the window, rounding to float32:
+ *  their cos and sin of a step (k, q) and their starting phasors (c, s) in pairs at
+ *  LINE_PARAMETERS, line 4's pair padded; `ring` adds gain × a ring to the window. The bytes
+ *  are the text below, assembled by binaryen (wasm-as --enable-simd):
+ *
+ *  (func "lines" (param src dst n)                 ;; n > 0
+ *    load k01 k23 k4_ q01 q23 q4_ c01 c23 c4_ s01 s23 s4_ (v128 at 0, 16, ..., 176)
+ *    loop: f32[dst] = demote(f64[src] + ((((s01.0 + s01.1) + s23.0) + s23.1) + s4_.0))
+ *          t = c·k − s·q; s = s·k + c·q; c = t     (each pair)
+ *          src += 8; dst += 4; until --n = 0)
+ *  (func "ring" (param dst src n gain)             ;; f64[dst + i] += gain · f64[src + i]
+ *    pairs by f64x2, then the odd one)
+ */
+const KERNELS_WASM = "AGFzbQEAAAABDgJgA39/fwBgBH9/f3wAAwMCAAEFAwEAAQcZAwZtZW1vcnkCAAVsaW5lcwAABHJpbmcAAQqOAwKpAgENe0EA/QAEACEDQQD9AAQQIQRBAP0ABCAhBUEA/QAEMCEGQQD9AARAIQdBAP0ABFAhCEEA/QAEYCEJQQD9AARwIQpBAP0ABIABIQtBAP0ABJABIQxBAP0ABKABIQ1BAP0ABLABIQ4DQCABIAArAwAgDP0hACAM/SEBoCAN/SEAoCAN/SEBoCAO/SEAoKC2OAIAIAkgA/3yASAMIAb98gH98QEhDyAMIAP98gEgCSAG/fIB/fABIQwgDyEJIAogBP3yASANIAf98gH98QEhDyANIAT98gEgCiAH/fIB/fABIQ0gDyEKIAsgBf3yASAOIAj98gH98QEhDyAOIAX98gEgCyAI/fIB/fABIQ4gDyELIABBCGohACABQQRqIQEgAkEBayICDQALC2EBAXsgA/0UIQQCQANAIAJBAkkNASAAIAD9AAQAIAQgAf0ABAD98gH98AH9CwQAIABBEGohACABQRBqIQEgAkECayECDAALAAsgAgRAIAAgACsDACADIAErAwCioDkDAAsL";
+const kernels = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(KERNELS_WASM, "base64"))).exports as {
+  memory: WebAssembly.Memory;
+  lines(sourceByte: number, targetByte: number, count: number): void;
+  ring(targetByte: number, sourceByte: number, count: number, gain: number): void;
+};
+
+/** The kernels' memory: the line parameters, then the window in float64 (noise, impacts and
+ *  cavitation are summed there), the window rounded to float32, and the ring of the impacts
+ *  being added. Shared by every model in the thread (sample() runs to completion, one at a
+ *  time); grown to the largest window and ring. */
+const LINE_PARAMETERS = 24; // k, q, c, s: three pairs each
+const WORK_BYTE = 256;
+const PAGE_BYTES = 65536;
+let capacitySamples = -1;
+let capacityRing = -1;
 let work = new Float64Array(0);
+let rounded = new Float32Array(0);
+let ringWork = new Float64Array(0);
+let lineParameters = new Float64Array(0);
+let roundedByte = 0;
+let ringByte = 0;
+/** A window's worth of normals for cavitation (Random.normals, the ziggurat). */
 let normals = new Float64Array(0);
 
-function workFor(samples: number): Float64Array {
-  if (work.length < samples) {
-    work = new Float64Array(samples);
-    normals = new Float64Array(samples);
+function workFor(samples: number, ringSamples = 0): Float64Array {
+  if (samples > capacitySamples || ringSamples > capacityRing) {
+    capacitySamples = Math.max(samples, capacitySamples);
+    capacityRing = Math.max(ringSamples, capacityRing);
+    roundedByte = WORK_BYTE + 8 * capacitySamples;
+    ringByte = roundedByte + 4 * capacitySamples + (capacitySamples % 2 === 0 ? 0 : 4);
+    const bytes = ringByte + 8 * capacityRing;
+    const memory = kernels.memory;
+    if (bytes > memory.buffer.byteLength) memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / PAGE_BYTES));
+    // Growing detaches the old views: make them all again.
+    lineParameters = new Float64Array(memory.buffer, 0, LINE_PARAMETERS);
+    work = new Float64Array(memory.buffer, WORK_BYTE, capacitySamples);
+    rounded = new Float32Array(memory.buffer, roundedByte, capacitySamples);
+    ringWork = new Float64Array(memory.buffer, ringByte, capacityRing);
   }
+  if (normals.length < samples) normals = new Float64Array(samples);
   return work;
 }
 
@@ -133,37 +179,27 @@ function setLine(l: number, sampleRateHz: number, hz: number, amplitude: number,
   linePhase[l] = phase;
 }
 
-/** target[i] = source[i] + the LINES lines, amplitude · sin(step·i + phase) each, for i in
+/** target[i] = work[i] + the LINES lines, amplitude · sin(step·i + phase) each, for i in
  *  [0, count): the window's last pass, rounded to float32 once. Each sine comes from rotating a
- *  phasor (four multiplications a sample instead of a Math.sin), all five in one pass so their
- *  chains of multiplications run side by side; re-seeded exactly every ROTATION_BLOCK samples. */
-function addLines(source: Float64Array, target: Float32Array, count: number): void {
-  const k0 = Math.cos(lineStep[0]), q0 = Math.sin(lineStep[0]);
-  const k1 = Math.cos(lineStep[1]), q1 = Math.sin(lineStep[1]);
-  const k2 = Math.cos(lineStep[2]), q2 = Math.sin(lineStep[2]);
-  const k3 = Math.cos(lineStep[3]), q3 = Math.sin(lineStep[3]);
-  const k4 = Math.cos(lineStep[4]), q4 = Math.sin(lineStep[4]);
+ *  phasor (four multiplications a sample instead of a Math.sin), all five in one pass, in the
+ *  `lines` kernel; re-seeded exactly every ROTATION_BLOCK samples. */
+function addLines(target: Float32Array, count: number): void {
+  const p = lineParameters;
+  p.fill(0);
+  for (let l = 0; l < LINES; l++) {
+    p[l] = Math.cos(lineStep[l]);
+    p[6 + l] = Math.sin(lineStep[l]);
+  }
   for (let start = 0; start < count; start += ROTATION_BLOCK) {
     const end = Math.min(count, start + ROTATION_BLOCK);
-    let angle = lineStep[0] * start + linePhase[0];
-    let c0 = lineAmplitude[0] * Math.cos(angle), s0 = lineAmplitude[0] * Math.sin(angle);
-    angle = lineStep[1] * start + linePhase[1];
-    let c1 = lineAmplitude[1] * Math.cos(angle), s1 = lineAmplitude[1] * Math.sin(angle);
-    angle = lineStep[2] * start + linePhase[2];
-    let c2 = lineAmplitude[2] * Math.cos(angle), s2 = lineAmplitude[2] * Math.sin(angle);
-    angle = lineStep[3] * start + linePhase[3];
-    let c3 = lineAmplitude[3] * Math.cos(angle), s3 = lineAmplitude[3] * Math.sin(angle);
-    angle = lineStep[4] * start + linePhase[4];
-    let c4 = lineAmplitude[4] * Math.cos(angle), s4 = lineAmplitude[4] * Math.sin(angle);
-    for (let i = start; i < end; i++) {
-      target[i] = source[i] + (s0 + s1 + s2 + s3 + s4);
-      let next = c0 * k0 - s0 * q0; s0 = s0 * k0 + c0 * q0; c0 = next;
-      next = c1 * k1 - s1 * q1; s1 = s1 * k1 + c1 * q1; c1 = next;
-      next = c2 * k2 - s2 * q2; s2 = s2 * k2 + c2 * q2; c2 = next;
-      next = c3 * k3 - s3 * q3; s3 = s3 * k3 + c3 * q3; c3 = next;
-      next = c4 * k4 - s4 * q4; s4 = s4 * k4 + c4 * q4; c4 = next;
+    for (let l = 0; l < LINES; l++) {
+      const angle = lineStep[l] * start + linePhase[l];
+      p[12 + l] = lineAmplitude[l] * Math.cos(angle);
+      p[18 + l] = lineAmplitude[l] * Math.sin(angle);
     }
+    kernels.lines(WORK_BYTE + 8 * start, roundedByte + 4 * start, end - start);
   }
+  target.set(rounded.subarray(0, count));
 }
 
 export class PumpModel {
@@ -220,7 +256,8 @@ export class PumpModel {
   sample(out: Float32Array, sampleRateHz: number, timeMs = 0): number {
     const p = this.parameters;
     const count = out.length;
-    const window = workFor(count);
+    // Sized first: growing the kernels' memory would detach a view in use.
+    const window = workFor(count, this.orders !== undefined ? this.ringFor(sampleRateHz).length : 0);
     const shaftHz = this.shaftHz * (1 + SPEED_WANDER * this.random.gaussian());
     const imbalance = this.level("imbalance", timeMs);
     const misalignment = this.level("misalignment", timeMs);
@@ -236,7 +273,7 @@ export class PumpModel {
     setLine(2, rate, 3 * shaftHz, THIRD_ORDER_SHARE * p.misalignment_g + MISALIGNMENT_3X_G_MAX * misalignment, p.phases[2]);
     setLine(3, rate, p.vanes * shaftHz, p.vane_pass_g, p.phases[3]);
     setLine(4, rate, 2 * p.vanes * shaftHz, VANE_PASS_SECOND_SHARE * p.vane_pass_g, p.phases[4]);
-    addLines(window, out, count);
+    addLines(out, count);
     return shaftHz;
   }
 
@@ -266,6 +303,7 @@ export class PumpModel {
     share: number, modulationHz: number, depth: number): void {
     if (s <= 0 || rateHz <= 0) return;
     const ring = this.ringFor(sampleRateHz);
+    ringWork.set(ring);
     const startS = timeMs / 1000;
     const amplitude = BEARING_IMPACT_G_MAX * share * s;
     const period = sampleRateHz / rateHz;
@@ -278,7 +316,7 @@ export class PumpModel {
       const t = startS + at / sampleRateHz;
       const gain = amplitude * (1 - depth + depth * (0.5 + 0.5 * Math.cos(2 * Math.PI * modulationHz * t)));
       const end = Math.min(ring.length, count - at);
-      for (let i = 0; i < end; i++) window[at + i] += gain * ring[i];
+      kernels.ring(WORK_BYTE + 8 * at, ringByte, end, gain); // window[at + i] += gain · ring[i]
     }
   }
 
