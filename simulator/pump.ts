@@ -110,7 +110,8 @@ const ROTATION_BLOCK = 1024;
  *  throughput). `lines` adds the five lines to a block of the window, rounding to float32:
  *  their cos and sin of a step (k, q) and their starting phasors (c, s) in pairs at
  *  LINE_PARAMETERS, line 4's pair padded; `ring` adds gain × a ring to the window. The bytes
- *  are the text below, assembled by binaryen (wasm-as --enable-simd):
+ *  are simulator/pump-kernels.wat assembled by binaryen (the command is in that file; a test
+ *  holds the two together). In short:
  *
  *  (func "lines" (param src dst n)                 ;; n > 0
  *    load k01 k23 k4_ q01 q23 q4_ c01 c23 c4_ s01 s23 s4_ (v128 at 0, 16, ..., 176)
@@ -120,7 +121,7 @@ const ROTATION_BLOCK = 1024;
  *  (func "ring" (param dst src n gain)             ;; f64[dst + i] += gain · f64[src + i]
  *    pairs by f64x2, then the odd one)
  */
-const KERNELS_WASM = "AGFzbQEAAAABDgJgA39/fwBgBH9/f3wAAwMCAAEFAwEAAQcZAwZtZW1vcnkCAAVsaW5lcwAABHJpbmcAAQqOAwKpAgENe0EA/QAEACEDQQD9AAQQIQRBAP0ABCAhBUEA/QAEMCEGQQD9AARAIQdBAP0ABFAhCEEA/QAEYCEJQQD9AARwIQpBAP0ABIABIQtBAP0ABJABIQxBAP0ABKABIQ1BAP0ABLABIQ4DQCABIAArAwAgDP0hACAM/SEBoCAN/SEAoCAN/SEBoCAO/SEAoKC2OAIAIAkgA/3yASAMIAb98gH98QEhDyAMIAP98gEgCSAG/fIB/fABIQwgDyEJIAogBP3yASANIAf98gH98QEhDyANIAT98gEgCiAH/fIB/fABIQ0gDyEKIAsgBf3yASAOIAj98gH98QEhDyAOIAX98gEgCyAI/fIB/fABIQ4gDyELIABBCGohACABQQRqIQEgAkEBayICDQALC2EBAXsgA/0UIQQCQANAIAJBAkkNASAAIAD9AAQAIAQgAf0ABAD98gH98AH9CwQAIABBEGohACABQRBqIQEgAkECayECDAALAAsgAgRAIAAgACsDACADIAErAwCioDkDAAsL";
+export const KERNELS_WASM = "AGFzbQEAAAABDgJgA39/fwBgBH9/f3wAAwMCAAEFAwEAAQcZAwZtZW1vcnkCAAVsaW5lcwAABHJpbmcAAQqOAwKpAgENe0EA/QAEACEDQQD9AAQQIQRBAP0ABCAhBUEA/QAEMCEGQQD9AARAIQdBAP0ABFAhCEEA/QAEYCEJQQD9AARwIQpBAP0ABIABIQtBAP0ABJABIQxBAP0ABKABIQ1BAP0ABLABIQ4DQCABIAArAwAgDP0hACAM/SEBoCAN/SEAoCAN/SEBoCAO/SEAoKC2OAIAIAkgA/3yASAMIAb98gH98QEhDyAMIAP98gEgCSAG/fIB/fABIQwgDyEJIAogBP3yASANIAf98gH98QEhDyANIAT98gEgCiAH/fIB/fABIQ0gDyEKIAsgBf3yASAOIAj98gH98QEhDyAOIAX98gEgCyAI/fIB/fABIQ4gDyELIABBCGohACABQQRqIQEgAkEBayICDQALC2EBAXsgA/0UIQQCQANAIAJBAkkNASAAIAD9AAQAIAQgAf0ABAD98gH98AH9CwQAIABBEGohACABQRBqIQEgAkECayECDAALAAsgAgRAIAAgACsDACADIAErAwCioDkDAAsL";
 const kernels = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(KERNELS_WASM, "base64"))).exports as {
   memory: WebAssembly.Memory;
   lines(sourceByte: number, targetByte: number, count: number): void;

@@ -3,9 +3,10 @@
 // with every kind of fault, at the default rate and window and at an odd-sized one.
 
 import { createHash } from "node:crypto";
+import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { FAULT_KINDS, type Degradation } from "../simulator/degradation.js";
-import { bearingOrders, drawPump, PumpModel } from "../simulator/pump.js";
+import { bearingOrders, drawPump, KERNELS_WASM, PumpModel } from "../simulator/pump.js";
 import { Random } from "../simulator/random.js";
 import { loadScenario } from "../simulator/scenario.js";
 
@@ -41,3 +42,16 @@ describe("PumpModel.sample", () => {
 /** From the model before its kernels moved to WebAssembly (the first 16 hex digits of each). */
 const EXPECTED_DEFAULT = ["6cca4a04d1d01801", "c1d079c498595417", "d48e9d186fc985db", "fffb867b43679677", "b4d15ba194c60d93", "43cfb868b0ff0371", "4c12f9fa1ba8ade9", "2254a2a9a9107aa4"];
 const EXPECTED_ODD = "5870cb9f92e50df3";
+
+describe("the pump model's SIMD kernels", () => {
+  it("are the bytes simulator/pump-kernels.wat assembles to", async () => {
+    const { default: binaryen } = await import("binaryen");
+    const text = fs.readFileSync(new URL("../simulator/pump-kernels.wat", import.meta.url), "utf8");
+    const module = binaryen.parseText(text);
+    module.setFeatures(binaryen.Features.MVP | binaryen.Features.SIMD128);
+    expect(module.validate()).toBeTruthy();
+    const assembled = module.emitBinary();
+    module.dispose();
+    expect(Buffer.from(assembled).toString("base64")).toBe(KERNELS_WASM);
+  });
+});
