@@ -36,9 +36,12 @@ interface Shape { entries: Entry[]; bytes: number; numbers: Map<string, Cell>; t
 /** Shapes are shared by every log: a trie over (name, unit, kind), one node per record. */
 interface ShapeNode { next: Map<string, Map<string | undefined, ShapeNode[]>>; shape: Shape | undefined }
 const root: ShapeNode = { next: new Map(), shape: undefined };
-/** Shapes kept at most; a pack of a new shape past this is kept as Maps. */
+/** Shapes and trie nodes kept at most (packs of made-up names must not grow the trie without
+ *  end); a pack whose shape finds no room is kept as Maps. */
 const SHAPES_MAX = 10_000;
+const NODES_MAX = 200_000;
 let shapeCount = 0;
+let nodeCount = 0;
 
 const ROWS_INITIAL = 64;
 const BYTES_INITIAL = 4096;
@@ -58,7 +61,8 @@ export class TelemetryLog implements Iterable<TelemetryPack> {
   // The pack being appended.
   #open = false;
   #cursor = 0;
-  #node: ShapeNode = root;
+  /** Where the pack's records lead in the trie; undefined once it has no room. */
+  #node: ShapeNode | undefined = root;
   #entries: Entry[] = [];
   #time = 0;
   #first = true;
@@ -107,10 +111,11 @@ export class TelemetryLog implements Iterable<TelemetryPack> {
 
   commit(): void {
     if (!this.#open) throw new Error("telemetry log: commit without begin");
-    let shape = this.#node.shape;
-    if (shape === undefined && shapeCount < SHAPES_MAX) {
+    const node = this.#node;
+    let shape = node?.shape;
+    if (node !== undefined && shape === undefined && shapeCount < SHAPES_MAX) {
       shape = makeShape([...this.#entries]);
-      this.#node.shape = shape;
+      node.shape = shape;
       shapeCount += 1;
     }
     const row = this.#rows;
@@ -209,7 +214,7 @@ export class TelemetryLog implements Iterable<TelemetryPack> {
       this.#first = false;
     }
     this.#entries.push({ name, unit, kind });
-    this.#node = step(this.#node, name, unit, kind);
+    this.#node = this.#node === undefined ? undefined : step(this.#node, name, unit, kind);
     const at = this.#cursor;
     const bytes = CELL_BYTES[kind];
     if (at + bytes > this.#bytes.length) this.#growBytes(at + bytes);
@@ -263,7 +268,10 @@ export class TelemetryLog implements Iterable<TelemetryPack> {
   }
 }
 
-function step(node: ShapeNode, name: string, unit: string | undefined, kind: number): ShapeNode {
+function step(node: ShapeNode, name: string, unit: string | undefined, kind: number): ShapeNode | undefined {
+  const known = node.next.get(name)?.get(unit)?.[kind];
+  if (known !== undefined) return known;
+  if (nodeCount >= NODES_MAX) return undefined;
   let byUnit = node.next.get(name);
   if (byUnit === undefined) {
     byUnit = new Map();
@@ -274,11 +282,9 @@ function step(node: ShapeNode, name: string, unit: string | undefined, kind: num
     byKind = [];
     byUnit.set(unit, byKind);
   }
-  let next = byKind[kind];
-  if (next === undefined) {
-    next = { next: new Map(), shape: undefined };
-    byKind[kind] = next;
-  }
+  const next: ShapeNode = { next: new Map(), shape: undefined };
+  byKind[kind] = next;
+  nodeCount += 1;
   return next;
 }
 

@@ -214,6 +214,28 @@ describe("TelemetryLog", () => {
   });
 });
 
+describe("TelemetryLog past its room for shapes", () => {
+  it("keeps a pack of a shape it has no room for as it came, and reads it the same way", () => {
+    const log = new TelemetryLog(DEVICE);
+    // Made-up names, one shape each, until the shared trie is full (10,000 shapes).
+    for (let i = 0; i < 10_001; i++) {
+      log.begin(i + 1);
+      log.value(`made_up_${i}`, "m/s2", i, i);
+      log.commit();
+    }
+    log.begin(10_002);
+    log.value("late", "Cel", 0.1, 99);
+    log.text("fault", undefined, "none", 99);
+    log.commit();
+    const row = log.length - 1;
+    expect(plain(log.at(row)!)).toEqual({ sequence: 10_002, time: 99, values: [["late", 0.1]], units: [["late", "Cel"]], texts: [["fault", "none"]] });
+    expect([log.numberOf(row, "late"), log.textOf(row, "fault"), log.time(row)]).toEqual([0.1, "none", 99]);
+    expect(log.numberOf(0, "made_up_0")).toBe(0);
+    expect(log.numberOf(9_999, "made_up_9999")).toBe(9_999);
+    expect(plain(log.at(10_000)!)).toEqual({ sequence: 10_001, time: 10_000, values: [["made_up_10000", 10_000]], units: [["made_up_10000", "m/s2"]], texts: [] });
+  });
+});
+
 describe("Collector", () => {
   let broker: EmbeddedBroker;
   let collector: Collector;
