@@ -7,6 +7,7 @@
 // "end s" is the time after that step.
 // Run: npx tsx bench/fleet.bench.ts [--pumps 100,1000,10000] [--windows 20] [--workers N] [--broker URL]
 //      [--per-connection N]  (N pumps share one gateway connection: scenario devices_per_connection)
+//      [--broker-process]  (the embedded broker in a process of its own at any fleet size)
 //      npx tsx bench/fleet.bench.ts --scenario scenarios/fleet-1000.json   (a whole scenario as it
 //      is, faults and all: 1,000 pumps x 30 days at one window every 10 minutes, 4.32 M windows)
 // Past 4,000 connections the embedded broker runs in a process of its own (inside this one, a
@@ -34,7 +35,7 @@ const CPU_ROUNDS_WARMUP = 20;
 const CPU_ROUNDS = 30;
 
 const { values } = parseArgs({
-  options: { scenario: { type: "string" }, pumps: { type: "string", default: "100,1000" }, windows: { type: "string", default: "12" }, broker: { type: "string" }, workers: { type: "string" }, "per-connection": { type: "string", default: "1" } },
+  options: { scenario: { type: "string" }, pumps: { type: "string", default: "100,1000" }, windows: { type: "string", default: "12" }, broker: { type: "string" }, workers: { type: "string" }, "per-connection": { type: "string", default: "1" }, "broker-process": { type: "boolean" } },
 });
 const whole = values.scenario === undefined ? undefined : loadScenario(values.scenario);
 const sizes = whole === undefined ? values.pumps.split(",").map(Number) : [whole.pumps];
@@ -58,6 +59,7 @@ for (const pumps of sizes) {
   const started = performance.now();
   const result = await simulate(scenario, {
     brokerUrl: values.broker,
+    ...(values["broker-process"] === true ? { brokerProcess: true } : {}),
     workers: values.workers === undefined ? undefined : Number(values.workers),
     onProgress: () => {
       steppedAt = performance.now() - started;
