@@ -93,21 +93,8 @@ export class Collector {
         if (supersedes(state, ledger.state)) ledger.state = state;
         return;
       }
-      if (kind === "telemetry" && this.readFast(ledger, payload)) {
-        // Read, checked and kept in one pass over the bytes.
-      } else {
-        const { sequence, body } = unframe(payload);
-        if (seen(ledger, sequence)) {
-          ledger.duplicates += 1;
-          return;
-        }
-        // Taken even if its body turns out undecodable: it arrived (and is counted an error).
-        taken(ledger, sequence);
-        if (kind === "telemetry") appendRecords(ledger, sequence, resolveSenml(decodeSenml(body)));
-        else if (kind === "event") ledger.events.push(decodeEvent(body));
-        else if (kind === "reply") ledger.replies.push(decodeReply(body));
-        else if (kind === "waveform") ledger.waveforms.push(decodeWaveformPart(body));
-      }
+      // The usual telemetry goes in one pass over its bytes; everything else, the general way.
+      if (kind !== "telemetry" || !this.readFast(ledger, payload)) decodeInto(ledger, kind, payload);
     } catch (error) {
       const code = error instanceof ProtocolError ? error.code : "unexpected";
       this.errors.push({ topic, code, message: (error as Error).message });
@@ -211,6 +198,22 @@ function coalesceWrites(client: MqttClient): void {
 
 /** Gap lists are for people: past this many numbers a list is cut. */
 const GAPS_LISTED_MAX = 1000;
+
+/** Unframes and decodes a message with the protocol's codecs into its device's ledger; a
+ *  duplicate is counted and dropped. */
+function decodeInto(ledger: DeviceLedger, kind: Topic["kind"], payload: Uint8Array): void {
+  const { sequence, body } = unframe(payload);
+  if (seen(ledger, sequence)) {
+    ledger.duplicates += 1;
+    return;
+  }
+  // Taken even if its body turns out undecodable: it arrived (and is counted an error).
+  taken(ledger, sequence);
+  if (kind === "telemetry") appendRecords(ledger, sequence, resolveSenml(decodeSenml(body)));
+  else if (kind === "event") ledger.events.push(decodeEvent(body));
+  else if (kind === "reply") ledger.replies.push(decodeReply(body));
+  else if (kind === "waveform") ledger.waveforms.push(decodeWaveformPart(body));
+}
 
 /** Whether `sequence` has been taken already. */
 function seen(ledger: DeviceLedger, sequence: number): boolean {
