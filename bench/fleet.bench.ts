@@ -8,12 +8,15 @@
 // Run: npx tsx bench/fleet.bench.ts [--pumps 100,1000,10000] [--windows 20] [--workers N] [--broker URL]
 //      [--per-connection N]  (N pumps share one gateway connection: scenario devices_per_connection)
 //      [--broker-process]  (the embedded broker in a process of its own at any fleet size)
+//      [--tcp]  (devices reach the embedded broker over loopback TCP, not its in-process network)
 //      npx tsx bench/fleet.bench.ts --scenario scenarios/fleet-1000.json   (a whole scenario as it
 //      is, faults and all: 1,000 pumps x 30 days at one window every 10 minutes, 4.32 M windows)
-// Past 4,000 connections the embedded broker runs in a process of its own (inside this one, a
-// loopback connection costs two file descriptors), so --pumps 10000 gives 10,000 devices with a
-// connection each; --broker takes any other broker (e.g. mosquitto), and --per-connection 10
-// connects them over 1,000 gateway connections instead.
+// Devices reach the embedded broker over its in-process network (simulator/link-hub.ts), each
+// with an MQTT connection of its own, so --pumps 10000 gives 10,000 connections without a socket
+// each; with --tcp they dial it on loopback, and past 4,000 connections it then runs in a process
+// of its own (inside this one a loopback connection costs two file descriptors). --broker takes
+// any other broker (e.g. mosquitto), and --per-connection 10 connects the devices over 1,000
+// gateway connections instead.
 // With --windows 0 it only connects the fleet (boot, MQTT connect, birth) and measures that.
 // First it times the two computations every window needs, in this thread alone: the pump
 // model's samples and the firmware's process() (the floor under the fleet's cost per window;
@@ -35,7 +38,7 @@ const CPU_ROUNDS_WARMUP = 20;
 const CPU_ROUNDS = 30;
 
 const { values } = parseArgs({
-  options: { scenario: { type: "string" }, pumps: { type: "string", default: "100,1000" }, windows: { type: "string", default: "12" }, broker: { type: "string" }, workers: { type: "string" }, "per-connection": { type: "string", default: "1" }, "broker-process": { type: "boolean" } },
+  options: { scenario: { type: "string" }, pumps: { type: "string", default: "100,1000" }, windows: { type: "string", default: "12" }, broker: { type: "string" }, workers: { type: "string" }, "per-connection": { type: "string", default: "1" }, "broker-process": { type: "boolean" }, tcp: { type: "boolean" } },
 });
 const whole = values.scenario === undefined ? undefined : loadScenario(values.scenario);
 const sizes = whole === undefined ? values.pumps.split(",").map(Number) : [whole.pumps];
@@ -60,6 +63,7 @@ for (const pumps of sizes) {
   const result = await simulate(scenario, {
     brokerUrl: values.broker,
     ...(values["broker-process"] === true ? { brokerProcess: true } : {}),
+    ...(values.tcp === true ? { transport: "tcp" as const } : {}),
     workers: values.workers === undefined ? undefined : Number(values.workers),
     onProgress: () => {
       steppedAt = performance.now() - started;

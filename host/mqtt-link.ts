@@ -5,7 +5,8 @@
 // commands from .../command handed to the device.
 
 import { OutboxSender, type LinkCounters } from "./outbox-sender.js";
-import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import mqtt, { MqttClient, type IClientOptions } from "mqtt";
+import type { Duplex } from "node:stream";
 import { encodeState, decodeState, type DataPolicy } from "../protocol/state.js";
 import { buildTopic } from "../protocol/topics.js";
 import type { Outbox } from "./outbox.js";
@@ -29,6 +30,14 @@ export function backoffDelayMs(backoff: Backoff, attempt: number, random: () => 
   return Math.min(backoff.maxMs, raw) * (1 - backoff.jitter * random());
 }
 
+/** A client for one connection attempt: over `stream` when given (the simulator's in-process
+ *  network), else by dialling `url`. mqtt.js's debug logging costs a call with its arguments
+ *  per packet even when off, so it is left out unless DEBUG is set. */
+export function openClient(url: string, options: IClientOptions, stream?: () => Duplex): MqttClient {
+  const all: IClientOptions = process.env.DEBUG === undefined ? { log: () => {}, ...options } : options;
+  return stream !== undefined ? new MqttClient(stream, all) : mqtt.connect(url, all);
+}
+
 export interface MqttLinkOptions {
   url: string;
   tenant: string;
@@ -43,6 +52,9 @@ export interface MqttLinkOptions {
   outbox: Outbox;
   /** Extra mqtt.js options: credentials, TLS, keepalive. */
   client?: IClientOptions;
+  /** Opens the byte stream to the broker for each connection instead of dialling `url` (the
+   *  simulator's in-process network); `url` then only names the broker in messages. */
+  stream?: () => Duplex;
   inFlightMax?: number;
   /** Sequences up to this one went out on an earlier link (a life before a power cut): sending
    *  them again counts as resent. */
@@ -84,6 +96,8 @@ export class MqttLink implements DeviceLink {
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private closing = false;
+  /** The last connection's subscriptions and birth, under way or done (never rejects). */
+  private announcing: Promise<void> | undefined;
   readonly counters: LinkCounters = { connects: 0, disconnects: 0, acknowledged: 0, resent: 0 };
 
   constructor(private readonly options: MqttLinkOptions) {
@@ -124,7 +138,7 @@ export class MqttLink implements DeviceLink {
    *  what was unacknowledged is still in the outbox and goes again from there. */
   private open(): void {
     this.session = this.options.nextSession();
-    const client = mqtt.connect(this.options.url, {
+    const options: IClientOptions = {
       protocolVersion: 4,
       clientId: `${this.options.tenant}.${this.options.device}`,
       clean: true,
@@ -132,7 +146,8 @@ export class MqttLink implements DeviceLink {
       ...this.options.client,
       reconnectPeriod: 0, // reconnects are ours: jittered exponential backoff
       will: this.will(),
-    });
+    };
+    const client = openClient(this.options.url, options, this.options.stream);
     this.client = client;
     client.on("connect", () => {
       this.onConnected(client);
@@ -152,7 +167,7 @@ export class MqttLink implements DeviceLink {
       await client.subscribeAsync([this.commandTopic, this.stateTopic], { qos: 1 });
       await client.publishAsync(this.stateTopic, Buffer.from(this.birth()), { qos: 1, retain: true });
     };
-    announce().catch((error: unknown) => this.options.onLog?.(2, `mqtt: announcing failed: ${(error as Error).message}`));
+    this.announcing = announce().catch((error: unknown) => this.options.onLog?.(2, `mqtt: announcing failed: ${(error as Error).message}`));
     this.pump();
   }
 
@@ -234,6 +249,7 @@ export class MqttLink implements DeviceLink {
     clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     if (client.connected) {
+      await this.announcing; // the session's birth goes out before its death
       const death = encodeState({ online: false, session: this.session });
       await client.publishAsync(this.stateTopic, Buffer.from(death), { qos: 1, retain: true }).catch(() => undefined);
     }

@@ -13,10 +13,11 @@
 // it publishes, for each device, the death of the session that was lost and then its new birth.
 
 import { OutboxSender } from "./outbox-sender.js";
-import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import type { IClientOptions, MqttClient } from "mqtt";
+import type { Duplex } from "node:stream";
 import { decodeState, encodeState } from "../protocol/state.js";
 import { buildTopic } from "../protocol/topics.js";
-import { backoffDelayMs, BACKOFF_DEFAULT, IN_FLIGHT_MAX, type Backoff, type DeviceLink, type LinkCounters, type MqttLinkOptions } from "./mqtt-link.js";
+import { backoffDelayMs, BACKOFF_DEFAULT, IN_FLIGHT_MAX, openClient, type Backoff, type DeviceLink, type LinkCounters, type MqttLinkOptions } from "./mqtt-link.js";
 
 /** A clean close waits this long for the broker to take what is in flight, then drops the connection. */
 const CLOSE_WAIT_MS = 5000;
@@ -30,6 +31,8 @@ export interface GatewayOptions {
   id: string;
   /** Extra mqtt.js options: credentials, TLS, keepalive. */
   client?: IClientOptions;
+  /** Opens the byte stream to the broker for each connection instead of dialling `url`. */
+  stream?: () => Duplex;
   backoff?: Backoff;
   /** Randomness for the backoff's jitter. */
   random?: () => number;
@@ -40,7 +43,7 @@ export interface GatewayOptions {
 }
 
 /** What a device tells the gateway about itself: as for its own MqttLink, less the connection. */
-export type ChannelOptions = Omit<MqttLinkOptions, "url" | "client" | "backoff" | "random">;
+export type ChannelOptions = Omit<MqttLinkOptions, "url" | "client" | "stream" | "backoff" | "random">;
 
 export class Gateway {
   private client: MqttClient | undefined;
@@ -53,6 +56,8 @@ export class Gateway {
   private reconnectTimer: NodeJS.Timeout | undefined;
   private closing = false;
   private firstConnect: (() => void) | undefined;
+  /** The last connection's subscriptions and births, under way or done (never rejects). */
+  private announcing: Promise<void> | undefined;
   /** Deaths of devices that went away while the gateway was disconnected: published on the
    *  next connection, before any birth (at most one per device detached). */
   private readonly deaths = new Map<string, Uint8Array>();
@@ -134,7 +139,7 @@ export class Gateway {
    *  its birth and its Will; every device's in-flight messages go again from their outboxes. */
   private open(): void {
     this.session = this.options.nextSession?.() ?? this.session + 1;
-    const client = mqtt.connect(this.options.url, {
+    const client = openClient(this.options.url, {
       protocolVersion: 4,
       clientId: `${this.options.tenant}.${this.options.id}`,
       clean: true,
@@ -142,7 +147,7 @@ export class Gateway {
       ...this.options.client,
       reconnectPeriod: 0,
       will: this.will(),
-    });
+    }, this.options.stream);
     this.client = client;
     client.on("connect", () => {
       this.attempt = 0;
@@ -164,7 +169,7 @@ export class Gateway {
   private announceAll(client: MqttClient, channels: GatewayChannel[]): void {
     if (channels.length === 0) return;
     for (const channel of channels) channel.beginSession();
-    client.subscribeAsync(channels.flatMap((c) => [c.commandTopic, c.stateTopic]), { qos: 1 })
+    this.announcing = client.subscribeAsync(channels.flatMap((c) => [c.commandTopic, c.stateTopic]), { qos: 1 })
       .then(() => {
         for (const channel of channels) {
           if (!this.channels.has(channel)) continue;
@@ -198,6 +203,8 @@ export class Gateway {
     this.reconnectTimer = undefined;
     if (client === undefined) return;
     if (client.connected) {
+      // A session's births go out before its deaths, however soon after connecting it closes.
+      await this.announcing;
       const deaths = [...this.channels].map((channel) =>
         client.publishAsync(channel.stateTopic, Buffer.from(channel.death()), { qos: 1, retain: true }));
       deaths.push(client.publishAsync(this.stateTopic, Buffer.from(encodeState({ online: false, session: this.session })), { qos: 1, retain: true }));

@@ -8,6 +8,7 @@ import { Readable } from "node:stream";
 import { Aedes } from "aedes";
 import { createRequire } from "node:module";
 import { BrokerProcess } from "./broker-process.js";
+import type { LinkHub } from "./link-hub.js";
 
 // aedes-persistence is CommonJS while its types declare an ES default export; require gives
 // its classes themselves.
@@ -84,6 +85,8 @@ export interface BrokerOptions {
   /** Run it in a process of its own (broker-process.ts): for more connections than this
    *  process has file descriptors for. A restart with its persistence stays in that process. */
   ownProcess?: boolean;
+  /** Also take the connections devices open over this in-process network (link-hub.ts). */
+  hub?: LinkHub;
 }
 
 export async function startEmbeddedBroker(options: BrokerOptions = {}): Promise<EmbeddedBroker> {
@@ -101,8 +104,10 @@ export async function startEmbeddedBroker(options: BrokerOptions = {}): Promise<
     server.listen(options.port ?? 0, host, () => resolve());
   });
   const port = (server.address() as net.AddressInfo).port;
+  options.hub?.listen((stream) => aedes.handle(stream as never));
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
+    options.hub?.unlisten();
     closing ??= Promise.all([
       new Promise<void>((resolve) => server.close(() => resolve())),
       new Promise<void>((resolve) => aedes.close(() => resolve())),

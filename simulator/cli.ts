@@ -39,6 +39,8 @@ Commands:
       --shard K/N         run only pumps with index % N == K (several processes, one broker)
       --multiplex N       N pumps share one MQTT connection, as behind a gateway (overrides
                           the scenario's devices_per_connection; default 1)
+      --tcp               pumps reach the embedded broker over loopback TCP instead of its
+                          in-process network (each pump its own MQTT connection either way)
       --quiet             no progress line
       --report PATH       the HTML report (default reports/NAME/report.html, NAME from the
                           scenario's name up to its first colon); always written
@@ -183,6 +185,7 @@ async function runSimulate(args: string[]): Promise<number> {
       workers: { type: "string" },
       shard: { type: "string" },
       multiplex: { type: "string" },
+      tcp: { type: "boolean", default: false },
       quiet: { type: "boolean", default: false },
       ci: { type: "boolean", default: false },
       report: { type: "string" },
@@ -217,6 +220,7 @@ async function runSimulate(args: string[]): Promise<number> {
     brokerUrl: values.broker,
     identities: values.identities,
     workers: numberOption(values.workers, "workers"),
+    ...(values.tcp ? { transport: "tcp" as const } : {}),
     shard: shardOption(values.shard, values.broker ?? values.identities),
     onProgress: values.quiet ? undefined : (progress) => {
       const now = performance.now();

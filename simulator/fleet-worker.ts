@@ -3,7 +3,7 @@
 // finished; close → closed.
 
 import fs from "node:fs";
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort, workerData, type MessagePort } from "node:worker_threads";
 import { compileFirmware } from "../host/firmware.js";
 import { PumpGroup } from "./pump-group.js";
 import type { Degradation } from "./degradation.js";
@@ -23,6 +23,8 @@ export interface FleetWorkerData {
   identities?: string;
   /** The maintenance policy the run follows (a scenario with "service"). */
   policy?: MaintenancePolicy;
+  /** The embedded broker's in-process network (link-hub.ts), transferred with the data. */
+  hubPort?: MessagePort;
 }
 
 const data = workerData as FleetWorkerData;

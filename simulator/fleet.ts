@@ -15,6 +15,7 @@ import { Collector } from "../host/collector.js";
 import { timeOrdered, type TimeOrdered } from "../host/telemetry-log.js";
 import { identityBrokerUrl, identityOptions } from "../host/identity.js";
 import { startEmbeddedBroker } from "./broker.js";
+import { LinkHub } from "./link-hub.js";
 import type { Campaign, CampaignReport } from "./campaign.js";
 import { assignFaults, type Degradation } from "./degradation.js";
 import { prepareCampaigns } from "./fleet-campaigns.js";
@@ -60,8 +61,12 @@ export interface SimulationOptions {
   identities?: string;
   /** The maintenance policy to follow (a scenario with "service"; service.ts). */
   policy?: MaintenancePolicy;
-  /** Run the embedded broker in a process of its own (default: for more than 4,000 connections). */
+  /** Run the embedded broker in a process of its own (default: for more than 4,000 TCP connections). */
   brokerProcess?: boolean;
+  /** How devices reach the embedded broker: its in-process network ("hub", the default) or
+   *  loopback TCP sockets ("tcp"). A scenario's network, identities and an external broker
+   *  always use TCP. */
+  transport?: "hub" | "tcp";
 }
 
 export interface Progress {
@@ -140,7 +145,7 @@ const WORKER_ENTRY = new URL("./fleet-worker-entry.mjs", import.meta.url);
 
 /** A PumpGroup in a worker thread, driven by messages. */
 async function workerGroup(data: FleetWorkerData, log?: LogSink): Promise<Group> {
-  const worker = new Worker(WORKER_ENTRY, { workerData: data });
+  const worker = new Worker(WORKER_ENTRY, { workerData: data, transferList: data.hubPort !== undefined ? [data.hubPort] : [] });
   const waiters: ((message: { type: string; [key: string]: unknown }) => void)[] = [];
   let failure: Error | undefined;
   worker.on("message", (message: { type: string; [key: string]: unknown }) => {
@@ -187,8 +192,12 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
   const externalUrl = options.brokerUrl ?? (options.identities !== undefined ? identityBrokerUrl(options.identities) : undefined);
   const shard = options.shard ?? { index: 0, count: 1 };
   const connections = Math.ceil(Math.ceil(scenario.pumps / shard.count) / Math.max(1, scenario.devices_per_connection ?? 1));
+  // On the embedded broker, devices connect over its in-process network (link-hub.ts) unless the
+  // scenario's network (a TCP proxy) or their certificates (TLS) need sockets, or TCP is asked for.
+  const hub = externalUrl === undefined && scenario.network === undefined && options.transport !== "tcp" && options.brokerProcess !== true
+    ? new LinkHub() : undefined;
   let embedded = externalUrl === undefined
-    ? await startEmbeddedBroker({ ownProcess: options.brokerProcess ?? connections > CONNECTIONS_WITH_BROKER_IN_PROCESS_MAX })
+    ? await startEmbeddedBroker({ hub, ownProcess: options.brokerProcess ?? (hub === undefined && connections > CONNECTIONS_WITH_BROKER_IN_PROCESS_MAX) })
     : undefined;
   const brokerUrl = externalUrl ?? embedded!.url;
   if (scenario.broker_outages.length > 0 && embedded === undefined) {
@@ -227,12 +236,12 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
   try {
     if (workers === 1) {
       const firmware = options.firmware ?? (await loadFirmware());
-      const group = await PumpGroup.create({ scenario, indices, faults, brokerUrl, firmware, log: options.log, updates, identities: options.identities, policy });
+      const group = await PumpGroup.create({ scenario, indices, faults, brokerUrl, firmware, log: options.log, updates, identities: options.identities, policy, hubPort: hub?.port() });
       groups.push({ step: (step) => group.step(step, options.onWindow), finish: () => group.finish(), close: () => group.close() });
     } else {
       const firmwarePath = fileURLToPath(FIRMWARE_PATH);
       const shares = Array.from({ length: workers }, (_, w) => indices.filter((_, i) => i % workers === w));
-      groups.push(...await Promise.all(shares.map((share) => workerGroup({ scenario, indices: share, faults, brokerUrl, firmwarePath, updates, identities: options.identities, policy }, options.log))));
+      groups.push(...await Promise.all(shares.map((share) => workerGroup({ scenario, indices: share, faults, brokerUrl, firmwarePath, updates, identities: options.identities, policy, hubPort: hub?.port() }, options.log))));
     }
 
     options.onConnected?.();
@@ -247,7 +256,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
         brokerDown = true;
         outageStats.outages += 1;
       } else if (!shouldBeDown && brokerDown) {
-        embedded = await startEmbeddedBroker({ port: embedded!.port, persistence: embedded!.persistence });
+        embedded = await startEmbeddedBroker({ port: embedded!.port, persistence: embedded!.persistence, hub });
         brokerDown = false;
       }
       if (brokerDown) outageStats.downMs += scenario.interval_s * 1000;
@@ -260,7 +269,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
     }
 
     if (brokerDown) {
-      embedded = await startEmbeddedBroker({ port: embedded!.port, persistence: embedded!.persistence });
+      embedded = await startEmbeddedBroker({ port: embedded!.port, persistence: embedded!.persistence, hub });
       brokerDown = false;
     }
     await runCampaigns(Number.POSITIVE_INFINITY);
@@ -315,6 +324,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
     await Promise.all(groups.map((group) => group.close()));
     await collector.close();
     await embedded?.end();
+    hub?.close();
   }
 }
 

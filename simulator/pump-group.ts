@@ -20,6 +20,8 @@ import { agentOptionsFor, compileCache, powerLossPlan, TICK_MS, UpdatablePump, t
 import { bearingOrders, drawPump, PumpModel } from "./pump.js";
 import { Random } from "./random.js";
 import { GroupNetwork } from "./network.js";
+import { LinkDialer } from "./link-hub.js";
+import type { MessagePort } from "node:worker_threads";
 import { pickPumps, type FaultAssignment } from "./degradation.js";
 import { powerCutsOf, PowerTimeline, type PowerChange } from "./power-cuts.js";
 import { pumpKind } from "./pump-types.js";
@@ -100,6 +102,8 @@ export class PumpGroup {
   }
   /** Provisioned identities (DIR of impeller provision): each device connects with its own. */
   private identities: string | undefined;
+  /** The embedded broker's in-process network (link-hub.ts), when the fleet runs on it. */
+  private dialer: LinkDialer | undefined;
   /** With power cuts (power-cuts.ts): each pump's timeline, what its device boots from again
    *  (the same storage and outbox: both in flash), and what its earlier lives counted. */
   private readonly timelines: (PowerTimeline | undefined)[] = [];
@@ -122,7 +126,12 @@ export class PumpGroup {
     const gateway = this.gateways[Math.floor(i / this.perConnection)];
     const sentUpTo = this.earlier[i]?.sentUpTo ?? 0;
     if (gateway !== undefined) device.connectVia(gateway, { sentUpTo });
-    else await device.connect(this.urlFor(this.indices[i]), identityOptions(this.identities, device.id), { random: () => random.next(), sentUpTo });
+    else {
+      const dialer = this.network === undefined ? this.dialer : undefined;
+      await device.connect(this.urlFor(this.indices[i]), identityOptions(this.identities, device.id), {
+        random: () => random.next(), sentUpTo, ...(dialer !== undefined ? { stream: () => dialer.dial() } : {}),
+      });
+    }
   }
 
   private constructor(
@@ -149,6 +158,8 @@ export class PumpGroup {
     identities?: string;
     /** The maintenance policy this run follows (a scenario with "service"). */
     policy?: MaintenancePolicy;
+    /** Devices connect over the embedded broker's in-process network instead of dialling brokerUrl. */
+    hubPort?: MessagePort;
   }): Promise<PumpGroup> {
     const { scenario, indices, faults, brokerUrl, firmware, updates } = options;
     const clock = new VirtualClock(Date.parse(scenario.start));
@@ -162,13 +173,19 @@ export class PumpGroup {
         pickPumps({ pumps: partitions[i].pumps } as FaultAssignment, scenario.pumps, new Random((scenario.seed ^ PARTITION_SALT ^ (i + 1)) >>> 0)), brokerUrl);
     }
     group.identities = options.identities;
+    if (options.hubPort !== undefined) group.dialer = new LinkDialer(options.hubPort);
     group.log = options.log;
     group.perConnection = scenario.devices_per_connection ?? 1;
     if (group.perConnection > 1) {
       if (options.identities !== undefined) throw new Error("devices_per_connection above 1 needs a broker that lets one connection publish for many devices: not with identities (a device's certificate allows only its own topics)");
       for (let first = 0; first < indices.length; first += group.perConnection) {
         // Named after its first pump: unique whichever thread or shard runs it.
-        const gateway = new Gateway({ url: group.urlFor(indices[first]), tenant: scenario.tenant, id: `gw-${deviceId(indices[first])}`, onLog: (level, text) => options.log?.(deviceId(indices[first]), level, text) });
+        const dialer = group.network === undefined ? group.dialer : undefined;
+        const gateway = new Gateway({
+          url: group.urlFor(indices[first]), tenant: scenario.tenant, id: `gw-${deviceId(indices[first])}`,
+          onLog: (level, text) => options.log?.(deviceId(indices[first]), level, text),
+          ...(dialer !== undefined ? { stream: () => dialer.dial() } : {}),
+        });
         group.gateways.push(gateway);
       }
       await Promise.all(group.gateways.map((gateway) => gateway.connect()));
@@ -347,5 +364,6 @@ export class PumpGroup {
     await Promise.all(this.devices.map((device) => device.close()));
     await Promise.all(this.gateways.map((gateway) => gateway.close()));
     await this.network?.close();
+    this.dialer?.close();
   }
 }
