@@ -36,6 +36,8 @@ try {
     ...data, firmware,
     log: (device, level, text) => { if (level >= 2) port.postMessage({ type: "log", device, level, text }); },
   });
+  // Messages are handled one after the other: a step can arrive while the one before runs.
+  let last: Promise<void> = Promise.resolve();
   port.on("message", (message: { type: string; step?: number }) => {
     const run = async (): Promise<void> => {
       if (message.type === "step") port.postMessage({ type: "stepped", windows: await group.step(message.step!) });
@@ -45,7 +47,7 @@ try {
         port.postMessage({ type: "closed" });
       }
     };
-    run().catch((error: unknown) => port.postMessage({ type: "failed", message: (error as Error).message }));
+    last = last.then(run).catch((error: unknown) => port.postMessage({ type: "failed", message: (error as Error).message }));
   });
   port.postMessage({ type: "created" });
 } catch (error) {

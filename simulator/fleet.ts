@@ -32,6 +32,8 @@ export const FIRMWARE_PATH = new URL("../build/firmware.wasm", import.meta.url);
 /** A worker thread is worth starting for at least this many pumps. */
 const PUMPS_PER_WORKER_MIN = 50;
 const DELIVERY_TIMEOUT_MS = 30_000;
+/** Steps a group may be ahead of the slowest group. */
+const STEPS_AHEAD_MAX = 1;
 /** Connections (devices or gateways) the embedded broker takes inside this process; more, and
  *  it runs in a process of its own: both ends of a loopback connection in one process cost two
  *  file descriptors, and 20,000 is a common limit. */
@@ -237,7 +239,13 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
     if (workers === 1) {
       const firmware = options.firmware ?? (await loadFirmware());
       const group = await PumpGroup.create({ scenario, indices, faults, brokerUrl, firmware, log: options.log, updates, identities: options.identities, policy, hubPort: hub?.port() });
-      groups.push({ step: (step) => group.step(step, options.onWindow), finish: () => group.finish(), close: () => group.close() });
+      let last: Promise<unknown> = Promise.resolve(); // its steps one after the other
+      const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
+        const next = last.then(work);
+        last = next.catch(() => undefined);
+        return next;
+      };
+      groups.push({ step: (step) => inTurn(() => group.step(step, options.onWindow)), finish: () => inTurn(() => group.finish()), close: () => inTurn(() => group.close()) });
     } else {
       const firmwarePath = fileURLToPath(FIRMWARE_PATH);
       const shares = Array.from({ length: workers }, (_, w) => indices.filter((_, i) => i % workers === w));
@@ -248,9 +256,23 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
     const steps = Math.floor((scenario.days * 86_400) / scenario.interval_s);
     const totalMs = steps * scenario.interval_s * 1000;
     let windows = 0;
+    // Each group runs its steps in order, and may start the next while another group finishes
+    // the one before (at most STEPS_AHEAD_MAX ahead), so no core idles at the end of a step.
+    // A broker outage or a campaign takes every group at the same step: all steps before it
+    // are finished first.
+    const unfinished: { step: number; windows: Promise<number> }[] = [];
+    const finishSteps = async (left: number): Promise<void> => {
+      while (unfinished.length > left) {
+        const { step, windows: fed } = unfinished.shift()!;
+        windows += await fed;
+        options.onProgress?.({ simulatedMs: (step + 1) * scenario.interval_s * 1000, totalMs, windows, elapsedMs: performance.now() - started });
+      }
+    };
     for (let step = 0; step < steps; step++) {
       const stepMs = startMs + step * scenario.interval_s * 1000;
       const shouldBeDown = outages.some((o) => stepMs >= o.fromMs && stepMs < o.untilMs);
+      const campaignDue = !shouldBeDown && reports.length < scenario.campaigns.length && campaignStarts[reports.length] <= stepMs;
+      if (shouldBeDown !== brokerDown || campaignDue) await finishSteps(0);
       if (shouldBeDown && !brokerDown) {
         await embedded!.close();
         brokerDown = true;
@@ -262,11 +284,13 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
       if (brokerDown) outageStats.downMs += scenario.interval_s * 1000;
       // A campaign runs when its start comes, before the step's measurements (which wait for it).
       if (!brokerDown) await runCampaigns(stepMs);
-      // Groups advance together, one step of virtual time at a time.
-      windows += (await Promise.all(groups.map((group) => group.step(step)))).reduce((a, b) => a + b, 0);
-      options.onProgress?.({ simulatedMs: (step + 1) * scenario.interval_s * 1000, totalMs, windows, elapsedMs: performance.now() - started });
+      const fed = Promise.all(groups.map((group) => group.step(step))).then((counts) => counts.reduce((a, b) => a + b, 0));
+      fed.catch(() => undefined); // awaited in order below; a failure surfaces there
+      unfinished.push({ step, windows: fed });
+      await finishSteps(STEPS_AHEAD_MAX);
       await yieldToEventLoop();
     }
+    await finishSteps(0);
 
     if (brokerDown) {
       embedded = await startEmbeddedBroker({ port: embedded!.port, persistence: embedded!.persistence, hub });
