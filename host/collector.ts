@@ -166,6 +166,24 @@ export class Collector {
     });
   }
 
+  /** Resolves once the collector is connected (`true`: again, after its broker went away) or
+   *  has seen its connection go (`false`), or rejects after `timeoutMs`. */
+  connection(connected: boolean, timeoutMs: number): Promise<void> {
+    if (this.client.connected === connected) return Promise.resolve();
+    const event = connected ? "connect" : "close";
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.client.off(event, done);
+        reject(new Error(`collector: not ${connected ? "connected" : "disconnected"} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const done = (): void => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.client.once(event, done);
+    });
+  }
+
   async close(): Promise<void> {
     await this.client.endAsync();
   }

@@ -112,6 +112,8 @@ export class Gateway {
   /** The device is gone (closed, or without power): its death is published for it while the
    *  gateway is connected, and its topics are forgotten. */
   async detach(channel: GatewayChannel): Promise<void> {
+    // A session's birth goes out before its death, however soon after connecting it ends.
+    if (this.channels.has(channel) && this.client?.connected === true) await this.announcing;
     if (!this.channels.delete(channel)) return;
     this.byTopic.delete(channel.commandTopic);
     this.byTopic.delete(channel.stateTopic);

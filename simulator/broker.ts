@@ -75,6 +75,9 @@ export interface EmbeddedBroker {
   close(): Promise<void>;
   /** Stops it for good (and its process, when it has one of its own). */
   end(): Promise<void>;
+  /** Takes the connections devices open over this in-process network (link-hub.ts) from now
+   *  until it stops. Not for a broker in a process of its own. */
+  serve?(hub: LinkHub): void;
 }
 
 export interface BrokerOptions {
@@ -85,8 +88,6 @@ export interface BrokerOptions {
   /** Run it in a process of its own (broker-process.ts): for more connections than this
    *  process has file descriptors for. A restart with its persistence stays in that process. */
   ownProcess?: boolean;
-  /** Also take the connections devices open over this in-process network (link-hub.ts). */
-  hub?: LinkHub;
 }
 
 export async function startEmbeddedBroker(options: BrokerOptions = {}): Promise<EmbeddedBroker> {
@@ -104,10 +105,10 @@ export async function startEmbeddedBroker(options: BrokerOptions = {}): Promise<
     server.listen(options.port ?? 0, host, () => resolve());
   });
   const port = (server.address() as net.AddressInfo).port;
-  options.hub?.listen((stream) => aedes.handle(stream as never));
+  let served: LinkHub | undefined;
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> => {
-    options.hub?.unlisten();
+    served?.unlisten();
     closing ??= Promise.all([
       new Promise<void>((resolve) => server.close(() => resolve())),
       new Promise<void>((resolve) => aedes.close(() => resolve())),
@@ -120,6 +121,10 @@ export async function startEmbeddedBroker(options: BrokerOptions = {}): Promise<
     persistence,
     close,
     end: close,
+    serve: (hub) => {
+      served = hub;
+      hub.listen((stream) => aedes.handle(stream as never));
+    },
   };
 }
 

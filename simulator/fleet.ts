@@ -199,8 +199,9 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
   const hub = externalUrl === undefined && scenario.network === undefined && options.transport !== "tcp" && options.brokerProcess !== true
     ? new LinkHub() : undefined;
   let embedded = externalUrl === undefined
-    ? await startEmbeddedBroker({ hub, ownProcess: options.brokerProcess ?? (hub === undefined && connections > CONNECTIONS_WITH_BROKER_IN_PROCESS_MAX) })
+    ? await startEmbeddedBroker({ ownProcess: options.brokerProcess ?? (hub === undefined && connections > CONNECTIONS_WITH_BROKER_IN_PROCESS_MAX) })
     : undefined;
+  if (hub !== undefined) embedded!.serve!(hub);
   const brokerUrl = externalUrl ?? embedded!.url;
   if (scenario.broker_outages.length > 0 && embedded === undefined) {
     throw new Error("broker_outages need the embedded broker: an external broker cannot be stopped from here");
@@ -275,11 +276,17 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
       if (shouldBeDown !== brokerDown || campaignDue) await finishSteps(0);
       if (shouldBeDown && !brokerDown) {
         await embedded!.close();
+        await collector.connection(false, DELIVERY_TIMEOUT_MS); // it knows, as the pumps do
         brokerDown = true;
         outageStats.outages += 1;
       } else if (!shouldBeDown && brokerDown) {
-        embedded = await startEmbeddedBroker({ port: embedded!.port, persistence: embedded!.persistence, hub });
+        embedded = await startEmbeddedBroker({ port: embedded!.port, persistence: embedded!.persistence });
         brokerDown = false;
+        // The collector is back before the pumps are let in: what they say on reconnecting
+        // (deaths of lost sessions, births) reaches it live and in order. From its offline queue,
+        // aedes delivers it after newer messages, and a retained topic's older message can be lost.
+        await collector.connection(true, DELIVERY_TIMEOUT_MS);
+        if (hub !== undefined) embedded.serve!(hub);
       }
       if (brokerDown) outageStats.downMs += scenario.interval_s * 1000;
       // A campaign runs when its start comes, before the step's measurements (which wait for it).
@@ -293,8 +300,10 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
     await finishSteps(0);
 
     if (brokerDown) {
-      embedded = await startEmbeddedBroker({ port: embedded!.port, persistence: embedded!.persistence, hub });
+      embedded = await startEmbeddedBroker({ port: embedded!.port, persistence: embedded!.persistence });
       brokerDown = false;
+      await collector.connection(true, DELIVERY_TIMEOUT_MS);
+      if (hub !== undefined) embedded.serve!(hub);
     }
     await runCampaigns(Number.POSITIVE_INFINITY);
     const summaries = (await Promise.all(groups.map((group) => group.finish()))).flat().sort((a, b) => a.index - b.index);

@@ -19,7 +19,8 @@ afterEach(async () => {
 
 async function brokerWithHub(): Promise<{ hub: LinkHub; broker: EmbeddedBroker; dialer: LinkDialer }> {
   const hub = new LinkHub();
-  const broker = await startEmbeddedBroker({ hub });
+  const broker = await startEmbeddedBroker();
+  broker.serve!(hub);
   const dialer = new LinkDialer(hub.port());
   cleanups.push(() => hub.close(), () => broker.end(), () => dialer.close());
   return { hub, broker, dialer };
@@ -88,7 +89,8 @@ describe("the in-process network to the embedded broker", () => {
     const refused = client(dialer, "early");
     await expect(connected(refused)).rejects.toThrow("closed before CONNACK");
     expect(hub.counters).toEqual({ opened: 0, refused: 1 });
-    const broker = await startEmbeddedBroker({ hub });
+    const broker = await startEmbeddedBroker();
+    broker.serve!(hub);
     cleanups.push(() => broker.end());
     await connected(client(dialer, "later"));
     expect(hub.counters).toEqual({ opened: 1, refused: 1 });
@@ -115,6 +117,30 @@ describe("the in-process network to the embedded broker", () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(got.map((m) => [m.topic, m.payload.toString()])).toEqual([["state/abrupt", "dead"]]);
   });
+
+  for (const transport of ["hub", "tcp"] as const) {
+    it(`a broker outage over ${transport === "hub" ? "the in-process network" : "loopback TCP"}: each device is born again in a new session, and nothing is lost`, async () => {
+      const scenario = parseScenario({
+        ...defaults, name: "outage", seed: 5, days: 0.1, pumps: 8, interval_s: 600, faults: [], broker_outages: [{ start_day: 0.04, minutes: 20 }],
+      });
+      for (const perConnection of [1, 4]) {
+        const result = await simulate({ ...scenario, devices_per_connection: perConnection }, { transport });
+        expect(result.outages.outages).toBe(1);
+        expect(result.delivered).toBe(result.published);
+        expect(result.gaps).toBe(0);
+        for (const pump of result.pumps) {
+          // The first session's death (the Will of its own connection, which a restarted broker
+          // may publish after the new birth: the session numbers order them; or said by its
+          // gateway on reconnecting) and the birth of a later session (attempts refused while
+          // the broker was away use session numbers up).
+          const states = result.collector.devices.get(pump.device)!.states;
+          const label = `${pump.device}, ${perConnection} per connection: ${JSON.stringify(states)}`;
+          expect(states, label).toContainEqual({ online: false, session: 1 });
+          expect(states.some((s) => s.online && s.session > 1), label).toBe(true);
+        }
+      }
+    });
+  }
 
   it("gives a fleet the same messages as loopback TCP", async () => {
     const scenario = parseScenario({
