@@ -164,7 +164,7 @@ async function analysisRow(withBearing: boolean): Promise<Row> {
   return {
     name: withBearing ? "release firmware, whole window" : "  same, no bearing geometry",
     round,
-    note: withBearing ? `${compiled.bytes.length} B wasm; features, spectrum, velocity, speed, envelope (up to 6 bands), diagnosis, SenML` : "no envelope analysis",
+    note: withBearing ? `${compiled.bytes.length} B wasm; features, spectrum, velocity, speed, envelope (3 bands), diagnosis, SenML` : "no envelope analysis",
   };
 }
 

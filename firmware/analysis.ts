@@ -25,6 +25,9 @@ const VELOCITY_HIGH_HZ: f64 = 1000.0;
 const LINE_HALF_BINS: i32 = 2; // Hann's main lobe
 const HANN_ENBW_BINS: f64 = 1.5;
 const BAND_COUNT_BANK: i32 = 5;
+/** Bank bands enveloped besides the spectral-kurtosis band (or the bank band that nearly is it):
+ *  those with the most power in the Hann spectrum. */
+const BANK_BANDS_BY_POWER: i32 = 2;
 const BAND_FRACTION: f64 = 1.0 / 12.0; // band width and spacing as a share of the sample rate
 const SK_FRAME: i32 = 256;
 const SK_HOP: i32 = 256;
@@ -513,6 +516,15 @@ function spectralKurtosisCentreHz(samples_ptr: usize): f64 {
   return <f64>best_k * machine.sample_rate_hz / <f64>SK_FRAME;
 }
 
+/** Power of the Hann spectrum over [low_hz, high_hz], (m/s²)². */
+function bandPower(low_hz: f64, high_hz: f64): f64 {
+  const k_low = max(1, <i32>Math.ceil(low_hz / bin_hz));
+  const k_high = min(bins - 1, <i32>Math.floor(high_hz / bin_hz));
+  let sum: f64 = 0.0;
+  for (let k = k_low; k <= k_high; k++) sum += <f64>getF32(power, k);
+  return sum;
+}
+
 /** Squared-envelope spectrum of the band [low_hz, high_hz] into `baseband` (bins 0 to
  *  envelope_points/2 at bin_hz spacing, interleaved re, im: envelopeRatio reads their powers).
  *  False when the band is too narrow. */
@@ -602,6 +614,8 @@ function defectStrength(hz: f64): f64 {
 
 let band_low_hz: StaticArray<f64> = new StaticArray<f64>(BAND_COUNT_BANK + 1);
 let band_high_hz: StaticArray<f64> = new StaticArray<f64>(BAND_COUNT_BANK + 1);
+/** Each bank band's power (index 1 … BAND_COUNT_BANK), to choose the ones enveloped. */
+const band_power = new StaticArray<f64>(BAND_COUNT_BANK + 1);
 
 /** Envelope analysis over the configured band or the candidate bands; keeps the strongest. */
 function bearingEvidence(samples_ptr: usize): void {
@@ -621,17 +635,33 @@ function bearingEvidence(samples_ptr: usize): void {
     unchecked(band_high_hz[0] = Math.min(machine.band_high_hz, nyquist));
     bands = 1;
   } else {
-    for (let b = 1; b <= BAND_COUNT_BANK; b++) {
-      unchecked(band_low_hz[bands] = <f64>b * width - width * 0.5);
-      unchecked(band_high_hz[bands] = Math.min(<f64>b * width + width * 0.5, nyquist));
-      bands++;
-    }
-    // The band around the spectral-kurtosis maximum, unless a bank band nearly is that band.
+    // The band around the spectral-kurtosis maximum, or the bank band that nearly is that band;
+    // then the bank bands of the most power among the others: a resonance that impacts ring
+    // raises its band's power, and each band enveloped costs two transforms of up to 1024 points.
     const centre = spectralKurtosisCentreHz(samples_ptr);
-    const nearest = Math.round(centre / width) * width;
-    if (Math.abs(centre - nearest) > width * 0.25 || nearest < width || nearest > <f64>BAND_COUNT_BANK * width) {
+    const nearest = <i32>Math.round(centre / width);
+    let taken = 0; // bank bands chosen, as bits 1 << b
+    if (Math.abs(centre - <f64>nearest * width) > width * 0.25 || nearest < 1 || nearest > BAND_COUNT_BANK) {
       unchecked(band_low_hz[bands] = Math.max(centre - width * 0.5, bin_hz));
       unchecked(band_high_hz[bands] = Math.min(centre + width * 0.5, nyquist));
+      bands++;
+    } else {
+      taken |= 1 << nearest;
+    }
+    for (let b = 1; b <= BAND_COUNT_BANK; b++) {
+      unchecked(band_power[b] = bandPower(<f64>b * width - width * 0.5, Math.min(<f64>b * width + width * 0.5, nyquist)));
+    }
+    for (let pick = 0; pick < BANK_BANDS_BY_POWER; pick++) {
+      let best_b = 0;
+      for (let b = 1; b <= BAND_COUNT_BANK; b++) {
+        if ((taken & (1 << b)) == 0 && (best_b == 0 || unchecked(band_power[b]) > unchecked(band_power[best_b]))) best_b = b;
+      }
+      if (best_b != 0) taken |= 1 << best_b;
+    }
+    for (let b = 1; b <= BAND_COUNT_BANK; b++) {
+      if ((taken & (1 << b)) == 0) continue;
+      unchecked(band_low_hz[bands] = <f64>b * width - width * 0.5);
+      unchecked(band_high_hz[bands] = Math.min(<f64>b * width + width * 0.5, nyquist));
       bands++;
     }
   }
