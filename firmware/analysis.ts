@@ -638,7 +638,9 @@ function bearingEvidence(samples_ptr: usize): void {
     // The band around the spectral-kurtosis maximum, or the bank band that nearly is that band;
     // then the bank bands of the most power among the others: a resonance that impacts ring
     // raises its band's power, and each band enveloped costs two transforms of up to 1024 points.
-    const centre = spectralKurtosisCentreHz(samples_ptr);
+    // Never below the bank's first band: a band reaching down to the running-speed lines and the
+    // vane pass would envelope their beats, which fall near any defect frequency now and then.
+    const centre = Math.max(spectralKurtosisCentreHz(samples_ptr), width);
     const nearest = <i32>Math.round(centre / width);
     let taken = 0; // bank bands chosen, as bits 1 << b
     if (Math.abs(centre - <f64>nearest * width) > width * 0.25 || nearest < 1 || nearest > BAND_COUNT_BANK) {
