@@ -8,6 +8,13 @@ import { replay, BEARINGS, ReplayError, type ReplayOptions, type ReplayResult } 
 import { FirmwareError } from "../host/firmware.js";
 import { accelerationForVelocity, add, impacts, tones } from "./helpers/signals.js";
 import { bootRelease, releaseFirmware } from "./helpers/firmware.js";
+import { Firmware } from "../host/firmware.js";
+import { MemoryStorage } from "../host/storage.js";
+import { decodeSenml, resolveSenml } from "../protocol/senml.js";
+import { deviceConfig, measurementMs } from "../simulator/pump-group.js";
+import { bearingOrders, drawPump, PumpModel } from "../simulator/pump.js";
+import { Random } from "../simulator/random.js";
+import { loadScenario } from "../simulator/scenario.js";
 
 const RATE_HZ = 12800;
 const WINDOW = 4096;
@@ -137,6 +144,37 @@ describe("diagnosis", () => {
       rateHz: 2 * BSF_HZ, resonanceHz: 2500, damping: 0.05, amplitude_g: 0.4, jitter: 0.005, modulationHz: FTF_HZ, modulationDepth: 0.5,
     }), tones(count, RATE_HZ, [], 0.05, 6));
     expect(faults(await analyse(signal))).toEqual(Array(WINDOWS).fill("rolling_element"));
+  });
+
+  it("a healthy pump whose kurtosis peaks among its running-speed lines is not diagnosed with a bearing fault", async () => {
+    // pump-0155 of scenarios/fleet-1000.json, healthy: when the spectral-kurtosis band could be
+    // centred below fs/12, it reached down to the shaft's harmonics and the vane pass, whose
+    // beats in the envelope fell near BPFO now and then: 77 of its 4,320 windows were outer_race,
+    // three of them running on 2026-02-01 from 15:01 (the run's one false alarm).
+    const scenario = loadScenario(new URL("../scenarios/fleet-1000.json", import.meta.url).pathname);
+    const index = 154;
+    const random = Random.forItem(scenario.seed, index);
+    const model = new PumpModel(drawPump(scenario.pump, random), random, [], bearingOrders(scenario.bearing!));
+    const telemetry: Uint8Array[] = [];
+    const device = await Firmware.instantiate(await releaseFirmware(), {
+      clockMs: () => 0, publish: (kind, bytes) => { if (kind === 1) telemetry.push(bytes); return true; }, log: () => {}, storage: new MemoryStorage(),
+    });
+    device.init(encodeFirmwareConfig(deviceConfig(scenario, index, model)));
+    const window = new Float32Array(scenario.window);
+    const steps = (scenario.days * 86_400) / scenario.interval_s;
+    for (let step = 0; step < steps; step++) {
+      const timeMs = measurementMs(scenario, step, index);
+      model.sample(window, scenario.sample_rate_hz, timeMs);
+      device.process(window, timeMs, scenario.sample_rate_hz);
+    }
+    const diagnoses = new Map<string, number>();
+    for (const bytes of telemetry) {
+      const fault = resolveSenml(decodeSenml(bytes)).find((record) => record.name.endsWith("fault"))!.stringValue!;
+      diagnoses.set(fault, (diagnoses.get(fault) ?? 0) + 1);
+    }
+    expect(telemetry).toHaveLength(4320);
+    expect(diagnoses.get("outer_race") ?? 0).toBe(0);
+    expect(Object.fromEntries(diagnoses)).toEqual({ none: 4258, unknown: 42, inner_race: 20 });
   });
 
   it("without a bearing geometry there is no bearing diagnosis, and the evidence reads 0", async () => {
