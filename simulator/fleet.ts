@@ -217,6 +217,15 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
     fromMs: startMs + o.start_day * 86_400_000, untilMs: startMs + o.start_day * 86_400_000 + o.minutes * 60_000,
   }));
   let brokerDown = false;
+  const restartBroker = async (): Promise<void> => {
+    embedded = await startEmbeddedBroker({ port: embedded!.port, persistence: embedded!.persistence });
+    brokerDown = false;
+    // The collector is back before the pumps are let in: what they say on reconnecting (deaths
+    // of lost sessions, births) reaches it live and in order. From its offline queue, aedes
+    // delivers it after newer messages, and a retained topic's older message can be lost.
+    await collector.connection(true, DELIVERY_TIMEOUT_MS);
+    if (hub !== undefined) embedded.serve!(hub);
+  };
   const outageStats = { outages: 0, downMs: 0 };
   // Faults draw from a stream of their own, so adding one leaves every pump's physics as it was.
   const faults = assignFaults(scenario.faults, scenario.pumps, startMs, new Random(scenario.seed ^ FAULT_SEED_SALT));
@@ -280,13 +289,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
         brokerDown = true;
         outageStats.outages += 1;
       } else if (!shouldBeDown && brokerDown) {
-        embedded = await startEmbeddedBroker({ port: embedded!.port, persistence: embedded!.persistence });
-        brokerDown = false;
-        // The collector is back before the pumps are let in: what they say on reconnecting
-        // (deaths of lost sessions, births) reaches it live and in order. From its offline queue,
-        // aedes delivers it after newer messages, and a retained topic's older message can be lost.
-        await collector.connection(true, DELIVERY_TIMEOUT_MS);
-        if (hub !== undefined) embedded.serve!(hub);
+        await restartBroker();
       }
       if (brokerDown) outageStats.downMs += scenario.interval_s * 1000;
       // A campaign runs when its start comes, before the step's measurements (which wait for it).
@@ -299,12 +302,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
     }
     await finishSteps(0);
 
-    if (brokerDown) {
-      embedded = await startEmbeddedBroker({ port: embedded!.port, persistence: embedded!.persistence });
-      brokerDown = false;
-      await collector.connection(true, DELIVERY_TIMEOUT_MS);
-      if (hub !== undefined) embedded.serve!(hub);
-    }
+    if (brokerDown) await restartBroker();
     await runCampaigns(Number.POSITIVE_INFINITY);
     const summaries = (await Promise.all(groups.map((group) => group.finish()))).flat().sort((a, b) => a.index - b.index);
     const published = summaries.reduce((sum, pump) => sum + pump.published, 0);

@@ -140,7 +140,6 @@ class LinkStream extends Duplex {
 /** The broker's side: accepts the connections devices open over its ports while it listens. */
 export class LinkHub {
   private accept: ((stream: Duplex) => void) | undefined;
-  private readonly ends: PortEnd[] = [];
   private readonly streams = new Map<PortEnd, Map<number, LinkStream>>();
   /** Connections opened and refused (dialled while nothing listened) since the hub was made. */
   readonly counters = { opened: 0, refused: 0 };
@@ -164,7 +163,6 @@ export class LinkHub {
       else if (op === OP_CLOSE) streams.get(id)?.peerHungUp();
     });
     end.unref(); // the hub keeps no process alive: the broker's own listener does
-    this.ends.push(end);
     this.streams.set(end, streams);
     return port2;
   }
@@ -193,7 +191,6 @@ export class LinkHub {
       end.close();
     }
     this.streams.clear();
-    this.ends.length = 0;
   }
 }
 

@@ -102,7 +102,8 @@ export class PumpGroup {
   }
   /** Provisioned identities (DIR of impeller provision): each device connects with its own. */
   private identities: string | undefined;
-  /** The embedded broker's in-process network (link-hub.ts), when the fleet runs on it. */
+  /** The embedded broker's in-process network (link-hub.ts), when the fleet runs on it (never
+   *  with a scenario's network: its proxies are TCP). */
   private dialer: LinkDialer | undefined;
   /** With power cuts (power-cuts.ts): each pump's timeline, what its device boots from again
    *  (the same storage and outbox: both in flash), and what its earlier lives counted. */
@@ -127,7 +128,7 @@ export class PumpGroup {
     const sentUpTo = this.earlier[i]?.sentUpTo ?? 0;
     if (gateway !== undefined) device.connectVia(gateway, { sentUpTo });
     else {
-      const dialer = this.network === undefined ? this.dialer : undefined;
+      const dialer = this.dialer;
       await device.connect(this.urlFor(this.indices[i]), identityOptions(this.identities, device.id), {
         random: () => random.next(), sentUpTo, ...(dialer !== undefined ? { stream: () => dialer.dial() } : {}),
       });
@@ -180,7 +181,7 @@ export class PumpGroup {
       if (options.identities !== undefined) throw new Error("devices_per_connection above 1 needs a broker that lets one connection publish for many devices: not with identities (a device's certificate allows only its own topics)");
       for (let first = 0; first < indices.length; first += group.perConnection) {
         // Named after its first pump: unique whichever thread or shard runs it.
-        const dialer = group.network === undefined ? group.dialer : undefined;
+        const dialer = group.dialer;
         const gateway = new Gateway({
           url: group.urlFor(indices[first]), tenant: scenario.tenant, id: `gw-${deviceId(indices[first])}`,
           onLog: (level, text) => options.log?.(deviceId(indices[first]), level, text),
