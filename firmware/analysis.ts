@@ -643,8 +643,8 @@ function bearingEvidence(samples_ptr: usize): void {
     const centre = Math.max(spectralKurtosisCentreHz(samples_ptr), width);
     const nearest = <i32>Math.round(centre / width);
     let taken = 0; // bank bands chosen, as bits 1 << b
-    if (Math.abs(centre - <f64>nearest * width) > width * 0.25 || nearest < 1 || nearest > BAND_COUNT_BANK) {
-      unchecked(band_low_hz[bands] = Math.max(centre - width * 0.5, bin_hz));
+    if (Math.abs(centre - <f64>nearest * width) > width * 0.25 || nearest > BAND_COUNT_BANK) {
+      unchecked(band_low_hz[bands] = centre - width * 0.5);
       unchecked(band_high_hz[bands] = Math.min(centre + width * 0.5, nyquist));
       bands++;
     } else {
