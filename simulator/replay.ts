@@ -32,6 +32,9 @@ export interface ReplayOptions {
   window: number;
   /** Seconds between snapshots; undefined for one continuous recording. */
   intervalS?: number;
+  /** The start of each snapshot in seconds, for snapshots taken at uneven times (increasing,
+   *  one per window at least); overrides intervalS. */
+  timesS?: readonly number[];
   vanes?: number;
   isoGroup?: 1 | 2;
   foundation?: "rigid" | "flexible";
@@ -99,6 +102,14 @@ export async function replay(samples: Float32Array, options: ReplayOptions): Pro
   if (samples.length < options.window) {
     throw new ReplayError(`the recording has ${samples.length} samples, fewer than one window of ${options.window}`);
   }
+  const count = Math.floor(samples.length / options.window);
+  const times = options.timesS;
+  if (times !== undefined) {
+    if (times.length < count) throw new ReplayError(`${times.length} snapshot times for ${count} windows`);
+    for (let i = 1; i < count; i++) {
+      if (!(times[i] > times[i - 1])) throw new ReplayError(`snapshot times must increase: ${times[i - 1]} s then ${times[i]} s at window ${i}`);
+    }
+  }
   const firmware = options.firmware ?? (await compileFirmware(new Uint8Array(fs.readFileSync(FIRMWARE_PATH))));
   const config: FirmwareConfig & Record<string, unknown> = {
     device: "replay", rate_hz: options.rateHz, window: options.window, units: "g", max_message: 2048,
@@ -120,10 +131,9 @@ export async function replay(samples: Float32Array, options: ReplayOptions): Pro
     throw new ReplayError(`the firmware refused the configuration: ${(error as Error).message}`);
   }
   const windows: WindowResult[] = [];
-  const count = Math.floor(samples.length / options.window);
   const windowS = options.window / options.rateHz;
   for (let index = 0; index < count; index++) {
-    const timeS = options.intervalS !== undefined ? index * options.intervalS : index * windowS;
+    const timeS = times !== undefined ? times[index] : options.intervalS !== undefined ? index * options.intervalS : index * windowS;
     nowMs = Math.round(timeS * 1000);
     await device.feed(samples.subarray(index * options.window, (index + 1) * options.window), nowMs);
     for (const entry of [...device.outbox.pending()]) {
@@ -135,7 +145,8 @@ export async function replay(samples: Float32Array, options: ReplayOptions): Pro
       device.outbox.acknowledge(entry.sequence);
     }
   }
-  return { summary: summarise(windows, count * (options.intervalS ?? windowS)), windows };
+  const durationS = times !== undefined ? times[count - 1] + windowS : count * (options.intervalS ?? windowS);
+  return { summary: summarise(windows, durationS), windows };
 }
 
 function toWindow(index: number, timeS: number, body: Uint8Array): WindowResult {
