@@ -174,7 +174,8 @@ function toWindow(index: number, timeS: number, body: Uint8Array): WindowResult 
 
 function summarise(windows: WindowResult[], durationS: number): ReplayResult["summary"] {
   const byFault = Object.fromEntries(FAULTS.map((fault) => [fault, 0])) as Record<Fault, number>;
-  for (const window of windows) byFault[window.fault] += 1;
+  // A fault name newer than FAULTS is counted too, not lost as NaN.
+  for (const window of windows) byFault[window.fault] = (byFault[window.fault] ?? 0) + 1;
   let verdict: Fault = "none";
   let most = 0;
   for (const fault of FAULTS) {
