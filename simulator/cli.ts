@@ -17,6 +17,7 @@ import { writeCampaignReport } from "./campaign.js";
 import { runInspect, runKeygen, runSign, SuitUsageError } from "./suit-cli.js";
 import { ProvisionError, runProvision } from "./provision.js";
 import { IdentityError } from "../host/identity.js";
+import { DATA_DIR_DEFAULT, runValidate, ValidateError, WINDOW_DEFAULT } from "./validate.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const DEFAULT_SCENARIO = path.join(ROOT, "scenarios", "default.json");
@@ -60,6 +61,17 @@ Commands:
       --iso-group G       ISO 10816-3 machine group, 1 or 2 (default 2)
       --foundation F      rigid (default) or flexible
       --json              one JSON object: {summary, windows}
+  validate [DIR]        Replay every real recording in DIR (default ${DATA_DIR_DEFAULT}, beside the
+                        checkout: DIR/cwru and DIR/femto with their manifest.json) through the
+                        release firmware: CWRU confusion tables (true label × verdict) per
+                        sample rate and sensor end, with the manifest's rpm and without it
+                        (the firmware measures the speed; its error is reported), FEMTO first
+                        alarms against the failure, and pass/fail for the stated targets.
+                        Exit 1 when a recording could not be replayed (the others still run).
+      --only cwru|femto   one data set only
+      --window N          samples per CWRU window (default ${WINDOW_DEFAULT}; FEMTO: one per snapshot)
+      --verbose           also each record's verdict and windows by diagnosis
+      --json              one JSON object: the whole report, records included
   ble scan [--timeout S]  List the pumps in Bluetooth LE range (commissioning, diagnostics).
   ble status ADDRESS    Read a pump's state over Bluetooth LE.
   ble send ADDRESS --cmd NAME [--args JSON] [--id N]
@@ -103,6 +115,7 @@ Examples:
   impeller simulate --broker mqtt://127.0.0.1:1883
   impeller simulate scenarios/outage.json --ci
   impeller analyze recording.f32 --rate 12000 --rpm 1797 --bearing 6205
+  impeller validate ../shared/data --only cwru --verbose
   impeller provision --tenant acme --devices 30 --out fleet && mosquitto -c fleet/mosquitto.conf
 `;
 
@@ -411,6 +424,8 @@ export async function main(argv: string[]): Promise<number> {
         return await runBle(rest);
       case "analyze":
         return await runAnalyze(rest);
+      case "validate":
+        return await runValidate(rest);
       case "keygen":
         return runKeygen(rest);
       case "sign":
@@ -423,7 +438,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command ${JSON.stringify(command)}; see impeller --help`);
     }
   } catch (error) {
-    if (error instanceof UsageError || error instanceof SuitUsageError || error instanceof ProvisionError || error instanceof IdentityError || error instanceof ScenarioError || error instanceof ReplayError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (error instanceof UsageError || error instanceof SuitUsageError || error instanceof ProvisionError || error instanceof IdentityError || error instanceof ScenarioError || error instanceof ReplayError || error instanceof ValidateError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`impeller: ${(error as Error).message}\n`);
       return 2;
     }
