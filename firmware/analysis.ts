@@ -7,9 +7,13 @@ import { fftInit, fftRealPlaced, fftConjugateHalfFilled, fftSlot, fftSlotShift, 
 import { spectrumInit, spectrumCompute, spectrumPtr, spectrumEnbwBins, WINDOW_HANN } from "./spectrum";
 import { STATUS_OK, STATUS_BAD_ARGUMENT } from "./status";
 
-// ---- Thresholds (ANALYSIS.md §6) -------------------------------------------------------
-export const STRENGTH_FAULT: f64 = 3.0;
-export const STRENGTH_SUSPECT: f64 = 2.5;
+// ---- Decision levels (ANALYSIS.md §6) ---------------------------------------------------
+/** A finding's false-finding probability per window under noise, after the Bonferroni
+ *  correction for every band and defect tested: one window in a thousand of a sound machine. */
+const FINDING_ALPHA: f64 = 1e-3;
+/** Evidence this improbable under noise, short of a finding, makes the window abnormal. */
+const SUSPECT_ALPHA: f64 = 1e-2;
+/** Amplitude ratios of a defect's lines over their floor for bearing severity 2 and 3. */
 const STRENGTH_SEVERE: f64 = 6.0;
 const STRENGTH_FAILED: f64 = 12.0;
 const KURTOSIS_ABNORMAL: f64 = 5.0;
@@ -18,31 +22,58 @@ const CREST_ABNORMAL: f64 = 7.0;
 const MISALIGNMENT_2X_OVER_1X: f64 = 0.75;
 const RUNNING_SPEED_SHARE: f64 = 0.5;
 const FLATNESS_NOISE: f64 = 0.5;
+/** Median over mean of exponential bins (a flat noise spectrum): ln 2. */
+const FLATNESS_GAUSSIAN: f64 = 0.6931471805599453;
 
 // ---- Fixed sizes and bounds -------------------------------------------------------------
 const VELOCITY_LOW_HZ: f64 = 10.0;
 const VELOCITY_HIGH_HZ: f64 = 1000.0;
 const LINE_HALF_BINS: i32 = 2; // Hann's main lobe
 const HANN_ENBW_BINS: f64 = 1.5;
-const BAND_COUNT_BANK: i32 = 5;
-/** Bank bands enveloped besides the spectral-kurtosis band (or the bank band that nearly is it):
- *  those with the most power in the Hann spectrum. */
-const BANK_BANDS_BY_POWER: i32 = 2;
-const BAND_FRACTION: f64 = 1.0 / 12.0; // band width and spacing as a share of the sample rate
-const SK_FRAME: i32 = 256;
-const SK_HOP: i32 = 256;
+/** The analogue anti-alias filter of a vibration front end passes up to about 0.4 fs. */
+const PASSBAND_SHARE: f64 = 0.4;
+/** Envelope bands enveloped per window: those of the largest spectral kurtosis. */
+const ENVELOPE_BANDS: i32 = 3;
+/** The widest band, as a share of the sample rate: it sizes the envelope buffers (fs/12: M = 1024
+ *  points for a 4096-sample window, which keeps the window within two pages). */
+const BAND_WIDTH_MAX_SHARE: f64 = 1.0 / 12.0;
+const BANK_BANDS_MAX: i32 = 64;
+const SK_FRAME_MIN: i32 = 16;
+const SK_FRAME_MAX: i32 = 256;
+/** Defect harmonics tested (ANALYSIS.md §5). */
 const HARMONICS: i32 = 3;
-const SPEED_HARMONICS: i32 = 3;
-const SPEED_STEPS_PER_BIN: i32 = 4;
-const SPEED_CANDIDATES_MAX: i32 = 4096;
-const SPEED_PROMINENCE: f64 = 3.0;
+/** Rolling elements slip 1–2 % against the cage (Randall & Antoni 2011): the real defect
+ *  frequencies lie up to this share below (or, with a speed error, above) the kinematic ones. */
+const SLIP_MAX: f64 = 0.02;
+/** Background bins whose median is a defect zone's noise floor (15 each side). */
+const FLOOR_BINS: i32 = 30;
+const MEDIAN_SCRATCH: i32 = FLOOR_BINS + 1;
+const LN_2: f64 = 0.6931471805599453;
+const LN_10: f64 = 2.302585092994046;
+const LOG10_P_MIN: f64 = -300.0;
+const HF_LOW_SHARE: f64 = 1.0 / 8.0;
+const HF_HIGH_SHARE: f64 = PASSBAND_SHARE;
+
+// ---- Running speed (ANALYSIS.md §4) --------------------------------------------------------
+/** The harmonic family is summed up to this many times the top of the speed range. */
+const SPEED_HARMONICS_SPAN: f64 = 10.0;
+const SPEED_STEPS_PER_BIN: i32 = 40;
+const SPEED_CANDIDATES_MAX: i32 = 8192;
+const SPEED_FLOOR_BLOCK: i32 = 16;
+/** Mean and standard deviation of max(0, ln(P / median)) for a bin of noise (P exponential):
+ *  E1(ln 2) and the square root of its second moment less its square (ANALYSIS.md §4). */
+const PROMINENCE_NOISE_MEAN: f64 = 0.37867;
+const PROMINENCE_NOISE_SD: f64 = 0.51820;
+/** A harmonic family (or its part) is there at z ≥ 3 (one-sided 1.3e-3 under noise). */
+const FAMILY_Z: f64 = 3.0;
+/** A line whose power is 10 × its floor's median has a 1e-3 chance under noise
+ *  (exp(−10 ln 2)): only such lines refine the speed. */
+const LINE_PROMINENCE_LN: f64 = LN_10;
 const SPEED_LOW_SHARE: f64 = 0.94;
 const SPEED_HIGH_SHARE: f64 = 1.02;
-const DEFECT_TOLERANCE: f64 = 0.01;
-const BACKGROUND_HALF_BINS: i32 = 15;
-const MEDIAN_SCRATCH: i32 = 2 * BACKGROUND_HALF_BINS + 1;
-const HF_LOW_SHARE: f64 = 1.0 / 8.0;
-const HF_HIGH_SHARE: f64 = 1.0 / 2.5;
+const FINDINGS_MAX: i32 = 4;
+const SPEED_HARMONICS_MAX: i32 = 512;
+const SPEED_OCTAVES_MAX: i32 = 4;
 
 export const FAULT_NONE: i32 = 0;
 export const FAULT_IMBALANCE: i32 = 1;
@@ -86,6 +117,13 @@ export class Result {
   bpfi_strength: f64 = 0.0;
   bsf_strength: f64 = 0.0;
   bpfi_sideband: f64 = 0.0;
+  /** Each defect's evidence as log10 of its false-finding probability under noise, after the
+   *  Bonferroni correction (0 when there is none; −3 is one chance in a thousand). */
+  bpfo_log10_p: f64 = 0.0;
+  bpfi_log10_p: f64 = 0.0;
+  bsf_log10_p: f64 = 0.0;
+  /** How sure the speed is: 1 − the probability that noise alone makes its harmonic family. */
+  speed_confidence: f64 = 0.0;
   band_low_hz: f64 = 0.0;
   band_high_hz: f64 = 0.0;
   hf_floor_m_s2: f64 = 0.0;
@@ -94,6 +132,12 @@ export class Result {
   strength: f64 = 0.0;
   severity: i32 = 0;
   health: f64 = 0.0;
+  /** Every finding of the window (the fault above is the most severe of them): kind (FAULT_*),
+   *  strength and confidence (1 − its false-finding probability). */
+  findings: i32 = 0;
+  finding_kind: StaticArray<i32> = new StaticArray<i32>(FINDINGS_MAX);
+  finding_strength: StaticArray<f64> = new StaticArray<f64>(FINDINGS_MAX);
+  finding_confidence: StaticArray<f64> = new StaticArray<f64>(FINDINGS_MAX);
 }
 
 export const machine = new Machine();
@@ -137,7 +181,7 @@ export function analysisInit(samples: i32): i32 {
   // The envelope of a band of fft_size/12 bins needs twice as many points, as a power of two,
   // and its complex FFT needs tables for twice that: build them first, for the larger need.
   const padded = nextPowerOfTwo(samples, 256);
-  envelope_points_max = nextPowerOfTwo(2 * (<i32>(<f64>padded * BAND_FRACTION) + 2), 256);
+  envelope_points_max = nextPowerOfTwo(2 * (<i32>(<f64>padded * BAND_WIDTH_MAX_SHARE) + 2), 256);
   const fft_status = fftInit(max(padded, 2 * envelope_points_max));
   if (fft_status < 0) return fft_status;
   // A padded window needs its own Hann-windowed transform (spectrum.ts, with its window
@@ -153,13 +197,10 @@ export function analysisInit(samples: i32): i32 {
   baseband = new StaticArray<f32>(max(2 * envelope_points_max, bins)); // and the high band's powers
   envelope = new StaticArray<f32>(envelope_points_max);
   envelope_hann = new StaticArray<f32>(envelope_points_max);
-  sk_frame = new StaticArray<f32>(SK_FRAME + 2);
-  sk_hann = new StaticArray<f32>(SK_FRAME);
-  sk_sum2 = new StaticArray<f64>(SK_FRAME / 2 + 1);
-  sk_sum4 = new StaticArray<f64>(SK_FRAME / 2 + 1);
-  for (let n = 0; n < SK_FRAME; n++) {
-    unchecked(sk_hann[n] = <f32>(0.5 - 0.5 * cosTurns(<f64>n / <f64>SK_FRAME)));
-  }
+  sk_frame = new StaticArray<f32>(SK_FRAME_MAX + 2);
+  sk_hann = new StaticArray<f32>(SK_FRAME_MAX);
+  sk_sum2 = new StaticArray<f64>(SK_FRAME_MAX / 2 + 1);
+  sk_sum4 = new StaticArray<f64>(SK_FRAME_MAX / 2 + 1);
   for (let n = 0; n < envelope_points_max; n++) {
     unchecked(envelope_hann[n] = <f32>(0.5 - 0.5 * cosTurns(<f64>n / <f64>envelope_points_max)));
   }
@@ -377,27 +418,89 @@ function velocityAndZone(): void {
   result.iso_zone = v < machine.zone_ab_mm_s ? 0 : v < machine.zone_bc_mm_s ? 1 : v < machine.zone_cd_mm_s ? 2 : 3;
 }
 
-/** The peak near `hz` refined by parabolic interpolation; 0 when it does not stand out from
- *  its neighbourhood (±BACKGROUND_HALF_BINS, clipped at DC and Nyquist). */
-function refinedPeakHz(hz: f64): f64 {
-  const centre = binOf(hz);
-  if (centre < 2 || centre > bins - 3) return 0.0;
-  let peak = centre;
-  for (let k = centre - 1; k <= centre + 1; k++) if (getF32(power, k) > getF32(power, peak)) peak = k;
+/** Prominence of every bin up to `k_top` over its block's floor, max(0, ln(P / median)), into
+ *  `baseband` (free until the envelope analysis): a line stands out, noise averages
+ *  PROMINENCE_NOISE_MEAN. The floor is the median of the bin's block of SPEED_FLOOR_BLOCK bins,
+ *  which a line's three bins cannot move. Returns how many bins were filled. */
+function speedProminence(k_top: i32): i32 {
+  const top = min(k_top + 2, bins - 1);
+  setF32(baseband, 0, 0.0);
+  for (let start = 1; start <= top; start += SPEED_FLOOR_BLOCK) {
+    const end = min(start + SPEED_FLOOR_BLOCK, top + 1);
+    let count = 0;
+    for (let k = start; k < end; k++) {
+      setF32(scratch, count, getF32(power, k));
+      count++;
+    }
+    const floor = scratchMedian(count);
+    for (let k = start; k < end; k++) {
+      const p = <f64>getF32(power, k);
+      setF32(baseband, k, floor > 0.0 && p > floor ? <f32>Math.log(p / floor) : <f32>0.0);
+    }
+  }
+  return top + 1;
+}
+
+let prominence_bins: i32 = 0;
+
+function prominenceAt(hz: f64): f64 {
+  const position = hz / bin_hz;
+  const k = <i32>position;
+  if (k < 1 || k + 1 >= prominence_bins) return 0.0;
+  const t = position - <f64>k;
+  return (1.0 - t) * <f64>getF32(baseband, k) + t * <f64>getF32(baseband, k + 1);
+}
+
+/** The family of `hz`'s harmonics up to `top_hz`, leaving out every `skip`-th (0: none): its
+ *  prominence above noise's mean, and in family_z that sum as a z-score under noise. */
+let family_z: f64 = 0.0;
+function familyScore(hz: f64, top_hz: f64, skip: i32): f64 {
+  family_z = 0.0;
+  if (hz <= 0.0) return 0.0;
+  const harmonics = min(<i32>(top_hz / hz), SPEED_HARMONICS_MAX);
+  let sum: f64 = 0.0;
   let count = 0;
-  const low = max(1, centre - BACKGROUND_HALF_BINS);
-  const high = min(bins - 1, centre + BACKGROUND_HALF_BINS);
-  for (let k = low; k <= high && count < MEDIAN_SCRATCH; k++) {
-    if (k >= peak - LINE_HALF_BINS && k <= peak + LINE_HALF_BINS) continue;
-    setF32(scratch, count, Math.sqrt(getF32(power, k)) as f32);
+  for (let h = 1; h <= harmonics; h++) {
+    if (skip > 0 && h % skip == 0) continue;
+    sum += prominenceAt(hz * <f64>h) - PROMINENCE_NOISE_MEAN;
     count++;
   }
-  if (count < 4) return 0.0;
-  const background = scratchMedian(count);
+  if (count > 0) family_z = sum / (PROMINENCE_NOISE_SD * Math.sqrt(<f64>count));
+  return sum;
+}
+
+/** The candidate of the largest family score in [low, high], in steps of `step`. */
+function bestCandidate(low: f64, high: f64, step: f64, top_hz: f64): f64 {
+  let best_hz = low;
+  let best: f64 = -Infinity;
+  let hz = low;
+  for (let i = 0; i < SPEED_CANDIDATES_MAX && hz <= high; i++) {
+    const score = familyScore(hz, top_hz, 0);
+    if (score > best) {
+      best = score;
+      best_hz = hz;
+    }
+    hz += step;
+  }
+  return best_hz;
+}
+
+/** The upper tail of the standard normal distribution, Φ(−z), by Abramowitz and Stegun 7.1.26
+ *  (erfc to 1.5e-7). */
+function normalTail(z: f64): f64 {
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1.0 / (1.0 + 0.3275911 * x);
+  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  const erfc = poly * Math.exp(-x * x);
+  return z >= 0.0 ? 0.5 * erfc : 1.0 - 0.5 * erfc;
+}
+
+/** Offset (bins, within ±0.5) of a line's true frequency from its peak bin. */
+function peakOffset(peak: i32): f64 {
   const a = Math.sqrt(<f64>getF32(power, peak - 1));
   const b = Math.sqrt(<f64>getF32(power, peak));
   const c = Math.sqrt(<f64>getF32(power, peak + 1));
-  if (b <= 0.0 || b < SPEED_PROMINENCE * background) return 0.0;
+  if (b <= 0.0) return 0.0;
   let offset: f64;
   if (fft_size == window_samples) {
     // Grandke's interpolation, exact for a sine through a Hann window: the larger neighbour's
@@ -409,38 +512,74 @@ function refinedPeakHz(hz: f64): f64 {
     const denominator = a - 2.0 * b + c;
     offset = denominator != 0.0 ? 0.5 * (a - c) / denominator : 0.0;
   }
-  return (<f64>peak + Math.max(-0.5, Math.min(0.5, offset))) * bin_hz;
+  return Math.max(-0.5, Math.min(0.5, offset));
 }
 
-/** Shaft speed: the frequency whose first harmonics carry the most amplitude, then refined. */
+/** Relative uncertainty of the speed the defect zones allow for besides slip. */
+let speed_tolerance: f64 = 0.0;
+
+/** Shaft speed from its harmonic family (ANALYSIS.md §4): the frequency whose harmonics up to
+ *  SPEED_HARMONICS_SPAN times the top of the range stand out most above their floor; then the
+ *  family's sub-multiples and multiples are weighed (a speed twice as high is taken when the
+ *  harmonics it lacks are not there); then refined by least squares over its clear lines. */
 function estimateSpeed(): void {
   let low = machine.shaft_hz_min;
   let high = machine.shaft_hz_max;
-  if (machine.shaft_hz_nominal > 0.0) {
-    low = machine.shaft_hz_nominal * SPEED_LOW_SHARE;
-    high = machine.shaft_hz_nominal * SPEED_HIGH_SHARE;
+  const nominal = machine.shaft_hz_nominal;
+  if (nominal > 0.0) {
+    low = nominal * SPEED_LOW_SHARE;
+    high = nominal * SPEED_HIGH_SHARE;
   }
-  const step = bin_hz / <f64>SPEED_STEPS_PER_BIN;
-  let best_hz = machine.shaft_hz_nominal;
-  let best_sum: f64 = -1.0;
-  let hz = low;
-  for (let i = 0; i < SPEED_CANDIDATES_MAX && hz <= high; i++) {
-    let sum: f64 = 0.0;
-    for (let h = 1; h <= SPEED_HARMONICS; h++) sum += amplitudeAt(hz * <f64>h);
-    if (sum > best_sum) {
-      best_sum = sum;
-      best_hz = hz;
+  const top_hz = Math.min(PASSBAND_SHARE * machine.sample_rate_hz, SPEED_HARMONICS_SPAN * high);
+  prominence_bins = speedProminence(<i32>Math.ceil(top_hz / bin_hz) + 1);
+  const step = Math.max(bin_hz / <f64>SPEED_STEPS_PER_BIN, (high - low) / <f64>SPEED_CANDIDATES_MAX);
+  let best_hz = bestCandidate(low, high, step, top_hz);
+  // A family at half the speed holds every harmonic of the true one: move up while the
+  // harmonics only the lower speed has are not there (at most SPEED_OCTAVES_MAX moves).
+  for (let move = 0; move < SPEED_OCTAVES_MAX; move++) {
+    let moved = false;
+    for (let m = 2; m <= 4 && !moved; m++) {
+      const up = best_hz * <f64>m;
+      if (up > high) break;
+      familyScore(best_hz, top_hz, m);
+      if (family_z < FAMILY_Z) {
+        best_hz = bestCandidate(up - bin_hz * 0.5, up + bin_hz * 0.5, step, top_hz);
+        moved = true;
+      }
     }
-    hz += step;
+    if (!moved) break;
   }
-  // Refine with the harmonic that stands out most: its error divides by its order.
-  let refined: f64 = 0.0;
-  for (let h = SPEED_HARMONICS; h >= 1 && refined == 0.0; h--) {
-    const peak_hz = refinedPeakHz(best_hz * <f64>h);
-    if (peak_hz > 0.0 && Math.abs(peak_hz / <f64>h - best_hz) <= bin_hz) refined = peak_hz / <f64>h;
+  familyScore(best_hz, top_hz, 0);
+  const z = family_z;
+  result.speed_confidence = 1.0 - normalTail(z);
+  // Refine: each clear harmonic's interpolated frequency, weighted by its order (least squares
+  // of f·h against the lines).
+  const harmonics = min(<i32>(top_hz / best_hz), SPEED_HARMONICS_MAX);
+  let sum_hf: f64 = 0.0;
+  let sum_hh: f64 = 0.0;
+  let lines = 0;
+  for (let h = 1; h <= harmonics; h++) {
+    const centre = binOf(best_hz * <f64>h);
+    if (centre < 2 || centre > bins - 3 || centre + 1 >= prominence_bins) break;
+    let peak = centre;
+    for (let k = centre - 1; k <= centre + 1; k++) if (getF32(power, k) > getF32(power, peak)) peak = k;
+    if (<f64>getF32(baseband, peak) < LINE_PROMINENCE_LN) continue;
+    const line_hz = (<f64>peak + peakOffset(peak)) * bin_hz;
+    if (Math.abs(line_hz / <f64>h - best_hz) > bin_hz / <f64>h) continue;
+    sum_hf += <f64>h * line_hz;
+    sum_hh += <f64>(h * h);
+    lines++;
   }
-  result.speed_measured = refined > 0.0;
-  result.shaft_hz = refined > 0.0 ? refined : machine.shaft_hz_nominal;
+  const refined = lines > 0 ? sum_hf / sum_hh : best_hz;
+  result.speed_measured = z >= FAMILY_Z;
+  if (result.speed_measured) {
+    result.shaft_hz = refined;
+    // A line's frequency is good to about a tenth of a bin; the fit divides it by √Σh².
+    speed_tolerance = lines > 0 ? 0.1 * bin_hz / Math.sqrt(sum_hh) / refined : bin_hz / refined;
+  } else {
+    result.shaft_hz = nominal > 0.0 ? nominal : refined;
+    speed_tolerance = nominal > 0.0 ? 1.0 - SPEED_LOW_SHARE : 1.0;
+  }
 }
 
 function runningSpeedLines(): void {
@@ -473,56 +612,111 @@ function highFrequencyFloor(): void {
   result.hf_flatness = median / (sum / <f64>count);
 }
 
-/** Centre frequency of the largest spectral kurtosis over short Hann frames of the window. */
-function spectralKurtosisCentreHz(samples_ptr: usize): f64 {
-  const half = SK_FRAME / 2;
+let sk_hann_size: i32 = 0;
+
+/** Spectral kurtosis per bin of Hann frames of `frame` samples, half overlapping, into sk_sum2
+ *  (frame/2 + 1 bins at fs/frame): 0 for Gaussian noise, large where impacts ring. */
+function spectralKurtosis(samples_ptr: usize, frame: i32): bool {
+  const half = frame / 2;
+  if (frame != sk_hann_size) {
+    for (let n = 0; n < frame; n++) setF32(sk_hann, n, <f32>(0.5 - 0.5 * cosTurns(<f64>n / <f64>frame)));
+    sk_hann_size = frame;
+  }
   for (let k = 0; k <= half; k++) {
     setF64(sk_sum2, k, 0.0);
     setF64(sk_sum4, k, 0.0);
   }
-  const frame = changetype<usize>(sk_frame);
+  const buffer = changetype<usize>(sk_frame);
   const shift = fftSlotShift(half);
   let frames = 0;
-  for (let start = 0; start + SK_FRAME <= window_samples; start += SK_HOP) {
+  for (let start = 0; start + frame <= window_samples; start += half) {
     const from = samples_ptr + (<usize>start << 2);
     for (let i = 0; i < half; i++) {
       const n = i << 1;
-      const slot = frame + fftSlot(i, shift);
+      const slot = buffer + fftSlot(i, shift);
       store<f32>(slot, load<f32>(from + (<usize>n << 2)) * getF32(sk_hann, n));
       store<f32>(slot, load<f32>(from + (<usize>n << 2), 4) * getF32(sk_hann, n + 1), 4);
     }
-    if (fftRealPlaced(frame, SK_FRAME) < 0) return 0.0;
+    if (fftRealPlaced(buffer, frame) < 0) return false;
     for (let k = 0; k <= half; k++) {
-      const re = <f64>load<f32>(frame + (<usize>k << 3));
-      const im = <f64>load<f32>(frame + (<usize>k << 3), 4);
+      const re = <f64>load<f32>(buffer + (<usize>k << 3));
+      const im = <f64>load<f32>(buffer + (<usize>k << 3), 4);
       const p = re * re + im * im;
       setF64(sk_sum2, k, getF64(sk_sum2, k) + p);
       setF64(sk_sum4, k, getF64(sk_sum4, k) + p * p);
     }
     frames++;
   }
-  if (frames == 0) return 0.0;
-  let best_k = 1;
-  let best: f64 = -Infinity;
-  for (let k = 1; k < half; k++) {
+  if (frames == 0) return false;
+  for (let k = 0; k <= half; k++) {
     const s2 = getF64(sk_sum2, k) / <f64>frames;
-    if (s2 <= 0.0) continue;
-    const sk = getF64(sk_sum4, k) / <f64>frames / (s2 * s2) - 2.0;
-    if (sk > best) {
-      best = sk;
-      best_k = k;
-    }
+    setF64(sk_sum2, k, s2 > 0.0 ? getF64(sk_sum4, k) / <f64>frames / (s2 * s2) - 2.0 : 0.0);
   }
-  return <f64>best_k * machine.sample_rate_hz / <f64>SK_FRAME;
+  return true;
 }
 
-/** Power of the Hann spectrum over [low_hz, high_hz], (m/s²)². */
-function bandPower(low_hz: f64, high_hz: f64): f64 {
-  const k_low = max(1, <i32>Math.ceil(low_hz / bin_hz));
-  const k_high = min(bins - 1, <i32>Math.floor(high_hz / bin_hz));
-  let sum: f64 = 0.0;
-  for (let k = k_low; k <= k_high; k++) sum += <f64>getF32(power, k);
-  return sum;
+let band_low_hz: StaticArray<f64> = new StaticArray<f64>(ENVELOPE_BANDS);
+let band_high_hz: StaticArray<f64> = new StaticArray<f64>(ENVELOPE_BANDS);
+const band_kurtosis = new StaticArray<f64>(ENVELOPE_BANDS);
+
+/** The bands to envelope (ANALYSIS.md §5): the configured one, or the ENVELOPE_BANDS of a bank of
+ *  half-overlapping bands, each wide enough to carry the defects' modulation, whose spectral
+ *  kurtosis is largest. Returns how many. */
+function chooseBands(samples_ptr: usize): i32 {
+  const fs = machine.sample_rate_hz;
+  const top_hz = Math.min(fs * PASSBAND_SHARE, fs * 0.5 - bin_hz);
+  if (machine.band_high_hz > 0.0) {
+    unchecked(band_low_hz[0] = machine.band_low_hz);
+    unchecked(band_high_hz[0] = Math.min(machine.band_high_hz, fs * 0.5 - bin_hz));
+    return 1;
+  }
+  const f = result.shaft_hz;
+  const order_max = Math.max(machine.bpfi_order, Math.max(machine.bpfo_order, 2.0 * machine.bsf_order));
+  // The envelope must carry the highest harmonic tested and its shaft sideband, with slip: a
+  // band passes modulation up to half its width.
+  const modulation_hz = (<f64>HARMONICS * order_max + 1.0) * f * (1.0 + SLIP_MAX + speed_tolerance);
+  const width = Math.max(8.0 * bin_hz, Math.min(2.0 * modulation_hz, fs * BAND_WIDTH_MAX_SHARE));
+  // Frames shorter than the fastest defect's impact spacing, so a frame holds one impact.
+  let frame = SK_FRAME_MAX;
+  while (frame > SK_FRAME_MIN && <f64>frame > fs / (order_max * f)) frame >>= 1;
+  frame = min(frame, nextPowerOfTwo(window_samples, 16) >> 1);
+  const have_sk = spectralKurtosis(samples_ptr, frame);
+  const sk_bin_hz = fs / <f64>frame;
+  let count = 0;
+  for (let j = 0; j < BANK_BANDS_MAX; j++) {
+    // Bands start half their width up: below, the running-speed lines' beats.
+    const low = width * 0.5 * <f64>(j + 1);
+    const high = low + width;
+    if (high > top_hz && j > 0) break;
+    let sum: f64 = 0.0;
+    let n = 0;
+    const k_low = <i32>Math.ceil(low / sk_bin_hz);
+    const k_high = min(<i32>Math.floor(Math.min(high, top_hz) / sk_bin_hz), frame / 2);
+    for (let k = k_low; k <= k_high && have_sk; k++) {
+      sum += getF64(sk_sum2, k);
+      n++;
+    }
+    if (n == 0 && have_sk) {
+      sum = getF64(sk_sum2, min(<i32>Math.round((low + high) * 0.5 / sk_bin_hz), frame / 2));
+      n = 1;
+    }
+    const kurtosis = n > 0 ? sum / <f64>n : 0.0;
+    // Insert among the kept bands, largest kurtosis first.
+    let at = count < ENVELOPE_BANDS ? count : ENVELOPE_BANDS;
+    while (at > 0 && unchecked(band_kurtosis[at - 1]) < kurtosis) at--;
+    if (at >= ENVELOPE_BANDS) continue;
+    const last = min(count, ENVELOPE_BANDS - 1);
+    for (let i = last; i > at; i--) {
+      unchecked(band_kurtosis[i] = band_kurtosis[i - 1]);
+      unchecked(band_low_hz[i] = band_low_hz[i - 1]);
+      unchecked(band_high_hz[i] = band_high_hz[i - 1]);
+    }
+    unchecked(band_kurtosis[at] = kurtosis);
+    unchecked(band_low_hz[at] = low);
+    unchecked(band_high_hz[at] = Math.min(high, fs * 0.5 - bin_hz));
+    if (count < ENVELOPE_BANDS) count++;
+  }
+  return count;
 }
 
 /** Squared-envelope spectrum of the band [low_hz, high_hz] into `baseband` (bins 0 to
@@ -565,7 +759,8 @@ function envelopeSpectrum(low_hz: f64, high_hz: f64): bool {
   return fftRealPlaced(z, points) >= 0;
 }
 
-/** Power of bin `k` of the envelope spectrum, as f32 (its amplitude is the f32 square root). */
+
+/** Power of bin `k` of the envelope spectrum, as f32. */
 // @ts-ignore: decorator
 @inline function envelopePower(k: i32): f32 {
   const at = changetype<usize>(baseband) + (<usize>k << 3);
@@ -574,162 +769,251 @@ function envelopeSpectrum(low_hz: f64, high_hz: f64): bool {
   return re * re + im * im;
 }
 
-/** Envelope-spectrum peak within ±tolerance of `hz` over the median of its neighbourhood;
- *  1 (no evidence) when the neighbourhood is out of range or empty. Peak and median are taken
- *  of the bins' powers and square-rooted after: the f32 square root keeps the order, so the
- *  amplitudes' peak and median are those roots, without a root per bin. */
-function envelopeRatio(hz: f64): f64 {
+/** Set by zoneLnP: whether the zone and its floor lay in the envelope spectrum, and the
+ *  zone's peak amplitude over the floor's median amplitude. */
+let zone_valid: bool = false;
+let zone_ratio: f64 = 1.0;
+
+/** ln of the probability that noise alone lifts the largest bin within ±half_hz of centre_hz
+ *  as far above the floor as it is (ANALYSIS.md §5): a bin of the squared envelope's spectrum
+ *  of noise is exponential about its local mean, the floor's median over FLOOR_BINS bins beside
+ *  the zone estimates that mean as median / ln 2, and the largest of m such bins exceeds y means
+ *  with probability 1 − (1 − e^−y)^m. */
+function zoneLnP(centre_hz: f64, half_hz: f64): f64 {
+  zone_valid = false;
+  zone_ratio = 1.0;
   const last = envelope_points / 2;
-  const tolerance_bins = Math.max(1.0, DEFECT_TOLERANCE * hz / bin_hz);
-  const centre = hz / bin_hz;
-  const k_low = <i32>Math.ceil(centre - tolerance_bins);
-  const k_high = <i32>Math.floor(centre + tolerance_bins);
-  if (k_low - BACKGROUND_HALF_BINS < 1 || k_high + BACKGROUND_HALF_BINS > last) return 1.0;
-  let peak_power: f32 = 0.0;
-  for (let k = k_low; k <= k_high; k++) peak_power = max(peak_power, envelopePower(k));
+  const centre = centre_hz / bin_hz;
+  const half = Math.max(1.0, half_hz / bin_hz);
+  const k_low = max(1, <i32>Math.ceil(centre - half));
+  const k_high = <i32>Math.floor(centre + half);
+  if (k_high < k_low || k_high + FLOOR_BINS >= last) return 0.0;
+  let peak: f32 = 0.0;
+  for (let k = k_low; k <= k_high; k++) peak = max(peak, envelopePower(k));
+  // The floor: up to half its bins below the zone, the rest above.
   let count = 0;
-  const centre_bin = <i32>Math.round(centre);
-  for (let k = centre_bin - BACKGROUND_HALF_BINS; k <= centre_bin + BACKGROUND_HALF_BINS && count < MEDIAN_SCRATCH; k++) {
-    if (k >= k_low && k <= k_high) continue;
+  for (let k = max(1, k_low - FLOOR_BINS / 2); k < k_low; k++) {
     setF32(scratch, count, envelopePower(k));
     count++;
   }
-  const peak = <f64>sqrt<f32>(peak_power);
-  const background = <f64>sqrt<f32>(<f32>scratchMedian(count));
-  if (background <= 0.0) return peak > 0.0 ? STRENGTH_FAILED : 1.0;
-  return peak / background;
-}
-
-/** Geometric mean of the envelope ratios at the first HARMONICS harmonics of `hz`: the cube
- *  root of their product (three ratios in [1e-6, a few thousand] multiply well inside f64's
- *  range), which spares three logarithms, an exponential and Math.exp's code in the build. */
-function defectStrength(hz: f64): f64 {
-  if (hz <= 0.0) return 0.0;
-  let product: f64 = 1.0;
-  for (let h = 1; h <= HARMONICS; h++) {
-    product *= Math.max(envelopeRatio(hz * <f64>h), 1e-6);
+  for (let k = k_high + 1; count < FLOOR_BINS; k++) {
+    setF32(scratch, count, envelopePower(k));
+    count++;
   }
-  return HARMONICS == 3 ? Math.cbrt(product) : Math.pow(product, 1.0 / <f64>HARMONICS);
+  const median = scratchMedian(count);
+  zone_valid = true;
+  if (median <= 0.0) {
+    zone_ratio = peak > 0.0 ? STRENGTH_FAILED : 1.0;
+    return peak > 0.0 ? LOG10_P_MIN * LN_10 : 0.0;
+  }
+  zone_ratio = Math.sqrt(<f64>peak / median);
+  // The floor is an estimate: a bin over a mean estimated from n independent bins exceeds y with
+  // probability (1 + y/n)^−n (an F distribution), not e^−y. The median of exponential bins has
+  // (ln 2)² the efficiency of their mean, and the Hann window makes neighbouring bins share
+  // their power (1.5 bins per independent one), so n and the zone's m are counted accordingly.
+  const y = <f64>peak / (median / LN_2);
+  const floor_n = <f64>count * LN_2 * LN_2 / HANN_ENBW_BINS;
+  const zone_m = Math.max(1.0, <f64>(k_high - k_low + 1) / HANN_ENBW_BINS);
+  const ln_single = -floor_n * Math.log(1.0 + y / floor_n);
+  const single = Math.exp(ln_single);
+  // For a small single-bin probability q, 1 − (1 − q)^m is m q to within m q².
+  const ln_p = single < 1e-8 ? Math.log(zone_m) + ln_single : Math.log(1.0 - Math.pow(1.0 - single, zone_m));
+  return Math.max(LOG10_P_MIN * LN_10, Math.min(0.0, ln_p));
 }
 
-let band_low_hz: StaticArray<f64> = new StaticArray<f64>(BAND_COUNT_BANK + 1);
-let band_high_hz: StaticArray<f64> = new StaticArray<f64>(BAND_COUNT_BANK + 1);
-/** Each bank band's power (index 1 … BAND_COUNT_BANK), to choose the ones enveloped. */
-const band_power = new StaticArray<f64>(BAND_COUNT_BANK + 1);
+/** ln of Fisher's combination of `tests` independent probabilities whose logarithms sum to
+ *  `sum_ln_p`: P(χ²(2n) > −2 Σ ln p) = e^−s Σ_{k<n} s^k / k!, s = −Σ ln p. */
+function fisherLnP(sum_ln_p: f64, tests: i32): f64 {
+  if (tests <= 0) return 0.0;
+  const s = -sum_ln_p;
+  let term: f64 = 1.0;
+  let total: f64 = 1.0;
+  for (let k = 1; k < tests; k++) {
+    term *= s / <f64>k;
+    total += term;
+  }
+  return Math.min(0.0, -s + Math.log(total));
+}
 
-/** Envelope analysis over the configured band or the candidate bands; keeps the strongest. */
+/** Set by defectLnP: the geometric mean of the harmonics' amplitude ratios, and that of the
+ *  sidebands' when asked for. */
+let defect_strength: f64 = 0.0;
+let sideband_strength: f64 = 0.0;
+
+/** ln of the combined false-finding probability of the defect at `hz`: its HARMONICS harmonics,
+ *  each sought within ±(slip + speed uncertainty), and, for `sideband_hz` > 0, the first
+ *  harmonic's sidebands at ± sideband_hz. */
+function defectLnP(hz: f64, sideband_hz: f64): f64 {
+  defect_strength = 0.0;
+  sideband_strength = 0.0;
+  if (hz <= 0.0) return 0.0;
+  const tolerance = SLIP_MAX + speed_tolerance;
+  let sum: f64 = 0.0;
+  let tests = 0;
+  let product: f64 = 1.0;
+  let ratios = 0;
+  for (let h = 1; h <= HARMONICS; h++) {
+    const line_hz = hz * <f64>h;
+    const ln_p = zoneLnP(line_hz, tolerance * line_hz);
+    if (!zone_valid) continue;
+    sum += ln_p;
+    tests++;
+    product *= Math.max(zone_ratio, 1e-6);
+    ratios++;
+  }
+  if (ratios > 0) defect_strength = Math.pow(product, 1.0 / <f64>ratios);
+  if (sideband_hz > 0.0) {
+    let sidebands: f64 = 1.0;
+    for (let side = -1; side <= 1; side += 2) {
+      const ln_p = zoneLnP(hz + <f64>side * sideband_hz, tolerance * hz);
+      if (!zone_valid) continue;
+      sum += ln_p;
+      tests++;
+      sidebands *= Math.max(zone_ratio, 1e-6);
+    }
+    sideband_strength = Math.sqrt(sidebands);
+  }
+  return fisherLnP(sum, tests);
+}
+
+const DEFECTS: i32 = 3;
+
+/** Envelope analysis over the chosen bands; each defect keeps its most significant band, and
+ *  its probability is multiplied by the number of bands and defects tested (Bonferroni). */
 function bearingEvidence(samples_ptr: usize): void {
   result.bpfo_strength = 0.0;
   result.bpfi_strength = 0.0;
   result.bsf_strength = 0.0;
   result.bpfi_sideband = 0.0;
+  result.bpfo_log10_p = 0.0;
+  result.bpfi_log10_p = 0.0;
+  result.bsf_log10_p = 0.0;
   result.band_low_hz = 0.0;
   result.band_high_hz = 0.0;
   if (machine.bpfo_order <= 0.0 || result.shaft_hz <= 0.0) return;
-  const fs = machine.sample_rate_hz;
-  const width = fs * BAND_FRACTION;
-  const nyquist = fs * 0.5 - bin_hz;
-  let bands = 0;
-  if (machine.band_high_hz > 0.0) {
-    unchecked(band_low_hz[0] = machine.band_low_hz);
-    unchecked(band_high_hz[0] = Math.min(machine.band_high_hz, nyquist));
-    bands = 1;
-  } else {
-    // The band around the spectral-kurtosis maximum, or the bank band that nearly is that band;
-    // then the bank bands of the most power among the others: a resonance that impacts ring
-    // raises its band's power, and each band enveloped costs two transforms of up to 1024 points.
-    // Never below the bank's first band: a band reaching down to the running-speed lines and the
-    // vane pass would envelope their beats, which fall near any defect frequency now and then.
-    const centre = Math.max(spectralKurtosisCentreHz(samples_ptr), width);
-    const nearest = <i32>Math.round(centre / width);
-    let taken = 0; // bank bands chosen, as bits 1 << b
-    if (Math.abs(centre - <f64>nearest * width) > width * 0.25 || nearest > BAND_COUNT_BANK) {
-      unchecked(band_low_hz[bands] = centre - width * 0.5);
-      unchecked(band_high_hz[bands] = Math.min(centre + width * 0.5, nyquist));
-      bands++;
-    } else {
-      taken |= 1 << nearest;
-    }
-    for (let b = 1; b <= BAND_COUNT_BANK; b++) {
-      unchecked(band_power[b] = bandPower(<f64>b * width - width * 0.5, Math.min(<f64>b * width + width * 0.5, nyquist)));
-    }
-    for (let pick = 0; pick < BANK_BANDS_BY_POWER; pick++) {
-      let best_b = 0;
-      for (let b = 1; b <= BAND_COUNT_BANK; b++) {
-        if ((taken & (1 << b)) == 0 && (best_b == 0 || unchecked(band_power[b]) > unchecked(band_power[best_b]))) best_b = b;
-      }
-      if (best_b != 0) taken |= 1 << best_b;
-    }
-    for (let b = 1; b <= BAND_COUNT_BANK; b++) {
-      if ((taken & (1 << b)) == 0) continue;
-      unchecked(band_low_hz[bands] = <f64>b * width - width * 0.5);
-      unchecked(band_high_hz[bands] = Math.min(<f64>b * width + width * 0.5, nyquist));
-      bands++;
-    }
-  }
+  const bands = chooseBands(samples_ptr);
   const f = result.shaft_hz;
-  let best: f64 = -1.0;
+  let bpfo_ln: f64 = 0.0;
+  let bpfi_ln: f64 = 0.0;
+  let bsf_ln: f64 = 0.0;
+  let best: f64 = 1.0;
+  let enveloped = 0;
   for (let b = 0; b < bands; b++) {
     if (!envelopeSpectrum(unchecked(band_low_hz[b]), unchecked(band_high_hz[b]))) continue;
-    const bpfo = defectStrength(machine.bpfo_order * f);
-    const bpfi = defectStrength(machine.bpfi_order * f);
-    const bsf = defectStrength(2.0 * machine.bsf_order * f);
-    const strongest = Math.max(bpfo, Math.max(bpfi, bsf));
-    if (bpfo > result.bpfo_strength) result.bpfo_strength = bpfo;
-    if (bsf > result.bsf_strength) result.bsf_strength = bsf;
-    if (bpfi > result.bpfi_strength) {
-      result.bpfi_strength = bpfi;
-      const below = envelopeRatio(machine.bpfi_order * f - f);
-      const above = envelopeRatio(machine.bpfi_order * f + f);
-      result.bpfi_sideband = Math.sqrt(Math.max(below, 0.0) * Math.max(above, 0.0));
+    enveloped++;
+    const bpfo = defectLnP(machine.bpfo_order * f, 0.0);
+    if (bpfo < bpfo_ln || (bpfo == bpfo_ln && defect_strength > result.bpfo_strength)) {
+      bpfo_ln = bpfo;
+      result.bpfo_strength = defect_strength;
     }
-    if (strongest > best) {
+    const bsf = defectLnP(2.0 * machine.bsf_order * f, 0.0);
+    if (bsf < bsf_ln || (bsf == bsf_ln && defect_strength > result.bsf_strength)) {
+      bsf_ln = bsf;
+      result.bsf_strength = defect_strength;
+    }
+    const bpfi = defectLnP(machine.bpfi_order * f, f);
+    if (bpfi < bpfi_ln || (bpfi == bpfi_ln && defect_strength > result.bpfi_strength)) {
+      bpfi_ln = bpfi;
+      result.bpfi_strength = defect_strength;
+      result.bpfi_sideband = sideband_strength;
+    }
+    const strongest = Math.min(bpfo, Math.min(bpfi, bsf));
+    if (strongest < best) {
       best = strongest;
       result.band_low_hz = unchecked(band_low_hz[b]);
       result.band_high_hz = unchecked(band_high_hz[b]);
     }
   }
+  if (enveloped == 0) return;
+  const tests_ln = Math.log(<f64>(enveloped * DEFECTS));
+  result.bpfo_log10_p = correctedLog10(bpfo_ln, tests_ln);
+  result.bpfi_log10_p = correctedLog10(bpfi_ln, tests_ln);
+  result.bsf_log10_p = correctedLog10(bsf_ln, tests_ln);
+}
+
+function correctedLog10(ln_p: f64, tests_ln: f64): f64 {
+  return Math.max(LOG10_P_MIN, Math.min(0.0, (ln_p + tests_ln) / LN_10));
 }
 
 function clip01(x: f64): f64 {
   return Math.max(0.0, Math.min(1.0, x));
 }
 
+function addFinding(kind: i32, strength: f64, confidence: f64): void {
+  const at = result.findings;
+  if (at >= FINDINGS_MAX) return;
+  unchecked(result.finding_kind[at] = kind);
+  unchecked(result.finding_strength[at] = strength);
+  unchecked(result.finding_confidence[at] = clip01(confidence));
+  result.findings = at + 1;
+}
+
+function severityOf(kind: i32, strength: f64): i32 {
+  if (kind >= FAULT_OUTER_RACE && kind <= FAULT_ROLLING_ELEMENT) {
+    const bearing_severity = strength >= STRENGTH_FAILED ? 3 : strength >= STRENGTH_SEVERE ? 2 : 1;
+    return max(result.iso_zone, bearing_severity);
+  }
+  return result.iso_zone;
+}
+
+/** Every finding of the window, each by its own rule (ANALYSIS.md §6), so a bearing defect and a
+ *  process fault are both reported; the fault is the most severe of them. */
 function diagnose(kurtosis: f64, crest: f64): void {
-  const bearing = Math.max(result.bpfo_strength, Math.max(result.bpfi_strength, result.bsf_strength));
+  result.findings = 0;
+  // Bearing: the most significant defect, when its corrected probability is below FINDING_ALPHA.
+  let bearing_log10_p = result.bpfo_log10_p;
+  let bearing_kind = FAULT_OUTER_RACE;
+  let bearing_strength = result.bpfo_strength;
+  if (result.bpfi_log10_p < bearing_log10_p) {
+    bearing_log10_p = result.bpfi_log10_p;
+    bearing_kind = FAULT_INNER_RACE;
+    bearing_strength = result.bpfi_strength;
+  }
+  if (result.bsf_log10_p < bearing_log10_p) {
+    bearing_log10_p = result.bsf_log10_p;
+    bearing_kind = FAULT_ROLLING_ELEMENT;
+    bearing_strength = result.bsf_strength;
+  }
+  const bearing_p = Math.pow(10.0, bearing_log10_p);
+  if (bearing_p < FINDING_ALPHA) addFinding(bearing_kind, bearing_strength, 1.0 - bearing_p);
+  // Process faults, each on its own.
+  if (result.hf_floor_m_s2 >= machine.cavitation_m_s2 && result.hf_flatness >= FLATNESS_NOISE) {
+    addFinding(FAULT_CAVITATION, result.hf_floor_m_s2 / machine.cavitation_m_s2, result.hf_flatness / FLATNESS_GAUSSIAN);
+  }
   const line_energy = result.line_1x_mm_s * result.line_1x_mm_s + result.line_2x_mm_s * result.line_2x_mm_s
     + result.line_3x_mm_s * result.line_3x_mm_s;
   const velocity_energy = result.velocity_rms_mm_s * result.velocity_rms_mm_s;
+  if (result.iso_zone >= 1 && velocity_energy > 0.0) {
+    const share_1x = result.line_1x_mm_s * result.line_1x_mm_s / velocity_energy;
+    if (result.line_2x_mm_s >= MISALIGNMENT_2X_OVER_1X * result.line_1x_mm_s && line_energy >= RUNNING_SPEED_SHARE * velocity_energy) {
+      addFinding(FAULT_MISALIGNMENT, line_energy / velocity_energy, line_energy / velocity_energy);
+    } else if (share_1x >= RUNNING_SPEED_SHARE) {
+      addFinding(FAULT_IMBALANCE, share_1x, share_1x);
+    }
+  }
+  // The fault: the most severe finding, the first listed (bearing) on a tie.
   let fault = FAULT_NONE;
   let strength: f64 = 0.0;
-  if (bearing >= STRENGTH_FAULT) {
-    strength = bearing;
-    fault = bearing == result.bpfo_strength ? FAULT_OUTER_RACE
-      : bearing == result.bpfi_strength ? FAULT_INNER_RACE : FAULT_ROLLING_ELEMENT;
-  } else if (result.hf_floor_m_s2 >= machine.cavitation_m_s2 && result.hf_flatness >= FLATNESS_NOISE) {
-    fault = FAULT_CAVITATION;
-    strength = result.hf_floor_m_s2 / machine.cavitation_m_s2;
-  } else if (result.iso_zone >= 1 && velocity_energy > 0.0
-    && result.line_2x_mm_s >= MISALIGNMENT_2X_OVER_1X * result.line_1x_mm_s
-    && line_energy >= RUNNING_SPEED_SHARE * velocity_energy) {
-    fault = FAULT_MISALIGNMENT;
-    strength = line_energy / velocity_energy;
-  } else if (result.iso_zone >= 1 && velocity_energy > 0.0
-    && result.line_1x_mm_s * result.line_1x_mm_s >= RUNNING_SPEED_SHARE * velocity_energy) {
-    fault = FAULT_IMBALANCE;
-    strength = result.line_1x_mm_s * result.line_1x_mm_s / velocity_energy;
-  } else if (bearing >= STRENGTH_SUSPECT || kurtosis > KURTOSIS_ABNORMAL || crest > CREST_ABNORMAL || result.iso_zone >= 2) {
-    fault = FAULT_UNKNOWN;
-    strength = bearing;
-  }
   let severity = result.iso_zone;
-  if (fault >= FAULT_OUTER_RACE && fault <= FAULT_ROLLING_ELEMENT) {
-    const bearing_severity = strength >= STRENGTH_FAILED ? 3 : strength >= STRENGTH_SEVERE ? 2 : 1;
-    severity = max(severity, bearing_severity);
+  let most = -1;
+  for (let i = 0; i < result.findings; i++) {
+    const kind = unchecked(result.finding_kind[i]);
+    const s = severityOf(kind, unchecked(result.finding_strength[i]));
+    if (s > most) {
+      most = s;
+      fault = kind;
+      strength = unchecked(result.finding_strength[i]);
+      severity = s;
+    }
+  }
+  if (result.findings == 0 && (bearing_p < SUSPECT_ALPHA || kurtosis > KURTOSIS_ABNORMAL || crest > CREST_ABNORMAL || result.iso_zone >= 2)) {
+    fault = FAULT_UNKNOWN;
+    strength = bearing_strength;
   }
   result.fault = fault;
   result.strength = strength;
   result.severity = severity;
+  const bearing = Math.max(result.bpfo_strength, Math.max(result.bpfi_strength, result.bsf_strength));
   let health = clip01(result.velocity_rms_mm_s / machine.zone_cd_mm_s);
   health = Math.max(health, clip01((bearing - 1.0) / (STRENGTH_FAILED - 1.0)));
   health = Math.max(health, clip01((kurtosis - 3.0) / (KURTOSIS_FAILED - 3.0)));

@@ -1,4 +1,4 @@
-// Real-input FFT for power-of-two sizes FFT_SIZE_MIN..FFT_SIZE_MAX, the numeric core of the
+// Real-input FFT for power-of-two sizes FFT_SIZE_MIN..FFT_SIZE_MAX (16..8192), the numeric core of the
 // vibration spectrum. An N-point real FFT is an N/2-point complex FFT (radix-4, one radix-2
 // stage when log2(N/2) is odd) over the samples packed as z[n] = x[2n] + i·x[2n+1], followed
 // by a split step that separates the even and odd halves. fftInit() builds the only tables
@@ -13,7 +13,7 @@
 import { STATUS_OK, STATUS_NOT_INITIALISED, STATUS_BAD_ARGUMENT, STATUS_NO_ROOM, STATUS_NEEDS_REBOOT }
   from "./status";
 
-export const FFT_SIZE_MIN: i32 = 256;
+export const FFT_SIZE_MIN: i32 = 16;
 export const FFT_SIZE_MAX: i32 = 8192;
 
 /** cos(2π·t/size_max) for t in 0..size_max/4; sin comes from the same table read backwards. */

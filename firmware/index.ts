@@ -288,7 +288,16 @@ const ZONE_NAMES: StaticArray<string> = ["A", "B", "C", "D"];
 const FAULT_NAMES: StaticArray<string> = [
   "none", "imbalance", "misalignment", "outer_race", "inner_race", "rolling_element", "cavitation", "unknown",
 ];
-const TELEMETRY_RECORDS: i32 = 24;
+const FINDING_NAMES: StaticArray<string> = [
+  "find_none", "find_imbalance", "find_misalignment", "find_outer_race", "find_inner_race", "find_rolling_element",
+  "find_cavitation", "find_unknown",
+];
+const CONFIDENCE_NAMES: StaticArray<string> = [
+  "conf_none", "conf_imbalance", "conf_misalignment", "conf_outer_race", "conf_inner_race", "conf_rolling_element",
+  "conf_cavitation", "conf_unknown",
+];
+const FINDING_RECORDS: i32 = 2;
+const TELEMETRY_RECORDS: i32 = 28;
 /** The owner's "summary" detail: severity and diagnosis, no spectral detail. */
 const SUMMARY_RECORDS: i32 = 8;
 /** The trend's records: alarm and smoothed health, and the forecast when there is one. */
@@ -317,6 +326,7 @@ function analyseAndPublish(): i32 {
   const advised = advice.action != advice.ACTION_NONE;
   const sensed = !summary && sensors.has_temperature;
   packBegin((summary ? SUMMARY_RECORDS : TELEMETRY_RECORDS + TREND_RECORDS + (forecast ? FORECAST_RECORDS : 0)) + (advised ? ADVICE_RECORDS : 0) +
+    FINDING_RECORDS * r.findings +
     (sensed ? (sensors.has_rise ? 2 : 1) : 0));
   recordFirst(config.base_name, config.current.device_id_len + 1, <f64>window_start_ms / 1000.0,
     "acc_rms", "m/s2", feature_rms);
@@ -327,6 +337,7 @@ function analyseAndPublish(): i32 {
     record("strength", "/", r.strength);
     record("severity", "/", <f64>r.severity);
     record("health", "/", r.health);
+    findingRecords();
     recordText("alarm", ALARM_NAMES[trend.level]);
     if (advised) adviceRecords();
     return publish(KIND_TELEMETRY);
@@ -347,6 +358,10 @@ function analyseAndPublish(): i32 {
   record("bpfi", "/", r.bpfi_strength);
   record("bsf", "/", r.bsf_strength);
   record("bpfi_sb", "/", r.bpfi_sideband);
+  record("bpfo_lp", "/", r.bpfo_log10_p);
+  record("bpfi_lp", "/", r.bpfi_log10_p);
+  record("bsf_lp", "/", r.bsf_log10_p);
+  record("shaft_conf", "/", r.speed_confidence);
   record("band_lo", "Hz", r.band_low_hz);
   record("band_hi", "Hz", r.band_high_hz);
   record("hf_floor", "m/s2", r.hf_floor_m_s2);
@@ -354,6 +369,7 @@ function analyseAndPublish(): i32 {
   record("strength", "/", r.strength);
   record("severity", "/", <f64>r.severity);
   record("health", "/", r.health);
+  findingRecords();
   recordText("alarm", ALARM_NAMES[trend.level]);
   record("health_trend", "/", trend.health_trend);
   if (forecast) {
@@ -366,6 +382,17 @@ function analyseAndPublish(): i32 {
     if (sensors.has_rise) record("temp_rise", "K", sensors.rise_k);
   }
   return publish(KIND_TELEMETRY);
+}
+
+/** Each finding of the window as two records, "find_<kind>" (its strength) and "conf_<kind>" (its
+ *  confidence, 1 − its false-finding probability): several faults can stand at once. */
+function findingRecords(): void {
+  const r = analysis.result;
+  for (let i = 0; i < r.findings; i++) {
+    const kind = unchecked(r.finding_kind[i]);
+    record(FINDING_NAMES[kind], "/", unchecked(r.finding_strength[i]));
+    record(CONFIDENCE_NAMES[kind], "/", unchecked(r.finding_confidence[i]));
+  }
 }
 
 /** The advice's records: what to do, and within how long of the window. */

@@ -11,7 +11,7 @@
 //   Flat-top: HFT90D (Heinzel, Rüdiger & Schilling 2002), peak-normalised, coherent gain
 //   ≈ 0.2098, amplitude flat to 0.045 % anywhere between bins. For amplitudes to trust.
 // - Window lengths that are not a power of two (FEMTO's 2560 samples): zero-pad to the next
-//   power of two (at least FFT_SIZE_MIN). Padding adds nothing to Σw, so dividing by the
+//   power of two (at least SPECTRUM_SIZE_MIN). Padding adds nothing to Σw, so dividing by the
 //   window's own sum over its L samples keeps amplitudes exact; the bins are just finer than
 //   1/L: bin k is at k · sample_rate / fft_size Hz, and a line is several bins wide.
 // - Scaling: A[k] = 2·|X[k]| / Σw for 0 < k < N/2, |X[k]| / Σw at k = 0 and k = N/2 (peak
@@ -21,7 +21,10 @@
 // Memory, allocated once by spectrumInit(L): the FFT buffer (N + 2 f32, which ends up holding
 // the amplitudes) and the two half windows (2 × (L/2 + 1) f32), plus fft.ts's tables.
 
-import { fftInit, fftReal, cosTurns, FFT_SIZE_MIN, FFT_SIZE_MAX } from "./fft";
+import { fftInit, fftReal, cosTurns, FFT_SIZE_MAX } from "./fft";
+
+/** The smallest spectrum: short windows are zero-padded to it. */
+const SPECTRUM_SIZE_MIN: i32 = 256;
 import { WINDOW_SAMPLES_MIN } from "./config";
 import { STATUS_OK, STATUS_NOT_INITIALISED, STATUS_BAD_ARGUMENT, STATUS_NEEDS_REBOOT } from "./status";
 
@@ -52,8 +55,8 @@ let flat_top_square_sum: f64 = 0.0;
 export function spectrumInit(samples: i32): i32 {
   if (samples < WINDOW_SAMPLES_MIN || samples > FFT_SIZE_MAX) return STATUS_BAD_ARGUMENT;
   if (window_samples != 0) return samples == window_samples ? STATUS_OK : STATUS_NEEDS_REBOOT;
-  let size = FFT_SIZE_MIN;
-  while (size < samples) size <<= 1; // at most log2(FFT_SIZE_MAX / FFT_SIZE_MIN) turns
+  let size = SPECTRUM_SIZE_MIN;
+  while (size < samples) size <<= 1; // at most log2(FFT_SIZE_MAX / SPECTRUM_SIZE_MIN) turns
   const status = fftInit(size);
   if (status < 0) return status;
 

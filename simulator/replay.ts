@@ -59,7 +59,24 @@ export interface WindowResult {
    *  many hours of this window (null without an action). */
   action: "none" | MaintenanceAction;
   act_in_hours: number | null;
+  /** Every finding of the window (several faults can stand at once); `fault` is the most severe. */
+  findings: Finding[];
   features: Record<string, number>;
+}
+
+/** One finding: its kind, strength and confidence (1 − its false-finding probability). */
+export interface Finding {
+  kind: Fault;
+  strength: number;
+  confidence: number;
+}
+
+/** A finding over a whole recording: in how many windows it stood, and its median strength. */
+export interface SummaryFinding {
+  kind: Fault;
+  windows: number;
+  share: number;
+  strength: number;
 }
 
 export interface ReplayResult {
@@ -73,6 +90,9 @@ export interface ReplayResult {
      *  zone C or D, or a severe bearing defect): the first alarm. */
     first_alarm_s: number | null;
     duration_s: number;
+    /** Every kind found in at least VERDICT_SHARE of the windows, the most frequent first (the
+     *  fault's own finding among them when it is one); the fault stays the verdict. */
+    findings: SummaryFinding[];
   };
   windows: WindowResult[];
 }
@@ -155,8 +175,17 @@ function toWindow(index: number, timeS: number, body: Uint8Array): WindowResult 
   let zone = "?";
   let alarm: Alarm = "none";
   let action: WindowResult["action"] = "none";
+  const found = new Map<string, Finding>();
   for (const record of resolveSenml(decodeSenml(body))) {
     const name = record.name.slice(record.name.indexOf(":") + 1);
+    if (record.value !== undefined && (name.startsWith("find_") || name.startsWith("conf_"))) {
+      const kind = name.slice(5) as Fault;
+      const finding = found.get(kind) ?? { kind, strength: 0, confidence: 0 };
+      if (name.startsWith("find_")) finding.strength = record.value;
+      else finding.confidence = record.value;
+      found.set(kind, finding);
+      continue;
+    }
     if (record.value !== undefined) features[name] = record.value;
     if (name === "fault" && record.stringValue !== undefined) fault = record.stringValue as Fault;
     if (name === "iso_zone" && record.stringValue !== undefined) zone = record.stringValue;
@@ -169,7 +198,10 @@ function toWindow(index: number, timeS: number, body: Uint8Array): WindowResult 
     ? [features.rul_lo / 3600, features.rul_hi / 3600] : null;
   const act_in_hours = features.act_in !== undefined ? features.act_in / 3600 : null;
   for (const key of ["strength", "severity", "health", "rul_lo", "rul_hi", "act_in"]) delete features[key];
-  return { index, time_s: timeS, fault, strength, severity, health, iso_zone: zone, alarm, rul_hours, action, act_in_hours, features };
+  return {
+    index, time_s: timeS, fault, strength, severity, health, iso_zone: zone, alarm, rul_hours, action, act_in_hours,
+    findings: [...found.values()], features,
+  };
 }
 
 function summarise(windows: WindowResult[], durationS: number): ReplayResult["summary"] {
@@ -189,11 +221,26 @@ function summarise(windows: WindowResult[], durationS: number): ReplayResult["su
     const abnormal = windows.length - byFault.none;
     verdict = abnormal >= ABNORMAL_SHARE * windows.length ? "unknown" : "none";
   }
+  const byKind = new Map<Fault, number[]>();
+  for (const window of windows) {
+    for (const finding of window.findings) {
+      const strengths = byKind.get(finding.kind) ?? [];
+      strengths.push(finding.strength);
+      byKind.set(finding.kind, strengths);
+    }
+  }
+  const findings: SummaryFinding[] = [...byKind.entries()]
+    .filter(([, strengths]) => strengths.length >= VERDICT_SHARE * windows.length)
+    .map(([kind, strengths]) => ({
+      kind, windows: strengths.length, share: strengths.length / windows.length,
+      strength: [...strengths].sort((a, b) => a - b)[strengths.length >> 1],
+    }))
+    .sort((a, b) => b.windows - a.windows);
   return {
     fault: verdict, windows: windows.length, windows_by_fault: byFault,
     first_persistent_abnormal_s: firstPersistent(windows, (w) => w.fault !== "none"),
     first_alarm_s: firstPersistent(windows, (w) => w.severity >= ALARM_SEVERITY),
-    duration_s: durationS,
+    duration_s: durationS, findings,
   };
 }
 

@@ -139,6 +139,22 @@ describe("diagnosis", () => {
     for (const w of result.windows) expect(w.features.bpfi_sb).toBeGreaterThan(2);
   });
 
+  it("imbalance and an outer-race defect at once: both are findings, and the bearing is not hidden", async () => {
+    const unbalanced = tones(count, RATE_HZ, [
+      { hz: SHAFT_HZ, amplitude_g: accelerationForVelocity(3.5, SHAFT_HZ) },
+      { hz: 6 * SHAFT_HZ, amplitude_g: accelerationForVelocity(0.3, 6 * SHAFT_HZ), phase: 1 },
+    ], 0.01);
+    const signal = add(unbalanced, impacts(count, RATE_HZ, { rateHz: BPFO_HZ, resonanceHz: 3000, damping: 0.05, amplitude_g: 0.3, jitter: 0.005 }));
+    const result = await analyse(signal);
+    for (const w of result.windows) {
+      expect(w.findings.map((f) => f.kind).sort()).toEqual(["imbalance", "outer_race"]);
+      expect(w.fault).toBe("outer_race");
+      for (const f of w.findings) expect(f.confidence).toBeGreaterThan(0.99);
+    }
+    expect(result.summary.fault).toBe("outer_race");
+    expect(result.summary.findings.map((f) => [f.kind, f.windows])).toEqual([["outer_race", WINDOWS], ["imbalance", WINDOWS]]);
+  });
+
   it("rolling element: impacts at 2x BSF modulated at the cage frequency", async () => {
     const signal = add(healthy(), impacts(count, RATE_HZ, {
       rateHz: 2 * BSF_HZ, resonanceHz: 2500, damping: 0.05, amplitude_g: 0.4, jitter: 0.005, modulationHz: FTF_HZ, modulationDepth: 0.5,
@@ -146,11 +162,11 @@ describe("diagnosis", () => {
     expect(faults(await analyse(signal))).toEqual(Array(WINDOWS).fill("rolling_element"));
   });
 
-  it("a healthy pump whose kurtosis peaks among its running-speed lines is not diagnosed with a bearing fault", async () => {
-    // pump-0155 of scenarios/fleet-1000.json, healthy: when the spectral-kurtosis band could be
-    // centred below fs/12, it reached down to the shaft's harmonics and the vane pass, whose
-    // beats in the envelope fell near BPFO now and then: 77 of its 4,320 windows were outer_race,
-    // three of them running on 2026-02-01 from 15:01 (the run's one false alarm).
+  it("a healthy pump over 30 days never holds a bearing finding three windows in a row, nor raises an alarm", async () => {
+    // pump-0155 of scenarios/fleet-1000.json, healthy: an envelope band reaching down to the
+    // shaft's harmonics and the vane pass once made their beats read as BPFO, three windows
+    // running (a false alarm). What a sound pump must show is no persistent bearing finding:
+    // isolated windows may cross the per-window false-finding level, as FINDING_ALPHA allows.
     const scenario = loadScenario(new URL("../scenarios/fleet-1000.json", import.meta.url).pathname);
     const index = 154;
     const random = Random.forItem(scenario.seed, index);
@@ -167,14 +183,23 @@ describe("diagnosis", () => {
       model.sample(window, scenario.sample_rate_hz, timeMs);
       device.process(window, timeMs, scenario.sample_rate_hz);
     }
-    const diagnoses = new Map<string, number>();
+    const bearing = new Set(["outer_race", "inner_race", "rolling_element"]);
+    let run = 0;
+    let longest = 0;
+    let bearingWindows = 0;
+    const alarms = new Set<string>();
     for (const bytes of telemetry) {
-      const fault = resolveSenml(decodeSenml(bytes)).find((record) => record.name.endsWith("fault"))!.stringValue!;
-      diagnoses.set(fault, (diagnoses.get(fault) ?? 0) + 1);
+      const records = resolveSenml(decodeSenml(bytes));
+      const fault = records.find((record) => record.name.endsWith(":fault"))!.stringValue!;
+      alarms.add(records.find((record) => record.name.endsWith(":alarm"))!.stringValue!);
+      run = bearing.has(fault) ? run + 1 : 0;
+      if (bearing.has(fault)) bearingWindows++;
+      longest = Math.max(longest, run);
     }
     expect(telemetry).toHaveLength(4320);
-    expect(diagnoses.get("outer_race") ?? 0).toBe(0);
-    expect(Object.fromEntries(diagnoses)).toEqual({ none: 4258, unknown: 42, inner_race: 20 });
+    expect(longest).toBeLessThan(3);
+    expect(bearingWindows).toBeLessThan(4320 * 0.01);
+    expect([...alarms]).toEqual(["none"]);
   });
 
   it("without a bearing geometry there is no bearing diagnosis, and the evidence reads 0", async () => {

@@ -37,11 +37,13 @@ describe("owner data policy", () => {
     expect(host.storage.read(2)).toEqual(Uint8Array.from([0x50, 1, 1, 1, 24, ...TOKEN]));
   });
 
-  it("summary detail: a window publishes its diagnosis only, seven records", async () => {
+  it("summary detail: a window publishes its diagnosis and findings only", async () => {
     const { firmware, host } = await provisioned();
     firmware.process(signal, 0, 1000);
     const pack = decodeSenml(host.published.find((p) => p.kind === 1)!.bytes);
-    expect(pack.map((r) => r.n)).toEqual(["acc_rms", "vel_rms", "iso_zone", "fault", "strength", "severity", "health", "alarm"]);
+    // The signal, a 1x line well into zone B, is an imbalance finding.
+    expect(pack.map((r) => r.n)).toEqual(["acc_rms", "vel_rms", "iso_zone", "fault", "strength", "severity", "health",
+      "find_imbalance", "conf_imbalance", "alarm"]);
   });
 
   it("waveform never: a raw waveform request is forbidden", async () => {
@@ -59,7 +61,7 @@ describe("owner data policy", () => {
     expect(firmware.handleMessage(encodeCommand({ id: 3, seq: 2, cmd: "policy", args: { token: TOKEN, waveform: "on_request", detail: "full" } }))).toBe(0);
     expect(events(host).at(-1)).toEqual({ event: "policy", provisioned: true, waveform: "on_request", detail: "full" });
     firmware.process(signal, 0, 1000);
-    expect(decodeSenml(host.published.filter((p) => p.kind === 1).at(-1)!.bytes)).toHaveLength(26);
+    expect(decodeSenml(host.published.filter((p) => p.kind === 1).at(-1)!.bytes)).toHaveLength(32); // 30 records and the imbalance finding's two
     expect(firmware.handleMessage(encodeCommand({ id: 4, seq: 3, cmd: "waveform" }))).toBe(0);
     expect(replies(host).map((r) => [r.id, r.ok])).toEqual([[2, false], [3, true], [4, true]]);
   });

@@ -56,9 +56,17 @@ export const TELEMETRY_UNITS: [string, string][] = [
   ["acc_rms", "m/s2"], ["acc_peak", "m/s2"], ["acc_p2p", "m/s2"], ["crest", "/"], ["kurtosis", "/"],
   ["skewness", "/"], ["vel_rms", "m/s"], ["iso_zone", ""], ["shaft_hz", "Hz"], ["v_1x", "m/s"],
   ["v_2x", "m/s"], ["v_3x", "m/s"], ["v_vp", "m/s"], ["bpfo", "/"], ["bpfi", "/"], ["bsf", "/"],
-  ["bpfi_sb", "/"], ["band_lo", "Hz"], ["band_hi", "Hz"], ["hf_floor", "m/s2"], ["fault", ""],
+  ["bpfi_sb", "/"], ["bpfo_lp", "/"], ["bpfi_lp", "/"], ["bsf_lp", "/"], ["shaft_conf", "/"], ["band_lo", "Hz"], ["band_hi", "Hz"], ["hf_floor", "m/s2"], ["fault", ""],
   ["strength", "/"], ["severity", "/"], ["health", "/"], ["alarm", ""], ["health_trend", "/"],
 ];
+
+/** TELEMETRY_UNITS with the records of the given findings after "health", as the firmware
+ *  publishes them: "find_<kind>" (strength) and "conf_<kind>" (confidence) each. */
+export function telemetryUnitsWith(findings: string[]): [string, string][] {
+  const at = TELEMETRY_UNITS.findIndex(([name]) => name === "health") + 1;
+  const added = findings.flatMap((kind): [string, string][] => [[`find_${kind}`, "/"], [`conf_${kind}`, "/"]]);
+  return [...TELEMETRY_UNITS.slice(0, at), ...added, ...TELEMETRY_UNITS.slice(at)];
+}
 
 /** Host imports for a firmware test that records nothing: the debug harnesses' host. */
 export function silentHostImports(): Record<string, (...args: never[]) => unknown> {
