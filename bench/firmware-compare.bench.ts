@@ -125,6 +125,7 @@ console.log(`firmware compare: ${pumps.length} pumps (${FAULTS.length} with faul
 console.log(`A ${values.a}: median ${median(a.times).toFixed(1)} us/window (min ${Math.min(...a.times).toFixed(1)}, max ${Math.max(...a.times).toFixed(1)})`);
 console.log(`B ${values.b}: median ${median(b.times).toFixed(1)} us/window (min ${Math.min(...b.times).toFixed(1)}, max ${Math.max(...b.times).toFixed(1)})`);
 const ratios = a.times.map((t, i) => b.times[i] / t);
-console.log(`B / A: median of per-round ratios ${median(ratios).toFixed(3)} (${((1 - median(ratios)) * 100).toFixed(1)} % less)`);
+const ratio = median(ratios);
+console.log(`B / A: median of per-round ratios ${ratio.toFixed(3)} (${(Math.abs(1 - ratio) * 100).toFixed(1)} % ${ratio > 1 ? "more" : "less"})`);
 console.log(`telemetry: ${windows - differing} of ${windows} messages identical byte for byte`);
 for (const line of shown) console.log(`  ${line}`);
