@@ -303,15 +303,6 @@ function binOf(hz: f64): i32 {
   return <i32>Math.round(hz / bin_hz);
 }
 
-/** Linear interpolation of the amplitude (√power) at `hz`. */
-function amplitudeAt(hz: f64): f64 {
-  const position = hz / bin_hz;
-  const k = <i32>Math.floor(position);
-  if (k < 1 || k + 1 >= bins) return 0.0;
-  const t = position - <f64>k;
-  return (1.0 - t) * Math.sqrt(<f64>getF32(power, k)) + t * Math.sqrt(<f64>getF32(power, k + 1));
-}
-
 /** Velocity RMS (mm/s) of the line at `hz`: the energy of ±LINE_HALF_BINS around it. */
 function lineVelocity(hz: f64): f64 {
   const centre = binOf(hz);
