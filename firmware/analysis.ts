@@ -72,6 +72,15 @@ const LINE_PROMINENCE_LN: f64 = LN_10;
 const SPEED_LOW_SHARE: f64 = 0.94;
 const SPEED_HIGH_SHARE: f64 = 1.02;
 const FINDINGS_MAX: i32 = 4;
+const DEFECTS: i32 = 3;
+const DEFECT_OUTER: i32 = 0;
+const DEFECT_INNER: i32 = 1;
+const DEFECT_ELEMENT: i32 = 2;
+/** Points of the envelope streamed over consecutive windows (ANALYSIS.md §5). */
+const STREAM_POINTS: i32 = 1024;
+const STREAM_DECIMATION_MAX: i32 = 16;
+/** The stream's rate against the highest modulation it must carry: Nyquist at 1.25 × it. */
+const STREAM_RATE_OVER_MODULATION: f64 = 2.5;
 const SPEED_HARMONICS_MAX: i32 = 512;
 const SPEED_OCTAVES_MAX: i32 = 4;
 
@@ -124,6 +133,9 @@ export class Result {
   bsf_log10_p: f64 = 0.0;
   /** How sure the speed is: 1 − the probability that noise alone makes its harmonic family. */
   speed_confidence: f64 = 0.0;
+  /** Seconds of envelope the bearing evidence was taken over when streamed across consecutive
+   *  windows (0: this window alone). */
+  stream_s: f64 = 0.0;
   band_low_hz: f64 = 0.0;
   band_high_hz: f64 = 0.0;
   hf_floor_m_s2: f64 = 0.0;
@@ -157,9 +169,11 @@ let power: StaticArray<f32> = new StaticArray<f32>(0);
 let baseband: StaticArray<f32> = new StaticArray<f32>(0);
 /** The squared envelope, before its mean is known. */
 let envelope: StaticArray<f32> = new StaticArray<f32>(0);
-let envelope_hann: StaticArray<f32> = new StaticArray<f32>(0);
 let envelope_points_max: i32 = 0;
 let envelope_points: i32 = 0;
+/** The envelope spectrum in `baseband` that zoneLnP reads: its bin spacing and last bin. */
+let env_bin_hz: f64 = 1.0;
+let env_last: i32 = 0;
 /** Spectral kurtosis: one frame, its Hann window, and per-bin sums of |X|² and |X|⁴. */
 let sk_frame: StaticArray<f32> = new StaticArray<f32>(0);
 let sk_hann: StaticArray<f32> = new StaticArray<f32>(0);
@@ -196,14 +210,12 @@ export function analysisInit(samples: i32): i32 {
   power = new StaticArray<f32>(bins);
   baseband = new StaticArray<f32>(max(2 * envelope_points_max, bins)); // and the high band's powers
   envelope = new StaticArray<f32>(envelope_points_max);
-  envelope_hann = new StaticArray<f32>(envelope_points_max);
+  stream_points = min(STREAM_POINTS, envelope_points_max);
+  stream = new StaticArray<f32>(stream_points);
   sk_frame = new StaticArray<f32>(SK_FRAME_MAX + 2);
   sk_hann = new StaticArray<f32>(SK_FRAME_MAX);
   sk_sum2 = new StaticArray<f64>(SK_FRAME_MAX / 2 + 1);
   sk_sum4 = new StaticArray<f64>(SK_FRAME_MAX / 2 + 1);
-  for (let n = 0; n < envelope_points_max; n++) {
-    unchecked(envelope_hann[n] = <f32>(0.5 - 0.5 * cosTurns(<f64>n / <f64>envelope_points_max)));
-  }
   window_samples = samples;
   return STATUS_OK;
 }
@@ -556,12 +568,13 @@ function estimateSpeed(): void {
     for (let k = centre - 1; k <= centre + 1; k++) if (getF32(power, k) > getF32(power, peak)) peak = k;
     if (<f64>getF32(baseband, peak) < LINE_PROMINENCE_LN) continue;
     const line_hz = (<f64>peak + peakOffset(peak)) * bin_hz;
-    if (Math.abs(line_hz / <f64>h - best_hz) > bin_hz / <f64>h) continue;
+    // A line of this family lies within half a bin of its place, give or take the comb's step.
+    if (Math.abs(line_hz - best_hz * <f64>h) > 0.5 * bin_hz + step * <f64>h) continue;
     sum_hf += <f64>h * line_hz;
     sum_hh += <f64>(h * h);
     lines++;
   }
-  const refined = lines > 0 ? sum_hf / sum_hh : best_hz;
+  const refined = lines > 0 ? Math.max(low, Math.min(high, sum_hf / sum_hh)) : best_hz;
   result.speed_measured = z >= FAMILY_Z;
   if (result.speed_measured) {
     result.shaft_hz = refined;
@@ -646,6 +659,8 @@ function spectralKurtosis(samples_ptr: usize, frame: i32): bool {
   return true;
 }
 
+/** The highest modulation the chosen bands must carry (set by chooseBands). */
+let band_modulation_hz: f64 = 0.0;
 let band_low_hz: StaticArray<f64> = new StaticArray<f64>(ENVELOPE_BANDS);
 let band_high_hz: StaticArray<f64> = new StaticArray<f64>(ENVELOPE_BANDS);
 const band_kurtosis = new StaticArray<f64>(ENVELOPE_BANDS);
@@ -656,16 +671,17 @@ const band_kurtosis = new StaticArray<f64>(ENVELOPE_BANDS);
 function chooseBands(samples_ptr: usize): i32 {
   const fs = machine.sample_rate_hz;
   const top_hz = Math.min(fs * PASSBAND_SHARE, fs * 0.5 - bin_hz);
-  if (machine.band_high_hz > 0.0) {
-    unchecked(band_low_hz[0] = machine.band_low_hz);
-    unchecked(band_high_hz[0] = Math.min(machine.band_high_hz, fs * 0.5 - bin_hz));
-    return 1;
-  }
   const f = result.shaft_hz;
   const order_max = Math.max(machine.bpfi_order, Math.max(machine.bpfo_order, 2.0 * machine.bsf_order));
   // The envelope must carry the highest harmonic tested and its shaft sideband, with slip: a
   // band passes modulation up to half its width.
   const modulation_hz = (<f64>HARMONICS * order_max + 1.0) * f * (1.0 + SLIP_MAX + speed_tolerance);
+  band_modulation_hz = modulation_hz;
+  if (machine.band_high_hz > 0.0) {
+    unchecked(band_low_hz[0] = machine.band_low_hz);
+    unchecked(band_high_hz[0] = Math.min(machine.band_high_hz, fs * 0.5 - bin_hz));
+    return 1;
+  }
   const width = Math.max(8.0 * bin_hz, Math.min(2.0 * modulation_hz, fs * BAND_WIDTH_MAX_SHARE));
   // Frames shorter than the fastest defect's impact spacing, so a frame holds one impact.
   let frame = SK_FRAME_MAX;
@@ -714,42 +730,171 @@ function chooseBands(samples_ptr: usize): i32 {
  *  envelope_points/2 at bin_hz spacing, interleaved re, im: envelopeRatio reads their powers).
  *  False when the band is too narrow. */
 function envelopeSpectrum(low_hz: f64, high_hz: f64): bool {
+  const points = bandEnvelope(low_hz, high_hz);
+  if (points == 0) return false;
+  envelope_points = points;
+  env_bin_hz = bin_hz;
+  env_last = points / 2;
+  return windowedSpectrum(changetype<usize>(envelope), points) >= 0;
+}
+
+/** The squared envelope |z|² of the band [low_hz, high_hz] of the spectrum in `raw` into
+ *  `envelope`: the band's bins shifted to baseband and inverse-transformed over the returned
+ *  number of points (0 when the band is too narrow or too wide), which span the whole block. */
+function bandEnvelope(low_hz: f64, high_hz: f64): i32 {
   const k_low = max(1, <i32>Math.ceil(low_hz / bin_hz));
   const k_high = min(bins - 2, <i32>Math.floor(high_hz / bin_hz));
   const band_bins = k_high - k_low + 1;
-  if (band_bins < 4) return false;
+  if (band_bins < 4) return 0;
   const points = nextPowerOfTwo(2 * band_bins, 256);
-  if (points > envelope_points_max) return false;
-  envelope_points = points;
+  if (points > envelope_points_max) return 0;
   const z = changetype<usize>(baseband);
   // The band's bins at baseband, zero above: band_bins ≤ points/2. Conjugated: the forward FFT
   // of conj(Z) is the conjugate of the inverse, and |·|² ignores it.
   const source = changetype<usize>(raw) + (<usize>k_low << 3);
-  if (fftConjugateHalfFilled(source, band_bins, z, points) < 0) return false;
+  if (fftConjugateHalfFilled(source, band_bins, z, points) < 0) return 0;
   const env = changetype<usize>(envelope);
-  let sum: f64 = 0.0;
   for (let n = 0; n < points; n++) {
     const re = load<f32>(z + (<usize>n << 3));
     const im = load<f32>(z + (<usize>n << 3), 4);
-    const e = re * re + im * im;
-    store<f32>(env + (<usize>n << 2), e);
-    sum += <f64>e;
+    store<f32>(env + (<usize>n << 2), re * re + im * im);
   }
+  return points;
+}
+
+/** The spectrum of `points` values at `values` (a power of two up to envelope_points_max), mean
+ *  removed and Hann-windowed, into `baseband` (bins 0 … points/2, interleaved re, im). */
+function windowedSpectrum(values: usize, points: i32): i32 {
+  let sum: f64 = 0.0;
+  for (let n = 0; n < points; n++) sum += <f64>load<f32>(values + (<usize>n << 2));
   const mean = <f32>(sum / <f64>points);
-  const stride = envelope_points_max / points;
-  // Mean removed, Hann-windowed, written where the real FFT wants them (fftSlot) in `baseband`,
-  // free again; it holds points + 2 f32 and more.
+  const z = changetype<usize>(baseband);
+  // The periodic Hann window by rotation (cos and sin of 2πn/points, one complex multiply a
+  // sample, in f64: no table to keep). Written where the real FFT wants the values (fftSlot);
+  // `baseband` holds points + 2 f32 and more.
+  const step_cos = cosTurns(1.0 / <f64>points);
+  const step_sin = cosTurns(0.25 - 1.0 / <f64>points);
+  let c: f64 = 1.0;
+  let s: f64 = 0.0;
   const half = points >> 1;
   const shift = fftSlotShift(half);
   for (let i = 0; i < half; i++) {
     const n = i << 1;
     const slot = z + fftSlot(i, shift);
-    store<f32>(slot, (load<f32>(env + (<usize>n << 2)) - mean) * getF32(envelope_hann, n * stride));
-    store<f32>(slot, (load<f32>(env + (<usize>n << 2), 4) - mean) * getF32(envelope_hann, (n + 1) * stride), 4);
+    const w0 = <f32>(0.5 - 0.5 * c);
+    let next_c = c * step_cos - s * step_sin;
+    s = s * step_cos + c * step_sin;
+    c = next_c;
+    const w1 = <f32>(0.5 - 0.5 * c);
+    next_c = c * step_cos - s * step_sin;
+    s = s * step_cos + c * step_sin;
+    c = next_c;
+    store<f32>(slot, (load<f32>(values + (<usize>n << 2)) - mean) * w0);
+    store<f32>(slot, (load<f32>(values + (<usize>n << 2), 4) - mean) * w1, 4);
   }
-  return fftRealPlaced(z, points) >= 0;
+  return fftRealPlaced(z, points);
 }
 
+// ---------------------------------------------------------------------------------------
+// Acquisition over consecutive windows (ANALYSIS.md §5): one window of 4096 samples at 48 kHz
+// is 85 ms, 11.7 Hz per bin, too coarse to tell a defect's lines from their neighbours. When
+// windows follow one another, the squared envelope of one band is streamed across them and
+// its spectrum taken over STREAM_POINTS points: finer bins by a longer record, not by wider
+// tolerances. The band's envelope is taken per block by FFT, which is circular: only each
+// block's middle half is kept, and the block straddling two windows (the previous window's
+// second half and this one's first) fills the gap, so the stream is seamless.
+
+let stream: StaticArray<f32> = new StaticArray<f32>(0);
+let stream_count: i32 = 0;
+let stream_points: i32 = 0;
+let stream_low_hz: f64 = 0.0;
+let stream_high_hz: f64 = 0.0;
+/** The sum of the shaft speeds of the stream's windows, and how many: the acquisition's speed is
+ *  their mean. */
+let stream_speed_sum: f64 = 0.0;
+let stream_windows: i32 = 0;
+let stream_decimation: i32 = 1;
+/** Decimated envelope points per half window, and the stream's sample rate. */
+let stream_segment: i32 = 0;
+let stream_rate_hz: f64 = 0.0;
+
+function streamReset(): void {
+  stream_count = 0;
+  stream_segment = 0;
+}
+
+/** Starts a stream on the band [low_hz, high_hz] that must carry `modulation_hz`: decimated
+ *  (by averaging) to the lowest power-of-two share of the envelope's rate that keeps 2.5 ×
+ *  modulation_hz. False when a half window does not map to whole decimated points. */
+function streamStart(low_hz: f64, high_hz: f64, modulation_hz: f64, points: i32): bool {
+  streamReset();
+  const envelope_rate_hz = <f64>points * machine.sample_rate_hz / <f64>fft_size;
+  let decimation = 1;
+  while (decimation < STREAM_DECIMATION_MAX && envelope_rate_hz / <f64>(decimation * 2) >= STREAM_RATE_OVER_MODULATION * modulation_hz) decimation <<= 1;
+  // A quarter window must be whole envelope points, and a half window whole decimated ones.
+  const quarter = window_samples * points / fft_size / 4;
+  if (quarter * 4 * fft_size != window_samples * points || (2 * quarter) % decimation != 0) return false;
+  stream_segment = 2 * quarter / decimation;
+  if (2 * stream_segment > stream_points) return false;
+  stream_low_hz = low_hz;
+  stream_high_hz = high_hz;
+  stream_speed_sum = result.shaft_hz;
+  stream_windows = 1;
+  stream_decimation = decimation;
+  stream_rate_hz = envelope_rate_hz / <f64>decimation;
+  return true;
+}
+
+/** Appends the middle half of the block envelope in `envelope` (`points` of them) at `offset`
+ *  points past the stream's end, averaged in groups of stream_decimation. */
+function streamCapture(points: i32, offset: i32): void {
+  const env = changetype<usize>(envelope);
+  const first = points / 4;
+  const at = changetype<usize>(stream) + (<usize>(stream_count + offset) << 2);
+  const scale = <f32>(1.0 / <f64>stream_decimation);
+  for (let i = 0; i < stream_segment; i++) {
+    let sum: f32 = 0.0;
+    const from = env + (<usize>(first + i * stream_decimation) << 2);
+    for (let d = 0; d < stream_decimation; d++) sum += load<f32>(from + (<usize>d << 2));
+    store<f32>(at + (<usize>i << 2), sum * scale);
+  }
+}
+
+/** Makes room for `adding` points: the oldest go. */
+function streamMakeRoom(adding: i32): void {
+  const over = stream_count + adding - stream_points;
+  if (over <= 0) return;
+  const base = changetype<usize>(stream);
+  memory.copy(base, base + (<usize>over << 2), <usize>(stream_count - over) << 2);
+  stream_count -= over;
+}
+
+/** The spectrum of the block made of the previous window's second half and this window's
+ *  first half, into `raw` (mean removed, in m/s²), as spectra() makes the window's. */
+function straddlingSpectrum(previous_ptr: usize, samples_ptr: usize, scale: f64): i32 {
+  const half_window = window_samples >> 1;
+  let sum: f64 = 0.0;
+  for (let n = 0; n < window_samples; n++) sum += <f64>load<f32>(straddlingAt(previous_ptr, samples_ptr, half_window, n));
+  const mean = sum / <f64>window_samples;
+  const out = changetype<usize>(raw);
+  const half = fft_size >> 1;
+  const shift = fftSlotShift(half);
+  for (let i = 0; i < half; i++) {
+    const n = i << 1;
+    let even: f32 = 0.0, odd: f32 = 0.0;
+    if (n < window_samples) even = <f32>((<f64>load<f32>(straddlingAt(previous_ptr, samples_ptr, half_window, n)) - mean) * scale);
+    if (n + 1 < window_samples) odd = <f32>((<f64>load<f32>(straddlingAt(previous_ptr, samples_ptr, half_window, n + 1)) - mean) * scale);
+    const slot = out + fftSlot(i, shift);
+    store<f32>(slot, even);
+    store<f32>(slot, odd, 4);
+  }
+  return fftRealPlaced(out, fft_size);
+}
+
+// @ts-ignore: decorator
+@inline function straddlingAt(previous_ptr: usize, samples_ptr: usize, half_window: i32, n: i32): usize {
+  return n < half_window ? previous_ptr + (<usize>(n + half_window) << 2) : samples_ptr + (<usize>(n - half_window) << 2);
+}
 
 /** Power of bin `k` of the envelope spectrum, as f32. */
 // @ts-ignore: decorator
@@ -765,6 +910,33 @@ function envelopeSpectrum(low_hz: f64, high_hz: f64): bool {
 let zone_valid: bool = false;
 let zone_ratio: f64 = 1.0;
 
+/** The family zoneLnP tests (DEFECT_*), and the shaft speed: bins that other families also
+ *  claim, or that hold a running-speed harmonic, cannot tell this defect from them and are
+ *  left out of its zones (ANALYSIS.md §5). */
+let testing_defect: i32 = -1;
+let mask_shaft_hz: f64 = 0.0;
+let mask_tolerance: f64 = 0.0;
+const defect_hz = new StaticArray<f64>(DEFECTS);
+
+function binMasked(k: i32): bool {
+  const hz = <f64>k * env_bin_hz;
+  // A running-speed harmonic (its line and its Hann neighbour on each side).
+  if (mask_shaft_hz > 0.0) {
+    const harmonic = Math.round(hz / mask_shaft_hz) * mask_shaft_hz;
+    if (harmonic > 0.0 && Math.abs(hz - harmonic) <= env_bin_hz) return true;
+  }
+  // A zone of another defect's harmonic series (all of it: an outer race's fourth harmonic can
+  // stand where a ball's third is sought).
+  for (let d = 0; d < DEFECTS; d++) {
+    if (d == testing_defect) continue;
+    const f = unchecked(defect_hz[d]);
+    if (f <= 0.0) continue;
+    const line = Math.max(1.0, Math.round(hz / f)) * f;
+    if (Math.abs(hz - line) <= Math.max(env_bin_hz, mask_tolerance * line)) return true;
+  }
+  return false;
+}
+
 /** ln of the probability that noise alone lifts the largest bin within ±half_hz of centre_hz
  *  as far above the floor as it is (ANALYSIS.md §5): a bin of the squared envelope's spectrum
  *  of noise is exponential about its local mean, the floor's median over FLOOR_BINS bins beside
@@ -773,14 +945,20 @@ let zone_ratio: f64 = 1.0;
 function zoneLnP(centre_hz: f64, half_hz: f64): f64 {
   zone_valid = false;
   zone_ratio = 1.0;
-  const last = envelope_points / 2;
-  const centre = centre_hz / bin_hz;
-  const half = Math.max(1.0, half_hz / bin_hz);
+  const last = env_last;
+  const centre = centre_hz / env_bin_hz;
+  const half = Math.max(1.0, half_hz / env_bin_hz);
   const k_low = max(1, <i32>Math.ceil(centre - half));
   const k_high = <i32>Math.floor(centre + half);
   if (k_high < k_low || k_high + FLOOR_BINS >= last) return 0.0;
   let peak: f32 = 0.0;
-  for (let k = k_low; k <= k_high; k++) peak = max(peak, envelopePower(k));
+  let open_bins = 0;
+  for (let k = k_low; k <= k_high; k++) {
+    if (binMasked(k)) continue;
+    peak = max(peak, envelopePower(k));
+    open_bins++;
+  }
+  if (open_bins == 0) return 0.0;
   // The floor: up to half its bins below the zone, the rest above.
   let count = 0;
   for (let k = max(1, k_low - FLOOR_BINS / 2); k < k_low; k++) {
@@ -804,7 +982,7 @@ function zoneLnP(centre_hz: f64, half_hz: f64): f64 {
   // their power (1.5 bins per independent one), so n and the zone's m are counted accordingly.
   const y = <f64>peak / (median / LN_2);
   const floor_n = <f64>count * LN_2 * LN_2 / HANN_ENBW_BINS;
-  const zone_m = Math.max(1.0, <f64>(k_high - k_low + 1) / HANN_ENBW_BINS);
+  const zone_m = Math.max(1.0, <f64>open_bins / HANN_ENBW_BINS);
   const ln_single = -floor_n * Math.log(1.0 + y / floor_n);
   const single = Math.exp(ln_single);
   // For a small single-bin probability q, 1 − (1 − q)^m is m q to within m q².
@@ -867,11 +1045,41 @@ function defectLnP(hz: f64, sideband_hz: f64): f64 {
   return fisherLnP(sum, tests);
 }
 
-const DEFECTS: i32 = 3;
+
+/** Each defect's ln p and strength in the envelope spectrum zoneLnP reads (set by defectsIn). */
+let bpfo_ln_p: f64 = 0.0;
+let bpfi_ln_p: f64 = 0.0;
+let bsf_ln_p: f64 = 0.0;
+let bpfo_strength: f64 = 0.0;
+let bpfi_strength: f64 = 0.0;
+let bsf_strength: f64 = 0.0;
+let bpfi_sidebands: f64 = 0.0;
+
+function defectsIn(f: f64): void {
+  unchecked(defect_hz[DEFECT_OUTER] = machine.bpfo_order * f);
+  unchecked(defect_hz[DEFECT_INNER] = machine.bpfi_order * f);
+  unchecked(defect_hz[DEFECT_ELEMENT] = 2.0 * machine.bsf_order * f);
+  mask_shaft_hz = f;
+  mask_tolerance = SLIP_MAX + speed_tolerance;
+  testing_defect = DEFECT_OUTER;
+  bpfo_ln_p = defectLnP(machine.bpfo_order * f, 0.0);
+  bpfo_strength = defect_strength;
+  testing_defect = DEFECT_ELEMENT;
+  bsf_ln_p = defectLnP(2.0 * machine.bsf_order * f, 0.0);
+  bsf_strength = defect_strength;
+  testing_defect = DEFECT_INNER;
+  bpfi_ln_p = defectLnP(machine.bpfi_order * f, f);
+  bpfi_strength = defect_strength;
+  bpfi_sidebands = sideband_strength;
+  testing_defect = -1;
+  mask_shaft_hz = 0.0;
+}
 
 /** Envelope analysis over the chosen bands; each defect keeps its most significant band, and
- *  its probability is multiplied by the number of bands and defects tested (Bonferroni). */
-function bearingEvidence(samples_ptr: usize): void {
+ *  its probability is multiplied by the number of bands and defects tested (Bonferroni). Over
+ *  consecutive windows (`previous_ptr` the window before, 0 when there is none) the first
+ *  band's envelope is streamed too, and once the stream is full its finer spectrum decides. */
+function bearingEvidence(samples_ptr: usize, previous_ptr: usize, scale: f64): void {
   result.bpfo_strength = 0.0;
   result.bpfi_strength = 0.0;
   result.bsf_strength = 0.0;
@@ -881,45 +1089,117 @@ function bearingEvidence(samples_ptr: usize): void {
   result.bsf_log10_p = 0.0;
   result.band_low_hz = 0.0;
   result.band_high_hz = 0.0;
-  if (machine.bpfo_order <= 0.0 || result.shaft_hz <= 0.0) return;
+  result.stream_s = 0.0;
+  if (machine.bpfo_order <= 0.0 || result.shaft_hz <= 0.0) {
+    streamReset();
+    return;
+  }
   const bands = chooseBands(samples_ptr);
   const f = result.shaft_hz;
+  // The stream goes on over consecutive windows (a shaft does not change its speed by more than
+  // a window's estimate can tell within a second or two); its speed is their speeds' mean.
+  const continuing = previous_ptr != 0 && stream_segment > 0;
+  if (!continuing) streamReset();
+  const adding = continuing ? 2 * stream_segment : stream_segment;
+  let captured = false;
   let bpfo_ln: f64 = 0.0;
   let bpfi_ln: f64 = 0.0;
   let bsf_ln: f64 = 0.0;
   let best: f64 = 1.0;
   let enveloped = 0;
   for (let b = 0; b < bands; b++) {
-    if (!envelopeSpectrum(unchecked(band_low_hz[b]), unchecked(band_high_hz[b]))) continue;
+    const low = unchecked(band_low_hz[b]);
+    const high = unchecked(band_high_hz[b]);
+    if (!envelopeSpectrum(low, high)) continue;
+    if (b == 0 && !continuing && streamStart(low, high, band_modulation_hz, envelope_points)) {
+      streamMakeRoom(stream_segment);
+      streamCapture(envelope_points, 0);
+      stream_count += stream_segment;
+      captured = true;
+    } else if (continuing && !captured && low == stream_low_hz && high == stream_high_hz) {
+      streamMakeRoom(adding);
+      streamCapture(envelope_points, stream_segment);
+      captured = true;
+    }
     enveloped++;
-    const bpfo = defectLnP(machine.bpfo_order * f, 0.0);
-    if (bpfo < bpfo_ln || (bpfo == bpfo_ln && defect_strength > result.bpfo_strength)) {
-      bpfo_ln = bpfo;
-      result.bpfo_strength = defect_strength;
+    defectsIn(f);
+    if (bpfo_ln_p < bpfo_ln || (bpfo_ln_p == bpfo_ln && bpfo_strength > result.bpfo_strength)) {
+      bpfo_ln = bpfo_ln_p;
+      result.bpfo_strength = bpfo_strength;
     }
-    const bsf = defectLnP(2.0 * machine.bsf_order * f, 0.0);
-    if (bsf < bsf_ln || (bsf == bsf_ln && defect_strength > result.bsf_strength)) {
-      bsf_ln = bsf;
-      result.bsf_strength = defect_strength;
+    if (bsf_ln_p < bsf_ln || (bsf_ln_p == bsf_ln && bsf_strength > result.bsf_strength)) {
+      bsf_ln = bsf_ln_p;
+      result.bsf_strength = bsf_strength;
     }
-    const bpfi = defectLnP(machine.bpfi_order * f, f);
-    if (bpfi < bpfi_ln || (bpfi == bpfi_ln && defect_strength > result.bpfi_strength)) {
-      bpfi_ln = bpfi;
-      result.bpfi_strength = defect_strength;
-      result.bpfi_sideband = sideband_strength;
+    if (bpfi_ln_p < bpfi_ln || (bpfi_ln_p == bpfi_ln && bpfi_strength > result.bpfi_strength)) {
+      bpfi_ln = bpfi_ln_p;
+      result.bpfi_strength = bpfi_strength;
+      result.bpfi_sideband = bpfi_sidebands;
     }
-    const strongest = Math.min(bpfo, Math.min(bpfi, bsf));
+    const strongest = Math.min(bpfo_ln_p, Math.min(bpfi_ln_p, bsf_ln_p));
     if (strongest < best) {
       best = strongest;
-      result.band_low_hz = unchecked(band_low_hz[b]);
-      result.band_high_hz = unchecked(band_high_hz[b]);
+      result.band_low_hz = low;
+      result.band_high_hz = high;
     }
+  }
+  if (continuing) {
+    streamContinue(previous_ptr, samples_ptr, scale, captured, adding);
+    stream_speed_sum += f;
+    stream_windows++;
+  }
+  if (stream_segment > 0 && stream_count >= stream_points) {
+    streamEvidence(stream_speed_sum / <f64>stream_windows);
+    return;
   }
   if (enveloped == 0) return;
   const tests_ln = Math.log(<f64>(enveloped * DEFECTS));
   result.bpfo_log10_p = correctedLog10(bpfo_ln, tests_ln);
   result.bpfi_log10_p = correctedLog10(bpfi_ln, tests_ln);
   result.bsf_log10_p = correctedLog10(bsf_ln, tests_ln);
+}
+
+/** This window's part of a continuing stream: its own block (unless the band loop captured
+ *  it) and the block straddling the two windows, which goes first. */
+function streamContinue(previous_ptr: usize, samples_ptr: usize, scale: f64, captured: bool, adding: i32): void {
+  if (!captured) {
+    const points = bandEnvelope(stream_low_hz, stream_high_hz);
+    if (points == 0) {
+      streamReset();
+      return;
+    }
+    streamMakeRoom(adding);
+    streamCapture(points, stream_segment);
+  }
+  // `raw` is free now: the straddling block's spectrum goes there.
+  const points = straddlingSpectrum(previous_ptr, samples_ptr, scale) < 0 ? 0 : bandEnvelope(stream_low_hz, stream_high_hz);
+  if (points == 0) {
+    streamReset();
+    return;
+  }
+  streamCapture(points, 0);
+  stream_count += adding;
+}
+
+/** The defects' evidence in the spectrum of the stream's last stream_points points: one band,
+ *  three defects tested. */
+function streamEvidence(f: f64): void {
+  const from = changetype<usize>(stream) + (<usize>(stream_count - stream_points) << 2);
+  if (windowedSpectrum(from, stream_points) < 0) return;
+  env_bin_hz = stream_rate_hz / <f64>stream_points;
+  env_last = stream_points / 2;
+  defectsIn(f);
+  const tests_ln = Math.log(<f64>DEFECTS);
+  result.bpfo_log10_p = correctedLog10(bpfo_ln_p, tests_ln);
+  result.bpfi_log10_p = correctedLog10(bpfi_ln_p, tests_ln);
+  result.bsf_log10_p = correctedLog10(bsf_ln_p, tests_ln);
+  result.bpfo_strength = bpfo_strength;
+  result.bpfi_strength = bpfi_strength;
+  result.bsf_strength = bsf_strength;
+  result.bpfi_sideband = bpfi_sidebands;
+  result.band_low_hz = stream_low_hz;
+  result.band_high_hz = stream_high_hz;
+  result.stream_s = <f64>stream_points / stream_rate_hz;
 }
 
 function correctedLog10(ln_p: f64, tests_ln: f64): f64 {
@@ -1014,7 +1294,7 @@ function diagnose(kurtosis: f64, crest: f64): void {
 
 /** Analyses the window at `samples_ptr` (window_samples f32 in the configured units; `scale`
  *  turns them into m/s²). `kurtosis` and `crest` come from the time-domain features. */
-export function analyse(samples_ptr: usize, scale: f64, kurtosis: f64, crest: f64): i32 {
+export function analyse(samples_ptr: usize, scale: f64, kurtosis: f64, crest: f64, previous_ptr: usize): i32 {
   if (window_samples == 0) return STATUS_BAD_ARGUMENT;
   bin_hz = machine.sample_rate_hz / <f64>fft_size;
   const status = spectra(samples_ptr, scale);
@@ -1023,7 +1303,7 @@ export function analyse(samples_ptr: usize, scale: f64, kurtosis: f64, crest: f6
   estimateSpeed();
   runningSpeedLines();
   highFrequencyFloor();
-  bearingEvidence(samples_ptr);
+  bearingEvidence(samples_ptr, previous_ptr, scale);
   diagnose(kurtosis, crest);
   return STATUS_OK;
 }

@@ -297,7 +297,7 @@ const CONFIDENCE_NAMES: StaticArray<string> = [
   "conf_cavitation", "conf_unknown",
 ];
 const FINDING_RECORDS: i32 = 2;
-const TELEMETRY_RECORDS: i32 = 28;
+const TELEMETRY_RECORDS: i32 = 29;
 /** The owner's "summary" detail: severity and diagnosis, no spectral detail. */
 const SUMMARY_RECORDS: i32 = 8;
 /** The trend's records: alarm and smoothed health, and the forecast when there is one. */
@@ -309,10 +309,14 @@ const ALARM_NAMES: StaticArray<string> = ["none", "alert", "danger"];
 function analyseAndPublish(): i32 {
   const scale = config.current.units == config.UNITS_G ? STANDARD_GRAVITY_M_S2 : 1.0;
   computeTimeFeatures(windowPtr(), config.current.window_samples, scale);
+  // The window before, when this one follows it without a gap: the analysis streams the
+  // bearing's envelope across consecutive windows (ANALYSIS.md §5).
+  const window_ms = <f64>config.current.window_samples * 1000.0 / config.current.sample_rate_hz;
+  const follows = last_window_valid && Math.abs(<f64>(window_start_ms - last_window_start_ms) - window_ms) <= CONTINUITY_SLACK_MS;
+  const analysed = analysis.analyse(windowPtr(), scale, feature_kurtosis, feature_crest, follows ? changetype<usize>(last_window) : 0);
   memory.copy(changetype<usize>(last_window), windowPtr(), <usize>config.current.window_samples << 2);
   last_window_start_ms = window_start_ms;
   last_window_valid = true;
-  const analysed = analysis.analyse(windowPtr(), scale, feature_kurtosis, feature_crest);
   if (analysed < 0) return analysed;
   const r = analysis.result;
   trend.update(<f64>window_start_ms / 1000.0, r.health, feature_rms, r.velocity_rms_mm_s, feature_kurtosis);
@@ -362,6 +366,7 @@ function analyseAndPublish(): i32 {
   record("bpfi_lp", "/", r.bpfi_log10_p);
   record("bsf_lp", "/", r.bsf_log10_p);
   record("shaft_conf", "/", r.speed_confidence);
+  record("env_s", "s", r.stream_s);
   record("band_lo", "Hz", r.band_low_hz);
   record("band_hi", "Hz", r.band_high_hz);
   record("hf_floor", "m/s2", r.hf_floor_m_s2);

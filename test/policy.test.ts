@@ -61,7 +61,7 @@ describe("owner data policy", () => {
     expect(firmware.handleMessage(encodeCommand({ id: 3, seq: 2, cmd: "policy", args: { token: TOKEN, waveform: "on_request", detail: "full" } }))).toBe(0);
     expect(events(host).at(-1)).toEqual({ event: "policy", provisioned: true, waveform: "on_request", detail: "full" });
     firmware.process(signal, 0, 1000);
-    expect(decodeSenml(host.published.filter((p) => p.kind === 1).at(-1)!.bytes)).toHaveLength(32); // 30 records and the imbalance finding's two
+    expect(decodeSenml(host.published.filter((p) => p.kind === 1).at(-1)!.bytes)).toHaveLength(33); // 31 records and the imbalance finding's two
     expect(firmware.handleMessage(encodeCommand({ id: 4, seq: 3, cmd: "waveform" }))).toBe(0);
     expect(replies(host).map((r) => [r.id, r.ok])).toEqual([[2, false], [3, true], [4, true]]);
   });

@@ -56,7 +56,7 @@ export const TELEMETRY_UNITS: [string, string][] = [
   ["acc_rms", "m/s2"], ["acc_peak", "m/s2"], ["acc_p2p", "m/s2"], ["crest", "/"], ["kurtosis", "/"],
   ["skewness", "/"], ["vel_rms", "m/s"], ["iso_zone", ""], ["shaft_hz", "Hz"], ["v_1x", "m/s"],
   ["v_2x", "m/s"], ["v_3x", "m/s"], ["v_vp", "m/s"], ["bpfo", "/"], ["bpfi", "/"], ["bsf", "/"],
-  ["bpfi_sb", "/"], ["bpfo_lp", "/"], ["bpfi_lp", "/"], ["bsf_lp", "/"], ["shaft_conf", "/"], ["band_lo", "Hz"], ["band_hi", "Hz"], ["hf_floor", "m/s2"], ["fault", ""],
+  ["bpfi_sb", "/"], ["bpfo_lp", "/"], ["bpfi_lp", "/"], ["bsf_lp", "/"], ["shaft_conf", "/"], ["env_s", "s"], ["band_lo", "Hz"], ["band_hi", "Hz"], ["hf_floor", "m/s2"], ["fault", ""],
   ["strength", "/"], ["severity", "/"], ["health", "/"], ["alarm", ""], ["health_trend", "/"],
 ];
 
