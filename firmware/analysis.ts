@@ -52,6 +52,8 @@ export const FAULT_INNER_RACE: i32 = 4;
 export const FAULT_ROLLING_ELEMENT: i32 = 5;
 export const FAULT_CAVITATION: i32 = 6;
 export const FAULT_UNKNOWN: i32 = 7;
+/** The window is no measurement (firmware/sensor-health.ts): no machine diagnosis is drawn from it. */
+export const FAULT_SENSOR: i32 = 8;
 
 /** What the analysis needs to know of the machine (from the configuration). */
 export class Machine {

@@ -18,6 +18,7 @@ import {
 } from "./cbor";
 import { packBegin, recordFirst, record, recordText } from "./senml";
 import * as analysis from "./analysis";
+import { sensorHealth, SENSOR_OK } from "./sensor-health";
 import { cosTurns } from "./fft";
 import { host_publish, host_storage_read, host_storage_write } from "./host";
 import {
@@ -287,7 +288,10 @@ function publishError(status: i32, what: string): void {
 const ZONE_NAMES: StaticArray<string> = ["A", "B", "C", "D"];
 const FAULT_NAMES: StaticArray<string> = [
   "none", "imbalance", "misalignment", "outer_race", "inner_race", "rolling_element", "cavitation", "unknown",
+  "sensor_fault",
 ];
+/** sensor-health.ts SENSOR_*: what is wrong with the sensor ("ok" is never published). */
+const SENSOR_NAMES: StaticArray<string> = ["ok", "dead", "clipped", "offset", "spiky"];
 const TELEMETRY_RECORDS: i32 = 24;
 /** The owner's "summary" detail: severity and diagnosis, no spectral detail. */
 const SUMMARY_RECORDS: i32 = 8;
@@ -296,6 +300,10 @@ const TREND_RECORDS: i32 = 2;
 const FORECAST_RECORDS: i32 = 2;
 const ADVICE_RECORDS: i32 = 2;
 const ALARM_NAMES: StaticArray<string> = ["none", "alert", "danger"];
+/** A window whose sensor failed: acceleration RMS, fault, strength, severity, sensor, alarm. */
+const SENSOR_FAULT_SUMMARY_RECORDS: i32 = 6;
+/** ... and the rest of the time features. */
+const SENSOR_FAULT_RECORDS: i32 = SENSOR_FAULT_SUMMARY_RECORDS + 5;
 
 function analyseAndPublish(): i32 {
   const scale = config.current.units == config.UNITS_G ? STANDARD_GRAVITY_M_S2 : 1.0;
@@ -303,6 +311,8 @@ function analyseAndPublish(): i32 {
   memory.copy(changetype<usize>(last_window), windowPtr(), <usize>config.current.window_samples << 2);
   last_window_start_ms = window_start_ms;
   last_window_valid = true;
+  const sensor = sensorHealth(windowPtr(), config.current.window_samples);
+  if (sensor != SENSOR_OK) return publishSensorFault(sensor);
   const analysed = analysis.analyse(windowPtr(), scale, feature_kurtosis, feature_crest);
   if (analysed < 0) return analysed;
   const r = analysis.result;
@@ -360,6 +370,42 @@ function analyseAndPublish(): i32 {
     record("rul_lo", "s", trend.rul_low_h * 3600.0);
     record("rul_hi", "s", trend.rul_high_h * 3600.0);
   }
+  if (advised) adviceRecords();
+  if (sensed) {
+    record("temp", "Cel", sensors.temperature_c);
+    if (sensors.has_rise) record("temp_rise", "K", sensors.rise_k);
+  }
+  return publish(KIND_TELEMETRY);
+}
+
+/** A window from a failed sensor: its time features and what is wrong, no machine diagnosis.
+ *  It is no evidence of the machine's health: the trend, the alarm and the baseline do not
+ *  take it; the advice counts it, so a pump in alarm whose sensor keeps failing is told to
+ *  check the sensor. */
+function publishSensorFault(sensor: i32): i32 {
+  advice.update(analysis.FAULT_SENSOR);
+  sensors.update(window_start_ms);
+  if (advice.action_changed) publishAdvice(window_start_ms);
+  writeBegin(outPtr(), outbox.length);
+  const summary = policy.detail == policy.DETAIL_SUMMARY;
+  const advised = advice.action != advice.ACTION_NONE;
+  const sensed = !summary && sensors.has_temperature;
+  packBegin((summary ? SENSOR_FAULT_SUMMARY_RECORDS : SENSOR_FAULT_RECORDS) + (advised ? ADVICE_RECORDS : 0) +
+    (sensed ? (sensors.has_rise ? 2 : 1) : 0));
+  recordFirst(config.base_name, config.current.device_id_len + 1, <f64>window_start_ms / 1000.0,
+    "acc_rms", "m/s2", feature_rms);
+  if (!summary) {
+    record("acc_peak", "m/s2", feature_peak);
+    record("acc_p2p", "m/s2", feature_peak_to_peak);
+    record("crest", "/", feature_crest);
+    record("kurtosis", "/", feature_kurtosis);
+    record("skewness", "/", feature_skewness);
+  }
+  recordText("fault", FAULT_NAMES[analysis.FAULT_SENSOR]);
+  record("strength", "/", 0.0);
+  record("severity", "/", 0.0);
+  recordText("sensor", SENSOR_NAMES[sensor]);
+  recordText("alarm", ALARM_NAMES[trend.level]);
   if (advised) adviceRecords();
   if (sensed) {
     record("temp", "Cel", sensors.temperature_c);
