@@ -5,6 +5,7 @@
 
 import { host_storage_read, host_storage_write } from "./host";
 import * as trend from "./trend";
+import { FAULT_NONE, FAULT_UNKNOWN } from "./analysis";
 
 export const ACTION_NONE: i32 = 0;
 export const ACTION_INSPECT: i32 = 1;
@@ -12,18 +13,20 @@ export const ACTION_REPLACE_BEARING: i32 = 2;
 export const ACTION_BALANCE_IMPELLER: i32 = 3;
 export const ACTION_ALIGN_SHAFT: i32 = 4;
 export const ACTION_CHECK_SUCTION: i32 = 5;
-export const ACTIONS: i32 = 6;
+export const ACTION_CHECK_SENSOR: i32 = 6;
+export const ACTIONS: i32 = 7;
 export const ACTION_NAMES: StaticArray<string> = [
-  "none", "inspect", "replace_bearing", "balance_impeller", "align_shaft", "check_suction",
+  "none", "inspect", "replace_bearing", "balance_impeller", "align_shaft", "check_suction", "check_sensor",
 ];
 
 /** Diagnoses (analysis.ts FAULT_*): none, imbalance, misalignment, outer race, inner race,
- *  rolling element, cavitation, unknown. */
-const FAULTS: i32 = 8;
+ *  rolling element, cavitation, unknown, sensor fault. */
+const FAULTS: i32 = 9;
 /** What each diagnosis calls for. */
 const ACTION_FOR_FAULT: StaticArray<i32> = [
   ACTION_INSPECT, ACTION_BALANCE_IMPELLER, ACTION_ALIGN_SHAFT, ACTION_REPLACE_BEARING,
   ACTION_REPLACE_BEARING, ACTION_REPLACE_BEARING, ACTION_CHECK_SUCTION, ACTION_INSPECT,
+  ACTION_CHECK_SENSOR,
 ];
 /** Weight of the newest window in each fault's evidence (about the last ten windows). */
 const EVIDENCE_SMOOTHING: f32 = 0.1;
@@ -38,11 +41,14 @@ const DANGER_WITHIN_H: f64 = 48.0;
 const STORAGE_KEY_ADVICE: i32 = 7;
 const ADVICE_MAGIC: u32 = 0x56444124; // "$ADV"
 const ADVICE_BYTES: i32 = 8 + FAULTS * 4; // magic, action, cause, pad, evidence (f32 each)
+/** A record written before the sensor fault was a diagnosis holds the evidence of the first
+ *  eight only; the sensor fault's starts at 0. */
+const ADVICE_BYTES_EIGHT_FAULTS: i32 = 8 + 8 * 4;
 const advice_record: usize = memory.data(ADVICE_BYTES);
 const evidence: usize = memory.data(FAULTS * 4);
 
 export let action: i32 = ACTION_NONE;
-/** The diagnosis behind the action (FAULT_*), 7 (unknown) when none stands out. */
+/** The diagnosis behind the action (FAULT_*), FAULT_UNKNOWN when none stands out. */
 export let cause: i32 = 0;
 /** Hours from the window until the action is due; negative without an action. */
 export let act_within_h: f64 = -1.0;
@@ -54,10 +60,11 @@ export function restore(): void {
   memory.fill(evidence, 0, FAULTS * 4);
   action = ACTION_NONE;
   cause = 0;
-  if (host_storage_read(STORAGE_KEY_ADVICE, advice_record, ADVICE_BYTES) == ADVICE_BYTES && load<u32>(advice_record) == ADVICE_MAGIC) {
+  const read = host_storage_read(STORAGE_KEY_ADVICE, advice_record, ADVICE_BYTES);
+  if ((read == ADVICE_BYTES || read == ADVICE_BYTES_EIGHT_FAULTS) && load<u32>(advice_record) == ADVICE_MAGIC) {
     action = min(<i32>load<u8>(advice_record, 4), ACTIONS - 1);
     cause = min(<i32>load<u8>(advice_record, 5), FAULTS - 1);
-    memory.copy(evidence, advice_record + 8, FAULTS * 4);
+    memory.copy(evidence, advice_record + 8, read - 8);
   }
 }
 
@@ -96,9 +103,10 @@ export function update(fault: i32): void {
     candidate_run = 0;
   } else {
     // The strongest evidence among the faults proper (not "none", not "unknown").
-    let best = 7;
+    let best = FAULT_UNKNOWN;
     let best_evidence: f32 = EVIDENCE_MIN;
-    for (let k = 1; k < FAULTS - 1; k++) {
+    for (let k = 0; k < FAULTS; k++) {
+      if (k == FAULT_NONE || k == FAULT_UNKNOWN) continue;
       const e = load<f32>(evidence + (<usize>k << 2));
       if (e >= best_evidence) {
         best = k;

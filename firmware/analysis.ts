@@ -92,6 +92,8 @@ export const FAULT_INNER_RACE: i32 = 4;
 export const FAULT_ROLLING_ELEMENT: i32 = 5;
 export const FAULT_CAVITATION: i32 = 6;
 export const FAULT_UNKNOWN: i32 = 7;
+/** The window is no measurement (firmware/sensor-health.ts): no machine diagnosis is drawn from it. */
+export const FAULT_SENSOR: i32 = 8;
 
 /** What the analysis needs to know of the machine (from the configuration). */
 export class Machine {
@@ -472,6 +474,31 @@ function familyScore(hz: f64, top_hz: f64, skip: i32): f64 {
   return sum;
 }
 
+/** How far the harmonics of `hz` (all, or with `skip` > 0 those not multiples of it) stand out
+ *  from the spectrum between them: each one's prominence less the mean of the prominences a
+ *  quarter of `hz` to either side, as a one-sample t statistic over them. Measured against the
+ *  spectrum's own density of lines, not a noise model: a machine's spectrum is full of lines
+ *  (bearing tones, their sidebands), which lift every position alike. */
+function familyContrastT(hz: f64, top_hz: f64, skip: i32): f64 {
+  const harmonics = min(<i32>(top_hz / hz), SPEED_HARMONICS_MAX);
+  let sum: f64 = 0.0;
+  let sum_squares: f64 = 0.0;
+  let count = 0;
+  for (let h = 1; h <= harmonics; h++) {
+    if (skip > 0 && h % skip == 0) continue;
+    const at = hz * <f64>h;
+    const contrast = prominenceAt(at) - 0.5 * (prominenceAt(at - 0.25 * hz) + prominenceAt(at + 0.25 * hz));
+    sum += contrast;
+    sum_squares += contrast * contrast;
+    count++;
+  }
+  if (count < 2) return 0.0;
+  const mean = sum / <f64>count;
+  const variance = (sum_squares - sum * mean) / <f64>(count - 1);
+  if (variance <= 0.0) return mean > 0.0 ? FAMILY_Z * 10.0 : 0.0;
+  return mean / Math.sqrt(variance / <f64>count);
+}
+
 /** The candidate of the largest family score in [low, high], in steps of `step`. */
 function bestCandidate(low: f64, high: f64, step: f64, top_hz: f64): f64 {
   let best_hz = low;
@@ -554,7 +581,7 @@ function estimateSpeed(): void {
   }
   familyScore(best_hz, top_hz, 0);
   const z = family_z;
-  result.speed_confidence = 1.0 - normalTail(z);
+  result.speed_confidence = 1.0 - normalTail(familyContrastT(best_hz, top_hz, 0));
   // Refine: each clear harmonic's interpolated frequency, weighted by its order (least squares
   // of f·h against the lines).
   const harmonics = min(<i32>(top_hz / best_hz), SPEED_HARMONICS_MAX);
@@ -1246,7 +1273,11 @@ function diagnose(kurtosis: f64, crest: f64): void {
     bearing_strength = result.bsf_strength;
   }
   const bearing_p = Math.pow(10.0, bearing_log10_p);
-  if (bearing_p < FINDING_ALPHA) addFinding(bearing_kind, bearing_strength, 1.0 - bearing_p);
+  // A defect is sought where the speed puts it: without a configured speed, a measured speed
+  // that may be wrong (its family not clear of the spectrum between its lines at the finding's
+  // own level) makes the defect's lines no finding, only an abnormality.
+  const speed_sure = machine.shaft_hz_nominal > 0.0 || 1.0 - result.speed_confidence < FINDING_ALPHA;
+  if (bearing_p < FINDING_ALPHA && speed_sure) addFinding(bearing_kind, bearing_strength, 1.0 - bearing_p);
   // Process faults, each on its own.
   if (result.hf_floor_m_s2 >= machine.cavitation_m_s2 && result.hf_flatness >= FLATNESS_NOISE) {
     addFinding(FAULT_CAVITATION, result.hf_floor_m_s2 / machine.cavitation_m_s2, result.hf_flatness / FLATNESS_GAUSSIAN);

@@ -18,6 +18,7 @@ import {
 } from "./cbor";
 import { packBegin, recordFirst, record, recordText } from "./senml";
 import * as analysis from "./analysis";
+import { sensorHealth, SENSOR_OK } from "./sensor-health";
 import { cosTurns } from "./fft";
 import { host_publish, host_storage_read, host_storage_write } from "./host";
 import {
@@ -60,6 +61,8 @@ let outbox: StaticArray<u8> = new StaticArray<u8>(0);
 let last_window: StaticArray<f32> = new StaticArray<f32>(0);
 let last_window_start_ms: i64 = 0;
 let last_window_valid: bool = false;
+/** Whether the last window's sensor was sound (a failed one breaks the envelope's stream). */
+let last_window_sound: bool = false;
 /** Seconds between measurements, as last set by a sampling command (0: the host's choice). */
 let interval_s: f64 = 0.0;
 let boot_count: u32 = 0;
@@ -287,6 +290,7 @@ function publishError(status: i32, what: string): void {
 const ZONE_NAMES: StaticArray<string> = ["A", "B", "C", "D"];
 const FAULT_NAMES: StaticArray<string> = [
   "none", "imbalance", "misalignment", "outer_race", "inner_race", "rolling_element", "cavitation", "unknown",
+  "sensor_fault",
 ];
 const FINDING_NAMES: StaticArray<string> = [
   "find_none", "find_imbalance", "find_misalignment", "find_outer_race", "find_inner_race", "find_rolling_element",
@@ -298,6 +302,8 @@ const CONFIDENCE_NAMES: StaticArray<string> = [
 ];
 const FINDING_RECORDS: i32 = 2;
 const TELEMETRY_RECORDS: i32 = 29;
+/** sensor-health.ts SENSOR_*: what is wrong with the sensor ("ok" is never published). */
+const SENSOR_NAMES: StaticArray<string> = ["ok", "dead", "clipped", "offset", "spiky"];
 /** The owner's "summary" detail: severity and diagnosis, no spectral detail. */
 const SUMMARY_RECORDS: i32 = 8;
 /** The trend's records: alarm and smoothed health, and the forecast when there is one. */
@@ -305,18 +311,26 @@ const TREND_RECORDS: i32 = 2;
 const FORECAST_RECORDS: i32 = 2;
 const ADVICE_RECORDS: i32 = 2;
 const ALARM_NAMES: StaticArray<string> = ["none", "alert", "danger"];
+/** A window whose sensor failed: acceleration RMS, fault, strength, severity, sensor, alarm. */
+const SENSOR_FAULT_SUMMARY_RECORDS: i32 = 6;
+/** ... and the rest of the time features. */
+const SENSOR_FAULT_RECORDS: i32 = SENSOR_FAULT_SUMMARY_RECORDS + 5;
 
 function analyseAndPublish(): i32 {
   const scale = config.current.units == config.UNITS_G ? STANDARD_GRAVITY_M_S2 : 1.0;
   computeTimeFeatures(windowPtr(), config.current.window_samples, scale);
-  // The window before, when this one follows it without a gap: the analysis streams the
-  // bearing's envelope across consecutive windows (ANALYSIS.md §5).
+  const sensor = sensorHealth(windowPtr(), config.current.window_samples);
+  // The window before, when this one follows it without a gap and was a measurement: the
+  // analysis streams the bearing's envelope across consecutive windows (ANALYSIS.md §5).
   const window_ms = <f64>config.current.window_samples * 1000.0 / config.current.sample_rate_hz;
-  const follows = last_window_valid && Math.abs(<f64>(window_start_ms - last_window_start_ms) - window_ms) <= CONTINUITY_SLACK_MS;
-  const analysed = analysis.analyse(windowPtr(), scale, feature_kurtosis, feature_crest, follows ? changetype<usize>(last_window) : 0);
+  const follows = last_window_valid && last_window_sound && Math.abs(<f64>(window_start_ms - last_window_start_ms) - window_ms) <= CONTINUITY_SLACK_MS;
+  const analysed = sensor == SENSOR_OK
+    ? analysis.analyse(windowPtr(), scale, feature_kurtosis, feature_crest, follows ? changetype<usize>(last_window) : 0) : STATUS_OK;
   memory.copy(changetype<usize>(last_window), windowPtr(), <usize>config.current.window_samples << 2);
   last_window_start_ms = window_start_ms;
   last_window_valid = true;
+  last_window_sound = sensor == SENSOR_OK;
+  if (sensor != SENSOR_OK) return publishSensorFault(sensor);
   if (analysed < 0) return analysed;
   const r = analysis.result;
   trend.update(<f64>window_start_ms / 1000.0, r.health, feature_rms, r.velocity_rms_mm_s, feature_kurtosis);
@@ -398,6 +412,42 @@ function findingRecords(): void {
     record(FINDING_NAMES[kind], "/", unchecked(r.finding_strength[i]));
     record(CONFIDENCE_NAMES[kind], "/", unchecked(r.finding_confidence[i]));
   }
+}
+
+/** A window from a failed sensor: its time features and what is wrong, no machine diagnosis.
+ *  It is no evidence of the machine's health: the trend, the alarm and the baseline do not
+ *  take it; the advice counts it, so a pump in alarm whose sensor keeps failing is told to
+ *  check the sensor. */
+function publishSensorFault(sensor: i32): i32 {
+  advice.update(analysis.FAULT_SENSOR);
+  sensors.update(window_start_ms);
+  if (advice.action_changed) publishAdvice(window_start_ms);
+  writeBegin(outPtr(), outbox.length);
+  const summary = policy.detail == policy.DETAIL_SUMMARY;
+  const advised = advice.action != advice.ACTION_NONE;
+  const sensed = !summary && sensors.has_temperature;
+  packBegin((summary ? SENSOR_FAULT_SUMMARY_RECORDS : SENSOR_FAULT_RECORDS) + (advised ? ADVICE_RECORDS : 0) +
+    (sensed ? (sensors.has_rise ? 2 : 1) : 0));
+  recordFirst(config.base_name, config.current.device_id_len + 1, <f64>window_start_ms / 1000.0,
+    "acc_rms", "m/s2", feature_rms);
+  if (!summary) {
+    record("acc_peak", "m/s2", feature_peak);
+    record("acc_p2p", "m/s2", feature_peak_to_peak);
+    record("crest", "/", feature_crest);
+    record("kurtosis", "/", feature_kurtosis);
+    record("skewness", "/", feature_skewness);
+  }
+  recordText("fault", FAULT_NAMES[analysis.FAULT_SENSOR]);
+  record("strength", "/", 0.0);
+  record("severity", "/", 0.0);
+  recordText("sensor", SENSOR_NAMES[sensor]);
+  recordText("alarm", ALARM_NAMES[trend.level]);
+  if (advised) adviceRecords();
+  if (sensed) {
+    record("temp", "Cel", sensors.temperature_c);
+    if (sensors.has_rise) record("temp_rise", "K", sensors.rise_k);
+  }
+  return publish(KIND_TELEMETRY);
 }
 
 /** The advice's records: what to do, and within how long of the window. */

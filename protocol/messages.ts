@@ -151,14 +151,20 @@ export interface Command {
 
 export const FIRMWARE_COMMANDS = ["config", "self_test", "sampling", "waveform", "reboot", "maintenance"] as const;
 
-/** The firmware's diagnoses (firmware/ANALYSIS.md §6). */
+/** The firmware's diagnoses (firmware/ANALYSIS.md §6), and "sensor_fault" for a window that
+ *  is no measurement (ANALYSIS.md, "Sensor health"), which no machine diagnosis is drawn from. */
 export const FAULTS = [
   "none", "imbalance", "misalignment", "outer_race", "inner_race", "rolling_element", "cavitation", "unknown",
+  "sensor_fault",
 ] as const;
 export type Fault = (typeof FAULTS)[number];
 
+/** What is wrong with the sensor of a "sensor_fault" window: its telemetry's "sensor" text. */
+export const SENSOR_FAULTS = ["dead", "clipped", "offset", "spiky"] as const;
+export type SensorFault = (typeof SENSOR_FAULTS)[number];
+
 /** What the firmware advises (firmware/advice.ts), and what a "maintenance" command says was done. */
-export const MAINTENANCE_ACTIONS = ["inspect", "replace_bearing", "balance_impeller", "align_shaft", "check_suction"] as const;
+export const MAINTENANCE_ACTIONS = ["inspect", "replace_bearing", "balance_impeller", "align_shaft", "check_suction", "check_sensor"] as const;
 export type MaintenanceAction = (typeof MAINTENANCE_ACTIONS)[number];
 
 /** Decodes and checks a firmware command the way the firmware will: another `cmd`, or args

@@ -356,11 +356,11 @@ function geometryOption(bearing: string | undefined, geometry: string | undefine
 const seconds = (value: number | null): string => (value === null ? "none" : `${value.toFixed(1)} s`);
 
 function formatReplay(result: ReplayResult): string {
-  const lines = ["window  time s     fault            strength  severity  health  vel mm/s  zone  kurtosis  rms m/s2  alarm   RUL h          action (within h)"];
+  const lines = ["window  time s     fault                 strength  severity  health  vel mm/s  zone  kurtosis  rms m/s2  alarm   RUL h          action (within h)"];
   const hours = (h: number): string => (h >= 100 ? h.toFixed(0) : h.toFixed(2));
   for (const w of result.windows) {
     lines.push([
-      String(w.index).padStart(6), w.time_s.toFixed(2).padStart(9), w.fault.padEnd(16), w.strength.toFixed(2).padStart(8),
+      String(w.index).padStart(6), w.time_s.toFixed(2).padStart(9), (w.sensor === null ? w.fault : `${w.fault} ${w.sensor}`).padEnd(21), w.strength.toFixed(2).padStart(8),
       String(w.severity).padStart(9), w.health.toFixed(2).padStart(7), ((w.features.vel_rms ?? 0) * 1000).toFixed(3).padStart(9),
       w.iso_zone.padStart(5), (w.features.kurtosis ?? 0).toFixed(2).padStart(9), (w.features.acc_rms ?? 0).toFixed(3).padStart(9),
       " " + w.alarm.padEnd(7), (w.rul_hours === null ? "-" : `${hours(w.rul_hours[0])}..${hours(w.rul_hours[1])}`).padEnd(14),

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import { Device } from "../host/device.js";
 import { compileFirmware, type CompiledFirmware } from "../host/firmware.js";
 import { MemoryStorage } from "../host/storage.js";
-import { decodeEvent, FAULTS, type Fault, type FirmwareConfig, type MaintenanceAction } from "../protocol/messages.js";
+import { decodeEvent, FAULTS, type Fault, type FirmwareConfig, type MaintenanceAction, type SensorFault } from "../protocol/messages.js";
 import { decodeSenml, resolveSenml } from "../protocol/senml.js";
 import { FIRMWARE_PATH } from "./fleet.js";
 
@@ -47,6 +47,8 @@ export interface WindowResult {
   index: number;
   time_s: number;
   fault: Fault;
+  /** What is wrong with the sensor of a "sensor_fault" window; null for a sound sensor. */
+  sensor: SensorFault | null;
   strength: number;
   severity: number;
   health: number;
@@ -176,6 +178,7 @@ function toWindow(index: number, timeS: number, body: Uint8Array): WindowResult 
   let alarm: Alarm = "none";
   let action: WindowResult["action"] = "none";
   const found = new Map<string, Finding>();
+  let sensor: SensorFault | null = null;
   for (const record of resolveSenml(decodeSenml(body))) {
     const name = record.name.slice(record.name.indexOf(":") + 1);
     if (record.value !== undefined && (name.startsWith("find_") || name.startsWith("conf_"))) {
@@ -191,6 +194,7 @@ function toWindow(index: number, timeS: number, body: Uint8Array): WindowResult 
     if (name === "iso_zone" && record.stringValue !== undefined) zone = record.stringValue;
     if (name === "alarm" && record.stringValue !== undefined) alarm = record.stringValue as Alarm;
     if (name === "action" && record.stringValue !== undefined) action = record.stringValue as MaintenanceAction;
+    if (name === "sensor" && record.stringValue !== undefined) sensor = record.stringValue as SensorFault;
   }
   const { strength = 0, severity = 0, health = 0 } = features;
   // The firmware forecasts in seconds (SenML's unit); people read hours.
@@ -200,7 +204,7 @@ function toWindow(index: number, timeS: number, body: Uint8Array): WindowResult 
   for (const key of ["strength", "severity", "health", "rul_lo", "rul_hi", "act_in"]) delete features[key];
   return {
     index, time_s: timeS, fault, strength, severity, health, iso_zone: zone, alarm, rul_hours, action, act_in_hours,
-    findings: [...found.values()], features,
+    sensor, findings: [...found.values()], features,
   };
 }
 

@@ -103,7 +103,7 @@ const h = escapeHtml;
 /** Colours of the diagnoses, in the strips and the legend; the envelope lines share them. */
 const FAULT_COLOURS: Record<string, string> = {
   none: "#cfe8c9", unknown: "#b9b9b9", outer_race: "#d62728", inner_race: "#ff7f0e", rolling_element: "#9467bd",
-  cavitation: "#1f77b4", imbalance: "#8c564b", misalignment: "#e377c2",
+  cavitation: "#1f77b4", imbalance: "#8c564b", misalignment: "#e377c2", sensor_fault: "#17becf",
 };
 const OTHER_COLOUR = "#444444";
 const colour = (fault: string): string => FAULT_COLOURS[fault] ?? OTHER_COLOUR;

@@ -31,13 +31,13 @@ describe("confusion tables from replay results", () => {
     outcome("inner", "inner_race"), outcome("inner", "outer_race"), outcome("inner", "unknown"),
     outcome("outer", "outer_race"), outcome("outer", "inner_race"),
     outcome("ball", "rolling_element"), outcome("ball", "none"),
-    outcome("outer", "outer_race", "with_rpm", 48000), outcome("ball", "sensor_fault", "with_rpm", 48000),
+    outcome("outer", "outer_race", "with_rpm", 48000), outcome("ball", "cage_fault", "with_rpm", 48000),
     outcome("inner", "inner_race", "with_rpm", 12000, "fan_end"),
     outcome("normal", "imbalance", "without_rpm"), outcome("inner", "error", "without_rpm", 12000, "drive_end", { error: "x.f32: gone" }),
   ];
 
   it("has every protocol fault as a column, then faults seen beyond them, then error last", () => {
-    expect(faultColumns(outcomes)).toEqual([...FAULTS, "sensor_fault", "error"]);
+    expect(faultColumns(outcomes)).toEqual([...FAULTS, "cage_fault", "error"]);
     expect(faultColumns([outcome("normal", "none")])).toEqual([...FAULTS]);
   });
 
@@ -52,10 +52,10 @@ describe("confusion tables from replay results", () => {
   it("counts each label's verdicts, the right ones, and the confident wrong races", () => {
     const [drive12, drive48, fan12, all] = confusionTables(outcomes);
     expect(drive12.rows.map((r) => [r.label, r.right, r.total])).toEqual([["normal", 1, 1], ["inner", 1, 3], ["outer", 1, 2], ["ball", 1, 2]]);
-    expect(drive12.rows[1].counts).toMatchObject({ inner_race: 1, outer_race: 1, unknown: 1, none: 0, sensor_fault: 0 });
+    expect(drive12.rows[1].counts).toMatchObject({ inner_race: 1, outer_race: 1, unknown: 1, none: 0, cage_fault: 0 });
     expect(drive12.wrong_race).toBe(2);
     expect(drive48.rows.map((r) => [r.label, r.right, r.total])).toEqual([["outer", 1, 1], ["ball", 0, 1]]);
-    expect(drive48.rows[1].counts.sensor_fault).toBe(1);
+    expect(drive48.rows[1].counts.cage_fault).toBe(1);
     expect(fan12.rows.map((r) => [r.label, r.right, r.total])).toEqual([["inner", 1, 1]]);
     expect(all.rows.map((r) => [r.label, r.right, r.total])).toEqual([["normal", 1, 1], ["inner", 2, 4], ["outer", 2, 3], ["ball", 1, 3]]);
     expect(all.wrong_race).toBe(2);
@@ -68,8 +68,8 @@ describe("confusion tables from replay results", () => {
     const lines = formatTable(table);
     expect(lines[0]).toBe("  12 kHz drive end");
     expect(lines[1].split(/\s+/).filter(Boolean)).toEqual(["label", ...FAULTS, "right"]);
-    expect(lines[2].split(/\s+/).filter(Boolean)).toEqual(["normal", "1", "0", "0", "0", "0", "0", "0", "0", "1/1", "100", "%"]);
-    expect(lines[3].split(/\s+/).filter(Boolean)).toEqual(["inner", "0", "0", "0", "0", "1", "0", "0", "1", "1/2", "50", "%"]);
+    expect(lines[2].split(/\s+/).filter(Boolean)).toEqual(["normal", "1", "0", "0", "0", "0", "0", "0", "0", "0", "1/1", "100", "%"]);
+    expect(lines[3].split(/\s+/).filter(Boolean)).toEqual(["inner", "0", "0", "0", "0", "1", "0", "0", "1", "0", "1/2", "50", "%"]);
     expect(lines[4]).toBe("    confident wrong race: 0");
   });
 });

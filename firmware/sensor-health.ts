@@ -1,0 +1,257 @@
+// Sensor health: whether a window is a measurement of vibration at all, before any diagnosis is
+// drawn from it. A dead sensor reads zero, a disconnected one a DC level with nothing on it, a
+// saturated one sits on its rails, an intermittent one (a loose connector) throws isolated one-
+// or two-sample spikes. Every threshold follows from a false-alarm probability per window
+// (firmware/ANALYSIS.md, "Sensor health"); nothing is allocated, every loop is bounded by the
+// window's length, and only logarithms are taken (neither Math.exp nor a general Math.pow
+// enters the image).
+
+export const SENSOR_OK: i32 = 0;
+export const SENSOR_DEAD: i32 = 1;
+export const SENSOR_CLIPPED: i32 = 2;
+export const SENSOR_OFFSET: i32 = 3;
+export const SENSOR_SPIKY: i32 = 4;
+
+/** Probability that a sound window fails each test (per window: one false sensor fault in
+ *  about 19 years of windows every ten minutes). */
+const FALSE_ALARM: f64 = 1e-6;
+/** Offset: a 24-bit sigma-delta converter has about 20 effective bits, so its own noise is at
+ *  least 2^-20 of its range, and any DC level it reads lies within that range. A standard
+ *  deviation of at most 2^-20 of the mean is therefore no more than a converter's own noise
+ *  on a DC level: no vibration reaches the output. (It covers a window that does not vary at
+ *  all: float32 cannot vary by less than 2^-24 of a level without being constant.) */
+const OFFSET_STD_SHARE: f64 = 1.0 / 1048576.0;
+/** Spikes: a fault of the connection moves one or two samples; a mechanical impact rings a
+ *  resonance, and the lowest the analysis envelopes starts at fs/24 (ANALYSIS.md §5), a period
+ *  of 24 samples. The samples ISOLATION either side of a spike must be quiet once the spike is
+ *  taken out: its own two samples and one period of the slowest ring. */
+const SPIKE_SAMPLES_MAX: i32 = 2;
+const RESONANCE_PERIOD_SAMPLES_MAX: i32 = 24;
+const ISOLATION: i32 = SPIKE_SAMPLES_MAX + RESONANCE_PERIOD_SAMPLES_MAX;
+/** Share of true spikes on a Gaussian background the isolation test may lose: a connection
+ *  that spikes does so again and again, so one in a thousand missed costs nothing. */
+const SPIKE_MISS: f64 = 1e-3;
+/** Rounding to a converter step q alone gives second differences whose median magnitude is
+ *  0.52 q (three independent errors, uniform over ±q/2); the median scale is never taken
+ *  below half a step, so a staircase of a slow signal is not a row of spikes. */
+const STEP_MEDIAN_SHARE: f64 = 0.5;
+const LN_SQRT_2PI: f64 = 0.9189385332046727;
+const TAIL_BISECTIONS: i32 = 64;
+/** Terms of the series for 1 − e^y: enough for |y| ≤ 5 (a window of three samples) to 1e-14. */
+const SERIES_TERMS: i32 = 32;
+const TAIL_Z_MAX: f64 = 40.0;
+/** The median of |second difference| is found by radix selection on its float32 bits, four
+ *  bits a pass: eight passes, sixteen counters. */
+const RADIX_BITS: u32 = 4;
+const RADIX_BUCKETS: i32 = 1 << RADIX_BITS;
+const RADIX_PASSES: i32 = 32 / RADIX_BITS;
+const histogram: usize = memory.data(RADIX_BUCKETS << 2);
+
+/** Thresholds for windows of prepared_count samples (they depend on the length only). */
+let prepared_count: i32 = 0;
+/** Spike threshold over the median |second difference|. */
+let spike_ratio: f64 = 0.0;
+/** Quiet band of the second differences around a spike, over their median magnitude. */
+let band_ratio: f64 = 0.0;
+/** A Gaussian window of this length reaches beyond body_z standard deviations on each side
+ *  with probability 1 − FALSE_ALARM/2. */
+let body_z: f64 = 0.0;
+
+/** ln Q(z) for z ≥ 0, Q the standard normal upper tail: erfc by Numerical Recipes' Chebyshev
+ *  fit (§6.2, fractional error below 1.2e-7 everywhere), taken as its logarithm. */
+function lnNormalTail(z: f64): f64 {
+  const x = z * Math.SQRT1_2;
+  const t = 1.0 / (1.0 + 0.5 * x);
+  const poly = -x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
+    t * (-0.82215223 + t * 0.17087277))))))));
+  return Math.log(t) + poly - Math.LN2;
+}
+
+/** The z ≥ 0 whose upper tail Q(z) is exp(ln_p), for ln_p ≤ ln ½, by bisection. */
+function normalTailInverse(ln_p: f64): f64 {
+  let low: f64 = 0.0;
+  let high: f64 = TAIL_Z_MAX;
+  for (let i = 0; i < TAIL_BISECTIONS; i++) {
+    const middle = 0.5 * (low + high);
+    if (lnNormalTail(middle) > ln_p) low = middle;
+    else high = middle;
+  }
+  return 0.5 * (low + high);
+}
+
+/** 1 − e^y by its Taylor series, for y in [−5, 0]. */
+function oneMinusExp(y: f64): f64 {
+  let term: f64 = 1.0;
+  let sum: f64 = 0.0;
+  for (let k = 1; k <= SERIES_TERMS; k++) {
+    term *= y / <f64>k;
+    sum -= term;
+  }
+  return sum;
+}
+
+function prepare(count: i32): void {
+  prepared_count = count;
+  // Spikes, against impulsive vibration: second differences of a machine's vibration have
+  // heavier tails than Gaussian noise (impacts), so the null is the Laplace distribution,
+  // P(|d| > t) = exp(−t ln 2 / median|d|); Bonferroni over the window's samples puts the
+  // threshold at median · log2(count / FALSE_ALARM).
+  spike_ratio = Math.log(<f64>count / FALSE_ALARM) / Math.LN2;
+  // The quiet band: what a Gaussian background of the same median keeps all of the
+  // 2·ISOLATION + 1 second differences around a spike within, but with probability SPIKE_MISS
+  // (two-sided, Bonferroni); the median of |N(0, σ)| is σ · Q⁻¹(¼).
+  const checked = <f64>(2 * ISOLATION + 1);
+  band_ratio = normalTailInverse(Math.log(SPIKE_MISS / (2.0 * checked))) / normalTailInverse(Math.log(0.25));
+  // P(max of count Gaussians < z) = Φ(z)^count = FALSE_ALARM / 2, so Q(z) = 1 − (FALSE_ALARM/2)^(1/count).
+  const tail = oneMinusExp(Math.log(FALSE_ALARM / 2.0) / <f64>count);
+  body_z = tail <= 0.5 ? normalTailInverse(Math.log(tail)) : -normalTailInverse(Math.log(1.0 - tail));
+}
+
+@inline function sample(ptr: usize, i: i32): f64 {
+  return <f64>load<f32>(ptr + (<usize>i << 2));
+}
+
+@inline function secondDifference(ptr: usize, i: i32): f64 {
+  return sample(ptr, i - 1) - 2.0 * sample(ptr, i) + sample(ptr, i + 1);
+}
+
+/** Window statistics of the last sensorHealth(). */
+let mean: f64 = 0.0;
+let deviation: f64 = 0.0;
+let peak_abs: f64 = 0.0;
+let high: f64 = 0.0;
+let low: f64 = 0.0;
+let at_high: i32 = 0;
+let at_low: i32 = 0;
+/** The smallest non-zero change from one sample to the next: the converter's step, or more. */
+let step: f64 = 0.0;
+
+function measure(ptr: usize, count: i32): void {
+  let sum: f64 = 0.0;
+  high = -Infinity;
+  low = Infinity;
+  peak_abs = 0.0;
+  for (let i = 0; i < count; i++) {
+    const x = sample(ptr, i);
+    sum += x;
+    if (x > high) high = x;
+    if (x < low) low = x;
+    peak_abs = Math.max(peak_abs, Math.abs(x));
+  }
+  mean = sum / <f64>count;
+  let m2: f64 = 0.0;
+  at_high = 0;
+  at_low = 0;
+  step = Infinity;
+  for (let i = 0; i < count; i++) {
+    const x = sample(ptr, i);
+    m2 += (x - mean) * (x - mean);
+    if (x == high) at_high++;
+    if (x == low) at_low++;
+    if (i > 0) {
+      const change = Math.abs(x - sample(ptr, i - 1));
+      if (change > 0.0 && change < step) step = change;
+    }
+  }
+  deviation = Math.sqrt(m2 / <f64>count);
+}
+
+/** Samples piled up on an extreme that lies within the body of the signal: a rail. Under a
+ *  Gaussian of the window's σ, the other samples that share the extreme's converter step number
+ *  λ = count · φ(z) · step / σ on average (z the extreme's distance from the mean in σ), and
+ *  P(k or more) ≤ (e λ / k)^k (Chernoff, for k > λ). An extreme beyond body_z is a peak that
+ *  went over the range now and then (an impact's crest), not a sensor living on its rail. */
+function railed(extreme: f64, at: i32, count: i32): bool {
+  const z = Math.abs(extreme - mean) / deviation;
+  if (!(z <= body_z)) return false;
+  const others = <f64>(at - 1);
+  if (others < 1.0) return false;
+  const ln_lambda = Math.log(<f64>count * step / deviation) - 0.5 * z * z - LN_SQRT_2PI;
+  const ln_others = Math.log(others);
+  if (!(ln_others > ln_lambda)) return false;
+  return others * (1.0 + ln_lambda - ln_others) <= Math.log(FALSE_ALARM / 2.0);
+}
+
+/** Clipped: a rail on either side, or a window that spends at least half its samples on its
+ *  two extremes (a square wave between two rails; a continuous signal never does, and a
+ *  quantised sine only when it spans fewer than about nine converter steps). */
+function clipped(count: i32): bool {
+  if ((at_high + at_low) * 2 >= count) return true;
+  return railed(high, at_high, count) || railed(low, at_low, count);
+}
+
+/** The median of |second difference| over the window (the lower one for an even number). */
+function medianAbsSecondDifference(ptr: usize, count: i32): f64 {
+  const values = count - 2;
+  let rank = (values - 1) >> 1;
+  let prefix: u32 = 0;
+  let mask: u32 = 0;
+  for (let pass = 0; pass < RADIX_PASSES; pass++) {
+    const shift = <u32>(32 - RADIX_BITS * <u32>(pass + 1));
+    for (let b = 0; b < RADIX_BUCKETS; b++) store<u32>(histogram + (<usize>b << 2), 0);
+    for (let i = 1; i <= values; i++) {
+      const key = reinterpret<u32>(<f32>Math.abs(secondDifference(ptr, i)));
+      if ((key & mask) != prefix) continue;
+      const at = histogram + (<usize>((key >> shift) & (RADIX_BUCKETS - 1)) << 2);
+      store<u32>(at, load<u32>(at) + 1);
+    }
+    let bucket: u32 = 0;
+    for (let b = 0; b < RADIX_BUCKETS; b++) {
+      const n = <i32>load<u32>(histogram + (<usize>b << 2));
+      bucket = <u32>b;
+      if (rank < n) break;
+      rank -= n;
+    }
+    prefix |= bucket << shift;
+    mask |= <u32>(RADIX_BUCKETS - 1) << shift;
+  }
+  return <f64>reinterpret<f32>(prefix);
+}
+
+/** Sample i with samples first..last replaced by the straight line between their neighbours. */
+function repaired(ptr: usize, i: i32, first: i32, last: i32): f64 {
+  if (i < first || i > last) return sample(ptr, i);
+  const before = sample(ptr, first - 1);
+  const after = sample(ptr, last + 1);
+  return before + (after - before) * <f64>(i - first + 1) / <f64>(last - first + 2);
+}
+
+/** Whether, with samples first..last taken out, every second difference within ISOLATION of
+ *  `centre` is inside the quiet band. */
+function quietWithout(ptr: usize, centre: i32, first: i32, last: i32, band: f64): bool {
+  for (let i = centre - ISOLATION; i <= centre + ISOLATION; i++) {
+    const d = repaired(ptr, i - 1, first, last) - 2.0 * repaired(ptr, i, first, last) + repaired(ptr, i + 1, first, last);
+    if (!(Math.abs(d) <= band)) return false;
+  }
+  return true;
+}
+
+/** A sample departing from its neighbours beyond the spike threshold, whose neighbourhood is
+ *  quiet once it (alone, or with the sample before or after it) is taken out. Samples within
+ *  ISOLATION + 1 of an end are not judged: a ring cut by the window's edge looks like a spike. */
+function spiky(ptr: usize, count: i32): bool {
+  if (count < 2 * ISOLATION + 3) return false;
+  const median = Math.max(medianAbsSecondDifference(ptr, count), STEP_MEDIAN_SHARE * step);
+  const threshold = median * spike_ratio;
+  const band = median * band_ratio;
+  for (let c = ISOLATION + 1; c < count - ISOLATION - 1; c++) {
+    if (!(Math.abs(secondDifference(ptr, c)) > threshold)) continue;
+    if (quietWithout(ptr, c, c, c, band) || quietWithout(ptr, c, c - 1, c, band) || quietWithout(ptr, c, c, c + 1, band)) return true;
+  }
+  return false;
+}
+
+/** The health of the sensor behind `count` f32 samples at `ptr`: SENSOR_OK, or what is wrong
+ *  with it. Every test is a ratio of the window's own numbers, so units and sample rate do not
+ *  enter. A window of fewer than three samples is not judged. */
+export function sensorHealth(ptr: usize, count: i32): i32 {
+  if (count < 3) return SENSOR_OK;
+  if (count != prepared_count) prepare(count);
+  measure(ptr, count);
+  if (!(peak_abs > 0.0)) return SENSOR_DEAD;
+  if (deviation <= OFFSET_STD_SHARE * Math.abs(mean)) return SENSOR_OFFSET;
+  if (clipped(count)) return SENSOR_CLIPPED;
+  if (spiky(ptr, count)) return SENSOR_SPIKY;
+  return SENSOR_OK;
+}
