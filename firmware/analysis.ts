@@ -602,14 +602,17 @@ function estimateSpeed(): void {
     lines++;
   }
   const refined = lines > 0 ? Math.max(low, Math.min(high, sum_hf / sum_hh)) : best_hz;
-  result.speed_measured = z >= FAMILY_Z;
+  // The comb places a speed to about one bin at its top harmonic: coarser than the configured
+  // speed's own uncertainty (slip), the measurement does not replace it.
+  const coarse = nominal > 0.0 && bin_hz / top_hz > SLIP_MAX;
+  result.speed_measured = z >= FAMILY_Z && !coarse;
   if (result.speed_measured) {
     result.shaft_hz = refined;
     // A line's frequency is good to about a tenth of a bin; the fit divides it by √Σh².
     speed_tolerance = lines > 0 ? 0.1 * bin_hz / Math.sqrt(sum_hh) / refined : bin_hz / refined;
   } else {
     result.shaft_hz = nominal > 0.0 ? nominal : refined;
-    speed_tolerance = nominal > 0.0 ? 1.0 - SPEED_LOW_SHARE : 1.0;
+    speed_tolerance = coarse ? SLIP_MAX : nominal > 0.0 ? 1.0 - SPEED_LOW_SHARE : 1.0;
   }
 }
 
