@@ -6,6 +6,7 @@
 import { fftInit, fftRealPlaced, fftConjugateHalfFilled, fftSlot, fftSlotShift, cosTurns } from "./fft";
 import { spectrumInit, spectrumCompute, spectrumPtr, spectrumEnbwBins, WINDOW_HANN } from "./spectrum";
 import { STATUS_OK, STATUS_BAD_ARGUMENT } from "./status";
+import { radixSelect } from "./select";
 
 // ---- Decision levels (ANALYSIS.md §6) ---------------------------------------------------
 /** A finding's false-finding probability per window under noise, after the Bonferroni
@@ -274,43 +275,16 @@ function scratchMedian(count: i32): f64 {
   return <f64>load<f32>(base + (<usize>target << 2)); // only with NaN among the values
 }
 
-const RADIX_BUCKETS: i32 = 256;
-/** Histogram of one byte of the values' bits, for powerMedian. */
-const radix_counts = new StaticArray<i32>(RADIX_BUCKETS);
-
 /** Median of the first `count` values of `baseband`, all of them non-negative (powers), the
- *  value of rank count/2; reorders them. A radix select: the bits of non-negative floats order
- *  as their values do, so four rounds, one per byte from the top, each count that byte, keep
- *  the bucket that holds the rank (the values in the buckets below move the rank down) and drop
- *  the rest; what is left has the median's bits. No branch depends on the data but the short
- *  bucket scan, and equal values cost nothing extra (a silent window is all zeros). */
+ *  value of rank count/2; reorders them (select.ts). */
 function powerMedian(count: i32): f64 {
-  if (count <= 0) return 0.0;
-  const base = changetype<usize>(baseband);
-  const counts = changetype<usize>(radix_counts);
-  let rank = count >> 1;
-  let remaining = count;
-  for (let shift = 24; shift >= 0; shift -= 8) {
-    memory.fill(counts, 0, <usize>RADIX_BUCKETS << 2);
-    for (let i = 0; i < remaining; i++) {
-      const at = counts + (<usize>((load<u32>(base + (<usize>i << 2)) >>> shift) & 0xff) << 2);
-      store<i32>(at, load<i32>(at) + 1);
-    }
-    let bucket = 0;
-    for (; bucket < RADIX_BUCKETS - 1; bucket++) {
-      const in_bucket = load<i32>(counts + (<usize>bucket << 2));
-      if (rank < in_bucket) break;
-      rank -= in_bucket;
-    }
-    let kept = 0;
-    for (let i = 0; i < remaining; i++) {
-      const bits = load<u32>(base + (<usize>i << 2));
-      store<u32>(base + (<usize>kept << 2), bits);
-      kept += <i32>(((bits >>> shift) & 0xff) == <u32>bucket);
-    }
-    remaining = kept;
-  }
-  return <f64>getF32(baseband, 0);
+  return radixSelect(changetype<usize>(baseband), count, count >> 1);
+}
+
+/** A buffer of at least window_samples f32 that is free until analyse() runs: the raw FFT's,
+ *  for a check that looks at the window before it is analysed (sensor-health.ts). */
+export function scratchBeforeAnalysis(): usize {
+  return changetype<usize>(raw);
 }
 
 function binOf(hz: f64): i32 {
@@ -648,7 +622,7 @@ function highFrequencyFloor(): void {
 
 let sk_hann_size: i32 = 0;
 
-/** Spectral kurtosis per bin of Hann frames of `frame` samples, half overlapping, into sk_sum2
+/** Spectral kurtosis per bin of Hann frames of `frame` samples, one after another, into sk_sum2
  *  (frame/2 + 1 bins at fs/frame): 0 for Gaussian noise, large where impacts ring. */
 function spectralKurtosis(samples_ptr: usize, frame: i32): bool {
   const half = frame / 2;
@@ -663,7 +637,7 @@ function spectralKurtosis(samples_ptr: usize, frame: i32): bool {
   const buffer = changetype<usize>(sk_frame);
   const shift = fftSlotShift(half);
   let frames = 0;
-  for (let start = 0; start + frame <= window_samples; start += half) {
+  for (let start = 0; start + frame <= window_samples; start += frame) {
     const from = samples_ptr + (<usize>start << 2);
     for (let i = 0; i < half; i++) {
       const n = i << 1;

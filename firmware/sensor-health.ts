@@ -6,6 +6,9 @@
 // window's length, and only logarithms are taken (neither Math.exp nor a general Math.pow
 // enters the image).
 
+import { radixSelect } from "./select";
+import { scratchBeforeAnalysis } from "./analysis";
+
 export const SENSOR_OK: i32 = 0;
 export const SENSOR_DEAD: i32 = 1;
 export const SENSOR_CLIPPED: i32 = 2;
@@ -42,10 +45,6 @@ const SERIES_TERMS: i32 = 32;
 const TAIL_Z_MAX: f64 = 40.0;
 /** The median of |second difference| is found by radix selection on its float32 bits, four
  *  bits a pass: eight passes, sixteen counters. */
-const RADIX_BITS: u32 = 4;
-const RADIX_BUCKETS: i32 = 1 << RADIX_BITS;
-const RADIX_PASSES: i32 = 32 / RADIX_BITS;
-const histogram: usize = memory.data(RADIX_BUCKETS << 2);
 
 /** Thresholds for windows of prepared_count samples (they depend on the length only). */
 let prepared_count: i32 = 0;
@@ -124,37 +123,47 @@ let high: f64 = 0.0;
 let low: f64 = 0.0;
 let at_high: i32 = 0;
 let at_low: i32 = 0;
+/** The largest |second difference| (set with the median). */
+let largest_second_difference: f64 = 0.0;
 /** The smallest non-zero change from one sample to the next: the converter's step, or more. */
 let step: f64 = 0.0;
 
+/** One pass: the extremes and how many samples sit on each (a count restarts when a new extreme
+ *  comes), the smallest change, and the variance about the first sample (shifted sums, which
+ *  keep their precision when a DC level dwarfs the vibration). */
 function measure(ptr: usize, count: i32): void {
+  const origin = sample(ptr, 0);
   let sum: f64 = 0.0;
-  high = -Infinity;
-  low = Infinity;
-  peak_abs = 0.0;
-  for (let i = 0; i < count; i++) {
-    const x = sample(ptr, i);
-    sum += x;
-    if (x > high) high = x;
-    if (x < low) low = x;
-    peak_abs = Math.max(peak_abs, Math.abs(x));
-  }
-  mean = sum / <f64>count;
-  let m2: f64 = 0.0;
+  let sum_squares: f64 = 0.0;
+  high = origin;
+  low = origin;
   at_high = 0;
   at_low = 0;
   step = Infinity;
+  let previous = origin;
   for (let i = 0; i < count; i++) {
     const x = sample(ptr, i);
-    m2 += (x - mean) * (x - mean);
-    if (x == high) at_high++;
-    if (x == low) at_low++;
-    if (i > 0) {
-      const change = Math.abs(x - sample(ptr, i - 1));
-      if (change > 0.0 && change < step) step = change;
+    const shifted = x - origin;
+    sum += shifted;
+    sum_squares += shifted * shifted;
+    if (x > high) {
+      high = x;
+      at_high = 0;
     }
+    if (x == high) at_high++;
+    if (x < low) {
+      low = x;
+      at_low = 0;
+    }
+    if (x == low) at_low++;
+    const change = Math.abs(x - previous);
+    if (change > 0.0 && change < step) step = change;
+    previous = x;
   }
-  deviation = Math.sqrt(m2 / <f64>count);
+  peak_abs = Math.max(Math.abs(high), Math.abs(low));
+  const shifted_mean = sum / <f64>count;
+  mean = origin + shifted_mean;
+  deviation = Math.sqrt(Math.max(0.0, sum_squares / <f64>count - shifted_mean * shifted_mean));
 }
 
 /** Samples piled up on an extreme that lies within the body of the signal: a rail. Under a
@@ -181,32 +190,19 @@ function clipped(count: i32): bool {
   return railed(high, at_high, count) || railed(low, at_low, count);
 }
 
-/** The median of |second difference| over the window (the lower one for an even number). */
+/** The median of |second difference| over the window (the lower one for an even number): the
+ *  values are written once to the analysis's free scratch and selected by radix (select.ts). */
 function medianAbsSecondDifference(ptr: usize, count: i32): f64 {
   const values = count - 2;
-  let rank = (values - 1) >> 1;
-  let prefix: u32 = 0;
-  let mask: u32 = 0;
-  for (let pass = 0; pass < RADIX_PASSES; pass++) {
-    const shift = <u32>(32 - RADIX_BITS * <u32>(pass + 1));
-    for (let b = 0; b < RADIX_BUCKETS; b++) store<u32>(histogram + (<usize>b << 2), 0);
-    for (let i = 1; i <= values; i++) {
-      const key = reinterpret<u32>(<f32>Math.abs(secondDifference(ptr, i)));
-      if ((key & mask) != prefix) continue;
-      const at = histogram + (<usize>((key >> shift) & (RADIX_BUCKETS - 1)) << 2);
-      store<u32>(at, load<u32>(at) + 1);
-    }
-    let bucket: u32 = 0;
-    for (let b = 0; b < RADIX_BUCKETS; b++) {
-      const n = <i32>load<u32>(histogram + (<usize>b << 2));
-      bucket = <u32>b;
-      if (rank < n) break;
-      rank -= n;
-    }
-    prefix |= bucket << shift;
-    mask |= <u32>(RADIX_BUCKETS - 1) << shift;
+  const scratch = scratchBeforeAnalysis();
+  let largest: f32 = 0.0;
+  for (let i = 1; i <= values; i++) {
+    const d = <f32>Math.abs(secondDifference(ptr, i));
+    store<f32>(scratch + (<usize>(i - 1) << 2), d);
+    largest = max(largest, d);
   }
-  return <f64>reinterpret<f32>(prefix);
+  largest_second_difference = <f64>largest;
+  return radixSelect(scratch, values, (values - 1) >> 1);
 }
 
 /** Sample i with samples first..last replaced by the straight line between their neighbours. */
@@ -234,6 +230,7 @@ function spiky(ptr: usize, count: i32): bool {
   if (count < 2 * ISOLATION + 3) return false;
   const median = Math.max(medianAbsSecondDifference(ptr, count), STEP_MEDIAN_SHARE * step);
   const threshold = median * spike_ratio;
+  if (!(largest_second_difference > threshold)) return false; // no candidate: no scan
   const band = median * band_ratio;
   for (let c = ISOLATION + 1; c < count - ISOLATION - 1; c++) {
     if (!(Math.abs(secondDifference(ptr, c)) > threshold)) continue;
