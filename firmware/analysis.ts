@@ -38,7 +38,9 @@ const ENVELOPE_BANDS: i32 = 3;
 /** The widest band, as a share of the sample rate: it sizes the envelope buffers (fs/12: M = 1024
  *  points for a 4096-sample window, which keeps the window within two pages). */
 const BAND_WIDTH_MAX_SHARE: f64 = 1.0 / 12.0;
-const BANK_BANDS_MAX: i32 = 64;
+/** A bound on the bank: 0.4 fs in half band widths (the narrowest band is 8 bins; 4096-sample
+ *  windows give at most 410 of them). */
+const BANK_BANDS_MAX: i32 = 512;
 const SK_FRAME_MIN: i32 = 16;
 const SK_FRAME_MAX: i32 = 256;
 /** Defect harmonics tested (ANALYSIS.md §5). */
@@ -1262,7 +1264,10 @@ function diagnose(kurtosis: f64, crest: f64): void {
   const line_energy = result.line_1x_mm_s * result.line_1x_mm_s + result.line_2x_mm_s * result.line_2x_mm_s
     + result.line_3x_mm_s * result.line_3x_mm_s;
   const velocity_energy = result.velocity_rms_mm_s * result.velocity_rms_mm_s;
-  if (result.iso_zone >= 1 && velocity_energy > 0.0) {
+  // The running-speed rules need 1x and 2x apart and clear of DC: the shaft's line at least
+  // 2 × LINE_HALF_BINS + 1 of the window's own bins (fs / its samples, whatever the padding) up.
+  const lines_resolved = result.shaft_hz >= <f64>(2 * LINE_HALF_BINS + 1) * machine.sample_rate_hz / <f64>window_samples;
+  if (result.iso_zone >= 1 && velocity_energy > 0.0 && lines_resolved) {
     const share_1x = result.line_1x_mm_s * result.line_1x_mm_s / velocity_energy;
     if (result.line_2x_mm_s >= MISALIGNMENT_2X_OVER_1X * result.line_1x_mm_s && line_energy >= RUNNING_SPEED_SHARE * velocity_energy) {
       addFinding(FAULT_MISALIGNMENT, line_energy / velocity_energy, line_energy / velocity_energy);
