@@ -46,17 +46,20 @@ const STORAGE_KEY_TREND: i32 = 5;
 const STORAGE_KEY_HISTORY: i32 = 6;
 const BASELINE_MAGIC: u32 = 0x4c534142; // "BASL"
 const TREND_MAGIC: u32 = 0x32524e54; // "TNR2"
-const HISTORY_MAGIC: u32 = 0x54534948; // "HIST"
+const HISTORY_MAGIC: u32 = 0x32534948; // "HIS2"
+/** The history record before it held f64 points ("HIST", f32 points): widened when read. */
+const HISTORY_MAGIC_V1: u32 = 0x54534948;
 const BASELINE_BYTES: i32 = 32; // magic, count, sums of acceleration, velocity, kurtosis
 const TREND_BYTES: i32 = 32; // magic, level, raise run, lower run, pad, smoothed health, smoothed departure (f64)
 const HISTORY_HEADER_BYTES: i32 = 24; // magic, count, spacing (f64 hours), first time (f64 hours)
-const HISTORY_BYTES: i32 = HISTORY_HEADER_BYTES + HISTORY * 8; // then (f32 hours after the first, f32 departure) each
+const HISTORY_POINT_BYTES: i32 = 16; // f64 hours, f64 departure
+const HISTORY_BYTES: i32 = HISTORY_HEADER_BYTES + HISTORY * HISTORY_POINT_BYTES;
 
 const baseline_record: usize = memory.data(BASELINE_BYTES);
 const trend_record: usize = memory.data(TREND_BYTES);
+/** The history lives in its record, in f64 as it is computed with: saving it is one write,
+ *  there is no second copy, and a reboot gives the forecast the very same points. */
 const history_record: usize = memory.data(HISTORY_BYTES);
-const history_t: usize = memory.data(HISTORY << 3);
-const history_d: usize = memory.data(HISTORY << 3);
 
 let baseline_windows: i32 = BASELINE_WINDOWS_DEFAULT;
 let baseline_count: i32 = 0;
@@ -77,8 +80,9 @@ export let baseline_ready: bool = false;
 export let rul_low_h: f64 = -1.0; // -1: no forecast
 export let rul_high_h: f64 = -1.0;
 
-function historyT(i: i32): f64 { return load<f64>(history_t + (<usize>i << 3)); }
-function historyD(i: i32): f64 { return load<f64>(history_d + (<usize>i << 3)); }
+function historyAt(i: i32): usize { return history_record + <usize>(HISTORY_HEADER_BYTES + i * HISTORY_POINT_BYTES); }
+function historyT(i: i32): f64 { return load<f64>(historyAt(i)); }
+function historyD(i: i32): f64 { return load<f64>(historyAt(i), 8); }
 
 /** Restores the baseline, the trend and the degradation's history from storage (after a
  *  reboot they carry on). */
@@ -99,21 +103,32 @@ export function restore(windows: i32): void {
     smoothed = load<f64>(trend_record, 8);
     smoothed_departure = load<f64>(trend_record, 16);
   }
+  restoreHistory();
+}
+
+/** The history record; one from before f64 points is widened in place. */
+function restoreHistory(): void {
   history_count = 0;
   const read = host_storage_read(STORAGE_KEY_HISTORY, history_record, HISTORY_BYTES);
-  if (read >= HISTORY_HEADER_BYTES && load<u32>(history_record) == HISTORY_MAGIC) {
-    const count = <i32>load<u32>(history_record, 4);
-    if (count >= 0 && count <= HISTORY && read == HISTORY_HEADER_BYTES + count * 8) {
-      history_spacing_h = load<f64>(history_record, 8);
-      const first = load<f64>(history_record, 16);
-      for (let i = 0; i < count; i++) {
-        const at = history_record + <usize>(HISTORY_HEADER_BYTES + i * 8);
-        store<f64>(history_t + (<usize>i << 3), first + <f64>load<f32>(at));
-        store<f64>(history_d + (<usize>i << 3), <f64>load<f32>(at, 4));
-      }
-      history_count = count;
+  if (read < HISTORY_HEADER_BYTES) return;
+  const magic = load<u32>(history_record);
+  const count = <i32>load<u32>(history_record, 4);
+  if (count < 0 || count > HISTORY) return;
+  if (magic == HISTORY_MAGIC_V1 && read == HISTORY_HEADER_BYTES + count * 8) {
+    // From the last point down: each is read before a wider one is written over it.
+    const first = load<f64>(history_record, 16);
+    for (let i = count - 1; i >= 0; i--) {
+      const at = history_record + <usize>(HISTORY_HEADER_BYTES + i * 8);
+      const t = first + <f64>load<f32>(at);
+      const d = <f64>load<f32>(at, 4);
+      store<f64>(historyAt(i), t);
+      store<f64>(historyAt(i), d, 8);
     }
+  } else if (magic != HISTORY_MAGIC || read != HISTORY_HEADER_BYTES + count * HISTORY_POINT_BYTES) {
+    return;
   }
+  history_spacing_h = load<f64>(history_record, 8);
+  history_count = count;
 }
 
 /** Forgets the baseline, the trend and the history: after maintenance the pump is another
@@ -161,17 +176,11 @@ function saveTrend(): void {
 }
 
 function saveHistory(): void {
-  const first = history_count > 0 ? historyT(0) : 0.0;
   store<u32>(history_record, HISTORY_MAGIC);
   store<u32>(history_record, <u32>history_count, 4);
   store<f64>(history_record, history_spacing_h, 8);
-  store<f64>(history_record, first, 16);
-  for (let i = 0; i < history_count; i++) {
-    const at = history_record + <usize>(HISTORY_HEADER_BYTES + i * 8);
-    store<f32>(at, <f32>(historyT(i) - first));
-    store<f32>(at, <f32>historyD(i), 4);
-  }
-  host_storage_write(STORAGE_KEY_HISTORY, history_record, HISTORY_HEADER_BYTES + history_count * 8);
+  store<f64>(history_record, history_count > 0 ? historyT(0) : 0.0, 16);
+  host_storage_write(STORAGE_KEY_HISTORY, history_record, HISTORY_HEADER_BYTES + history_count * HISTORY_POINT_BYTES);
 }
 
 /** How far the pump has moved from its own baseline: 0 at the baseline, 1 at
@@ -211,14 +220,14 @@ function remember(time_h: f64): bool {
     // Every other point goes, from the oldest, and the spacing doubles.
     const kept = HISTORY >> 1;
     for (let i = 0; i < kept; i++) {
-      store<f64>(history_t + (<usize>i << 3), historyT(i * 2 + 1));
-      store<f64>(history_d + (<usize>i << 3), historyD(i * 2 + 1));
+      store<f64>(historyAt(i), historyT(i * 2 + 1));
+      store<f64>(historyAt(i), historyD(i * 2 + 1), 8);
     }
     history_count = kept;
     history_spacing_h = (historyT(kept - 1) - historyT(0)) / <f64>(kept - 1);
   }
-  store<f64>(history_t + (<usize>history_count << 3), time_h);
-  store<f64>(history_d + (<usize>history_count << 3), smoothed_departure);
+  store<f64>(historyAt(history_count), time_h);
+  store<f64>(historyAt(history_count), smoothed_departure, 8);
   history_count += 1;
   return true;
 }

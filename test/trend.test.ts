@@ -121,6 +121,55 @@ describe("baseline and trend across reboots", () => {
     expect(host.published.filter((p) => p.kind === 2)).toEqual([]);
   });
 
+  it("a reboot in the middle of a forecast changes no forecast: the history is kept as it is computed with", async () => {
+    const velocities = [...Array(36).fill(0.5), ...Array.from({ length: 200 }, (_, i) => 0.5 * 5 ** (((i + 1) / 200) ** 2))];
+    const signal = run(velocities);
+    const config = encodeFirmwareConfig({ device: "d", rate_hz: RATE_HZ, window: WINDOW, units: "g" });
+    const forecasts = async (rebootAt: number): Promise<(number | undefined)[][]> => {
+      const host = new RecordingHost();
+      let { firmware } = await bootRelease(host);
+      firmware.init(config);
+      const seen: (number | undefined)[][] = [];
+      for (let i = 0; i < velocities.length; i++) {
+        if (i === rebootAt) {
+          ({ firmware } = await bootRelease(host));
+          firmware.init(config);
+        }
+        host.published.length = 0;
+        firmware.process(signal.subarray(i * WINDOW, (i + 1) * WINDOW), i * 600_000, RATE_HZ);
+        const pack = decodeSenml(host.published.find((p) => p.kind === 1)!.bytes);
+        seen.push([pack.find((r) => r.n === "rul_lo")?.v, pack.find((r) => r.n === "rul_hi")?.v]);
+      }
+      return seen;
+    };
+    const straight = await forecasts(-1);
+    expect(straight.filter(([low]) => low !== undefined).length).toBeGreaterThan(50);
+    expect(await forecasts(36 + 150)).toEqual(straight);
+  });
+
+  it("a history record from before f64 points is widened and carried on", async () => {
+    const host = new RecordingHost();
+    const old = new DataView(new ArrayBuffer(24 + 3 * 8));
+    old.setUint32(0, 0x54534948, true); // "HIST"
+    old.setUint32(4, 3, true);
+    old.setFloat64(8, 0, true); // spacing, hours
+    old.setFloat64(16, 1, true); // the first point's time, hours
+    [[0, 0.1], [1, 0.2], [2, 0.3]].forEach(([hours, departure], i) => {
+      old.setFloat32(24 + i * 8, hours, true);
+      old.setFloat32(28 + i * 8, departure, true);
+    });
+    host.storage.write(6, new Uint8Array(old.buffer));
+    const { firmware } = await bootRelease(host);
+    firmware.init(encodeFirmwareConfig({ device: "d", rate_hz: RATE_HZ, window: WINDOW, units: "g" }));
+    firmware.process(run([0.5]), 4 * 3_600_000, RATE_HZ); // a window at 4 h: the history's fourth point
+    const record = host.storage.read(6)!;
+    const view = new DataView(record.buffer, record.byteOffset, record.length);
+    expect([record.length, view.getUint32(0, true), view.getUint32(4, true), view.getFloat64(16, true)]).toEqual([24 + 4 * 16, 0x32534948, 4, 1]); // "HIS2"
+    const points = Array.from({ length: 4 }, (_, i) => [view.getFloat64(24 + i * 16, true), view.getFloat64(32 + i * 16, true)]);
+    expect(points.map(([hours]) => hours)).toEqual([1, 2, 3, 4]);
+    expect(points.slice(0, 3).map(([, departure]) => departure)).toEqual([Math.fround(0.1), Math.fround(0.2), Math.fround(0.3)]);
+  });
+
   it("refuses a baseline of fewer than 4 windows", async () => {
     const { firmware } = await bootRelease();
     expect(() => firmware.init(encodeFirmwareConfig({ device: "d", rate_hz: RATE_HZ, window: WINDOW, baseline_windows: 2 }))).toThrow(/bad_config/);
