@@ -43,7 +43,6 @@ let window_samples: i32 = 0;
 let fft_size: i32 = 0;
 let buffer: StaticArray<f32> = new StaticArray<f32>(0);
 let hann_half: StaticArray<f32> = new StaticArray<f32>(0);
-let flat_top_half: StaticArray<f32> = new StaticArray<f32>(0);
 let hann_sum: f64 = 0.0;
 let hann_square_sum: f64 = 0.0;
 let flat_top_sum: f64 = 0.0;
@@ -52,6 +51,16 @@ let flat_top_square_sum: f64 = 0.0;
 /** Prepares spectra of `samples` long windows (WINDOW_SAMPLES_MIN..FFT_SIZE_MAX). Once only:
  *  the same length again is a no-op, another one returns STATUS_NEEDS_REBOOT. Also returns
  *  fftInit's status when the FFT tables were built earlier for a smaller size. */
+/** The flat-top window at sample `at` of the first half, as the f32 applied. It is computed
+ *  each time rather than kept: only checks of amplitudes ask for it, and a table would hold
+ *  5 KiB of a 2560-sample window's two pages. */
+function flatTopAt(at: i32): f32 {
+  const turns = <f64>at / <f64>window_samples;
+  const flat = FLAT_TOP_C0 + FLAT_TOP_C1 * cosTurns(turns) + FLAT_TOP_C2 * cosTurns(2.0 * turns)
+    + FLAT_TOP_C3 * cosTurns(3.0 * turns) + FLAT_TOP_C4 * cosTurns(4.0 * turns);
+  return <f32>(flat / FLAT_TOP_PEAK);
+}
+
 export function spectrumInit(samples: i32): i32 {
   if (samples < WINDOW_SAMPLES_MIN || samples > FFT_SIZE_MAX) return STATUS_BAD_ARGUMENT;
   if (window_samples != 0) return samples == window_samples ? STATUS_OK : STATUS_NEEDS_REBOOT;
@@ -63,26 +72,20 @@ export function spectrumInit(samples: i32): i32 {
   const half = samples >> 1;
   buffer = new StaticArray<f32>(size + 2);
   hann_half = new StaticArray<f32>(half + 1);
-  flat_top_half = new StaticArray<f32>(half + 1);
   for (let n = 0; n <= half; n++) {
-    const turns = <f64>n / <f64>samples;
-    const cos1 = cosTurns(turns);
-    unchecked(hann_half[n] = <f32>(0.5 - 0.5 * cos1));
-    const flat = FLAT_TOP_C0 + FLAT_TOP_C1 * cos1 + FLAT_TOP_C2 * cosTurns(2.0 * turns)
-      + FLAT_TOP_C3 * cosTurns(3.0 * turns) + FLAT_TOP_C4 * cosTurns(4.0 * turns);
-    unchecked(flat_top_half[n] = <f32>(flat / FLAT_TOP_PEAK));
+    unchecked(hann_half[n] = <f32>(0.5 - 0.5 * cosTurns(<f64>n / <f64>samples)));
   }
-  // The sums come from the stored f32 values, so the scaling matches what is applied.
+  window_samples = samples;
+  // The sums come from the f32 values applied, so the scaling matches them.
   for (let n = 0; n < samples; n++) {
     const at = n <= half ? n : samples - n;
     const hann = <f64>unchecked(hann_half[at]);
-    const flat = <f64>unchecked(flat_top_half[at]);
+    const flat = <f64>flatTopAt(at);
     hann_sum += hann;
     hann_square_sum += hann * hann;
     flat_top_sum += flat;
     flat_top_square_sum += flat * flat;
   }
-  window_samples = samples;
   fft_size = size;
   return STATUS_OK;
 }
@@ -99,7 +102,8 @@ export function spectrumCompute(samples_ptr: usize, count: i32, window_kind: i32
   if (samples_ptr == 0 || end > (<u64>memory.size() << 16)) return STATUS_BAD_ARGUMENT;
 
   const out = changetype<usize>(buffer);
-  const half_table = changetype<usize>(window_kind == WINDOW_HANN ? hann_half : flat_top_half);
+  const hann_table = changetype<usize>(hann_half);
+  const hann = window_kind == WINDOW_HANN;
   let sum: f64 = 0.0;
   for (let n = 0; n < count; n++) sum += <f64>load<f32>(samples_ptr + (<usize>n << 2));
   const mean = <f32>(sum / <f64>count);
@@ -107,7 +111,7 @@ export function spectrumCompute(samples_ptr: usize, count: i32, window_kind: i32
   for (let n = 0; n < count; n++) {
     const at = n <= half ? n : count - n;
     const x = load<f32>(samples_ptr + (<usize>n << 2)) - mean;
-    store<f32>(out + (<usize>n << 2), x * load<f32>(half_table + (<usize>at << 2)));
+    store<f32>(out + (<usize>n << 2), x * (hann ? load<f32>(hann_table + (<usize>at << 2)) : flatTopAt(at)));
   }
   memory.fill(out + (<usize>count << 2), 0, <usize>(fft_size - count) << 2);
 

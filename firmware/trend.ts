@@ -1,7 +1,10 @@
-// Health across windows and reboots: a baseline learned in the pump's first windows of service
-// and kept in storage; a smoothed health index that also counts how far the pump has moved
-// from its own baseline; alarm levels with persistence and hysteresis, so one noisy window
-// never raises or clears an alarm; and a remaining-life forecast from the recent trend.
+// Health across windows and reboots: a baseline that learns the pump's quiet state (so the
+// louder, impulsive windows of a new or repaired bearing's run-in are never taken for it); a
+// smoothed health index, fed through a median so that isolated impulsive windows move it
+// nowhere, that also counts how far the pump has moved from its baseline; an alarm raised only
+// by evidence that has stayed above the threshold and grown (a rank test, at four time scales,
+// whose false-alarm rate is fixed by a budget per pump-year), lowered with hysteresis; and a
+// remaining-life forecast from the degradation's history. ANALYSIS.md §8 derives each constant.
 
 import { host_storage_read, host_storage_write } from "./host";
 
@@ -10,17 +13,38 @@ export const ALARM_ALERT: i32 = 1;
 export const ALARM_DANGER: i32 = 2;
 
 export const BASELINE_WINDOWS_DEFAULT: i32 = 36; // six hours at one window every ten minutes
-/** Health the smoothed index must reach to raise each level, and how far below it must fall
- *  to lower it again (hysteresis). */
+/** Evidence (0 healthy … 1 failed) the smoothed health must reach to raise each level, and how
+ *  far below it must fall to lower it again (hysteresis). On the departure's scale, 0.5 and
+ *  0.8 are 2.2 and 3.6 times the baseline vibration (+7 and +11 dB). */
 const ALERT_AT: f64 = 0.5;
 const DANGER_AT: f64 = 0.8;
 const HYSTERESIS: f64 = 0.1;
-/** Consecutive windows a condition must hold to raise, and to lower, a level. */
-const RAISE_WINDOWS: i32 = 3;
+/** Consecutive windows the smoothed health must stay below a level's band to lower it: about
+ *  one smoothing time (1 / SMOOTHING = 6.7 windows). */
 const LOWER_WINDOWS: i32 = 6;
 /** Smoothing of the health index and the departure: an exponentially weighted mean over
  *  about 1/α windows. */
 const SMOOTHING: f64 = 0.15;
+/** The smoothing is fed the median of the last 2k + 1 windows' evidence, which ignores any k
+ *  of them: k = 2, so that an impact and its echo in the next window, or two isolated impacts
+ *  close together, move nothing. */
+const FILTER_WINDOWS: i32 = 5;
+/** Growth: the newest GROWTH_HALF entries of a scale against the GROWTH_HALF before them, by
+ *  the Mann–Whitney U statistic (pairs newer > older, ties a half). Under a sound, stationary
+ *  pump every order of the 2 × GROWTH_HALF entries is equally likely, whatever the noise's
+ *  distribution: P(U ≥ GROWTH_U_MIN) = 1.45e-7 exactly for 23 against 23, within the budget of
+ *  1 false alarm per 100 pump-years at one window every 10 minutes (1.90e-7 a window) shared by
+ *  the tests of all scales (1 + 1/5 + 1/25 + 1/125 tests a window: 1.52e-7 each).
+ *  GROWTH_HALF = 23 is the smallest half for which the test can still pass with one outlying
+ *  entry in each half (U = 23² − 2·23 + 1 = 484). test/trend.test.ts recomputes both. */
+const GROWTH_HALF: i32 = 23;
+const GROWTH_U_MIN: i32 = 479;
+const RING: i32 = 2 * GROWTH_HALF;
+/** Time scales of the growth test: scale 0 keeps the last RING windows; each entry of scale
+ *  k + 1 is the median (of each input) of BLOCK entries of scale k, so the scales span 46, 230,
+ *  1,150 and 5,750 windows (8 hours to 40 days at one window every 10 minutes). */
+const SCALES: i32 = 4;
+const BLOCK: i32 = FILTER_WINDOWS;
 /** A pump this many times its baseline vibration (acceleration or velocity) has reached
  *  functional failure: the level the forecast extrapolates to (+14 dB). */
 const BASELINE_FAILED_RATIO: f64 = 5.0;
@@ -44,28 +68,57 @@ const FAILED_WITHIN: f64 = 0.01;
 const STORAGE_KEY_BASELINE: i32 = 4;
 const STORAGE_KEY_TREND: i32 = 5;
 const STORAGE_KEY_HISTORY: i32 = 6;
-const BASELINE_MAGIC: u32 = 0x4c534142; // "BASL"
-const TREND_MAGIC: u32 = 0x32524e54; // "TNR2"
-const HISTORY_MAGIC: u32 = 0x54534948; // "HIST"
-const BASELINE_BYTES: i32 = 32; // magic, count, sums of acceleration, velocity, kurtosis
-const TREND_BYTES: i32 = 32; // magic, level, raise run, lower run, pad, smoothed health, smoothed departure (f64)
+const BASELINE_MAGIC: u32 = 0x32534142; // "BAS2"
+const TREND_MAGIC: u32 = 0x33524e54; // "TNR3"
+/** The trend record before the growth test ("TNR2"): its header is read, level and smoothing,
+ *  so that an alarm raised before an update stands after it; its scales start empty. */
+const TREND_MAGIC_V2: u32 = 0x32524e54;
+const TREND_V2_BYTES: i32 = 32;
+const HISTORY_MAGIC: u32 = 0x32534948; // "HIS2"
+/** The history record before it held f64 points ("HIST", f32 points): widened when read. */
+const HISTORY_MAGIC_V1: u32 = 0x54534948;
+const BASELINE_BYTES: i32 = 24; // magic, count, ln of the quiet acceleration (m/s²) and velocity (mm/s) (f64, -Infinity: none)
+/** Trend record: magic, level (u8), lower run (u8), pad (u16), smoothed health (f64), smoothed
+ *  departure (f64); per scale its entry count, next slot and phase in its block (u8 each, a
+ *  pad); then each scale's RING entries. It is also where the scales live in memory: saving it
+ *  is one write, and there is no second copy. */
+const SCALE_STATE_AT: i32 = 24;
+const RINGS_AT: i32 = SCALE_STATE_AT + SCALES * 4;
+const ENTRY_BYTES: i32 = 6;
+const TREND_BYTES: i32 = RINGS_AT + SCALES * RING * ENTRY_BYTES;
+/** An entry is three u16 codes: the health index in steps of 1/65535, and the natural
+ *  logarithm of the acceleration (m/s²) and of the velocity (mm/s) in steps of 1/2048 (0.05 %)
+ *  from LOG_FLOOR (1e-6) up, 0 for none. Every code is a valid value (nothing to check after a
+ *  reboot), the median of codes is the code of the median, and a departure is a difference of
+ *  logarithms. */
+const HEALTH_STEPS: f64 = 65535.0;
+const LOG_STEPS: f64 = 2048.0;
+const LOG_FLOOR: f64 = -13.815510557964274;
+const VALUE_HEALTH: i32 = 0; // codes
+const VALUE_ACC: i32 = 1;
+const VALUE_VEL: i32 = 2;
+const VALUE_EVIDENCE: i32 = 3; // the larger of health and departure (clipped to 0…1)
+const VALUE_GROWTH: i32 = 4; // health + departure (not clipped)
 const HISTORY_HEADER_BYTES: i32 = 24; // magic, count, spacing (f64 hours), first time (f64 hours)
-const HISTORY_BYTES: i32 = HISTORY_HEADER_BYTES + HISTORY * 8; // then (f32 hours after the first, f32 departure) each
+const HISTORY_POINT_BYTES: i32 = 16; // f64 hours, f64 departure
+const HISTORY_BYTES: i32 = HISTORY_HEADER_BYTES + HISTORY * HISTORY_POINT_BYTES;
 
 const baseline_record: usize = memory.data(BASELINE_BYTES);
 const trend_record: usize = memory.data(TREND_BYTES);
+/** Codes over a span, sorted for its median. */
+const sorted_codes: usize = memory.data(RING << 1);
+/** The history lives in its record, in f64 as it is computed with: saving it is one write,
+ *  there is no second copy, and a reboot gives the forecast the very same points. */
 const history_record: usize = memory.data(HISTORY_BYTES);
-const history_t: usize = memory.data(HISTORY << 3);
-const history_d: usize = memory.data(HISTORY << 3);
 
 let baseline_windows: i32 = BASELINE_WINDOWS_DEFAULT;
 let baseline_count: i32 = 0;
-let sum_acc: f64 = 0.0;
-let sum_vel: f64 = 0.0;
-let sum_kurtosis: f64 = 0.0;
+/** The quiet state, as logarithms: the lowest median of the baseline span seen while not in
+ *  alarm (-Infinity: none yet). */
+let quiet_log_acc: f64 = -Infinity;
+let quiet_log_vel: f64 = -Infinity;
 let smoothed: f64 = -1.0; // no window yet
 let smoothed_departure: f64 = 0.0;
-let raise_run: i32 = 0;
 let lower_run: i32 = 0;
 let history_count: i32 = 0;
 let history_spacing_h: f64 = 0.0;
@@ -77,43 +130,186 @@ export let baseline_ready: bool = false;
 export let rul_low_h: f64 = -1.0; // -1: no forecast
 export let rul_high_h: f64 = -1.0;
 
-function historyT(i: i32): f64 { return load<f64>(history_t + (<usize>i << 3)); }
-function historyD(i: i32): f64 { return load<f64>(history_d + (<usize>i << 3)); }
+function historyAt(i: i32): usize { return history_record + <usize>(HISTORY_HEADER_BYTES + i * HISTORY_POINT_BYTES); }
+function historyT(i: i32): f64 { return load<f64>(historyAt(i)); }
+function historyD(i: i32): f64 { return load<f64>(historyAt(i), 8); }
+
+function clip01(x: f64): f64 {
+  return x > 0.0 ? Math.min(x, 1.0) : 0.0; // NaN: 0
+}
+
+// ---------------------------------------------------------------------------------------
+// The scales: rings of (health, acceleration, velocity) codes inside trend_record
+
+function healthCode(health: f64): i32 {
+  return <i32>Math.round(clip01(health) * HEALTH_STEPS);
+}
+
+function levelCode(x: f64): i32 {
+  if (!(x > 0.0) || !isFinite(x)) return 0;
+  return <i32>Math.max(1.0, Math.min(65535.0, Math.round((Math.log(x) - LOG_FLOOR) * LOG_STEPS) + 1.0));
+}
+
+/** The logarithm a level code (1 or more, or a mean of two such) stands for. */
+function logOf(code: f64): f64 {
+  return LOG_FLOOR + (code - 1.0) / LOG_STEPS;
+}
+
+function scaleState(scale: i32): usize { return trend_record + <usize>(SCALE_STATE_AT + (scale << 2)); }
+function scaleCount(scale: i32): i32 { return <i32>load<u8>(scaleState(scale)); }
+
+/** Entry `i` of `scale`, 0 the oldest of those it holds. */
+function slot(scale: i32, i: i32): usize {
+  const state = scaleState(scale);
+  let at = <i32>load<u8>(state, 1) - <i32>load<u8>(state) + i;
+  if (at < 0) at += RING;
+  return trend_record + <usize>(RINGS_AT + (scale * RING + at) * ENTRY_BYTES);
+}
+
+/** What entry `i` of `scale` says, as VALUE_*. */
+function valueOf(scale: i32, i: i32, kind: i32): f64 {
+  const at = slot(scale, i);
+  if (kind < VALUE_EVIDENCE) return <f64>load<u16>(at + (<usize>kind << 1));
+  const health = <f64>load<u16>(at) / HEALTH_STEPS;
+  const moved = departure(<i32>load<u16>(at, 2), <i32>load<u16>(at, 4));
+  return kind == VALUE_EVIDENCE ? Math.max(health, clip01(moved)) : health + moved;
+}
+
+function push(scale: i32, health: i32, acc: i32, vel: i32): void {
+  const state = scaleState(scale);
+  const head = <i32>load<u8>(state, 1);
+  const at = trend_record + <usize>(RINGS_AT + (scale * RING + head) * ENTRY_BYTES);
+  store<u16>(at, <u16>health);
+  store<u16>(at, <u16>acc, 2);
+  store<u16>(at, <u16>vel, 4);
+  store<u8>(state, <u8>min(<i32>load<u8>(state) + 1, RING));
+  store<u8>(state, <u8>(head + 1 == RING ? 0 : head + 1), 1);
+}
+
+/** Takes the window into scale 0 and, each time a scale completes a block, the block's median
+ *  (of each code) into the scale above. */
+function takeWindow(health: i32, acc: i32, vel: i32): void {
+  let h = health;
+  let a = acc;
+  let v = vel;
+  for (let scale = 0; scale < SCALES; scale++) {
+    push(scale, h, a, v);
+    if (scale == SCALES - 1) break;
+    const state = scaleState(scale);
+    const phase = <i32>load<u8>(state, 2) + 1;
+    if (phase < BLOCK) {
+      store<u8>(state, <u8>phase, 2);
+      break;
+    }
+    store<u8>(state, 0, 2);
+    h = <i32>median(scale, BLOCK, VALUE_HEALTH); // BLOCK is odd: a code
+    a = <i32>median(scale, BLOCK, VALUE_ACC);
+    v = <i32>median(scale, BLOCK, VALUE_VEL);
+  }
+}
+
+/** The median of `kind` over the newest `n` entries of `scale` (at least 1, at most RING, and
+ *  it holds them), as a code: an input's own, or the evidence in steps of 1/65535. It sorts a
+ *  copy of the codes. A level's median is 0 (none) when the lower middle code is. */
+function median(scale: i32, n: i32, kind: i32): f64 {
+  const from = scaleCount(scale) - n;
+  for (let i = 0; i < n; i++) {
+    const value = valueOf(scale, from + i, kind);
+    const code = <u16>(kind < VALUE_EVIDENCE ? <i32>value : healthCode(value));
+    let j = i;
+    while (j > 0 && load<u16>(sorted_codes + (<usize>(j - 1) << 1)) > code) {
+      store<u16>(sorted_codes + (<usize>j << 1), load<u16>(sorted_codes + (<usize>(j - 1) << 1)));
+      j--;
+    }
+    store<u16>(sorted_codes + (<usize>j << 1), code);
+  }
+  const half = n >> 1;
+  const upper = <f64>load<u16>(sorted_codes + (<usize>half << 1));
+  if ((n & 1) != 0) return upper;
+  const lower_middle = <f64>load<u16>(sorted_codes + (<usize>(half - 1) << 1));
+  return lower_middle == 0.0 && (kind == VALUE_ACC || kind == VALUE_VEL) ? 0.0 : 0.5 * (lower_middle + upper);
+}
+
+/** The median evidence over the newest `n` entries of `scale`. */
+function evidenceMedian(scale: i32, n: i32): f64 {
+  return median(scale, n, VALUE_EVIDENCE) / HEALTH_STEPS;
+}
+
+// ---------------------------------------------------------------------------------------
+// Storage
 
 /** Restores the baseline, the trend and the degradation's history from storage (after a
  *  reboot they carry on). */
 export function restore(windows: i32): void {
   baseline_windows = windows;
   baseline_count = 0;
+  quiet_log_acc = -Infinity;
+  quiet_log_vel = -Infinity;
   if (host_storage_read(STORAGE_KEY_BASELINE, baseline_record, BASELINE_BYTES) == BASELINE_BYTES && load<u32>(baseline_record) == BASELINE_MAGIC) {
     baseline_count = min(<i32>load<u32>(baseline_record, 4), baseline_windows);
-    sum_acc = load<f64>(baseline_record, 8);
-    sum_vel = load<f64>(baseline_record, 16);
-    sum_kurtosis = load<f64>(baseline_record, 24);
+    const acc = load<f64>(baseline_record, 8);
+    const vel = load<f64>(baseline_record, 16);
+    if (isFinite(acc)) quiet_log_acc = acc;
+    if (isFinite(vel)) quiet_log_vel = vel;
   }
-  baseline_ready = baseline_count >= baseline_windows;
-  if (host_storage_read(STORAGE_KEY_TREND, trend_record, TREND_BYTES) == TREND_BYTES && load<u32>(trend_record) == TREND_MAGIC) {
+  baseline_ready = isBaselineReady();
+  restoreTrend();
+  restoreHistory();
+}
+
+function isBaselineReady(): bool {
+  return baseline_count >= baseline_windows && (quiet_log_acc > -Infinity || quiet_log_vel > -Infinity);
+}
+
+/** The trend record, or a fresh trend when it is absent or not understood. */
+function restoreTrend(): void {
+  const read = host_storage_read(STORAGE_KEY_TREND, trend_record, TREND_BYTES);
+  const magic = read >= 4 ? load<u32>(trend_record) : 0;
+  const current = read == TREND_BYTES && magic == TREND_MAGIC;
+  if (current || (read == TREND_V2_BYTES && magic == TREND_MAGIC_V2)) {
     level = min(<i32>load<u8>(trend_record, 4), ALARM_DANGER);
-    raise_run = <i32>load<u8>(trend_record, 5);
     lower_run = <i32>load<u8>(trend_record, 6);
     smoothed = load<f64>(trend_record, 8);
     smoothed_departure = load<f64>(trend_record, 16);
+    if (!(smoothed >= 0.0 && smoothed <= 1.0)) smoothed = -1.0;
+    smoothed_departure = clip01(smoothed_departure);
+  } else {
+    level = ALARM_NONE;
+    lower_run = 0;
+    smoothed = -1.0;
+    smoothed_departure = 0.0;
   }
+  for (let scale = 0; scale < SCALES; scale++) {
+    const state = scaleState(scale);
+    const valid = current && <i32>load<u8>(state) <= RING && <i32>load<u8>(state, 1) < RING && <i32>load<u8>(state, 2) < BLOCK;
+    if (!valid) store<u32>(state, 0);
+  }
+  health_trend = Math.max(smoothed, 0.0);
+}
+
+/** The history record; one from before f64 points is widened in place. */
+function restoreHistory(): void {
   history_count = 0;
   const read = host_storage_read(STORAGE_KEY_HISTORY, history_record, HISTORY_BYTES);
-  if (read >= HISTORY_HEADER_BYTES && load<u32>(history_record) == HISTORY_MAGIC) {
-    const count = <i32>load<u32>(history_record, 4);
-    if (count >= 0 && count <= HISTORY && read == HISTORY_HEADER_BYTES + count * 8) {
-      history_spacing_h = load<f64>(history_record, 8);
-      const first = load<f64>(history_record, 16);
-      for (let i = 0; i < count; i++) {
-        const at = history_record + <usize>(HISTORY_HEADER_BYTES + i * 8);
-        store<f64>(history_t + (<usize>i << 3), first + <f64>load<f32>(at));
-        store<f64>(history_d + (<usize>i << 3), <f64>load<f32>(at, 4));
-      }
-      history_count = count;
+  if (read < HISTORY_HEADER_BYTES) return;
+  const magic = load<u32>(history_record);
+  const count = <i32>load<u32>(history_record, 4);
+  if (count < 0 || count > HISTORY) return;
+  if (magic == HISTORY_MAGIC_V1 && read == HISTORY_HEADER_BYTES + count * 8) {
+    // From the last point down: each is read before a wider one is written over it.
+    const first = load<f64>(history_record, 16);
+    for (let i = count - 1; i >= 0; i--) {
+      const at = history_record + <usize>(HISTORY_HEADER_BYTES + i * 8);
+      const t = first + <f64>load<f32>(at);
+      const d = <f64>load<f32>(at, 4);
+      store<f64>(historyAt(i), t);
+      store<f64>(historyAt(i), d, 8);
     }
+  } else if (magic != HISTORY_MAGIC || read != HISTORY_HEADER_BYTES + count * HISTORY_POINT_BYTES) {
+    return;
   }
+  history_spacing_h = load<f64>(history_record, 8);
+  history_count = count;
 }
 
 /** Forgets the baseline, the trend and the history: after maintenance the pump is another
@@ -121,16 +317,15 @@ export function restore(windows: i32): void {
 export function reset(): void {
   baseline_count = 0;
   baseline_ready = false;
-  sum_acc = 0.0;
-  sum_vel = 0.0;
-  sum_kurtosis = 0.0;
+  quiet_log_acc = -Infinity;
+  quiet_log_vel = -Infinity;
   smoothed = -1.0;
   smoothed_departure = 0.0;
-  raise_run = 0;
   lower_run = 0;
   level_changed = level != ALARM_NONE;
   level = ALARM_NONE;
   health_trend = 0.0;
+  for (let scale = 0; scale < SCALES; scale++) store<u32>(scaleState(scale), 0);
   history_count = 0;
   history_spacing_h = 0.0;
   rul_low_h = -1.0;
@@ -143,16 +338,15 @@ export function reset(): void {
 function saveBaseline(): void {
   store<u32>(baseline_record, BASELINE_MAGIC);
   store<u32>(baseline_record, <u32>baseline_count, 4);
-  store<f64>(baseline_record, sum_acc, 8);
-  store<f64>(baseline_record, sum_vel, 16);
-  store<f64>(baseline_record, sum_kurtosis, 24);
+  store<f64>(baseline_record, quiet_log_acc, 8);
+  store<f64>(baseline_record, quiet_log_vel, 16);
   host_storage_write(STORAGE_KEY_BASELINE, baseline_record, BASELINE_BYTES);
 }
 
 function saveTrend(): void {
   store<u32>(trend_record, TREND_MAGIC);
   store<u8>(trend_record, <u8>level, 4);
-  store<u8>(trend_record, <u8>min(raise_run, 255), 5);
+  store<u8>(trend_record, 0, 5);
   store<u8>(trend_record, <u8>min(lower_run, 255), 6);
   store<u8>(trend_record, 0, 7);
   store<f64>(trend_record, smoothed, 8);
@@ -161,41 +355,92 @@ function saveTrend(): void {
 }
 
 function saveHistory(): void {
-  const first = history_count > 0 ? historyT(0) : 0.0;
   store<u32>(history_record, HISTORY_MAGIC);
   store<u32>(history_record, <u32>history_count, 4);
   store<f64>(history_record, history_spacing_h, 8);
-  store<f64>(history_record, first, 16);
-  for (let i = 0; i < history_count; i++) {
-    const at = history_record + <usize>(HISTORY_HEADER_BYTES + i * 8);
-    store<f32>(at, <f32>(historyT(i) - first));
-    store<f32>(at, <f32>historyD(i), 4);
+  store<f64>(history_record, history_count > 0 ? historyT(0) : 0.0, 16);
+  host_storage_write(STORAGE_KEY_HISTORY, history_record, HISTORY_HEADER_BYTES + history_count * HISTORY_POINT_BYTES);
+}
+
+// ---------------------------------------------------------------------------------------
+// Baseline, departure, growth, alarm level
+
+/** How far a window (its acceleration and velocity codes) has moved from the pump's quiet
+ *  state: log(ratio) / log(5) of the larger of its acceleration and velocity ratios to the
+ *  baseline, 0 at the baseline and 1 at BASELINE_FAILED_RATIO times it; negative below it,
+ *  above 1 past it (clipped where it is a level, not where it is a trend). 0 while there is no
+ *  baseline. */
+function departure(acc: i32, vel: i32): f64 {
+  if (!baseline_ready) return 0.0;
+  let moved: f64 = -Infinity;
+  if (quiet_log_acc > -Infinity && acc > 0) moved = logOf(<f64>acc) - quiet_log_acc;
+  if (quiet_log_vel > -Infinity && vel > 0) moved = Math.max(moved, logOf(<f64>vel) - quiet_log_vel);
+  return moved > -Infinity ? moved / Math.log(BASELINE_FAILED_RATIO) : 0.0;
+}
+
+/** The lower of a quiet level and a candidate; the candidate while there is none. */
+function lower(quiet: f64, candidate: f64): f64 {
+  return quiet > -Infinity ? Math.min(quiet, candidate) : candidate;
+}
+
+/** The baseline learns only the quiet state: while the pump is not in alarm, the median of the
+ *  newest min(baseline_windows, RING) windows, each input on its own, lowers it whenever it is
+ *  below. Run-in and impacts only ever add vibration, so whatever they do to the first windows
+ *  the baseline comes down to the quiet level once it is there, however long the run-in; a
+ *  degradation only ever raises the median, so it is never learned as normal. */
+function learnBaseline(): void {
+  const span = min(baseline_windows, RING);
+  if (level == ALARM_NONE && scaleCount(0) >= span) {
+    const acc = median(0, span, VALUE_ACC); // a code; 0 when half the windows had none
+    const vel = median(0, span, VALUE_VEL);
+    if (acc >= 1.0) quiet_log_acc = lower(quiet_log_acc, logOf(acc));
+    if (vel >= 1.0) quiet_log_vel = lower(quiet_log_vel, logOf(vel));
   }
-  host_storage_write(STORAGE_KEY_HISTORY, history_record, HISTORY_HEADER_BYTES + history_count * 8);
+  baseline_count = min(baseline_count + 1, baseline_windows);
+  baseline_ready = isBaselineReady();
 }
 
-/** How far the pump has moved from its own baseline: 0 at the baseline, 1 at
- *  BASELINE_FAILED_RATIO times its vibration, on a logarithmic scale. */
-function departure(acc: f64, vel: f64): f64 {
-  if (!baseline_ready || baseline_count == 0) return 0.0;
-  const base_acc = sum_acc / <f64>baseline_count;
-  const base_vel = sum_vel / <f64>baseline_count;
-  const ratio = Math.max(base_acc > 0.0 ? acc / base_acc : 1.0, base_vel > 0.0 ? vel / base_vel : 1.0);
-  if (!(ratio > 1.0)) return 0.0;
-  return Math.min(1.0, Math.log(ratio) / Math.log(BASELINE_FAILED_RATIO));
+/** Whether `scale` shows growth into the alarm: full, its newest GROWTH_HALF entries above
+ *  ALERT_AT by their median evidence (they have stayed above it), and above the GROWTH_HALF
+ *  before them by the rank test. The test ranks health + departure, unclipped, so that a
+ *  health index pinned at 1 does not hide a vibration that keeps rising. */
+function grew(scale: i32): bool {
+  if (scaleCount(scale) < RING) return false;
+  let twice_u: i32 = 0;
+  for (let i = 0; i < GROWTH_HALF; i++) {
+    const older = valueOf(scale, i, VALUE_GROWTH);
+    for (let j = GROWTH_HALF; j < RING; j++) {
+      const newer = valueOf(scale, j, VALUE_GROWTH);
+      twice_u += newer > older ? 2 : newer == older ? 1 : 0;
+    }
+  }
+  return twice_u >= 2 * GROWTH_U_MIN && evidenceMedian(scale, GROWTH_HALF) >= ALERT_AT;
 }
 
-function nextLevel(value: f64): void {
+/** None → alert: the smoothed health at ALERT_AT or above, and growth at some scale. Alert →
+ *  danger: the smoothed health at DANGER_AT or above, and the median evidence of the newest
+ *  GROWTH_HALF windows too (the growth was shown when the alert was raised). A level falls one
+ *  step after LOWER_WINDOWS windows in a row below its band. One step a window. */
+function nextLevel(): void {
   const previous = level;
-  const up = level < ALARM_DANGER && value >= (level == ALARM_NONE ? ALERT_AT : DANGER_AT);
-  const down = level > ALARM_NONE && value < (level == ALARM_DANGER ? DANGER_AT : ALERT_AT) - HYSTERESIS;
-  raise_run = up ? raise_run + 1 : 0;
-  lower_run = down ? lower_run + 1 : 0;
-  if (raise_run >= RAISE_WINDOWS) {
-    level += 1;
-    raise_run = 0;
-  } else if (lower_run >= LOWER_WINDOWS) {
-    level -= 1;
+  if (level == ALARM_NONE && smoothed >= ALERT_AT) {
+    for (let scale = 0; scale < SCALES; scale++) {
+      if (grew(scale)) {
+        level = ALARM_ALERT;
+        break;
+      }
+    }
+  } else if (level == ALARM_ALERT && smoothed >= DANGER_AT && scaleCount(0) >= GROWTH_HALF && evidenceMedian(0, GROWTH_HALF) >= DANGER_AT) {
+    level = ALARM_DANGER;
+  }
+  if (level == previous && level != ALARM_NONE) {
+    const below = smoothed < (level == ALARM_DANGER ? DANGER_AT : ALERT_AT) - HYSTERESIS;
+    lower_run = below ? lower_run + 1 : 0;
+    if (lower_run >= LOWER_WINDOWS) {
+      level -= 1;
+      lower_run = 0;
+    }
+  } else {
     lower_run = 0;
   }
   level_changed = level != previous;
@@ -211,14 +456,14 @@ function remember(time_h: f64): bool {
     // Every other point goes, from the oldest, and the spacing doubles.
     const kept = HISTORY >> 1;
     for (let i = 0; i < kept; i++) {
-      store<f64>(history_t + (<usize>i << 3), historyT(i * 2 + 1));
-      store<f64>(history_d + (<usize>i << 3), historyD(i * 2 + 1));
+      store<f64>(historyAt(i), historyT(i * 2 + 1));
+      store<f64>(historyAt(i), historyD(i * 2 + 1), 8);
     }
     history_count = kept;
     history_spacing_h = (historyT(kept - 1) - historyT(0)) / <f64>(kept - 1);
   }
-  store<f64>(history_t + (<usize>history_count << 3), time_h);
-  store<f64>(history_d + (<usize>history_count << 3), smoothed_departure);
+  store<f64>(historyAt(history_count), time_h);
+  store<f64>(historyAt(history_count), smoothed_departure, 8);
   history_count += 1;
   return true;
 }
@@ -354,27 +599,29 @@ function forecast(now_h: f64): void {
   rul_high_h = Math.min(RUL_HOURS_MAX, rul_high_h);
 }
 
-/** Takes one window's results; `health` is the window's own (absolute) health index. */
+/** Takes one window's results: `health` is the window's own (absolute) health index, which
+ *  already carries its kurtosis; `kurtosis` itself is not needed here (impulsive windows are
+ *  met by the median and the rank test, whatever made them impulsive). */
 export function update(time_s: f64, health: f64, acc_rms: f64, vel_rms: f64, kurtosis: f64): void {
-  if (!baseline_ready) {
-    sum_acc += acc_rms;
-    sum_vel += vel_rms;
-    sum_kurtosis += kurtosis;
-    baseline_count += 1;
-    baseline_ready = baseline_count >= baseline_windows;
-    saveBaseline();
-  }
-  const moved = departure(acc_rms, vel_rms);
-  const value = Math.max(health, moved);
+  const acc = levelCode(acc_rms);
+  const vel = levelCode(vel_rms);
+  const was_ready = baseline_ready;
+  const quiet_was_acc = quiet_log_acc;
+  const quiet_was_vel = quiet_log_vel;
+  const count_was = baseline_count;
+  takeWindow(healthCode(health), acc, vel);
+  learnBaseline();
+  const filtered = evidenceMedian(0, min(FILTER_WINDOWS, scaleCount(0)));
   // From 0 at first boot and after maintenance: a pump is presumed sound until its windows say
-  // otherwise, so one odd first window cannot raise an alarm on its own.
+  // otherwise.
   if (smoothed < 0.0) smoothed = 0.0;
-  smoothed += SMOOTHING * (value - smoothed);
-  smoothed_departure += SMOOTHING * (moved - smoothed_departure);
+  smoothed += SMOOTHING * (filtered - smoothed);
+  smoothed_departure += SMOOTHING * (clip01(departure(acc, vel)) - smoothed_departure);
   health_trend = smoothed;
-  nextLevel(smoothed);
+  nextLevel();
   const time_h = time_s / 3600.0;
   if (remember(time_h)) saveHistory();
   forecast(time_h);
+  if (baseline_ready != was_ready || quiet_log_acc != quiet_was_acc || quiet_log_vel != quiet_was_vel || baseline_count != count_was) saveBaseline();
   saveTrend();
 }
