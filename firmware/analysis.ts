@@ -6,7 +6,7 @@
 import { fftInit, fftRealPlaced, fftConjugateHalfFilled, fftSlot, fftSlotShift, cosTurns } from "./fft";
 import { spectrumInit, spectrumCompute, spectrumPtr, spectrumEnbwBins, WINDOW_HANN } from "./spectrum";
 import { STATUS_OK, STATUS_BAD_ARGUMENT } from "./status";
-import { radixSelect } from "./select";
+import { radixSelect, lnNormalTail } from "./stats";
 
 // ---- Decision levels (ANALYSIS.md §6) ---------------------------------------------------
 /** A finding's false-finding probability per window under noise, after the Bonferroni
@@ -278,7 +278,7 @@ function scratchMedian(count: i32): f64 {
 }
 
 /** Median of the first `count` values of `baseband`, all of them non-negative (powers), the
- *  value of rank count/2; reorders them (select.ts). */
+ *  value of rank count/2; reorders them (stats.ts). */
 function powerMedian(count: i32): f64 {
   return radixSelect(changetype<usize>(baseband), count, count >> 1);
 }
@@ -491,14 +491,9 @@ function bestCandidate(low: f64, high: f64, step: f64, top_hz: f64): f64 {
   return best_hz;
 }
 
-/** The upper tail of the standard normal distribution, Φ(−z), by Abramowitz and Stegun 7.1.26
- *  (erfc to 1.5e-7). */
+/** The upper tail of the standard normal distribution, Φ(−z) (stats.ts). */
 function normalTail(z: f64): f64 {
-  const x = Math.abs(z) / Math.SQRT2;
-  const t = 1.0 / (1.0 + 0.3275911 * x);
-  const poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  const erfc = poly * Math.exp(-x * x);
-  return z >= 0.0 ? 0.5 * erfc : 1.0 - 0.5 * erfc;
+  return z >= 0.0 ? Math.exp(lnNormalTail(z)) : 1.0 - Math.exp(lnNormalTail(-z));
 }
 
 /** Offset (bins, within ±0.5) of a line's true frequency from its peak bin. */

@@ -6,7 +6,7 @@
 // window's length, and only logarithms are taken (neither Math.exp nor a general Math.pow
 // enters the image).
 
-import { radixSelect } from "./select";
+import { radixSelect, lnNormalTail } from "./stats";
 import { scratchBeforeAnalysis } from "./analysis";
 
 export const SENSOR_OK: i32 = 0;
@@ -43,8 +43,6 @@ const TAIL_BISECTIONS: i32 = 64;
 /** Terms of the series for 1 − e^y: enough for |y| ≤ 5 (a window of three samples) to 1e-14. */
 const SERIES_TERMS: i32 = 32;
 const TAIL_Z_MAX: f64 = 40.0;
-/** The median of |second difference| is found by radix selection on its float32 bits, four
- *  bits a pass: eight passes, sixteen counters. */
 
 /** Thresholds for windows of prepared_count samples (they depend on the length only). */
 let prepared_count: i32 = 0;
@@ -55,17 +53,6 @@ let band_ratio: f64 = 0.0;
 /** A Gaussian window of this length reaches beyond body_z standard deviations on each side
  *  with probability 1 − FALSE_ALARM/2. */
 let body_z: f64 = 0.0;
-
-/** ln Q(z) for z ≥ 0, Q the standard normal upper tail: erfc by Numerical Recipes' Chebyshev
- *  fit (§6.2, fractional error below 1.2e-7 everywhere), taken as its logarithm. */
-function lnNormalTail(z: f64): f64 {
-  const x = z * Math.SQRT1_2;
-  const t = 1.0 / (1.0 + 0.5 * x);
-  const poly = -x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
-    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
-    t * (-0.82215223 + t * 0.17087277))))))));
-  return Math.log(t) + poly - Math.LN2;
-}
 
 /** The z ≥ 0 whose upper tail Q(z) is exp(ln_p), for ln_p ≤ ln ½, by bisection. */
 function normalTailInverse(ln_p: f64): f64 {
@@ -191,7 +178,7 @@ function clipped(count: i32): bool {
 }
 
 /** The median of |second difference| over the window (the lower one for an even number): the
- *  values are written once to the analysis's free scratch and selected by radix (select.ts). */
+ *  values are written once to the analysis's free scratch and selected by radix (stats.ts). */
 function medianAbsSecondDifference(ptr: usize, count: i32): f64 {
   const values = count - 2;
   const scratch = scratchBeforeAnalysis();

@@ -1,5 +1,6 @@
-// Selection without sorting, for medians over whole windows and spectra: a radix select on the
-// bits of non-negative f32 values, four passes of one byte each, no allocation.
+// Small statistics shared by the analysis and the sensor check: selection without sorting (a
+// radix select on the bits of non-negative f32 values, four passes of one byte each, for medians
+// over whole windows and spectra) and the normal distribution's tail. No allocation.
 
 const RADIX_BUCKETS: i32 = 256;
 /** Histogram of one byte of the values' bits. */
@@ -36,5 +37,17 @@ export function radixSelect(base: usize, count: i32, rank: i32): f64 {
     remaining = kept;
   }
   return <f64>load<f32>(base);
+}
+
+
+/** ln Q(z) for z ≥ 0, Q the standard normal upper tail: erfc by Numerical Recipes' Chebyshev
+ *  fit (§6.2, fractional error below 1.2e-7 everywhere), taken as its logarithm. */
+export function lnNormalTail(z: f64): f64 {
+  const x = z * Math.SQRT1_2;
+  const t = 1.0 / (1.0 + 0.5 * x);
+  const poly = -x * x - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 +
+    t * (-0.82215223 + t * 0.17087277))))))));
+  return Math.log(t) + poly - Math.LN2;
 }
 
