@@ -356,7 +356,7 @@ function geometryOption(bearing: string | undefined, geometry: string | undefine
 const seconds = (value: number | null): string => (value === null ? "none" : `${value.toFixed(1)} s`);
 
 function formatReplay(result: ReplayResult): string {
-  const lines = ["window  time s     fault                 strength  severity  health  vel mm/s  zone  kurtosis  rms m/s2  alarm   RUL h          action (within h)"];
+  const lines = ["window  time s     fault                 strength  severity  health  vel mm/s  zone  kurtosis  rms m/s2  alarm   RUL h          action (within h)    findings (strength, confidence)"];
   const hours = (h: number): string => (h >= 100 ? h.toFixed(0) : h.toFixed(2));
   for (const w of result.windows) {
     lines.push([
@@ -364,13 +364,17 @@ function formatReplay(result: ReplayResult): string {
       String(w.severity).padStart(9), w.health.toFixed(2).padStart(7), ((w.features.vel_rms ?? 0) * 1000).toFixed(3).padStart(9),
       w.iso_zone.padStart(5), (w.features.kurtosis ?? 0).toFixed(2).padStart(9), (w.features.acc_rms ?? 0).toFixed(3).padStart(9),
       " " + w.alarm.padEnd(7), (w.rul_hours === null ? "-" : `${hours(w.rul_hours[0])}..${hours(w.rul_hours[1])}`).padEnd(14),
-      w.action === "none" ? "-" : `${w.action} (${hours(w.act_in_hours ?? 0)})`,
+      (w.action === "none" ? "-" : `${w.action} (${hours(w.act_in_hours ?? 0)})`).padEnd(20),
+      w.findings.map((f) => `${f.kind} ${f.strength.toFixed(2)} ${f.confidence.toFixed(4)}`).join(", ") || "-",
     ].join(" "));
   }
   const s = result.summary;
   const counts = Object.entries(s.windows_by_fault).filter(([, n]) => n > 0).map(([fault, n]) => `${fault} ${n}`).join(", ");
   lines.push("");
   lines.push(`Summary: ${s.fault}   ${s.windows} windows (${counts})   first persistent abnormality: ${seconds(s.first_persistent_abnormal_s)}   first alarm (severity >= 2): ${seconds(s.first_alarm_s)}   of ${s.duration_s.toFixed(1)} s`);
+  if (s.findings.length > 0) {
+    lines.push(`Findings in a third of the windows or more: ${s.findings.map((f) => `${f.kind} (${f.windows} windows, median strength ${f.strength.toFixed(2)})`).join(", ")}`);
+  }
   const raised = (level: string): number | null => result.windows.find((w) => w.alarm === level)?.time_s ?? null;
   lines.push(`Trend: alert raised at ${seconds(raised("alert"))}, danger at ${seconds(raised("danger"))}`);
   return lines.join("\n");

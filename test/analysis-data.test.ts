@@ -132,3 +132,26 @@ describe("FEMTO Bearing1_1", () => {
     expect(alarm).toBeGreaterThan(result.summary.duration_s / 4); // and not at the start of a healthy run
   });
 });
+
+describe("impeller analyze, as a person reads it", () => {
+  it("prints each window's findings and the recording's, here the inner race of CWRU 105's excerpt", async () => {
+    const { main } = await import("../simulator/cli.js");
+    const { vi } = await import("vitest");
+    let output = "";
+    const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {
+      output += String(chunk);
+      return true;
+    });
+    try {
+      const file = new URL("cwru-105-inner-12k-excerpt.f32", FIXTURES).pathname;
+      expect(await main(["analyze", file, "--rate", "12000", "--rpm", "1797", "--bearing", "6205"])).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
+    const lines = output.split("\n");
+    expect(lines[0]).toMatch(/findings \(strength, confidence\)$/);
+    const windows = lines.slice(1, 6);
+    for (const line of windows) expect(line).toMatch(/ inner_race \d+\.\d\d 1\.0000$/);
+    expect(output).toContain("Findings in a third of the windows or more: inner_race (5 windows, median strength ");
+  });
+});
