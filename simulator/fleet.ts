@@ -12,6 +12,7 @@ import { Worker } from "node:worker_threads";
 import type { LogSink } from "../host/device.js";
 import { compileFirmware, type CompiledFirmware } from "../host/firmware.js";
 import { Collector } from "../host/collector.js";
+import type { Rejections } from "../host/rejections.js";
 import { timeOrdered, type TimeOrdered } from "../host/telemetry-log.js";
 import { identityBrokerUrl, identityOptions } from "../host/identity.js";
 import { startEmbeddedBroker } from "./broker.js";
@@ -105,7 +106,10 @@ export interface SimulationResult {
   windows: number;
   published: number;
   delivered: number;
+  /** The first payloads the collector refused, worded (rejected counts them all). */
   decodeErrors: { topic: string; code: string; message: string }[];
+  /** Payloads the collector refused, by device and reason. */
+  rejected: Rejections;
   pumps: PumpSummary[];
   elapsedMs: number;
   collector: Collector;
@@ -334,7 +338,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
     });
     const gaps = collector.gaps();
     return {
-      scenario, brokerUrl, windows, published, delivered: delivered(), decodeErrors: collector.errors,
+      scenario, brokerUrl, windows, published, delivered: delivered(), decodeErrors: collector.errors, rejected: collector.rejections,
       pumps, elapsedMs: performance.now() - started, collector,
       duplicates: pumps.reduce((sum, pump) => sum + pump.duplicates, 0),
       gaps: [...mine].reduce((sum, device) => sum + (gaps.get(device)?.length ?? 0), 0),
