@@ -50,7 +50,12 @@ export class Collector {
 
   private readonly sink = new LogSink();
 
-  private constructor(private readonly client: MqttClient, readonly tenant: string) {}
+  private constructor(private readonly client: MqttClient | undefined, readonly tenant: string) {}
+
+  /** A collector on no broker: it takes messages only through ingest (fuzzing, tests). */
+  static detached(tenant: string): Collector {
+    return new Collector(undefined, tenant);
+  }
 
   /** Subscribes to a tenant. With `durable`, a persistent session under a fixed client id:
    *  the broker keeps what arrives while the collector is away (a broker that is itself
@@ -183,23 +188,25 @@ export class Collector {
   /** Resolves once the collector is connected (`true`: again, after its broker went away) or
    *  has seen its connection go (`false`), or rejects after `timeoutMs`. */
   connection(connected: boolean, timeoutMs: number): Promise<void> {
-    if (this.client.connected === connected) return Promise.resolve();
+    const client = this.client;
+    if (client === undefined) return Promise.reject(new Error("collector: detached, on no broker"));
+    if (client.connected === connected) return Promise.resolve();
     const event = connected ? "connect" : "close";
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.client.off(event, done);
+        client.off(event, done);
         reject(new Error(`collector: not ${connected ? "connected" : "disconnected"} within ${timeoutMs} ms`));
       }, timeoutMs);
       const done = (): void => {
         clearTimeout(timer);
         resolve();
       };
-      this.client.once(event, done);
+      client.once(event, done);
     });
   }
 
   async close(): Promise<void> {
-    await this.client.endAsync();
+    await this.client?.endAsync();
   }
 }
 
