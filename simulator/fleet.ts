@@ -50,8 +50,9 @@ export interface SimulationOptions {
   /** Called with every window fed to a device (tests check the firmware against it). */
   onWindow?: (device: string, timestampMs: number, samples: Float32Array) => void;
   onProgress?: (progress: Progress) => void;
-  /** Called once every device has booted and connected, before the first window. */
-  onConnected?: () => void;
+  /** Called once every device has booted and connected, before the first window, with the
+   *  broker's address. */
+  onConnected?: (brokerUrl: string) => void;
   log?: LogSink;
   /** Worker threads to spread the pumps over (default: one per core for large fleets). */
   workers?: number;
@@ -266,7 +267,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
       groups.push(...await Promise.all(shares.map((share) => workerGroup({ scenario, indices: share, faults, brokerUrl, firmwarePath, updates, identities: options.identities, policy, hubPort: hub?.port() }, options.log))));
     }
 
-    options.onConnected?.();
+    options.onConnected?.(brokerUrl);
     const steps = Math.floor((scenario.days * 86_400) / scenario.interval_s);
     const totalMs = steps * scenario.interval_s * 1000;
     let windows = 0;
