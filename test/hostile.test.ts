@@ -5,7 +5,7 @@
 // records; each malformed payload is counted against its device and dropped.
 
 import mqtt, { type MqttClient } from "mqtt";
-import { describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unframe } from "../protocol/framing.js";
 import { decodeState } from "../protocol/state.js";
 import { buildTopic, type TopicKind } from "../protocol/topics.js";
@@ -15,6 +15,7 @@ import { Random } from "../simulator/random.js";
 import { runSummary } from "../simulator/report.js";
 import { parseScenario } from "../simulator/scenario.js";
 import { attack, consumers } from "./helpers/hostile.js";
+import { MOSQUITTO_PATH, startMosquitto, type Mosquitto } from "./helpers/mosquitto.js";
 
 const PAYLOADS = 300;
 const SEED = 20_261_206;
@@ -41,58 +42,72 @@ describe("malformed payloads fed to each consumer's handler", () => {
   }
 });
 
-describe("a rogue client on one pump's topics while a campaign rolls out", () => {
-  it("the campaign completes; every payload the broker took from the rogue is counted against that pump, in the collector and in the campaign", async () => {
-    const rogue = deviceId(0);
-    const random = new Random(SEED);
-    // Random bytes that are not a framed message (nor, on "state", a state): each one malformed
-    // whatever the pump itself sent, so the counts below are exact.
-    const junk = (kind: TopicKind): Buffer => {
-      for (;;) {
-        const bytes = new Uint8Array(random.integer(1, 64)).map(() => random.integer(0, 255));
-        const refused = kind === "state" ? refusesState(bytes) : refusesFrame(bytes);
-        if (refused) return Buffer.from(bytes);
-      }
-    };
-    const sent: Record<string, number> = { update: 0, telemetry: 0, event: 0, state: 0, reply: 0 };
-    let client: MqttClient | undefined;
-    let attack: Promise<void> | undefined;
-    const s = parseScenario({ ...CAMPAIGN_BASE, campaigns: [{ name: "c1", start_day: 0, image: "v0.2.0", waves: [0.5, 1], success_threshold: 0.95, error_threshold: 0.2, on_error: "abort" }] }, "hostile-test");
-    const result = await simulate(s, {
-      onConnected: (url) => void (attack = mqtt.connectAsync(url, { protocolVersion: 4, clientId: "rogue", clean: true }).then((c) => { client = c; })),
-      // Once the campaign's first offers are out (its update server subscribed), the rogue
-      // publishes, each at QoS 1: a publish counts as sent once the broker acknowledged it.
-      onCampaign: () => {
-        if (sent.update > 0 || attack === undefined) return;
-        sent.update = -1;
-        attack = attack.then(async () => {
-          sent.update = 0;
-          for (let round = 0; round < ROGUE_ROUNDS; round++) {
-            for (const kind of ["update", "telemetry", "event", "state", "reply"] as const) {
-              await client!.publishAsync(buildTopic(s.tenant, rogue, kind), junk(kind), { qos: 1 });
-              sent[kind] += 1;
-            }
+/** Runs a small campaign (on `brokerUrl`, or the embedded broker) while a rogue client
+ *  publishes random bytes on one pump's five device-writable topics, and checks the outcome. */
+async function campaignUnderAttack(brokerUrl?: string): Promise<void> {
+  const rogue = deviceId(0);
+  const random = new Random(SEED);
+  // Random bytes that are not a framed message (nor, on "state", a state): each one malformed
+  // whatever the pump itself sent, so the counts below are exact.
+  const junk = (kind: TopicKind): Buffer => {
+    for (;;) {
+      const bytes = new Uint8Array(random.integer(1, 64)).map(() => random.integer(0, 255));
+      const refused = kind === "state" ? refusesState(bytes) : refusesFrame(bytes);
+      if (refused) return Buffer.from(bytes);
+    }
+  };
+  const sent: Record<string, number> = { update: 0, telemetry: 0, event: 0, state: 0, reply: 0 };
+  let client: MqttClient | undefined;
+  let attack: Promise<void> | undefined;
+  const s = parseScenario({ ...CAMPAIGN_BASE, campaigns: [{ name: "c1", start_day: 0, image: "v0.2.0", waves: [0.5, 1], success_threshold: 0.95, error_threshold: 0.2, on_error: "abort" }] }, "hostile-test");
+  const result = await simulate(s, {
+    ...(brokerUrl !== undefined ? { brokerUrl } : {}),
+    onConnected: (url) => void (attack = mqtt.connectAsync(url, { protocolVersion: 4, clientId: "rogue", clean: true }).then((c) => { client = c; })),
+    // Once the campaign's first offers are out (its update server subscribed), the rogue
+    // publishes, each at QoS 1: a publish counts as sent once the broker acknowledged it.
+    onCampaign: () => {
+      if (sent.update > 0 || attack === undefined) return;
+      sent.update = -1;
+      attack = attack.then(async () => {
+        sent.update = 0;
+        for (let round = 0; round < ROGUE_ROUNDS; round++) {
+          for (const kind of ["update", "telemetry", "event", "state", "reply"] as const) {
+            await client!.publishAsync(buildTopic(s.tenant, rogue, kind), junk(kind), { qos: 1 });
+            sent[kind] += 1;
           }
-        });
-      },
-    });
-    await attack;
-    await client?.endAsync();
-    const [report] = result.campaigns;
-    expect(sent.update).toBe(ROGUE_ROUNDS);
-    expect(report.state).toBe("completed");
-    expect(report.counts.confirmed).toBe(s.pumps);
-    // The update server took the "update" payloads, the campaign's birth watcher the "state" ones.
-    expect(report.rejected).toEqual({ [rogue]: { count: sent.update + sent.state, reasons: expect.any(Object) } });
-    // The collector subscribes to every kind ("update" too: it unframes all but commands) and
-    // was connected throughout, so it had every payload the broker acknowledged.
-    expect(result.rejected.count(rogue)).toBe(sent.update + sent.telemetry + sent.event + sent.state + sent.reply);
-    expect(result.rejected.total).toBe(result.rejected.count(rogue));
-    // The run still gives its verdict: the campaign's expectation passes, the decode errors are told.
-    const summary = runSummary(result);
-    expect(summary.rejected).toEqual({ [rogue]: { count: result.rejected.count(rogue), reasons: expect.any(Object) } });
-    expect((summary.campaigns as { rejected?: unknown }[])[0].rejected).toEqual(report.rejected);
-    expect((summary.counts as { decode_errors: number }).decode_errors).toBe(result.rejected.count(rogue));
-    expect(summary.verdict).toBe("fail"); // the implicit decode_errors_max 0 holds the run to a clean feed
-  }, 120_000);
+        }
+      });
+    },
+  });
+  await attack;
+  await client?.endAsync();
+  const [report] = result.campaigns;
+  expect(sent.update).toBe(ROGUE_ROUNDS);
+  expect(report.state).toBe("completed");
+  expect(report.counts.confirmed).toBe(s.pumps);
+  // The update server took the "update" payloads, the campaign's birth watcher the "state" ones.
+  expect(report.rejected).toEqual({ [rogue]: { count: sent.update + sent.state, reasons: expect.any(Object) } });
+  // The collector subscribes to every kind ("update" too: it unframes all but commands) and
+  // was connected throughout, so it had every payload the broker acknowledged.
+  expect(result.rejected.count(rogue)).toBe(sent.update + sent.telemetry + sent.event + sent.state + sent.reply);
+  expect(result.rejected.total).toBe(result.rejected.count(rogue));
+  // The run still gives its verdict: the campaign's expectation passes, the decode errors are told.
+  const summary = runSummary(result);
+  expect(summary.rejected).toEqual({ [rogue]: { count: result.rejected.count(rogue), reasons: expect.any(Object) } });
+  expect((summary.campaigns as { rejected?: unknown }[])[0].rejected).toEqual(report.rejected);
+  expect((summary.counts as { decode_errors: number }).decode_errors).toBe(result.rejected.count(rogue));
+  expect(summary.verdict).toBe("fail"); // the implicit decode_errors_max 0 holds the run to a clean feed
+}
+
+const UNDER_ATTACK = "the campaign completes; every payload the broker acknowledged from the rogue is counted against that pump, in the collector and in the campaign";
+
+describe("a rogue client on one pump's topics while a campaign rolls out", () => {
+  it(`on the embedded broker: ${UNDER_ATTACK}`, () => campaignUnderAttack(), 120_000);
+
+  describe.skipIf(MOSQUITTO_PATH === undefined)("on mosquitto", () => {
+    let broker: Mosquitto;
+    beforeAll(async () => { broker = await startMosquitto(); });
+    afterAll(async () => { await broker?.stop(); });
+    it(`on a mosquitto child process: ${UNDER_ATTACK}`, () => campaignUnderAttack(broker.url), 120_000);
+  });
 });
