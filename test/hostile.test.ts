@@ -58,6 +58,7 @@ async function campaignUnderAttack(brokerUrl?: string): Promise<void> {
   };
   const sent: Record<string, number> = { update: 0, telemetry: 0, event: 0, state: 0, reply: 0 };
   let client: MqttClient | undefined;
+  let started = false;
   let attack: Promise<void> | undefined;
   const s = parseScenario({ ...CAMPAIGN_BASE, campaigns: [{ name: "c1", start_day: 0, image: "v0.2.0", waves: [0.5, 1], success_threshold: 0.95, error_threshold: 0.2, on_error: "abort" }] }, "hostile-test");
   const result = await simulate(s, {
@@ -66,10 +67,9 @@ async function campaignUnderAttack(brokerUrl?: string): Promise<void> {
     // Once the campaign's first offers are out (its update server subscribed), the rogue
     // publishes, each at QoS 1: a publish counts as sent once the broker acknowledged it.
     onCampaign: () => {
-      if (sent.update > 0 || attack === undefined) return;
-      sent.update = -1;
+      if (started || attack === undefined) return;
+      started = true;
       attack = attack.then(async () => {
-        sent.update = 0;
         for (let round = 0; round < ROGUE_ROUNDS; round++) {
           for (const kind of ["update", "telemetry", "event", "state", "reply"] as const) {
             await client!.publishAsync(buildTopic(s.tenant, rogue, kind), junk(kind), { qos: 1 });
