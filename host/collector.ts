@@ -1,6 +1,7 @@
 // An independent subscriber: takes everything a tenant's devices send, decodes it with the
 // protocol codecs alone (it knows nothing of the firmware), drops duplicates by (device,
-// sequence), and keeps what a summary or a test needs.
+// sequence), and keeps what a summary or a test needs. A payload is untrusted: one that does
+// not decode is counted against its device (rejections) and dropped.
 
 import type { Duplex } from "node:stream";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
@@ -11,6 +12,7 @@ import { decodeSenml, resolveSenml, type ResolvedRecord } from "../protocol/senm
 import { decodeState, supersedes, type DeviceState } from "../protocol/state.js";
 import { readFramedSenml, type SenmlSink } from "../protocol/senml-reader.js";
 import { parseTopic, topicFilter, type Topic } from "../protocol/topics.js";
+import { Rejections } from "./rejections.js";
 import { TelemetryLog } from "./telemetry-log.js";
 
 export type { TelemetryPack } from "./telemetry-log.js";
@@ -37,7 +39,10 @@ export interface DeviceLedger {
 
 export class Collector {
   readonly devices = new Map<string, DeviceLedger>();
+  /** The first ERRORS_KEPT_MAX payloads refused, worded; `rejections` counts them all. */
   readonly errors: { topic: string; code: string; message: string }[] = [];
+  /** Payloads refused, by device and reason. */
+  readonly rejections = new Rejections();
   received = 0;
   private readonly listeners = new Set<() => void>();
   /** Topics already parsed: a fleet sends on the same few topics per device again and again. */
@@ -45,7 +50,12 @@ export class Collector {
 
   private readonly sink = new LogSink();
 
-  private constructor(private readonly client: MqttClient, readonly tenant: string) {}
+  private constructor(private readonly client: MqttClient | undefined, readonly tenant: string) {}
+
+  /** A collector on no broker: it takes messages only through ingest (fuzzing, tests). */
+  static detached(tenant: string): Collector {
+    return new Collector(undefined, tenant);
+  }
 
   /** Subscribes to a tenant. With `durable`, a persistent session under a fixed client id:
    *  the broker keeps what arrives while the collector is away (a broker that is itself
@@ -79,11 +89,15 @@ export class Collector {
     return ledger;
   }
 
-  /** Decodes one message; anything malformed is recorded with its typed error code. */
+  /** Decodes one message; anything malformed is counted against its device with its typed
+   *  error code, and dropped. Never throws: a device cannot end the collector. */
   ingest(topic: string, payload: Uint8Array): void {
     this.received += 1;
+    let device: string | undefined;
     try {
-      const { device, kind } = this.parse(topic);
+      const parsed = this.parse(topic);
+      device = parsed.device;
+      const kind = parsed.kind;
       if (kind === "command") return;
       const ledger = this.ledger(device);
       if (kind === "state") {
@@ -97,7 +111,9 @@ export class Collector {
       if (kind !== "telemetry" || !this.readFast(ledger, payload)) decodeInto(ledger, kind, payload);
     } catch (error) {
       const code = error instanceof ProtocolError ? error.code : "unexpected";
-      this.errors.push({ topic, code, message: (error as Error).message });
+      // A topic no device could publish on (the ACL) is counted under the topic itself.
+      this.rejections.add(device ?? topic, error);
+      if (this.errors.length < ERRORS_KEPT_MAX) this.errors.push({ topic, code, message: String((error as Error)?.message ?? error) });
     }
     for (const listener of this.listeners) listener();
   }
@@ -108,10 +124,13 @@ export class Collector {
     const sink = this.sink;
     sink.ledger = ledger;
     sink.sequence = -1;
-    if (!readFramedSenml(payload, sink) || sink.sequence < 0) {
-      ledger.telemetry.abort();
-      return false;
+    let read = false;
+    try {
+      read = readFramedSenml(payload, sink) && sink.sequence >= 0;
+    } finally {
+      if (!read) ledger.telemetry.abort();
     }
+    if (!read) return false;
     ledger.telemetry.commit();
     taken(ledger, sink.sequence);
     return true;
@@ -169,23 +188,25 @@ export class Collector {
   /** Resolves once the collector is connected (`true`: again, after its broker went away) or
    *  has seen its connection go (`false`), or rejects after `timeoutMs`. */
   connection(connected: boolean, timeoutMs: number): Promise<void> {
-    if (this.client.connected === connected) return Promise.resolve();
+    const client = this.client;
+    if (client === undefined) return Promise.reject(new Error("collector: detached, on no broker"));
+    if (client.connected === connected) return Promise.resolve();
     const event = connected ? "connect" : "close";
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.client.off(event, done);
+        client.off(event, done);
         reject(new Error(`collector: not ${connected ? "connected" : "disconnected"} within ${timeoutMs} ms`));
       }, timeoutMs);
       const done = (): void => {
         clearTimeout(timer);
         resolve();
       };
-      this.client.once(event, done);
+      client.once(event, done);
     });
   }
 
   async close(): Promise<void> {
-    await this.client.endAsync();
+    await this.client?.endAsync();
   }
 }
 
@@ -213,6 +234,9 @@ function coalesceWrites(client: MqttClient): void {
     });
   });
 }
+
+/** Refused payloads worded in `errors`, at most: a hostile device could send millions. */
+const ERRORS_KEPT_MAX = 10_000;
 
 /** Gap lists are for people: past this many numbers a list is cut. */
 const GAPS_LISTED_MAX = 1000;

@@ -7,6 +7,9 @@
 // UpdateServer is transport-free (a function sends a command to a device); MqttUpdateServer
 // carries it over MQTT: it subscribes to the tenant's "update" topics and publishes commands
 // on each device's command topic.
+//
+// What a device sends is untrusted: a payload that does not unframe or decode is counted
+// against the device (rejections) and dropped; it never ends the process or stalls a campaign.
 
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { unframe } from "../protocol/framing.js";
@@ -14,6 +17,7 @@ import {
   decodeUpdateMessage, encodeUpdateBlock, encodeUpdateOffer, type BlockRequest, type UpdateStatus,
 } from "../protocol/messages.js";
 import { buildTopic, parseTopic, topicFilter } from "../protocol/topics.js";
+import { Rejections } from "./rejections.js";
 
 export interface ServedImage {
   campaign: string;
@@ -49,6 +53,8 @@ export class UpdateServer {
   readonly statuses = new Map<string, UpdateStatus[]>();
   readonly counters: ServerCounters = { requests: 0, answered: 0, dropped: 0, corrupted: 0, commandBytes: 0, dataBytes: 0 };
   faults: ServerFaults = {};
+  /** Payloads from devices that did not decode, by device and reason (dropped). */
+  readonly rejections = new Rejections();
   private nextId = 1;
   private readonly waiters: { device: string; test: (status: UpdateStatus) => boolean; resolve: (status: UpdateStatus) => void }[] = [];
 
@@ -65,9 +71,29 @@ export class UpdateServer {
     await this.send(device, encodeUpdateOffer({ id: this.nextId++, campaign, envelope: served.envelope, block_bytes: served.blockBytes }));
   }
 
-  /** A message a device published on its "update" topic (the body, unframed). */
+  /** A payload a device published on its "update" topic, framed; a malformed one is counted
+   *  and dropped. Never rejects on what the device sent. */
+  async receivePayload(device: string, payload: Uint8Array): Promise<void> {
+    let body: Uint8Array;
+    try {
+      body = unframe(payload).body;
+    } catch (error) {
+      this.rejections.add(device, error);
+      return;
+    }
+    await this.receive(device, body);
+  }
+
+  /** A message a device published on its "update" topic (the body, unframed); a malformed one
+   *  is counted and dropped. */
   async receive(device: string, body: Uint8Array): Promise<void> {
-    const message = decodeUpdateMessage(body);
+    let message: BlockRequest | UpdateStatus;
+    try {
+      message = decodeUpdateMessage(body);
+    } catch (error) {
+      this.rejections.add(device, error);
+      return;
+    }
     if (message.update === "status") {
       let list = this.statuses.get(device);
       if (list === undefined) this.statuses.set(device, (list = []));
@@ -141,7 +167,8 @@ export class MqttUpdateServer extends UpdateServer {
       } catch {
         return;
       }
-      void server.receive(device, unframe(new Uint8Array(payload)).body).catch(() => undefined);
+      // A send that fails (the broker gone) is the device's to ask again for.
+      void server.receivePayload(device, new Uint8Array(payload)).catch(() => undefined);
     });
     await client.subscribeAsync(topicFilter(tenant, "update"), { qos: 1 });
     return server;

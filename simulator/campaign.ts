@@ -8,6 +8,7 @@
 
 import fs from "node:fs";
 import type { UpdateStatus } from "../protocol/messages.js";
+import type { DeviceRejections } from "../host/rejections.js";
 import type { UpdateServer } from "../host/update-server.js";
 
 export type CampaignState = "scheduled" | "running" | "paused" | "aborted" | "cancelled" | "completed";
@@ -92,6 +93,8 @@ export interface CampaignReport {
   durationMs: number;
   bytes: { image: number; envelope: number; offers: number; blockCommands: number; blockData: number; uplink: number; total: number; perDevicePerImage: number };
   devices: DeviceRecord[];
+  /** Payloads the operator's side refused (update messages, births), by device: dropped. */
+  rejected: Record<string, DeviceRejections>;
 }
 
 export class CampaignError extends Error {
@@ -225,6 +228,7 @@ export class Campaign {
         perDevicePerImage: reached === 0 ? 0 : total / reached / this.plan.image.length,
       },
       devices: [...this.records.values()].map((r) => ({ ...r, history: [...r.history] })),
+      rejected: this.server.rejections.toJSON(),
     };
   }
 

@@ -3,6 +3,7 @@
 // decoded (each window's diagnosis), plus the delivery figures. CI mode, the JSON summary and
 // the HTML report all read their verdicts and fault tables from here.
 
+import type { Rejections } from "../host/rejections.js";
 import { timeOrdered, type TelemetryLog } from "../host/telemetry-log.js";
 import { SERVICE_EXPECTATION_KINDS } from "./service.js";
 import type { CampaignReport } from "./campaign.js";
@@ -31,10 +32,12 @@ export interface RunOutcome {
   delivered: number;
   duplicates: number;
   decodeErrors: readonly unknown[];
+  /** Payloads the collector refused, by device (a run built by hand may leave this out). */
+  rejected?: Rejections;
   pumps: readonly Pick<PumpSummary, "device" | "degradations">[];
   collector: { devices: ReadonlyMap<string, { telemetry: TelemetryLog | readonly DiagnosedPack[] }> };
   /** The campaigns' final reports (a run without campaigns may leave this out). */
-  campaigns?: readonly Pick<CampaignReport, "name" | "state" | "maxWave" | "targets" | "counts" | "reason" | "waves" | "durationMs" | "bytes">[];
+  campaigns?: readonly (Pick<CampaignReport, "name" | "state" | "maxWave" | "targets" | "counts" | "reason" | "waves" | "durationMs" | "bytes"> & Partial<Pick<CampaignReport, "rejected">>)[];
 }
 
 /** How a given fault fared: detected before its failure, detected at or after it, never
@@ -156,8 +159,10 @@ function judge(expectation: Expectation, run: RunOutcome, faults: FaultOutcome[]
     }
     case "duplicates_max":
       return { passed: run.duplicates <= expectation.count, measured: run.duplicates, detail: `${run.duplicates} duplicates dropped by the collector (at most ${expectation.count})` };
-    case "decode_errors_max":
-      return { passed: run.decodeErrors.length <= expectation.count, measured: run.decodeErrors.length, detail: `${run.decodeErrors.length} messages could not be decoded (at most ${expectation.count})` };
+    case "decode_errors_max": {
+      const errors = run.rejected?.total ?? run.decodeErrors.length;
+      return { passed: errors <= expectation.count, measured: errors, detail: `${errors} messages could not be decoded (at most ${expectation.count})` };
+    }
     case "campaign_outcome":
       return campaignVerdict(expectation, run.campaigns?.find((c) => c.name === expectation.campaign));
   }

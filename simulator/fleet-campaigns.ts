@@ -7,6 +7,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import mqtt, { type IClientOptions } from "mqtt";
+import type { Rejections } from "../host/rejections.js";
 import { MqttUpdateServer } from "../host/update-server.js";
 import { decodeState } from "../protocol/state.js";
 import { buildEnvelope } from "../protocol/suit.js";
@@ -99,19 +100,8 @@ export function prepareCampaigns(scenario: Scenario, releaseImage: Uint8Array): 
       const watcher = await mqtt.connectAsync(brokerUrl, {
         protocolVersion: 4, clean: true, clientId: `campaign.${scenario.tenant}.${spec.name}.${process.pid}.${Date.now()}`, ...operator,
       });
-      const sessions = new Map<string, number>();
-      watcher.on("message", (topic, payload) => {
-        try {
-          const { device } = parseTopic(topic);
-          const state = decodeState(new Uint8Array(payload));
-          if (!state.online) return;
-          const before = sessions.get(device);
-          sessions.set(device, state.session);
-          if (before !== undefined && state.session > before) campaign.deviceConnected(device);
-        } catch {
-          // not a birth of ours
-        }
-      });
+      const births = new BirthWatcher(campaign, server.rejections);
+      watcher.on("message", (topic, payload) => births.take(topic, new Uint8Array(payload)));
       try {
         await watcher.subscribeAsync(topicFilter(scenario.tenant, "state"), { qos: 1 });
         return await campaign.run();
@@ -121,4 +111,28 @@ export function prepareCampaigns(scenario: Scenario, releaseImage: Uint8Array): 
       }
     },
   };
+}
+
+/** Reads the devices' retained births for a campaign: a device's new session tells the
+ *  campaign it came back. A state that does not decode is counted against its device and
+ *  dropped; an empty one is a cleared retained message, not a fault. */
+export class BirthWatcher {
+  private readonly sessions = new Map<string, number>();
+
+  constructor(private readonly campaign: Pick<Campaign, "deviceConnected">, readonly rejections: Rejections) {}
+
+  take(topic: string, payload: Uint8Array): void {
+    let device: string | undefined;
+    try {
+      device = parseTopic(topic).device;
+      if (payload.length === 0) return;
+      const state = decodeState(payload);
+      if (!state.online) return;
+      const before = this.sessions.get(device);
+      this.sessions.set(device, state.session);
+      if (before !== undefined && state.session > before) this.campaign.deviceConnected(device);
+    } catch (error) {
+      this.rejections.add(device ?? topic, error);
+    }
+  }
 }

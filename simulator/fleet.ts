@@ -12,6 +12,7 @@ import { Worker } from "node:worker_threads";
 import type { LogSink } from "../host/device.js";
 import { compileFirmware, type CompiledFirmware } from "../host/firmware.js";
 import { Collector } from "../host/collector.js";
+import type { Rejections } from "../host/rejections.js";
 import { timeOrdered, type TimeOrdered } from "../host/telemetry-log.js";
 import { identityBrokerUrl, identityOptions } from "../host/identity.js";
 import { startEmbeddedBroker } from "./broker.js";
@@ -49,8 +50,9 @@ export interface SimulationOptions {
   /** Called with every window fed to a device (tests check the firmware against it). */
   onWindow?: (device: string, timestampMs: number, samples: Float32Array) => void;
   onProgress?: (progress: Progress) => void;
-  /** Called once every device has booted and connected, before the first window. */
-  onConnected?: () => void;
+  /** Called once every device has booted and connected, before the first window, with the
+   *  broker's address. */
+  onConnected?: (brokerUrl: string) => void;
   log?: LogSink;
   /** Worker threads to spread the pumps over (default: one per core for large fleets). */
   workers?: number;
@@ -105,7 +107,10 @@ export interface SimulationResult {
   windows: number;
   published: number;
   delivered: number;
+  /** The first payloads the collector refused, worded (rejected counts them all). */
   decodeErrors: { topic: string; code: string; message: string }[];
+  /** Payloads the collector refused, by device and reason. */
+  rejected: Rejections;
   pumps: PumpSummary[];
   elapsedMs: number;
   collector: Collector;
@@ -262,7 +267,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
       groups.push(...await Promise.all(shares.map((share) => workerGroup({ scenario, indices: share, faults, brokerUrl, firmwarePath, updates, identities: options.identities, policy, hubPort: hub?.port() }, options.log))));
     }
 
-    options.onConnected?.();
+    options.onConnected?.(brokerUrl);
     const steps = Math.floor((scenario.days * 86_400) / scenario.interval_s);
     const totalMs = steps * scenario.interval_s * 1000;
     let windows = 0;
@@ -334,7 +339,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
     });
     const gaps = collector.gaps();
     return {
-      scenario, brokerUrl, windows, published, delivered: delivered(), decodeErrors: collector.errors,
+      scenario, brokerUrl, windows, published, delivered: delivered(), decodeErrors: collector.errors, rejected: collector.rejections,
       pumps, elapsedMs: performance.now() - started, collector,
       duplicates: pumps.reduce((sum, pump) => sum + pump.duplicates, 0),
       gaps: [...mine].reduce((sum, device) => sum + (gaps.get(device)?.length ?? 0), 0),

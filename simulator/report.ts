@@ -68,7 +68,7 @@ export function runSummary(run: ReportInput, found: RunFindings = findings(run))
     verdict: found.passed ? "pass" : "fail",
     counts: {
       windows: run.windows, published: run.published, delivered: run.delivered, duplicates: run.duplicates, gaps: run.gaps,
-      resent: run.resent, reconnects: run.reconnects, decode_errors: run.decodeErrors.length,
+      resent: run.resent, reconnects: run.reconnects, decode_errors: run.rejected?.total ?? run.decodeErrors.length,
       broker_outages: run.outages.outages, broker_down_minutes: run.outages.downMs / 60_000,
       faults_given: found.faults.length, faults_detected: found.faults.filter((f) => f.status === "detected").length,
       false_alarms: found.detections.filter((d) => d.falseAlarm).length,
@@ -87,8 +87,11 @@ export function runSummary(run: ReportInput, found: RunFindings = findings(run))
     ...(run.campaigns !== undefined && run.campaigns.length > 0 ? {
       campaigns: run.campaigns.map((c) => ({
         name: c.name, state: c.state, reason: c.reason, max_wave: c.maxWave, targets: c.targets, counts: c.counts, duration_ms: c.durationMs, waves: c.waves, bytes: c.bytes,
+        ...(c.rejected !== undefined && Object.keys(c.rejected).length > 0 ? { rejected: c.rejected } : {}),
       })),
     } : {}),
+    // What the collector refused, by device and reason (a broken or hostile pump): dropped.
+    ...(run.rejected !== undefined && run.rejected.total > 0 ? { rejected: run.rejected.toJSON() } : {}),
   };
 }
 

@@ -9,6 +9,7 @@
 // from the collector minutes later, nothing against days of warning.
 
 import type { Degradation } from "./degradation.js";
+import { countRejection, type DeviceRejections } from "../host/rejections.js";
 import { decodeEvent, type MaintenanceAction } from "../protocol/messages.js";
 import { decodeSenml } from "../protocol/senml.js";
 import type { ExpectationResult } from "./expectations.js";
@@ -154,6 +155,8 @@ export interface ServicePumpSummary {
   unplannedDownMs: number;
   /** Measurements not taken because the pump was stopped. */
   windowsDown: number;
+  /** Messages the planner read but could not decode (dropped; it keeps what it knew). */
+  rejected: DeviceRejections;
 }
 
 /** The service of one pump under one policy, driven by the group at each measurement. */
@@ -163,6 +166,7 @@ export class PumpService {
   private readonly falseAlarms: number[] = [];
   private alarms = 0;
   private windowsDown = 0;
+  private readonly rejected: DeviceRejections = { count: 0, reasons: {} };
   /** The job under way. */
   private job: Job | undefined;
   /** Whether the pump last reported an alarm, and the advice in force. */
@@ -186,13 +190,15 @@ export class PumpService {
     this.nextOverhaulMs = startMs + stagger * spec.fixed_interval_days * DAY_MS;
   }
 
-  /** The pump's messages, as it publishes them at `timeMs` (the window's time). */
+  /** The pump's messages, as it publishes them at `timeMs` (the window's time). Untrusted: one
+   *  that does not decode is counted and dropped (telemetry is read only while advised). */
   observe(kind: string, bytes: Uint8Array, timeMs: number): void {
     if (kind === "event") {
       let event;
       try {
         event = decodeEvent(bytes);
-      } catch {
+      } catch (error) {
+        countRejection(this.rejected, error);
         return;
       }
       if (event.event === "alarm") {
@@ -211,9 +217,10 @@ export class PumpService {
       // While advised, each window's due time: the advice tightens as the forecast does.
       try {
         const actIn = decodeSenml(bytes).find((r) => r.n?.endsWith("act_in"))?.v;
-        if (actIn !== undefined) this.dueMs = Math.min(this.dueMs, timeMs + actIn * 1000);
-      } catch {
-        // a pack the collector will call malformed; the planner keeps what it knew
+        if (actIn !== undefined && Number.isFinite(actIn)) this.dueMs = Math.min(this.dueMs, timeMs + actIn * 1000);
+      } catch (error) {
+        // a pack the collector will call malformed too; the planner keeps what it knew
+        countRejection(this.rejected, error);
       }
     }
   }
@@ -307,6 +314,7 @@ export class PumpService {
     return {
       policy: this.policy, jobs: [...this.jobs], faults: [...this.fates.values()], falseAlarms: [...this.falseAlarms],
       alarms: this.alarms, plannedDownMs, unplannedDownMs, windowsDown: this.windowsDown,
+      rejected: { count: this.rejected.count, reasons: { ...this.rejected.reasons } },
     };
   }
 }

@@ -93,9 +93,10 @@ export class InputGenerator {
   private readonly random: Random;
   private readonly seeds: Uint8Array[];
 
-  constructor(seed: number) {
+  /** `seeds`: the valid messages to mutate (default: every kind the codecs and firmware read). */
+  constructor(seed: number, seeds: Uint8Array[] = seedMessages()) {
     this.random = new Random(seed);
-    this.seeds = seedMessages();
+    this.seeds = seeds;
   }
 
   private pick<T>(items: readonly T[]): T {
