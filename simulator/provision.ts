@@ -283,7 +283,11 @@ function giveToBroker(files: string[]): void {
 export async function provision(options: ProvisionOptions): Promise<ProvisionResult> {
   checkOptions(options);
   const directory = path.resolve(options.out);
-  fs.mkdirSync(directory, { recursive: true, mode: 0o755 });
+  try {
+    fs.mkdirSync(directory, { recursive: true, mode: 0o755 });
+  } catch (error) {
+    throw new ProvisionError("bad_argument", `--out ${options.out} cannot be made a directory: ${(error as Error).message}`);
+  }
   const previous = readManifest(directory);
   const manifest: Manifest = previous ?? { version: MANIFEST_VERSION, host: "127.0.0.1", port: PORT_DEFAULT, tenants: {} };
   if (options.port !== undefined) manifest.port = options.port;
