@@ -5,7 +5,7 @@
 
 import { decodeCbor, MESSAGE_BYTES_MAX } from "../protocol/cbor.js";
 import {
-  checkFirmwareConfig, encodeFirmwareConfig, encodeHostEvent, MESSAGE_KINDS, type FirmwareConfig, type HostEvent,
+  decodeFirmwareConfig, encodeFirmwareConfig, encodeHostEvent, MESSAGE_KINDS, type FirmwareConfig, type HostEvent,
 } from "../protocol/messages.js";
 import { encodeCbor } from "../protocol/cbor.js";
 import { decodeEvent, type DeviceEvent } from "../protocol/messages.js";
@@ -167,7 +167,7 @@ export class Device {
    * faults is rebooted and, if it keeps faulting, leaves the device failed (see `failed`).
    */
   static async boot(options: DeviceOptions): Promise<Device> {
-    checkFirmwareConfig(new Map(Object.entries(options.config).filter(([, value]) => value !== undefined)));
+    decodeFirmwareConfig(encodeFirmwareConfig(options.config)); // the bytes the firmware will read, checked as it will
     const device = new Device(options);
     try {
       await device.supervisor.boot();

@@ -35,7 +35,8 @@ Usage: impeller <command> [options]
 Commands:
   simulate [SCENARIO]   Run a fleet scenario (default: scenarios/default.json) against
                         the embedded MQTT broker and print the decoded telemetry.
-      --pumps N           number of pumps (overrides the scenario)
+      --pumps N           number of pumps (overrides the scenario; below its own, its pump
+                          counts scale down with the fleet: scenarios/README.md)
       --days D            simulated days (overrides the scenario)
       --seed S            random seed (overrides the scenario)
       --broker URL        use this MQTT broker (mqtt://host:port) instead of the embedded one
@@ -477,8 +478,24 @@ function systemErrorLine(error: unknown): string | undefined {
   return e.message ?? e.code;
 }
 
+/** "--days -1" as "--days=-1": parseArgs would take the "-1" for an option and answer that the
+ *  value is ambiguous, where the user meant a (negative) number that the option's check names. */
+function joinNegativeValues(args: string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const next = args[i + 1];
+    if (/^--[a-z][a-z-]*$/.test(args[i]) && next !== undefined && /^-[\d.]/.test(next)) {
+      joined.push(`${args[i]}=${next}`);
+      i++;
+    } else {
+      joined.push(args[i]);
+    }
+  }
+  return joined;
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const [command, ...rest] = joinNegativeValues(argv);
   if (command !== undefined && COMMANDS.includes(command) && asksHelp(rest)) {
     process.stdout.write(command === "ble" ? BLE_USAGE : commandUsage(command));
     return 0;
@@ -512,7 +529,7 @@ export async function main(argv: string[]): Promise<number> {
     }
   } catch (error) {
     if (error instanceof UsageError || error instanceof SuitUsageError || error instanceof ProvisionError || error instanceof IdentityError || error instanceof ScenarioError || error instanceof ReplayError || error instanceof ValidateError || error instanceof ProtocolError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      process.stderr.write(`impeller: ${(error as Error).message}\n`);
+      process.stderr.write(`impeller: ${(error as Error).message.replaceAll("\n", " ")}\n`);
       return 2;
     }
     const line = systemErrorLine(error);
