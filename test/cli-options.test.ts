@@ -54,8 +54,9 @@ describe("numeric options", () => {
     [["analyze", "REC", "--rate", "1000", "--vanes", "17"], `--vanes needs a whole number from 0 to 16, not "17"`],
     [["analyze", "REC", "--rate", "1000", "--iso-group", "3"], `--iso-group needs a whole number from 1 to 2, not "3"`],
     [["validate", "--window", "3"], `--window needs a whole number of samples from 16 to 8192, not "3"`],
-    [["provision", "--tenant", "a", "--devices", "1.5", "--out", "X"], `--devices needs a whole number, not "1.5"`],
-    [["provision", "--tenant", "a", "--devices", "1", "--port", "70000", "--out", "X"], "--port needs a port number from 1 to 65535"],
+    [["provision", "--tenant", "a", "--devices", "1.5", "--out", "X"], `--devices needs a whole number from 0 to 100000, not "1.5"`],
+    [["provision", "--tenant", "a", "--devices", "1", "--port", "70000", "--out", "X"], `--port needs a whole number from 1 to 65535, not "70000"`],
+    [["provision", "--tenant", "a", "--devices", "1", "--days", "0", "--out", "X"], `--days needs a whole number from 1 to 36500, not "0"`],
     [["sign", "IMG", "--seq", "-1", "--key", "K", "--vendor", "V", "--class", "C", "--out", "E"], `--seq needs an unsigned integer, not "-1"`],
   ];
   for (const [args, message] of cases) {
