@@ -5,7 +5,7 @@
 
 import { decodeCbor, MESSAGE_BYTES_MAX } from "../protocol/cbor.js";
 import {
-  encodeFirmwareConfig, encodeHostEvent, MESSAGE_KINDS, type FirmwareConfig, type HostEvent,
+  decodeFirmwareConfig, encodeFirmwareConfig, encodeHostEvent, MESSAGE_KINDS, type FirmwareConfig, type HostEvent,
 } from "../protocol/messages.js";
 import { encodeCbor } from "../protocol/cbor.js";
 import { decodeEvent, type DeviceEvent } from "../protocol/messages.js";
@@ -161,10 +161,13 @@ export class Device {
 
   /**
    * Opens the outbox, starts the firmware and initialises it with the device's configuration.
-   * A configuration the firmware refuses throws FirmwareError "status"; a firmware that faults
-   * is rebooted and, if it keeps faulting, leaves the device failed (see `failed`).
+   * The host checks the configuration first, as the firmware will: one out of range throws
+   * ProtocolError "bad_message" naming the field and its range (the firmware would only answer
+   * bad_config). One the firmware still refuses throws FirmwareError "status"; a firmware that
+   * faults is rebooted and, if it keeps faulting, leaves the device failed (see `failed`).
    */
   static async boot(options: DeviceOptions): Promise<Device> {
+    decodeFirmwareConfig(encodeFirmwareConfig(options.config)); // the bytes the firmware will read, checked as it will
     const device = new Device(options);
     try {
       await device.supervisor.boot();

@@ -81,6 +81,17 @@ const CONFIG_KEYS = [
 ] as const;
 const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
 
+/** The accepted ranges of a configuration's numeric fields, as firmware/config.ts checks them. */
+export const CONFIG_RANGES = {
+  rate_hz: [100, 200_000],
+  window: [16, 8192],
+  max_message: [256, 16384],
+  rpm: [0, 60_000],
+  vanes: [0, 16],
+  iso_group: [1, 2],
+  baseline_windows: [4, 10000],
+} as const satisfies Record<string, readonly [number, number]>;
+
 /** Checks a configuration as the firmware does (ranges, and the speed and band below Nyquist). */
 export function checkFirmwareConfig(value: unknown): FirmwareConfig {
   const map = asMap(value, "a firmware configuration");
@@ -89,18 +100,20 @@ export function checkFirmwareConfig(value: unknown): FirmwareConfig {
   if (typeof device !== "string" || !DEVICE_ID.test(device)) fail("device is 1 to 64 of A-Z a-z 0-9 . _ : - starting alphanumeric");
   const config: FirmwareConfig = {
     device,
-    rate_hz: numberIn(map.get("rate_hz"), "rate_hz", 100, 200_000),
-    window: numberIn(map.get("window"), "window", 16, 8192, true),
+    rate_hz: numberIn(map.get("rate_hz"), "rate_hz", ...CONFIG_RANGES.rate_hz),
+    window: numberIn(map.get("window"), "window", ...CONFIG_RANGES.window, true),
   };
   const nyquist = config.rate_hz / 2;
   const units = map.get("units");
   if (units !== undefined) config.units = units === "g" || units === "m/s2" ? units : fail('units is "g" or "m/s2"');
-  if (map.has("max_message")) config.max_message = numberIn(map.get("max_message"), "max_message", 256, 16384, true);
-  if (map.has("rpm")) config.rpm = numberIn(map.get("rpm"), "rpm", 0, 60_000);
-  if ((config.rpm ?? 0) / 60 >= nyquist) fail("rpm reaches Nyquist");
+  if (map.has("max_message")) config.max_message = numberIn(map.get("max_message"), "max_message", ...CONFIG_RANGES.max_message, true);
+  if (map.has("rpm")) config.rpm = numberIn(map.get("rpm"), "rpm", ...CONFIG_RANGES.rpm);
+  if ((config.rpm ?? 0) / 60 >= nyquist) fail(`rpm must be below ${nyquist * 60} (Nyquist at rate_hz ${config.rate_hz}), not ${config.rpm}`);
   if (map.has("rpm_range")) config.rpm_range = pair(map.get("rpm_range"), "rpm_range", 1, 60_000);
-  if ((config.rpm_range?.[1] ?? 3600) / 60 >= nyquist) fail("rpm_range reaches Nyquist");
-  if (map.has("vanes")) config.vanes = numberIn(map.get("vanes"), "vanes", 0, 16, true);
+  if ((config.rpm_range?.[1] ?? 3600) / 60 >= nyquist) {
+    fail(`rpm_range[1] must be below ${nyquist * 60} (Nyquist at rate_hz ${config.rate_hz}), not ${config.rpm_range?.[1] ?? "3600 (the default)"}`);
+  }
+  if (map.has("vanes")) config.vanes = numberIn(map.get("vanes"), "vanes", ...CONFIG_RANGES.vanes, true);
   if (map.has("bearing")) {
     const b = map.get("bearing");
     if (!Array.isArray(b) || b.length !== 4) fail("bearing is [n, d_mm, D_mm, angle_deg]");
@@ -110,12 +123,12 @@ export function checkFirmwareConfig(value: unknown): FirmwareConfig {
     if (!(pitch > d)) fail("bearing: the element diameter must be below the pitch diameter");
     config.bearing = [n, d, pitch, numberIn(b[3], "bearing angle_deg", 0, 60)];
   }
-  if (map.has("iso_group")) config.iso_group = numberIn(map.get("iso_group"), "iso_group", 1, 2, true) as 1 | 2;
+  if (map.has("iso_group")) config.iso_group = numberIn(map.get("iso_group"), "iso_group", ...CONFIG_RANGES.iso_group, true) as 1 | 2;
   const foundation = map.get("foundation");
   if (foundation !== undefined) config.foundation = foundation === "rigid" || foundation === "flexible" ? foundation : fail('foundation is "rigid" or "flexible"');
   if (map.has("band_hz")) config.band_hz = pair(map.get("band_hz"), "band_hz", 0, nyquist);
   if (map.has("cav_m_s2")) config.cav_m_s2 = numberIn(map.get("cav_m_s2"), "cav_m_s2", 0.001, 1000);
-  if (map.has("baseline_windows")) config.baseline_windows = numberIn(map.get("baseline_windows"), "baseline_windows", 4, 10000, true);
+  if (map.has("baseline_windows")) config.baseline_windows = numberIn(map.get("baseline_windows"), "baseline_windows", ...CONFIG_RANGES.baseline_windows, true);
   if (map.has("owner")) {
     const owner = asMap(map.get("owner"), "owner");
     onlyKeys(owner, ["token", "waveform", "detail"], "owner");

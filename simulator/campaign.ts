@@ -334,7 +334,8 @@ export class Campaign {
       }
     }
     if (this.state === "running" && settled) {
-      const succeeded = confirmed / wave.length >= this.plan.successThreshold;
+      // A wave left empty (fewer targets than waves, as on a small fleet) has nothing to fail.
+      const succeeded = wave.length === 0 || confirmed / wave.length >= this.plan.successThreshold;
       if (!succeeded && !this.resumeRequested) {
         const why = `wave ${this.wave + 1}: ${confirmed} of ${wave.length} devices confirmed, below the success threshold ${this.plan.successThreshold}`;
         if (this.plan.onError === "abort") this.stop("aborted", why);

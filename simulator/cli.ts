@@ -5,7 +5,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { runBle } from "../host/ble-cli.js";
+import { BLE_USAGE, runBle } from "../host/ble-cli.js";
 import { simulate, type Progress, type SimulationResult } from "./fleet.js";
 import { fleetComposition } from "./pump-types.js";
 import { evaluateService, formatPolicies, SERVICE_EXPECTATION_KINDS, type MaintenancePolicy, type ServiceExpectation } from "./service.js";
@@ -18,6 +18,12 @@ import { runInspect, runKeygen, runSign, SuitUsageError } from "./suit-cli.js";
 import { ProvisionError, runProvision } from "./provision.js";
 import { IdentityError } from "../host/identity.js";
 import { DATA_DIR_DEFAULT, runValidate, ValidateError, WINDOW_DEFAULT } from "./validate.js";
+import { integerOption, numberOption, UsageError } from "./options.js";
+import { pumpsText, resizeFleet } from "./fleet-size.js";
+import { CONFIG_RANGES } from "../protocol/messages.js";
+import { ProtocolError } from "../protocol/errors.js";
+
+export { UsageError };
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const DEFAULT_SCENARIO = path.join(ROOT, "scenarios", "default.json");
@@ -29,7 +35,8 @@ Usage: impeller <command> [options]
 Commands:
   simulate [SCENARIO]   Run a fleet scenario (default: scenarios/default.json) against
                         the embedded MQTT broker and print the decoded telemetry.
-      --pumps N           number of pumps (overrides the scenario)
+      --pumps N           number of pumps (overrides the scenario; below its own, its pump
+                          counts scale down with the fleet: scenarios/README.md)
       --days D            simulated days (overrides the scenario)
       --seed S            random seed (overrides the scenario)
       --broker URL        use this MQTT broker (mqtt://host:port) instead of the embedded one
@@ -119,14 +126,14 @@ Examples:
   impeller provision --tenant acme --devices 30 --out fleet && mosquitto -c fleet/mosquitto.conf
 `;
 
-export class UsageError extends Error {}
-
-function numberOption(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  const parsed = Number(value);
-  if (!Number.isFinite(parsed)) throw new UsageError(`--${name} needs a number, not ${JSON.stringify(value)}`);
-  return parsed;
-}
+/** The limits of simulate's options, as scenario.ts checks the scenario's own fields. */
+const PUMPS_MAX = 100_000;
+const DAYS_MAX = 3650;
+const SEED_MAX = 2 ** 32 - 1;
+const WORKERS_MAX = 256;
+const MULTIPLEX_MAX = 10_000;
+/** analyze --interval: at most a year between snapshots. */
+const INTERVAL_S_MAX = 365 * 86_400;
 
 function shardOption(value: string | undefined, broker: string | undefined): { index: number; count: number } | undefined {
   if (value === undefined) return undefined;
@@ -208,17 +215,35 @@ async function runSimulate(args: string[]): Promise<number> {
   });
   if (positionals.length > 1) throw new UsageError("simulate takes at most one scenario file");
   const file = positionals[0] ?? DEFAULT_SCENARIO;
-  const base = loadScenario(file);
-  const overridden: Scenario = parseScenario({
-    ...base,
-    pumps: numberOption(values.pumps, "pumps") ?? base.pumps,
-    days: numberOption(values.days, "days") ?? base.days,
-    seed: numberOption(values.seed, "seed") ?? base.seed,
-    devices_per_connection: numberOption(values.multiplex, "multiplex") ?? base.devices_per_connection,
-  }, file);
+  const pumps = integerOption(values.pumps, "pumps", 1, PUMPS_MAX);
+  const days = numberOption(values.days, "days", 0, DAYS_MAX);
+  const seed = integerOption(values.seed, "seed", 0, SEED_MAX);
+  const multiplex = integerOption(values.multiplex, "multiplex", 1, MULTIPLEX_MAX);
+  const workers = integerOption(values.workers, "workers", 1, WORKERS_MAX);
   if (values.broker !== undefined && !/^mqtts?:\/\/[^/]+$/.test(values.broker)) {
     throw new UsageError(`--broker needs a URL like mqtt://127.0.0.1:1883, not ${JSON.stringify(values.broker)}`);
   }
+  const shard = shardOption(values.shard, values.broker ?? values.identities);
+  const base = loadScenario(file);
+  // A fleet smaller than the scenario's: its pump counts scale down with it (fleet-size.ts).
+  const resized = pumps === undefined ? { scenario: base, changes: [] } : resizeFleet(base, pumps);
+  if (resized.changes.length > 0) process.stderr.write(`Scaled from ${pumpsText(base.pumps)} to ${pumpsText(resized.scenario.pumps)}, pumps per entry: ${resized.changes.join("; ")}\n`);
+  const overridden: Scenario = parseScenario({
+    ...resized.scenario,
+    days: days ?? base.days,
+    seed: seed ?? base.seed,
+    devices_per_connection: multiplex ?? base.devices_per_connection,
+  }, file);
+  if (overridden.broker_outages.length > 0 && values.broker !== undefined) {
+    throw new UsageError(`${file} has broker_outages, which need the embedded broker: not with --broker`);
+  }
+  if (overridden.campaigns.length > 0 && (shard?.count ?? 1) > 1) throw new UsageError(`${file} has campaigns, which need the whole fleet in one run: not with --shard`);
+  const reports = path.join("reports", reportName(overridden.name, file));
+  const junitPath = values.junit ?? (values.ci ? path.join(reports, "junit.xml") : undefined);
+  const summaryPath = values.summary ?? (values.ci ? path.join(reports, "summary.json") : undefined);
+  const reportPath = values.report ?? path.join(reports, "report.html");
+  // A path that cannot be written is found before the run, not after it.
+  for (const output of [junitPath, summaryPath, reportPath]) if (output !== undefined) makeDirectoryFor(output);
   const interactive = process.stderr.isTTY && !values.quiet;
   let lastPrinted = 0;
   let lastCampaign = "";
@@ -232,9 +257,9 @@ async function runSimulate(args: string[]): Promise<number> {
     policy,
     brokerUrl: values.broker,
     identities: values.identities,
-    workers: numberOption(values.workers, "workers"),
+    workers,
     ...(values.tcp ? { transport: "tcp" as const } : {}),
-    shard: shardOption(values.shard, values.broker ?? values.identities),
+    shard,
     onProgress: values.quiet ? undefined : (progress) => {
       const now = performance.now();
       const done = progress.simulatedMs >= progress.totalMs;
@@ -288,10 +313,6 @@ async function runSimulate(args: string[]): Promise<number> {
     found.expectations.push(...serviceResults);
     found.passed = found.expectations.every((e) => e.passed);
   }
-  const reports = path.join("reports", reportName(overridden.name, file));
-  const junitPath = values.junit ?? (values.ci ? path.join(reports, "junit.xml") : undefined);
-  const summaryPath = values.summary ?? (values.ci ? path.join(reports, "summary.json") : undefined);
-  const reportPath = values.report ?? path.join(reports, "report.html");
   if (junitPath !== undefined) {
     writeReport(junitPath, junitXml({
       name: overridden.name, classname: `impeller.simulate.${reportName(overridden.name, file)}`, timeS: result.elapsedMs / 1000,
@@ -334,8 +355,23 @@ function reportName(name: string, file: string): string {
 }
 
 function writeReport(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  fs.writeFileSync(file, text);
+  makeDirectoryFor(file);
+  try {
+    fs.writeFileSync(file, text);
+  } catch (error) {
+    throw new UsageError(`cannot write ${file}: ${(error as Error).message}`);
+  }
+}
+
+function makeDirectoryFor(file: string): void {
+  try {
+    fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  } catch (error) {
+    // mkdir says EEXIST, or ENOTDIR, when a file stands where a directory of the path should be.
+    const code = (error as { code?: string }).code;
+    const why = code === "EEXIST" || code === "ENOTDIR" ? `a file stands in the way of the directory ${path.dirname(file)}` : (error as Error).message;
+    throw new UsageError(`cannot write ${file}: ${why}`);
+  }
 }
 
 function geometryOption(bearing: string | undefined, geometry: string | undefined): [number, number, number, number] | undefined {
@@ -391,29 +427,83 @@ async function runAnalyze(args: string[]): Promise<number> {
     },
   });
   if (positionals.length !== 1) throw new UsageError("analyze takes one recording file");
-  const rateHz = numberOption(values.rate, "rate");
+  // Each maps to a firmware configuration field (rate_hz, rpm, window, vanes, iso_group) and its range.
+  const rateHz = numberOption(values.rate, "rate", ...CONFIG_RANGES.rate_hz);
   if (rateHz === undefined) throw new UsageError("analyze needs --rate HZ");
-  const isoGroup = numberOption(values["iso-group"], "iso-group");
-  if (isoGroup !== undefined && isoGroup !== 1 && isoGroup !== 2) throw new UsageError("--iso-group is 1 or 2");
+  const isoGroup = integerOption(values["iso-group"], "iso-group", ...CONFIG_RANGES.iso_group);
   if (values.foundation !== undefined && values.foundation !== "rigid" && values.foundation !== "flexible") {
     throw new UsageError("--foundation is rigid or flexible");
   }
-  const result = await replay(readRecording(positionals[0]), {
+  const options = {
     rateHz,
-    rpm: numberOption(values.rpm, "rpm"),
+    rpm: numberOption(values.rpm, "rpm", 0, CONFIG_RANGES.rpm[1], true),
     geometry: geometryOption(values.bearing, values.geometry),
-    window: numberOption(values.window, "window") ?? 4096,
-    intervalS: numberOption(values.interval, "interval"),
-    vanes: numberOption(values.vanes, "vanes"),
+    window: integerOption(values.window, "window", ...CONFIG_RANGES.window) ?? 4096,
+    intervalS: numberOption(values.interval, "interval", 0, INTERVAL_S_MAX, true),
+    vanes: integerOption(values.vanes, "vanes", ...CONFIG_RANGES.vanes),
     isoGroup: isoGroup as 1 | 2 | undefined,
     foundation: values.foundation as "rigid" | "flexible" | undefined,
-  });
+  };
+  const result = await replay(readRecording(positionals[0]), options);
   process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `${formatReplay(result)}\n`);
   return 0;
 }
 
+const COMMANDS = ["simulate", "analyze", "validate", "ble", "keygen", "sign", "inspect", "provision"];
+
+/** One command's part of the help: its lines from HELP, from its first line to the next command's. */
+export function commandUsage(command: string): string {
+  const lines = HELP.split("\n");
+  const from = lines.findIndex((line) => line.startsWith(`  ${command} `));
+  const isCommand = (line: string): boolean => /^  [a-z]/.test(line);
+  const block: string[] = [];
+  for (let i = from; i < lines.length && lines[i] !== ""; i++) {
+    if (i > from && isCommand(lines[i]) && !lines[i].startsWith(`  ${command} `)) break;
+    block.push(lines[i]);
+  }
+  return `Usage: impeller ${command} [options]\n\n${block.join("\n")}\n`;
+}
+
+/** Whether the arguments ask for help (before any "--", after which everything is a file name). */
+function asksHelp(args: string[]): boolean {
+  const end = args.indexOf("--");
+  return (end === -1 ? args : args.slice(0, end)).some((arg) => arg === "--help" || arg === "-h");
+}
+
+/** An error of the system (a file, a socket) rather than of the program: one line says what. */
+function systemErrorLine(error: unknown): string | undefined {
+  const e = error as { code?: unknown; syscall?: unknown; address?: unknown; port?: unknown; message?: string; errors?: unknown[] };
+  if (typeof e?.code !== "string" || !/^E[A-Z]+$/.test(e.code)) return undefined;
+  if (e.syscall === "connect" || e.errors !== undefined) {
+    const first = (e.errors?.[0] ?? e) as { address?: unknown; port?: unknown };
+    const where = first.address !== undefined ? `${String(first.address)}:${String(first.port)}` : "the broker";
+    return `cannot connect to ${where} (${e.code}): is the broker running and the address right?`;
+  }
+  return e.message ?? e.code;
+}
+
+/** "--days -1" as "--days=-1": parseArgs would take the "-1" for an option and answer that the
+ *  value is ambiguous, where the user meant a (negative) number that the option's check names. */
+function joinNegativeValues(args: string[]): string[] {
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const next = args[i + 1];
+    if (/^--[a-z][a-z-]*$/.test(args[i]) && next !== undefined && /^-[\d.]/.test(next)) {
+      joined.push(`${args[i]}=${next}`);
+      i++;
+    } else {
+      joined.push(args[i]);
+    }
+  }
+  return joined;
+}
+
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
+  const [command, ...rest] = joinNegativeValues(argv);
+  if (command !== undefined && COMMANDS.includes(command) && asksHelp(rest)) {
+    process.stdout.write(command === "ble" ? BLE_USAGE : commandUsage(command));
+    return 0;
+  }
   try {
     switch (command) {
       case undefined:
@@ -442,10 +532,13 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command ${JSON.stringify(command)}; see impeller --help`);
     }
   } catch (error) {
-    if (error instanceof UsageError || error instanceof SuitUsageError || error instanceof ProvisionError || error instanceof IdentityError || error instanceof ScenarioError || error instanceof ReplayError || error instanceof ValidateError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-      process.stderr.write(`impeller: ${(error as Error).message}\n`);
+    if (error instanceof UsageError || error instanceof SuitUsageError || error instanceof ProvisionError || error instanceof IdentityError || error instanceof ScenarioError || error instanceof ReplayError || error instanceof ValidateError || error instanceof ProtocolError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+      process.stderr.write(`impeller: ${(error as Error).message.replaceAll("\n", " ")}\n`);
       return 2;
     }
-    throw error;
+    const line = systemErrorLine(error);
+    if (line === undefined) throw error;
+    process.stderr.write(`impeller: ${line}\n`);
+    return 1;
   }
 }

@@ -11,6 +11,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs, promisify } from "node:util";
+import { integerOption } from "./options.js";
 import type { OwnerPolicy } from "../protocol/messages.js";
 import { isValidId, TOPIC_ROOT, type TopicKind } from "../protocol/topics.js";
 
@@ -21,6 +22,8 @@ export const PORT_DEFAULT = 8883;
 /** Devices one provision call makes: a bound on the openssl runs and the ACL's size. */
 export const DEVICES_MAX = 100_000;
 export const LEAF_DAYS_DEFAULT = 825;
+/** At most a century: openssl takes more, no certificate should. */
+const CERTIFICATE_DAYS_MAX = 36_500;
 /** openssl processes at a time (at most one per core): about 45 ms of CPU per identity. */
 const OPENSSL_PARALLEL_MAX = 16;
 const CA_DAYS = 3650;
@@ -283,7 +286,11 @@ function giveToBroker(files: string[]): void {
 export async function provision(options: ProvisionOptions): Promise<ProvisionResult> {
   checkOptions(options);
   const directory = path.resolve(options.out);
-  fs.mkdirSync(directory, { recursive: true, mode: 0o755 });
+  try {
+    fs.mkdirSync(directory, { recursive: true, mode: 0o755 });
+  } catch (error) {
+    throw new ProvisionError("bad_argument", `--out ${options.out} cannot be made a directory: ${(error as Error).message}`);
+  }
   const previous = readManifest(directory);
   const manifest: Manifest = previous ?? { version: MANIFEST_VERSION, host: "127.0.0.1", port: PORT_DEFAULT, tenants: {} };
   if (options.port !== undefined) manifest.port = options.port;
@@ -344,10 +351,13 @@ function choice<T extends string>(value: string | undefined, name: string, allow
   return value as T;
 }
 
-function wholeNumber(value: string | undefined, name: string): number | undefined {
-  if (value === undefined) return undefined;
-  if (!/^\d+$/.test(value)) throw new ProvisionError("bad_argument", `--${name} needs a whole number, not ${JSON.stringify(value)}`);
-  return Number(value);
+/** A whole-number option within min..max, refused as a bad_argument that names it and its range. */
+function wholeNumber(value: string | undefined, name: string, min: number, max: number): number | undefined {
+  try {
+    return integerOption(value, name, min, max);
+  } catch (error) {
+    throw new ProvisionError("bad_argument", (error as Error).message);
+  }
 }
 
 /** impeller provision --tenant T --devices N --out DIR [--port P] [--host H] [--bind A] [--first K] [--days D] */
@@ -366,8 +376,9 @@ export async function runProvision(args: string[]): Promise<number> {
     throw new ProvisionError("bad_argument", "provision needs --tenant T --devices N --out DIR");
   }
   const result = await provision({
-    tenant: values.tenant, devices: wholeNumber(values.devices, "devices")!, out: values.out, port: wholeNumber(values.port, "port"),
-    host: values.host, bind: values.bind, first: wholeNumber(values.first, "first"), days: wholeNumber(values.days, "days"),
+    tenant: values.tenant, devices: wholeNumber(values.devices, "devices", 0, DEVICES_MAX)!, out: values.out,
+    port: wholeNumber(values.port, "port", 1, 65535), host: values.host, bind: values.bind,
+    first: wholeNumber(values.first, "first", 0, Infinity), days: wholeNumber(values.days, "days", 1, CERTIFICATE_DAYS_MAX),
     waveform: choice(values.waveform, "waveform", ["on_request", "never"] as const),
     detail: choice(values.detail, "detail", ["full", "summary"] as const),
   });

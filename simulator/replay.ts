@@ -7,6 +7,7 @@ import { Device } from "../host/device.js";
 import { compileFirmware, type CompiledFirmware } from "../host/firmware.js";
 import { MemoryStorage } from "../host/storage.js";
 import { decodeEvent, FAULTS, type Fault, type FirmwareConfig, type MaintenanceAction, type SensorFault } from "../protocol/messages.js";
+import { ProtocolError } from "../protocol/errors.js";
 import { decodeSenml, resolveSenml } from "../protocol/senml.js";
 import { FIRMWARE_PATH } from "./fleet.js";
 
@@ -150,6 +151,7 @@ export async function replay(samples: Float32Array, options: ReplayOptions): Pro
       log: (_device, level, text) => { if (level >= 2) logs.push(text); },
     });
   } catch (error) {
+    if (error instanceof ProtocolError) throw new ReplayError(`the configuration was refused: ${error.message}`);
     throw new ReplayError(`the firmware refused the configuration: ${(error as Error).message}`);
   }
   const windows: WindowResult[] = [];

@@ -172,7 +172,7 @@ describe("impeller simulate --multiplex", () => {
         return true;
       });
       expect(await main(["simulate", file, "--multiplex", "0", "--quiet"])).toBe(2);
-      expect(errors).toContain(`"devices_per_connection" must be an integer from 1 to 10000, not 0`);
+      expect(errors).toContain(`impeller: --multiplex needs a whole number from 1 to 10000, not "0"`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

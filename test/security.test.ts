@@ -339,7 +339,7 @@ describe.skipIf(!PROVISION_READY)("impeller provision", () => {
       expect(await main(["provision", "--tenant", "acme", "--devices", "two", "--out", directory])).toBe(2);
       expect(await main(["provision", "--tenant", "a/b", "--devices", "1", "--out", directory])).toBe(2);
       expect(stderr.mock.calls.map(([text]) => String(text))).toEqual([
-        "impeller: --devices needs a whole number, not \"two\"\n",
+        "impeller: --devices needs a whole number from 0 to 100000, not \"two\"\n",
         "impeller: tenant \"a/b\" is not valid: use 1 to 64 of A-Z a-z 0-9 . _ : - starting with a letter or digit\n",
       ]);
     } finally {
