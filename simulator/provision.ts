@@ -115,6 +115,8 @@ export interface ProvisionResult {
   issued: string[];
   config: string;
   acl: string;
+  /** What keeps mosquitto, run as root and so as its own user, from the files (with the fix). */
+  brokerProblems: string[];
 }
 
 /** The simulator's device ids (simulator/pump-group.ts deviceId): pump-0001 for index 0. */
@@ -272,12 +274,55 @@ async function writePasswords(directory: string, manifest: Manifest): Promise<st
   return target;
 }
 
-function giveToBroker(files: string[]): void {
-  if (process.getuid?.() !== 0) return;
+/** The mosquitto user's uid and gid, when we are root and it exists (mosquitto then drops to
+ *  it); undefined otherwise (the broker runs as whoever starts it). */
+function brokerUser(): { uid: number; gid: number } | undefined {
+  if (process.getuid?.() !== 0) return undefined;
   const line = fs.existsSync("/etc/passwd") ? fs.readFileSync("/etc/passwd", "utf8").split("\n").find((entry) => entry.startsWith("mosquitto:")) : undefined;
-  if (line === undefined) return;
+  if (line === undefined) return undefined;
   const [, , uid, gid] = line.split(":");
-  for (const file of files) fs.chownSync(file, Number(uid), Number(gid));
+  return { uid: Number(uid), gid: Number(gid) };
+}
+
+function giveToBroker(files: string[]): void {
+  const user = brokerUser();
+  if (user === undefined) return;
+  for (const file of files) fs.chownSync(file, user.uid, user.gid);
+}
+
+/** Whether `user` may do `want` (4 read, 2 write, 1 search/execute) on `file`, by its mode bits. */
+function allowed(file: string, user: { uid: number; gid: number }, want: number): boolean {
+  const stat = fs.statSync(file);
+  const bits = stat.uid === user.uid ? (stat.mode >> 6) & 7 : stat.gid === user.gid ? (stat.mode >> 3) & 7 : stat.mode & 7;
+  return (bits & want) === want;
+}
+
+/** What keeps the broker, run as the mosquitto user, from its files: every directory on the way
+ *  to `directory` must let it through, and it must read its configuration, ACL, passwords,
+ *  certificates and key and write its data directory. Each problem comes with its fix. */
+export function brokerAccessProblems(directory: string): string[] {
+  const user = brokerUser();
+  if (user === undefined) return [];
+  const problems: string[] = [];
+  const ancestors: string[] = [];
+  for (let at = path.resolve(directory); ; at = path.dirname(at)) {
+    ancestors.unshift(at);
+    if (path.dirname(at) === at) break;
+  }
+  for (const folder of ancestors) {
+    if (!allowed(folder, user, 1)) {
+      const mode = (fs.statSync(folder).mode & 0o777).toString(8).padStart(4, "0");
+      problems.push(`${folder} (mode ${mode}) does not let the mosquitto user through: chmod o+x ${folder}, or provision under a directory it can reach`);
+      return problems; // nothing below it can be reached either
+    }
+  }
+  const reads = ["mosquitto.conf", "acl", "passwords", "ca.pem", "broker/cert.pem", "broker/key.pem"].map((name) => path.join(directory, name));
+  for (const file of reads) {
+    if (fs.existsSync(file) && !allowed(file, user, 4)) problems.push(`${file} is not readable by the mosquitto user: chown mosquitto ${file}, or chmod o+r (not for a key)`);
+  }
+  const data = path.join(directory, "data");
+  if (fs.existsSync(data) && !allowed(data, user, 7)) problems.push(`${data} is not writable by the mosquitto user: chown mosquitto ${data}`);
+  return problems;
 }
 
 /** Provisions a tenant into `out` (made if absent; a CA already there is reused, so several
@@ -342,7 +387,7 @@ export async function provision(options: ProvisionOptions): Promise<ProvisionRes
   fs.writeFileSync(path.join(directory, MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
   fs.writeFileSync(path.join(directory, "acl"), acl, { mode: 0o644 });
   fs.writeFileSync(path.join(directory, "mosquitto.conf"), config, { mode: 0o644 });
-  return { directory, manifest, issued, config, acl };
+  return { directory, manifest, issued, config, acl, brokerProblems: brokerAccessProblems(directory) };
 }
 
 function choice<T extends string>(value: string | undefined, name: string, allowed: readonly T[]): T | undefined {
@@ -394,7 +439,9 @@ export async function runProvision(args: string[]): Promise<number> {
     `Simulate: impeller simulate --identities ${directory}`,
     "",
   ].join("\n"));
-  return 0;
+  if (result.brokerProblems.length === 0) return 0;
+  process.stderr.write(`impeller: mosquitto, started as root, runs as the mosquitto user and could not read this broker's files:\n${result.brokerProblems.map((p) => `  ${p}\n`).join("")}`);
+  return 1;
 }
 
 /** Before a simulated fleet connects with identities: its tenant and every one of its pumps

@@ -325,8 +325,37 @@ describe.skipIf(!PROVISION_READY)("impeller provision", () => {
     }
   });
 
+  it.skipIf(process.getuid?.() !== 0 || !fs.readFileSync("/etc/passwd", "utf8").includes("\nmosquitto:"))(
+    "as root, says when the mosquitto user cannot reach the directory, and how to fix it (exit 1); says nothing when it can", async () => {
+      const parent = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-provision-reach-"));
+      try {
+        fs.chmodSync(parent, 0o700); // root's alone: mosquitto cannot pass
+        const hidden = path.join(parent, "fleet");
+        const refused = await provision({ tenant: "acme", devices: 1, out: hidden });
+        expect(refused.brokerProblems).toEqual([`${parent} (mode 0700) does not let the mosquitto user through: chmod o+x ${parent}, or provision under a directory it can reach`]);
+        let errors = "";
+        vi.spyOn(process.stdout, "write").mockImplementation(() => true);
+        const spy = vi.spyOn(process.stderr, "write").mockImplementation((chunk) => {
+          errors += String(chunk);
+          return true;
+        });
+        try {
+          expect(await main(["provision", "--tenant", "acme", "--devices", "1", "--out", hidden])).toBe(1);
+        } finally {
+          spy.mockRestore();
+          vi.restoreAllMocks();
+        }
+        expect(errors).toContain(`chmod o+x ${parent}`);
+        fs.chmodSync(parent, 0o755);
+        expect((await provision({ tenant: "acme", devices: 1, out: hidden })).brokerProblems).toEqual([]);
+      } finally {
+        fs.rmSync(parent, { recursive: true, force: true });
+      }
+    });
+
   it("the command line writes DIR and exits 0; a bad argument exits 2", async () => {
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-provision-cli-"));
+    fs.chmodSync(directory, 0o755); // mkdtemp's 0700 would keep the broker's own user out (exit 1)
     try {
       const stdout = vi.spyOn(process.stdout, "write").mockImplementation(() => true);
       const stderr = vi.spyOn(process.stderr, "write").mockImplementation(() => true);
