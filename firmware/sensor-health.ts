@@ -3,8 +3,8 @@
 // saturated one sits on its rails, an intermittent one (a loose connector) throws isolated one-
 // or two-sample spikes. Every threshold follows from a false-alarm probability per window
 // (firmware/ANALYSIS.md, "Sensor health"); nothing is allocated, every loop is bounded by the
-// window's length, and only logarithms are taken (neither Math.exp nor a general Math.pow
-// enters the image).
+// window's length, and the check takes only logarithms (no Math.exp or general Math.pow of
+// its own).
 
 import { radixSelect, lnNormalTail } from "./stats";
 import { scratchBeforeAnalysis } from "./analysis";
