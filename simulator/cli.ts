@@ -21,6 +21,7 @@ import { DATA_DIR_DEFAULT, runValidate, ValidateError, WINDOW_DEFAULT } from "./
 import { integerOption, numberOption, UsageError } from "./options.js";
 import { pumpsText, resizeFleet } from "./fleet-size.js";
 import { CONFIG_RANGES } from "../protocol/messages.js";
+import { decodeErrorCount } from "./expectations.js";
 import { ProtocolError } from "../protocol/errors.js";
 
 export { UsageError };
@@ -159,7 +160,7 @@ function formatSummary(result: SimulationResult): string {
   const { scenario } = result;
   lines.push(`Scenario: ${scenario.name}`);
   lines.push(`Broker: ${result.brokerUrl}   seed ${scenario.seed}   ${scenario.pumps} pumps   ${scenario.days} days   one ${scenario.window}-sample window every ${scenario.interval_s} s at ${scenario.sample_rate_hz} Hz`);
-  lines.push(`Windows analysed by the firmware: ${result.windows}   messages published: ${result.published}   decoded by the subscriber: ${result.delivered}   decode errors: ${result.decodeErrors.length}`);
+  lines.push(`Windows analysed by the firmware: ${result.windows}   messages published: ${result.published}   decoded by the subscriber: ${result.delivered}   decode errors: ${decodeErrorCount(result)}`);
   lines.push(`Delivery: ${result.duplicates} duplicates dropped, ${result.gaps} missing, ${result.resent} resent after reconnecting, ${result.reconnects} reconnections` +
     (result.outages.outages > 0 ? `   broker outages: ${result.outages.outages} (${(result.outages.downMs / 60_000).toFixed(0)} simulated minutes down)` : ""));
   if (scenario.pump_types !== undefined) {
@@ -301,9 +302,9 @@ async function runSimulate(args: string[]): Promise<number> {
   if ((overridden.devices_per_connection ?? 1) > 1) {
     process.stdout.write(`Connections: ${result.connections} for ${result.pumps.length} pumps (${overridden.devices_per_connection} per connection, through gateways)\n`);
   }
-  const complete = runs.every((run) => run.delivered === run.published && run.decodeErrors.length === 0);
+  const complete = runs.every((run) => run.delivered === run.published && decodeErrorCount(run) === 0);
   for (const run of runs) {
-    if (run.delivered !== run.published || run.decodeErrors.length > 0) {
+    if (run.delivered !== run.published || decodeErrorCount(run) > 0) {
       process.stderr.write(`not every message arrived intact${run.service !== undefined ? ` (${run.service.policy})` : ""}: ${run.delivered} of ${run.published} decoded\n`);
     }
   }

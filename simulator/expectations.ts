@@ -78,6 +78,12 @@ export interface ExpectationResult {
   implicit: boolean;
 }
 
+/** How many payloads the collector could not decode: every one is counted (rejected), while
+ *  decodeErrors keeps only the first of them worded. */
+export function decodeErrorCount(run: Pick<RunOutcome, "rejected" | "decodeErrors">): number {
+  return run.rejected?.total ?? run.decodeErrors.length;
+}
+
 export function runEndMs(scenario: RunOutcome["scenario"]): number {
   const steps = Math.floor((scenario.days * 86_400) / scenario.interval_s);
   return Date.parse(scenario.start) + steps * scenario.interval_s * 1000;
@@ -160,7 +166,7 @@ function judge(expectation: Expectation, run: RunOutcome, faults: FaultOutcome[]
     case "duplicates_max":
       return { passed: run.duplicates <= expectation.count, measured: run.duplicates, detail: `${run.duplicates} duplicates dropped by the collector (at most ${expectation.count})` };
     case "decode_errors_max": {
-      const errors = run.rejected?.total ?? run.decodeErrors.length;
+      const errors = decodeErrorCount(run);
       return { passed: errors <= expectation.count, measured: errors, detail: `${errors} messages could not be decoded (at most ${expectation.count})` };
     }
     case "campaign_outcome":

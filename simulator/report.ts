@@ -7,7 +7,7 @@ import { timeOrdered, type TelemetryLog, type TimeOrdered } from "../host/teleme
 import { percent, type PolicyOutcome } from "./service.js";
 import { DETECTION_PERSISTENCE, type PumpSummary } from "./fleet.js";
 import {
-  detections, evaluateExpectations, faultOutcomes, runEndMs,
+  decodeErrorCount, detections, evaluateExpectations, faultOutcomes, runEndMs,
   type DiagnosedPack, type Detection, type ExpectationResult, type FaultOutcome, type RunOutcome,
 } from "./expectations.js";
 import type { Scenario } from "./scenario.js";
@@ -68,7 +68,7 @@ export function runSummary(run: ReportInput, found: RunFindings = findings(run))
     verdict: found.passed ? "pass" : "fail",
     counts: {
       windows: run.windows, published: run.published, delivered: run.delivered, duplicates: run.duplicates, gaps: run.gaps,
-      resent: run.resent, reconnects: run.reconnects, decode_errors: run.rejected?.total ?? run.decodeErrors.length,
+      resent: run.resent, reconnects: run.reconnects, decode_errors: decodeErrorCount(run),
       broker_outages: run.outages.outages, broker_down_minutes: run.outages.downMs / 60_000,
       faults_given: found.faults.length, faults_detected: found.faults.filter((f) => f.status === "detected").length,
       false_alarms: found.detections.filter((d) => d.falseAlarm).length,
@@ -141,7 +141,7 @@ export function htmlReport(run: ReportInput, found: RunFindings = findings(run),
       `before failure; ${countBy(found.faults, "missed")} missed, ${countBy(found.faults, "late")} late, ${countBy(found.faults, "developing")} still developing`],
     ["Lead time", leads.length > 0 ? `${leads[0].toFixed(1)} d` : "–", leads.length > 0 ? `shortest; median ${leads[Math.floor(leads.length / 2)].toFixed(1)} d, longest ${leads.at(-1)!.toFixed(1)} d` : "no fault detected"],
     ["False alarms", String(falseAlarms.length), `on ${new Set(falseAlarms.map((a) => a.device)).size} pumps`],
-    ["Delivered", `${(share * 100).toFixed(share === 1 ? 0 : 3)} %`, `${run.delivered} of ${run.published} messages, ${run.decodeErrors.length} decode errors`],
+    ["Delivered", `${(share * 100).toFixed(share === 1 ? 0 : 3)} %`, `${run.delivered} of ${run.published} messages, ${decodeErrorCount(run)} decode errors`],
     ["Duplicates · missing", `${run.duplicates} · ${run.gaps}`, `${run.resent} resent, ${run.reconnects} reconnections` +
       (run.outages.outages > 0 ? `, ${run.outages.outages} broker outages (${(run.outages.downMs / 60_000).toFixed(0)} min)` : "")],
   ];
