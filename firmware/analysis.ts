@@ -7,6 +7,7 @@ import { fftInit, fftRealPlaced, fftConjugateHalfFilled, fftSlot, fftSlotShift, 
 import { spectrumInit, spectrumCompute, spectrumPtr, spectrumEnbwBins, WINDOW_HANN } from "./spectrum";
 import { STATUS_OK, STATUS_BAD_ARGUMENT } from "./status";
 import { radixSelect, lnNormalTail } from "./stats";
+import { speedInit, speedCapture, speedFromStream, speedFromSpectrum, speed_hz, speed_z, speed_confidence, speed_bin_hz, speed_sum_hh, FAMILY_Z } from "./speed";
 
 // ---- Decision levels (ANALYSIS.md §6) ---------------------------------------------------
 /** A finding's false-finding probability per window under noise, after the Bonferroni
@@ -60,18 +61,6 @@ const HF_HIGH_SHARE: f64 = PASSBAND_SHARE;
 // ---- Running speed (ANALYSIS.md §4) --------------------------------------------------------
 /** The harmonic family is summed up to this many times the top of the speed range. */
 const SPEED_HARMONICS_SPAN: f64 = 10.0;
-const SPEED_STEPS_PER_BIN: i32 = 40;
-const SPEED_CANDIDATES_MAX: i32 = 8192;
-const SPEED_FLOOR_BLOCK: i32 = 16;
-/** Mean and standard deviation of max(0, ln(P / median)) for a bin of noise (P exponential):
- *  E1(ln 2) and the square root of its second moment less its square (ANALYSIS.md §4). */
-const PROMINENCE_NOISE_MEAN: f64 = 0.37867;
-const PROMINENCE_NOISE_SD: f64 = 0.51820;
-/** A harmonic family (or its part) is there at z ≥ 3 (one-sided 1.3e-3 under noise). */
-const FAMILY_Z: f64 = 3.0;
-/** A line whose power is 10 × its floor's median has a 1e-3 chance under noise
- *  (exp(−10 ln 2)): only such lines refine the speed. */
-const LINE_PROMINENCE_LN: f64 = LN_10;
 const SPEED_LOW_SHARE: f64 = 0.94;
 const SPEED_HIGH_SHARE: f64 = 1.02;
 const FINDINGS_MAX: i32 = 4;
@@ -84,8 +73,6 @@ const STREAM_POINTS: i32 = 1024;
 const STREAM_DECIMATION_MAX: i32 = 16;
 /** The stream's rate against the highest modulation it must carry: Nyquist at 1.25 × it. */
 const STREAM_RATE_OVER_MODULATION: f64 = 2.5;
-const SPEED_HARMONICS_MAX: i32 = 512;
-const SPEED_OCTAVES_MAX: i32 = 4;
 
 export const FAULT_NONE: i32 = 0;
 export const FAULT_IMBALANCE: i32 = 1;
@@ -203,15 +190,16 @@ export function analysisInit(samples: i32): i32 {
   envelope_points_max = nextPowerOfTwo(2 * (<i32>(<f64>padded * BAND_WIDTH_MAX_SHARE) + 2), 256);
   const fft_status = fftInit(max(padded, 2 * envelope_points_max));
   if (fft_status < 0) return fft_status;
-  // A padded window needs its own Hann-windowed transform (spectrum.ts, with its window
-  // tables); an unpadded one takes its Hann spectrum from the raw FFT and needs neither.
-  if (padded != samples) {
-    const spectrum_status = spectrumInit(samples);
-    if (spectrum_status < 0) return spectrum_status;
-  }
   fft_size = padded;
   bins = (padded >> 1) + 1;
   raw = new StaticArray<f32>(fft_size + 2);
+  // A padded window needs its own Hann-windowed transform (spectrum.ts, with its window
+  // tables, working in `raw` before the raw FFT); an unpadded one takes its Hann spectrum from
+  // the raw FFT and needs neither.
+  if (padded != samples) {
+    const spectrum_status = spectrumInit(samples, changetype<usize>(raw));
+    if (spectrum_status < 0) return spectrum_status;
+  }
   power = new StaticArray<f32>(bins);
   baseband = new StaticArray<f32>(max(2 * envelope_points_max, bins)); // and the high band's powers
   envelope = new StaticArray<f32>(envelope_points_max);
@@ -221,6 +209,7 @@ export function analysisInit(samples: i32): i32 {
   sk_hann = new StaticArray<f32>(SK_FRAME_MAX);
   sk_sum2 = new StaticArray<f64>(SK_FRAME_MAX / 2 + 1);
   sk_sum4 = new StaticArray<f64>(SK_FRAME_MAX / 2 + 1);
+  speedInit(samples, padded);
   window_samples = samples;
   return STATUS_OK;
 }
@@ -313,6 +302,17 @@ function lineVelocity(hz: f64): f64 {
  *  spectrum comes from the same FFT (Hann is the cosine sum 0.5, −0.25, −0.25 on bins k,
  *  k∓1); a padded window is windowed over its own samples and transformed again. */
 function spectra(samples_ptr: usize, scale: f64): i32 {
+  // A padded window's Hann spectrum is taken first, in `raw` (lent to spectrum.ts).
+  if (fft_size != window_samples) {
+    const status = spectrumCompute(samples_ptr, window_samples, WINDOW_HANN);
+    if (status < 0) return status;
+    enbw_bins = spectrumEnbwBins(WINDOW_HANN);
+    const amplitudes = spectrumPtr();
+    for (let k = 0; k < bins; k++) {
+      const a = <f64>load<f32>(amplitudes + (<usize>k << 2)) * scale;
+      setF32(power, k, <f32>(a * a * 0.5 / enbw_bins));
+    }
+  }
   let sum: f64 = 0.0;
   for (let n = 0; n < window_samples; n++) sum += <f64>load<f32>(samples_ptr + (<usize>n << 2));
   const mean = sum / <f64>window_samples;
@@ -331,18 +331,7 @@ function spectra(samples_ptr: usize, scale: f64): i32 {
   }
   const raw_bins = fftRealPlaced(out, fft_size);
   if (raw_bins < 0) return raw_bins;
-  if (fft_size == window_samples) {
-    hannPowerFromRaw();
-    return STATUS_OK;
-  }
-  const status = spectrumCompute(samples_ptr, window_samples, WINDOW_HANN);
-  if (status < 0) return status;
-  enbw_bins = spectrumEnbwBins(WINDOW_HANN);
-  const amplitudes = spectrumPtr();
-  for (let k = 0; k < bins; k++) {
-    const a = <f64>load<f32>(amplitudes + (<usize>k << 2)) * scale;
-    setF32(power, k, <f32>(a * a * 0.5 / enbw_bins));
-  }
+  if (fft_size == window_samples) hannPowerFromRaw();
   return STATUS_OK;
 }
 
@@ -399,190 +388,53 @@ function velocityAndZone(): void {
   result.iso_zone = v < machine.zone_ab_mm_s ? 0 : v < machine.zone_bc_mm_s ? 1 : v < machine.zone_cd_mm_s ? 2 : 3;
 }
 
-/** Prominence of every bin up to `k_top` over its block's floor, max(0, ln(P / median)), into
- *  `baseband` (free until the envelope analysis): a line stands out, noise averages
- *  PROMINENCE_NOISE_MEAN. The floor is the median of the bin's block of SPEED_FLOOR_BLOCK bins,
- *  which a line's three bins cannot move. Returns how many bins were filled. */
-function speedProminence(k_top: i32): i32 {
-  const top = min(k_top + 2, bins - 1);
-  setF32(baseband, 0, 0.0);
-  for (let start = 1; start <= top; start += SPEED_FLOOR_BLOCK) {
-    const end = min(start + SPEED_FLOOR_BLOCK, top + 1);
-    let count = 0;
-    for (let k = start; k < end; k++) {
-      setF32(scratch, count, getF32(power, k));
-      count++;
-    }
-    const floor = scratchMedian(count);
-    for (let k = start; k < end; k++) {
-      const p = <f64>getF32(power, k);
-      setF32(baseband, k, floor > 0.0 && p > floor ? <f32>Math.log(p / floor) : <f32>0.0);
-    }
-  }
-  return top + 1;
-}
-
-let prominence_bins: i32 = 0;
-
-function prominenceAt(hz: f64): f64 {
-  const position = hz / bin_hz;
-  const k = <i32>position;
-  if (k < 1 || k + 1 >= prominence_bins) return 0.0;
-  const t = position - <f64>k;
-  return (1.0 - t) * <f64>getF32(baseband, k) + t * <f64>getF32(baseband, k + 1);
-}
-
-/** The family of `hz`'s harmonics up to `top_hz`, leaving out every `skip`-th (0: none): its
- *  prominence above noise's mean, and in family_z that sum as a z-score under noise. */
-let family_z: f64 = 0.0;
-function familyScore(hz: f64, top_hz: f64, skip: i32): f64 {
-  family_z = 0.0;
-  if (hz <= 0.0) return 0.0;
-  const harmonics = min(<i32>(top_hz / hz), SPEED_HARMONICS_MAX);
-  let sum: f64 = 0.0;
-  let count = 0;
-  for (let h = 1; h <= harmonics; h++) {
-    if (skip > 0 && h % skip == 0) continue;
-    sum += prominenceAt(hz * <f64>h) - PROMINENCE_NOISE_MEAN;
-    count++;
-  }
-  if (count > 0) family_z = sum / (PROMINENCE_NOISE_SD * Math.sqrt(<f64>count));
-  return sum;
-}
-
-/** How far the harmonics of `hz` (all, or with `skip` > 0 those not multiples of it) stand out
- *  from the spectrum between them: each one's prominence less the mean of the prominences a
- *  quarter of `hz` to either side, as a one-sample t statistic over them. Measured against the
- *  spectrum's own density of lines, not a noise model: a machine's spectrum is full of lines
- *  (bearing tones, their sidebands), which lift every position alike. */
-function familyContrastT(hz: f64, top_hz: f64, skip: i32): f64 {
-  const harmonics = min(<i32>(top_hz / hz), SPEED_HARMONICS_MAX);
-  let sum: f64 = 0.0;
-  let sum_squares: f64 = 0.0;
-  let count = 0;
-  for (let h = 1; h <= harmonics; h++) {
-    if (skip > 0 && h % skip == 0) continue;
-    const at = hz * <f64>h;
-    const contrast = prominenceAt(at) - 0.5 * (prominenceAt(at - 0.25 * hz) + prominenceAt(at + 0.25 * hz));
-    sum += contrast;
-    sum_squares += contrast * contrast;
-    count++;
-  }
-  if (count < 2) return 0.0;
-  const mean = sum / <f64>count;
-  const variance = (sum_squares - sum * mean) / <f64>(count - 1);
-  if (variance <= 0.0) return mean > 0.0 ? FAMILY_Z * 10.0 : 0.0;
-  return mean / Math.sqrt(variance / <f64>count);
-}
-
-/** The candidate of the largest family score in [low, high], in steps of `step`. */
-function bestCandidate(low: f64, high: f64, step: f64, top_hz: f64): f64 {
-  let best_hz = low;
-  let best: f64 = -Infinity;
-  let hz = low;
-  for (let i = 0; i < SPEED_CANDIDATES_MAX && hz <= high; i++) {
-    const score = familyScore(hz, top_hz, 0);
-    if (score > best) {
-      best = score;
-      best_hz = hz;
-    }
-    hz += step;
-  }
-  return best_hz;
-}
-
-/** The upper tail of the standard normal distribution, Φ(−z) (stats.ts). */
-function normalTail(z: f64): f64 {
-  return z >= 0.0 ? Math.exp(lnNormalTail(z)) : 1.0 - Math.exp(lnNormalTail(-z));
-}
-
-/** Offset (bins, within ±0.5) of a line's true frequency from its peak bin. */
-function peakOffset(peak: i32): f64 {
-  const a = Math.sqrt(<f64>getF32(power, peak - 1));
-  const b = Math.sqrt(<f64>getF32(power, peak));
-  const c = Math.sqrt(<f64>getF32(power, peak + 1));
-  if (b <= 0.0) return 0.0;
-  let offset: f64;
-  if (fft_size == window_samples) {
-    // Grandke's interpolation, exact for a sine through a Hann window: the larger neighbour's
-    // ratio α to the peak gives the offset (2α − 1)/(α + 1) bins towards it.
-    const alpha = Math.max(a, c) / b;
-    offset = (c >= a ? 1.0 : -1.0) * (2.0 * alpha - 1.0) / (alpha + 1.0);
-  } else {
-    // Zero-padded: the bins are finer than the window's resolution; a parabola fits the lobe.
-    const denominator = a - 2.0 * b + c;
-    offset = denominator != 0.0 ? 0.5 * (a - c) / denominator : 0.0;
-  }
-  return Math.max(-0.5, Math.min(0.5, offset));
-}
-
 /** Relative uncertainty of the speed the defect zones allow for besides slip. */
 let speed_tolerance: f64 = 0.0;
+/** The speed range sought this window, and the top of the harmonics read for it. */
+let speed_low_hz: f64 = 0.0;
+let speed_high_hz: f64 = 0.0;
+let speed_top_hz: f64 = 0.0;
 
-/** Shaft speed from its harmonic family (ANALYSIS.md §4): the frequency whose harmonics up to
- *  SPEED_HARMONICS_SPAN times the top of the range stand out most above their floor; then the
- *  family's sub-multiples and multiples are weighed (a speed twice as high is taken when the
- *  harmonics it lacks are not there); then refined by least squares over its clear lines. */
-function estimateSpeed(): void {
-  let low = machine.shaft_hz_min;
-  let high = machine.shaft_hz_max;
+function speedRange(): void {
+  speed_low_hz = machine.shaft_hz_min;
+  speed_high_hz = machine.shaft_hz_max;
   const nominal = machine.shaft_hz_nominal;
   if (nominal > 0.0) {
-    low = nominal * SPEED_LOW_SHARE;
-    high = nominal * SPEED_HIGH_SHARE;
+    speed_low_hz = nominal * SPEED_LOW_SHARE;
+    speed_high_hz = nominal * SPEED_HIGH_SHARE;
   }
-  const top_hz = Math.min(PASSBAND_SHARE * machine.sample_rate_hz, SPEED_HARMONICS_SPAN * high);
-  prominence_bins = speedProminence(<i32>Math.ceil(top_hz / bin_hz) + 1);
-  const step = Math.max(bin_hz / <f64>SPEED_STEPS_PER_BIN, (high - low) / <f64>SPEED_CANDIDATES_MAX);
-  let best_hz = bestCandidate(low, high, step, top_hz);
-  // A family at half the speed holds every harmonic of the true one: move up while the
-  // harmonics only the lower speed has are not there (at most SPEED_OCTAVES_MAX moves).
-  for (let move = 0; move < SPEED_OCTAVES_MAX; move++) {
-    let moved = false;
-    for (let m = 2; m <= 4 && !moved; m++) {
-      const up = best_hz * <f64>m;
-      if (up > high) break;
-      familyScore(best_hz, top_hz, m);
-      if (family_z < FAMILY_Z) {
-        best_hz = bestCandidate(up - bin_hz * 0.5, up + bin_hz * 0.5, step, top_hz);
-        moved = true;
-      }
-    }
-    if (!moved) break;
-  }
-  familyScore(best_hz, top_hz, 0);
-  const z = family_z;
-  result.speed_confidence = 1.0 - normalTail(familyContrastT(best_hz, top_hz, 0));
-  // Refine: each clear harmonic's interpolated frequency, weighted by its order (least squares
-  // of f·h against the lines).
-  const harmonics = min(<i32>(top_hz / best_hz), SPEED_HARMONICS_MAX);
-  let sum_hf: f64 = 0.0;
-  let sum_hh: f64 = 0.0;
-  let lines = 0;
-  for (let h = 1; h <= harmonics; h++) {
-    const centre = binOf(best_hz * <f64>h);
-    if (centre < 2 || centre > bins - 3 || centre + 1 >= prominence_bins) break;
-    let peak = centre;
-    for (let k = centre - 1; k <= centre + 1; k++) if (getF32(power, k) > getF32(power, peak)) peak = k;
-    if (<f64>getF32(baseband, peak) < LINE_PROMINENCE_LN) continue;
-    const line_hz = (<f64>peak + peakOffset(peak)) * bin_hz;
-    // A line of this family lies within half a bin of its place, give or take the comb's step.
-    if (Math.abs(line_hz - best_hz * <f64>h) > 0.5 * bin_hz + step * <f64>h) continue;
-    sum_hf += <f64>h * line_hz;
-    sum_hh += <f64>(h * h);
-    lines++;
-  }
-  const refined = lines > 0 ? Math.max(low, Math.min(high, sum_hf / sum_hh)) : best_hz;
-  // The comb places a speed to about one bin at its top harmonic: coarser than the configured
+  speed_top_hz = Math.min(PASSBAND_SHARE * machine.sample_rate_hz, SPEED_HARMONICS_SPAN * speed_high_hz);
+}
+
+/** Whether this window's speed comes from the decimated acquisition over it and the windows
+ *  before; otherwise from its own spectrum. */
+let speed_streamed: bool = false;
+
+/** Shaft speed from its harmonic family, over the decimated acquisition of the windows so far
+ *  (speed.ts, ANALYSIS.md §4). Runs before the window's own spectra: it borrows their buffers. */
+function measureSpeed(samples_ptr: usize, previous_ptr: usize): void {
+  speedRange();
+  speed_streamed = speedCapture(samples_ptr, previous_ptr, machine.sample_rate_hz, speed_top_hz, changetype<usize>(raw), changetype<usize>(power));
+  if (speed_streamed) speedFromStream(speed_low_hz, speed_high_hz, speed_top_hz, changetype<usize>(raw), changetype<usize>(power), changetype<usize>(baseband));
+}
+
+/** The window's shaft speed: the measured one when its family is clear (z ≥ FAMILY_Z) and fine
+ *  enough to improve on the configured speed; otherwise the configured one. */
+function estimateSpeed(): void {
+  // A window alone: its own spectrum (`baseband` is free until the high band's floor).
+  if (!speed_streamed) speedFromSpectrum(changetype<usize>(power), bins, bin_hz, fft_size != window_samples, speed_low_hz, speed_high_hz, speed_top_hz, changetype<usize>(baseband));
+  const nominal = machine.shaft_hz_nominal;
+  result.speed_confidence = speed_confidence;
+  // The stream places a speed to about one bin at its top harmonic: coarser than the configured
   // speed's own uncertainty (slip), the measurement does not replace it.
-  const coarse = nominal > 0.0 && bin_hz / top_hz > SLIP_MAX;
-  result.speed_measured = z >= FAMILY_Z && !coarse;
+  const coarse = nominal > 0.0 && (speed_bin_hz <= 0.0 || speed_bin_hz / speed_top_hz > SLIP_MAX);
+  result.speed_measured = speed_hz > 0.0 && speed_z >= FAMILY_Z && !coarse;
   if (result.speed_measured) {
-    result.shaft_hz = refined;
+    result.shaft_hz = speed_hz;
     // A line's frequency is good to about a tenth of a bin; the fit divides it by √Σh².
-    speed_tolerance = lines > 0 ? 0.1 * bin_hz / Math.sqrt(sum_hh) / refined : bin_hz / refined;
+    speed_tolerance = speed_sum_hh > 0.0 ? 0.1 * speed_bin_hz / Math.sqrt(speed_sum_hh) / speed_hz : speed_bin_hz / speed_hz;
   } else {
-    result.shaft_hz = nominal > 0.0 ? nominal : refined;
+    result.shaft_hz = nominal > 0.0 ? nominal : speed_hz > 0.0 ? speed_hz : 0.5 * (speed_low_hz + speed_high_hz);
     speed_tolerance = coarse ? SLIP_MAX : nominal > 0.0 ? 1.0 - SPEED_LOW_SHARE : 1.0;
   }
 }
@@ -814,6 +666,9 @@ let stream_high_hz: f64 = 0.0;
  *  their mean. */
 let stream_speed_sum: f64 = 0.0;
 let stream_windows: i32 = 0;
+/** Whether the stream began on a measured speed, and its windows whose speed was far off. */
+let stream_speed_measured: bool = false;
+let stream_speed_outliers: i32 = 0;
 let stream_decimation: i32 = 1;
 /** Decimated envelope points per half window, and the stream's sample rate. */
 let stream_segment: i32 = 0;
@@ -841,6 +696,8 @@ function streamStart(low_hz: f64, high_hz: f64, modulation_hz: f64, points: i32)
   stream_high_hz = high_hz;
   stream_speed_sum = result.shaft_hz;
   stream_windows = 1;
+  stream_speed_measured = result.speed_measured;
+  stream_speed_outliers = 0;
   stream_decimation = decimation;
   stream_rate_hz = envelope_rate_hz / <f64>decimation;
   return true;
@@ -1099,7 +956,10 @@ function bearingEvidence(samples_ptr: usize, previous_ptr: usize, scale: f64): v
   const f = result.shaft_hz;
   // The stream goes on over consecutive windows (a shaft does not change its speed by more than
   // a window's estimate can tell within a second or two); its speed is their speeds' mean.
-  const continuing = previous_ptr != 0 && stream_segment > 0;
+  // Without a configured speed, a stream begun before the speed was measured starts again once
+  // it is: its band and rate were set for the whole speed range.
+  const settled = stream_speed_measured || !result.speed_measured || machine.shaft_hz_nominal > 0.0;
+  const continuing = previous_ptr != 0 && stream_segment > 0 && settled && stream_speed_outliers <= stream_windows;
   if (!continuing) streamReset();
   const adding = continuing ? 2 * stream_segment : stream_segment;
   let captured = false;
@@ -1146,8 +1006,16 @@ function bearingEvidence(samples_ptr: usize, previous_ptr: usize, scale: f64): v
   }
   if (continuing) {
     streamContinue(previous_ptr, samples_ptr, scale, captured, adding);
-    stream_speed_sum += f;
-    stream_windows++;
+    // A shaft does not move by more than its slip from one second to the next: a speed that far
+    // from the stream's is the estimate's mistake, left out of the mean (and counted: when such
+    // windows outnumber the others, the stream's own speed was the mistake and it starts again).
+    const mean = stream_speed_sum / <f64>stream_windows;
+    if (Math.abs(f - mean) <= SLIP_MAX * mean) {
+      stream_speed_sum += f;
+      stream_windows++;
+    } else {
+      stream_speed_outliers++;
+    }
   }
   if (stream_segment > 0 && stream_count >= stream_points) {
     streamEvidence(stream_speed_sum / <f64>stream_windows);
@@ -1305,6 +1173,7 @@ function diagnose(kurtosis: f64, crest: f64): void {
 export function analyse(samples_ptr: usize, scale: f64, kurtosis: f64, crest: f64, previous_ptr: usize): i32 {
   if (window_samples == 0) return STATUS_BAD_ARGUMENT;
   bin_hz = machine.sample_rate_hz / <f64>fft_size;
+  measureSpeed(samples_ptr, previous_ptr);
   const status = spectra(samples_ptr, scale);
   if (status < 0) return status;
   velocityAndZone();

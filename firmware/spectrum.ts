@@ -61,7 +61,7 @@ function flatTopAt(at: i32): f32 {
   return <f32>(flat / FLAT_TOP_PEAK);
 }
 
-export function spectrumInit(samples: i32): i32 {
+export function spectrumInit(samples: i32, work_ptr: usize = 0): i32 {
   if (samples < WINDOW_SAMPLES_MIN || samples > FFT_SIZE_MAX) return STATUS_BAD_ARGUMENT;
   if (window_samples != 0) return samples == window_samples ? STATUS_OK : STATUS_NEEDS_REBOOT;
   let size = SPECTRUM_SIZE_MIN;
@@ -70,7 +70,8 @@ export function spectrumInit(samples: i32): i32 {
   if (status < 0) return status;
 
   const half = samples >> 1;
-  buffer = new StaticArray<f32>(size + 2);
+  // A caller with a buffer of size + 2 f32 free while it takes a spectrum lends it.
+  buffer = work_ptr != 0 ? changetype<StaticArray<f32>>(work_ptr) : new StaticArray<f32>(size + 2);
   hann_half = new StaticArray<f32>(half + 1);
   for (let n = 0; n <= half; n++) {
     unchecked(hann_half[n] = <f32>(0.5 - 0.5 * cosTurns(<f64>n / <f64>samples)));

@@ -452,7 +452,9 @@ export function recordOutcome(record: CwruRecord, mode: Mode, result: ReplayResu
     return { ...base, verdict: ERROR_VERDICT, windows: 0, windows_by_fault: {}, shaft_hz: null, speed_error_pct: null, error: result.error };
   }
   const speeds = result.windows.map((w) => w.features.shaft_hz).filter((hz): hz is number => hz !== undefined && Number.isFinite(hz));
-  const shaftHz = speeds.length > 0 ? speeds.reduce((a, b) => a + b, 0) / speeds.length : null;
+  // The speed the firmware settles on: the median over the windows (the first windows of a run
+  // measure over a shorter acquisition and can miss).
+  const shaftHz = speeds.length > 0 ? median(speeds) : null;
   const nominalHz = record.shaft_rpm === null ? null : record.shaft_rpm / 60;
   const speedError = mode === "without_rpm" && shaftHz !== null && nominalHz !== null ? (Math.abs(shaftHz - nominalHz) / nominalHz) * 100 : null;
   return {
@@ -656,7 +658,7 @@ export function formatReport(report: ValidationReport, verbose = false): string 
       for (const table of tables) lines.push(...formatTable(table));
     }
     if (report.cwru.speed.length > 0) {
-      lines.push("", `Shaft speed measured without rpm (mean shaft_hz over windows against the manifest's rpm/60)`);
+      lines.push("", `Shaft speed measured without rpm (median shaft_hz over windows against the manifest's rpm/60)`);
       for (const s of report.cwru.speed) {
         lines.push(`  ${s.group.padEnd(18)} median ${s.median_pct.toFixed(2)} %, max ${s.max_pct.toFixed(2)} %, within ${SPEED_TOLERANCE_PCT} %: ${s.within} of ${s.runs}`);
       }

@@ -91,11 +91,11 @@ describe("speed measured without rpm", () => {
     ]);
   });
 
-  it("takes the mean of the windows' shaft_hz against rpm/60", () => {
+  it("takes the median of the windows' shaft_hz against rpm/60", () => {
     const record: CwruRecord = {
       file: "r.f32", record: 7, label: "inner", fault_size_in: 0.014, load_hp: 1, shaft_rpm: 1800, sample_rate_hz: 48000, bearing: "6205", sensor: "drive_end",
     };
-    const windows = [29.7, 30.0, 30.6].map((hz, index) => ({ index, features: { shaft_hz: hz } }) as unknown as WindowResult);
+    const windows = [29.7, 30.1, 36.6].map((hz, index) => ({ index, features: { shaft_hz: hz } }) as unknown as WindowResult);
     const result = { summary: { fault: "inner_race", windows: 3, windows_by_fault: { none: 0, inner_race: 3 } }, windows } as unknown as ReplayResult;
     const without = recordOutcome(record, "without_rpm", result);
     expect(without.shaft_hz).toBeCloseTo(30.1, 12);
