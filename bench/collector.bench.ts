@@ -53,7 +53,7 @@ function general(): { us: number; bytesPerPack: number } {
   const started = performance.now();
   for (let i = 0; i < packs; i++) {
     const { device, body } = bodies[i % DEVICES];
-    const { sequence, body: inner } = unframe(frame(Math.floor(i / DEVICES) + 1, body));
+    const { sequence, body: inner } = unframe("telemetry", frame("telemetry", Math.floor(i / DEVICES) + 1, body));
     const prefix = `${device}:`;
     const valuesOf = new Map<string, number>();
     const units = new Map<string, string>();
@@ -75,7 +75,7 @@ function general(): { us: number; bytesPerPack: number } {
 
 async function compact(): Promise<{ us: number; bytesPerPack: number }> {
   const collector = await Collector.connect(broker.url, scenario.tenant);
-  const framed = Array.from({ length: packs }, (_, i) => frame(Math.floor(i / DEVICES) + 1, bodies[i % DEVICES].body));
+  const framed = Array.from({ length: packs }, (_, i) => frame("telemetry", Math.floor(i / DEVICES) + 1, bodies[i % DEVICES].body));
   const started = performance.now();
   for (let i = 0; i < packs; i++) collector.ingest(topics[i % DEVICES], framed[i]);
   const us = ((performance.now() - started) * 1000) / packs;

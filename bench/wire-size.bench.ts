@@ -21,13 +21,13 @@ firmware.process(window, 1_767_225_600_000, 12800);
 const cbor = packs[0];
 const records = decodeSenml(cbor);
 const json = Buffer.from(senmlToJson(records));
-const framed = frame(123456, cbor);
+const framed = frame("telemetry", 123456, cbor);
 // JSON writes a float32 as its full double expansion; 7 significant digits is what a JSON
 // producer that knows the values are float32 would write.
 const rounded = Buffer.from(senmlToJson(records.map((r) => (r.v === undefined ? r : { ...r, v: Number(r.v.toPrecision(7)) }))));
 console.log(`full-feature telemetry pack: ${records.length} records`);
 console.log(`  SenML CBOR (as published)      ${String(cbor.length).padStart(5)} bytes`);
-console.log(`  with the outbox sequence       ${String(framed.length).padStart(5)} bytes (the MQTT payload)`);
+console.log(`  with the outbox sequence in it ${String(framed.length).padStart(5)} bytes (the MQTT payload)`);
 console.log(`  SenML JSON (same records)      ${String(json.length).padStart(5)} bytes`);
 console.log(`  SenML JSON, 7 digits per value ${String(rounded.length).padStart(5)} bytes`);
 console.log(`  CBOR / JSON                    ${(cbor.length / json.length).toFixed(2)} (${(cbor.length / rounded.length).toFixed(2)} against the 7-digit JSON)`);

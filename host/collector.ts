@@ -244,7 +244,7 @@ const GAPS_LISTED_MAX = 1000;
 /** Unframes and decodes a message with the protocol's codecs into its device's ledger; a
  *  duplicate is counted and dropped. */
 function decodeInto(ledger: DeviceLedger, kind: Topic["kind"], payload: Uint8Array): void {
-  const { sequence, body } = unframe(payload);
+  const { sequence, body } = unframe(kind, payload);
   if (seen(ledger, sequence)) {
     ledger.duplicates += 1;
     return;

@@ -10,6 +10,7 @@ import {
 import { encodeCbor } from "../protocol/cbor.js";
 import { decodeEvent, type DeviceEvent } from "../protocol/messages.js";
 import type { DataPolicy } from "../protocol/state.js";
+import { framable } from "../protocol/framing.js";
 import type { TopicKind } from "../protocol/topics.js";
 import { ABI_VERSION } from "./abi.js";
 import { FileOutbox, type FileOutboxOptions, type OutboxDrop } from "./file-outbox.js";
@@ -212,6 +213,12 @@ export class Device {
     const topicKind = MESSAGE_KINDS.get(kind);
     if (topicKind === undefined) {
       this.options.log?.(this.id, 3, `firmware published unknown message kind ${kind}; refused`);
+      return false;
+    }
+    if (!framable(topicKind, bytes)) {
+      // Its sequence number travels inside the pack's first record: without one it cannot be sent.
+      this.options.log?.(this.id, 3, "firmware published telemetry that is not a SenML pack whose first record is a map; refused");
+      this.counters.refused += 1;
       return false;
     }
     const sequence = this.outbox.append(topicKind, bytes);

@@ -51,6 +51,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { MESSAGE_BYTES_MAX } from "../protocol/cbor.js";
+import { MESSAGE_BODY_BYTES_MAX } from "../protocol/framing.js";
 import { TOPIC_KINDS, type TopicKind } from "../protocol/topics.js";
 import { crc32c } from "./crc32c.js";
 import type { Outbox, OutboxEntry } from "./outbox.js";
@@ -67,8 +68,12 @@ const RECORD_HEAD_BYTES = 14;
 const RECORD_CRC_BYTES = 4;
 /** Bytes a record adds to its payload. */
 export const RECORD_OVERHEAD_BYTES = RECORD_HEAD_BYTES + RECORD_CRC_BYTES;
-/** Largest payload a record may carry: a firmware message's limit. */
+/** Largest payload a record may carry, as recovery reads a log: a message's limit. */
 export const RECORD_PAYLOAD_BYTES_MAX = MESSAGE_BYTES_MAX;
+/** Largest message append() takes: one that still fits a payload once its sequence number is
+ *  framed in (smaller than RECORD_PAYLOAD_BYTES_MAX, which stays as it was so that recovery
+ *  still reads every record a log already holds). */
+export const APPEND_BYTES_MAX = MESSAGE_BODY_BYTES_MAX;
 
 export const RECORD_APPEND = 0x41;
 export const RECORD_ACK = 0x4b;
@@ -84,7 +89,7 @@ export type OutboxDropReason =
   | "thinned"
   /** The new message was refused: only events and replies left, and still no room. */
   | "full"
-  /** The new message is larger than the outbox's byte capacity or a record's limit. */
+  /** The new message is larger than the outbox's byte capacity or APPEND_BYTES_MAX. */
   | "too_large"
   /** The new message was refused because writing or fsyncing the log failed. */
   | "write_failed"
@@ -421,7 +426,7 @@ export class FileOutbox implements Outbox {
     this.checkOpen();
     const kindIndex = TOPIC_KINDS.indexOf(kind);
     if (kindIndex < 0) throw new RangeError(`unknown topic kind ${JSON.stringify(kind)}`);
-    if (body.length > Math.min(this.settings.capacityBytes, RECORD_PAYLOAD_BYTES_MAX)) {
+    if (body.length > Math.min(this.settings.capacityBytes, APPEND_BYTES_MAX)) {
       this.count.refusedTooLarge += 1;
       return this.refuse("too_large", kind, body.length);
     }

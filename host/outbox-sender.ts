@@ -1,7 +1,8 @@
 // Sending a device's outbox over an MQTT connection, the part every link shares (MqttLink: a
 // connection of its own; GatewayChannel: one of a gateway's): oldest first, at most a window
-// of messages in flight, each framed with its sequence number, acknowledged in the outbox
-// when the broker has it, sent again after a reconnect, and waiters told when all is out.
+// of messages in flight, each framed with its sequence number (protocol/framing.ts: inside a
+// telemetry pack, before any other message), acknowledged in the outbox when the broker has
+// it, sent again after a reconnect, and waiters told when all is out.
 
 import type { MqttClient } from "mqtt";
 import { frame } from "../protocol/framing.js";
@@ -46,7 +47,7 @@ export class OutboxSender {
       this.inFlight.add(entry.sequence);
       if (entry.sequence <= this.highestSent) this.counters.resent += 1;
       else this.highestSent = entry.sequence;
-      const framed = frame(entry.sequence, entry.body);
+      const framed = frame(entry.kind, entry.sequence, entry.body);
       // A Buffer over the framed bytes, not a copy of them.
       const payload = Buffer.from(framed.buffer, framed.byteOffset, framed.byteLength);
       client.publish(this.topicOf(entry.kind), payload, { qos: 1 }, (error) => {

@@ -2,6 +2,7 @@
 // number and waits here until the broker acknowledges it. This one lives in memory and is
 // bounded; when full it refuses (the firmware sees PUBLISH_FAILED), it never drops silently.
 
+import { MESSAGE_BODY_BYTES_MAX } from "../protocol/framing.js";
 import type { TopicKind } from "../protocol/topics.js";
 
 export interface OutboxEntry {
@@ -18,7 +19,7 @@ export interface Outbox {
   /** Removes an entry the broker acknowledged. */
   acknowledge(sequence: number): void;
   readonly size: number;
-  /** Messages refused because the outbox was full. */
+  /** Messages refused because the outbox was full (or, in memory, the message too large to frame). */
   readonly refused: number;
 }
 
@@ -32,7 +33,7 @@ export class MemoryOutbox implements Outbox {
   }
 
   append(kind: TopicKind, body: Uint8Array): number | undefined {
-    if (this.entries.length >= this.capacity) {
+    if (this.entries.length >= this.capacity || body.length > MESSAGE_BODY_BYTES_MAX) {
       this.refused += 1;
       return undefined;
     }

@@ -76,7 +76,7 @@ export class UpdateServer {
   async receivePayload(device: string, payload: Uint8Array): Promise<void> {
     let body: Uint8Array;
     try {
-      body = unframe(payload).body;
+      body = unframe("update", payload).body;
     } catch (error) {
       this.rejections.add(device, error);
       return;

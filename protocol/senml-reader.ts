@@ -1,13 +1,14 @@
-// A one-pass reader of a device payload (sequence number + SenML CBOR pack) for a collector that
-// takes thousands of packs a second: it walks the bytes once, resolves each record as
-// resolveSenml does and hands it to a sink, with no Map, no intermediate record and no string
+// A one-pass reader of a telemetry payload (a SenML CBOR pack, its sequence number inside) for a
+// collector that takes thousands of packs a second: it walks the bytes once, resolves each record
+// as resolveSenml does and hands it to a sink, with no Map, no intermediate record and no string
 // allocated for names it has seen. It reads the encodings devices use (definite lengths, ASCII
-// text, v or vs values); for anything else — and for any input that breaks a rule — it answers
-// false without a word, and the caller decodes the payload with unframe/decodeSenml/resolveSenml,
-// which give the same records or the precise ProtocolError. So this file decides nothing that
-// those codecs do not.
+// text, v or vs values, the first record's "seq" as hosts write it); for anything else — and
+// for any input that breaks a rule — it answers false without a word, and the caller decodes
+// the payload with unframe/decodeSenml/resolveSenml, which give the same records or the precise
+// ProtocolError. So this file decides nothing that those codecs do not.
 
 import { MESSAGE_BYTES_MAX } from "./cbor.js";
+import { SEQUENCE_LABEL_CBOR } from "./framing.js";
 import { SENML_LABELS } from "./senml.js";
 
 /** Receives one pack's records. `name` is the record's name without its base name. */
@@ -34,23 +35,29 @@ interface Interned { text: string; bytes: Uint8Array; first: boolean; chars: boo
 const interned = new Map<number, Interned[]>();
 let internedCount = 0;
 
-/** Reads a framed telemetry payload into `sink`. True: every record was given to the sink and
- *  the payload is exactly a sequence number and one well-formed pack. False: the general
- *  decoder must take it (records may have been given before the refusal: the sink discards
- *  them when told so by the caller). */
+/** Reads a telemetry payload into `sink`. True: every record was given to the sink and the
+ *  payload is exactly one well-formed pack whose first record carries one sequence number.
+ *  False: the general decoder must take it (records may have been given before the refusal:
+ *  the sink discards them when told so by the caller). */
 export function readFramedSenml(payload: Uint8Array, sink: SenmlSink): boolean {
   if (payload.length === 0 || payload.length > MESSAGE_BYTES_MAX) return false;
   const reader = state;
   reader.bytes = payload;
   reader.at = 0;
-  const sequence = readUnsigned(reader);
-  if (sequence < 0) return false;
-  if (!readPack(reader, sequence, sink)) return false;
+  if (!readPack(reader, sink)) return false;
   return reader.at === payload.length;
 }
 
 interface ReaderState { bytes: Uint8Array; at: number; view: DataView | undefined; viewOf: Uint8Array | undefined }
 const state: ReaderState = { bytes: new Uint8Array(0), at: 0, view: undefined, viewOf: undefined };
+
+/** Whether the first record's "seq" is at r.at, as hosts write it. */
+function isSequenceLabel(r: ReaderState): boolean {
+  const bytes = r.bytes;
+  if (r.at + SEQUENCE_LABEL_CBOR.length > bytes.length) return false;
+  for (let i = 0; i < SEQUENCE_LABEL_CBOR.length; i++) if (bytes[r.at + i] !== SEQUENCE_LABEL_CBOR[i]) return false;
+  return true;
+}
 
 /** A major type 0 item as a safe integer, or −1. */
 function readUnsigned(r: ReaderState): number {
@@ -150,7 +157,7 @@ function sameBytes(known: Uint8Array, bytes: Uint8Array, start: number, length: 
 }
 
 /** The pack: an array of maps with the labels SenML defines, resolved as resolveSenml does. */
-function readPack(r: ReaderState, sequence: number, sink: SenmlSink): boolean {
+function readPack(r: ReaderState, sink: SenmlSink): boolean {
   if (r.at >= r.bytes.length || r.bytes[r.at] >> 5 !== 4) return false;
   const records = readArgument(r);
   if (records < 0 || records > RECORDS_MAX) return false;
@@ -158,6 +165,7 @@ function readPack(r: ReaderState, sequence: number, sink: SenmlSink): boolean {
   let baseTime = 0;
   let baseUnit: string | undefined;
   let baseValue = 0;
+  let sequence = -1;
   let begun = false;
   for (let index = 0; index < records; index++) {
     if (r.at >= r.bytes.length || r.bytes[r.at] >> 5 !== 5) return false;
@@ -170,6 +178,13 @@ function readPack(r: ReaderState, sequence: number, sink: SenmlSink): boolean {
     let text: Interned | undefined;
     let time = 0;
     for (let e = 0; e < entries; e++) {
+      if (isSequenceLabel(r)) {
+        // The first record's "seq", once (framing.ts): the general decoder's anywhere else.
+        if (index > 0 || sequence >= 0) return false;
+        r.at += SEQUENCE_LABEL_CBOR.length;
+        if ((sequence = readUnsigned(r)) < 0) return false;
+        continue;
+      }
       const label = readNumber(r);
       if (label === undefined || !Number.isInteger(label) || label < -6 || label > 8) return false;
       const bit = 1 << (label + 6);
@@ -188,6 +203,7 @@ function readPack(r: ReaderState, sequence: number, sink: SenmlSink): boolean {
         default: return false; // bver, bs, vb, s, ut, vd: rare, the general decoder's
       }
     }
+    if (sequence < 0) return false; // none in the first record
     if (value === undefined && text === undefined) {
       if (name === undefined) continue; // base fields only
       return false;

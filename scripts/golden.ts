@@ -12,7 +12,8 @@ export const VECTORS_FILE = new URL("../test/vectors/messages.json", import.meta
 const vectors = [];
 for (const producer of PRODUCERS) {
   const bytes = await producer.produce();
-  const meaning = producer.rule === "device-payload"
+  // A payload is a CBOR sequence (of one item, for telemetry): each item's meaning, in order.
+  const meaning = producer.rule.endsWith("-payload")
     ? decodeCborSequence(bytes).map((item) => diagnostic(item)).join(", ")
     : diagnostic(decodeCbor(bytes));
   vectors.push({ name: producer.name, rule: producer.rule, by: producer.by, hex: Buffer.from(bytes).toString("hex"), diagnostic: meaning });

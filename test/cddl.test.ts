@@ -6,6 +6,8 @@ import fs from "node:fs";
 import { Tag } from "cbor-x";
 import { describe, expect, it } from "vitest";
 import { encodeCbor } from "../protocol/cbor.js";
+import { frame } from "../protocol/framing.js";
+import { encodeSenml } from "../protocol/senml.js";
 import { CddlError, DEPTH_MAX, parseCddl, validate, validateCbor, validateCborSequence, validateSequence } from "../protocol/cddl.js";
 
 function cddlError(run: () => unknown): CddlError {
@@ -380,7 +382,7 @@ describe("protocol/impeller.cddl", () => {
   };
 
   it("parses, and defines every rule it refers to", () => {
-    for (const rule of ["device-payload", "senml-pack", "device-state", "event", "command", "reply", "waveform-part",
+    for (const rule of ["device-payload", "telemetry-payload", "sequenced-pack", "senml-pack", "device-state", "event", "command", "reply", "waveform-part",
       "update-offer", "block-request", "block", "update-status"]) {
       expect(schema.rules.has(rule), rule).toBe(true);
     }
@@ -469,12 +471,20 @@ describe("protocol/impeller.cddl", () => {
     invalid("senml-pack", []);
   });
 
-  it("device-payload: a CBOR sequence of the sequence number and one message", () => {
+  it("device-payload: a CBOR sequence of the sequence number and one message, or one pack with the number inside", () => {
+    const sequenced = new Map<unknown, unknown>([["seq", 1], [0, "acc_rms"], [2, 0.1]]);
     expect(validateSequence(schema, "device-payload", [300, { id: 1, ok: true }])).toEqual([]);
-    expect(validateSequence(schema, "device-payload", [1, [intMap([[0, "acc_rms"], [2, 0.1]])]])).toEqual([]);
+    expect(validateSequence(schema, "device-payload", [[sequenced]])).toEqual([]);
+    expect(validateSequence(schema, "telemetry-payload", [[sequenced, intMap([[0, "fault"], [3, "none"]])]])).toEqual([]);
+    expect(validateSequence(schema, "device-payload", [1, [intMap([[0, "acc_rms"], [2, 0.1]])]])).not.toEqual([]); // the number in front of a pack
+    expect(validateSequence(schema, "telemetry-payload", [[intMap([[0, "acc_rms"], [2, 0.1]])]])).toEqual(['$[0][0]: missing key "seq"']);
+    expect(validateSequence(schema, "telemetry-payload", [[new Map<unknown, unknown>([["seq", -1], [0, "a"], [2, 1]])]])).toEqual(["$[0][0].seq: -1 is not uint"]);
+    expect(validateSequence(schema, "telemetry-payload", [[sequenced, sequenced]])).toEqual(['$[0][1]: unexpected key "seq"']);
+    expect(validate(schema, "sequenced-pack", [sequenced])).toEqual([]);
     expect(validateSequence(schema, "device-payload", [1, { event: "boot", boot: 1, fw: 1 }])).toEqual([]);
-    expect(validateSequence(schema, "device-payload", [-1, { id: 1, ok: true }])).toEqual(["$[0]: -1 is not uint"]);
-    expect(validateSequence(schema, "device-payload", [1])).toEqual(["$[1]: missing message: senml-pack"]);
+    expect(validateSequence(schema, "reply-payload", [-1, { id: 1, ok: true }])).toEqual(["$[0]: -1 is not uint"]);
+    expect(validateSequence(schema, "device-payload", [-1, { id: 1, ok: true }])).not.toEqual([]);
+    expect(validateSequence(schema, "device-payload", [1])).not.toEqual([]);
     expect(validateSequence(schema, "reply-payload", [1, [intMap([[0, "acc_rms"], [2, 0.1]])]])).not.toEqual([]); // a pack is no reply
     expect(validateSequence(schema, "device-payload", [1, { id: 1, ok: true }, 2])).toEqual(["$[2]: unexpected item 2"]);
     expect(validateSequence(schema, "device-payload", [1, { id: 1, cmd: "reboot" }])).not.toEqual([]);
@@ -486,5 +496,8 @@ describe("protocol/impeller.cddl", () => {
     expect(validateCbor(schema, "command", new Uint8Array())).toEqual(["$: empty message: a CBOR item was expected"]);
     const sequence = Buffer.concat([encodeCbor(7), encodeCbor(new Map<string, unknown>([["id", 1], ["ok", true]]))]);
     expect(validateCborSequence(schema, "device-payload", sequence)).toEqual([]);
+    const telemetry = frame("telemetry", 9, encodeSenml([{ bn: "pump-0001:", bt: 1.7e9, n: "acc_rms", u: "m/s2", v: 0.5 }, { n: "fault", vs: "none" }]));
+    expect(validateCborSequence(schema, "device-payload", telemetry)).toEqual([]);
+    expect(validateCbor(schema, "sequenced-pack", telemetry)).toEqual([]);
   });
 });

@@ -100,4 +100,18 @@ describe("Device", () => {
     expect(report.sequence).toBe(3);
     expect(decodeEvent(report.body)).toEqual({ event: "outbox_drop", reason: "full", messages: 1, bytes: expect.any(Number) });
   });
+
+  it("refuses to queue telemetry that could not carry its sequence number (no pack, or a first record that is no map)", async () => {
+    const device = await boot({});
+    // What the firmware's publish import reaches; the release firmware itself never sends such telemetry.
+    const publish = (bytes: number[]): boolean => (device as unknown as { accept(kind: number, bytes: Uint8Array): boolean }).accept(1, Uint8Array.from(bytes));
+    const queued = device.outbox.size;
+    expect(publish([0xa1, 0x00, 0x61, 0x61])).toBe(false); // a map, not a pack
+    expect(publish([0x81, 0x05])).toBe(false); // a record that is no map
+    expect(publish([0x80])).toBe(false); // no record
+    expect(device.counters.refused).toBe(3);
+    expect(device.outbox.size).toBe(queued);
+    expect(publish([0x81, 0xa2, 0x00, 0x61, 0x61, 0x02, 0x01])).toBe(true); // [{0: "a", 2: 1}]
+    expect(device.outbox.size).toBe(queued + 1);
+  });
 });

@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { crc32c } from "../host/crc32c.js";
 import {
+  APPEND_BYTES_MAX,
   CORRUPT_FILE,
   FileOutbox,
   HEADER_BYTES,
@@ -20,7 +21,9 @@ import {
   type FileOutboxOptions,
   type OutboxDrop,
 } from "../host/file-outbox.js";
-import type { Outbox } from "../host/outbox.js";
+import { MemoryOutbox, type Outbox } from "../host/outbox.js";
+import { MESSAGE_BYTES_MAX } from "../protocol/cbor.js";
+import { FRAMING_BYTES_MAX, MESSAGE_BODY_BYTES_MAX } from "../protocol/framing.js";
 import type { TopicKind } from "../protocol/topics.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -367,6 +370,43 @@ describe("FileOutbox: full, keep alarms, thin telemetry", () => {
     expect(outbox.counters.refusedTooLarge).toBe(1);
     expect(drops).toEqual([{ reason: "too_large", kind: "telemetry", sequences: [], bytes: 51 }]);
     expect(outbox.append("telemetry", body(2, 50))).toBe(1);
+  });
+
+  it("refuses as too_large a message that would not fit a payload once its sequence number is framed in", () => {
+    const drops: OutboxDrop[] = [];
+    const outbox = openOutbox(temporaryDirectory(), { onDrop: (drop) => drops.push(drop) });
+    expect(APPEND_BYTES_MAX).toBe(MESSAGE_BYTES_MAX - FRAMING_BYTES_MAX);
+    expect(outbox.append("event", body(1, APPEND_BYTES_MAX + 1))).toBeUndefined();
+    expect(drops).toEqual([{ reason: "too_large", kind: "event", sequences: [], bytes: APPEND_BYTES_MAX + 1 }]);
+    expect(outbox.append("event", body(2, APPEND_BYTES_MAX))).toBe(1);
+  });
+
+  it("still recovers a record as large as a whole payload, written before framing counted against the limit", () => {
+    const directory = temporaryDirectory();
+    const first = openOutbox(directory);
+    expect(first.append("event", body(1, APPEND_BYTES_MAX))).toBe(1);
+    first.close();
+    // The record's length field rewritten to the old limit, the bytes and CRC to match.
+    const log = fs.readFileSync(path.join(directory, LOG_FILE));
+    const record = log.subarray(HEADER_BYTES);
+    const large = Buffer.alloc(RECORD_OVERHEAD_BYTES + MESSAGE_BYTES_MAX);
+    record.copy(large, 0, 0, RECORD_OVERHEAD_BYTES - 4); // type, kind, sequence, length
+    large.writeUInt32LE(MESSAGE_BYTES_MAX, 10);
+    large.fill(7, RECORD_OVERHEAD_BYTES - 4, RECORD_OVERHEAD_BYTES - 4 + MESSAGE_BYTES_MAX);
+    large.writeUInt32LE(crc32c(large.subarray(0, large.length - 4)), large.length - 4);
+    fs.writeFileSync(path.join(directory, LOG_FILE), Buffer.concat([log.subarray(0, HEADER_BYTES), large]));
+    const recovered = openOutbox(directory);
+    expect(recovered.recovery.damage).toBe("none");
+    expect(recovered.pending().map((entry) => [entry.sequence, entry.body.length])).toEqual([[1, MESSAGE_BYTES_MAX]]);
+  });
+});
+
+describe("MemoryOutbox", () => {
+  it("refuses a message that would not fit a payload once framed, and counts it", () => {
+    const outbox = new MemoryOutbox();
+    expect(outbox.append("telemetry", new Uint8Array(MESSAGE_BODY_BYTES_MAX + 1))).toBeUndefined();
+    expect(outbox.refused).toBe(1);
+    expect(outbox.append("telemetry", new Uint8Array(MESSAGE_BODY_BYTES_MAX))).toBe(1);
   });
 });
 

@@ -44,8 +44,12 @@ const CODECS: Record<string, (bytes: Uint8Array) => unknown> = {
   "ok-reply": decodeReply,
   "error-reply": decodeReply,
   "waveform-part": decodeWaveformPart,
-  "device-payload": unframe,
+  "reply-payload": (bytes) => decodeReply(unframe("reply", bytes).body),
+  "telemetry-payload": (bytes) => resolveSenml(decodeSenml(unframe("telemetry", bytes).body)),
 };
+
+/** A device payload's rule: a CBOR sequence (of one pack, for telemetry). */
+const isPayload = (rule: string): boolean => rule.endsWith("-payload");
 
 describe("golden vectors", () => {
   it("there is one vector per producer, in the same order", () => {
@@ -61,7 +65,7 @@ describe("golden vectors", () => {
     it(`${producer.name}: reads back as ${vector.rule} with the recorded meaning`, () => {
       const bytes = bytesOf(vector);
       expect(() => CODECS[vector.rule](bytes)).not.toThrow();
-      const meaning = vector.rule === "device-payload"
+      const meaning = isPayload(vector.rule)
         ? decodeCborSequence(bytes).map((item) => diagnostic(item)).join(", ")
         : diagnostic(decodeCbor(bytes));
       expect(meaning).toBe(vector.diagnostic);
@@ -72,7 +76,7 @@ describe("golden vectors", () => {
     const schema = parseCddl(fs.readFileSync(new URL("../protocol/impeller.cddl", import.meta.url), "utf8"));
     for (const vector of vectors) {
       const bytes = bytesOf(vector);
-      const problems = vector.rule === "device-payload" ? validateCborSequence(schema, vector.rule, bytes) : validateCbor(schema, vector.rule, bytes);
+      const problems = isPayload(vector.rule) ? validateCborSequence(schema, vector.rule, bytes) : validateCbor(schema, vector.rule, bytes);
       expect(problems, vector.name).toEqual([]);
     }
   });
@@ -81,7 +85,7 @@ describe("golden vectors", () => {
     const firmware = await loadFirmwareCbor();
     for (const vector of vectors) {
       const bytes = bytesOf(vector);
-      if (vector.rule === "device-payload") {
+      if (isPayload(vector.rule) && vector.rule !== "telemetry-payload") {
         // A CBOR sequence: the decoder reads the first item and says where it ended.
         expect(firmware.decode(bytes), vector.name).toBe(-6); // trailing bytes: the message after the number
         continue;

@@ -27,7 +27,7 @@ const CAMPAIGN_BASE = {
   pump: { rpm: [1500, 3000], vanes: [5, 7], slip: [0.01, 0.03], load: [0.6, 1], imbalance_g: [0.005, 0.03], misalignment_g: [0.003, 0.015], vane_pass_g: [0.03, 0.12], noise_g: [0.01, 0.03] },
 };
 
-const refusesFrame = (bytes: Uint8Array): boolean => { try { unframe(bytes); return false; } catch { return true; } };
+const refusesFrame = (kind: TopicKind, bytes: Uint8Array): boolean => { try { unframe(kind, bytes); return false; } catch { return true; } };
 const refusesState = (bytes: Uint8Array): boolean => { try { decodeState(bytes); return false; } catch { return true; } };
 
 describe("malformed payloads fed to each consumer's handler", () => {
@@ -52,7 +52,7 @@ async function campaignUnderAttack(brokerUrl?: string): Promise<void> {
   const junk = (kind: TopicKind): Buffer => {
     for (;;) {
       const bytes = new Uint8Array(random.integer(1, 64)).map(() => random.integer(0, 255));
-      const refused = kind === "state" ? refusesState(bytes) : refusesFrame(bytes);
+      const refused = kind === "state" ? refusesState(bytes) : refusesFrame(kind, bytes);
       if (refused) return Buffer.from(bytes);
     }
   };

@@ -3,9 +3,9 @@
 
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { decodeCbor, encodeCbor } from "../protocol/cbor.js";
+import { decodeCbor, encodeCbor, MESSAGE_BYTES_MAX } from "../protocol/cbor.js";
 import { ProtocolError } from "../protocol/errors.js";
-import { frame, unframe } from "../protocol/framing.js";
+import { framable, frame, MESSAGE_BODY_BYTES_MAX, unframe } from "../protocol/framing.js";
 import { decodeSenml, encodeSenml, resolveSenml } from "../protocol/senml.js";
 import { decodeState, encodeState, supersedes } from "../protocol/state.js";
 import { decodeCommand, decodeEvent, decodeReply } from "../protocol/messages.js";
@@ -102,22 +102,104 @@ describe("SenML CBOR", () => {
   });
 });
 
-describe("framing", () => {
+describe("framing: telemetry", () => {
+  // [{-2: "p:", 0: "a", 2: 1}]: one record, base name "p:", name "a", value 1.
+  const body = hex("81a3216270" + "3a" + "0061610201");
+
+  it("puts the sequence number in the pack's first record as \"seq\", the map counting one entry more", () => {
+    // [{"seq": 5, -2: "p:", 0: "a", 2: 1}]
+    expect(Buffer.from(frame("telemetry", 5, body)).toString("hex")).toBe("81a4" + "63736571" + "05" + "2162703a0061610201");
+    expect(Buffer.from(frame("telemetry", 500, body)).toString("hex")).toBe("81a4" + "63736571" + "1901f4" + "2162703a0061610201");
+    expect(Buffer.from(frame("telemetry", 2 ** 40, body)).toString("hex")).toBe("81a4" + "63736571" + "1b0000010000000000" + "2162703a0061610201");
+    expect(decodeCbor(frame("telemetry", 5, body))).toEqual([new Map<unknown, unknown>([["seq", 5], [-2, "p:"], [0, "a"], [2, 1]])]);
+    expect(unframe("telemetry", frame("telemetry", 500, body))).toEqual({ sequence: 500, body });
+  });
+
+  it("grows the first record's map head when its count needs another byte, and leaves the other records alone", () => {
+    const entries = Array.from({ length: 23 }, (_, i) => i.toString(16).padStart(2, "0") + "f6").join(""); // 23 entries: i => null
+    const wide = hex("82" + "b7" + entries + "a0");
+    const framed = frame("telemetry", 7, wide);
+    expect(Buffer.from(framed).toString("hex")).toBe("82" + "b818" + "63736571" + "07" + entries + "a0");
+    expect(unframe("telemetry", framed)).toEqual({ sequence: 7, body: wide });
+    // An indefinite-length record keeps its head; the entry goes right after it.
+    const open = hex("81bf0061610201ff");
+    expect(Buffer.from(frame("telemetry", 1, open)).toString("hex")).toBe("81bf" + "63736571" + "01" + "0061610201ff");
+    expect(unframe("telemetry", frame("telemetry", 1, open))).toEqual({ sequence: 1, body: open });
+  });
+
+  it("takes the number wherever it stands in the first record, in any head another encoder writes", () => {
+    // [{-2: "p:", 0: "a", 2: 1, "seq": 500}], the text's and the number's heads not the shortest.
+    expect(unframe("telemetry", hex("81a4" + "2162703a0061610201" + "7803736571" + "1a000001f4"))).toEqual({ sequence: 500, body });
+  });
+
+  it("refuses a pack without a sequence number, with two, with a negative or a fractional one", () => {
+    const record = "2162703a0061610201"; // -2: "p:", 0: "a", 2: 1
+    const refused = (payload: string): ProtocolError => protocolError(() => unframe("telemetry", hex(payload)));
+    expect(refused("81a3" + record).message).toContain("this one has none");
+    expect(refused("81a5" + "6373657105" + record + "6373657106").message).toContain("two sequence numbers");
+    expect(refused("81a4" + "6373657124" + record).message).toContain("not a non-negative integer"); // -5
+    expect(refused("81a4" + "63736571f94500" + record).message).toContain("not a non-negative integer"); // 5.0
+    expect(refused("81a4" + "637365711b0020000000000000" + record).message).toContain("not a non-negative integer"); // 2^53
+    expect(refused("05" + "81a3" + record).code).toBe("malformed_cbor"); // a number in front: two items
+    expect(refused("a1" + "6373657105").code).toBe("bad_message"); // not a pack
+    expect(refused("80").code).toBe("bad_message"); // no record
+    expect(refused("8105").code).toBe("bad_message"); // a record that is no map
+    expect(refused("81a4" + "6373657105" + record.slice(0, -2)).code).toBe("malformed_cbor"); // cut short
+  });
+
+  it("leaves \"seq\" on any record but the first to the SenML decoder, which refuses it", () => {
+    const payload = hex("82" + "a4" + "6373657105" + "2162703a0061610201" + "a3" + "6373657106" + "006162" + "0202");
+    const { sequence, body: inner } = unframe("telemetry", payload);
+    expect(sequence).toBe(5);
+    expect(protocolError(() => decodeSenml(inner)).message).toContain("unknown label seq");
+  });
+
+  it("keeps the message limit: a body frames only if the payload still fits MESSAGE_BYTES_MAX", () => {
+    const packOf = (bytes: number): Uint8Array => {
+      const data = encodeSenml([{ bn: "p:", n: "a", vd: new Uint8Array(0) }]);
+      const pack = encodeSenml([{ bn: "p:", n: "a", vd: new Uint8Array(bytes - data.length - 2) }]); // a bstr head of 3 bytes, not 1
+      expect(pack.length).toBe(bytes);
+      return pack;
+    };
+    const largest = packOf(MESSAGE_BODY_BYTES_MAX);
+    const framed = frame("telemetry", Number.MAX_SAFE_INTEGER, largest);
+    expect(framed.length).toBeLessThanOrEqual(MESSAGE_BYTES_MAX);
+    expect(unframe("telemetry", framed).sequence).toBe(Number.MAX_SAFE_INTEGER);
+    expect(() => frame("telemetry", 1, packOf(MESSAGE_BODY_BYTES_MAX + 1))).toThrow(RangeError);
+    const oversized = new Uint8Array(MESSAGE_BYTES_MAX + 1);
+    oversized.set(frame("telemetry", 1, largest));
+    expect(protocolError(() => unframe("telemetry", oversized)).code).toBe("oversized");
+  });
+
+  it("refuses to frame telemetry that is not a pack whose first record is a map", () => {
+    for (const text of ["a0", "80", "8105", "05", ""]) {
+      expect(framable("telemetry", hex(text)), text).toBe(false);
+      expect(() => frame("telemetry", 1, hex(text)), text).toThrow(RangeError);
+    }
+    expect(framable("telemetry", body)).toBe(true);
+    expect(framable("event", hex("05"))).toBe(true);
+    expect(framable("state", hex("a0"))).toBe(false);
+  });
+});
+
+describe("framing: events, replies, waveforms, updates", () => {
   it("prefixes the message with its sequence number as a CBOR sequence", () => {
     const body = encodeCbor([1, 2]);
-    expect(Buffer.from(frame(0, body)).toString("hex")).toBe("00820102");
-    expect(Buffer.from(frame(500, body)).toString("hex")).toBe("1901f4820102");
-    expect(unframe(frame(500, body))).toEqual({ sequence: 500, body });
+    expect(Buffer.from(frame("reply", 0, body)).toString("hex")).toBe("00820102");
+    expect(Buffer.from(frame("event", 500, body)).toString("hex")).toBe("1901f4820102");
+    expect(unframe("event", frame("event", 500, body))).toEqual({ sequence: 500, body });
     // A non-shortest head from another encoder is still split at the right byte.
-    expect(unframe(hex("1a000001f4820102"))).toEqual({ sequence: 500, body });
+    expect(unframe("reply", hex("1a000001f4820102"))).toEqual({ sequence: 500, body });
+    expect(() => frame("state", 1, body)).toThrow(RangeError);
   });
 
   it("refuses payloads that are not a sequence number and one message", () => {
-    expect(protocolError(() => unframe(hex("820102"))).code).toBe("bad_message");
-    expect(protocolError(() => unframe(hex("01"))).code).toBe("bad_message");
-    expect(protocolError(() => unframe(hex("0102 03".replace(" ", "")))).code).toBe("bad_message");
-    expect(protocolError(() => unframe(hex("20820102"))).code).toBe("bad_message"); // -1
-    expect(protocolError(() => unframe(hex("018201"))).code).toBe("malformed_cbor");
+    expect(protocolError(() => unframe("event", hex("820102"))).code).toBe("bad_message");
+    expect(protocolError(() => unframe("event", hex("01"))).code).toBe("bad_message");
+    expect(protocolError(() => unframe("event", hex("010203"))).code).toBe("bad_message");
+    expect(protocolError(() => unframe("event", hex("20820102"))).code).toBe("bad_message"); // -1
+    expect(protocolError(() => unframe("event", hex("f94500820102"))).code).toBe("bad_message"); // 5.0
+    expect(protocolError(() => unframe("event", hex("018201"))).code).toBe("malformed_cbor");
   });
 });
 

@@ -53,7 +53,7 @@ describe.skipIf(!READY)("refused commands over the provisioned broker", () => {
     await device.connect(identityBrokerUrl(directory), identityOptions(directory, "pump-0001"));
     operator = await mqtt.connectAsync(identityBrokerUrl(directory), { protocolVersion: 4, ...identityOptions(directory, "operator.acme") });
     operator.on("message", (topic, payload) => {
-      const { body } = unframe(new Uint8Array(payload));
+      const { body } = unframe(topic.endsWith("/reply") ? "reply" : "update", new Uint8Array(payload));
       if (topic.endsWith("/reply")) replies.push(decodeReply(body));
       if (topic.endsWith("/update")) statuses.push(decodeUpdateMessage(body));
     });
@@ -93,7 +93,7 @@ describe.skipIf(!READY)("refused commands over the provisioned broker", () => {
   it("an update offer signed with another key is rejected before a byte is downloaded, with an error event", async () => {
     const collector = await mqtt.connectAsync(identityBrokerUrl(directory), { protocolVersion: 4, ...identityOptions(directory, "collector.acme") });
     const events: unknown[] = [];
-    collector.on("message", (_topic, payload) => events.push(decodeEvent(unframe(new Uint8Array(payload)).body)));
+    collector.on("message", (_topic, payload) => events.push(decodeEvent(unframe("event", new Uint8Array(payload)).body)));
     await collector.subscribeAsync(`${TOPIC}/event`, { qos: 1 });
     const offer = encodeUpdateOffer({ id: 4, campaign: "forged", envelope: envelopeFor(NEW_IMAGE, 5, { key: OTHER_SIGNER.privateKey }) });
     await operator.publishAsync(`${TOPIC}/command`, Buffer.from(offer), { qos: 1 });

@@ -219,7 +219,7 @@ describe.skipIf(!READY)("device identities against mosquitto with the provisione
     const operator = loadIdentity(directory, "operator.acme");
     const server = await MqttUpdateServer.connect(operator.url, "acme", operator.client);
     try {
-      const status = (campaign: string): Buffer => Buffer.from(frame(1, encodeUpdateStatus({ campaign, sequence: 2, state: "downloading", progress: 0 })));
+      const status = (campaign: string): Buffer => Buffer.from(frame("update", 1, encodeUpdateStatus({ campaign, sequence: 2, state: "downloading", progress: 0 })));
       const beta = await as("pump-0101");
       await beta.client.publishAsync(`${ACME}/pump-0101/update`, status("from-beta"), { qos: 1 }).catch(() => undefined);
       const device = await as("pump-0002");

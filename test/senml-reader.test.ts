@@ -21,7 +21,7 @@ const TOPIC = `impeller/v1/demo/${DEVICE}/telemetry`;
 
 /** What the collector kept before the compact log: the general decoders' records as Maps. */
 function reference(payload: Uint8Array): Omit<TelemetryPack, "device"> {
-  const { sequence, body } = unframe(payload);
+  const { sequence, body } = unframe("telemetry", payload);
   const records = resolveSenml(decodeSenml(body));
   const values = new Map<string, number>();
   const units = new Map<string, string>();
@@ -57,7 +57,10 @@ function plain(pack: Omit<TelemetryPack, "device">): unknown {
   return { sequence: pack.sequence, time: pack.time, values: [...pack.values], units: [...pack.units], texts: [...pack.texts] };
 }
 
-const pack = (records: SenmlRecord[], sequence = 5): Uint8Array => frame(sequence, encodeSenml(records));
+const pack = (records: SenmlRecord[], sequence = 5): Uint8Array => frame("telemetry", sequence, encodeSenml(records));
+/** A pack of records given as label => value maps, encoded as they are (a first record's "seq" included). */
+const raw = (...records: [unknown, unknown][][]): Uint8Array => encodeCbor(records.map((entries) => new Map(entries)));
+const DEVICE_LABEL: [unknown, unknown] = [-2, `${DEVICE}:`];
 
 async function firmwarePayloads(count: number): Promise<Uint8Array[]> {
   const scenario = { rate: 12_800, window: 4096 };
@@ -73,7 +76,7 @@ async function firmwarePayloads(count: number): Promise<Uint8Array[]> {
     firmware.process(window, timeMs, scenario.rate);
   }
   const TELEMETRY = 1;
-  return host.published.filter((p) => p.kind === TELEMETRY).map((p, i) => frame(i + 1, p.bytes));
+  return host.published.filter((p) => p.kind === TELEMETRY).map((p, i) => frame("telemetry", i + 1, p.bytes));
 }
 
 describe("readFramedSenml", () => {
@@ -109,17 +112,23 @@ describe("readFramedSenml", () => {
       ["a sum", pack([{ bn: `${DEVICE}:`, n: "energy", s: 3 }])],
       ["a base name changed mid-pack", pack([{ bn: `${DEVICE}:`, n: "a", v: 1 }, { bn: `${DEVICE}:x`, n: "b", v: 2 }])],
       ["another device's base name", pack([{ bn: "pump-0008:", n: "a", v: 1 }])],
-      ["a sequence number as a float", concat(encodeCbor(5.5), encodeSenml([{ bn: `${DEVICE}:`, n: "a", v: 1 }]))],
-      ["an unknown label", concat(encodeCbor(5), encodeCbor([new Map<number, unknown>([[-2, `${DEVICE}:`], [0, "a"], [2, 1], [99, 1]])]))],
-      ["a text label", concat(encodeCbor(5), encodeCbor([new Map<unknown, unknown>([[-2, `${DEVICE}:`], [0, "a"], ["v", 1]])]))],
-      ["a value of the wrong type", concat(encodeCbor(5), encodeCbor([new Map<number, unknown>([[-2, `${DEVICE}:`], [0, "a"], [2, "1"]])]))],
-      ["two value fields", concat(encodeCbor(5), encodeCbor([new Map<number, unknown>([[-2, `${DEVICE}:`], [0, "a"], [2, 1], [3, "x"]])]))],
-      ["a name with no value", concat(encodeCbor(5), encodeCbor([new Map<number, unknown>([[-2, `${DEVICE}:`], [0, "a"]])]))],
+      ["no sequence number", encodeSenml([{ bn: `${DEVICE}:`, n: "a", v: 1 }])],
+      ["the sequence number in front of the pack", concat(encodeCbor(5), encodeSenml([{ bn: `${DEVICE}:`, n: "a", v: 1 }]))],
+      ["two sequence numbers", frame("telemetry", 6, pack([{ bn: `${DEVICE}:`, n: "a", v: 1 }]))],
+      ["a sequence number on the second record", raw([["seq", 5], DEVICE_LABEL, [0, "a"], [2, 1]], [["seq", 6], [0, "b"], [2, 2]])],
+      ["a sequence number as a float", raw([["seq", 5.5], DEVICE_LABEL, [0, "a"], [2, 1]])],
+      ["a negative sequence number", raw([["seq", -5], DEVICE_LABEL, [0, "a"], [2, 1]])],
+      ["a sequence label in a longer head", Uint8Array.of(0x81, 0xa4, 0x78, 0x03, 0x73, 0x65, 0x71, 0x05, ...raw([DEVICE_LABEL, [0, "a"], [2, 1]]).subarray(2))],
+      ["an unknown label", raw([["seq", 5], DEVICE_LABEL, [0, "a"], [2, 1], [99, 1]])],
+      ["a text label", raw([["seq", 5], DEVICE_LABEL, [0, "a"], ["v", 1]])],
+      ["a value of the wrong type", raw([["seq", 5], DEVICE_LABEL, [0, "a"], [2, "1"]])],
+      ["two value fields", raw([["seq", 5], DEVICE_LABEL, [0, "a"], [2, 1], [3, "x"]])],
+      ["a name with no value", raw([["seq", 5], DEVICE_LABEL, [0, "a"]])],
       ["an invalid name", pack([{ bn: `${DEVICE}:`, n: "a b", v: 1 }])],
-      ["an indefinite-length pack", concat(encodeCbor(5), Uint8Array.of(0x9f), encodeCbor(new Map<number, unknown>([[-2, `${DEVICE}:`], [0, "a"], [2, 1]])), Uint8Array.of(0xff))],
+      ["an indefinite-length pack", concat(Uint8Array.of(0x9f), encodeCbor(new Map<unknown, unknown>([["seq", 5], DEVICE_LABEL, [0, "a"], [2, 1]])), Uint8Array.of(0xff))],
       ["trailing bytes", concat(pack([{ bn: `${DEVICE}:`, n: "a", v: 1 }]), Uint8Array.of(0x00))],
-      ["a NaN value", concat(encodeCbor(5), Uint8Array.of(0x81, 0xa3, 0x21, 0x6a, ...new TextEncoder().encode(`${DEVICE}:`), 0x00, 0x61, 0x61, 0x02, 0xf9, 0x7e, 0x00))],
-      ["a pack that is not an array", concat(encodeCbor(5), encodeCbor(new Map([[0, "a"]])))],
+      ["a NaN value", Uint8Array.of(0x81, 0xa4, 0x63, 0x73, 0x65, 0x71, 0x05, 0x21, 0x6a, ...new TextEncoder().encode(`${DEVICE}:`), 0x00, 0x61, 0x61, 0x02, 0xf9, 0x7e, 0x00)],
+      ["a pack that is not an array", encodeCbor(new Map<unknown, unknown>([["seq", 5], [0, "a"]]))],
     ];
     for (const [why, payload] of declined) expect(readIntoLog(payload), why).toBeUndefined();
   });
@@ -252,7 +261,8 @@ describe("Collector", () => {
     const good = pack([{ bn: `${DEVICE}:`, bt: 10, n: "a", u: "m/s2", v: 0.5 }, { n: "fault", vs: "none" }], 1);
     const slow = pack([{ bn: `${DEVICE}:`, bt: 20, n: "a", u: "m/s2", v: 0.75 }, { n: "on", u: "/", vb: true }], 2);
     const bad = pack([{ bn: "pump-0008:", n: "a", v: 1 }], 3);
-    const malformed = concat(encodeCbor(4), Uint8Array.of(0x81, 0xa1));
+    const whole = pack([{ bn: `${DEVICE}:`, bt: 40, n: "a", u: "m/s2", v: 1 }], 4);
+    const malformed = whole.subarray(0, whole.length - 1);
     for (const payload of [good, slow, good, bad, malformed]) collector.ingest(TOPIC, payload);
     const ledger = collector.devices.get(DEVICE)!;
     expect(ledger.telemetry.map((p) => plain(p))).toEqual([

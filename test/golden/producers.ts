@@ -6,7 +6,7 @@
 import { encodeCbor } from "../../protocol/cbor.js";
 import { frame } from "../../protocol/framing.js";
 import { encodeCommand, encodeFirmwareConfig, encodeHostEvent, type FirmwareConfig } from "../../protocol/messages.js";
-import { encodeSenml } from "../../protocol/senml.js";
+import { encodeSenml, type SenmlRecord } from "../../protocol/senml.js";
 import { encodeState } from "../../protocol/state.js";
 import { FirmwareError } from "../../host/firmware.js";
 import { bootRelease, RecordingHost } from "../helpers/firmware.js";
@@ -45,6 +45,12 @@ async function fromFirmware(steps: (send: (bytes: Uint8Array) => void, feed: (sa
   return host.published.map((p) => p.bytes);
 }
 
+const PACK: SenmlRecord[] = [
+  { bn: "pump-0001:", bt: T0_MS / 1000, n: "acc_rms", u: "m/s2", v: Math.fround(1.25) },
+  { n: "kurtosis", u: "/", v: Math.fround(3.5) },
+  { n: "fault", vs: "none" },
+];
+
 const ramp = Float32Array.from({ length: 16 }, (_, i) => (i - 7.5) / 8);
 
 export const PRODUCERS: Producer[] = [
@@ -58,11 +64,7 @@ export const PRODUCERS: Producer[] = [
   { name: "state: death", rule: "device-state", by: "typescript", produce: async () => encodeState({ online: false, session: 3 }) },
   {
     name: "telemetry: a SenML pack with base name, base time, units and a text value", rule: "senml-pack", by: "typescript",
-    produce: async () => encodeSenml([
-      { bn: "pump-0001:", bt: T0_MS / 1000, n: "acc_rms", u: "m/s2", v: Math.fround(1.25) },
-      { n: "kurtosis", u: "/", v: Math.fround(3.5) },
-      { n: "fault", vs: "none" },
-    ]),
+    produce: async () => encodeSenml(PACK),
   },
   { name: "event: boot (firmware)", rule: "boot-event", by: "firmware", produce: async () => (await fromFirmware(() => {}))[0] },
   {
@@ -89,7 +91,8 @@ export const PRODUCERS: Producer[] = [
     name: "reply: waveform (firmware)", rule: "ok-reply", by: "firmware",
     produce: async () => (await fromFirmware((send, feed) => { feed(ramp, T0_MS); send(encodeCommand({ id: 10, cmd: "waveform" })); }))[3],
   },
-  { name: "device payload: sequence 300 and a reply", rule: "device-payload", by: "typescript", produce: async () => frame(300, encodeCbor(new Map<string, unknown>([["id", 8], ["ok", true]]))) },
+  { name: "device payload: sequence 300 and a reply", rule: "reply-payload", by: "typescript", produce: async () => frame("reply", 300, encodeCbor(new Map<string, unknown>([["id", 8], ["ok", true]]))) },
+  { name: "telemetry payload: sequence 300 in the pack's first record", rule: "telemetry-payload", by: "typescript", produce: async () => frame("telemetry", 300, encodeSenml(PACK)) },
   {
     name: "event: fault, trap (host)", rule: "fault-event", by: "typescript",
     produce: async () => encodeHostEvent({ event: "fault", fault: "trap", reason: "firmware trapped: trap: unreachable", count: 1 }),

@@ -71,7 +71,8 @@ function seedMessages(): Uint8Array[] {
     encodeCbor(new Map<string, unknown>([["id", 7], ["ok", false], ["error", -4]])),
     encodeCbor(new Map<string, unknown>([["event", "boot"], ["boot", 3], ["fw", 256]])),
     encodeState({ online: true, session: 12, fw: 256, abi: 1 }),
-    frame(41, encodeCbor(new Map<string, unknown>([["id", 1], ["ok", true]]))),
+    frame("reply", 41, encodeCbor(new Map<string, unknown>([["id", 1], ["ok", true]]))),
+    frame("telemetry", 42, encodeSenml([{ bn: "dev-1:", bt: 1767225600, n: "acc_rms", u: "m/s2", v: 0.5 }, { n: "iso_zone", vs: "B" }])),
   ];
   if (fs.existsSync(VECTORS_PATH)) {
     const vectors = JSON.parse(fs.readFileSync(VECTORS_PATH, "utf8")) as { hex: string }[];
@@ -287,7 +288,8 @@ export class Fuzzer {
       ["decodeCbor", () => decodeCbor(input)],
       ["decodeCborSequence", () => decodeCborSequence(input)],
       ["decodeSenml", () => resolveSenml(decodeSenml(input))],
-      ["unframe", () => unframe(input)],
+      ["unframe", () => unframe("event", input)],
+      ["unframe telemetry", () => resolveSenml(decodeSenml(unframe("telemetry", input).body))],
       ["decodeState", () => decodeState(input)],
       ["decodeReply", () => decodeReply(input)],
       ["decodeEvent", () => decodeEvent(input)],

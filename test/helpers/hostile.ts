@@ -53,11 +53,11 @@ export interface HostileResult {
 }
 
 function telemetry(device: string, sequence: number, value: number): Uint8Array {
-  return frame(sequence, encodeSenml([{ bn: `${device}:`, bt: 1_767_225_600 + sequence, n: "acc_rms", u: "m/s2", v: value }, { n: "iso_zone", vs: "B" }]));
+  return frame("telemetry", sequence, encodeSenml([{ bn: `${device}:`, bt: 1_767_225_600 + sequence, n: "acc_rms", u: "m/s2", v: value }, { n: "iso_zone", vs: "B" }]));
 }
 const map = (entries: [string, unknown][]): Uint8Array => encodeCbor(new Map<string, unknown>(entries));
-const event = (sequence: number): Uint8Array => frame(sequence, map([["event", "alarm"], ["level", "alert"], ["health", 0.5]]));
-const reply = (sequence: number): Uint8Array => frame(sequence, map([["id", sequence], ["ok", true]]));
+const event = (sequence: number): Uint8Array => frame("event", sequence, map([["event", "alarm"], ["level", "alert"], ["health", 0.5]]));
+const reply = (sequence: number): Uint8Array => frame("reply", sequence, map([["id", sequence], ["ok", true]]));
 const advice = (): Uint8Array => map([["event", "advice"], ["action", "replace_bearing"], ["fault", "outer_race"], ["by", 1_767_225_600 + 86_400 * 30]]);
 
 /** Whether `decode` refuses `bytes`. */
@@ -81,8 +81,8 @@ function collectorOn(kind: "telemetry" | "event" | "reply" | "state"): Consumer 
   // Sequence numbers the collector has taken from the rogue: a repeat is a duplicate, not an error.
   const taken = new Set<number>();
   const seeds = kind === "telemetry" ? [telemetry(ROGUE, 1, 0.5), telemetry(ROGUE, 900, 1.25)]
-    : kind === "event" ? [event(1), frame(2, map([["event", "boot"], ["boot", 3], ["fw", 256]]))]
-      : kind === "reply" ? [reply(1), frame(7, map([["id", 7], ["ok", false], ["error", -4]]))]
+    : kind === "event" ? [event(1), frame("event", 2, map([["event", "boot"], ["boot", 3], ["fw", 256]]))]
+      : kind === "reply" ? [reply(1), frame("reply", 7, map([["id", 7], ["ok", false], ["error", -4]]))]
         : [encodeState({ online: true, session: 12, fw: 256, abi: 1 }), encodeState({ online: false, session: 3 })];
   const decodeBody = (body: Uint8Array): unknown => {
     if (kind === "event") return decodeEvent(body);
@@ -98,7 +98,7 @@ function collectorOn(kind: "telemetry" | "event" | "reply" | "state"): Consumer 
       if (kind === "state") return payload.length > 0 && refuses(() => decodeState(payload)) ? "malformed" : "wellformed";
       let framed;
       try {
-        framed = unframe(payload);
+        framed = unframe(kind, payload);
       } catch {
         return "malformed";
       }
@@ -108,7 +108,7 @@ function collectorOn(kind: "telemetry" | "event" | "reply" | "state"): Consumer 
     feed(payload) {
       if (kind !== "state") {
         try {
-          taken.add(unframe(payload).sequence);
+          taken.add(unframe(kind, payload).sequence);
         } catch {
           // not framed: nothing taken
         }
@@ -133,18 +133,18 @@ function updateServer(): Consumer {
   const sent: string[] = [];
   const server = new UpdateServer((device, command) => void sent.push(`${device}:${command.length}`));
   server.serve({ campaign: CAMPAIGN, image: new Uint8Array(4096).fill(7), envelope: new Uint8Array(64), blockBytes: 512 });
-  void server.receivePayload(GOOD, frame(1, encodeUpdateStatus({ campaign: CAMPAIGN, sequence: 2, state: "downloading", progress: 0 })));
-  void server.receivePayload(GOOD, frame(2, encodeBlockRequest({ campaign: CAMPAIGN, offset: 0, length: 512 })));
+  void server.receivePayload(GOOD, frame("update", 1, encodeUpdateStatus({ campaign: CAMPAIGN, sequence: 2, state: "downloading", progress: 0 })));
+  void server.receivePayload(GOOD, frame("update", 2, encodeBlockRequest({ campaign: CAMPAIGN, offset: 0, length: 512 })));
   return {
     name: "update server",
     seeds: [
-      frame(1, encodeUpdateStatus({ campaign: CAMPAIGN, sequence: 2, state: "trial", progress: 4096, reason: "self test" })),
-      frame(2, encodeBlockRequest({ campaign: CAMPAIGN, offset: 1024, length: 512 })),
+      frame("update", 1, encodeUpdateStatus({ campaign: CAMPAIGN, sequence: 2, state: "trial", progress: 4096, reason: "self test" })),
+      frame("update", 2, encodeBlockRequest({ campaign: CAMPAIGN, offset: 1024, length: 512 })),
     ],
     judge(payload) {
       let body;
       try {
-        body = unframe(payload).body;
+        body = unframe("update", payload).body;
       } catch {
         return "malformed";
       }
