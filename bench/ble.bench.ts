@@ -1,17 +1,22 @@
 // Times BLE command round trips through node-ble, a private dbus-daemon and the fake BlueZ to
-// a pump running the release firmware: a self_test command (one chunk each way) and a 1 KiB
-// config command (many chunks out, one reply back) at ATT MTU 23 and 247. Every chunk is a
-// write with response, i.e. one D-Bus method call; the reply comes back as notifications.
-// What it measures is the host side of the link (D-Bus, node-ble, framing, firmware), not
-// radio time: a real link adds one connection interval or more per write.
+// the product's peripheral (host/ble-peripheral.ts) in front of a pump running the release
+// firmware: a self_test command (one chunk each way) and a 1 KiB config command (many chunks
+// out, one reply back) at ATT MTU 23 and 247. Every chunk is a write with response: one D-Bus
+// call from the central to BlueZ and one from BlueZ to the pump's application; the reply comes
+// back as PropertiesChanged signals the fake BlueZ turns into notifications. What it measures
+// is the host side of the link (D-Bus, node-ble, framing, firmware), not radio time: a real
+// link adds one connection interval or more per write.
 // Run: npx tsx bench/ble.bench.ts   (needs /usr/bin/dbus-daemon)
 
 import { BleCentral, type PumpLink } from "../host/ble-central.js";
+import { BlePeripheral } from "../host/ble-peripheral.js";
+import { LocalPump } from "../host/local-pump.js";
+import { MemoryStorage } from "../host/storage.js";
 import { chunkMessage } from "../protocol/ble.js";
 import { encodeCommand } from "../protocol/messages.js";
-import { BlePump } from "../test/helpers/ble-pump.js";
 import { dbusDaemonAvailable, DBUS_DAEMON, startPrivateBus } from "../test/helpers/dbus-daemon.js";
 import { FakeBluez } from "../test/helpers/fake-bluez.js";
+import { releaseFirmware } from "../test/helpers/firmware.js";
 
 const RUNS = 200;
 const WARMUP_RUNS = 20;
@@ -83,22 +88,27 @@ async function main(): Promise<void> {
   process.env.DBUS_SYSTEM_BUS_ADDRESS = bus.address;
   const bluez = await FakeBluez.start(bus.address);
   const config = { device: "pump-1", rate_hz: 1000, window: 256 };
-  const pumps = [
-    await BlePump.start(bluez, { address: "AA:BB:CC:DD:EE:17", mtu: 23, config }),
-    await BlePump.start(bluez, { address: "AA:BB:CC:DD:EE:F7", mtu: 247, config }),
-  ];
+  const served: { address: string; pump: LocalPump; peripheral: BlePeripheral }[] = [];
+  for (const [adapter, address, mtu] of [["hci1", "AA:BB:CC:DD:EE:17", 23], ["hci2", "AA:BB:CC:DD:EE:F7", 247]] as const) {
+    bluez.addAdapter(adapter, address, { mtu });
+    const pump = await LocalPump.start({ config, tenant: "bench", firmware: await releaseFirmware(), storage: new MemoryStorage() });
+    served.push({ address, pump, peripheral: await BlePeripheral.start(pump, { adapter }) });
+  }
   const central = await BleCentral.open();
   const rows: Row[] = [];
   try {
-    for (const pump of pumps) {
-      const link = await central.connect(pump.fake.spec.address);
+    for (const { address } of served) {
+      const link = await central.connect(address);
       rows.push(await time(link, "self_test", (id) => ({ id, cmd: "self_test" }), true));
       rows.push(await time(link, "config 1 KiB", (id) => paddedConfig(id, KIB_COMMAND_BYTES), false));
       await link.disconnect();
     }
   } finally {
     central.close();
-    for (const pump of pumps) pump.stop();
+    for (const { pump, peripheral } of served) {
+      await peripheral.stop();
+      await pump.close();
+    }
     await bluez.stop();
     await bus.stop();
   }

@@ -23,7 +23,9 @@ export type BleErrorCode =
   | "reply_timeout"
   | "link_error"
   | "bad_reply"
-  | "disconnected";
+  | "disconnected"
+  /** The pump's side (host/ble-peripheral.ts): BlueZ refused its service or advertisement. */
+  | "register_failed";
 
 export class BleError extends Error {
   readonly code: BleErrorCode;
@@ -227,11 +229,12 @@ export class PumpLink {
     }
   }
 
-  /** Sends a command and resolves with the firmware's reply to it (ok or not). A link error
-   *  from the pump rejects with code "link_error"; no reply in time with "reply_timeout". */
-  async command(command: { cmd: string; args?: unknown; id?: number }, timeoutMs = REPLY_TIMEOUT_MS_DEFAULT): Promise<Reply> {
+  /** Sends a command and resolves with the pump's reply to it (ok or not); `seq` is the command
+   *  counter an owned pump asks for. A link error from the pump rejects with code "link_error";
+   *  no reply in time with "reply_timeout". */
+  async command(command: { cmd: string; args?: unknown; id?: number; seq?: number }, timeoutMs = REPLY_TIMEOUT_MS_DEFAULT): Promise<Reply> {
     const id = command.id ?? this.nextId++;
-    const bytes = encodeCommand({ id, cmd: command.cmd, args: command.args });
+    const bytes = encodeCommand({ id, seq: command.seq, cmd: command.cmd, args: command.args });
     this.received.length = 0; // whatever is queued answered an earlier command
     await this.send(bytes);
     const until = Date.now() + timeoutMs;

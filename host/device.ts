@@ -121,6 +121,8 @@ export class Device {
   lastFault: FaultReport | undefined;
   /** Host events not yet in the outbox, oldest first. */
   private readonly reports: HostEvent[] = [];
+  /** Where the replies of the command running now go, when it came over a local link. */
+  private replyTo: ((reply: Uint8Array) => void) | undefined;
   private reporting = false;
 
   private constructor(readonly options: DeviceOptions) {
@@ -221,6 +223,15 @@ export class Device {
       this.counters.refused += 1;
       return false;
     }
+    if (topicKind === "reply" && this.replyTo !== undefined) {
+      try {
+        this.replyTo(bytes.slice());
+      } catch (error) {
+        this.options.log?.(this.id, 3, `a reply for the local link was lost: ${(error as Error).message}`);
+      }
+      this.counters.published += 1;
+      return true;
+    }
     const sequence = this.outbox.append(topicKind, bytes);
     if (sequence === undefined) {
       this.counters.refused += 1;
@@ -289,22 +300,33 @@ export class Device {
    * larger than its inbox (-6 no room), or the firmware not running (failed, or it faulted on
    * this command: -1). Like the firmware, it replies only when the command's id is readable.
    * A "reboot" (status 1) restarts the firmware once its reply is out.
+   *
+   * `replyTo`: the command came over a local link (BLE), so its replies go back there instead
+   * of into the outbox; what else the firmware publishes meanwhile (events) still goes out.
    */
-  async handleCommand(bytes: Uint8Array): Promise<number> {
+  async handleCommand(bytes: Uint8Array, replyTo?: (reply: Uint8Array) => void): Promise<number> {
     this.flushReports();
     try {
-      if (bytes.length === 0) return this.refuseCommand(bytes, STATUS_BAD_ARGUMENT, "an empty command");
+      if (bytes.length === 0) return this.refuseCommand(bytes, STATUS_BAD_ARGUMENT, "an empty command", replyTo);
       const update = this.update === undefined ? undefined : updateCommand(bytes);
       if (update !== undefined && this.update !== undefined) return await this.update.handleCommand(update, bytes);
-      if (this.failed) return this.refuseCommand(bytes, STATUS_NOT_RUNNING, "the firmware is not running (the device is failed)");
+      if (this.failed) return this.refuseCommand(bytes, STATUS_NOT_RUNNING, "the firmware is not running (the device is failed)", replyTo);
       let status: number | undefined;
       try {
-        status = await this.supervisor.run("handleMessage", (runtime) => runtime.handleMessage(bytes));
+        // Calls run one at a time: only this command's replies are published while it runs.
+        status = await this.supervisor.run("handleMessage", async (runtime) => {
+          this.replyTo = replyTo;
+          try {
+            return await runtime.handleMessage(bytes);
+          } finally {
+            this.replyTo = undefined;
+          }
+        });
       } catch (error) {
-        if (error instanceof FirmwareError && error.code === "bad_input") return this.refuseCommand(bytes, STATUS_NO_ROOM, error.message);
+        if (error instanceof FirmwareError && error.code === "bad_input") return this.refuseCommand(bytes, STATUS_NO_ROOM, error.message, replyTo);
         throw error;
       }
-      if (status === undefined) return this.refuseCommand(bytes, STATUS_NOT_RUNNING, "the firmware faulted on the command");
+      if (status === undefined) return this.refuseCommand(bytes, STATUS_NOT_RUNNING, "the firmware faulted on the command", replyTo);
       if (status === STATUS_REBOOT_REQUESTED) await this.reboot();
       return status;
     } finally {
@@ -312,13 +334,14 @@ export class Device {
     }
   }
 
-  private refuseCommand(bytes: Uint8Array, status: number, why: string): number {
+  private refuseCommand(bytes: Uint8Array, status: number, why: string, replyTo?: (reply: Uint8Array) => void): number {
     this.counters.commandsRefused += 1;
     const id = commandId(bytes);
     this.options.log?.(this.id, 2, `command ${id ?? "without a readable id"} of ${bytes.length} bytes refused (${status}): ${why}`);
     if (id !== undefined) {
       const reply = encodeCbor(new Map<string, unknown>([["id", id], ["ok", false], ["error", status]]));
-      if (this.outbox.append("reply", reply) === undefined) this.counters.refused += 1;
+      if (replyTo !== undefined) replyTo(reply);
+      else if (this.outbox.append("reply", reply) === undefined) this.counters.refused += 1;
       else this.link?.pump();
     }
     // And an error event, at most one a second: a flood of bad commands is not a flood of events.

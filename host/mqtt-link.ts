@@ -122,6 +122,7 @@ export class MqttLink implements DeviceLink {
   connect(firstTimeoutMs = 30_000): Promise<void> {
     const connected = new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`no MQTT connection to ${this.options.url} within ${firstTimeoutMs} ms; still trying`)), firstTimeoutMs);
+      timer.unref(); // the attempts keep the process alive while they go on; a closed link leaves nothing behind
       this.firstConnect = () => {
         clearTimeout(timer);
         resolve();

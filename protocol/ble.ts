@@ -14,6 +14,9 @@ export const COMMAND_CHAR_UUID = "5e1d0003-7c4a-4b8e-9f21-3a6b8c0d2e4f";
 export const REPLY_CHAR_UUID = "5e1d0004-7c4a-4b8e-9f21-3a6b8c0d2e4f";
 /** Pumps advertise a local name with this prefix, e.g. "impeller-pump-7". */
 export const BLE_NAME_PREFIX = "impeller-";
+/** The version of this contract, advertised as the service data of the impeller service (one
+ *  byte), so a tool can tell a pump it cannot talk to before it connects. */
+export const BLE_PROTOCOL_VERSION = 1;
 
 /** ATT: the smallest MTU every link has, the largest BlueZ negotiates, and the opcode and
  *  handle that each write or notification spends of it. */
@@ -252,15 +255,26 @@ export interface PumpState {
   /** Messages waiting in the outbox for the uplink. */
   outbox: number;
   published: number;
+  /** What commissioning set (host/commissioning.ts), on pumps that can be commissioned: the
+   *  tenant whose topics it publishes on, its broker ("" for none yet), and whether an owner's
+   *  data policy is in force. */
+  tenant?: string;
+  broker?: string;
+  owned?: boolean;
 }
 
-const STATE_FIELDS: readonly [keyof PumpState, "string" | "number"][] = [
+type FieldType = "string" | "number" | "boolean";
+
+const STATE_FIELDS: readonly [keyof PumpState, FieldType][] = [
   ["device", "string"], ["fw", "number"], ["boot", "number"], ["rate_hz", "number"],
   ["window", "number"], ["units", "string"], ["outbox", "number"], ["published", "number"],
 ];
+const STATE_FIELDS_OPTIONAL: readonly [keyof PumpState, FieldType][] = [["tenant", "string"], ["broker", "string"], ["owned", "boolean"]];
 
 export function encodePumpState(state: PumpState): Uint8Array {
-  const bytes = encodeCbor(new Map<string, unknown>(STATE_FIELDS.map(([key]) => [key, state[key]])));
+  const map = new Map<string, unknown>(STATE_FIELDS.map(([key]) => [key, state[key]]));
+  for (const [key] of STATE_FIELDS_OPTIONAL) if (state[key] !== undefined) map.set(key, state[key]);
+  const bytes = encodeCbor(map);
   if (bytes.length > STATE_BYTES_MAX) {
     throw new ProtocolError("oversized", `state of ${bytes.length} bytes exceeds the ${STATE_BYTES_MAX}-byte attribute limit`);
   }
@@ -274,6 +288,12 @@ export function decodePumpState(bytes: Uint8Array): PumpState {
   for (const [key, type] of STATE_FIELDS) {
     const field = value.get(key);
     if (typeof field !== type) throw new ProtocolError("bad_message", `the pump state needs "${key}" as a ${type}`);
+    state[key] = field;
+  }
+  for (const [key, type] of STATE_FIELDS_OPTIONAL) {
+    const field = value.get(key);
+    if (field === undefined) continue;
+    if (typeof field !== type) throw new ProtocolError("bad_message", `the pump state's "${key}" is a ${type}`);
     state[key] = field;
   }
   return state as unknown as PumpState;

@@ -129,18 +129,21 @@ export function checkFirmwareConfig(value: unknown): FirmwareConfig {
   if (map.has("band_hz")) config.band_hz = pair(map.get("band_hz"), "band_hz", 0, nyquist);
   if (map.has("cav_m_s2")) config.cav_m_s2 = numberIn(map.get("cav_m_s2"), "cav_m_s2", 0.001, 1000);
   if (map.has("baseline_windows")) config.baseline_windows = numberIn(map.get("baseline_windows"), "baseline_windows", ...CONFIG_RANGES.baseline_windows, true);
-  if (map.has("owner")) {
-    const owner = asMap(map.get("owner"), "owner");
-    onlyKeys(owner, ["token", "waveform", "detail"], "owner");
-    const token = owner.get("token");
-    if (!(token instanceof Uint8Array) || token.length < 16 || token.length > 32) fail("owner.token is 16 to 32 bytes");
-    const waveform = owner.get("waveform");
-    const detail = owner.get("detail");
-    if (waveform !== undefined && waveform !== "on_request" && waveform !== "never") fail('owner.waveform is "on_request" or "never"');
-    if (detail !== undefined && detail !== "full" && detail !== "summary") fail('owner.detail is "full" or "summary"');
-    config.owner = { token, ...(waveform !== undefined ? { waveform } : {}), ...(detail !== undefined ? { detail } : {}) } as OwnerPolicy;
-  }
+  if (map.has("owner")) config.owner = checkOwnerPolicy(map.get("owner"));
   return config;
+}
+
+/** Checks an owner's data policy map as the firmware does: {"token": bstr 16–32, ?"waveform", ?"detail"}. */
+export function checkOwnerPolicy(value: unknown): OwnerPolicy {
+  const owner = asMap(value, "owner");
+  onlyKeys(owner, ["token", "waveform", "detail"], "owner");
+  const token = owner.get("token");
+  if (!(token instanceof Uint8Array) || token.length < 16 || token.length > 32) fail("owner.token is 16 to 32 bytes");
+  const waveform = owner.get("waveform");
+  const detail = owner.get("detail");
+  if (waveform !== undefined && waveform !== "on_request" && waveform !== "never") fail('owner.waveform is "on_request" or "never"');
+  if (detail !== undefined && detail !== "full" && detail !== "summary") fail('owner.detail is "full" or "summary"');
+  return { token, ...(waveform !== undefined ? { waveform } : {}), ...(detail !== undefined ? { detail } : {}) } as OwnerPolicy;
 }
 
 export function decodeFirmwareConfig(bytes: Uint8Array): FirmwareConfig {

@@ -82,8 +82,14 @@ Commands:
       --json              one JSON object: the whole report, records included
   ble scan [--timeout S]  List the pumps in Bluetooth LE range (commissioning, diagnostics).
   ble status ADDRESS    Read a pump's state over Bluetooth LE.
-  ble send ADDRESS --cmd NAME [--args JSON] [--id N]
+  ble send ADDRESS --cmd NAME [--args JSON] [--id N] [--seq N]
                         Send a pump a command over Bluetooth LE and print its reply.
+  ble commission ADDRESS [--tenant T] [--device ID] [--broker URL] [--owner FILE] [--seq N]
+                        Commission a pump over Bluetooth LE: its identity, the broker it
+                        reports to, its owner's policy (impeller ble --help says more).
+  ble serve [--device ID] [--broker URL] [--state DIR] [--adapter NAME] [--duration S]
+                        Run a pump on this host's release firmware that the ble commands
+                        find and commission (BlueZ on the system bus).
   keygen --out DIR [--alg eddsa|es256] [--force]
                         Make a firmware signing key: DIR/signing-key.pem (PKCS#8, secret)
                         and DIR/signing-key.pub.pem (SPKI, for the devices).

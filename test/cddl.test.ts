@@ -435,6 +435,17 @@ describe("protocol/impeller.cddl", () => {
     invalid("block", { id: 8, cmd: "block", args: { campaign: "c1", offset: -1, data: bytes("00") } });
   });
 
+  it("the host's commission command: identity, broker and owner, each optional", () => {
+    const owner = { token: new Uint8Array(16), waveform: "never", detail: "summary" };
+    valid("command", { id: 9, cmd: "commission", args: { tenant: "acme", device: "pump-east", broker: "mqtt://10.0.0.5:1883", owner } });
+    valid("command", { id: 9, seq: 4, cmd: "commission", args: { broker: "mqtts://broker.example:8883" } });
+    expect(invalid("commission-command", { id: 9, cmd: "commission", args: { broker: "http://10.0.0.5" } }))
+      .toEqual(['$.args.broker: "http://10.0.0.5" does not match .regexp "mqtts?://[^/ ]{1,192}"']);
+    invalid("commission-command", { id: 9, cmd: "commission", args: { device: "-east" } });
+    invalid("commission-command", { id: 9, cmd: "commission", args: { owner: { token: new Uint8Array(8) } } });
+    invalid("commission-command", { id: 9, cmd: "commission", args: { colour: "red" } });
+  });
+
   it("replies: ok and error", () => {
     valid("reply", { id: 1, ok: true });
     valid("reply", { id: 3, ok: true, rate_hz: 51200, window: 4096, interval_s: 60 });

@@ -78,6 +78,19 @@ describe("numeric options", () => {
     expect(await run("ble", "send", "AA:BB:CC:DD:EE:01", "--cmd", "self_test", "--id", "1.5")).toBe(2);
     expect(stderr.split("\n")[0]).toBe(`impeller ble: --id needs an integer in 0..4294967295, not "1.5"`);
   });
+
+  it("ble serve's and commission's, checked before anything starts (exit 2)", async () => {
+    const cases: [string[], string][] = [
+      [["ble", "serve", "--window", "-3"], `--window needs a whole number from 16 to 8192, not "-3"`],
+      [["ble", "serve", "--rate", "fast"], `--rate needs a number from 100 to 200000, not "fast"`],
+      [["ble", "serve", "--duration", "-1"], `--duration needs a number above 0 up to 31536000, not "-1"`],
+      [["ble", "commission", "AA:BB:CC:DD:EE:01", "--device", "p", "--seq", "-2"], `--seq needs a whole number from 0 to 9007199254740991, not "-2"`],
+    ];
+    for (const [args, message] of cases) {
+      expect(await run(...args), args.join(" ")).toBe(2);
+      expect(stderr.split("\n")[0]).toBe(`impeller ble: ${message}`);
+    }
+  });
 });
 
 describe("a configuration the firmware would refuse", () => {
@@ -138,6 +151,11 @@ describe("--help", () => {
     expect(stdout).toBe(BLE_USAGE);
     expect(await run("ble", "scan", "-h")).toBe(0);
     expect(stdout).toBe(BLE_USAGE);
+    expect(await run("ble", "serve", "--help")).toBe(0);
+    expect(stdout).toBe(BLE_USAGE);
+    expect(await run("ble", "commission", "-h")).toBe(0);
+    expect(stdout).toBe(BLE_USAGE);
+    expect(BLE_USAGE.split("\n").filter((line) => line.startsWith("  impeller ble ")).map((line) => line.split(" ")[4])).toEqual(["scan", "status", "send", "commission", "serve"]);
   });
 
   it("simulate's usage is its own: it stops before analyze", async () => {

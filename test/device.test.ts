@@ -52,6 +52,21 @@ describe("Device", () => {
     });
   }
 
+  it("a command from a local link gets its replies there, the host's refusals too; its events still go to the outbox", async () => {
+    const device = await boot({});
+    const replies: unknown[] = [];
+    const replyTo = (bytes: Uint8Array): void => { replies.push(decodeReply(bytes)); };
+    expect(await device.handleCommand(encodeCommand({ id: 6, cmd: "self_test" }), replyTo)).toBe(0);
+    expect(await device.handleCommand(encodeCommand({ id: 7, cmd: "config", args: { device: "d1", rate_hz: 1000, window: 512 } }), replyTo)).toBe(-11);
+    expect(await device.handleCommand(encodeCommand({ id: 8, cmd: "config", args: { device: "d1", rate_hz: 1000, window: 256, pad: "x".repeat(3000) } }), replyTo)).toBe(-6);
+    expect(replies).toEqual([{ id: 6, ok: true }, { id: 7, ok: false, error: -11 }, { id: 8, ok: false, error: -6 }]);
+    expect(device.outbox.pending().map((entry) => decodeEvent(entry.body))).toEqual([
+      { event: "boot", boot: 1, fw: 0x000100 }, { event: "error", code: -11, what: "config" }, { event: "error", code: -6, what: "command" },
+    ]);
+    expect(await device.handleCommand(encodeCommand({ id: 9, cmd: "self_test" }))).toBe(0); // no local link: the outbox, as ever
+    expect(device.outbox.pending().map((entry) => entry.kind)).toEqual(["event", "event", "event", "reply"]);
+  });
+
   it("storage and the durable outbox survive a restart: the boot counter and the sequence numbers carry on", async () => {
     const directory = temporaryDirectory();
     const options = (): Partial<DeviceOptions> => ({
