@@ -415,14 +415,14 @@ let speed_streamed: bool = false;
 function measureSpeed(samples_ptr: usize, previous_ptr: usize): void {
   speedRange();
   speed_streamed = speedCapture(samples_ptr, previous_ptr, machine.sample_rate_hz, speed_top_hz, changetype<usize>(raw), changetype<usize>(power));
-  if (speed_streamed) speedFromStream(speed_low_hz, speed_high_hz, speed_top_hz, changetype<usize>(raw), changetype<usize>(power), changetype<usize>(baseband));
+  if (speed_streamed) speedFromStream(speed_low_hz, speed_high_hz, speed_top_hz, machine.ftf_order, changetype<usize>(raw), changetype<usize>(power), changetype<usize>(baseband));
 }
 
 /** The window's shaft speed: the measured one when its family is clear (z ≥ FAMILY_Z) and fine
  *  enough to improve on the configured speed; otherwise the configured one. */
 function estimateSpeed(): void {
   // A window alone: its own spectrum (`baseband` is free until the high band's floor).
-  if (!speed_streamed) speedFromSpectrum(changetype<usize>(power), bins, bin_hz, fft_size != window_samples, speed_low_hz, speed_high_hz, speed_top_hz, changetype<usize>(baseband));
+  if (!speed_streamed) speedFromSpectrum(changetype<usize>(power), bins, bin_hz, fft_size != window_samples, speed_low_hz, speed_high_hz, speed_top_hz, machine.ftf_order, changetype<usize>(baseband));
   const nominal = machine.shaft_hz_nominal;
   result.speed_confidence = speed_confidence;
   // The stream places a speed to about one bin at its top harmonic: coarser than the configured
@@ -956,10 +956,15 @@ function bearingEvidence(samples_ptr: usize, previous_ptr: usize, scale: f64): v
   const f = result.shaft_hz;
   // The stream goes on over consecutive windows (a shaft does not change its speed by more than
   // a window's estimate can tell within a second or two); its speed is their speeds' mean.
-  // Without a configured speed, a stream begun before the speed was measured starts again once
-  // it is: its band and rate were set for the whole speed range.
-  const settled = stream_speed_measured || !result.speed_measured || machine.shaft_hz_nominal > 0.0;
-  const continuing = previous_ptr != 0 && stream_segment > 0 && settled && stream_speed_outliers <= stream_windows;
+  // Windows before the speed was first measured published the middle of the range: the first
+  // measured speed starts the stream's mean afresh (its band and rate, set for the whole range,
+  // carry any speed in it).
+  const continuing = previous_ptr != 0 && stream_segment > 0 && stream_speed_outliers <= stream_windows;
+  if (continuing && !stream_speed_measured && result.speed_measured) {
+    stream_speed_sum = result.shaft_hz;
+    stream_windows = 1;
+    stream_speed_measured = true;
+  }
   if (!continuing) streamReset();
   const adding = continuing ? 2 * stream_segment : stream_segment;
   let captured = false;

@@ -291,7 +291,8 @@ let bin_hz: f64 = 1.0;
  *  spectrum, with `work_ptr` (stream points + 2 f32), `power_at` and `prominence_at` (stream
  *  points / 2 + 1 f32 each) as scratch. False when the stream is too short to resolve a family
  *  in the range. */
-export function speedFromStream(low_hz: f64, high_hz: f64, top_hz: f64, work_ptr: usize, power_at: usize, prominence_at: usize): bool {
+export function speedFromStream(low_hz: f64, high_hz: f64, top_hz: f64, cage: f64, work_ptr: usize, power_at: usize, prominence_at: usize): bool {
+  cage_order = cage;
   if (stream_count < SPEED_POINTS_MIN || step == 0) return clear();
   let points = SPEED_POINTS_MIN;
   while (points << 1 <= stream_count) points <<= 1;
@@ -313,7 +314,8 @@ export function speedFromStream(low_hz: f64, high_hz: f64, top_hz: f64, work_ptr
 /** Measures the speed as speedFromStream does, in one window's power spectrum (`bins` bins of
  *  `spectrum_bin_hz` at `power_at`, Hann-windowed, `padded` when the window was zero-padded),
  *  with `prominence_at` (bins f32) as scratch. */
-export function speedFromSpectrum(power_at: usize, bins: i32, spectrum_bin_hz: f64, padded: bool, low_hz: f64, high_hz: f64, top_hz: f64, prominence_at: usize): bool {
+export function speedFromSpectrum(power_at: usize, bins: i32, spectrum_bin_hz: f64, padded: bool, low_hz: f64, high_hz: f64, top_hz: f64, cage: f64, prominence_at: usize): bool {
+  cage_order = cage;
   measured_points = 0;
   power_ptr = power_at;
   prominence_ptr = prominence_at;
@@ -349,23 +351,45 @@ function estimate(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64
 
   // Every clear line in the range is a candidate fundamental; the family is weighed around it.
   const fine = bin_hz / <f64>STEPS_PER_BIN;
-  const k_first = max(2, <i32>Math.floor(low / bin_hz) - 1);
-  const k_last = min(prominence_bins - 2, <i32>Math.ceil(high_hz / bin_hz) + 1);
-  let best_hz: f64 = 0.0;
-  let best_z: f64 = -Infinity;
-  for (let k = k_first; k <= k_last; k++) {
-    if (!isLine(k)) continue;
-    const line_hz = (<f64>k + peakOffset(k)) * bin_hz;
-    if (line_hz < low || line_hz > high_hz) continue;
-    const from = line_hz - LINE_TOLERANCE_BINS * bin_hz;
-    for (let s = 0; s <= 2 * <i32>(LINE_TOLERANCE_BINS * <f64>STEPS_PER_BIN); s++) {
-      const hz = from + <f64>s * fine;
-      if (hz < low || hz > high_hz) continue;
-      const z = familyZ(hz, top);
-      if (z > best_z) {
-        best_z = z;
-        best_hz = hz;
+  let best_hz = bestFamily(low, high_hz, low, high_hz, top);
+  let best_z = best_family_z;
+  // A family at the cage's rate, or at a combination of the shaft and the cage, presupposes a
+  // shaft turning faster (the cage turns because the shaft does): where that shaft's own family
+  // is there, it is the explanation. Combinations up to the cage's second order and the shaft's
+  // first that lie below the shaft: f_cage, 2 f_cage, f − f_cage, f − 2 f_cage.
+  if (best_hz > 0.0 && cage_order > 0.0 && cage_order < 0.5) {
+    let alternative_hz: f64 = 0.0;
+    let alternative_z: f64 = FAMILY_Z;
+    for (let i = 0; i < 4; i++) {
+      const share = i == 0 ? cage_order : i == 1 ? 2.0 * cage_order : i == 2 ? 1.0 - cage_order : 1.0 - 2.0 * cage_order;
+      const shaft_hz = best_hz / share;
+      if (shaft_hz > high_hz) continue;
+      // The candidate's place is good to the line tolerance, divided by the share; the line
+      // sought there is good to the line tolerance itself.
+      const tolerance = LINE_TOLERANCE_BINS * bin_hz * (1.0 + 1.0 / share);
+      const found = bestFamily(shaft_hz - tolerance, shaft_hz + tolerance, low, high_hz, top);
+      if (found > 0.0 && best_family_z >= alternative_z) {
+        alternative_hz = found;
+        alternative_z = best_family_z;
       }
+    }
+    if (alternative_hz > 0.0) {
+      best_hz = alternative_hz;
+      best_z = alternative_z;
+    }
+  }
+  // A family at twice or three times the speed holds only part of the true one's lines: where a
+  // sub-multiple's fundamental is a clear line (no harmonic of the candidate can make it) and
+  // the harmonics only it has stand out as a family (z ≥ 3), the sub-multiple is the speed.
+  for (let m = 3; m >= 2 && best_hz > 0.0; m--) {
+    const sub_hz = best_hz / <f64>m;
+    if (sub_hz < low) continue;
+    const tolerance = LINE_TOLERANCE_BINS * bin_hz * (1.0 + 1.0 / <f64>m);
+    const found = bestFamily(sub_hz - tolerance, sub_hz + tolerance, low, high_hz, top);
+    if (found > 0.0 && familyZ(found, top, m) >= FAMILY_Z) {
+      best_hz = found;
+      best_z = familyZ(found, top, 0);
+      break;
     }
   }
   if (best_hz <= 0.0 || hidden(best_hz, low_hz, low)) return false;
@@ -373,6 +397,37 @@ function estimate(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64
   speed_confidence = 1.0 - normalTail(familyContrastT(best_hz, top));
   speed_hz = refine(best_hz, top, low, high_hz, fine);
   return true;
+}
+
+/** The cage's rate over the shaft's (0: no bearing geometry). */
+let cage_order: f64 = 0.0;
+let best_family_z: f64 = 0.0;
+
+/** The candidate of the largest family z (in best_family_z) among those around the clear lines
+ *  whose interpolated frequency lies in [from_hz, to_hz], each within ±LINE_TOLERANCE_BINS and
+ *  kept in [low_hz, high_hz]; 0 when there is none. */
+function bestFamily(from_hz: f64, to_hz: f64, low_hz: f64, high_hz: f64, top: f64): f64 {
+  const fine = bin_hz / <f64>STEPS_PER_BIN;
+  const k_first = max(2, <i32>Math.floor(from_hz / bin_hz) - 1);
+  const k_last = min(prominence_bins - 2, <i32>Math.ceil(to_hz / bin_hz) + 1);
+  let best_hz: f64 = 0.0;
+  best_family_z = -Infinity;
+  for (let k = k_first; k <= k_last; k++) {
+    if (!isLine(k)) continue;
+    const line_hz = (<f64>k + peakOffset(k)) * bin_hz;
+    if (line_hz < from_hz || line_hz > to_hz || line_hz < low_hz || line_hz > high_hz) continue;
+    const from = line_hz - LINE_TOLERANCE_BINS * bin_hz;
+    for (let s = 0; s <= 2 * <i32>(LINE_TOLERANCE_BINS * <f64>STEPS_PER_BIN); s++) {
+      const hz = from + <f64>s * fine;
+      if (hz < low_hz || hz > high_hz) continue;
+      const z = familyZ(hz, top);
+      if (z > best_family_z) {
+        best_family_z = z;
+        best_hz = hz;
+      }
+    }
+  }
+  return best_hz;
 }
 
 /** Whether `hz` could be a harmonic of a speed in the range below the family search
@@ -503,14 +558,19 @@ function prominenceAt(hz: f64): f64 {
   return (1.0 - t) * prominenceOf(k) + t * prominenceOf(k + 1);
 }
 
-/** The prominence of `hz`'s harmonics up to `top_hz` above noise's mean, as a z-score under
- *  noise: a family of N harmonics of noise sums to N·mean with variance N·sd². */
-function familyZ(hz: f64, top_hz: f64): f64 {
+/** The prominence of `hz`'s harmonics up to `top_hz` (leaving out every `skip`-th when skip > 0)
+ *  above noise's mean, as a z-score under noise: N harmonics of noise sum to N·mean with
+ *  variance N·sd². */
+function familyZ(hz: f64, top_hz: f64, skip: i32 = 0): f64 {
   const harmonics = min(<i32>(top_hz / hz), HARMONICS_MAX);
-  if (harmonics < 1) return 0.0;
   let sum: f64 = 0.0;
-  for (let h = 1; h <= harmonics; h++) sum += prominenceAt(hz * <f64>h) - PROMINENCE_NOISE_MEAN;
-  return sum / (PROMINENCE_NOISE_SD * Math.sqrt(<f64>harmonics));
+  let count = 0;
+  for (let h = 1; h <= harmonics; h++) {
+    if (skip > 0 && h % skip == 0) continue;
+    sum += prominenceAt(hz * <f64>h) - PROMINENCE_NOISE_MEAN;
+    count++;
+  }
+  return count > 0 ? sum / (PROMINENCE_NOISE_SD * Math.sqrt(<f64>count)) : 0.0;
 }
 
 /** How far the harmonics of `hz` stand out from the spectrum between them: each one's

@@ -14,7 +14,7 @@ import { parseArgs } from "node:util";
 import { compileFirmware, type CompiledFirmware } from "../host/firmware.js";
 import { FAULTS } from "../protocol/messages.js";
 import { FIRMWARE_PATH } from "./fleet.js";
-import { ALARM_SEVERITY, PERSISTENCE, readRecording, replay, ReplayError, type ReplayOptions, type ReplayResult } from "./replay.js";
+import { ALARM_SEVERITY, PERSISTENCE, readRecording, replay, ReplayError, type ReplayOptions, type ReplayResult, type WindowResult } from "./replay.js";
 
 export const DATA_DIR_DEFAULT = "../shared/data";
 export const WINDOW_DEFAULT = 4096;
@@ -451,9 +451,13 @@ export function recordOutcome(record: CwruRecord, mode: Mode, result: ReplayResu
   if ("error" in result) {
     return { ...base, verdict: ERROR_VERDICT, windows: 0, windows_by_fault: {}, shaft_hz: null, speed_error_pct: null, error: result.error };
   }
-  const speeds = result.windows.map((w) => w.features.shaft_hz).filter((hz): hz is number => hz !== undefined && Number.isFinite(hz));
-  // The speed the firmware settles on: the median over the windows (the first windows of a run
-  // measure over a shorter acquisition and can miss).
+  // The speed the firmware settles on: the median over the windows that measured one
+  // (shaft_conf above 0; a window that could not, as the first ones of a run at 48 kHz, says 0
+  // and publishes the middle of the range), or over all when none did.
+  const speedOf = (windows: readonly WindowResult[]): number[] =>
+    windows.map((w) => w.features.shaft_hz).filter((hz): hz is number => hz !== undefined && Number.isFinite(hz));
+  const measuredSpeeds = speedOf(result.windows.filter((w) => (w.features.shaft_conf ?? 0) > 0));
+  const speeds = measuredSpeeds.length > 0 ? measuredSpeeds : speedOf(result.windows);
   const shaftHz = speeds.length > 0 ? median(speeds) : null;
   const nominalHz = record.shaft_rpm === null ? null : record.shaft_rpm / 60;
   const speedError = mode === "without_rpm" && shaftHz !== null && nominalHz !== null ? (Math.abs(shaftHz - nominalHz) / nominalHz) * 100 : null;
@@ -658,7 +662,7 @@ export function formatReport(report: ValidationReport, verbose = false): string 
       for (const table of tables) lines.push(...formatTable(table));
     }
     if (report.cwru.speed.length > 0) {
-      lines.push("", `Shaft speed measured without rpm (median shaft_hz over windows against the manifest's rpm/60)`);
+      lines.push("", `Shaft speed measured without rpm (median shaft_hz over the windows that measured one, against the manifest's rpm/60)`);
       for (const s of report.cwru.speed) {
         lines.push(`  ${s.group.padEnd(18)} median ${s.median_pct.toFixed(2)} %, max ${s.max_pct.toFixed(2)} %, within ${SPEED_TOLERANCE_PCT} %: ${s.within} of ${s.runs}`);
       }

@@ -4,7 +4,7 @@
 
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { BEARINGS, readRecording, replay, type ReplayResult } from "../simulator/replay.js";
+import { BEARINGS, readRecording, replay, type ReplayOptions, type ReplayResult } from "../simulator/replay.js";
 import { releaseFirmware } from "./helpers/firmware.js";
 
 const SHARED = new URL("../../shared/data/", import.meta.url);
@@ -72,6 +72,31 @@ describe("CWRU excerpts (test/fixtures)", () => {
       }
     });
   }
+});
+
+describe("shaft speed without rpm on a CWRU excerpt (test/fixtures)", () => {
+  // Record 144 (outer race 0.007 in, 1797 rpm): the cage (0.398 of the shaft) modulates all the
+  // bearing carries, and from the fifth window on a family at 0.4 of the shaft outscores the
+  // shaft's own. With the bearing's geometry the firmware knows the cage's rate and takes the
+  // shaft whose family that presupposes; without it, the cage's family stands.
+  const excerpt = new URL("cwru-144-outer-12k-excerpt.f32", FIXTURES);
+  const trueHz = 1797 / 60;
+  const run = async (geometry: ReplayOptions["geometry"]): Promise<ReplayResult> =>
+    replay(readRecording(excerpt.pathname), { rateHz: 12000, window: 4096, geometry, firmware: await releaseFirmware() });
+
+  it("with the geometry: no speed over the first two windows (too short to part 10–60 Hz), then 1797 rpm within 0.1 %, and outer_race", async () => {
+    const result = await run(BEARINGS["6205"]);
+    expect(result.windows.slice(0, 2).map((w) => w.features.shaft_conf)).toEqual([0, 0]);
+    for (const w of result.windows.slice(2)) {
+      expect(Math.abs(w.features.shaft_hz - trueHz) / trueHz).toBeLessThan(0.001);
+      expect(w.fault).toBe("outer_race");
+    }
+  });
+
+  it("without it: the cage's family, 0.400 of the shaft, from the fifth window", async () => {
+    const result = await run(undefined);
+    for (const w of result.windows.slice(4)) expect(w.features.shaft_hz / trueHz).toBeCloseTo(0.4, 3);
+  });
 });
 
 describe.skipIf(!HAS_SHARED)("CWRU full records (../shared/data/cwru)", () => {
