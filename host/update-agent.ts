@@ -1,5 +1,5 @@
 // The update agent: policy, in the manner of FreeRTOS OTA's agent over MCUboot's mechanism.
-// It takes an offer (a SUIT envelope, protocol/suit.ts), checks it (signature, vendor, class,
+// It takes an offer (a SUIT envelope, protocol/suit/), checks it (signature, vendor, class,
 // anti-rollback), downloads the image in blocks over the device's outbox and commands into the
 // inactive slot (host/slots.ts) with its progress in the trailer, so a reboot resumes where
 // flash left off; re-requests a block after silence and gives up after `triesMax` requests;
@@ -18,7 +18,8 @@ import {
   checkUpdateBlock, checkUpdateOffer, encodeBlockRequest, encodeUpdateStatus, UPDATE_BLOCK_BYTES_DEFAULT,
   type UpdateStateName, type UpdateStatus,
 } from "../protocol/messages.js";
-import { checkCandidate, DIGEST_ALG_SHA256, SuitError, verifyEnvelope, type SuitVerified } from "../protocol/suit.js";
+import { checkCandidate, verifyEnvelope } from "../protocol/suit/envelope.js";
+import { DIGEST_ALG_SHA256, SuitError, type SuitVerified } from "../protocol/suit/model.js";
 import { Device, type DeviceOptions, type UpdateHook } from "./device.js";
 import { compileFirmware, type CompiledFirmware } from "./firmware.js";
 import { bootloader, sha256, type BootDecision, type SlotIndex, type SlotStore, type StoredRecord } from "./slots.js";

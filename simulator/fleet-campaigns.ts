@@ -10,7 +10,7 @@ import mqtt, { type IClientOptions } from "mqtt";
 import type { Rejections } from "../host/rejections.js";
 import { MqttUpdateServer } from "../host/update-server.js";
 import { decodeState } from "../protocol/state.js";
-import { buildEnvelope } from "../protocol/suit.js";
+import { buildEnvelope } from "../protocol/suit/build.js";
 import { parseTopic, topicFilter } from "../protocol/topics.js";
 import { Campaign, type CampaignReport } from "./campaign.js";
 import { assignFaults } from "./degradation.js";

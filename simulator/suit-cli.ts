@@ -6,8 +6,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { algForKey } from "../protocol/cose.js";
-import { authenticateEnvelope, buildEnvelope, digestOf, parseEnvelope, SuitError, type SuitEnvelope } from "../protocol/suit.js";
-import { suitDiagnostic } from "../protocol/suit-diagnostic.js";
+import { authenticateEnvelope, parseEnvelope } from "../protocol/suit/envelope.js";
+import { buildEnvelope } from "../protocol/suit/build.js";
+import { digestOf, SuitError, type SuitEnvelope } from "../protocol/suit/model.js";
+import { suitDiagnostic } from "../protocol/suit/diagnostic.js";
 import { classUuid, deviceUuid, formatUuid, isUuidText, parseUuid, vendorUuid } from "../protocol/uuid.js";
 
 export class SuitUsageError extends Error {}

@@ -1,4 +1,4 @@
-// SUIT envelopes (protocol/suit.ts, protocol/cose.ts): built, parsed and verified under ES256
+// SUIT envelopes (protocol/suit/, protocol/cose.ts): built, parsed and verified under ES256
 // and EdDSA; tampering, wrong devices and rollbacks refused with the right code; anything else
 // thrown at the parser refused as a SuitError; the interpreter; the SUIT draft's own examples
 // (signed by the draft's key); and keygen → sign → inspect on the command line.
@@ -13,11 +13,12 @@ import { Tag } from "cbor-x";
 import { describe, expect, it } from "vitest";
 import { decodeCbor, encodeCbor } from "../protocol/cbor.js";
 import { signSign1Detached, verifySign1Detached } from "../protocol/cose.js";
-import {
-  authenticateEnvelope, buildEnvelope, checkCandidate, createState, digestOf, encodeSequence, parseEnvelope, parseSequence,
-  runManifest, runSequence, severEnvelope, SuitError, verifyEnvelope, type SuitContext, type SuitSequence,
-} from "../protocol/suit.js";
-import { suitDiagnostic } from "../protocol/suit-diagnostic.js";
+import { authenticateEnvelope, checkCandidate, parseEnvelope, severEnvelope, verifyEnvelope } from "../protocol/suit/envelope.js";
+import { buildEnvelope } from "../protocol/suit/build.js";
+import { createState, runManifest, runSequence, type SuitContext } from "../protocol/suit/interpreter.js";
+import { digestOf, SuitError, type SuitSequence } from "../protocol/suit/model.js";
+import { encodeSequence, parseSequence } from "../protocol/suit/sequence.js";
+import { suitDiagnostic } from "../protocol/suit/diagnostic.js";
 import { formatUuid, parseUuid, vendorUuid } from "../protocol/uuid.js";
 
 const ROOT = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");

@@ -11,7 +11,7 @@ import { provision, sha256, SlotStore } from "../../host/slots.js";
 import { MemoryStorage } from "../../host/storage.js";
 import { UpdateAgent, type UpdateAgentOptions } from "../../host/update-agent.js";
 import { UpdateServer } from "../../host/update-server.js";
-import { buildEnvelope } from "../../protocol/suit.js";
+import { buildEnvelope } from "../../protocol/suit/build.js";
 import { releaseBytes } from "./firmware.js";
 
 export const VENDOR_ID = Uint8Array.from(Buffer.from("fa6b4a53d5ad5fdfbe9de663e4d41ffe", "hex"));

@@ -3,11 +3,11 @@
 // It prints whatever it can read, so an envelope too broken to verify can still be looked at.
 
 import { Tag } from "cbor-x";
-import { decodeCbor } from "./cbor.js";
-import { ALG_NAMES } from "./cose.js";
-import { diagnostic } from "./diagnostic.js";
-import { COMMAND_NAMES, ENVELOPE_BYTES_MAX, TEXT_COMPONENT, TEXT_MANIFEST } from "./suit.js";
-import { formatUuid } from "./uuid.js";
+import { decodeCbor } from "../cbor.js";
+import { ALG_NAMES } from "../cose.js";
+import { diagnostic } from "../diagnostic.js";
+import { COMMAND_NAMES, ENVELOPE_BYTES_MAX, TEXT_COMPONENT, TEXT_MANIFEST } from "./model.js";
+import { formatUuid } from "../uuid.js";
 
 type Kind = "envelope" | "auth" | "digest" | "sign1" | "cose-header" | "manifest" | "common" | "components" | "sequence" | "parameters" | "text" | "any";
 
