@@ -1,4 +1,4 @@
-// protocol/cddl.ts: the CDDL (RFC 8610) parser and validator, on each construct it supports, on
+// protocol/cddl/: the CDDL (RFC 8610) parser and validator, on each construct it supports, on
 // examples from RFC 8610 and RFC 8428, and on protocol/impeller.cddl with hand-written valid and
 // invalid instances of every message.
 
@@ -8,7 +8,9 @@ import { describe, expect, it } from "vitest";
 import { encodeCbor } from "../protocol/cbor.js";
 import { frame } from "../protocol/framing.js";
 import { encodeSenml } from "../protocol/senml.js";
-import { CddlError, DEPTH_MAX, parseCddl, validate, validateCbor, validateCborSequence, validateSequence } from "../protocol/cddl.js";
+import { CddlError, DEPTH_MAX } from "../protocol/cddl/schema.js";
+import { parseCddl } from "../protocol/cddl/compile.js";
+import { validate, validateCbor, validateCborSequence, validateSequence } from "../protocol/cddl/validate.js";
 
 function cddlError(run: () => unknown): CddlError {
   try {

@@ -11,7 +11,8 @@ import { unframe } from "../protocol/framing.js";
 import { decodeCommand, decodeEvent, decodeFirmwareConfig, decodeReply, decodeWaveformPart } from "../protocol/messages.js";
 import { decodeSenml, resolveSenml } from "../protocol/senml.js";
 import { decodeState } from "../protocol/state.js";
-import { parseCddl, validateCbor, validateCborSequence } from "../protocol/cddl.js";
+import { parseCddl } from "../protocol/cddl/compile.js";
+import { validateCbor, validateCborSequence } from "../protocol/cddl/validate.js";
 import { PRODUCERS } from "./golden/producers.js";
 import { loadFirmwareCbor } from "./helpers/cbor-debug.js";
 
