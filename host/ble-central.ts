@@ -8,37 +8,10 @@ import type { EventEmitter } from "node:events";
 import nodeBle from "node-ble";
 import {
   ATT_MTU_MIN, BLE_MESSAGE_BYTES_MAX, BLE_NAME_PREFIX, chunkMessage, COMMAND_CHAR_UUID, decodeBleReply, decodePumpState,
-  IMPELLER_SERVICE_UUID, Reassembler, REPLY_CHAR_UUID, STATE_CHAR_UUID, type BleReply, type PumpState,
+  BleError, IMPELLER_SERVICE_UUID, Reassembler, REPLY_CHAR_UUID, STATE_CHAR_UUID, type BleReply, type PumpState,
 } from "../protocol/ble.js";
 import { ProtocolError } from "../protocol/errors.js";
 import { encodeCommand, type Reply } from "../protocol/messages.js";
-
-export type BleErrorCode =
-  | "no_bus"
-  | "no_bluez"
-  | "no_adapter"
-  | "not_found"
-  | "not_impeller"
-  | "connect_failed"
-  | "reply_timeout"
-  | "link_error"
-  | "bad_reply"
-  | "disconnected"
-  /** The pump's side (host/ble-peripheral.ts): BlueZ refused its service or advertisement. */
-  | "register_failed";
-
-export class BleError extends Error {
-  readonly code: BleErrorCode;
-  /** For "link_error": the code of the pump's link error reply. */
-  readonly peerCode?: string;
-
-  constructor(code: BleErrorCode, message: string, options?: { cause?: unknown; peerCode?: string }) {
-    super(message, options);
-    this.name = "BleError";
-    this.code = code;
-    if (options?.peerCode !== undefined) this.peerCode = options.peerCode;
-  }
-}
 
 export const OPEN_TIMEOUT_MS = 5000;
 export const CONNECT_TIMEOUT_MS = 10_000;

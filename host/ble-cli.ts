@@ -7,7 +7,8 @@
 import fs from "node:fs";
 import { parseArgs } from "node:util";
 import { statusName } from "./status.js";
-import { BleCentral, BleError, SCAN_TIMEOUT_MS_DEFAULT, REPLY_TIMEOUT_MS_DEFAULT } from "./ble-central.js";
+import { BleCentral, SCAN_TIMEOUT_MS_DEFAULT, REPLY_TIMEOUT_MS_DEFAULT } from "./ble-central.js";
+import { BleError } from "../protocol/ble.js";
 import { brokerOption, parseServeOptions, serve, SERVE_DEFAULTS, ServeError } from "./ble-serve.js";
 import { formatFirmwareVersion, type PumpState } from "../protocol/ble.js";
 import { ProtocolError } from "../protocol/errors.js";

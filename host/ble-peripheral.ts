@@ -10,13 +10,12 @@
 import dbus from "dbus-next";
 import type { EventEmitter } from "node:events";
 import {
-  ATT_MTU_MAX, ATT_MTU_MIN, BLE_MESSAGE_BYTES_MAX, BLE_NAME_PREFIX, BLE_PROTOCOL_VERSION, chunkMessage, COMMAND_CHAR_UUID,
+  ATT_MTU_MAX, ATT_MTU_MIN, BleError, BLE_MESSAGE_BYTES_MAX, BLE_NAME_PREFIX, BLE_PROTOCOL_VERSION, chunkMessage, COMMAND_CHAR_UUID,
   encodeLinkError, encodePumpState, IMPELLER_SERVICE_UUID, Reassembler, REASSEMBLY_TIMEOUT_MS, REPLY_CHAR_UUID, STATE_CHAR_UUID,
   type PumpState,
 } from "../protocol/ble.js";
 import { decodeCbor } from "../protocol/cbor.js";
 import { ProtocolError } from "../protocol/errors.js";
-import { BleError } from "./ble-central.js";
 import { FirmwareError } from "./firmware.js";
 import { statusName } from "./status.js";
 
