@@ -1,5 +1,5 @@
 // An OTA campaign over a simulated fleet: every pump the real firmware and update agent over
-// an emulated flash, the campaign (simulator/campaign.ts) offering v0.2.0 in waves 1 % → 10 %
+// an emulated flash, the campaign (operator/campaign.ts) offering v0.2.0 in waves 1 % → 10 %
 // → 100 % through the embedded broker, with a share of pumps losing power at a random flash
 // operation of their update. Prints the campaign's duration (and per wave), the bytes on the
 // wire against the image's size, and the outcome.

@@ -5,9 +5,9 @@
 // Run: npx tsx --expose-gc bench/collector.bench.ts [--packs 20000] [--rounds 5]
 
 import { parseArgs } from "node:util";
-import { Collector } from "../host/collector.js";
-import { Firmware, type FirmwareHost } from "../host/firmware.js";
-import { MemoryStorage } from "../host/storage.js";
+import { Collector } from "../operator/collector.js";
+import { Firmware, type FirmwareHost } from "../host/runtime/firmware.js";
+import { MemoryStorage } from "../host/storage/storage.js";
 import { frame, unframe } from "../protocol/framing.js";
 import { encodeFirmwareConfig } from "../protocol/messages.js";
 import { decodeSenml, resolveSenml } from "../protocol/senml.js";

@@ -9,8 +9,8 @@
 import fs from "node:fs";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { compileFirmware, Firmware, type CompiledFirmware, type FirmwareHost } from "../host/firmware.js";
-import { MemoryStorage } from "../host/storage.js";
+import { compileFirmware, Firmware, type CompiledFirmware, type FirmwareHost } from "../host/runtime/firmware.js";
+import { MemoryStorage } from "../host/storage/storage.js";
 import { encodeFirmwareConfig } from "../protocol/messages.js";
 import { decodeSenml } from "../protocol/senml.js";
 import type { Degradation, FaultKind } from "../simulator/degradation.js";

@@ -24,8 +24,8 @@
 
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { Firmware, type FirmwareHost } from "../host/firmware.js";
-import { MemoryStorage } from "../host/storage.js";
+import { Firmware, type FirmwareHost } from "../host/runtime/firmware.js";
+import { MemoryStorage } from "../host/storage/storage.js";
 import { encodeFirmwareConfig } from "../protocol/messages.js";
 import { loadFirmware, simulate } from "../simulator/fleet.js";
 import { deviceConfig } from "../simulator/pump-group.js";

@@ -256,7 +256,7 @@ export interface PumpState {
   /** Messages waiting in the outbox for the uplink. */
   outbox: number;
   published: number;
-  /** What commissioning set (host/commissioning.ts), on pumps that can be commissioned: the
+  /** What commissioning set (host/ble/commissioning.ts), on pumps that can be commissioned: the
    *  tenant whose topics it publishes on, its broker ("" for none yet), and whether an owner's
    *  data policy is in force. */
   tenant?: string;

@@ -1,18 +1,18 @@
 // The device side of OTA in the simulated fleet: each pump gets an emulated flash provisioned
-// with the release image and an update agent (host/update-agent.ts), so a campaign
+// with the release image and an update agent (host/update/update-agent.ts), so a campaign
 // (campaign.ts) can update it over MQTT like a real pump. Some pumps lose power at a random
 // flash operation of their update and are powered on again from what their flash holds. The
 // agent's silence timer runs on the fleet's virtual clock, which moves with wall time here
 // while a download is under way. Mechanism only: nothing here knows about waves or thresholds.
 
 import crypto from "node:crypto";
-import type { Device, DeviceOptions } from "../host/device.js";
-import type { CompiledFirmware } from "../host/firmware.js";
-import { compileFirmware } from "../host/firmware.js";
-import { Flash, type FlashGeometry } from "../host/flash.js";
-import { MemoryOutbox } from "../host/outbox.js";
-import { provision, sha256, SlotStore } from "../host/slots.js";
-import { UpdateAgent, type UpdateAgentOptions } from "../host/update-agent.js";
+import type { Device, DeviceOptions } from "../host/device/device.js";
+import type { CompiledFirmware } from "../host/runtime/firmware.js";
+import { compileFirmware } from "../host/runtime/firmware.js";
+import { Flash, type FlashGeometry } from "../host/storage/flash.js";
+import { MemoryOutbox } from "../host/outbox/outbox.js";
+import { provision, sha256, SlotStore } from "../host/update/slots.js";
+import { UpdateAgent, type UpdateAgentOptions } from "../host/update/update-agent.js";
 import { Random } from "./random.js";
 
 /** The simulated pumps' vendor and class (the campaign's manifests name them). */
@@ -81,7 +81,7 @@ export class UpdatablePump {
     releaseImage: Uint8Array,
     cut: { at: number; torn: number | undefined } | undefined,
   ) {
-    // The outbox survives a power cut, as one kept in flash (host/file-outbox.ts) does: its
+    // The outbox survives a power cut, as one kept in flash (host/outbox/file-outbox.ts) does: its
     // sequence numbers go on, and what was not acknowledged is sent after the power-on.
     this.deviceOptions = { ...deviceOptions, outbox: new MemoryOutbox() };
     this.flash = new Flash(FLEET_FLASH);

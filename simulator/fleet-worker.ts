@@ -4,7 +4,7 @@
 
 import fs from "node:fs";
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
-import { compileFirmware } from "../host/firmware.js";
+import { compileFirmware } from "../host/runtime/firmware.js";
 import { PumpGroup } from "./pump-group.js";
 import type { Degradation } from "./degradation.js";
 import type { FleetUpdates } from "./fleet-updates.js";

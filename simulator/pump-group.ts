@@ -5,14 +5,14 @@
 // pumps' indices, so a pump behaves the same in any group, thread or process.
 
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { Device, type DeviceOptions, type LogSink } from "../host/device.js";
-import { Gateway } from "../host/shared-link.js";
-import { MemoryOutbox } from "../host/outbox.js";
-import { identityOptions } from "../host/identity.js";
-import { ownerPolicy } from "./provision.js";
-import type { CompiledFirmware } from "../host/firmware.js";
-import type { LinkCounters } from "../host/mqtt-link.js";
-import { MemoryStorage } from "../host/storage.js";
+import { Device, type DeviceOptions, type LogSink } from "../host/device/device.js";
+import { Gateway } from "../host/link/shared-link.js";
+import { MemoryOutbox } from "../host/outbox/outbox.js";
+import { identityOptions } from "../host/link/identity.js";
+import { ownerPolicy } from "../operator/provision.js";
+import type { CompiledFirmware } from "../host/runtime/firmware.js";
+import type { LinkCounters } from "../host/link/mqtt-link.js";
+import { MemoryStorage } from "../host/storage/storage.js";
 import type { FirmwareConfig } from "../protocol/messages.js";
 import { VirtualClock } from "./clock.js";
 import type { Degradation } from "./degradation.js";

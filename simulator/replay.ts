@@ -3,9 +3,9 @@
 // developer checks a build against real data. Used by `impeller analyze`.
 
 import fs from "node:fs";
-import { Device } from "../host/device.js";
-import { compileFirmware, type CompiledFirmware } from "../host/firmware.js";
-import { MemoryStorage } from "../host/storage.js";
+import { Device } from "../host/device/device.js";
+import { compileFirmware, type CompiledFirmware } from "../host/runtime/firmware.js";
+import { MemoryStorage } from "../host/storage/storage.js";
 import { decodeEvent, FAULTS, type Fault, type FirmwareConfig, type MaintenanceAction, type SensorFault } from "../protocol/messages.js";
 import { ProtocolError } from "../protocol/errors.js";
 import { decodeSenml, resolveSenml } from "../protocol/senml.js";

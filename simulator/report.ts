@@ -3,7 +3,7 @@
 // figures, the expectations, the faults given against those detected, and per pump the trend
 // of its features over simulated time with the fault's onset and failure marked.
 
-import { timeOrdered, type TelemetryLog, type TimeOrdered } from "../host/telemetry-log.js";
+import { timeOrdered, type TelemetryLog, type TimeOrdered } from "../operator/telemetry-log.js";
 import { percent, type PolicyOutcome } from "./service.js";
 import { DETECTION_PERSISTENCE, type PumpSummary } from "./fleet.js";
 import {

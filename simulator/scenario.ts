@@ -37,7 +37,7 @@ export interface Scenario {
   campaigns: CampaignSpec[];
   /** Pumps whose controller loses power for a while (power-cuts.ts); none when absent. */
   power_cuts?: PowerCutSpec[];
-  /** Devices that share one MQTT connection, as behind a gateway (host/shared-link.ts); 1 when absent. */
+  /** Devices that share one MQTT connection, as behind a gateway (host/link/shared-link.ts); 1 when absent. */
   devices_per_connection?: number;
   /** The service model (service.ts): the contract's SLA, the maintenance policies to compare, downtime and costs. */
   service?: ServiceSpec;

@@ -9,7 +9,7 @@
 // from the collector minutes later, nothing against days of warning.
 
 import type { Degradation } from "./degradation.js";
-import { countRejection, type DeviceRejections } from "../host/rejections.js";
+import { countRejection, type DeviceRejections } from "../operator/rejections.js";
 import { decodeEvent, type MaintenanceAction } from "../protocol/messages.js";
 import { decodeSenml } from "../protocol/senml.js";
 import type { ExpectationResult } from "./expectations.js";

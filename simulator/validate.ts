@@ -11,7 +11,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { compileFirmware, type CompiledFirmware } from "../host/firmware.js";
+import { compileFirmware, type CompiledFirmware } from "../host/runtime/firmware.js";
 import { FAULTS } from "../protocol/messages.js";
 import { FIRMWARE_PATH } from "./fleet.js";
 import { ALARM_SEVERITY, PERSISTENCE, readRecording, replay, ReplayError, type ReplayOptions, type ReplayResult } from "./replay.js";

@@ -1,14 +1,14 @@
-// ABI v1 conformance: firmware/impeller_abi.h, host/abi.ts and the built module say the same
+// ABI v1 conformance: firmware/impeller_abi.h, host/runtime/abi.ts and the built module say the same
 // thing, function by function and type by type; the flashable build imports nothing from env.
 
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ABI_EXPORTS, ABI_IMPORTS, abiProblems } from "../host/abi.js";
-import { STATUS_NAMES } from "../host/status.js";
+import { ABI_EXPORTS, ABI_IMPORTS, abiProblems } from "../host/runtime/abi.js";
+import { STATUS_NAMES } from "../host/runtime/status.js";
 import { MESSAGE_KINDS } from "../protocol/messages.js";
-import { compileFirmware, FirmwareError } from "../host/firmware.js";
-import { readSignatures, formatSignature, type Signature, type ValueType } from "../host/wasm-signatures.js";
+import { compileFirmware, FirmwareError } from "../host/runtime/firmware.js";
+import { readSignatures, formatSignature, type Signature, type ValueType } from "../host/runtime/wasm-signatures.js";
 import { DEBUG_WASM, releaseBytes } from "./helpers/firmware.js";
 
 const HEADER = new URL("../firmware/impeller_abi.h", import.meta.url);
@@ -41,7 +41,7 @@ describe("firmware ABI v1", () => {
     expect(() => execFileSync("cc", ["-fsyntax-only", "-Wall", "-Wextra", "-Werror", "-pedantic", "-std=c99", "-x", "c", HEADER.pathname], { stdio: "pipe" })).not.toThrow();
   });
 
-  it("the header and host/abi.ts list the same imports and exports with the same types", () => {
+  it("the header and host/runtime/abi.ts list the same imports and exports with the same types", () => {
     const header = headerPrototypes();
     expect(header.imports.size).toBe(6);
     expect(header.exports.size).toBe(11);

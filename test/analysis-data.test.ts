@@ -135,7 +135,7 @@ describe("FEMTO Bearing1_1", () => {
 
 describe("impeller analyze, as a person reads it", () => {
   it("prints each window's findings and the recording's, here the inner race of CWRU 105's excerpt", async () => {
-    const { main } = await import("../simulator/cli.js");
+    const { main } = await import("../cli/main.js");
     const { vi } = await import("vitest");
     let output = "";
     const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk) => {

@@ -5,11 +5,11 @@
 import { describe, expect, it } from "vitest";
 import { encodeCommand, encodeFirmwareConfig, decodeEvent, decodeReply } from "../protocol/messages.js";
 import { replay, BEARINGS, ReplayError, type ReplayOptions, type ReplayResult } from "../simulator/replay.js";
-import { FirmwareError } from "../host/firmware.js";
+import { FirmwareError } from "../host/runtime/firmware.js";
 import { accelerationForVelocity, add, impacts, tones } from "./helpers/signals.js";
 import { bootRelease, releaseFirmware } from "./helpers/firmware.js";
-import { Firmware } from "../host/firmware.js";
-import { MemoryStorage } from "../host/storage.js";
+import { Firmware } from "../host/runtime/firmware.js";
+import { MemoryStorage } from "../host/storage/storage.js";
 import { decodeSenml, resolveSenml } from "../protocol/senml.js";
 import { deviceConfig, measurementMs } from "../simulator/pump-group.js";
 import { bearingOrders, drawPump, PumpModel } from "../simulator/pump.js";

@@ -1,8 +1,8 @@
 // The BLE transport end to end, both sides of it this project's own: the technician's central
-// (host/ble-central.ts, node-ble unmodified, and `impeller ble`) talks over a private dbus-daemon
+// (operator/ble-central.ts, node-ble unmodified, and `impeller ble`) talks over a private dbus-daemon
 // to a fake BlueZ, and through it to pumps whose side is the product's peripheral
-// (host/ble-peripheral.ts, a GATT application and an advertisement registered with BlueZ) in
-// front of a pump running the real release firmware (host/local-pump.ts), each on an adapter
+// (host/ble/ble-peripheral.ts, a GATT application and an advertisement registered with BlueZ) in
+// front of a pump running the real release firmware (host/ble/local-pump.ts), each on an adapter
 // of its own. Also the chunking and reassembly rules on their own, commissioning (identity,
 // owner's policy, broker) taking effect in the device, and the fake's BlueZ manners.
 
@@ -12,13 +12,13 @@ import path from "node:path";
 import dbus from "dbus-next";
 import mqtt from "mqtt";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { BleCentral, type PumpLink } from "../host/ble-central.js";
+import { BleCentral, type PumpLink } from "../operator/ble-central.js";
 import { BleError } from "../protocol/ble.js";
-import { runBle } from "../host/ble-cli.js";
-import { APPLICATION_PATH, BlePeripheral } from "../host/ble-peripheral.js";
-import { HOST_STORAGE_COMMISSIONING } from "../host/commissioning.js";
-import { LocalPump } from "../host/local-pump.js";
-import { MemoryStorage } from "../host/storage.js";
+import { runBle } from "../cli/ble.js";
+import { APPLICATION_PATH, BlePeripheral } from "../host/ble/ble-peripheral.js";
+import { HOST_STORAGE_COMMISSIONING } from "../host/ble/commissioning.js";
+import { LocalPump } from "../host/ble/local-pump.js";
+import { MemoryStorage } from "../host/storage/storage.js";
 import {
   BLE_MESSAGE_BYTES_MAX, chunkMessage, chunkPayloadBytes, CHUNK_FIRST, CHUNK_LAST, COMMAND_CHAR_UUID, decodeBleReply, encodeLinkError,
   IMPELLER_SERVICE_UUID, Reassembler, REPLY_CHAR_UUID,

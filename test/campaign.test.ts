@@ -1,13 +1,13 @@
-// OTA campaigns on the simulated fleet (simulator/campaign.ts over fleet-updates.ts): waves
+// OTA campaigns on the simulated fleet (operator/campaign.ts over fleet-updates.ts): waves
 // that advance on the success threshold, a bad image that aborts the campaign after its first
 // wave with every device of that wave back on the old image, pause/resume/cancel by the
 // operator, and pumps that lose power in the middle of their update still ending on an image
 // that runs.
 
 import { describe, expect, it, vi } from "vitest";
-import { UpdateServer } from "../host/update-server.js";
+import { UpdateServer } from "../operator/update-server.js";
 import { encodeUpdateStatus, type UpdateStateName } from "../protocol/messages.js";
-import { Campaign, checkPlan, waveEnds, type CampaignPlan, type CampaignReport } from "../simulator/campaign.js";
+import { Campaign, checkPlan, waveEnds, type CampaignPlan, type CampaignReport } from "../operator/campaign.js";
 import { evaluateExpectations } from "../simulator/expectations.js";
 import { simulate } from "../simulator/fleet.js";
 import { parseScenario, ScenarioError, type Scenario } from "../simulator/scenario.js";

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { main } from "../simulator/cli.js";
+import { main } from "../cli/main.js";
 import { evaluateExpectations, type RunOutcome } from "../simulator/expectations.js";
 import { junitXml } from "../simulator/junit.js";
 import { parseScenario, type Expectation } from "../simulator/scenario.js";

@@ -7,8 +7,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
-import { BLE_USAGE } from "../host/ble-cli.js";
-import { main } from "../simulator/cli.js";
+import { BLE_USAGE } from "../cli/ble.js";
+import { main } from "../cli/main.js";
 import { resizeFleet } from "../simulator/fleet-size.js";
 import { loadScenario, parseScenario } from "../simulator/scenario.js";
 

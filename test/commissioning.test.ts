@@ -1,15 +1,15 @@
-// The commissioning rules on their own (host/commissioning.ts): what a commission command may
+// The commissioning rules on their own (host/ble/commissioning.ts): what a commission command may
 // carry, who may commission a pump with an owner, what the pump keeps of it; and a pump run by
-// this host (host/local-pump.ts) starting from its stored record, or from its options when the
+// this host (host/ble/local-pump.ts) starting from its stored record, or from its options when the
 // record is damaged. The whole road over BLE is in ble.test.ts.
 
 import { afterEach, describe, expect, it } from "vitest";
 import {
   authorize, checkCommission, commissionCommand, commissioned, decodeCommissioning, encodeCommissioning, encodeCommissionReply,
   HOST_STORAGE_COMMISSIONING, type Commissioning,
-} from "../host/commissioning.js";
-import { LocalPump } from "../host/local-pump.js";
-import { MemoryStorage } from "../host/storage.js";
+} from "../host/ble/commissioning.js";
+import { LocalPump } from "../host/ble/local-pump.js";
+import { MemoryStorage } from "../host/storage/storage.js";
 import { decodeCbor, encodeCbor } from "../protocol/cbor.js";
 import { ProtocolError } from "../protocol/errors.js";
 import { decodeReply, encodeCommand } from "../protocol/messages.js";

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { startEmbeddedBroker } from "../simulator/broker.js";
-import { Collector } from "../host/collector.js";
+import { Collector } from "../operator/collector.js";
 import { Random } from "../simulator/random.js";
 
 const ROUNDS = 5;

@@ -6,8 +6,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { Device, type DeviceOptions } from "../host/device.js";
-import { FileStorage, MemoryStorage } from "../host/storage.js";
+import { Device, type DeviceOptions } from "../host/device/device.js";
+import { FileStorage, MemoryStorage } from "../host/storage/storage.js";
 import { decodeEvent, decodeReply, encodeCommand } from "../protocol/messages.js";
 import { releaseFirmware } from "./helpers/firmware.js";
 

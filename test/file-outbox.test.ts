@@ -1,4 +1,4 @@
-// The durable outbox (host/file-outbox.ts): order and sequence numbers across restarts, torn
+// The durable outbox (host/outbox/file-outbox.ts): order and sequence numbers across restarts, torn
 // and corrupt records, compaction and its crash safety, the "keep alarms, thin telemetry"
 // policy, and a child process SIGKILLed at seeded random moments while it appends.
 
@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
-import { crc32c } from "../host/crc32c.js";
+import { crc32c } from "../host/storage/crc32c.js";
 import {
   APPEND_BYTES_MAX,
   CORRUPT_FILE,
@@ -20,8 +20,8 @@ import {
   TEMPORARY_FILE,
   type FileOutboxOptions,
   type OutboxDrop,
-} from "../host/file-outbox.js";
-import { MemoryOutbox, type Outbox } from "../host/outbox.js";
+} from "../host/outbox/file-outbox.js";
+import { MemoryOutbox, type Outbox } from "../host/outbox/outbox.js";
 import { MESSAGE_BYTES_MAX } from "../protocol/cbor.js";
 import { FRAMING_BYTES_MAX, MESSAGE_BODY_BYTES_MAX } from "../protocol/framing.js";
 import type { TopicKind } from "../protocol/topics.js";

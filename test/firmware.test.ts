@@ -2,7 +2,7 @@
 // output, commands and every bad input the ABI can carry. No input may make it trap.
 
 import { describe, expect, it } from "vitest";
-import { FirmwareError } from "../host/firmware.js";
+import { FirmwareError } from "../host/runtime/firmware.js";
 import { encodeCbor, decodeCbor } from "../protocol/cbor.js";
 import { encodeCommand, encodeFirmwareConfig, decodeReply, decodeEvent, decodeWaveformPart, type FirmwareConfig } from "../protocol/messages.js";
 import { decodeSenml, resolveSenml } from "../protocol/senml.js";

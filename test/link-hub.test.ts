@@ -9,7 +9,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from "../simulator/broker.js
 import { LinkDialer, LinkHub } from "../simulator/link-hub.js";
 import { simulate } from "../simulator/fleet.js";
 import { loadScenario, parseScenario } from "../simulator/scenario.js";
-import { timeOrdered } from "../host/telemetry-log.js";
+import { timeOrdered } from "../operator/telemetry-log.js";
 
 const defaults = loadScenario(new URL("../scenarios/default.json", import.meta.url).pathname);
 const cleanups: (() => Promise<void> | void)[] = [];

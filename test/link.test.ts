@@ -4,11 +4,11 @@
 // (restarted with its persistence file), and across a cut and healed connection.
 
 import { afterEach, describe, expect, it } from "vitest";
-import { Device } from "../host/device.js";
-import { backoffDelayMs } from "../host/mqtt-link.js";
-import { MemoryStorage } from "../host/storage.js";
+import { Device } from "../host/device/device.js";
+import { backoffDelayMs } from "../host/link/mqtt-link.js";
+import { MemoryStorage } from "../host/storage/storage.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../simulator/broker.js";
-import { Collector } from "../host/collector.js";
+import { Collector } from "../operator/collector.js";
 import { LinkProxy } from "../simulator/network.js";
 import { Random } from "../simulator/random.js";
 import { releaseFirmware } from "./helpers/firmware.js";

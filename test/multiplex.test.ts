@@ -1,20 +1,20 @@
 // Connection multiplexing: devices behind a gateway share one MQTT connection, yet each keeps
 // its own topics, outbox, sequence numbers and in-flight window, so the collector sees the same
-// per-device streams as from a connection per device; births and deaths as host/shared-link.ts
+// per-device streams as from a connection per device; births and deaths as host/link/shared-link.ts
 // says (the gateway's Will on its own state topic, device deaths published by the gateway).
 
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { Collector } from "../host/collector.js";
-import { MemoryOutbox } from "../host/outbox.js";
-import { Gateway, type GatewayChannel } from "../host/shared-link.js";
+import { Collector } from "../operator/collector.js";
+import { MemoryOutbox } from "../host/outbox/outbox.js";
+import { Gateway, type GatewayChannel } from "../host/link/shared-link.js";
 import { encodeCbor } from "../protocol/cbor.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../simulator/broker.js";
 import { simulate, type SimulationResult } from "../simulator/fleet.js";
 import { LinkProxy } from "../simulator/network.js";
-import { main } from "../simulator/cli.js";
+import { main } from "../cli/main.js";
 import { parseScenario } from "../simulator/scenario.js";
 
 const base = {

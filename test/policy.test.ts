@@ -3,8 +3,8 @@
 // reported in the birth; commands to a provisioned device need a counter above the last one.
 
 import { describe, expect, it } from "vitest";
-import { Device } from "../host/device.js";
-import { MemoryStorage } from "../host/storage.js";
+import { Device } from "../host/device/device.js";
+import { MemoryStorage } from "../host/storage/storage.js";
 import { encodeCommand, encodeFirmwareConfig, decodeEvent, decodeReply, type FirmwareConfig } from "../protocol/messages.js";
 import { decodeSenml } from "../protocol/senml.js";
 import { decodeState } from "../protocol/state.js";

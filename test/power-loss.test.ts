@@ -13,10 +13,10 @@
 // (512 bytes, an 8-byte write alignment) make the trailer fill its sector and compact mid-update.
 
 import { describe, expect, it } from "vitest";
-import type { Device } from "../host/device.js";
-import { ERASED, Flash, FlashError, PowerCut } from "../host/flash.js";
-import { bootloader, RECORD_BYTES, sha256, SlotStore, type BootDecision } from "../host/slots.js";
-import { UpdateAgent } from "../host/update-agent.js";
+import type { Device } from "../host/device/device.js";
+import { ERASED, Flash, FlashError, PowerCut } from "../host/storage/flash.js";
+import { bootloader, RECORD_BYTES, sha256, SlotStore, type BootDecision } from "../host/update/slots.js";
+import { UpdateAgent } from "../host/update/update-agent.js";
 import {
   agentOptions, DirectLink, envelopeFor, NEW_IMAGE, OLD_IMAGE, provisionedFlash, testImage, deviceOptions,
 } from "./helpers/update.js";

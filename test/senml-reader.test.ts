@@ -3,9 +3,9 @@
 // for everything else it declines, and the collector records the general decoder's error.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { Collector } from "../host/collector.js";
-import { Firmware } from "../host/firmware.js";
-import { TelemetryLog, timeOrdered, type TelemetryPack } from "../host/telemetry-log.js";
+import { Collector } from "../operator/collector.js";
+import { Firmware } from "../host/runtime/firmware.js";
+import { TelemetryLog, timeOrdered, type TelemetryPack } from "../operator/telemetry-log.js";
 import { encodeCbor } from "../protocol/cbor.js";
 import { frame, unframe } from "../protocol/framing.js";
 import { encodeFirmwareConfig } from "../protocol/messages.js";

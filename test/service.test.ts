@@ -6,7 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it, vi } from "vitest";
-import { main } from "../simulator/cli.js";
+import { main } from "../cli/main.js";
 import { encodeCbor } from "../protocol/cbor.js";
 import type { Degradation } from "../simulator/degradation.js";
 import { simulate } from "../simulator/fleet.js";

@@ -6,9 +6,9 @@
 
 import fs from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { Device, HOST_STORAGE_FAULTS, type DeviceOptions } from "../host/device.js";
-import { compileFirmware, FirmwareError } from "../host/firmware.js";
-import { MemoryStorage } from "../host/storage.js";
+import { Device, HOST_STORAGE_FAULTS, type DeviceOptions } from "../host/device/device.js";
+import { compileFirmware, FirmwareError } from "../host/runtime/firmware.js";
+import { MemoryStorage } from "../host/storage/storage.js";
 import { encodeCbor } from "../protocol/cbor.js";
 import { decodeEvent, decodeReply, encodeCommand, type DeviceEvent } from "../protocol/messages.js";
 import { Random } from "../simulator/random.js";

@@ -2,8 +2,8 @@
 // host's sensor mailbox (Device.sense), read by the firmware with each window.
 
 import { describe, expect, it } from "vitest";
-import { Device, HOST_STORAGE_SENSORS } from "../host/device.js";
-import { MemoryStorage } from "../host/storage.js";
+import { Device, HOST_STORAGE_SENSORS } from "../host/device/device.js";
+import { MemoryStorage } from "../host/storage/storage.js";
 import { decodeSenml } from "../protocol/senml.js";
 import { drawPump, PumpModel } from "../simulator/pump.js";
 import { Random } from "../simulator/random.js";

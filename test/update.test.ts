@@ -7,11 +7,11 @@
 import fs from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import mqtt from "mqtt";
-import type { Device } from "../host/device.js";
-import { Flash } from "../host/flash.js";
-import { SlotStore } from "../host/slots.js";
-import { UpdateAgent, type UpdateAgentOptions } from "../host/update-agent.js";
-import { MqttUpdateServer } from "../host/update-server.js";
+import type { Device } from "../host/device/device.js";
+import { Flash } from "../host/storage/flash.js";
+import { SlotStore } from "../host/update/slots.js";
+import { UpdateAgent, type UpdateAgentOptions } from "../host/update/update-agent.js";
+import { MqttUpdateServer } from "../operator/update-server.js";
 import { parseCddl } from "../protocol/cddl/compile.js";
 import { validateCbor } from "../protocol/cddl/validate.js";
 import { encodeUpdateStatus } from "../protocol/messages.js";

@@ -8,7 +8,7 @@ import { frame } from "../../protocol/framing.js";
 import { encodeCommand, encodeFirmwareConfig, encodeHostEvent, type FirmwareConfig } from "../../protocol/messages.js";
 import { encodeSenml, type SenmlRecord } from "../../protocol/senml.js";
 import { encodeState } from "../../protocol/state.js";
-import { FirmwareError } from "../../host/firmware.js";
+import { FirmwareError } from "../../host/runtime/firmware.js";
 import { bootRelease, RecordingHost } from "../helpers/firmware.js";
 
 export interface Producer {

@@ -6,10 +6,10 @@
 
 import fs from "node:fs";
 import path from "node:path";
-import { Device } from "../../host/device.js";
-import { compileFirmware } from "../../host/firmware.js";
-import { FileOutbox } from "../../host/file-outbox.js";
-import { FileStorage } from "../../host/storage.js";
+import { Device } from "../../host/device/device.js";
+import { compileFirmware } from "../../host/runtime/firmware.js";
+import { FileOutbox } from "../../host/outbox/file-outbox.js";
+import { FileStorage } from "../../host/storage/storage.js";
 
 const [url, directory, deviceId, targetText] = process.argv.slice(2);
 const target = Number(targetText);

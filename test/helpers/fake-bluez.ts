@@ -10,7 +10,7 @@
 // WriteValue and ReadValue become the application's (with the options BlueZ passes: offset,
 // type, mtu, device, link), the application's PropertiesChanged(Value) a notification.
 // Devices that run none of this project's code (a headset) are added with addDevice.
-// Implements the calls and properties node-ble 1.13 and host/ble-peripheral.ts use, with
+// Implements the calls and properties node-ble 1.13 and host/ble/ble-peripheral.ts use, with
 // BlueZ's errors for calls BlueZ refuses (src/gatt-database.c, src/advertising.c).
 
 import dbus from "dbus-next";

@@ -2,8 +2,8 @@
 // with a recording host, and paths to both builds.
 
 import fs from "node:fs";
-import { compileFirmware, Firmware, type CompiledFirmware, type FirmwareHost } from "../../host/firmware.js";
-import { MemoryStorage } from "../../host/storage.js";
+import { compileFirmware, Firmware, type CompiledFirmware, type FirmwareHost } from "../../host/runtime/firmware.js";
+import { MemoryStorage } from "../../host/storage/storage.js";
 
 export const RELEASE_WASM = new URL("../../build/firmware.wasm", import.meta.url);
 export const DEBUG_WASM = new URL("../../build/firmware.debug.wasm", import.meta.url);

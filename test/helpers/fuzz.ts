@@ -9,7 +9,7 @@
 // exception of another type; the seed replays a run input for input.
 
 import fs from "node:fs";
-import { FirmwareError, type Firmware } from "../../host/firmware.js";
+import { FirmwareError, type Firmware } from "../../host/runtime/firmware.js";
 import { decodeCbor, decodeCborSequence, encodeCbor } from "../../protocol/cbor.js";
 import { ProtocolError } from "../../protocol/errors.js";
 import { frame, unframe } from "../../protocol/framing.js";

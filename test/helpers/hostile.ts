@@ -11,9 +11,9 @@ import { decodeEvent, decodeReply, decodeUpdateMessage, encodeBlockRequest, enco
 import { decodeSenml, encodeSenml, resolveSenml } from "../../protocol/senml.js";
 import { decodeState, encodeState } from "../../protocol/state.js";
 import { buildTopic, type TopicKind } from "../../protocol/topics.js";
-import { Collector } from "../../host/collector.js";
-import { Rejections } from "../../host/rejections.js";
-import { UpdateServer } from "../../host/update-server.js";
+import { Collector } from "../../operator/collector.js";
+import { Rejections } from "../../operator/rejections.js";
+import { UpdateServer } from "../../operator/update-server.js";
 import { BirthWatcher } from "../../simulator/fleet-campaigns.js";
 import { PumpService, SERVICE_DEFAULTS } from "../../simulator/service.js";
 import { InputGenerator } from "./fuzz.js";

@@ -8,8 +8,8 @@
 // Usage: node --import tsx test/helpers/outbox-child.ts <directory> <seed> <compactBytesMin>
 
 import fs from "node:fs";
-import { crc32c } from "../../host/crc32c.js";
-import { FileOutbox } from "../../host/file-outbox.js";
+import { crc32c } from "../../host/storage/crc32c.js";
+import { FileOutbox } from "../../host/outbox/file-outbox.js";
 
 const APPENDS_MAX = 1_000_000; // ends by itself if the parent never kills it
 const RUN_MS_MAX = 30_000;

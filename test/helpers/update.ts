@@ -4,13 +4,13 @@
 
 import crypto from "node:crypto";
 import fs from "node:fs";
-import type { Device, DeviceOptions } from "../../host/device.js";
-import { compileFirmware, type CompiledFirmware } from "../../host/firmware.js";
-import { Flash, type FlashGeometry } from "../../host/flash.js";
-import { provision, sha256, SlotStore } from "../../host/slots.js";
-import { MemoryStorage } from "../../host/storage.js";
-import { UpdateAgent, type UpdateAgentOptions } from "../../host/update-agent.js";
-import { UpdateServer } from "../../host/update-server.js";
+import type { Device, DeviceOptions } from "../../host/device/device.js";
+import { compileFirmware, type CompiledFirmware } from "../../host/runtime/firmware.js";
+import { Flash, type FlashGeometry } from "../../host/storage/flash.js";
+import { provision, sha256, SlotStore } from "../../host/update/slots.js";
+import { MemoryStorage } from "../../host/storage/storage.js";
+import { UpdateAgent, type UpdateAgentOptions } from "../../host/update/update-agent.js";
+import { UpdateServer } from "../../operator/update-server.js";
 import { buildEnvelope } from "../../protocol/suit/build.js";
 import { releaseBytes } from "./firmware.js";
 

@@ -153,7 +153,7 @@ export class MqttUpdateServer extends UpdateServer {
     super((device, command) => client.publishAsync(buildTopic(tenant, device, "command"), Buffer.from(command), { qos: 1 }).then(() => undefined));
   }
 
-  /** `options`: credentials and TLS, e.g. the tenant's operator identity (host/identity.ts). */
+  /** `options`: credentials and TLS, e.g. the tenant's operator identity (host/link/identity.ts). */
   static async connect(url: string, tenant: string, options: IClientOptions = {}): Promise<MqttUpdateServer> {
     const client = await mqtt.connectAsync(url, {
       protocolVersion: 4, clientId: `update-server.${tenant}.${process.pid}.${Date.now()}`, clean: true, reconnectPeriod: 250, ...options,

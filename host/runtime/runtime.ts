@@ -1,6 +1,6 @@
 // One asynchronous interface to a running firmware, whichever way it runs: InlineRuntime calls
 // the module in this thread (fast; cannot stop a firmware that never returns), WorkerRuntime
-// (host/worker-runtime.ts) runs it in a worker thread under a time budget per call. The device
+// (host/runtime/worker-runtime.ts) runs it in a worker thread under a time budget per call. The device
 // and its supervisor speak only this interface.
 
 import { Firmware, FirmwareError, type CompiledFirmware, type FirmwareHost } from "./firmware.js";

@@ -1,6 +1,6 @@
-// The firmware worker thread: runs host/firmware.ts's Firmware on calls from the main thread
-// (host/worker-runtime.ts) and implements its imports by synchronous requests to the main
-// thread, which owns the device's storage, outbox and clock (host/worker-protocol.ts). The
+// The firmware worker thread: runs host/runtime/firmware.ts's Firmware on calls from the main thread
+// (host/runtime/worker-runtime.ts) and implements its imports by synchronous requests to the main
+// thread, which owns the device's storage, outbox and clock (host/runtime/worker-protocol.ts). The
 // main thread stops this thread when a call overruns its budget; nothing here needs to know.
 
 import { parentPort, workerData } from "node:worker_threads";

@@ -2,8 +2,8 @@
 // number and waits here until the broker acknowledges it. This one lives in memory and is
 // bounded; when full it refuses (the firmware sees PUBLISH_FAILED), it never drops silently.
 
-import { MESSAGE_BODY_BYTES_MAX } from "../protocol/framing.js";
-import type { TopicKind } from "../protocol/topics.js";
+import { MESSAGE_BODY_BYTES_MAX } from "../../protocol/framing.js";
+import type { TopicKind } from "../../protocol/topics.js";
 
 export interface OutboxEntry {
   sequence: number;

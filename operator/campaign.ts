@@ -8,8 +8,8 @@
 
 import fs from "node:fs";
 import type { UpdateStatus } from "../protocol/messages.js";
-import type { DeviceRejections } from "../host/rejections.js";
-import type { UpdateServer } from "../host/update-server.js";
+import type { DeviceRejections } from "./rejections.js";
+import type { UpdateServer } from "./update-server.js";
 
 export type CampaignState = "scheduled" | "running" | "paused" | "aborted" | "cancelled" | "completed";
 /** Where a device stands in the campaign: not offered yet, updating, or how it ended. */

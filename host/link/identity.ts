@@ -1,4 +1,4 @@
-// A client's provisioned identity (simulator/provision.ts wrote it): the mqtt.js options that
+// A client's provisioned identity (operator/provision.ts wrote it): the mqtt.js options that
 // make it connect over TLS with its own certificate, trusting only the fleet's CA, and the
 // broker's mqtts URL. A device, the tenant's collector and its operator load theirs alike.
 

@@ -3,7 +3,7 @@
 // an object tree under an ObjectManager (org.bluez.GattManager1.RegisterApplication) and an
 // org.bluez.LEAdvertisement1 object (org.bluez.LEAdvertisingManager1.RegisterAdvertisement).
 // Commands written in chunks are put back together per connected central and handed to the
-// pump (host/local-pump.ts); its replies are notified back in chunks that fit the writer's ATT
+// pump (host/ble/local-pump.ts); its replies are notified back in chunks that fit the writer's ATT
 // MTU. A broken chunk stream, an oversized or malformed message gets a link error reply
 // instead; nothing a central sends throws out of here.
 
@@ -13,11 +13,11 @@ import {
   ATT_MTU_MAX, ATT_MTU_MIN, BleError, BLE_MESSAGE_BYTES_MAX, BLE_NAME_PREFIX, BLE_PROTOCOL_VERSION, chunkMessage, COMMAND_CHAR_UUID,
   encodeLinkError, encodePumpState, IMPELLER_SERVICE_UUID, Reassembler, REASSEMBLY_TIMEOUT_MS, REPLY_CHAR_UUID, STATE_CHAR_UUID,
   type PumpState,
-} from "../protocol/ble.js";
-import { decodeCbor } from "../protocol/cbor.js";
-import { ProtocolError } from "../protocol/errors.js";
-import { FirmwareError } from "./firmware.js";
-import { statusName } from "./status.js";
+} from "../../protocol/ble.js";
+import { decodeCbor } from "../../protocol/cbor.js";
+import { ProtocolError } from "../../protocol/errors.js";
+import { FirmwareError } from "../runtime/firmware.js";
+import { statusName } from "../runtime/status.js";
 
 const { Interface } = dbus.interface;
 type DBusInterface = InstanceType<typeof Interface>;

@@ -1,7 +1,7 @@
-// Image slots and the boot trailer on an emulated flash (host/flash.ts): mechanism only, in the
+// Image slots and the boot trailer on an emulated flash (host/storage/flash.ts): mechanism only, in the
 // manner of MCUboot's bootutil. It knows sectors, records and digests, nothing of campaigns,
 // MQTT or SUIT; the policy (what to download, when to mark a trial, when to confirm) is the
-// update agent's (host/update-agent.ts).
+// update agent's (host/update/update-agent.ts).
 //
 // Layout: slot A, slot B, then two trailer sectors.
 //   Slot: its first sector holds the image header (64 bytes at 0, written last, once the image
@@ -20,8 +20,8 @@
 // the old state holds; cut in the middle, the torn record fails its CRC and the old state holds.
 
 import { createHash } from "node:crypto";
-import { crc32c } from "./crc32c.js";
-import { ERASED, type Flash } from "./flash.js";
+import { crc32c } from "../storage/crc32c.js";
+import { ERASED, type Flash } from "../storage/flash.js";
 
 export const HEADER_MAGIC = 0x48504d49; // "IMPH" little endian
 export const TRAILER_MAGIC = 0x54504d49; // "IMPT"

@@ -1,5 +1,5 @@
-// `impeller ble serve`: a pump run by this host on the release firmware (host/local-pump.ts),
-// advertised and served over Bluetooth LE (host/ble-peripheral.ts) so a technician's tool finds
+// `impeller ble serve`: a pump run by this host on the release firmware (host/ble/local-pump.ts),
+// advertised and served over Bluetooth LE (host/ble/ble-peripheral.ts) so a technician's tool finds
 // it, reads its state, sends it commands and commissions it; with --state DIR what it was
 // commissioned as survives a restart. Runs until interrupted or for --duration seconds.
 
@@ -8,12 +8,12 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { CONFIG_RANGES, type FirmwareConfig } from "../protocol/messages.js";
 import { isValidId } from "../protocol/topics.js";
-import { integerOption, numberOption, UsageError } from "../simulator/options.js";
-import { BlePeripheral } from "./ble-peripheral.js";
-import { BROKER_URL_CHARS_MAX, BROKER_URL_PATTERN } from "./commissioning.js";
-import { compileFirmware } from "./firmware.js";
-import { describeCommissioning, LocalPump } from "./local-pump.js";
-import { FileStorage, MemoryStorage } from "./storage.js";
+import { integerOption, numberOption, UsageError } from "./options.js";
+import { BlePeripheral } from "../host/ble/ble-peripheral.js";
+import { BROKER_URL_CHARS_MAX, BROKER_URL_PATTERN } from "../host/ble/commissioning.js";
+import { compileFirmware } from "../host/runtime/firmware.js";
+import { describeCommissioning, LocalPump } from "../host/ble/local-pump.js";
+import { FileStorage, MemoryStorage } from "../host/storage/storage.js";
 
 export const FIRMWARE_PATH = new URL("../build/firmware.wasm", import.meta.url);
 export const SERVE_DEFAULTS = { device: "pump", tenant: "demo", rate_hz: 25_600, window: 4096 } as const;

@@ -1,22 +1,22 @@
 // A pump run by this host: the release firmware in a Device with its storage and outbox, known
-// by what commissioning set (host/commissioning.ts) and reporting to the commissioned broker.
-// It takes commands from a local link (BLE, host/ble-peripheral.ts): "commission" it answers
+// by what commissioning set (host/ble/commissioning.ts) and reporting to the commissioned broker.
+// It takes commands from a local link (BLE, host/ble/ble-peripheral.ts): "commission" it answers
 // itself, restarting the device under its new identity; every other command goes to the device,
 // whose replies come back to the caller instead of the uplink.
 
-import { decodeEvent, decodeFirmwareConfig, encodeFirmwareConfig, type FirmwareConfig } from "../protocol/messages.js";
-import type { PumpState } from "../protocol/ble.js";
-import { ProtocolError } from "../protocol/errors.js";
+import { decodeEvent, decodeFirmwareConfig, encodeFirmwareConfig, type FirmwareConfig } from "../../protocol/messages.js";
+import type { PumpState } from "../../protocol/ble.js";
+import { ProtocolError } from "../../protocol/errors.js";
 import {
   authorize, checkCommission, commissioned, commissionCommand, commissionId, decodeCommissioning, encodeCommissioning,
   encodeCommissionReply, HOST_STORAGE_COMMISSIONING, STATUS_BAD_ARGUMENT, STATUS_BAD_CONFIG, STATUS_OK, STATUS_STORAGE,
   type Commissioning, type CommissionRequest,
 } from "./commissioning.js";
-import { Device, type LogSink } from "./device.js";
-import type { CompiledFirmware } from "./firmware.js";
-import { MemoryOutbox } from "./outbox.js";
-import type { Isolation } from "./runtime.js";
-import type { DeviceStorage } from "./storage.js";
+import { Device, type LogSink } from "../device/device.js";
+import type { CompiledFirmware } from "../runtime/firmware.js";
+import { MemoryOutbox } from "../outbox/outbox.js";
+import type { Isolation } from "../runtime/runtime.js";
+import type { DeviceStorage } from "../storage/storage.js";
 
 export interface LocalPumpOptions {
   /** The configuration the pump runs with; commissioning replaces its device id and adds the

@@ -12,10 +12,10 @@
 // is not applied: the owner's "policy" command changes it (firmware/ABI.md).
 
 import { timingSafeEqual } from "node:crypto";
-import { decodeCbor, encodeCbor } from "../protocol/cbor.js";
-import { ProtocolError } from "../protocol/errors.js";
-import { checkOwnerPolicy, type OwnerPolicy } from "../protocol/messages.js";
-import { isValidId } from "../protocol/topics.js";
+import { decodeCbor, encodeCbor } from "../../protocol/cbor.js";
+import { ProtocolError } from "../../protocol/errors.js";
+import { checkOwnerPolicy, type OwnerPolicy } from "../../protocol/messages.js";
+import { isValidId } from "../../protocol/topics.js";
 
 export const COMMISSION_COMMAND = "commission";
 /** Host-side storage record (firmware/ABI.md: keys from 0x100 up are the host's). */

@@ -1,4 +1,4 @@
-// The device's durable outbox: the same contract as MemoryOutbox (host/outbox.ts), kept in an
+// The device's durable outbox: the same contract as MemoryOutbox (host/outbox/outbox.ts), kept in an
 // append-only log file so that a message the firmware was told "accepted" survives a kill of
 // the process (and, with the default fsync policy, a power cut) and is sent exactly once after
 // the collector drops duplicates by sequence number.
@@ -50,12 +50,12 @@
 
 import fs from "node:fs";
 import path from "node:path";
-import { MESSAGE_BYTES_MAX } from "../protocol/cbor.js";
-import { MESSAGE_BODY_BYTES_MAX } from "../protocol/framing.js";
-import { TOPIC_KINDS, type TopicKind } from "../protocol/topics.js";
-import { crc32c } from "./crc32c.js";
+import { MESSAGE_BYTES_MAX } from "../../protocol/cbor.js";
+import { MESSAGE_BODY_BYTES_MAX } from "../../protocol/framing.js";
+import { TOPIC_KINDS, type TopicKind } from "../../protocol/topics.js";
+import { crc32c } from "../storage/crc32c.js";
 import type { Outbox, OutboxEntry } from "./outbox.js";
-import { fsyncDirectory, writeFileAtomic } from "./storage.js";
+import { fsyncDirectory, writeFileAtomic } from "../storage/storage.js";
 
 export const LOG_FILE = "outbox.log";
 export const TEMPORARY_FILE = "outbox.log.tmp";

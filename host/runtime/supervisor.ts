@@ -4,7 +4,7 @@
 // faulting is not rebooted for ever: `faultsMax` faults within `faultWindowMs` of the device's
 // clock and the supervisor gives up, reports the device failed and refuses further calls until
 // someone resets it (an operator, or the update agent with another image). The mechanism of
-// running and stopping firmware is the runtime's (host/runtime.ts); this file is only policy.
+// running and stopping firmware is the runtime's (host/runtime/runtime.ts); this file is only policy.
 
 import { FirmwareError, isFault, type FaultKind } from "./firmware.js";
 import type { FirmwareRuntime, RuntimeCall } from "./runtime.js";

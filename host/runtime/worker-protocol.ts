@@ -1,11 +1,11 @@
-// What the main thread and a firmware worker say to each other (host/worker-runtime.ts and
-// host/firmware-worker.ts). Calls go to the worker by postMessage; the firmware's imports come
+// What the main thread and a firmware worker say to each other (host/runtime/worker-runtime.ts and
+// host/runtime/firmware-worker.ts). Calls go to the worker by postMessage; the firmware's imports come
 // back synchronously: the worker writes a request into a SharedArrayBuffer, rings the main
 // thread with a postMessage and blocks in Atomics.wait until the main thread has answered in
 // the same buffer. One request is outstanding at a time, so the buffer needs no queue.
 
 import type { FirmwareErrorCode } from "./firmware.js";
-import { STORAGE_RECORD_BYTES_MAX } from "./storage.js";
+import { STORAGE_RECORD_BYTES_MAX } from "../storage/storage.js";
 
 /** Shared buffer layout: four int32 (state, op or answer, argument, payload length), a float64
  *  (the clock's answer), then the payload, large enough for a storage record or a message. */

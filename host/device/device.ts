@@ -3,25 +3,25 @@
 // it publishes into the outbox, reports faults and outbox drops as events through that same
 // outbox, and carries the outbox over an MQTT link.
 
-import { decodeCbor, MESSAGE_BYTES_MAX } from "../protocol/cbor.js";
+import { decodeCbor, MESSAGE_BYTES_MAX } from "../../protocol/cbor.js";
 import {
   decodeFirmwareConfig, encodeFirmwareConfig, encodeHostEvent, MESSAGE_KINDS, type FirmwareConfig, type HostEvent,
-} from "../protocol/messages.js";
-import { encodeCbor } from "../protocol/cbor.js";
-import { decodeEvent, type DeviceEvent } from "../protocol/messages.js";
-import type { DataPolicy } from "../protocol/state.js";
-import { framable } from "../protocol/framing.js";
-import type { TopicKind } from "../protocol/topics.js";
-import { ABI_VERSION } from "./abi.js";
-import { FileOutbox, type FileOutboxOptions, type OutboxDrop } from "./file-outbox.js";
-import { FAULT_KINDS, FirmwareError, type CompiledFirmware, type FaultKind, type FirmwareHost } from "./firmware.js";
-import { MqttLink, type DeviceLink, type MqttLinkOptions } from "./mqtt-link.js";
-import type { ChannelOptions, Gateway } from "./shared-link.js";
-import { MemoryOutbox, type Outbox } from "./outbox.js";
-import { InlineRuntime, type FirmwareRuntime, type Isolation, type RuntimeCall } from "./runtime.js";
-import type { DeviceStorage } from "./storage.js";
-import { Supervisor, type FailureReport, type FaultReport } from "./supervisor.js";
-import { WorkerRuntime } from "./worker-runtime.js";
+} from "../../protocol/messages.js";
+import { encodeCbor } from "../../protocol/cbor.js";
+import { decodeEvent, type DeviceEvent } from "../../protocol/messages.js";
+import type { DataPolicy } from "../../protocol/state.js";
+import { framable } from "../../protocol/framing.js";
+import type { TopicKind } from "../../protocol/topics.js";
+import { ABI_VERSION } from "../runtime/abi.js";
+import { FileOutbox, type FileOutboxOptions, type OutboxDrop } from "../outbox/file-outbox.js";
+import { FAULT_KINDS, FirmwareError, type CompiledFirmware, type FaultKind, type FirmwareHost } from "../runtime/firmware.js";
+import { MqttLink, type DeviceLink, type MqttLinkOptions } from "../link/mqtt-link.js";
+import type { ChannelOptions, Gateway } from "../link/shared-link.js";
+import { MemoryOutbox, type Outbox } from "../outbox/outbox.js";
+import { InlineRuntime, type FirmwareRuntime, type Isolation, type RuntimeCall } from "../runtime/runtime.js";
+import type { DeviceStorage } from "../storage/storage.js";
+import { Supervisor, type FailureReport, type FaultReport } from "../runtime/supervisor.js";
+import { WorkerRuntime } from "../runtime/worker-runtime.js";
 import type { IClientOptions } from "mqtt";
 
 /** handle_message's status for "reboot" (impeller_abi.h IMPELLER_STATUS_REBOOT_REQUESTED). */
@@ -61,13 +61,13 @@ export interface DeviceOptions {
   /** "worker" (default): supervised, every call under a time budget. "inline": this thread,
    *  fastest, traps contained but a firmware that never returns blocks the process. */
   isolation?: Isolation;
-  /** Worker time budget of a call, and of particular calls (host/worker-runtime.ts). */
+  /** Worker time budget of a call, and of particular calls (host/runtime/worker-runtime.ts). */
   budgetMs?: number;
   budgetsMs?: Partial<Record<RuntimeCall, number>>;
-  /** Fault limit before the device is failed (host/supervisor.ts). */
+  /** Fault limit before the device is failed (host/runtime/supervisor.ts). */
   faultsMax?: number;
   faultWindowMs?: number;
-  /** The firmware boots on trial (host/update-agent.ts): its first fault stops it (the
+  /** The firmware boots on trial (host/update/update-agent.ts): its first fault stops it (the
    *  supervisor's limit is 1) until endTrial() restores faultsMax. */
   trial?: boolean;
   log?: LogSink;
@@ -559,7 +559,7 @@ export class Device {
     return link;
   }
 
-  /** Goes through a gateway's shared connection instead of one of its own (host/shared-link.ts):
+  /** Goes through a gateway's shared connection instead of one of its own (host/link/shared-link.ts):
    *  the same topics, outbox and sequence numbers; the gateway publishes its birth and death. */
   connectVia(gateway: Gateway, extra: Partial<Pick<ChannelOptions, "inFlightMax" | "sentUpTo">> = {}): DeviceLink {
     const link = gateway.attach({ ...this.linkOptions(), ...extra });

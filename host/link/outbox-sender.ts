@@ -5,9 +5,9 @@
 // it, sent again after a reconnect, and waiters told when all is out.
 
 import type { MqttClient } from "mqtt";
-import { frame } from "../protocol/framing.js";
-import { buildTopic, type TopicKind } from "../protocol/topics.js";
-import type { Outbox } from "./outbox.js";
+import { frame } from "../../protocol/framing.js";
+import { buildTopic, type TopicKind } from "../../protocol/topics.js";
+import type { Outbox } from "../outbox/outbox.js";
 
 /** What a link counts; the sender keeps acknowledged and resent. */
 export interface LinkCounters {

@@ -2,11 +2,11 @@
 // and the host's memory cap before it runs, implements the host imports, moves samples and
 // messages through linear memory, and turns every trap into a typed error instead of a crash.
 // It runs as fast as the firmware can but cannot stop a firmware that loops forever: the
-// supervised path (host/worker-runtime.ts) runs this same class inside a worker thread.
+// supervised path (host/runtime/worker-runtime.ts) runs this same class inside a worker thread.
 
 import { ABI_VERSION, abiProblems, MEMORY_PAGES_MAX_DEFAULT, memoryLimits, memoryProblem, PAGE_BYTES } from "./abi.js";
 import { statusName } from "./status.js";
-import type { DeviceStorage } from "./storage.js";
+import type { DeviceStorage } from "../storage/storage.js";
 
 export type FirmwareErrorCode =
   /** Refused at load: not a module, or not ABI v1. */

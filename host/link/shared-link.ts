@@ -15,8 +15,8 @@
 import { OutboxSender } from "./outbox-sender.js";
 import type { IClientOptions, MqttClient } from "mqtt";
 import type { Duplex } from "node:stream";
-import { decodeState, encodeState } from "../protocol/state.js";
-import { buildTopic } from "../protocol/topics.js";
+import { decodeState, encodeState } from "../../protocol/state.js";
+import { buildTopic } from "../../protocol/topics.js";
 import { backoffDelayMs, BACKOFF_DEFAULT, IN_FLIGHT_MAX, openClient, type Backoff, type DeviceLink, type LinkCounters, type MqttLinkOptions } from "./mqtt-link.js";
 
 /** A clean close waits this long for the broker to take what is in flight, then drops the connection. */

@@ -1,7 +1,7 @@
 // The update agent: policy, in the manner of FreeRTOS OTA's agent over MCUboot's mechanism.
 // It takes an offer (a SUIT envelope, protocol/suit/), checks it (signature, vendor, class,
 // anti-rollback), downloads the image in blocks over the device's outbox and commands into the
-// inactive slot (host/slots.ts) with its progress in the trailer, so a reboot resumes where
+// inactive slot (host/update/slots.ts) with its progress in the trailer, so a reboot resumes where
 // flash left off; re-requests a block after silence and gives up after `triesMax` requests;
 // checks the image's digest and size, makes the slot bootable, marks it for a trial and
 // reboots into it through the device's runtime (a worker with time budgets: a trap or a hang
@@ -13,15 +13,15 @@
 // (the download cannot complete or the image does not match) end an attempt early.
 
 import type { KeyObject } from "node:crypto";
-import { decodeCbor, encodeCbor } from "../protocol/cbor.js";
+import { decodeCbor, encodeCbor } from "../../protocol/cbor.js";
 import {
   checkUpdateBlock, checkUpdateOffer, encodeBlockRequest, encodeUpdateStatus, UPDATE_BLOCK_BYTES_DEFAULT,
   type UpdateStateName, type UpdateStatus,
-} from "../protocol/messages.js";
-import { checkCandidate, verifyEnvelope } from "../protocol/suit/envelope.js";
-import { DIGEST_ALG_SHA256, SuitError, type SuitVerified } from "../protocol/suit/model.js";
-import { Device, type DeviceOptions, type UpdateHook } from "./device.js";
-import { compileFirmware, type CompiledFirmware } from "./firmware.js";
+} from "../../protocol/messages.js";
+import { checkCandidate, verifyEnvelope } from "../../protocol/suit/envelope.js";
+import { DIGEST_ALG_SHA256, SuitError, type SuitVerified } from "../../protocol/suit/model.js";
+import { Device, type DeviceOptions, type UpdateHook } from "../device/device.js";
+import { compileFirmware, type CompiledFirmware } from "../runtime/firmware.js";
 import { bootloader, sha256, type BootDecision, type SlotIndex, type SlotStore, type StoredRecord } from "./slots.js";
 
 export const SILENCE_MS_DEFAULT = 5000;

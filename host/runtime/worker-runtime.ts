@@ -4,7 +4,7 @@
 // as FirmwareError "trap" or "memory" from the worker, which stays usable for the next boot.
 //
 // The firmware's imports are answered here, on the main thread, synchronously for the worker
-// (host/worker-protocol.ts): the device's outbox, storage and clock stay in one place, owned
+// (host/runtime/worker-protocol.ts): the device's outbox, storage and clock stay in one place, owned
 // by one thread, whatever happens to workers. A worker killed in the middle of a publish has
 // either had its message appended (and fsynced) or not; nothing of the outbox is in it.
 

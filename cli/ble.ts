@@ -1,20 +1,20 @@
 // `impeller ble`: Bluetooth LE for technicians and for pumps run by this host. The technician's
-// commands (host/ble-central.ts) list the pumps in range, read one pump's state, send it a
+// commands (operator/ble-central.ts) list the pumps in range, read one pump's state, send it a
 // command and print the reply, and commission it (identity, broker, owner's policy); `serve`
-// runs a pump here that they can find (host/ble-serve.ts). Exit status 0 when it worked, 1
+// runs a pump here that they can find (cli/ble-serve.ts). Exit status 0 when it worked, 1
 // when the pump or the link said no, 2 for a usage mistake.
 
 import fs from "node:fs";
 import { parseArgs } from "node:util";
-import { statusName } from "./status.js";
-import { BleCentral, SCAN_TIMEOUT_MS_DEFAULT, REPLY_TIMEOUT_MS_DEFAULT } from "./ble-central.js";
+import { statusName } from "../host/runtime/status.js";
+import { BleCentral, SCAN_TIMEOUT_MS_DEFAULT, REPLY_TIMEOUT_MS_DEFAULT } from "../operator/ble-central.js";
 import { BleError } from "../protocol/ble.js";
 import { brokerOption, parseServeOptions, serve, SERVE_DEFAULTS, ServeError } from "./ble-serve.js";
 import { formatFirmwareVersion, type PumpState } from "../protocol/ble.js";
 import { ProtocolError } from "../protocol/errors.js";
 import type { OwnerPolicy, Reply } from "../protocol/messages.js";
 import { isValidId } from "../protocol/topics.js";
-import { integerOption, UsageError } from "../simulator/options.js";
+import { integerOption, UsageError } from "./options.js";
 
 export const BLE_USAGE = `Usage:
   impeller ble scan [--timeout S]          list pumps in range (default ${SCAN_TIMEOUT_MS_DEFAULT / 1000} s of scanning)

@@ -7,9 +7,9 @@
 import { OutboxSender, type LinkCounters } from "./outbox-sender.js";
 import mqtt, { MqttClient, type IClientOptions } from "mqtt";
 import type { Duplex } from "node:stream";
-import { encodeState, decodeState, type DataPolicy } from "../protocol/state.js";
-import { buildTopic } from "../protocol/topics.js";
-import type { Outbox } from "./outbox.js";
+import { encodeState, decodeState, type DataPolicy } from "../../protocol/state.js";
+import { buildTopic } from "../../protocol/topics.js";
+import type { Outbox } from "../outbox/outbox.js";
 
 export const IN_FLIGHT_MAX = 16;
 
