@@ -12,7 +12,7 @@ import { frame, unframe } from "../protocol/framing.js";
 import { encodeFirmwareConfig } from "../protocol/messages.js";
 import { decodeSenml, resolveSenml } from "../protocol/senml.js";
 import { startEmbeddedBroker } from "../simulator/broker.js";
-import { loadFirmware } from "../simulator/fleet.js";
+import { loadRelease } from "../host/runtime/images.js";
 import { deviceConfig } from "../simulator/pump-group.js";
 import { bearingOrders, drawPump, PumpModel } from "../simulator/pump.js";
 import { Random } from "../simulator/random.js";
@@ -25,7 +25,7 @@ const rounds = Number(values.rounds);
 const scenario = loadScenario(new URL("../scenarios/default.json", import.meta.url).pathname);
 
 // One window's telemetry from each of DEVICES pumps, framed as their links send it.
-const firmware = await loadFirmware();
+const firmware = await loadRelease();
 const bodies: { device: string; body: Uint8Array }[] = [];
 for (let i = 0; i < DEVICES; i++) {
   const random = Random.forItem(scenario.seed, i);

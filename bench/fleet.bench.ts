@@ -27,7 +27,8 @@ import { parseArgs } from "node:util";
 import { Firmware, type FirmwareHost } from "../host/runtime/firmware.js";
 import { MemoryStorage } from "../host/storage/storage.js";
 import { encodeFirmwareConfig } from "../protocol/messages.js";
-import { loadFirmware, simulate } from "../simulator/fleet.js";
+import { simulate } from "../simulator/fleet.js";
+import { loadRelease } from "../host/runtime/images.js";
 import { deviceConfig } from "../simulator/pump-group.js";
 import { bearingOrders, drawPump, PumpModel } from "../simulator/pump.js";
 import { Random } from "../simulator/random.js";
@@ -100,7 +101,7 @@ for (const pumps of sizes) {
 async function perWindowCosts(): Promise<void> {
   const orders = base.bearing === undefined ? undefined : bearingOrders(base.bearing);
   const startMs = Date.parse(base.start);
-  const firmware = await loadFirmware();
+  const firmware = await loadRelease();
   const host: FirmwareHost = { clockMs: () => 0, publish: () => true, log: () => {}, storage: new MemoryStorage() };
   const models: PumpModel[] = [];
   const devices: Firmware[] = [];

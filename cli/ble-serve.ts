@@ -11,11 +11,10 @@ import { isValidId } from "../protocol/topics.js";
 import { integerOption, numberOption, UsageError } from "./options.js";
 import { BlePeripheral } from "../host/ble/ble-peripheral.js";
 import { BROKER_URL_CHARS_MAX, BROKER_URL_PATTERN } from "../host/ble/commissioning.js";
-import { compileFirmware } from "../host/runtime/firmware.js";
+import { loadRelease, RELEASE_IMAGE } from "../host/runtime/images.js";
 import { describeCommissioning, LocalPump } from "../host/ble/local-pump.js";
 import { FileStorage, MemoryStorage } from "../host/storage/storage.js";
 
-export const FIRMWARE_PATH = new URL("../build/firmware.wasm", import.meta.url);
 export const SERVE_DEFAULTS = { device: "pump", tenant: "demo", rate_hz: 25_600, window: 4096 } as const;
 /** --duration: at most a year. */
 const DURATION_S_MAX = 365 * 86_400;
@@ -95,8 +94,8 @@ function stopped(durationMs: number | undefined): Promise<string> {
 }
 
 export async function serve(options: ServeOptions, print: (line: string) => void, warn: (line: string) => void): Promise<number> {
-  if (!fs.existsSync(FIRMWARE_PATH)) throw new ServeError("build/firmware.wasm is missing: run npm run build first");
-  const firmware = await compileFirmware(new Uint8Array(fs.readFileSync(FIRMWARE_PATH)));
+  if (!fs.existsSync(RELEASE_IMAGE)) throw new ServeError("build/firmware.wasm is missing: run npm run build first");
+  const firmware = await loadRelease();
   let storage: FileStorage | MemoryStorage;
   try {
     storage = options.stateDirectory === undefined ? new MemoryStorage() : new FileStorage(path.join(options.stateDirectory, "storage"));

@@ -6,6 +6,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { testImage } from "../host/runtime/images.js";
 import mqtt, { type IClientOptions } from "mqtt";
 import type { Rejections } from "../operator/rejections.js";
 import { MqttUpdateServer } from "../operator/update-server.js";
@@ -19,7 +20,6 @@ import { deviceId } from "./pump-group.js";
 import { Random } from "./random.js";
 import { CAMPAIGN_IMAGES, ScenarioError, type CampaignSpec, type Scenario } from "./scenario.js";
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const ORDER_SALT = 0x0ca3_9a16;
 const BLOCK_LOSS_SALT = 0x0b10_c105;
 
@@ -31,7 +31,7 @@ export interface FleetCampaigns {
 
 /** A campaign's image: a test image's name or a path (relative to the working directory). */
 export function campaignImagePath(image: string): string {
-  return CAMPAIGN_IMAGES.includes(image) ? path.join(ROOT, "build", "test-images", `firmware-${image}.wasm`) : path.resolve(image);
+  return CAMPAIGN_IMAGES.includes(image) ? fileURLToPath(testImage(image)) : path.resolve(image);
 }
 
 function readImage(spec: CampaignSpec): Uint8Array {

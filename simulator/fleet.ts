@@ -4,13 +4,13 @@
 // thread), against the embedded broker or any broker; an independent collector decodes what
 // arrives. A shard runs one slice of the fleet, so processes can share a scenario.
 
-import fs from "node:fs";
 import os from "node:os";
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { LogSink } from "../host/device/device.js";
-import { compileFirmware, type CompiledFirmware } from "../host/runtime/firmware.js";
+import type { CompiledFirmware } from "../host/runtime/firmware.js";
+import { loadRelease, RELEASE_IMAGE, releaseBytes } from "../host/runtime/images.js";
 import { Collector } from "../operator/collector.js";
 import type { Rejections } from "../operator/rejections.js";
 import { timeOrdered, type TimeOrdered } from "../operator/telemetry-log.js";
@@ -28,7 +28,6 @@ import type { Scenario } from "./scenario.js";
 import { pumpKind } from "./pump-types.js";
 import { policyOutcome, type MaintenancePolicy, type PolicyOutcome, type ServicePumpSummary } from "./service.js";
 
-export const FIRMWARE_PATH = new URL("../build/firmware.wasm", import.meta.url);
 
 /** A worker thread is worth starting for at least this many pumps. */
 const PUMPS_PER_WORKER_MIN = 50;
@@ -137,10 +136,6 @@ export interface SimulationResult {
 
 export { deviceId } from "./pump-group.js";
 
-export async function loadFirmware(): Promise<CompiledFirmware> {
-  return compileFirmware(new Uint8Array(fs.readFileSync(FIRMWARE_PATH)));
-}
-
 /** What the fleet asks of a group of pumps, in this thread or in a worker. */
 interface Group {
   step(step: number): Promise<number>;
@@ -240,7 +235,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
   if (scenario.campaigns.length > 0 && shard.count > 1) throw new Error("campaigns need the whole fleet in one run: not with --shard");
   if (options.policy !== undefined && scenario.service === undefined) throw new Error("a maintenance policy needs a scenario with a \"service\" section");
   const policy = options.policy ?? scenario.service?.policies[0];
-  const campaigns = scenario.campaigns.length === 0 ? undefined : prepareCampaigns(scenario, new Uint8Array(fs.readFileSync(FIRMWARE_PATH)));
+  const campaigns = scenario.campaigns.length === 0 ? undefined : prepareCampaigns(scenario, releaseBytes());
   const updates = campaigns?.updates;
   const campaignStarts = scenario.campaigns.map((c) => startMs + c.start_day * 86_400_000);
   const reports: CampaignReport[] = [];
@@ -252,7 +247,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
   const groups: Group[] = [];
   try {
     if (workers === 1) {
-      const firmware = options.firmware ?? (await loadFirmware());
+      const firmware = options.firmware ?? (await loadRelease());
       const group = await PumpGroup.create({ scenario, indices, faults, brokerUrl, firmware, log: options.log, updates, identities: options.identities, policy, hubPort: hub?.port() });
       let last: Promise<unknown> = Promise.resolve(); // its steps one after the other
       const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
@@ -262,7 +257,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
       };
       groups.push({ step: (step) => inTurn(() => group.step(step, options.onWindow)), finish: () => inTurn(() => group.finish()), close: () => inTurn(() => group.close()) });
     } else {
-      const firmwarePath = fileURLToPath(FIRMWARE_PATH);
+      const firmwarePath = fileURLToPath(RELEASE_IMAGE);
       const shares = Array.from({ length: workers }, (_, w) => indices.filter((_, i) => i % workers === w));
       groups.push(...await Promise.all(shares.map((share) => workerGroup({ scenario, indices: share, faults, brokerUrl, firmwarePath, updates, identities: options.identities, policy, hubPort: hub?.port() }, options.log))));
     }

@@ -4,12 +4,12 @@
 
 import fs from "node:fs";
 import { Device } from "../host/device/device.js";
-import { compileFirmware, type CompiledFirmware } from "../host/runtime/firmware.js";
+import type { CompiledFirmware } from "../host/runtime/firmware.js";
 import { MemoryStorage } from "../host/storage/storage.js";
 import { decodeEvent, FAULTS, type Fault, type FirmwareConfig, type MaintenanceAction, type SensorFault } from "../protocol/messages.js";
 import { ProtocolError } from "../protocol/errors.js";
 import { decodeSenml, resolveSenml } from "../protocol/senml.js";
-import { FIRMWARE_PATH } from "./fleet.js";
+import { loadRelease } from "../host/runtime/images.js";
 
 export { FAULTS, type Fault };
 
@@ -133,7 +133,7 @@ export async function replay(samples: Float32Array, options: ReplayOptions): Pro
       if (!(times[i] > times[i - 1])) throw new ReplayError(`snapshot times must increase: ${times[i - 1]} s then ${times[i]} s at window ${i}`);
     }
   }
-  const firmware = options.firmware ?? (await compileFirmware(new Uint8Array(fs.readFileSync(FIRMWARE_PATH))));
+  const firmware = options.firmware ?? (await loadRelease());
   const config: FirmwareConfig & Record<string, unknown> = {
     device: "replay", rate_hz: options.rateHz, window: options.window, units: "g", max_message: 2048,
   };

@@ -13,7 +13,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { compileFirmware, type CompiledFirmware } from "../host/runtime/firmware.js";
 import { FAULTS } from "../protocol/messages.js";
-import { FIRMWARE_PATH } from "./fleet.js";
+import { RELEASE_IMAGE } from "../host/runtime/images.js";
 import { ALARM_SEVERITY, PERSISTENCE, readRecording, replay, ReplayError, type ReplayOptions, type ReplayResult } from "./replay.js";
 
 export const DATA_DIR_DEFAULT = "../shared/data";
@@ -549,7 +549,7 @@ async function runFemto(dir: string, runs: readonly FemtoRun[], firmware: Compil
 async function loadFirmware(): Promise<CompiledFirmware> {
   let bytes: Uint8Array;
   try {
-    bytes = new Uint8Array(fs.readFileSync(FIRMWARE_PATH));
+    bytes = new Uint8Array(fs.readFileSync(RELEASE_IMAGE));
   } catch {
     throw new ValidateError("no_firmware", "build/firmware.wasm is missing: run npm run build first");
   }
