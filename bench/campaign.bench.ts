@@ -6,8 +6,8 @@
 // Run: npx tsx bench/campaign.bench.ts [--pumps 1000] [--power-loss 0.05] [--image v0.2.0] [--workers N] [--block-loss 0]
 
 import { parseArgs } from "node:util";
-import { simulate } from "../simulator/fleet.js";
-import { parseScenario } from "../simulator/scenario.js";
+import { simulate } from "../simulator/fleet/fleet.js";
+import { parseScenario } from "../simulator/scenario/scenario.js";
 
 const { values } = parseArgs({
   options: {

@@ -11,12 +11,12 @@ import { MemoryStorage } from "../host/storage/storage.js";
 import { frame, unframe } from "../protocol/framing.js";
 import { encodeFirmwareConfig } from "../protocol/messages.js";
 import { decodeSenml, resolveSenml } from "../protocol/senml.js";
-import { startEmbeddedBroker } from "../simulator/broker.js";
+import { startEmbeddedBroker } from "../simulator/net/broker.js";
 import { loadRelease } from "../host/runtime/images.js";
-import { deviceConfig } from "../simulator/pump-group.js";
-import { bearingOrders, drawPump, PumpModel } from "../simulator/pump.js";
-import { Random } from "../simulator/random.js";
-import { loadScenario } from "../simulator/scenario.js";
+import { deviceConfig } from "../simulator/fleet/pump-group.js";
+import { bearingOrders, drawPump, PumpModel } from "../simulator/physics/pump.js";
+import { Random } from "../simulator/physics/random.js";
+import { loadScenario } from "../simulator/scenario/scenario.js";
 
 const DEVICES = 100;
 const { values } = parseArgs({ options: { packs: { type: "string", default: "20000" }, rounds: { type: "string", default: "5" } } });

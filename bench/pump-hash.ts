@@ -3,12 +3,12 @@
 // scenario, healthy and with every fault kind alone and together, over a fault's whole P–F
 // interval, at the default rate and window and at three others. An optimisation of the model
 // must leave it unchanged: the simulator is deterministic by seed.
-// Run: npx tsx bench/pump-hash.ts [--dir DIR]  (DIR: another copy of simulator/ to fingerprint)
+// Run: npx tsx bench/pump-hash.ts [--dir DIR]  (DIR: another copy of simulator/physics/ to fingerprint)
 
 import { createHash } from "node:crypto";
 import { parseArgs } from "node:util";
-import { FAULT_KINDS, type Degradation } from "../simulator/degradation.js";
-import { loadScenario } from "../simulator/scenario.js";
+import { FAULT_KINDS, type Degradation } from "../simulator/physics/degradation.js";
+import { loadScenario } from "../simulator/scenario/scenario.js";
 
 const PUMPS = 42;
 const DAY_MS = 86_400_000;
@@ -18,7 +18,7 @@ const DAYS = [0, 1.5, 3, 6, 10, 14, 18, 22, 24.9, 30];
 const FORMATS: [number, number][] = [[12_800, 4096], [25_600, 2048], [4000, 1000], [51_200, 8192]];
 
 const { values } = parseArgs({ options: { dir: { type: "string" } } });
-const dir = values.dir ?? new URL("../simulator", import.meta.url).pathname;
+const dir = values.dir ?? new URL("../simulator/physics", import.meta.url).pathname;
 const pump = await import(`${dir}/pump.ts`);
 const { Random } = await import(`${dir}/random.ts`);
 const { ThermalModel } = await import(`${dir}/thermal.ts`);

@@ -118,7 +118,7 @@ export interface ProvisionResult {
   brokerProblems: string[];
 }
 
-/** The simulator's device ids (simulator/pump-group.ts deviceId): pump-0001 for index 0. */
+/** The simulator's device ids (simulator/fleet/pump-group.ts deviceId): pump-0001 for index 0. */
 export function deviceName(index: number): string {
   return `pump-${String(index + 1).padStart(4, "0")}`;
 }

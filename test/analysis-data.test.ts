@@ -4,7 +4,7 @@
 
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { BEARINGS, readRecording, replay, type ReplayResult } from "../simulator/replay.js";
+import { BEARINGS, readRecording, replay, type ReplayResult } from "../simulator/replay/replay.js";
 import { releaseFirmware } from "./helpers/firmware.js";
 
 const SHARED = new URL("../../shared/data/", import.meta.url);

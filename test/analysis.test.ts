@@ -4,17 +4,17 @@
 
 import { describe, expect, it } from "vitest";
 import { encodeCommand, encodeFirmwareConfig, decodeEvent, decodeReply } from "../protocol/messages.js";
-import { replay, BEARINGS, ReplayError, type ReplayOptions, type ReplayResult } from "../simulator/replay.js";
+import { replay, BEARINGS, ReplayError, type ReplayOptions, type ReplayResult } from "../simulator/replay/replay.js";
 import { FirmwareError } from "../host/runtime/firmware.js";
 import { accelerationForVelocity, add, impacts, tones } from "./helpers/signals.js";
 import { bootRelease, releaseFirmware } from "./helpers/firmware.js";
 import { Firmware } from "../host/runtime/firmware.js";
 import { MemoryStorage } from "../host/storage/storage.js";
 import { decodeSenml, resolveSenml } from "../protocol/senml.js";
-import { deviceConfig, measurementMs } from "../simulator/pump-group.js";
-import { bearingOrders, drawPump, PumpModel } from "../simulator/pump.js";
-import { Random } from "../simulator/random.js";
-import { loadScenario } from "../simulator/scenario.js";
+import { deviceConfig, measurementMs } from "../simulator/fleet/pump-group.js";
+import { bearingOrders, drawPump, PumpModel } from "../simulator/physics/pump.js";
+import { Random } from "../simulator/physics/random.js";
+import { loadScenario } from "../simulator/scenario/scenario.js";
 
 const RATE_HZ = 12800;
 const WINDOW = 4096;

@@ -28,7 +28,7 @@ import { ProtocolError } from "../protocol/errors.js";
 import { encodeCommand, type FirmwareConfig } from "../protocol/messages.js";
 import { decodeSenml } from "../protocol/senml.js";
 import { decodeState } from "../protocol/state.js";
-import { startEmbeddedBroker, type EmbeddedBroker } from "../simulator/broker.js";
+import { startEmbeddedBroker, type EmbeddedBroker } from "../simulator/net/broker.js";
 import { dbusDaemonAvailable, DBUS_DAEMON, startPrivateBus, type PrivateBus } from "./helpers/dbus-daemon.js";
 import { ADVERTISING_BYTES_LEGACY, FakeBluez } from "./helpers/fake-bluez.js";
 import { releaseFirmware } from "./helpers/firmware.js";

@@ -4,7 +4,7 @@
 
 import mqtt from "mqtt";
 import { afterEach, describe, expect, it } from "vitest";
-import { startEmbeddedBroker, type EmbeddedBroker } from "../simulator/broker.js";
+import { startEmbeddedBroker, type EmbeddedBroker } from "../simulator/net/broker.js";
 
 const brokers: EmbeddedBroker[] = [];
 afterEach(async () => {

@@ -8,9 +8,9 @@ import { describe, expect, it, vi } from "vitest";
 import { UpdateServer } from "../operator/update-server.js";
 import { encodeUpdateStatus, type UpdateStateName } from "../protocol/messages.js";
 import { Campaign, checkPlan, waveEnds, type CampaignPlan, type CampaignReport } from "../operator/campaign.js";
-import { evaluateExpectations } from "../simulator/expectations.js";
-import { simulate } from "../simulator/fleet.js";
-import { parseScenario, ScenarioError, type Scenario } from "../simulator/scenario.js";
+import { evaluateExpectations } from "../simulator/verdict/expectations.js";
+import { simulate } from "../simulator/fleet/fleet.js";
+import { parseScenario, ScenarioError, type Scenario } from "../simulator/scenario/scenario.js";
 
 const BASE = {
   name: "campaigns", seed: 11, tenant: "ota", start: "2026-03-01T00:00:00Z", days: 600 / 86_400, pumps: 20,

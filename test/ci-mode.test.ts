@@ -7,9 +7,9 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { main } from "../cli/main.js";
-import { evaluateExpectations, type RunOutcome } from "../simulator/expectations.js";
-import { junitXml } from "../simulator/junit.js";
-import { parseScenario, type Expectation } from "../simulator/scenario.js";
+import { evaluateExpectations, type RunOutcome } from "../simulator/verdict/expectations.js";
+import { junitXml } from "../simulator/verdict/junit.js";
+import { parseScenario, type Expectation } from "../simulator/scenario/scenario.js";
 
 const START = "2026-01-01T00:00:00Z";
 const START_MS = Date.parse(START);

@@ -9,8 +9,8 @@ import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { BLE_USAGE } from "../cli/ble.js";
 import { main } from "../cli/main.js";
-import { resizeFleet } from "../simulator/fleet-size.js";
-import { loadScenario, parseScenario } from "../simulator/scenario.js";
+import { resizeFleet } from "../simulator/scenario/fleet-size.js";
+import { loadScenario, parseScenario } from "../simulator/scenario/scenario.js";
 
 const SCENARIOS = fs.readdirSync("scenarios").filter((name) => name.endsWith(".json")).sort();
 

@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import * as loader from "@assemblyscript/loader";
 import { beforeAll, describe, expect, it } from "vitest";
-import { Random } from "../simulator/random.js";
+import { Random } from "../simulator/physics/random.js";
 import { timeFeatures } from "./reference/features.js";
 import { DEBUG_WASM, silentHostImports } from "./helpers/firmware.js";
 

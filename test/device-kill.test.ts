@@ -7,9 +7,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { startEmbeddedBroker } from "../simulator/broker.js";
+import { startEmbeddedBroker } from "../simulator/net/broker.js";
 import { Collector } from "../operator/collector.js";
-import { Random } from "../simulator/random.js";
+import { Random } from "../simulator/physics/random.js";
 
 const ROUNDS = 5;
 const TARGET_WINDOWS = 1000;

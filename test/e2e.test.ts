@@ -4,14 +4,14 @@
 // once on a mosquitto child process.
 
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { simulate, type SimulationResult } from "../simulator/fleet.js";
-import { parseScenario, type Scenario } from "../simulator/scenario.js";
-import { STANDARD_GRAVITY_M_S2 } from "../simulator/pump.js";
+import { simulate, type SimulationResult } from "../simulator/fleet/fleet.js";
+import { parseScenario, type Scenario } from "../simulator/scenario/scenario.js";
+import { STANDARD_GRAVITY_M_S2 } from "../simulator/physics/pump.js";
 import { timeFeatures } from "./reference/features.js";
 import { TELEMETRY_UNITS } from "./helpers/firmware.js";
-import { drawPump, PumpModel } from "../simulator/pump.js";
-import { Random } from "../simulator/random.js";
-import { ThermalModel } from "../simulator/thermal.js";
+import { drawPump, PumpModel } from "../simulator/physics/pump.js";
+import { Random } from "../simulator/physics/random.js";
+import { ThermalModel } from "../simulator/physics/thermal.js";
 import { MOSQUITTO_MISSING_REASON, MOSQUITTO_PATH, startMosquitto, type Mosquitto } from "./helpers/mosquitto.js";
 
 const MINUTES = 10;
@@ -169,7 +169,7 @@ describe("fleet across worker threads and shards", () => {
   });
 
   it("two shards against one broker together run the whole fleet, each pump once", async () => {
-    const { startEmbeddedBroker } = await import("../simulator/broker.js");
+    const { startEmbeddedBroker } = await import("../simulator/net/broker.js");
     const broker = await startEmbeddedBroker();
     try {
       const whole = await simulate(shardScenario);

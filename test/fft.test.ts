@@ -4,7 +4,7 @@
 import fs from "node:fs";
 import * as loader from "@assemblyscript/loader";
 import { describe, expect, it } from "vitest";
-import { Random } from "../simulator/random.js";
+import { Random } from "../simulator/physics/random.js";
 import { DEBUG_WASM } from "./helpers/firmware.js";
 
 const STATUS_NOT_INITIALISED = -1;

@@ -6,7 +6,7 @@ import { FirmwareError } from "../host/runtime/firmware.js";
 import { encodeCbor, decodeCbor } from "../protocol/cbor.js";
 import { encodeCommand, encodeFirmwareConfig, decodeReply, decodeEvent, decodeWaveformPart, type FirmwareConfig } from "../protocol/messages.js";
 import { decodeSenml, resolveSenml } from "../protocol/senml.js";
-import { Random } from "../simulator/random.js";
+import { Random } from "../simulator/physics/random.js";
 import { timeFeatures } from "./reference/features.js";
 import { bootRelease, RecordingHost, TELEMETRY_UNITS, telemetryUnitsWith } from "./helpers/firmware.js";
 

@@ -9,11 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { unframe } from "../protocol/framing.js";
 import { decodeState } from "../protocol/state.js";
 import { buildTopic, type TopicKind } from "../protocol/topics.js";
-import { simulate } from "../simulator/fleet.js";
-import { deviceId } from "../simulator/pump-group.js";
-import { Random } from "../simulator/random.js";
-import { runSummary } from "../simulator/report.js";
-import { parseScenario } from "../simulator/scenario.js";
+import { simulate } from "../simulator/fleet/fleet.js";
+import { deviceId } from "../simulator/fleet/pump-group.js";
+import { Random } from "../simulator/physics/random.js";
+import { runSummary } from "../simulator/verdict/report.js";
+import { parseScenario } from "../simulator/scenario/scenario.js";
 import { attack, consumers } from "./helpers/hostile.js";
 import { MOSQUITTO_PATH, startMosquitto, type Mosquitto } from "./helpers/mosquitto.js";
 

@@ -1,14 +1,14 @@
-// The simulator's in-process network (simulator/link-hub.ts): MQTT connections to the embedded
+// The simulator's in-process network (simulator/net/link-hub.ts): MQTT connections to the embedded
 // broker that cross threads as batched records instead of loopback sockets. What a device and
 // the broker see must be what TCP gives them: the bytes in order, a connection refused while
 // the broker is down, a hang-up seen by both ends (and the Will published for an abrupt one).
 
 import { afterEach, describe, expect, it } from "vitest";
 import mqtt, { MqttClient } from "mqtt";
-import { startEmbeddedBroker, type EmbeddedBroker } from "../simulator/broker.js";
-import { LinkDialer, LinkHub } from "../simulator/link-hub.js";
-import { simulate } from "../simulator/fleet.js";
-import { loadScenario, parseScenario } from "../simulator/scenario.js";
+import { startEmbeddedBroker, type EmbeddedBroker } from "../simulator/net/broker.js";
+import { LinkDialer, LinkHub } from "../simulator/net/link-hub.js";
+import { simulate } from "../simulator/fleet/fleet.js";
+import { loadScenario, parseScenario } from "../simulator/scenario/scenario.js";
 import { timeOrdered } from "../operator/telemetry-log.js";
 
 const defaults = loadScenario(new URL("../scenarios/default.json", import.meta.url).pathname);

@@ -11,11 +11,11 @@ import { Collector } from "../operator/collector.js";
 import { MemoryOutbox } from "../host/outbox/outbox.js";
 import { Gateway, type GatewayChannel } from "../host/link/shared-link.js";
 import { encodeCbor } from "../protocol/cbor.js";
-import { startEmbeddedBroker, type EmbeddedBroker } from "../simulator/broker.js";
-import { simulate, type SimulationResult } from "../simulator/fleet.js";
-import { LinkProxy } from "../simulator/network.js";
+import { startEmbeddedBroker, type EmbeddedBroker } from "../simulator/net/broker.js";
+import { simulate, type SimulationResult } from "../simulator/fleet/fleet.js";
+import { LinkProxy } from "../simulator/net/network.js";
 import { main } from "../cli/main.js";
-import { parseScenario } from "../simulator/scenario.js";
+import { parseScenario } from "../simulator/scenario/scenario.js";
 
 const base = {
   name: "twelve pumps", seed: 42, tenant: "acme", start: "2026-03-01T00:00:00Z", days: 0.25, pumps: 12,

@@ -8,7 +8,7 @@ import { MemoryStorage } from "../host/storage/storage.js";
 import { encodeCommand, encodeFirmwareConfig, decodeEvent, decodeReply, type FirmwareConfig } from "../protocol/messages.js";
 import { decodeSenml } from "../protocol/senml.js";
 import { decodeState } from "../protocol/state.js";
-import { startEmbeddedBroker } from "../simulator/broker.js";
+import { startEmbeddedBroker } from "../simulator/net/broker.js";
 import { bootRelease, releaseFirmware, RecordingHost } from "./helpers/firmware.js";
 import { tones } from "./helpers/signals.js";
 

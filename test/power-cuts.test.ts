@@ -6,12 +6,12 @@
 import { describe, expect, it } from "vitest";
 import { encodeFirmwareConfig } from "../protocol/messages.js";
 import { decodeSenml } from "../protocol/senml.js";
-import { simulate, type SimulationResult } from "../simulator/fleet.js";
-import { deviceConfig, measurementMs } from "../simulator/pump-group.js";
-import { drawPump, PumpModel } from "../simulator/pump.js";
-import { Random } from "../simulator/random.js";
-import { powerCutsOf, PowerTimeline } from "../simulator/power-cuts.js";
-import { parseScenario, type Scenario } from "../simulator/scenario.js";
+import { simulate, type SimulationResult } from "../simulator/fleet/fleet.js";
+import { deviceConfig, measurementMs } from "../simulator/fleet/pump-group.js";
+import { drawPump, PumpModel } from "../simulator/physics/pump.js";
+import { Random } from "../simulator/physics/random.js";
+import { powerCutsOf, PowerTimeline } from "../simulator/physics/power-cuts.js";
+import { parseScenario, type Scenario } from "../simulator/scenario/scenario.js";
 import { bootRelease, RecordingHost } from "./helpers/firmware.js";
 
 const START = "2026-03-01T00:00:00Z";

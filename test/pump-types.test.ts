@@ -1,14 +1,14 @@
-// Fleet composition (simulator/pump-types.ts): kinds of pump with ranges and bearings of their
+// Fleet composition (simulator/physics/pump-types.ts): kinds of pump with ranges and bearings of their
 // own, assigned from the seed; each device is configured with its own kind's bearing, so the
 // firmware names a defect of that bearing.
 
 import { describe, expect, it } from "vitest";
-import { simulate } from "../simulator/fleet.js";
-import { deviceConfig } from "../simulator/pump-group.js";
-import { fleetComposition, pumpKind } from "../simulator/pump-types.js";
-import { drawPump, PumpModel } from "../simulator/pump.js";
-import { Random } from "../simulator/random.js";
-import { loadScenario, parseScenario, type Scenario } from "../simulator/scenario.js";
+import { simulate } from "../simulator/fleet/fleet.js";
+import { deviceConfig } from "../simulator/fleet/pump-group.js";
+import { fleetComposition, pumpKind } from "../simulator/physics/pump-types.js";
+import { drawPump, PumpModel } from "../simulator/physics/pump.js";
+import { Random } from "../simulator/physics/random.js";
+import { loadScenario, parseScenario, type Scenario } from "../simulator/scenario/scenario.js";
 
 const base = loadScenario(new URL("../scenarios/default.json", import.meta.url).pathname);
 const SPLIT_CASE: [number, number, number, number] = [12, 15.875, 72.5, 0];

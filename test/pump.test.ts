@@ -9,10 +9,10 @@ import { createHash } from "node:crypto";
 import fs from "node:fs";
 import FFT from "fft.js";
 import { describe, expect, it } from "vitest";
-import { FAULT_KINDS, type Degradation } from "../simulator/degradation.js";
-import { ADC_STEP_G, bearingOrders, drawPump, KERNELS_WASM, loadZone, loadZoneHalfAngle, PumpModel, resonanceHz, type PumpRanges } from "../simulator/pump.js";
-import { Random } from "../simulator/random.js";
-import { loadScenario } from "../simulator/scenario.js";
+import { FAULT_KINDS, type Degradation } from "../simulator/physics/degradation.js";
+import { ADC_STEP_G, bearingOrders, drawPump, KERNELS_WASM, loadZone, loadZoneHalfAngle, PumpModel, resonanceHz, type PumpRanges } from "../simulator/physics/pump.js";
+import { Random } from "../simulator/physics/random.js";
+import { loadScenario } from "../simulator/scenario/scenario.js";
 
 const scenario = loadScenario(new URL("../scenarios/default.json", import.meta.url).pathname);
 const startMs = Date.parse(scenario.start);
@@ -260,9 +260,9 @@ describe("the sensor", () => {
 });
 
 describe("the pump model's SIMD kernels", () => {
-  it("are the bytes simulator/pump-kernels.wat assembles to", async () => {
+  it("are the bytes simulator/physics/pump-kernels.wat assembles to", async () => {
     const { default: binaryen } = await import("binaryen");
-    const text = fs.readFileSync(new URL("../simulator/pump-kernels.wat", import.meta.url), "utf8");
+    const text = fs.readFileSync(new URL("../simulator/physics/pump-kernels.wat", import.meta.url), "utf8");
     const module = binaryen.parseText(text);
     module.setFeatures(binaryen.Features.MVP | binaryen.Features.SIMD128);
     expect(module.validate()).toBeTruthy();

@@ -3,7 +3,7 @@
 // moments and tails.
 
 import { describe, expect, it } from "vitest";
-import { Random } from "../simulator/random.js";
+import { Random } from "../simulator/physics/random.js";
 
 const COUNT = 400_000;
 

@@ -2,9 +2,9 @@
 // given a fault, names from the scenario and the fleet escaped, every series thinned to a bound.
 
 import { beforeAll, describe, expect, it } from "vitest";
-import { simulate, type SimulationResult } from "../simulator/fleet.js";
-import { decimate, htmlReport, type ReportInput } from "../simulator/report.js";
-import { parseScenario } from "../simulator/scenario.js";
+import { simulate, type SimulationResult } from "../simulator/fleet/fleet.js";
+import { decimate, htmlReport, type ReportInput } from "../simulator/verdict/report.js";
+import { parseScenario } from "../simulator/scenario/scenario.js";
 
 const scenario = parseScenario({
   name: "report: four pumps, a day and a half", seed: 5, tenant: "rep", start: "2026-01-05T00:00:00Z", days: 1.5, pumps: 4,

@@ -117,8 +117,8 @@ if (!READY) {
 
 describe.skipIf(!READY)("an update campaign on the provisioned broker", () => {
   it("goes out as the operator, each pump downloading with its own certificate, and completes", async () => {
-    const { simulate } = await import("../simulator/fleet.js");
-    const { parseScenario } = await import("../simulator/scenario.js");
+    const { simulate } = await import("../simulator/fleet/fleet.js");
+    const { parseScenario } = await import("../simulator/scenario/scenario.js");
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-campaign-id-"));
     fs.chmodSync(directory, 0o755);
     const port = await freePortPair();

@@ -21,9 +21,9 @@ import { encodeCbor } from "../protocol/cbor.js";
 import { frame } from "../protocol/framing.js";
 import { encodeUpdateStatus } from "../protocol/messages.js";
 import { main } from "../cli/main.js";
-import { simulate } from "../simulator/fleet.js";
+import { simulate } from "../simulator/fleet/fleet.js";
 import { MOSQUITTO_PASSWD, OPENSSL, provision, ProvisionError } from "../operator/provision.js";
-import { parseScenario } from "../simulator/scenario.js";
+import { parseScenario } from "../simulator/scenario/scenario.js";
 import { freePortPair, MOSQUITTO_MISSING_REASON, MOSQUITTO_PATH, runMosquittoConfig } from "./helpers/mosquitto.js";
 import { createPki } from "./helpers/pki.js";
 

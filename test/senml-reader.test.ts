@@ -11,9 +11,9 @@ import { frame, unframe } from "../protocol/framing.js";
 import { encodeFirmwareConfig } from "../protocol/messages.js";
 import { decodeSenml, encodeSenml, resolveSenml, type SenmlRecord } from "../protocol/senml.js";
 import { readFramedSenml, type SenmlSink } from "../protocol/senml-reader.js";
-import { startEmbeddedBroker, type EmbeddedBroker } from "../simulator/broker.js";
-import { PumpModel, drawPump, bearingOrders } from "../simulator/pump.js";
-import { Random } from "../simulator/random.js";
+import { startEmbeddedBroker, type EmbeddedBroker } from "../simulator/net/broker.js";
+import { PumpModel, drawPump, bearingOrders } from "../simulator/physics/pump.js";
+import { Random } from "../simulator/physics/random.js";
 import { RecordingHost, releaseFirmware } from "./helpers/firmware.js";
 
 const DEVICE = "pump-0007";

@@ -7,9 +7,9 @@
 import { decode } from "cborg";
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startEmbeddedBroker, type EmbeddedBroker } from "../simulator/broker.js";
-import { simulate, type SimulationResult } from "../simulator/fleet.js";
-import { parseScenario } from "../simulator/scenario.js";
+import { startEmbeddedBroker, type EmbeddedBroker } from "../simulator/net/broker.js";
+import { simulate, type SimulationResult } from "../simulator/fleet/fleet.js";
+import { parseScenario } from "../simulator/scenario/scenario.js";
 import { readSenmlPack, type SenmlPack } from "./reference/senml-rfc8428.js";
 
 const WINDOWS = 8;

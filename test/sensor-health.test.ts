@@ -9,8 +9,8 @@ import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { decodeEvent, encodeFirmwareConfig, type FirmwareConfig } from "../protocol/messages.js";
 import { decodeSenml, resolveSenml } from "../protocol/senml.js";
-import { BEARINGS, readRecording } from "../simulator/replay.js";
-import { Random } from "../simulator/random.js";
+import { BEARINGS, readRecording } from "../simulator/replay/replay.js";
+import { Random } from "../simulator/physics/random.js";
 import { bootRelease, RecordingHost, TELEMETRY_UNITS } from "./helpers/firmware.js";
 import { add, impacts, tones } from "./helpers/signals.js";
 

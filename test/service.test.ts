@@ -1,4 +1,4 @@
-// The service model (simulator/service.ts): each maintenance policy's decisions on one pump,
+// The service model (simulator/fleet/service.ts): each maintenance policy's decisions on one pump,
 // the fleet's outcome arithmetic, the scenario section's validation, and whole runs of the
 // real firmware on the embedded broker where the firmware's advice drives the repairs.
 
@@ -8,13 +8,13 @@ import path from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { main } from "../cli/main.js";
 import { encodeCbor } from "../protocol/cbor.js";
-import type { Degradation } from "../simulator/degradation.js";
-import { simulate } from "../simulator/fleet.js";
-import { loadScenario, parseScenario, type Scenario } from "../simulator/scenario.js";
+import type { Degradation } from "../simulator/physics/degradation.js";
+import { simulate } from "../simulator/fleet/fleet.js";
+import { loadScenario, parseScenario, type Scenario } from "../simulator/scenario/scenario.js";
 import {
   evaluateService, parseService, policyOutcome, PumpService, SERVICE_DEFAULTS,
   type MaintenancePolicy, type ServiceSpec,
-} from "../simulator/service.js";
+} from "../simulator/fleet/service.js";
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;

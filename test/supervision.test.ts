@@ -11,7 +11,7 @@ import { compileFirmware, FirmwareError } from "../host/runtime/firmware.js";
 import { MemoryStorage } from "../host/storage/storage.js";
 import { encodeCbor } from "../protocol/cbor.js";
 import { decodeEvent, decodeReply, encodeCommand, type DeviceEvent } from "../protocol/messages.js";
-import { Random } from "../simulator/random.js";
+import { Random } from "../simulator/physics/random.js";
 import { releaseBytes, releaseFirmware } from "./helpers/firmware.js";
 import { withMemoryLimits } from "./helpers/wasm-patch.js";
 

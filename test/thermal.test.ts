@@ -1,14 +1,14 @@
-// The bearing-housing temperature: the simulator's thermal model (simulator/thermal.ts) and the
+// The bearing-housing temperature: the simulator's thermal model (simulator/physics/thermal.ts) and the
 // host's sensor mailbox (Device.sense), read by the firmware with each window.
 
 import { describe, expect, it } from "vitest";
 import { Device, HOST_STORAGE_SENSORS } from "../host/device/device.js";
 import { MemoryStorage } from "../host/storage/storage.js";
 import { decodeSenml } from "../protocol/senml.js";
-import { drawPump, PumpModel } from "../simulator/pump.js";
-import { Random } from "../simulator/random.js";
-import { loadScenario } from "../simulator/scenario.js";
-import { ThermalModel } from "../simulator/thermal.js";
+import { drawPump, PumpModel } from "../simulator/physics/pump.js";
+import { Random } from "../simulator/physics/random.js";
+import { loadScenario } from "../simulator/scenario/scenario.js";
+import { ThermalModel } from "../simulator/physics/thermal.js";
 import { releaseFirmware } from "./helpers/firmware.js";
 
 const scenario = loadScenario(new URL("../scenarios/default.json", import.meta.url).pathname);

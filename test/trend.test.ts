@@ -7,7 +7,7 @@ import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { decodeCommand, decodeEvent, decodeReply, encodeCommand, encodeFirmwareConfig } from "../protocol/messages.js";
 import { decodeSenml, type SenmlRecord } from "../protocol/senml.js";
-import { replay } from "../simulator/replay.js";
+import { replay } from "../simulator/replay/replay.js";
 import { bootRelease, releaseFirmware, RecordingHost } from "./helpers/firmware.js";
 import { tones } from "./helpers/signals.js";
 

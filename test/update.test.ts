@@ -17,7 +17,7 @@ import { validateCbor } from "../protocol/cddl/validate.js";
 import { encodeUpdateStatus } from "../protocol/messages.js";
 import { decodeState } from "../protocol/state.js";
 import { buildTopic } from "../protocol/topics.js";
-import { startEmbeddedBroker, type EmbeddedBroker } from "../simulator/broker.js";
+import { startEmbeddedBroker, type EmbeddedBroker } from "../simulator/net/broker.js";
 import {
   agentOptions, deviceOptions, DirectLink, envelopeFor, NEW_IMAGE, OLD_IMAGE, OTHER_CLASS_ID, OTHER_SIGNER, provisionedFlash, T0_MS, testImage,
 } from "./helpers/update.js";

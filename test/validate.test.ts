@@ -8,11 +8,11 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FAULTS } from "../protocol/messages.js";
-import { readRecording, replay, ReplayError, type ReplayResult, type WindowResult } from "../simulator/replay.js";
+import { readRecording, replay, ReplayError, type ReplayResult, type WindowResult } from "../simulator/replay/replay.js";
 import {
   confusionTables, faultColumns, femtoOutcome, formatTable, judgeTargets, recordOutcome, runValidate, snapshotTimes, speedStats,
   validate, ValidateError, type CwruRecord, type FemtoRun, type Label, type Mode, type RecordOutcome, type Sensor, type ValidationReport,
-} from "../simulator/validate.js";
+} from "../simulator/replay/validate.js";
 import { releaseFirmware } from "./helpers/firmware.js";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url);

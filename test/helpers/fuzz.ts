@@ -20,7 +20,7 @@ import {
 import { decodeBleReply, decodePumpState } from "../../protocol/ble.js";
 import { decodeSenml, encodeSenml, resolveSenml } from "../../protocol/senml.js";
 import { decodeState, encodeState } from "../../protocol/state.js";
-import { Random } from "../../simulator/random.js";
+import { Random } from "../../simulator/physics/random.js";
 import { CBOR_ERR, VECTORS_PATH, loadFirmwareCbor, type FirmwareCbor } from "./cbor-debug.js";
 import { bootRelease, RecordingHost } from "./firmware.js";
 

@@ -14,8 +14,8 @@ import { buildTopic, type TopicKind } from "../../protocol/topics.js";
 import { Collector } from "../../operator/collector.js";
 import { Rejections } from "../../operator/rejections.js";
 import { UpdateServer } from "../../operator/update-server.js";
-import { BirthWatcher } from "../../simulator/fleet-campaigns.js";
-import { PumpService, SERVICE_DEFAULTS } from "../../simulator/service.js";
+import { BirthWatcher } from "../../simulator/fleet/fleet-campaigns.js";
+import { PumpService, SERVICE_DEFAULTS } from "../../simulator/fleet/service.js";
 import { InputGenerator } from "./fuzz.js";
 
 export const TENANT = "acme";

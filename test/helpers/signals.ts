@@ -1,6 +1,6 @@
 // Synthetic accelerometer signals with known content, in g, for checking the analysis.
 
-import { Random } from "../../simulator/random.js";
+import { Random } from "../../simulator/physics/random.js";
 
 export const G = 9.80665;
 

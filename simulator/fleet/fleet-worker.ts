@@ -4,11 +4,11 @@
 
 import fs from "node:fs";
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
-import { compileFirmware } from "../host/runtime/firmware.js";
+import { compileFirmware } from "../../host/runtime/firmware.js";
 import { PumpGroup } from "./pump-group.js";
-import type { Degradation } from "./degradation.js";
+import type { Degradation } from "../physics/degradation.js";
 import type { FleetUpdates } from "./fleet-updates.js";
-import type { Scenario } from "./scenario.js";
+import type { Scenario } from "../scenario/scenario.js";
 import type { MaintenancePolicy } from "./service.js";
 
 export interface FleetWorkerData {

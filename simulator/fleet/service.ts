@@ -8,11 +8,11 @@
 // events, and the telemetry's due time while it is advised): in the field it would read it
 // from the collector minutes later, nothing against days of warning.
 
-import type { Degradation } from "./degradation.js";
-import { countRejection, type DeviceRejections } from "../operator/rejections.js";
-import { decodeEvent, type MaintenanceAction } from "../protocol/messages.js";
-import { decodeSenml } from "../protocol/senml.js";
-import type { ExpectationResult } from "./expectations.js";
+import type { Degradation } from "../physics/degradation.js";
+import { countRejection, type DeviceRejections } from "../../operator/rejections.js";
+import { decodeEvent, type MaintenanceAction } from "../../protocol/messages.js";
+import { decodeSenml } from "../../protocol/senml.js";
+import type { ExpectationResult } from "../verdict/expectations.js";
 
 export const POLICIES = ["run_to_failure", "fixed_interval", "predictive"] as const;
 export type MaintenancePolicy = (typeof POLICIES)[number];

@@ -220,7 +220,7 @@ export function drawPump(ranges: PumpRanges, random: Random): PumpParameters {
  *  adds gain × a ring to the window; `adc` converts the window as the sensor's converter does,
  *  to float32. (The conversion is a pass of its own: inside `lines` it made that loop about 65 %
  *  slower.) The bytes are
- *  simulator/pump-kernels.wat assembled by binaryen (the command is in that file; a test holds
+ *  simulator/physics/pump-kernels.wat assembled by binaryen (the command is in that file; a test holds
  *  the two together). In short:
  *
  *  (func "lines" (param window n)                  ;; n > 0

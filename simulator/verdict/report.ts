@@ -3,14 +3,14 @@
 // figures, the expectations, the faults given against those detected, and per pump the trend
 // of its features over simulated time with the fault's onset and failure marked.
 
-import { timeOrdered, type TelemetryLog, type TimeOrdered } from "../operator/telemetry-log.js";
-import { percent, type PolicyOutcome } from "./service.js";
-import { DETECTION_PERSISTENCE, type PumpSummary } from "./fleet.js";
+import { timeOrdered, type TelemetryLog, type TimeOrdered } from "../../operator/telemetry-log.js";
+import { percent, type PolicyOutcome } from "../fleet/service.js";
+import { DETECTION_PERSISTENCE, type PumpSummary } from "../fleet/fleet.js";
 import {
   decodeErrorCount, detections, evaluateExpectations, faultOutcomes, runEndMs,
   type DiagnosedPack, type Detection, type ExpectationResult, type FaultOutcome, type RunOutcome,
 } from "./expectations.js";
-import type { Scenario } from "./scenario.js";
+import type { Scenario } from "../scenario/scenario.js";
 
 const DAY_MS = 86_400_000;
 /** Points per plotted series at most: a bucket's minimum and maximum for half as many buckets. */

@@ -2,13 +2,13 @@
 // and checked field by field, so a typo is an error that names the field, not a silent default.
 
 import fs from "node:fs";
-import type { PumpRanges } from "./pump.js";
-import type { NetworkSpec } from "./network.js";
-import { FAULT_KINDS, type FaultAssignment, type FaultKind } from "./degradation.js";
-import { isValidId } from "../protocol/topics.js";
-import type { PumpType } from "./pump-types.js";
-import { parseService, parseServiceExpectation, SERVICE_EXPECTATION_KINDS, type ServiceExpectation, type ServiceSpec } from "./service.js";
-import { POWER_CUTS_MAX, type PowerCutSpec } from "./power-cuts.js";
+import type { PumpRanges } from "../physics/pump.js";
+import type { NetworkSpec } from "../net/network.js";
+import { FAULT_KINDS, type FaultAssignment, type FaultKind } from "../physics/degradation.js";
+import { isValidId } from "../../protocol/topics.js";
+import type { PumpType } from "../physics/pump-types.js";
+import { parseService, parseServiceExpectation, SERVICE_EXPECTATION_KINDS, type ServiceExpectation, type ServiceSpec } from "../fleet/service.js";
+import { POWER_CUTS_MAX, type PowerCutSpec } from "../physics/power-cuts.js";
 
 export interface Scenario {
   name: string;
@@ -136,7 +136,7 @@ function isPumpChoice(chosen: unknown, pumps: number): boolean {
     || (Array.isArray(chosen) && chosen.every((x) => Number.isInteger(x) && x >= 0 && x < pumps));
 }
 
-/** {"latency_ms"?, "partitions"?: [{"start_day", "minutes", "pumps"}]}: see simulator/network.ts. */
+/** {"latency_ms"?, "partitions"?: [{"start_day", "minutes", "pumps"}]}: see simulator/net/network.ts. */
 function networkSpec(source: string, value: unknown, pumps: number): NetworkSpec | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "object" || value === null || Array.isArray(value)) fail(source, `"network" must be an object`);
@@ -162,7 +162,7 @@ function networkSpec(source: string, value: unknown, pumps: number): NetworkSpec
 }
 const POWER_CUT_KEYS = ["pumps", "day", "minutes"];
 
-/** [{"pumps", "day": [low, high], "minutes": [low, high]}]: see simulator/power-cuts.ts. */
+/** [{"pumps", "day": [low, high], "minutes": [low, high]}]: see simulator/physics/power-cuts.ts. */
 function powerCuts(source: string, value: unknown, pumps: number): PowerCutSpec[] {
   if (value === undefined) return [];
   if (!Array.isArray(value) || value.length > POWER_CUTS_MAX) fail(source, `"power_cuts" must be a list of at most ${POWER_CUTS_MAX} {"pumps", "day", "minutes"}`);

@@ -6,7 +6,7 @@
 import { pickPumps, type FaultAssignment } from "./degradation.js";
 import type { PumpRanges } from "./pump.js";
 import { Random } from "./random.js";
-import type { Scenario } from "./scenario.js";
+import type { Scenario } from "../scenario/scenario.js";
 
 const TYPE_SALT = 0x7e9e_5a17;
 

@@ -5,32 +5,32 @@
 // pumps' indices, so a pump behaves the same in any group, thread or process.
 
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { Device, type DeviceOptions, type LogSink } from "../host/device/device.js";
-import { Gateway } from "../host/link/shared-link.js";
-import { MemoryOutbox } from "../host/outbox/outbox.js";
-import { identityOptions } from "../host/link/identity.js";
-import { ownerPolicy } from "../operator/provision.js";
-import type { CompiledFirmware } from "../host/runtime/firmware.js";
-import type { LinkCounters } from "../host/link/mqtt-link.js";
-import { MemoryStorage } from "../host/storage/storage.js";
-import type { FirmwareConfig } from "../protocol/messages.js";
-import { VirtualClock } from "./clock.js";
-import type { Degradation } from "./degradation.js";
+import { Device, type DeviceOptions, type LogSink } from "../../host/device/device.js";
+import { Gateway } from "../../host/link/shared-link.js";
+import { MemoryOutbox } from "../../host/outbox/outbox.js";
+import { identityOptions } from "../../host/link/identity.js";
+import { ownerPolicy } from "../../operator/provision.js";
+import type { CompiledFirmware } from "../../host/runtime/firmware.js";
+import type { LinkCounters } from "../../host/link/mqtt-link.js";
+import { MemoryStorage } from "../../host/storage/storage.js";
+import type { FirmwareConfig } from "../../protocol/messages.js";
+import { VirtualClock } from "../physics/clock.js";
+import type { Degradation } from "../physics/degradation.js";
 import { agentOptionsFor, compileCache, powerLossPlan, TICK_MS, UpdatablePump, type FleetUpdates } from "./fleet-updates.js";
-import { bearingOrders, drawPump, PumpModel } from "./pump.js";
-import { Random } from "./random.js";
-import { GroupNetwork } from "./network.js";
-import { LinkDialer } from "./link-hub.js";
+import { bearingOrders, drawPump, PumpModel } from "../physics/pump.js";
+import { Random } from "../physics/random.js";
+import { GroupNetwork } from "../net/network.js";
+import { LinkDialer } from "../net/link-hub.js";
 import type { MessagePort } from "node:worker_threads";
-import { pickPumps, type FaultAssignment } from "./degradation.js";
-import { powerCutsOf, PowerTimeline, type PowerChange } from "./power-cuts.js";
-import { pumpKind } from "./pump-types.js";
-import { ThermalModel } from "./thermal.js";
+import { pickPumps, type FaultAssignment } from "../physics/degradation.js";
+import { powerCutsOf, PowerTimeline, type PowerChange } from "../physics/power-cuts.js";
+import { pumpKind } from "../physics/pump-types.js";
+import { ThermalModel } from "../physics/thermal.js";
 import { PumpService, type MaintenancePolicy, type ServicePumpSummary } from "./service.js";
-import { encodeCommand } from "../protocol/messages.js";
+import { encodeCommand } from "../../protocol/messages.js";
 
 const PARTITION_SALT = 0x9a27_1710;
-import type { Scenario } from "./scenario.js";
+import type { Scenario } from "../scenario/scenario.js";
 
 /** A device waits for its outbox to drain when this many messages are queued. */
 const OUTBOX_HIGH_WATER = 64;

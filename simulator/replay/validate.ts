@@ -11,9 +11,9 @@
 import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { compileFirmware, type CompiledFirmware } from "../host/runtime/firmware.js";
-import { FAULTS } from "../protocol/messages.js";
-import { RELEASE_IMAGE } from "../host/runtime/images.js";
+import { compileFirmware, type CompiledFirmware } from "../../host/runtime/firmware.js";
+import { FAULTS } from "../../protocol/messages.js";
+import { RELEASE_IMAGE } from "../../host/runtime/images.js";
 import { ALARM_SEVERITY, PERSISTENCE, readRecording, replay, ReplayError, type ReplayOptions, type ReplayResult } from "./replay.js";
 
 export const DATA_DIR_DEFAULT = "../shared/data";

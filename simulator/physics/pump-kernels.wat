@@ -1,5 +1,5 @@
 ;; The pump model's hottest loops as WebAssembly SIMD (two float64 lanes), embedded in
-;; simulator/pump.ts as KERNELS_WASM. V8 does not vectorise JavaScript, and the lines' rotations
+;; simulator/physics/pump.ts as KERNELS_WASM. V8 does not vectorise JavaScript, and the lines' rotations
 ;; are bound by floating-point throughput. (The simulator's own code, run by Node: the firmware,
 ;; which must run on interpreters without SIMD, has none.)
 ;;   lines(window, count): count > 0 samples; f64[window] += the five lines' sines summed left to
@@ -9,7 +9,7 @@
 ;;   adc(source, target, count, scale, step, levels): the accelerometer's converter, two samples
 ;;     at a time: f32[target + i] = demote(min(max(nearest(f64[source + i] * scale), -levels),
 ;;     levels - 1) * step), rounding ties to even (pmin and pmax: no NaN reaches them).
-;; Rebuild: node_modules/.bin/wasm-as --enable-simd simulator/pump-kernels.wat -o - | base64 -w0
+;; Rebuild: node_modules/.bin/wasm-as --enable-simd simulator/physics/pump-kernels.wat -o - | base64 -w0
 ;; (test/pump.test.ts checks that this text assembles to the embedded bytes.)
 (module
  (type $lines_t (func (param i32 i32)))

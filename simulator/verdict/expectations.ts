@@ -3,12 +3,12 @@
 // decoded (each window's diagnosis), plus the delivery figures. CI mode, the JSON summary and
 // the HTML report all read their verdicts and fault tables from here.
 
-import type { Rejections } from "../operator/rejections.js";
-import { timeOrdered, type TelemetryLog } from "../operator/telemetry-log.js";
-import { SERVICE_EXPECTATION_KINDS } from "./service.js";
-import type { CampaignReport } from "../operator/campaign.js";
-import { DETECTION_PERSISTENCE, type PumpSummary } from "./fleet.js";
-import type { Expectation, Scenario } from "./scenario.js";
+import type { Rejections } from "../../operator/rejections.js";
+import { timeOrdered, type TelemetryLog } from "../../operator/telemetry-log.js";
+import { SERVICE_EXPECTATION_KINDS } from "../fleet/service.js";
+import type { CampaignReport } from "../../operator/campaign.js";
+import { DETECTION_PERSISTENCE, type PumpSummary } from "../fleet/fleet.js";
+import type { Expectation, Scenario } from "../scenario/scenario.js";
 
 const DAY_MS = 86_400_000;
 const YEAR_DAYS = 365.25;

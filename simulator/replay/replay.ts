@@ -3,13 +3,13 @@
 // developer checks a build against real data. Used by `impeller analyze`.
 
 import fs from "node:fs";
-import { Device } from "../host/device/device.js";
-import type { CompiledFirmware } from "../host/runtime/firmware.js";
-import { MemoryStorage } from "../host/storage/storage.js";
-import { decodeEvent, FAULTS, type Fault, type FirmwareConfig, type MaintenanceAction, type SensorFault } from "../protocol/messages.js";
-import { ProtocolError } from "../protocol/errors.js";
-import { decodeSenml, resolveSenml } from "../protocol/senml.js";
-import { loadRelease } from "../host/runtime/images.js";
+import { Device } from "../../host/device/device.js";
+import type { CompiledFirmware } from "../../host/runtime/firmware.js";
+import { MemoryStorage } from "../../host/storage/storage.js";
+import { decodeEvent, FAULTS, type Fault, type FirmwareConfig, type MaintenanceAction, type SensorFault } from "../../protocol/messages.js";
+import { ProtocolError } from "../../protocol/errors.js";
+import { decodeSenml, resolveSenml } from "../../protocol/senml.js";
+import { loadRelease } from "../../host/runtime/images.js";
 
 export { FAULTS, type Fault };
 

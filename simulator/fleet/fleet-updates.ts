@@ -6,14 +6,14 @@
 // while a download is under way. Mechanism only: nothing here knows about waves or thresholds.
 
 import crypto from "node:crypto";
-import type { Device, DeviceOptions } from "../host/device/device.js";
-import type { CompiledFirmware } from "../host/runtime/firmware.js";
-import { compileFirmware } from "../host/runtime/firmware.js";
-import { Flash, type FlashGeometry } from "../host/storage/flash.js";
-import { MemoryOutbox } from "../host/outbox/outbox.js";
-import { provision, sha256, SlotStore } from "../host/update/slots.js";
-import { UpdateAgent, type UpdateAgentOptions } from "../host/update/update-agent.js";
-import { Random } from "./random.js";
+import type { Device, DeviceOptions } from "../../host/device/device.js";
+import type { CompiledFirmware } from "../../host/runtime/firmware.js";
+import { compileFirmware } from "../../host/runtime/firmware.js";
+import { Flash, type FlashGeometry } from "../../host/storage/flash.js";
+import { MemoryOutbox } from "../../host/outbox/outbox.js";
+import { provision, sha256, SlotStore } from "../../host/update/slots.js";
+import { UpdateAgent, type UpdateAgentOptions } from "../../host/update/update-agent.js";
+import { Random } from "../physics/random.js";
 
 /** The simulated pumps' vendor and class (the campaign's manifests name them). */
 export const FLEET_VENDOR_ID = Uint8Array.from(Buffer.from("fa6b4a53d5ad5fdfbe9de663e4d41ffe", "hex"));
