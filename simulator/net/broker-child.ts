@@ -1,7 +1,7 @@
 // The embedded broker's own process: starts and closes the in-process broker as its parent
 // says, over the same persistence each time, and exits when the parent goes away.
 
-import { startEmbeddedBroker, type EmbeddedBroker } from "./broker.js";
+import { startInProcessBroker, type EmbeddedBroker } from "./aedes-broker.js";
 
 let broker: EmbeddedBroker | undefined;
 let persistence: unknown;
@@ -14,7 +14,7 @@ process.on("message", (message: { type: string; host?: string; port?: number }) 
 async function handle(message: { type: string; host?: string; port?: number }): Promise<object> {
   if (message.type === "start") {
     if (broker !== undefined) return { type: "listening", port: broker.port };
-    broker = await startEmbeddedBroker({ host: message.host, port: message.port, persistence });
+    broker = await startInProcessBroker(message.host ?? "127.0.0.1", message.port ?? 0, persistence);
     persistence = broker.persistence;
     return { type: "listening", port: broker.port };
   }

@@ -5,7 +5,7 @@
 // in-process broker does, and ends when its parent does.
 
 import { fork, type ChildProcess } from "node:child_process";
-import type { EmbeddedBroker } from "./broker.js";
+import type { EmbeddedBroker } from "./aedes-broker.js";
 
 const ENTRY = new URL("./broker-process-entry.mjs", import.meta.url);
 const REPLY_TIMEOUT_MS = 30_000;
