@@ -8,10 +8,13 @@ import { parseArgs } from "node:util";
 import { BLE_USAGE, runBle } from "./ble.js";
 import { simulate, type Progress, type SimulationResult } from "../simulator/fleet/fleet.js";
 import { fleetComposition } from "../simulator/physics/pump-types.js";
-import { evaluateService, formatPolicies, SERVICE_EXPECTATION_KINDS, type MaintenancePolicy, type ServiceExpectation } from "../simulator/fleet/service.js";
+import { formatPolicies } from "../simulator/verdict/service-verdict.js";
+import type { MaintenancePolicy } from "../operator/maintenance.js";
 import { loadScenario, parseScenario, ScenarioError, type Scenario } from "../simulator/scenario/scenario.js";
 import { BEARINGS, readRecording, replay, ReplayError, type ReplayResult } from "../simulator/replay/replay.js";
-import { findings, htmlReport, runSummary } from "../simulator/verdict/report.js";
+import { findings } from "../simulator/verdict/findings.js";
+import { htmlReport } from "../simulator/verdict/report-html.js";
+import { runSummary } from "../simulator/verdict/summary.js";
 import { junitXml } from "../simulator/verdict/junit.js";
 import { writeCampaignReport } from "../operator/campaign.js";
 import { runInspect, runKeygen, runSign, SuitUsageError } from "./suit.js";
@@ -315,12 +318,7 @@ async function runSimulate(args: string[]): Promise<number> {
       process.stderr.write(`not every message arrived intact${run.service !== undefined ? ` (${run.service.policy})` : ""}: ${run.delivered} of ${run.published} decoded\n`);
     }
   }
-  const found = findings(result);
-  if (overridden.service !== undefined) {
-    const serviceResults = evaluateService(overridden.expectations.filter((e): e is ServiceExpectation => SERVICE_EXPECTATION_KINDS.includes(e.kind)), outcomes);
-    found.expectations.push(...serviceResults);
-    found.passed = found.expectations.every((e) => e.passed);
-  }
+  const found = findings(result, outcomes);
   if (junitPath !== undefined) {
     writeReport(junitPath, junitXml({
       name: overridden.name, classname: `impeller.simulate.${reportName(overridden.name, file)}`, timeS: result.elapsedMs / 1000,

@@ -12,7 +12,7 @@ import { buildTopic, type TopicKind } from "../protocol/topics.js";
 import { simulate } from "../simulator/fleet/fleet.js";
 import { deviceId } from "../simulator/fleet/pump-group.js";
 import { Random } from "../simulator/physics/random.js";
-import { runSummary } from "../simulator/verdict/report.js";
+import { runSummary } from "../simulator/verdict/summary.js";
 import { parseScenario } from "../simulator/scenario/scenario.js";
 import { attack, consumers } from "./helpers/hostile.js";
 import { MOSQUITTO_PATH, startMosquitto, type Mosquitto } from "./helpers/mosquitto.js";

@@ -13,6 +13,7 @@ import { Gateway, type GatewayChannel } from "../host/link/shared-link.js";
 import { encodeCbor } from "../protocol/cbor.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../simulator/net/broker.js";
 import { simulate, type SimulationResult } from "../simulator/fleet/fleet.js";
+import { faultOutcomes } from "../simulator/verdict/expectations.js";
 import { LinkProxy } from "../simulator/net/network.js";
 import { main } from "../cli/main.js";
 import { parseScenario } from "../simulator/scenario/scenario.js";
@@ -64,8 +65,7 @@ describe("a multiplexed fleet", () => {
       expect(ledger.duplicates, pump.device).toBe(0);
     }
     expect(streams(shared)).toEqual(streams(own));
-    expect(shared.pumps.filter((p) => p.degradations.length > 0).map((p) => p.degradations.map((d) => d.detectedMs)))
-      .toEqual(own.pumps.filter((p) => p.degradations.length > 0).map((p) => p.degradations.map((d) => d.detectedMs)));
+    expect(faultOutcomes(shared).map((f) => [f.device, f.kind, f.detectedMs])).toEqual(faultOutcomes(own).map((f) => [f.device, f.kind, f.detectedMs]));
   });
 
   it("each gateway is born and dies on its own state topic; its devices' births and deaths come from it", async () => {

@@ -4,6 +4,7 @@
 
 import { describe, expect, it } from "vitest";
 import { simulate } from "../simulator/fleet/fleet.js";
+import { faultOutcomes } from "../simulator/verdict/expectations.js";
 import { deviceConfig } from "../simulator/fleet/pump-group.js";
 import { fleetComposition, pumpKind } from "../simulator/physics/pump-types.js";
 import { drawPump, PumpModel } from "../simulator/physics/pump.js";
@@ -77,7 +78,7 @@ describe("pump types", () => {
     const result = await simulate(scenario, { workers: 1 });
     const pump = result.pumps[3];
     expect(pump.type).toBe("4-pole split case");
-    expect(pump.degradations[0].detectedMs).not.toBeNull();
+    expect(faultOutcomes(result).find((f) => f.device === pump.device)?.detectedMs).not.toBeNull();
     expect(pump.faults.get("outer_race")).toBeGreaterThan(50);
     expect(result.pumps.filter((p) => p.type === "")).toHaveLength(9);
   }, 60_000);

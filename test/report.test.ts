@@ -3,7 +3,9 @@
 
 import { beforeAll, describe, expect, it } from "vitest";
 import { simulate, type SimulationResult } from "../simulator/fleet/fleet.js";
-import { decimate, htmlReport, type ReportInput } from "../simulator/verdict/report.js";
+import { decimate } from "../simulator/verdict/report-plots.js";
+import { htmlReport } from "../simulator/verdict/report-html.js";
+import type { ReportInput } from "../simulator/verdict/findings.js";
 import { parseScenario } from "../simulator/scenario/scenario.js";
 
 const scenario = parseScenario({
@@ -66,7 +68,7 @@ function hostile(windows: number): ReportInput {
     scenario: { name: "<script>alert('x')</script>", seed: 1, start: "2026-01-01T00:00:00Z", days: windows / 1440, pumps: 1, interval_s: 60, window: 4096, sample_rate_hz: 12800, expectations: [] },
     published: windows, delivered: windows, duplicates: 0, decodeErrors: [], windows, gaps: 0, resent: 0, reconnects: 0,
     outages: { outages: 0, downMs: 0 }, elapsedMs: 1,
-    pumps: [{ device, rpm: 1500, windows, delivered: windows, degradations: [{ kind: "outer_race", onsetMs: start + 60_000, failureMs: start + windows * 60_000, detectedMs: null }] }],
+    pumps: [{ device, rpm: 1500, windows, delivered: windows, degradations: [{ kind: "outer_race", onsetMs: start + 60_000, failureMs: start + windows * 60_000 }] }],
     collector: { devices: new Map([[device, { telemetry }]]) },
   };
 }

@@ -11,10 +11,10 @@ import { encodeCbor } from "../protocol/cbor.js";
 import type { Degradation } from "../simulator/physics/degradation.js";
 import { simulate } from "../simulator/fleet/fleet.js";
 import { loadScenario, parseScenario, type Scenario } from "../simulator/scenario/scenario.js";
-import {
-  evaluateService, parseService, policyOutcome, PumpService, SERVICE_DEFAULTS,
-  type MaintenancePolicy, type ServiceSpec,
-} from "../simulator/fleet/service.js";
+import { evaluateService } from "../simulator/verdict/service-verdict.js";
+import { parseService, SERVICE_DEFAULTS, type ServiceSpec } from "../simulator/scenario/service-spec.js";
+import { policyOutcome, PumpService } from "../simulator/fleet/service.js";
+import type { MaintenancePolicy } from "../operator/maintenance.js";
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;

@@ -9,7 +9,7 @@ import { PumpGroup } from "./pump-group.js";
 import type { Degradation } from "../physics/degradation.js";
 import type { FleetUpdates } from "./fleet-updates.js";
 import type { Scenario } from "../scenario/scenario.js";
-import type { MaintenancePolicy } from "./service.js";
+import type { MaintenancePolicy } from "../../operator/maintenance.js";
 
 export interface FleetWorkerData {
   scenario: Scenario;

@@ -26,7 +26,8 @@ import { checkFleetIdentities } from "../../operator/provision.js";
 import { Random } from "../physics/random.js";
 import type { Scenario } from "../scenario/scenario.js";
 import { pumpKind } from "../physics/pump-types.js";
-import { policyOutcome, type MaintenancePolicy, type PolicyOutcome, type ServicePumpSummary } from "./service.js";
+import { policyOutcome, type PolicyOutcome, type ServicePumpSummary } from "./service.js";
+import type { MaintenancePolicy } from "../../operator/maintenance.js";
 
 
 /** A worker thread is worth starting for at least this many pumps. */
@@ -39,8 +40,6 @@ const STEPS_AHEAD_MAX = 1;
  *  file descriptors, and 20,000 is a common limit. */
 const CONNECTIONS_WITH_BROKER_IN_PROCESS_MAX = 4000;
 const FAULT_SEED_SALT = 0x5eed_fa17;
-/** Consecutive windows with the right diagnosis that count as the fault being detected. */
-export const DETECTION_PERSISTENCE = 3;
 
 export interface SimulationOptions {
   /** An external broker; the embedded one when absent. */
@@ -90,9 +89,8 @@ export interface PumpSummary {
   last?: Map<string, number>;
   /** Windows per diagnosed fault. */
   faults: Map<string, number>;
-  /** The faults this pump was given, and when the collector first saw each diagnosed
-   *  (DETECTION_PERSISTENCE windows in a row; null: never). */
-  degradations: (Degradation & { detectedMs: number | null })[];
+  /** The faults this pump was given (when each was detected is the verdict's: verdict/). */
+  degradations: Degradation[];
   /** The scenario's power cuts this pump had, and its measurements that fell while it was off. */
   scheduledPowerCuts: number;
   missedWindows: number;
@@ -326,7 +324,7 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
         duplicates: ledger?.duplicates ?? 0,
         last: ledger?.telemetry.at(-1)?.values,
         faults: countFaults(packs),
-        degradations: faults[summary.index].map((d) => ({ ...d, detectedMs: detection(packs, d) })),
+        degradations: faults[summary.index].map((d) => ({ ...d })),
         ...(summary.service !== undefined ? { service: summary.service } : {}),
         scheduledPowerCuts: summary.scheduledPowerCuts ?? 0,
         missedWindows: summary.missedWindows ?? 0,
@@ -366,16 +364,4 @@ function countFaults(packs: TimeOrdered): Map<string, number> {
     counts.set(fault, (counts.get(fault) ?? 0) + 1);
   }
   return counts;
-}
-
-/** Start of the first run of DETECTION_PERSISTENCE packs that diagnose `degradation`'s kind
- *  after its onset. */
-function detection(packs: TimeOrdered, degradation: Degradation): number | null {
-  let run = 0;
-  for (let i = 0; i < packs.length; i++) {
-    const timeMs = packs.time(i) * 1000;
-    run = timeMs >= degradation.onsetMs && packs.text(i, "fault") === degradation.kind ? run + 1 : 0;
-    if (run === DETECTION_PERSISTENCE) return packs.time(i - DETECTION_PERSISTENCE + 1) * 1000;
-  }
-  return null;
 }

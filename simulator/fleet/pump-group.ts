@@ -26,7 +26,8 @@ import { pickPumps, type FaultAssignment } from "../physics/degradation.js";
 import { powerCutsOf, PowerTimeline, type PowerChange } from "../physics/power-cuts.js";
 import { pumpKind } from "../physics/pump-types.js";
 import { ThermalModel } from "../physics/thermal.js";
-import { PumpService, type MaintenancePolicy, type ServicePumpSummary } from "./service.js";
+import { PumpService, type ServicePumpSummary } from "./service.js";
+import type { MaintenancePolicy } from "../../operator/maintenance.js";
 import { encodeCommand } from "../../protocol/messages.js";
 
 const PARTITION_SALT = 0x9a27_1710;

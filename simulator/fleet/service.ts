@@ -1,117 +1,23 @@
 // The service model: how a pump is maintained, and what that costs in downtime and money.
 // Three policies, each run over the same seeded fleet: run-to-failure (repair what breaks),
-// fixed interval (overhaul every N days), predictive (act on the firmware's advice). A pump
-// is down while it is repaired; the job fixes every fault that had begun (degradation.ts),
-// and the firmware is told (its "maintenance" command) so it learns its baseline again.
+// fixed interval (overhaul every N days), predictive (act on the firmware's advice). The
+// planner (operator/maintenance.ts) decides when planned work is due from what the pump
+// publishes; the pump fails when its fault does; a job keeps the pump down, fixes every fault
+// that had begun (degradation.ts), and the firmware is told (its "maintenance" command) so it
+// learns its baseline again. What each alarm was worth (a fault's warning, or a false alarm) is
+// counted here against the ground truth.
 //
-// The planner reads what each pump publishes as the pump publishes it (alarm and advice
-// events, and the telemetry's due time while it is advised): in the field it would read it
-// from the collector minutes later, nothing against days of warning.
+// The planner reads what each pump publishes as the pump publishes it: in the field it would
+// read it from the collector minutes later, nothing against days of warning.
 
+import { MaintenancePlanner, type MaintenancePolicy, type PlannedReason } from "../../operator/maintenance.js";
+import type { DeviceRejections } from "../../operator/rejections.js";
+import type { MaintenanceAction } from "../../protocol/messages.js";
 import type { Degradation } from "../physics/degradation.js";
-import { countRejection, type DeviceRejections } from "../../operator/rejections.js";
-import { decodeEvent, type MaintenanceAction } from "../../protocol/messages.js";
-import { decodeSenml } from "../../protocol/senml.js";
-import type { ExpectationResult } from "../verdict/expectations.js";
-
-export const POLICIES = ["run_to_failure", "fixed_interval", "predictive"] as const;
-export type MaintenancePolicy = (typeof POLICIES)[number];
+import { SLOW_FAULT_DAYS, type ServiceSpec } from "../scenario/service-spec.js";
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
-
-/** A scenario's "service" section (scenarios/README.md). */
-export interface ServiceSpec {
-  /** The availability the contract guarantees each pump, e.g. 0.995. */
-  sla: number;
-  /** The policies to compare, each a run of its own over the same seeded fleet. */
-  policies: MaintenancePolicy[];
-  /** Fixed interval: days between overhauls of a pump (pumps staggered over the interval). */
-  fixed_interval_days: number;
-  /** Planned work happens in maintenance slots this many days apart (e.g. a weekly window). */
-  slot_days: number;
-  /** Days from advice until a crew and parts can be there. */
-  response_days: number;
-  /** Hours a pump is down for a planned job, and for a repair after a failure. */
-  planned_downtime_h: number;
-  unplanned_downtime_h: number;
-  /** Cost of a planned job, of a failure's repair (secondary damage included), and of an hour down. */
-  planned_cost: number;
-  unplanned_cost: number;
-  downtime_cost_per_h: number;
-}
-
-export const SERVICE_DEFAULTS: Omit<ServiceSpec, "sla" | "policies"> = {
-  fixed_interval_days: 90, slot_days: 7, response_days: 2, planned_downtime_h: 8, unplanned_downtime_h: 72,
-  planned_cost: 2_000, unplanned_cost: 15_000, downtime_cost_per_h: 500,
-};
-
-/** Checks a scenario's "service" section; `fail` throws with the field's name. */
-export function parseService(raw: unknown, fail: (field: string, message: string) => never): ServiceSpec {
-  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail("service", "is an object");
-  const record = raw as Record<string, unknown>;
-  const known = ["sla", "policies", ...Object.keys(SERVICE_DEFAULTS)];
-  for (const key of Object.keys(record)) if (!known.includes(key)) fail(`service.${key}`, `is not a field of service (${known.join(", ")})`);
-  const number = (key: string, low: number, high: number, fallback?: number): number => {
-    const value = record[key] ?? fallback;
-    if (typeof value !== "number" || !Number.isFinite(value) || value < low || value > high) fail(`service.${key}`, `is a number from ${low} to ${high}`);
-    return value;
-  };
-  const policies = record.policies ?? [...POLICIES];
-  if (!Array.isArray(policies) || policies.length === 0 || policies.some((p) => !(POLICIES as readonly unknown[]).includes(p))) {
-    fail("service.policies", `is a non-empty list of ${POLICIES.join(", ")}`);
-  }
-  if (new Set(policies).size !== policies.length) fail("service.policies", "names each policy once");
-  const d = SERVICE_DEFAULTS;
-  return {
-    sla: number("sla", 0, 1),
-    policies: policies as MaintenancePolicy[],
-    fixed_interval_days: number("fixed_interval_days", 1, 3650, d.fixed_interval_days),
-    slot_days: number("slot_days", 0.5, 365, d.slot_days),
-    response_days: number("response_days", 0, 365, d.response_days),
-    planned_downtime_h: number("planned_downtime_h", 0, 8760, d.planned_downtime_h),
-    unplanned_downtime_h: number("unplanned_downtime_h", 0, 8760, d.unplanned_downtime_h),
-    planned_cost: number("planned_cost", 0, 1e12, d.planned_cost),
-    unplanned_cost: number("unplanned_cost", 0, 1e12, d.unplanned_cost),
-    downtime_cost_per_h: number("downtime_cost_per_h", 0, 1e12, d.downtime_cost_per_h),
-  };
-}
-
-/** What a service scenario must show (checked across its policies' runs by evaluateService). */
-export type ServiceExpectation =
-  /** The policy's fleet availability is at least `min` and/or below `max`. */
-  | { kind: "availability"; policy: MaintenancePolicy; min?: number; max?: number }
-  /** The median warning lead time, for faults that develop over at least `pf_days_min` days. */
-  | { kind: "median_lead_days"; policy: MaintenancePolicy; min: number; pf_days_min: number }
-  /** Firmware alarms on pumps none of whose faults had begun, per 100 pump-years, in every policy's run. */
-  | { kind: "alarm_false_rate_max"; per_100_pump_years: number };
-
-export const SERVICE_EXPECTATION_KINDS: readonly string[] = ["availability", "median_lead_days", "alarm_false_rate_max"];
-
-export function parseServiceExpectation(e: Record<string, unknown>, where: string, fail: (field: string, message: string) => never): ServiceExpectation {
-  const fields: Record<string, string[]> = {
-    availability: ["kind", "policy", "min", "max"], median_lead_days: ["kind", "policy", "min", "pf_days_min"], alarm_false_rate_max: ["kind", "per_100_pump_years"],
-  };
-  const kind = e.kind as ServiceExpectation["kind"];
-  for (const key of Object.keys(e)) if (!fields[kind].includes(key)) fail(`${where}.${key}`, `is not a field of ${kind} (${fields[kind].join(", ")})`);
-  const number = (key: string, low: number, high: number, fallback?: number): number => {
-    const value = e[key] ?? fallback;
-    if (typeof value !== "number" || !Number.isFinite(value) || value < low || value > high) fail(`${where}.${key}`, `is a number from ${low} to ${high}`);
-    return value;
-  };
-  if (kind === "alarm_false_rate_max") return { kind, per_100_pump_years: number("per_100_pump_years", 0, 1e9) };
-  const policy = e.policy;
-  if (!(POLICIES as readonly unknown[]).includes(policy)) fail(`${where}.policy`, `is one of ${POLICIES.join(", ")}`);
-  if (kind === "median_lead_days") {
-    return { kind, policy: policy as MaintenancePolicy, min: number("min", 0, 3650), pf_days_min: number("pf_days_min", 0, 3650, SLOW_FAULT_DAYS) };
-  }
-  if (e.min === undefined && e.max === undefined) fail(where, "(availability) needs \"min\", \"max\" or both");
-  return {
-    kind, policy: policy as MaintenancePolicy,
-    ...(e.min !== undefined ? { min: number("min", 0, 1) } : {}),
-    ...(e.max !== undefined ? { max: number("max", 0, 1) } : {}),
-  };
-}
 
 /** What each fault's repair is called. */
 export function actionFor(kind: string): MaintenanceAction {
@@ -166,63 +72,28 @@ export class PumpService {
   private readonly falseAlarms: number[] = [];
   private alarms = 0;
   private windowsDown = 0;
-  private readonly rejected: DeviceRejections = { count: 0, reasons: {} };
+  private readonly planner: MaintenancePlanner;
   /** The job under way. */
   private job: Job | undefined;
-  /** Whether the pump last reported an alarm, and the advice in force. */
-  private alarmed = false;
-  private adviceMs: number | null = null;
-  private dueMs = Number.POSITIVE_INFINITY;
-  private nextOverhaulMs: number;
 
   constructor(
     private readonly spec: ServiceSpec,
     readonly policy: MaintenancePolicy,
     private readonly faults: () => readonly Degradation[],
     private readonly repair: (timeMs: number) => Degradation[],
-    private readonly startMs: number,
+    startMs: number,
     /** 0 ≤ stagger < 1: where in the interval this pump's overhauls fall. */
     stagger: number,
     private readonly endMs: number,
   ) {
     for (const d of faults()) this.fates.set(d, { kind: d.kind, onsetMs: d.onsetMs, failureMs: d.failureMs, alarmMs: null, fate: "open" });
-    // The pumps were overhauled at some time before the run: the next falls `stagger` of an interval in.
-    this.nextOverhaulMs = startMs + stagger * spec.fixed_interval_days * DAY_MS;
+    this.planner = new MaintenancePlanner(spec, policy, startMs, stagger);
   }
 
-  /** The pump's messages, as it publishes them at `timeMs` (the window's time). Untrusted: one
-   *  that does not decode is counted and dropped (telemetry is read only while advised). */
+  /** The pump's messages, as it publishes them at `timeMs` (the window's time): the planner's
+   *  to read; an alarm it raises is counted against the pump's faults. */
   observe(kind: string, bytes: Uint8Array, timeMs: number): void {
-    if (kind === "event") {
-      let event;
-      try {
-        event = decodeEvent(bytes);
-      } catch (error) {
-        countRejection(this.rejected, error);
-        return;
-      }
-      if (event.event === "alarm") {
-        const raised = !this.alarmed && event.level !== "none";
-        this.alarmed = event.level !== "none";
-        if (raised) this.onAlarm(timeMs);
-        if (!this.alarmed) this.forgetAdvice();
-      } else if (event.event === "advice") {
-        if (event.action === "none") this.forgetAdvice();
-        else {
-          this.adviceMs ??= timeMs;
-          if (event.by !== undefined) this.dueMs = Math.min(this.dueMs, event.by * 1000);
-        }
-      }
-    } else if (kind === "telemetry" && this.adviceMs !== null) {
-      // While advised, each window's due time: the advice tightens as the forecast does.
-      try {
-        const actIn = decodeSenml(bytes).find((r) => r.n?.endsWith("act_in"))?.v;
-        if (actIn !== undefined && Number.isFinite(actIn)) this.dueMs = Math.min(this.dueMs, timeMs + actIn * 1000);
-      } catch (error) {
-        // a pack the collector will call malformed too; the planner keeps what it knew
-        countRejection(this.rejected, error);
-      }
-    }
+    if (this.planner.observe(kind, bytes, timeMs)) this.onAlarm(timeMs);
   }
 
   private onAlarm(timeMs: number): void {
@@ -235,21 +106,6 @@ export class PumpService {
     }
   }
 
-  private forgetAdvice(): void {
-    this.adviceMs = null;
-    this.dueMs = Number.POSITIVE_INFINITY;
-  }
-
-  /** When predictive work is booked: the last maintenance slot before the advice is due, no
-   *  sooner than the crew can come; straight after that when no slot fits. */
-  private bookedMs(): number | null {
-    if (this.adviceMs === null) return null;
-    const earliest = this.adviceMs + this.spec.response_days * DAY_MS;
-    const slotMs = this.spec.slot_days * DAY_MS;
-    const lastSlot = this.startMs + Math.floor((this.dueMs - this.startMs) / slotMs) * slotMs;
-    return Number.isFinite(this.dueMs) && lastSlot >= earliest ? lastSlot : earliest;
-  }
-
   /**
    * The pump at the measurement due at `timeMs`: whether it runs (is measured), and the work
    * finished since the last measurement, whose action the firmware must be told.
@@ -259,15 +115,9 @@ export class PumpService {
     if (this.job === undefined) {
       let failed: Degradation | undefined;
       for (const d of this.faults()) if (d.failureMs <= timeMs && (failed === undefined || d.failureMs < failed.failureMs)) failed = d;
-      if (failed !== undefined) {
-        this.start(false, "failure", failed.failureMs, actionFor(failed.kind));
-      } else if (this.policy === "fixed_interval" && timeMs >= this.nextOverhaulMs) {
-        this.start(true, "interval", timeMs, "inspect");
-        this.nextOverhaulMs += this.spec.fixed_interval_days * DAY_MS;
-      } else if (this.policy === "predictive") {
-        const booked = this.bookedMs();
-        if (booked !== null && timeMs >= booked) this.start(true, "advice", timeMs, this.adviceAction());
-      }
+      const planned = failed === undefined ? this.planner.due(timeMs) : undefined;
+      if (failed !== undefined) this.start(false, "failure", failed.failureMs, actionFor(failed.kind));
+      else if (planned !== undefined) this.start(true, planned, timeMs, this.plannedAction(planned));
     }
     // A job that ended before this measurement (short work between two windows) is done.
     finished ??= this.finishIfDone(timeMs);
@@ -281,14 +131,15 @@ export class PumpService {
     const job = this.job;
     if (job === undefined || timeMs < job.endMs) return undefined;
     this.job = undefined;
-    this.alarmed = false;
-    this.forgetAdvice();
+    this.planner.workDone();
     return job;
   }
 
-  /** The action for what the pump has: its first begun fault's repair, else an inspection. */
-  private adviceAction(): MaintenanceAction {
-    const begun = this.faults().find((d) => d.onsetMs <= (this.adviceMs ?? 0));
+  /** An overhaul inspects; advised work is for what the pump has: its first fault begun by the
+   *  advice, else an inspection. */
+  private plannedAction(reason: PlannedReason): MaintenanceAction {
+    if (reason === "interval") return "inspect";
+    const begun = this.faults().find((d) => d.onsetMs <= (this.planner.advisedMs ?? 0));
     return begun === undefined ? "inspect" : actionFor(begun.kind);
   }
 
@@ -311,10 +162,11 @@ export class PumpService {
       if (job.planned) plannedDownMs += down;
       else unplannedDownMs += down;
     }
+    const rejected = this.planner.rejected;
     return {
       policy: this.policy, jobs: [...this.jobs], faults: [...this.fates.values()], falseAlarms: [...this.falseAlarms],
       alarms: this.alarms, plannedDownMs, unplannedDownMs, windowsDown: this.windowsDown,
-      rejected: { count: this.rejected.count, reasons: { ...this.rejected.reasons } },
+      rejected: { count: rejected.count, reasons: { ...rejected.reasons } },
     };
   }
 }
@@ -350,14 +202,12 @@ export interface PolicyOutcome {
   cost: { planned: number; unplanned: number; downtime: number; total: number };
 }
 
-const median = (values: number[]): number | null => {
+export const median = (values: number[]): number | null => {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
-
-export const SLOW_FAULT_DAYS = 30;
 
 export function policyOutcome(spec: ServiceSpec, policy: MaintenancePolicy, pumps: readonly ServicePumpSummary[], periodMs: number): PolicyOutcome {
   const availabilities = pumps.map((p) => 1 - (p.plannedDownMs + p.unplannedDownMs) / periodMs);
@@ -394,64 +244,4 @@ export function policyOutcome(spec: ServiceSpec, policy: MaintenancePolicy, pump
     unwarned: ended.filter((f) => f.alarmMs === null).length,
     downtimeHours, cost,
   };
-}
-
-/** A service scenario's expectations, judged on its policies' outcomes. */
-export function evaluateService(expectations: readonly ServiceExpectation[], outcomes: readonly PolicyOutcome[]): ExpectationResult[] {
-  return expectations.map((expectation) => {
-    const name = [expectation.kind, ...Object.entries(expectation).filter(([k]) => k !== "kind").map(([k, v]) => `${k}=${v}`)].join(" ");
-    const verdict = judgeService(expectation, outcomes);
-    return { expectation, name, implicit: false, ...verdict };
-  });
-}
-
-function judgeService(e: ServiceExpectation, outcomes: readonly PolicyOutcome[]): Pick<ExpectationResult, "passed" | "measured" | "detail"> {
-  if (e.kind === "alarm_false_rate_max") {
-    const worst = [...outcomes].sort((a, b) => b.falseAlarmsPer100PumpYears - a.falseAlarmsPer100PumpYears)[0];
-    if (worst === undefined) return { passed: false, measured: null, detail: "no policy was run" };
-    const rate = worst.falseAlarmsPer100PumpYears;
-    const pumpYears = (worst.pumps * worst.periodDays) / 365;
-    return {
-      passed: rate <= e.per_100_pump_years, measured: rate,
-      detail: `${worst.falseAlarms} alarm(s) on sound pumps in ${pumpYears.toFixed(1)} pump-years under ${worst.policy}: ${rate.toFixed(2)} per 100 pump-years (the most of any policy; limit ${e.per_100_pump_years})`,
-    };
-  }
-  const outcome = outcomes.find((o) => o.policy === e.policy);
-  if (outcome === undefined) return { passed: false, measured: null, detail: `${e.policy} was not run` };
-  if (e.kind === "availability") {
-    const a = outcome.availability;
-    const passed = (e.min === undefined || a >= e.min) && (e.max === undefined || a < e.max);
-    const limits = [e.min !== undefined ? `at least ${percent(e.min)}` : "", e.max !== undefined ? `below ${percent(e.max)}` : ""].filter(Boolean).join(" and ");
-    return { passed, measured: a, detail: `${e.policy}: fleet availability ${percent(a)} (${outcome.pumpsMeetingSla} of ${outcome.pumps} pumps at the SLA ${percent(outcome.sla)}); expected ${limits}` };
-  }
-  const leads = outcome.leads.filter((l) => l.pfDays >= e.pf_days_min);
-  if (leads.length === 0) return { passed: false, measured: null, detail: `${e.policy}: no fault developing over ${e.pf_days_min} days or more failed or was avoided in the run` };
-  // A fault with no alarm before its failure counts as a lead of zero days.
-  const m = median(leads.map((l) => l.leadDays ?? 0))!;
-  return {
-    passed: m >= e.min, measured: m,
-    detail: `${e.policy}: median warning ${m.toFixed(1)} days over ${leads.length} fault(s) developing over ${e.pf_days_min}+ days (${leads.filter((l) => l.leadDays === null).length} without warning); expected at least ${e.min}`,
-  };
-}
-
-export const percent = (share: number): string => `${(share * 100).toFixed(2)} %`;
-
-/** The policies side by side, as a text table for the terminal. */
-export function formatPolicies(outcomes: readonly PolicyOutcome[]): string {
-  const header = ["policy", "availability", "at SLA", "lowest", "failures", "avoided", "planned", "needless", "down h", "false alarms", "median lead d", "cost"];
-  const rows = outcomes.map((o) => [
-    o.policy, percent(o.availability), `${o.pumpsMeetingSla}/${o.pumps}`, percent(o.lowestAvailability), String(o.failures), String(o.failuresAvoided),
-    String(o.plannedJobs), String(o.needlessJobs), o.downtimeHours.toFixed(0), `${o.falseAlarms} (${o.falseAlarmsPer100PumpYears.toFixed(2)}/100 py)`,
-    o.medianLeadDays === null ? "–" : `${o.medianLeadDays.toFixed(1)} (${o.medianLeadDaysSlow === null ? "–" : o.medianLeadDaysSlow.toFixed(1)} slow)`,
-    Math.round(o.cost.total).toLocaleString("en-US"),
-  ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
-  const format = (row: string[]): string => row.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]) : cell.padStart(widths[column]))).join("  ");
-  const sla = outcomes[0]?.sla;
-  return [
-    `Service: each policy over the same seeded fleet; SLA ${sla === undefined ? "–" : percent(sla)} availability per pump`,
-    format(header), ...rows.map(format),
-    "failures: unplanned stops; avoided: faults fixed before their failure; needless: planned jobs on sound pumps;",
-    `false alarms: firmware alarms on pumps none of whose faults had begun; lead: first alarm to (would-be) failure, "slow" for faults developing over ${SLOW_FAULT_DAYS}+ days.`,
-  ].join("\n");
 }

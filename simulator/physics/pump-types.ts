@@ -6,7 +6,6 @@
 import { pickPumps, type FaultAssignment } from "./degradation.js";
 import type { PumpRanges } from "./pump.js";
 import { Random } from "./random.js";
-import type { Scenario } from "../scenario/scenario.js";
 
 const TYPE_SALT = 0x7e9e_5a17;
 
@@ -26,11 +25,21 @@ export interface PumpKind {
   bearing?: [number, number, number, number];
 }
 
-const assignments = new WeakMap<Scenario, number[]>();
+/** What the kinds of a fleet follow from: a scenario's seed, size, own ranges and bearing, and its
+ *  pump_types. */
+export interface FleetMix {
+  seed: number;
+  pumps: number;
+  pump: PumpRanges;
+  bearing?: [number, number, number, number];
+  pump_types?: PumpType[];
+}
+
+const assignments = new WeakMap<FleetMix, number[]>();
 
 /** For each pump, the index of its kind in `pump_types` (−1: the scenario's own ranges). Kinds
  *  are given in order, each from the pumps no earlier kind took. */
-function kindIndices(scenario: Scenario): number[] {
+function kindIndices(scenario: FleetMix): number[] {
   let kinds = assignments.get(scenario);
   if (kinds === undefined) {
     kinds = Array.from({ length: scenario.pumps }, () => -1);
@@ -50,7 +59,7 @@ function kindIndices(scenario: Scenario): number[] {
   return kinds;
 }
 
-export function pumpKind(scenario: Scenario, index: number): PumpKind {
+export function pumpKind(scenario: FleetMix, index: number): PumpKind {
   const t = kindIndices(scenario)[index] ?? -1;
   if (t < 0) return { name: "", ranges: scenario.pump, ...(scenario.bearing !== undefined ? { bearing: scenario.bearing } : {}) };
   const type = scenario.pump_types![t];
@@ -59,7 +68,7 @@ export function pumpKind(scenario: Scenario, index: number): PumpKind {
 }
 
 /** How many pumps of each kind, in the scenario's order ("" first when some pumps are of none). */
-export function fleetComposition(scenario: Scenario): [string, number][] {
+export function fleetComposition(scenario: FleetMix): [string, number][] {
   const counts = new Map<string, number>();
   for (let i = 0; i < scenario.pumps; i++) {
     const name = pumpKind(scenario, i).name;

@@ -7,7 +7,7 @@ import type { NetworkSpec } from "../net/network.js";
 import { FAULT_KINDS, type FaultAssignment, type FaultKind } from "../physics/degradation.js";
 import { isValidId } from "../../protocol/topics.js";
 import type { PumpType } from "../physics/pump-types.js";
-import { parseService, parseServiceExpectation, SERVICE_EXPECTATION_KINDS, type ServiceExpectation, type ServiceSpec } from "../fleet/service.js";
+import { parseService, parseServiceExpectation, SERVICE_EXPECTATION_KINDS, type ServiceExpectation, type ServiceSpec } from "./service-spec.js";
 import { POWER_CUTS_MAX, type PowerCutSpec } from "../physics/power-cuts.js";
 
 export interface Scenario {

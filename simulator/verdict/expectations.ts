@@ -5,9 +5,10 @@
 
 import type { Rejections } from "../../operator/rejections.js";
 import { timeOrdered, type TelemetryLog } from "../../operator/telemetry-log.js";
-import { SERVICE_EXPECTATION_KINDS } from "../fleet/service.js";
+import { SERVICE_EXPECTATION_KINDS } from "../scenario/service-spec.js";
 import type { CampaignReport } from "../../operator/campaign.js";
-import { DETECTION_PERSISTENCE, type PumpSummary } from "../fleet/fleet.js";
+import type { PumpSummary } from "../fleet/fleet.js";
+import { detection, DETECTION_PERSISTENCE } from "./detection.js";
 import type { Expectation, Scenario } from "../scenario/scenario.js";
 
 const DAY_MS = 86_400_000;
@@ -96,14 +97,18 @@ export function expectationName(expectation: Expectation): string {
 
 export function faultOutcomes(run: RunOutcome): FaultOutcome[] {
   const endMs = runEndMs(run.scenario);
-  return run.pumps.flatMap((pump) => pump.degradations.map((d): FaultOutcome => {
-    const leadDays = d.detectedMs === null ? null : (d.failureMs - d.detectedMs) / DAY_MS;
-    let status: FaultStatus;
-    if (d.detectedMs !== null) status = d.detectedMs < d.failureMs ? "detected" : "late";
-    else if (d.onsetMs >= endMs) status = "not_started";
-    else status = d.failureMs <= endMs ? "missed" : "developing";
-    return { device: pump.device, kind: d.kind, onsetMs: d.onsetMs, failureMs: d.failureMs, detectedMs: d.detectedMs, leadDays, status };
-  }));
+  return run.pumps.flatMap((pump) => {
+    const packs = pump.degradations.length === 0 ? undefined : timeOrdered(run.collector.devices.get(pump.device)?.telemetry ?? []);
+    return pump.degradations.map((d): FaultOutcome => {
+      const detectedMs = detection(packs!, d);
+      const leadDays = detectedMs === null ? null : (d.failureMs - detectedMs) / DAY_MS;
+      let status: FaultStatus;
+      if (detectedMs !== null) status = detectedMs < d.failureMs ? "detected" : "late";
+      else if (d.onsetMs >= endMs) status = "not_started";
+      else status = d.failureMs <= endMs ? "missed" : "developing";
+      return { device: pump.device, kind: d.kind, onsetMs: d.onsetMs, failureMs: d.failureMs, detectedMs, leadDays, status };
+    });
+  });
 }
 
 /** Every maximal run of DETECTION_PERSISTENCE or more windows with the same fault, per pump. */
@@ -128,7 +133,7 @@ export function detections(run: RunOutcome): Detection[] {
 
 export function evaluateExpectations(run: RunOutcome): ExpectationResult[] {
   const implicit = run.scenario.expectations.length === 0;
-  // A service scenario's own expectations compare its policies' runs (service.ts evaluateService).
+  // A service scenario's own expectations compare its policies' runs (service-verdict.ts evaluateService).
   const list = implicit ? IMPLICIT_EXPECTATIONS : run.scenario.expectations.filter((e) => !SERVICE_EXPECTATION_KINDS.includes(e.kind));
   const faults = faultOutcomes(run);
   const alarms = detections(run).filter((d) => d.falseAlarm);

@@ -15,7 +15,8 @@ import { Collector } from "../../operator/collector.js";
 import { Rejections } from "../../operator/rejections.js";
 import { UpdateServer } from "../../operator/update-server.js";
 import { BirthWatcher } from "../../simulator/fleet/fleet-campaigns.js";
-import { PumpService, SERVICE_DEFAULTS } from "../../simulator/fleet/service.js";
+import { PumpService } from "../../simulator/fleet/service.js";
+import { SERVICE_DEFAULTS } from "../../simulator/scenario/service-spec.js";
 import { InputGenerator } from "./fuzz.js";
 
 export const TENANT = "acme";
