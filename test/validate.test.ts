@@ -9,10 +9,10 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FAULTS } from "../protocol/messages.js";
 import { readRecording, replay, ReplayError, type ReplayResult, type WindowResult } from "../simulator/replay/replay.js";
-import {
-  confusionTables, faultColumns, femtoOutcome, formatTable, judgeTargets, recordOutcome, runValidate, snapshotTimes, speedStats,
-  validate, ValidateError, type CwruRecord, type FemtoRun, type Label, type Mode, type RecordOutcome, type Sensor, type ValidationReport,
-} from "../simulator/replay/validate.js";
+import { confusionTables, faultColumns, femtoOutcome, judgeTargets, recordOutcome, speedStats, validate, type RecordOutcome, type ValidationReport } from "../simulator/verdict/validation.js";
+import { formatTable } from "../simulator/verdict/validation-text.js";
+import { runValidate } from "../cli/validate.js";
+import { snapshotTimes, ValidateError, type CwruRecord, type FemtoRun, type Label, type Mode, type Sensor } from "../simulator/replay/recordings.js";
 import { releaseFirmware } from "./helpers/firmware.js";
 
 const FIXTURES = new URL("./fixtures/", import.meta.url);
