@@ -14,7 +14,8 @@ import { decodeSenml, resolveSenml } from "../protocol/senml.js";
 import { startEmbeddedBroker } from "../simulator/net/broker.js";
 import { loadRelease } from "../host/runtime/images.js";
 import { deviceConfig } from "../simulator/fleet/pump-group.js";
-import { bearingOrders, drawPump, PumpModel } from "../simulator/physics/pump.js";
+import { bearingOrders, drawPump } from "../simulator/physics/pump-params.js";
+import { PumpModel } from "../simulator/physics/pump.js";
 import { Random } from "../simulator/physics/random.js";
 import { loadScenario } from "../simulator/scenario/scenario.js";
 

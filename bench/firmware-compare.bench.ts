@@ -15,7 +15,8 @@ import { encodeFirmwareConfig } from "../protocol/messages.js";
 import { decodeSenml } from "../protocol/senml.js";
 import type { Degradation, FaultKind } from "../simulator/physics/degradation.js";
 import { deviceConfig } from "../simulator/fleet/pump-group.js";
-import { bearingOrders, drawPump, PumpModel } from "../simulator/physics/pump.js";
+import { bearingOrders, drawPump } from "../simulator/physics/pump-params.js";
+import { PumpModel } from "../simulator/physics/pump.js";
 import { Random } from "../simulator/physics/random.js";
 import { loadScenario } from "../simulator/scenario/scenario.js";
 

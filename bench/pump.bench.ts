@@ -5,6 +5,7 @@
 // shared machine falls on both alike, and reports the median batch of each.
 // Run: npx tsx bench/pump.bench.ts [--baseline DIR] [--rounds 200]
 
+import fs from "node:fs";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { FAULT_KINDS, type Degradation } from "../simulator/physics/degradation.js";
@@ -24,12 +25,14 @@ interface Implementation { name: string; models: (faults: (i: number) => Degrada
 
 async function implementation(name: string, dir: string): Promise<Implementation> {
   const pump = await import(`${dir}/pump.ts`);
+  // The drawn parameters moved to pump-params.ts; an older copy has them in pump.ts.
+  const params = fs.existsSync(`${dir}/pump-params.ts`) ? await import(`${dir}/pump-params.ts`) : pump;
   const { Random } = await import(`${dir}/random.ts`);
   return {
     name,
     models: (faults) => Array.from({ length: PUMPS }, (_, i) => {
       const random = Random.forItem(scenario.seed, i);
-      return new pump.PumpModel(pump.drawPump(scenario.pump, random), random, faults(i), pump.bearingOrders(scenario.bearing!)) as Sampler;
+      return new pump.PumpModel(params.drawPump(scenario.pump, random), random, faults(i), params.bearingOrders(scenario.bearing!)) as Sampler;
     }),
   };
 }

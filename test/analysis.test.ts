@@ -12,7 +12,8 @@ import { Firmware } from "../host/runtime/firmware.js";
 import { MemoryStorage } from "../host/storage/storage.js";
 import { decodeSenml, resolveSenml } from "../protocol/senml.js";
 import { deviceConfig, measurementMs } from "../simulator/fleet/pump-group.js";
-import { bearingOrders, drawPump, PumpModel } from "../simulator/physics/pump.js";
+import { bearingOrders, drawPump } from "../simulator/physics/pump-params.js";
+import { PumpModel } from "../simulator/physics/pump.js";
 import { Random } from "../simulator/physics/random.js";
 import { loadScenario } from "../simulator/scenario/scenario.js";
 

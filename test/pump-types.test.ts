@@ -7,7 +7,8 @@ import { simulate } from "../simulator/fleet/fleet.js";
 import { faultOutcomes } from "../simulator/verdict/expectations.js";
 import { deviceConfig } from "../simulator/fleet/pump-group.js";
 import { fleetComposition, pumpKind } from "../simulator/physics/pump-types.js";
-import { drawPump, PumpModel } from "../simulator/physics/pump.js";
+import { drawPump } from "../simulator/physics/pump-params.js";
+import { PumpModel } from "../simulator/physics/pump.js";
 import { Random } from "../simulator/physics/random.js";
 import { loadScenario, parseScenario, type Scenario } from "../simulator/scenario/scenario.js";
 

@@ -10,7 +10,9 @@ import fs from "node:fs";
 import FFT from "fft.js";
 import { describe, expect, it } from "vitest";
 import { FAULT_KINDS, type Degradation } from "../simulator/physics/degradation.js";
-import { ADC_STEP_G, bearingOrders, drawPump, KERNELS_WASM, loadZone, loadZoneHalfAngle, PumpModel, resonanceHz, type PumpRanges } from "../simulator/physics/pump.js";
+import { ADC_STEP_G, KERNELS_WASM } from "../simulator/physics/pump-kernels.js";
+import { bearingOrders, drawPump, loadZone, loadZoneHalfAngle, resonanceHz, type PumpRanges } from "../simulator/physics/pump-params.js";
+import { PumpModel } from "../simulator/physics/pump.js";
 import { Random } from "../simulator/physics/random.js";
 import { loadScenario } from "../simulator/scenario/scenario.js";
 

@@ -12,7 +12,8 @@ import { encodeFirmwareConfig } from "../protocol/messages.js";
 import { decodeSenml, encodeSenml, resolveSenml, type SenmlRecord } from "../protocol/senml.js";
 import { readFramedSenml, type SenmlSink } from "../protocol/senml-reader.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../simulator/net/broker.js";
-import { PumpModel, drawPump, bearingOrders } from "../simulator/physics/pump.js";
+import { PumpModel } from "../simulator/physics/pump.js";
+import { drawPump, bearingOrders } from "../simulator/physics/pump-params.js";
 import { Random } from "../simulator/physics/random.js";
 import { RecordingHost, releaseFirmware } from "./helpers/firmware.js";
 

@@ -4,7 +4,7 @@
 // stream of its own, so adding a kind leaves every fault and partition where it was.
 
 import { pickPumps, type FaultAssignment } from "./degradation.js";
-import type { PumpRanges } from "./pump.js";
+import type { PumpRanges } from "./pump-params.js";
 import { Random } from "./random.js";
 
 const TYPE_SALT = 0x7e9e_5a17;

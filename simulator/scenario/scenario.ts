@@ -2,7 +2,7 @@
 // and checked field by field, so a typo is an error that names the field, not a silent default.
 
 import fs from "node:fs";
-import type { PumpRanges } from "../physics/pump.js";
+import type { PumpRanges } from "../physics/pump-params.js";
 import type { NetworkSpec } from "../net/network.js";
 import { FAULT_KINDS, type FaultAssignment, type FaultKind } from "../physics/degradation.js";
 import { isValidId } from "../../protocol/topics.js";
