@@ -9,18 +9,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { crc32c } from "../host/storage/crc32c.js";
-import {
-  APPEND_BYTES_MAX,
-  CORRUPT_FILE,
-  FileOutbox,
-  HEADER_BYTES,
-  LOG_FILE,
-  OutboxError,
-  RECORD_OVERHEAD_BYTES,
-  TEMPORARY_FILE,
-  type FileOutboxOptions,
-  type OutboxDrop,
-} from "../host/outbox/file-outbox.js";
+import { APPEND_BYTES_MAX, CORRUPT_FILE, HEADER_BYTES, LOG_FILE, RECORD_OVERHEAD_BYTES, TEMPORARY_FILE } from "../host/outbox/outbox-log.js";
+import { FileOutbox, OutboxError, type FileOutboxOptions, type OutboxDrop } from "../host/outbox/file-outbox.js";
 import { MemoryOutbox, type Outbox } from "../host/outbox/outbox.js";
 import { MESSAGE_BYTES_MAX } from "../protocol/cbor.js";
 import { FRAMING_BYTES_MAX, MESSAGE_BODY_BYTES_MAX } from "../protocol/framing.js";
