@@ -6,7 +6,8 @@
 
 import fs from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { Device, HOST_STORAGE_FAULTS, type DeviceOptions } from "../host/device/device.js";
+import { Device, type DeviceOptions } from "../host/device/device.js";
+import { HOST_STORAGE_FAULTS } from "../host/device/host-records.js";
 import { compileFirmware, FirmwareError } from "../host/runtime/firmware.js";
 import { MemoryStorage } from "../host/storage/storage.js";
 import { encodeCbor } from "../protocol/cbor.js";

@@ -2,7 +2,8 @@
 // host's sensor mailbox (Device.sense), read by the firmware with each window.
 
 import { describe, expect, it } from "vitest";
-import { Device, HOST_STORAGE_SENSORS } from "../host/device/device.js";
+import { Device } from "../host/device/device.js";
+import { HOST_STORAGE_SENSORS } from "../host/device/host-records.js";
 import { MemoryStorage } from "../host/storage/storage.js";
 import { decodeSenml } from "../protocol/senml.js";
 import { drawPump } from "../simulator/physics/pump-params.js";

@@ -3,47 +3,30 @@
 // it publishes into the outbox, reports faults and outbox drops as events through that same
 // outbox, and carries the outbox over an MQTT link.
 
-import { decodeCbor, MESSAGE_BYTES_MAX } from "../../protocol/cbor.js";
-import {
-  decodeFirmwareConfig, encodeFirmwareConfig, encodeHostEvent, MESSAGE_KINDS, type FirmwareConfig, type HostEvent,
-} from "../../protocol/messages.js";
+import type { IClientOptions } from "mqtt";
 import { encodeCbor } from "../../protocol/cbor.js";
-import { decodeEvent, type DeviceEvent } from "../../protocol/messages.js";
-import type { DataPolicy } from "../../protocol/state.js";
 import { framable } from "../../protocol/framing.js";
+import {
+  decodeEvent, decodeFirmwareConfig, encodeFirmwareConfig, encodeHostEvent, MESSAGE_KINDS, type DeviceEvent, type FirmwareConfig,
+} from "../../protocol/messages.js";
+import type { DataPolicy } from "../../protocol/state.js";
 import type { TopicKind } from "../../protocol/topics.js";
-import { ABI_VERSION } from "../runtime/abi.js";
-import { FileOutbox, type FileOutboxOptions, type OutboxDrop } from "../outbox/file-outbox.js";
-import { FAULT_KINDS, FirmwareError, type CompiledFirmware, type FaultKind, type FirmwareHost } from "../runtime/firmware.js";
 import { MqttLink, type DeviceLink, type MqttLinkOptions } from "../link/mqtt-link.js";
 import type { ChannelOptions, Gateway } from "../link/shared-link.js";
+import { FileOutbox, type FileOutboxOptions, type OutboxDrop } from "../outbox/file-outbox.js";
 import { MemoryOutbox, type Outbox } from "../outbox/outbox.js";
+import { ABI_VERSION } from "../runtime/abi.js";
+import { FirmwareError, type CompiledFirmware, type FaultKind, type FirmwareHost } from "../runtime/firmware.js";
 import { InlineRuntime, type FirmwareRuntime, type Isolation, type RuntimeCall } from "../runtime/runtime.js";
-import type { DeviceStorage } from "../storage/storage.js";
 import { Supervisor, type FailureReport, type FaultReport } from "../runtime/supervisor.js";
 import { WorkerRuntime } from "../runtime/worker-runtime.js";
-import type { IClientOptions } from "mqtt";
-
-/** handle_message's status for "reboot" (impeller_abi.h IMPELLER_STATUS_REBOOT_REQUESTED). */
-export const STATUS_REBOOT_REQUESTED = 1;
-/** Statuses the host itself answers a command with (the firmware's own codes, same meaning). */
-export const STATUS_NOT_RUNNING = -1;
-export const STATUS_BAD_ARGUMENT = -2;
-export const STATUS_NO_ROOM = -6;
+import type { DeviceStorage } from "../storage/storage.js";
+import { commandId, STATUS_BAD_ARGUMENT, STATUS_NO_ROOM, STATUS_NOT_RUNNING, STATUS_REBOOT_REQUESTED, updateCommand } from "./commands.js";
+import { HostEventQueue, outboxDropEvent } from "./host-events.js";
+import { countFault, HOST_STORAGE_SENSORS, nextSession } from "./host-records.js";
 
 /** A refused command's error event is published at most once per this interval. */
 const REFUSAL_EVENT_INTERVAL_MS = 1000;
-
-/** Host-side storage record: the MQTT session counter (4 bytes, little endian). */
-export const HOST_STORAGE_SESSION = 0x100;
-/** Host-side storage record: faults by kind, u32 little endian each, in FAULT_KINDS order. */
-export const HOST_STORAGE_FAULTS = 0x101;
-/** The host's sensor mailbox: its latest readings besides vibration (f64 °C, f64 Unix ms of
- *  the reading), read by the firmware at each window; the firmware cannot write it. */
-export const HOST_STORAGE_SENSORS = 0x200;
-
-/** Host events waiting for room in the outbox; beyond this, drops of one reason are merged. */
-export const REPORTS_QUEUED_MAX = 32;
 
 export type LogSink = (device: string, level: number, text: string) => void;
 
@@ -82,11 +65,6 @@ export interface UpdateHook {
   handleCommand(command: Map<unknown, unknown>, bytes: Uint8Array): Promise<number>;
 }
 
-/** Commands the update agent takes. */
-export const UPDATE_COMMANDS: readonly string[] = ["update", "block"];
-/** Largest command the device decodes to route it: a 64 KiB block and its envelope. */
-const ROUTED_COMMAND_BYTES_MAX = 65536 + 256;
-
 export interface DeviceCounters {
   published: number;
   refused: number;
@@ -120,10 +98,9 @@ export class Device {
   /** The last fault the supervisor handled, with how long its call ran. */
   lastFault: FaultReport | undefined;
   /** Host events not yet in the outbox, oldest first. */
-  private readonly reports: HostEvent[] = [];
+  private readonly reports = new HostEventQueue();
   /** Where the replies of the command running now go, when it came over a local link. */
   private replyTo: ((reply: Uint8Array) => void) | undefined;
-  private reporting = false;
 
   private constructor(readonly options: DeviceOptions) {
     this.outbox = this.openOutbox();
@@ -348,7 +325,7 @@ export class Device {
     const now = this.options.clock();
     if (now - this.lastRefusalEventMs >= REFUSAL_EVENT_INTERVAL_MS) {
       this.lastRefusalEventMs = now;
-      this.queueReport({ event: "error", code: status, what: "command" });
+      this.reports.queue({ event: "error", code: status, what: "command" });
       this.flushReports();
     }
     return status;
@@ -428,108 +405,42 @@ export class Device {
   private onFault(fault: FaultReport): void {
     this.counters.faults[fault.kind] += 1;
     this.lastFault = fault;
-    const count = this.countFault(fault.kind);
+    const count = countFault(this.options.storage, fault.kind, (error) => {
+      this.options.log?.(this.id, 3, `fault counter could not be stored: ${(error as Error).message}`);
+    });
     const after = fault.rebooted ? "rebooted" : "not rebooted";
     this.options.log?.(this.id, 3, `firmware fault (${fault.kind}) in ${fault.call} after ${fault.elapsedMs.toFixed(0)} ms, ${after}: ${fault.reason}`);
-    this.queueReport({ event: "fault", fault: fault.kind, reason: fault.reason, count });
+    this.reports.queue({ event: "fault", fault: fault.kind, reason: fault.reason, count });
   }
 
   private onFailed(failure: FailureReport): void {
     this.options.log?.(this.id, 3, `firmware failed, no more reboots: ${failure.reason}`);
-    this.queueReport({ event: "failed", faults: failure.faults, window_s: Math.round(failure.windowMs / 1000), reason: failure.reason });
+    this.reports.queue({ event: "failed", faults: failure.faults, window_s: Math.round(failure.windowMs / 1000), reason: failure.reason });
   }
 
   /** Called by the FileOutbox from inside append(): only queued here, published by flushReports. */
   private onDrop(drop: OutboxDrop): void {
-    if (this.reporting && drop.reason !== "thinned") return; // our own report refused: it stays queued
-    const sequences = drop.sequences;
-    const report: HostEvent = {
-      event: "outbox_drop", reason: drop.reason, messages: drop.reason === "corrupt_log" ? 0 : Math.max(sequences.length, 1), bytes: drop.bytes,
-    };
-    if (sequences.length > 0) {
-      report.first = Math.min(...sequences);
-      report.last = Math.max(...sequences);
-    }
+    if (this.reports.appending && drop.reason !== "thinned") return; // our own report refused: it stays queued
+    const report = outboxDropEvent(drop);
     this.options.log?.(this.id, 2, `outbox ${drop.reason}: ${report.messages} messages, ${drop.bytes} bytes`);
-    this.queueReport(report);
+    this.reports.queue(report);
   }
 
   /** The update agent refused an offer: an error event (code -13, forbidden) on the event topic
    *  besides the update status, so a forged offer is as visible as a forged command. */
   reportRefusedOffer(): void {
-    this.queueReport({ event: "error", code: -13, what: "update" });
+    this.reports.queue({ event: "error", code: -13, what: "update" });
     this.flushReports();
-  }
-
-  /** Queues a host event. The queue is bounded: past REPORTS_QUEUED_MAX, a report merges into
-   *  the last queued one of the same event and reason (counts add up, nothing is lost). */
-  private queueReport(report: HostEvent): void {
-    if (this.reports.length >= REPORTS_QUEUED_MAX) {
-      for (let i = this.reports.length - 1; i >= 0; i--) {
-        const queued = this.reports[i];
-        if (queued.event === "outbox_drop" && report.event === "outbox_drop" && queued.reason === report.reason) {
-          queued.messages += report.messages;
-          queued.bytes += report.bytes;
-          if (report.first !== undefined && report.last !== undefined) {
-            queued.first = Math.min(queued.first ?? report.first, report.first);
-            queued.last = Math.max(queued.last ?? report.last, report.last);
-          }
-          return;
-        }
-        if (queued.event === "fault" && report.event === "fault" && queued.fault === report.fault) {
-          this.reports[i] = report; // its count is the newer total
-          return;
-        }
-      }
-    }
-    this.reports.push(report);
   }
 
   /** Appends queued host events to the outbox, oldest first, while it takes them. */
   private flushReports(): void {
-    if (this.reporting || this.reports.length === 0) return;
-    this.reporting = true;
-    try {
-      // Bounded: each round either empties one report or stops; thinning our own appends
-      // causes may add "thinned" reports, which go out in the same loop.
-      for (let round = 0; round < 2 * REPORTS_QUEUED_MAX && this.reports.length > 0; round++) {
-        if (this.outbox.append("event", encodeHostEvent(this.reports[0])) === undefined) {
-          this.counters.reportsDeferred += 1;
-          break;
-        }
-        this.reports.shift();
-        this.counters.published += 1;
-      }
-    } finally {
-      this.reporting = false;
-    }
-    this.link?.pump();
-  }
-
-  /** Faults of `kind` ever recorded in storage, this one included. */
-  private countFault(kind: FaultKind): number {
-    const record = this.options.storage.read(HOST_STORAGE_FAULTS);
-    const counts = FAULT_KINDS.map((_, i) => (record?.length === 4 * FAULT_KINDS.length ? new DataView(record.buffer, record.byteOffset).getUint32(i * 4, true) : 0));
-    const index = FAULT_KINDS.indexOf(kind);
-    counts[index] = Math.min(counts[index] + 1, 0xffffffff);
-    const bytes = new Uint8Array(4 * FAULT_KINDS.length);
-    const view = new DataView(bytes.buffer);
-    counts.forEach((count, i) => view.setUint32(i * 4, count, true));
-    try {
-      this.options.storage.write(HOST_STORAGE_FAULTS, bytes);
-    } catch (error) {
-      this.options.log?.(this.id, 3, `fault counter could not be stored: ${(error as Error).message}`);
-    }
-    return counts[index];
-  }
-
-  private nextSession(): number {
-    const record = this.options.storage.read(HOST_STORAGE_SESSION);
-    const session = record?.length === 4 ? new DataView(record.buffer, record.byteOffset).getUint32(0, true) + 1 : 1;
-    const bytes = new Uint8Array(4);
-    new DataView(bytes.buffer).setUint32(0, session, true);
-    this.options.storage.write(HOST_STORAGE_SESSION, bytes);
-    return session;
+    const ran = this.reports.drain(
+      (event) => this.outbox.append("event", encodeHostEvent(event)) !== undefined,
+      () => (this.counters.published += 1),
+      () => (this.counters.reportsDeferred += 1),
+    );
+    if (ran) this.link?.pump();
   }
 
   /** What either kind of link needs of the device. */
@@ -537,7 +448,7 @@ export class Device {
     return {
       tenant: this.options.tenant,
       device: this.id,
-      nextSession: () => this.nextSession(),
+      nextSession: () => nextSession(this.options.storage),
       firmwareVersion: () => this.firmwareVersion,
       policy: () => this.policy,
       abiVersion: ABI_VERSION,
@@ -593,37 +504,3 @@ export class Device {
   }
 }
 
-/** The decoded command when it is one for the update agent ("update" or "block"). */
-function updateCommand(bytes: Uint8Array): Map<unknown, unknown> | undefined {
-  if (bytes.length > ROUTED_COMMAND_BYTES_MAX) return undefined;
-  try {
-    const value = decodeCbor(bytes, ROUTED_COMMAND_BYTES_MAX);
-    return value instanceof Map && UPDATE_COMMANDS.includes(value.get("cmd") as string) ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The id of a command, when it can be read: the whole CBOR map when it is small enough to
- *  decode, otherwise only its first entry if that is "id" (encodeCommand writes it first). */
-export function commandId(bytes: Uint8Array): number | undefined {
-  const valid = (id: unknown): number | undefined => (typeof id === "number" && Number.isInteger(id) && id >= 0 && id <= 0xffffffff ? id : undefined);
-  if (bytes.length <= MESSAGE_BYTES_MAX) {
-    try {
-      const value = decodeCbor(bytes);
-      return value instanceof Map ? valid(value.get("id")) : undefined;
-    } catch {
-      // Not well-formed as a whole: try the head alone.
-    }
-  }
-  const major = bytes[0] >> 5;
-  if (major !== 5 || bytes[1] !== 0x62 || bytes[2] !== 0x69 || bytes[3] !== 0x64) return undefined; // map, then text "id"
-  const head = bytes[4];
-  if (head === undefined) return undefined;
-  if (head < 0x18) return head;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-  if (head === 0x18 && bytes.length >= 6) return view.getUint8(5);
-  if (head === 0x19 && bytes.length >= 7) return view.getUint16(5);
-  if (head === 0x1a && bytes.length >= 9) return view.getUint32(5);
-  return undefined;
-}
