@@ -32,20 +32,48 @@ export interface ServiceRun {
   pumps: readonly Pick<PumpSummary, "device" | "service">[];
 }
 
+/** What every section of a report reads: the run, its findings, and its time axis. */
+interface Page {
+  run: ReportInput;
+  found: RunFindings;
+  startMs: number;
+  endMs: number;
+  x: TimeAxis;
+  /** A time as days from the start, one decimal ("–" for none). */
+  day: (ms: number | null) => string;
+  falseAlarms: Detection[];
+}
+
 export function htmlReport(run: ReportInput, found: RunFindings = findings(run), service: readonly ServiceRun[] = []): string {
+  const startMs = Date.parse(run.scenario.start);
+  const endMs = runEndMs(run.scenario);
+  const page: Page = {
+    run, found, startMs, endMs, x: { fromMs: startMs, toMs: Math.max(endMs, startMs + 1) },
+    day: (ms) => (ms === null ? "–" : ((ms - startMs) / DAY_MS).toFixed(1)),
+    falseAlarms: found.detections.filter((d) => d.falseAlarm),
+  };
+  const plotted = choosePlotted(run, page.falseAlarms);
+  return [
+    headOf(page),
+    expectationsSection(found.expectations),
+    ...(service.length > 0 ? [serviceSection(service, page.day)] : []),
+    ...(run.campaigns !== undefined && run.campaigns.length > 0 ? [campaignsSection(run.campaigns)] : []),
+    faultsSection(page),
+    falseAlarmsSection(page),
+    stripsSection(run, plotted, page.x),
+    pumpsSection(page, plotted),
+    `<footer>impeller simulate · ${new Date().toISOString().slice(0, 19).replace("T", " ")} UTC</footer></body></html>\n`,
+  ].join("\n");
+}
+
+/** The page's head, the scenario, the verdict, and the fleet's figures as cards. */
+function headOf({ run, found, startMs, falseAlarms }: Page): string {
   const { scenario } = run;
-  const startMs = Date.parse(scenario.start);
-  const endMs = runEndMs(scenario);
-  const day = (ms: number | null): string => (ms === null ? "–" : ((ms - startMs) / DAY_MS).toFixed(1));
   const degraded = run.pumps.filter((p) => p.degradations.length > 0);
-  const falseAlarms = found.detections.filter((d) => d.falseAlarm);
-  const plotted = choosePlotted(run, falseAlarms);
-  const x = { fromMs: startMs, toMs: Math.max(endMs, startMs + 1) };
   const passedCount = found.expectations.filter((e) => e.passed).length;
   const implicit = found.expectations.some((e) => e.implicit);
   const leads = found.faults.filter((f) => f.status === "detected").map((f) => f.leadDays!).sort((a, b) => a - b);
   const share = run.published > 0 ? run.delivered / run.published : 1;
-
   const cards: [string, string, string][] = [
     ["Pumps", String(run.pumps.length), `${degraded.length} given a fault, ${run.windows} windows analysed`],
     ["Faults detected", `${found.faults.filter((f) => f.status === "detected").length} / ${found.faults.length}`,
@@ -56,35 +84,39 @@ export function htmlReport(run: ReportInput, found: RunFindings = findings(run),
     ["Duplicates · missing", `${run.duplicates} · ${run.gaps}`, `${run.resent} resent, ${run.reconnects} reconnections` +
       (run.outages.outages > 0 ? `, ${run.outages.outages} broker outages (${(run.outages.downMs / 60_000).toFixed(0)} min)` : "")],
   ];
+  return [
+    `<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">`,
+    `<title>impeller report: ${h(scenario.name)}</title><style>${STYLE}</style></head><body>`,
+    `<header><h1>${h(scenario.name)}</h1>`,
+    `<p class="meta">seed ${scenario.seed} · ${scenario.pumps} pumps · ${scenario.days} days from ${h(new Date(startMs).toISOString().slice(0, 16).replace("T", " "))} UTC · a ${scenario.window}-sample window every ${duration(scenario.interval_s)} at ${scenario.sample_rate_hz} Hz · simulated in ${(run.elapsedMs / 1000).toFixed(1)} s</p>`,
+    `<p class="verdict ${found.passed ? "pass" : "fail"}">${found.passed ? "PASS" : "FAIL"}: ${passedCount} of ${found.expectations.length} expectations met${implicit ? " (the scenario lists none: delivery and decoding checked)" : ""}</p></header>`,
+    `<section class="cards">${cards.map(([title, value, note]) => `<div class="card"><div class="title">${title}</div><div class="value">${h(value)}</div><div class="note">${h(note)}</div></div>`).join("")}</section>`,
+  ].join("\n");
+}
 
-  const parts: string[] = [];
-  parts.push(`<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">`);
-  parts.push(`<title>impeller report: ${h(scenario.name)}</title><style>${STYLE}</style></head><body>`);
-  parts.push(`<header><h1>${h(scenario.name)}</h1>`);
-  parts.push(`<p class="meta">seed ${scenario.seed} · ${scenario.pumps} pumps · ${scenario.days} days from ${h(new Date(startMs).toISOString().slice(0, 16).replace("T", " "))} UTC · a ${scenario.window}-sample window every ${duration(scenario.interval_s)} at ${scenario.sample_rate_hz} Hz · simulated in ${(run.elapsedMs / 1000).toFixed(1)} s</p>`);
-  parts.push(`<p class="verdict ${found.passed ? "pass" : "fail"}">${found.passed ? "PASS" : "FAIL"}: ${passedCount} of ${found.expectations.length} expectations met${implicit ? " (the scenario lists none: delivery and decoding checked)" : ""}</p></header>`);
-  parts.push(`<section class="cards">${cards.map(([title, value, note]) => `<div class="card"><div class="title">${title}</div><div class="value">${h(value)}</div><div class="note">${h(note)}</div></div>`).join("")}</section>`);
-
-  parts.push(`<section><h2>Expectations</h2><div class="scroll"><table><thead><tr><th></th><th>expectation</th><th class="num">measured</th><th>detail</th></tr></thead><tbody>`);
-  for (const e of found.expectations) {
+function expectationsSection(expectations: readonly ExpectationResult[]): string {
+  const parts = [`<section><h2>Expectations</h2><div class="scroll"><table><thead><tr><th></th><th>expectation</th><th class="num">measured</th><th>detail</th></tr></thead><tbody>`];
+  for (const e of expectations) {
     parts.push(`<tr class="${e.passed ? "pass" : "fail"}"><td class="mark">${e.passed ? "✔" : "✘"}</td><td><code>${h(e.name)}</code>${e.implicit ? ' <span class="dim">(implicit)</span>' : ""}</td><td class="num">${measuredText(e)}</td><td>${h(e.detail)}</td></tr>`);
   }
   parts.push(`</tbody></table></div></section>`);
+  return parts.join("\n");
+}
 
-  if (service.length > 0) parts.push(serviceSection(service, day));
-
-  if (run.campaigns !== undefined && run.campaigns.length > 0) {
-    parts.push(`<section><h2>Campaigns</h2><div class="scroll"><table><thead><tr><th>campaign</th><th>state</th><th>waves (devices: confirmed / errors)</th><th>outcome</th><th class="num">seconds</th><th class="num">bytes per device ÷ image</th><th>why it stopped</th></tr></thead><tbody>`);
-    for (const c of run.campaigns) {
-      const waves = c.waves.map((w) => `${w.wave}: ${w.devices} (${w.confirmed} / ${w.errors})`).join(" · ");
-      const counts = Object.entries(c.counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(", ");
-      parts.push(`<tr class="${c.state === "completed" ? "pass" : "fail"}"><td><code>${h(c.name)}</code></td><td>${h(c.state)}</td><td>${h(waves)}</td><td>${h(counts)}</td>` +
-        `<td class="num">${(c.durationMs / 1000).toFixed(1)}</td><td class="num">${c.bytes.perDevicePerImage.toFixed(3)}</td><td>${h(c.reason ?? "")}</td></tr>`);
-    }
-    parts.push(`</tbody></table></div></section>`);
+function campaignsSection(campaigns: NonNullable<ReportInput["campaigns"]>): string {
+  const parts = [`<section><h2>Campaigns</h2><div class="scroll"><table><thead><tr><th>campaign</th><th>state</th><th>waves (devices: confirmed / errors)</th><th>outcome</th><th class="num">seconds</th><th class="num">bytes per device ÷ image</th><th>why it stopped</th></tr></thead><tbody>`];
+  for (const c of campaigns) {
+    const waves = c.waves.map((w) => `${w.wave}: ${w.devices} (${w.confirmed} / ${w.errors})`).join(" · ");
+    const counts = Object.entries(c.counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(", ");
+    parts.push(`<tr class="${c.state === "completed" ? "pass" : "fail"}"><td><code>${h(c.name)}</code></td><td>${h(c.state)}</td><td>${h(waves)}</td><td>${h(counts)}</td>` +
+      `<td class="num">${(c.durationMs / 1000).toFixed(1)}</td><td class="num">${c.bytes.perDevicePerImage.toFixed(3)}</td><td>${h(c.reason ?? "")}</td></tr>`);
   }
+  parts.push(`</tbody></table></div></section>`);
+  return parts.join("\n");
+}
 
-  parts.push(`<section><h2>Faults given and detected</h2>`);
+function faultsSection({ found, endMs, day }: Page): string {
+  const parts = [`<section><h2>Faults given and detected</h2>`];
   if (found.faults.length === 0) parts.push(`<p class="dim">The scenario gives no pump a fault.</p>`);
   else {
     parts.push(`<div class="scroll"><table><thead><tr><th>pump</th><th>fault</th><th class="num">onset (day)</th><th class="num">failure (day)</th><th class="num">detected (day)</th><th class="num">lead (days)</th><th>status</th></tr></thead><tbody>`);
@@ -94,8 +126,11 @@ export function htmlReport(run: ReportInput, found: RunFindings = findings(run),
     parts.push(`</tbody></table></div>`);
   }
   parts.push(`</section>`);
+  return parts.join("\n");
+}
 
-  parts.push(`<section><h2>False alarms</h2>`);
+function falseAlarmsSection({ falseAlarms, day }: Page): string {
+  const parts = [`<section><h2>False alarms</h2>`];
   if (falseAlarms.length === 0) parts.push(`<p class="dim">None: no pump was diagnosed with the same fault ${DETECTION_PERSISTENCE} windows in a row before a fault of its own had started.</p>`);
   else {
     parts.push(`<div class="scroll"><table><thead><tr><th>pump</th><th>diagnosis</th><th class="num">from (day)</th><th class="num">windows in a row</th></tr></thead><tbody>`);
@@ -103,19 +138,24 @@ export function htmlReport(run: ReportInput, found: RunFindings = findings(run),
     parts.push(`</tbody></table></div>`);
   }
   parts.push(`</section>`);
+  return parts.join("\n");
+}
 
+/** Every pump's diagnosis per window; a large fleet's only for the pumps plotted. */
+function stripsSection(run: ReportInput, plotted: readonly { pump: Pump }[], x: TimeAxis): string {
   const stripPumps = run.pumps.length <= FLEET_STRIP_PUMPS_MAX ? run.pumps : plotted.map((p) => p.pump);
-  parts.push(`<section><h2>Diagnosis per window</h2><p class="legend">${legend()}</p>`);
-  parts.push(`<div class="scroll">${fleetStrips(run, stripPumps, x)}</div>`);
+  const parts = [`<section><h2>Diagnosis per window</h2><p class="legend">${legend()}</p>`, `<div class="scroll">${fleetStrips(run, stripPumps, x)}</div>`];
   if (stripPumps.length < run.pumps.length) parts.push(`<p class="dim">${stripPumps.length} of ${run.pumps.length} pumps shown: those plotted below.</p>`);
   parts.push(`</section>`);
+  return parts.join("\n");
+}
 
+function pumpsSection({ run, found, x, day }: Page, plotted: readonly { pump: Pump; why: string }[]): string {
+  const degraded = run.pumps.filter((p) => p.degradations.length > 0).length;
   const healthyShown = plotted.filter((p) => p.pump.degradations.length === 0).length;
-  parts.push(`<section><h2>Pumps</h2><p class="dim">Plotted: ${plotted.length - healthyShown} of ${degraded.length} pumps given a fault and ${healthyShown} of ${run.pumps.length - degraded.length} healthy ones (those with false alarms first, then a sample). Each series is thinned to at most ${SERIES_POINTS_MAX} points, keeping each interval's extremes. Markers: <span class="m onset">P</span> onset, <span class="m failure">F</span> functional failure, <span class="m detect">D</span> detected.</p><div class="pumps">`);
+  const parts = [`<section><h2>Pumps</h2><p class="dim">Plotted: ${plotted.length - healthyShown} of ${degraded} pumps given a fault and ${healthyShown} of ${run.pumps.length - degraded} healthy ones (those with false alarms first, then a sample). Each series is thinned to at most ${SERIES_POINTS_MAX} points, keeping each interval's extremes. Markers: <span class="m onset">P</span> onset, <span class="m failure">F</span> functional failure, <span class="m detect">D</span> detected.</p><div class="pumps">`];
   for (const { pump, why } of plotted) parts.push(pumpArticle(run, pump, why, found, x, day));
   parts.push(`</div></section>`);
-
-  parts.push(`<footer>impeller simulate · ${new Date().toISOString().slice(0, 19).replace("T", " ")} UTC</footer></body></html>\n`);
   return parts.join("\n");
 }
 
