@@ -344,6 +344,39 @@ function pumpTypes(source: string, value: unknown, pumps: number, ranges: PumpRa
   });
 }
 
+/** [{"start_day", "minutes"}]: times the embedded broker is down. */
+function brokerOutages(source: string, value: unknown): BrokerOutage[] {
+  const outages = value ?? [];
+  if (!Array.isArray(outages)) fail(source, `"broker_outages" must be a list of {"start_day", "minutes"}`);
+  return outages.map((outage: unknown, i: number): BrokerOutage => {
+    const o = (typeof outage === "object" && outage !== null ? outage : {}) as Record<string, unknown>;
+    for (const key of Object.keys(o)) if (key !== "start_day" && key !== "minutes") fail(source, `unknown field "broker_outages[${i}].${key}"`);
+    return {
+      start_day: number(source, o.start_day, `broker_outages[${i}].start_day`, 0, 3650),
+      minutes: number(source, o.minutes, `broker_outages[${i}].minutes`, 0.1, 3650 * 1440),
+    };
+  });
+}
+
+/** Each campaign has a name of its own, and every campaign_outcome names one of them. */
+function checkCampaignNames(source: string, campaigns: readonly CampaignSpec[], expectations: readonly Expectation[]): void {
+  const names = campaigns.map((c) => c.name);
+  names.forEach((name, i) => { if (names.indexOf(name) !== i) fail(source, `"campaigns[${i}].name": "${name}" names two campaigns`); });
+  expectations.forEach((e, i) => {
+    if (e.kind === "campaign_outcome" && !names.includes(e.campaign)) fail(source, `"expectations[${i}].campaign": no campaign is named "${e.campaign}"`);
+  });
+}
+
+/** A service expectation needs a "service" section, and names one of its policies. */
+function checkServiceExpectations(source: string, expectations: readonly Expectation[], service: ServiceSpec | undefined): void {
+  expectations.forEach((e, i) => {
+    if (SERVICE_EXPECTATION_KINDS.includes(e.kind) && service === undefined) fail(source, `"expectations[${i}]" (${e.kind}) needs a "service" section`);
+    if ("policy" in e && e.policy !== undefined && service !== undefined && !service.policies.includes(e.policy)) {
+      fail(source, `"expectations[${i}].policy": "${e.policy}" is not among service.policies (${service.policies.join(", ")})`);
+    }
+  });
+}
+
 export function parseScenario(data: unknown, source = "scenario"): Scenario {
   if (typeof data !== "object" || data === null || Array.isArray(data)) fail(source, "a scenario is a JSON object");
   const raw = data as Record<string, unknown>;
@@ -355,16 +388,7 @@ export function parseScenario(data: unknown, source = "scenario"): Scenario {
   if (typeof raw.start !== "string" || Number.isNaN(Date.parse(raw.start))) fail(source, `"start" must be an ISO 8601 date`);
   const window = number(source, raw.window, "window", 16, 8192, true);
   const bearing = raw.bearing === undefined ? undefined : bearingOf(source, raw.bearing, "bearing");
-  const outages = raw.broker_outages ?? [];
-  if (!Array.isArray(outages)) fail(source, `"broker_outages" must be a list of {"start_day", "minutes"}`);
-  const broker_outages = outages.map((outage: unknown, i: number): BrokerOutage => {
-    const o = (typeof outage === "object" && outage !== null ? outage : {}) as Record<string, unknown>;
-    for (const key of Object.keys(o)) if (key !== "start_day" && key !== "minutes") fail(source, `unknown field "broker_outages[${i}].${key}"`);
-    return {
-      start_day: number(source, o.start_day, `broker_outages[${i}].start_day`, 0, 3650),
-      minutes: number(source, o.minutes, `broker_outages[${i}].minutes`, 0.1, 3650 * 1440),
-    };
-  });
+  const broker_outages = brokerOutages(source, raw.broker_outages);
   const pumps = number(source, raw.pumps, "pumps", 1, 100_000, true);
   if (raw.faults !== undefined && !Array.isArray(raw.faults)) fail(source, `"faults" must be a list`);
   const faults = ((raw.faults ?? []) as unknown[]).map((f, i) => faultAssignment(source, f, i, pumps));
@@ -373,11 +397,7 @@ export function parseScenario(data: unknown, source = "scenario"): Scenario {
   const days = number(source, raw.days, "days", 0, 3650);
   if (raw.campaigns !== undefined && !Array.isArray(raw.campaigns)) fail(source, `"campaigns" must be a list`);
   const campaigns = ((raw.campaigns ?? []) as unknown[]).map((c, i) => campaign(source, c, i, pumps, days));
-  const names = campaigns.map((c) => c.name);
-  names.forEach((name, i) => { if (names.indexOf(name) !== i) fail(source, `"campaigns[${i}].name": "${name}" names two campaigns`); });
-  expectations.forEach((e, i) => {
-    if (e.kind === "campaign_outcome" && !names.includes(e.campaign)) fail(source, `"expectations[${i}].campaign": no campaign is named "${e.campaign}"`);
-  });
+  checkCampaignNames(source, campaigns, expectations);
   const network = networkSpec(source, raw.network, pumps);
   const power_cuts = powerCuts(source, raw.power_cuts, pumps);
   if (power_cuts.length > 0 && campaigns.length > 0) fail(source, `"power_cuts" and "campaigns" cannot be combined yet: campaigns cut power mid-update with "power_loss_share"`);
@@ -386,12 +406,7 @@ export function parseScenario(data: unknown, source = "scenario"): Scenario {
     fail(source, `"devices_per_connection" above 1 cannot be combined with "network.partitions": a partition cuts pumps off, and a shared connection carries pumps on both sides`);
   }
   const service = raw.service === undefined ? undefined : parseService(raw.service, (field, message) => fail(source, `"${field}" ${message}`));
-  expectations.forEach((e, i) => {
-    if (SERVICE_EXPECTATION_KINDS.includes(e.kind) && service === undefined) fail(source, `"expectations[${i}]" (${e.kind}) needs a "service" section`);
-    if ("policy" in e && e.policy !== undefined && service !== undefined && !service.policies.includes(e.policy)) {
-      fail(source, `"expectations[${i}].policy": "${e.policy}" is not among service.policies (${service.policies.join(", ")})`);
-    }
-  });
+  checkServiceExpectations(source, expectations, service);
   if (service !== undefined && campaigns.length > 0) fail(source, `"service" and "campaigns" cannot be combined yet: an update would have to survive the maintenance runs`);
   const pump_types = pumpTypes(source, raw.pump_types, pumps, ranges);
   return {
