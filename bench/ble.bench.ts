@@ -14,9 +14,9 @@ import { LocalPump } from "../host/ble/local-pump.js";
 import { MemoryStorage } from "../host/storage/storage.js";
 import { chunkMessage } from "../protocol/ble.js";
 import { encodeCommand } from "../protocol/messages.js";
-import { dbusDaemonAvailable, DBUS_DAEMON, startPrivateBus } from "../test/helpers/dbus-daemon.js";
-import { FakeBluez } from "../test/helpers/fake-bluez.js";
-import { releaseFirmware } from "../test/helpers/firmware.js";
+import { dbusDaemonAvailable, DBUS_DAEMON, startPrivateBus } from "../simulator/net/bluez/dbus-daemon.js";
+import { FakeBluez } from "../simulator/net/bluez/fake-bluez.js";
+import { loadRelease } from "../host/runtime/images.js";
 
 const RUNS = 200;
 const WARMUP_RUNS = 20;
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   const served: { address: string; pump: LocalPump; peripheral: BlePeripheral }[] = [];
   for (const [adapter, address, mtu] of [["hci1", "AA:BB:CC:DD:EE:17", 23], ["hci2", "AA:BB:CC:DD:EE:F7", 247]] as const) {
     bluez.addAdapter(adapter, address, { mtu });
-    const pump = await LocalPump.start({ config, tenant: "bench", firmware: await releaseFirmware(), storage: new MemoryStorage() });
+    const pump = await LocalPump.start({ config, tenant: "bench", firmware: await loadRelease(), storage: new MemoryStorage() });
     served.push({ address, pump, peripheral: await BlePeripheral.start(pump, { adapter }) });
   }
   const central = await BleCentral.open();

@@ -9,7 +9,7 @@ import { STATUS_NAMES } from "../host/runtime/status.js";
 import { MESSAGE_KINDS } from "../protocol/messages.js";
 import { compileFirmware, FirmwareError } from "../host/runtime/firmware.js";
 import { readSignatures, formatSignature, type Signature, type ValueType } from "../host/runtime/wasm-signatures.js";
-import { DEBUG_WASM, releaseBytes } from "./helpers/firmware.js";
+import { DEBUG_IMAGE, releaseBytes } from "../host/runtime/images.js";
 
 const HEADER = new URL("../firmware/impeller_abi.h", import.meta.url);
 const C_TYPES: Record<string, ValueType> = { int32_t: "i32", uint32_t: "i32", wasm_ptr_t: "i32", int64_t: "i64", float: "f32", double: "f64" };
@@ -76,7 +76,7 @@ describe("firmware ABI v1", () => {
   });
 
   it("the debug build exports the ABI plus the loader's runtime", () => {
-    const bytes = new Uint8Array(fs.readFileSync(DEBUG_WASM));
+    const bytes = new Uint8Array(fs.readFileSync(DEBUG_IMAGE));
     const exports = readSignatures(bytes).exports;
     for (const name of ABI_EXPORTS.keys()) expect(exports.has(name), name).toBe(true);
     for (const name of ["__new", "__pin", "__unpin", "__collect"]) expect(exports.has(name), name).toBe(true);

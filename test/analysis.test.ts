@@ -7,7 +7,8 @@ import { encodeCommand, encodeFirmwareConfig, decodeEvent, decodeReply } from ".
 import { replay, BEARINGS, ReplayError, type ReplayOptions, type ReplayResult } from "../simulator/replay/replay.js";
 import { FirmwareError } from "../host/runtime/firmware.js";
 import { accelerationForVelocity, add, impacts, tones } from "./helpers/signals.js";
-import { bootRelease, releaseFirmware } from "./helpers/firmware.js";
+import { bootRelease } from "../host/runtime/harness-hosts.js";
+import { releaseFirmware } from "./helpers/firmware.js";
 import { Firmware } from "../host/runtime/firmware.js";
 import { MemoryStorage } from "../host/storage/storage.js";
 import { decodeSenml, resolveSenml } from "../protocol/senml.js";

@@ -29,8 +29,9 @@ import { encodeCommand, type FirmwareConfig } from "../protocol/messages.js";
 import { decodeSenml } from "../protocol/senml.js";
 import { decodeState } from "../protocol/state.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../simulator/net/broker.js";
-import { dbusDaemonAvailable, DBUS_DAEMON, startPrivateBus, type PrivateBus } from "./helpers/dbus-daemon.js";
-import { ADVERTISING_BYTES_LEGACY, FakeBluez } from "./helpers/fake-bluez.js";
+import { dbusDaemonAvailable, DBUS_DAEMON, startPrivateBus, type PrivateBus } from "../simulator/net/bluez/dbus-daemon.js";
+import { ADVERTISING_BYTES_LEGACY } from "../simulator/net/bluez/bluez-model.js";
+import { FakeBluez } from "../simulator/net/bluez/fake-bluez.js";
 import { releaseFirmware } from "./helpers/firmware.js";
 
 const PUMP_1 = "AA:BB:CC:DD:EE:01";

@@ -6,7 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import {
   CBOR_DEPTH_MAX, CBOR_ERR, CBOR_NODES_DEFAULT, expectedDiagnostic, fromHex, hasVectors, hex,
   loadFirmwareCbor, normaliseFloats, readVectors, type FirmwareCbor, type Vector,
-} from "./helpers/cbor-debug.js";
+} from "../scripts/fuzz/firmware-cbor.js";
 
 let cbor: FirmwareCbor;
 

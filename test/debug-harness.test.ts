@@ -6,7 +6,8 @@ import * as loader from "@assemblyscript/loader";
 import { beforeAll, describe, expect, it } from "vitest";
 import { Random } from "../simulator/physics/random.js";
 import { timeFeatures } from "./reference/features.js";
-import { DEBUG_WASM, silentHostImports } from "./helpers/firmware.js";
+import { DEBUG_IMAGE } from "../host/runtime/images.js";
+import { silentHostImports } from "../host/runtime/harness-hosts.js";
 
 interface DebugExports extends Record<string, unknown> {
   debug_time_features(samples: number, scale: number): number;
@@ -18,7 +19,7 @@ let exports: loader.ASUtil & DebugExports;
 
 beforeAll(async () => {
   const host = silentHostImports();
-  const instance = await loader.instantiate<DebugExports>(fs.readFileSync(DEBUG_WASM), { host });
+  const instance = await loader.instantiate<DebugExports>(fs.readFileSync(DEBUG_IMAGE), { host });
   exports = instance.exports as loader.ASUtil & DebugExports;
 });
 

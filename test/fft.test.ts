@@ -5,7 +5,7 @@ import fs from "node:fs";
 import * as loader from "@assemblyscript/loader";
 import { describe, expect, it } from "vitest";
 import { Random } from "../simulator/physics/random.js";
-import { DEBUG_WASM } from "./helpers/firmware.js";
+import { DEBUG_IMAGE } from "../host/runtime/images.js";
 
 const STATUS_NOT_INITIALISED = -1;
 const STATUS_BAD_ARGUMENT = -2;
@@ -34,7 +34,7 @@ async function firmware(): Promise<Firmware> {
     clock_ms: () => 0n, log: () => {}, publish: () => 0, storage_read: () => -1, storage_write: () => 0,
     panic: () => { throw new Error("firmware panic"); },
   };
-  const { exports } = await loader.instantiate<FftExports>(fs.readFileSync(DEBUG_WASM), { host });
+  const { exports } = await loader.instantiate<FftExports>(fs.readFileSync(DEBUG_IMAGE), { host });
   return exports as Firmware;
 }
 

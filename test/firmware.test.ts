@@ -8,7 +8,8 @@ import { encodeCommand, encodeFirmwareConfig, decodeReply, decodeEvent, decodeWa
 import { decodeSenml, resolveSenml } from "../protocol/senml.js";
 import { Random } from "../simulator/physics/random.js";
 import { timeFeatures } from "./reference/features.js";
-import { bootRelease, RecordingHost, TELEMETRY_UNITS, telemetryUnitsWith } from "./helpers/firmware.js";
+import { bootRelease, RecordingHost } from "../host/runtime/harness-hosts.js";
+import { TELEMETRY_UNITS, telemetryUnitsWith } from "./helpers/firmware.js";
 
 const CONFIG: FirmwareConfig = { device: "dev-1", rate_hz: 1000, window: 256, units: "m/s2" };
 const T0_MS = 1_767_225_600_000; // 2026-01-01T00:00:00Z

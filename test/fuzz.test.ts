@@ -1,10 +1,10 @@
-// A CI-sized fuzz run (test/helpers/fuzz.ts; `npm run fuzz` runs a million): random and
+// A CI-sized fuzz run (scripts/fuzz/fuzzer.ts; `npm run fuzz` runs a million): random and
 // mutated inputs never trap the firmware's decoder, command handler or configuration parser,
 // never make the decoder read past its input, and make the TypeScript codecs fail only with
 // a ProtocolError.
 
 import { describe, expect, it } from "vitest";
-import { Fuzzer, formatReport } from "./helpers/fuzz.js";
+import { Fuzzer, formatReport } from "../scripts/fuzz/fuzzer.js";
 
 const INPUTS = 20_000;
 const SEED = 20_260_101;

@@ -13,8 +13,8 @@ import { decodeSenml, resolveSenml } from "../protocol/senml.js";
 import { decodeState } from "../protocol/state.js";
 import { parseCddl } from "../protocol/cddl/compile.js";
 import { validateCbor, validateCborSequence } from "../protocol/cddl/validate.js";
-import { PRODUCERS } from "./golden/producers.js";
-import { loadFirmwareCbor } from "./helpers/cbor-debug.js";
+import { PRODUCERS } from "../scripts/golden/producers.js";
+import { loadFirmwareCbor } from "../scripts/fuzz/firmware-cbor.js";
 
 interface Vector {
   name: string;

@@ -14,7 +14,7 @@ import { deviceId } from "../simulator/fleet/pump-group.js";
 import { Random } from "../simulator/physics/random.js";
 import { runSummary } from "../simulator/verdict/summary.js";
 import { parseScenario } from "../simulator/scenario/scenario.js";
-import { attack, consumers } from "./helpers/hostile.js";
+import { attack, consumers } from "../scripts/fuzz/rogue-pump.js";
 import { MOSQUITTO_PATH, startMosquitto, type Mosquitto } from "./helpers/mosquitto.js";
 
 const PAYLOADS = 300;

@@ -9,7 +9,8 @@ import { encodeCommand, encodeFirmwareConfig, decodeEvent, decodeReply, type Fir
 import { decodeSenml } from "../protocol/senml.js";
 import { decodeState } from "../protocol/state.js";
 import { startEmbeddedBroker } from "../simulator/net/broker.js";
-import { bootRelease, releaseFirmware, RecordingHost } from "./helpers/firmware.js";
+import { bootRelease, RecordingHost } from "../host/runtime/harness-hosts.js";
+import { releaseFirmware } from "./helpers/firmware.js";
 import { tones } from "./helpers/signals.js";
 
 const TOKEN = Uint8Array.from({ length: 24 }, (_, i) => i * 7 + 1);

@@ -13,7 +13,7 @@ import { PumpModel } from "../simulator/physics/pump.js";
 import { Random } from "../simulator/physics/random.js";
 import { powerCutsOf, PowerTimeline } from "../simulator/physics/power-cuts.js";
 import { parseScenario, type Scenario } from "../simulator/scenario/scenario.js";
-import { bootRelease, RecordingHost } from "./helpers/firmware.js";
+import { bootRelease, RecordingHost } from "../host/runtime/harness-hosts.js";
 
 const START = "2026-03-01T00:00:00Z";
 const START_MS = Date.parse(START);

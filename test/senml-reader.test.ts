@@ -15,7 +15,8 @@ import { startEmbeddedBroker, type EmbeddedBroker } from "../simulator/net/broke
 import { PumpModel } from "../simulator/physics/pump.js";
 import { drawPump, bearingOrders } from "../simulator/physics/pump-params.js";
 import { Random } from "../simulator/physics/random.js";
-import { RecordingHost, releaseFirmware } from "./helpers/firmware.js";
+import { RecordingHost } from "../host/runtime/harness-hosts.js";
+import { releaseFirmware } from "./helpers/firmware.js";
 
 const DEVICE = "pump-0007";
 const TOPIC = `impeller/v1/demo/${DEVICE}/telemetry`;

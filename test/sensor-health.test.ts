@@ -11,7 +11,8 @@ import { decodeEvent, encodeFirmwareConfig, type FirmwareConfig } from "../proto
 import { decodeSenml, resolveSenml } from "../protocol/senml.js";
 import { BEARINGS, readRecording } from "../simulator/replay/replay.js";
 import { Random } from "../simulator/physics/random.js";
-import { bootRelease, RecordingHost, TELEMETRY_UNITS } from "./helpers/firmware.js";
+import { bootRelease, RecordingHost } from "../host/runtime/harness-hosts.js";
+import { TELEMETRY_UNITS } from "./helpers/firmware.js";
 import { add, impacts, tones } from "./helpers/signals.js";
 
 const RATE_HZ = 12800;

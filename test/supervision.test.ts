@@ -13,7 +13,8 @@ import { MemoryStorage } from "../host/storage/storage.js";
 import { encodeCbor } from "../protocol/cbor.js";
 import { decodeEvent, decodeReply, encodeCommand, type DeviceEvent } from "../protocol/messages.js";
 import { Random } from "../simulator/physics/random.js";
-import { releaseBytes, releaseFirmware } from "./helpers/firmware.js";
+import { releaseBytes } from "../host/runtime/images.js";
+import { releaseFirmware } from "./helpers/firmware.js";
 import { withMemoryLimits } from "./helpers/wasm-patch.js";
 
 const T0_MS = 1_767_225_600_000;

@@ -8,7 +8,8 @@ import { describe, expect, it } from "vitest";
 import { decodeCommand, decodeEvent, decodeReply, encodeCommand, encodeFirmwareConfig } from "../protocol/messages.js";
 import { decodeSenml, type SenmlRecord } from "../protocol/senml.js";
 import { replay } from "../simulator/replay/replay.js";
-import { bootRelease, releaseFirmware, RecordingHost } from "./helpers/firmware.js";
+import { bootRelease, RecordingHost } from "../host/runtime/harness-hosts.js";
+import { releaseFirmware } from "./helpers/firmware.js";
 import { tones } from "./helpers/signals.js";
 
 const RATE_HZ = 1000;

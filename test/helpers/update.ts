@@ -12,7 +12,7 @@ import { MemoryStorage } from "../../host/storage/storage.js";
 import { UpdateAgent, type UpdateAgentOptions } from "../../host/update/update-agent.js";
 import { UpdateServer } from "../../operator/update-server.js";
 import { buildEnvelope } from "../../protocol/suit/build.js";
-import { releaseBytes } from "./firmware.js";
+import { releaseBytes } from "../../host/runtime/images.js";
 
 export const VENDOR_ID = Uint8Array.from(Buffer.from("fa6b4a53d5ad5fdfbe9de663e4d41ffe", "hex"));
 export const CLASS_ID = Uint8Array.from(Buffer.from("1492af1425695e48bf429b2d51f2ab45", "hex"));

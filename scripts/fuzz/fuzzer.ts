@@ -21,8 +21,8 @@ import { decodeBleReply, decodePumpState } from "../../protocol/ble.js";
 import { decodeSenml, encodeSenml, resolveSenml } from "../../protocol/senml.js";
 import { decodeState, encodeState } from "../../protocol/state.js";
 import { Random } from "../../simulator/physics/random.js";
-import { CBOR_ERR, VECTORS_PATH, loadFirmwareCbor, type FirmwareCbor } from "./cbor-debug.js";
-import { bootRelease, RecordingHost } from "./firmware.js";
+import { CBOR_ERR, VECTORS_PATH, loadFirmwareCbor, type FirmwareCbor } from "./firmware-cbor.js";
+import { bootRelease, RecordingHost } from "../../host/runtime/harness-hosts.js";
 
 export interface FuzzFailure {
   target: string;

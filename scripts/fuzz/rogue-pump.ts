@@ -17,7 +17,7 @@ import { UpdateServer } from "../../operator/update-server.js";
 import { BirthWatcher } from "../../simulator/fleet/fleet-campaigns.js";
 import { PumpService } from "../../simulator/fleet/service.js";
 import { SERVICE_DEFAULTS } from "../../simulator/scenario/service-spec.js";
-import { InputGenerator } from "./fuzz.js";
+import { InputGenerator } from "./fuzzer.js";
 
 export const TENANT = "acme";
 export const ROGUE = "pump-rogue";

@@ -4,7 +4,8 @@
 
 import fs from "node:fs";
 import * as loader from "@assemblyscript/loader";
-import { DEBUG_WASM, silentHostImports } from "./firmware.js";
+import { DEBUG_IMAGE } from "../../host/runtime/images.js";
+import { silentHostImports } from "../../host/runtime/harness-hosts.js";
 
 /** CBOR_ERR_* in firmware/cbor.ts. */
 export const CBOR_ERR = {
@@ -49,7 +50,7 @@ export interface FirmwareCbor {
 
 export async function loadFirmwareCbor(): Promise<FirmwareCbor> {
   const host = silentHostImports();
-  const instance = await loader.instantiate<CborExports>(fs.readFileSync(DEBUG_WASM), { host });
+  const instance = await loader.instantiate<CborExports>(fs.readFileSync(DEBUG_IMAGE), { host });
   const e = instance.exports as loader.ASUtil & CborExports;
   const withInput = <T>(bytes: Uint8Array, run: (ptr: number) => T): T => {
     const ptr = e.__pin(e.__newArray(e.Uint8Array_ID.value as number, bytes));

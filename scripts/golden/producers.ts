@@ -9,7 +9,7 @@ import { encodeCommand, encodeFirmwareConfig, encodeHostEvent, type FirmwareConf
 import { encodeSenml, type SenmlRecord } from "../../protocol/senml.js";
 import { encodeState } from "../../protocol/state.js";
 import { FirmwareError } from "../../host/runtime/firmware.js";
-import { bootRelease, RecordingHost } from "../helpers/firmware.js";
+import { bootRelease, RecordingHost } from "../../host/runtime/harness-hosts.js";
 
 export interface Producer {
   name: string;
