@@ -332,7 +332,7 @@ export interface BootOptions {
  * most one trailer transition. A trial that reaches another boot unconfirmed is reverted; a
  * slot whose image does not match its digest, or whose sequence is below the installed one,
  * never runs. Throws NoBootableImage when neither slot can run (it never happens on a flash
- * the update agent wrote, whatever the power cuts: test/power-loss.test.ts).
+ * the update agent wrote, whatever the power cuts: test/host/power-loss.test.ts).
  */
 export function bootloader(store: SlotStore, options: BootOptions = {}): BootDecision {
   const trialsMax = options.trialsMax ?? 1;

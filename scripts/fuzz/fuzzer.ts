@@ -1,4 +1,4 @@
-// The fuzzer behind test/fuzz.test.ts (a CI-sized run) and scripts/fuzz.ts (a million inputs):
+// The fuzzer behind test/firmware/fuzz.test.ts (a CI-sized run) and scripts/fuzz.ts (a million inputs):
 // random bytes and mutations of the Appendix A vectors and of valid messages (truncations,
 // bit flips, huge declared lengths, deep nesting, items of the wrong type), each fed to
 //  (a) the firmware's CBOR decoder in the debug build, input at the very end of memory;

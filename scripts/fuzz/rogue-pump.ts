@@ -1,4 +1,4 @@
-// Hostile payloads for the operator's side, behind test/hostile.test.ts (a few hundred per
+// Hostile payloads for the operator's side, behind test/operator/hostile.test.ts (a few hundred per
 // consumer) and scripts/fuzz.ts (a million): random and mutated payloads on one rogue pump's
 // own topics, fed straight into each consumer's message handler. Each consumer is given a
 // good pump's messages first; the invariants are that no payload throws, that the rogue's

@@ -1,7 +1,7 @@
 // The golden vectors' producers: each builds one message the way the system really does —
 // the TypeScript codecs for what the operator and host send, the release firmware for what
 // the device sends. scripts/golden.ts writes their output to test/vectors/messages.json once;
-// test/golden.test.ts runs them again and holds them to the file.
+// test/protocol/golden.test.ts runs them again and holds them to the file.
 
 import { encodeCbor } from "../../protocol/cbor.js";
 import { frame } from "../../protocol/framing.js";

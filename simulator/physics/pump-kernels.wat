@@ -10,7 +10,7 @@
 ;;     at a time: f32[target + i] = demote(min(max(nearest(f64[source + i] * scale), -levels),
 ;;     levels - 1) * step), rounding ties to even (pmin and pmax: no NaN reaches them).
 ;; Rebuild: node_modules/.bin/wasm-as --enable-simd simulator/physics/pump-kernels.wat -o - | base64 -w0
-;; (test/pump.test.ts checks that this text assembles to the embedded bytes.)
+;; (test/simulator/pump.test.ts checks that this text assembles to the embedded bytes.)
 (module
  (type $lines_t (func (param i32 i32)))
  (type $ring_t (func (param i32 i32 i32 f64)))

@@ -219,7 +219,7 @@ function campaign(source: string, value: unknown, i: number, pumps: number, days
   if (typeof c.name !== "string" || !isValidId(c.name)) fail(source, `"${at("name")}" must be an id of A-Z a-z 0-9 . _ : -`);
   if (typeof c.image !== "string" || c.image === "") fail(source, `"${at("image")}" must be one of ${CAMPAIGN_IMAGES.join(", ")} or the path of a .wasm file`);
   if (c.image.startsWith("hang-")) {
-    fail(source, `"${at("image")}": ${c.image} would hang the whole simulation: the fleet runs its pumps' firmware inline, without the worker runtime's time budgets (test it with test/update.test.ts)`);
+    fail(source, `"${at("image")}": ${c.image} would hang the whole simulation: the fleet runs its pumps' firmware inline, without the worker runtime's time budgets (test it with test/host/update.test.ts)`);
   }
   if (!Array.isArray(c.waves) || c.waves.length === 0 || c.waves.length > 16) fail(source, `"${at("waves")}" must be a list of 1 to 16 shares, e.g. [0.01, 0.1, 1]`);
   const waves = (c.waves as unknown[]).map((w, k) => number(source, w, `${at("waves")}[${k}]`, 1e-6, 1));
