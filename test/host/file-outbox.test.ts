@@ -15,6 +15,7 @@ import { MemoryOutbox, type Outbox } from "../../host/outbox/outbox.js";
 import { MESSAGE_BYTES_MAX } from "../../protocol/cbor.js";
 import { FRAMING_BYTES_MAX, MESSAGE_BODY_BYTES_MAX } from "../../protocol/framing.js";
 import type { TopicKind } from "../../protocol/topics.js";
+import { until } from "../support/wait.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const directories: string[] = [];
@@ -408,8 +409,7 @@ describe('FileOutbox: fsync policy "batch"', () => {
     expect(outbox.counters.fsyncs).toBe(1); // the RESERVE record for 1..100
     expect(outbox.append("telemetry", body(2))).toBe(2);
     expect(outbox.counters.fsyncs).toBe(1);
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(outbox.counters.fsyncs).toBe(2);
+    await until(() => outbox.counters.fsyncs === 2, { what: "the batch's fsync" });
     // Copying the log while the outbox is open is the disk as a crash would leave it: sequences
     // up to 100 may have gone out, so a restart after a crash starts above them.
     const crashed = temporaryDirectory();

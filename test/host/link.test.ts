@@ -14,6 +14,7 @@ import { Random } from "../../simulator/physics/random.js";
 import { releaseFirmware } from "../support/firmware.js";
 import { MOSQUITTO_MISSING_REASON, MOSQUITTO_PATH, startMosquitto, type Mosquitto } from "../support/mosquitto.js";
 import { tones } from "../support/signals.js";
+import { until } from "../support/wait.js";
 
 const TENANT = "acme";
 const DEVICES = 3;
@@ -143,8 +144,7 @@ describe("connection cut", () => {
     await produce(0);
     proxy.cut();
     await produce(1);
-    await new Promise((resolve) => setTimeout(resolve, 300)); // long enough for refused retries
-    expect(proxy.counters.refused).toBeGreaterThan(0);
+    await until(() => proxy.counters.refused > 0, { what: "a refused retry" });
     proxy.heal();
     await produce(2);
     await expectEverythingOnce(collector, devices);

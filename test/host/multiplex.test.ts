@@ -17,6 +17,7 @@ import { faultOutcomes } from "../../simulator/verdict/expectations.js";
 import { LinkProxy } from "../../simulator/net/network.js";
 import { main } from "../../cli/main.js";
 import { parseScenario } from "../../simulator/scenario/scenario.js";
+import { until } from "../support/wait.js";
 
 const base = {
   name: "twelve pumps", seed: 42, tenant: "acme", start: "2026-03-01T00:00:00Z", days: 0.25, pumps: 12,
@@ -28,13 +29,6 @@ const base = {
   faults: [{ kind: "outer_race", pumps: 2, onset_day: [0, 0.1], pf_days: [1, 2] }],
 };
 const STEPS = 36;
-
-/** Polls `predicate` (the collector's waitFor is not told of state messages). */
-async function until(predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-  for (const started = performance.now(); !predicate(); await new Promise((resolve) => setTimeout(resolve, 10))) {
-    if (performance.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms`);
-  }
-}
 
 /** Per device: its telemetry in arrival order with sequence, time and values, and its events. */
 function streams(result: SimulationResult): unknown {

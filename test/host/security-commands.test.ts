@@ -19,6 +19,7 @@ import { decodeEvent, decodeReply, decodeUpdateMessage, encodeCommand, encodeUpd
 import { ownerPolicy, provision, OPENSSL } from "../../operator/provision.js";
 import { freePortPair, MOSQUITTO_MISSING_REASON, MOSQUITTO_PATH, runMosquittoConfig } from "../support/mosquitto.js";
 import { agentOptions, deviceOptions, envelopeFor, NEW_IMAGE, OTHER_SIGNER, provisionedFlash } from "../support/update.js";
+import { until } from "../support/wait.js";
 
 const READY = MOSQUITTO_PATH !== undefined && OPENSSL !== undefined;
 const WAIT_MS = 5000;
@@ -32,14 +33,6 @@ describe.skipIf(!READY)("refused commands over the provisioned broker", () => {
   let operator: MqttClient;
   const replies: ReturnType<typeof decodeReply>[] = [];
   const statuses: ReturnType<typeof decodeUpdateMessage>[] = [];
-
-  async function until(predicate: () => boolean): Promise<void> {
-    const deadline = Date.now() + WAIT_MS;
-    while (!predicate()) {
-      if (Date.now() > deadline) throw new Error("timed out waiting for the device's answer");
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  }
 
   beforeAll(async () => {
     directory = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-commands-"));
@@ -163,8 +156,7 @@ describe.skipIf(!READY)("the password listener of the provisioned broker", () =>
       clients.push(device);
       await device.publishAsync("impeller/v1/acme/pump-0001/event", "own", { qos: 1 });
       await device.publishAsync("impeller/v1/acme/pump-0002/event", "forged", { qos: 1 }).catch(() => undefined);
-      const deadline = Date.now() + WAIT_MS;
-      while (!seen.includes("impeller/v1/acme/pump-0001/event own") && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      await until(() => seen.includes("impeller/v1/acme/pump-0001/event own"), { timeoutMs: WAIT_MS }).catch(() => undefined);
       expect(seen).toEqual(["impeller/v1/acme/pump-0001/event own"]);
       await expect(mqtt.connectAsync(url, { protocolVersion: 4, ca, username: "pump-0001", password: "guess", reconnectPeriod: 0 })).rejects.toThrow();
     } finally {

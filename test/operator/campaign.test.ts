@@ -11,6 +11,7 @@ import { Campaign, checkPlan, waveEnds, type CampaignPlan, type CampaignReport }
 import { evaluateExpectations } from "../../simulator/verdict/expectations.js";
 import { simulate } from "../../simulator/fleet/fleet.js";
 import { parseScenario, ScenarioError, type Scenario } from "../../simulator/scenario/scenario.js";
+import { until } from "../support/wait.js";
 
 const BASE = {
   name: "campaigns", seed: 11, tenant: "ota", start: "2026-03-01T00:00:00Z", days: 600 / 86_400, pumps: 20,
@@ -94,10 +95,12 @@ describe("campaigns on the fleet", () => {
         if (c.plan.name === "paused" && c.wave === 0 && c.state === "running" && held.length === 0) {
           c.pause();
           held.push(c.wave);
-          setTimeout(() => {
-            held.push(c.wave); // still the first wave after a second of pause
+          // Paused, the first wave settles and the next does not start: still the first wave.
+          const settled = (): boolean => [...c.records.values()].filter((r) => r.wave === 0).every((r) => r.outcome !== "pending" && r.outcome !== "updating");
+          void until(settled, { timeoutMs: 30_000, what: "the first wave settling" }).finally(() => {
+            held.push(c.wave);
             c.resume();
-          }, 1000);
+          });
         }
         if (c.plan.name === "cancelled" && c.wave === 0 && c.state === "running") c.cancel();
       },
@@ -150,17 +153,24 @@ describe("campaign policy against scripted devices", () => {
 
   it("on_error pause: a wave over the error threshold pauses the campaign; resume starts the next wave", async () => {
     const { server } = scripted((device) => (device === "d0" ? "reverted" : "confirmed"));
-    const campaign = new Campaign(plan({ onError: "pause", errorThreshold: 0.4 }), server);
-    const done = campaign.run();
-    await vi.waitFor(() => expect(campaign.state).toBe("paused"), { timeout: 2000 });
-    expect(campaign.reason).toBe("wave 1: 1 of 2 devices failed, above the error threshold 0.4");
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(campaign.wave).toBe(0);
-    campaign.resume();
-    const report = await done;
-    expect(report.state).toBe("completed");
-    expect(report.counts).toMatchObject({ confirmed: 9, reverted: 1 });
-    expect(report.waves.map((w) => w.devices)).toEqual([2, 8]);
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "setInterval", "clearInterval"] });
+    try {
+      const campaign = new Campaign(plan({ onError: "pause", errorThreshold: 0.4 }), server);
+      const done = campaign.run();
+      await vi.waitFor(() => expect(campaign.state).toBe("paused"), { timeout: 2000 });
+      expect(campaign.reason).toBe("wave 1: 1 of 2 devices failed, above the error threshold 0.4");
+      await vi.advanceTimersByTimeAsync(200); // four looks at the devices, paused: the first wave still
+      expect(campaign.wave).toBe(0);
+      campaign.resume();
+      let report: Awaited<typeof done> | undefined;
+      void done.then((finished) => { report = finished; });
+      await vi.waitFor(() => expect(report).toBeDefined(), { timeout: 2000 }); // the timers move as it waits
+      expect(report!.state).toBe("completed");
+      expect(report!.counts).toMatchObject({ confirmed: 9, reverted: 1 });
+      expect(report!.waves.map((w) => w.devices)).toEqual([2, 8]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it("a device silent after its offer is offered again after the stall time, and a silent one times out the wave", async () => {

@@ -26,6 +26,7 @@ import { MOSQUITTO_PASSWD, OPENSSL, provision, ProvisionError } from "../../oper
 import { parseScenario } from "../../simulator/scenario/scenario.js";
 import { freePortPair, MOSQUITTO_MISSING_REASON, MOSQUITTO_PATH, runMosquittoConfig } from "../support/mosquitto.js";
 import { createPki } from "../support/pki.js";
+import { until, untilValue } from "../support/wait.js";
 
 const READY = MOSQUITTO_PATH !== undefined && OPENSSL !== undefined;
 const SKIP_REASON = `${MOSQUITTO_MISSING_REASON}, or openssl is missing (apt-get install -y openssl)`;
@@ -48,31 +49,11 @@ async function connectRaw(url: string, options: IClientOptions): Promise<Recorde
     clientId: `test.${Math.random().toString(36).slice(2)}`, ...options,
   });
   const received: string[] = [];
-  const waiters: (() => void)[] = [];
-  client.on("message", (topic, payload) => {
-    received.push(`${topic} ${payload.toString()}`);
-    for (const wake of waiters.splice(0)) wake();
-  });
+  client.on("message", (topic, payload) => received.push(`${topic} ${payload.toString()}`));
   const waitFor = async (line: string): Promise<void> => {
-    const deadline = Date.now() + WAIT_MS;
-    while (!received.includes(line)) {
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`${line} did not arrive within ${WAIT_MS} ms; received: ${JSON.stringify(received)}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        waiters.push(() => { clearTimeout(timer); resolve(); });
-      });
-    }
+    await untilValue(() => received, (lines) => lines.includes(line), { timeoutMs: WAIT_MS, what: `${line} did not arrive` });
   };
   return { client, received, waitFor };
-}
-
-async function until(predicate: () => boolean): Promise<void> {
-  const deadline = Date.now() + WAIT_MS;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${WAIT_MS} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 describe.skipIf(!READY)("device identities against mosquitto with the provisioned configuration", () => {
@@ -98,12 +79,10 @@ describe.skipIf(!READY)("device identities against mosquitto with the provisione
   async function forge(name: string, topic: string, text: string): Promise<boolean> {
     const identity = loadIdentity(directory, name);
     const { client } = await connectRaw(identity.url, identity.client);
-    const closed = new Promise<boolean>((resolve) => {
-      const timer = setTimeout(() => resolve(false), WAIT_MS);
-      client.once("close", () => { clearTimeout(timer); resolve(true); });
-    });
+    let closed = false;
+    client.once("close", () => { closed = true; });
     client.publish(topic, text, { qos: 1 });
-    const result = await closed;
+    const result = await until(() => closed, { timeoutMs: WAIT_MS }).then(() => true, () => false);
     await client.endAsync(true);
     return result;
   }
@@ -223,9 +202,8 @@ describe.skipIf(!READY)("device identities against mosquitto with the provisione
       const beta = await as("pump-0101");
       await beta.client.publishAsync(`${ACME}/pump-0101/update`, status("from-beta"), { qos: 1 }).catch(() => undefined);
       const device = await as("pump-0002");
-      const heard = server.waitFor("pump-0002", (s) => s.campaign === "acme-1");
       await device.client.publishAsync(`${ACME}/pump-0002/update`, status("acme-1"), { qos: 1 });
-      await Promise.race([heard, new Promise((_, reject) => setTimeout(() => reject(new Error("no status within 5 s")), WAIT_MS))]);
+      await until(() => server.states("pump-0002").length > 0, { timeoutMs: WAIT_MS, what: "pump-0002's update status" });
       expect(server.states("pump-0002")).toEqual(["downloading"]);
       expect(server.states("pump-0101")).toEqual([]);
     } finally {

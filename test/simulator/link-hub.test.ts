@@ -10,6 +10,7 @@ import { LinkDialer, LinkHub } from "../../simulator/net/link-hub.js";
 import { simulate } from "../../simulator/fleet/fleet.js";
 import { loadScenario, parseScenario } from "../../simulator/scenario/scenario.js";
 import { timeOrdered } from "../../operator/telemetry-log.js";
+import { until } from "../support/wait.js";
 
 const defaults = loadScenario(new URL("../../scenarios/default.json", import.meta.url).pathname);
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -38,22 +39,14 @@ const connected = (c: MqttClient): Promise<void> => new Promise((resolve, reject
   c.once("close", () => reject(new Error("closed before CONNACK")));
 });
 
-async function subscriber(url: string, topic: string): Promise<{ got: { topic: string; payload: Buffer }[] }> {
+async function subscriber(url: string, topic: string): Promise<{ sub: mqtt.MqttClient; got: { topic: string; payload: Buffer }[] }> {
   const sub = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0 });
   cleanups.push(() => sub.endAsync());
   const got: { topic: string; payload: Buffer }[] = [];
   sub.on("message", (t, payload) => got.push({ topic: t, payload }));
   await sub.subscribeAsync(topic, { qos: 1 });
-  return { got };
+  return { sub, got };
 }
-
-const until = async (condition: () => boolean, timeoutMs = 5000): Promise<void> => {
-  const end = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-};
 
 describe("the in-process network to the embedded broker", () => {
   it("carries each connection's packets in order, both ways, to a subscriber on TCP", async () => {
@@ -107,15 +100,17 @@ describe("the in-process network to the embedded broker", () => {
 
   it("a device that drops its connection gets its Will published; one that says goodbye does not", async () => {
     const { hub, broker, dialer } = await brokerWithHub();
-    const { got } = await subscriber(broker.url, "state/#");
+    const { sub, got } = await subscriber(broker.url, "state/#");
     const abrupt = client(dialer, "abrupt", { will: { topic: "state/abrupt", payload: Buffer.from("dead"), qos: 1, retain: false } });
     const polite = client(dialer, "polite", { will: { topic: "state/polite", payload: Buffer.from("dead"), qos: 1, retain: false } });
     await Promise.all([connected(abrupt), connected(polite)]);
     await polite.endAsync(); // DISCONNECT, then the stream ends
     abrupt.end(true); // the stream is destroyed without a DISCONNECT
     await until(() => got.length === 1 && hub.connections === 0);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(got.map((m) => [m.topic, m.payload.toString()])).toEqual([["state/abrupt", "dead"]]);
+    // Both are gone: a Will the broker would still send comes before a message published now.
+    await sub.publishAsync("state/marker", "", { qos: 1 });
+    await until(() => got.some((m) => m.topic === "state/marker"));
+    expect(got.filter((m) => m.topic !== "state/marker").map((m) => [m.topic, m.payload.toString()])).toEqual([["state/abrupt", "dead"]]);
   });
 
   for (const transport of ["hub", "tcp"] as const) {

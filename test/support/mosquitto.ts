@@ -6,6 +6,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { until } from "./wait.js";
 
 const CANDIDATES = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"];
 
@@ -39,19 +40,20 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-async function waitForPort(port: number, child: ChildProcess, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`mosquitto exited with code ${child.exitCode}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => { socket.destroy(); resolve(true); });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`mosquitto did not open port ${port} within ${timeoutMs} ms`);
+function portOpen(port: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const socket = net.connect(port, "127.0.0.1");
+    socket.once("connect", () => { socket.destroy(); resolve(true); });
+    socket.once("error", () => resolve(false));
+  });
+}
+
+/** Until mosquitto listens on `port`; an exited mosquitto fails the wait with its code. */
+async function waitForPort(port: number, child: ChildProcess, timeoutMs: number, stderr = (): string => ""): Promise<void> {
+  await until(async () => {
+    if (child.exitCode !== null) throw new Error(`mosquitto exited with code ${child.exitCode}: ${stderr()}`);
+    return portOpen(port);
+  }, { timeoutMs, intervalMs: 50, what: `mosquitto listening on port ${port}` });
 }
 
 /** Starts mosquitto with `extraConfig` lines after a plain loopback listener. */
@@ -111,18 +113,7 @@ export async function runMosquittoConfig(file: string, port: number): Promise<{ 
   const child: ChildProcess = spawn(MOSQUITTO_PATH!, ["-c", file], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr?.on("data", (chunk: Buffer) => { stderr += chunk.toString(); });
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`mosquitto exited with ${child.exitCode}: ${stderr}`);
-    const open = await new Promise<boolean>((resolve) => {
-      const socket = net.connect(port, "127.0.0.1");
-      socket.once("connect", () => { socket.destroy(); resolve(true); });
-      socket.once("error", () => resolve(false));
-    });
-    if (open) break;
-    if (Date.now() > deadline) throw new Error(`mosquitto did not open port ${port}: ${stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await waitForPort(port, child, 10_000, () => stderr);
   return {
     stderr: () => stderr,
     stop: async () => {

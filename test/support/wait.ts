@@ -3,8 +3,10 @@
 
 import { vi } from "vitest";
 
+const TIMEOUT_MS_DEFAULT = 10_000;
+
 export interface WaitOptions {
-  /** How long the condition has to come true. Default 5 s. */
+  /** How long the condition has to come true. Default 10 s. */
   timeoutMs?: number;
   /** How often it is looked at. Default 10 ms. */
   intervalMs?: number;
@@ -14,7 +16,7 @@ export interface WaitOptions {
 
 /** Resolves once `condition` holds; rejects after `timeoutMs` naming what did not come. */
 export async function until(condition: () => boolean | Promise<boolean>, options: WaitOptions = {}): Promise<void> {
-  const timeoutMs = options.timeoutMs ?? 5000;
+  const timeoutMs = options.timeoutMs ?? TIMEOUT_MS_DEFAULT;
   await vi.waitFor(async () => {
     if (!(await condition())) throw new Error(`${options.what ?? "the condition"} did not come within ${timeoutMs} ms`);
   }, { timeout: timeoutMs, interval: options.intervalMs ?? 10 });
@@ -22,7 +24,7 @@ export async function until(condition: () => boolean | Promise<boolean>, options
 
 /** The first value `read` gives that passes `done` (a notification, a retained message). */
 export async function untilValue<T>(read: () => T, done: (value: T) => boolean, options: WaitOptions = {}): Promise<T> {
-  const timeoutMs = options.timeoutMs ?? 5000;
+  const timeoutMs = options.timeoutMs ?? TIMEOUT_MS_DEFAULT;
   let value!: T;
   await vi.waitFor(() => {
     value = read();
