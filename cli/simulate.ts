@@ -24,7 +24,7 @@ import { makeDirectoryFor, writeReport } from "./output.js";
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const DEFAULT_SCENARIO = path.join(ROOT, "scenarios", "default.json");
 
-/** The limits of simulate's options, as scenario.ts checks the scenario's own fields. */
+/** The limits of simulate's options, as simulator/scenario/scenario.ts checks the scenario's own fields. */
 const PUMPS_MAX = 100_000;
 const DAYS_MAX = 3650;
 const SEED_MAX = 2 ** 32 - 1;
@@ -105,7 +105,7 @@ function simulateRequest(args: string[]): SimulateRequest {
   }
   const shard = shardOption(values.shard, values.broker ?? values.identities);
   const base = loadScenario(file);
-  // A fleet smaller than the scenario's: its pump counts scale down with it (fleet-size.ts).
+  // A fleet smaller than the scenario's: its pump counts scale down with it (simulator/scenario/fleet-size.ts).
   const resized = pumps === undefined ? { scenario: base, changes: [] } : resizeFleet(base, pumps);
   if (resized.changes.length > 0) process.stderr.write(`Scaled from ${pumpsText(base.pumps)} to ${pumpsText(resized.scenario.pumps)}, pumps per entry: ${resized.changes.join("; ")}\n`);
   const scenario: Scenario = parseScenario({

@@ -38,7 +38,7 @@ export class FleetNetwork {
   static async open(scenario: Scenario, options: NetworkOptions, shard: { index: number; count: number }): Promise<FleetNetwork> {
     const externalUrl = options.brokerUrl ?? (options.identities !== undefined ? identityBrokerUrl(options.identities) : undefined);
     const connections = Math.ceil(Math.ceil(scenario.pumps / shard.count) / Math.max(1, scenario.devices_per_connection ?? 1));
-    // On the embedded broker, devices connect over its in-process network (link-hub.ts) unless the
+    // On the embedded broker, devices connect over its in-process network (net/link-hub.ts) unless the
     // scenario's network (a TCP proxy) or their certificates (TLS) need sockets, or TCP is asked for.
     const hub = externalUrl === undefined && scenario.network === undefined && options.transport !== "tcp" && options.brokerProcess !== true
       ? new LinkHub() : undefined;

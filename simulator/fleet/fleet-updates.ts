@@ -1,6 +1,6 @@
 // The device side of OTA in the simulated fleet: each pump gets an emulated flash provisioned
 // with the release image and an update agent (host/update/update-agent.ts), so a campaign
-// (campaign.ts) can update it over MQTT like a real pump. Some pumps lose power at a random
+// (operator/campaign.ts) can update it over MQTT like a real pump. Some pumps lose power at a random
 // flash operation of their update and are powered on again from what their flash holds. The
 // agent's silence timer runs on the fleet's virtual clock, which moves with wall time here
 // while a download is under way. Mechanism only: nothing here knows about waves or thresholds.

@@ -23,7 +23,7 @@ export interface FleetWorkerData {
   identities?: string;
   /** The maintenance policy the run follows (a scenario with "service"). */
   policy?: MaintenancePolicy;
-  /** The embedded broker's in-process network (link-hub.ts), transferred with the data. */
+  /** The embedded broker's in-process network (net/link-hub.ts), transferred with the data. */
   hubPort?: MessagePort;
 }
 

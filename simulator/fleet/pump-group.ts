@@ -97,7 +97,7 @@ interface GroupPump {
   windows: number;
   /** The gateway whose connection it shares (devices_per_connection above 1). */
   readonly gateway: Gateway | undefined;
-  /** With power cuts (power-cuts.ts): its timeline, and what its device boots from again (the
+  /** With power cuts (physics/power-cuts.ts): its timeline, and what its device boots from again (the
    *  same storage and outbox: both in flash). */
   readonly timeline: PowerTimeline | undefined;
   readonly bootOptions: DeviceOptions | undefined;
@@ -134,7 +134,7 @@ export class PumpGroup {
   private ticker: NodeJS.Timeout | undefined;
   /** The scenario's network (latency, partitions) between these pumps and the broker. */
   private network: GroupNetwork | undefined;
-  /** The embedded broker's in-process network (link-hub.ts), when the fleet runs on it (never
+  /** The embedded broker's in-process network (net/link-hub.ts), when the fleet runs on it (never
    *  with a scenario's network: its proxies are TCP). */
   private readonly dialer: LinkDialer | undefined;
   /** With devices_per_connection above 1: one gateway per that many pumps, in order. */

@@ -3,7 +3,7 @@
 // fixed interval (overhaul every N days), predictive (act on the firmware's advice). The
 // planner (operator/maintenance.ts) decides when planned work is due from what the pump
 // publishes; the pump fails when its fault does; a job keeps the pump down, fixes every fault
-// that had begun (degradation.ts), and the firmware is told (its "maintenance" command) so it
+// that had begun (physics/degradation.ts), and the firmware is told (its "maintenance" command) so it
 // learns its baseline again. What each alarm was worth (a fault's warning, or a false alarm) is
 // counted here against the ground truth.
 //

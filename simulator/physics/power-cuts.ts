@@ -1,6 +1,6 @@
 // Power cuts to the pumps' controllers (a scenario's "power_cuts"): which pumps lose power,
 // when and for how long, all drawn from the seed and the pump's index, so a pump's cuts are the
-// same in any group, thread or shard. Mechanism only: pump-group.ts kills the device at a cut
+// same in any group, thread or shard. Mechanism only: fleet/pump-group.ts kills the device at a cut
 // and boots it again, from what survives, when the power returns.
 
 import { pickPumps, type FaultAssignment } from "./degradation.js";

@@ -27,21 +27,21 @@ export interface Scenario {
   bearing?: [number, number, number, number];
   /** Times the embedded broker is down: from `start_day` (days after the start) for `minutes`. */
   broker_outages: BrokerOutage[];
-  /** Faults that develop in some pumps (degradation.ts). */
+  /** Faults that develop in some pumps (physics/degradation.ts). */
   faults: FaultAssignment[];
   /** Latency for every pump, and partitions cutting some pumps off the broker for a while. */
   network?: NetworkSpec;
-  /** What the run must show for `impeller simulate --ci` to pass (expectations.ts). */
+  /** What the run must show for `impeller simulate --ci` to pass (verdict/expectations.ts). */
   expectations: Expectation[];
-  /** OTA campaigns run on the fleet (campaign.ts); with any, every pump gets a flash and an update agent. */
+  /** OTA campaigns run on the fleet (operator/campaign.ts); with any, every pump gets a flash and an update agent. */
   campaigns: CampaignSpec[];
-  /** Pumps whose controller loses power for a while (power-cuts.ts); none when absent. */
+  /** Pumps whose controller loses power for a while (physics/power-cuts.ts); none when absent. */
   power_cuts?: PowerCutSpec[];
   /** Devices that share one MQTT connection, as behind a gateway (host/link/shared-link.ts); 1 when absent. */
   devices_per_connection?: number;
-  /** The service model (service.ts): the contract's SLA, the maintenance policies to compare, downtime and costs. */
+  /** The service model (fleet/service.ts): the contract's SLA, the maintenance policies to compare, downtime and costs. */
   service?: ServiceSpec;
-  /** Kinds of pump in the fleet, each with ranges and a bearing of its own (pump-types.ts);
+  /** Kinds of pump in the fleet, each with ranges and a bearing of its own (physics/pump-types.ts);
    *  pumps of no kind use "pump" and "bearing". */
   pump_types?: PumpType[];
 }
@@ -71,7 +71,7 @@ export interface CampaignSpec {
   wave_timeout_s: number;
 }
 
-/** One requirement on a run's outcome; expectations.ts says how each is measured. */
+/** One requirement on a run's outcome; verdict/expectations.ts says how each is measured. */
 export type Expectation =
   | { kind: "bearing_alarm_lead_days"; min: number }
   | { kind: "faults_detected"; min_share: number }
