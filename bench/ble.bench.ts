@@ -1,5 +1,5 @@
 // Times BLE command round trips through node-ble, a private dbus-daemon and the fake BlueZ to
-// the product's peripheral (host/ble-peripheral.ts) in front of a pump running the release
+// the product's peripheral (host/ble/ble-peripheral.ts) in front of a pump running the release
 // firmware: a self_test command (one chunk each way) and a 1 KiB config command (many chunks
 // out, one reply back) at ATT MTU 23 and 247. Every chunk is a write with response: one D-Bus
 // call from the central to BlueZ and one from BlueZ to the pump's application; the reply comes
@@ -8,15 +8,15 @@
 // link adds one connection interval or more per write.
 // Run: npx tsx bench/ble.bench.ts   (needs /usr/bin/dbus-daemon)
 
-import { BleCentral, type PumpLink } from "../host/ble-central.js";
-import { BlePeripheral } from "../host/ble-peripheral.js";
-import { LocalPump } from "../host/local-pump.js";
-import { MemoryStorage } from "../host/storage.js";
+import { BleCentral, type PumpLink } from "../operator/ble-central.js";
+import { BlePeripheral } from "../host/ble/ble-peripheral.js";
+import { LocalPump } from "../host/ble/local-pump.js";
+import { MemoryStorage } from "../host/storage/storage.js";
 import { chunkMessage } from "../protocol/ble.js";
 import { encodeCommand } from "../protocol/messages.js";
-import { dbusDaemonAvailable, DBUS_DAEMON, startPrivateBus } from "../test/helpers/dbus-daemon.js";
-import { FakeBluez } from "../test/helpers/fake-bluez.js";
-import { releaseFirmware } from "../test/helpers/firmware.js";
+import { dbusDaemonAvailable, DBUS_DAEMON, startPrivateBus } from "../simulator/net/bluez/dbus-daemon.js";
+import { FakeBluez } from "../simulator/net/bluez/fake-bluez.js";
+import { loadRelease } from "../host/runtime/images.js";
 
 const RUNS = 200;
 const WARMUP_RUNS = 20;
@@ -91,7 +91,7 @@ async function main(): Promise<void> {
   const served: { address: string; pump: LocalPump; peripheral: BlePeripheral }[] = [];
   for (const [adapter, address, mtu] of [["hci1", "AA:BB:CC:DD:EE:17", 23], ["hci2", "AA:BB:CC:DD:EE:F7", 247]] as const) {
     bluez.addAdapter(adapter, address, { mtu });
-    const pump = await LocalPump.start({ config, tenant: "bench", firmware: await releaseFirmware(), storage: new MemoryStorage() });
+    const pump = await LocalPump.start({ config, tenant: "bench", firmware: await loadRelease(), storage: new MemoryStorage() });
     served.push({ address, pump, peripheral: await BlePeripheral.start(pump, { adapter }) });
   }
   const central = await BleCentral.open();

@@ -1,13 +1,13 @@
 // An OTA campaign over a simulated fleet: every pump the real firmware and update agent over
-// an emulated flash, the campaign (simulator/campaign.ts) offering v0.2.0 in waves 1 % → 10 %
+// an emulated flash, the campaign (operator/campaign.ts) offering v0.2.0 in waves 1 % → 10 %
 // → 100 % through the embedded broker, with a share of pumps losing power at a random flash
 // operation of their update. Prints the campaign's duration (and per wave), the bytes on the
 // wire against the image's size, and the outcome.
 // Run: npx tsx bench/campaign.bench.ts [--pumps 1000] [--power-loss 0.05] [--image v0.2.0] [--workers N] [--block-loss 0]
 
 import { parseArgs } from "node:util";
-import { simulate } from "../simulator/fleet.js";
-import { parseScenario } from "../simulator/scenario.js";
+import { simulate } from "../simulator/fleet/fleet.js";
+import { parseScenario } from "../simulator/scenario/scenario.js";
 
 const { values } = parseArgs({
   options: {

@@ -5,18 +5,19 @@
 // Run: npx tsx --expose-gc bench/collector.bench.ts [--packs 20000] [--rounds 5]
 
 import { parseArgs } from "node:util";
-import { Collector } from "../host/collector.js";
-import { Firmware, type FirmwareHost } from "../host/firmware.js";
-import { MemoryStorage } from "../host/storage.js";
+import { Collector } from "../operator/collector.js";
+import { Firmware, type FirmwareHost } from "../host/runtime/firmware.js";
+import { MemoryStorage } from "../host/storage/storage.js";
 import { frame, unframe } from "../protocol/framing.js";
 import { encodeFirmwareConfig } from "../protocol/messages.js";
 import { decodeSenml, resolveSenml } from "../protocol/senml.js";
-import { startEmbeddedBroker } from "../simulator/broker.js";
-import { loadFirmware } from "../simulator/fleet.js";
-import { deviceConfig } from "../simulator/pump-group.js";
-import { bearingOrders, drawPump, PumpModel } from "../simulator/pump.js";
-import { Random } from "../simulator/random.js";
-import { loadScenario } from "../simulator/scenario.js";
+import { startEmbeddedBroker } from "../simulator/net/broker.js";
+import { loadRelease } from "../host/runtime/images.js";
+import { deviceConfig } from "../simulator/fleet/pump-group.js";
+import { bearingOrders, drawPump } from "../simulator/physics/pump-params.js";
+import { PumpModel } from "../simulator/physics/pump.js";
+import { Random } from "../simulator/physics/random.js";
+import { loadScenario } from "../simulator/scenario/scenario.js";
 
 const DEVICES = 100;
 const { values } = parseArgs({ options: { packs: { type: "string", default: "20000" }, rounds: { type: "string", default: "5" } } });
@@ -25,7 +26,7 @@ const rounds = Number(values.rounds);
 const scenario = loadScenario(new URL("../scenarios/default.json", import.meta.url).pathname);
 
 // One window's telemetry from each of DEVICES pumps, framed as their links send it.
-const firmware = await loadFirmware();
+const firmware = await loadRelease();
 const bodies: { device: string; body: Uint8Array }[] = [];
 for (let i = 0; i < DEVICES; i++) {
   const random = Random.forItem(scenario.seed, i);

@@ -10,8 +10,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import asc from "assemblyscript/asc";
 import FFT from "fft.js";
-import { compileFirmware, Firmware } from "../host/firmware.js";
-import { MemoryStorage } from "../host/storage.js";
+import { compileFirmware, Firmware } from "../host/runtime/firmware.js";
+import { MemoryStorage } from "../host/storage/storage.js";
 import { encodeFirmwareConfig } from "../protocol/messages.js";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");

@@ -9,15 +9,16 @@
 import fs from "node:fs";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { compileFirmware, Firmware, type CompiledFirmware, type FirmwareHost } from "../host/firmware.js";
-import { MemoryStorage } from "../host/storage.js";
+import { compileFirmware, Firmware, type CompiledFirmware, type FirmwareHost } from "../host/runtime/firmware.js";
+import { MemoryStorage } from "../host/storage/storage.js";
 import { encodeFirmwareConfig } from "../protocol/messages.js";
 import { decodeSenml } from "../protocol/senml.js";
-import type { Degradation, FaultKind } from "../simulator/degradation.js";
-import { deviceConfig } from "../simulator/pump-group.js";
-import { bearingOrders, drawPump, PumpModel } from "../simulator/pump.js";
-import { Random } from "../simulator/random.js";
-import { loadScenario } from "../simulator/scenario.js";
+import type { Degradation, FaultKind } from "../simulator/physics/degradation.js";
+import { deviceConfig } from "../simulator/fleet/pump-group.js";
+import { bearingOrders, drawPump } from "../simulator/physics/pump-params.js";
+import { PumpModel } from "../simulator/physics/pump.js";
+import { Random } from "../simulator/physics/random.js";
+import { loadScenario } from "../simulator/scenario/scenario.js";
 
 const HEALTHY_PUMPS = 18;
 const FAULTS: FaultKind[] = ["outer_race", "inner_race", "rolling_element", "cavitation", "imbalance", "misalignment"];

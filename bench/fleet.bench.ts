@@ -11,7 +11,7 @@
 //      [--tcp]  (devices reach the embedded broker over loopback TCP, not its in-process network)
 //      npx tsx bench/fleet.bench.ts --scenario scenarios/fleet-1000.json   (a whole scenario as it
 //      is, faults and all: 1,000 pumps x 30 days at one window every 10 minutes, 4.32 M windows)
-// Devices reach the embedded broker over its in-process network (simulator/link-hub.ts), each
+// Devices reach the embedded broker over its in-process network (simulator/net/link-hub.ts), each
 // with an MQTT connection of its own, so --pumps 10000 gives 10,000 connections without a socket
 // each; with --tcp they dial it on loopback, and past 4,000 connections it then runs in a process
 // of its own (inside this one a loopback connection costs two file descriptors). --broker takes
@@ -24,14 +24,16 @@
 
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { Firmware, type FirmwareHost } from "../host/firmware.js";
-import { MemoryStorage } from "../host/storage.js";
+import { Firmware, type FirmwareHost } from "../host/runtime/firmware.js";
+import { MemoryStorage } from "../host/storage/storage.js";
 import { encodeFirmwareConfig } from "../protocol/messages.js";
-import { loadFirmware, simulate } from "../simulator/fleet.js";
-import { deviceConfig } from "../simulator/pump-group.js";
-import { bearingOrders, drawPump, PumpModel } from "../simulator/pump.js";
-import { Random } from "../simulator/random.js";
-import { loadScenario } from "../simulator/scenario.js";
+import { simulate } from "../simulator/fleet/fleet.js";
+import { loadRelease } from "../host/runtime/images.js";
+import { deviceConfig } from "../simulator/fleet/pump-group.js";
+import { bearingOrders, drawPump } from "../simulator/physics/pump-params.js";
+import { PumpModel } from "../simulator/physics/pump.js";
+import { Random } from "../simulator/physics/random.js";
+import { loadScenario } from "../simulator/scenario/scenario.js";
 
 const CPU_PUMPS = 20;
 const CPU_ROUNDS_WARMUP = 20;
@@ -100,7 +102,7 @@ for (const pumps of sizes) {
 async function perWindowCosts(): Promise<void> {
   const orders = base.bearing === undefined ? undefined : bearingOrders(base.bearing);
   const startMs = Date.parse(base.start);
-  const firmware = await loadFirmware();
+  const firmware = await loadRelease();
   const host: FirmwareHost = { clockMs: () => 0, publish: () => true, log: () => {}, storage: new MemoryStorage() };
   const models: PumpModel[] = [];
   const devices: Firmware[] = [];

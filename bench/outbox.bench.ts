@@ -1,4 +1,4 @@
-// Times the durable outbox (host/file-outbox.ts) on this machine's disk: appends per second of
+// Times the durable outbox (host/outbox/file-outbox.ts) on this machine's disk: appends per second of
 // 200-byte messages under fsync "every" (one fsync per append, before it returns) and "batch"
 // (group commit, at most 50 ms between fsyncs), acknowledgements per second of a default-sized
 // outbox of 1024 (compactions included), one compaction of a full outbox, and recovery (open) of a log. Medians of several
@@ -8,7 +8,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { FileOutbox, type FileOutboxOptions } from "../host/file-outbox.js";
+import { FileOutbox, type FileOutboxOptions } from "../host/outbox/file-outbox.js";
 
 const BODY_BYTES = 200;
 const RUNS = 7;

@@ -3,12 +3,13 @@
 // scenario, healthy and with every fault kind alone and together, over a fault's whole P–F
 // interval, at the default rate and window and at three others. An optimisation of the model
 // must leave it unchanged: the simulator is deterministic by seed.
-// Run: npx tsx bench/pump-hash.ts [--dir DIR]  (DIR: another copy of simulator/ to fingerprint)
+// Run: npx tsx bench/pump-hash.ts [--dir DIR]  (DIR: another copy of simulator/physics/ to fingerprint)
 
 import { createHash } from "node:crypto";
+import fs from "node:fs";
 import { parseArgs } from "node:util";
-import { FAULT_KINDS, type Degradation } from "../simulator/degradation.js";
-import { loadScenario } from "../simulator/scenario.js";
+import { FAULT_KINDS, type Degradation } from "../simulator/physics/degradation.js";
+import { loadScenario } from "../simulator/scenario/scenario.js";
 
 const PUMPS = 42;
 const DAY_MS = 86_400_000;
@@ -18,8 +19,10 @@ const DAYS = [0, 1.5, 3, 6, 10, 14, 18, 22, 24.9, 30];
 const FORMATS: [number, number][] = [[12_800, 4096], [25_600, 2048], [4000, 1000], [51_200, 8192]];
 
 const { values } = parseArgs({ options: { dir: { type: "string" } } });
-const dir = values.dir ?? new URL("../simulator", import.meta.url).pathname;
+const dir = values.dir ?? new URL("../simulator/physics", import.meta.url).pathname;
 const pump = await import(`${dir}/pump.ts`);
+// The drawn parameters moved to pump-params.ts; an older copy has them in pump.ts.
+const params = fs.existsSync(`${dir}/pump-params.ts`) ? await import(`${dir}/pump-params.ts`) : pump;
 const { Random } = await import(`${dir}/random.ts`);
 const { ThermalModel } = await import(`${dir}/thermal.ts`);
 const scenario = loadScenario(new URL("../scenarios/default.json", import.meta.url).pathname);
@@ -41,8 +44,8 @@ for (const [rateHz, samples] of FORMATS) {
   const shafts = new Float64Array(2);
   for (let i = 0; i < PUMPS; i++) {
     const random = Random.forItem(scenario.seed, i);
-    const orders = i === 7 ? undefined : pump.bearingOrders(scenario.bearing!);
-    const model = new pump.PumpModel(pump.drawPump(scenario.pump, random), random, faultsOf(i), orders);
+    const orders = i === 7 ? undefined : params.bearingOrders(scenario.bearing!);
+    const model = new pump.PumpModel(params.drawPump(scenario.pump, random), random, faultsOf(i), orders);
     const thermal = new ThermalModel(scenario.seed, i, model);
     for (const day of DAYS) {
       for (let repeat = 0; repeat < 2; repeat++) {

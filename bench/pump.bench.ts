@@ -1,14 +1,15 @@
 // Microseconds per window of PumpModel.sample (the default scenario: 4096 samples at 12,800 Hz)
 // for healthy pumps and for pumps with each fault kind at mid-life, in this thread. With
-// --baseline DIR (another copy of simulator/, e.g. an older commit's) it runs both models
+// --baseline DIR (another copy of simulator/physics/, e.g. an older commit's) it runs both models
 // interleaved in one process, batch by batch in alternating order, so that the noise of a
 // shared machine falls on both alike, and reports the median batch of each.
 // Run: npx tsx bench/pump.bench.ts [--baseline DIR] [--rounds 200]
 
+import fs from "node:fs";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { FAULT_KINDS, type Degradation } from "../simulator/degradation.js";
-import { loadScenario } from "../simulator/scenario.js";
+import { FAULT_KINDS, type Degradation } from "../simulator/physics/degradation.js";
+import { loadScenario } from "../simulator/scenario/scenario.js";
 
 const PUMPS = 20;
 const WARMUP_ROUNDS = 50;
@@ -24,17 +25,19 @@ interface Implementation { name: string; models: (faults: (i: number) => Degrada
 
 async function implementation(name: string, dir: string): Promise<Implementation> {
   const pump = await import(`${dir}/pump.ts`);
+  // The drawn parameters moved to pump-params.ts; an older copy has them in pump.ts.
+  const params = fs.existsSync(`${dir}/pump-params.ts`) ? await import(`${dir}/pump-params.ts`) : pump;
   const { Random } = await import(`${dir}/random.ts`);
   return {
     name,
     models: (faults) => Array.from({ length: PUMPS }, (_, i) => {
       const random = Random.forItem(scenario.seed, i);
-      return new pump.PumpModel(pump.drawPump(scenario.pump, random), random, faults(i), pump.bearingOrders(scenario.bearing!)) as Sampler;
+      return new pump.PumpModel(params.drawPump(scenario.pump, random), random, faults(i), params.bearingOrders(scenario.bearing!)) as Sampler;
     }),
   };
 }
 
-const implementations = [await implementation("current", new URL("../simulator", import.meta.url).pathname)];
+const implementations = [await implementation("current", new URL("../simulator/physics", import.meta.url).pathname)];
 if (values.baseline !== undefined) implementations.unshift(await implementation("baseline", values.baseline));
 
 /** Every pump has the fault from day 1, failing on day 21: the windows fall around day 11. */

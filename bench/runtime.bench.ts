@@ -7,12 +7,12 @@
 // Run: npx tsx bench/runtime.bench.ts
 
 import fs from "node:fs";
-import { compileFirmware, type FirmwareHost } from "../host/firmware.js";
-import { InlineRuntime, type FirmwareRuntime } from "../host/runtime.js";
-import { MemoryStorage } from "../host/storage.js";
-import { WorkerRuntime } from "../host/worker-runtime.js";
+import { compileFirmware, type FirmwareHost } from "../host/runtime/firmware.js";
+import { InlineRuntime, type FirmwareRuntime } from "../host/runtime/runtime.js";
+import { MemoryStorage } from "../host/storage/storage.js";
+import { WorkerRuntime } from "../host/runtime/worker-runtime.js";
 import { encodeFirmwareConfig, type FirmwareConfig } from "../protocol/messages.js";
-import { Random } from "../simulator/random.js";
+import { Random } from "../simulator/physics/random.js";
 
 const WINDOW = 4096;
 const RATE_HZ = 12_800;

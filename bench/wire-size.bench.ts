@@ -3,8 +3,8 @@
 // records as SenML JSON. Run: npx tsx bench/wire-size.bench.ts
 
 import fs from "node:fs";
-import { compileFirmware, Firmware } from "../host/firmware.js";
-import { MemoryStorage } from "../host/storage.js";
+import { compileFirmware, Firmware } from "../host/runtime/firmware.js";
+import { MemoryStorage } from "../host/storage/storage.js";
 import { encodeFirmwareConfig } from "../protocol/messages.js";
 import { decodeSenml } from "../protocol/senml.js";
 import { senmlToJson } from "../protocol/senml-json.js";

@@ -1,7 +1,8 @@
 // The BLE GATT contract between a pump and a technician's tool: one impeller service with a
 // readable "state", a writable "command" and a notifying "reply" characteristic; the framing
 // that splits a message into chunks that fit one ATT write or notification (MTU − 3 bytes)
-// and puts it back together; and the error reply a pump sends when the link itself is wrong.
+// and puts it back together; the error reply a pump sends when the link itself is wrong; and
+// BleError, what either side's tool meets (no bus, no BlueZ, no such pump, no reply).
 
 import { decodeCbor, encodeCbor } from "./cbor.js";
 import { ProtocolError } from "./errors.js";
@@ -255,7 +256,7 @@ export interface PumpState {
   /** Messages waiting in the outbox for the uplink. */
   outbox: number;
   published: number;
-  /** What commissioning set (host/commissioning.ts), on pumps that can be commissioned: the
+  /** What commissioning set (host/ble/commissioning.ts), on pumps that can be commissioned: the
    *  tenant whose topics it publishes on, its broker ("" for none yet), and whether an owner's
    *  data policy is in force. */
   tenant?: string;
@@ -301,4 +302,32 @@ export function decodePumpState(bytes: Uint8Array): PumpState {
 
 export function formatFirmwareVersion(fw: number): string {
   return `${(fw >> 16) & 0xff}.${(fw >> 8) & 0xff}.${fw & 0xff}`;
+}
+
+/** What goes wrong on either side of a BLE link that a user can meet, with a code. */
+export type BleErrorCode =
+  | "no_bus"
+  | "no_bluez"
+  | "no_adapter"
+  | "not_found"
+  | "not_impeller"
+  | "connect_failed"
+  | "reply_timeout"
+  | "link_error"
+  | "bad_reply"
+  | "disconnected"
+  /** The pump's side (its peripheral): BlueZ refused its service or advertisement. */
+  | "register_failed";
+
+export class BleError extends Error {
+  readonly code: BleErrorCode;
+  /** For "link_error": the code of the pump's link error reply. */
+  readonly peerCode?: string;
+
+  constructor(code: BleErrorCode, message: string, options?: { cause?: unknown; peerCode?: string }) {
+    super(message, options);
+    this.name = "BleError";
+    this.code = code;
+    if (options?.peerCode !== undefined) this.peerCode = options.peerCode;
+  }
 }

@@ -295,12 +295,12 @@ export function decodeWaveformPart(bytes: Uint8Array): WaveformPart {
   return { id, part, parts, t, rate_hz, units, first, samples };
 }
 
-/** Why the host rebooted the firmware (host/supervisor.ts): it trapped, it ran out of memory,
+/** Why the host rebooted the firmware (host/runtime/supervisor.ts): it trapped, it ran out of memory,
  *  or a call overran its time budget. */
 export const FAULT_KINDS = ["trap", "memory", "hang"] as const;
 export type FaultKindName = (typeof FAULT_KINDS)[number];
 
-/** Why the outbox dropped or refused messages (host/file-outbox.ts). */
+/** Why the outbox dropped or refused messages (host/outbox/file-outbox.ts). */
 export const OUTBOX_DROP_REASONS = ["thinned", "full", "too_large", "write_failed", "corrupt_log"] as const;
 export type OutboxDropReasonName = (typeof OUTBOX_DROP_REASONS)[number];
 
@@ -428,7 +428,7 @@ export function decodeEvent(bytes: Uint8Array): DeviceEvent {
 
 // ---------------------------------------------------------------------------------------
 // Over-the-air updates (impeller.cddl: update-offer, block-request, block, update-status).
-// The offer and the blocks are commands to the host's update agent (host/update-agent.ts);
+// The offer and the blocks are commands to the host's update agent (host/update/update-agent.ts);
 // block requests and statuses go out on the "update" topic.
 
 export const UPDATE_STATES = ["offered", "downloading", "verifying", "installing", "trial", "confirmed", "reverted", "rejected", "failed"] as const;

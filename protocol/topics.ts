@@ -5,7 +5,7 @@ import { ProtocolError } from "./errors.js";
 
 export const TOPIC_ROOT = "impeller/v1";
 
-/** Appended to, never reordered: host/file-outbox.ts stores a kind as its index here. */
+/** Appended to, never reordered: host/outbox/file-outbox.ts stores a kind as its index here. */
 export const TOPIC_KINDS = ["telemetry", "event", "reply", "waveform", "state", "command", "update"] as const;
 export type TopicKind = (typeof TOPIC_KINDS)[number];
 

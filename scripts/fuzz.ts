@@ -1,13 +1,13 @@
 // The long fuzz run: `npm run fuzz` feeds 1,000,000 random and mutated inputs (default) to the
 // firmware's CBOR decoder, the release firmware's command handler and configuration parser,
-// and the TypeScript codecs (test/helpers/fuzz.ts), then prints the count, inputs per
+// and the TypeScript codecs (scripts/fuzz/fuzzer.ts), then prints the count, inputs per
 // second and every failure. Then as many malformed payloads again, shared among the
-// operator's consumers of what devices send (test/helpers/hostile.ts): none may throw, each
+// operator's consumers of what devices send (scripts/fuzz/rogue-pump.ts): none may throw, each
 // must be counted against the rogue pump, and the good pump's records must not move.
 // Options: --count N, --seed S. Exits 1 when anything failed.
 
-import { Fuzzer, formatReport } from "../test/helpers/fuzz.js";
-import { attack, consumers } from "../test/helpers/hostile.js";
+import { Fuzzer, formatReport } from "./fuzz/fuzzer.js";
+import { attack, consumers } from "./fuzz/rogue-pump.js";
 
 function option(name: string, fallback: number): number {
   const at = process.argv.indexOf(`--${name}`);

@@ -1,11 +1,11 @@
-// Writes test/vectors/messages.json from the producers in test/golden/producers.ts: each
+// Writes test/vectors/messages.json from the producers in scripts/golden/producers.ts: each
 // message's hex, its CBOR diagnostic notation and its impeller.cddl rule. Run it once, and
 // again only on purpose when the wire format changes: `npm run golden`.
 
 import fs from "node:fs";
 import { decodeCbor, decodeCborSequence } from "../protocol/cbor.js";
 import { diagnostic } from "../protocol/diagnostic.js";
-import { PRODUCERS } from "../test/golden/producers.js";
+import { PRODUCERS } from "./golden/producers.js";
 
 export const VECTORS_FILE = new URL("../test/vectors/messages.json", import.meta.url);
 

@@ -1,0 +1,86 @@
+// `impeller analyze`: a recording (raw float32 little endian, in g) replayed through the release
+// firmware window by window (simulator/replay/replay.ts), and each window's diagnosis printed, or
+// the whole result as JSON.
+
+import { parseArgs } from "node:util";
+import { CONFIG_RANGES } from "../protocol/messages.js";
+import { BEARINGS, readRecording, replay, type ReplayResult } from "../simulator/replay/replay.js";
+import { integerOption, numberOption, UsageError } from "./options.js";
+
+/** analyze --interval: at most a year between snapshots. */
+const INTERVAL_S_MAX = 365 * 86_400;
+
+function geometryOption(bearing: string | undefined, geometry: string | undefined): [number, number, number, number] | undefined {
+  if (bearing !== undefined && geometry !== undefined) throw new UsageError("give --bearing or --geometry, not both");
+  if (bearing !== undefined) {
+    const known = BEARINGS[bearing];
+    if (known === undefined) throw new UsageError(`unknown bearing ${JSON.stringify(bearing)}; known: ${Object.keys(BEARINGS).join(", ")}`);
+    return known;
+  }
+  if (geometry === undefined) return undefined;
+  const parts = geometry.split(",").map(Number);
+  if (parts.length !== 4 || parts.some((part) => !Number.isFinite(part))) {
+    throw new UsageError(`--geometry needs four numbers n,d_mm,D_mm,angle_deg, not ${JSON.stringify(geometry)}`);
+  }
+  return parts as [number, number, number, number];
+}
+
+const seconds = (value: number | null): string => (value === null ? "none" : `${value.toFixed(1)} s`);
+
+function formatReplay(result: ReplayResult): string {
+  const lines = ["window  time s     fault                 strength  severity  health  vel mm/s  zone  kurtosis  rms m/s2  alarm   RUL h          action (within h)    findings (strength, confidence)"];
+  const hours = (h: number): string => (h >= 100 ? h.toFixed(0) : h.toFixed(2));
+  for (const w of result.windows) {
+    lines.push([
+      String(w.index).padStart(6), w.time_s.toFixed(2).padStart(9), (w.sensor === null ? w.fault : `${w.fault} ${w.sensor}`).padEnd(21), w.strength.toFixed(2).padStart(8),
+      String(w.severity).padStart(9), w.health.toFixed(2).padStart(7), ((w.features.vel_rms ?? 0) * 1000).toFixed(3).padStart(9),
+      w.iso_zone.padStart(5), (w.features.kurtosis ?? 0).toFixed(2).padStart(9), (w.features.acc_rms ?? 0).toFixed(3).padStart(9),
+      " " + w.alarm.padEnd(7), (w.rul_hours === null ? "-" : `${hours(w.rul_hours[0])}..${hours(w.rul_hours[1])}`).padEnd(14),
+      (w.action === "none" ? "-" : `${w.action} (${hours(w.act_in_hours ?? 0)})`).padEnd(20),
+      w.findings.map((f) => `${f.kind} ${f.strength.toFixed(2)} ${f.confidence.toFixed(4)}`).join(", ") || "-",
+    ].join(" "));
+  }
+  const s = result.summary;
+  const counts = Object.entries(s.windows_by_fault).filter(([, n]) => n > 0).map(([fault, n]) => `${fault} ${n}`).join(", ");
+  lines.push("");
+  lines.push(`Summary: ${s.fault}   ${s.windows} windows (${counts})   first persistent abnormality: ${seconds(s.first_persistent_abnormal_s)}   first alarm (severity >= 2): ${seconds(s.first_alarm_s)}   of ${s.duration_s.toFixed(1)} s`);
+  if (s.findings.length > 0) {
+    lines.push(`Findings in a third of the windows or more: ${s.findings.map((f) => `${f.kind} (${f.windows} windows, median strength ${f.strength.toFixed(2)})`).join(", ")}`);
+  }
+  const raised = (level: string): number | null => result.windows.find((w) => w.alarm === level)?.time_s ?? null;
+  lines.push(`Trend: alert raised at ${seconds(raised("alert"))}, danger at ${seconds(raised("danger"))}`);
+  return lines.join("\n");
+}
+
+export async function runAnalyze(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      rate: { type: "string" }, rpm: { type: "string" }, bearing: { type: "string" }, geometry: { type: "string" },
+      window: { type: "string" }, interval: { type: "string" }, vanes: { type: "string" },
+      "iso-group": { type: "string" }, foundation: { type: "string" }, json: { type: "boolean", default: false },
+    },
+  });
+  if (positionals.length !== 1) throw new UsageError("analyze takes one recording file");
+  // Each maps to a firmware configuration field (rate_hz, rpm, window, vanes, iso_group) and its range.
+  const rateHz = numberOption(values.rate, "rate", ...CONFIG_RANGES.rate_hz);
+  if (rateHz === undefined) throw new UsageError("analyze needs --rate HZ");
+  const isoGroup = integerOption(values["iso-group"], "iso-group", ...CONFIG_RANGES.iso_group);
+  if (values.foundation !== undefined && values.foundation !== "rigid" && values.foundation !== "flexible") {
+    throw new UsageError("--foundation is rigid or flexible");
+  }
+  const options = {
+    rateHz,
+    rpm: numberOption(values.rpm, "rpm", 0, CONFIG_RANGES.rpm[1], true),
+    geometry: geometryOption(values.bearing, values.geometry),
+    window: integerOption(values.window, "window", ...CONFIG_RANGES.window) ?? 4096,
+    intervalS: numberOption(values.interval, "interval", 0, INTERVAL_S_MAX, true),
+    vanes: integerOption(values.vanes, "vanes", ...CONFIG_RANGES.vanes),
+    isoGroup: isoGroup as 1 | 2 | undefined,
+    foundation: values.foundation as "rigid" | "flexible" | undefined,
+  };
+  const result = await replay(readRecording(positionals[0]), options);
+  process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `${formatReplay(result)}\n`);
+  return 0;
+}

@@ -1,0 +1,260 @@
+// The device's MQTT link (mqtt.js, MQTT 3.1.1): birth on connect and death as the Last Will,
+// both retained on .../state with a session counter that rises with every connection; the
+// outbox sent oldest first with QoS 1 through a bounded in-flight window, and again from the
+// oldest unacknowledged after a reconnect; reconnects with jittered exponential backoff;
+// commands from .../command handed to the device.
+
+import { OutboxSender, type LinkCounters } from "./outbox-sender.js";
+import mqtt, { MqttClient, type IClientOptions } from "mqtt";
+import type { Duplex } from "node:stream";
+import { encodeState, decodeState, type DataPolicy } from "../../protocol/state.js";
+import { buildTopic } from "../../protocol/topics.js";
+import type { Outbox } from "../outbox/outbox.js";
+
+export const IN_FLIGHT_MAX = 16;
+
+/** Reconnect delays: initial × 2^attempt, capped, each scaled by a random factor in
+ *  [1 − jitter, 1] so a fleet that lost its broker does not come back in lockstep. */
+export interface Backoff {
+  initialMs: number;
+  maxMs: number;
+  jitter: number;
+}
+
+export const BACKOFF_DEFAULT: Backoff = { initialMs: 250, maxMs: 30_000, jitter: 0.5 };
+/** Doublings before the cap is reached anyway; bounds the exponent. */
+const BACKOFF_ATTEMPTS_MAX = 20;
+
+export function backoffDelayMs(backoff: Backoff, attempt: number, random: () => number): number {
+  const raw = backoff.initialMs * 2 ** Math.min(attempt, BACKOFF_ATTEMPTS_MAX);
+  return Math.min(backoff.maxMs, raw) * (1 - backoff.jitter * random());
+}
+
+/** A client for one connection attempt: over `stream` when given (the simulator's in-process
+ *  network), else by dialling `url`. mqtt.js's debug logging costs a call with its arguments
+ *  per packet even when off, so it is left out unless DEBUG is set. */
+export function openClient(url: string, options: IClientOptions, stream?: () => Duplex): MqttClient {
+  const all: IClientOptions = process.env.DEBUG === undefined ? { log: () => {}, ...options } : options;
+  return stream !== undefined ? new MqttClient(stream, all) : mqtt.connect(url, all);
+}
+
+export interface MqttLinkOptions {
+  url: string;
+  tenant: string;
+  device: string;
+  /** The next session number: called once per connection (the device keeps it in storage). */
+  nextSession: () => number;
+  /** The running firmware's version, or how to read it at each birth (it changes with an update). */
+  firmwareVersion: number | (() => number);
+  /** The owner's data policy to state in the birth, when the device has one. */
+  policy?: () => DataPolicy | undefined;
+  abiVersion: number;
+  outbox: Outbox;
+  /** Extra mqtt.js options: credentials, TLS, keepalive. */
+  client?: IClientOptions;
+  /** Opens the byte stream to the broker for each connection instead of dialling `url` (the
+   *  simulator's in-process network); `url` then only names the broker in messages. */
+  stream?: () => Duplex;
+  inFlightMax?: number;
+  /** Sequences up to this one went out on an earlier link (a life before a power cut): sending
+   *  them again counts as resent. */
+  sentUpTo?: number;
+  backoff?: Backoff;
+  /** Randomness for the backoff's jitter (the simulator passes its seeded generator). */
+  random?: () => number;
+  onCommand?: (payload: Uint8Array) => void;
+  onLog?: (level: number, text: string) => void;
+}
+
+export type { LinkCounters };
+
+/** What a device needs of its link to the broker: its own connection (MqttLink) or a channel
+ *  of a gateway's shared one (shared-link.ts). */
+export interface DeviceLink {
+  readonly counters: LinkCounters;
+  readonly connected: boolean;
+  /** Sends pending outbox entries while the in-flight window has room. */
+  pump(): void;
+  /** Publishes the birth again (same session). */
+  announce(): void;
+  /** Resolves once every queued message has been acknowledged by the broker. */
+  drained(): Promise<void>;
+  /** A clean shutdown: the death is published, then the link closes. */
+  close(): Promise<void>;
+  /** The device lost power: the link is gone at once, without a goodbye. */
+  abort(): void;
+  /** The highest sequence this link (or one before it) has sent. */
+  readonly sentUpTo: number;
+}
+
+export class MqttLink implements DeviceLink {
+  private client: MqttClient | undefined;
+  private readonly sender: OutboxSender;
+  private readonly stateTopic: string;
+  private readonly commandTopic: string;
+  private session = 0;
+  private attempt = 0;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private closing = false;
+  /** The last connection's subscriptions and birth, under way or done (never rejects). */
+  private announcing: Promise<void> | undefined;
+  readonly counters: LinkCounters = { connects: 0, disconnects: 0, acknowledged: 0, resent: 0 };
+
+  constructor(private readonly options: MqttLinkOptions) {
+    this.sender = new OutboxSender({ ...options, inFlightMax: options.inFlightMax ?? IN_FLIGHT_MAX }, this.counters);
+    this.stateTopic = buildTopic(options.tenant, options.device, "state");
+    this.commandTopic = buildTopic(options.tenant, options.device, "command");
+  }
+
+  private birth(): Uint8Array {
+    const { firmwareVersion, abiVersion: abi } = this.options;
+    const fw = typeof firmwareVersion === "function" ? firmwareVersion() : firmwareVersion;
+    const policy = this.options.policy?.();
+    return encodeState({ online: true, session: this.session, fw, abi, ...(policy !== undefined ? { policy } : {}) });
+  }
+
+  private will(): IClientOptions["will"] {
+    return { topic: this.stateTopic, payload: Buffer.from(encodeState({ online: false, session: this.session })), qos: 1, retain: true };
+  }
+
+  /** Starts connecting and keeps at it; resolves at the first connection (or rejects after
+   *  `firstTimeoutMs`, while the link goes on trying in the background). */
+  connect(firstTimeoutMs = 30_000): Promise<void> {
+    const connected = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no MQTT connection to ${this.options.url} within ${firstTimeoutMs} ms; still trying`)), firstTimeoutMs);
+      timer.unref(); // the attempts keep the process alive while they go on; a closed link leaves nothing behind
+      this.firstConnect = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.open();
+    return connected;
+  }
+
+  private firstConnect: (() => void) | undefined;
+
+  /** One connection attempt with a client of its own: a new session, its birth and its Will.
+   *  A fresh client per attempt leaves nothing of the old connection's in-flight state behind;
+   *  what was unacknowledged is still in the outbox and goes again from there. */
+  private open(): void {
+    this.session = this.options.nextSession();
+    const options: IClientOptions = {
+      protocolVersion: 4,
+      clientId: `${this.options.tenant}.${this.options.device}`,
+      clean: true,
+      connectTimeout: 10_000,
+      ...this.options.client,
+      reconnectPeriod: 0, // reconnects are ours: jittered exponential backoff
+      will: this.will(),
+    };
+    const client = openClient(this.options.url, options, this.options.stream);
+    this.client = client;
+    client.on("connect", () => {
+      this.onConnected(client);
+      this.firstConnect?.();
+      this.firstConnect = undefined;
+    });
+    client.on("close", () => this.onClosed(client));
+    // Connection errors are expected while a broker is away: retried with backoff, logged as info.
+    client.on("error", (error) => { if (this.client === client) this.options.onLog?.(1, `mqtt: ${error.message}`); });
+    client.on("message", (topic, payload) => this.onMessage(topic, payload));
+  }
+
+  private onConnected(client: MqttClient): void {
+    this.attempt = 0;
+    this.counters.connects += 1;
+    const announce = async (): Promise<void> => {
+      await client.subscribeAsync([this.commandTopic, this.stateTopic], { qos: 1 });
+      await client.publishAsync(this.stateTopic, Buffer.from(this.birth()), { qos: 1, retain: true });
+    };
+    this.announcing = announce().catch((error: unknown) => this.options.onLog?.(2, `mqtt: announcing failed: ${(error as Error).message}`));
+    this.pump();
+  }
+
+  private onClosed(client: MqttClient): void {
+    if (this.client !== client) return;
+    if (this.counters.connects > this.counters.disconnects) this.counters.disconnects += 1;
+    this.sender.connectionLost(); // unacknowledged entries go again, oldest first, after reconnecting
+    if (this.closing || this.reconnectTimer !== undefined) return;
+    const delay = backoffDelayMs(this.options.backoff ?? BACKOFF_DEFAULT, this.attempt++, this.options.random ?? Math.random);
+    client.end(true); // this connection is gone; its client goes with it
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      if (!this.closing) this.open();
+    }, delay);
+  }
+
+  private onMessage(topic: string, payload: Buffer): void {
+    if (topic === this.commandTopic) {
+      this.options.onCommand?.(new Uint8Array(payload));
+      return;
+    }
+    if (topic !== this.stateTopic || payload.length === 0) return;
+    try {
+      const state = decodeState(new Uint8Array(payload));
+      // A death from an older session arrived after our birth: say again that we are here.
+      if (!state.online && state.session < this.session) {
+        void this.client?.publishAsync(this.stateTopic, Buffer.from(this.birth()), { qos: 1, retain: true });
+      }
+    } catch {
+      // Someone else's malformed state message; ours is re-published on the next connect.
+    }
+  }
+
+  /** Publishes the birth again (same session), e.g. after the firmware changed version. */
+  announce(): void {
+    const client = this.client;
+    if (client === undefined || !client.connected) return;
+    client.publishAsync(this.stateTopic, Buffer.from(this.birth()), { qos: 1, retain: true })
+      .catch((error: unknown) => this.options.onLog?.(2, `mqtt: announcing failed: ${(error as Error).message}`));
+  }
+
+  /** Sends pending outbox entries, oldest first, while the in-flight window has room. */
+  pump(): void {
+    const client = this.client;
+    if (client === undefined || !client.connected) return;
+    this.sender.send(client, () => this.pump());
+  }
+
+  /** Resolves once every queued message has been acknowledged by the broker. */
+  drained(): Promise<void> {
+    return this.sender.drained();
+  }
+
+  get connected(): boolean {
+    return this.client?.connected ?? false;
+  }
+
+  get sentUpTo(): number {
+    return this.sender.sentUpTo;
+  }
+
+  /** The power went: the connection drops without a DISCONNECT, so the broker publishes the
+   *  Will (the death); what was in flight stays in the outbox for the next life. */
+  abort(): void {
+    const client = this.client;
+    this.closing = true;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    this.sender.connectionLost();
+    this.client = undefined;
+    client?.end(true); // forced: the socket is destroyed, no DISCONNECT is sent
+  }
+
+  /** A clean shutdown: publish the death ourselves (a clean disconnect sends no Will), then close. */
+  async close(): Promise<void> {
+    const client = this.client;
+    if (client === undefined) return;
+    this.closing = true;
+    clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = undefined;
+    if (client.connected) {
+      await this.announcing; // the session's birth goes out before its death
+      const death = encodeState({ online: false, session: this.session });
+      await client.publishAsync(this.stateTopic, Buffer.from(death), { qos: 1, retain: true }).catch(() => undefined);
+    }
+    this.client = undefined;
+    await client.endAsync(); // with DISCONNECT, so the broker drops the Will: we said goodbye
+  }
+}

@@ -1,0 +1,88 @@
+// The network a fleet runs on: the broker (any by URL, or the embedded one, in this process or
+// its own), the embedded broker's in-process network for the pumps' connections when no socket
+// is needed, and the independent collector that decodes what arrives. It takes the embedded
+// broker down and back up for a scenario's broker outages, keeping its sessions.
+
+import type { MessagePort } from "node:worker_threads";
+import { identityBrokerUrl, identityOptions } from "../../host/link/identity.js";
+import { Collector } from "../../operator/collector.js";
+import { startEmbeddedBroker, type EmbeddedBroker } from "../net/broker.js";
+import { LinkHub } from "../net/link-hub.js";
+import type { Scenario } from "../scenario/scenario.js";
+
+export const DELIVERY_TIMEOUT_MS = 30_000;
+/** Connections (devices or gateways) the embedded broker takes inside this process; more, and
+ *  it runs in a process of its own: both ends of a loopback connection in one process cost two
+ *  file descriptors, and 20,000 is a common limit. */
+const CONNECTIONS_WITH_BROKER_IN_PROCESS_MAX = 4000;
+
+/** The run's options that choose the network (fleet.ts, SimulationOptions). */
+export interface NetworkOptions {
+  brokerUrl?: string;
+  identities?: string;
+  brokerProcess?: boolean;
+  transport?: "hub" | "tcp";
+}
+
+export class FleetNetwork {
+  private constructor(
+    readonly brokerUrl: string,
+    readonly collector: Collector,
+    private embedded: EmbeddedBroker | undefined,
+    private readonly hub: LinkHub | undefined,
+  ) {}
+
+  /** Starts the embedded broker unless a broker is given (by URL, or the provisioned one of
+   *  `identities`), and connects the collector of `shard` (SimulationOptions says what each
+   *  option means). */
+  static async open(scenario: Scenario, options: NetworkOptions, shard: { index: number; count: number }): Promise<FleetNetwork> {
+    const externalUrl = options.brokerUrl ?? (options.identities !== undefined ? identityBrokerUrl(options.identities) : undefined);
+    const connections = Math.ceil(Math.ceil(scenario.pumps / shard.count) / Math.max(1, scenario.devices_per_connection ?? 1));
+    // On the embedded broker, devices connect over its in-process network (net/link-hub.ts) unless the
+    // scenario's network (a TCP proxy) or their certificates (TLS) need sockets, or TCP is asked for.
+    const hub = externalUrl === undefined && scenario.network === undefined && options.transport !== "tcp" && options.brokerProcess !== true
+      ? new LinkHub() : undefined;
+    const embedded = externalUrl === undefined
+      ? await startEmbeddedBroker({ ownProcess: options.brokerProcess ?? (hub === undefined && connections > CONNECTIONS_WITH_BROKER_IN_PROCESS_MAX) })
+      : undefined;
+    if (hub !== undefined) embedded!.serve!(hub);
+    const brokerUrl = externalUrl ?? embedded!.url;
+    if (scenario.broker_outages.length > 0 && embedded === undefined) {
+      throw new Error("broker_outages need the embedded broker: an external broker cannot be stopped from here");
+    }
+    // Durable: what arrives while the collector is reconnecting after a broker outage waits for
+    // it. Each shard's collector needs a session of its own on a shared broker.
+    const collector = await Collector.connect(brokerUrl, scenario.tenant, {
+      durable: true, ...(shard.count > 1 ? { clientId: `collector.${scenario.tenant}.shard-${shard.index}-of-${shard.count}` } : {}),
+      ...identityOptions(options.identities, `collector.${scenario.tenant}`),
+    });
+    return new FleetNetwork(brokerUrl, collector, embedded, hub);
+  }
+
+  /** A port for a group's devices onto the in-process network; none when they use sockets. */
+  hubPort(): MessagePort | undefined {
+    return this.hub?.port();
+  }
+
+  /** The embedded broker goes down (its sessions kept), and the collector knows, as the pumps do. */
+  async stopBroker(): Promise<void> {
+    await this.embedded!.close();
+    await this.collector.connection(false, DELIVERY_TIMEOUT_MS);
+  }
+
+  /** The embedded broker comes back on its port with its sessions and queued messages. */
+  async restartBroker(): Promise<void> {
+    this.embedded = await startEmbeddedBroker({ port: this.embedded!.port, persistence: this.embedded!.persistence });
+    // The collector is back before the pumps are let in: what they say on reconnecting (deaths
+    // of lost sessions, births) reaches it live and in order. From its offline queue, aedes
+    // delivers it after newer messages, and a retained topic's older message can be lost.
+    await this.collector.connection(true, DELIVERY_TIMEOUT_MS);
+    if (this.hub !== undefined) this.embedded.serve!(this.hub);
+  }
+
+  async close(): Promise<void> {
+    await this.collector.close();
+    await this.embedded?.end();
+    this.hub?.close();
+  }
+}

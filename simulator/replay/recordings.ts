@@ -1,0 +1,353 @@
+// The real recordings `impeller validate` replays: the CWRU and FEMTO manifests in the data
+// folder, read and checked field by field, and each recording replayed through the release
+// firmware (CWRU records with the manifest's shaft speed and without it, FEMTO runs snapshot by
+// snapshot). What the diagnoses are worth is the verdict's (simulator/verdict/validation.ts).
+//
+// A manifest that cannot be read stops the run (ValidateError); a recording that cannot be
+// replayed (missing, truncated, refused) is an error in its place, and the others still run.
+
+import fs from "node:fs";
+import path from "node:path";
+import { compileFirmware, type CompiledFirmware } from "../../host/runtime/firmware.js";
+import { RELEASE_IMAGE } from "../../host/runtime/images.js";
+import { readRecording, replay, ReplayError, type ReplayOptions, type ReplayResult } from "./replay.js";
+
+export const DATA_DIR_DEFAULT = "../shared/data";
+export const WINDOW_DEFAULT = 4096;
+/** The firmware configuration's bounds on a window (protocol/messages.ts). */
+export const WINDOW_MIN = 16;
+export const WINDOW_MAX = 8192;
+export const LABELS = ["normal", "inner", "outer", "ball"] as const;
+export type Label = (typeof LABELS)[number];
+export const SENSORS = ["drive_end", "fan_end"] as const;
+export type Sensor = (typeof SENSORS)[number];
+export const MODES = ["with_rpm", "without_rpm"] as const;
+export type Mode = (typeof MODES)[number];
+/** Bounds on what a manifest may hold. */
+export const RECORDS_MAX = 10_000;
+export const SNAPSHOTS_MAX = 1_000_000;
+/** Snapshot stamps this far (as a share of the interval) from a uniform grid make it uneven. */
+const UNIFORM_TOLERANCE_SHARE = 0.01;
+
+export class ValidateError extends Error {
+  constructor(readonly code: "bad_argument" | "no_data" | "bad_manifest" | "no_firmware", message: string) {
+    super(message);
+    this.name = "ValidateError";
+  }
+}
+
+export interface Bearing {
+  rolling_elements: number;
+  element_diameter_mm: number;
+  pitch_diameter_mm: number;
+  contact_angle_deg: number;
+}
+
+export interface CwruRecord {
+  file: string;
+  record: number;
+  label: Label;
+  fault_size_in: number;
+  load_hp: number;
+  shaft_rpm: number | null;
+  sample_rate_hz: number;
+  bearing: string;
+  sensor: Sensor;
+  /** Samples in the file, when the manifest says. */
+  samples?: number;
+}
+
+export interface CwruManifest {
+  bearings: Record<string, Bearing>;
+  records: CwruRecord[];
+}
+
+export interface FemtoRun {
+  file: string;
+  bearing: string;
+  shaft_rpm: number;
+  sample_rate_hz: number;
+  samples_per_snapshot: number;
+  snapshots: number;
+  snapshot_start_s: number[];
+}
+
+export interface SnapshotTimes {
+  /** The start of each snapshot, seconds from the first. */
+  times_s: number[];
+  interval_s: number;
+  uniform: boolean;
+  /** Stamps out of order with the rest (clock glitches), and the time taken instead. */
+  out_of_order: { index: number; stamp_s: number; taken_s: number }[];
+}
+
+export interface ValidateOptions {
+  dir: string;
+  only?: "cwru" | "femto";
+  window?: number;
+  firmware?: CompiledFirmware;
+}
+
+/** One CWRU record replayed once, with or without the manifest's rpm. */
+export interface CwruReplay {
+  record: CwruRecord;
+  mode: Mode;
+  result: ReplayResult | { error: string };
+}
+
+/** One FEMTO run replayed snapshot by snapshot, at the times its stamps give. */
+export interface FemtoReplay {
+  run: FemtoRun;
+  times: SnapshotTimes;
+  result: ReplayResult | { error: string };
+}
+
+/** What was replayed, data set by data set (null: not asked for). */
+export interface Replayed {
+  dir: string;
+  window: number;
+  cwru: CwruReplay[] | null;
+  femto: FemtoReplay[] | null;
+}
+
+function readManifest(file: string): Record<string, unknown> {
+  if (!fs.existsSync(file)) throw new ValidateError("no_data", `${file} is missing`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(fs.readFileSync(file, "utf8"));
+  } catch (error) {
+    throw new ValidateError("bad_manifest", `${file} is not JSON: ${(error as Error).message}`);
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new ValidateError("bad_manifest", `${file} is not a JSON object`);
+  return parsed as Record<string, unknown>;
+}
+
+/** Field checks that name the manifest and the field in their message. */
+function fields(file: string, where: string, value: unknown) {
+  const fail = (text: string): never => { throw new ValidateError("bad_manifest", `${file}: ${where}${text}`); };
+  if (typeof value !== "object" || value === null || Array.isArray(value)) fail(" is not an object");
+  const object = value as Record<string, unknown>;
+  const number = (key: string, positive = false): number => {
+    const v = object[key];
+    if (typeof v !== "number" || !Number.isFinite(v) || v < 0 || (positive && v === 0)) fail(`.${key} is not a ${positive ? "positive" : "non-negative"} number: ${JSON.stringify(v)}`);
+    return v as number;
+  };
+  const text = (key: string): string => {
+    const v = object[key];
+    if (typeof v !== "string" || v === "") fail(`.${key} is not a non-empty string: ${JSON.stringify(v)}`);
+    return v as string;
+  };
+  const oneOf = <T extends string>(key: string, choices: readonly T[]): T => {
+    const v = object[key];
+    if (!(choices as readonly unknown[]).includes(v)) fail(`.${key} is one of ${choices.join(", ")}, not ${JSON.stringify(v)}`);
+    return v as T;
+  };
+  const list = (key: string, max: number): unknown[] => {
+    const v = object[key];
+    if (!Array.isArray(v) || v.length === 0 || v.length > max) fail(`.${key} is not a list of 1 to ${max} entries`);
+    return v as unknown[];
+  };
+  return { object, number, text, oneOf, list, fail };
+}
+
+/** A file named in a manifest lies in the manifest's folder: no paths. */
+function plainFile(name: string, check: ReturnType<typeof fields>): string {
+  if (name !== path.basename(name) || name === "." || name === "..") check.fail(`.file is a file name in the manifest's folder, not ${JSON.stringify(name)}`);
+  return name;
+}
+
+export function parseCwruManifest(file: string, value: Record<string, unknown>): CwruManifest {
+  const top = fields(file, "", value);
+  const bearingsValue = top.object.bearings;
+  if (typeof bearingsValue !== "object" || bearingsValue === null || Array.isArray(bearingsValue)) top.fail("bearings is not an object of bearing geometries");
+  const bearings: Record<string, Bearing> = {};
+  for (const [name, geometry] of Object.entries(bearingsValue as Record<string, unknown>)) {
+    const check = fields(file, `bearings.${name}`, geometry);
+    bearings[name] = {
+      rolling_elements: check.number("rolling_elements", true), element_diameter_mm: check.number("element_diameter_mm", true),
+      pitch_diameter_mm: check.number("pitch_diameter_mm", true), contact_angle_deg: check.number("contact_angle_deg"),
+    };
+  }
+  const records = top.list("records", RECORDS_MAX).map((entry, i): CwruRecord => {
+    const check = fields(file, `records[${i}]`, entry);
+    const bearing = check.text("bearing");
+    if (bearings[bearing] === undefined) check.fail(`.bearing ${JSON.stringify(bearing)} is not in bearings (${Object.keys(bearings).join(", ")})`);
+    const rpm = check.object.shaft_rpm === null ? null : check.number("shaft_rpm", true);
+    const record: CwruRecord = {
+      file: plainFile(check.text("file"), check), record: check.number("record"), label: check.oneOf("label", LABELS),
+      fault_size_in: check.number("fault_size_in"), load_hp: check.number("load_hp"), shaft_rpm: rpm,
+      sample_rate_hz: check.number("sample_rate_hz", true), bearing, sensor: check.oneOf("sensor", SENSORS),
+    };
+    if (check.object.samples !== undefined) record.samples = check.number("samples", true);
+    return record;
+  });
+  return { bearings, records };
+}
+
+export function parseFemtoManifest(file: string, value: Record<string, unknown>): FemtoRun[] {
+  const top = fields(file, "", value);
+  return top.list("runs", RECORDS_MAX).map((entry, i): FemtoRun => {
+    const check = fields(file, `runs[${i}]`, entry);
+    const snapshots = check.number("snapshots", true);
+    if (!Number.isInteger(snapshots) || snapshots > SNAPSHOTS_MAX) check.fail(`.snapshots is not a whole number up to ${SNAPSHOTS_MAX}`);
+    const starts = check.list("snapshot_start_s", SNAPSHOTS_MAX);
+    if (starts.length !== snapshots) check.fail(`.snapshot_start_s has ${starts.length} entries for ${snapshots} snapshots`);
+    if (starts.some((s) => typeof s !== "number" || !Number.isFinite(s))) check.fail(".snapshot_start_s holds something other than numbers");
+    return {
+      file: plainFile(check.text("file"), check), bearing: check.text("bearing"), shaft_rpm: check.number("shaft_rpm", true),
+      sample_rate_hz: check.number("sample_rate_hz", true), samples_per_snapshot: check.number("samples_per_snapshot", true),
+      snapshots, snapshot_start_s: starts as number[],
+    };
+  });
+}
+
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+/** Indices of a longest strictly increasing subsequence (patience sorting). */
+function increasingRun(values: readonly number[]): Set<number> {
+  const tails: number[] = [];
+  const previous = new Array<number>(values.length).fill(-1);
+  for (let i = 0; i < values.length; i++) {
+    let low = 0;
+    let high = tails.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if (values[tails[middle]] < values[i]) low = middle + 1;
+      else high = middle;
+    }
+    if (low > 0) previous[i] = tails[low - 1];
+    tails[low] = i;
+  }
+  const kept = new Set<number>();
+  for (let i = tails.at(-1) ?? -1; i >= 0; i = previous[i]) kept.add(i);
+  return kept;
+}
+
+/** The times to feed a run's snapshots at: the manifest's stamps, with stamps out of order with
+ *  the rest (clock glitches) taken from their neighbours, relative to the first. */
+export function snapshotTimes(starts: readonly number[]): SnapshotTimes {
+  if (starts.length === 0) throw new Error("snapshotTimes needs at least one stamp");
+  const kept = increasingRun(starts);
+  const keptIndices = [...kept].sort((a, b) => a - b);
+  const gaps = keptIndices.slice(1).map((index, k) => (starts[index] - starts[keptIndices[k]]) / (index - keptIndices[k]));
+  const interval = gaps.length > 0 ? median(gaps) : 0;
+  const times = [...starts];
+  const outOfOrder: SnapshotTimes["out_of_order"] = [];
+  for (let i = 0, k = 0; i < starts.length; i++) {
+    while (k < keptIndices.length && keptIndices[k] < i) k++;
+    if (kept.has(i)) continue;
+    const after = keptIndices[k];
+    const before = keptIndices[k - 1];
+    if (before !== undefined && after !== undefined) times[i] = starts[before] + ((starts[after] - starts[before]) * (i - before)) / (after - before);
+    else if (before !== undefined) times[i] = starts[before] + interval * (i - before);
+    else times[i] = starts[after] - interval * (after - i);
+    outOfOrder.push({ index: i, stamp_s: starts[i], taken_s: times[i] });
+  }
+  const first = times[0];
+  const relative = times.map((t) => t - first);
+  for (const entry of outOfOrder) entry.taken_s -= first;
+  const uniform = interval > 0 && relative.every((t, i) => Math.abs(t - i * interval) <= UNIFORM_TOLERANCE_SHARE * interval);
+  return { times_s: relative, interval_s: interval, uniform, out_of_order: outOfOrder };
+}
+
+/** What went wrong with one recording, for its error line; anything else is a bug and throws. */
+function errorText(error: unknown): string {
+  if (error instanceof ReplayError || error instanceof ValidateError) return error.message;
+  if (error instanceof WebAssembly.RuntimeError) return `the firmware trapped: ${error.message}`;
+  throw error;
+}
+
+async function runCwru(dir: string, manifest: CwruManifest, window: number, firmware: CompiledFirmware): Promise<CwruReplay[]> {
+  const replays: CwruReplay[] = [];
+  // One after another: the whole set replays in one to two seconds on one core, about what two
+  // worker threads would spend starting up and compiling the firmware each.
+  for (const record of manifest.records) {
+    const b = manifest.bearings[record.bearing];
+    const geometry: [number, number, number, number] = [b.rolling_elements, b.element_diameter_mm, b.pitch_diameter_mm, b.contact_angle_deg];
+    let samples: Float32Array | { error: string };
+    try {
+      samples = readRecording(path.join(dir, record.file));
+      if (record.samples !== undefined && samples.length !== record.samples) {
+        throw new ValidateError("bad_manifest", `${record.file} holds ${samples.length} samples, the manifest says ${record.samples}`);
+      }
+    } catch (error) {
+      samples = { error: errorText(error) };
+    }
+    const modes: Mode[] = record.shaft_rpm === null ? ["without_rpm"] : ["with_rpm", "without_rpm"];
+    for (const mode of modes) {
+      const rpm = mode === "with_rpm" ? (record.shaft_rpm ?? undefined) : undefined;
+      const result = samples instanceof Float32Array ? await replayRecord(record, mode, samples, { rateHz: record.sample_rate_hz, rpm, geometry, window, firmware }) : samples;
+      replays.push({ record, mode, result });
+    }
+  }
+  return replays;
+}
+
+async function replayRecord(record: CwruRecord, mode: Mode, samples: Float32Array, options: ReplayOptions): Promise<ReplayResult | { error: string }> {
+  try {
+    return await replay(samples, options);
+  } catch (error) {
+    return { error: `${record.file} (${mode.replace("_", " ")}): ${errorText(error)}` };
+  }
+}
+
+async function runFemto(dir: string, runs: readonly FemtoRun[], firmware: CompiledFirmware): Promise<FemtoReplay[]> {
+  const replays: FemtoReplay[] = [];
+  for (const run of runs) {
+    const times = snapshotTimes(run.snapshot_start_s);
+    let result: ReplayResult | { error: string };
+    try {
+      const samples = readRecording(path.join(dir, run.file));
+      const expected = run.snapshots * run.samples_per_snapshot;
+      if (samples.length !== expected) {
+        throw new ValidateError("bad_manifest", `${run.file} holds ${samples.length} samples, the manifest says ${run.snapshots} snapshots of ${run.samples_per_snapshot} (${expected})`);
+      }
+      result = await replay(samples, {
+        rateHz: run.sample_rate_hz, rpm: run.shaft_rpm, window: run.samples_per_snapshot, firmware,
+        ...(times.uniform ? { intervalS: times.interval_s } : { timesS: times.times_s }),
+      });
+    } catch (error) {
+      const text = errorText(error);
+      result = { error: text.includes(run.file) ? text : `${run.file}: ${text}` };
+    }
+    replays.push({ run, times, result });
+  }
+  return replays;
+}
+
+async function loadFirmware(): Promise<CompiledFirmware> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(fs.readFileSync(RELEASE_IMAGE));
+  } catch {
+    throw new ValidateError("no_firmware", "build/firmware.wasm is missing: run npm run build first");
+  }
+  return compileFirmware(bytes);
+}
+
+/** Every recording of the data folder through the release firmware. Both manifests are read
+ *  before anything runs, so a bad one fails at once. */
+export async function replayRecordings(options: ValidateOptions): Promise<Replayed> {
+  const dir = options.dir;
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    throw new ValidateError("no_data", `no data folder at ${dir}: name the folder that holds cwru/ and femto/ (default ${DATA_DIR_DEFAULT})`);
+  }
+  const window = options.window ?? WINDOW_DEFAULT;
+  const firmware = options.firmware ?? (await loadFirmware());
+  const cwruDir = path.join(dir, "cwru");
+  const femtoDir = path.join(dir, "femto");
+  const cwruFile = path.join(cwruDir, "manifest.json");
+  const femtoFile = path.join(femtoDir, "manifest.json");
+  const cwru = options.only === "femto" ? null : parseCwruManifest(cwruFile, readManifest(cwruFile));
+  const femtoRuns = options.only === "cwru" ? null : parseFemtoManifest(femtoFile, readManifest(femtoFile));
+  return {
+    dir, window,
+    cwru: cwru === null ? null : await runCwru(cwruDir, cwru, window, firmware),
+    femto: femtoRuns === null ? null : await runFemto(femtoDir, femtoRuns, firmware),
+  };
+}

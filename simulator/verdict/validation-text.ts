@@ -1,0 +1,106 @@
+// The verdict on the real recordings as text for the terminal: the confusion tables, the
+// measured speed, the FEMTO first alarms, the targets and the errors.
+
+import { ALARM_SEVERITY, PERSISTENCE } from "../replay/replay.js";
+import { MODES, type Mode } from "../replay/recordings.js";
+import { SPEED_TOLERANCE_PCT, type ConfusionTable, type FemtoOutcome, type RecordOutcome, type Target, type ValidationReport } from "./validation.js";
+
+const MODE_TITLES: Record<Mode, string> = {
+  with_rpm: "with rpm (the manifest's shaft speed)",
+  without_rpm: "without rpm (the firmware measures the shaft speed)",
+};
+
+const percent = (part: number, whole: number): string => (whole === 0 ? "-" : `${Math.round((part / whole) * 100)} %`);
+const grouped = (value: number, digits = 0): string => value.toLocaleString("en-US", { minimumFractionDigits: 0, maximumFractionDigits: digits });
+
+export function formatTable(table: ConfusionTable): string[] {
+  const widths = table.columns.map((c) => Math.max(c.length, 3));
+  const header = ["label ".padEnd(8), ...table.columns.map((c, i) => c.padStart(widths[i])), "  right"].join(" ");
+  const lines = [`  ${table.group}`, `    ${header}`];
+  for (const row of table.rows) {
+    const cells = table.columns.map((c, i) => String(row.counts[c] ?? 0).padStart(widths[i]));
+    lines.push(`    ${[row.label.padEnd(8), ...cells, `  ${row.right}/${row.total} ${percent(row.right, row.total)}`].join(" ")}`);
+  }
+  lines.push(`    confident wrong race: ${table.wrong_race}`);
+  return lines;
+}
+
+function faultCounts(byFault: Record<string, number>): string {
+  const entries = Object.entries(byFault);
+  return entries.length === 0 ? "no windows" : entries.map(([fault, n]) => `${fault} ${n}`).join(", ");
+}
+
+function formatRecords(runs: readonly RecordOutcome[]): string[] {
+  const lines = ["Records (verdict, windows by diagnosis)"];
+  for (const o of runs) {
+    const what = `${o.record} ${o.label} ${o.fault_size_in.toFixed(3)} in ${o.load_hp} hp, ${o.group}, ${o.mode.replace("_", " ")}`;
+    const speed = o.mode === "without_rpm" && o.shaft_hz !== null
+      ? `; shaft ${o.shaft_hz.toFixed(2)} Hz${o.speed_error_pct === null ? "" : ` (${o.speed_error_pct.toFixed(2)} % off)`}` : "";
+    lines.push(`  ${what}: ${o.error ?? `${o.verdict} (${faultCounts(o.windows_by_fault)})${speed}`}`);
+  }
+  return lines;
+}
+
+export function formatFemto(o: FemtoOutcome): string {
+  if (o.error !== null) return `  ${o.bearing}: ${o.error}`;
+  const failure = o.failure_s ?? 0;
+  const at = (s: number | null): string => (s === null ? "never" : `at ${grouped(s, 1)} s of ${grouped(failure, 1)} s (${percent(s, failure)})`);
+  const lines = [
+    `  ${o.bearing}: first alarm ${at(o.first_alarm_s)}; alarm first raised${o.first_raised_level === null ? "" : ` (${o.first_raised_level})`} ${at(o.first_raised_s)}; verdict ${o.verdict} (${faultCounts(o.windows_by_fault)})`,
+  ];
+  const spacing = o.uniform ? `every ${grouped(o.interval_s ?? 0, 3)} s` : "at uneven times (fed as stamped)";
+  lines.push(`    ${o.snapshots} snapshots ${spacing}, ${o.rpm} rpm`);
+  if (o.out_of_order.length > 0) {
+    const shown = o.out_of_order.slice(0, 5).map((g) => `#${g.index} stamped ${grouped(g.stamp_s, 1)} s, taken as ${grouped(g.taken_s, 1)} s`).join("; ");
+    lines.push(`    ${o.out_of_order.length} stamp(s) out of order with the rest: ${shown}${o.out_of_order.length > 5 ? "; …" : ""}`);
+  }
+  return lines.join("\n");
+}
+
+function formatTarget(t: Target): string {
+  const mark = { pass: "PASS", fail: "FAIL", count: "   -", "no data": "   ?" }[t.status];
+  const note = t.note === null ? "" : `; ${t.note}`;
+  return `    ${mark}  ${t.name}: ${t.count} of ${t.total} (${percent(t.count, t.total)})${note}`;
+}
+
+export function formatReport(report: ValidationReport, verbose = false): string {
+  const lines: string[] = [];
+  const counts = [
+    report.cwru === null ? null : `${new Set(report.cwru.runs.map((o) => o.file)).size} CWRU records (${report.cwru.runs.length} runs)`,
+    report.femto === null ? null : `${report.femto.length} FEMTO runs`,
+  ].filter((c) => c !== null).join(", ");
+  const window = report.cwru === null ? "" : `, CWRU window ${report.window}`;
+  lines.push(`Validation of the release firmware on ${report.data_dir}: ${counts}${window}, in ${report.elapsed_s.toFixed(1)} s`);
+  if (report.cwru !== null) {
+    for (const mode of MODES) {
+      const tables = report.cwru.tables.filter((t) => t.mode === mode);
+      if (tables.length === 0) continue;
+      lines.push("", `CWRU ${MODE_TITLES[mode]}: true label × verdict (summary.fault)`);
+      for (const table of tables) lines.push(...formatTable(table));
+    }
+    if (report.cwru.speed.length > 0) {
+      lines.push("", `Shaft speed measured without rpm (median shaft_hz over the windows that measured one, against the manifest's rpm/60)`);
+      for (const s of report.cwru.speed) {
+        lines.push(`  ${s.group.padEnd(18)} median ${s.median_pct.toFixed(2)} %, max ${s.max_pct.toFixed(2)} %, within ${SPEED_TOLERANCE_PCT} %: ${s.within} of ${s.runs}`);
+      }
+    }
+    if (verbose) lines.push("", ...formatRecords(report.cwru.runs));
+  }
+  if (report.femto !== null) {
+    lines.push("", "FEMTO runs to failure (manifest rpm, no bearing geometry)",
+      `  first alarm: the first of ${PERSISTENCE} windows in a row of severity ${ALARM_SEVERITY} or more; alarm first raised: the first window whose alarm is not none`);
+    for (const o of report.femto) lines.push(formatFemto(o));
+  }
+  if (report.targets.length > 0) {
+    lines.push("", "Targets");
+    for (const mode of MODES) {
+      const targets = report.targets.filter((t) => t.mode === mode);
+      if (targets.length === 0) continue;
+      lines.push(`  ${mode.replace("_", " ")}`, ...targets.map(formatTarget));
+    }
+  }
+  if (report.errors.length > 0) {
+    lines.push("", `Errors (${report.errors.length}; the other records ran)`, ...report.errors.map((e) => `  ${e}`));
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,269 @@
+// The verdict on the real recordings (`impeller validate`): how the firmware's diagnoses compare
+// with the labels. CWRU records as confusion tables (true label × verdict) per sample rate and
+// sensor end, the measured shaft speed against the manifest's, and a few stated targets judged;
+// FEMTO runs to failure as the first alarm against the failure. Numbers only: it judges the
+// targets and leaves the rest to the reader.
+
+import { FAULTS } from "../../protocol/messages.js";
+import {
+  LABELS, median, MODES, replayRecordings, SENSORS,
+  type CwruRecord, type FemtoRun, type Label, type Mode, type Sensor, type SnapshotTimes, type ValidateOptions,
+} from "../replay/recordings.js";
+import type { ReplayResult, WindowResult } from "../replay/replay.js";
+
+/** The diagnosis that is right for each label. */
+export const RIGHT_FAULT: Record<Label, string> = { normal: "none", inner: "inner_race", outer: "outer_race", ball: "rolling_element" };
+/** The verdict of a run that could not be replayed. */
+export const ERROR_VERDICT = "error";
+/** A measured shaft speed this close to the manifest's, in percent, counts as right. */
+export const SPEED_TOLERANCE_PCT = 0.5;
+/** The ball-fault target: more than this share of ball records right. */
+export const BALL_RIGHT_SHARE_MIN = 0.25;
+/** The race-fault targets cover these fault sizes (inches). */
+export const TARGET_SIZE_IN: readonly [number, number] = [0.007, 0.021];
+/** The race-fault targets cover the drive end at these sample rates. */
+export const TARGET_RATES_HZ: readonly number[] = [12000, 48000];
+
+/** One CWRU record replayed once (with or without the manifest's rpm). */
+export interface RecordOutcome {
+  file: string;
+  record: number;
+  label: Label;
+  fault_size_in: number;
+  load_hp: number;
+  sample_rate_hz: number;
+  sensor: Sensor;
+  group: string;
+  mode: Mode;
+  /** The manifest's shaft speed (null when it has none). */
+  rpm: number | null;
+  /** summary.fault, or "error" when the record could not be replayed. */
+  verdict: string;
+  windows: number;
+  /** Windows per diagnosis, the diagnoses seen only. */
+  windows_by_fault: Record<string, number>;
+  /** Mean over windows of the telemetry's shaft_hz. */
+  shaft_hz: number | null;
+  /** |shaft_hz − rpm/60| / (rpm/60) in percent, for runs without rpm whose manifest has one. */
+  speed_error_pct: number | null;
+  error: string | null;
+}
+
+export interface ConfusionRow {
+  label: Label;
+  counts: Record<string, number>;
+  total: number;
+  right: number;
+}
+
+export interface ConfusionTable {
+  mode: Mode;
+  /** "12 kHz drive end", or "all records". */
+  group: string;
+  columns: string[];
+  rows: ConfusionRow[];
+  /** Inner-race records called outer_race and outer-race records called inner_race. */
+  wrong_race: number;
+}
+
+export interface SpeedStats {
+  group: string;
+  runs: number;
+  median_pct: number;
+  max_pct: number;
+  within: number;
+}
+
+export interface Target {
+  mode: Mode;
+  /** What is counted and what the target demands of it, e.g. "ball faults right (more than 25 % must be)". */
+  name: string;
+  /** "count": reported, not judged; "no data": no record of the kind ran. */
+  status: "pass" | "fail" | "count" | "no data";
+  count: number;
+  total: number;
+  note: string | null;
+}
+
+export interface FemtoOutcome {
+  bearing: string;
+  file: string;
+  snapshots: number;
+  rpm: number;
+  interval_s: number | null;
+  uniform: boolean;
+  out_of_order: SnapshotTimes["out_of_order"];
+  /** The last snapshot's start plus its length, seconds from the first snapshot. */
+  failure_s: number | null;
+  verdict: string;
+  windows_by_fault: Record<string, number>;
+  /** summary.first_alarm_s: the first run of persistent severity-2 windows. */
+  first_alarm_s: number | null;
+  /** The first window whose alarm is not "none", and its level. */
+  first_raised_s: number | null;
+  first_raised_level: string | null;
+  error: string | null;
+}
+
+export interface ValidationReport {
+  data_dir: string;
+  window: number;
+  only: "cwru" | "femto" | null;
+  cwru: { runs: RecordOutcome[]; tables: ConfusionTable[]; speed: SpeedStats[] } | null;
+  femto: FemtoOutcome[] | null;
+  targets: Target[];
+  errors: string[];
+  elapsed_s: number;
+}
+
+export function groupName(rateHz: number, sensor: Sensor): string {
+  return `${rateHz / 1000} kHz ${sensor.replace("_", " ")}`;
+}
+
+/** Groups in reading order: drive end before fan end, then by sample rate. */
+function groupOrder(outcomes: readonly RecordOutcome[]): string[] {
+  const keys = new Map<string, [number, number]>();
+  for (const o of outcomes) keys.set(o.group, [SENSORS.indexOf(o.sensor), o.sample_rate_hz]);
+  return [...keys].sort(([, a], [, b]) => a[0] - b[0] || a[1] - b[1]).map(([group]) => group);
+}
+
+/** The table's columns: every fault the protocol names, then any other verdict seen ("error" last). */
+export function faultColumns(outcomes: readonly RecordOutcome[]): string[] {
+  const known: readonly string[] = FAULTS;
+  const seen = [...new Set(outcomes.map((o) => o.verdict))].filter((v) => !known.includes(v) && v !== ERROR_VERDICT).sort();
+  const columns = [...known, ...seen];
+  if (outcomes.some((o) => o.verdict === ERROR_VERDICT)) columns.push(ERROR_VERDICT);
+  return columns;
+}
+
+export function isWrongRace(o: RecordOutcome): boolean {
+  return (o.label === "inner" && o.verdict === "outer_race") || (o.label === "outer" && o.verdict === "inner_race");
+}
+
+export function confusionTable(outcomes: readonly RecordOutcome[], mode: Mode, group: string, columns: readonly string[]): ConfusionTable {
+  const rows: ConfusionRow[] = [];
+  for (const label of LABELS) {
+    const runs = outcomes.filter((o) => o.label === label);
+    if (runs.length === 0) continue;
+    const counts = Object.fromEntries(columns.map((c) => [c, 0]));
+    for (const o of runs) counts[o.verdict] = (counts[o.verdict] ?? 0) + 1;
+    rows.push({ label, counts, total: runs.length, right: counts[RIGHT_FAULT[label]] ?? 0 });
+  }
+  return { mode, group, columns: [...columns], rows, wrong_race: outcomes.filter(isWrongRace).length };
+}
+
+/** Per mode, a table per group (sample rate × sensor end), then one of all records. */
+export function confusionTables(outcomes: readonly RecordOutcome[]): ConfusionTable[] {
+  const columns = faultColumns(outcomes);
+  const tables: ConfusionTable[] = [];
+  for (const mode of MODES) {
+    const runs = outcomes.filter((o) => o.mode === mode);
+    if (runs.length === 0) continue;
+    for (const group of groupOrder(runs)) tables.push(confusionTable(runs.filter((o) => o.group === group), mode, group, columns));
+    tables.push(confusionTable(runs, mode, "all records", columns));
+  }
+  return tables;
+}
+
+/** The measured speed's error per group and over all, for the runs without rpm that have one to compare. */
+export function speedStats(outcomes: readonly RecordOutcome[]): SpeedStats[] {
+  const measured = outcomes.filter((o) => o.mode === "without_rpm" && o.speed_error_pct !== null);
+  const stats = (group: string, runs: readonly RecordOutcome[]): SpeedStats => {
+    const errors = runs.map((o) => o.speed_error_pct as number);
+    return { group, runs: runs.length, median_pct: median(errors), max_pct: Math.max(...errors), within: errors.filter((e) => e <= SPEED_TOLERANCE_PCT).length };
+  };
+  if (measured.length === 0) return [];
+  return [...groupOrder(measured).map((group) => stats(group, measured.filter((o) => o.group === group))), stats("all records", measured)];
+}
+
+function inTargetSizes(o: RecordOutcome): boolean {
+  const tolerance = 1e-6;
+  return o.fault_size_in >= TARGET_SIZE_IN[0] - tolerance && o.fault_size_in <= TARGET_SIZE_IN[1] + tolerance;
+}
+
+export function judgeTargets(outcomes: readonly RecordOutcome[]): Target[] {
+  const targets: Target[] = [];
+  const races = `${TARGET_SIZE_IN[0]}–${TARGET_SIZE_IN[1]} in, drive end ${TARGET_RATES_HZ.map((r) => r / 1000).join(" and ")} kHz`;
+  for (const mode of MODES) {
+    const runs = outcomes.filter((o) => o.mode === mode);
+    if (runs.length === 0) continue;
+    const add = (name: string, list: readonly RecordOutcome[], holds: (o: RecordOutcome) => boolean, pass: ((count: number) => boolean) | null, note: string | null = null): void => {
+      const count = list.filter(holds).length;
+      const status = list.length === 0 ? "no data" : pass === null ? "count" : pass(count) ? "pass" : "fail";
+      targets.push({ mode, name, status, count, total: list.length, note });
+    };
+    const right = (o: RecordOutcome): boolean => o.verdict === RIGHT_FAULT[o.label];
+    const race = (label: Label): RecordOutcome[] => runs.filter((o) =>
+      o.label === label && o.sensor === "drive_end" && TARGET_RATES_HZ.includes(o.sample_rate_hz) && inTargetSizes(o));
+    const inner = race("inner");
+    add(`inner-race faults ${races}, right (all must be)`, inner, right, (count) => count === inner.length);
+    add(`outer-race faults ${races}, right`, race("outer"), right, null,
+      "not judged: the manifest does not say which outer-race records are at 12 o'clock");
+    const ball = runs.filter((o) => o.label === "ball");
+    add(`ball faults right (more than ${BALL_RIGHT_SHARE_MIN * 100} % must be)`, ball, right, (count) => count > BALL_RIGHT_SHARE_MIN * ball.length);
+    const normal = runs.filter((o) => o.label === "normal");
+    add("normal records called none (all must be)", normal, right, (count) => count === normal.length);
+    const raceFaults = runs.filter((o) => o.label === "inner" || o.label === "outer");
+    add("race faults called the other race, inner as outer_race or outer as inner_race (none may be)", raceFaults, isWrongRace, (count) => count === 0);
+  }
+  return targets;
+}
+
+function seenFaults(byFault: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(byFault).filter(([, n]) => n > 0));
+}
+
+export function recordOutcome(record: CwruRecord, mode: Mode, result: ReplayResult | { error: string }): RecordOutcome {
+  const base = {
+    file: record.file, record: record.record, label: record.label, fault_size_in: record.fault_size_in, load_hp: record.load_hp,
+    sample_rate_hz: record.sample_rate_hz, sensor: record.sensor, group: groupName(record.sample_rate_hz, record.sensor), mode, rpm: record.shaft_rpm,
+  };
+  if ("error" in result) {
+    return { ...base, verdict: ERROR_VERDICT, windows: 0, windows_by_fault: {}, shaft_hz: null, speed_error_pct: null, error: result.error };
+  }
+  // The speed the firmware settles on: the median over the windows that measured one
+  // (shaft_conf above 0; a window that could not, as the first ones of a run at 48 kHz, says 0
+  // and publishes the middle of the range), or over all when none did.
+  const speedOf = (windows: readonly WindowResult[]): number[] =>
+    windows.map((w) => w.features.shaft_hz).filter((hz): hz is number => hz !== undefined && Number.isFinite(hz));
+  const measuredSpeeds = speedOf(result.windows.filter((w) => (w.features.shaft_conf ?? 0) > 0));
+  const speeds = measuredSpeeds.length > 0 ? measuredSpeeds : speedOf(result.windows);
+  const shaftHz = speeds.length > 0 ? median(speeds) : null;
+  const nominalHz = record.shaft_rpm === null ? null : record.shaft_rpm / 60;
+  const speedError = mode === "without_rpm" && shaftHz !== null && nominalHz !== null ? (Math.abs(shaftHz - nominalHz) / nominalHz) * 100 : null;
+  return {
+    ...base, verdict: result.summary.fault, windows: result.summary.windows, windows_by_fault: seenFaults(result.summary.windows_by_fault),
+    shaft_hz: shaftHz, speed_error_pct: speedError, error: null,
+  };
+}
+
+export function femtoOutcome(run: FemtoRun, times: SnapshotTimes, result: ReplayResult | { error: string }): FemtoOutcome {
+  const base = {
+    bearing: run.bearing, file: run.file, snapshots: run.snapshots, rpm: run.shaft_rpm, interval_s: times.interval_s,
+    uniform: times.uniform, out_of_order: times.out_of_order,
+    failure_s: (times.times_s.at(-1) ?? 0) + run.samples_per_snapshot / run.sample_rate_hz,
+  };
+  if ("error" in result) {
+    return { ...base, verdict: ERROR_VERDICT, windows_by_fault: {}, first_alarm_s: null, first_raised_s: null, first_raised_level: null, error: result.error };
+  }
+  const raised = result.windows.find((w) => w.alarm !== "none");
+  return {
+    ...base, verdict: result.summary.fault, windows_by_fault: seenFaults(result.summary.windows_by_fault),
+    first_alarm_s: result.summary.first_alarm_s, first_raised_s: raised?.time_s ?? null, first_raised_level: raised?.alarm ?? null, error: null,
+  };
+}
+
+/** Every recording of the data folder replayed, and the verdict on each. */
+export async function validate(options: ValidateOptions): Promise<ValidationReport> {
+  const started = performance.now();
+  const replayed = await replayRecordings(options);
+  const runs = replayed.cwru?.map((r) => recordOutcome(r.record, r.mode, r.result)) ?? null;
+  const femto = replayed.femto?.map((r) => femtoOutcome(r.run, r.times, r.result)) ?? null;
+  const errors = [...(runs ?? []), ...(femto ?? [])].flatMap((o) => (o.error === null ? [] : [o.error]));
+  return {
+    data_dir: replayed.dir, window: replayed.window, only: options.only ?? null,
+    cwru: runs === null ? null : { runs, tables: confusionTables(runs), speed: speedStats(runs) },
+    femto, targets: runs === null ? [] : judgeTargets(runs), errors: [...new Set(errors)],
+    elapsed_s: (performance.now() - started) / 1000,
+  };
+}

@@ -1,0 +1,290 @@
+// `impeller validate`: the confusion tables, speed figures and targets from made-up replay
+// results (exact counts), the snapshot times of a FEMTO run, and the command end to end on a
+// small data folder made from the fixtures, with its failure paths. Which diagnosis the
+// firmware gives is not asserted here (test/firmware/analysis-data.test.ts holds the analysis to it).
+
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FAULTS } from "../../protocol/messages.js";
+import { readRecording, replay, ReplayError, type ReplayResult, type WindowResult } from "../../simulator/replay/replay.js";
+import { confusionTables, faultColumns, femtoOutcome, judgeTargets, recordOutcome, speedStats, validate, type RecordOutcome, type ValidationReport } from "../../simulator/verdict/validation.js";
+import { formatTable } from "../../simulator/verdict/validation-text.js";
+import { runValidate } from "../../cli/validate.js";
+import { snapshotTimes, ValidateError, type CwruRecord, type FemtoRun, type Label, type Mode, type Sensor } from "../../simulator/replay/recordings.js";
+import { releaseFirmware } from "../support/firmware.js";
+
+const FIXTURES = new URL("../fixtures/", import.meta.url);
+
+function outcome(label: Label, verdict: string, mode: Mode = "with_rpm", rate = 12000, sensor: Sensor = "drive_end", extra: Partial<RecordOutcome> = {}): RecordOutcome {
+  const group = `${rate / 1000} kHz ${sensor.replace("_", " ")}`;
+  return {
+    file: `${label}-${verdict}.f32`, record: 1, label, fault_size_in: label === "normal" ? 0 : 0.007, load_hp: 0, sample_rate_hz: rate, sensor, group,
+    mode, rpm: 1800, verdict, windows: 10, windows_by_fault: { [verdict]: 10 }, shaft_hz: null, speed_error_pct: null, error: null, ...extra,
+  };
+}
+
+describe("confusion tables from replay results", () => {
+  const outcomes = [
+    outcome("normal", "none"),
+    outcome("inner", "inner_race"), outcome("inner", "outer_race"), outcome("inner", "unknown"),
+    outcome("outer", "outer_race"), outcome("outer", "inner_race"),
+    outcome("ball", "rolling_element"), outcome("ball", "none"),
+    outcome("outer", "outer_race", "with_rpm", 48000), outcome("ball", "cage_fault", "with_rpm", 48000),
+    outcome("inner", "inner_race", "with_rpm", 12000, "fan_end"),
+    outcome("normal", "imbalance", "without_rpm"), outcome("inner", "error", "without_rpm", 12000, "drive_end", { error: "x.f32: gone" }),
+  ];
+
+  it("has every protocol fault as a column, then faults seen beyond them, then error last", () => {
+    expect(faultColumns(outcomes)).toEqual([...FAULTS, "cage_fault", "error"]);
+    expect(faultColumns([outcome("normal", "none")])).toEqual([...FAULTS]);
+  });
+
+  it("groups by sample rate and sensor end, drive end first, then one table of all records, per mode", () => {
+    const tables = confusionTables(outcomes);
+    expect(tables.map((t) => `${t.mode} ${t.group}`)).toEqual([
+      "with_rpm 12 kHz drive end", "with_rpm 48 kHz drive end", "with_rpm 12 kHz fan end", "with_rpm all records",
+      "without_rpm 12 kHz drive end", "without_rpm all records",
+    ]);
+  });
+
+  it("counts each label's verdicts, the right ones, and the confident wrong races", () => {
+    const [drive12, drive48, fan12, all] = confusionTables(outcomes);
+    expect(drive12.rows.map((r) => [r.label, r.right, r.total])).toEqual([["normal", 1, 1], ["inner", 1, 3], ["outer", 1, 2], ["ball", 1, 2]]);
+    expect(drive12.rows[1].counts).toMatchObject({ inner_race: 1, outer_race: 1, unknown: 1, none: 0, cage_fault: 0 });
+    expect(drive12.wrong_race).toBe(2);
+    expect(drive48.rows.map((r) => [r.label, r.right, r.total])).toEqual([["outer", 1, 1], ["ball", 0, 1]]);
+    expect(drive48.rows[1].counts.cage_fault).toBe(1);
+    expect(fan12.rows.map((r) => [r.label, r.right, r.total])).toEqual([["inner", 1, 1]]);
+    expect(all.rows.map((r) => [r.label, r.right, r.total])).toEqual([["normal", 1, 1], ["inner", 2, 4], ["outer", 2, 3], ["ball", 1, 3]]);
+    expect(all.wrong_race).toBe(2);
+    const without = confusionTables(outcomes).at(-1)!;
+    expect(without.rows.map((r) => [r.label, r.counts.imbalance, r.counts.error])).toEqual([["normal", 1, 0], ["inner", 0, 1]]);
+  });
+
+  it("prints a table as label rows under fault columns, with the share right", () => {
+    const table = confusionTables([outcome("inner", "inner_race"), outcome("inner", "unknown"), outcome("normal", "none")])[0];
+    const lines = formatTable(table);
+    expect(lines[0]).toBe("  12 kHz drive end");
+    expect(lines[1].split(/\s+/).filter(Boolean)).toEqual(["label", ...FAULTS, "right"]);
+    expect(lines[2].split(/\s+/).filter(Boolean)).toEqual(["normal", "1", "0", "0", "0", "0", "0", "0", "0", "0", "1/1", "100", "%"]);
+    expect(lines[3].split(/\s+/).filter(Boolean)).toEqual(["inner", "0", "0", "0", "0", "1", "0", "0", "1", "0", "1/2", "50", "%"]);
+    expect(lines[4]).toBe("    confident wrong race: 0");
+  });
+});
+
+describe("speed measured without rpm", () => {
+  it("gives per group and over all the median and largest error and how many are within 0.5 %", () => {
+    const stats = speedStats([
+      outcome("inner", "none", "without_rpm", 12000, "drive_end", { speed_error_pct: 0.1 }),
+      outcome("inner", "none", "without_rpm", 12000, "drive_end", { speed_error_pct: 0.4 }),
+      outcome("inner", "none", "without_rpm", 12000, "drive_end", { speed_error_pct: 3 }),
+      outcome("outer", "none", "without_rpm", 12000, "fan_end", { speed_error_pct: 0.6 }),
+      outcome("outer", "none", "without_rpm", 12000, "fan_end", { speed_error_pct: null }), // the manifest has no rpm
+      outcome("outer", "none", "with_rpm", 12000, "fan_end", { speed_error_pct: null }),
+    ]);
+    expect(stats).toEqual([
+      { group: "12 kHz drive end", runs: 3, median_pct: 0.4, max_pct: 3, within: 2 },
+      { group: "12 kHz fan end", runs: 1, median_pct: 0.6, max_pct: 0.6, within: 0 },
+      { group: "all records", runs: 4, median_pct: 0.5, max_pct: 3, within: 2 },
+    ]);
+  });
+
+  it("takes the median of the windows' shaft_hz against rpm/60", () => {
+    const record: CwruRecord = {
+      file: "r.f32", record: 7, label: "inner", fault_size_in: 0.014, load_hp: 1, shaft_rpm: 1800, sample_rate_hz: 48000, bearing: "6205", sensor: "drive_end",
+    };
+    const windows = [29.7, 30.1, 36.6].map((hz, index) => ({ index, features: { shaft_hz: hz } }) as unknown as WindowResult);
+    const result = { summary: { fault: "inner_race", windows: 3, windows_by_fault: { none: 0, inner_race: 3 } }, windows } as unknown as ReplayResult;
+    const without = recordOutcome(record, "without_rpm", result);
+    expect(without.shaft_hz).toBeCloseTo(30.1, 12);
+    expect(without.speed_error_pct).toBeCloseTo((0.1 / 30) * 100, 10);
+    expect(without.group).toBe("48 kHz drive end");
+    expect(without.windows_by_fault).toEqual({ inner_race: 3 });
+    expect(recordOutcome(record, "with_rpm", result).speed_error_pct).toBeNull();
+    expect(recordOutcome({ ...record, shaft_rpm: null }, "without_rpm", result).speed_error_pct).toBeNull();
+    expect(recordOutcome(record, "with_rpm", { error: "r.f32: gone" })).toMatchObject({ verdict: "error", error: "r.f32: gone", windows: 0 });
+  });
+});
+
+describe("targets", () => {
+  const big = { fault_size_in: 0.028 };
+  const outcomes = [
+    outcome("inner", "inner_race"), outcome("inner", "inner_race", "with_rpm", 48000), outcome("inner", "unknown", "with_rpm", 12000, "drive_end", big),
+    outcome("inner", "outer_race", "with_rpm", 12000, "fan_end"), // fan end: not in the race targets, but a wrong race
+    outcome("outer", "outer_race"), outcome("outer", "none"), outcome("outer", "unknown", "with_rpm", 48000),
+    outcome("ball", "rolling_element"), outcome("ball", "none"), outcome("ball", "unknown"),
+    outcome("normal", "none"), outcome("normal", "none", "with_rpm", 48000),
+    outcome("inner", "unknown", "without_rpm"), outcome("ball", "none", "without_rpm"), outcome("normal", "cavitation", "without_rpm"),
+  ];
+  const targets = judgeTargets(outcomes);
+
+  it("judges the drive-end inner races of 0.007-0.021 in, and counts the outer races without judging them", () => {
+    expect(targets.filter((t) => t.mode === "with_rpm").map((t) => [t.status, t.count, t.total])).toEqual([
+      ["pass", 2, 2], // inner-race faults right
+      ["count", 1, 3], // outer-race faults right
+      ["pass", 1, 3], // ball: 1 of 3 is more than 25 %
+      ["pass", 2, 2], // normal called none
+      ["fail", 1, 7], // wrong race
+    ]);
+  });
+
+  it("judges the runs without rpm apart", () => {
+    expect(targets.filter((t) => t.mode === "without_rpm").map((t) => [t.status, t.count, t.total])).toEqual([
+      ["fail", 0, 1], ["no data", 0, 0], ["fail", 0, 1], ["fail", 0, 1], ["pass", 0, 1],
+    ]);
+  });
+});
+
+describe("FEMTO snapshot times", () => {
+  it("takes evenly stamped snapshots at their interval", () => {
+    expect(snapshotTimes([100, 110, 120, 130])).toEqual({ times_s: [0, 10, 20, 30], interval_s: 10, uniform: true, out_of_order: [] });
+  });
+
+  it("takes stamps out of order with the rest (a clock glitch) from their neighbours", () => {
+    const times = snapshotTimes([0, 10, 20, 86347.8, 86347.8, 50, 60]);
+    expect(times.uniform).toBe(true);
+    expect(times.interval_s).toBe(10);
+    expect(times.times_s).toEqual([0, 10, 20, 30, 40, 50, 60]);
+    expect(times.out_of_order).toEqual([{ index: 3, stamp_s: 86347.8, taken_s: 30 }, { index: 4, stamp_s: 86347.8, taken_s: 40 }]);
+  });
+
+  it("keeps uneven stamps that are in order, as stamped", () => {
+    const times = snapshotTimes([0, 10, 20, 27930, 27940]);
+    expect(times).toEqual({ times_s: [0, 10, 20, 27930, 27940], interval_s: 10, uniform: false, out_of_order: [] });
+  });
+
+  it("has replay feed snapshots at the given times, and refuses times that do not increase", async () => {
+    const samples = readRecording(new URL("femto-Bearing1_1-horizontal-first10-last10.f32", FIXTURES).pathname).subarray(0, 4 * 2560);
+    const options = { rateHz: 25600, rpm: 1800, window: 2560, firmware: await releaseFirmware() };
+    const result = await replay(samples, { ...options, timesS: [0, 10, 27930, 27940] });
+    expect(result.windows.map((w) => w.time_s)).toEqual([0, 10, 27930, 27940]);
+    expect(result.summary.duration_s).toBeCloseTo(27940.1, 9);
+    await expect(replay(samples, { ...options, timesS: [0, 10, 10, 20] })).rejects.toThrow(ReplayError);
+    await expect(replay(samples, { ...options, timesS: [0, 10] })).rejects.toThrow("2 snapshot times for 4 windows");
+  });
+
+  it("reports the failure as the last snapshot's start plus its length, and the first window in alarm", () => {
+    const run: FemtoRun = { file: "f.f32", bearing: "B", shaft_rpm: 1800, sample_rate_hz: 25600, samples_per_snapshot: 2560, snapshots: 3, snapshot_start_s: [0, 10, 20] };
+    const windows = ["none", "alert", "danger"].map((alarm, index) => ({ index, time_s: index * 10, alarm }) as unknown as WindowResult);
+    const result = { summary: { fault: "unknown", windows: 3, windows_by_fault: { unknown: 3 }, first_alarm_s: null }, windows } as unknown as ReplayResult;
+    expect(femtoOutcome(run, snapshotTimes(run.snapshot_start_s), result)).toMatchObject({
+      failure_s: 20.1, first_alarm_s: null, first_raised_s: 10, first_raised_level: "alert", verdict: "unknown", interval_s: 10, uniform: true,
+    });
+  });
+});
+
+describe("impeller validate on a small data folder", () => {
+  let dir: string;
+  const cwruRecords = [
+    { file: "cwru-97-normal-12k.f32", record: 97, label: "normal", fault_size_in: 0, load_hp: 0, shaft_rpm: 1796, sample_rate_hz: 12000, samples: 20480, bearing: "6205", sensor: "drive_end" },
+    { file: "cwru-105-inner-12k.f32", record: 105, label: "inner", fault_size_in: 0.007, load_hp: 0, shaft_rpm: 1797, sample_rate_hz: 12000, samples: 20480, bearing: "6205", sensor: "drive_end" },
+  ];
+  const bearings = { "6205": { rolling_elements: 9, element_diameter_mm: 7.94, pitch_diameter_mm: 39.04, contact_angle_deg: 0 } };
+  const starts = [...Array.from({ length: 10 }, (_, i) => i * 10), ...Array.from({ length: 10 }, (_, i) => 27930 + i * 10)];
+  const femtoRun = { file: "femto-Bearing1_1-horizontal.f32", bearing: "Bearing1_1", shaft_rpm: 1800, sample_rate_hz: 25600, samples_per_snapshot: 2560, snapshots: 20, snapshot_start_s: starts };
+
+  function writeData(target: string, records: object[] = cwruRecords): void {
+    fs.mkdirSync(path.join(target, "cwru"), { recursive: true });
+    fs.mkdirSync(path.join(target, "femto"), { recursive: true });
+    fs.writeFileSync(path.join(target, "cwru", "manifest.json"), JSON.stringify({ bearings, records }));
+    fs.writeFileSync(path.join(target, "femto", "manifest.json"), JSON.stringify({ runs: [femtoRun] }));
+    fs.copyFileSync(new URL("cwru-97-normal-12k-excerpt.f32", FIXTURES), path.join(target, "cwru", "cwru-97-normal-12k.f32"));
+    fs.copyFileSync(new URL("cwru-105-inner-12k-excerpt.f32", FIXTURES), path.join(target, "cwru", "cwru-105-inner-12k.f32"));
+    fs.copyFileSync(new URL("femto-Bearing1_1-horizontal-first10-last10.f32", FIXTURES), path.join(target, "femto", femtoRun.file));
+  }
+
+  async function run(args: string[]): Promise<{ code: number; text: string }> {
+    let text = "";
+    const code = await runValidate(args, (chunk) => { text += chunk; }, await releaseFirmware());
+    return { code, text };
+  }
+
+  beforeAll(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-validate-"));
+    writeData(path.join(dir, "data"));
+  });
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("runs each record with and without rpm and each FEMTO run, and reports them as JSON", async () => {
+    const { code, text } = await run([path.join(dir, "data"), "--json"]);
+    expect(code).toBe(0);
+    const report = JSON.parse(text) as ValidationReport;
+    expect(report.errors).toEqual([]);
+    expect(report.window).toBe(4096);
+    expect(report.cwru!.runs.map((o) => `${o.record} ${o.mode}`)).toEqual(["97 with_rpm", "97 without_rpm", "105 with_rpm", "105 without_rpm"]);
+    for (const o of report.cwru!.runs) {
+      expect(o.windows).toBe(5); // 20480 samples, windows of 4096
+      expect(Object.values(o.windows_by_fault).reduce((a, b) => a + b, 0)).toBe(5);
+      expect(typeof o.verdict).toBe("string");
+      expect(o.shaft_hz).toBeGreaterThan(0);
+      expect(o.speed_error_pct === null).toBe(o.mode === "with_rpm");
+    }
+    expect(report.cwru!.tables.map((t) => `${t.mode} ${t.group}`)).toEqual([
+      "with_rpm 12 kHz drive end", "with_rpm all records", "without_rpm 12 kHz drive end", "without_rpm all records",
+    ]);
+    expect(report.cwru!.tables[0].rows.map((r) => [r.label, r.total])).toEqual([["normal", 1], ["inner", 1]]);
+    expect(report.cwru!.speed.map((s) => [s.group, s.runs])).toEqual([["12 kHz drive end", 2], ["all records", 2]]);
+    expect(report.targets.map((t) => [t.mode, t.total])).toEqual([
+      ["with_rpm", 1], ["with_rpm", 0], ["with_rpm", 0], ["with_rpm", 1], ["with_rpm", 1],
+      ["without_rpm", 1], ["without_rpm", 0], ["without_rpm", 0], ["without_rpm", 1], ["without_rpm", 1],
+    ]);
+    const [femto] = report.femto!;
+    expect(femto).toMatchObject({ bearing: "Bearing1_1", snapshots: 20, uniform: false, interval_s: 10, out_of_order: [], failure_s: 28020.1, error: null });
+    expect(Object.values(femto.windows_by_fault).reduce((a, b) => a + b, 0)).toBe(20);
+  });
+
+  it("prints the tables, the FEMTO runs, the targets and, with --verbose, every record's verdict", async () => {
+    const json = JSON.parse((await run([path.join(dir, "data"), "--json"])).text) as ValidationReport;
+    const { code, text } = await run([path.join(dir, "data"), "--verbose"]);
+    expect(code).toBe(0);
+    expect(text).toContain("CWRU with rpm (the manifest's shaft speed)");
+    expect(text).toContain("CWRU without rpm (the firmware measures the shaft speed)");
+    expect(text).toMatch(/^ {2}12 kHz drive end$/m);
+    expect(text).toMatch(/^ {2}Bearing1_1: first alarm (never|at [\d,.]+ s of 28,020\.1 s)/m);
+    expect(text).toContain("Targets");
+    for (const o of json.cwru!.runs) {
+      expect(text).toContain(`  ${o.record} ${o.label} ${o.fault_size_in.toFixed(3)} in 0 hp, 12 kHz drive end, ${o.mode.replace("_", " ")}: ${o.verdict} (`);
+    }
+    expect((await run([path.join(dir, "data")])).text).not.toContain("Records (verdict");
+  });
+
+  it("runs one data set with --only", async () => {
+    const report = JSON.parse((await run([path.join(dir, "data"), "--json", "--only", "femto"])).text) as ValidationReport;
+    expect(report.cwru).toBeNull();
+    expect(report.targets).toEqual([]);
+    expect(report.femto).toHaveLength(1);
+    expect(JSON.parse((await run([path.join(dir, "data"), "--json", "--only", "cwru"])).text).femto).toBeNull();
+  });
+
+  it("stops with a clear error when the data folder is missing", async () => {
+    const missing = path.join(dir, "nowhere");
+    await expect(run([missing])).rejects.toThrow(new ValidateError("no_data", `no data folder at ${missing}: name the folder that holds cwru/ and femto/ (default ../shared/data)`));
+  });
+
+  it("stops with an error naming the manifest and the field when a manifest is malformed", async () => {
+    const broken = path.join(dir, "broken");
+    writeData(broken, [{ ...cwruRecords[0], label: "cracked" }]);
+    const manifest = path.join(broken, "cwru", "manifest.json");
+    await expect(validate({ dir: broken, firmware: await releaseFirmware() })).rejects.toThrow(`${manifest}: records[0].label is one of normal, inner, outer, ball, not "cracked"`);
+    fs.writeFileSync(manifest, "{ not json");
+    await expect(validate({ dir: broken, firmware: await releaseFirmware() })).rejects.toThrow(`${manifest} is not JSON`);
+    fs.rmSync(path.join(broken, "femto", "manifest.json"));
+    await expect(validate({ dir: broken, only: "femto", firmware: await releaseFirmware() })).rejects.toThrow(`${path.join(broken, "femto", "manifest.json")} is missing`);
+  });
+
+  it("reports a missing recording as an error line naming it, runs the others, and exits 1", async () => {
+    const partial = path.join(dir, "partial");
+    writeData(partial);
+    fs.rmSync(path.join(partial, "cwru", "cwru-97-normal-12k.f32"));
+    const { code, text } = await run([partial, "--json"]);
+    expect(code).toBe(1);
+    const report = JSON.parse(text) as ValidationReport;
+    expect(report.errors).toHaveLength(1);
+    expect(report.errors[0]).toContain(`cannot read ${path.join(partial, "cwru", "cwru-97-normal-12k.f32")}`);
+    expect(report.cwru!.runs.map((o) => [o.record, o.verdict === "error"])).toEqual([[97, true], [97, true], [105, false], [105, false]]);
+    expect(report.femto![0].error).toBeNull();
+    expect((await run([partial])).text).toMatch(/^Errors \(1; the other records ran\)\n {2}cannot read .*cwru-97-normal-12k\.f32/m);
+  });
+});
