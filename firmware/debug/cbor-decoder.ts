@@ -4,6 +4,7 @@
 // this file. Neither reads outside its input nor allocates after the node table exists.
 
 import { writeHead, writeF16, writeF32, writeF64, writeRaw, writeEnd, halfToF64, CBOR_DEPTH_MAX } from "../cbor";
+import { ASSERTS } from "../assert";
 
 // Decoder. cborDecode() walks one whole item, checks it is well-formed (RFC 8949 §3 and
 // Appendix C) and records it as a table of nodes in preorder, without recursion and without
@@ -174,13 +175,16 @@ function utf8Sequence(p: usize, end: usize): i32 {
   return n;
 }
 
+/** Whether the `len` bytes at `p` are valid UTF-8. Every turn consumes a sequence of at least
+ *  one byte, so at most `len` turns. */
 function validUtf8(p: usize, len: usize): bool {
   const end = p + len;
-  while (p < end) {
+  for (let turn: usize = 0; turn < len && p < end; turn++) {
     const n = utf8Sequence(p, end);
     if (n == 0) return false;
     p += <usize>n;
   }
+  if (ASSERTS) assert(p == end, "UTF-8 check stopped short of the string's end");
   return true;
 }
 
@@ -198,131 +202,194 @@ export function cborDecode(ptr: usize, len: i32): i32 {
   return status;
 }
 
-/** The walk behind cborDecode(): one pass, bounded by the input's length. */
+// The walk's state: the input, where it reads, the nodes so far, the containers open around the
+// next item, and the first well-formed but refused item (reported only once the whole item has
+// proved well-formed).
+let walk_start: usize = 0;
+let walk_end: usize = 0;
+let walk_at: usize = 0;
+let walk_count: i32 = 0;
+let walk_depth: i32 = 0;
+let walk_deferred: i32 = CBOR_OK;
+
+/** What a turn of the walk did with an item: left it complete, or opened it (its content is
+ *  still to come); and whether the whole item is done. */
+const WALK_COMPLETE: i32 = 0;
+const WALK_OPENED: i32 = 1;
+const WALK_DONE: i32 = 2;
+
+/** The walk behind cborDecode(): one pass, bounded by the input's length. Every turn consumes at
+ *  least one byte (a head or a break), so it takes at most len + 1 turns, the last of them to
+ *  find the input ended. */
 function walk(ptr: usize, len: usize): i32 {
-  const end = ptr + len;
-  let p = ptr;
-  let count: i32 = 0;
-  let depth: i32 = 0; // containers open around the next item
-  let deferred: i32 = CBOR_OK; // the first well-formed-but-refused item, reported at the end
-  // Every pass of this loop consumes at least one byte, so it runs at most len + 1 times.
-  while (true) {
-    cbor_consumed = <i32>(p - ptr);
-    if (p >= end) return CBOR_ERR_TRUNCATED;
-    const initial = <u32>load<u8>(p);
-    const major = <u8>(initial >> 5);
-    const info = initial & 0x1f;
-    const top = depth - 1;
-    const top_node = depth > 0 ? load<i32>(stack_nodes + (<usize>top << 2)) : -1;
-    const top_kind = top_node >= 0 ? cborNodeKind(top_node) : <u8>0xff;
-    const in_string = top_node >= 0 && (top_kind == CBOR_KIND_BYTES || top_kind == CBOR_KIND_TEXT);
-    let completed = true; // the item just read has no content still to come
-    if (initial == BREAK) {
-      if (top_node < 0 || load<u64>(stack_left + (<usize>top << 3)) != REMAINING_INDEFINITE) return CBOR_ERR_MALFORMED;
-      p += 1;
-      if (top_kind == CBOR_KIND_MAP) {
-        const items = cborNodeValue(top_node);
-        if ((items & 1) != 0) return CBOR_ERR_MALFORMED; // a key without a value
-        store<u64>(node_values + (<usize>top_node << 3), items >> 1);
-      }
-      store<u32>(node_sizes + (<usize>top_node << 2), <u32>(count - top_node));
-      depth -= 1;
-    } else {
-      if (info >= 28 && info <= 30) return CBOR_ERR_MALFORMED;
-      const indefinite = info == 31;
-      if (indefinite && (major == 0 || major == 1 || major == 6 || major == 7)) return CBOR_ERR_MALFORMED;
-      let value: u64 = <u64>info;
-      p += 1;
-      if (info >= 24 && info <= 27) {
-        const size = <usize>1 << <usize>(info - 24);
-        if (end - p < size) return CBOR_ERR_TRUNCATED;
-        value = 0;
-        for (let i: usize = 0; i < size; i++) value = (value << 8) | <u64>load<u8>(p + i);
-        p += size;
-      }
-      if (in_string && (major != top_kind || indefinite)) return CBOR_ERR_MALFORMED;
-      if (!in_string && depth > CBOR_DEPTH_MAX) return CBOR_ERR_TOO_DEEP;
-      if (count >= nodes_capacity) return CBOR_ERR_TOO_MANY;
-      const node = count;
-      count += 1;
-      const remaining = <u64>(end - p);
-      if (major == CBOR_KIND_BYTES || major == CBOR_KIND_TEXT) {
-        if (indefinite) {
-          setNode(node, major, CBOR_FLAG_INDEFINITE, 0, 0);
-          value = REMAINING_INDEFINITE;
-          completed = false;
-        } else {
-          if (value > remaining) return CBOR_ERR_TRUNCATED;
-          setNode(node, major, in_string ? CBOR_FLAG_CHUNK : 0, value, <u32>(p - ptr));
-          if (major == CBOR_KIND_TEXT && deferred == CBOR_OK && !validUtf8(p, <usize>value)) deferred = CBOR_ERR_BAD_UTF8;
-          p += <usize>value;
-          if (in_string) {
-            const total = node_values + (<usize>top_node << 3);
-            store<u64>(total, load<u64>(total) + value); // bounded by len: no overflow
-          }
-        }
-      } else if (major == CBOR_KIND_ARRAY || major == CBOR_KIND_MAP) {
-        if (indefinite) {
-          setNode(node, major, CBOR_FLAG_INDEFINITE, 0, 0);
-          value = REMAINING_INDEFINITE;
-          completed = false;
-        } else {
-          // Every item takes at least a byte: a count the rest of the input cannot hold is a lie.
-          if (value > remaining || (major == CBOR_KIND_MAP && value * 2 > remaining)) return CBOR_ERR_TRUNCATED;
-          setNode(node, major, 0, value, 0);
-          if (major == CBOR_KIND_MAP) value *= 2;
-          if (value > <u64>(nodes_capacity - count)) return CBOR_ERR_TOO_MANY;
-          completed = value == 0;
-        }
-      } else if (major == CBOR_KIND_TAG) {
-        setNode(node, CBOR_KIND_TAG, 0, value, 0);
-        if (value >= TAG_BIGNUM_POSITIVE && value <= TAG_BIGFLOAT && deferred == CBOR_OK) deferred = CBOR_ERR_UNSUPPORTED;
-        value = 1;
-        completed = false;
-      } else if (major == 7 && info >= 25) {
-        const bits = info == 25 ? halfBitsToF64Bits(<u32>value)
-          : info == 26 ? f32BitsToF64Bits(<u32>value) : value;
-        const width = info == 25 ? CBOR_FLAG_FLOAT16 : info == 26 ? CBOR_FLAG_FLOAT32 : CBOR_FLAG_FLOAT64;
-        setNode(node, CBOR_KIND_FLOAT, width, bits, 0);
-      } else if (major == 7) {
-        if (info == 24 && value < 32) return CBOR_ERR_MALFORMED; // RFC 8949 §3.3
-        setNode(node, CBOR_KIND_SIMPLE, 0, value, 0);
-      } else {
-        setNode(node, major, 0, value, 0); // an integer
-      }
-      if (!completed) {
-        store<i32>(stack_nodes + (<usize>depth << 2), node);
-        store<u64>(stack_left + (<usize>depth << 3), value);
-        depth += 1;
-      }
-    }
-    // An item is complete: count it in its container and close every container it completes.
-    while (completed && depth > 0) {
-      const level = depth - 1;
-      const open = load<i32>(stack_nodes + (<usize>level << 2));
-      const left = stack_left + (<usize>level << 3);
-      if (load<u64>(left) == REMAINING_INDEFINITE) {
-        if (cborNodeKind(open) == CBOR_KIND_ARRAY || cborNodeKind(open) == CBOR_KIND_MAP) {
-          const items = node_values + (<usize>open << 3);
-          store<u64>(items, load<u64>(items) + 1);
-        }
-        completed = false;
-      } else {
-        store<u64>(left, load<u64>(left) - 1);
-        if (load<u64>(left) != 0) {
-          completed = false;
-        } else {
-          store<u32>(node_sizes + (<usize>open << 2), <u32>(count - open));
-          depth -= 1;
-        }
-      }
-    }
-    if (depth == 0 && completed) break;
+  walk_start = ptr;
+  walk_end = ptr + len;
+  walk_at = ptr;
+  walk_count = 0;
+  walk_depth = 0;
+  walk_deferred = CBOR_OK;
+  for (let turn: usize = 0; turn <= len; turn++) {
+    cbor_consumed = <i32>(walk_at - ptr);
+    if (walk_at >= walk_end) return CBOR_ERR_TRUNCATED;
+    if (ASSERTS) assert(walk_at - ptr >= turn, "a turn of the CBOR walk consumed nothing");
+    const status = walkTurn();
+    if (status < 0) return status;
+    if (status == WALK_DONE) return walkFinish();
   }
-  cbor_consumed = <i32>(p - ptr);
-  if (p != end) return CBOR_ERR_TRAILING;
-  if (deferred != CBOR_OK) return deferred;
-  return count;
+  if (ASSERTS) assert(false, "the CBOR walk outlasted its input");
+  return CBOR_ERR_TRUNCATED;
+}
+
+/** One turn: a break or an item head, then the containers the item completes. */
+function walkTurn(): i32 {
+  const top_node = walk_depth > 0 ? load<i32>(stack_nodes + (<usize>(walk_depth - 1) << 2)) : -1;
+  const initial = <u32>load<u8>(walk_at);
+  const status = initial == BREAK ? walkBreak(top_node) : walkItem(initial, top_node);
+  if (status < 0) return status;
+  const completed = status == WALK_COMPLETE && closeCompleted();
+  return walk_depth == 0 && completed ? WALK_DONE : status;
+}
+
+/** The end of the item: nothing may follow it, and a refusal deferred till now is reported. */
+function walkFinish(): i32 {
+  cbor_consumed = <i32>(walk_at - walk_start);
+  if (walk_at != walk_end) return CBOR_ERR_TRAILING;
+  if (walk_deferred != CBOR_OK) return walk_deferred;
+  return walk_count;
+}
+
+/** A break closes the indefinite container or string open at `top_node`. */
+function walkBreak(top_node: i32): i32 {
+  if (top_node < 0 || load<u64>(stack_left + (<usize>(walk_depth - 1) << 3)) != REMAINING_INDEFINITE) return CBOR_ERR_MALFORMED;
+  walk_at += 1;
+  if (cborNodeKind(top_node) == CBOR_KIND_MAP) {
+    const items = cborNodeValue(top_node);
+    if ((items & 1) != 0) return CBOR_ERR_MALFORMED; // a key without a value
+    store<u64>(node_values + (<usize>top_node << 3), items >> 1);
+  }
+  store<u32>(node_sizes + (<usize>top_node << 2), <u32>(walk_count - top_node));
+  walk_depth -= 1;
+  return WALK_COMPLETE;
+}
+
+/** An item's head, checked, and its node: the item complete, or opened for its content. */
+function walkItem(initial: u32, top_node: i32): i32 {
+  const major = <u8>(initial >> 5);
+  const info = initial & 0x1f;
+  const top_kind = top_node >= 0 ? cborNodeKind(top_node) : <u8>0xff;
+  const in_string = top_kind == CBOR_KIND_BYTES || top_kind == CBOR_KIND_TEXT;
+  if (info >= 28 && info <= 30) return CBOR_ERR_MALFORMED;
+  const indefinite = info == 31;
+  if (indefinite && (major == 0 || major == 1 || major == 6 || major == 7)) return CBOR_ERR_MALFORMED;
+  let value: u64 = <u64>info;
+  walk_at += 1;
+  if (info >= 24 && info <= 27) {
+    const size = <usize>1 << <usize>(info - 24);
+    if (walk_end - walk_at < size) return CBOR_ERR_TRUNCATED;
+    value = 0;
+    for (let i: usize = 0; i < size; i++) value = (value << 8) | <u64>load<u8>(walk_at + i);
+    walk_at += size;
+  }
+  if (in_string && (major != top_kind || indefinite)) return CBOR_ERR_MALFORMED;
+  if (!in_string && walk_depth > CBOR_DEPTH_MAX) return CBOR_ERR_TOO_DEEP;
+  if (walk_count >= nodes_capacity) return CBOR_ERR_TOO_MANY;
+  const node = walk_count;
+  walk_count += 1;
+  if (major == CBOR_KIND_BYTES || major == CBOR_KIND_TEXT) return walkString(node, major, value, indefinite, in_string ? top_node : -1);
+  if (major == CBOR_KIND_ARRAY || major == CBOR_KIND_MAP) return walkContainer(node, major, value, indefinite);
+  if (major == CBOR_KIND_TAG) {
+    setNode(node, CBOR_KIND_TAG, 0, value, 0);
+    if (value >= TAG_BIGNUM_POSITIVE && value <= TAG_BIGFLOAT && walk_deferred == CBOR_OK) walk_deferred = CBOR_ERR_UNSUPPORTED;
+    return walkOpen(node, 1);
+  }
+  if (major == 7) return walkSimple(node, info, value);
+  setNode(node, major, 0, value, 0); // an integer
+  return WALK_COMPLETE;
+}
+
+/** A string, or a chunk of the indefinite string `string_node` (-1: none). */
+function walkString(node: i32, major: u8, length: u64, indefinite: bool, string_node: i32): i32 {
+  if (indefinite) {
+    setNode(node, major, CBOR_FLAG_INDEFINITE, 0, 0);
+    return walkOpen(node, REMAINING_INDEFINITE);
+  }
+  if (length > <u64>(walk_end - walk_at)) return CBOR_ERR_TRUNCATED;
+  setNode(node, major, string_node >= 0 ? CBOR_FLAG_CHUNK : 0, length, <u32>(walk_at - walk_start));
+  if (major == CBOR_KIND_TEXT && walk_deferred == CBOR_OK && !validUtf8(walk_at, <usize>length)) walk_deferred = CBOR_ERR_BAD_UTF8;
+  walk_at += <usize>length;
+  if (string_node >= 0) {
+    const total = node_values + (<usize>string_node << 3);
+    store<u64>(total, load<u64>(total) + length); // bounded by len: no overflow
+  }
+  return WALK_COMPLETE;
+}
+
+/** An array or a map of `count` items or pairs (any number up to a break when indefinite). */
+function walkContainer(node: i32, major: u8, count: u64, indefinite: bool): i32 {
+  if (indefinite) {
+    setNode(node, major, CBOR_FLAG_INDEFINITE, 0, 0);
+    return walkOpen(node, REMAINING_INDEFINITE);
+  }
+  // Every item takes at least a byte: a count the rest of the input cannot hold is a lie.
+  const remaining = <u64>(walk_end - walk_at);
+  if (count > remaining || (major == CBOR_KIND_MAP && count * 2 > remaining)) return CBOR_ERR_TRUNCATED;
+  setNode(node, major, 0, count, 0);
+  const items = major == CBOR_KIND_MAP ? count * 2 : count;
+  if (items > <u64>(nodes_capacity - walk_count)) return CBOR_ERR_TOO_MANY;
+  return items == 0 ? WALK_COMPLETE : walkOpen(node, items);
+}
+
+/** Major type 7: a float (kept as the f64 bits of its exact value) or a simple value. */
+function walkSimple(node: i32, info: u32, value: u64): i32 {
+  if (info >= 25) {
+    const bits = info == 25 ? halfBitsToF64Bits(<u32>value)
+      : info == 26 ? f32BitsToF64Bits(<u32>value) : value;
+    const width = info == 25 ? CBOR_FLAG_FLOAT16 : info == 26 ? CBOR_FLAG_FLOAT32 : CBOR_FLAG_FLOAT64;
+    setNode(node, CBOR_KIND_FLOAT, width, bits, 0);
+    return WALK_COMPLETE;
+  }
+  if (info == 24 && value < 32) return CBOR_ERR_MALFORMED; // RFC 8949 §3.3
+  setNode(node, CBOR_KIND_SIMPLE, 0, value, 0);
+  return WALK_COMPLETE;
+}
+
+/** Opens `node` on the stack, expecting `left` more items (REMAINING_INDEFINITE: up to a break). */
+function walkOpen(node: i32, left: u64): i32 {
+  // walkItem refused depths past CBOR_DEPTH_MAX outside a string, and nothing opens inside one.
+  if (ASSERTS) assert(walk_depth < STACK_SLOTS, "CBOR walk stack overrun");
+  store<i32>(stack_nodes + (<usize>walk_depth << 2), node);
+  store<u64>(stack_left + (<usize>walk_depth << 3), left);
+  walk_depth += 1;
+  return WALK_OPENED;
+}
+
+/** An item is complete: counts it in its container and closes every container it completes.
+ *  Whether the outermost one it reached is complete too. Every turn but the last closes a
+ *  container, so at most STACK_SLOTS turns. */
+function closeCompleted(): bool {
+  let completed = true;
+  for (let turn = 0; turn < STACK_SLOTS && completed && walk_depth > 0; turn++) {
+    const level = walk_depth - 1;
+    const open = load<i32>(stack_nodes + (<usize>level << 2));
+    const left = stack_left + (<usize>level << 3);
+    if (load<u64>(left) == REMAINING_INDEFINITE) {
+      if (cborNodeKind(open) == CBOR_KIND_ARRAY || cborNodeKind(open) == CBOR_KIND_MAP) {
+        const items = node_values + (<usize>open << 3);
+        store<u64>(items, load<u64>(items) + 1);
+      }
+      completed = false;
+    } else {
+      store<u64>(left, load<u64>(left) - 1);
+      if (load<u64>(left) != 0) {
+        completed = false;
+      } else {
+        store<u32>(node_sizes + (<usize>open << 2), <u32>(walk_count - open));
+        walk_depth -= 1;
+      }
+    }
+  }
+  if (ASSERTS) assert(!completed || walk_depth == 0, "CBOR walk closed more containers than it opened");
+  return completed;
 }
 
 // ---------------------------------------------------------------------------------------
@@ -381,9 +448,10 @@ export function writeFloatShortest(value: f64): void {
  *  through the writer (writeBegin first). False when the buffer was too small. */
 export function cborEncodeNode(index: i32): bool {
   if (index < 0 || index >= d_count) return false;
-  const end = index + cborNodeSize(index);
+  const size = cborNodeSize(index);
+  const end = index + size;
   let i = index;
-  while (i < end) { // every pass moves i forward
+  for (let turn = 0; turn < size && i < end; turn++) { // every turn moves i forward
     const kind = cborNodeKind(i);
     const value = cborNodeValue(i);
     if (kind == CBOR_KIND_BYTES || kind == CBOR_KIND_TEXT) {
