@@ -14,7 +14,7 @@
 //   bearing.ts          the bearing's evidence over the bands and the stream
 //   diagnosis.ts        findings, fault, severity and health index
 //
-// machine.ts holds what the analysis knows of the machine and what it found, window.ts the
+// machine.ts holds what the analysis knows of the machine and what it found, buffers.ts the
 // buffers the steps share and constants.ts the constants they share. Buffers are sized once by
 // analysisInit(); analyse() allocates nothing and every loop has a fixed bound.
 
@@ -26,7 +26,7 @@ import { diagnose } from "./analysis/diagnosis";
 import { streamInit } from "./analysis/envelope-stream";
 import { measureSpeed, estimateSpeed, runningSpeedLines } from "./analysis/running-speed";
 import { spectra, velocityAndZone, highFrequencyFloor } from "./analysis/spectra";
-import { window_samples, fft_size, raw, windowInit, windowBegin } from "./analysis/window";
+import { window_samples, fft_size, raw, windowInit, windowBegin } from "./analysis/buffers";
 
 export {
   Machine, Result, machine, result,

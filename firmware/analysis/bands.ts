@@ -6,7 +6,7 @@ import { fftRealPlaced, fftSlot, fftSlotShift, cosTurns } from "../fft";
 import { PASSBAND_SHARE, BAND_WIDTH_MAX_SHARE, HARMONICS, SLIP_MAX } from "./constants";
 import { machine, result } from "./machine";
 import { speed_tolerance } from "./running-speed";
-import { window_samples, bin_hz, nextPowerOfTwo, getF64, setF64, getF32, setF32 } from "./window";
+import { window_samples, bin_hz, nextPowerOfTwo, getF64, setF64, getF32, setF32 } from "./buffers";
 
 /** Envelope bands enveloped per window: those of the largest spectral kurtosis. */
 export const ENVELOPE_BANDS: i32 = 3;

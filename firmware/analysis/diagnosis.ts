@@ -7,7 +7,7 @@ import {
   machine, result, FINDINGS_MAX, FAULT_NONE, FAULT_IMBALANCE, FAULT_MISALIGNMENT, FAULT_OUTER_RACE,
   FAULT_INNER_RACE, FAULT_ROLLING_ELEMENT, FAULT_CAVITATION, FAULT_UNKNOWN,
 } from "./machine";
-import { window_samples } from "./window";
+import { window_samples } from "./buffers";
 
 /** A finding's false-finding probability per window under noise, after the Bonferroni
  *  correction for every band and defect tested: one window in a thousand of a sound machine. */

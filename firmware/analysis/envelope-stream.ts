@@ -15,7 +15,7 @@ import {
   bpfo_ln_p, bpfi_ln_p, bsf_ln_p, bpfo_strength, bpfi_strength, bsf_strength, bpfi_sidebands,
 } from "./evidence";
 import { machine, result } from "./machine";
-import { window_samples, fft_size, raw, envelope, envelope_points_max } from "./window";
+import { window_samples, fft_size, raw, envelope, envelope_points_max } from "./buffers";
 
 /** Points of the envelope streamed over consecutive windows. */
 const STREAM_POINTS: i32 = 1024;

@@ -4,7 +4,7 @@
 
 import { fftRealPlaced, fftConjugateHalfFilled, fftSlot, fftSlotShift, cosTurns } from "../fft";
 import { setEnvelopeSpectrum } from "./evidence";
-import { bins, bin_hz, raw, baseband, envelope, envelope_points_max, nextPowerOfTwo } from "./window";
+import { bins, bin_hz, raw, baseband, envelope, envelope_points_max, nextPowerOfTwo } from "./buffers";
 
 /** Points of the last band's envelope (envelopeSpectrum). */
 export let envelope_points: i32 = 0;

@@ -7,7 +7,7 @@
 import { HARMONICS, SLIP_MAX, DEFECTS, DEFECT_OUTER, DEFECT_INNER, DEFECT_ELEMENT, HANN_ENBW_BINS, STRENGTH_FAILED, LN_2, LN_10, LOG10_P_MIN } from "./constants";
 import { machine } from "./machine";
 import { speed_tolerance } from "./running-speed";
-import { baseband, setF32 } from "./window";
+import { baseband, setF32 } from "./buffers";
 
 /** Background bins whose median is a defect zone's noise floor (15 each side). */
 const FLOOR_BINS: i32 = 30;

@@ -7,7 +7,7 @@ import { speedCapture, speedFromStream, speedFromSpectrum, speed_hz, speed_z, sp
 import { PASSBAND_SHARE, SLIP_MAX } from "./constants";
 import { machine, result } from "./machine";
 import { lineVelocity } from "./spectra";
-import { window_samples, fft_size, bins, bin_hz, raw, power, baseband } from "./window";
+import { window_samples, fft_size, bins, bin_hz, raw, power, baseband } from "./buffers";
 
 /** The harmonic family is summed up to this many times the top of the speed range. */
 const SPEED_HARMONICS_SPAN: f64 = 10.0;

@@ -8,7 +8,7 @@ import { STATUS_OK } from "../status";
 import { radixSelect } from "../stats";
 import { LINE_HALF_BINS, HANN_ENBW_BINS, PASSBAND_SHARE } from "./constants";
 import { machine, result } from "./machine";
-import { window_samples, fft_size, bins, bin_hz, raw, power, baseband, getF32, setF32 } from "./window";
+import { window_samples, fft_size, bins, bin_hz, raw, power, baseband, getF32, setF32 } from "./buffers";
 
 const VELOCITY_LOW_HZ: f64 = 10.0;
 const VELOCITY_HIGH_HZ: f64 = 1000.0;
