@@ -19,7 +19,7 @@
 // analysisInit(); analyse() allocates nothing and every loop has a fixed bound.
 
 import { STATUS_OK, STATUS_BAD_ARGUMENT } from "./status";
-import { speedInit } from "./speed";
+import { speedInit } from "./speed-stream";
 import { bandsInit } from "./analysis/bands";
 import { bearingEvidence } from "./analysis/bearing";
 import { diagnose } from "./analysis/diagnosis";

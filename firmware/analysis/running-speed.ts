@@ -3,7 +3,8 @@
 // alone; taken when it is clear and fine enough, else the configured speed stands. Then the
 // velocity of the running-speed lines and of the vane pass.
 
-import { speedCapture, speedFromStream, speedFromSpectrum, speed_hz, speed_z, speed_confidence, speed_bin_hz, speed_sum_hh, FAMILY_Z } from "../speed";
+import { speedCapture } from "../speed-stream";
+import { speedFromStream, speedFromSpectrum, speed_hz, speed_z, speed_confidence, speed_bin_hz, speed_sum_hh, FAMILY_Z } from "../speed";
 import { PASSBAND_SHARE, SLIP_MAX } from "./constants";
 import { machine, result } from "./machine";
 import { lineVelocity } from "./spectra";
