@@ -31,6 +31,18 @@ function isPowerOfTwo(n: i32): bool {
   return n > 0 && (n & (n - 1)) == 0;
 }
 
+/** Doublings from 1 to the largest power of two an i32 holds (2^30): no power-of-two search
+ *  turns more often. */
+const DOUBLINGS_MAX: i32 = 30;
+
+/** The smallest power of two that is at least `n` and at least `floor` (itself a power of two),
+ *  for n up to 2^30. A counted loop: at most DOUBLINGS_MAX turns, whatever `n` is. */
+export function nextPowerOfTwo(n: i32, floor: i32): i32 {
+  let size = floor;
+  for (let turn = 0; turn < DOUBLINGS_MAX && size < n; turn++) size <<= 1;
+  return size;
+}
+
 /** Builds the tables for real sizes up to `size_max` (a power of two in FFT_SIZE_MIN..FFT_SIZE_MAX).
  *  A repeated call with a size no larger than the first is a no-op; a larger one would have to
  *  allocate again, which the stub runtime cannot take back, so it is refused. */

@@ -21,7 +21,7 @@
 // Memory, allocated once by spectrumInit(L): the FFT buffer (N + 2 f32, which ends up holding
 // the amplitudes) and the two half windows (2 × (L/2 + 1) f32), plus fft.ts's tables.
 
-import { fftInit, fftReal, cosTurns, FFT_SIZE_MAX } from "./fft";
+import { fftInit, fftReal, cosTurns, nextPowerOfTwo, FFT_SIZE_MAX } from "./fft";
 
 /** The smallest spectrum: short windows are zero-padded to it. */
 const SPECTRUM_SIZE_MIN: i32 = 256;
@@ -64,8 +64,7 @@ function flatTopAt(at: i32): f32 {
 export function spectrumInit(samples: i32, work_ptr: usize = 0): i32 {
   if (samples < WINDOW_SAMPLES_MIN || samples > FFT_SIZE_MAX) return STATUS_BAD_ARGUMENT;
   if (window_samples != 0) return samples == window_samples ? STATUS_OK : STATUS_NEEDS_REBOOT;
-  let size = SPECTRUM_SIZE_MIN;
-  while (size < samples) size <<= 1; // at most log2(FFT_SIZE_MAX / SPECTRUM_SIZE_MIN) turns
+  const size = nextPowerOfTwo(samples, SPECTRUM_SIZE_MIN);
   const status = fftInit(size);
   if (status < 0) return status;
 

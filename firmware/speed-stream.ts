@@ -8,7 +8,7 @@
 import { fftRealPlaced, fftSlot, fftSlotShift, cosTurns } from "./fft";
 
 /** Points of the decimated stream the speed is read from, kept as i16 (8 KiB). */
-const SPEED_POINTS_MAX: i32 = 4096;
+export const SPEED_POINTS_MAX: i32 = 4096;
 /** The stream's values are i16 of a common step: a window's points that need a coarser step
  *  re-step the stream; a step STEP_SLACK times finer than the stream's holds is taken back. */
 const I16_MAX: f64 = 32767.0;

@@ -13,8 +13,9 @@ import {
   stream_count, stream_rate_hz, stream_new_points, stream_restarted, streamDesigned, streamRead, streamPower, PASSBAND_SHARE,
 } from "./speed-stream";
 
-/** The shortest stream a spectrum is taken of. */
+/** The shortest stream a spectrum is taken of, and the doublings from it to the longest. */
 const SPEED_POINTS_MIN: i32 = 64;
+const SPEED_POINTS_DOUBLINGS: i32 = 6;
 /** A harmonic family's lines must stand this many bins apart to be told from their neighbours:
  *  the main lobe of a Hann window is ±2 bins. */
 const FAMILY_SPACING_BINS: f64 = 4.0;
@@ -68,8 +69,10 @@ let bin_hz: f64 = 1.0;
 export function speedFromStream(low_hz: f64, high_hz: f64, top_hz: f64, cage: f64, work_ptr: usize, power_at: usize, prominence_at: usize): bool {
   cage_order = cage;
   if (stream_count < SPEED_POINTS_MIN || !streamDesigned()) return clear();
+  // The newest power-of-two number of points: at most SPEED_POINTS_DOUBLINGS turns, the stream
+  // holding at most SPEED_POINTS_MAX.
   let points = SPEED_POINTS_MIN;
-  while (points << 1 <= stream_count) points <<= 1;
+  for (let turn = 0; turn < SPEED_POINTS_DOUBLINGS && points << 1 <= stream_count; turn++) points <<= 1;
   // The spectrum is taken again once a quarter of its points are new (or it grew): in between,
   // the estimate stands.
   if (!stream_restarted && points == measured_points && stream_new_points < (points >> 2) && low_hz == measured_low_hz && high_hz == measured_high_hz) return measured_ok;

@@ -2,11 +2,11 @@
 // half-overlapping bands, each wide enough to carry the defects' modulation, whose spectral
 // kurtosis (over frames short enough to hold one impact each) is largest.
 
-import { fftRealPlaced, fftSlot, fftSlotShift, cosTurns } from "../fft";
+import { fftRealPlaced, fftSlot, fftSlotShift, cosTurns, nextPowerOfTwo } from "../fft";
 import { PASSBAND_SHARE, BAND_WIDTH_MAX_SHARE, HARMONICS, SLIP_MAX } from "./constants";
 import { machine, result } from "./machine";
 import { speed_tolerance } from "./running-speed";
-import { window_samples, bin_hz, nextPowerOfTwo, getF64, setF64, getF32, setF32 } from "./buffers";
+import { window_samples, bin_hz, getF64, setF64, getF32, setF32 } from "./buffers";
 
 /** Envelope bands enveloped per window: those of the largest spectral kurtosis. */
 export const ENVELOPE_BANDS: i32 = 3;
@@ -97,7 +97,8 @@ export function chooseBands(samples_ptr: usize): i32 {
     return 1;
   }
   const width = Math.max(8.0 * bin_hz, Math.min(2.0 * modulation_hz, fs * BAND_WIDTH_MAX_SHARE));
-  // Frames shorter than the fastest defect's impact spacing, so a frame holds one impact.
+  // Frames shorter than the fastest defect's impact spacing, so a frame holds one impact: at
+  // most log2(SK_FRAME_MAX / SK_FRAME_MIN) = 4 halvings.
   let frame = SK_FRAME_MAX;
   while (frame > SK_FRAME_MIN && <f64>frame > fs / (order_max * f)) frame >>= 1;
   frame = min(frame, nextPowerOfTwo(window_samples, 16) >> 1);

@@ -1,7 +1,7 @@
 // The window's sizes and the buffers the analysis's steps share, sized once by windowInit() for
 // the configured window length and never reallocated; element access for the hot loops.
 
-import { fftInit } from "../fft";
+import { fftInit, nextPowerOfTwo } from "../fft";
 import { spectrumInit } from "../spectrum";
 import { STATUS_OK } from "../status";
 import { BAND_WIDTH_MAX_SHARE } from "./constants";
@@ -23,12 +23,6 @@ export let baseband: StaticArray<f32> = new StaticArray<f32>(0);
 /** The squared envelope, before its mean is known. */
 export let envelope: StaticArray<f32> = new StaticArray<f32>(0);
 export let envelope_points_max: i32 = 0;
-
-export function nextPowerOfTwo(n: i32, floor: i32): i32 {
-  let size = floor;
-  while (size < n) size <<= 1; // at most 31 turns
-  return size;
-}
 
 /** Sizes the shared buffers for windows of `samples` (once per boot). */
 export function windowInit(samples: i32): i32 {

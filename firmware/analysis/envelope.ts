@@ -2,9 +2,9 @@
 // unwindowed FFT shifted to baseband and inverse-transformed, squared, then mean-removed,
 // Hann-windowed and transformed again. The spectrum is left in `baseband` for evidence.ts.
 
-import { fftRealPlaced, fftConjugateHalfFilled, fftSlot, fftSlotShift, cosTurns } from "../fft";
+import { fftRealPlaced, fftConjugateHalfFilled, fftSlot, fftSlotShift, cosTurns, nextPowerOfTwo } from "../fft";
 import { setEnvelopeSpectrum } from "./evidence";
-import { bins, bin_hz, raw, baseband, envelope, envelope_points_max, nextPowerOfTwo } from "./buffers";
+import { bins, bin_hz, raw, baseband, envelope, envelope_points_max } from "./buffers";
 
 /** Points of the last band's envelope (envelopeSpectrum). */
 export let envelope_points: i32 = 0;
