@@ -33,6 +33,7 @@ export {
   FAULT_NONE, FAULT_IMBALANCE, FAULT_MISALIGNMENT, FAULT_OUTER_RACE, FAULT_INNER_RACE,
   FAULT_ROLLING_ELEMENT, FAULT_CAVITATION, FAULT_UNKNOWN, FAULT_SENSOR,
 } from "./analysis/machine";
+import { ASSERTS, holds } from "./assert";
 
 /** Sizes every buffer for windows of `samples` (once per boot). */
 export function analysisInit(samples: i32): i32 {
@@ -45,9 +46,10 @@ export function analysisInit(samples: i32): i32 {
   return STATUS_OK;
 }
 
-/** A buffer of at least window_samples f32 that is free until analyse() runs: the raw FFT's,
- *  for a check that looks at the window before it is analysed (sensor-health.ts). */
-export function scratchBeforeAnalysis(): usize {
+/** A buffer of `floats` f32 (at most window_samples) that is free until analyse() runs: the raw
+ *  FFT's, for a check that looks at the window before it is analysed (sensor-health.ts). */
+export function scratchBeforeAnalysis(floats: i32): usize {
+  if (ASSERTS) assert(floats <= window_samples && holds(raw, 0, floats), "scratch asked for more than the raw FFT's buffer");
   return changetype<usize>(raw);
 }
 

@@ -3,6 +3,8 @@
 // Neither reads outside its input nor allocates. The general decoder the test harness holds to
 // the RFC lives with the debug build (debug/cbor-decoder.ts).
 
+import { ASSERTS } from "./assert";
+
 export const CBOR_DEPTH_MAX: i32 = 16;
 
 const MAJOR_UINT: u8 = 0;
@@ -43,6 +45,7 @@ function room(n: i32): bool {
 }
 
 function putByte(b: u32): void {
+  if (ASSERTS) assert(w_length < w_capacity, "CBOR writer past its buffer");
   store<u8>(w_ptr + <usize>w_length, <u8>b);
   w_length += 1;
 }
@@ -127,6 +130,7 @@ export function writeTextAscii(text: string): void {
 export function writeTextBytes(ptr: usize, len: i32): void {
   writeHead(MAJOR_TEXT, <u64>len);
   if (!room(len)) return;
+  if (ASSERTS) assert(len >= 0 && w_length + len <= w_capacity, "CBOR writer past its buffer");
   memory.copy(w_ptr + <usize>w_length, ptr, <usize>len);
   w_length += len;
 }
@@ -134,6 +138,7 @@ export function writeTextBytes(ptr: usize, len: i32): void {
 export function writeByteString(ptr: usize, len: i32): void {
   writeHead(MAJOR_BYTES, <u64>len);
   if (!room(len)) return;
+  if (ASSERTS) assert(len >= 0 && w_length + len <= w_capacity, "CBOR writer past its buffer");
   memory.copy(w_ptr + <usize>w_length, ptr, <usize>len);
   w_length += len;
 }
@@ -141,6 +146,7 @@ export function writeByteString(ptr: usize, len: i32): void {
 /** `len` bytes as they are: the content of an item whose head was written already. */
 export function writeRaw(ptr: usize, len: i32): void {
   if (!room(len)) return;
+  if (ASSERTS) assert(len >= 0 && w_length + len <= w_capacity, "CBOR writer past its buffer");
   memory.copy(w_ptr + <usize>w_length, ptr, <usize>len);
   w_length += len;
 }

@@ -20,6 +20,7 @@ import {
   STATUS_OK, STATUS_BAD_ARGUMENT, STATUS_BAD_CBOR, STATUS_UNKNOWN_COMMAND, STATUS_NO_DATA,
   STATUS_REBOOT_REQUESTED, STATUS_FORBIDDEN, STATUS_REPLAYED, KIND_REPLY, KIND_WAVEFORM,
 } from "./status";
+import { ASSERTS, holds } from "./assert";
 
 const COMMAND_KEYS_MAX: u64 = 8;
 /** Seconds between measurements, as last set by a sampling command (0: the host's choice). */
@@ -92,6 +93,8 @@ const ARGS_KEYS_MAX: u64 = 8;
 const WAVEFORM_HEADER_BYTES: i32 = 128; // the part's map without its samples, with room to spare
 const WAVEFORM_BYTES_MIN: i32 = 256;
 const INTERVAL_S_MAX: f64 = 86400.0;
+// A part must hold samples beside its header, in the smallest message and the smallest part asked for.
+if (WAVEFORM_BYTES_MIN <= WAVEFORM_HEADER_BYTES || config.MESSAGE_BYTES_MIN <= WAVEFORM_HEADER_BYTES) ERROR("a waveform part holds no samples");
 
 let arg_max_bytes: i32 = 0;
 let arg_rate_hz: f64 = 0.0;
@@ -160,6 +163,7 @@ function runWaveform(): i32 {
   for (let part = 0; part < parts; part++) {
     const first = part * per_part;
     const count = min(per_part, samples - first);
+    if (ASSERTS) assert(limit <= outbox.length && holds(last_window, first, count), "waveform part past its buffers");
     writeBegin(outPtr(), limit);
     writeMap(8);
     writeTextAscii("id");

@@ -9,6 +9,7 @@ import { cosTurns } from "./fft";
 import { host_storage_read, host_storage_write } from "./host";
 import { warnThrottled, WARN_DISCONTINUITY, WARN_STALE_WINDOW } from "./text";
 import { STATUS_OK, STATUS_STORAGE, STATUS_NEEDS_REBOOT } from "./status";
+import { ASSERTS, holds } from "./assert";
 
 export const INBOX_BYTES: i32 = 2048;
 const STORAGE_KEY_COUNTERS: i32 = 1;
@@ -20,6 +21,9 @@ const STALE_WINDOWS: f64 = 2.0;
 
 export const inbox: usize = memory.data(INBOX_BYTES);
 const counters: usize = memory.data(COUNTERS_BYTES);
+
+// The counters record (key 1) is the boot count, one u32.
+if (COUNTERS_BYTES != <i32>sizeof<u32>()) ERROR("the counters record is one u32");
 
 export let initialised: bool = false;
 let window: StaticArray<f32> = new StaticArray<f32>(0);
@@ -57,6 +61,7 @@ export function applyStaged(): i32 {
     last_window = new StaticArray<f32>(window_samples);
     window_capacity = window_samples;
     outbox = new StaticArray<u8>(message_bytes);
+    if (ASSERTS) assert(window.length == window_samples && last_window.length == window_samples, "window buffers not of the window's length");
   } else if (window_samples != window_capacity || message_bytes > outbox.length) {
     return STATUS_NEEDS_REBOOT; // buffers and tables are sized once per boot
   }
@@ -105,6 +110,7 @@ function configureMachine(): void {
 /** Counts this boot in persistent storage. A missing record is a first boot. */
 export function countBoot(): i32 {
   const read = host_storage_read(STORAGE_KEY_COUNTERS, counters, COUNTERS_BYTES);
+  if (ASSERTS) assert(read <= COUNTERS_BYTES, "host read the counters record past its buffer");
   boot_count = read == COUNTERS_BYTES ? load<u32>(counters) + 1 : 1;
   store<u32>(counters, boot_count);
   return host_storage_write(STORAGE_KEY_COUNTERS, counters, COUNTERS_BYTES) == 0 ? STATUS_OK : STATUS_STORAGE;
@@ -115,6 +121,7 @@ export function countBoot(): i32 {
 
 /** Where the host writes the next samples (0 before init). */
 export function samplesAt(): usize {
+  if (ASSERTS) assert(!initialised || (window_fill >= 0 && window_fill < window_capacity), "window fill out of its window");
   return initialised ? windowPtr() + (<usize>window_fill << 2) : 0;
 }
 
@@ -133,12 +140,14 @@ export function takeSamples(batch: usize, count: i32, timestamp_ms: i64): bool {
     const expected_ms = <f64>window_start_ms + <f64>window_fill * 1000.0 / config.current.sample_rate_hz;
     if (Math.abs(<f64>timestamp_ms - expected_ms) > CONTINUITY_SLACK_MS) {
       warnThrottled(WARN_DISCONTINUITY, "samples not continuous: window restarted");
+      if (ASSERTS) assert(holds(window, 0, count), "restarted window past its buffer");
       memory.copy(windowPtr(), batch, <usize>count << 2);
       window_fill = 0;
       window_start_ms = timestamp_ms;
     }
   }
   window_fill += count;
+  if (ASSERTS) assert(window_fill <= window_capacity, "samples past the window");
   if (window_fill < config.current.window_samples) return false;
   window_fill = 0;
   return true;
@@ -167,6 +176,7 @@ export function followsLastWindow(): bool {
 
 /** Keeps the complete window as the last one; `sound`: whether its sensor was. */
 export function keepLastWindow(sound: bool): void {
+  if (ASSERTS) assert(holds(last_window, 0, config.current.window_samples), "last window past its buffer");
   memory.copy(changetype<usize>(last_window), windowPtr(), <usize>config.current.window_samples << 2);
   last_window_start_ms = window_start_ms;
   last_window_valid = true;

@@ -4,6 +4,7 @@
 // three trends through it. trend.ts feeds it the smoothed departure once a window.
 
 import { host_storage_read, host_storage_write } from "./host";
+import { ASSERTS } from "./assert";
 
 /** The degradation's history: up to HISTORY points of the smoothed departure, kept from when
  *  it first reaches HISTORY_FROM, evenly spaced in time over the whole degradation (when the
@@ -34,6 +35,12 @@ const HISTORY_BYTES: i32 = HISTORY_HEADER_BYTES + HISTORY * HISTORY_POINT_BYTES;
  *  there is no second copy, and a reboot gives the forecast the very same points. */
 const history_record: usize = memory.data(HISTORY_BYTES);
 
+// The history record (key 6): a header of magic, count, spacing and first time, then the points;
+// at most 792 bytes (ABI.md). The older record's f32 points widen in place, within it.
+if (HISTORY_HEADER_BYTES != 4 + 4 + 8 + 8 || HISTORY_POINT_BYTES != 8 + 8) ERROR("the history record's layout");
+if (HISTORY_BYTES != 792) ERROR("the history record is not the 792 bytes ABI.md states");
+if ((HISTORY & 1) != 0) ERROR("thinning keeps every other point of a full history: HISTORY must be even");
+
 let history_count: i32 = 0;
 let history_spacing_h: f64 = 0.0;
 
@@ -49,6 +56,7 @@ function historyD(i: i32): f64 { return load<f64>(historyAt(i), 8); }
 export function restoreHistory(): void {
   history_count = 0;
   const read = host_storage_read(STORAGE_KEY_HISTORY, history_record, HISTORY_BYTES);
+  if (ASSERTS) assert(read <= HISTORY_BYTES, "host read the history record past its buffer");
   if (read < HISTORY_HEADER_BYTES) return;
   const magic = load<u32>(history_record);
   const count = <i32>load<u32>(history_record, 4);
@@ -68,6 +76,7 @@ export function restoreHistory(): void {
   }
   history_spacing_h = load<f64>(history_record, 8);
   history_count = count;
+  if (ASSERTS) assert(history_count >= 0 && history_count <= HISTORY, "history restored past its points");
 }
 
 /** Forgets the history and the forecast (after maintenance) and writes the empty record. */
@@ -81,6 +90,8 @@ export function forgetHistory(): void {
 
 /** Writes the history record: its header and its points. */
 export function saveHistory(): void {
+  // What is written must read back as it is (restoreHistory()'s checks).
+  if (ASSERTS) assert(history_count >= 0 && history_count <= HISTORY, "history record past its points");
   store<u32>(history_record, HISTORY_MAGIC);
   store<u32>(history_record, <u32>history_count, 4);
   store<f64>(history_record, history_spacing_h, 8);
@@ -104,6 +115,7 @@ export function remember(time_h: f64, smoothed_departure: f64): bool {
     history_count = kept;
     history_spacing_h = (historyT(kept - 1) - historyT(0)) / <f64>(kept - 1);
   }
+  if (ASSERTS) assert(history_count < HISTORY, "history point past its record");
   store<f64>(historyAt(history_count), time_h);
   store<f64>(historyAt(history_count), smoothed_departure, 8);
   history_count += 1;

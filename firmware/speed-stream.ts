@@ -6,6 +6,7 @@
 // after speedInit(); every loop has a fixed bound.
 
 import { fftRealPlaced, fftSlot, fftSlotShift, cosTurns } from "./fft";
+import { ASSERTS, holds } from "./assert";
 
 /** Points of the decimated stream the speed is read from, kept as i16 (8 KiB). */
 export const SPEED_POINTS_MAX: i32 = 4096;
@@ -26,6 +27,8 @@ const BLACKMAN_TRANSITION: f64 = 5.5;
 const STAGES_MAX: i32 = 10;
 const STAGE_ORDER_MAX: i32 = 64;
 const STAGE_TAPS_MAX: i32 = STAGE_ORDER_MAX / 4 + 1;
+// A stage's taps at odd offsets d ≤ centre = order / 2 sit at d >> 1 < STAGE_TAPS_MAX.
+if ((STAGE_ORDER_MAX & 3) != 0) ERROR("a stage's longest order must be a multiple of four");
 
 let stream: StaticArray<i16> = new StaticArray<i16>(0);
 let stream_max: i32 = 0;
@@ -96,6 +99,8 @@ function design(rate_hz: f64, top_hz: f64): void {
     let centre = <i32>Math.ceil(0.5 * BLACKMAN_TRANSITION / transition);
     centre += 1 - (centre & 1); // odd: the outermost taps are not zeros
     const order = 2 * centre;
+    // Its taps and history fit their slots (the last stage's order is 58, the longest).
+    if (ASSERTS) assert(j < STAGES_MAX && order <= STAGE_ORDER_MAX, "a decimation stage longer than its slots");
     unchecked(stage_order[j] = order);
     let sum: f64 = 0.5;
     for (let d = 1; d <= centre; d += 2) {
@@ -133,6 +138,9 @@ function runStage(j: i32, from: usize, count: i32, to: usize): i32 {
   const history = changetype<usize>(stage_history) + (<usize>(j * STAGE_ORDER_MAX) << 2);
   let i = unchecked(stage_phase[j]);
   let out = 0;
+  // Its writes: one output for every other input, to a scratch of at least half the inputs and
+  // one more (speedCapture's contract); its history's, order ≤ STAGE_ORDER_MAX f32.
+  if (ASSERTS) assert(j < stages && order <= STAGE_ORDER_MAX && (i == 0 || i == 1), "decimation stage out of its slots");
   for (; i < count; i += 2) {
     let sum: f32;
     if (i >= order) {
@@ -236,6 +244,7 @@ function append(from: usize, count: i32, largest: f64): void {
     stream_step = needed;
   }
   const inverse = stream_step > 0.0 ? 1.0 / stream_step : 0.0;
+  if (ASSERTS) assert(holds(stream, stream_count, count), "speed stream past its buffer");
   for (let i = 0; i < count; i++) {
     const value = Math.max(-I16_MAX, Math.min(I16_MAX, Math.round(<f64>load<f32>(from + (<usize>i << 2)) * inverse)));
     store<i16>(base + (<usize>(stream_count + i) << 1), <i16>value);
@@ -247,6 +256,9 @@ function append(from: usize, count: i32, largest: f64): void {
 /** Hann-windowed power spectrum of the stream's newest `points` points (mean removed) into
  *  `power_ptr` (points / 2 + 1 f32), with `work_ptr` (points + 2 f32) as the FFT's buffer. */
 export function streamPower(points: i32, work_ptr: usize, power_ptr: usize): void {
+  // Its reads are the stream's newest points; its writes `work_ptr`'s and `power_ptr`'s (the
+  // caller's buffers, of at least points + 2 and points / 2 + 1 f32).
+  if (ASSERTS) assert(points >= 2 && (points & (points - 1)) == 0 && points <= stream_count, "speed spectrum of points the stream does not hold");
   const first = changetype<usize>(stream) + (<usize>(stream_count - points) << 1);
   let sum: f64 = 0.0;
   for (let i = 0; i < points; i++) sum += <f64>load<i16>(first + (<usize>i << 1));

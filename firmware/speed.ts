@@ -12,6 +12,7 @@ import { lnNormalTail } from "./stats";
 import {
   stream_count, stream_rate_hz, stream_new_points, stream_restarted, streamDesigned, streamRead, streamPower, PASSBAND_SHARE,
 } from "./speed-stream";
+import { ASSERTS, holds } from "./assert";
 
 /** The shortest stream a spectrum is taken of, and the doublings from it to the longest. */
 const SPEED_POINTS_MIN: i32 = 64;
@@ -243,6 +244,7 @@ function prominence(k_top: i32): i32 {
   for (let start = 1; start <= k_top; start += FLOOR_BLOCK) {
     const end = min(start + FLOOR_BLOCK, k_top + 1);
     const count = end - start;
+    if (ASSERTS) assert(holds(block, 0, count), "floor block past its scratch"); // blockMedian's writes
     const floor = blockMedian(power_ptr + (<usize>start << 2), count);
     for (let k = start; k < end; k++) {
       const p = powerAt(k);

@@ -10,10 +10,12 @@ import * as sensors from "./sensors";
 import * as analysis from "./analysis";
 import { feature_rms, feature_peak, feature_peak_to_peak, feature_crest, feature_kurtosis, feature_skewness } from "./features";
 import { writeBegin } from "./cbor";
-import { packBegin, recordFirst, record, recordText } from "./senml";
+import { packBegin, packEnd, recordFirst, record, recordText } from "./senml";
 import { outbox, outPtr, window_start_ms } from "./device";
 import { publish, FAULT_NAMES, ALARM_NAMES } from "./messages";
 import { KIND_TELEMETRY } from "./status";
+import { ASSERTS } from "./assert";
+import { SENSOR_SPIKY } from "./sensor-health";
 
 const ZONE_NAMES: StaticArray<string> = ["A", "B", "C", "D"];
 const FINDING_NAMES: StaticArray<string> = [
@@ -39,6 +41,13 @@ const SENSOR_FAULT_SUMMARY_RECORDS: i32 = 6;
 /** ... and the rest of the time features. */
 const SENSOR_FAULT_RECORDS: i32 = SENSOR_FAULT_SUMMARY_RECORDS + 5;
 
+// Every number the pack names has its name.
+if (ASSERTS) {
+  assert(ZONE_NAMES.length == 4 && FAULT_NAMES.length == analysis.FAULT_SENSOR + 1 && ALARM_NAMES.length == trend.ALARM_DANGER + 1, "telemetry names do not match their numbers");
+  assert(FINDING_NAMES.length == analysis.FAULT_UNKNOWN + 1 && CONFIDENCE_NAMES.length == FINDING_NAMES.length, "finding names do not match the findings");
+  assert(SENSOR_NAMES.length == SENSOR_SPIKY + 1 && advice.ACTION_NAMES.length == advice.ACTIONS, "sensor or action names do not match their numbers");
+}
+
 /** The window's pack: its features, its analysis (analysis.result), the trend and the
  *  forecast, the advice and the temperature, or their summary under the owner's policy. */
 export function publishTelemetry(): i32 {
@@ -63,7 +72,8 @@ export function publishTelemetry(): i32 {
     findingRecords();
     recordText("alarm", ALARM_NAMES[trend.level]);
     if (advised) adviceRecords();
-    return publish(KIND_TELEMETRY);
+    packEnd();
+  return publish(KIND_TELEMETRY);
   }
   timeRecords();
   record("vel_rms", "m/s", r.velocity_rms_mm_s / 1000.0);
@@ -98,6 +108,7 @@ export function publishTelemetry(): i32 {
   }
   if (advised) adviceRecords();
   if (sensed) temperatureRecords();
+  packEnd();
   return publish(KIND_TELEMETRY);
 }
 
@@ -120,6 +131,7 @@ export function publishSensorFault(sensor: i32): i32 {
   recordText("alarm", ALARM_NAMES[trend.level]);
   if (advised) adviceRecords();
   if (sensed) temperatureRecords();
+  packEnd();
   return publish(KIND_TELEMETRY);
 }
 

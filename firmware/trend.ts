@@ -9,6 +9,7 @@
 
 import { host_storage_read, host_storage_write } from "./host";
 import { restoreHistory, saveHistory, forgetHistory, remember, forecast } from "./forecast";
+import { ASSERTS } from "./assert";
 
 /** The forecast's remaining life, lowest and highest, in hours (-1: no forecast). */
 export { rul_low_h, rul_high_h } from "./forecast";
@@ -85,6 +86,18 @@ const VALUE_VEL: i32 = 2;
 const VALUE_EVIDENCE: i32 = 3; // the larger of health and departure (clipped to 0…1)
 const VALUE_GROWTH: i32 = 4; // health + departure (not clipped)
 
+// The records' layouts (ABI.md: baseline 24 bytes, trend 1,144), and the bytes that count, place
+// and phase a scale's entries.
+if (BASELINE_BYTES != 4 + 4 + 8 + 8) ERROR("the baseline record is magic, count and two f64");
+if (SCALE_STATE_AT != 4 + 1 + 1 + 2 + 8 + 8) ERROR("the trend record's header is not where the scales start");
+if (ENTRY_BYTES != 3 * 2) ERROR("an entry is three u16 codes");
+if (TREND_BYTES != 1144) ERROR("the trend record is not the 1,144 bytes ABI.md states");
+if (TREND_V2_BYTES > TREND_BYTES) ERROR("the older trend record is not the shorter");
+if (RING > 255 || BLOCK > 255) ERROR("a scale's count, slot or phase does not fit its byte");
+// The filter's median is one window's own value, and the growth test's threshold a count it can reach.
+if ((FILTER_WINDOWS & 1) == 0 || FILTER_WINDOWS > RING) ERROR("the filter's span must be odd and within a scale");
+if (GROWTH_U_MIN > GROWTH_HALF * GROWTH_HALF) ERROR("the growth test's threshold is past its largest count");
+
 const baseline_record: usize = memory.data(BASELINE_BYTES);
 const trend_record: usize = memory.data(TREND_BYTES);
 /** Codes over a span, sorted for its median. */
@@ -104,7 +117,6 @@ export let level: i32 = ALARM_NONE;
 export let level_changed: bool = false;
 export let health_trend: f64 = 0.0;
 export let baseline_ready: bool = false;
-
 
 function clip01(x: f64): f64 {
   return x > 0.0 ? Math.min(x, 1.0) : 0.0; // NaN: 0
@@ -150,6 +162,7 @@ function valueOf(scale: i32, i: i32, kind: i32): f64 {
 function push(scale: i32, health: i32, acc: i32, vel: i32): void {
   const state = scaleState(scale);
   const head = <i32>load<u8>(state, 1);
+  if (ASSERTS) assert(scale >= 0 && scale < SCALES && head < RING, "trend entry past its scale");
   const at = trend_record + <usize>(RINGS_AT + (scale * RING + head) * ENTRY_BYTES);
   store<u16>(at, <u16>health);
   store<u16>(at, <u16>acc, 2);
@@ -184,6 +197,7 @@ function takeWindow(health: i32, acc: i32, vel: i32): void {
  *  it holds them), as a code: an input's own, or the evidence in steps of 1/65535. It sorts a
  *  copy of the codes. A level's median is 0 (none) when the lower middle code is. */
 function median(scale: i32, n: i32, kind: i32): f64 {
+  if (ASSERTS) assert(n >= 1 && n <= RING && n <= scaleCount(scale), "median of entries a scale does not hold");
   const from = scaleCount(scale) - n;
   for (let i = 0; i < n; i++) {
     const value = valueOf(scale, from + i, kind);
@@ -202,6 +216,15 @@ function median(scale: i32, n: i32, kind: i32): f64 {
   return lower_middle == 0.0 && (kind == VALUE_ACC || kind == VALUE_VEL) ? 0.0 : 0.5 * (lower_middle + upper);
 }
 
+/** Whether every scale's count, slot and phase are what restoreTrend() accepts (for assertions). */
+function scalesValid(): bool {
+  for (let scale = 0; scale < SCALES; scale++) {
+    const state = scaleState(scale);
+    if (<i32>load<u8>(state) > RING || <i32>load<u8>(state, 1) >= RING || <i32>load<u8>(state, 2) >= BLOCK) return false;
+  }
+  return true;
+}
+
 /** The median evidence over the newest `n` entries of `scale`. */
 function evidenceMedian(scale: i32, n: i32): f64 {
   return median(scale, n, VALUE_EVIDENCE) / HEALTH_STEPS;
@@ -217,7 +240,9 @@ export function restore(windows: i32): void {
   baseline_count = 0;
   quiet_log_acc = -Infinity;
   quiet_log_vel = -Infinity;
-  if (host_storage_read(STORAGE_KEY_BASELINE, baseline_record, BASELINE_BYTES) == BASELINE_BYTES && load<u32>(baseline_record) == BASELINE_MAGIC) {
+  const read = host_storage_read(STORAGE_KEY_BASELINE, baseline_record, BASELINE_BYTES);
+  if (ASSERTS) assert(read <= BASELINE_BYTES, "host read the baseline record past its buffer");
+  if (read == BASELINE_BYTES && load<u32>(baseline_record) == BASELINE_MAGIC) {
     baseline_count = min(<i32>load<u32>(baseline_record, 4), baseline_windows);
     const acc = load<f64>(baseline_record, 8);
     const vel = load<f64>(baseline_record, 16);
@@ -236,6 +261,7 @@ function isBaselineReady(): bool {
 /** The trend record, or a fresh trend when it is absent or not understood. */
 function restoreTrend(): void {
   const read = host_storage_read(STORAGE_KEY_TREND, trend_record, TREND_BYTES);
+  if (ASSERTS) assert(read <= TREND_BYTES, "host read the trend record past its buffer");
   const magic = read >= 4 ? load<u32>(trend_record) : 0;
   const current = read == TREND_BYTES && magic == TREND_MAGIC;
   if (current || (read == TREND_V2_BYTES && magic == TREND_MAGIC_V2)) {
@@ -256,6 +282,7 @@ function restoreTrend(): void {
     const valid = current && <i32>load<u8>(state) <= RING && <i32>load<u8>(state, 1) < RING && <i32>load<u8>(state, 2) < BLOCK;
     if (!valid) store<u32>(state, 0);
   }
+  if (ASSERTS) assert(level >= ALARM_NONE && level <= ALARM_DANGER && scalesValid(), "trend restored out of range");
   health_trend = Math.max(smoothed, 0.0);
 }
 
@@ -279,6 +306,7 @@ export function reset(): void {
 }
 
 function saveBaseline(): void {
+  if (ASSERTS) assert(baseline_count >= 0 && baseline_count <= baseline_windows, "baseline record with a bad count");
   store<u32>(baseline_record, BASELINE_MAGIC);
   store<u32>(baseline_record, <u32>baseline_count, 4);
   store<f64>(baseline_record, quiet_log_acc, 8);
@@ -287,6 +315,9 @@ function saveBaseline(): void {
 }
 
 function saveTrend(): void {
+  // What is written must read back as it is (restoreTrend()'s checks).
+  if (ASSERTS) assert(level >= ALARM_NONE && level <= ALARM_DANGER && scalesValid(), "trend record out of range");
+  if (ASSERTS) assert(smoothed == -1.0 || (smoothed >= 0.0 && smoothed <= 1.0), "trend record with a bad smoothed health");
   store<u32>(trend_record, TREND_MAGIC);
   store<u8>(trend_record, <u8>level, 4);
   store<u8>(trend_record, 0, 5);

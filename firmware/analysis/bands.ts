@@ -7,6 +7,7 @@ import { PASSBAND_SHARE, BAND_WIDTH_MAX_SHARE, HARMONICS, SLIP_MAX } from "./con
 import { machine, result } from "./machine";
 import { speed_tolerance } from "./running-speed";
 import { window_samples, bin_hz, getF64, setF64, getF32, setF32 } from "./buffers";
+import { ASSERTS, holds } from "../assert";
 
 /** Envelope bands enveloped per window: those of the largest spectral kurtosis. */
 export const ENVELOPE_BANDS: i32 = 3;
@@ -36,6 +37,7 @@ let sk_hann_size: i32 = 0;
  *  (frame/2 + 1 bins at fs/frame): 0 for Gaussian noise, large where impacts ring. */
 function spectralKurtosis(samples_ptr: usize, frame: i32): bool {
   const half = frame / 2;
+  if (ASSERTS) assert(holds(sk_hann, 0, frame) && holds(sk_frame, 0, frame + 2) && holds(sk_sum2, 0, half + 1) && holds(sk_sum4, 0, half + 1), "spectral kurtosis frame past its buffers");
   if (frame != sk_hann_size) {
     for (let n = 0; n < frame; n++) setF32(sk_hann, n, <f32>(0.5 - 0.5 * cosTurns(<f64>n / <f64>frame)));
     sk_hann_size = frame;
@@ -128,6 +130,7 @@ export function chooseBands(samples_ptr: usize): i32 {
     while (at > 0 && unchecked(band_kurtosis[at - 1]) < kurtosis) at--;
     if (at >= ENVELOPE_BANDS) continue;
     const last = min(count, ENVELOPE_BANDS - 1);
+    if (ASSERTS) assert(at >= 0 && at < ENVELOPE_BANDS && last < ENVELOPE_BANDS, "band kept past the kept bands");
     for (let i = last; i > at; i--) {
       unchecked(band_kurtosis[i] = band_kurtosis[i - 1]);
       unchecked(band_low_hz[i] = band_low_hz[i - 1]);

@@ -6,6 +6,7 @@ import { spectrumInit } from "../spectrum";
 import { STATUS_OK } from "../status";
 import { BAND_WIDTH_MAX_SHARE } from "./constants";
 import { machine } from "./machine";
+import { ASSERTS, holds } from "../assert";
 
 /** Samples per window (0 until windowInit), the FFT's size (the window zero-padded to a power of
  *  two), its bins and their spacing in this window. */
@@ -45,6 +46,10 @@ export function windowInit(samples: i32): i32 {
   power = new StaticArray<f32>(bins);
   baseband = new StaticArray<f32>(max(2 * envelope_points_max, bins)); // and the high band's powers
   envelope = new StaticArray<f32>(envelope_points_max);
+  // What the steps write into them: the window's FFT and its Hann powers; a band's complex
+  // envelope, then its spectrum (2 × its points), and the high band's powers; its squared envelope.
+  if (ASSERTS) assert(fft_size >= samples && holds(raw, 0, fft_size + 2) && holds(power, 0, bins), "window buffers shorter than the window's transforms");
+  if (ASSERTS) assert(holds(baseband, 0, 2 * envelope_points_max) && holds(baseband, 0, bins) && holds(envelope, 0, envelope_points_max), "envelope buffers shorter than a band's envelope");
   window_samples = samples;
   return STATUS_OK;
 }

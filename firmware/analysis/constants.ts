@@ -27,3 +27,8 @@ export const LN_10: f64 = 2.302585092994046;
 /** The smallest log10 of a probability the analysis reports. */
 export const LOG10_P_MIN: f64 = -300.0;
 
+// The defects' indices are the slots of their frequencies (evidence.ts defect_hz).
+if (DEFECT_OUTER < 0 || DEFECT_INNER < 0 || DEFECT_ELEMENT < 0) ERROR("a defect index is negative");
+if (DEFECT_OUTER >= DEFECTS || DEFECT_INNER >= DEFECTS || DEFECT_ELEMENT >= DEFECTS) ERROR("a defect index is past DEFECTS");
+if (DEFECT_OUTER == DEFECT_INNER || DEFECT_INNER == DEFECT_ELEMENT || DEFECT_OUTER == DEFECT_ELEMENT) ERROR("two defects share an index");
+

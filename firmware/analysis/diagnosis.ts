@@ -8,6 +8,7 @@ import {
   FAULT_INNER_RACE, FAULT_ROLLING_ELEMENT, FAULT_CAVITATION, FAULT_UNKNOWN,
 } from "./machine";
 import { window_samples } from "./buffers";
+import { ASSERTS } from "../assert";
 
 /** A finding's false-finding probability per window under noise, after the Bonferroni
  *  correction for every band and defect tested: one window in a thousand of a sound machine. */
@@ -32,6 +33,7 @@ function clip01(x: f64): f64 {
 function addFinding(kind: i32, strength: f64, confidence: f64): void {
   const at = result.findings;
   if (at >= FINDINGS_MAX) return;
+  if (ASSERTS) assert(at >= 0 && kind >= FAULT_NONE && kind <= FAULT_UNKNOWN, "a finding out of range");
   unchecked(result.finding_kind[at] = kind);
   unchecked(result.finding_strength[at] = strength);
   unchecked(result.finding_confidence[at] = clip01(confidence));

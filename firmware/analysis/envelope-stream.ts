@@ -16,6 +16,7 @@ import {
 } from "./evidence";
 import { machine, result } from "./machine";
 import { window_samples, fft_size, raw, envelope, envelope_points_max } from "./buffers";
+import { ASSERTS, holds } from "../assert";
 
 /** Points of the envelope streamed over consecutive windows. */
 const STREAM_POINTS: i32 = 1024;
@@ -147,6 +148,8 @@ function streamCapture(points: i32, offset: i32): void {
   const first = points / 4;
   const at = changetype<usize>(stream) + (<usize>(stream_count + offset) << 2);
   const scale = <f32>(1.0 / <f64>stream_decimation);
+  // The block's middle half (points / 4 on) is at least stream_segment × stream_decimation points.
+  if (ASSERTS) assert(holds(stream, stream_count + offset, stream_segment) && first + stream_segment * stream_decimation <= points, "envelope stream past its buffer");
   for (let i = 0; i < stream_segment; i++) {
     let sum: f32 = 0.0;
     const from = env + (<usize>(first + i * stream_decimation) << 2);
@@ -159,6 +162,7 @@ function streamCapture(points: i32, offset: i32): void {
 function streamMakeRoom(adding: i32): void {
   const over = stream_count + adding - stream_points;
   if (over <= 0) return;
+  if (ASSERTS) assert(over <= stream_count, "envelope stream dropping points it does not hold");
   const base = changetype<usize>(stream);
   memory.copy(base, base + (<usize>over << 2), <usize>(stream_count - over) << 2);
   stream_count -= over;
@@ -172,6 +176,7 @@ function straddlingSpectrum(previous_ptr: usize, samples_ptr: usize, scale: f64)
   for (let n = 0; n < window_samples; n++) sum += <f64>load<f32>(straddlingAt(previous_ptr, samples_ptr, half_window, n));
   const mean = sum / <f64>window_samples;
   const out = changetype<usize>(raw);
+  if (ASSERTS) assert(holds(raw, 0, fft_size + 2), "straddling block's FFT past its buffer");
   const half = fft_size >> 1;
   const shift = fftSlotShift(half);
   for (let i = 0; i < half; i++) {

@@ -5,6 +5,7 @@
 import { fftRealPlaced, fftConjugateHalfFilled, fftSlot, fftSlotShift, cosTurns, nextPowerOfTwo } from "../fft";
 import { setEnvelopeSpectrum } from "./evidence";
 import { bins, bin_hz, raw, baseband, envelope, envelope_points_max } from "./buffers";
+import { ASSERTS, holds } from "../assert";
 
 /** Points of the last band's envelope (envelopeSpectrum). */
 export let envelope_points: i32 = 0;
@@ -31,6 +32,7 @@ export function bandEnvelope(low_hz: f64, high_hz: f64): i32 {
   const points = nextPowerOfTwo(2 * band_bins, 256);
   if (points > envelope_points_max) return 0;
   const z = changetype<usize>(baseband);
+  if (ASSERTS) assert(holds(baseband, 0, 2 * points) && holds(envelope, 0, points) && k_high + 1 < bins, "band envelope past its buffers");
   // The band's bins at baseband, zero above: band_bins ≤ points/2. Conjugated: the forward FFT
   // of conj(Z) is the conjugate of the inverse, and |·|² ignores it.
   const source = changetype<usize>(raw) + (<usize>k_low << 3);
@@ -54,6 +56,7 @@ export function windowedSpectrum(values: usize, points: i32): i32 {
   // The periodic Hann window by rotation (cos and sin of 2πn/points, one complex multiply a
   // sample, in f64: no table to keep). Written where the real FFT wants the values (fftSlot);
   // `baseband` holds points + 2 f32 and more.
+  if (ASSERTS) assert(holds(baseband, 0, points + 2), "envelope spectrum past its buffer");
   const step_cos = cosTurns(1.0 / <f64>points);
   const step_sin = cosTurns(0.25 - 1.0 / <f64>points);
   let c: f64 = 1.0;

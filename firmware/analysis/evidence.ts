@@ -8,6 +8,7 @@ import { HARMONICS, SLIP_MAX, DEFECTS, DEFECT_OUTER, DEFECT_INNER, DEFECT_ELEMEN
 import { machine } from "./machine";
 import { speed_tolerance } from "./running-speed";
 import { baseband, setF32 } from "./buffers";
+import { ASSERTS, holds } from "../assert";
 
 /** Background bins whose median is a defect zone's noise floor (15 each side). */
 const FLOOR_BINS: i32 = 30;
@@ -15,6 +16,9 @@ const MEDIAN_SCRATCH: i32 = FLOOR_BINS + 1;
 /** Scratch for the median of a line's background. (The high-frequency band's median works in
  *  `baseband`, free until the envelope analysis.) */
 let scratch: StaticArray<f32> = new StaticArray<f32>(MEDIAN_SCRATCH);
+// zoneLnP writes the floor's bins to scratch at 0 … FLOOR_BINS − 1; the zone reads the floor's
+// bins beside it only when FLOOR_BINS of them lie below the last bin.
+if (MEDIAN_SCRATCH < FLOOR_BINS) ERROR("a defect zone's floor does not fit its scratch");
 
 /** The envelope spectrum in `baseband` that zoneLnP reads: its bin spacing and last bin. */
 let env_bin_hz: f64 = 1.0;
@@ -121,6 +125,7 @@ function zoneLnP(centre_hz: f64, half_hz: f64): f64 {
   }
   if (open_bins == 0) return 0.0;
   // The floor: up to half its bins below the zone, the rest above.
+  if (ASSERTS) assert(holds(scratch, 0, FLOOR_BINS) && k_high + FLOOR_BINS < last, "a zone's floor past its scratch or its spectrum");
   let count = 0;
   for (let k = max(1, k_low - FLOOR_BINS / 2); k < k_low; k++) {
     setF32(scratch, count, envelopePower(k));

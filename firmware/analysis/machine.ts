@@ -15,6 +15,10 @@ export const FAULT_UNKNOWN: i32 = 7;
 /** The window is no measurement (firmware/sensor-health.ts): no machine diagnosis is drawn from it. */
 export const FAULT_SENSOR: i32 = 8;
 
+// diagnosis.ts finds at most one bearing defect, cavitation, and misalignment or imbalance.
+if (FINDINGS_MAX < 3) ERROR("a window's findings do not fit");
+if (FAULT_UNKNOWN + 1 != FAULT_SENSOR) ERROR("the sensor fault must follow the machine's diagnoses");
+
 /** What the analysis needs to know of the machine (from the configuration). */
 export class Machine {
   sample_rate_hz: f64 = 0.0;

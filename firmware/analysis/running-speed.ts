@@ -9,6 +9,7 @@ import { PASSBAND_SHARE, SLIP_MAX } from "./constants";
 import { machine, result } from "./machine";
 import { lineVelocity } from "./spectra";
 import { window_samples, fft_size, bins, bin_hz, raw, power, baseband } from "./buffers";
+import { ASSERTS, holds } from "../assert";
 
 /** The harmonic family is summed up to this many times the top of the speed range. */
 const SPEED_HARMONICS_SPAN: f64 = 10.0;
@@ -42,6 +43,10 @@ let speed_streamed: bool = false;
 /** Shaft speed from its harmonic family, over the decimated acquisition of the windows so far
  *  (speed.ts, ANALYSIS.md §4). Runs before the window's own spectra: it borrows their buffers. */
 export function measureSpeed(samples_ptr: usize, previous_ptr: usize): void {
+  // The scratch speed-stream.ts and speed.ts write: a window of f32 and half of one and one
+  // more for the decimation; the stream's points + 2 f32 (no more than fft_size), half of them
+  // and one more, and as many again for the prominences.
+  if (ASSERTS) assert(holds(raw, 0, fft_size + 2) && holds(power, 0, bins) && holds(baseband, 0, bins) && fft_size >= window_samples && bins == (fft_size >> 1) + 1, "speed's scratch smaller than it writes");
   speedRange();
   speed_streamed = speedCapture(samples_ptr, previous_ptr, machine.sample_rate_hz, speed_top_hz, changetype<usize>(raw), changetype<usize>(power));
   if (speed_streamed) speedFromStream(speed_low_hz, speed_high_hz, speed_top_hz, machine.ftf_order, changetype<usize>(raw), changetype<usize>(power), changetype<usize>(baseband));

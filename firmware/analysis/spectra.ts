@@ -9,6 +9,7 @@ import { radixSelect } from "../stats";
 import { LINE_HALF_BINS, HANN_ENBW_BINS, PASSBAND_SHARE } from "./constants";
 import { machine, result } from "./machine";
 import { window_samples, fft_size, bins, bin_hz, raw, power, baseband, getF32, setF32 } from "./buffers";
+import { ASSERTS, holds } from "../assert";
 
 const VELOCITY_LOW_HZ: f64 = 10.0;
 const VELOCITY_HIGH_HZ: f64 = 1000.0;
@@ -29,6 +30,7 @@ export function spectra(samples_ptr: usize, scale: f64): i32 {
     if (status < 0) return status;
     enbw_bins = spectrumEnbwBins(WINDOW_HANN);
     const amplitudes = spectrumPtr();
+    if (ASSERTS) assert(holds(power, 0, bins), "power spectrum past its buffer");
     for (let k = 0; k < bins; k++) {
       const a = <f64>load<f32>(amplitudes + (<usize>k << 2)) * scale;
       setF32(power, k, <f32>(a * a * 0.5 / enbw_bins));
@@ -39,6 +41,7 @@ export function spectra(samples_ptr: usize, scale: f64): i32 {
   const mean = sum / <f64>window_samples;
   const out = changetype<usize>(raw);
   // Written in pairs where the FFT wants them (fftSlot), zero-padded to fft_size.
+  if (ASSERTS) assert(holds(raw, 0, fft_size + 2), "window's FFT past its buffer");
   const half = fft_size >> 1;
   const shift = fftSlotShift(half);
   for (let i = 0; i < half; i++) {
@@ -65,6 +68,7 @@ function hannPowerFromRaw(): void {
   const amplitude_scale = 4.0 / <f64>fft_size; // 2 / Σw
   enbw_bins = HANN_ENBW_BINS;
   const power_scale = amplitude_scale * amplitude_scale * 0.5 / HANN_ENBW_BINS;
+  if (ASSERTS) assert(holds(power, 0, half + 1), "Hann powers past their buffer");
   // X[-1] = conj X[1] and X[N/2+1] = conj X[N/2-1] for a real signal, and the two ends have no
   // mirror image in the negative frequencies (half the amplitude, a quarter of the power).
   setF32(power, 0, hannEndPower(x, 0, 1, power_scale));
@@ -132,6 +136,7 @@ export function highFrequencyFloor(): void {
   const k_high = min(bins - 1, binOf(machine.sample_rate_hz * HF_HIGH_SHARE));
   let count = 0;
   let sum: f64 = 0.0;
+  if (ASSERTS) assert(k_high < k_low || holds(baseband, 0, k_high - k_low + 1), "high band's powers past their buffer");
   for (let k = k_low; k <= k_high; k++) {
     const p = getF32(power, k);
     setF32(baseband, count, p);

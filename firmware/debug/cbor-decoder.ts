@@ -125,6 +125,7 @@ export function cborNodePtr(i: i32): usize { return d_ptr + <usize>load<u32>(nod
 export function cborNodeF64(i: i32): f64 { return reinterpret<f64>(cborNodeValue(i)); }
 
 function setNode(i: i32, kind: u8, flags: u8, value: u64, offset: u32): void {
+  if (ASSERTS) assert(i >= 0 && i < nodes_capacity, "CBOR node past its table");
   store<u8>(node_kinds + <usize>i, kind);
   store<u8>(node_flags + <usize>i, flags);
   store<u64>(node_values + (<usize>i << 3), value);
