@@ -1,14 +1,15 @@
 // impeller firmware, ABI v1: the exports a host calls, each checking its inputs and handing the
 // work to the module that owns it. Every buffer is sized by the first init() from the
 // configuration and never reallocated. firmware/ABI.md describes the contract;
-// firmware/impeller_abi.h is its C form. The firmware's layout (README, "Layout"):
+// firmware/impeller_abi.h is its C form. Where the rest lives (README, "Layout"):
 //
 //   device.ts     the device's buffers and state, applying a configuration, the boot count
 //   window.ts     a complete window: features, sensor check, analysis, trend, telemetry
-//   commands.ts   commands and their replies
-//   messages.ts   events; telemetry.ts the window's SenML pack
-//   analysis.ts   the vibration analysis (its steps in analysis/), speed.ts the running speed
-//   trend.ts      health across windows, the alarm and the remaining-life forecast
+//   commands.ts   commands and their replies; messages.ts events; telemetry.ts the window's pack
+//   analysis.ts   the vibration analysis, its steps in analysis/; speed.ts and speed-stream.ts
+//                 the running speed
+//   trend.ts      health across windows and the alarm; forecast.ts the remaining life
+//   assert.ts     assertions, compiled into the debug build only
 //   debug/        the debug build's own exports, never in the flashable image
 
 import "./panic"; // the abort handler (asconfig: --use abort=firmware/panic/panic)
