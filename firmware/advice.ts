@@ -5,7 +5,8 @@
 
 import { host_storage_read, host_storage_write } from "./host";
 import * as trend from "./trend";
-import { FAULT_NONE, FAULT_UNKNOWN } from "./analysis";
+import { FAULT_NONE, FAULT_UNKNOWN, FAULT_SENSOR } from "./analysis";
+import { ASSERTS } from "./assert";
 
 export const ACTION_NONE: i32 = 0;
 export const ACTION_INSPECT: i32 = 1;
@@ -47,6 +48,12 @@ const ADVICE_BYTES_EIGHT_FAULTS: i32 = 8 + 8 * 4;
 const advice_record: usize = memory.data(ADVICE_BYTES);
 const evidence: usize = memory.data(FAULTS * 4);
 
+// Every diagnosis has its evidence and its action; the record (key 7) is 44 bytes (ABI.md).
+if (FAULTS != FAULT_SENSOR + 1) ERROR("advice keeps evidence for another number of diagnoses than analysis.ts has");
+if (ADVICE_BYTES != 44) ERROR("the advice record is not the 44 bytes ABI.md states");
+if (ADVICE_BYTES_EIGHT_FAULTS >= ADVICE_BYTES) ERROR("the older advice record is not the shorter");
+if (ASSERTS) assert(ACTION_NAMES.length == ACTIONS && ACTION_FOR_FAULT.length == FAULTS, "advice's tables do not match its constants");
+
 export let action: i32 = ACTION_NONE;
 /** The diagnosis behind the action (FAULT_*), FAULT_UNKNOWN when none stands out. */
 export let cause: i32 = 0;
@@ -61,9 +68,11 @@ export function restore(): void {
   action = ACTION_NONE;
   cause = 0;
   const read = host_storage_read(STORAGE_KEY_ADVICE, advice_record, ADVICE_BYTES);
+  if (ASSERTS) assert(read <= ADVICE_BYTES, "host read the advice record past its buffer");
   if ((read == ADVICE_BYTES || read == ADVICE_BYTES_EIGHT_FAULTS) && load<u32>(advice_record) == ADVICE_MAGIC) {
     action = min(<i32>load<u8>(advice_record, 4), ACTIONS - 1);
     cause = min(<i32>load<u8>(advice_record, 5), FAULTS - 1);
+    if (ASSERTS) assert(read - 8 <= FAULTS * 4, "advice evidence past its buffer");
     memory.copy(evidence, advice_record + 8, read - 8);
   }
 }
@@ -79,6 +88,8 @@ export function reset(): void {
 }
 
 function save(): void {
+  // What is written must read back as it is (restore() clamps action and cause).
+  if (ASSERTS) assert(action >= 0 && action < ACTIONS && cause >= 0 && cause < FAULTS, "advice record with a bad action or cause");
   store<u32>(advice_record, ADVICE_MAGIC);
   store<u8>(advice_record, <u8>action, 4);
   store<u8>(advice_record, <u8>cause, 5);
@@ -91,6 +102,7 @@ function save(): void {
  *  its most evident fault calls for (inspect when none stands out), due before the forecast's
  *  pessimistic end, or within a fixed time for the level when there is no forecast. */
 export function update(fault: i32): void {
+  if (ASSERTS) assert(fault >= 0 && fault < FAULTS, "advice given a diagnosis it does not know");
   for (let k = 0; k < FAULTS; k++) {
     const at = evidence + (<usize>k << 2);
     const seen: f32 = k == fault ? 1.0 : 0.0;

@@ -1,7 +1,9 @@
 // CBOR (RFC 8949) over fixed regions of linear memory: a writer that never writes past its
-// buffer, a streaming reader for the shapes the firmware expects (definite lengths only), and
-// a general decoder into a node table with an encoder that writes a decoded item back in
-// preferred serialization. None reads outside its input or allocates after init.
+// buffer, and a streaming reader for the shapes the firmware expects (definite lengths only).
+// Neither reads outside its input nor allocates. The general decoder the test harness holds to
+// the RFC lives with the debug build (debug/cbor-decoder.ts).
+
+import { ASSERTS } from "./assert";
 
 export const CBOR_DEPTH_MAX: i32 = 16;
 
@@ -43,6 +45,7 @@ function room(n: i32): bool {
 }
 
 function putByte(b: u32): void {
+  if (ASSERTS) assert(w_length < w_capacity, "CBOR writer past its buffer");
   store<u8>(w_ptr + <usize>w_length, <u8>b);
   w_length += 1;
 }
@@ -90,6 +93,14 @@ export function writeF32(value: f32): void {
   for (let shift: i32 = 24; shift >= 0; shift -= 8) putByte((bits >> shift) & 0xff);
 }
 
+/** A half-precision float from its 16 bits. */
+export function writeF16(bits: u32): void {
+  if (!room(3)) return;
+  putByte(0xf9);
+  putByte(bits >> 8);
+  putByte(bits & 0xff);
+}
+
 export function writeF64(value: f64): void {
   if (!room(9)) return;
   putByte(0xfb);
@@ -119,6 +130,7 @@ export function writeTextAscii(text: string): void {
 export function writeTextBytes(ptr: usize, len: i32): void {
   writeHead(MAJOR_TEXT, <u64>len);
   if (!room(len)) return;
+  if (ASSERTS) assert(len >= 0 && w_length + len <= w_capacity, "CBOR writer past its buffer");
   memory.copy(w_ptr + <usize>w_length, ptr, <usize>len);
   w_length += len;
 }
@@ -126,6 +138,15 @@ export function writeTextBytes(ptr: usize, len: i32): void {
 export function writeByteString(ptr: usize, len: i32): void {
   writeHead(MAJOR_BYTES, <u64>len);
   if (!room(len)) return;
+  if (ASSERTS) assert(len >= 0 && w_length + len <= w_capacity, "CBOR writer past its buffer");
+  memory.copy(w_ptr + <usize>w_length, ptr, <usize>len);
+  w_length += len;
+}
+
+/** `len` bytes as they are: the content of an item whose head was written already. */
+export function writeRaw(ptr: usize, len: i32): void {
+  if (!room(len)) return;
+  if (ASSERTS) assert(len >= 0 && w_length + len <= w_capacity, "CBOR writer past its buffer");
   memory.copy(w_ptr + <usize>w_length, ptr, <usize>len);
   w_length += len;
 }
@@ -257,420 +278,4 @@ export function textIs(text: string): bool {
     if (<u32>load<u8>(text_ptr + <usize>i) != <u32>text.charCodeAt(i)) return false;
   }
   return true;
-}
-
-// ---------------------------------------------------------------------------------------
-// Decoder. cborDecode() walks one whole item, checks it is well-formed (RFC 8949 §3 and
-// Appendix C) and records it as a table of nodes in preorder, without recursion and without
-// allocating: the table and the walk's stack are allocated once, on first use or by
-// cborDecoderInit(). A container's children follow it; node_size says how many nodes its
-// subtree holds, so a caller skips a subtree by adding it. Strings are not copied: a
-// definite string's node points at its bytes in the input, and an indefinite string's node
-// (total length in its value) is followed by one node per chunk.
-//
-// Decided, not decodable: bignums and the other numeric tags (2 positive bignum, 3 negative
-// bignum, 4 decimal fraction, 5 bigfloat) are well-formed but answer CBOR_ERR_UNSUPPORTED,
-// so no caller ever mistakes one for the number it wraps. Every other tag passes through
-// (tag numbers up to 2^64-1). Text strings must be valid UTF-8 (chunk by chunk); duplicate
-// map keys are not looked for. Two-byte simple values below 32 are not well-formed (RFC 8949
-// §3.3), so 0xf818, an RFC 7049 example still in the cbor/test-vectors set, is refused.
-//
-// Which error: the walk stops at the first truncation, malformation, excess depth or count,
-// or trailing byte; an unsupported tag or bad UTF-8 is remembered and reported only once the
-// whole item has proved well-formed, so a cut-short bignum is "truncated", not "unsupported".
-// Memory: 18 bytes a node and 12 a nesting level, about 9.4 KiB for CBOR_NODES_DEFAULT.
-
-/** The nodes a table holds unless cborDecoderInit() asked for another size first. */
-export const CBOR_NODES_DEFAULT: i32 = 512;
-export const CBOR_NODES_LIMIT: i32 = 8192;
-
-export const CBOR_OK: i32 = 0;
-/** The input ends inside an item, or declares a length beyond its end. */
-export const CBOR_ERR_TRUNCATED: i32 = -1;
-/** Not well-formed: reserved additional information 28–30, an indefinite length on a
- *  major type without one, a misplaced break, a chunk of another type, simple(<32) in two bytes. */
-export const CBOR_ERR_MALFORMED: i32 = -2;
-/** An item nested more than CBOR_DEPTH_MAX containers (arrays, maps, tags) deep. */
-export const CBOR_ERR_TOO_DEEP: i32 = -3;
-/** More items than the node table holds. */
-export const CBOR_ERR_TOO_MANY: i32 = -4;
-/** Well-formed, but a tag this decoder does not decode: bignums, decimal fractions, bigfloats. */
-export const CBOR_ERR_UNSUPPORTED: i32 = -5;
-/** A whole item followed by more bytes. */
-export const CBOR_ERR_TRAILING: i32 = -6;
-/** Well-formed, but a text string that is not valid UTF-8. */
-export const CBOR_ERR_BAD_UTF8: i32 = -7;
-/** The encoder's buffer is too small. */
-export const CBOR_ERR_NO_ROOM: i32 = -8;
-/** cborDecoderInit() with a size out of range or after the table was allocated. */
-export const CBOR_ERR_BAD_INIT: i32 = -9;
-
-export const CBOR_KIND_UINT: u8 = 0;
-export const CBOR_KIND_NINT: u8 = 1; // the value is n for the integer -1 - n, so -2^64 is exact
-export const CBOR_KIND_BYTES: u8 = 2;
-export const CBOR_KIND_TEXT: u8 = 3;
-export const CBOR_KIND_ARRAY: u8 = 4; // value: number of items
-export const CBOR_KIND_MAP: u8 = 5; // value: number of pairs
-export const CBOR_KIND_TAG: u8 = 6; // value: the tag number; one child
-export const CBOR_KIND_SIMPLE: u8 = 7; // value: 20 false, 21 true, 22 null, 23 undefined, or any simple(n)
-export const CBOR_KIND_FLOAT: u8 = 8; // value: the bits of the f64 it is exactly
-
-export const CBOR_FLAG_INDEFINITE: u8 = 1;
-/** A chunk of the indefinite string before it. */
-export const CBOR_FLAG_CHUNK: u8 = 2;
-/** The width a float had on the wire. */
-export const CBOR_FLAG_FLOAT16: u8 = 4;
-export const CBOR_FLAG_FLOAT32: u8 = 8;
-export const CBOR_FLAG_FLOAT64: u8 = 16;
-
-const TAG_BIGNUM_POSITIVE: u64 = 2;
-const TAG_BIGFLOAT: u64 = 5;
-const BREAK: u32 = 0xff;
-const STACK_SLOTS: i32 = CBOR_DEPTH_MAX + 1;
-const REMAINING_INDEFINITE: u64 = u64.MAX_VALUE;
-
-let nodes_capacity: i32 = 0;
-let node_values: usize = 0; // u64 each
-let node_offsets: usize = 0; // u32 each: a definite string's content, from the input's start
-let node_sizes: usize = 0; // u32 each: nodes in the subtree, itself included
-let node_kinds: usize = 0; // u8 each
-let node_flags: usize = 0; // u8 each
-let stack_nodes: usize = 0; // i32 each: the open container at each level
-let stack_left: usize = 0; // u64 each: items it still expects, or REMAINING_INDEFINITE
-
-let d_ptr: usize = 0;
-let d_count: i32 = 0;
-/** Bytes the last cborDecode() consumed (up to the error, when it failed). */
-export let cbor_consumed: i32 = 0;
-/** The status of the last cborDecode(). */
-export let cbor_status: i32 = CBOR_OK;
-
-/** Allocates the node table for `nodes_max` nodes (once; later calls with the same size
- *  are harmless). Without it the first cborDecode() allocates CBOR_NODES_DEFAULT. */
-export function cborDecoderInit(nodes_max: i32): i32 {
-  if (nodes_max < 1 || nodes_max > CBOR_NODES_LIMIT) return CBOR_ERR_BAD_INIT;
-  if (nodes_capacity != 0) return nodes_max == nodes_capacity ? CBOR_OK : CBOR_ERR_BAD_INIT;
-  const n = <usize>nodes_max;
-  const stack = <usize>STACK_SLOTS;
-  const base = heap.alloc(n * 18 + stack * 12 + 8);
-  node_values = (base + 7) & ~<usize>7;
-  stack_left = node_values + (n << 3);
-  node_offsets = stack_left + (stack << 3);
-  node_sizes = node_offsets + (n << 2);
-  stack_nodes = node_sizes + (n << 2);
-  node_kinds = stack_nodes + (stack << 2);
-  node_flags = node_kinds + n;
-  nodes_capacity = nodes_max;
-  return CBOR_OK;
-}
-
-export function cborNodesCapacity(): i32 {
-  return nodes_capacity;
-}
-
-/** Nodes of the last successful decode. */
-export function cborNodeCount(): i32 { return d_count; }
-export function cborNodeKind(i: i32): u8 { return load<u8>(node_kinds + <usize>i); }
-export function cborNodeFlags(i: i32): u8 { return load<u8>(node_flags + <usize>i); }
-export function cborNodeValue(i: i32): u64 { return load<u64>(node_values + (<usize>i << 3)); }
-export function cborNodeSize(i: i32): i32 { return <i32>load<u32>(node_sizes + (<usize>i << 2)); }
-/** Where a definite string's (or a chunk's) bytes are; its length is its value. */
-export function cborNodePtr(i: i32): usize { return d_ptr + <usize>load<u32>(node_offsets + (<usize>i << 2)); }
-export function cborNodeF64(i: i32): f64 { return reinterpret<f64>(cborNodeValue(i)); }
-
-function setNode(i: i32, kind: u8, flags: u8, value: u64, offset: u32): void {
-  store<u8>(node_kinds + <usize>i, kind);
-  store<u8>(node_flags + <usize>i, flags);
-  store<u64>(node_values + (<usize>i << 3), value);
-  store<u32>(node_offsets + (<usize>i << 2), offset);
-  store<u32>(node_sizes + (<usize>i << 2), 1);
-}
-
-/** The f64 with exactly the value (NaN payload included) of a half float's bits. */
-function halfBitsToF64Bits(half: u32): u64 {
-  const sign = <u64>(half & 0x8000) << 48;
-  const exponent = (half >> 10) & 0x1f;
-  const mantissa = <u64>(half & 0x3ff);
-  if (exponent == 0x1f) return sign | (<u64>0x7ff << 52) | (mantissa << 42);
-  return reinterpret<u64>(halfToF64(half));
-}
-
-function f32BitsToF64Bits(bits: u32): u64 {
-  if ((bits & 0x7f800000) == 0x7f800000) {
-    return (<u64>(bits & 0x80000000) << 32) | (<u64>0x7ff << 52) | (<u64>(bits & 0x7fffff) << 29);
-  }
-  return reinterpret<u64>(<f64>reinterpret<f32>(bits));
-}
-
-/** Length of the valid UTF-8 sequence at `p` (before `end`), or 0 when it is not valid. */
-function utf8Sequence(p: usize, end: usize): i32 {
-  const b0 = <u32>load<u8>(p);
-  if (b0 < 0x80) return 1;
-  let n: i32;
-  let low: u32 = 0x80;
-  let high: u32 = 0xbf;
-  if (b0 >= 0xc2 && b0 <= 0xdf) n = 2;
-  else if (b0 >= 0xe0 && b0 <= 0xef) {
-    n = 3;
-    if (b0 == 0xe0) low = 0xa0; // overlong
-    if (b0 == 0xed) high = 0x9f; // surrogates
-  } else if (b0 >= 0xf0 && b0 <= 0xf4) {
-    n = 4;
-    if (b0 == 0xf0) low = 0x90; // overlong
-    if (b0 == 0xf4) high = 0x8f; // above U+10FFFF
-  } else return 0;
-  if (end - p < <usize>n) return 0;
-  const b1 = <u32>load<u8>(p + 1);
-  if (b1 < low || b1 > high) return 0;
-  for (let k = 2; k < n; k++) {
-    const b = <u32>load<u8>(p + <usize>k);
-    if (b < 0x80 || b > 0xbf) return 0;
-  }
-  return n;
-}
-
-function validUtf8(p: usize, len: usize): bool {
-  const end = p + len;
-  while (p < end) {
-    const n = utf8Sequence(p, end);
-    if (n == 0) return false;
-    p += <usize>n;
-  }
-  return true;
-}
-
-/** Decodes the one CBOR item that is all of [ptr, ptr + len) into the node table. Returns
- *  the number of nodes (≥ 1; node 0 is the item) or a CBOR_ERR_* status. Never reads
- *  outside the input; does not allocate after the table exists. */
-export function cborDecode(ptr: usize, len: i32): i32 {
-  if (nodes_capacity == 0) cborDecoderInit(CBOR_NODES_DEFAULT);
-  d_ptr = ptr;
-  d_count = 0;
-  const status = walk(ptr, len < 0 ? 0 : <usize>len);
-  cbor_status = status;
-  if (status < 0) return status;
-  d_count = status;
-  return status;
-}
-
-/** The walk behind cborDecode(): one pass, bounded by the input's length. */
-function walk(ptr: usize, len: usize): i32 {
-  const end = ptr + len;
-  let p = ptr;
-  let count: i32 = 0;
-  let depth: i32 = 0; // containers open around the next item
-  let deferred: i32 = CBOR_OK; // the first well-formed-but-refused item, reported at the end
-  // Every pass of this loop consumes at least one byte, so it runs at most len + 1 times.
-  while (true) {
-    cbor_consumed = <i32>(p - ptr);
-    if (p >= end) return CBOR_ERR_TRUNCATED;
-    const initial = <u32>load<u8>(p);
-    const major = <u8>(initial >> 5);
-    const info = initial & 0x1f;
-    const top = depth - 1;
-    const top_node = depth > 0 ? load<i32>(stack_nodes + (<usize>top << 2)) : -1;
-    const top_kind = top_node >= 0 ? cborNodeKind(top_node) : <u8>0xff;
-    const in_string = top_node >= 0 && (top_kind == CBOR_KIND_BYTES || top_kind == CBOR_KIND_TEXT);
-    let completed = true; // the item just read has no content still to come
-    if (initial == BREAK) {
-      if (top_node < 0 || load<u64>(stack_left + (<usize>top << 3)) != REMAINING_INDEFINITE) return CBOR_ERR_MALFORMED;
-      p += 1;
-      if (top_kind == CBOR_KIND_MAP) {
-        const items = cborNodeValue(top_node);
-        if ((items & 1) != 0) return CBOR_ERR_MALFORMED; // a key without a value
-        store<u64>(node_values + (<usize>top_node << 3), items >> 1);
-      }
-      store<u32>(node_sizes + (<usize>top_node << 2), <u32>(count - top_node));
-      depth -= 1;
-    } else {
-      if (info >= 28 && info <= 30) return CBOR_ERR_MALFORMED;
-      const indefinite = info == 31;
-      if (indefinite && (major == 0 || major == 1 || major == 6 || major == 7)) return CBOR_ERR_MALFORMED;
-      let value: u64 = <u64>info;
-      p += 1;
-      if (info >= 24 && info <= 27) {
-        const size = <usize>1 << <usize>(info - 24);
-        if (end - p < size) return CBOR_ERR_TRUNCATED;
-        value = 0;
-        for (let i: usize = 0; i < size; i++) value = (value << 8) | <u64>load<u8>(p + i);
-        p += size;
-      }
-      if (in_string && (major != top_kind || indefinite)) return CBOR_ERR_MALFORMED;
-      if (!in_string && depth > CBOR_DEPTH_MAX) return CBOR_ERR_TOO_DEEP;
-      if (count >= nodes_capacity) return CBOR_ERR_TOO_MANY;
-      const node = count;
-      count += 1;
-      const remaining = <u64>(end - p);
-      if (major == CBOR_KIND_BYTES || major == CBOR_KIND_TEXT) {
-        if (indefinite) {
-          setNode(node, major, CBOR_FLAG_INDEFINITE, 0, 0);
-          value = REMAINING_INDEFINITE;
-          completed = false;
-        } else {
-          if (value > remaining) return CBOR_ERR_TRUNCATED;
-          setNode(node, major, in_string ? CBOR_FLAG_CHUNK : 0, value, <u32>(p - ptr));
-          if (major == CBOR_KIND_TEXT && deferred == CBOR_OK && !validUtf8(p, <usize>value)) deferred = CBOR_ERR_BAD_UTF8;
-          p += <usize>value;
-          if (in_string) {
-            const total = node_values + (<usize>top_node << 3);
-            store<u64>(total, load<u64>(total) + value); // bounded by len: no overflow
-          }
-        }
-      } else if (major == CBOR_KIND_ARRAY || major == CBOR_KIND_MAP) {
-        if (indefinite) {
-          setNode(node, major, CBOR_FLAG_INDEFINITE, 0, 0);
-          value = REMAINING_INDEFINITE;
-          completed = false;
-        } else {
-          // Every item takes at least a byte: a count the rest of the input cannot hold is a lie.
-          if (value > remaining || (major == CBOR_KIND_MAP && value * 2 > remaining)) return CBOR_ERR_TRUNCATED;
-          setNode(node, major, 0, value, 0);
-          if (major == CBOR_KIND_MAP) value *= 2;
-          if (value > <u64>(nodes_capacity - count)) return CBOR_ERR_TOO_MANY;
-          completed = value == 0;
-        }
-      } else if (major == CBOR_KIND_TAG) {
-        setNode(node, CBOR_KIND_TAG, 0, value, 0);
-        if (value >= TAG_BIGNUM_POSITIVE && value <= TAG_BIGFLOAT && deferred == CBOR_OK) deferred = CBOR_ERR_UNSUPPORTED;
-        value = 1;
-        completed = false;
-      } else if (major == 7 && info >= 25) {
-        const bits = info == 25 ? halfBitsToF64Bits(<u32>value)
-          : info == 26 ? f32BitsToF64Bits(<u32>value) : value;
-        const width = info == 25 ? CBOR_FLAG_FLOAT16 : info == 26 ? CBOR_FLAG_FLOAT32 : CBOR_FLAG_FLOAT64;
-        setNode(node, CBOR_KIND_FLOAT, width, bits, 0);
-      } else if (major == 7) {
-        if (info == 24 && value < 32) return CBOR_ERR_MALFORMED; // RFC 8949 §3.3
-        setNode(node, CBOR_KIND_SIMPLE, 0, value, 0);
-      } else {
-        setNode(node, major, 0, value, 0); // an integer
-      }
-      if (!completed) {
-        store<i32>(stack_nodes + (<usize>depth << 2), node);
-        store<u64>(stack_left + (<usize>depth << 3), value);
-        depth += 1;
-      }
-    }
-    // An item is complete: count it in its container and close every container it completes.
-    while (completed && depth > 0) {
-      const level = depth - 1;
-      const open = load<i32>(stack_nodes + (<usize>level << 2));
-      const left = stack_left + (<usize>level << 3);
-      if (load<u64>(left) == REMAINING_INDEFINITE) {
-        if (cborNodeKind(open) == CBOR_KIND_ARRAY || cborNodeKind(open) == CBOR_KIND_MAP) {
-          const items = node_values + (<usize>open << 3);
-          store<u64>(items, load<u64>(items) + 1);
-        }
-        completed = false;
-      } else {
-        store<u64>(left, load<u64>(left) - 1);
-        if (load<u64>(left) != 0) {
-          completed = false;
-        } else {
-          store<u32>(node_sizes + (<usize>open << 2), <u32>(count - open));
-          depth -= 1;
-        }
-      }
-    }
-    if (depth == 0 && completed) break;
-  }
-  cbor_consumed = <i32>(p - ptr);
-  if (p != end) return CBOR_ERR_TRAILING;
-  if (deferred != CBOR_OK) return deferred;
-  return count;
-}
-
-// ---------------------------------------------------------------------------------------
-// Encoder for decoded items: preferred serialization (RFC 8949 §4.1): shortest heads,
-// definite lengths, and each float in the shortest width that keeps its value exactly.
-
-function putBytes(ptr: usize, len: i32): void {
-  if (!room(len)) return;
-  memory.copy(w_ptr + <usize>w_length, ptr, <usize>len);
-  w_length += len;
-}
-
-/** The half float with exactly the value of the f64 `bits`, or -1 when there is none. */
-function f64BitsToHalf(bits: u64): i32 {
-  const sign = <i32>(bits >> 48) & 0x8000;
-  const biased = <i32>(bits >> 52) & 0x7ff;
-  const mantissa = bits & 0xfffffffffffff;
-  if (biased == 0x7ff) { // infinities and NaNs, payload kept when it fits
-    return (mantissa & 0x3ffffffffff) == 0 ? sign | 0x7c00 | <i32>(mantissa >> 42) : -1;
-  }
-  if (biased == 0) return mantissa == 0 ? sign : -1; // ±0; f64 subnormals are far below half's
-  const exponent = biased - 1023;
-  if (exponent > 15 || exponent < -24) return -1;
-  if (exponent >= -14) {
-    return (mantissa & 0x3ffffffffff) == 0 ? sign | ((exponent + 15) << 10) | <i32>(mantissa >> 42) : -1;
-  }
-  const full = mantissa | (<u64>1 << 52); // a half subnormal: k · 2^-24
-  const shift = <u64>(28 - exponent);
-  return (full & ((<u64>1 << shift) - 1)) == 0 ? sign | <i32>(full >> shift) : -1;
-}
-
-/** The f32 bits with exactly the value of the f64 `bits`, or -1 when there are none. */
-function f64BitsToF32(bits: u64): i64 {
-  if ((bits & 0x7ff0000000000000) == 0x7ff0000000000000) {
-    const mantissa = bits & 0xfffffffffffff;
-    if ((mantissa & 0x1fffffff) != 0) return -1;
-    return <i64>(((bits >> 32) & 0x80000000) | 0x7f800000 | (mantissa >> 29));
-  }
-  const value = reinterpret<f64>(bits);
-  const narrow = <f32>value;
-  if (<f64>narrow != value) return -1;
-  return <i64>reinterpret<u32>(narrow);
-}
-
-/** The float whose f64 bits are `bits`, in the shortest width that holds it exactly. */
-export function writeFloatBits(bits: u64): void {
-  const half = f64BitsToHalf(bits);
-  if (half >= 0) {
-    if (room(3)) { putByte(0xf9); putByte(<u32>half >> 8); putByte(<u32>half & 0xff); }
-    return;
-  }
-  const single = f64BitsToF32(bits);
-  if (single >= 0) writeF32(reinterpret<f32>(<u32>single));
-  else writeF64(reinterpret<f64>(bits));
-}
-
-export function writeFloatShortest(value: f64): void {
-  writeFloatBits(reinterpret<u64>(value));
-}
-
-export function writeSimple(value: u32): void {
-  if (value < 24) {
-    if (room(1)) putByte(0xe0 | value);
-  } else if (room(2)) {
-    putByte(0xf8);
-    putByte(value & 0xff);
-  }
-}
-
-/** Writes node `index` of the last decode, with its subtree, in preferred serialization
- *  through the writer (writeBegin first). False when the buffer was too small. */
-export function cborEncodeNode(index: i32): bool {
-  if (index < 0 || index >= d_count) return false;
-  const end = index + cborNodeSize(index);
-  let i = index;
-  while (i < end) { // every pass moves i forward
-    const kind = cborNodeKind(i);
-    const value = cborNodeValue(i);
-    if (kind == CBOR_KIND_BYTES || kind == CBOR_KIND_TEXT) {
-      writeHead(kind, value);
-      const size = cborNodeSize(i);
-      if ((cborNodeFlags(i) & CBOR_FLAG_INDEFINITE) == 0) {
-        putBytes(cborNodePtr(i), <i32>value);
-      } else {
-        for (let chunk = i + 1; chunk < i + size; chunk++) putBytes(cborNodePtr(chunk), <i32>cborNodeValue(chunk));
-      }
-      i += size;
-      continue;
-    }
-    if (kind == CBOR_KIND_FLOAT) writeFloatBits(value);
-    else if (kind == CBOR_KIND_SIMPLE) writeSimple(<u32>value);
-    else writeHead(kind, value); // integers, array and map counts, tag numbers
-    i += 1;
-  }
-  return !w_overflow;
 }

@@ -6,6 +6,8 @@ import {
   head_major, head_value, text_ptr, text_len,
 } from "./cbor";
 import { STATUS_OK, STATUS_BAD_CBOR, STATUS_BAD_CONFIG } from "./status";
+import { ASSERTS, holds } from "./assert";
+import { TOKEN_BYTES_MIN, TOKEN_BYTES_MAX } from "./policy";
 
 export const DEVICE_ID_BYTES_MAX: i32 = 64;
 export const CONFIG_KEYS_MAX: u64 = 32;
@@ -103,6 +105,7 @@ function stageDeviceId(): i32 {
   for (let i = 0; i < text_len; i++) {
     if (!isNameByte(<u32>load<u8>(text_ptr + <usize>i), i == 0)) return STATUS_BAD_CONFIG;
   }
+  if (ASSERTS) assert(text_len <= DEVICE_ID_BYTES_MAX, "device id past its buffer");
   memory.copy(staged_id, text_ptr, <usize>text_len);
   staged.device_id_len = text_len;
   return STATUS_OK;
@@ -125,6 +128,7 @@ function readFinite(min: f64, max: f64): f64 {
 const numbers = new StaticArray<f64>(4);
 function readNumbers(count: i32): bool {
   if (!readHead() || head_major != 4 || head_value != <u64>count) return false;
+  if (ASSERTS) assert(holds(numbers, 0, count), "configuration numbers past their buffer");
   for (let i = 0; i < count; i++) {
     if (!readHead()) return false;
     const value = headNumber();
@@ -185,7 +189,7 @@ function stageOwner(): i32 {
     if (!readText()) return STATUS_BAD_CONFIG;
     if (textIs("token")) {
       if (!readHead() || head_major != 2 || !readStringContent()) return STATUS_BAD_CONFIG;
-      if (text_len < 16 || text_len > 32) return STATUS_BAD_CONFIG;
+      if (text_len < TOKEN_BYTES_MIN || text_len > TOKEN_BYTES_MAX) return STATUS_BAD_CONFIG;
       owner_token_ptr = text_ptr;
       owner_token_len = text_len;
     } else if (textIs("waveform")) {
@@ -292,6 +296,8 @@ export function stagedMessageBytes(): i32 { return staged.message_bytes_max; }
 
 /** Makes the staged configuration the one in force. */
 export function commit(): void {
+  // base_name holds the id and its ':'.
+  if (ASSERTS) assert(staged.device_id_len >= 1 && staged.device_id_len <= DEVICE_ID_BYTES_MAX, "device id past the base name");
   memory.copy(base_name, staged_id, <usize>staged.device_id_len);
   store<u8>(base_name + <usize>staged.device_id_len, 0x3a);
   current.copyFrom(staged);
@@ -305,6 +311,7 @@ export function stageSampleRate(rate_hz: f64): i32 {
   if (staged.band_high_hz > rate_hz / 2.0) return STATUS_BAD_CONFIG;
   if (staged.rpm_max / 60.0 >= rate_hz / 2.0) return STATUS_BAD_CONFIG;
   if (staged.shaft_rpm > 0.0 && staged.shaft_rpm / 60.0 >= rate_hz / 2.0) return STATUS_BAD_CONFIG;
+  if (ASSERTS) assert(current.device_id_len <= DEVICE_ID_BYTES_MAX, "device id past its buffer");
   memory.copy(staged_id, base_name, <usize>current.device_id_len);
   return STATUS_OK;
 }

@@ -12,9 +12,12 @@
 
 import { STATUS_OK, STATUS_NOT_INITIALISED, STATUS_BAD_ARGUMENT, STATUS_NO_ROOM, STATUS_NEEDS_REBOOT }
   from "./status";
+import { ASSERTS, holds } from "./assert";
 
 export const FFT_SIZE_MIN: i32 = 16;
 export const FFT_SIZE_MAX: i32 = 8192;
+// Bit-reversed indices below FFT_SIZE_MAX / 2 are kept as u16.
+if ((FFT_SIZE_MAX >> 1) > 65536 || FFT_SIZE_MIN < 4 || FFT_SIZE_MIN > FFT_SIZE_MAX) ERROR("FFT sizes out of the tables' range");
 
 /** cos(2π·t/size_max) for t in 0..size_max/4; sin comes from the same table read backwards. */
 let cosine: StaticArray<f32> = new StaticArray<f32>(0);
@@ -31,6 +34,18 @@ function isPowerOfTwo(n: i32): bool {
   return n > 0 && (n & (n - 1)) == 0;
 }
 
+/** Doublings from 1 to the largest power of two an i32 holds (2^30): no power-of-two search
+ *  turns more often. */
+const DOUBLINGS_MAX: i32 = 30;
+
+/** The smallest power of two that is at least `n` and at least `floor` (itself a power of two),
+ *  for n up to 2^30. A counted loop: at most DOUBLINGS_MAX turns, whatever `n` is. */
+export function nextPowerOfTwo(n: i32, floor: i32): i32 {
+  let size = floor;
+  for (let turn = 0; turn < DOUBLINGS_MAX && size < n; turn++) size <<= 1;
+  return size;
+}
+
 /** Builds the tables for real sizes up to `size_max` (a power of two in FFT_SIZE_MIN..FFT_SIZE_MAX).
  *  A repeated call with a size no larger than the first is a no-op; a larger one would have to
  *  allocate again, which the stub runtime cannot take back, so it is refused. */
@@ -40,17 +55,20 @@ export function fftInit(size_max: i32): i32 {
 
   const quarter = size_max >> 2;
   cosine = new StaticArray<f32>(quarter + 1);
+  if (ASSERTS) assert(holds(cosine, 0, quarter + 1), "cosine table shorter than a quarter wave");
   for (let t = 0; t <= quarter; t++) {
     unchecked(cosine[t] = <f32>cosTurns(<f64>t / <f64>size_max));
   }
   const half = size_max >> 1;
   const bits = <i32>ctz<u32>(<u32>half);
   reversed = new StaticArray<u16>(half);
+  if (ASSERTS) assert(holds(reversed, 0, half), "bit-reversal table shorter than half the size");
   for (let i = 0; i < half; i++) {
     unchecked(reversed[i] = <u16>(bitrev32(<u32>i) >>> (32 - bits)));
   }
   const entries = size_max >> 3;
   twiddles = new StaticArray<f32>(entries * 6);
+  if (ASSERTS) assert(holds(twiddles, 0, entries * 6) && 2 * (entries - 1) <= quarter, "twiddle table shorter than its angles");
   for (let u = 0; u < entries; u++) {
     const t = u << 1;
     const w1r = unchecked(cosine[t]);
@@ -188,6 +206,8 @@ export function fftConjugateHalfFilled(source_ptr: usize, filled: i32, out_ptr: 
   if (!fitsInMemory(out_ptr, <usize>count << 3) || (filled > 0 && !fitsInMemory(source_ptr, <usize>filled << 3))) return STATUS_BAD_ARGUMENT;
   const out_bytes = <usize>count << 3;
   if (source_ptr < out_ptr + out_bytes && out_ptr < source_ptr + (<usize>filled << 3)) return STATUS_BAD_ARGUMENT;
+  // Its writes: slots 0 … count − 1 of the output, which fitsInMemory() checked.
+  if (ASSERTS) assert(count >= 4 && count <= (size_max_init >> 1), "conjugate FFT larger than its tables");
   const table = changetype<usize>(reversed);
   const shift = fftSlotShift(count);
   if ((ctz<u32>(<u32>count) & 1) != 0) {
@@ -232,6 +252,8 @@ export function fftConjugateHalfFilled(source_ptr: usize, filled: i32, out_ptr: 
 
 /** Puts the packed complex samples into bit-reversed order, in place or as a copy. */
 function permute(input_ptr: usize, out_ptr: usize, count: i32): void {
+  // Its writes: points 0 … count − 1 at out_ptr, which the caller checked lie in memory.
+  if (ASSERTS) assert(count >= 2 && (count & (count - 1)) == 0 && count <= (size_max_init >> 1), "permutation larger than its table");
   const table = changetype<usize>(reversed);
   const shift = bits_max - <i32>ctz<u32>(<u32>count);
   if (input_ptr == out_ptr) {
@@ -255,6 +277,7 @@ function permute(input_ptr: usize, out_ptr: usize, count: i32): void {
 
 /** In-place complex DIT FFT of `count` points already in bit-reversed order. */
 function complexStages(p: usize, count: i32): void {
+  if (ASSERTS) assert(count >= 2 && (count & (count - 1)) == 0 && count <= (size_max_init >> 1), "complex FFT larger than its tables");
   const end = p + (<usize>count << 3);
   if ((ctz<u32>(<u32>count) & 1) != 0) {
     // An odd power of two: one radix-2 stage of twiddle-free 2-point DFTs first.
@@ -285,6 +308,9 @@ function complexStages(p: usize, count: i32): void {
 
 /** The radix-4 stages of complexStages from DFTs of `length` points up to `count`. */
 function twiddleStages(p: usize, count: i32, length: i32): void {
+  // Its loop quadruples `length` up to `count`, at most log4(FFT_SIZE_MAX) turns; each stage's
+  // angles lie within the twiddle table (j·wb < 3 · size_max bytes, the table's size).
+  if (ASSERTS) assert(length >= 8 && count <= (size_max_init >> 1), "radix-4 stages larger than their tables");
   const end = p + (<usize>count << 3);
   // Radix-4 stages: each merges four DFTs of length/4 points (stored in the order r = 0, 2, 1, 3
   // because the data is bit-reversed) into one of `length` points.
@@ -323,6 +349,9 @@ function twiddleStages(p: usize, count: i32, length: i32): void {
  *  place: X[k] = E[k] + W^k·O[k] and X[half−k] = conj(E[k] − W^k·O[k]) with
  *  E = (Z[k] + conj Z[half−k])/2, O = (Z[k] − conj Z[half−k])/2i, W = e^(−2πi/(2·half)). */
 function splitReal(p: usize, half: i32, step: i32): void {
+  // Its writes: bins 0 … half at p (half + 1 points), which the caller checked lie in memory;
+  // its angles k·step ≤ size_max/4, within the cosine table.
+  if (ASSERTS) assert(half >= 1 && half <= (size_max_init >> 1) && (half >> 1) * step <= (size_max_init >> 2), "real FFT split past its tables");
   const z0r = load<f32>(p), z0i = load<f32>(p, 4);
   store<f32>(p, z0r + z0i); store<f32>(p, 0, 4);
   store<f32>(p + (<usize>half << 3), z0r - z0i); store<f32>(p + (<usize>half << 3), 0, 4);

@@ -7,6 +7,7 @@
 
 import { host_storage_read, host_storage_write } from "./host";
 import { STATUS_OK, STATUS_STORAGE } from "./status";
+import { ASSERTS } from "./assert";
 
 export const WAVEFORM_ON_REQUEST: u8 = 0;
 export const WAVEFORM_NEVER: u8 = 1;
@@ -25,6 +26,13 @@ const COUNTER_BYTES: i32 = 8;
 
 const record: usize = memory.data(POLICY_BYTES_MAX);
 const counter_record: usize = memory.data(COUNTER_BYTES);
+
+// The policy record's header is its magic, version, waveform, detail and token length, a byte
+// each, and its token length a byte; the counter record one u64.
+if (POLICY_HEADER_BYTES != 5) ERROR("the policy record's header is five bytes");
+if (TOKEN_BYTES_MAX > 255) ERROR("a token's length must fit its byte in the policy record");
+if (TOKEN_BYTES_MIN < 1 || TOKEN_BYTES_MIN > TOKEN_BYTES_MAX) ERROR("token lengths out of order");
+if (COUNTER_BYTES != <i32>sizeof<u64>()) ERROR("the command counter record is one u64");
 
 export let provisioned: bool = false;
 export let waveform: u8 = WAVEFORM_ON_REQUEST;
@@ -46,12 +54,16 @@ export function restore(): void {
       detail = d;
       token_len = length;
     }
+    if (ASSERTS) assert(!provisioned || read <= POLICY_BYTES_MAX, "policy record longer than its buffer");
   }
   last_counter = host_storage_read(STORAGE_KEY_COMMAND_COUNTER, counter_record, COUNTER_BYTES) == COUNTER_BYTES
     ? load<u64>(counter_record) : 0;
 }
 
 function save(): i32 {
+  // What is written must read back as a policy (restore()'s checks).
+  if (ASSERTS) assert(token_len >= TOKEN_BYTES_MIN && token_len <= TOKEN_BYTES_MAX, "policy record with a bad token length");
+  if (ASSERTS) assert(waveform <= WAVEFORM_NEVER && detail <= DETAIL_SUMMARY, "policy record with a bad policy");
   store<u8>(record, POLICY_MAGIC);
   store<u8>(record, POLICY_VERSION, 1);
   store<u8>(record, waveform, 2);
@@ -63,6 +75,7 @@ function save(): i32 {
 /** Provisioning: the first policy a device is given. False when it already has one. */
 export function provision(token_ptr: usize, length: i32, new_waveform: u8, new_detail: u8): bool {
   if (provisioned) return false;
+  if (ASSERTS) assert(length >= TOKEN_BYTES_MIN && length <= TOKEN_BYTES_MAX, "owner token past the policy record");
   memory.copy(record + <usize>POLICY_HEADER_BYTES, token_ptr, <usize>length);
   token_len = length;
   waveform = new_waveform;

@@ -4,6 +4,7 @@
 import {
   writeArray, writeMap, writeInt, writeTextAscii, writeTextBytes, writeF32, writeNumber,
 } from "./cbor";
+import { ASSERTS } from "./assert";
 
 const LABEL_BASE_NAME: i64 = -2;
 const LABEL_BASE_TIME: i64 = -3;
@@ -12,9 +13,22 @@ const LABEL_UNIT: i64 = 1;
 const LABEL_VALUE: i64 = 2;
 const LABEL_STRING_VALUE: i64 = 3;
 
+/** The records a pack's header promised and those written since (for the assertion at its end). */
+let pack_promised: i32 = 0;
+let pack_written: i32 = 0;
+
 /** Starts a pack of `records` records. */
 export function packBegin(records: i32): void {
+  if (ASSERTS) {
+    pack_promised = records;
+    pack_written = 0;
+  }
   writeArray(records);
+}
+
+/** Ends the pack: it must hold the records its header promised, or no SenML reader reads it. */
+export function packEnd(): void {
+  if (ASSERTS) assert(pack_written == pack_promised, "a SenML pack holds another number of records than its header says");
 }
 
 /** The first record: base name (`<device>:`), base time in seconds, then a value. */
@@ -22,6 +36,7 @@ export function recordFirst(
   base_name_ptr: usize, base_name_len: i32, base_time_s: f64,
   name: string, unit: string, value: f64,
 ): void {
+  if (ASSERTS) pack_written++;
   writeMap(5);
   writeInt(LABEL_BASE_NAME);
   writeTextBytes(base_name_ptr, base_name_len);
@@ -31,6 +46,7 @@ export function recordFirst(
 }
 
 export function record(name: string, unit: string, value: f64): void {
+  if (ASSERTS) pack_written++;
   writeMap(3);
   writeName(name, unit, value);
 }
@@ -46,6 +62,7 @@ function writeName(name: string, unit: string, value: f64): void {
 
 /** A record with a text value (vs) and no unit. */
 export function recordText(name: string, text: string): void {
+  if (ASSERTS) pack_written++;
   writeMap(2);
   writeInt(LABEL_NAME);
   writeTextAscii(name);

@@ -181,7 +181,7 @@ function clipped(count: i32): bool {
  *  values are written once to the analysis's free scratch and selected by radix (stats.ts). */
 function medianAbsSecondDifference(ptr: usize, count: i32): f64 {
   const values = count - 2;
-  const scratch = scratchBeforeAnalysis();
+  const scratch = scratchBeforeAnalysis(values);
   let largest: f32 = 0.0;
   for (let i = 1; i <= values; i++) {
     const d = <f32>Math.abs(secondDifference(ptr, i));

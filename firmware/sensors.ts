@@ -5,6 +5,7 @@
 // losing its lubrication or a pump running off its curve shows.
 
 import { host_storage_read, host_storage_write } from "./host";
+import { ASSERTS } from "./assert";
 
 const STORAGE_KEY_SENSORS: i32 = 0x200;
 const STORAGE_KEY_TEMPERATURE_BASELINE: i32 = 8;
@@ -18,6 +19,9 @@ const TEMPERATURE_MAX_C: f64 = 300.0;
 
 const reading: usize = memory.data(SENSOR_BYTES);
 const baseline_record: usize = memory.data(BASELINE_BYTES);
+
+// The mailbox (0x200) is two f64; the baseline record (key 8) a magic, a count and an f64 sum.
+if (SENSOR_BYTES != 16 || BASELINE_BYTES != 16) ERROR("the temperature records are not 16 bytes each");
 
 let baseline_windows: i32 = 36;
 let baseline_count: i32 = 0;
@@ -47,6 +51,7 @@ export function reset(): void {
 }
 
 function save(): void {
+  if (ASSERTS) assert(baseline_count >= 0 && baseline_count <= baseline_windows, "temperature baseline record with a bad count");
   store<u32>(baseline_record, BASELINE_MAGIC);
   store<u32>(baseline_record, <u32>baseline_count, 4);
   store<f64>(baseline_record, baseline_sum, 8);

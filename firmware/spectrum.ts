@@ -21,12 +21,15 @@
 // Memory, allocated once by spectrumInit(L): the FFT buffer (N + 2 f32, which ends up holding
 // the amplitudes) and the two half windows (2 × (L/2 + 1) f32), plus fft.ts's tables.
 
-import { fftInit, fftReal, cosTurns, FFT_SIZE_MAX } from "./fft";
+import { fftInit, fftReal, cosTurns, nextPowerOfTwo, FFT_SIZE_MAX } from "./fft";
 
 /** The smallest spectrum: short windows are zero-padded to it. */
 const SPECTRUM_SIZE_MIN: i32 = 256;
-import { WINDOW_SAMPLES_MIN } from "./config";
+import { WINDOW_SAMPLES_MIN, WINDOW_SAMPLES_MAX } from "./config";
+// Every window the configuration allows has a spectrum.
+if (WINDOW_SAMPLES_MAX > FFT_SIZE_MAX || WINDOW_SAMPLES_MIN < 1) ERROR("configured windows beyond the FFT's sizes");
 import { STATUS_OK, STATUS_NOT_INITIALISED, STATUS_BAD_ARGUMENT, STATUS_NEEDS_REBOOT } from "./status";
+import { ASSERTS, holds } from "./assert";
 
 export const WINDOW_HANN: i32 = 0;
 export const WINDOW_FLAT_TOP: i32 = 1;
@@ -64,8 +67,7 @@ function flatTopAt(at: i32): f32 {
 export function spectrumInit(samples: i32, work_ptr: usize = 0): i32 {
   if (samples < WINDOW_SAMPLES_MIN || samples > FFT_SIZE_MAX) return STATUS_BAD_ARGUMENT;
   if (window_samples != 0) return samples == window_samples ? STATUS_OK : STATUS_NEEDS_REBOOT;
-  let size = SPECTRUM_SIZE_MIN;
-  while (size < samples) size <<= 1; // at most log2(FFT_SIZE_MAX / SPECTRUM_SIZE_MIN) turns
+  const size = nextPowerOfTwo(samples, SPECTRUM_SIZE_MIN);
   const status = fftInit(size);
   if (status < 0) return status;
 
@@ -73,6 +75,7 @@ export function spectrumInit(samples: i32, work_ptr: usize = 0): i32 {
   // A caller with a buffer of size + 2 f32 free while it takes a spectrum lends it.
   buffer = work_ptr != 0 ? changetype<StaticArray<f32>>(work_ptr) : new StaticArray<f32>(size + 2);
   hann_half = new StaticArray<f32>(half + 1);
+  if (ASSERTS) assert(holds(hann_half, 0, half + 1) && holds(buffer, 0, size + 2), "spectrum buffers shorter than their window");
   for (let n = 0; n <= half; n++) {
     unchecked(hann_half[n] = <f32>(0.5 - 0.5 * cosTurns(<f64>n / <f64>samples)));
   }
@@ -102,6 +105,8 @@ export function spectrumCompute(samples_ptr: usize, count: i32, window_kind: i32
   const end = <u64>samples_ptr + (<u64>count << 2);
   if (samples_ptr == 0 || end > (<u64>memory.size() << 16)) return STATUS_BAD_ARGUMENT;
 
+  // Its writes: the window, its zero padding and the amplitudes, all within fft_size + 2 f32.
+  if (ASSERTS) assert(count <= fft_size && holds(buffer, 0, fft_size + 2), "spectrum past its buffer");
   const out = changetype<usize>(buffer);
   const hann_table = changetype<usize>(hann_half);
   const hann = window_kind == WINDOW_HANN;

@@ -5,6 +5,8 @@
 const RADIX_BUCKETS: i32 = 256;
 /** Histogram of one byte of the values' bits. */
 const radix_counts = new StaticArray<i32>(RADIX_BUCKETS);
+// A bucket per value of one byte: the histogram's writes are indexed by a byte.
+if (RADIX_BUCKETS != 256) ERROR("the radix select counts one byte at a time");
 
 /** The value of rank `rank` among the `count` non-negative f32 at `base`; reorders them. A radix
  *  select: the bits of non-negative floats order

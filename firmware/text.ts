@@ -2,6 +2,7 @@
 // scratch buffer as UTF-8 (ASCII is its own UTF-8) and handed to the host by pointer and length.
 
 import { host_log, host_clock_ms } from "./host";
+import { ASSERTS } from "./assert";
 
 export const LOG_DEBUG: i32 = 0;
 export const LOG_INFO: i32 = 1;
@@ -54,12 +55,14 @@ export const WARN_DISCONTINUITY: i32 = 1;
 export const WARN_STALE_WINDOW: i32 = 2;
 export const WARN_BAD_COMMAND: i32 = 3;
 const WARN_SLOTS: i32 = 4;
+if (WARN_BAD_COMMAND >= WARN_SLOTS) ERROR("a warning past the slots");
 const WARN_INTERVAL_MS: i64 = 1000;
 const warned_at_ms: usize = memory.data(WARN_SLOTS << 3);
 const warned_once: usize = memory.data(WARN_SLOTS);
 
 /** Logs `text` unless the same warning was logged less than WARN_INTERVAL_MS ago; true when logged. */
 export function warnThrottled(slot: i32, text: string): bool {
+  if (ASSERTS) assert(slot >= 0 && slot < WARN_SLOTS, "warning slot out of range");
   const now_ms = host_clock_ms();
   const at = warned_at_ms + (<usize>slot << 3);
   const once = warned_once + <usize>slot;

@@ -3,10 +3,16 @@
 // smoothed health index, fed through a median so that isolated impulsive windows move it
 // nowhere, that also counts how far the pump has moved from its baseline; an alarm raised only
 // by evidence that has stayed above the threshold and grown (a rank test, at four time scales,
-// whose false-alarm rate is fixed by a budget per pump-year), lowered with hysteresis; and a
-// remaining-life forecast from the degradation's history. ANALYSIS.md §8 derives each constant.
+// whose false-alarm rate is fixed by a budget per pump-year), lowered with hysteresis; and the
+// smoothed departure that feeds the remaining-life forecast (forecast.ts). ANALYSIS.md §8
+// derives each constant.
 
 import { host_storage_read, host_storage_write } from "./host";
+import { restoreHistory, saveHistory, forgetHistory, remember, forecast } from "./forecast";
+import { ASSERTS } from "./assert";
+
+/** The forecast's remaining life, lowest and highest, in hours (-1: no forecast). */
+export { rul_low_h, rul_high_h } from "./forecast";
 
 export const ALARM_NONE: i32 = 0;
 export const ALARM_ALERT: i32 = 1;
@@ -48,35 +54,15 @@ const BLOCK: i32 = FILTER_WINDOWS;
 /** A pump this many times its baseline vibration (acceleration or velocity) has reached
  *  functional failure: the level the forecast extrapolates to (+14 dB). */
 const BASELINE_FAILED_RATIO: f64 = 5.0;
-/** The degradation's history: up to HISTORY points of the smoothed departure, kept from when
- *  it first reaches HISTORY_FROM, evenly spaced in time over the whole degradation (when the
- *  buffer fills, every other point goes and the spacing doubles). Only maintenance clears it:
- *  a departure that comes and goes leaves flat points, which the fits below take in their stride. */
-const HISTORY: i32 = 48;
-const HISTORY_FROM: f64 = 0.05;
-/** The forecast starts once the departure is this far along and the history this long. */
-const FORECAST_FROM: f64 = 0.1;
-const FORECAST_POINTS_MIN: i32 = 12;
-/** The steady trend is a line through the newest half of the history, at least this many points. */
-const LINE_POINTS_MIN: i32 = 6;
-/** The exponential trend takes the logarithm of the departure, from this up. */
-const EXPONENTIAL_FLOOR: f64 = 0.01;
-const RUL_HOURS_MAX: f64 = 24.0 * 365.0;
-/** A smoothed departure this close to 1 is there: the pump has failed. */
-const FAILED_WITHIN: f64 = 0.01;
 
 const STORAGE_KEY_BASELINE: i32 = 4;
 const STORAGE_KEY_TREND: i32 = 5;
-const STORAGE_KEY_HISTORY: i32 = 6;
 const BASELINE_MAGIC: u32 = 0x32534142; // "BAS2"
 const TREND_MAGIC: u32 = 0x33524e54; // "TNR3"
 /** The trend record before the growth test ("TNR2"): its header is read, level and smoothing,
  *  so that an alarm raised before an update stands after it; its scales start empty. */
 const TREND_MAGIC_V2: u32 = 0x32524e54;
 const TREND_V2_BYTES: i32 = 32;
-const HISTORY_MAGIC: u32 = 0x32534948; // "HIS2"
-/** The history record before it held f64 points ("HIST", f32 points): widened when read. */
-const HISTORY_MAGIC_V1: u32 = 0x54534948;
 const BASELINE_BYTES: i32 = 24; // magic, count, ln of the quiet acceleration (m/s²) and velocity (mm/s) (f64, -Infinity: none)
 /** Trend record: magic, level (u8), lower run (u8), pad (u16), smoothed health (f64), smoothed
  *  departure (f64); per scale its entry count, next slot and phase in its block (u8 each, a
@@ -99,17 +85,23 @@ const VALUE_ACC: i32 = 1;
 const VALUE_VEL: i32 = 2;
 const VALUE_EVIDENCE: i32 = 3; // the larger of health and departure (clipped to 0…1)
 const VALUE_GROWTH: i32 = 4; // health + departure (not clipped)
-const HISTORY_HEADER_BYTES: i32 = 24; // magic, count, spacing (f64 hours), first time (f64 hours)
-const HISTORY_POINT_BYTES: i32 = 16; // f64 hours, f64 departure
-const HISTORY_BYTES: i32 = HISTORY_HEADER_BYTES + HISTORY * HISTORY_POINT_BYTES;
+
+// The records' layouts (ABI.md: baseline 24 bytes, trend 1,144), and the bytes that count, place
+// and phase a scale's entries.
+if (BASELINE_BYTES != 4 + 4 + 8 + 8) ERROR("the baseline record is magic, count and two f64");
+if (SCALE_STATE_AT != 4 + 1 + 1 + 2 + 8 + 8) ERROR("the trend record's header is not where the scales start");
+if (ENTRY_BYTES != 3 * 2) ERROR("an entry is three u16 codes");
+if (TREND_BYTES != 1144) ERROR("the trend record is not the 1,144 bytes ABI.md states");
+if (TREND_V2_BYTES > TREND_BYTES) ERROR("the older trend record is not the shorter");
+if (RING > 255 || BLOCK > 255) ERROR("a scale's count, slot or phase does not fit its byte");
+// The filter's median is one window's own value, and the growth test's threshold a count it can reach.
+if ((FILTER_WINDOWS & 1) == 0 || FILTER_WINDOWS > RING) ERROR("the filter's span must be odd and within a scale");
+if (GROWTH_U_MIN > GROWTH_HALF * GROWTH_HALF) ERROR("the growth test's threshold is past its largest count");
 
 const baseline_record: usize = memory.data(BASELINE_BYTES);
 const trend_record: usize = memory.data(TREND_BYTES);
 /** Codes over a span, sorted for its median. */
 const sorted_codes: usize = memory.data(RING << 1);
-/** The history lives in its record, in f64 as it is computed with: saving it is one write,
- *  there is no second copy, and a reboot gives the forecast the very same points. */
-const history_record: usize = memory.data(HISTORY_BYTES);
 
 let baseline_windows: i32 = BASELINE_WINDOWS_DEFAULT;
 let baseline_count: i32 = 0;
@@ -120,19 +112,11 @@ let quiet_log_vel: f64 = -Infinity;
 let smoothed: f64 = -1.0; // no window yet
 let smoothed_departure: f64 = 0.0;
 let lower_run: i32 = 0;
-let history_count: i32 = 0;
-let history_spacing_h: f64 = 0.0;
 
 export let level: i32 = ALARM_NONE;
 export let level_changed: bool = false;
 export let health_trend: f64 = 0.0;
 export let baseline_ready: bool = false;
-export let rul_low_h: f64 = -1.0; // -1: no forecast
-export let rul_high_h: f64 = -1.0;
-
-function historyAt(i: i32): usize { return history_record + <usize>(HISTORY_HEADER_BYTES + i * HISTORY_POINT_BYTES); }
-function historyT(i: i32): f64 { return load<f64>(historyAt(i)); }
-function historyD(i: i32): f64 { return load<f64>(historyAt(i), 8); }
 
 function clip01(x: f64): f64 {
   return x > 0.0 ? Math.min(x, 1.0) : 0.0; // NaN: 0
@@ -178,6 +162,7 @@ function valueOf(scale: i32, i: i32, kind: i32): f64 {
 function push(scale: i32, health: i32, acc: i32, vel: i32): void {
   const state = scaleState(scale);
   const head = <i32>load<u8>(state, 1);
+  if (ASSERTS) assert(scale >= 0 && scale < SCALES && head < RING, "trend entry past its scale");
   const at = trend_record + <usize>(RINGS_AT + (scale * RING + head) * ENTRY_BYTES);
   store<u16>(at, <u16>health);
   store<u16>(at, <u16>acc, 2);
@@ -212,6 +197,7 @@ function takeWindow(health: i32, acc: i32, vel: i32): void {
  *  it holds them), as a code: an input's own, or the evidence in steps of 1/65535. It sorts a
  *  copy of the codes. A level's median is 0 (none) when the lower middle code is. */
 function median(scale: i32, n: i32, kind: i32): f64 {
+  if (ASSERTS) assert(n >= 1 && n <= RING && n <= scaleCount(scale), "median of entries a scale does not hold");
   const from = scaleCount(scale) - n;
   for (let i = 0; i < n; i++) {
     const value = valueOf(scale, from + i, kind);
@@ -230,6 +216,15 @@ function median(scale: i32, n: i32, kind: i32): f64 {
   return lower_middle == 0.0 && (kind == VALUE_ACC || kind == VALUE_VEL) ? 0.0 : 0.5 * (lower_middle + upper);
 }
 
+/** Whether every scale's count, slot and phase are what restoreTrend() accepts (for assertions). */
+function scalesValid(): bool {
+  for (let scale = 0; scale < SCALES; scale++) {
+    const state = scaleState(scale);
+    if (<i32>load<u8>(state) > RING || <i32>load<u8>(state, 1) >= RING || <i32>load<u8>(state, 2) >= BLOCK) return false;
+  }
+  return true;
+}
+
 /** The median evidence over the newest `n` entries of `scale`. */
 function evidenceMedian(scale: i32, n: i32): f64 {
   return median(scale, n, VALUE_EVIDENCE) / HEALTH_STEPS;
@@ -245,7 +240,9 @@ export function restore(windows: i32): void {
   baseline_count = 0;
   quiet_log_acc = -Infinity;
   quiet_log_vel = -Infinity;
-  if (host_storage_read(STORAGE_KEY_BASELINE, baseline_record, BASELINE_BYTES) == BASELINE_BYTES && load<u32>(baseline_record) == BASELINE_MAGIC) {
+  const read = host_storage_read(STORAGE_KEY_BASELINE, baseline_record, BASELINE_BYTES);
+  if (ASSERTS) assert(read <= BASELINE_BYTES, "host read the baseline record past its buffer");
+  if (read == BASELINE_BYTES && load<u32>(baseline_record) == BASELINE_MAGIC) {
     baseline_count = min(<i32>load<u32>(baseline_record, 4), baseline_windows);
     const acc = load<f64>(baseline_record, 8);
     const vel = load<f64>(baseline_record, 16);
@@ -264,6 +261,7 @@ function isBaselineReady(): bool {
 /** The trend record, or a fresh trend when it is absent or not understood. */
 function restoreTrend(): void {
   const read = host_storage_read(STORAGE_KEY_TREND, trend_record, TREND_BYTES);
+  if (ASSERTS) assert(read <= TREND_BYTES, "host read the trend record past its buffer");
   const magic = read >= 4 ? load<u32>(trend_record) : 0;
   const current = read == TREND_BYTES && magic == TREND_MAGIC;
   if (current || (read == TREND_V2_BYTES && magic == TREND_MAGIC_V2)) {
@@ -284,32 +282,8 @@ function restoreTrend(): void {
     const valid = current && <i32>load<u8>(state) <= RING && <i32>load<u8>(state, 1) < RING && <i32>load<u8>(state, 2) < BLOCK;
     if (!valid) store<u32>(state, 0);
   }
+  if (ASSERTS) assert(level >= ALARM_NONE && level <= ALARM_DANGER && scalesValid(), "trend restored out of range");
   health_trend = Math.max(smoothed, 0.0);
-}
-
-/** The history record; one from before f64 points is widened in place. */
-function restoreHistory(): void {
-  history_count = 0;
-  const read = host_storage_read(STORAGE_KEY_HISTORY, history_record, HISTORY_BYTES);
-  if (read < HISTORY_HEADER_BYTES) return;
-  const magic = load<u32>(history_record);
-  const count = <i32>load<u32>(history_record, 4);
-  if (count < 0 || count > HISTORY) return;
-  if (magic == HISTORY_MAGIC_V1 && read == HISTORY_HEADER_BYTES + count * 8) {
-    // From the last point down: each is read before a wider one is written over it.
-    const first = load<f64>(history_record, 16);
-    for (let i = count - 1; i >= 0; i--) {
-      const at = history_record + <usize>(HISTORY_HEADER_BYTES + i * 8);
-      const t = first + <f64>load<f32>(at);
-      const d = <f64>load<f32>(at, 4);
-      store<f64>(historyAt(i), t);
-      store<f64>(historyAt(i), d, 8);
-    }
-  } else if (magic != HISTORY_MAGIC || read != HISTORY_HEADER_BYTES + count * HISTORY_POINT_BYTES) {
-    return;
-  }
-  history_spacing_h = load<f64>(history_record, 8);
-  history_count = count;
 }
 
 /** Forgets the baseline, the trend and the history: after maintenance the pump is another
@@ -326,16 +300,13 @@ export function reset(): void {
   level = ALARM_NONE;
   health_trend = 0.0;
   for (let scale = 0; scale < SCALES; scale++) store<u32>(scaleState(scale), 0);
-  history_count = 0;
-  history_spacing_h = 0.0;
-  rul_low_h = -1.0;
-  rul_high_h = -1.0;
   saveBaseline();
   saveTrend();
-  saveHistory();
+  forgetHistory();
 }
 
 function saveBaseline(): void {
+  if (ASSERTS) assert(baseline_count >= 0 && baseline_count <= baseline_windows, "baseline record with a bad count");
   store<u32>(baseline_record, BASELINE_MAGIC);
   store<u32>(baseline_record, <u32>baseline_count, 4);
   store<f64>(baseline_record, quiet_log_acc, 8);
@@ -344,6 +315,9 @@ function saveBaseline(): void {
 }
 
 function saveTrend(): void {
+  // What is written must read back as it is (restoreTrend()'s checks).
+  if (ASSERTS) assert(level >= ALARM_NONE && level <= ALARM_DANGER && scalesValid(), "trend record out of range");
+  if (ASSERTS) assert(smoothed == -1.0 || (smoothed >= 0.0 && smoothed <= 1.0), "trend record with a bad smoothed health");
   store<u32>(trend_record, TREND_MAGIC);
   store<u8>(trend_record, <u8>level, 4);
   store<u8>(trend_record, 0, 5);
@@ -352,14 +326,6 @@ function saveTrend(): void {
   store<f64>(trend_record, smoothed, 8);
   store<f64>(trend_record, smoothed_departure, 16);
   host_storage_write(STORAGE_KEY_TREND, trend_record, TREND_BYTES);
-}
-
-function saveHistory(): void {
-  store<u32>(history_record, HISTORY_MAGIC);
-  store<u32>(history_record, <u32>history_count, 4);
-  store<f64>(history_record, history_spacing_h, 8);
-  store<f64>(history_record, history_count > 0 ? historyT(0) : 0.0, 16);
-  host_storage_write(STORAGE_KEY_HISTORY, history_record, HISTORY_HEADER_BYTES + history_count * HISTORY_POINT_BYTES);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -446,159 +412,6 @@ function nextLevel(): void {
   level_changed = level != previous;
 }
 
-/** Keeps the smoothed departure at `time_h` in the history when it is due; returns whether
- *  the history changed. */
-function remember(time_h: f64): bool {
-  if (history_count == 0 && smoothed_departure < HISTORY_FROM) return false;
-  if (history_count > 0 && time_h - historyT(history_count - 1) < history_spacing_h) return false;
-  if (history_count > 0 && time_h <= historyT(history_count - 1)) return false; // time went back: keep the history as it is
-  if (history_count == HISTORY) {
-    // Every other point goes, from the oldest, and the spacing doubles.
-    const kept = HISTORY >> 1;
-    for (let i = 0; i < kept; i++) {
-      store<f64>(historyAt(i), historyT(i * 2 + 1));
-      store<f64>(historyAt(i), historyD(i * 2 + 1), 8);
-    }
-    history_count = kept;
-    history_spacing_h = (historyT(kept - 1) - historyT(0)) / <f64>(kept - 1);
-  }
-  store<f64>(historyAt(history_count), time_h);
-  store<f64>(historyAt(history_count), smoothed_departure, 8);
-  history_count += 1;
-  return true;
-}
-
-/** The departure of history point `i`, or its logarithm (for the exponential trend). */
-function historyY(i: i32, logarithm: bool): f64 {
-  return logarithm ? Math.log(Math.max(historyD(i), EXPONENTIAL_FLOOR)) : historyD(i);
-}
-
-/** A least-squares line through history points [from, count), in x = t − now (hours) against
- *  the departure or its logarithm: fit_mean_x, fit_mean_y, fit_stt and fit_slope. False when
- *  the points have no spread in time. */
-let fit_mean_x: f64 = 0.0;
-let fit_mean_y: f64 = 0.0;
-let fit_stt: f64 = 0.0;
-let fit_slope: f64 = 0.0;
-function regress(from: i32, now_h: f64, logarithm: bool): bool {
-  const n = <f64>(history_count - from);
-  fit_mean_x = 0.0;
-  fit_mean_y = 0.0;
-  for (let i = from; i < history_count; i++) {
-    fit_mean_x += historyT(i) - now_h;
-    fit_mean_y += historyY(i, logarithm);
-  }
-  fit_mean_x /= n;
-  fit_mean_y /= n;
-  fit_stt = 0.0;
-  let sxy: f64 = 0.0;
-  for (let i = from; i < history_count; i++) {
-    const dx = historyT(i) - now_h - fit_mean_x;
-    fit_stt += dx * dx;
-    sxy += dx * (historyY(i, logarithm) - fit_mean_y);
-  }
-  if (!(fit_stt > 0.0)) return false;
-  fit_slope = sxy / fit_stt;
-  return true;
-}
-
-/** Hours from `now_h` until a least-squares line through history points [from, count)
- *  reaches 1, with the slope's ±2 standard errors; sets line_* (negative: no rising line). */
-let line_h: f64 = -1.0;
-let line_fast_h: f64 = -1.0;
-let line_slow_h: f64 = -1.0;
-function fitLine(from: i32, now_h: f64, remaining: f64): void {
-  line_h = -1.0;
-  line_fast_h = -1.0;
-  line_slow_h = -1.0;
-  if (!regress(from, now_h, false)) return;
-  const slope = fit_slope; // departure per hour
-  if (!(slope > 0.0)) return;
-  let residual: f64 = 0.0;
-  for (let i = from; i < history_count; i++) {
-    const e = historyD(i) - (fit_mean_y + slope * (historyT(i) - now_h - fit_mean_x));
-    residual += e * e;
-  }
-  const se = Math.sqrt(residual / <f64>(history_count - from - 2) / fit_stt);
-  line_h = remaining / slope;
-  line_fast_h = remaining / (slope + 2.0 * se);
-  line_slow_h = slope > 2.0 * se ? remaining / (slope - 2.0 * se) : RUL_HOURS_MAX;
-}
-
-/** Hours from now until an exponential through history points [from, count) reaches 1: a
- *  least-squares line through the logarithm of the departure, when it rises. The growth of a
- *  spreading defect; negative when it does not rise. */
-function fitExponential(from: i32, now_h: f64): f64 {
-  if (!regress(from, now_h, true) || !(fit_slope > 0.0)) return -1.0;
-  // ln d = mean_y + rate (x − mean_x) reaches 0 at x = mean_x − mean_y / rate.
-  const x = fit_mean_x - fit_mean_y / fit_slope;
-  return x > 0.0 ? x : -1.0;
-}
-
-/** Hours from now until a least-squares parabola through the whole history reaches 1, when
- *  it curves upwards (the degradation accelerates); negative otherwise. */
-function fitParabola(now_h: f64): f64 {
-  // Normal equations in x = t − now: [s0 s1 s2; s1 s2 s3; s2 s3 s4] [c0 c1 c2] = [y0 y1 y2].
-  let s0: f64 = 0.0, s1: f64 = 0.0, s2: f64 = 0.0, s3: f64 = 0.0, s4: f64 = 0.0;
-  let y0: f64 = 0.0, y1: f64 = 0.0, y2: f64 = 0.0;
-  for (let i = 0; i < history_count; i++) {
-    const x = historyT(i) - now_h;
-    const y = historyD(i);
-    const x2 = x * x;
-    s0 += 1.0; s1 += x; s2 += x2; s3 += x2 * x; s4 += x2 * x2;
-    y0 += y; y1 += x * y; y2 += x2 * y;
-  }
-  const det = s0 * (s2 * s4 - s3 * s3) - s1 * (s1 * s4 - s3 * s2) + s2 * (s1 * s3 - s2 * s2);
-  if (!(Math.abs(det) > 1e-300)) return -1.0;
-  const c0 = (y0 * (s2 * s4 - s3 * s3) - s1 * (y1 * s4 - s3 * y2) + s2 * (y1 * s3 - s2 * y2)) / det;
-  const c1 = (s0 * (y1 * s4 - y2 * s3) - y0 * (s1 * s4 - s3 * s2) + s2 * (s1 * y2 - y1 * s2)) / det;
-  const c2 = (s0 * (s2 * y2 - s3 * y1) - s1 * (s1 * y2 - s2 * y1) + y0 * (s1 * s3 - s2 * s2)) / det;
-  if (!(c2 > 0.0) || !isFinite(c0) || !isFinite(c1)) return -1.0;
-  // c2 x² + c1 x + (c0 − 1) = 0: with c2 > 0 and the curve below 1 now, one root is ahead.
-  const disc = c1 * c1 - 4.0 * c2 * (c0 - 1.0);
-  if (!(disc >= 0.0)) return -1.0;
-  const root = (-c1 + Math.sqrt(disc)) / (2.0 * c2);
-  return root > 0.0 ? root : -1.0;
-}
-
-/** Remaining life until the departure reaches 1 (BASELINE_FAILED_RATIO times the baseline
- *  vibration), as a range over three trends: an exponential through the newest half of the
- *  history (a spreading defect), a parabola through the whole of it (an accelerating one) and
- *  a line through its newest half (a steady one, ± 2 standard errors of its slope). Low is the
- *  soonest of them, high the latest of the parabola and the line. No forecast before the departure is FORECAST_FROM along with
- *  FORECAST_POINTS_MIN points of history, nor while neither trend rises; zero once it is there. */
-function forecast(now_h: f64): void {
-  rul_low_h = -1.0;
-  rul_high_h = -1.0;
-  if (history_count < FORECAST_POINTS_MIN || smoothed_departure < FORECAST_FROM) return;
-  const remaining = 1.0 - smoothed_departure;
-  if (remaining <= FAILED_WITHIN) {
-    rul_low_h = 0.0;
-    rul_high_h = 0.0;
-    return;
-  }
-  const half = historyT(0) + (now_h - historyT(0)) * 0.5;
-  let from = 0;
-  while (from < history_count - LINE_POINTS_MIN && historyT(from) < half) from++;
-  fitLine(from, now_h, remaining);
-  const curve = fitParabola(now_h);
-  const spread = fitExponential(from, now_h);
-  if (line_h < 0.0 && curve < 0.0) return;
-  if (line_h < 0.0) {
-    rul_low_h = curve;
-    rul_high_h = curve;
-  } else if (curve < 0.0) {
-    rul_low_h = line_fast_h;
-    rul_high_h = line_slow_h;
-  } else {
-    rul_low_h = Math.min(curve, line_fast_h);
-    rul_high_h = Math.max(curve, line_h);
-  }
-  if (spread >= 0.0) rul_low_h = Math.min(rul_low_h, spread);
-  rul_low_h = Math.min(RUL_HOURS_MAX, rul_low_h);
-  rul_high_h = Math.min(RUL_HOURS_MAX, rul_high_h);
-}
-
 /** Takes one window's results: `health` is the window's own (absolute) health index, which
  *  already carries its kurtosis; `kurtosis` itself is not needed here (impulsive windows are
  *  met by the median and the rank test, whatever made them impulsive). */
@@ -620,8 +433,8 @@ export function update(time_s: f64, health: f64, acc_rms: f64, vel_rms: f64, kur
   health_trend = smoothed;
   nextLevel();
   const time_h = time_s / 3600.0;
-  if (remember(time_h)) saveHistory();
-  forecast(time_h);
+  if (remember(time_h, smoothed_departure)) saveHistory();
+  forecast(time_h, smoothed_departure);
   if (baseline_ready != was_ready || quiet_log_acc != quiet_was_acc || quiet_log_vel != quiet_was_vel || baseline_count != count_was) saveBaseline();
   saveTrend();
 }

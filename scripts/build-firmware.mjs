@@ -10,7 +10,7 @@ import asc from "assemblyscript/asc";
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const targets = [
   { name: "release", out: "build/firmware.wasm", entries: [], extra: [] },
-  { name: "debug", out: "build/firmware.debug.wasm", entries: ["firmware/debug.ts"], extra: [] },
+  { name: "debug", out: "build/firmware.debug.wasm", entries: ["firmware/debug/debug.ts"], extra: [] },
 ];
 
 /** Test images: the release build with a deliberate fault (firmware/faults.ts) or another
@@ -33,7 +33,7 @@ for (const image of TEST_IMAGES) {
 }
 
 function newestSource() {
-  const files = fs.readdirSync(path.join(root, "firmware"))
+  const files = fs.readdirSync(path.join(root, "firmware"), { recursive: true })
     .filter((name) => name.endsWith(".ts"))
     .map((name) => path.join(root, "firmware", name));
   files.push(path.join(root, "asconfig.json"));

@@ -1,11 +1,23 @@
-// Exports of the debug build only (build/firmware.debug.wasm): firmware internals that the
-// test harness calls with JS arrays through @assemblyscript/loader. Never in the flashable build.
+// Exports of the debug build only (build/firmware.debug.wasm, the second entry file beside
+// index.ts): firmware internals that the test harness calls with JS arrays through
+// @assemblyscript/loader. Never in the flashable build, nor anything only this file imports.
 
 import {
   computeTimeFeatures, feature_mean, feature_rms, feature_peak, feature_peak_to_peak,
   feature_crest, feature_kurtosis, feature_skewness,
-} from "./features";
-import { halfToF64 } from "./cbor";
+} from "../features";
+import { halfToF64, writeBegin, writeEnd } from "../cbor";
+import {
+  fftInit, fftReal, fftComplex, fftRealPlaced, fftSlot, fftSlotShift, fftConjugateHalfFilled, FFT_SIZE_MAX,
+} from "../fft";
+import { STATUS_BAD_ARGUMENT } from "../status";
+import {
+  spectrumInit, spectrumCompute, spectrumPtr, spectrumFftSize, spectrumCoherentGain, spectrumEnbwBins,
+} from "../spectrum";
+import {
+  cborDecode, cborDecoderInit, cborEncodeNode, cborNodesCapacity, cbor_consumed, CBOR_NODES_DEFAULT, CBOR_ERR_NO_ROOM,
+} from "./cbor-decoder";
+import { diagnostic } from "./cbor-diag";
 
 /** [mean, rms, peak, peak_to_peak, crest, kurtosis, skewness] of `samples` times `scale`. */
 export function debug_time_features(samples: Float32Array, scale: f64): Float64Array {
@@ -25,15 +37,7 @@ export function debug_half_to_f64(half: u32): f64 {
   return halfToF64(half);
 }
 
-// FFT and spectrum (firmware/fft.ts, firmware/spectrum.ts). Imports sit here so this block can
-// be appended as a unit; AssemblyScript hoists them like any other import.
-import {
-  fftInit, fftReal, fftComplex, fftRealPlaced, fftSlot, fftSlotShift, fftConjugateHalfFilled, FFT_SIZE_MAX,
-} from "./fft";
-import { STATUS_BAD_ARGUMENT } from "./status";
-import {
-  spectrumInit, spectrumCompute, spectrumPtr, spectrumFftSize, spectrumCoherentGain, spectrumEnbwBins,
-} from "./spectrum";
+// FFT and spectrum (firmware/fft.ts, firmware/spectrum.ts).
 
 export function debug_fft_init(size_max: i32): i32 {
   return fftInit(size_max);
@@ -142,12 +146,7 @@ export function debug_spectrum_window(window_kind: i32): Float64Array {
 /** Runtime class id of Float32Array, for the loader's __newArray. */
 export const Float32Array_ID = idof<Float32Array>();
 
-// CBOR decoder and encoder (firmware/cbor.ts); diagnostic notation (firmware/cbor-diag.ts).
-import {
-  cborDecode, cborDecoderInit, cborEncodeNode, cborNodesCapacity, cbor_consumed, writeBegin, writeEnd,
-  CBOR_NODES_DEFAULT, CBOR_ERR_NO_ROOM,
-} from "./cbor";
-import { diagnostic } from "./cbor-diag";
+// CBOR decoder and encoder (debug/cbor-decoder.ts); diagnostic notation (debug/cbor-diag.ts).
 
 let cbor_debug_status: i32 = 0;
 let cbor_last_page: i32 = -1;

@@ -5,7 +5,7 @@ import {
   cborNodeKind, cborNodeFlags, cborNodeValue, cborNodeSize, cborNodePtr, cborNodeF64,
   CBOR_KIND_UINT, CBOR_KIND_NINT, CBOR_KIND_BYTES, CBOR_KIND_TEXT, CBOR_KIND_ARRAY, CBOR_KIND_MAP,
   CBOR_KIND_TAG, CBOR_KIND_SIMPLE, CBOR_FLAG_INDEFINITE,
-} from "./cbor";
+} from "./cbor-decoder";
 
 const HEX = "0123456789abcdef";
 

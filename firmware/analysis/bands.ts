@@ -1,0 +1,145 @@
+// Which bands to envelope (ANALYSIS.md §5): the configured band, or those of a bank of
+// half-overlapping bands, each wide enough to carry the defects' modulation, whose spectral
+// kurtosis (over frames short enough to hold one impact each) is largest.
+
+import { fftRealPlaced, fftSlot, fftSlotShift, cosTurns, nextPowerOfTwo } from "../fft";
+import { PASSBAND_SHARE, BAND_WIDTH_MAX_SHARE, HARMONICS, SLIP_MAX } from "./constants";
+import { machine, result } from "./machine";
+import { speed_tolerance } from "./running-speed";
+import { window_samples, bin_hz, getF64, setF64, getF32, setF32 } from "./buffers";
+import { ASSERTS, holds } from "../assert";
+
+/** Envelope bands enveloped per window: those of the largest spectral kurtosis. */
+export const ENVELOPE_BANDS: i32 = 3;
+/** A bound on the bank: 0.4 fs in half band widths (the narrowest band is 8 bins; 4096-sample
+ *  windows give at most 410 of them). */
+const BANK_BANDS_MAX: i32 = 512;
+const SK_FRAME_MIN: i32 = 16;
+const SK_FRAME_MAX: i32 = 256;
+
+/** Spectral kurtosis: one frame, its Hann window, and per-bin sums of |X|² and |X|⁴. */
+let sk_frame: StaticArray<f32> = new StaticArray<f32>(0);
+let sk_hann: StaticArray<f32> = new StaticArray<f32>(0);
+let sk_sum2: StaticArray<f64> = new StaticArray<f64>(0);
+let sk_sum4: StaticArray<f64> = new StaticArray<f64>(0);
+
+/** Sizes the spectral kurtosis's buffers (once per boot). */
+export function bandsInit(): void {
+  sk_frame = new StaticArray<f32>(SK_FRAME_MAX + 2);
+  sk_hann = new StaticArray<f32>(SK_FRAME_MAX);
+  sk_sum2 = new StaticArray<f64>(SK_FRAME_MAX / 2 + 1);
+  sk_sum4 = new StaticArray<f64>(SK_FRAME_MAX / 2 + 1);
+}
+
+let sk_hann_size: i32 = 0;
+
+/** Spectral kurtosis per bin of Hann frames of `frame` samples, one after another, into sk_sum2
+ *  (frame/2 + 1 bins at fs/frame): 0 for Gaussian noise, large where impacts ring. */
+function spectralKurtosis(samples_ptr: usize, frame: i32): bool {
+  const half = frame / 2;
+  if (ASSERTS) assert(holds(sk_hann, 0, frame) && holds(sk_frame, 0, frame + 2) && holds(sk_sum2, 0, half + 1) && holds(sk_sum4, 0, half + 1), "spectral kurtosis frame past its buffers");
+  if (frame != sk_hann_size) {
+    for (let n = 0; n < frame; n++) setF32(sk_hann, n, <f32>(0.5 - 0.5 * cosTurns(<f64>n / <f64>frame)));
+    sk_hann_size = frame;
+  }
+  for (let k = 0; k <= half; k++) {
+    setF64(sk_sum2, k, 0.0);
+    setF64(sk_sum4, k, 0.0);
+  }
+  const buffer = changetype<usize>(sk_frame);
+  const shift = fftSlotShift(half);
+  let frames = 0;
+  for (let start = 0; start + frame <= window_samples; start += frame) {
+    const from = samples_ptr + (<usize>start << 2);
+    for (let i = 0; i < half; i++) {
+      const n = i << 1;
+      const slot = buffer + fftSlot(i, shift);
+      store<f32>(slot, load<f32>(from + (<usize>n << 2)) * getF32(sk_hann, n));
+      store<f32>(slot, load<f32>(from + (<usize>n << 2), 4) * getF32(sk_hann, n + 1), 4);
+    }
+    if (fftRealPlaced(buffer, frame) < 0) return false;
+    for (let k = 0; k <= half; k++) {
+      const re = <f64>load<f32>(buffer + (<usize>k << 3));
+      const im = <f64>load<f32>(buffer + (<usize>k << 3), 4);
+      const p = re * re + im * im;
+      setF64(sk_sum2, k, getF64(sk_sum2, k) + p);
+      setF64(sk_sum4, k, getF64(sk_sum4, k) + p * p);
+    }
+    frames++;
+  }
+  if (frames == 0) return false;
+  for (let k = 0; k <= half; k++) {
+    const s2 = getF64(sk_sum2, k) / <f64>frames;
+    setF64(sk_sum2, k, s2 > 0.0 ? getF64(sk_sum4, k) / <f64>frames / (s2 * s2) - 2.0 : 0.0);
+  }
+  return true;
+}
+
+/** The highest modulation the chosen bands must carry (set by chooseBands). */
+export let band_modulation_hz: f64 = 0.0;
+export let band_low_hz: StaticArray<f64> = new StaticArray<f64>(ENVELOPE_BANDS);
+export let band_high_hz: StaticArray<f64> = new StaticArray<f64>(ENVELOPE_BANDS);
+const band_kurtosis = new StaticArray<f64>(ENVELOPE_BANDS);
+
+/** The bands to envelope (ANALYSIS.md §5): the configured one, or the ENVELOPE_BANDS of a bank of
+ *  half-overlapping bands, each wide enough to carry the defects' modulation, whose spectral
+ *  kurtosis is largest. Returns how many. */
+export function chooseBands(samples_ptr: usize): i32 {
+  const fs = machine.sample_rate_hz;
+  const top_hz = Math.min(fs * PASSBAND_SHARE, fs * 0.5 - bin_hz);
+  const f = result.shaft_hz;
+  const order_max = Math.max(machine.bpfi_order, Math.max(machine.bpfo_order, 2.0 * machine.bsf_order));
+  // The envelope must carry the highest harmonic tested and its shaft sideband, with slip: a
+  // band passes modulation up to half its width.
+  const modulation_hz = (<f64>HARMONICS * order_max + 1.0) * f * (1.0 + SLIP_MAX + speed_tolerance);
+  band_modulation_hz = modulation_hz;
+  if (machine.band_high_hz > 0.0) {
+    unchecked(band_low_hz[0] = machine.band_low_hz);
+    unchecked(band_high_hz[0] = Math.min(machine.band_high_hz, fs * 0.5 - bin_hz));
+    return 1;
+  }
+  const width = Math.max(8.0 * bin_hz, Math.min(2.0 * modulation_hz, fs * BAND_WIDTH_MAX_SHARE));
+  // Frames shorter than the fastest defect's impact spacing, so a frame holds one impact: at
+  // most log2(SK_FRAME_MAX / SK_FRAME_MIN) = 4 halvings.
+  let frame = SK_FRAME_MAX;
+  while (frame > SK_FRAME_MIN && <f64>frame > fs / (order_max * f)) frame >>= 1;
+  frame = min(frame, nextPowerOfTwo(window_samples, 16) >> 1);
+  const have_sk = spectralKurtosis(samples_ptr, frame);
+  const sk_bin_hz = fs / <f64>frame;
+  let count = 0;
+  for (let j = 0; j < BANK_BANDS_MAX; j++) {
+    // Bands start half their width up: below, the running-speed lines' beats.
+    const low = width * 0.5 * <f64>(j + 1);
+    const high = low + width;
+    if (high > top_hz && j > 0) break;
+    let sum: f64 = 0.0;
+    let n = 0;
+    const k_low = <i32>Math.ceil(low / sk_bin_hz);
+    const k_high = min(<i32>Math.floor(Math.min(high, top_hz) / sk_bin_hz), frame / 2);
+    for (let k = k_low; k <= k_high && have_sk; k++) {
+      sum += getF64(sk_sum2, k);
+      n++;
+    }
+    if (n == 0 && have_sk) {
+      sum = getF64(sk_sum2, min(<i32>Math.round((low + high) * 0.5 / sk_bin_hz), frame / 2));
+      n = 1;
+    }
+    const kurtosis = n > 0 ? sum / <f64>n : 0.0;
+    // Insert among the kept bands, largest kurtosis first.
+    let at = count < ENVELOPE_BANDS ? count : ENVELOPE_BANDS;
+    while (at > 0 && unchecked(band_kurtosis[at - 1]) < kurtosis) at--;
+    if (at >= ENVELOPE_BANDS) continue;
+    const last = min(count, ENVELOPE_BANDS - 1);
+    if (ASSERTS) assert(at >= 0 && at < ENVELOPE_BANDS && last < ENVELOPE_BANDS, "band kept past the kept bands");
+    for (let i = last; i > at; i--) {
+      unchecked(band_kurtosis[i] = band_kurtosis[i - 1]);
+      unchecked(band_low_hz[i] = band_low_hz[i - 1]);
+      unchecked(band_high_hz[i] = band_high_hz[i - 1]);
+    }
+    unchecked(band_kurtosis[at] = kurtosis);
+    unchecked(band_low_hz[at] = low);
+    unchecked(band_high_hz[at] = Math.min(high, fs * 0.5 - bin_hz));
+    if (count < ENVELOPE_BANDS) count++;
+  }
+  return count;
+}

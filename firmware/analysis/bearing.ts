@@ -1,0 +1,85 @@
+// The bearing's evidence (ANALYSIS.md §5): envelope analysis over the chosen bands, each defect
+// keeping its most significant band, its probability multiplied by the number of bands and
+// defects tested (Bonferroni). Over consecutive windows the first band's envelope is streamed
+// too (envelope-stream.ts), and once the stream is full its finer spectrum decides.
+
+import { DEFECTS } from "./constants";
+import { chooseBands, band_low_hz, band_high_hz } from "./bands";
+import { envelopeSpectrum } from "./envelope";
+import { streamReset, streamContinues, streamTake, streamEndWindow, streamFull, streamEvidence } from "./envelope-stream";
+import {
+  defectsIn, correctedLog10,
+  bpfo_ln_p, bpfi_ln_p, bsf_ln_p, bpfo_strength, bpfi_strength, bsf_strength, bpfi_sidebands,
+} from "./evidence";
+import { machine, result } from "./machine";
+
+/** The bearing's evidence in the window at `samples_ptr` (`previous_ptr` the window before when
+ *  this one follows it, else 0; `scale` turns samples into m/s²) into `result`. */
+export function bearingEvidence(samples_ptr: usize, previous_ptr: usize, scale: f64): void {
+  clearBearing();
+  if (machine.bpfo_order <= 0.0 || result.shaft_hz <= 0.0) {
+    streamReset();
+    return;
+  }
+  const bands = chooseBands(samples_ptr);
+  const f = result.shaft_hz;
+  const continuing = streamContinues(previous_ptr);
+  // Each defect keeps its smallest ln p over the bands (the stronger on a tie), and the window's
+  // band is the one that holds the smallest of all.
+  let bpfo_ln: f64 = 0.0;
+  let bpfi_ln: f64 = 0.0;
+  let bsf_ln: f64 = 0.0;
+  let best: f64 = 1.0;
+  let enveloped = 0;
+  for (let b = 0; b < bands; b++) {
+    const low = unchecked(band_low_hz[b]);
+    const high = unchecked(band_high_hz[b]);
+    if (!envelopeSpectrum(low, high)) continue;
+    streamTake(b, low, high);
+    enveloped++;
+    defectsIn(f);
+    if (bpfo_ln_p < bpfo_ln || (bpfo_ln_p == bpfo_ln && bpfo_strength > result.bpfo_strength)) {
+      bpfo_ln = bpfo_ln_p;
+      result.bpfo_strength = bpfo_strength;
+    }
+    if (bsf_ln_p < bsf_ln || (bsf_ln_p == bsf_ln && bsf_strength > result.bsf_strength)) {
+      bsf_ln = bsf_ln_p;
+      result.bsf_strength = bsf_strength;
+    }
+    if (bpfi_ln_p < bpfi_ln || (bpfi_ln_p == bpfi_ln && bpfi_strength > result.bpfi_strength)) {
+      bpfi_ln = bpfi_ln_p;
+      result.bpfi_strength = bpfi_strength;
+      result.bpfi_sideband = bpfi_sidebands;
+    }
+    const strongest = Math.min(bpfo_ln_p, Math.min(bpfi_ln_p, bsf_ln_p));
+    if (strongest < best) {
+      best = strongest;
+      result.band_low_hz = low;
+      result.band_high_hz = high;
+    }
+  }
+  if (continuing) streamEndWindow(previous_ptr, samples_ptr, scale, f);
+  if (streamFull()) {
+    streamEvidence();
+    return;
+  }
+  if (enveloped == 0) return;
+  const tests_ln = Math.log(<f64>(enveloped * DEFECTS));
+  result.bpfo_log10_p = correctedLog10(bpfo_ln, tests_ln);
+  result.bpfi_log10_p = correctedLog10(bpfi_ln, tests_ln);
+  result.bsf_log10_p = correctedLog10(bsf_ln, tests_ln);
+}
+
+/** No bearing evidence yet. */
+function clearBearing(): void {
+  result.bpfo_strength = 0.0;
+  result.bpfi_strength = 0.0;
+  result.bsf_strength = 0.0;
+  result.bpfi_sideband = 0.0;
+  result.bpfo_log10_p = 0.0;
+  result.bpfi_log10_p = 0.0;
+  result.bsf_log10_p = 0.0;
+  result.band_low_hz = 0.0;
+  result.band_high_hz = 0.0;
+  result.stream_s = 0.0;
+}

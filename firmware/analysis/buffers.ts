@@ -1,0 +1,79 @@
+// The window's sizes and the buffers the analysis's steps share, sized once by windowInit() for
+// the configured window length and never reallocated; element access for the hot loops.
+
+import { fftInit, nextPowerOfTwo } from "../fft";
+import { spectrumInit } from "../spectrum";
+import { STATUS_OK } from "../status";
+import { BAND_WIDTH_MAX_SHARE } from "./constants";
+import { machine } from "./machine";
+import { ASSERTS, holds } from "../assert";
+
+/** Samples per window (0 until windowInit), the FFT's size (the window zero-padded to a power of
+ *  two), its bins and their spacing in this window. */
+export let window_samples: i32 = 0;
+export let fft_size: i32 = 0;
+export let bins: i32 = 0;
+export let bin_hz: f64 = 0.0;
+/** Unwindowed FFT of the mean-removed window (fft_size + 2 f32, interleaved re, im). */
+export let raw: StaticArray<f32> = new StaticArray<f32>(0);
+/** Power per bin of the Hann spectrum, (m/s²)² per bin, so a band's sum is its mean square. */
+export let power: StaticArray<f32> = new StaticArray<f32>(0);
+/** The band's complex baseband signal, then the spectrum of its squared envelope; before the
+ *  envelope analysis, the high band's powers for their median. */
+export let baseband: StaticArray<f32> = new StaticArray<f32>(0);
+/** The squared envelope, before its mean is known. */
+export let envelope: StaticArray<f32> = new StaticArray<f32>(0);
+export let envelope_points_max: i32 = 0;
+
+/** Sizes the shared buffers for windows of `samples` (once per boot). */
+export function windowInit(samples: i32): i32 {
+  // The envelope of a band of fft_size/12 bins needs twice as many points, as a power of two,
+  // and its complex FFT needs tables for twice that: build them first, for the larger need.
+  const padded = nextPowerOfTwo(samples, 256);
+  envelope_points_max = nextPowerOfTwo(2 * (<i32>(<f64>padded * BAND_WIDTH_MAX_SHARE) + 2), 256);
+  const fft_status = fftInit(max(padded, 2 * envelope_points_max));
+  if (fft_status < 0) return fft_status;
+  fft_size = padded;
+  bins = (padded >> 1) + 1;
+  raw = new StaticArray<f32>(fft_size + 2);
+  // A padded window needs its own Hann-windowed transform (spectrum.ts, with its window
+  // tables, working in `raw` before the raw FFT); an unpadded one takes its Hann spectrum from
+  // the raw FFT and needs neither.
+  if (padded != samples) {
+    const spectrum_status = spectrumInit(samples, changetype<usize>(raw));
+    if (spectrum_status < 0) return spectrum_status;
+  }
+  power = new StaticArray<f32>(bins);
+  baseband = new StaticArray<f32>(max(2 * envelope_points_max, bins)); // and the high band's powers
+  envelope = new StaticArray<f32>(envelope_points_max);
+  // What the steps write into them: the window's FFT and its Hann powers; a band's complex
+  // envelope, then its spectrum (2 × its points), and the high band's powers; its squared envelope.
+  if (ASSERTS) assert(fft_size >= samples && holds(raw, 0, fft_size + 2) && holds(power, 0, bins), "window buffers shorter than the window's transforms");
+  if (ASSERTS) assert(holds(baseband, 0, 2 * envelope_points_max) && holds(baseband, 0, bins) && holds(envelope, 0, envelope_points_max), "envelope buffers shorter than a band's envelope");
+  window_samples = samples;
+  return STATUS_OK;
+}
+
+/** The bin spacing of this window's spectra, at the configured sample rate. */
+export function windowBegin(): void {
+  bin_hz = machine.sample_rate_hz / <f64>fft_size;
+}
+
+// Element access for the hot loops: the same load or store as unchecked(array[i]), inlined.
+// The size-optimised build (-O3z) leaves StaticArray's accessors as calls, a call per element.
+// @ts-ignore: decorator
+@inline export function getF32(array: StaticArray<f32>, i: i32): f32 {
+  return load<f32>(changetype<usize>(array) + (<usize>i << 2));
+}
+// @ts-ignore: decorator
+@inline export function setF32(array: StaticArray<f32>, i: i32, value: f32): void {
+  store<f32>(changetype<usize>(array) + (<usize>i << 2), value);
+}
+// @ts-ignore: decorator
+@inline export function getF64(array: StaticArray<f64>, i: i32): f64 {
+  return load<f64>(changetype<usize>(array) + (<usize>i << 3));
+}
+// @ts-ignore: decorator
+@inline export function setF64(array: StaticArray<f64>, i: i32, value: f64): void {
+  store<f64>(changetype<usize>(array) + (<usize>i << 3), value);
+}

@@ -1,0 +1,132 @@
+// The window's diagnosis (ANALYSIS.md §6): every finding by its own rule, so that a bearing
+// defect and a process fault are both reported; the fault is the most severe of them, or
+// "unknown" when the window is abnormal without a pattern; then severity and health index.
+
+import { LINE_HALF_BINS, STRENGTH_FAILED } from "./constants";
+import {
+  machine, result, FINDINGS_MAX, FAULT_NONE, FAULT_IMBALANCE, FAULT_MISALIGNMENT, FAULT_OUTER_RACE,
+  FAULT_INNER_RACE, FAULT_ROLLING_ELEMENT, FAULT_CAVITATION, FAULT_UNKNOWN,
+} from "./machine";
+import { window_samples } from "./buffers";
+import { ASSERTS } from "../assert";
+
+/** A finding's false-finding probability per window under noise, after the Bonferroni
+ *  correction for every band and defect tested: one window in a thousand of a sound machine. */
+const FINDING_ALPHA: f64 = 1e-3;
+/** Evidence this improbable under noise, short of a finding, makes the window abnormal. */
+const SUSPECT_ALPHA: f64 = 1e-2;
+/** Amplitude ratio of a defect's lines over their floor for bearing severity 2 (3 at STRENGTH_FAILED). */
+const STRENGTH_SEVERE: f64 = 6.0;
+const KURTOSIS_ABNORMAL: f64 = 5.0;
+const KURTOSIS_FAILED: f64 = 12.0;
+const CREST_ABNORMAL: f64 = 7.0;
+const MISALIGNMENT_2X_OVER_1X: f64 = 0.75;
+const RUNNING_SPEED_SHARE: f64 = 0.5;
+const FLATNESS_NOISE: f64 = 0.5;
+/** Median over mean of exponential bins (a flat noise spectrum): ln 2. */
+const FLATNESS_GAUSSIAN: f64 = 0.6931471805599453;
+
+function clip01(x: f64): f64 {
+  return Math.max(0.0, Math.min(1.0, x));
+}
+
+function addFinding(kind: i32, strength: f64, confidence: f64): void {
+  const at = result.findings;
+  if (at >= FINDINGS_MAX) return;
+  if (ASSERTS) assert(at >= 0 && kind >= FAULT_NONE && kind <= FAULT_UNKNOWN, "a finding out of range");
+  unchecked(result.finding_kind[at] = kind);
+  unchecked(result.finding_strength[at] = strength);
+  unchecked(result.finding_confidence[at] = clip01(confidence));
+  result.findings = at + 1;
+}
+
+function severityOf(kind: i32, strength: f64): i32 {
+  if (kind >= FAULT_OUTER_RACE && kind <= FAULT_ROLLING_ELEMENT) {
+    const bearing_severity = strength >= STRENGTH_FAILED ? 3 : strength >= STRENGTH_SEVERE ? 2 : 1;
+    return max(result.iso_zone, bearing_severity);
+  }
+  return result.iso_zone;
+}
+
+/** Every finding of the window, each by its own rule (ANALYSIS.md §6), so a bearing defect and a
+ *  process fault are both reported; the fault is the most severe of them. `kurtosis` and
+ *  `crest` come from the time-domain features. */
+export function diagnose(kurtosis: f64, crest: f64): void {
+  result.findings = 0;
+  // Bearing: the most significant defect, when its corrected probability is below FINDING_ALPHA.
+  let bearing_log10_p = result.bpfo_log10_p;
+  let bearing_kind = FAULT_OUTER_RACE;
+  let bearing_strength = result.bpfo_strength;
+  if (result.bpfi_log10_p < bearing_log10_p) {
+    bearing_log10_p = result.bpfi_log10_p;
+    bearing_kind = FAULT_INNER_RACE;
+    bearing_strength = result.bpfi_strength;
+  }
+  if (result.bsf_log10_p < bearing_log10_p) {
+    bearing_log10_p = result.bsf_log10_p;
+    bearing_kind = FAULT_ROLLING_ELEMENT;
+    bearing_strength = result.bsf_strength;
+  }
+  const bearing_p = Math.pow(10.0, bearing_log10_p);
+  // A defect is sought where the speed puts it: without a configured speed, a measured speed
+  // that may be wrong (its family not clear of the spectrum between its lines at the finding's
+  // own level) makes the defect's lines no finding, only an abnormality.
+  const speed_sure = machine.shaft_hz_nominal > 0.0 || 1.0 - result.speed_confidence < FINDING_ALPHA;
+  if (bearing_p < FINDING_ALPHA && speed_sure) addFinding(bearing_kind, bearing_strength, 1.0 - bearing_p);
+  processFindings();
+  // The fault: the most severe finding, the first listed (bearing) on a tie.
+  let fault = FAULT_NONE;
+  let strength: f64 = 0.0;
+  let severity = result.iso_zone;
+  let most = -1;
+  for (let i = 0; i < result.findings; i++) {
+    const kind = unchecked(result.finding_kind[i]);
+    const s = severityOf(kind, unchecked(result.finding_strength[i]));
+    if (s > most) {
+      most = s;
+      fault = kind;
+      strength = unchecked(result.finding_strength[i]);
+      severity = s;
+    }
+  }
+  if (result.findings == 0 && (bearing_p < SUSPECT_ALPHA || kurtosis > KURTOSIS_ABNORMAL || crest > CREST_ABNORMAL || result.iso_zone >= 2)) {
+    fault = FAULT_UNKNOWN;
+    strength = bearing_strength;
+  }
+  result.fault = fault;
+  result.strength = strength;
+  result.severity = severity;
+  result.health = healthIndex(fault, kurtosis);
+}
+
+/** Process faults, each on its own: cavitation, then misalignment or imbalance. */
+function processFindings(): void {
+  if (result.hf_floor_m_s2 >= machine.cavitation_m_s2 && result.hf_flatness >= FLATNESS_NOISE) {
+    addFinding(FAULT_CAVITATION, result.hf_floor_m_s2 / machine.cavitation_m_s2, result.hf_flatness / FLATNESS_GAUSSIAN);
+  }
+  const line_energy = result.line_1x_mm_s * result.line_1x_mm_s + result.line_2x_mm_s * result.line_2x_mm_s
+    + result.line_3x_mm_s * result.line_3x_mm_s;
+  const velocity_energy = result.velocity_rms_mm_s * result.velocity_rms_mm_s;
+  // The running-speed rules need 1x and 2x apart and clear of DC: the shaft's line at least
+  // 2 × LINE_HALF_BINS + 1 of the window's own bins (fs / its samples, whatever the padding) up.
+  const lines_resolved = result.shaft_hz >= <f64>(2 * LINE_HALF_BINS + 1) * machine.sample_rate_hz / <f64>window_samples;
+  if (result.iso_zone >= 1 && velocity_energy > 0.0 && lines_resolved) {
+    const share_1x = result.line_1x_mm_s * result.line_1x_mm_s / velocity_energy;
+    if (result.line_2x_mm_s >= MISALIGNMENT_2X_OVER_1X * result.line_1x_mm_s && line_energy >= RUNNING_SPEED_SHARE * velocity_energy) {
+      addFinding(FAULT_MISALIGNMENT, line_energy / velocity_energy, line_energy / velocity_energy);
+    } else if (share_1x >= RUNNING_SPEED_SHARE) {
+      addFinding(FAULT_IMBALANCE, share_1x, share_1x);
+    }
+  }
+}
+
+/** Health index, 0 healthy … 1 failed: the largest of velocity over the C/D limit, the bearing's
+ *  strength, the kurtosis and, for cavitation, the high band's floor, each clipped to 0…1. */
+function healthIndex(fault: i32, kurtosis: f64): f64 {
+  const bearing = Math.max(result.bpfo_strength, Math.max(result.bpfi_strength, result.bsf_strength));
+  let health = clip01(result.velocity_rms_mm_s / machine.zone_cd_mm_s);
+  health = Math.max(health, clip01((bearing - 1.0) / (STRENGTH_FAILED - 1.0)));
+  health = Math.max(health, clip01((kurtosis - 3.0) / (KURTOSIS_FAILED - 3.0)));
+  if (fault == FAULT_CAVITATION) health = Math.max(health, clip01(result.hf_floor_m_s2 / (2.0 * machine.cavitation_m_s2)));
+  return health;
+}

@@ -1,0 +1,240 @@
+// The bearing's envelope streamed over consecutive windows (ANALYSIS.md §5): one window of 4096
+// samples at 48 kHz is 85 ms, 11.7 Hz per bin, too coarse to tell a defect's lines from their
+// neighbours. When windows follow one another, the squared envelope of one band is streamed
+// across them and its spectrum taken over STREAM_POINTS points: finer bins by a longer record,
+// not by wider tolerances. The band's envelope is taken per block by FFT, which is circular:
+// only each block's middle half is kept, and the block straddling two windows (the previous
+// window's second half and this one's first) fills the gap, so the stream is seamless.
+
+import { fftRealPlaced, fftSlot, fftSlotShift } from "../fft";
+import { DEFECTS, SLIP_MAX } from "./constants";
+import { band_modulation_hz } from "./bands";
+import { bandEnvelope, windowedSpectrum, envelope_points } from "./envelope";
+import {
+  defectsIn, correctedLog10, setEnvelopeSpectrum,
+  bpfo_ln_p, bpfi_ln_p, bsf_ln_p, bpfo_strength, bpfi_strength, bsf_strength, bpfi_sidebands,
+} from "./evidence";
+import { machine, result } from "./machine";
+import { window_samples, fft_size, raw, envelope, envelope_points_max } from "./buffers";
+import { ASSERTS, holds } from "../assert";
+
+/** Points of the envelope streamed over consecutive windows. */
+const STREAM_POINTS: i32 = 1024;
+const STREAM_DECIMATION_MAX: i32 = 16;
+/** The stream's rate against the highest modulation it must carry: Nyquist at 1.25 × it. */
+const STREAM_RATE_OVER_MODULATION: f64 = 2.5;
+
+let stream: StaticArray<f32> = new StaticArray<f32>(0);
+let stream_count: i32 = 0;
+let stream_points: i32 = 0;
+let stream_low_hz: f64 = 0.0;
+let stream_high_hz: f64 = 0.0;
+/** The sum of the shaft speeds of the stream's windows, and how many: the acquisition's speed is
+ *  their mean. */
+let stream_speed_sum: f64 = 0.0;
+let stream_windows: i32 = 0;
+/** Whether the stream began on a measured speed, and its windows whose speed was far off. */
+let stream_speed_measured: bool = false;
+let stream_speed_outliers: i32 = 0;
+let stream_decimation: i32 = 1;
+/** Decimated envelope points per half window, and the stream's sample rate. */
+let stream_segment: i32 = 0;
+let stream_rate_hz: f64 = 0.0;
+/** This window's part in the stream: whether it continues the stream, whether the band loop
+ *  took its block (streamTake), and how many points it adds. */
+let stream_continuing: bool = false;
+let stream_captured: bool = false;
+let stream_adding: i32 = 0;
+
+/** Sizes the stream (once per boot): up to STREAM_POINTS points, no more than one band's
+ *  envelope holds. */
+export function streamInit(): void {
+  stream_points = min(STREAM_POINTS, envelope_points_max);
+  stream = new StaticArray<f32>(stream_points);
+}
+
+/** Empties the stream: the next window that can starts another. */
+export function streamReset(): void {
+  stream_count = 0;
+  stream_segment = 0;
+}
+
+/** Whether this window continues the stream: it follows the window before (`previous_ptr`, 0
+ *  when it does not), and the stream's speed has not been outvoted by its windows'. A shaft does
+ *  not change its speed by more than a window's estimate can tell within a second or two; the
+ *  stream's speed is their speeds' mean. Windows before the speed was first measured published
+ *  the middle of the range: the first measured speed starts the stream's mean afresh (its band
+ *  and rate, set for the whole range, carry any speed in it). A stream that does not continue
+ *  is emptied. */
+export function streamContinues(previous_ptr: usize): bool {
+  const continuing = previous_ptr != 0 && stream_segment > 0 && stream_speed_outliers <= stream_windows;
+  if (continuing && !stream_speed_measured && result.speed_measured) {
+    stream_speed_sum = result.shaft_hz;
+    stream_windows = 1;
+    stream_speed_measured = true;
+  }
+  if (!continuing) streamReset();
+  stream_continuing = continuing;
+  stream_captured = false;
+  stream_adding = continuing ? 2 * stream_segment : stream_segment;
+  return continuing;
+}
+
+/** The envelope of band `b` of this window, [low_hz, high_hz], just taken (envelopeSpectrum),
+ *  into the stream: the first band starts a stream when none continues; a continuing stream
+ *  takes its own band's. */
+export function streamTake(b: i32, low_hz: f64, high_hz: f64): void {
+  if (b == 0 && !stream_continuing && streamStart(low_hz, high_hz, band_modulation_hz, envelope_points)) {
+    streamMakeRoom(stream_segment);
+    streamCapture(envelope_points, 0);
+    stream_count += stream_segment;
+    stream_captured = true;
+  } else if (stream_continuing && !stream_captured && low_hz == stream_low_hz && high_hz == stream_high_hz) {
+    streamMakeRoom(stream_adding);
+    streamCapture(envelope_points, stream_segment);
+    stream_captured = true;
+  }
+}
+
+/** After the bands, a continuing stream's end of the window: its blocks (streamContinue), and
+ *  the window's speed `f` into the stream's mean. A shaft does not move by more than its slip
+ *  from one second to the next: a speed that far from the stream's is the estimate's mistake,
+ *  left out of the mean (and counted: when such windows outnumber the others, the stream's own
+ *  speed was the mistake and it starts again). */
+export function streamEndWindow(previous_ptr: usize, samples_ptr: usize, scale: f64, f: f64): void {
+  streamContinue(previous_ptr, samples_ptr, scale, stream_captured, stream_adding);
+  const mean = stream_speed_sum / <f64>stream_windows;
+  if (Math.abs(f - mean) <= SLIP_MAX * mean) {
+    stream_speed_sum += f;
+    stream_windows++;
+  } else {
+    stream_speed_outliers++;
+  }
+}
+
+/** Whether the stream holds its full length: its spectrum then decides (streamEvidence). */
+export function streamFull(): bool {
+  return stream_segment > 0 && stream_count >= stream_points;
+}
+
+/** Starts a stream on the band [low_hz, high_hz] that must carry `modulation_hz`: decimated
+ *  (by averaging) to the lowest power-of-two share of the envelope's rate that keeps 2.5 ×
+ *  modulation_hz. False when a half window does not map to whole decimated points. */
+function streamStart(low_hz: f64, high_hz: f64, modulation_hz: f64, points: i32): bool {
+  streamReset();
+  const envelope_rate_hz = <f64>points * machine.sample_rate_hz / <f64>fft_size;
+  let decimation = 1;
+  while (decimation < STREAM_DECIMATION_MAX && envelope_rate_hz / <f64>(decimation * 2) >= STREAM_RATE_OVER_MODULATION * modulation_hz) decimation <<= 1;
+  // A quarter window must be whole envelope points, and a half window whole decimated ones.
+  const quarter = window_samples * points / fft_size / 4;
+  if (quarter * 4 * fft_size != window_samples * points || (2 * quarter) % decimation != 0) return false;
+  stream_segment = 2 * quarter / decimation;
+  if (2 * stream_segment > stream_points) return false;
+  stream_low_hz = low_hz;
+  stream_high_hz = high_hz;
+  stream_speed_sum = result.shaft_hz;
+  stream_windows = 1;
+  stream_speed_measured = result.speed_measured;
+  stream_speed_outliers = 0;
+  stream_decimation = decimation;
+  stream_rate_hz = envelope_rate_hz / <f64>decimation;
+  return true;
+}
+
+/** Appends the middle half of the block envelope in `envelope` (`points` of them) at `offset`
+ *  points past the stream's end, averaged in groups of stream_decimation. */
+function streamCapture(points: i32, offset: i32): void {
+  const env = changetype<usize>(envelope);
+  const first = points / 4;
+  const at = changetype<usize>(stream) + (<usize>(stream_count + offset) << 2);
+  const scale = <f32>(1.0 / <f64>stream_decimation);
+  // The block's middle half (points / 4 on) is at least stream_segment × stream_decimation points.
+  if (ASSERTS) assert(holds(stream, stream_count + offset, stream_segment) && first + stream_segment * stream_decimation <= points, "envelope stream past its buffer");
+  for (let i = 0; i < stream_segment; i++) {
+    let sum: f32 = 0.0;
+    const from = env + (<usize>(first + i * stream_decimation) << 2);
+    for (let d = 0; d < stream_decimation; d++) sum += load<f32>(from + (<usize>d << 2));
+    store<f32>(at + (<usize>i << 2), sum * scale);
+  }
+}
+
+/** Makes room for `adding` points: the oldest go. */
+function streamMakeRoom(adding: i32): void {
+  const over = stream_count + adding - stream_points;
+  if (over <= 0) return;
+  if (ASSERTS) assert(over <= stream_count, "envelope stream dropping points it does not hold");
+  const base = changetype<usize>(stream);
+  memory.copy(base, base + (<usize>over << 2), <usize>(stream_count - over) << 2);
+  stream_count -= over;
+}
+
+/** The spectrum of the block made of the previous window's second half and this window's
+ *  first half, into `raw` (mean removed, in m/s²), as spectra() makes the window's. */
+function straddlingSpectrum(previous_ptr: usize, samples_ptr: usize, scale: f64): i32 {
+  const half_window = window_samples >> 1;
+  let sum: f64 = 0.0;
+  for (let n = 0; n < window_samples; n++) sum += <f64>load<f32>(straddlingAt(previous_ptr, samples_ptr, half_window, n));
+  const mean = sum / <f64>window_samples;
+  const out = changetype<usize>(raw);
+  if (ASSERTS) assert(holds(raw, 0, fft_size + 2), "straddling block's FFT past its buffer");
+  const half = fft_size >> 1;
+  const shift = fftSlotShift(half);
+  for (let i = 0; i < half; i++) {
+    const n = i << 1;
+    let even: f32 = 0.0, odd: f32 = 0.0;
+    if (n < window_samples) even = <f32>((<f64>load<f32>(straddlingAt(previous_ptr, samples_ptr, half_window, n)) - mean) * scale);
+    if (n + 1 < window_samples) odd = <f32>((<f64>load<f32>(straddlingAt(previous_ptr, samples_ptr, half_window, n + 1)) - mean) * scale);
+    const slot = out + fftSlot(i, shift);
+    store<f32>(slot, even);
+    store<f32>(slot, odd, 4);
+  }
+  return fftRealPlaced(out, fft_size);
+}
+
+// @ts-ignore: decorator
+@inline function straddlingAt(previous_ptr: usize, samples_ptr: usize, half_window: i32, n: i32): usize {
+  return n < half_window ? previous_ptr + (<usize>(n + half_window) << 2) : samples_ptr + (<usize>(n - half_window) << 2);
+}
+
+/** This window's part of a continuing stream: its own block (unless the band loop captured
+ *  it) and the block straddling the two windows, which goes first. */
+function streamContinue(previous_ptr: usize, samples_ptr: usize, scale: f64, captured: bool, adding: i32): void {
+  if (!captured) {
+    const points = bandEnvelope(stream_low_hz, stream_high_hz);
+    if (points == 0) {
+      streamReset();
+      return;
+    }
+    streamMakeRoom(adding);
+    streamCapture(points, stream_segment);
+  }
+  // `raw` is free now: the straddling block's spectrum goes there.
+  const points = straddlingSpectrum(previous_ptr, samples_ptr, scale) < 0 ? 0 : bandEnvelope(stream_low_hz, stream_high_hz);
+  if (points == 0) {
+    streamReset();
+    return;
+  }
+  streamCapture(points, 0);
+  stream_count += adding;
+}
+
+/** The defects' evidence in the spectrum of the stream's last stream_points points, at the
+ *  stream's speed (the mean of its windows'): one band, three defects tested. */
+export function streamEvidence(): void {
+  const f = stream_speed_sum / <f64>stream_windows;
+  const from = changetype<usize>(stream) + (<usize>(stream_count - stream_points) << 2);
+  if (windowedSpectrum(from, stream_points) < 0) return;
+  setEnvelopeSpectrum(stream_rate_hz / <f64>stream_points, stream_points / 2);
+  defectsIn(f);
+  const tests_ln = Math.log(<f64>DEFECTS);
+  result.bpfo_log10_p = correctedLog10(bpfo_ln_p, tests_ln);
+  result.bpfi_log10_p = correctedLog10(bpfi_ln_p, tests_ln);
+  result.bsf_log10_p = correctedLog10(bsf_ln_p, tests_ln);
+  result.bpfo_strength = bpfo_strength;
+  result.bpfi_strength = bpfi_strength;
+  result.bsf_strength = bsf_strength;
+  result.bpfi_sideband = bpfi_sidebands;
+  result.band_low_hz = stream_low_hz;
+  result.band_high_hz = stream_high_hz;
+  result.stream_s = <f64>stream_points / stream_rate_hz;
+}

@@ -1,0 +1,81 @@
+// A band's squared envelope and its spectrum (ANALYSIS.md §5): the band's bins of the window's
+// unwindowed FFT shifted to baseband and inverse-transformed, squared, then mean-removed,
+// Hann-windowed and transformed again. The spectrum is left in `baseband` for evidence.ts.
+
+import { fftRealPlaced, fftConjugateHalfFilled, fftSlot, fftSlotShift, cosTurns, nextPowerOfTwo } from "../fft";
+import { setEnvelopeSpectrum } from "./evidence";
+import { bins, bin_hz, raw, baseband, envelope, envelope_points_max } from "./buffers";
+import { ASSERTS, holds } from "../assert";
+
+/** Points of the last band's envelope (envelopeSpectrum). */
+export let envelope_points: i32 = 0;
+
+/** Squared-envelope spectrum of the band [low_hz, high_hz] into `baseband` (bins 0 to
+ *  envelope_points/2 at bin_hz spacing, interleaved re, im: zoneLnP reads their powers).
+ *  False when the band is too narrow. */
+export function envelopeSpectrum(low_hz: f64, high_hz: f64): bool {
+  const points = bandEnvelope(low_hz, high_hz);
+  if (points == 0) return false;
+  envelope_points = points;
+  setEnvelopeSpectrum(bin_hz, points / 2);
+  return windowedSpectrum(changetype<usize>(envelope), points) >= 0;
+}
+
+/** The squared envelope |z|² of the band [low_hz, high_hz] of the spectrum in `raw` into
+ *  `envelope`: the band's bins shifted to baseband and inverse-transformed over the returned
+ *  number of points (0 when the band is too narrow or too wide), which span the whole block. */
+export function bandEnvelope(low_hz: f64, high_hz: f64): i32 {
+  const k_low = max(1, <i32>Math.ceil(low_hz / bin_hz));
+  const k_high = min(bins - 2, <i32>Math.floor(high_hz / bin_hz));
+  const band_bins = k_high - k_low + 1;
+  if (band_bins < 4) return 0;
+  const points = nextPowerOfTwo(2 * band_bins, 256);
+  if (points > envelope_points_max) return 0;
+  const z = changetype<usize>(baseband);
+  if (ASSERTS) assert(holds(baseband, 0, 2 * points) && holds(envelope, 0, points) && k_high + 1 < bins, "band envelope past its buffers");
+  // The band's bins at baseband, zero above: band_bins ≤ points/2. Conjugated: the forward FFT
+  // of conj(Z) is the conjugate of the inverse, and |·|² ignores it.
+  const source = changetype<usize>(raw) + (<usize>k_low << 3);
+  if (fftConjugateHalfFilled(source, band_bins, z, points) < 0) return 0;
+  const env = changetype<usize>(envelope);
+  for (let n = 0; n < points; n++) {
+    const re = load<f32>(z + (<usize>n << 3));
+    const im = load<f32>(z + (<usize>n << 3), 4);
+    store<f32>(env + (<usize>n << 2), re * re + im * im);
+  }
+  return points;
+}
+
+/** The spectrum of `points` values at `values` (a power of two up to envelope_points_max), mean
+ *  removed and Hann-windowed, into `baseband` (bins 0 … points/2, interleaved re, im). */
+export function windowedSpectrum(values: usize, points: i32): i32 {
+  let sum: f64 = 0.0;
+  for (let n = 0; n < points; n++) sum += <f64>load<f32>(values + (<usize>n << 2));
+  const mean = <f32>(sum / <f64>points);
+  const z = changetype<usize>(baseband);
+  // The periodic Hann window by rotation (cos and sin of 2πn/points, one complex multiply a
+  // sample, in f64: no table to keep). Written where the real FFT wants the values (fftSlot);
+  // `baseband` holds points + 2 f32 and more.
+  if (ASSERTS) assert(holds(baseband, 0, points + 2), "envelope spectrum past its buffer");
+  const step_cos = cosTurns(1.0 / <f64>points);
+  const step_sin = cosTurns(0.25 - 1.0 / <f64>points);
+  let c: f64 = 1.0;
+  let s: f64 = 0.0;
+  const half = points >> 1;
+  const shift = fftSlotShift(half);
+  for (let i = 0; i < half; i++) {
+    const n = i << 1;
+    const slot = z + fftSlot(i, shift);
+    const w0 = <f32>(0.5 - 0.5 * c);
+    let next_c = c * step_cos - s * step_sin;
+    s = s * step_cos + c * step_sin;
+    c = next_c;
+    const w1 = <f32>(0.5 - 0.5 * c);
+    next_c = c * step_cos - s * step_sin;
+    s = s * step_cos + c * step_sin;
+    c = next_c;
+    store<f32>(slot, (load<f32>(values + (<usize>n << 2)) - mean) * w0);
+    store<f32>(slot, (load<f32>(values + (<usize>n << 2), 4) - mean) * w1, 4);
+  }
+  return fftRealPlaced(z, points);
+}

@@ -1,0 +1,247 @@
+// A bearing defect's evidence in an envelope spectrum (ANALYSIS.md §5): for each harmonic, the
+// probability that noise alone lifts the zone's largest bin as far above its floor as it is,
+// with the bins other families or the running speed claim left out; the harmonics (and the
+// inner race's sidebands) combined by Fisher's method; and the Bonferroni correction for the
+// bands and defects tested.
+
+import { HARMONICS, SLIP_MAX, DEFECTS, DEFECT_OUTER, DEFECT_INNER, DEFECT_ELEMENT, HANN_ENBW_BINS, STRENGTH_FAILED, LN_2, LN_10, LOG10_P_MIN } from "./constants";
+import { machine } from "./machine";
+import { speed_tolerance } from "./running-speed";
+import { baseband, setF32 } from "./buffers";
+import { ASSERTS, holds } from "../assert";
+
+/** Background bins whose median is a defect zone's noise floor (15 each side). */
+const FLOOR_BINS: i32 = 30;
+const MEDIAN_SCRATCH: i32 = FLOOR_BINS + 1;
+/** Scratch for the median of a line's background. (The high-frequency band's median works in
+ *  `baseband`, free until the envelope analysis.) */
+let scratch: StaticArray<f32> = new StaticArray<f32>(MEDIAN_SCRATCH);
+// zoneLnP writes the floor's bins to scratch at 0 … FLOOR_BINS − 1; the zone reads the floor's
+// bins beside it only when FLOOR_BINS of them lie below the last bin.
+if (MEDIAN_SCRATCH < FLOOR_BINS) ERROR("a defect zone's floor does not fit its scratch");
+
+/** The envelope spectrum in `baseband` that zoneLnP reads: its bin spacing and last bin. */
+let env_bin_hz: f64 = 1.0;
+let env_last: i32 = 0;
+
+/** The envelope spectrum zoneLnP reads next: in `baseband`, bins of `spacing_hz` up to `last`. */
+// @ts-ignore: decorator
+@inline export function setEnvelopeSpectrum(spacing_hz: f64, last: i32): void {
+  env_bin_hz = spacing_hz;
+  env_last = last;
+}
+
+/** Median of the first `count` values of `scratch` (at most MEDIAN_SCRATCH: the neighbourhood
+ *  of a line), the value of rank count/2. A selection that moves no data: a value's rank is
+ *  counted (how many lie below it, how many equal it), which says whether it is the median or
+ *  on which side the median lies; the values outside the bounds so found are skipped, so about
+ *  as few values are counted as quickselect would take for pivots, with branch-free counting
+ *  and no stores. At most count² steps; the values stay where they are. */
+function scratchMedian(count: i32): f64 {
+  if (count <= 0) return 0.0;
+  const target = count >> 1;
+  const base = changetype<usize>(scratch);
+  const end = base + (<usize>count << 2);
+  let low: f32 = -Infinity; // the median is above low and below high
+  let high: f32 = Infinity;
+  for (let at = base; at < end; at += 4) {
+    const value = load<f32>(at);
+    if (!(value > low && value < high)) continue;
+    let below = 0;
+    let equal = 0;
+    for (let other = base; other < end; other += 4) {
+      const x = load<f32>(other);
+      below += <i32>(x < value);
+      equal += <i32>(x == value);
+    }
+    if (below > target) high = value;
+    else if (below + equal <= target) low = value;
+    else return <f64>value;
+  }
+  return <f64>load<f32>(base + (<usize>target << 2)); // only with NaN among the values
+}
+
+/** Power of bin `k` of the envelope spectrum, as f32. */
+// @ts-ignore: decorator
+@inline function envelopePower(k: i32): f32 {
+  const at = changetype<usize>(baseband) + (<usize>k << 3);
+  const re = load<f32>(at);
+  const im = load<f32>(at, 4);
+  return re * re + im * im;
+}
+
+/** Set by zoneLnP: whether the zone and its floor lay in the envelope spectrum, and the
+ *  zone's peak amplitude over the floor's median amplitude. */
+let zone_valid: bool = false;
+let zone_ratio: f64 = 1.0;
+
+/** The family zoneLnP tests (DEFECT_*), and the shaft speed: bins that other families also
+ *  claim, or that hold a running-speed harmonic, cannot tell this defect from them and are
+ *  left out of its zones (ANALYSIS.md §5). */
+let testing_defect: i32 = -1;
+let mask_shaft_hz: f64 = 0.0;
+let mask_tolerance: f64 = 0.0;
+const defect_hz = new StaticArray<f64>(DEFECTS);
+
+function binMasked(k: i32): bool {
+  const hz = <f64>k * env_bin_hz;
+  // A running-speed harmonic (its line and its Hann neighbour on each side).
+  if (mask_shaft_hz > 0.0) {
+    const harmonic = Math.round(hz / mask_shaft_hz) * mask_shaft_hz;
+    if (harmonic > 0.0 && Math.abs(hz - harmonic) <= env_bin_hz) return true;
+  }
+  // A zone of another defect's harmonic series (all of it: an outer race's fourth harmonic can
+  // stand where a ball's third is sought).
+  for (let d = 0; d < DEFECTS; d++) {
+    if (d == testing_defect) continue;
+    const f = unchecked(defect_hz[d]);
+    if (f <= 0.0) continue;
+    const line = Math.max(1.0, Math.round(hz / f)) * f;
+    if (Math.abs(hz - line) <= Math.max(env_bin_hz, mask_tolerance * line)) return true;
+  }
+  return false;
+}
+
+/** ln of the probability that noise alone lifts the largest bin within ±half_hz of centre_hz
+ *  as far above the floor as it is (ANALYSIS.md §5): a bin of the squared envelope's spectrum
+ *  of noise is exponential about its local mean, the floor's median over FLOOR_BINS bins beside
+ *  the zone estimates that mean as median / ln 2, and the largest of m such bins exceeds y means
+ *  with probability 1 − (1 − e^−y)^m. */
+function zoneLnP(centre_hz: f64, half_hz: f64): f64 {
+  zone_valid = false;
+  zone_ratio = 1.0;
+  const last = env_last;
+  const centre = centre_hz / env_bin_hz;
+  const half = Math.max(1.0, half_hz / env_bin_hz);
+  const k_low = max(1, <i32>Math.ceil(centre - half));
+  const k_high = <i32>Math.floor(centre + half);
+  if (k_high < k_low || k_high + FLOOR_BINS >= last) return 0.0;
+  let peak: f32 = 0.0;
+  let open_bins = 0;
+  for (let k = k_low; k <= k_high; k++) {
+    if (binMasked(k)) continue;
+    peak = max(peak, envelopePower(k));
+    open_bins++;
+  }
+  if (open_bins == 0) return 0.0;
+  // The floor: up to half its bins below the zone, the rest above.
+  if (ASSERTS) assert(holds(scratch, 0, FLOOR_BINS) && k_high + FLOOR_BINS < last, "a zone's floor past its scratch or its spectrum");
+  let count = 0;
+  for (let k = max(1, k_low - FLOOR_BINS / 2); k < k_low; k++) {
+    setF32(scratch, count, envelopePower(k));
+    count++;
+  }
+  for (let k = k_high + 1; count < FLOOR_BINS; k++) {
+    setF32(scratch, count, envelopePower(k));
+    count++;
+  }
+  const median = scratchMedian(count);
+  zone_valid = true;
+  if (median <= 0.0) {
+    zone_ratio = peak > 0.0 ? STRENGTH_FAILED : 1.0;
+    return peak > 0.0 ? LOG10_P_MIN * LN_10 : 0.0;
+  }
+  zone_ratio = Math.sqrt(<f64>peak / median);
+  // The floor is an estimate: a bin over a mean estimated from n independent bins exceeds y with
+  // probability (1 + y/n)^−n (an F distribution), not e^−y. The median of exponential bins has
+  // (ln 2)² the efficiency of their mean, and the Hann window makes neighbouring bins share
+  // their power (1.5 bins per independent one), so n and the zone's m are counted accordingly.
+  const y = <f64>peak / (median / LN_2);
+  const floor_n = <f64>count * LN_2 * LN_2 / HANN_ENBW_BINS;
+  const zone_m = Math.max(1.0, <f64>open_bins / HANN_ENBW_BINS);
+  const ln_single = -floor_n * Math.log(1.0 + y / floor_n);
+  const single = Math.exp(ln_single);
+  // For a small single-bin probability q, 1 − (1 − q)^m is m q to within m q².
+  const ln_p = single < 1e-8 ? Math.log(zone_m) + ln_single : Math.log(1.0 - Math.pow(1.0 - single, zone_m));
+  return Math.max(LOG10_P_MIN * LN_10, Math.min(0.0, ln_p));
+}
+
+/** ln of Fisher's combination of `tests` independent probabilities whose logarithms sum to
+ *  `sum_ln_p`: P(χ²(2n) > −2 Σ ln p) = e^−s Σ_{k<n} s^k / k!, s = −Σ ln p. */
+function fisherLnP(sum_ln_p: f64, tests: i32): f64 {
+  if (tests <= 0) return 0.0;
+  const s = -sum_ln_p;
+  let term: f64 = 1.0;
+  let total: f64 = 1.0;
+  for (let k = 1; k < tests; k++) {
+    term *= s / <f64>k;
+    total += term;
+  }
+  return Math.min(0.0, -s + Math.log(total));
+}
+
+/** Set by defectLnP: the geometric mean of the harmonics' amplitude ratios, and that of the
+ *  sidebands' when asked for. */
+let defect_strength: f64 = 0.0;
+let sideband_strength: f64 = 0.0;
+
+/** ln of the combined false-finding probability of the defect at `hz`: its HARMONICS harmonics,
+ *  each sought within ±(slip + speed uncertainty), and, for `sideband_hz` > 0, the first
+ *  harmonic's sidebands at ± sideband_hz. */
+function defectLnP(hz: f64, sideband_hz: f64): f64 {
+  defect_strength = 0.0;
+  sideband_strength = 0.0;
+  if (hz <= 0.0) return 0.0;
+  const tolerance = SLIP_MAX + speed_tolerance;
+  let sum: f64 = 0.0;
+  let tests = 0;
+  let product: f64 = 1.0;
+  let ratios = 0;
+  for (let h = 1; h <= HARMONICS; h++) {
+    const line_hz = hz * <f64>h;
+    const ln_p = zoneLnP(line_hz, tolerance * line_hz);
+    if (!zone_valid) continue;
+    sum += ln_p;
+    tests++;
+    product *= Math.max(zone_ratio, 1e-6);
+    ratios++;
+  }
+  if (ratios > 0) defect_strength = Math.pow(product, 1.0 / <f64>ratios);
+  if (sideband_hz > 0.0) {
+    let sidebands: f64 = 1.0;
+    for (let side = -1; side <= 1; side += 2) {
+      const ln_p = zoneLnP(hz + <f64>side * sideband_hz, tolerance * hz);
+      if (!zone_valid) continue;
+      sum += ln_p;
+      tests++;
+      sidebands *= Math.max(zone_ratio, 1e-6);
+    }
+    sideband_strength = Math.sqrt(sidebands);
+  }
+  return fisherLnP(sum, tests);
+}
+
+/** Each defect's ln p and strength in the envelope spectrum zoneLnP reads (set by defectsIn). */
+export let bpfo_ln_p: f64 = 0.0;
+export let bpfi_ln_p: f64 = 0.0;
+export let bsf_ln_p: f64 = 0.0;
+export let bpfo_strength: f64 = 0.0;
+export let bpfi_strength: f64 = 0.0;
+export let bsf_strength: f64 = 0.0;
+export let bpfi_sidebands: f64 = 0.0;
+
+/** Every defect's evidence at shaft speed `f` in the envelope spectrum zoneLnP reads. */
+export function defectsIn(f: f64): void {
+  unchecked(defect_hz[DEFECT_OUTER] = machine.bpfo_order * f);
+  unchecked(defect_hz[DEFECT_INNER] = machine.bpfi_order * f);
+  unchecked(defect_hz[DEFECT_ELEMENT] = 2.0 * machine.bsf_order * f);
+  mask_shaft_hz = f;
+  mask_tolerance = SLIP_MAX + speed_tolerance;
+  testing_defect = DEFECT_OUTER;
+  bpfo_ln_p = defectLnP(machine.bpfo_order * f, 0.0);
+  bpfo_strength = defect_strength;
+  testing_defect = DEFECT_ELEMENT;
+  bsf_ln_p = defectLnP(2.0 * machine.bsf_order * f, 0.0);
+  bsf_strength = defect_strength;
+  testing_defect = DEFECT_INNER;
+  bpfi_ln_p = defectLnP(machine.bpfi_order * f, f);
+  bpfi_strength = defect_strength;
+  bpfi_sidebands = sideband_strength;
+  testing_defect = -1;
+  mask_shaft_hz = 0.0;
+}
+
+/** log10 of a probability after the Bonferroni correction for e^tests_ln tests, clipped. */
+export function correctedLog10(ln_p: f64, tests_ln: f64): f64 {
+  return Math.max(LOG10_P_MIN, Math.min(0.0, (ln_p + tests_ln) / LN_10));
+}

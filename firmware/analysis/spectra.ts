@@ -1,0 +1,160 @@
+// The window's spectra and what is read straight off them (ANALYSIS.md §2, §3, §6): the
+// unwindowed FFT the envelope analysis works from, the Hann power spectrum, velocity RMS and its
+// ISO 10816-3 zone, a line's velocity, and the broadband floor of the high band.
+
+import { fftRealPlaced, fftSlot, fftSlotShift } from "../fft";
+import { spectrumCompute, spectrumPtr, spectrumEnbwBins, WINDOW_HANN } from "../spectrum";
+import { STATUS_OK } from "../status";
+import { radixSelect } from "../stats";
+import { LINE_HALF_BINS, HANN_ENBW_BINS, PASSBAND_SHARE } from "./constants";
+import { machine, result } from "./machine";
+import { window_samples, fft_size, bins, bin_hz, raw, power, baseband, getF32, setF32 } from "./buffers";
+import { ASSERTS, holds } from "../assert";
+
+const VELOCITY_LOW_HZ: f64 = 10.0;
+const VELOCITY_HIGH_HZ: f64 = 1000.0;
+const HF_LOW_SHARE: f64 = 1.0 / 8.0;
+const HF_HIGH_SHARE: f64 = PASSBAND_SHARE;
+
+/** The noise bandwidth, in bins, of the window the power spectrum was taken with. */
+let enbw_bins: f64 = 1.0;
+
+/** The unwindowed FFT of the mean-removed window in m/s² (for the envelope), and the Hann
+ *  spectrum as power per bin in (m/s²)². When the window needs no zero-padding, the Hann
+ *  spectrum comes from the same FFT (Hann is the cosine sum 0.5, −0.25, −0.25 on bins k,
+ *  k∓1); a padded window is windowed over its own samples and transformed again. */
+export function spectra(samples_ptr: usize, scale: f64): i32 {
+  // A padded window's Hann spectrum is taken first, in `raw` (lent to spectrum.ts).
+  if (fft_size != window_samples) {
+    const status = spectrumCompute(samples_ptr, window_samples, WINDOW_HANN);
+    if (status < 0) return status;
+    enbw_bins = spectrumEnbwBins(WINDOW_HANN);
+    const amplitudes = spectrumPtr();
+    if (ASSERTS) assert(holds(power, 0, bins), "power spectrum past its buffer");
+    for (let k = 0; k < bins; k++) {
+      const a = <f64>load<f32>(amplitudes + (<usize>k << 2)) * scale;
+      setF32(power, k, <f32>(a * a * 0.5 / enbw_bins));
+    }
+  }
+  let sum: f64 = 0.0;
+  for (let n = 0; n < window_samples; n++) sum += <f64>load<f32>(samples_ptr + (<usize>n << 2));
+  const mean = sum / <f64>window_samples;
+  const out = changetype<usize>(raw);
+  // Written in pairs where the FFT wants them (fftSlot), zero-padded to fft_size.
+  if (ASSERTS) assert(holds(raw, 0, fft_size + 2), "window's FFT past its buffer");
+  const half = fft_size >> 1;
+  const shift = fftSlotShift(half);
+  for (let i = 0; i < half; i++) {
+    const n = i << 1;
+    let even: f32 = 0.0, odd: f32 = 0.0;
+    if (n < window_samples) even = <f32>((<f64>load<f32>(samples_ptr + (<usize>n << 2)) - mean) * scale);
+    if (n + 1 < window_samples) odd = <f32>((<f64>load<f32>(samples_ptr + (<usize>n << 2), 4) - mean) * scale);
+    const slot = out + fftSlot(i, shift);
+    store<f32>(slot, even);
+    store<f32>(slot, odd, 4);
+  }
+  const raw_bins = fftRealPlaced(out, fft_size);
+  if (raw_bins < 0) return raw_bins;
+  if (fft_size == window_samples) hannPowerFromRaw();
+  return STATUS_OK;
+}
+
+/** Power per bin of the periodic Hann window of length fft_size, from the unwindowed bins:
+ *  amplitude A = 2|X_w|/Σw with Σw = N/2, power A²/2 over the noise bandwidth of 1.5 bins, as
+ *  one factor on |X_w|² (no square root). The loop slides over the bins, loading each once. */
+function hannPowerFromRaw(): void {
+  const x = changetype<usize>(raw);
+  const half = fft_size >> 1;
+  const amplitude_scale = 4.0 / <f64>fft_size; // 2 / Σw
+  enbw_bins = HANN_ENBW_BINS;
+  const power_scale = amplitude_scale * amplitude_scale * 0.5 / HANN_ENBW_BINS;
+  if (ASSERTS) assert(holds(power, 0, half + 1), "Hann powers past their buffer");
+  // X[-1] = conj X[1] and X[N/2+1] = conj X[N/2-1] for a real signal, and the two ends have no
+  // mirror image in the negative frequencies (half the amplitude, a quarter of the power).
+  setF32(power, 0, hannEndPower(x, 0, 1, power_scale));
+  setF32(power, half, hannEndPower(x, half, half - 1, power_scale));
+  let below_re = <f64>load<f32>(x);
+  let below_im = <f64>load<f32>(x, 4);
+  let re = <f64>load<f32>(x, 8);
+  let im = <f64>load<f32>(x, 12);
+  for (let k = 1; k < half; k++) {
+    const above = x + (<usize>(k + 1) << 3);
+    const above_re = <f64>load<f32>(above);
+    const above_im = <f64>load<f32>(above, 4);
+    const w_re = 0.5 * re - 0.25 * (below_re + above_re);
+    const w_im = 0.5 * im - 0.25 * (below_im + above_im);
+    setF32(power, k, <f32>((w_re * w_re + w_im * w_im) * power_scale));
+    below_re = re;
+    below_im = im;
+    re = above_re;
+    im = above_im;
+  }
+}
+
+/** hannPowerFromRaw at an end bin `k` (0 or N/2), whose neighbours on both sides are bin
+ *  `neighbour` and its conjugate. */
+function hannEndPower(x: usize, k: i32, neighbour: i32, power_scale: f64): f32 {
+  const re = 0.5 * <f64>load<f32>(x + (<usize>k << 3)) - 0.5 * <f64>load<f32>(x + (<usize>neighbour << 3));
+  const im = 0.5 * <f64>load<f32>(x + (<usize>k << 3), 4);
+  return <f32>((re * re + im * im) * power_scale * 0.25);
+}
+
+/** Velocity RMS over VELOCITY_LOW_HZ–VELOCITY_HIGH_HZ (mm/s) and its ISO 10816-3 zone. */
+export function velocityAndZone(): void {
+  let mean_square: f64 = 0.0;
+  const high_hz = Math.min(VELOCITY_HIGH_HZ, machine.sample_rate_hz * 0.5);
+  for (let k = 1; k < bins; k++) {
+    const hz = <f64>k * bin_hz;
+    if (hz < VELOCITY_LOW_HZ || hz > high_hz) continue;
+    const omega = 2.0 * Math.PI * hz;
+    mean_square += <f64>getF32(power, k) / (omega * omega);
+  }
+  const v = Math.sqrt(mean_square) * 1000.0;
+  result.velocity_rms_mm_s = v;
+  result.iso_zone = v < machine.zone_ab_mm_s ? 0 : v < machine.zone_bc_mm_s ? 1 : v < machine.zone_cd_mm_s ? 2 : 3;
+}
+
+function binOf(hz: f64): i32 {
+  return <i32>Math.round(hz / bin_hz);
+}
+
+/** Velocity RMS (mm/s) of the line at `hz`: the energy of ±LINE_HALF_BINS around it. */
+export function lineVelocity(hz: f64): f64 {
+  const centre = binOf(hz);
+  if (hz <= 0.0 || centre < 1 || centre >= bins - 1) return 0.0;
+  let velocity_ms: f64 = 0.0;
+  for (let k = max(1, centre - LINE_HALF_BINS); k <= min(bins - 1, centre + LINE_HALF_BINS); k++) {
+    const omega = 2.0 * Math.PI * <f64>k * bin_hz;
+    velocity_ms += <f64>getF32(power, k) / (omega * omega);
+  }
+  return Math.sqrt(velocity_ms) * 1000.0;
+}
+
+/** Broadband floor of the high band (median power × bins, as RMS) and its flatness (median / mean). */
+export function highFrequencyFloor(): void {
+  const k_low = max(1, binOf(machine.sample_rate_hz * HF_LOW_SHARE));
+  const k_high = min(bins - 1, binOf(machine.sample_rate_hz * HF_HIGH_SHARE));
+  let count = 0;
+  let sum: f64 = 0.0;
+  if (ASSERTS) assert(k_high < k_low || holds(baseband, 0, k_high - k_low + 1), "high band's powers past their buffer");
+  for (let k = k_low; k <= k_high; k++) {
+    const p = getF32(power, k);
+    setF32(baseband, count, p);
+    sum += <f64>p;
+    count++;
+  }
+  if (count == 0 || sum <= 0.0) {
+    result.hf_floor_m_s2 = 0.0;
+    result.hf_flatness = 0.0;
+    return;
+  }
+  const median = powerMedian(count);
+  result.hf_floor_m_s2 = Math.sqrt(median * <f64>count);
+  result.hf_flatness = median / (sum / <f64>count);
+}
+
+/** Median of the first `count` values of `baseband`, all of them non-negative (powers), the
+ *  value of rank count/2; reorders them (stats.ts). */
+function powerMedian(count: i32): f64 {
+  return radixSelect(changetype<usize>(baseband), count, count >> 1);
+}

@@ -1,0 +1,112 @@
+// The firmware's events (ABI.md, "Events"), each one CBOR map written into the outbox and handed
+// to the host; and the names the events and the telemetry give to the firmware's numbers.
+
+import * as policy from "./policy";
+import * as trend from "./trend";
+import * as advice from "./advice";
+import { writeBegin, writeEnd, writeMap, writeTextAscii, writeInt, writeBool, writeF32 } from "./cbor";
+import { outbox, outPtr } from "./device";
+import { host_publish } from "./host";
+import { FIRMWARE_VERSION } from "./version";
+import { STATUS_OK, STATUS_NO_ROOM, STATUS_PUBLISH_FAILED, KIND_EVENT } from "./status";
+
+/** analysis.ts FAULT_*, as the telemetry and the events name them. */
+export const FAULT_NAMES: StaticArray<string> = [
+  "none", "imbalance", "misalignment", "outer_race", "inner_race", "rolling_element", "cavitation", "unknown",
+  "sensor_fault",
+];
+/** trend.ts ALARM_*. */
+export const ALARM_NAMES: StaticArray<string> = ["none", "alert", "danger"];
+
+/** Hands the message written since writeBegin() to the host as `kind` (status.ts KIND_*). */
+export function publish(kind: i32): i32 {
+  const len = writeEnd();
+  if (len < 0) return STATUS_NO_ROOM;
+  return host_publish(kind, outPtr(), len) == 0 ? STATUS_OK : STATUS_PUBLISH_FAILED;
+}
+
+/** {"event": "boot", "boot": n, "fw": version}: the firmware started, for the n-th time. */
+export function publishBoot(boot_count: u32): i32 {
+  writeBegin(outPtr(), outbox.length);
+  writeMap(3);
+  writeTextAscii("event");
+  writeTextAscii("boot");
+  writeTextAscii("boot");
+  writeInt(<i64>boot_count);
+  writeTextAscii("fw");
+  writeInt(<i64>FIRMWARE_VERSION);
+  return publish(KIND_EVENT);
+}
+
+/** {"event": "policy", "provisioned": bool, "waveform": text, "detail": text}: what may leave
+ *  the device, for the host to report in its birth. */
+export function publishPolicy(): i32 {
+  writeBegin(outPtr(), outbox.length);
+  writeMap(4);
+  writeTextAscii("event");
+  writeTextAscii("policy");
+  writeTextAscii("provisioned");
+  writeBool(policy.provisioned);
+  writeTextAscii("waveform");
+  writeTextAscii(policy.waveform == policy.WAVEFORM_NEVER ? "never" : "on_request");
+  writeTextAscii("detail");
+  writeTextAscii(policy.detail == policy.DETAIL_SUMMARY ? "summary" : "full");
+  return publish(KIND_EVENT);
+}
+
+/** {"event": "alarm", "level": "none" | "alert" | "danger", "health": smoothed}: the alarm
+ *  level changed (after its persistence, with hysteresis). */
+export function publishAlarm(): void {
+  writeBegin(outPtr(), outbox.length);
+  writeMap(3);
+  writeTextAscii("event");
+  writeTextAscii("alarm");
+  writeTextAscii("level");
+  writeTextAscii(ALARM_NAMES[trend.level]);
+  writeTextAscii("health");
+  writeF32(<f32>trend.health_trend);
+  publish(KIND_EVENT);
+}
+
+/** {"event": "error", "code": status, "what": what}: a bad input the firmware refused. */
+export function publishError(status: i32, what: string): void {
+  writeBegin(outPtr(), outbox.length);
+  writeMap(3);
+  writeTextAscii("event");
+  writeTextAscii("error");
+  writeTextAscii("code");
+  writeInt(<i64>status);
+  writeTextAscii("what");
+  writeTextAscii(what);
+  publish(KIND_EVENT);
+}
+
+/** {"event": "advice", "action": text, ?"fault": text, ?"by": Unix seconds}: the advice
+ *  changed; "none" (without fault and by) once the pump is out of alarm. */
+export function publishAdvice(time_ms: i64): void {
+  const advised = advice.action != advice.ACTION_NONE;
+  writeBegin(outPtr(), outbox.length);
+  writeMap(advised ? 4 : 2);
+  writeTextAscii("event");
+  writeTextAscii("advice");
+  writeTextAscii("action");
+  writeTextAscii(advice.ACTION_NAMES[advice.action]);
+  if (advised) {
+    writeTextAscii("fault");
+    writeTextAscii(FAULT_NAMES[advice.cause]);
+    writeTextAscii("by");
+    writeInt(time_ms / 1000 + <i64>Math.ceil(advice.act_within_h * 3600.0));
+  }
+  publish(KIND_EVENT);
+}
+
+/** {"event": "maintenance", "action": text}: the pump was maintained (advice.ts ACTION_*). */
+export function publishMaintenance(action: i32): i32 {
+  writeBegin(outPtr(), outbox.length);
+  writeMap(2);
+  writeTextAscii("event");
+  writeTextAscii("maintenance");
+  writeTextAscii("action");
+  writeTextAscii(advice.ACTION_NAMES[action]);
+  return publish(KIND_EVENT);
+}

@@ -1,0 +1,293 @@
+// The decimated stream the shaft speed is read from (ANALYSIS.md §4, "An acquisition long
+// enough to part the family" and "Decimation"): every window that follows the one before is
+// low-pass filtered by a cascade of half-band stages and decimated to a rate that just carries
+// the harmonics the estimate reads (speed.ts), and the decimated points are streamed across
+// consecutive windows, up to SPEED_POINTS_MAX of them, as i16 of a common step. No allocation
+// after speedInit(); every loop has a fixed bound.
+
+import { fftRealPlaced, fftSlot, fftSlotShift, cosTurns } from "./fft";
+import { ASSERTS, holds } from "./assert";
+
+/** Points of the decimated stream the speed is read from, kept as i16 (8 KiB). */
+export const SPEED_POINTS_MAX: i32 = 4096;
+/** The stream's values are i16 of a common step: a window's points that need a coarser step
+ *  re-step the stream; a step STEP_SLACK times finer than the stream's holds is taken back. */
+const I16_MAX: f64 = 32767.0;
+const STEP_SLACK: f64 = 4.0;
+/** The decimated rate keeps harmonics up to this share of it (the analysis's passband). */
+export const PASSBAND_SHARE: f64 = 0.4;
+/** Anti-alias filtering by a cascade of half-band stages, each halving the rate: a Blackman-
+ *  windowed sinc cut at a quarter of its input rate, whose every other tap is zero. A stage's
+ *  transition band runs from the passband's top P (0.4 of the final rate) to the lowest
+ *  frequency that folds onto the passband, half its input rate less P; the Blackman window's
+ *  transition is 5.5 / order cycles per sample (Oppenheim & Schafer, Table 7.2) and its stop
+ *  band 74 dB down, below any line the estimate reads. The first stages, far above the
+ *  passband, need few taps; the last one 59. */
+const BLACKMAN_TRANSITION: f64 = 5.5;
+const STAGES_MAX: i32 = 10;
+const STAGE_ORDER_MAX: i32 = 64;
+const STAGE_TAPS_MAX: i32 = STAGE_ORDER_MAX / 4 + 1;
+// A stage's taps at odd offsets d ≤ centre = order / 2 sit at d >> 1 < STAGE_TAPS_MAX.
+if ((STAGE_ORDER_MAX & 3) != 0) ERROR("a stage's longest order must be a multiple of four");
+
+let stream: StaticArray<i16> = new StaticArray<i16>(0);
+let stream_max: i32 = 0;
+export let stream_count: i32 = 0;
+/** The value of one step of the stream's i16 (0: empty), and the points appended since it was set. */
+let stream_step: f64 = 0.0;
+let appended_since_step: i32 = 0;
+/** The decimation (a power of two), its stages, and the rate and top they were made for. */
+let step: i32 = 0;
+let stages: i32 = 0;
+let made_for_rate_hz: f64 = 0.0;
+let made_for_top_hz: f64 = 0.0;
+/** Per stage: its order (2 × an odd centre), the taps at odd offsets 1, 3, … from the centre and
+ *  the centre's, the inputs before the next ones (order of them), and whether the next output's
+ *  newest input is odd. */
+const stage_order = new StaticArray<i32>(STAGES_MAX);
+const stage_taps = new StaticArray<f32>(STAGES_MAX * STAGE_TAPS_MAX);
+const stage_centre = new StaticArray<f32>(STAGES_MAX);
+const stage_history = new StaticArray<f32>(STAGES_MAX * STAGE_ORDER_MAX);
+const stage_phase = new StaticArray<i32>(STAGES_MAX);
+/** Final points still to drop after a restart: those the stages' zero history reaches. */
+let warm: i32 = 0;
+let window_samples: i32 = 0;
+/** Points appended since the estimate last read the stream, and whether the stream restarted
+ *  since (streamRead). */
+export let stream_new_points: i32 = 0;
+export let stream_restarted: bool = false;
+
+/** Sizes the stream for windows of `samples` whose transforms go up to `fft_size` points. */
+export function speedInit(samples: i32, fft_size: i32): void {
+  window_samples = samples;
+  stream_max = min(SPEED_POINTS_MAX, fft_size);
+  stream = new StaticArray<i16>(stream_max);
+  stream_count = 0;
+  step = 0;
+}
+
+/** Decimated rate of the stream (Hz). */
+export let stream_rate_hz: f64 = 0.0;
+
+/** Whether the decimation is designed (the first window came). */
+export function streamDesigned(): bool {
+  return step != 0;
+}
+
+/** The estimate read the stream: points from now on are new. */
+export function streamRead(): void {
+  stream_new_points = 0;
+  stream_restarted = false;
+}
+
+/** Designs the decimation for harmonics up to `top_hz` at `rate_hz`, when either changed: the
+ *  largest power of two that keeps top_hz within the passband. */
+function design(rate_hz: f64, top_hz: f64): void {
+  if (step > 0 && rate_hz == made_for_rate_hz && top_hz == made_for_top_hz) return;
+  pending = true;
+  made_for_rate_hz = rate_hz;
+  made_for_top_hz = top_hz;
+  const largest = PASSBAND_SHARE * rate_hz / top_hz;
+  stages = 0;
+  while (stages < STAGES_MAX && <f64>(2 << stages) <= largest) stages++;
+  step = 1 << stages;
+  stream_rate_hz = rate_hz / <f64>step;
+  const passband_hz = PASSBAND_SHARE * stream_rate_hz;
+  for (let j = 0; j < stages; j++) {
+    const input_hz = rate_hz / <f64>(1 << j);
+    const transition = 0.5 - 2.0 * passband_hz / input_hz; // cycles per sample, 0.1 at the last stage
+    let centre = <i32>Math.ceil(0.5 * BLACKMAN_TRANSITION / transition);
+    centre += 1 - (centre & 1); // odd: the outermost taps are not zeros
+    const order = 2 * centre;
+    // Its taps and history fit their slots (the last stage's order is 58, the longest).
+    if (ASSERTS) assert(j < STAGES_MAX && order <= STAGE_ORDER_MAX, "a decimation stage longer than its slots");
+    unchecked(stage_order[j] = order);
+    let sum: f64 = 0.5;
+    for (let d = 1; d <= centre; d += 2) {
+      const turns = <f64>(centre + d) / <f64>order;
+      const blackman = 0.42 - 0.5 * cosTurns(turns) + 0.08 * cosTurns(2.0 * turns);
+      const sinc = ((d & 3) == 1 ? 1.0 : -1.0) / (Math.PI * <f64>d); // sin(πd/2) / (πd)
+      unchecked(stage_taps[j * STAGE_TAPS_MAX + (d >> 1)] = <f32>(sinc * blackman));
+      sum += 2.0 * sinc * blackman;
+    }
+    for (let d = 1; d <= centre; d += 2) {
+      const at = j * STAGE_TAPS_MAX + (d >> 1);
+      unchecked(stage_taps[at] = <f32>(<f64>unchecked(stage_taps[at]) / sum));
+    }
+    unchecked(stage_centre[j] = <f32>(0.5 / sum));
+  }
+  restart();
+}
+
+/** Empties the stream and the stages' history. */
+function restart(): void {
+  stream_count = 0;
+  stream_restarted = true;
+  memory.fill(changetype<usize>(stage_history), 0, <usize>(STAGES_MAX * STAGE_ORDER_MAX) << 2);
+  memory.fill(changetype<usize>(stage_phase), 0, <usize>STAGES_MAX << 2);
+  warm = 1;
+  for (let j = 0; j < stages; j++) warm += unchecked(stage_order[j]) >> (stages - j);
+}
+
+/** One stage over `count` inputs at `from`: its outputs to `to`; returns how many. */
+function runStage(j: i32, from: usize, count: i32, to: usize): i32 {
+  const order = unchecked(stage_order[j]);
+  const centre = order >> 1;
+  const taps = changetype<usize>(stage_taps) + (<usize>(j * STAGE_TAPS_MAX) << 2);
+  const middle_tap = unchecked(stage_centre[j]);
+  const history = changetype<usize>(stage_history) + (<usize>(j * STAGE_ORDER_MAX) << 2);
+  let i = unchecked(stage_phase[j]);
+  let out = 0;
+  // Its writes: one output for every other input, to a scratch of at least half the inputs and
+  // one more (speedCapture's contract); its history's, order ≤ STAGE_ORDER_MAX f32.
+  if (ASSERTS) assert(j < stages && order <= STAGE_ORDER_MAX && (i == 0 || i == 1), "decimation stage out of its slots");
+  for (; i < count; i += 2) {
+    let sum: f32;
+    if (i >= order) {
+      const mid = from + (<usize>(i - centre) << 2);
+      sum = middle_tap * load<f32>(mid);
+      for (let d = 1; d <= centre; d += 2) {
+        const offset = <usize>d << 2;
+        sum += load<f32>(taps + (<usize>(d >> 1) << 2)) * (load<f32>(mid - offset) + load<f32>(mid + offset));
+      }
+    } else {
+      sum = middle_tap * stageInput(history, order, from, i - centre);
+      for (let d = 1; d <= centre; d += 2) {
+        sum += load<f32>(taps + (<usize>(d >> 1) << 2)) * (stageInput(history, order, from, i - centre - d) + stageInput(history, order, from, i - centre + d));
+      }
+    }
+    store<f32>(to + (<usize>out << 2), sum);
+    out++;
+  }
+  unchecked(stage_phase[j] = i - count);
+  // The last `order` inputs are the next call's history.
+  if (count >= order) {
+    memory.copy(history, from + (<usize>(count - order) << 2), <usize>order << 2);
+  } else if (count > 0) {
+    memory.copy(history, history + (<usize>count << 2), <usize>(order - count) << 2);
+    memory.copy(history + (<usize>(order - count) << 2), from, <usize>count << 2);
+  }
+  return out;
+}
+
+// @ts-ignore: decorator
+@inline function stageInput(history: usize, order: i32, from: usize, n: i32): f32 {
+  return n >= 0 ? load<f32>(from + (<usize>n << 2)) : load<f32>(history + (<usize>(order + n) << 2));
+}
+
+/** Appends the window's decimated points to the stream (the oldest go when it is full), and
+ *  says whether the stream spans more than this window. A window that does not follow the one
+ *  before without a gap (`previous_ptr` 0) is not decimated: alone, its own spectrum is as fine
+ *  (speedFromSpectrum). When the next one follows it, both are decimated then. Harmonics up to
+ *  `top_hz` at `rate_hz`; `scratch_a` holds a window of f32, `scratch_b` half of one and one more. */
+export function speedCapture(samples_ptr: usize, previous_ptr: usize, rate_hz: f64, top_hz: f64, scratch_a: usize, scratch_b: usize): bool {
+  design(rate_hz, top_hz);
+  if (previous_ptr == 0) {
+    pending = true;
+    return false;
+  }
+  if (pending) {
+    restart();
+    decimate(previous_ptr, scratch_a, scratch_b);
+    pending = false;
+  }
+  decimate(samples_ptr, scratch_a, scratch_b);
+  return true;
+}
+
+/** The window that came alone, not decimated yet. */
+let pending: bool = true;
+
+function decimate(samples_ptr: usize, scratch_a: usize, scratch_b: usize): void {
+  let from = samples_ptr;
+  let count = window_samples;
+  for (let j = 0; j < stages; j++) {
+    const to = (j & 1) == 0 ? scratch_b : scratch_a;
+    count = runStage(j, from, count, to);
+    from = to;
+  }
+  const dropped = min(warm, count);
+  warm -= dropped;
+  let largest: f32 = 0.0;
+  for (let i = dropped; i < count; i++) largest = max(largest, abs<f32>(load<f32>(from + (<usize>i << 2))));
+  // More points than the stream holds (a short stream, long windows): the first ones go.
+  const skipped = max(dropped, count - stream_max);
+  append(from + (<usize>skipped << 2), count - skipped, <f64>largest);
+}
+
+/** Appends `count` f32 at `from` (none larger than `largest` in size) as i16 of the stream's step. */
+function append(from: usize, count: i32, largest: f64): void {
+  if (count <= 0) return;
+  const base = changetype<usize>(stream);
+  const over = stream_count + count - stream_max;
+  if (over > 0) {
+    memory.copy(base, base + (<usize>over << 1), <usize>(stream_count - over) << 1);
+    stream_count -= over;
+  }
+  // The stream is re-stepped when the new points need a coarser step; and, once every point has
+  // come in since the last re-step, when all of them would fit a much finer one.
+  let needed = largest / I16_MAX;
+  appended_since_step += count;
+  if (appended_since_step >= stream_max) {
+    let kept_largest: i32 = 0;
+    for (let i = 0; i < stream_count; i++) kept_largest = max(kept_largest, abs<i32>(<i32>load<i16>(base + (<usize>i << 1))));
+    needed = Math.max(needed, <f64>kept_largest * stream_step / I16_MAX);
+    if (needed * STEP_SLACK >= stream_step) appended_since_step = 0;
+  }
+  if (needed > 0.0 && (stream_step == 0.0 || needed > stream_step || needed * STEP_SLACK < stream_step)) {
+    appended_since_step = 0;
+    const ratio = stream_step / needed;
+    for (let i = 0; i < stream_count; i++) {
+      const at = base + (<usize>i << 1);
+      store<i16>(at, <i16>Math.round(<f64>load<i16>(at) * ratio));
+    }
+    stream_step = needed;
+  }
+  const inverse = stream_step > 0.0 ? 1.0 / stream_step : 0.0;
+  if (ASSERTS) assert(holds(stream, stream_count, count), "speed stream past its buffer");
+  for (let i = 0; i < count; i++) {
+    const value = Math.max(-I16_MAX, Math.min(I16_MAX, Math.round(<f64>load<f32>(from + (<usize>i << 2)) * inverse)));
+    store<i16>(base + (<usize>(stream_count + i) << 1), <i16>value);
+  }
+  stream_count += count;
+  stream_new_points += count;
+}
+
+/** Hann-windowed power spectrum of the stream's newest `points` points (mean removed) into
+ *  `power_ptr` (points / 2 + 1 f32), with `work_ptr` (points + 2 f32) as the FFT's buffer. */
+export function streamPower(points: i32, work_ptr: usize, power_ptr: usize): void {
+  // Its reads are the stream's newest points; its writes `work_ptr`'s and `power_ptr`'s (the
+  // caller's buffers, of at least points + 2 and points / 2 + 1 f32).
+  if (ASSERTS) assert(points >= 2 && (points & (points - 1)) == 0 && points <= stream_count, "speed spectrum of points the stream does not hold");
+  const first = changetype<usize>(stream) + (<usize>(stream_count - points) << 1);
+  let sum: f64 = 0.0;
+  for (let i = 0; i < points; i++) sum += <f64>load<i16>(first + (<usize>i << 1));
+  const mean = sum / <f64>points;
+  const shift = fftSlotShift(points >> 1);
+  // Hann's cosine by rotation: (c, s) turns by 2π/points a point (f64: the error after 4096
+  // turns is some 1e-13).
+  const turn_c = cosTurns(1.0 / <f64>points);
+  const turn_s = cosTurns(1.0 / <f64>points - 0.25);
+  let c: f64 = 1.0;
+  let s: f64 = 0.0;
+  for (let i = 0; i < (points >> 1); i++) {
+    const n = i << 1;
+    const even = (<f64>load<i16>(first + (<usize>n << 1)) - mean) * (0.5 - 0.5 * c);
+    let next_c = c * turn_c - s * turn_s;
+    s = s * turn_c + c * turn_s;
+    c = next_c;
+    const odd = (<f64>load<i16>(first + (<usize>(n + 1) << 1)) - mean) * (0.5 - 0.5 * c);
+    next_c = c * turn_c - s * turn_s;
+    s = s * turn_c + c * turn_s;
+    c = next_c;
+    const slot = work_ptr + fftSlot(i, shift);
+    store<f32>(slot, <f32>even);
+    store<f32>(slot, <f32>odd, 4);
+  }
+  fftRealPlaced(work_ptr, points);
+  for (let k = 0; k <= (points >> 1); k++) {
+    const re = load<f32>(work_ptr + (<usize>k << 3));
+    const im = load<f32>(work_ptr + (<usize>k << 3), 4);
+    store<f32>(power_ptr + (<usize>k << 2), re * re + im * im);
+  }
+}

@@ -1,0 +1,48 @@
+// What becomes of a complete window: its time features, the check of its sensor, the vibration
+// analysis, the trend, advice and temperature it feeds, and its telemetry.
+
+import * as config from "./config";
+import * as trend from "./trend";
+import * as advice from "./advice";
+import * as sensors from "./sensors";
+import * as analysis from "./analysis";
+import { computeTimeFeatures, feature_rms, feature_kurtosis, feature_crest } from "./features";
+import { sensorHealth, SENSOR_OK } from "./sensor-health";
+import { windowPtr, window_start_ms, last_window, followsLastWindow, keepLastWindow } from "./device";
+import { publishAlarm, publishAdvice } from "./messages";
+import { publishTelemetry, publishSensorFault } from "./telemetry";
+import { STATUS_OK } from "./status";
+
+const STANDARD_GRAVITY_M_S2: f64 = 9.80665;
+
+/** Analyses the complete window and publishes what it found; STATUS_OK or an error status. */
+export function analyseWindow(): i32 {
+  const scale = config.current.units == config.UNITS_G ? STANDARD_GRAVITY_M_S2 : 1.0;
+  computeTimeFeatures(windowPtr(), config.current.window_samples, scale);
+  const sensor = sensorHealth(windowPtr(), config.current.window_samples);
+  // The window before, when this one follows it without a gap and was a measurement: the
+  // analysis streams the bearing's envelope across consecutive windows (ANALYSIS.md §5).
+  const follows = followsLastWindow();
+  const analysed = sensor == SENSOR_OK
+    ? analysis.analyse(windowPtr(), scale, feature_kurtosis, feature_crest, follows ? changetype<usize>(last_window) : 0) : STATUS_OK;
+  keepLastWindow(sensor == SENSOR_OK);
+  if (sensor != SENSOR_OK) return sensorFailed(sensor);
+  if (analysed < 0) return analysed;
+  const r = analysis.result;
+  trend.update(<f64>window_start_ms / 1000.0, r.health, feature_rms, r.velocity_rms_mm_s, feature_kurtosis);
+  advice.update(r.fault);
+  sensors.update(window_start_ms);
+  if (trend.level_changed) publishAlarm();
+  if (advice.action_changed) publishAdvice(window_start_ms);
+  return publishTelemetry();
+}
+
+/** A window from a failed sensor is no evidence of the machine's health: the trend, the alarm
+ *  and the baseline do not take it; the advice counts it, so a pump in alarm whose sensor keeps
+ *  failing is told to check the sensor. */
+function sensorFailed(sensor: i32): i32 {
+  advice.update(analysis.FAULT_SENSOR);
+  sensors.update(window_start_ms);
+  if (advice.action_changed) publishAdvice(window_start_ms);
+  return publishSensorFault(sensor);
+}
