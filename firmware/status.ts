@@ -1,5 +1,5 @@
 // Status codes returned across the ABI. Zero or positive is success; negative is an error.
-// Kept in step with IMPELLER_STATUS_* in impeller_abi.h and host/status.ts.
+// Kept in step with IMPELLER_STATUS_* in impeller_abi.h and host/runtime/status.ts.
 
 export const STATUS_OK: i32 = 0;
 export const STATUS_NOT_INITIALISED: i32 = -1;

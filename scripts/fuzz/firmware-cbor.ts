@@ -1,4 +1,4 @@
-// The firmware's CBOR decoder and encoder (firmware/cbor.ts) through the debug build's
+// The firmware's CBOR decoder and encoder (firmware/cbor.ts, firmware/debug/cbor-decoder.ts) through the debug build's
 // exports, for the conformance tests and the fuzzer. Also the Appendix A vectors, read with
 // number literals kept exact (big integers as bigint, floats marked as floats).
 
@@ -7,7 +7,7 @@ import * as loader from "@assemblyscript/loader";
 import { DEBUG_IMAGE } from "../../host/runtime/images.js";
 import { silentHostImports } from "../../host/runtime/harness-hosts.js";
 
-/** CBOR_ERR_* in firmware/cbor.ts. */
+/** CBOR_ERR_* in firmware/debug/cbor-decoder.ts. */
 export const CBOR_ERR = {
   truncated: -1,
   malformed: -2,
@@ -19,7 +19,7 @@ export const CBOR_ERR = {
   noRoom: -8,
 } as const;
 
-/** CBOR_DEPTH_MAX and CBOR_NODES_DEFAULT in firmware/cbor.ts. */
+/** CBOR_DEPTH_MAX in firmware/cbor.ts and CBOR_NODES_DEFAULT in firmware/debug/cbor-decoder.ts. */
 export const CBOR_DEPTH_MAX = 16;
 export const CBOR_NODES_DEFAULT = 512;
 
@@ -118,7 +118,7 @@ function isExactNumber(value: unknown): value is ExactNumber {
   return typeof value === "object" && value !== null && "$number" in value;
 }
 
-/** A float as the firmware's diagnostic notation writes it (firmware/cbor-diag.ts floatText). */
+/** A float as the firmware's diagnostic notation writes it (firmware/debug/cbor-diag.ts floatText). */
 export function floatText(value: number): string {
   if (Number.isNaN(value)) return "NaN";
   if (value === Infinity) return "Infinity";

@@ -1,4 +1,4 @@
-// The firmware's CBOR decoder and encoder (firmware/cbor.ts) against RFC 8949: the Appendix A
+// The firmware's CBOR decoder and encoder (firmware/cbor.ts, firmware/debug/cbor-decoder.ts) against RFC 8949: the Appendix A
 // examples (decoded value, re-encoding in preferred serialization), every truncation, and
 // each kind of malformed or unsupported input with its own error code.
 
