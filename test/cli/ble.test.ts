@@ -6,48 +6,20 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import mqtt from "mqtt";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { HOST_STORAGE_COMMISSIONING } from "../../host/ble/commissioning.js";
-import type { BleCentral, PumpLink } from "../../operator/ble-central.js";
 import { decodeState } from "../../protocol/state.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../../simulator/net/broker.js";
-import type { PrivateBus } from "../../simulator/net/bluez/dbus-daemon.js";
-import type { FakeBluez } from "../../simulator/net/bluez/fake-bluez.js";
 import {
-  closeAir, HEADSET, openAir, PUMP_1, PUMP_2, PUMP_3, runBleCommand as run, serve, skipReason, stopServing, type Served,
+  HEADSET, PUMP_1, PUMP_2, PUMP_3, runBleCommand as run, serve, skipReason, stopServing, useAir,
 } from "../support/ble-air.js";
 import { untilValue as until } from "../support/wait.js";
 
 const OWNER_TOKEN = Uint8Array.from({ length: 32 }, (_, i) => i + 1);
 
 describe.skipIf(skipReason !== undefined)("impeller ble and commissioning over the fake BlueZ", () => {
-  let bus: PrivateBus;
-  let bluez: FakeBluez;
-  let pump1: Served;
-  let pump2: Served;
-  let pump3: Served;
-  let central: BleCentral;
-  const links: PumpLink[] = [];
-  const savedAddress = process.env.DBUS_SYSTEM_BUS_ADDRESS;
-
-  async function connect(address = PUMP_1): Promise<PumpLink> {
-    const link = await central.connect(address);
-    links.push(link);
-    return link;
-  }
-
-  beforeAll(async () => {
-    ({ bus, bluez, central, pumps: [pump1, pump2, pump3] } = await openAir());
-  });
-
-  afterEach(async () => {
-    for (const link of links.splice(0)) await link.disconnect();
-    for (const remote of bluez.remotesOf(PUMP_1)) remote.dropNotifications = false;
-  });
-
-  afterAll(async () => {
-    await closeAir({ bus, bluez, central }, [pump1, pump2, pump3], savedAddress);
-  });
+  const air = useAir();
+  const connect = air.connect;
 
   describe("impeller ble", () => {
     it("scan prints the pumps in range", async () => {
@@ -154,8 +126,8 @@ describe.skipIf(skipReason !== undefined)("impeller ble and commissioning over t
       expect(await link.readState()).toEqual({
         device: "pump-east", fw: 0x000100, boot: 2, rate_hz: 1000, window: 256, units: "g", outbox: 0, published: 1, tenant: "acme", broker: broker.url, owned: false,
       });
-      expect(pump3.peripheral.localName).toBe("impeller-pump-east");
-      expect((await central.scan(50)).find((found) => found.address === PUMP_3)).toEqual({ address: PUMP_3, name: "impeller-pump-east", rssi: -66 });
+      expect(air.pump3.peripheral.localName).toBe("impeller-pump-east");
+      expect((await air.central.scan(50)).find((found) => found.address === PUMP_3)).toEqual({ address: PUMP_3, name: "impeller-pump-east", rssi: -66 });
     });
 
     it("gives the pump its owner's policy (impeller ble commission --owner): the firmware is provisioned and its commands need a counter", async () => {
@@ -217,7 +189,7 @@ describe.skipIf(skipReason !== undefined)("impeller ble and commissioning over t
       watcher.on("message", (_topic, payload) => { if (payload.length > 0) birth = decodeState(new Uint8Array(payload)); });
       try {
         await watcher.subscribeAsync("impeller/v1/acme/pump-west/state", { qos: 1 });
-        const first = await central.connect(PUMP_3);
+        const first = await air.central.connect(PUMP_3);
         const before = await first.readState();
         await first.disconnect(); // the command below opens its own; one BlueZ, one connection to the pump
         const owner = path.join(directory, "acme.json");
@@ -231,11 +203,11 @@ describe.skipIf(skipReason !== undefined)("impeller ble and commissioning over t
     });
 
     it("what was commissioned survives a restart of the pump", async () => {
-      const { storage } = pump3;
-      await stopServing(pump3);
-      pump3 = await serve("hci3", { device: "pump-3", rate_hz: 1000, window: 256 }, { storage });
+      const { storage } = air.pump3;
+      await stopServing(air.pump3);
+      air.pump3 = await serve("hci3", { device: "pump-3", rate_hz: 1000, window: 256 }, { storage });
       expect(storage.read(HOST_STORAGE_COMMISSIONING)).toBeDefined();
-      expect([pump3.pump.id, pump3.peripheral.localName]).toEqual(["pump-west", "impeller-pump-west"]);
+      expect([air.pump3.pump.id, air.pump3.peripheral.localName]).toEqual(["pump-west", "impeller-pump-west"]);
       const link = await connect(PUMP_3);
       expect(await link.readState()).toEqual({
         device: "pump-west", fw: 0x000100, boot: 5, rate_hz: 1000, window: 256, units: "g", outbox: 0, published: 2, tenant: "acme", broker: otherBroker?.url, owned: true,

@@ -1,5 +1,5 @@
 // The BLE transport end to end, both sides of it this project's own: the technician's central
-// (operator/ble-central.ts, node-ble unmodified, and `impeller ble`) talks over a private dbus-daemon
+// (operator/ble-air.central.ts, node-ble unmodified, and `impeller ble`) talks over a private dbus-daemon
 // to a fake BlueZ, and through it to pumps whose side is the product's peripheral
 // (host/ble/ble-peripheral.ts, a GATT application and an advertisement registered with BlueZ) in
 // front of a pump running the real release firmware (host/ble/local-pump.ts), each on an adapter
@@ -7,21 +7,21 @@
 // owner's policy, broker) taking effect in the device, and the fake's BlueZ manners.
 
 import dbus from "dbus-next";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { APPLICATION_PATH, BlePeripheral } from "../../host/ble/ble-peripheral.js";
 import { LocalPump } from "../../host/ble/local-pump.js";
 import { MemoryStorage } from "../../host/storage/storage.js";
-import { BleCentral, type PumpLink } from "../../operator/ble-central.js";
+import { BleCentral } from "../../operator/ble-central.js";
 import { BleError, chunkMessage, COMMAND_CHAR_UUID, IMPELLER_SERVICE_UUID, Reassembler, REPLY_CHAR_UUID } from "../../protocol/ble.js";
 import { encodeCbor } from "../../protocol/cbor.js";
 import { ProtocolError } from "../../protocol/errors.js";
 import { encodeCommand } from "../../protocol/messages.js";
 import { decodeSenml } from "../../protocol/senml.js";
-import { startPrivateBus, type PrivateBus } from "../../simulator/net/bluez/dbus-daemon.js";
+import { startPrivateBus } from "../../simulator/net/bluez/dbus-daemon.js";
 import { FakeBluez } from "../../simulator/net/bluez/fake-bluez.js";
 import { releaseFirmware } from "../support/firmware.js";
 import {
-  closeAir, HEADSET, LEGACY, openAir, PUMP_1, PUMP_2, PUMP_3, runBleCommand as run, serve, skipReason, stopServing, type Served,
+  HEADSET, LEGACY, PUMP_1, PUMP_2, PUMP_3, runBleCommand as run, serve, skipReason, stopServing, useAir, type Served,
 } from "../support/ble-air.js";
 import { untilValue as until } from "../support/wait.js";
 
@@ -31,36 +31,11 @@ const SAMPLING_REPLY_CHUNKS = 3;
 const JUNK_REFUSED = 60;
 
 describe.skipIf(skipReason !== undefined)("BLE link through node-ble, a fake BlueZ and the product's peripheral", () => {
-  let bus: PrivateBus;
-  let bluez: FakeBluez;
-  let pump1: Served;
-  let pump2: Served;
-  let pump3: Served;
-  let central: BleCentral;
-  const links: PumpLink[] = [];
-  const savedAddress = process.env.DBUS_SYSTEM_BUS_ADDRESS;
-
-  async function connect(address = PUMP_1): Promise<PumpLink> {
-    const link = await central.connect(address);
-    links.push(link);
-    return link;
-  }
-
-  beforeAll(async () => {
-    ({ bus, bluez, central, pumps: [pump1, pump2, pump3] } = await openAir());
-  });
-
-  afterEach(async () => {
-    for (const link of links.splice(0)) await link.disconnect();
-    for (const remote of bluez.remotesOf(PUMP_1)) remote.dropNotifications = false;
-  });
-
-  afterAll(async () => {
-    await closeAir({ bus, bluez, central }, [pump1, pump2, pump3], savedAddress);
-  });
+  const air = useAir();
+  const connect = air.connect;
 
   it("scan lists the pumps advertising the impeller service, strongest first, and nothing else", async () => {
-    expect(await central.scan(100)).toEqual([
+    expect(await air.central.scan(100)).toEqual([
       { address: PUMP_1, name: "impeller-pump-1", rssi: -48 },
       { address: PUMP_3, name: "impeller-pump-3", rssi: -66 },
       { address: PUMP_2, name: "impeller-pump-2", rssi: -71 },
@@ -68,7 +43,7 @@ describe.skipIf(skipReason !== undefined)("BLE link through node-ble, a fake Blu
   });
 
   it("each pump registered its GATT application and advertisement with BlueZ, which shows the advertisement in discovery", async () => {
-    const adapter = bluez.adapter("hci1");
+    const adapter = air.bluez.adapter("hci1");
     expect(adapter.applications.map((app) => [app.path, app.services.map((service) => [service.uuid, service.characteristics.map((c) => [c.uuid, c.flags])])])).toEqual([
       [APPLICATION_PATH, [[IMPELLER_SERVICE_UUID, [
         ["5e1d0002-7c4a-4b8e-9f21-3a6b8c0d2e4f", ["read"]],
@@ -77,7 +52,7 @@ describe.skipIf(skipReason !== undefined)("BLE link through node-ble, a fake Blu
       ]]]],
     ]);
     expect(adapter.advertising.ActiveInstances).toBe(1);
-    const client = dbus.sessionBus({ busAddress: bus.address });
+    const client = dbus.sessionBus({ busAddress: air.bus.address });
     client.on("error", () => {});
     try {
       const root = await client.getProxyObject("org.bluez", "/");
@@ -106,7 +81,7 @@ describe.skipIf(skipReason !== undefined)("BLE link through node-ble, a fake Blu
   it("a self_test command comes back as the firmware's reply, over BLE only", async () => {
     const link = await connect();
     expect(await link.command({ id: 41, cmd: "self_test" })).toEqual({ id: 41, ok: true });
-    expect(pump1.pump.device.outbox.pending().map((entry) => entry.kind)).toEqual(["event"]); // the reply never went to the outbox
+    expect(air.pump1.pump.device.outbox.pending().map((entry) => entry.kind)).toEqual(["event"]); // the reply never went to the outbox
   });
 
   it("an unknown command comes back as the firmware's error reply", async () => {
@@ -121,24 +96,24 @@ describe.skipIf(skipReason !== undefined)("BLE link through node-ble, a fake Blu
     expect(encoded.length).toBe(71);
     const chunks = chunkMessage(encoded, 23, 0).length;
     expect(chunks).toBe(5);
-    const writes = bluez.remote(PUMP_1).characteristic(COMMAND_CHAR_UUID);
+    const writes = air.bluez.remote(PUMP_1).characteristic(COMMAND_CHAR_UUID);
     const writesBefore = writes.writes;
     expect(await link.command(command)).toEqual({ id: 43, ok: true });
     expect(writes.writes - writesBefore).toBe(chunks);
     // Applied: the next window's telemetry carries the new device id as its base name.
     const samples = Float32Array.from({ length: 256 }, (_, i) => Math.sin(i / 3));
-    expect(await pump1.pump.device.feed(samples, 1_767_225_600_000)).toBe(1);
-    const telemetry = pump1.pump.device.outbox.pending().filter((entry) => entry.kind === "telemetry");
+    expect(await air.pump1.pump.device.feed(samples, 1_767_225_600_000)).toBe(1);
+    const telemetry = air.pump1.pump.device.outbox.pending().filter((entry) => entry.kind === "telemetry");
     expect(decodeSenml(telemetry[0].body)[0].bn).toBe("pump-1-east:");
     expect(await link.command({ ...command, id: 44, args: { ...command.args, device: "pump-1", units: "m/s2" } })).toEqual({ id: 44, ok: true });
   });
 
   it("a reply larger than the MTU comes back in notifications of MTU − 3 bytes", async () => {
     const link = await connect();
-    const reply = bluez.remote(PUMP_1).characteristic(REPLY_CHAR_UUID);
-    const notificationsBefore = pump1.peripheral.counters.notifications;
+    const reply = air.bluez.remote(PUMP_1).characteristic(REPLY_CHAR_UUID);
+    const notificationsBefore = air.pump1.peripheral.counters.notifications;
     expect(await link.command({ id: 45, cmd: "sampling", args: { interval_s: 60 } })).toEqual({ id: 45, ok: true, rate_hz: 1000, window: 256, interval_s: 60 });
-    expect([pump1.peripheral.counters.notifications - notificationsBefore, reply.truncated]).toEqual([SAMPLING_REPLY_CHUNKS, 0]);
+    expect([air.pump1.peripheral.counters.notifications - notificationsBefore, reply.truncated]).toEqual([SAMPLING_REPLY_CHUNKS, 0]);
   });
 
   it("a broken chunk stream gets one error reply per broken message and the link keeps working", async () => {
@@ -167,7 +142,7 @@ describe.skipIf(skipReason !== undefined)("BLE link through node-ble, a fake Blu
 
   it("an oversized message gets one error reply at its first chunk and the link keeps working", async () => {
     const link = await connect();
-    const errorsBefore = pump1.peripheral.counters.linkErrors;
+    const errorsBefore = air.pump1.peripheral.counters.linkErrors;
     const oversized = encodeCommand({ id: 48, cmd: "config", args: { device: "x".repeat(3000) } });
     expect(() => chunkMessage(oversized, 23, 0)).toThrow(ProtocolError); // the central will not send it
     const chunks = chunkMessage(oversized, 23, 201, 65535);
@@ -176,7 +151,7 @@ describe.skipIf(skipReason !== undefined)("BLE link through node-ble, a fake Blu
       kind: "link_error", error: { ok: false, error: "oversized", msg: "message 201 of 3033 bytes exceeds the limit of 2048 bytes" },
     });
     await expect(link.nextReply(200)).rejects.toMatchObject({ code: "reply_timeout" }); // the other 178 chunks: no more errors
-    expect(pump1.peripheral.counters.linkErrors - errorsBefore).toBe(1);
+    expect(air.pump1.peripheral.counters.linkErrors - errorsBefore).toBe(1);
     expect(chunks.length).toBe(179);
     expect(await link.command({ id: 49, cmd: "self_test" })).toEqual({ id: 49, ok: true });
   });
@@ -197,10 +172,10 @@ describe.skipIf(skipReason !== undefined)("BLE link through node-ble, a fake Blu
         refused += 1;
       }
     }
-    const errorsBefore = pump1.peripheral.counters.linkErrors;
+    const errorsBefore = air.pump1.peripheral.counters.linkErrors;
     await link.writeChunks(junk);
-    await until(() => pump1.peripheral.counters.linkErrors - errorsBefore, (count) => count >= refused);
-    expect([pump1.peripheral.counters.linkErrors - errorsBefore, completed]).toEqual([refused, 0]);
+    await until(() => air.pump1.peripheral.counters.linkErrors - errorsBefore, (count) => count >= refused);
+    expect([air.pump1.peripheral.counters.linkErrors - errorsBefore, completed]).toEqual([refused, 0]);
     expect(refused).toBe(JUNK_REFUSED);
     // The refusals reach the central as link error notifications (it queues the newest
     // RECEIVED_MAX of them), the last ones possibly after the counter moved: take them until the
@@ -229,11 +204,11 @@ describe.skipIf(skipReason !== undefined)("BLE link through node-ble, a fake Blu
 
   it("a reply lost on the air is a typed timeout, and the next command works", async () => {
     const link = await connect();
-    bluez.remote(PUMP_1).dropNotifications = true;
+    air.bluez.remote(PUMP_1).dropNotifications = true;
     await expect(link.command({ id: 51, cmd: "self_test" }, 200)).rejects.toMatchObject({
       name: "BleError", code: "reply_timeout", message: `no reply to command 51 (self_test) from ${PUMP_1} within 200 ms`,
     });
-    bluez.remote(PUMP_1).dropNotifications = false;
+    air.bluez.remote(PUMP_1).dropNotifications = false;
     expect(await link.command({ id: 52, cmd: "self_test" })).toEqual({ id: 52, ok: true });
   });
 
@@ -251,7 +226,7 @@ describe.skipIf(skipReason !== undefined)("BLE link through node-ble, a fake Blu
   it("a link the pump drops rejects the waiting reader, and the pump can be reached again", async () => {
     const link = await connect();
     const waiting = link.nextReply(2000);
-    void bluez.remote(PUMP_1).dropLink();
+    void air.bluez.remote(PUMP_1).dropLink();
     await expect(waiting).rejects.toMatchObject({ code: "disconnected", message: `${PUMP_1} disconnected` });
     await expect(link.readState()).rejects.toMatchObject({ code: "disconnected" });
     const again = await connect();
@@ -259,10 +234,10 @@ describe.skipIf(skipReason !== undefined)("BLE link through node-ble, a fake Blu
   });
 
   it("a device without the impeller service is not a pump", async () => {
-    await expect(central.connect(HEADSET)).rejects.toMatchObject({
+    await expect(air.central.connect(HEADSET)).rejects.toMatchObject({
       code: "not_impeller", message: `${HEADSET} has no impeller service (5e1d0001-7c4a-4b8e-9f21-3a6b8c0d2e4f): it is not a pump`,
     });
-    expect(bluez.remote(HEADSET).connected).toBe(false);
+    expect(air.bluez.remote(HEADSET).connected).toBe(false);
   });
 
   it("no bus, no BlueZ and no such adapter are typed errors on both sides, not a crash", async () => {
@@ -284,26 +259,26 @@ describe.skipIf(skipReason !== undefined)("BLE link through node-ble, a fake Blu
       } finally {
         await empty.stop();
       }
-      process.env.DBUS_SYSTEM_BUS_ADDRESS = bus.address;
+      process.env.DBUS_SYSTEM_BUS_ADDRESS = air.bus.address;
       await expect(BlePeripheral.start(offline, { adapter: "hci9" })).rejects.toMatchObject({
         code: "no_adapter", message: "BlueZ has no adapter hci9 that can serve GATT and advertise (it has hci0, hci1, hci2, hci3, hci4)",
       });
     } finally {
-      process.env.DBUS_SYSTEM_BUS_ADDRESS = bus.address;
+      process.env.DBUS_SYSTEM_BUS_ADDRESS = air.bus.address;
       await offline.close();
     }
   });
 
   it("the fake BlueZ lists its objects and announces a newly discovered device, as BlueZ does", async () => {
-    const client = dbus.sessionBus({ busAddress: bus.address });
+    const client = dbus.sessionBus({ busAddress: air.bus.address });
     client.on("error", () => {});
     try {
       const root = await client.getProxyObject("org.bluez", "/");
       const manager = root.getInterface("org.freedesktop.DBus.ObjectManager");
       const added = new Promise<[string, Record<string, Record<string, { value: unknown }>>]>((resolve) =>
         manager.on("InterfacesAdded", (path: string, interfaces: Record<string, Record<string, { value: unknown }>>) => resolve([path, interfaces])));
-      bluez.addDevice({ address: "22:33:44:55:66:77", name: "Thermostat", rssi: -80 });
-      await central.scan(50);
+      air.bluez.addDevice({ address: "22:33:44:55:66:77", name: "Thermostat", rssi: -80 });
+      await air.central.scan(50);
       const [path, interfaces] = await added;
       expect([path, interfaces["org.bluez.Device1"].Name.value]).toEqual(["/org/bluez/hci0/dev_22_33_44_55_66_77", "Thermostat"]);
       const objects = (await manager.GetManagedObjects()) as Record<string, Record<string, unknown>>;
@@ -322,8 +297,8 @@ describe.skipIf(skipReason !== undefined)("BLE link through node-ble, a fake Blu
       const legacy = await serve("hci4", { device: "pump-4", rate_hz: 1000, window: 256 });
       try {
         expect(legacy.peripheral.advertisesServiceUuids).toBe(false);
-        expect((await central.scan(50)).find((found) => found.address === LEGACY)).toEqual({ address: LEGACY, name: "impeller-pump-4", rssi: -80 });
-        expect([bluez.remote(LEGACY).device1.UUIDs, Object.keys(bluez.remote(LEGACY).device1.ServiceData)]).toEqual([[], [IMPELLER_SERVICE_UUID]]);
+        expect((await air.central.scan(50)).find((found) => found.address === LEGACY)).toEqual({ address: LEGACY, name: "impeller-pump-4", rssi: -80 });
+        expect([air.bluez.remote(LEGACY).device1.UUIDs, Object.keys(air.bluez.remote(LEGACY).device1.ServiceData)]).toEqual([[], [IMPELLER_SERVICE_UUID]]);
       } finally {
         await stopServing(legacy);
       }
@@ -331,21 +306,21 @@ describe.skipIf(skipReason !== undefined)("BLE link through node-ble, a fake Blu
 
     it("a pump that stops takes its service and advertisement back: nothing of it is left to find", async () => {
       const leaving = await serve("hci4", { device: "pump-4", rate_hz: 1000, window: 256 });
-      const link = await central.connect(LEGACY);
+      const link = await air.central.connect(LEGACY);
       expect(await link.command({ id: 56, cmd: "self_test" })).toEqual({ id: 56, ok: true });
       await link.disconnect();
       await stopServing(leaving);
-      const adapter = bluez.adapter("hci4");
+      const adapter = air.bluez.adapter("hci4");
       expect([adapter.applications.length, adapter.advertisements.length, adapter.advertising.ActiveInstances]).toEqual([0, 0, 0]);
-      expect((await central.scan(50)).map((found) => found.address)).toEqual([PUMP_1, PUMP_3, PUMP_2]);
-      await expect(central.connect(LEGACY, 200)).rejects.toMatchObject({ code: "not_found" });
+      expect((await air.central.scan(50)).map((found) => found.address)).toEqual([PUMP_1, PUMP_3, PUMP_2]);
+      await expect(air.central.connect(LEGACY, 200)).rejects.toMatchObject({ code: "not_found" });
     });
 
     it("impeller ble serve runs a pump that a scan finds while it serves", async () => {
       const serving = run(["serve", "--adapter", "hci4", "--device", "pump-9", "--tenant", "plant", "--duration", "1"]);
-      const found = await until(() => bluez.adapter("hci4").advertisements.length, (count) => count === 1);
+      const found = await until(() => air.bluez.adapter("hci4").advertisements.length, (count) => count === 1);
       expect(found).toBe(1);
-      expect((await central.scan(50)).find((pump) => pump.address === LEGACY)).toEqual({ address: LEGACY, name: "impeller-pump-9", rssi: -80 });
+      expect((await air.central.scan(50)).find((pump) => pump.address === LEGACY)).toEqual({ address: LEGACY, name: "impeller-pump-9", rssi: -80 });
       expect(await serving).toEqual({
         status: 0,
         stdout: [
@@ -355,11 +330,11 @@ describe.skipIf(skipReason !== undefined)("BLE link through node-ble, a fake Blu
         ].join("\n"),
         stderr: "",
       });
-      expect(bluez.adapter("hci4").advertisements).toEqual([]);
+      expect(air.bluez.adapter("hci4").advertisements).toEqual([]);
     });
 
     it("BlueZ refuses what it refuses: a second registration, an unknown one, an advertisement too long for the controller", async () => {
-      const client = dbus.sessionBus({ busAddress: bus.address });
+      const client = dbus.sessionBus({ busAddress: air.bus.address });
       client.on("error", () => {});
       try {
         const adapter = await client.getProxyObject("org.bluez", "/org/bluez/hci4");
@@ -402,7 +377,7 @@ describe.skipIf(skipReason !== undefined)("BLE link through node-ble, a fake Blu
         expect(await until(() => served!.peripheral.released, (released) => released)).toBe(true);
       } finally {
         await stopServing(served);
-        process.env.DBUS_SYSTEM_BUS_ADDRESS = bus.address;
+        process.env.DBUS_SYSTEM_BUS_ADDRESS = air.bus.address;
         await otherBus.stop();
       }
     });

@@ -4,12 +4,12 @@
 // (host/ble/local-pump.ts), a legacy controller with nothing on it yet, and a headset that is
 // not a pump. The technician's central (operator/ble-central.ts) finds them all.
 
-import { vi } from "vitest";
+import { afterAll, afterEach, beforeAll, vi } from "vitest";
 import { runBle } from "../../cli/ble.js";
 import { BlePeripheral } from "../../host/ble/ble-peripheral.js";
 import { LocalPump } from "../../host/ble/local-pump.js";
 import { MemoryStorage } from "../../host/storage/storage.js";
-import { BleCentral } from "../../operator/ble-central.js";
+import { BleCentral, type PumpLink } from "../../operator/ble-central.js";
 import type { FirmwareConfig } from "../../protocol/messages.js";
 import { ADVERTISING_BYTES_LEGACY } from "../../simulator/net/bluez/bluez-model.js";
 import { dbusDaemonAvailable, DBUS_DAEMON, startPrivateBus, type PrivateBus } from "../../simulator/net/bluez/dbus-daemon.js";
@@ -82,6 +82,42 @@ export async function closeAir(air: Partial<Air>, pumps: readonly (Served | unde
   await air.bus?.stop();
   if (savedAddress === undefined) delete process.env.DBUS_SYSTEM_BUS_ADDRESS;
   else process.env.DBUS_SYSTEM_BUS_ADDRESS = savedAddress;
+}
+
+/** The world of one test file, opened before its tests and closed after them, with the links
+ *  a test opened (connect) closed after it and PUMP_1's notifications flowing again. */
+export interface AirInUse {
+  bus: PrivateBus;
+  bluez: FakeBluez;
+  pump1: Served;
+  pump2: Served;
+  pump3: Served;
+  central: BleCentral;
+  connect(address?: string): Promise<PumpLink>;
+}
+
+export function useAir(): AirInUse {
+  const links: PumpLink[] = [];
+  const savedAddress = process.env.DBUS_SYSTEM_BUS_ADDRESS;
+  const air = {
+    async connect(address = PUMP_1): Promise<PumpLink> {
+      const link = await air.central.connect(address);
+      links.push(link);
+      return link;
+    },
+  } as AirInUse;
+  beforeAll(async () => {
+    const opened = await openAir();
+    Object.assign(air, { bus: opened.bus, bluez: opened.bluez, central: opened.central, pump1: opened.pumps[0], pump2: opened.pumps[1], pump3: opened.pumps[2] });
+  });
+  afterEach(async () => {
+    for (const link of links.splice(0)) await link.disconnect();
+    for (const remote of air.bluez.remotesOf(PUMP_1)) remote.dropNotifications = false;
+  });
+  afterAll(async () => {
+    await closeAir(air, [air.pump1, air.pump2, air.pump3], savedAddress);
+  });
+  return air;
 }
 
 /** `impeller ble ARGS` with its output caught. */
