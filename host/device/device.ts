@@ -217,8 +217,28 @@ export class Device {
     this.counters.published += 1;
     if (topicKind === "event") this.notePolicy(bytes);
     this.options.onMessage?.(topicKind, bytes);
-    this.link?.pump();
+    // Only appended here, inside the firmware's own call (on the worker path the worker waits
+    // in Atomics.wait for this answer): the link is pumped once the call has returned.
+    this.appended = true;
     return true;
+  }
+
+  /** Messages the firmware appended during a call, not pumped to the link yet. */
+  private appended = false;
+
+  /** A firmware call through the supervisor, then the link pumped for what it appended. */
+  private async runFirmware<T>(name: RuntimeCall, call: (runtime: FirmwareRuntime) => Promise<T>): Promise<T | undefined> {
+    try {
+      return await this.supervisor.run(name, call);
+    } finally {
+      this.pumpAppended();
+    }
+  }
+
+  private pumpAppended(): void {
+    if (!this.appended) return;
+    this.appended = false;
+    this.link?.pump();
   }
 
   /** The latest readings besides vibration, in the sensor mailbox's layout. */
@@ -258,7 +278,7 @@ export class Device {
       return 0;
     }
     try {
-      const published = await this.supervisor.run("process", (runtime) => runtime.process(samples, timestampMs, this.options.config.rate_hz));
+      const published = await this.runFirmware("process", (runtime) => runtime.process(samples, timestampMs, this.options.config.rate_hz));
       return published ?? 0;
     } catch (error) {
       if (error instanceof FirmwareError && error.code === "status") {
@@ -291,7 +311,7 @@ export class Device {
       let status: number | undefined;
       try {
         // Calls run one at a time: only this command's replies are published while it runs.
-        status = await this.supervisor.run("handleMessage", async (runtime) => {
+        status = await this.runFirmware("handleMessage", async (runtime) => {
           this.replyTo = replyTo;
           try {
             return await runtime.handleMessage(bytes);
@@ -354,6 +374,7 @@ export class Device {
     this.supervisor = this.createSupervisor(this.createRuntime(firmware), options.trial === true ? 1 : this.options.faultsMax);
     try {
       await this.supervisor.boot();
+      this.pumpAppended();
     } catch (error) {
       if (!(error instanceof FirmwareError)) throw error;
       this.options.log?.(this.id, 3, `the new image did not start: ${error.message}`);
@@ -388,7 +409,7 @@ export class Device {
       return;
     }
     try {
-      await this.supervisor.run("tick", (runtime) => runtime.tick(this.options.clock()));
+      await this.runFirmware("tick", (runtime) => runtime.tick(this.options.clock()));
     } finally {
       this.flushReports();
     }
@@ -396,7 +417,7 @@ export class Device {
 
   async selfTest(): Promise<number | undefined> {
     try {
-      return await this.supervisor.run("selfTest", (runtime) => runtime.selfTest());
+      return await this.runFirmware("selfTest", (runtime) => runtime.selfTest());
     } finally {
       this.flushReports();
     }

@@ -7,6 +7,8 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { Device, type DeviceOptions } from "../../host/device/device.js";
+import type { DeviceLink } from "../../host/link/mqtt-link.js";
+import type { Gateway } from "../../host/link/shared-link.js";
 import { FileStorage, MemoryStorage } from "../../host/storage/storage.js";
 import { decodeEvent, decodeReply, encodeCommand } from "../../protocol/messages.js";
 import { releaseFirmware } from "../support/firmware.js";
@@ -49,6 +51,27 @@ describe("Device", () => {
       expect(decodeEvent(entries[0].body)).toEqual({ event: "boot", boot: 1, fw: 0x000100 });
       expect(decodeReply(entries[1].body)).toEqual({ id: 5, ok: true });
       expect(decodeEvent(entries[2].body)).toEqual({ event: "boot", boot: 2, fw: 0x000100 });
+    });
+  }
+
+  for (const isolation of ["inline", "worker"] as const) {
+    it(`what the firmware publishes during a call is only appended; the link is pumped once, after the call (${isolation})`, async () => {
+      const device = await boot({ isolation });
+      // A link that notes, at each pump, how many messages wait in the outbox.
+      const seen: number[] = [];
+      const link = {
+        counters: {}, connected: true, pump: () => { seen.push(device.outbox.pending().length); },
+        announce: () => {}, drained: async () => {}, close: async () => {}, abort: () => {},
+      } as unknown as DeviceLink;
+      device.connectVia({ attach: () => link } as unknown as Gateway);
+      const before = device.outbox.pending().length;
+      // One call, two messages: the error reply and the error event of an impossible geometry.
+      expect(await device.handleCommand(encodeCommand({ id: 8, cmd: "config", args: { device: "d1", rate_hz: 1000, window: 256, bearing: [9, 40, 39, 0] } }))).toBeLessThan(0);
+      expect(device.outbox.pending().length - before).toBe(2);
+      expect(seen).toEqual([before + 2]);
+      // A window that publishes its telemetry: one more pump, after it.
+      expect(await device.feed(window(1), T0_MS)).toBe(1);
+      expect(seen).toEqual([before + 2, before + 3]);
     });
   }
 
