@@ -32,6 +32,17 @@ Commands:
                           JUnit XML and the JSON summary, exit 1 if an expectation fails
       --junit PATH        JUnit XML (default with --ci: reports/NAME/junit.xml)
       --summary PATH      JSON summary (default with --ci: reports/NAME/summary.json)
+  merge SUMMARY...      Judge a fleet run in shards as one: the shards' summaries (simulate
+                        --shard K/N --summary FILE, one per shard) become one summary, JUnit
+                        XML, HTML report and verdict, the expectations judged again from the
+                        per-pump records as the unsharded run judges them. Refuses summaries
+                        of other scenarios, seeds or shard counts, and missing or repeated
+                        shards. The report has no per-pump plots (the shards' reports do).
+      --report PATH       the HTML report (default reports/NAME/report.html); always written
+      --ci                print the verdict, write the JUnit XML and the JSON summary, exit 1
+                          if an expectation fails
+      --junit PATH        JUnit XML (default with --ci: reports/NAME/junit.xml)
+      --summary PATH      JSON summary (default with --ci: reports/NAME/summary.json)
   analyze FILE          Replay a recording (raw float32 little-endian, in g) through the
                         release firmware, window by window, and print its diagnoses.
       --rate HZ           sample rate (required)

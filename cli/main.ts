@@ -8,16 +8,18 @@ import { ProtocolError } from "../protocol/errors.js";
 import { ValidateError } from "../simulator/replay/recordings.js";
 import { ReplayError } from "../simulator/replay/replay.js";
 import { ScenarioError } from "../simulator/scenario/scenario.js";
+import { MergeError } from "../simulator/verdict/merge.js";
 import { runAnalyze } from "./analyze.js";
 import { BLE_USAGE, runBle } from "./ble.js";
 import { commandUsage, HELP } from "./help.js";
 import { UsageError } from "./options.js";
+import { runMerge } from "./merge.js";
 import { runProvision } from "./provision.js";
 import { runSimulate } from "./simulate.js";
 import { runInspect, runKeygen, runSign, SuitUsageError } from "./suit.js";
 import { runValidate } from "./validate.js";
 
-const COMMANDS = ["simulate", "analyze", "validate", "ble", "keygen", "sign", "inspect", "provision"];
+const COMMANDS = ["simulate", "merge", "analyze", "validate", "ble", "keygen", "sign", "inspect", "provision"];
 
 /** Whether the arguments ask for help (before any "--", after which everything is a file name). */
 function asksHelp(args: string[]): boolean {
@@ -69,6 +71,8 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case "simulate":
         return await runSimulate(rest);
+      case "merge":
+        return await runMerge(rest);
       case "ble":
         return await runBle(rest);
       case "analyze":
@@ -87,7 +91,7 @@ export async function main(argv: string[]): Promise<number> {
         throw new UsageError(`unknown command ${JSON.stringify(command)}; see impeller --help`);
     }
   } catch (error) {
-    if (error instanceof UsageError || error instanceof SuitUsageError || error instanceof ProvisionError || error instanceof IdentityError || error instanceof ScenarioError || error instanceof ReplayError || error instanceof ValidateError || error instanceof ProtocolError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
+    if (error instanceof UsageError || error instanceof SuitUsageError || error instanceof ProvisionError || error instanceof IdentityError || error instanceof ScenarioError || error instanceof MergeError || error instanceof ReplayError || error instanceof ValidateError || error instanceof ProtocolError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
       process.stderr.write(`impeller: ${(error as Error).message.replaceAll("\n", " ")}\n`);
       return 2;
     }

@@ -218,7 +218,7 @@ function writeOutputs(request: SimulateRequest, runs: readonly SimulationResult[
     }));
   }
   if (summaryPath !== undefined) writeReport(summaryPath, `${JSON.stringify({
-    ...runSummary(result, found),
+    ...runSummary(result, found, { file, shard: request.shard ?? { index: 0, count: 1 } }),
     // A service scenario's policies side by side (the per-pump figures above are the predictive run's).
     ...(outcomes.length > 0 ? { service: outcomes } : {}),
   }, null, 2)}\n`);
@@ -295,7 +295,7 @@ function formatSummary(result: SimulationResult): string {
 
 /** The reports directory's name for a scenario: its name up to the first colon as a slug
  *  ("default: a plant of…" → "default"), else the file's name. */
-function reportName(name: string, file: string): string {
+export function reportName(name: string, file: string): string {
   const slug = (text: string): string => text.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 60);
   return (name === "unnamed" ? "" : slug(name.split(":")[0])) || slug(path.basename(file, ".json")) || "scenario";
 }

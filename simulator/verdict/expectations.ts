@@ -132,19 +132,30 @@ export function detections(run: RunOutcome): Detection[] {
 }
 
 export function evaluateExpectations(run: RunOutcome): ExpectationResult[] {
-  const implicit = run.scenario.expectations.length === 0;
+  const tally = { scenario: run.scenario, published: run.published, delivered: run.delivered, duplicates: run.duplicates, decodeErrors: decodeErrorCount(run), campaigns: run.campaigns };
+  return judgeExpectations(tally, faultOutcomes(run), detections(run));
+}
+
+/** The fleet-wide figures an expectation reads besides the faults and detections: a run's own,
+ *  or those of its shards' summaries added up (merge.ts). */
+export interface RunTally extends Pick<RunOutcome, "scenario" | "published" | "delivered" | "duplicates" | "campaigns"> {
+  decodeErrors: number;
+}
+
+/** The scenario's expectations judged from the run's figures, fault outcomes and detections. */
+export function judgeExpectations(tally: RunTally, faults: FaultOutcome[], found: readonly Detection[]): ExpectationResult[] {
+  const implicit = tally.scenario.expectations.length === 0;
   // A service scenario's own expectations compare its policies' runs (service-verdict.ts evaluateService).
-  const list = implicit ? IMPLICIT_EXPECTATIONS : run.scenario.expectations.filter((e) => !SERVICE_EXPECTATION_KINDS.includes(e.kind));
-  const faults = faultOutcomes(run);
-  const alarms = detections(run).filter((d) => d.falseAlarm);
+  const list = implicit ? IMPLICIT_EXPECTATIONS : tally.scenario.expectations.filter((e) => !SERVICE_EXPECTATION_KINDS.includes(e.kind));
+  const alarms = found.filter((d) => d.falseAlarm);
   return list.map((expectation) => ({
-    expectation, name: expectationName(expectation), implicit, ...judge(expectation, run, faults, alarms),
+    expectation, name: expectationName(expectation), implicit, ...judge(expectation, tally, faults, alarms),
   }));
 }
 
 type Verdict = Pick<ExpectationResult, "passed" | "measured" | "detail">;
 
-function judge(expectation: Expectation, run: RunOutcome, faults: FaultOutcome[], alarms: Detection[]): Verdict {
+function judge(expectation: Expectation, run: RunTally, faults: FaultOutcome[], alarms: Detection[]): Verdict {
   switch (expectation.kind) {
     case "availability":
     case "median_lead_days":
@@ -171,7 +182,7 @@ function judge(expectation: Expectation, run: RunOutcome, faults: FaultOutcome[]
     case "duplicates_max":
       return { passed: run.duplicates <= expectation.count, measured: run.duplicates, detail: `${run.duplicates} duplicates dropped by the collector (at most ${expectation.count})` };
     case "decode_errors_max": {
-      const errors = decodeErrorCount(run);
+      const errors = run.decodeErrors;
       return { passed: errors <= expectation.count, measured: errors, detail: `${errors} messages could not be decoded (at most ${expectation.count})` };
     }
     case "campaign_outcome":

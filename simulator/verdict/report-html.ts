@@ -60,8 +60,10 @@ export function htmlReport(run: ReportInput, found: RunFindings = findings(run),
     ...(run.campaigns !== undefined && run.campaigns.length > 0 ? [campaignsSection(run.campaigns)] : []),
     faultsSection(page),
     falseAlarmsSection(page),
-    stripsSection(run, plotted, page.x),
-    pumpsSection(page, plotted),
+    // A run merged from its shards' summaries has no telemetry: each shard's own report plots its pumps.
+    ...(run.collector.devices.size > 0
+      ? [stripsSection(run, plotted, page.x), pumpsSection(page, plotted)]
+      : [`<section><h2>Pumps</h2><p class="dim">Merged from the shards' summaries, which carry no telemetry: each shard's own report has its pumps' diagnosis strips and trend plots.</p></section>`]),
     `<footer>impeller simulate · ${new Date().toISOString().slice(0, 19).replace("T", " ")} UTC</footer></body></html>\n`,
   ].join("\n");
 }

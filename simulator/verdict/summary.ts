@@ -1,6 +1,8 @@
 // The JSON summary CI keeps of a finished run: the scenario, the verdict, the counts, per pump
 // its faults and detections, the expectations, and the campaigns without their per-device
-// histories (each campaign's own report has them).
+// histories (each campaign's own report has them). It carries what `impeller merge` needs to judge
+// a fleet run in shards as one (merge.ts): the scenario's file and expectations, which shard of how
+// many this is, and per pump every fault's onset, failure and detection and every detection.
 
 import { decodeErrorCount } from "./expectations.js";
 import { findings, type ReportInput, type RunFindings } from "./findings.js";
@@ -8,10 +10,21 @@ import { findings, type ReportInput, type RunFindings } from "./findings.js";
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const round = (value: number | null, digits = 3): number | null => (value === null ? null : Number(value.toFixed(digits)));
 
-export function runSummary(run: ReportInput, found: RunFindings = findings(run)): Record<string, unknown> {
+/** How the run was asked for: the scenario's file as named, and its shard (0 of 1: the whole fleet). */
+export interface RunOrigin {
+  file: string;
+  shard: { index: number; count: number };
+}
+
+export function runSummary(run: ReportInput, found: RunFindings = findings(run), origin?: RunOrigin): Record<string, unknown> {
   const { scenario } = run;
   return {
-    scenario: { name: scenario.name, seed: scenario.seed, start: scenario.start, days: scenario.days, pumps: scenario.pumps, interval_s: scenario.interval_s },
+    scenario: {
+      name: scenario.name, seed: scenario.seed, start: scenario.start, days: scenario.days, pumps: scenario.pumps, interval_s: scenario.interval_s,
+      window: scenario.window, sample_rate_hz: scenario.sample_rate_hz, ...(origin !== undefined ? { file: origin.file } : {}), expectations: scenario.expectations,
+    },
+    ...(origin !== undefined ? { shard: origin.shard } : {}),
+    elapsed_s: run.elapsedMs / 1000,
     verdict: found.passed ? "pass" : "fail",
     counts: {
       windows: run.windows, published: run.published, delivered: run.delivered, duplicates: run.duplicates, gaps: run.gaps,
