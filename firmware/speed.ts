@@ -49,8 +49,6 @@ export let speed_confidence: f64 = 0.0;
 export let speed_bin_hz: f64 = 0.0;
 /** Σh² over the lines that refined the speed (0: none), for its uncertainty. */
 export let speed_sum_hh: f64 = 0.0;
-/** Seconds of signal the estimate was read from. */
-export let speed_span_s: f64 = 0.0;
 
 /** The last estimate's spectrum length and range, and whether it found a speed. */
 let measured_points: i32 = 0;
@@ -109,7 +107,6 @@ function clear(): bool {
   speed_z = 0.0;
   speed_confidence = 0.0;
   speed_sum_hh = 0.0;
-  speed_span_s = 0.0;
   measured_points = 0;
   measured_ok = false;
   return false;
@@ -123,7 +120,6 @@ function estimate(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64
   speed_sum_hh = 0.0;
   bin_hz = spectrum_bin_hz;
   speed_bin_hz = bin_hz;
-  speed_span_s = 1.0 / bin_hz;
   const low = Math.max(low_hz, FAMILY_SPACING_BINS * bin_hz);
   if (low > high_hz) return false;
   prominence_bins = prominence(min(<i32>Math.ceil(top / bin_hz) + 2, last_bin - 1));
