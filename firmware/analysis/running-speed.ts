@@ -58,11 +58,12 @@ export function estimateSpeed(): void {
   // A window alone: its own spectrum (`baseband` is free until the high band's floor).
   if (!speed_streamed) speedFromSpectrum(changetype<usize>(power), bins, bin_hz, fft_size != window_samples, speed_low_hz, speed_high_hz, speed_top_hz, machine.ftf_order, changetype<usize>(baseband));
   const nominal = machine.shaft_hz_nominal;
-  result.speed_confidence = speed_confidence;
   // The stream places a speed to about one bin at its top harmonic: coarser than the configured
   // speed's own uncertainty (slip), the measurement does not replace it.
   const coarse = nominal > 0.0 && (speed_bin_hz <= 0.0 || speed_bin_hz / speed_top_hz > SLIP_MAX);
   result.speed_measured = speed_hz > 0.0 && speed_z >= FAMILY_Z && !coarse;
+  // How sure the measured speed is; a speed that was not measured is not sure at all.
+  result.speed_confidence = result.speed_measured ? speed_confidence : 0.0;
   if (result.speed_measured) {
     result.shaft_hz = speed_hz;
     // A line's frequency is good to about a tenth of a bin; the fit divides it by √Σh².
