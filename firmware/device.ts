@@ -174,10 +174,14 @@ export function followsLastWindow(): bool {
   return last_window_valid && last_window_sound && Math.abs(<f64>(window_start_ms - last_window_start_ms) - window_ms) <= CONTINUITY_SLACK_MS;
 }
 
-/** Keeps the complete window as the last one; `sound`: whether its sensor was. */
+/** Keeps the complete window as the last one; `sound`: whether its sensor was. The two buffers
+ *  trade places rather than copy (sample_buffer() is asked before every batch, ABI.md): the
+ *  next window fills the one that held the last. */
 export function keepLastWindow(sound: bool): void {
-  if (ASSERTS) assert(holds(last_window, 0, config.current.window_samples), "last window past its buffer");
-  memory.copy(changetype<usize>(last_window), windowPtr(), <usize>config.current.window_samples << 2);
+  if (ASSERTS) assert(last_window.length == window.length, "the last window's buffer is not the window's size");
+  const kept = window;
+  window = last_window;
+  last_window = kept;
   last_window_start_ms = window_start_ms;
   last_window_valid = true;
   last_window_sound = sound;

@@ -137,6 +137,24 @@ describe("process", () => {
     expect(resolveSenml(decodeSenml(host.published[1].bytes))[0].value).toBe(Math.fround(timeFeatures(samples).rms));
   });
 
+  // WebAssembly 1.0 has only trapping float-to-int conversions: no amplitude a sensor can send,
+  // however extreme, may reach one with an infinity or a NaN.
+  for (const rpm of [undefined, 1800]) {
+    it(`extreme but finite amplitudes are analysed or refused, never a trap (${rpm === undefined ? "no rpm" : `${rpm} rpm`})`, async () => {
+      const cases: [string, (i: number) => number][] = [
+        ["±3e38 square", (i) => (i % 64 < 32 ? 3e38 : -3e38)], ["1e30 noise", (i) => Math.sin(i * 12.9898) * 1e30],
+        ["1e20 tone", (i) => 1e20 * Math.sin(i * 0.05)], ["1e-38 tone", (i) => 1e-38 * Math.sin(i * 0.3)], ["±1e-44", (i) => (i % 2 ? 1e-44 : -1e-44)],
+      ];
+      for (const [, sample] of cases) {
+        const { firmware } = await bootRelease();
+        firmware.init(encodeFirmwareConfig({ device: "x", rate_hz: 12000, window: 4096, bearing: [9, 7.94, 39.04, 0], ...(rpm === undefined ? {} : { rpm }) }));
+        for (let w = 0; w < 3; w++) {
+          expect(firmware.process(Float32Array.from({ length: 4096 }, (_, i) => sample(i + w * 4096)), (w * 4096) / 12, 12000)).toBe(1);
+        }
+      }
+    });
+  }
+
   it("restarts the window when a batch does not follow on in time", async () => {
     const { firmware, host } = await started();
     firmware.process(signal(128), T0_MS, 1000);
