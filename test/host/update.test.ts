@@ -77,6 +77,16 @@ function trailer(r: Rig) {
   return new SlotStore(r.flash).readTrailer();
 }
 
+/** The faults cleared, the same offer resumes from what is in flash: only the rest is sent. */
+async function resumesFrom(r: Rig, offset: number): Promise<void> {
+  r.link.server.faults = {};
+  const before = r.link.server.counters.dataBytes;
+  await r.link.server.offer("p1", "c1");
+  await r.link.pump();
+  expect(r.agent.state).toBe("confirmed");
+  expect(r.link.server.counters.dataBytes - before).toBe(NEW_IMAGE.length - offset);
+}
+
 describe("update over MQTT", () => {
   let broker: EmbeddedBroker;
 
@@ -218,12 +228,7 @@ describe("update failures", () => {
     expect(states).toEqual(["offered", "downloading", "failed"]);
     expect(r.agent.history.at(-1)?.reason).toMatch(/truncated/);
     expect(trailer(r)).toMatchObject({ state: "downloading", progress: 8192 });
-    r.link.server.faults = {};
-    const before = r.link.server.counters.dataBytes;
-    await r.link.server.offer("p1", "c1");
-    await r.link.pump();
-    expect(r.agent.state).toBe("confirmed");
-    expect(r.link.server.counters.dataBytes - before).toBe(NEW_IMAGE.length - 8192);
+    await resumesFrom(r, 8192);
   });
 
   it("the network lost mid-download: asks again after silence, gives up after N requests, resumes when it is back", async () => {
@@ -238,12 +243,7 @@ describe("update failures", () => {
     expect(r.agent.history.at(-1)).toMatchObject({ state: "failed", progress: 12_288 });
     expect(r.agent.history.at(-1)?.reason).toMatch(/no answer for the block at 12288 after 3 requests/);
     // Back: the same offer resumes from what is in flash.
-    r.link.server.faults = {};
-    const before = r.link.server.counters.dataBytes;
-    await r.link.server.offer("p1", "c1");
-    await r.link.pump();
-    expect(r.agent.state).toBe("confirmed");
-    expect(r.link.server.counters.dataBytes - before).toBe(NEW_IMAGE.length - 12_288);
+    await resumesFrom(r, 12_288);
   });
 
   it("a lost block is asked for again after silence and the download goes on", async () => {
