@@ -73,7 +73,7 @@ export function publishTelemetry(): i32 {
     recordText("alarm", ALARM_NAMES[trend.level]);
     if (advised) adviceRecords();
     packEnd();
-  return publish(KIND_TELEMETRY);
+    return publish(KIND_TELEMETRY);
   }
   timeRecords();
   record("vel_rms", "m/s", r.velocity_rms_mm_s / 1000.0);

@@ -7,7 +7,7 @@
 import type { EventEmitter } from "node:events";
 import nodeBle from "node-ble";
 import {
-  ATT_MTU_MIN, BLE_MESSAGE_BYTES_MAX, BLE_NAME_PREFIX, chunkMessage, COMMAND_CHAR_UUID, decodeBleReply, decodePumpState,
+  ATT_MTU_MIN, BLE_MESSAGE_BYTES_MAX, BLE_NAME_PREFIX, chunkMessage, COMMAND_CHAR_UUID, deadline, decodeBleReply, decodePumpState,
   BleError, IMPELLER_SERVICE_UUID, Reassembler, REPLY_CHAR_UUID, STATE_CHAR_UUID, type BleReply, type PumpState,
 } from "../protocol/ble.js";
 import { ProtocolError } from "../protocol/errors.js";
@@ -30,16 +30,6 @@ function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
-/** Races `work` against a deadline; the timer never outlives the race. */
-async function deadline<T>(work: Promise<T>, ms: number, onTimeout: () => BleError): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(onTimeout()), ms); });
-  try {
-    return await Promise.race([work, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function reason(error: unknown): string {
   return error instanceof Error ? error.message : String(error);

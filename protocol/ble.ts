@@ -331,3 +331,15 @@ export class BleError extends Error {
     if (options?.peerCode !== undefined) this.peerCode = options.peerCode;
   }
 }
+
+/** Races `work` against a deadline (either end of the link waits on BlueZ with one); the timer
+ *  never outlives the race. */
+export async function deadline<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(onTimeout()), ms); });
+  try {
+    return await Promise.race([work, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -10,7 +10,7 @@
 import dbus from "dbus-next";
 import type { EventEmitter } from "node:events";
 import {
-  ATT_MTU_MAX, ATT_MTU_MIN, BleError, BLE_MESSAGE_BYTES_MAX, BLE_NAME_PREFIX, BLE_PROTOCOL_VERSION, chunkMessage, COMMAND_CHAR_UUID,
+  ATT_MTU_MAX, ATT_MTU_MIN, BleError, BLE_MESSAGE_BYTES_MAX, BLE_NAME_PREFIX, BLE_PROTOCOL_VERSION, chunkMessage, COMMAND_CHAR_UUID, deadline,
   encodeLinkError, encodePumpState, IMPELLER_SERVICE_UUID, Reassembler, REASSEMBLY_TIMEOUT_MS, REPLY_CHAR_UUID, STATE_CHAR_UUID,
   type PumpState,
 } from "../../protocol/ble.js";
@@ -90,16 +90,6 @@ function reason(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
-/** Races `work` against a deadline; the timer never outlives the race. */
-async function deadline<T>(work: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const expired = new Promise<never>((_, reject) => { timer = setTimeout(() => reject(onTimeout()), ms); });
-  try {
-    return await Promise.race([work, expired]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 function optionNumber(options: Properties | undefined, name: string): number | undefined {
   const value = options?.[name]?.value;
