@@ -35,6 +35,8 @@ let stream_speed_sum: f64 = 0.0;
 let stream_windows: i32 = 0;
 /** Whether the stream began on a measured speed, and its windows whose speed was far off. */
 let stream_speed_measured: bool = false;
+/** Whether its rate was set for a speed (measured or configured), not for the whole range. */
+let stream_speed_known: bool = false;
 let stream_speed_outliers: i32 = 0;
 let stream_decimation: i32 = 1;
 /** Decimated envelope points per half window, and the stream's sample rate. */
@@ -63,15 +65,17 @@ export function streamReset(): void {
  *  when it does not), and the stream's speed has not been outvoted by its windows'. A shaft does
  *  not change its speed by more than a window's estimate can tell within a second or two; the
  *  stream's speed is their speeds' mean. Windows before the speed was first measured published
- *  the middle of the range: the first measured speed starts the stream's mean afresh (its band
- *  and rate, set for the whole range, carry any speed in it). A stream that does not continue
- *  is emptied. */
+ *  the middle of the range: the first measured speed starts the stream's mean afresh. Their
+ *  band, set for the whole range, carries any speed in it; their rate did too, and the measured
+ *  speed may need less of it (streamReplan). A stream that does not continue is emptied. */
 export function streamContinues(previous_ptr: usize): bool {
   const continuing = previous_ptr != 0 && stream_segment > 0 && stream_speed_outliers <= stream_windows;
   if (continuing && !stream_speed_measured && result.speed_measured) {
+    if (!stream_speed_known) streamReplan(band_modulation_hz);
     stream_speed_sum = result.shaft_hz;
     stream_windows = 1;
     stream_speed_measured = true;
+    stream_speed_known = true;
   }
   if (!continuing) streamReset();
   stream_continuing = continuing;
@@ -117,14 +121,48 @@ export function streamFull(): bool {
   return stream_segment > 0 && stream_count >= stream_points;
 }
 
+/** The largest power-of-two decimation of an envelope at `envelope_rate_hz` that keeps 2.5 ×
+ *  `modulation_hz`. */
+function decimationFor(envelope_rate_hz: f64, modulation_hz: f64): i32 {
+  let decimation = 1;
+  while (decimation < STREAM_DECIMATION_MAX && envelope_rate_hz / <f64>(decimation * 2) >= STREAM_RATE_OVER_MODULATION * modulation_hz) decimation <<= 1;
+  return decimation;
+}
+
+/** A stream begun before the speed was known, its rate set for the top of the range, re-planned
+ *  for the measured speed's `modulation_hz`: where that allows a coarser decimation, the points
+ *  held are averaged in groups as capture would have averaged them (a mean of equal groups' means
+ *  is their mean), so the stream keeps what it holds and spans more time in the same points. */
+function streamReplan(modulation_hz: f64): void {
+  const envelope_rate_hz = stream_rate_hz * <f64>stream_decimation;
+  const decimation = decimationFor(envelope_rate_hz, modulation_hz);
+  if (decimation <= stream_decimation) return;
+  const factor = decimation / stream_decimation;
+  // Segments of the new plan are whole points: the old segments are `factor` of them each.
+  if (stream_segment % factor != 0 || stream_count % factor != 0) return;
+  const base = changetype<usize>(stream);
+  const kept = stream_count / factor;
+  const scale = <f32>(1.0 / <f64>factor);
+  if (ASSERTS) assert(holds(stream, 0, stream_count), "envelope stream re-planned past its buffer");
+  for (let i = 0; i < kept; i++) {
+    let sum: f32 = 0.0;
+    const from = base + (<usize>(i * factor) << 2);
+    for (let d = 0; d < factor; d++) sum += load<f32>(from + (<usize>d << 2));
+    store<f32>(base + (<usize>i << 2), sum * scale);
+  }
+  stream_count = kept;
+  stream_segment /= factor;
+  stream_decimation = decimation;
+  stream_rate_hz = envelope_rate_hz / <f64>decimation;
+}
+
 /** Starts a stream on the band [low_hz, high_hz] that must carry `modulation_hz`: decimated
  *  (by averaging) to the lowest power-of-two share of the envelope's rate that keeps 2.5 ×
  *  modulation_hz. False when a half window does not map to whole decimated points. */
 function streamStart(low_hz: f64, high_hz: f64, modulation_hz: f64, points: i32): bool {
   streamReset();
   const envelope_rate_hz = <f64>points * machine.sample_rate_hz / <f64>fft_size;
-  let decimation = 1;
-  while (decimation < STREAM_DECIMATION_MAX && envelope_rate_hz / <f64>(decimation * 2) >= STREAM_RATE_OVER_MODULATION * modulation_hz) decimation <<= 1;
+  const decimation = decimationFor(envelope_rate_hz, modulation_hz);
   // A quarter window must be whole envelope points, and a half window whole decimated ones.
   const quarter = window_samples * points / fft_size / 4;
   if (quarter * 4 * fft_size != window_samples * points || (2 * quarter) % decimation != 0) return false;
@@ -135,6 +173,7 @@ function streamStart(low_hz: f64, high_hz: f64, modulation_hz: f64, points: i32)
   stream_speed_sum = result.shaft_hz;
   stream_windows = 1;
   stream_speed_measured = result.speed_measured;
+  stream_speed_known = result.speed_measured || machine.shaft_hz_nominal > 0.0;
   stream_speed_outliers = 0;
   stream_decimation = decimation;
   stream_rate_hz = envelope_rate_hz / <f64>decimation;

@@ -102,7 +102,9 @@ export interface ReplayResult {
 
 /** Consecutive abnormal windows that make an abnormality persistent in the summary. */
 export const PERSISTENCE = 3;
-/** A fault class must hold this share of windows to be the summary's verdict. */
+/** A fault class must hold this share of windows to be the summary's verdict. "unknown" (abnormal,
+ *  no pattern) is no class: a window without a finding is no evidence against the finding of
+ *  another, which noise makes in one window of a thousand (firmware/ANALYSIS.md §6). */
 export const VERDICT_SHARE = 1 / 3;
 /** Without such a class, this share of abnormal windows makes the verdict "unknown". */
 export const ABNORMAL_SHARE = 1 / 4;
@@ -210,14 +212,14 @@ function toWindow(index: number, timeS: number, body: Uint8Array): WindowResult 
   };
 }
 
-function summarise(windows: WindowResult[], durationS: number): ReplayResult["summary"] {
+export function summarise(windows: WindowResult[], durationS: number): ReplayResult["summary"] {
   const byFault = Object.fromEntries(FAULTS.map((fault) => [fault, 0])) as Record<Fault, number>;
   // A fault name newer than FAULTS is counted too, not lost as NaN.
   for (const window of windows) byFault[window.fault] = (byFault[window.fault] ?? 0) + 1;
   let verdict: Fault = "none";
   let most = 0;
   for (const fault of FAULTS) {
-    if (fault === "none") continue;
+    if (fault === "none" || fault === "unknown") continue;
     if (byFault[fault] > most) {
       most = byFault[fault];
       verdict = fault;

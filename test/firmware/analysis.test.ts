@@ -186,6 +186,27 @@ describe("diagnosis", () => {
     });
   }
 
+  it("without rpm, a stream begun for the whole speed range is re-planned when the speed is first measured, keeping what it holds", async () => {
+    // 48 kHz: a band's envelope of 1024 points per 4096-sample window is 12 kHz. For the range's
+    // middle (35 Hz, its speed unknown) it is decimated by 2 (1024 points: 0.171 s); for the
+    // measured 30 Hz by 8 (0.683 s). The 1024 points held become 256 and the stream, adding 128
+    // per window, is full at the sixth window counting the one that measured the speed (a fresh
+    // start takes eight).
+    const rateHz = 48_000;
+    const shaftHz = 29.95;
+    const n = WINDOW * 24;
+    const signal = add(
+      tones(n, rateHz, [{ hz: shaftHz, amplitude_g: 0.05 }, { hz: 2 * shaftHz, amplitude_g: 0.03 }, { hz: 3 * shaftHz, amplitude_g: 0.02 }], 0.02, 3),
+      impacts(n, rateHz, { rateHz: BPFO_HZ / SHAFT_HZ * shaftHz * 0.99, resonanceHz: 8000, damping: 0.05, amplitude_g: 0.5, jitter: 0.01 }));
+    const result = await analyse(signal, { rateHz, rpm: undefined });
+    const spans = result.windows.map((w) => w.features.env_s);
+    const measured = result.windows.findIndex((w) => w.features.shaft_conf > 0);
+    expect(measured).toBeGreaterThan(2);
+    expect(spans.slice(0, measured).filter((s) => s > 0)[0]).toBeCloseTo(1024 / (12_000 / 2), 4);
+    expect(spans.findIndex((s, i) => i >= measured && s > 0)).toBe(measured + 5);
+    expect(spans[measured + 5]).toBeCloseTo(1024 / (12_000 / 8), 4);
+  });
+
   it("no running-speed finding where the window cannot part 1x from 2x (25 Hz at 100 kHz: 24.4 Hz bins)", async () => {
     const rateHz = 100_000;
     const signal = tones(WINDOW * 4, rateHz, [{ hz: 25, amplitude_g: accelerationForVelocity(6, 25) }, { hz: 50, amplitude_g: accelerationForVelocity(1, 50) }], 0.01);

@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FAULTS } from "../../protocol/messages.js";
-import { readRecording, replay, ReplayError, type ReplayResult, type WindowResult } from "../../simulator/replay/replay.js";
+import { readRecording, replay, summarise, ReplayError, type ReplayResult, type WindowResult } from "../../simulator/replay/replay.js";
 import { confusionTables, faultColumns, femtoOutcome, judgeTargets, recordOutcome, speedStats, validate, type RecordOutcome, type ValidationReport } from "../../simulator/verdict/validation.js";
 import { formatTable } from "../../simulator/verdict/validation-text.js";
 import { runValidate } from "../../cli/validate.js";
@@ -286,5 +286,22 @@ describe("impeller validate on a small data folder", () => {
     expect(report.cwru!.runs.map((o) => [o.record, o.verdict === "error"])).toEqual([[97, true], [97, true], [105, false], [105, false]]);
     expect(report.femto![0].error).toBeNull();
     expect((await run([partial])).text).toMatch(/^Errors \(1; the other records ran\)\n {2}cannot read .*cwru-97-normal-12k\.f32/m);
+  });
+});
+
+describe("a record's verdict", () => {
+  const windows = (counts: Record<string, number>): WindowResult[] => Object.entries(counts)
+    .flatMap(([fault, n]) => Array.from({ length: n }, () => fault))
+    .map((fault, index) => ({ index, time_s: index, fault, severity: 0, findings: [] }) as unknown as WindowResult);
+
+  it("is the named fault of at least a third of the windows, however many others were abnormal without a pattern", () => {
+    expect(summarise(windows({ outer_race: 23, unknown: 37 }), 60).fault).toBe("outer_race");
+    expect(summarise(windows({ outer_race: 20, inner_race: 4, unknown: 36 }), 60).fault).toBe("outer_race");
+  });
+
+  it("is unknown when no named fault holds a third and a quarter were abnormal, else none", () => {
+    expect(summarise(windows({ outer_race: 19, unknown: 41 }), 60).fault).toBe("unknown");
+    expect(summarise(windows({ outer_race: 5, unknown: 10, none: 45 }), 60).fault).toBe("unknown");
+    expect(summarise(windows({ outer_race: 5, unknown: 9, none: 46 }), 60).fault).toBe("none");
   });
 });
