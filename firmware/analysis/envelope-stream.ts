@@ -111,9 +111,25 @@ export function streamEndWindow(previous_ptr: usize, samples_ptr: usize, scale: 
   if (Math.abs(f - mean) <= SLIP_MAX * mean) {
     stream_speed_sum += f;
     stream_windows++;
+  } else if (result.speed_measured && subMultiple(f, mean)) {
+    // The speed measured over a longer acquisition found the sub-multiple that a shorter one
+    // could not tell from its multiple (ANALYSIS.md §4): the shaft did not halve its speed, the
+    // estimate grew finer. The stream's band and rate, set for the multiple, carry the
+    // sub-multiple's slower modulation: it goes on at the new speed.
+    stream_speed_sum = f;
+    stream_windows = 1;
+    stream_speed_outliers = 0;
+    streamReplan(band_modulation_hz);
   } else {
     stream_speed_outliers++;
   }
+}
+
+/** Whether `f` is `mean` over a whole number from 2 on, to within the slip. */
+function subMultiple(f: f64, mean: f64): bool {
+  if (f <= 0.0 || f >= mean) return false;
+  const k = Math.round(mean / f);
+  return k >= 2.0 && Math.abs(k * f - mean) <= SLIP_MAX * mean;
 }
 
 /** Whether the stream holds its full length: its spectrum then decides (streamEvidence). */

@@ -99,6 +99,24 @@ describe("shaft speed without rpm on a CWRU excerpt (test/fixtures)", () => {
   });
 });
 
+describe("a speed refined to its sub-multiple on a CWRU excerpt (test/fixtures)", () => {
+  // Record 261 (outer race 0.021 in, 3 hp, 1718 rpm: 28.6 Hz). Over the first windows the
+  // decimated acquisition is too short to tell the shaft from its second harmonic and measures
+  // 57.2 Hz; from the fifth it has grown long enough to find 28.6 Hz. The bearing's envelope
+  // stream, begun at 57.2 Hz, goes on at 28.6 Hz: its rate halves (0.34 s of stream become
+  // 0.68 s), it keeps what it holds, and is full again one window later.
+  const excerpt = new URL("cwru-261-outer-12k-excerpt.f32", FIXTURES);
+
+  it("57.2 Hz, then 28.6 Hz within 0.2 %; the stream goes on at 28.6 Hz and names the outer race from the sixth window", async () => {
+    const result = await replay(readRecording(excerpt.pathname), { rateHz: 12000, window: 4096, geometry: BEARINGS["6205"], firmware: await releaseFirmware() });
+    const trueHz = 1718 / 60;
+    for (const w of result.windows.slice(1, 4)) expect(Math.abs(w.features.shaft_hz / (2 * trueHz) - 1)).toBeLessThan(0.002);
+    for (const w of result.windows.slice(4)) expect(Math.abs(w.features.shaft_hz / trueHz - 1)).toBeLessThan(0.002);
+    expect(result.windows.map((w) => w.features.env_s.toFixed(3))).toEqual(["0.000", "0.341", "0.341", "0.341", "0.000", ...Array(7).fill("0.683")]);
+    expect(result.windows.slice(5).map((w) => w.fault)).toEqual(Array(7).fill("outer_race"));
+  });
+});
+
 describe.skipIf(!HAS_SHARED)("CWRU full records (../shared/data/cwru)", () => {
   const table: string[] = [];
   for (const record of RECORDS) {
