@@ -13,16 +13,8 @@ import { compileFirmware, Firmware, type CompiledFirmware, type FirmwareHost } f
 import { MemoryStorage } from "../host/storage/storage.js";
 import { encodeFirmwareConfig } from "../protocol/messages.js";
 import { decodeSenml } from "../protocol/senml.js";
-import type { Degradation, FaultKind } from "../simulator/physics/degradation.js";
-import { deviceConfig } from "../simulator/fleet/pump-group.js";
-import { bearingOrders, drawPump } from "../simulator/physics/pump-params.js";
-import { PumpModel } from "../simulator/physics/pump.js";
-import { Random } from "../simulator/physics/random.js";
-import { loadScenario } from "../simulator/scenario/scenario.js";
+import { benchPumps, FAULTS, WINDOWS_PER_PUMP, scenario, startMs } from "./default-pumps.js";
 
-const HEALTHY_PUMPS = 18;
-const FAULTS: FaultKind[] = ["outer_race", "inner_race", "rolling_element", "cavitation", "imbalance", "misalignment"];
-const WINDOWS_PER_PUMP = 3;
 const WARMUP_ROUNDS = 3;
 const TELEMETRY_KIND = 1;
 
@@ -31,26 +23,7 @@ const { values } = parseArgs({
 });
 if (values.a === undefined) throw new Error("--a <firmware.wasm> is required (the image to compare against)");
 const rounds = Number(values.rounds);
-const scenario = loadScenario(new URL("../scenarios/default.json", import.meta.url).pathname);
-const startMs = Date.parse(scenario.start);
-const orders = scenario.bearing === undefined ? undefined : bearingOrders(scenario.bearing);
-
-interface Pump { model: PumpModel; index: number; windows: Float32Array[] }
-const pumps: Pump[] = [];
-for (let i = 0; i < HEALTHY_PUMPS + FAULTS.length; i++) {
-  const random = Random.forItem(scenario.seed, i);
-  const kind = FAULTS[i - HEALTHY_PUMPS];
-  // Half-way between onset and failure at the windows' times: severity (½)^2.5 ≈ 0.18 and up.
-  const faults: Degradation[] = kind === undefined ? [] : [{ kind, onsetMs: startMs - 20 * 86_400_000, failureMs: startMs + 10 * 86_400_000 }];
-  const model = new PumpModel(drawPump(scenario.pump, random), random, faults, orders);
-  const windows: Float32Array[] = [];
-  for (let w = 0; w < WINDOWS_PER_PUMP; w++) {
-    const window = new Float32Array(scenario.window);
-    model.sample(window, scenario.sample_rate_hz, startMs + w * 3_600_000);
-    windows.push(window);
-  }
-  pumps.push({ model, index: i, windows });
-}
+const pumps = benchPumps();
 
 interface Image { name: string; devices: Firmware[]; published: Uint8Array[][]; times: number[] }
 
@@ -68,7 +41,7 @@ async function image(name: string, file: string): Promise<Image> {
       storage: new MemoryStorage(),
     };
     const device = await Firmware.instantiate(compiled, host);
-    device.init(encodeFirmwareConfig(deviceConfig(scenario, pump.index, pump.model)));
+    device.init(encodeFirmwareConfig(pump.config));
     devices.push(device);
   }
   return { name, devices, published, times: [] };
