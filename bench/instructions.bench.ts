@@ -6,7 +6,9 @@
 // routine per f64 operation: these counts, not V8's time, are what a board sees. With --a, an
 // older image is counted too and the ratios printed; both images' telemetry must agree byte
 // for byte with the uninstrumented image's (the counting changes nothing else).
-// Run: npx tsx bench/instructions.bench.ts [--a old.wasm] [--b build/firmware.wasm]
+// With --profile, the functions that execute the most of them (names from the .wat beside the
+// image, as the build writes it).
+// Run: npx tsx bench/instructions.bench.ts [--a old.wasm] [--b build/firmware.wasm] [--profile]
 
 import fs from "node:fs";
 import { parseArgs } from "node:util";
@@ -18,16 +20,20 @@ import { COUNTERS, instrument, staticCounts } from "./wasm-count.js";
 
 const TELEMETRY_KIND = 1;
 
-const { values } = parseArgs({ options: { a: { type: "string" }, b: { type: "string", default: "build/firmware.wasm" } } });
+const { values } = parseArgs({
+  options: { a: { type: "string" }, b: { type: "string", default: "build/firmware.wasm" }, profile: { type: "boolean", default: false } },
+});
+const PROFILE_ROWS = 20;
 const pumps = benchPumps();
 
 interface Counts { instructions: number; f64: number; f32: number }
 interface Measured { file: string; bytes: number; image: Counts; perWindow: Counts[]; healthy: Counts; faulty: Counts; telemetryMatches: boolean }
 
 /** Every pump's windows through `bytes` (instrumented or not): counts per window, and telemetry. */
-async function run(bytes: Uint8Array): Promise<{ perWindow: Counts[]; telemetry: Uint8Array[] }> {
+async function run(bytes: Uint8Array): Promise<{ perWindow: Counts[]; telemetry: Uint8Array[]; functions: Map<string, number> }> {
   const compiled = await compileFirmware(bytes);
   const perWindow: Counts[] = [];
+  const functions = new Map<string, number>();
   const telemetry: Uint8Array[] = [];
   for (const pump of pumps) {
     const host: FirmwareHost = {
@@ -38,20 +44,35 @@ async function run(bytes: Uint8Array): Promise<{ perWindow: Counts[]; telemetry:
     };
     const device = await Firmware.instantiate(compiled, host);
     device.init(encodeFirmwareConfig(pump.config));
+    const atInit = functionCounts(device);
     for (let w = 0; w < WINDOWS_PER_PUMP; w++) {
       const before = read(device);
       device.process(pump.windows[w], startMs + (w * pumps.length + pump.index) * 600_000, scenario.sample_rate_hz);
       const after = read(device);
       perWindow.push({ instructions: after[0] - before[0], f64: after[1] - before[1], f32: after[2] - before[2] });
     }
+    // Per function, over the pump's windows (not its init).
+    for (const [name, count] of functionCounts(device)) functions.set(name, (functions.get(name) ?? 0) + count - (atInit.get(name) ?? 0));
   }
-  return { perWindow, telemetry };
+  return { perWindow, telemetry, functions };
+}
+
+function functionCounts(device: Firmware): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const [name, global] of Object.entries(exportsOf(device))) {
+    if (name.startsWith("__function")) counts.set(name, Number(global?.value ?? 0n));
+  }
+  return counts;
+}
+
+function exportsOf(device: Firmware): Record<string, WebAssembly.Global | undefined> {
+  return (device as unknown as { exports: Record<string, WebAssembly.Global | undefined> }).exports;
 }
 
 /** The counters' values (zeros for an image that was not instrumented). The bench reaches into
  *  the instance's exports: the counters are no part of the ABI. */
 function read(device: Firmware): number[] {
-  const exports = (device as unknown as { exports: Record<string, WebAssembly.Global | undefined> }).exports;
+  const exports = exportsOf(device);
   return COUNTERS.map((name) => Number(exports[name]?.value ?? 0n));
 }
 
@@ -102,4 +123,19 @@ if (values.a !== undefined) {
   print("image", b);
 }
 if (!b.telemetryMatches) process.exitCode = 1;
+if (values.profile) await profile(values.b);
+
+/** The functions of `file` that execute the most instructions per window, themselves. */
+async function profile(file: string): Promise<void> {
+  const { functions } = await run(instrument(new Uint8Array(fs.readFileSync(file)), true));
+  const wat = file.replace(/\.wasm$/, ".wat");
+  const names = fs.existsSync(wat) ? [...fs.readFileSync(wat, "utf8").matchAll(/^ \(func (\$\S+)|\(import "[^"]*" "[^"]*" \(func (\$\S+)/gm)].map((m) => m[1] ?? m[2]) : [];
+  const windows = pumps.length * WINDOWS_PER_PUMP;
+  const total = [...functions.values()].reduce((sum, n) => sum + n, 0);
+  console.log(`profile of ${file}: the ${PROFILE_ROWS} functions executing the most instructions per window, themselves (names from ${fs.existsSync(wat) ? wat : "nowhere: no .wat beside the image"})`);
+  for (const [key, count] of [...functions.entries()].sort((x, y) => y[1] - x[1]).slice(0, PROFILE_ROWS)) {
+    const index = Number(key.slice("__function".length));
+    console.log(`  ${format(count / windows).padStart(11)}  ${(100 * count / total).toFixed(1).padStart(5)} %  ${names[index] ?? `function ${index}`}`);
+  }
+}
 

@@ -96,8 +96,9 @@ function addTo(global: number, amount: number): number[] {
   return amount === 0 ? [] : [0x23, ...leb(global), 0x42, ...sleb(amount), 0x7c, 0x24, ...leb(global)];
 }
 
-/** One function body, each run preceded by the increments of the counters (globals `first`…). */
-function instrumentBody(body: Uint8Array, first: number): number[] {
+/** One function body, each run preceded by the increments of the counters (globals `first`…),
+ *  and of the function's own counter (global `own`) when it has one. */
+function instrumentBody(body: Uint8Array, first: number, own: number | undefined): number[] {
   const r = new Reader(body);
   const localGroups = r.u32();
   for (let i = 0; i < localGroups; i++) {
@@ -109,6 +110,7 @@ function instrumentBody(body: Uint8Array, first: number): number[] {
   let counts = [0, 0, 0];
   const flush = (end: number): void => {
     out.push(...addTo(first, counts[0]), ...addTo(first + 1, counts[1]), ...addTo(first + 2, counts[2]));
+    if (own !== undefined) out.push(...addTo(own, counts[0]));
     out.push(...body.subarray(runStart, end));
     runStart = end;
     counts = [0, 0, 0];
@@ -129,8 +131,10 @@ function section(id: number, content: number[]): number[] {
   return [id, ...leb(content.length), ...content];
 }
 
-/** The module with the counters added (three mutable i64 globals, exported by COUNTERS' names). */
-export function instrument(bytes: Uint8Array): Uint8Array {
+/** The module with the counters added (three mutable i64 globals, exported by COUNTERS' names),
+ *  and with `perFunction`, one more per defined function: `__function<i>` counts the
+ *  instructions function i (its index among all functions, imported first) executes itself. */
+export function instrument(bytes: Uint8Array, perFunction = false): Uint8Array {
   const r = new Reader(bytes, 8);
   const sections: { id: number; content: Uint8Array }[] = [];
   while (r.at < bytes.length) {
@@ -143,21 +147,25 @@ export function instrument(bytes: Uint8Array): Uint8Array {
   const globals = sections.find((s) => s.id === 6);
   const defined = globals === undefined ? 0 : new Reader(globals.content).u32();
   const first = imported + defined;
+  const code = sections.find((s) => s.id === 10);
+  const functions = perFunction && code !== undefined ? new Reader(code.content).u32() : 0;
+  const importedFunctions = importedFunctionCount(sections.find((s) => s.id === 2)?.content);
+  const names = [...COUNTERS, ...Array.from({ length: functions }, (_, i) => `__function${importedFunctions + i}`)];
   const out: number[] = [...bytes.subarray(0, 8)];
   let wroteGlobals = false;
   let wroteExports = false;
   const writeGlobals = (): void => {
     const entries = [0x7e, 0x01, 0x42, 0x00, 0x0b]; // mut i64 = i64.const 0
     const rest = globals === undefined ? [] : [...globals.content.subarray(leb(defined).length)];
-    out.push(...section(6, [...leb(defined + COUNTERS.length), ...rest, ...entries, ...entries, ...entries]));
+    out.push(...section(6, [...leb(defined + names.length), ...rest, ...names.flatMap(() => entries)]));
     wroteGlobals = true;
   };
   const writeExports = (content: Uint8Array | undefined): void => {
     const reader = content === undefined ? undefined : new Reader(content);
     const count = reader === undefined ? 0 : reader.u32();
     const rest = content === undefined || reader === undefined ? [] : [...content.subarray(reader.at)];
-    const added = COUNTERS.flatMap((name, i) => [...leb(name.length), ...new TextEncoder().encode(name), 0x03, ...leb(first + i)]);
-    out.push(...section(7, [...leb(count + COUNTERS.length), ...rest, ...added]));
+    const added = names.flatMap((name, i) => [...leb(name.length), ...new TextEncoder().encode(name), 0x03, ...leb(first + i)]);
+    out.push(...section(7, [...leb(count + names.length), ...rest, ...added]));
     wroteExports = true;
   };
   for (const { id, content } of sections) {
@@ -166,36 +174,46 @@ export function instrument(bytes: Uint8Array): Uint8Array {
     if (id > 7 && id !== 0 && !wroteExports) writeExports(undefined);
     if (id === 6) writeGlobals();
     else if (id === 7) writeExports(content);
-    else if (id === 10) out.push(...section(10, instrumentCode(content, first)));
+    else if (id === 10) out.push(...section(10, instrumentCode(content, first, perFunction ? first + COUNTERS.length : undefined)));
     else out.push(...section(id, [...content]));
   }
   return new Uint8Array(out);
 }
 
-function instrumentCode(content: Uint8Array, first: number): number[] {
+function instrumentCode(content: Uint8Array, first: number, firstOwn: number | undefined): number[] {
   const r = new Reader(content);
   const count = r.u32();
   const out: number[] = [...leb(count)];
   for (let i = 0; i < count; i++) {
     const size = r.u32();
-    const body = instrumentBody(content.subarray(r.at, r.at + size), first);
+    const body = instrumentBody(content.subarray(r.at, r.at + size), first, firstOwn === undefined ? undefined : firstOwn + i);
     r.at += size;
     out.push(...leb(body.length), ...body);
   }
   return out;
 }
 
+function importedFunctionCount(content: Uint8Array | undefined): number {
+  return importKinds(content).filter((kind) => kind === 0x00).length;
+}
+
 function importedGlobals(content: Uint8Array | undefined): number {
-  if (content === undefined) return 0;
+  return importKinds(content).filter((kind) => kind === 0x03).length;
+}
+
+/** The kind of each import, in order. */
+function importKinds(content: Uint8Array | undefined): number[] {
+  if (content === undefined) return [];
   const r = new Reader(content);
   const count = r.u32();
-  let globals = 0;
+  const kinds: number[] = [];
   for (let i = 0; i < count; i++) {
     for (let name = 0; name < 2; name++) { // module and field names
       const length = r.u32();
       r.at += length;
     }
     const kind = r.byte();
+    kinds.push(kind);
     if (kind === 0x00) r.u32();
     else if (kind === 0x01) {
       r.byte();
@@ -209,10 +227,9 @@ function importedGlobals(content: Uint8Array | undefined): number {
     } else if (kind === 0x03) {
       r.byte();
       r.byte();
-      globals++;
     }
   }
-  return globals;
+  return kinds;
 }
 
 /** The image's own f64 and f32 arithmetic instructions, counted where they stand. */
