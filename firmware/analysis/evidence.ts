@@ -4,7 +4,7 @@
 // inner race's sidebands) combined by Fisher's method; and the Bonferroni correction for the
 // bands and defects tested.
 
-import { HARMONICS, SLIP_MAX, DEFECTS, DEFECT_OUTER, DEFECT_INNER, DEFECT_ELEMENT, HANN_ENBW_BINS, STRENGTH_FAILED, LN_2, LN_10, LOG10_P_MIN } from "./constants";
+import { HARMONICS, LINE_HALF_BINS, SLIP_MAX, DEFECTS, DEFECT_OUTER, DEFECT_INNER, DEFECT_ELEMENT, HANN_ENBW_BINS, STRENGTH_FAILED, LN_2, LN_10, LOG10_P_MIN } from "./constants";
 import { machine } from "./machine";
 import { speed_tolerance } from "./running-speed";
 import { baseband, setF32 } from "./buffers";
@@ -85,10 +85,11 @@ const defect_hz = new StaticArray<f64>(DEFECTS);
 
 function binMasked(k: i32): bool {
   const hz = <f64>k * env_bin_hz;
-  // A running-speed harmonic (its line and its Hann neighbour on each side).
+  // A running-speed harmonic: Hann's main lobe about it (±LINE_HALF_BINS), which its line fills
+  // wherever between two bins it falls.
   if (mask_shaft_hz > 0.0) {
     const harmonic = Math.round(hz / mask_shaft_hz) * mask_shaft_hz;
-    if (harmonic > 0.0 && Math.abs(hz - harmonic) <= env_bin_hz) return true;
+    if (harmonic > 0.0 && Math.abs(hz - harmonic) <= <f64>LINE_HALF_BINS * env_bin_hz) return true;
   }
   // A zone of another defect's harmonic series (all of it: an outer race's fourth harmonic can
   // stand where a ball's third is sought).
