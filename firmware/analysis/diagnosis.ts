@@ -68,11 +68,13 @@ export function diagnose(kurtosis: f64, crest: f64): void {
     bearing_strength = result.bsf_strength;
   }
   const bearing_p = Math.pow(10.0, bearing_log10_p);
-  // A defect is sought where the speed puts it: without a configured speed, a measured speed
-  // that may be wrong (its family not clear of the spectrum between its lines at the finding's
-  // own level) makes the defect's lines no finding, only an abnormality.
-  const speed_sure = machine.shaft_hz_nominal > 0.0 || 1.0 - result.speed_confidence < FINDING_ALPHA;
-  if (bearing_p < FINDING_ALPHA && speed_sure) addFinding(bearing_kind, bearing_strength, 1.0 - bearing_p);
+  // A defect is sought where the speed puts it: a configured one, or one measured (its family
+  // at z ≥ 3). Under noise the lines' probability is bearing_p wherever they are sought, so a
+  // speed's error makes no false finding; an error by a whole factor (the estimate's octave
+  // ambiguity) keeps the race, whose families are harmonics of the shaft (ANALYSIS.md §6). A
+  // speed that was not measured makes the defect's lines no finding, only an abnormality.
+  const speed_known = machine.shaft_hz_nominal > 0.0 || result.speed_measured;
+  if (bearing_p < FINDING_ALPHA && speed_known) addFinding(bearing_kind, bearing_strength, 1.0 - bearing_p);
   processFindings();
   // The fault: the most severe finding, the first listed (bearing) on a tie.
   let fault = FAULT_NONE;

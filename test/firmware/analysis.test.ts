@@ -222,6 +222,33 @@ describe("diagnosis", () => {
     });
   }
 
+  for (const kind of ["outer_race", "inner_race"] as const) {
+    it(`without rpm, a ${kind} at 48.8 kHz whose shaft shows two harmonics: the speed measured, the race named`, async () => {
+      // Another rig's bearing (8 elements of 5.97 mm on a 31.62 mm pitch) at 25 Hz, 3 s. The
+      // speed's family is only 1x and 2x: its contrast over the harmonics up to 10x the range's
+      // top is weak (shaft_conf about 0.95), yet the speed is measured (z ≥ 3), and under noise
+      // the defect's lines are as improbable wherever they are sought.
+      const geometry: [number, number, number, number] = [8, 5.97, 31.62, 0];
+      const ratio = 5.97 / 31.62;
+      const rateHz = 48_828;
+      const shaftHz = 25;
+      const n = 3 * rateHz;
+      const order = kind === "outer_race" ? 4 * (1 - ratio) : 4 * (1 + ratio);
+      const signal = add(
+        tones(n, rateHz, [{ hz: shaftHz, amplitude_g: 0.03 }, { hz: 2 * shaftHz, amplitude_g: 0.01 }], 0.05, 3),
+        impacts(n, rateHz, {
+          rateHz: order * shaftHz * 0.99, resonanceHz: 9000, damping: 0.05, amplitude_g: 0.3, jitter: 0.01,
+          ...(kind === "inner_race" ? { modulationHz: shaftHz, modulationDepth: 0.8 } : {}),
+        }));
+      const result = await analyse(signal, { rateHz, rpm: undefined, geometry });
+      expect(result.summary.fault).toBe(kind);
+      const measured = result.windows.filter((w) => w.features.shaft_conf > 0);
+      expect(measured.length).toBeGreaterThan(result.windows.length / 2);
+      for (const w of measured) expect(Math.abs(w.features.shaft_hz / shaftHz - 1)).toBeLessThan(0.035);
+      for (const w of result.windows) expect(["none", "unknown", kind]).toContain(w.fault);
+    });
+  }
+
   it("no running-speed finding where the window cannot part 1x from 2x (25 Hz at 100 kHz: 24.4 Hz bins)", async () => {
     const rateHz = 100_000;
     const signal = tones(WINDOW * 4, rateHz, [{ hz: 25, amplitude_g: accelerationForVelocity(6, 25) }, { hz: 50, amplitude_g: accelerationForVelocity(1, 50) }], 0.01);
