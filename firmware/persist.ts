@@ -176,11 +176,12 @@ export function saveNow(): i32 {
 }
 
 /** The firmware's clock says `time_ms` (a window's start, or a tick's now): writes the record
- *  when it is due, or at once when `at_once` (the alarm level changed). A clock set back before
- *  the last write makes it due too, so that a clock once wrong does not stop the writes. */
+ *  when it is due, or at once when `at_once` (the alarm level changed). A clock set back by more
+ *  than an hour before the last write makes it due too, so that a clock once wrong does not stop
+ *  the writes; less (a tick's clock a little behind the samples' timestamps) changes nothing. */
 export function saveIfDue(time_ms: i64, at_once: bool): i32 {
   now_ms = time_ms;
   if (!dirty) return STATUS_OK;
-  if (!at_once && due_known && time_ms < due_ms && time_ms >= written_ms) return STATUS_OK;
+  if (!at_once && due_known && time_ms < due_ms && time_ms >= written_ms - WRITE_INTERVAL_MS) return STATUS_OK;
   return saveNow();
 }

@@ -103,7 +103,25 @@ describe("storage writes a day at one window every ten minutes", () => {
     expect(storage.writes).toBe(writes + 1);
   });
 
-  it("a clock set back before the last write makes the state due, so the writes go on", async () => {
+  it("sampling without pause, ticked each second by a clock five seconds behind the samples': one write an hour", async () => {
+    const { firmware, storage } = await booted();
+    const window = line(0.5, 1);
+    const windowMs = (WINDOW * 1000) / RATE_HZ; // 256 ms, one after the other
+    let tickAt = T0_MS;
+    const before = storage.writes;
+    for (let i = 0; i * windowMs < 75 * 60_000; i++) {
+      const at = T0_MS + i * windowMs;
+      firmware.process(window, at, RATE_HZ);
+      if (at >= tickAt) {
+        firmware.tick(at - 5_000);
+        tickAt += 1000;
+      }
+    }
+    expect(storage.writes - before).toBe(2); // the first window (there was no record), and at the hour
+    expect(stateRecord(storage)!.writtenMs).toBe(T0_MS + Math.ceil(3_600_000 / windowMs) * windowMs);
+  });
+
+  it("a clock set back more than an hour before the last write makes the state due, so the writes go on", async () => {
     const { storage, feed } = await booted();
     feed(10);
     feed(11);
