@@ -8,6 +8,8 @@ import { decodeEvent, decodeReply, encodeCommand, encodeFirmwareConfig } from ".
 import { decodeSenml } from "../../protocol/senml.js";
 import { bootRelease, RecordingHost } from "../../host/runtime/harness-hosts.js";
 import { MemoryStorage } from "../../host/storage/storage.js";
+import { Device } from "../../host/device/device.js";
+import { releaseFirmware } from "../support/firmware.js";
 import { accelerationForVelocity, tones } from "../support/signals.js";
 import { stateRecord, stateSection, STORAGE_KEY_STATE } from "../support/state-record.js";
 
@@ -44,6 +46,34 @@ describe("storage writes a day at one window every ten minutes", () => {
     expect(Object.fromEntries(storage.writesByKey)).toEqual({ 1: 1, [STORAGE_KEY_STATE]: 72 });
     // Written on the hour of the windows' clock: the last at 71 h.
     expect(stateRecord(storage)!.writtenMs).toBe(T0_MS + 71 * HOUR_MS);
+  });
+
+  it("through the device's host, ticked every minute, temperature read every window: 24 writes a day of its storage, all of them the state", async () => {
+    let nowMs = T0_MS;
+    const storage = new MemoryStorage();
+    const device = await Device.boot({
+      tenant: "acme", config: { device: "d", rate_hz: RATE_HZ, window: WINDOW, units: "g", baseline_windows: 6 },
+      firmware: await releaseFirmware(), storage, clock: () => nowMs, isolation: "inline",
+    });
+    try {
+      const perDay: number[] = [];
+      for (let day = 0; day < 2; day++) {
+        const before = storage.writes;
+        for (let minute = 0; minute < 24 * 60; minute++) {
+          nowMs = T0_MS + (day * 24 * 60 + minute) * 60_000;
+          if (minute % 10 === 0) {
+            device.sense(40, nowMs);
+            await device.feed(line(0.5, minute + 1), nowMs);
+          }
+          await device.tick();
+        }
+        perDay.push(storage.writes - before);
+      }
+      expect(perDay).toEqual([24, 24]);
+      expect(Object.fromEntries(storage.writesByKey)).toEqual({ 1: 1, [STORAGE_KEY_STATE]: 48 });
+    } finally {
+      await device.close();
+    }
   });
 
   it("an alarm that changes is written at once, with the window that changed it", async () => {
