@@ -3,7 +3,7 @@
 // exponentially weighted share of recent windows that diagnosed it, so one window's verdict
 // never changes the advice; it is kept in storage with the advice, so a reboot changes nothing.
 
-import { host_storage_read, host_storage_write } from "./host";
+import * as persist from "./persist";
 import * as trend from "./trend";
 import { FAULT_NONE, FAULT_UNKNOWN, FAULT_SENSOR } from "./analysis";
 import { ASSERTS } from "./assert";
@@ -39,18 +39,17 @@ const CHANGE_WINDOWS: i32 = 12;
 const ALERT_WITHIN_H: f64 = 14.0 * 24.0;
 const DANGER_WITHIN_H: f64 = 48.0;
 
-const STORAGE_KEY_ADVICE: i32 = 7;
 const ADVICE_MAGIC: u32 = 0x56444124; // "$ADV"
 const ADVICE_BYTES: i32 = 8 + FAULTS * 4; // magic, action, cause, pad, evidence (f32 each)
 /** A record written before the sensor fault was a diagnosis holds the evidence of the first
  *  eight only; the sensor fault's starts at 0. */
 const ADVICE_BYTES_EIGHT_FAULTS: i32 = 8 + 8 * 4;
-const advice_record: usize = memory.data(ADVICE_BYTES);
+const advice_record: usize = persist.advice_section;
 const evidence: usize = memory.data(FAULTS * 4);
 
-// Every diagnosis has its evidence and its action; the record (key 7) is 44 bytes (ABI.md).
+// Every diagnosis has its evidence and its action; its section of the state record (persist.ts) is 44 bytes (ABI.md).
 if (FAULTS != FAULT_SENSOR + 1) ERROR("advice keeps evidence for another number of diagnoses than analysis.ts has");
-if (ADVICE_BYTES != 44) ERROR("the advice record is not the 44 bytes ABI.md states");
+if (ADVICE_BYTES != 44 || ADVICE_BYTES != persist.ADVICE_BYTES) ERROR("the advice record is not the 44 bytes ABI.md states");
 if (ADVICE_BYTES_EIGHT_FAULTS >= ADVICE_BYTES) ERROR("the older advice record is not the shorter");
 if (ASSERTS) assert(ACTION_NAMES.length == ACTIONS && ACTION_FOR_FAULT.length == FAULTS, "advice's tables do not match its constants");
 
@@ -67,7 +66,7 @@ export function restore(): void {
   memory.fill(evidence, 0, FAULTS * 4);
   action = ACTION_NONE;
   cause = 0;
-  const read = host_storage_read(STORAGE_KEY_ADVICE, advice_record, ADVICE_BYTES);
+  const read = persist.readSection(persist.SECTION_ADVICE);
   if (ASSERTS) assert(read <= ADVICE_BYTES, "host read the advice record past its buffer");
   if ((read == ADVICE_BYTES || read == ADVICE_BYTES_EIGHT_FAULTS) && load<u32>(advice_record) == ADVICE_MAGIC) {
     action = min(<i32>load<u8>(advice_record, 4), ACTIONS - 1);
@@ -95,7 +94,7 @@ function save(): void {
   store<u8>(advice_record, <u8>cause, 5);
   store<u16>(advice_record, 0, 6);
   memory.copy(advice_record + 8, evidence, FAULTS * 4);
-  host_storage_write(STORAGE_KEY_ADVICE, advice_record, ADVICE_BYTES);
+  persist.changed(persist.SECTION_ADVICE, ADVICE_BYTES);
 }
 
 /** Takes one window's diagnosis, after trend.update(): while the pump is in alarm, the action

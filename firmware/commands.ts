@@ -7,13 +7,14 @@ import * as policy from "./policy";
 import * as trend from "./trend";
 import * as advice from "./advice";
 import * as sensors from "./sensors";
+import * as persist from "./persist";
 import {
   writeBegin, writeMap, writeTextAscii, writeInt, writeBool, writeNumber, writeByteString, headNumber,
   readBegin, readHead, readText, readStringContent, skipContent, readPosition, textIs, read_malformed,
   head_major, head_value, text_ptr, text_len,
 } from "./cbor";
 import { inbox, outbox, outPtr, applyStaged, last_window, last_window_start_ms, last_window_valid } from "./device";
-import { publish, publishError, publishPolicy, publishAlarm, publishMaintenance } from "./messages";
+import { publish, publishError, publishPolicy, publishAlarm, publishMaintenance, reportStorage } from "./messages";
 import { selfTest } from "./self-test";
 import { warnThrottled, WARN_BAD_COMMAND } from "./text";
 import {
@@ -246,8 +247,20 @@ function runMaintenance(): i32 {
   trend.reset();
   advice.reset();
   sensors.reset();
+  // Written at once: a reboot must not bring back the baseline of the pump before maintenance.
+  reportStorage(persist.saveNow());
   if (trend.level_changed) publishAlarm();
   return publishMaintenance(done);
+}
+
+/** "shutdown": the host is about to cut the power on purpose; the running state is written now
+ *  (if anything changed since it last was), so the next boot loses nothing. The firmware runs
+ *  on as before: a shutdown that does not come costs nothing. */
+function runShutdown(): i32 {
+  if (command_args_len != 0) return STATUS_BAD_ARGUMENT;
+  const status = persist.saveNow();
+  reportStorage(status);
+  return status;
 }
 
 function runCommand(): i32 {
@@ -266,7 +279,12 @@ function runCommand(): i32 {
   if (nameEquals("self_test")) return selfTest();
   if (nameEquals("sampling")) return runSampling();
   if (nameEquals("waveform")) return runWaveform();
-  if (nameEquals("reboot")) return command_args_len == 0 ? STATUS_REBOOT_REQUESTED : STATUS_BAD_ARGUMENT;
+  if (nameEquals("shutdown")) return runShutdown();
+  if (nameEquals("reboot")) {
+    if (command_args_len != 0) return STATUS_BAD_ARGUMENT;
+    reportStorage(persist.saveNow()); // an orderly restart loses nothing either
+    return STATUS_REBOOT_REQUESTED;
+  }
   return STATUS_UNKNOWN_COMMAND;
 }
 
@@ -303,10 +321,12 @@ export function handleCommand(len: i32): i32 {
   if (status != STATUS_OK && read_malformed) status = STATUS_BAD_CBOR;
   // A command that cannot be read is refused with an error event too (at most one a second).
   if (status != STATUS_OK && warnThrottled(WARN_BAD_COMMAND, "malformed command refused")) publishError(status, "command");
-  // A provisioned device runs a command only with a counter above the last one it accepted.
-  if (status == STATUS_OK && policy.provisioned && (!command_has_seq || !policy.acceptCounter(command_seq))) {
-    status = STATUS_REPLAYED;
-    publishError(STATUS_REPLAYED, "command");
+  // A provisioned device runs a command only with a counter above the last one it accepted;
+  // but "shutdown", which the host may send itself before it cuts the power, and which changes
+  // nothing but when the state is written (at most once a window: only what changed is written).
+  if (status == STATUS_OK && policy.provisioned && !nameEquals("shutdown")) {
+    status = command_has_seq ? policy.acceptCounter(command_seq) : STATUS_REPLAYED;
+    if (status == STATUS_REPLAYED) publishError(STATUS_REPLAYED, "command");
   }
   if (status == STATUS_OK) status = runCommand();
   if (command_id >= 0) reply(command_id, status);

@@ -1,9 +1,9 @@
 // The remaining-life forecast (ANALYSIS.md §8, "History" and "Forecast"): the degradation's
 // history, up to HISTORY points of the smoothed departure evenly spaced over the whole
-// degradation and kept in storage (record 6), and the hours until the departure reaches 1 by
-// three trends through it. trend.ts feeds it the smoothed departure once a window.
+// degradation and kept in storage (a section of the running state's record, persist.ts), and
+// the hours until the departure reaches 1 by three trends through it. trend.ts feeds it the smoothed departure once a window.
 
-import { host_storage_read, host_storage_write } from "./host";
+import * as persist from "./persist";
 import { ASSERTS } from "./assert";
 
 /** The degradation's history: up to HISTORY points of the smoothed departure, kept from when
@@ -23,7 +23,6 @@ const RUL_HOURS_MAX: f64 = 24.0 * 365.0;
 /** A smoothed departure this close to 1 is there: the pump has failed. */
 const FAILED_WITHIN: f64 = 0.01;
 
-const STORAGE_KEY_HISTORY: i32 = 6;
 const HISTORY_MAGIC: u32 = 0x32534948; // "HIS2"
 /** The history record before it held f64 points ("HIST", f32 points): widened when read. */
 const HISTORY_MAGIC_V1: u32 = 0x54534948;
@@ -33,12 +32,12 @@ const HISTORY_BYTES: i32 = HISTORY_HEADER_BYTES + HISTORY * HISTORY_POINT_BYTES;
 
 /** The history lives in its record, in f64 as it is computed with: saving it is one write,
  *  there is no second copy, and a reboot gives the forecast the very same points. */
-const history_record: usize = memory.data(HISTORY_BYTES);
+const history_record: usize = persist.history_section;
 
-// The history record (key 6): a header of magic, count, spacing and first time, then the points;
-// at most 792 bytes (ABI.md). The older record's f32 points widen in place, within it.
+// The history section (persist.ts): a header of magic, count, spacing and first time, then the
+// points; at most 792 bytes (ABI.md). The older record's f32 points widen in place, within it.
 if (HISTORY_HEADER_BYTES != 4 + 4 + 8 + 8 || HISTORY_POINT_BYTES != 8 + 8) ERROR("the history record's layout");
-if (HISTORY_BYTES != 792) ERROR("the history record is not the 792 bytes ABI.md states");
+if (HISTORY_BYTES != 792 || HISTORY_BYTES != persist.HISTORY_BYTES) ERROR("the history record is not the 792 bytes ABI.md states");
 if ((HISTORY & 1) != 0) ERROR("thinning keeps every other point of a full history: HISTORY must be even");
 
 let history_count: i32 = 0;
@@ -55,7 +54,7 @@ function historyD(i: i32): f64 { return load<f64>(historyAt(i), 8); }
 /** The history record; one from before f64 points is widened in place. */
 export function restoreHistory(): void {
   history_count = 0;
-  const read = host_storage_read(STORAGE_KEY_HISTORY, history_record, HISTORY_BYTES);
+  const read = persist.readSection(persist.SECTION_HISTORY);
   if (ASSERTS) assert(read <= HISTORY_BYTES, "host read the history record past its buffer");
   if (read < HISTORY_HEADER_BYTES) return;
   const magic = load<u32>(history_record);
@@ -77,6 +76,8 @@ export function restoreHistory(): void {
   history_spacing_h = load<f64>(history_record, 8);
   history_count = count;
   if (ASSERTS) assert(history_count >= 0 && history_count <= HISTORY, "history restored past its points");
+  // Widened in place, the section no longer holds what its old header says: it is the new one.
+  if (magic == HISTORY_MAGIC_V1) saveHistory();
 }
 
 /** Forgets the history and the forecast (after maintenance) and writes the empty record. */
@@ -96,7 +97,7 @@ export function saveHistory(): void {
   store<u32>(history_record, <u32>history_count, 4);
   store<f64>(history_record, history_spacing_h, 8);
   store<f64>(history_record, history_count > 0 ? historyT(0) : 0.0, 16);
-  host_storage_write(STORAGE_KEY_HISTORY, history_record, HISTORY_HEADER_BYTES + history_count * HISTORY_POINT_BYTES);
+  persist.changed(persist.SECTION_HISTORY, HISTORY_HEADER_BYTES + history_count * HISTORY_POINT_BYTES);
 }
 
 /** Keeps the smoothed departure `smoothed_departure` at `time_h` in the history when it is due; returns whether

@@ -9,6 +9,7 @@
 //   analysis.ts   the vibration analysis, its steps in analysis/; speed.ts and speed-stream.ts
 //                 the running speed
 //   trend.ts      health across windows and the alarm; forecast.ts the remaining life
+//   persist.ts    the running state's storage record, written hourly
 //   assert.ts     assertions, compiled into the debug build only
 //   debug/        the debug build's own exports, never in the flashable image
 
@@ -19,6 +20,7 @@ import * as trend from "./trend";
 import * as advice from "./advice";
 import * as sensors from "./sensors";
 import * as config from "./config";
+import * as persist from "./persist";
 import { ABI_VERSION, FIRMWARE_VERSION } from "./version";
 import {
   inbox, INBOX_BYTES, initialised, markInitialised, applyStaged, countBoot, boot_count,
@@ -26,7 +28,7 @@ import {
 } from "./device";
 import { analyseWindow } from "./window";
 import { handleCommand } from "./commands";
-import { publishBoot, publishPolicy, publishError } from "./messages";
+import { publishBoot, publishPolicy, publishError, reportStorage } from "./messages";
 import { selfTest } from "./self-test";
 import { log, logNumber, warnThrottled, LOG_INFO, LOG_WARN, WARN_BAD_SAMPLES } from "./text";
 import { STATUS_OK, STATUS_NOT_INITIALISED, STATUS_BAD_ARGUMENT, STATUS_BAD_SAMPLES, STATUS_NEEDS_REBOOT } from "./status";
@@ -55,6 +57,7 @@ export function init(len: i32): i32 {
   const counted = countBoot();
   if (counted != STATUS_OK) log(LOG_WARN, "boot counter could not be stored");
   policy.restore();
+  persist.restore(); // before the sections it holds
   trend.restore(config.current.baseline_windows);
   advice.restore();
   sensors.restore(config.current.baseline_windows);
@@ -125,10 +128,12 @@ export function handle_message(len: i32): i32 {
 // Housekeeping
 
 /** Periodic call from the host with the current Unix time: drops a partial window whose
- *  samples stopped arriving, so the next batch starts a clean one. */
+ *  samples stopped arriving, so the next batch starts a clean one, and writes the running
+ *  state when its hour is up. */
 export function tick(now_ms: i64): i32 {
   if (!initialised) return STATUS_NOT_INITIALISED;
   dropStaleWindow(now_ms);
+  reportStorage(persist.saveIfDue(now_ms, false));
   return STATUS_OK;
 }
 

@@ -4,11 +4,12 @@
 import * as policy from "./policy";
 import * as trend from "./trend";
 import * as advice from "./advice";
+import * as persist from "./persist";
 import { writeBegin, writeEnd, writeMap, writeTextAscii, writeInt, writeBool, writeF32 } from "./cbor";
 import { outbox, outPtr } from "./device";
 import { host_publish } from "./host";
 import { FIRMWARE_VERSION } from "./version";
-import { STATUS_OK, STATUS_NO_ROOM, STATUS_PUBLISH_FAILED, KIND_EVENT } from "./status";
+import { STATUS_OK, STATUS_NO_ROOM, STATUS_PUBLISH_FAILED, STATUS_STORAGE, KIND_EVENT } from "./status";
 
 /** analysis.ts FAULT_*, as the telemetry and the events name them. */
 export const FAULT_NAMES: StaticArray<string> = [
@@ -68,7 +69,8 @@ export function publishAlarm(): void {
   publish(KIND_EVENT);
 }
 
-/** {"event": "error", "code": status, "what": what}: a bad input the firmware refused. */
+/** {"event": "error", "code": status, "what": what}: a bad input the firmware refused, or
+ *  ("storage") a write of its state the host could not make. */
 export function publishError(status: i32, what: string): void {
   writeBegin(outPtr(), outbox.length);
   writeMap(3);
@@ -79,6 +81,12 @@ export function publishError(status: i32, what: string): void {
   writeTextAscii("what");
   writeTextAscii(what);
   publish(KIND_EVENT);
+}
+
+/** After a write of the running state (persist.ts): the first failure of a run is told as
+ *  {"event": "error", "code": -8, "what": "storage"}; the write is tried again a minute later. */
+export function reportStorage(status: i32): void {
+  if (status == STATUS_STORAGE && persist.failures == 1) publishError(STATUS_STORAGE, "storage");
 }
 
 /** {"event": "advice", "action": text, ?"fault": text, ?"by": Unix seconds}: the advice

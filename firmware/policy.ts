@@ -6,7 +6,7 @@
 // command cannot be replayed, not even across a reboot.
 
 import { host_storage_read, host_storage_write } from "./host";
-import { STATUS_OK, STATUS_STORAGE } from "./status";
+import { STATUS_OK, STATUS_STORAGE, STATUS_REPLAYED } from "./status";
 import { ASSERTS } from "./assert";
 
 export const WAVEFORM_ON_REQUEST: u8 = 0;
@@ -101,11 +101,13 @@ export function change(new_waveform: u8, new_detail: u8): i32 {
   return save();
 }
 
-/** Accepts a command counter above the last one, storing it before the command runs. */
-export function acceptCounter(value: u64): bool {
-  if (value <= last_counter) return false;
+/** Accepts a command counter above the last one, storing it before the command runs:
+ *  STATUS_OK, STATUS_REPLAYED when it is not above, STATUS_STORAGE when it could not be stored
+ *  (the command does not run: unstored, the counter would not stop a replay after a reboot). */
+export function acceptCounter(value: u64): i32 {
+  if (value <= last_counter) return STATUS_REPLAYED;
   store<u64>(counter_record, value);
-  if (host_storage_write(STORAGE_KEY_COMMAND_COUNTER, counter_record, COUNTER_BYTES) != 0) return false;
+  if (host_storage_write(STORAGE_KEY_COMMAND_COUNTER, counter_record, COUNTER_BYTES) != 0) return STATUS_STORAGE;
   last_counter = value;
-  return true;
+  return STATUS_OK;
 }

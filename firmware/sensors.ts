@@ -1,14 +1,14 @@
 // Readings besides vibration: the bearing-housing temperature. The host puts its latest
 // reading in storage record 0x200 (read-only here: the host's sensor mailbox, ABI.md), and
 // each window takes it when it is fresh. The temperature the pump ran at while its vibration
-// baseline was learned is its own baseline (record 8); the rise above it is what a bearing
-// losing its lubrication or a pump running off its curve shows.
+// baseline was learned is its own baseline (a section of the state record, persist.ts); the
+// rise above it is what a bearing losing its lubrication or a pump running off its curve shows.
 
-import { host_storage_read, host_storage_write } from "./host";
+import { host_storage_read } from "./host";
+import * as persist from "./persist";
 import { ASSERTS } from "./assert";
 
 const STORAGE_KEY_SENSORS: i32 = 0x200;
-const STORAGE_KEY_TEMPERATURE_BASELINE: i32 = 8;
 const SENSOR_BYTES: i32 = 16; // f64 °C, f64 Unix ms of the reading
 const BASELINE_MAGIC: u32 = 0x504d4554; // "TEMP"
 const BASELINE_BYTES: i32 = 16; // magic, count, sum (f64)
@@ -18,10 +18,10 @@ const TEMPERATURE_MIN_C: f64 = -60.0;
 const TEMPERATURE_MAX_C: f64 = 300.0;
 
 const reading: usize = memory.data(SENSOR_BYTES);
-const baseline_record: usize = memory.data(BASELINE_BYTES);
+const baseline_record: usize = persist.temperature_section;
 
-// The mailbox (0x200) is two f64; the baseline record (key 8) a magic, a count and an f64 sum.
-if (SENSOR_BYTES != 16 || BASELINE_BYTES != 16) ERROR("the temperature records are not 16 bytes each");
+// The mailbox (0x200) is two f64; the baseline section a magic, a count and an f64 sum.
+if (SENSOR_BYTES != 16 || BASELINE_BYTES != 16 || BASELINE_BYTES != persist.TEMPERATURE_BYTES) ERROR("the temperature records are not 16 bytes each");
 
 let baseline_windows: i32 = 36;
 let baseline_count: i32 = 0;
@@ -37,7 +37,7 @@ export function restore(windows: i32): void {
   baseline_windows = windows;
   baseline_count = 0;
   baseline_sum = 0.0;
-  if (host_storage_read(STORAGE_KEY_TEMPERATURE_BASELINE, baseline_record, BASELINE_BYTES) == BASELINE_BYTES && load<u32>(baseline_record) == BASELINE_MAGIC) {
+  if (persist.readSection(persist.SECTION_TEMPERATURE) == BASELINE_BYTES && load<u32>(baseline_record) == BASELINE_MAGIC) {
     baseline_count = min(<i32>load<u32>(baseline_record, 4), baseline_windows);
     baseline_sum = load<f64>(baseline_record, 8);
   }
@@ -55,7 +55,7 @@ function save(): void {
   store<u32>(baseline_record, BASELINE_MAGIC);
   store<u32>(baseline_record, <u32>baseline_count, 4);
   store<f64>(baseline_record, baseline_sum, 8);
-  host_storage_write(STORAGE_KEY_TEMPERATURE_BASELINE, baseline_record, BASELINE_BYTES);
+  persist.changed(persist.SECTION_TEMPERATURE, BASELINE_BYTES);
 }
 
 /** Takes the host's reading for the window that starts at `window_start_ms`, if it has one

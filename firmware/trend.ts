@@ -5,9 +5,10 @@
 // by evidence that has stayed above the threshold and grown (a rank test, at four time scales,
 // whose false-alarm rate is fixed by a budget per pump-year), lowered with hysteresis; and the
 // smoothed departure that feeds the remaining-life forecast (forecast.ts). ANALYSIS.md §8
-// derives each constant.
+// derives each constant. The baseline and the trend are sections of the running state's record
+// (persist.ts), which is written hourly and when the alarm changes.
 
-import { host_storage_read, host_storage_write } from "./host";
+import * as persist from "./persist";
 import { restoreHistory, saveHistory, forgetHistory, remember, forecast } from "./forecast";
 import { ASSERTS } from "./assert";
 
@@ -55,8 +56,6 @@ const BLOCK: i32 = FILTER_WINDOWS;
  *  functional failure: the level the forecast extrapolates to (+14 dB). */
 const BASELINE_FAILED_RATIO: f64 = 5.0;
 
-const STORAGE_KEY_BASELINE: i32 = 4;
-const STORAGE_KEY_TREND: i32 = 5;
 const BASELINE_MAGIC: u32 = 0x32534142; // "BAS2"
 const TREND_MAGIC: u32 = 0x33524e54; // "TNR3"
 /** The trend record before the growth test ("TNR2"): its header is read, level and smoothing,
@@ -91,15 +90,16 @@ const VALUE_GROWTH: i32 = 4; // health + departure (not clipped)
 if (BASELINE_BYTES != 4 + 4 + 8 + 8) ERROR("the baseline record is magic, count and two f64");
 if (SCALE_STATE_AT != 4 + 1 + 1 + 2 + 8 + 8) ERROR("the trend record's header is not where the scales start");
 if (ENTRY_BYTES != 3 * 2) ERROR("an entry is three u16 codes");
-if (TREND_BYTES != 1144) ERROR("the trend record is not the 1,144 bytes ABI.md states");
+if (TREND_BYTES != 1144 || TREND_BYTES != persist.TREND_BYTES) ERROR("the trend record is not the 1,144 bytes ABI.md states");
+if (BASELINE_BYTES != persist.BASELINE_BYTES) ERROR("the baseline record is not its section's size");
 if (TREND_V2_BYTES > TREND_BYTES) ERROR("the older trend record is not the shorter");
 if (RING > 255 || BLOCK > 255) ERROR("a scale's count, slot or phase does not fit its byte");
 // The filter's median is one window's own value, and the growth test's threshold a count it can reach.
 if ((FILTER_WINDOWS & 1) == 0 || FILTER_WINDOWS > RING) ERROR("the filter's span must be odd and within a scale");
 if (GROWTH_U_MIN > GROWTH_HALF * GROWTH_HALF) ERROR("the growth test's threshold is past its largest count");
 
-const baseline_record: usize = memory.data(BASELINE_BYTES);
-const trend_record: usize = memory.data(TREND_BYTES);
+const baseline_record: usize = persist.baseline_section;
+const trend_record: usize = persist.trend_section;
 /** Codes over a span, sorted for its median. */
 const sorted_codes: usize = memory.data(RING << 1);
 
@@ -240,7 +240,7 @@ export function restore(windows: i32): void {
   baseline_count = 0;
   quiet_log_acc = -Infinity;
   quiet_log_vel = -Infinity;
-  const read = host_storage_read(STORAGE_KEY_BASELINE, baseline_record, BASELINE_BYTES);
+  const read = persist.readSection(persist.SECTION_BASELINE);
   if (ASSERTS) assert(read <= BASELINE_BYTES, "host read the baseline record past its buffer");
   if (read == BASELINE_BYTES && load<u32>(baseline_record) == BASELINE_MAGIC) {
     baseline_count = min(<i32>load<u32>(baseline_record, 4), baseline_windows);
@@ -260,7 +260,7 @@ function isBaselineReady(): bool {
 
 /** The trend record, or a fresh trend when it is absent or not understood. */
 function restoreTrend(): void {
-  const read = host_storage_read(STORAGE_KEY_TREND, trend_record, TREND_BYTES);
+  const read = persist.readSection(persist.SECTION_TREND);
   if (ASSERTS) assert(read <= TREND_BYTES, "host read the trend record past its buffer");
   const magic = read >= 4 ? load<u32>(trend_record) : 0;
   const current = read == TREND_BYTES && magic == TREND_MAGIC;
@@ -311,7 +311,7 @@ function saveBaseline(): void {
   store<u32>(baseline_record, <u32>baseline_count, 4);
   store<f64>(baseline_record, quiet_log_acc, 8);
   store<f64>(baseline_record, quiet_log_vel, 16);
-  host_storage_write(STORAGE_KEY_BASELINE, baseline_record, BASELINE_BYTES);
+  persist.changed(persist.SECTION_BASELINE, BASELINE_BYTES);
 }
 
 function saveTrend(): void {
@@ -325,7 +325,7 @@ function saveTrend(): void {
   store<u8>(trend_record, 0, 7);
   store<f64>(trend_record, smoothed, 8);
   store<f64>(trend_record, smoothed_departure, 16);
-  host_storage_write(STORAGE_KEY_TREND, trend_record, TREND_BYTES);
+  persist.changed(persist.SECTION_TREND, TREND_BYTES);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -6,10 +6,11 @@ import * as trend from "./trend";
 import * as advice from "./advice";
 import * as sensors from "./sensors";
 import * as analysis from "./analysis";
+import * as persist from "./persist";
 import { computeTimeFeatures, feature_rms, feature_kurtosis, feature_crest } from "./features";
 import { sensorHealth, SENSOR_OK } from "./sensor-health";
 import { windowPtr, window_start_ms, last_window, followsLastWindow, keepLastWindow } from "./device";
-import { publishAlarm, publishAdvice } from "./messages";
+import { publishAlarm, publishAdvice, reportStorage } from "./messages";
 import { publishTelemetry, publishSensorFault } from "./telemetry";
 import { STATUS_OK } from "./status";
 
@@ -32,6 +33,9 @@ export function analyseWindow(): i32 {
   trend.update(<f64>window_start_ms / 1000.0, r.health, feature_rms, r.velocity_rms_mm_s, feature_kurtosis);
   advice.update(r.fault);
   sensors.update(window_start_ms);
+  // Kept in RAM, written hourly; an alarm that changed is written at once, so no reboot can
+  // take it back.
+  reportStorage(persist.saveIfDue(window_start_ms, trend.level_changed));
   if (trend.level_changed) publishAlarm();
   if (advice.action_changed) publishAdvice(window_start_ms);
   return publishTelemetry();
@@ -43,6 +47,7 @@ export function analyseWindow(): i32 {
 function sensorFailed(sensor: i32): i32 {
   advice.update(analysis.FAULT_SENSOR);
   sensors.update(window_start_ms);
+  reportStorage(persist.saveIfDue(window_start_ms, false));
   if (advice.action_changed) publishAdvice(window_start_ms);
   return publishSensorFault(sensor);
 }

@@ -165,7 +165,7 @@ export interface Command {
   args?: unknown;
 }
 
-export const FIRMWARE_COMMANDS = ["config", "self_test", "sampling", "waveform", "reboot", "maintenance"] as const;
+export const FIRMWARE_COMMANDS = ["config", "self_test", "sampling", "waveform", "reboot", "maintenance", "shutdown"] as const;
 
 /** The firmware's diagnoses (firmware/ANALYSIS.md §6), and "sensor_fault" for a window that
  *  is no measurement (ANALYSIS.md, "Sensor health"), which no machine diagnosis is drawn from. */
@@ -317,7 +317,7 @@ export type HostEvent =
 
 export type DeviceEvent =
   | { event: "boot"; boot: number; fw: number }
-  | { event: "error"; code: number; what: "samples" | "config" | "command" | "policy" | "update" }
+  | { event: "error"; code: number; what: "samples" | "config" | "command" | "policy" | "update" | "storage" }
   | { event: "policy"; provisioned: boolean; waveform: "on_request" | "never"; detail: "full" | "summary" }
   | { event: "alarm"; level: "none" | "alert" | "danger"; health: number }
   /** The advice changed: what to do about which fault, by when (Unix seconds); "none" when out of alarm. */
@@ -383,8 +383,8 @@ export function decodeEvent(bytes: Uint8Array): DeviceEvent {
   if (event === "error") {
     onlyKeys(map, ["event", "code", "what"], "an error event");
     const what = map.get("what");
-    if (what !== "samples" && what !== "config" && what !== "command" && what !== "policy" && what !== "update") {
-      fail('an error event\'s "what" is "samples", "config", "command", "policy" or "update"');
+    if (what !== "samples" && what !== "config" && what !== "command" && what !== "policy" && what !== "update" && what !== "storage") {
+      fail('an error event\'s "what" is "samples", "config", "command", "policy", "update" or "storage"');
     }
     return { event, code: numberIn(map.get("code"), "code", -255, -1, true), what };
   }

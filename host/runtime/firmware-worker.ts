@@ -43,7 +43,9 @@ const host: FirmwareHost = {
   storage: {
     read: (key) => {
       const length = request(OP_STORAGE_READ, key);
-      return length < 0 ? undefined : payload.slice(0, length);
+      if (length === -1) return undefined; // absent
+      if (length < 0) throw new Error(`the host could not read storage record ${key}`); // the firmware is told -8
+      return payload.slice(0, length);
     },
     write: (key, bytes) => {
       if (bytes.length > payload.length) throw new RangeError(`storage record of ${bytes.length} bytes is too large`);

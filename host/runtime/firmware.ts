@@ -150,7 +150,13 @@ export class Firmware {
         this.panicText = utf8.decode(this.bytes(ptr, len));
       },
       storage_read: (key: number, ptr: number, capacity: number): number => {
-        const record = this.host.storage.read(key);
+        let record: Uint8Array | undefined;
+        try {
+          record = this.host.storage.read(key);
+        } catch (error) {
+          this.host.log(3, `storage read of record ${key} failed: ${(error as Error).message}`);
+          return STORAGE_FAILED;
+        }
         if (record === undefined) return STORAGE_ABSENT;
         if (record.length > capacity) return STORAGE_TOO_LARGE;
         this.bytes(ptr, record.length).set(record);

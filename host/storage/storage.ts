@@ -21,6 +21,9 @@ function checkRecord(key: number, bytes: Uint8Array): void {
 
 export class MemoryStorage implements DeviceStorage {
   private readonly records = new Map<number, Uint8Array>();
+  /** Records written, in all, and per key: what a flash would have had to program. */
+  writes = 0;
+  readonly writesByKey = new Map<number, number>();
 
   read(key: number): Uint8Array | undefined {
     return this.records.get(key);
@@ -29,6 +32,8 @@ export class MemoryStorage implements DeviceStorage {
   write(key: number, bytes: Uint8Array): void {
     checkRecord(key, bytes);
     this.records.set(key, bytes.slice());
+    this.writes += 1;
+    this.writesByKey.set(key, (this.writesByKey.get(key) ?? 0) + 1);
   }
 }
 

@@ -30,8 +30,7 @@ const FULL_CONFIG: FirmwareConfig = {
 const SMALL_CONFIG: FirmwareConfig = { device: "pump-0001", rate_hz: 1000, window: 16, units: "m/s2" };
 
 /** Runs the release firmware through `steps` and returns the messages it published, in order. */
-async function fromFirmware(steps: (send: (bytes: Uint8Array) => void, feed: (samples: Float32Array, t: number) => void) => void): Promise<Uint8Array[]> {
-  const host = new RecordingHost();
+async function fromFirmware(steps: (send: (bytes: Uint8Array) => void, feed: (samples: Float32Array, t: number) => void) => void, host = new RecordingHost()): Promise<Uint8Array[]> {
   const { firmware } = await bootRelease(host);
   firmware.init(encodeFirmwareConfig(SMALL_CONFIG));
   const feed = (samples: Float32Array, t: number): void => {
@@ -53,6 +52,19 @@ const PACK: SenmlRecord[] = [
 
 const ramp = Float32Array.from({ length: 16 }, (_, i) => (i - 7.5) / 8);
 
+/** A host whose flash refuses every write of the firmware's running state (record 9). */
+function wornFlashHost(): RecordingHost {
+  const host = new RecordingHost();
+  const storage = host.storage;
+  host.storage = Object.assign(Object.create(storage) as typeof storage, {
+    write: (key: number, bytes: Uint8Array): void => {
+      if (key === 9) throw new Error("flash worn out");
+      storage.write(key, bytes);
+    },
+  });
+  return host;
+}
+
 export const PRODUCERS: Producer[] = [
   { name: "firmware configuration, every key", rule: "firmware-config", by: "typescript", produce: async () => encodeFirmwareConfig(FULL_CONFIG) },
   { name: "command: config", rule: "config-command", by: "typescript", produce: async () => encodeCommand({ id: 7, cmd: "config", args: SMALL_CONFIG }) },
@@ -60,6 +72,7 @@ export const PRODUCERS: Producer[] = [
   { name: "command: sampling", rule: "sampling-command", by: "typescript", produce: async () => encodeCommand({ id: 9, cmd: "sampling", args: { rate_hz: 2000, interval_s: 600 } }) },
   { name: "command: waveform", rule: "waveform-command", by: "typescript", produce: async () => encodeCommand({ id: 10, cmd: "waveform", args: { max_bytes: 256 } }) },
   { name: "command: reboot", rule: "reboot-command", by: "typescript", produce: async () => encodeCommand({ id: 11, cmd: "reboot" }) },
+  { name: "command: shutdown", rule: "shutdown-command", by: "typescript", produce: async () => encodeCommand({ id: 13, cmd: "shutdown" }) },
   { name: "state: birth", rule: "device-state", by: "typescript", produce: async () => encodeState({ online: true, session: 3, fw: 0x000100, abi: 1 }) },
   { name: "state: death", rule: "device-state", by: "typescript", produce: async () => encodeState({ online: false, session: 3 }) },
   {
@@ -70,6 +83,10 @@ export const PRODUCERS: Producer[] = [
   {
     name: "event: error, samples (firmware)", rule: "error-event", by: "firmware",
     produce: async () => (await fromFirmware((_, feed) => feed(Float32Array.from([NaN]), T0_MS)))[1],
+  },
+  {
+    name: "event: error, storage (firmware)", rule: "error-event", by: "firmware",
+    produce: async () => (await fromFirmware((_, feed) => feed(ramp, T0_MS), wornFlashHost()))[1],
   },
   {
     name: "reply: ok (firmware)", rule: "ok-reply", by: "firmware",

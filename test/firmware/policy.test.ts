@@ -103,6 +103,33 @@ describe("replay protection", () => {
     expect(rebooted.firmware.handleMessage(encodeCommand({ id: 14, seq: 7, cmd: "self_test" }))).toBe(0);
   });
 
+  it("shutdown needs no counter (its host may send it before a planned power-off), writes only what changed, and spends no counter", async () => {
+    const host = new RecordingHost();
+    const { firmware } = await provisioned(host);
+    firmware.process(signal, 1_767_225_600_000, 1000); // the first window writes the state: there was none
+    firmware.process(signal, 1_767_225_600_000 + 600_000, 1000);
+    const writes = host.storage.writesByKey.get(9);
+    expect(firmware.handleMessage(encodeCommand({ id: 20, cmd: "shutdown" }))).toBe(0);
+    expect(firmware.handleMessage(encodeCommand({ id: 21, cmd: "shutdown" }))).toBe(0); // again: nothing changed
+    expect(host.storage.writesByKey.get(9)).toBe(writes! + 1);
+    expect(host.storage.read(3)).toBeUndefined(); // no counter stored
+    expect(firmware.handleMessage(encodeCommand({ id: 22, cmd: "reboot" }))).toBe(-14); // every other command still needs one
+    expect(replies(host).map((r) => [r.id, r.ok ? 0 : r.error])).toEqual([[20, 0], [21, 0], [22, -14]]);
+  });
+
+  it("a counter the host cannot store is a storage failure (-8), not a replay, and the command does not run", async () => {
+    const host = new RecordingHost();
+    const { firmware } = await provisioned(host);
+    const write = host.storage.write.bind(host.storage);
+    host.storage.write = (key, bytes) => {
+      if (key === 3) throw new Error("flash write failed");
+      write(key, bytes);
+    };
+    expect(firmware.handleMessage(encodeCommand({ id: 30, seq: 1, cmd: "self_test" }))).toBe(-8);
+    expect(replies(host)).toEqual([{ id: 30, ok: false, error: -8 }]);
+    expect(events(host).filter((e) => e.event === "error")).toEqual([]);
+  });
+
   it("an unprovisioned device (a lab bench) takes commands without a counter", async () => {
     const { firmware } = await bootRelease();
     firmware.init(encodeFirmwareConfig(BASE));

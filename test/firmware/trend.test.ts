@@ -11,6 +11,7 @@ import { replay } from "../../simulator/replay/replay.js";
 import { bootRelease, RecordingHost } from "../../host/runtime/harness-hosts.js";
 import { releaseFirmware } from "../support/firmware.js";
 import { tones } from "../support/signals.js";
+import { stateSection } from "../support/state-record.js";
 
 const RATE_HZ = 1000;
 const WINDOW = 256;
@@ -81,7 +82,8 @@ interface Seen {
 }
 
 /** Boots the release firmware on `host`, feeds it `windows` one every ten minutes from
- *  `fromWindow`, and returns what each window published and the alarm events. */
+ *  `fromWindow`, shuts it down in order (its running state written), and returns what each
+ *  window published and the alarm events. */
 async function drive(windows: Float32Array[], options: { host?: RecordingHost; baselineWindows?: number; fromWindow?: number } = {}) {
   const host = options.host ?? new RecordingHost();
   const { firmware } = await bootRelease(host);
@@ -105,13 +107,14 @@ async function drive(windows: Float32Array[], options: { host?: RecordingHost; b
       kurtosis: value("kurtosis"), acc_rms: value("acc_rms"), vel_rms_mm_s: value("vel_rms") * 1000,
     });
   });
+  expect(firmware.handleMessage(encodeCommand({ id: 1, cmd: "shutdown" }))).toBe(0);
   return { host, seen, events };
 }
 
-/** The baseline record (storage key 4): its magic, window count and the quiet acceleration
- *  (m/s²) and velocity (mm/s) it has learned (kept as their logarithms). */
+/** The baseline (its section of the state record, storage key 9): its magic, window count and
+ *  the quiet acceleration (m/s²) and velocity (mm/s) it has learned (kept as their logarithms). */
 function baselineRecord(host: RecordingHost) {
-  const bytes = host.storage.read(4)!;
+  const bytes = stateSection(host.storage, "baseline")!;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
   return {
     length: bytes.length, magic: view.getUint32(0, true), count: view.getUint32(4, true),
@@ -310,10 +313,11 @@ describe("baseline and trend across reboots", () => {
     const baseline = baselineRecord(host);
     expect([baseline.length, baseline.magic, baseline.count]).toEqual([24, 0x32534142, 6]); // "BAS2"
     expect(baseline.vel).toBeCloseTo(0.5, 1);
-    expect(new DataView(host.storage.read(5)!.buffer).getUint32(0, true)).toBe(0x33524e54); // "TNR3"
+    // Written when the alarm changed, not only on the hour: the reboot below is a power cut.
+    expect(new DataView(stateSection(host.storage, "trend")!.buffer).getUint32(0, true)).toBe(0x33524e54); // "TNR3"
     const raised = host.published.filter((p) => p.kind === 2).map((p) => decodeEvent(p.bytes)).filter((e) => e.event === "alarm");
     expect(raised.map((e) => (e as { level: string }).level)).toEqual(["alert", "danger"]);
-    const second = await bootRelease(host); // reboot: same storage
+    const second = await bootRelease(host); // power cut and reboot: same storage, no shutdown
     second.firmware.init(config);
     host.published.length = 0;
     second.firmware.process(signal.subarray(59 * WINDOW, 60 * WINDOW), 60 * 600_000, RATE_HZ);
@@ -322,7 +326,7 @@ describe("baseline and trend across reboots", () => {
     expect(host.published.filter((p) => p.kind === 2)).toEqual([]);
   });
 
-  it("a reboot in the middle of a forecast changes no forecast: the history is kept as it is computed with", async () => {
+  it("an orderly reboot (shutdown, then boot) in the middle of a forecast changes no forecast: the history is kept as it is computed with", async () => {
     const velocities = [...Array(36).fill(0.5), ...Array.from({ length: 200 }, (_, i) => 0.5 * 5 ** (((i + 1) / 200) ** 2))];
     const signal = run(velocities);
     const config = encodeFirmwareConfig({ device: "d", rate_hz: RATE_HZ, window: WINDOW, units: "g" });
@@ -333,6 +337,7 @@ describe("baseline and trend across reboots", () => {
       const seen: (number | undefined)[][] = [];
       for (let i = 0; i < velocities.length; i++) {
         if (i === rebootAt) {
+          expect(firmware.handleMessage(encodeCommand({ id: 1, cmd: "shutdown" }))).toBe(0);
           ({ firmware } = await bootRelease(host));
           firmware.init(config);
         }
@@ -363,20 +368,21 @@ describe("baseline and trend across reboots", () => {
     const { firmware } = await bootRelease(host);
     firmware.init(encodeFirmwareConfig({ device: "d", rate_hz: RATE_HZ, window: WINDOW, units: "g" }));
     firmware.process(run([0.5]), 4 * 3_600_000, RATE_HZ); // a window at 4 h: the history's fourth point
-    const record = host.storage.read(6)!;
+    const record = stateSection(host.storage, "history")!; // its first write: the old record is not written again
     const view = new DataView(record.buffer, record.byteOffset, record.length);
     expect([record.length, view.getUint32(0, true), view.getUint32(4, true), view.getFloat64(16, true)]).toEqual([24 + 4 * 16, 0x32534948, 4, 1]); // "HIS2"
+    expect(host.storage.read(6)!.length).toBe(24 + 3 * 8);
     const points = Array.from({ length: 4 }, (_, i) => [view.getFloat64(24 + i * 16, true), view.getFloat64(32 + i * 16, true)]);
     expect(points.map(([hours]) => hours)).toEqual([1, 2, 3, 4]);
     expect(points.slice(0, 3).map(([, departure]) => departure)).toEqual([Math.fround(0.1), Math.fround(0.2), Math.fround(0.3)]);
   });
 
-  it("a reboot in the middle of a degradation changes nothing: the growth test's windows are kept in storage too", async () => {
+  it("an orderly reboot in the middle of a degradation changes nothing: the growth test's windows are kept in storage too", async () => {
     const windows = [...Array.from({ length: 30 }, (_, i) => line(0.5, i + 1)), ...Array.from({ length: 30 }, (_, i) => line(4.4, 31 + i))];
     const straight = await drive(windows, { baselineWindows: 6 });
     const host = new RecordingHost();
     const before = await drive(windows.slice(0, 40), { host, baselineWindows: 6 });
-    const after = await drive(windows.slice(40), { host, baselineWindows: 6, fromWindow: 40 }); // boots again on the same storage
+    const after = await drive(windows.slice(40), { host, baselineWindows: 6, fromWindow: 40 }); // shut down, boots again on the same storage
     expect(straight.events).toEqual([{ window: 49, level: "alert" }, { window: 50, level: "danger" }]);
     expect([...before.events, ...after.events]).toEqual(straight.events);
     expect([...before.seen, ...after.seen]).toEqual(straight.seen);
@@ -430,12 +436,12 @@ describe("advice and maintenance", () => {
       { event: "maintenance", action: "balance_impeller" },
     ]);
     expect(replies(host)).toEqual([{ id: 5, ok: true }]);
-    expect(new DataView(host.storage.read(4)!.buffer).getUint32(4, true)).toBe(0); // baseline count
+    expect(new DataView(stateSection(host.storage, "baseline")!.buffer).getUint32(4, true)).toBe(0); // baseline count, written at once
     // The repaired pump runs at 0.5 mm/s again: its new baseline, and no alarm.
     const signal = run(Array(20).fill(0.5));
     host.published.length = 0;
     for (let i = 0; i < 20; i++) firmware.process(signal.subarray(i * WINDOW, (i + 1) * WINDOW), (ALARMED + i) * 600_000, RATE_HZ);
-    expect(new DataView(host.storage.read(4)!.buffer).getUint32(4, true)).toBe(6);
+    expect(new DataView(stateSection(host.storage, "baseline")!.buffer).getUint32(4, true)).toBe(6);
     const pack = lastPack(host);
     expect(pack.find((r) => r.n === "action")).toBeUndefined();
     expect(pack.find((r) => r.n === "alarm")?.vs).toBe("none");
@@ -460,7 +466,7 @@ describe("advice and maintenance", () => {
     expect(firmware.handleMessage(encodeCommand({ id: 8, cmd: "maintenance", args: { action: "inspect", when: 1 } }))).toBe(-2);
     expect(replies(host)).toEqual([{ id: 6, ok: false, error: -2 }, { id: 7, ok: false, error: -2 }, { id: 8, ok: false, error: -2 }]);
     expect(events(host)).toEqual([]);
-    expect(new DataView(host.storage.read(4)!.buffer).getUint32(4, true)).toBe(6); // the baseline stands
+    expect(new DataView(stateSection(host.storage, "baseline")!.buffer).getUint32(4, true)).toBe(6); // the baseline stands
     expect(() => decodeCommand(encodeCommand({ id: 6, cmd: "maintenance", args: { action: "pray" } }))).toThrow(/maintenance action/);
   });
 
@@ -529,6 +535,8 @@ describe("bearing-housing temperature from the host's sensor mailbox", () => {
     host.storage.write(0x200, reading(50, 5 * 600_000));
     firmware.process(window, 5 * 600_000, RATE_HZ);
     expect(pack(host).find((r) => r.n === "temp_rise")).toBeUndefined(); // learning again
-    expect(new DataView(host.storage.read(8)!.buffer).getUint32(4, true)).toBe(1);
+    expect(new DataView(stateSection(host.storage, "temperature")!.buffer).getUint32(4, true)).toBe(0); // written at maintenance
+    expect(firmware.handleMessage(encodeCommand({ id: 2, cmd: "shutdown" }))).toBe(0);
+    expect(new DataView(stateSection(host.storage, "temperature")!.buffer).getUint32(4, true)).toBe(1);
   });
 });

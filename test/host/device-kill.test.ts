@@ -1,6 +1,7 @@
 // A device process killed at random moments, writes included, and started again on the same
 // directory: afterwards every message it produced in all its lives has been delivered exactly
-// once after de-duplication, in order (its durable outbox continues the sequence).
+// once after de-duplication, in order (its durable outbox continues the sequence), and the
+// firmware's state record reads back whole after every kill.
 
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -10,6 +11,8 @@ import { describe, expect, it } from "vitest";
 import { startEmbeddedBroker } from "../../simulator/net/broker.js";
 import { Collector } from "../../operator/collector.js";
 import { Random } from "../../simulator/physics/random.js";
+import { FileStorage } from "../../host/storage/storage.js";
+import { decodeStateRecord, STORAGE_KEY_STATE } from "../support/state-record.js";
 
 const ROUNDS = 5;
 const TARGET_WINDOWS = 1000;
@@ -53,6 +56,10 @@ describe("device process killed mid-run", () => {
         const { killed, output } = await life(broker.url, directory, 100 + Math.floor(random.next() * 400));
         if (killed) kills += 1;
         else expect(output).toMatch(/DONE/); // it finished before the kill came
+        // Killed in the middle of anything, its state record's write included: the record is
+        // the one before or the one after, and it reads back whole.
+        const state = new FileStorage(path.join(directory, "storage")).read(STORAGE_KEY_STATE);
+        if (state !== undefined) expect(() => decodeStateRecord(state)).not.toThrow();
       }
       const last = await life(broker.url, directory, null);
       const next = Number(/DONE (\d+)/.exec(last.output)![1]);

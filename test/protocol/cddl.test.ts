@@ -402,12 +402,13 @@ describe("protocol/impeller.cddl", () => {
   it("events: boot and error", () => {
     valid("boot-event", { event: "boot", boot: 12, fw: 0x010000 });
     valid("event", { event: "error", code: -7, what: "samples" });
+    valid("error-event", { event: "error", code: -8, what: "storage" });
     invalid("boot-event", { event: "boot", boot: 12 });
     expect(invalid("event", { event: "error", code: 99, what: "config" })).toEqual(["$.code: 99 is not in -14..-1"]);
-    expect(invalid("error-event", { event: "error", code: -3, what: "telemetry" })).toEqual(['$.what: "telemetry" is not "samples" / "config" / "command" / "policy" / "update"']);
+    expect(invalid("error-event", { event: "error", code: -3, what: "telemetry" })).toEqual(['$.what: "telemetry" is not "samples" / "config" / "command" / "policy" / "update" / "storage"']);
   });
 
-  it("commands: config with a full firmware-config, self_test, sampling, waveform, reboot", () => {
+  it("commands: config with a full firmware-config, self_test, sampling, waveform, reboot, shutdown", () => {
     valid("command", { id: 1, cmd: "config", args: firmwareConfig });
     valid("command", { id: 1, cmd: "config", args: { device: "p", rate_hz: 100.5, window: 16 } });
     valid("command", { id: 4294967295, cmd: "self_test" });
@@ -416,6 +417,8 @@ describe("protocol/impeller.cddl", () => {
     valid("command", { id: 4, cmd: "waveform" });
     valid("command", { id: 4, cmd: "waveform", args: { max_bytes: 256 } });
     valid("command", { id: 5, cmd: "reboot" });
+    valid("command", { id: 6, cmd: "shutdown" });
+    valid("shutdown-command", { id: 6, seq: 9, cmd: "shutdown" });
     expect(invalid("command", { id: 1, cmd: "config", args: { ...firmwareConfig, window: 9000 } })).toEqual(["$.args.window: 9000 is not in 16..8192"]);
     expect(invalid("config-command", { id: 1, cmd: "config", args: { ...firmwareConfig, device: "-pump" } }))
       .toEqual(['$.args.device: "-pump" does not match .regexp "[A-Za-z0-9][A-Za-z0-9._:-]{0,63}"']);
@@ -427,6 +430,7 @@ describe("protocol/impeller.cddl", () => {
     invalid("command", { id: 1, cmd: "launch" });
     invalid("command", { id: 4, cmd: "waveform", args: { max_bytes: 100 } });
     invalid("command", { id: 5, cmd: "reboot", args: {} });
+    invalid("command", { id: 6, cmd: "shutdown", args: {} });
   });
 
   it("commands for the update agent: update-offer and block", () => {

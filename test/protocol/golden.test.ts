@@ -35,6 +35,7 @@ const CODECS: Record<string, (bytes: Uint8Array) => unknown> = {
   "sampling-command": decodeCommand,
   "waveform-command": decodeCommand,
   "reboot-command": decodeCommand,
+  "shutdown-command": decodeCommand,
   "device-state": decodeState,
   "senml-pack": (bytes) => resolveSenml(decodeSenml(bytes)),
   "boot-event": decodeEvent,
