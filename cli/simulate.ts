@@ -187,7 +187,7 @@ function printRun(scenario: Scenario, runs: readonly SimulationResult[], result:
   if (outcomes.length > 0) process.stdout.write(`\n${formatPolicies(outcomes)}\n`);
   for (const c of result.campaigns) {
     const counts = Object.entries(c.counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(", ");
-    process.stdout.write(`Campaign ${c.name}: ${c.state} in wave ${c.maxWave} of ${c.targets} devices (${counts}) in ${(c.durationMs / 1000).toFixed(1)} s; ` +
+    process.stdout.write(`Campaign ${c.name}: ${c.state} in wave ${c.maxWave} of ${c.targets} devices (${counts}) in ${(c.durationMs / 1000).toFixed(1)} simulated s; ` +
       `${c.bytes.total} bytes on the wire, ${c.bytes.perDevicePerImage.toFixed(3)} × the image per device${c.reason !== null ? `; ${c.reason}` : ""}\n`);
   }
   if (result.campaigns.length > 0) process.stdout.write(`Power cuts during updates: ${result.powerCuts} (pumps powered on again from their flash)\n`);

@@ -8,6 +8,7 @@
 
 import fs from "node:fs";
 import type { UpdateStatus } from "../protocol/messages.js";
+import { WALL_TIMERS, type TimerHandle, type Timers } from "../protocol/timers.js";
 import type { DeviceRejections } from "./rejections.js";
 import type { UpdateServer } from "./update-server.js";
 
@@ -20,7 +21,7 @@ const ERRORS: readonly DeviceOutcome[] = ["reverted", "rejected", "failed", "tim
 const TERMINAL = new Set(["confirmed", "reverted", "rejected", "failed"]);
 /** Update states that show an attempt got past its offer. */
 const STARTED = new Set(["downloading", "verifying", "installing", "trial", "confirmed", "reverted", "failed"]);
-/** How often (wall ms) the campaign looks at what the devices reported. */
+/** How often (ms of its clock) the campaign looks at what the devices reported. */
 const WATCH_MS = 50;
 export const WAVE_TIMEOUT_MS_DEFAULT = 300_000;
 export const SETTLE_TIMEOUT_MS_DEFAULT = 60_000;
@@ -44,18 +45,18 @@ export interface CampaignPlan {
   /** Offers again a device whose download failed (resumes from its flash), this many times. */
   retries?: number;
   blockBytes?: number;
-  /** Wall ms without news from an updating device before it is offered the image again (counts
+  /** Ms without news from an updating device before it is offered the image again (counts
    *  as a retry): a device that lost power before its download was recorded in flash forgets
    *  the offer. An offer of what a device is already downloading is ignored by its agent. */
   stallMs?: number;
-  /** Wall ms a wave may take; devices not done by then count as timed out. */
+  /** Ms a wave may take; devices not done by then count as timed out. */
   waveTimeoutMs?: number;
-  /** Wall ms to wait, once the campaign stopped, for devices already updating to end. */
+  /** Ms to wait, once the campaign stopped, for devices already updating to end. */
   settleTimeoutMs?: number;
 }
 
 export interface HistoryEntry {
-  /** Wall ms since the campaign started. */
+  /** Ms since the campaign started, on its clock. */
   atMs: number;
   state: string;
   progress?: number;
@@ -135,20 +136,28 @@ export class Campaign {
   private readonly ends: number[];
   private readonly waveReports: WaveReport[] = [];
   private readonly seen = new Map<string, number>();
-  /** performance.now() of the last offer or status of each device. */
+  /** The clock's time of the last offer or status of each device. */
   private readonly heard = new Map<string, number>();
   private startedAt = 0;
   private endedAt = 0;
   private waveStartedAt = 0;
   private offersBytes = 0;
   private resumeRequested = false;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: TimerHandle | undefined;
+  /** Offers sent on a device's reconnection, not yet out. */
+  private offering = 0;
   private done: Promise<CampaignReport> | undefined;
   private finish: ((report: CampaignReport) => void) | undefined;
   private settleUntil = 0;
   private watching = false;
 
-  constructor(readonly plan: CampaignPlan, private readonly server: UpdateServer, private readonly onProgress?: (line: string, campaign: Campaign) => void) {
+  /** `clock`: what the campaign's times and waits run on: wall time, or the simulator's virtual clock. */
+  constructor(
+    readonly plan: CampaignPlan,
+    private readonly server: UpdateServer,
+    private readonly onProgress?: (line: string, campaign: Campaign) => void,
+    private readonly clock: Timers = WALL_TIMERS,
+  ) {
     checkPlan(plan);
     this.ends = waveEnds(plan.devices.length, plan.waves);
     for (const device of plan.devices) this.records.set(device, { device, wave: -1, outcome: "pending", offers: 0, history: [] });
@@ -159,13 +168,26 @@ export class Campaign {
   run(): Promise<CampaignReport> {
     if (this.done !== undefined) return this.done;
     this.server.serve({ campaign: this.plan.name, image: this.plan.image, envelope: this.plan.envelope, blockBytes: this.plan.blockBytes });
-    this.startedAt = performance.now();
+    this.startedAt = this.clock.now();
     this.state = "running";
     this.done = new Promise((resolve) => (this.finish = resolve));
     this.watching = true; // until the first wave's offers are out
     void this.startWave(0).finally(() => (this.watching = false));
-    this.timer = setInterval(() => void this.watch(), WATCH_MS);
+    this.watchLater();
     return this.done;
+  }
+
+  /** Nothing under way: not looking at the devices, no offer going out. */
+  get idle(): boolean {
+    return !this.watching && this.offering === 0;
+  }
+
+  /** The next look at the devices, WATCH_MS from now, and so on until the campaign ends. */
+  private watchLater(): void {
+    this.timer = this.clock.setTimeout(() => {
+      this.watchLater();
+      void this.watch();
+    }, WATCH_MS);
   }
 
   /** Starts no new wave (devices already offered carry on). */
@@ -196,7 +218,8 @@ export class Campaign {
     const record = this.records.get(device);
     if (record === undefined || record.outcome !== "updating" || (this.state !== "running" && this.state !== "paused")) return;
     if (record.offers > (this.plan.retries ?? 1)) return;
-    void this.offer(record);
+    this.offering += 1;
+    void this.offer(record).finally(() => (this.offering -= 1));
   }
 
   /** One line of live progress. */
@@ -221,7 +244,7 @@ export class Campaign {
     return {
       name: this.plan.name, state: this.state, reason: this.reason, maxWave: this.wave + 1,
       waves: this.waveReports.map((w) => ({ ...w })), targets: this.plan.devices.length, counts: this.counts(),
-      durationMs: Math.round((this.endedAt || performance.now()) - this.startedAt),
+      durationMs: Math.round((this.endedAt || this.clock.now()) - this.startedAt),
       bytes: {
         image: this.plan.image.length, envelope: this.plan.envelope.length, offers: this.offersBytes,
         blockCommands: counters.commandBytes, blockData: counters.dataBytes, uplink, total,
@@ -233,12 +256,12 @@ export class Campaign {
   }
 
   private elapsed(): number {
-    return Math.round(performance.now() - this.startedAt);
+    return Math.round(this.clock.now() - this.startedAt);
   }
 
   private async startWave(wave: number): Promise<void> {
     this.wave = wave;
-    this.waveStartedAt = performance.now();
+    this.waveStartedAt = this.clock.now();
     const from = wave === 0 ? 0 : this.ends[wave - 1];
     const devices = this.plan.devices.slice(from, this.ends[wave]);
     this.waveReports.push({ wave: wave + 1, share: this.plan.waves[wave], devices: devices.length, confirmed: 0, errors: 0, startedMs: this.elapsed(), endedMs: null });
@@ -254,7 +277,7 @@ export class Campaign {
     record.outcome = "updating";
     record.offers += 1;
     record.history.push({ atMs: this.elapsed(), state: "offer sent" });
-    this.heard.set(record.device, performance.now());
+    this.heard.set(record.device, this.clock.now());
     this.offersBytes += this.plan.envelope.length;
     await this.server.offer(record.device, this.plan.name).catch((error: unknown) => {
       record.history.push({ atMs: this.elapsed(), state: "offer lost", reason: (error as Error).message });
@@ -284,7 +307,7 @@ export class Campaign {
 
   private observe(record: DeviceRecord, status: UpdateStatus): void {
     if (status.campaign !== this.plan.name) return;
-    this.heard.set(record.device, performance.now());
+    this.heard.set(record.device, this.clock.now());
     record.history.push({ atMs: this.elapsed(), state: status.state, ...(status.progress !== undefined ? { progress: status.progress } : {}), ...(status.reason !== undefined ? { reason: status.reason } : {}) });
     // A rejection once the attempt is under way answers an offer sent again (busy installing,
     // or already installed): the attempt's own outcome stands.
@@ -298,7 +321,7 @@ export class Campaign {
 
   private async decide(): Promise<void> {
     if (this.state === "scheduled") return;
-    const now = performance.now();
+    const now = this.clock.now();
     const from = this.wave <= 0 ? 0 : this.ends[this.wave - 1];
     const wave = this.plan.devices.slice(from, this.ends[this.wave]).map((d) => this.records.get(d)!);
     // A failed download is retried (AWS Jobs' retry on FAILED): it resumes from the device's flash.
@@ -358,7 +381,7 @@ export class Campaign {
     if (this.state === "aborted" || this.state === "cancelled" || this.state === "completed") return;
     this.state = state;
     this.reason = reason;
-    this.settleUntil = performance.now() + (this.plan.settleTimeoutMs ?? SETTLE_TIMEOUT_MS_DEFAULT);
+    this.settleUntil = this.clock.now() + (this.plan.settleTimeoutMs ?? SETTLE_TIMEOUT_MS_DEFAULT);
   }
 
   private lastLine = "";
@@ -371,14 +394,14 @@ export class Campaign {
 
   private end(): void {
     if (this.finish === undefined) return;
-    clearInterval(this.timer);
+    this.clock.clearTimeout(this.timer);
     for (const record of this.records.values()) {
       if (record.outcome === "updating") {
         record.outcome = "timeout";
         record.history.push({ atMs: this.elapsed(), state: "timeout", reason: "still updating when the campaign ended" });
       }
     }
-    this.endedAt = performance.now();
+    this.endedAt = this.clock.now();
     const finish = this.finish;
     this.finish = undefined;
     finish(this.report());

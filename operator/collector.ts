@@ -4,7 +4,7 @@
 // not decode is counted against its device (rejections) and dropped.
 
 import type { Duplex } from "node:stream";
-import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import type { IClientOptions, MqttClient } from "mqtt";
 import { ProtocolError } from "../protocol/errors.js";
 import { unframe } from "../protocol/framing.js";
 import { decodeEvent, decodeReply, decodeWaveformPart, type Reply, type WaveformPart } from "../protocol/messages.js";
@@ -12,6 +12,7 @@ import { decodeSenml, resolveSenml, type ResolvedRecord } from "../protocol/senm
 import { decodeState, supersedes, type DeviceState } from "../protocol/state.js";
 import { readFramedSenml, type SenmlSink } from "../protocol/senml-reader.js";
 import { parseTopic, topicFilter, type Topic } from "../protocol/topics.js";
+import { connectClient } from "./mqtt-client.js";
 import { Rejections } from "./rejections.js";
 import { TelemetryLog } from "./telemetry-log.js";
 
@@ -59,16 +60,17 @@ export class Collector {
 
   /** Subscribes to a tenant. With `durable`, a persistent session under a fixed client id:
    *  the broker keeps what arrives while the collector is away (a broker that is itself
-   *  restarted must keep its sessions for that, as mosquitto with persistence does). */
-  static async connect(url: string, tenant: string, options: IClientOptions & { durable?: boolean } = {}): Promise<Collector> {
-    const { durable = false, ...clientOptions } = options;
-    const client = await mqtt.connectAsync(url, {
+   *  restarted must keep its sessions for that, as mosquitto with persistence does). With
+   *  `stream`, each connection goes over the stream it opens instead of dialling `url`. */
+  static async connect(url: string, tenant: string, options: IClientOptions & { durable?: boolean; stream?: () => Duplex } = {}): Promise<Collector> {
+    const { durable = false, stream, ...clientOptions } = options;
+    const client = await connectClient(url, {
       protocolVersion: 4,
       clientId: durable ? `collector.${tenant}` : `collector.${tenant}.${process.pid}.${Math.floor(performance.now())}`,
       clean: !durable,
       reconnectPeriod: 200,
       ...clientOptions,
-    });
+    }, stream);
     const collector = new Collector(client, tenant);
     client.on("message", (topic, payload) => collector.ingest(topic, new Uint8Array(payload)));
     coalesceWrites(client);

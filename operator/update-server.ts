@@ -11,12 +11,14 @@
 // What a device sends is untrusted: a payload that does not unframe or decode is counted
 // against the device (rejections) and dropped; it never ends the process or stalls a campaign.
 
-import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import type { IClientOptions, MqttClient } from "mqtt";
+import type { Duplex } from "node:stream";
 import { unframe } from "../protocol/framing.js";
 import {
   decodeUpdateMessage, encodeUpdateBlock, encodeUpdateOffer, type BlockRequest, type UpdateStatus,
 } from "../protocol/messages.js";
 import { buildTopic, parseTopic, topicFilter } from "../protocol/topics.js";
+import { connectClient } from "./mqtt-client.js";
 import { Rejections } from "./rejections.js";
 
 export interface ServedImage {
@@ -27,8 +29,8 @@ export interface ServedImage {
 }
 
 export interface ServerFaults {
-  /** Stay silent for this request (`n`: requests of the campaign so far, from 1). */
-  drop?: (request: BlockRequest, n: number) => boolean;
+  /** Stay silent for this request (`n`: requests of the campaign so far, from 1) of `device`. */
+  drop?: (request: BlockRequest, n: number, device: string | undefined) => boolean;
   /** Flip a byte of the block answering this request. */
   corrupt?: (request: BlockRequest, n: number) => boolean;
   /** Serve only the image's first bytes (the rest of each block is missing). */
@@ -107,16 +109,16 @@ export class UpdateServer {
       }
       return;
     }
-    const command = this.answer(message);
+    const command = this.answer(message, device);
     if (command !== undefined) await this.send(device, command);
   }
 
   /** The block command answering a request, or undefined when the server stays silent. */
-  answer(request: BlockRequest): Uint8Array | undefined {
+  answer(request: BlockRequest, device?: string): Uint8Array | undefined {
     this.counters.requests += 1;
     const served = this.images.get(request.campaign);
     const n = this.counters.requests;
-    if (served === undefined || this.faults.offline === true || this.faults.drop?.(request, n) === true) {
+    if (served === undefined || this.faults.offline === true || this.faults.drop?.(request, n, device) === true) {
       this.counters.dropped += 1;
       return undefined;
     }
@@ -148,16 +150,19 @@ export class UpdateServer {
 export class MqttUpdateServer extends UpdateServer {
   /** Bytes of the payloads devices published on "update" (block requests and statuses). */
   uplinkBytes = 0;
+  /** Payloads taken and not yet handled. */
+  private handling = 0;
 
   private constructor(private readonly client: MqttClient, readonly tenant: string) {
     super((device, command) => client.publishAsync(buildTopic(tenant, device, "command"), Buffer.from(command), { qos: 1 }).then(() => undefined));
   }
 
-  /** `options`: credentials and TLS, e.g. the tenant's operator identity (host/link/identity.ts). */
-  static async connect(url: string, tenant: string, options: IClientOptions = {}): Promise<MqttUpdateServer> {
-    const client = await mqtt.connectAsync(url, {
+  /** `options`: credentials and TLS, e.g. the tenant's operator identity (host/link/identity.ts);
+   *  `stream`: each connection over the stream it opens instead of dialling `url`. */
+  static async connect(url: string, tenant: string, options: IClientOptions = {}, stream?: () => Duplex): Promise<MqttUpdateServer> {
+    const client = await connectClient(url, {
       protocolVersion: 4, clientId: `update-server.${tenant}.${process.pid}.${Date.now()}`, clean: true, reconnectPeriod: 250, ...options,
-    });
+    }, stream);
     const server = new MqttUpdateServer(client, tenant);
     client.on("message", (topic, payload) => {
       server.uplinkBytes += payload.length;
@@ -168,10 +173,16 @@ export class MqttUpdateServer extends UpdateServer {
         return;
       }
       // A send that fails (the broker gone) is the device's to ask again for.
-      void server.receivePayload(device, new Uint8Array(payload)).catch(() => undefined);
+      server.handling += 1;
+      void server.receivePayload(device, new Uint8Array(payload)).catch(() => undefined).finally(() => (server.handling -= 1));
     });
     await client.subscribeAsync(topicFilter(tenant, "update"), { qos: 1 });
     return server;
+  }
+
+  /** Nothing under way: every payload taken handled, every command sent acknowledged. */
+  get idle(): boolean {
+    return this.handling === 0 && Object.keys(this.client.outgoing).length === 0 && this.client.queue.length === 0;
   }
 
   async close(): Promise<void> {

@@ -484,7 +484,7 @@ export class Device {
   }
 
   /** Opens the MQTT link: birth, then the outbox, then whatever the firmware publishes next. */
-  async connect(url: string, client?: IClientOptions, extra: Partial<Pick<MqttLinkOptions, "backoff" | "random" | "inFlightMax" | "sentUpTo" | "stream">> = {}): Promise<MqttLink> {
+  async connect(url: string, client?: IClientOptions, extra: Partial<Pick<MqttLinkOptions, "backoff" | "random" | "inFlightMax" | "sentUpTo" | "stream" | "timers">> = {}): Promise<MqttLink> {
     const link = new MqttLink({ ...this.linkOptions(), url, client, ...extra });
     this.link = link;
     await link.connect();

@@ -8,6 +8,7 @@ import { OutboxSender, type LinkCounters } from "./outbox-sender.js";
 import mqtt, { MqttClient, type IClientOptions } from "mqtt";
 import type { Duplex } from "node:stream";
 import { encodeState, decodeState, type DataPolicy } from "../../protocol/state.js";
+import { WALL_TIMERS, type TimerHandle, type Timers } from "../../protocol/timers.js";
 import { buildTopic } from "../../protocol/topics.js";
 import type { Outbox } from "../outbox/outbox.js";
 
@@ -30,11 +31,33 @@ export function backoffDelayMs(backoff: Backoff, attempt: number, random: () => 
   return Math.min(backoff.maxMs, raw) * (1 - backoff.jitter * random());
 }
 
+/** mqtt.js's keepalive timer (it fires every `ms` until cleared) on `timers`. */
+export function keepaliveTimer(timers: Timers): NonNullable<Exclude<IClientOptions["timerVariant"], string>> {
+  const live = new Map<number, TimerHandle>();
+  let nextId = 1;
+  const set = (callback: () => void, ms: number): number => {
+    const id = nextId++;
+    const tick = (): void => {
+      live.set(id, timers.setTimeout(tick, ms)); // the next one first: the callback may clear it
+      callback();
+    };
+    live.set(id, timers.setTimeout(tick, ms));
+    return id;
+  };
+  const clear = (id: number): void => {
+    if (live.has(id)) timers.clearTimeout(live.get(id));
+    live.delete(id);
+  };
+  return { set, clear } as NonNullable<Exclude<IClientOptions["timerVariant"], string>>;
+}
+
 /** A client for one connection attempt: over `stream` when given (the simulator's in-process
- *  network), else by dialling `url`. mqtt.js's debug logging costs a call with its arguments
- *  per packet even when off, so it is left out unless DEBUG is set. */
-export function openClient(url: string, options: IClientOptions, stream?: () => Duplex): MqttClient {
-  const all: IClientOptions = process.env.DEBUG === undefined ? { log: () => {}, ...options } : options;
+ *  network), else by dialling `url`; its keepalive on `timers` when given (the simulator's
+ *  virtual clock), else on mqtt.js's own. mqtt.js's debug logging costs a call with its
+ *  arguments per packet even when off, so it is left out unless DEBUG is set. */
+export function openClient(url: string, options: IClientOptions, stream?: () => Duplex, timers?: Timers): MqttClient {
+  const withTimer: IClientOptions = timers === undefined ? options : { ...options, timerVariant: keepaliveTimer(timers) };
+  const all: IClientOptions = process.env.DEBUG === undefined ? { log: () => {}, ...withTimer } : withTimer;
   return stream !== undefined ? new MqttClient(stream, all) : mqtt.connect(url, all);
 }
 
@@ -62,6 +85,8 @@ export interface MqttLinkOptions {
   backoff?: Backoff;
   /** Randomness for the backoff's jitter (the simulator passes its seeded generator). */
   random?: () => number;
+  /** The clock the reconnect backoff and the keepalive run on (the simulator's virtual clock); wall time when absent. */
+  timers?: Timers;
   onCommand?: (payload: Uint8Array) => void;
   onLog?: (level: number, text: string) => void;
 }
@@ -85,6 +110,10 @@ export interface DeviceLink {
   abort(): void;
   /** The highest sequence this link (or one before it) has sent. */
   readonly sentUpTo: number;
+  /** Nothing under way: no connection attempt awaiting its outcome, and when connected, the
+   *  birth out and every queued message acknowledged (the simulator waits for this before
+   *  its clock moves on). */
+  readonly idle: boolean;
 }
 
 export class MqttLink implements DeviceLink {
@@ -94,13 +123,16 @@ export class MqttLink implements DeviceLink {
   private readonly commandTopic: string;
   private session = 0;
   private attempt = 0;
-  private reconnectTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: TimerHandle | undefined;
   private closing = false;
   /** The last connection's subscriptions and birth, under way or done (never rejects). */
   private announcing: Promise<void> | undefined;
+  private announced = false;
+  private readonly timers: Timers;
   readonly counters: LinkCounters = { connects: 0, disconnects: 0, acknowledged: 0, resent: 0 };
 
   constructor(private readonly options: MqttLinkOptions) {
+    this.timers = options.timers ?? WALL_TIMERS;
     this.sender = new OutboxSender({ ...options, inFlightMax: options.inFlightMax ?? IN_FLIGHT_MAX }, this.counters);
     this.stateTopic = buildTopic(options.tenant, options.device, "state");
     this.commandTopic = buildTopic(options.tenant, options.device, "command");
@@ -148,7 +180,7 @@ export class MqttLink implements DeviceLink {
       reconnectPeriod: 0, // reconnects are ours: jittered exponential backoff
       will: this.will(),
     };
-    const client = openClient(this.options.url, options, this.options.stream);
+    const client = openClient(this.options.url, options, this.options.stream, this.options.timers);
     this.client = client;
     client.on("connect", () => {
       this.onConnected(client);
@@ -168,7 +200,9 @@ export class MqttLink implements DeviceLink {
       await client.subscribeAsync([this.commandTopic, this.stateTopic], { qos: 1 });
       await client.publishAsync(this.stateTopic, Buffer.from(this.birth()), { qos: 1, retain: true });
     };
-    this.announcing = announce().catch((error: unknown) => this.options.onLog?.(2, `mqtt: announcing failed: ${(error as Error).message}`));
+    this.announced = false;
+    this.announcing = announce().catch((error: unknown) => this.options.onLog?.(2, `mqtt: announcing failed: ${(error as Error).message}`))
+      .finally(() => { if (this.client === client) this.announced = true; });
     this.pump();
   }
 
@@ -179,7 +213,7 @@ export class MqttLink implements DeviceLink {
     if (this.closing || this.reconnectTimer !== undefined) return;
     const delay = backoffDelayMs(this.options.backoff ?? BACKOFF_DEFAULT, this.attempt++, this.options.random ?? Math.random);
     client.end(true); // this connection is gone; its client goes with it
-    this.reconnectTimer = setTimeout(() => {
+    this.reconnectTimer = this.timers.setTimeout(() => {
       this.reconnectTimer = undefined;
       if (!this.closing) this.open();
     }, delay);
@@ -230,12 +264,19 @@ export class MqttLink implements DeviceLink {
     return this.sender.sentUpTo;
   }
 
+  get idle(): boolean {
+    const client = this.client;
+    if (client === undefined || this.closing) return true;
+    if (!client.connected) return this.reconnectTimer !== undefined; // else an attempt is under way
+    return this.announced && this.sender.idle;
+  }
+
   /** The power went: the connection drops without a DISCONNECT, so the broker publishes the
    *  Will (the death); what was in flight stays in the outbox for the next life. */
   abort(): void {
     const client = this.client;
     this.closing = true;
-    clearTimeout(this.reconnectTimer);
+    this.timers.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     this.sender.connectionLost();
     this.client = undefined;
@@ -247,7 +288,7 @@ export class MqttLink implements DeviceLink {
     const client = this.client;
     if (client === undefined) return;
     this.closing = true;
-    clearTimeout(this.reconnectTimer);
+    this.timers.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     if (client.connected) {
       await this.announcing; // the session's birth goes out before its death

@@ -37,6 +37,11 @@ export class OutboxSender {
     return this.highestSent;
   }
 
+  /** Nothing in flight and nothing queued: every message acknowledged. */
+  get idle(): boolean {
+    return this.inFlight.size === 0 && this.options.outbox.size === 0;
+  }
+
   /** Sends pending entries through `client` while the window has room. `again` runs when a
    *  publish settles (the link sends more, if it still can); `current` says whether an
    *  acknowledgement still counts (the connection, or the device, may have gone meanwhile). */

@@ -16,6 +16,7 @@ import { OutboxSender } from "./outbox-sender.js";
 import type { IClientOptions, MqttClient } from "mqtt";
 import type { Duplex } from "node:stream";
 import { decodeState, encodeState } from "../../protocol/state.js";
+import { WALL_TIMERS, type TimerHandle, type Timers } from "../../protocol/timers.js";
 import { buildTopic } from "../../protocol/topics.js";
 import { backoffDelayMs, BACKOFF_DEFAULT, IN_FLIGHT_MAX, openClient, type Backoff, type DeviceLink, type LinkCounters, type MqttLinkOptions } from "./mqtt-link.js";
 
@@ -36,6 +37,8 @@ export interface GatewayOptions {
   backoff?: Backoff;
   /** Randomness for the backoff's jitter. */
   random?: () => number;
+  /** The clock the reconnect backoff and the keepalive run on; wall time when absent. */
+  timers?: Timers;
   /** The gateway's next session number, once per connection: a gateway keeps it in its storage,
    *  so its births outrank the deaths of its earlier lives. Counted in memory from 1 when absent. */
   nextSession?: () => number;
@@ -43,7 +46,7 @@ export interface GatewayOptions {
 }
 
 /** What a device tells the gateway about itself: as for its own MqttLink, less the connection. */
-export type ChannelOptions = Omit<MqttLinkOptions, "url" | "client" | "stream" | "backoff" | "random">;
+export type ChannelOptions = Omit<MqttLinkOptions, "url" | "client" | "stream" | "backoff" | "random" | "timers">;
 
 export class Gateway {
   private client: MqttClient | undefined;
@@ -53,17 +56,21 @@ export class Gateway {
   private readonly stateTopic: string;
   private session = 0;
   private attempt = 0;
-  private reconnectTimer: NodeJS.Timeout | undefined;
+  private reconnectTimer: TimerHandle | undefined;
   private closing = false;
   private firstConnect: (() => void) | undefined;
   /** The last connection's subscriptions and births, under way or done (never rejects). */
   private announcing: Promise<void> | undefined;
+  /** Announcements under way (subscriptions, births). */
+  private announcements = 0;
+  private readonly timers: Timers;
   /** Deaths of devices that went away while the gateway was disconnected: published on the
    *  next connection, before any birth (at most one per device detached). */
   private readonly deaths = new Map<string, Uint8Array>();
   readonly counters = { connects: 0, disconnects: 0 };
 
   constructor(private readonly options: GatewayOptions) {
+    this.timers = options.timers ?? WALL_TIMERS;
     this.stateTopic = buildTopic(options.tenant, options.id, "state");
   }
 
@@ -73,6 +80,15 @@ export class Gateway {
 
   get connected(): boolean {
     return this.client?.connected ?? false;
+  }
+
+  /** No connection attempt awaiting its outcome and no announcement under way (each channel
+   *  says whether its own messages are out). */
+  get idle(): boolean {
+    const client = this.client;
+    if (client === undefined || this.closing) return true;
+    if (!client.connected) return this.reconnectTimer !== undefined;
+    return this.announcements === 0;
   }
 
   /** Devices attached now. */
@@ -149,7 +165,7 @@ export class Gateway {
       ...this.options.client,
       reconnectPeriod: 0,
       will: this.will(),
-    }, this.options.stream);
+    }, this.options.stream, this.options.timers);
     this.client = client;
     client.on("connect", () => {
       this.attempt = 0;
@@ -171,6 +187,7 @@ export class Gateway {
   private announceAll(client: MqttClient, channels: GatewayChannel[]): void {
     if (channels.length === 0) return;
     for (const channel of channels) channel.beginSession();
+    this.announcements += 1;
     this.announcing = client.subscribeAsync(channels.flatMap((c) => [c.commandTopic, c.stateTopic]), { qos: 1 })
       .then(() => {
         for (const channel of channels) {
@@ -180,7 +197,8 @@ export class Gateway {
           client.publish(channel.stateTopic, Buffer.from(channel.birth()), { qos: 1, retain: true });
         }
       })
-      .catch((error: unknown) => this.options.onLog?.(2, `gateway ${this.options.id}: announcing failed: ${(error as Error).message}`));
+      .catch((error: unknown) => this.options.onLog?.(2, `gateway ${this.options.id}: announcing failed: ${(error as Error).message}`))
+      .finally(() => (this.announcements -= 1));
     for (const channel of channels) channel.pump();
   }
 
@@ -191,7 +209,7 @@ export class Gateway {
     if (this.closing || this.reconnectTimer !== undefined) return;
     const delay = backoffDelayMs(this.options.backoff ?? BACKOFF_DEFAULT, this.attempt++, this.options.random ?? Math.random);
     client.end(true);
-    this.reconnectTimer = setTimeout(() => {
+    this.reconnectTimer = this.timers.setTimeout(() => {
       this.reconnectTimer = undefined;
       if (!this.closing) this.open();
     }, delay);
@@ -201,7 +219,7 @@ export class Gateway {
   async close(): Promise<void> {
     const client = this.client;
     this.closing = true;
-    clearTimeout(this.reconnectTimer);
+    this.timers.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     if (client === undefined) return;
     if (client.connected) {
@@ -233,7 +251,7 @@ export class Gateway {
   abort(): void {
     const client = this.client;
     this.closing = true;
-    clearTimeout(this.reconnectTimer);
+    this.timers.clearTimeout(this.reconnectTimer);
     this.reconnectTimer = undefined;
     for (const channel of this.channels) channel.connectionLost();
     this.client = undefined;
@@ -317,6 +335,10 @@ export class GatewayChannel implements DeviceLink {
 
   get sentUpTo(): number {
     return this.sender.sentUpTo;
+  }
+
+  get idle(): boolean {
+    return this.gone || !this.gateway.connected || (this.gateway.idle && this.sender.idle);
   }
 
   announce(): void {

@@ -113,6 +113,7 @@ export class UpdateAgent implements UpdateHook {
   private download: Download | undefined;
   private timer: NodeJS.Timeout | undefined;
   private queue: Promise<unknown> = Promise.resolve();
+  private queued = 0;
   private closed = false;
   private readonly compiled = new Map<string, CompiledFirmware>();
 
@@ -179,9 +180,18 @@ export class UpdateAgent implements UpdateHook {
   }
 
   private serial<T>(body: () => Promise<T>): Promise<T> {
+    this.queued += 1;
     const result = this.queue.then(body);
-    this.queue = result.catch(() => undefined);
+    const done = (): void => {
+      this.queued -= 1;
+    };
+    this.queue = result.then(done, done);
     return result;
+  }
+
+  /** No command, poll or boot under way or waiting its turn. */
+  get idle(): boolean {
+    return this.queued === 0;
   }
 
   // --- reporting ------------------------------------------------------------------------

@@ -2,8 +2,8 @@
 // with the release image and an update agent (host/update/update-agent.ts), so a campaign
 // (operator/campaign.ts) can update it over MQTT like a real pump. Some pumps lose power at a random
 // flash operation of their update and are powered on again from what their flash holds. The
-// agent's silence timer runs on the fleet's virtual clock, which moves with wall time here
-// while a download is under way. Mechanism only: nothing here knows about waves or thresholds.
+// agent's silence is checked against the fleet's virtual clock, which the fleet moves on while
+// a campaign runs. Mechanism only: nothing here knows about waves or thresholds.
 
 import crypto from "node:crypto";
 import type { Device, DeviceOptions } from "../../host/device/device.js";
@@ -25,8 +25,6 @@ export const FLEET_FLASH: FlashGeometry = { size: 128 * 1024, sectorBytes: 4096,
 export const FLEET_SILENCE_MS = 2000;
 export const FLEET_TRIES_MAX = 5;
 export const FLEET_SELF_TEST_TIMEOUT_MS = 5000;
-/** How often (wall ms) downloads are checked for silence and dead flash for a power-on. */
-export const TICK_MS = 100;
 const POWER_LOSS_SALT = 0x0b5e_55ed;
 /** Wall ms a dead pump's link is given to close before it is powered on again regardless. */
 const POWER_OFF_WAIT_MS = 1000;
@@ -70,8 +68,6 @@ export class UpdatablePump {
   flash: Flash;
   /** Times the pump lost power and was powered on again. */
   powerCuts = 0;
-  /** The group is polling its agent or powering it on: one thing at a time per pump. */
-  busy = false;
   private earlierMessages = 0;
   private readonly deviceOptions: Omit<DeviceOptions, "firmware" | "trial">;
 

@@ -1,6 +1,6 @@
 // A worker thread of the fleet: runs one PumpGroup (its share of the pumps) step by step as
-// the main thread says. Messages: create → created | failed; step → stepped; finish →
-// finished; close → closed.
+// the main thread says. Messages: create → created | failed; step → stepped; advance →
+// advanced; settle → settled; finish → finished; close → closed.
 
 import fs from "node:fs";
 import { parentPort, workerData, type MessagePort } from "node:worker_threads";
@@ -38,9 +38,13 @@ try {
   });
   // Messages are handled one after the other: a step can arrive while the one before runs.
   let last: Promise<void> = Promise.resolve();
-  port.on("message", (message: { type: string; step?: number }) => {
+  port.on("message", (message: { type: string; step?: number; ms?: number }) => {
     const run = async (): Promise<void> => {
       if (message.type === "step") port.postMessage({ type: "stepped", windows: await group.step(message.step!) });
+      else if (message.type === "advance") {
+        await group.advance(message.ms!);
+        port.postMessage({ type: "advanced" });
+      } else if (message.type === "settle") port.postMessage({ type: "settled", mark: await group.settled() });
       else if (message.type === "finish") port.postMessage({ type: "finished", pumps: await group.finish() });
       else if (message.type === "close") {
         await group.close();

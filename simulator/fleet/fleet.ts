@@ -19,7 +19,7 @@ import { pumpKind } from "../physics/pump-types.js";
 import { Random } from "../physics/random.js";
 import type { Scenario } from "../scenario/scenario.js";
 import { prepareCampaigns, type FleetCampaigns } from "./fleet-campaigns.js";
-import { FleetEvents } from "./fleet-events.js";
+import { FleetEvents, type FleetWorld } from "./fleet-events.js";
 import { DELIVERY_TIMEOUT_MS, FleetNetwork } from "./fleet-network.js";
 import { defaultWorkers, startGroups, type Group } from "./groups.js";
 import type { GroupPumpSummary } from "./pump-group.js";
@@ -27,6 +27,10 @@ import { policyOutcome, type PolicyOutcome, type ServicePumpSummary } from "./se
 
 /** Steps a group may be ahead of the slowest group. */
 const STEPS_AHEAD_MAX = 1;
+/** Turns of the event loop this thread must be seen idle in a row, once the groups are. */
+const QUIET_TURNS = 3;
+/** Wall ms the world is given to settle before the run goes on regardless (and says so). */
+const SETTLE_WALL_MS_MAX = 60_000;
 const FAULT_SEED_SALT = 0x5eed_fa17;
 
 export interface SimulationOptions {
@@ -128,8 +132,8 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
   const shard = options.shard ?? { index: 0, count: 1 };
   const network = await FleetNetwork.open(scenario, options, shard);
   const plan = planRun(scenario, options, shard);
-  const events = new FleetEvents(scenario, network, plan.campaigns, options);
   const groups: Group[] = [];
+  const events = new FleetEvents(scenario, network, plan.campaigns, worldOf(groups, network, options.log), options);
   try {
     groups.push(...await startGroups(
       { scenario, faults: plan.faults, brokerUrl: network.brokerUrl, updates: plan.campaigns?.updates, identities: options.identities, policy: plan.policy },
@@ -144,6 +148,34 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
     await Promise.all(groups.map((group) => group.close()));
     await network.close();
   }
+}
+
+/** The groups and the broker as one world: settled when every group is idle, every record
+ *  sent on the in-process network has been received at its other end, this thread (the
+ *  operator's side) is idle, and two looks in a row find the same counts. Over TCP sockets
+ *  (no in-process network) bytes in the kernel cannot be counted: the looks alone tell. */
+function worldOf(groups: readonly Group[], network: FleetNetwork, log: LogSink | undefined): FleetWorld {
+  const settle = async (idle: () => boolean = () => true): Promise<void> => {
+    const started = performance.now();
+    let last = "";
+    for (;;) {
+      const marks = await Promise.all(groups.map((group) => group.settle()));
+      for (let quiet = 0; quiet < QUIET_TURNS;) {
+        await yieldToEventLoop();
+        quiet = idle() ? quiet + 1 : 0;
+      }
+      const hub = network.hubCounters;
+      const balanced = network.operatorBalanced && (hub === undefined || marks.every((mark, i) => mark.sent === hub[i].received && mark.received === hub[i].sent));
+      const look = JSON.stringify([marks, hub, network.collector.received]);
+      if (balanced && look === last) return;
+      last = look;
+      if (performance.now() - started > SETTLE_WALL_MS_MAX) {
+        log?.("fleet", 2, `not settled within ${SETTLE_WALL_MS_MAX} ms: the run goes on, but may not replay exactly`);
+        return;
+      }
+    }
+  };
+  return { settle, advance: async (ms) => void (await Promise.all(groups.map((group) => group.advance(ms)))) };
 }
 
 /** What a run is made of before it starts: every pump's faults, this shard's pumps and the

@@ -9,7 +9,7 @@ import type { LogSink } from "../../host/device/device.js";
 import type { CompiledFirmware } from "../../host/runtime/firmware.js";
 import { loadRelease, RELEASE_IMAGE } from "../../host/runtime/images.js";
 import type { FleetWorkerData } from "./fleet-worker.js";
-import { PumpGroup, type GroupPumpSummary } from "./pump-group.js";
+import { PumpGroup, type GroupPumpSummary, type SettleMark } from "./pump-group.js";
 
 /** A worker thread is worth starting for at least this many pumps. */
 const PUMPS_PER_WORKER_MIN = 50;
@@ -18,6 +18,10 @@ const WORKER_ENTRY = new URL("./fleet-worker-entry.mjs", import.meta.url);
 /** What the fleet asks of a group of pumps, in this thread or in a worker. */
 export interface Group {
   step(step: number): Promise<number>;
+  /** Moves the group's clock on to `ms` between steps (while a campaign runs). */
+  advance(ms: number): Promise<void>;
+  /** Resolves once nothing is under way in the group (pump-group.ts, settled). */
+  settle(): Promise<SettleMark>;
   finish(): Promise<GroupPumpSummary[]>;
   close(): Promise<void>;
 }
@@ -56,7 +60,10 @@ function inThisThread(group: PumpGroup, onWindow?: (device: string, timestampMs:
     last = next.catch(() => undefined);
     return next;
   };
-  return { step: (step) => inTurn(() => group.step(step, onWindow)), finish: () => inTurn(() => group.finish()), close: () => inTurn(() => group.close()) };
+  return {
+    step: (step) => inTurn(() => group.step(step, onWindow)), advance: (ms) => inTurn(() => group.advance(ms)), settle: () => inTurn(() => group.settled()),
+    finish: () => inTurn(() => group.finish()), close: () => inTurn(() => group.close()),
+  };
 }
 
 /** A PumpGroup in a worker thread, driven by messages. */
@@ -84,6 +91,14 @@ async function inWorker(data: FleetWorkerData, log?: LogSink): Promise<Group> {
     step: async (step) => {
       worker.postMessage({ type: "step", step });
       return Number((await next()).windows);
+    },
+    advance: async (ms) => {
+      worker.postMessage({ type: "advance", ms });
+      await next();
+    },
+    settle: async () => {
+      worker.postMessage({ type: "settle" });
+      return (await next()).mark as SettleMark;
     },
     finish: async () => {
       worker.postMessage({ type: "finish" });

@@ -27,10 +27,19 @@ import { PumpModel } from "../physics/pump.js";
 import { Random } from "../physics/random.js";
 import { ThermalModel } from "../physics/thermal.js";
 import type { Scenario } from "../scenario/scenario.js";
-import { agentOptionsFor, compileCache, powerLossPlan, TICK_MS, UpdatablePump, type FleetUpdates } from "./fleet-updates.js";
+import { agentOptionsFor, compileCache, powerLossPlan, UpdatablePump, type FleetUpdates } from "./fleet-updates.js";
 import { PumpService, type ServicePumpSummary } from "./service.js";
 
 const PARTITION_SALT = 0x9a27_1710;
+const BACKOFF_SALT = 0xbac0_ff5e;
+/** Turns of the event loop a group must be seen idle in a row to count as settled. */
+const QUIET_TURNS = 3;
+/** Wall ms a group is given to settle before the run goes on regardless (and says so). */
+const SETTLE_WALL_MS_MAX = 30_000;
+/** In the simulated world a lost connection is always seen at once (the broker or the network
+ *  closes it), so a keepalive would find nothing; on the virtual clock, a ping every simulated
+ *  minute would cost more than the measurements. Connections run without one. */
+const SIMULATED_CLIENT = { keepalive: 0 };
 /** A device waits for its outbox to drain when this many messages are queued. */
 const OUTBOX_HIGH_WATER = 64;
 /** Devices handled between two yields to the event loop. */
@@ -57,6 +66,13 @@ export function measurementMs(scenario: Scenario, step: number, index: number): 
   const startMs = Date.parse(scenario.start);
   const offsetMs = Math.floor((index * scenario.interval_s * 1000) / scenario.pumps);
   return startMs + step * scenario.interval_s * 1000 + offsetMs;
+}
+
+/** What a group reports once settled: the records its devices' end of the in-process network
+ *  sent and received (the fleet compares them with the broker's end). */
+export interface SettleMark {
+  sent: number;
+  received: number;
 }
 
 export interface GroupPumpSummary {
@@ -108,6 +124,8 @@ interface GroupPump {
   /** Under a maintenance policy: its service, and the work its firmware has yet to hear of. */
   readonly service: PumpService | undefined;
   untold: string | undefined;
+  /** The link's backoff jitter: a stream of its own, so reconnections leave the physics alone. */
+  readonly backoff: Random;
 }
 
 export interface PumpGroupOptions {
@@ -131,7 +149,6 @@ export class PumpGroup {
   private readonly window: Float32Array;
   private readonly pumps: GroupPump[] = [];
   private readonly clock: VirtualClock;
-  private ticker: NodeJS.Timeout | undefined;
   /** The scenario's network (latency, partitions) between these pumps and the broker. */
   private network: GroupNetwork | undefined;
   /** The embedded broker's in-process network (net/link-hub.ts), when the fleet runs on it (never
@@ -157,14 +174,14 @@ export class PumpGroup {
   }
 
   /** Connects a pump's device through its gateway, or with its own connection. */
-  private async connectDevice(pump: GroupPump, random: Random): Promise<void> {
-    const { device, gateway, earlier } = pump;
+  private async connectDevice(pump: GroupPump): Promise<void> {
+    const { device, gateway, earlier, backoff } = pump;
     const sentUpTo = earlier.sentUpTo;
     if (gateway !== undefined) device.connectVia(gateway, { sentUpTo });
     else {
       const dialer = this.dialer;
-      await device.connect(this.urlFor(pump.index), identityOptions(this.options.identities, device.id), {
-        random: () => random.next(), sentUpTo, ...(dialer !== undefined ? { stream: () => dialer.dial() } : {}),
+      await device.connect(this.urlFor(pump.index), { ...SIMULATED_CLIENT, ...identityOptions(this.options.identities, device.id) }, {
+        random: () => backoff.next(), sentUpTo, timers: this.clock, ...(dialer !== undefined ? { stream: () => dialer.dial() } : {}),
       });
     }
   }
@@ -181,10 +198,6 @@ export class PumpGroup {
     } catch (error) {
       await group.close();
       throw error;
-    }
-    if (options.updates !== undefined) {
-      group.ticker = setInterval(() => group.tick(options.log), TICK_MS);
-      group.ticker.unref();
     }
     return group;
   }
@@ -207,8 +220,10 @@ export class PumpGroup {
     if (identities !== undefined) throw new Error("devices_per_connection above 1 needs a broker that lets one connection publish for many devices: not with identities (a device's certificate allows only its own topics)");
     for (let first = 0; first < indices.length; first += perConnection) {
       const dialer = this.dialer;
+      const random = Random.forItem((scenario.seed ^ BACKOFF_SALT) >>> 0, indices[first]);
       this.gateways.push(new Gateway({
         url: this.urlFor(indices[first]), tenant: scenario.tenant, id: `gw-${deviceId(indices[first])}`,
+        client: SIMULATED_CLIENT, timers: this.clock, random: () => random.next(),
         onLog: (level, text) => log?.(deviceId(indices[first]), level, text),
         ...(dialer !== undefined ? { stream: () => dialer.dial() } : {}),
       }));
@@ -217,7 +232,8 @@ export class PumpGroup {
   }
 
   /** Pump `index`: its physics drawn from its own stream, its device booted and connected. The
-   *  link's backoff draws from the same stream, after the pump's parameters. */
+   *  link's backoff jitter draws from a stream of its own (BACKOFF_SALT), so however often a
+   *  pump reconnects, its physics stays as it was. */
   private async addPump(index: number, owner: OwnerPolicy | undefined, compile: ReturnType<typeof compileCache> | undefined): Promise<void> {
     const { scenario, faults, firmware, updates, log } = this.options;
     const random = Random.forItem(scenario.seed, index);
@@ -247,10 +263,10 @@ export class PumpGroup {
       gateway: this.gateways[Math.floor(this.pumps.length / Math.max(1, scenario.devices_per_connection ?? 1))],
       timeline: cuts.length > 0 ? new PowerTimeline(cuts) : undefined, bootOptions,
       earlier: { published: 0, link: { connects: 0, disconnects: 0, acknowledged: 0, resent: 0 }, sentUpTo: 0 },
-      updatable, service, untold: undefined,
+      updatable, service, untold: undefined, backoff: Random.forItem((scenario.seed ^ BACKOFF_SALT) >>> 0, index),
     };
     this.pumps.push(pump);
-    await this.connectDevice(pump, random);
+    await this.connectDevice(pump);
   }
 
   /** The pump's service under the run's maintenance policy (a scenario with "service"). */
@@ -267,33 +283,58 @@ export class PumpGroup {
     return this.pumps.reduce((sum, pump) => sum + (pump.updatable?.powerCuts ?? 0), 0);
   }
 
-  /** While a download is under way the virtual clock moves with wall time, so the agents'
-   *  silence timers run; a pump whose flash lost power is powered on again from it. One pump
-   *  busy (an agent's queue held by a reboot, a slow power-on) holds up no other. */
-  private tick(log?: LogSink): void {
-    if (this.pumps.some((pump) => pump.updatable?.agent.state === "downloading")) this.clock.advanceTo(this.clock.now() + TICK_MS);
+  /** Between two measurements (while a campaign runs), the fleet moves the clock on: the timers
+   *  due by `ms` fire, the agents' silence is checked against it, and a pump whose flash lost
+   *  power is powered on again from it; pump by pump, in order. */
+  async advance(ms: number): Promise<void> {
+    await this.clock.runTo(Math.max(this.clock.now(), ms), () => this.settled());
     for (const pump of this.pumps) {
       const updatable = pump.updatable;
-      if (updatable === undefined || updatable.busy) continue;
-      let work: Promise<unknown>;
-      if (updatable.flash.dead) work = this.powerOn(pump);
-      else if (updatable.agent.state === "downloading") work = updatable.agent.poll();
-      else continue;
-      updatable.busy = true;
-      work.catch((error: unknown) => log?.(updatable.device.id, 3, `update tick: ${(error as Error).message}`)).finally(() => (updatable.busy = false));
+      if (updatable === undefined) continue;
+      try {
+        if (updatable.flash.dead) await this.powerOn(pump);
+        else if (updatable.agent.state === "downloading") await updatable.agent.poll();
+      } catch (error) {
+        this.options.log?.(updatable.device.id, 3, `update: ${(error as Error).message}`);
+      }
     }
   }
 
   private async powerOn(pump: GroupPump): Promise<void> {
-    const random = Random.forItem(this.scenario.seed, pump.index);
     pump.device = await pump.updatable!.powerCycle();
-    await this.connectDevice(pump, random);
+    await this.connectDevice(pump);
+  }
+
+  /** Nothing under way in the group: every link idle (no attempt awaiting its outcome, every
+   *  message acknowledged), every update agent idle. */
+  private idle(): boolean {
+    for (const gateway of this.gateways) if (!gateway.idle) return false;
+    for (const pump of this.pumps) {
+      if (pump.device.link !== undefined && !pump.device.link.idle) return false;
+      if (pump.updatable !== undefined && !pump.updatable.agent.idle) return false;
+    }
+    return true;
+  }
+
+  /** Resolves once the group has been idle for QUIET_TURNS turns of the event loop in a row, with
+   *  what its end of the in-process network sent and received. */
+  async settled(): Promise<SettleMark> {
+    const started = performance.now();
+    for (let quiet = 0; quiet < QUIET_TURNS;) {
+      await yieldToEventLoop();
+      quiet = this.idle() ? quiet + 1 : 0;
+      if (performance.now() - started > SETTLE_WALL_MS_MAX) {
+        this.options.log?.(`group of ${deviceId(this.options.indices[0])}`, 2, `not settled within ${SETTLE_WALL_MS_MAX} ms: the run goes on, but may not replay exactly`);
+        break;
+      }
+    }
+    return this.dialer?.counters ?? { sent: 0, received: 0 };
   }
 
   /** The power goes (the device dies where it stands) or comes back (it boots again from its
    *  storage and outbox, and connects), at the change's time on the virtual clock. */
   private async changePower(pump: GroupPump, change: PowerChange): Promise<void> {
-    this.clock.advanceTo(Math.max(this.clock.now(), change.atMs));
+    await this.clock.runTo(Math.max(this.clock.now(), change.atMs), () => this.settled());
     if (change.change === "off") {
       const { device, earlier } = pump;
       earlier.published += device.counters.published;
@@ -302,7 +343,7 @@ export class PumpGroup {
       await device.powerOff();
     } else {
       pump.device = await Device.boot(pump.bootOptions!);
-      await this.connectDevice(pump, Random.forItem(this.scenario.seed, pump.index));
+      await this.connectDevice(pump);
     }
     pump.timeline!.done(change);
   }
@@ -325,7 +366,7 @@ export class PumpGroup {
     const timeline = pump.timeline;
     // Bounded: each change moves the timeline on, and it has two per cut.
     for (let change = timeline?.due(timestampMs); change !== undefined; change = timeline!.due(timestampMs)) await this.changePower(pump, change);
-    this.clock.advanceTo(Math.max(this.clock.now(), timestampMs));
+    await this.clock.runTo(Math.max(this.clock.now(), timestampMs), () => this.settled());
     const state = pump.service?.at(timestampMs);
     if (state?.finished !== undefined) pump.untold = state.finished.action;
     // Once the work is done, the firmware is told (as the fitter's service tool would), so it
@@ -369,7 +410,6 @@ export class PumpGroup {
   }
 
   async close(): Promise<void> {
-    clearInterval(this.ticker);
     for (const pump of this.pumps) pump.updatable?.agent?.close();
     await Promise.all(this.pumps.map((pump) => pump.device.close()));
     await Promise.all(this.gateways.map((gateway) => gateway.close()));

@@ -27,6 +27,9 @@ class PortEnd {
   private queuedBytes = 0;
   private scheduled = false;
   private closed = false;
+  /** Records sent and received on this port, so far: the fleet compares both ends' to know
+   *  that nothing is on its way between them. */
+  readonly counters = { sent: 0, received: 0 };
   private readonly flushLater = (): void => {
     this.scheduled = false;
     this.flush();
@@ -40,6 +43,7 @@ class PortEnd {
         const op = view.getUint8(at + 4);
         const length = view.getUint32(at + 5, true);
         at += RECORD_HEADER_BYTES;
+        this.counters.received += 1;
         onRecord(id, op, Buffer.from(batch, at, length));
         at += length;
       }
@@ -48,6 +52,7 @@ class PortEnd {
 
   send(id: number, op: number, bytes?: Uint8Array): void {
     if (this.closed) return;
+    this.counters.sent += 1;
     this.queued.push({ id, op, bytes });
     this.queuedBytes += RECORD_HEADER_BYTES + (bytes?.length ?? 0);
     if (this.queuedBytes >= BATCH_BYTES_MAX) this.flush();
@@ -141,6 +146,8 @@ class LinkStream extends Duplex {
 export class LinkHub {
   private accept: ((stream: Duplex) => void) | undefined;
   private readonly streams = new Map<PortEnd, Map<number, LinkStream>>();
+  /** Each port's end here, in the order the ports were handed out. */
+  private readonly ends: PortEnd[] = [];
   /** Connections opened and refused (dialled while nothing listened) since the hub was made. */
   readonly counters = { opened: 0, refused: 0 };
 
@@ -164,6 +171,7 @@ export class LinkHub {
     });
     end.unref(); // the hub keeps no process alive: the broker's own listener does
     this.streams.set(end, streams);
+    this.ends.push(end);
     return port2;
   }
 
@@ -175,6 +183,11 @@ export class LinkHub {
   /** The broker is down: new connections are refused (the broker closes those it had). */
   unlisten(): void {
     this.accept = undefined;
+  }
+
+  /** Records sent and received on each port here, in the order the ports were handed out. */
+  get portCounters(): { sent: number; received: number }[] {
+    return this.ends.map((end) => ({ ...end.counters }));
   }
 
   /** Connections open now. */
@@ -206,6 +219,11 @@ export class LinkDialer {
       else if (op === OP_CLOSE) this.streams.get(id)?.peerHungUp();
     });
     this.end.unref();
+  }
+
+  /** Records sent and received on this thread's port, so far. */
+  get counters(): { sent: number; received: number } {
+    return { ...this.end.counters };
   }
 
   /** A new connection to the broker; closed at once when the broker is not listening. */

@@ -67,7 +67,7 @@ export interface CampaignSpec {
   block_loss_share: number;
   /** Offers again to a device whose download failed, this many times. */
   retries: number;
-  /** Wall seconds a wave may take before its unfinished devices count as timed out. */
+  /** Simulated seconds a wave may take before its unfinished devices count as timed out. */
   wave_timeout_s: number;
 }
 

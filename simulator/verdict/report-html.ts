@@ -106,7 +106,7 @@ function expectationsSection(expectations: readonly ExpectationResult[]): string
 }
 
 function campaignsSection(campaigns: NonNullable<ReportInput["campaigns"]>): string {
-  const parts = [`<section><h2>Campaigns</h2><div class="scroll"><table><thead><tr><th>campaign</th><th>state</th><th>waves (devices: confirmed / errors)</th><th>outcome</th><th class="num">seconds</th><th class="num">bytes per device ÷ image</th><th>why it stopped</th></tr></thead><tbody>`];
+  const parts = [`<section><h2>Campaigns</h2><div class="scroll"><table><thead><tr><th>campaign</th><th>state</th><th>waves (devices: confirmed / errors)</th><th>outcome</th><th class="num">simulated seconds</th><th class="num">bytes per device ÷ image</th><th>why it stopped</th></tr></thead><tbody>`];
   for (const c of campaigns) {
     const waves = c.waves.map((w) => `${w.wave}: ${w.devices} (${w.confirmed} / ${w.errors})`).join(" · ");
     const counts = Object.entries(c.counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(", ");

@@ -5,11 +5,12 @@
 
 import { afterEach, describe, expect, it } from "vitest";
 import { Device } from "../../host/device/device.js";
-import { backoffDelayMs } from "../../host/link/mqtt-link.js";
+import { backoffDelayMs, keepaliveTimer } from "../../host/link/mqtt-link.js";
 import { MemoryStorage } from "../../host/storage/storage.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../../simulator/net/broker.js";
 import { Collector } from "../../operator/collector.js";
 import { LinkProxy } from "../../simulator/net/network.js";
+import { VirtualClock } from "../../simulator/physics/clock.js";
 import { Random } from "../../simulator/physics/random.js";
 import { releaseFirmware } from "../support/firmware.js";
 import { MOSQUITTO_MISSING_REASON, MOSQUITTO_PATH, startMosquitto, type Mosquitto } from "../support/mosquitto.js";
@@ -85,6 +86,42 @@ describe("reconnect backoff", () => {
     expect([0, 1, 2, 3, 4, 10].map((a) => backoffDelayMs(backoff, a, () => 0))).toEqual([100, 200, 400, 800, 1000, 1000]);
     expect([0, 1, 2, 3, 4, 10].map((a) => backoffDelayMs(backoff, a, () => 1))).toEqual([50, 100, 200, 400, 500, 500]);
     expect(backoffDelayMs(backoff, 1e9, () => 0)).toBe(1000);
+  });
+
+  it("runs on the clock the link is given: no attempt until that clock reaches the delay", async () => {
+    let broker: EmbeddedBroker = await startEmbeddedBroker();
+    cleanups.push(() => broker.close());
+    const clock = new VirtualClock(Date.parse("2026-03-01T00:00:00Z"));
+    const device = await Device.boot({
+      tenant: TENANT, config: { device: "pump-1", rate_hz: RATE_HZ, window: WINDOW, units: "g" },
+      firmware: await releaseFirmware(), storage: new MemoryStorage(), clock: () => clock.now(),
+    });
+    cleanups.push(() => device.close());
+    const link = await device.connect(broker.url, { keepalive: 0 }, { backoff: { initialMs: 1000, maxMs: 1000, jitter: 0 }, timers: clock });
+    await broker.close();
+    await until(() => !link.connected && link.idle, { what: "the link seeing its connection go" });
+    const lostAt = clock.now();
+    expect(clock.nextDueMs()).toBe(lostAt + 1000);
+    broker = await startEmbeddedBroker({ port: broker.port, persistence: broker.persistence });
+    clock.advanceTo(lostAt + 999);
+    expect([link.connected, link.counters.connects, clock.nextDueMs()]).toEqual([false, 1, lostAt + 1000]);
+    clock.advanceTo(lostAt + 1000); // the attempt, on the broker that is back
+    await until(() => link.connected, { what: "the reconnection" });
+    expect(link.counters.connects).toBe(2);
+    expect(clock.nextDueMs()).toBeUndefined();
+  });
+
+  it("mqtt.js's keepalive timer on a clock: fires every period as the clock passes, until cleared", () => {
+    const clock = new VirtualClock(0);
+    const timer = keepaliveTimer(clock);
+    const fired: number[] = [];
+    const id = timer.set(() => fired.push(clock.now()), 500);
+    clock.advanceTo(1600);
+    expect(fired).toEqual([500, 1000, 1500]);
+    timer.clear(id);
+    clock.advanceTo(5000);
+    expect(fired).toHaveLength(3);
+    expect(clock.nextDueMs()).toBeUndefined();
   });
 });
 
