@@ -23,6 +23,7 @@ export interface ConsoleBeside {
   hooks: Pick<SimulationOptions, "onConnected" | "onProgress" | "onCampaign" | "startCampaign" | "pace">;
   /** Serves until interrupted, then closes. */
   serveOn(): Promise<void>;
+  close(): Promise<void>;
 }
 
 export async function consoleBeside(scenario: Scenario, values: { port?: string; contract?: string; identities?: string }, pace: number | undefined): Promise<ConsoleBeside> {
@@ -49,12 +50,15 @@ export async function consoleBeside(scenario: Scenario, values: { port?: string;
     onCampaign: (_line: string, campaign: Campaign) => desk.attach(campaign),
     startCampaign: (name) => desk.startRequested(name),
   };
+  const close = async (): Promise<void> => {
+    await server.close();
+    await link?.close();
+  };
   return {
-    server, hooks,
+    server, hooks, close,
     async serveOn() {
       await interrupted();
-      await server.close();
-      await link?.close();
+      await close();
     },
   };
 }

@@ -101,9 +101,10 @@ export class ConsoleLink {
     if (!this.commander.connected) throw new Error("the console is not connected to the broker (has the run ended?)");
     if (this.tenant !== undefined && tenant !== this.tenant) throw new Error(`this console commands tenant ${this.tenant} only, not ${tenant}`);
     const id = this.nextId++;
-    // A provisioned device runs a command only above the last counter it took: wall-clock
-    // microseconds rise across consoles and restarts.
-    this.lastSeq = Math.max(this.lastSeq + 1, Date.now() * 1000);
+    // A provisioned device runs a command only above the last counter it took: Unix seconds
+    // rise across consoles and restarts (and stay a 32-bit CBOR integer until 2106); commands
+    // within one second count on from there.
+    this.lastSeq = Math.max(this.lastSeq + 1, Math.floor(Date.now() / 1000));
     const command: Command = { id, seq: this.lastSeq, cmd, ...(args !== undefined ? { args } : {}) };
     await this.commander.publishAsync(buildTopic(tenant, device, "command"), Buffer.from(encodeCommand(command)), { qos: 1 });
     return id;

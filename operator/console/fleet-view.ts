@@ -161,7 +161,7 @@ export function pumpRow(tenant: string, device: string, ledger: DeviceLedger): P
     tenant, device,
     online: ledger.state?.online ?? null,
     session: ledger.state?.session ?? null,
-    firmware: ledger.state?.fw !== undefined ? formatVersion(ledger.state.fw) : null,
+    firmware: firmwareOf(ledger),
     time: pack?.time ?? null,
     windows: ledger.telemetry.length,
     health: value("health"),
@@ -174,6 +174,15 @@ export function pumpRow(tenant: string, device: string, ledger: DeviceLedger): P
     advice: pack?.texts.get("action") ?? "none",
     act_in_days: actIn === null ? null : actIn / DAY_S,
   };
+}
+
+/** The firmware version of the pump's latest birth (a death does not say it). */
+function firmwareOf(ledger: DeviceLedger): string | null {
+  let latest: { session: number; fw: number } | undefined;
+  for (const state of ledger.states) {
+    if (state.fw !== undefined && (latest === undefined || state.session >= latest.session)) latest = { session: state.session, fw: state.fw };
+  }
+  return latest === undefined ? null : formatVersion(latest.fw);
 }
 
 export interface Twin {

@@ -6,7 +6,7 @@ import { spectrumChart, trendChart } from "./charts.js";
 import { amplitudeSpectrum, analyseInBrowser, envelopeSpectrum } from "./firmware-page.js";
 
 const COLUMNS = [
-  ["device", "pump"], ["tenant", "tenant"], ["online", "state"], ["firmware", "firmware"], ["health", "health"],
+  ["device", "pump"], ["tenant", "tenant"], ["online", "state"], ["firmware", "firmware"], ["health", "health index"],
   ["alarm", "alarm"], ["fault", "diagnosis"], ["findings", "findings"], ["rul", "remaining life"], ["advice", "advice"],
   ["velocity_mm_s", "velocity mm/s"], ["temperature_c", "temp °C"], ["windows", "windows"], ["time", "last window"],
 ];
@@ -55,8 +55,9 @@ function visibleRows() {
 
 function healthCell(health) {
   if (health === null) return "—";
+  // The firmware's health index: 0 healthy … 1 failed.
   const share = Math.max(0, Math.min(1, health));
-  const grade = share < 0.5 ? " bad" : share < 0.8 ? " low" : "";
+  const grade = share >= 0.6 ? " bad" : share >= 0.35 ? " low" : "";
   return `<span class="health${grade}"><i style="width:${(share * 100).toFixed(0)}%"></i></span>${health.toFixed(2)}`;
 }
 
@@ -83,12 +84,12 @@ function columns() {
 
 function renderTable() {
   const head = $("#pumps thead tr");
-  head.innerHTML = columns().map(([key, title]) => {
+  setHtml(head, columns().map(([key, title]) => {
     const sorted = state.sort.key === key ? ` class="sorted${state.sort.dir > 0 ? " up" : ""}"` : "";
     return `<th data-sort="${key}"${sorted}>${title}</th>`;
-  }).join("");
+  }).join(""));
   const rows = visibleRows();
-  $("#pumps tbody").innerHTML = rows.map(rowHtml).join("");
+  setHtml($("#pumps tbody"), rows.map(rowHtml).join(""));
   $("#pump-count").textContent = `${rows.length} of ${state.fleet.pumps.length} pumps`;
 }
 
@@ -113,10 +114,17 @@ function renderFeed() {
     `<b>${escape(entry.device)}</b> <span class="alarm-${entry.level}">${escape(entry.text)}</span></li>`).join("") || '<li class="quiet">no alarm yet</li>';
 }
 
+/** Sets `node`'s HTML only when it changed: what is redrawn loses a click under way. */
+function setHtml(node, html) {
+  if (node.dataset.html === html) return;
+  node.dataset.html = html;
+  node.innerHTML = html;
+}
+
 function renderCampaigns() {
   const list = state.fleet.campaigns;
   if (list.length === 0) return;
-  $("#campaign-list").innerHTML = list.map((c) => {
+  setHtml($("#campaign-list"), list.map((c) => {
     const waves = c.waves.map((w) => `<div class="wave">wave ${w.wave} <progress max="${w.devices}" value="${w.confirmed}"></progress>` +
       `${w.confirmed}/${w.devices} confirmed${w.errors > 0 ? `, ${w.errors} failed` : ""}</div>`).join("");
     const counts = c.counts === null ? "" : Object.entries(c.counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(", ");
@@ -125,7 +133,7 @@ function renderCampaigns() {
     return `<div class="campaign" data-campaign="${escape(c.name)}" data-state="${c.state}" data-waves="${c.waves.length}">` +
       `<b>${escape(c.name)}</b> <span class="campaign-state">${c.state}</span> ${starts} <span class="quiet">${c.targets} pumps, ${c.waveCount} waves</span>` +
       `${waves}<div class="quiet">${escape(counts)}${c.reason !== null ? `; ${escape(c.reason)}` : ""}</div><div>${buttons}</div></div>`;
-  }).join("");
+  }).join(""));
 }
 
 function render() {
@@ -165,7 +173,7 @@ function renderTwin(twin) {
     `alarm <span class="alarm-${row.alarm}">${row.alarm}</span>; ${escape(row.fault)}; ${row.windows} windows, the last at ${when(row.time)}`;
   const t = twin.trends;
   const charts = [["velocity RMS, mm/s", t.velocity_mm_s, "#2a6fb0"], ["kurtosis", t.kurtosis, "#7a4fb0"], ["envelope evidence BPFO", t.bpfo, "#b05a2a"],
-    ["envelope evidence BPFI", t.bpfi, "#b02a5a"], ["envelope evidence BSF", t.bsf, "#8a8a2a"], ["health", t.health, "#2f7d3b"], ["temperature, °C", t.temperature_c, "#b0302a"]];
+    ["envelope evidence BPFI", t.bpfi, "#b02a5a"], ["envelope evidence BSF", t.bsf, "#8a8a2a"], ["health index (0 healthy, 1 failed)", t.health, "#2f7d3b"], ["temperature, °C", t.temperature_c, "#b0302a"]];
   $("#trends").replaceChildren(...charts.filter(([, values]) => values.some((v) => v !== null)).map(([title, values, color]) => trendChart(title, t.time, values, color)));
   $("#findings tbody").innerHTML = twin.findings.slice().reverse().map((f) =>
     `<tr><td>${when(f.time)}</td><td>${escape(f.fault)}</td><td class="num">${fixed(f.strength, 2)}</td><td class="alarm-${f.alarm}">${f.alarm}</td></tr>`).join("");
