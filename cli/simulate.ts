@@ -19,6 +19,7 @@ import { htmlReport } from "../simulator/verdict/report-html.js";
 import { formatPolicies } from "../simulator/verdict/service-verdict.js";
 import { runSummary } from "../simulator/verdict/summary.js";
 import { integerOption, numberOption, UsageError } from "./options.js";
+import { consoleSettings } from "./console.js";
 import { consoleBeside, PACE_MAX, type ConsoleBeside } from "./simulate-console.js";
 import { makeDirectoryFor, writeReport } from "./output.js";
 
@@ -117,6 +118,7 @@ function simulateRequest(args: string[]): SimulateRequest {
   for (const name of ["port", "pace", "contract"] as const) {
     if (values[name] !== undefined && !values.console) throw new UsageError(`--${name} is an option of the console: with --console`);
   }
+  consoleSettings(values.port, values.contract); // checked before the run, not after it
   if (values.broker !== undefined && !/^mqtts?:\/\/[^/]+$/.test(values.broker)) {
     throw new UsageError(`--broker needs a URL like mqtt://127.0.0.1:1883, not ${JSON.stringify(values.broker)}`);
   }
