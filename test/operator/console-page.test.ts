@@ -57,8 +57,10 @@ async function runWithPage(s: Scenario, pace: number | undefined, during: (page:
 }
 
 describe.skipIf(CHROMIUM_PATH === undefined)("the console in a browser", () => {
-  it("lists the pumps of a run with the health the collector decoded", async () => {
+  it("lists the pumps of a run with the health the collector decoded, sorted and filtered", async () => {
     let rows: { device: string; health: string }[] = [];
+    let sorted: string[] = [];
+    let filtered: string[] = [];
     const result = await runWithPage(scenario(4, 0.5, {}), undefined, async (page) => {
       await page.waitForSelector("#run[data-done=yes]");
       await page.waitForFunction(() => document.querySelectorAll("#pumps tbody tr").length === 4);
@@ -67,9 +69,17 @@ describe.skipIf(CHROMIUM_PATH === undefined)("the console in a browser", () => {
       rows = await page.$$eval("#pumps tbody tr", (trs) => trs.map((tr) => ({
         device: (tr as HTMLElement).dataset.device!, health: tr.querySelector("td[data-column=health]")!.textContent!,
       })));
+      // Sorted by health index, the worst first, then filtered down to one pump.
+      await page.click("#pumps th[data-sort=health]");
+      sorted = await page.$$eval("#pumps tbody tr", (trs) => trs.map((tr) => (tr as HTMLElement).dataset.device!));
+      await page.fill("#filter", "pump-0003");
+      filtered = await page.$$eval("#pumps tbody tr", (trs) => trs.map((tr) => (tr as HTMLElement).dataset.device!));
     });
     expect(rows.map((r) => r.device)).toEqual(["pump-0001", "pump-0002", "pump-0003", "pump-0004"]);
     expect(rows.map((r) => r.health)).toEqual(result.pumps.map((p) => p.last!.get("health")!.toFixed(2)));
+    const worstFirst = [...result.pumps].sort((a, b) => b.last!.get("health")! - a.last!.get("health")!).map((p) => p.device);
+    expect(sorted).toEqual(worstFirst);
+    expect(filtered).toEqual(["pump-0003"]);
   });
 
   it("shows a fault that develops during the run live, and the pump's waveform as the pump analysed it", async () => {

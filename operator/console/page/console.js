@@ -97,7 +97,8 @@ function renderHeader() {
   const fleet = state.fleet;
   $("#title").textContent = fleet.title;
   const connection = $("#connection");
-  connection.textContent = fleet.connected ? `broker connected${fleet.tenant !== null ? `, tenant ${fleet.tenant}` : ""}` : "broker not connected";
+  const gone = fleet.run?.done ? "the run has ended: its broker is gone" : "broker not connected";
+  connection.textContent = fleet.connected ? `broker connected${fleet.tenant !== null ? `, tenant ${fleet.tenant}` : ""}` : gone;
   connection.className = `badge ${fleet.connected ? "up" : "down"}`;
   const run = fleet.run;
   $("#run").textContent = run === null ? "" : run.done ? "simulation finished" : `simulation ${(100 * run.simulatedMs / Math.max(1, run.totalMs)).toFixed(0)} % (day ${(run.simulatedMs / 86400000).toFixed(1)})`;
