@@ -50,6 +50,12 @@ Commands:
       --tenant T          show and command tenant T's pumps only
       --port P            the console's port (default 8080; 0: any free port)
       --contract PCT      the availability the fleet is held to (default 99.5)
+      --image IMAGE --envelope ENVELOPE
+                          a campaign the page can start, pause, resume and abort: the image
+                          and its signed envelope (impeller sign) offered to every pump of
+                          --tenant heard from, as its operator
+      --campaign NAME     the campaign's name (default: the envelope's file name)
+      --waves W,W,...     cumulative shares of the pumps per wave (default 0.1,0.5,1)
   merge SUMMARY...      Judge a fleet run in shards as one: the shards' summaries (simulate
                         --shard K/N --summary FILE, one per shard) become one summary, JUnit
                         XML, HTML report and verdict, the expectations judged again from the

@@ -39,14 +39,19 @@ interface Entry {
   waveCount: number;
   startRequested: boolean;
   campaign: Campaign | undefined;
+  /** Starts it here (a console on its own), rather than a run at its next step. */
+  starter?: () => Promise<Campaign>;
+  /** Why the last start failed. */
+  failed?: string;
 }
 
 export class CampaignDesk {
   private readonly entries = new Map<string, Entry>();
 
-  /** A campaign a run will start at `starts` (or when the page asks first). */
-  plan(name: string, targets: number, waveCount: number, starts: string): void {
-    this.entries.set(name, { name, starts, targets, waveCount, startRequested: false, campaign: undefined });
+  /** A campaign a run will start at `starts` (or when the page asks first); with `starter`,
+   *  one the console starts itself when the page asks (`starts` null: only then). */
+  plan(name: string, targets: number, waveCount: number, starts: string | null, starter?: () => Promise<Campaign>): void {
+    this.entries.set(name, { name, starts, targets, waveCount, startRequested: false, campaign: undefined, starter });
   }
 
   /** A campaign that runs now (the run's onCampaign tells every change; the first attaches it). */
@@ -56,7 +61,7 @@ export class CampaignDesk {
     if (entry?.campaign === campaign) return;
     this.entries.set(name, {
       name, starts: entry?.starts ?? null, targets: campaign.plan.devices.length, waveCount: campaign.plan.waves.length,
-      startRequested: entry?.startRequested ?? false, campaign,
+      startRequested: entry?.startRequested ?? false, campaign, starter: entry?.starter,
     });
   }
 
@@ -77,11 +82,20 @@ export class CampaignDesk {
       throw new ConsoleError("conflict", `campaign ${entry.name} is ${stateOf(entry)}: it can ${allowed.length === 0 ? "take no action" : allowed.join(" or ")}, not ${action}`);
     }
     const campaign = entry.campaign;
-    if (action === "start") entry.startRequested = true;
+    if (action === "start") this.start(entry);
     else if (action === "pause") campaign!.pause("paused by the operator from the console");
     else if (action === "resume") campaign!.resume();
     else campaign!.abort("aborted by the operator from the console");
     return view(entry);
+  }
+
+  private start(entry: Entry): void {
+    entry.startRequested = true;
+    entry.failed = undefined;
+    entry.starter?.().then((campaign) => this.attach(campaign), (error: unknown) => {
+      entry.startRequested = false;
+      entry.failed = `could not start: ${(error as Error).message}`;
+    });
   }
 
   views(): CampaignView[] {
@@ -104,7 +118,7 @@ function actions(entry: Entry): CampaignAction[] {
 function view(entry: Entry): CampaignView {
   const report = entry.campaign?.report();
   return {
-    name: entry.name, state: stateOf(entry), reason: report?.reason ?? null, starts: entry.starts, startRequested: entry.startRequested,
+    name: entry.name, state: stateOf(entry), reason: report?.reason ?? entry.failed ?? null, starts: entry.starts, startRequested: entry.startRequested,
     targets: entry.targets, waves: report?.waves ?? [], waveCount: entry.waveCount, counts: report?.counts ?? null, actions: actions(entry),
   };
 }

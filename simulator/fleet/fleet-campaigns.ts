@@ -8,11 +8,10 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { testImage } from "../../host/runtime/images.js";
 import mqtt, { type IClientOptions } from "mqtt";
-import type { Rejections } from "../../operator/rejections.js";
 import { MqttUpdateServer } from "../../operator/update-server.js";
-import { decodeState } from "../../protocol/state.js";
 import { buildEnvelope } from "../../protocol/suit/build.js";
-import { parseTopic, topicFilter } from "../../protocol/topics.js";
+import { topicFilter } from "../../protocol/topics.js";
+import { BirthWatcher } from "../../operator/campaign-births.js";
 import { Campaign, type CampaignReport } from "../../operator/campaign.js";
 import { assignFaults } from "../physics/degradation.js";
 import { FLEET_CLASS_ID, FLEET_FLASH, FLEET_VENDOR_ID, RELEASE_SEQUENCE, type FleetUpdates } from "./fleet-updates.js";
@@ -111,28 +110,4 @@ export function prepareCampaigns(scenario: Scenario, releaseImage: Uint8Array): 
       }
     },
   };
-}
-
-/** Reads the devices' retained births for a campaign: a device's new session tells the
- *  campaign it came back. A state that does not decode is counted against its device and
- *  dropped; an empty one is a cleared retained message, not a fault. */
-export class BirthWatcher {
-  private readonly sessions = new Map<string, number>();
-
-  constructor(private readonly campaign: Pick<Campaign, "deviceConnected">, readonly rejections: Rejections) {}
-
-  take(topic: string, payload: Uint8Array): void {
-    let device: string | undefined;
-    try {
-      device = parseTopic(topic).device;
-      if (payload.length === 0) return;
-      const state = decodeState(payload);
-      if (!state.online) return;
-      const before = this.sessions.get(device);
-      this.sessions.set(device, state.session);
-      if (before !== undefined && state.session > before) this.campaign.deviceConnected(device);
-    } catch (error) {
-      this.rejections.add(device ?? topic, error);
-    }
-  }
 }

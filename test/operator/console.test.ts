@@ -4,6 +4,7 @@
 // line's refusals.
 
 import fs from "node:fs";
+import mqtt from "mqtt";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { main } from "../../cli/main.js";
 import { Campaign } from "../../operator/campaign.js";
@@ -12,12 +13,15 @@ import { checkCommand } from "../../operator/console/console-commands.js";
 import { ConsoleLink } from "../../operator/console/console-link.js";
 import { ConsoleServer } from "../../operator/console/console-server.js";
 import { FleetView, pumpRow } from "../../operator/console/fleet-view.js";
+import { imageCampaignStarter } from "../../operator/console/image-campaign.js";
 import { UpdateServer } from "../../operator/update-server.js";
 import { frame } from "../../protocol/framing.js";
 import { encodeSenml, type SenmlRecord } from "../../protocol/senml.js";
 import { encodeState } from "../../protocol/state.js";
 import { buildTopic } from "../../protocol/topics.js";
+import { startEmbeddedBroker } from "../../simulator/net/broker.js";
 import { Pacer } from "../../simulator/physics/clock.js";
+import { until } from "../support/wait.js";
 
 const T0 = 1_767_571_200;
 
@@ -109,6 +113,38 @@ describe("campaign actions", () => {
   });
 });
 
+describe("a campaign the console starts on its own", () => {
+  it("offers the image to the tenant's pumps heard from, wave by wave, until aborted; without pumps it says why it cannot start", async () => {
+    const broker = await startEmbeddedBroker({});
+    const link = await ConsoleLink.connect(broker.url, "acme");
+    const listener = await mqtt.connectAsync(broker.url, { protocolVersion: 4, clientId: "commands" });
+    const offered: string[] = [];
+    listener.on("message", (topic) => offered.push(topic.split("/")[3]));
+    await listener.subscribeAsync("impeller/v1/+/+/command", { qos: 1 });
+    const desk = new CampaignDesk();
+    const spec = { name: "fw-2", image: new Uint8Array(64), envelope: new Uint8Array(16), waves: [0.5, 1], successThreshold: 1, errorThreshold: 0.5, onError: "abort" as const, settleTimeoutMs: 0 };
+    desk.plan("fw-2", 0, 2, null, imageCampaignStarter(spec, link, broker.url, "acme"));
+    try {
+      desk.act("fw-2", "start");
+      await until(() => desk.views()[0].reason !== null, { what: "the failed start" });
+      expect(desk.views()[0]).toMatchObject({ state: "planned", startRequested: false, reason: "could not start: no pump of tenant acme has been heard from yet", actions: ["start"] });
+      for (const [tenant, device] of [["acme", "pump-a2"], ["acme", "pump-a1"], ["beta", "pump-b1"]]) {
+        await listener.publishAsync(buildTopic(tenant, device, "state"), Buffer.from(encodeState({ online: true, session: 1 })), { qos: 1, retain: true });
+      }
+      await until(() => link.collectors.get("acme")?.devices.size === 2, { what: "acme's births" });
+      desk.act("fw-2", "start");
+      await until(() => offered.length === 1, { what: "the first wave's offer" });
+      expect(desk.views()[0]).toMatchObject({ state: "running", targets: 2, actions: ["pause", "abort"] });
+      expect(desk.act("fw-2", "abort")).toMatchObject({ state: "aborted", reason: "aborted by the operator from the console" });
+      expect(offered).toEqual(["pump-a1"]);
+    } finally {
+      await listener.endAsync();
+      await link.close();
+      await broker.end();
+    }
+  });
+});
+
 describe("the fleet view", () => {
   it("feeds every change of a pump's alarm at its window's time and measures availability by the windows that came", () => {
     const link = ConsoleLink.detached("demo");
@@ -190,6 +226,10 @@ describe("the command line", () => {
       [["simulate", "--pace", "3600"], "--pace is an option of the console: with --console"],
       [["simulate", "--console", "--pace", "0"], '--pace needs a number above 0 up to 31536000, not "0"'],
       [["simulate", "--console", "--port", "70000"], '--port needs a whole number from 0 to 65535, not "70000"'],
+      [["console", "--broker", "mqtt://127.0.0.1:1", "--image", "fw.wasm"], "a campaign needs both --image IMAGE and --envelope ENVELOPE (impeller sign)"],
+      [["console", "--broker", "mqtt://127.0.0.1:1", "--image", "fw.wasm", "--envelope", "fw.suit"], "a campaign needs --tenant: it offers the image to one tenant's pumps"],
+      [["console", "--broker", "mqtt://127.0.0.1:1", "--tenant", "acme", "--image", "build/firmware.wasm", "--envelope", "build/firmware.wasm", "--waves", "0.5,0.2,1"], "--waves 0.5,0.2,1: waves must increase within (0, 1]: 0.5, 0.2, 1"],
+      [["console", "--broker", "mqtt://127.0.0.1:1", "--waves", "0.5,1"], "--campaign and --waves go with --image and --envelope"],
     ];
     for (const [args, message] of cases) {
       let stderr = "";

@@ -130,9 +130,9 @@ function renderCampaigns() {
       `${w.confirmed}/${w.devices} confirmed${w.errors > 0 ? `, ${w.errors} failed` : ""}</div>`).join("");
     const counts = c.counts === null ? "" : Object.entries(c.counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(", ");
     const buttons = c.actions.map((action) => `<button type="button" data-campaign="${escape(c.name)}" data-action="${action}">${action}</button>`).join("");
-    const starts = c.state === "planned" ? (c.startRequested ? "starting…" : `starts ${escape(c.starts ?? "when started")}`) : "";
+    const starts = c.state === "planned" ? (c.startRequested ? "starting…" : c.starts === null ? "starts when started here" : `starts ${escape(c.starts)}`) : "";
     return `<div class="campaign" data-campaign="${escape(c.name)}" data-state="${c.state}" data-waves="${c.waves.length}">` +
-      `<b>${escape(c.name)}</b> <span class="campaign-state">${c.state}</span> ${starts} <span class="quiet">${c.targets} pumps, ${c.waveCount} waves</span>` +
+      `<b>${escape(c.name)}</b> <span class="campaign-state">${c.state}</span> ${starts} <span class="quiet">${c.targets > 0 ? `${c.targets} pumps` : "every pump heard from"}, ${c.waveCount} waves</span>` +
       `${waves}<div class="quiet">${escape(counts)}${c.reason !== null ? `; ${escape(c.reason)}` : ""}</div><div>${buttons}</div></div>`;
   }).join(""));
 }
