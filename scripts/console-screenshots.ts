@@ -1,7 +1,7 @@
 // The README's pictures of the console: the default scenario run at a day per second with a
 // console beside it, a headless chromium (Debian's, through playwright-core) on the page; the
 // twin of the pump in the worst state, its waveform requested near the end of the run and
-// analysed in the page, then the fleet view once the run is over.
+// analysed in the page, then the fleet view.
 //
 //   npx tsx scripts/console-screenshots.ts [--out docs] [--chromium /usr/bin/chromium]
 
@@ -15,7 +15,7 @@ import { simulate } from "../simulator/fleet/fleet.js";
 import { loadScenario } from "../simulator/scenario/scenario.js";
 
 const PACE_DAY_PER_SECOND = 86_400;
-const VIEWPORT = { width: 1360, height: 860 };
+const VIEWPORT = { width: 1560, height: 860 };
 const WAIT_MS = 120_000;
 
 async function twinShot(page: Page, file: string): Promise<void> {
@@ -24,7 +24,9 @@ async function twinShot(page: Page, file: string): Promise<void> {
   await page.click("#pumps tbody tr:first-child");
   await page.waitForSelector("#twin:not([hidden]) #trends svg");
   await page.click("#request-waveform");
-  await page.waitForSelector("#waveform-section[data-analysed]", { timeout: WAIT_MS });
+  await page.waitForSelector("#waveform-section[data-analysed]", { timeout: WAIT_MS }).catch(async (error: unknown) => {
+    throw new Error(`no waveform analysed: ${await page.textContent("#command-result")}; ${await page.textContent("#waveform-status")}`, { cause: error });
+  });
   await page.locator("#twin").screenshot({ path: file });
   await page.click("#twin-close");
 }
@@ -43,10 +45,10 @@ async function main(): Promise<void> {
       onConnected: async (url) => {
         await beside.hooks.onConnected!(url);
         await page.goto(beside.server.url);
+        // The pictures are taken late in the run, its broker still up for the waveform.
         shots = (async () => {
-          await page.waitForFunction(() => /simulation (9[0-9]) %/.test(document.querySelector("#run")!.textContent ?? ""), undefined, { timeout: WAIT_MS });
+          await page.waitForFunction(() => /simulation (8[0-9]|9[0-9]) %/.test(document.querySelector("#run")!.textContent ?? ""), undefined, { timeout: WAIT_MS });
           await twinShot(page, path.join(values.out!, "console-twin.png"));
-          await page.waitForSelector("#run[data-done=yes]", { timeout: WAIT_MS });
           await page.evaluate(() => window.scrollTo(0, 0));
           await page.screenshot({ path: path.join(values.out!, "console-fleet.png") });
         })();

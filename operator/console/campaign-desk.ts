@@ -43,6 +43,8 @@ interface Entry {
   starter?: () => Promise<Campaign>;
   /** Why the last start failed. */
   failed?: string;
+  /** Paused as soon as it runs: the operator paused it while it was starting. */
+  pauseOnStart?: boolean;
 }
 
 export class CampaignDesk {
@@ -63,6 +65,7 @@ export class CampaignDesk {
       name, starts: entry?.starts ?? null, targets: campaign.plan.devices.length, waveCount: campaign.plan.waves.length,
       startRequested: entry?.startRequested ?? false, campaign, starter: entry?.starter,
     });
+    if (entry?.pauseOnStart === true) campaign.pause("paused by the operator from the console");
   }
 
   /** Whether the page asked for planned campaign `name` to start now. */
@@ -83,6 +86,7 @@ export class CampaignDesk {
     }
     const campaign = entry.campaign;
     if (action === "start") this.start(entry);
+    else if (action === "pause" && campaign === undefined) entry.pauseOnStart = true;
     else if (action === "pause") campaign!.pause("paused by the operator from the console");
     else if (action === "resume") campaign!.resume();
     else campaign!.abort("aborted by the operator from the console");
@@ -92,6 +96,7 @@ export class CampaignDesk {
   private start(entry: Entry): void {
     entry.startRequested = true;
     entry.failed = undefined;
+    entry.pauseOnStart = false;
     entry.starter?.().then((campaign) => this.attach(campaign), (error: unknown) => {
       entry.startRequested = false;
       entry.failed = `could not start: ${(error as Error).message}`;
@@ -109,7 +114,8 @@ function stateOf(entry: Entry): CampaignState | "planned" {
 
 function actions(entry: Entry): CampaignAction[] {
   const state = stateOf(entry);
-  if (state === "planned") return entry.startRequested ? [] : ["start"];
+  // A campaign asked to start can be paused before it runs: its first wave's offers go out, no more.
+  if (state === "planned") return !entry.startRequested ? ["start"] : entry.pauseOnStart === true ? [] : ["pause"];
   if (state === "running") return ["pause", "abort"];
   if (state === "paused") return ["resume", "abort"];
   return [];

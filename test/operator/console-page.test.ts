@@ -114,6 +114,7 @@ describe.skipIf(CHROMIUM_PATH === undefined)("the console in a browser", () => {
     });
     let paused = { waves: 0 };
     const result = await runWithPage(s, 43_200, async (page) => {
+      // Paused as soon as it may be: while starting, or once it runs.
       await page.click("button[data-campaign='fw-0.2.0'][data-action=start]");
       await page.click("button[data-campaign='fw-0.2.0'][data-action=pause]", { timeout: 20_000 });
       await page.waitForSelector(".campaign[data-state=paused]");

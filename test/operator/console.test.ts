@@ -92,20 +92,26 @@ describe("campaign actions", () => {
     expect(refusal(() => desk.act("fw-9", "start"))).toEqual({ code: "not_found", message: 'no campaign named "fw-9"; the console knows fw-2' });
     expect(refusal(() => desk.act("fw-2", "stop"))).toEqual({ code: "bad_request", message: 'a campaign action is one of start, pause, resume, abort, not "stop"' });
     expect(refusal(() => desk.act("fw-2", "pause"))).toEqual({ code: "conflict", message: "campaign fw-2 is planned: it can start, not pause" });
-    expect(desk.act("fw-2", "start")).toMatchObject({ state: "planned", startRequested: true, actions: [] });
+    expect(desk.act("fw-2", "start")).toMatchObject({ state: "planned", startRequested: true, actions: ["pause"] });
     expect(desk.startRequested("fw-2")).toBe(true);
-    expect(refusal(() => desk.act("fw-2", "start"))).toEqual({ code: "conflict", message: "campaign fw-2 is planned: it can take no action, not start" });
+    expect(refusal(() => desk.act("fw-2", "start"))).toEqual({ code: "conflict", message: "campaign fw-2 is planned: it can pause, not start" });
+    expect(desk.act("fw-2", "pause")).toMatchObject({ state: "planned", startRequested: true, actions: [] });
+    expect(refusal(() => desk.act("fw-2", "abort"))).toEqual({ code: "conflict", message: "campaign fw-2 is planned: it can take no action, not abort" });
   });
 
-  it("pause, resume and abort the campaign itself", async () => {
+  it("pause (even while it starts), resume and abort the campaign itself", async () => {
     const desk = new CampaignDesk();
     const campaign = new Campaign({
       name: "fw-2", devices: ["pump-1", "pump-2"], image: new Uint8Array(8), envelope: new Uint8Array(8), waves: [0.5, 1],
       successThreshold: 1, errorThreshold: 0.5, onError: "abort", settleTimeoutMs: 0,
     }, new UpdateServer(() => undefined));
+    desk.plan("fw-2", 2, 2, "on day 1");
+    desk.act("fw-2", "start");
+    desk.act("fw-2", "pause");
     const done = campaign.run();
+    // Paused while it was starting: paused as soon as it runs.
     desk.attach(campaign);
-    expect(desk.act("fw-2", "pause")).toMatchObject({ state: "paused", reason: "paused by the operator from the console", actions: ["resume", "abort"] });
+    expect(desk.views()[0]).toMatchObject({ state: "paused", reason: "paused by the operator from the console", actions: ["resume", "abort"] });
     expect(desk.act("fw-2", "resume")).toMatchObject({ state: "running", reason: null, actions: ["pause", "abort"] });
     expect(desk.act("fw-2", "abort")).toMatchObject({ state: "aborted", reason: "aborted by the operator from the console", actions: [] });
     const report = await done;
