@@ -82,10 +82,11 @@ describe.skipIf(CHROMIUM_PATH === undefined)("the console in a browser", () => {
     expect(filtered).toEqual(["pump-0003"]);
   });
 
-  it("shows a fault that develops during the run live, and the pump's waveform as the pump analysed it", async () => {
-    const s = scenario(3, 3, { faults: [{ kind: "outer_race", pumps: [0], onset_day: [0.5, 0.5], pf_days: [1.5, 1.5] }] });
+  it("shows a fault that develops during the run live, the pump's waveform as the pump analysed it, and the maintenance recorded", async () => {
+    const s = scenario(3, 5, { faults: [{ kind: "outer_race", pumps: [0], onset_day: [0.5, 0.5], pf_days: [1.5, 1.5] }] });
     let liveAt = "";
     let analysis: Record<string, { browser: string; pump: string }> = {};
+    let maintenance = "";
     await runWithPage(s, 43_200, async (page) => {
       await page.click("#pumps tbody tr[data-device=pump-0001]");
       await page.waitForSelector("#twin[data-device=pump-0001] #trends svg");
@@ -99,7 +100,13 @@ describe.skipIf(CHROMIUM_PATH === undefined)("the console in a browser", () => {
         browser: tr.querySelector("[data-source=browser]")!.textContent!, pump: tr.querySelector("[data-source=pump]")!.textContent!,
       }])));
       expect(await page.$$eval("#spectra svg", (svgs) => svgs.length)).toBe(2);
+      // The bearing replaced: the pump records it, and the feed says so.
+      await page.selectOption("#maintenance-action", "replace_bearing");
+      await page.click("#record-maintenance");
+      await page.waitForSelector("#alarms li[data-device=pump-0001][data-kind=maintenance]", { timeout: 20_000 });
+      maintenance = (await page.textContent("#alarms li[data-kind=maintenance] span"))!;
     });
+    expect(maintenance).toBe("maintenance recorded: replace_bearing");
     expect(liveAt).toBe("no");
     // The window's time features as the pump's firmware published them, computed again by the same image in the page.
     for (const name of ["acc_rms", "kurtosis", "crest", "vel_rms"]) {
