@@ -32,7 +32,9 @@ let connectedMs = 0;
 let logged = 0;
 const result = await simulate(scenario, {
   workers: values.workers !== undefined ? Number(values.workers) : undefined,
-  onConnected: () => (connectedMs = performance.now() - started),
+  onConnected: () => {
+    connectedMs = performance.now() - started;
+  },
   log: (device, level, text) => {
     if (level < 3) return;
     logged += 1;

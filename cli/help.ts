@@ -32,6 +32,30 @@ Commands:
                           JUnit XML and the JSON summary, exit 1 if an expectation fails
       --junit PATH        JUnit XML (default with --ci: reports/NAME/junit.xml)
       --summary PATH      JSON summary (default with --ci: reports/NAME/summary.json)
+      --console           serve a live console of the run on http://127.0.0.1:PORT/ (see
+                          console below); it keeps serving after the run until interrupted
+      --port P            the console's port (default 8080; 0: any free port)
+      --pace X            simulated seconds per real second, so a person can watch (default:
+                          as fast as it goes); with --console
+      --contract PCT      the availability the console holds the fleet to (default 99.5)
+  console               Serve a live browser console on http://127.0.0.1:PORT/ for a broker
+                        carrying impeller topics: every pump with its state, health, alarm,
+                        findings, remaining life and advice; the alarm feed; availability
+                        against the contract; a pump's trends, waveform and spectra (run by
+                        the release firmware in the browser); commands. Serves until Ctrl-C.
+      --broker URL        the broker (mqtt://host:port); every tenant on it unless --tenant
+      --identities DIR    connect as the tenant's collector and operator with their
+                          certificates from DIR (impeller provision), to the broker in DIR
+                          unless --broker names another; needs --tenant
+      --tenant T          show and command tenant T's pumps only
+      --port P            the console's port (default 8080; 0: any free port)
+      --contract PCT      the availability the fleet is held to (default 99.5)
+      --image IMAGE --envelope ENVELOPE
+                          a campaign the page can start, pause, resume and abort: the image
+                          and its signed envelope (impeller sign) offered to every pump of
+                          --tenant heard from, as its operator
+      --campaign NAME     the campaign's name (default: the envelope's file name)
+      --waves W,W,...     cumulative shares of the pumps per wave (default 0.1,0.5,1)
   merge SUMMARY...      Judge a fleet run in shards as one: the shards' summaries (simulate
                         --shard K/N --summary FILE, one per shard) become one summary, JUnit
                         XML, HTML report and verdict, the expectations judged again from the
@@ -113,6 +137,8 @@ Examples:
   impeller simulate
   impeller simulate scenarios/default.json --pumps 20 --days 3 --seed 7
   impeller simulate --broker mqtt://127.0.0.1:1883
+  impeller simulate --console --pace 21600
+  impeller console --identities fleet --tenant demo
   impeller simulate scenarios/outage.json --ci
   impeller analyze recording.f32 --rate 12000 --rpm 1797 --bearing 6205
   impeller validate ../shared/data --only cwru --verbose

@@ -11,6 +11,7 @@ import { ScenarioError } from "../simulator/scenario/scenario.js";
 import { MergeError } from "../simulator/verdict/merge.js";
 import { runAnalyze } from "./analyze.js";
 import { BLE_USAGE, runBle } from "./ble.js";
+import { runConsole } from "./console.js";
 import { commandUsage, HELP } from "./help.js";
 import { UsageError } from "./options.js";
 import { runMerge } from "./merge.js";
@@ -19,7 +20,7 @@ import { runSimulate } from "./simulate.js";
 import { runInspect, runKeygen, runSign, SuitUsageError } from "./suit.js";
 import { runValidate } from "./validate.js";
 
-const COMMANDS = ["simulate", "merge", "analyze", "validate", "ble", "keygen", "sign", "inspect", "provision"];
+const COMMANDS = ["simulate", "console", "merge", "analyze", "validate", "ble", "keygen", "sign", "inspect", "provision"];
 
 /** Whether the arguments ask for help (before any "--", after which everything is a file name). */
 function asksHelp(args: string[]): boolean {
@@ -71,6 +72,8 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       case "simulate":
         return await runSimulate(rest);
+      case "console":
+        return await runConsole(rest);
       case "merge":
         return await runMerge(rest);
       case "ble":

@@ -19,6 +19,8 @@ import { htmlReport } from "../simulator/verdict/report-html.js";
 import { formatPolicies } from "../simulator/verdict/service-verdict.js";
 import { runSummary } from "../simulator/verdict/summary.js";
 import { integerOption, numberOption, UsageError } from "./options.js";
+import { consoleSettings } from "./console.js";
+import { consoleBeside, PACE_MAX, type ConsoleBeside } from "./simulate-console.js";
 import { makeDirectoryFor, writeReport } from "./output.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
@@ -42,11 +44,15 @@ interface SimulateRequest {
   junitPath: string | undefined;
   summaryPath: string | undefined;
   reportPath: string;
+  /** Simulated seconds per real second (--pace), or as fast as it goes. */
+  pace: number | undefined;
 }
 
 export async function runSimulate(args: string[]): Promise<number> {
   const request = simulateRequest(args);
-  const runs = await runPolicies(request);
+  const beside = request.values.console ? await consoleBeside(request.scenario, request.values, request.pace) : undefined;
+  if (beside !== undefined) process.stderr.write(`Console: ${beside.server.url}\n`);
+  const runs = await runPolicies(request, beside?.hooks);
   // The per-pump views follow the predictive run when there is one: the policy the firmware's advice drives.
   const result = runs.find((run) => run.service?.policy === "predictive") ?? runs[0];
   const outcomes = runs.flatMap((run) => (run.service !== undefined ? [run.service] : []));
@@ -61,6 +67,10 @@ export async function runSimulate(args: string[]): Promise<number> {
   }
   lines.push(...written);
   process.stdout.write(`${lines.join("\n")}\n`);
+  if (beside !== undefined) {
+    process.stderr.write(`The run has ended; the console still serves at ${beside.server.url} until interrupted (Ctrl-C)\n`);
+    await beside.serveOn();
+  }
   // In CI mode the expectations are the verdict (delivery among them); otherwise the run must deliver everything intact.
   if (request.values.ci) return found.passed ? 0 : 1;
   return runs.every((run) => run.delivered === run.published && decodeErrorCount(run) === 0) ? 0 : 1;
@@ -85,6 +95,10 @@ function parseSimulateArgs(args: string[]) {
       report: { type: "string" },
       junit: { type: "string" },
       summary: { type: "string" },
+      console: { type: "boolean", default: false },
+      port: { type: "string" },
+      pace: { type: "string" },
+      contract: { type: "string" },
     },
   });
 }
@@ -100,6 +114,11 @@ function simulateRequest(args: string[]): SimulateRequest {
   const seed = integerOption(values.seed, "seed", 0, SEED_MAX);
   const multiplex = integerOption(values.multiplex, "multiplex", 1, MULTIPLEX_MAX);
   const workers = integerOption(values.workers, "workers", 1, WORKERS_MAX);
+  const pace = numberOption(values.pace, "pace", 0, PACE_MAX, true);
+  for (const name of ["port", "pace", "contract"] as const) {
+    if (values[name] !== undefined && !values.console) throw new UsageError(`--${name} is an option of the console: with --console`);
+  }
+  consoleSettings(values.port, values.contract); // checked before the run, not after it
   if (values.broker !== undefined && !/^mqtts?:\/\/[^/]+$/.test(values.broker)) {
     throw new UsageError(`--broker needs a URL like mqtt://127.0.0.1:1883, not ${JSON.stringify(values.broker)}`);
   }
@@ -123,15 +142,15 @@ function simulateRequest(args: string[]): SimulateRequest {
   const summaryPath = values.summary ?? (values.ci ? path.join(reports, "summary.json") : undefined);
   const reportPath = values.report ?? path.join(reports, "report.html");
   for (const output of [junitPath, summaryPath, reportPath]) if (output !== undefined) makeDirectoryFor(output);
-  return { file, scenario, values, workers, shard, junitPath, summaryPath, reportPath };
+  return { file, scenario, values, workers, shard, junitPath, summaryPath, reportPath, pace };
 }
 
 /** The scenario's runs: one, or one per maintenance policy of a service scenario, over the
  *  same seeded fleet. */
-async function runPolicies(request: SimulateRequest): Promise<SimulationResult[]> {
+async function runPolicies(request: SimulateRequest, beside: ConsoleBeside["hooks"] | undefined): Promise<SimulationResult[]> {
   const { scenario, values } = request;
   const policies: (MaintenancePolicy | undefined)[] = scenario.service?.policies ?? [undefined];
-  const watch = watchers(values.quiet);
+  const watch = withConsole(watchers(values.quiet), beside);
   const runs: SimulationResult[] = [];
   for (const policy of policies) {
     if (policy !== undefined && !values.quiet) process.stderr.write(`Maintenance policy: ${policy}\n`);
@@ -146,6 +165,23 @@ async function runPolicies(request: SimulateRequest): Promise<SimulationResult[]
     }));
   }
   return runs;
+}
+
+/** The terminal's watchers and the console's hooks together. */
+function withConsole(watch: ReturnType<typeof watchers>, beside: ConsoleBeside["hooks"] | undefined): Partial<SimulationOptions> {
+  if (beside === undefined) return watch;
+  return {
+    ...beside,
+    onProgress: (progress) => {
+      beside.onProgress?.(progress);
+      watch.onProgress?.(progress);
+    },
+    onCampaign: (line, campaign) => {
+      beside.onCampaign?.(line, campaign);
+      watch.onCampaign?.(line, campaign);
+    },
+    log: watch.log,
+  };
 }
 
 /** What a run tells the terminal as it goes: progress, warnings from the pumps, and each

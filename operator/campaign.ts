@@ -210,6 +210,13 @@ export class Campaign {
     this.stop("cancelled", reason);
   }
 
+  /** Ends the campaign as the operator's failure (hawkBit's abort): no more offers, and what
+   *  stays pending is never offered. Devices already updating finish on their own. */
+  abort(reason = "aborted by the operator"): void {
+    if (this.state !== "running" && this.state !== "paused") return;
+    this.stop("aborted", reason);
+  }
+
   /** The device connected again (a new session) while updating: one that lost power before its
    *  download reached flash forgot the offer, so it is offered again at once, as an AWS IoT Jobs
    *  device asks for its pending job on connecting (counts as a retry). A device that resumes

@@ -14,7 +14,7 @@ import { buildTopic, type TopicKind } from "../../protocol/topics.js";
 import { Collector } from "../../operator/collector.js";
 import { Rejections } from "../../operator/rejections.js";
 import { UpdateServer } from "../../operator/update-server.js";
-import { BirthWatcher } from "../../simulator/fleet/fleet-campaigns.js";
+import { BirthWatcher } from "../../operator/campaign-births.js";
 import { PumpService } from "../../simulator/fleet/service.js";
 import { SERVICE_DEFAULTS } from "../../simulator/scenario/service-spec.js";
 import { InputGenerator } from "./fuzzer.js";

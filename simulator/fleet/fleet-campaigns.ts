@@ -12,10 +12,10 @@ import type { IClientOptions } from "mqtt";
 import { connectClient } from "../../operator/mqtt-client.js";
 import type { Rejections } from "../../operator/rejections.js";
 import { MqttUpdateServer } from "../../operator/update-server.js";
-import { decodeState } from "../../protocol/state.js";
 import { buildEnvelope } from "../../protocol/suit/build.js";
 import type { Timers } from "../../protocol/timers.js";
 import { parseTopic, topicFilter } from "../../protocol/topics.js";
+import { BirthWatcher } from "../../operator/campaign-births.js";
 import { Campaign, type CampaignReport } from "../../operator/campaign.js";
 import { assignFaults } from "../physics/degradation.js";
 import { FLEET_CLASS_ID, FLEET_FLASH, FLEET_VENDOR_ID, RELEASE_SEQUENCE, type FleetUpdates } from "./fleet-updates.js";
@@ -151,28 +151,4 @@ export function prepareCampaigns(scenario: Scenario, releaseImage: Uint8Array): 
       }
     },
   };
-}
-
-/** Reads the devices' retained births for a campaign: a device's new session tells the
- *  campaign it came back. A state that does not decode is counted against its device and
- *  dropped; an empty one is a cleared retained message, not a fault. */
-export class BirthWatcher {
-  private readonly sessions = new Map<string, number>();
-
-  constructor(private readonly campaign: Pick<Campaign, "deviceConnected">, readonly rejections: Rejections) {}
-
-  take(topic: string, payload: Uint8Array): void {
-    let device: string | undefined;
-    try {
-      device = parseTopic(topic).device;
-      if (payload.length === 0) return;
-      const state = decodeState(payload);
-      if (!state.online) return;
-      const before = this.sessions.get(device);
-      this.sessions.set(device, state.session);
-      if (before !== undefined && state.session > before) this.campaign.deviceConnected(device);
-    } catch (error) {
-      this.rejections.add(device ?? topic, error);
-    }
-  }
 }

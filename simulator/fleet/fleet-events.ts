@@ -38,7 +38,7 @@ export class FleetEvents {
     private readonly network: FleetNetwork,
     private readonly campaigns: FleetCampaigns | undefined,
     private readonly world: FleetWorld,
-    private readonly options: { onCampaign?: (line: string, campaign: Campaign) => void; identities?: string },
+    private readonly options: { onCampaign?: (line: string, campaign: Campaign) => void; identities?: string; startCampaign?: (name: string) => boolean },
   ) {
     const startMs = Date.parse(scenario.start);
     this.clock = new VirtualClock(startMs);
@@ -55,7 +55,7 @@ export class FleetEvents {
   /** Whether something happens at `stepMs` that every group must be at. */
   due(stepMs: number): boolean {
     const shouldBeDown = this.shouldBeDown(stepMs);
-    const campaignDue = !shouldBeDown && this.reports.length < this.scenario.campaigns.length && this.campaignStarts[this.reports.length] <= stepMs;
+    const campaignDue = !shouldBeDown && this.campaignDue(stepMs);
     return shouldBeDown !== this.down || campaignDue;
   }
 
@@ -107,9 +107,17 @@ export class FleetEvents {
     },
   };
 
+  /** Whether the next campaign starts at `stepMs`: its day has come, or it was asked to start
+   *  now (the console's operator). Campaigns run one after another, in the scenario's order. */
+  private campaignDue(stepMs: number): boolean {
+    const next = this.reports.length;
+    if (next >= this.scenario.campaigns.length) return false;
+    return this.campaignStarts[next] <= stepMs || this.options.startCampaign?.(this.scenario.campaigns[next].name) === true;
+  }
+
   private async runCampaigns(untilMs: number): Promise<void> {
     const { scenario, options } = this;
-    while (this.reports.length < scenario.campaigns.length && this.campaignStarts[this.reports.length] <= untilMs) {
+    while (this.campaignDue(untilMs)) {
       const operator = identityOptions(options.identities, `operator.${scenario.tenant}`);
       await this.world.settle();
       this.reports.push(await this.campaigns!.run(this.reports.length, this.network.brokerUrl, {

@@ -16,6 +16,7 @@ import type { Rejections } from "../../operator/rejections.js";
 import { timeOrdered, type TimeOrdered } from "../../operator/telemetry-log.js";
 import { assignFaults, type Degradation } from "../physics/degradation.js";
 import { pumpKind } from "../physics/pump-types.js";
+import { Pacer } from "../physics/clock.js";
 import { Random } from "../physics/random.js";
 import type { Scenario } from "../scenario/scenario.js";
 import { prepareCampaigns, type FleetCampaigns } from "./fleet-campaigns.js";
@@ -41,8 +42,8 @@ export interface SimulationOptions {
   onWindow?: (device: string, timestampMs: number, samples: Float32Array) => void;
   onProgress?: (progress: Progress) => void;
   /** Called once every device has booted and connected, before the first window, with the
-   *  broker's address. */
-  onConnected?: (brokerUrl: string) => void;
+   *  broker's address; the first window waits for a promise it returns. */
+  onConnected?: (brokerUrl: string) => void | Promise<void>;
   log?: LogSink;
   /** Worker threads to spread the pumps over (default: one per core for large fleets). */
   workers?: number;
@@ -61,6 +62,11 @@ export interface SimulationOptions {
    *  loopback TCP sockets ("tcp"). A scenario's network, identities and an external broker
    *  always use TCP. */
   transport?: "hub" | "tcp";
+  /** Simulated seconds per real second, so a person can watch (default: as fast as it goes). */
+  pace?: number;
+  /** Asked at every step whether the scenario's campaign of this name, due later, is to start
+   *  now (an operator's console). */
+  startCampaign?: (name: string) => boolean;
 }
 
 export interface Progress {
@@ -139,8 +145,8 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
       { scenario, faults: plan.faults, brokerUrl: network.brokerUrl, updates: plan.campaigns?.updates, identities: options.identities, policy: plan.policy },
       plan.indices, plan.workers, { firmware: options.firmware, log: options.log, hubPort: () => network.hubPort(), onWindow: options.onWindow },
     ));
-    options.onConnected?.(network.brokerUrl);
-    const windows = await runSteps(scenario, groups, events, options.onProgress, started);
+    await options.onConnected?.(network.brokerUrl);
+    const windows = await runSteps(scenario, groups, events, { onProgress: options.onProgress, pacer: new Pacer(scenario.interval_s, options.pace) }, started);
     await events.end();
     const summaries = (await Promise.all(groups.map((group) => group.finish()))).flat().sort((a, b) => a.index - b.index);
     return await gather(scenario, summaries, network, { ...plan, windows, events, started });
@@ -205,7 +211,9 @@ function planRun(scenario: Scenario, options: SimulationOptions, shard: { index:
  *  start the next while another group finishes the one before (at most STEPS_AHEAD_MAX ahead),
  *  so no core idles at the end of a step. A broker outage or a campaign takes every group at
  *  the same step: all steps before it are finished first. */
-async function runSteps(scenario: Scenario, groups: readonly Group[], events: FleetEvents, onProgress: SimulationOptions["onProgress"], started: number): Promise<number> {
+async function runSteps(
+  scenario: Scenario, groups: readonly Group[], events: FleetEvents, { onProgress, pacer }: { onProgress: SimulationOptions["onProgress"]; pacer: Pacer }, started: number,
+): Promise<number> {
   const startMs = Date.parse(scenario.start);
   const steps = Math.floor((scenario.days * 86_400) / scenario.interval_s);
   const totalMs = steps * scenario.interval_s * 1000;
@@ -220,6 +228,7 @@ async function runSteps(scenario: Scenario, groups: readonly Group[], events: Fl
   };
   for (let step = 0; step < steps; step++) {
     const stepMs = startMs + step * scenario.interval_s * 1000;
+    await pacer.wait(step);
     if (events.due(stepMs)) await finishSteps(0);
     await events.apply(stepMs);
     const fed = Promise.all(groups.map((group) => group.step(step))).then((counts) => counts.reduce((a, b) => a + b, 0));
