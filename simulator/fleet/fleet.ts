@@ -4,7 +4,7 @@
 // thread), against the embedded broker or any broker; an independent collector decodes what
 // arrives. A shard runs one slice of the fleet, so processes can share a scenario.
 
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { setImmediate as yieldToEventLoop, setTimeout as sleepWall } from "node:timers/promises";
 import type { LogSink } from "../../host/device/device.js";
 import type { CompiledFirmware } from "../../host/runtime/firmware.js";
 import { releaseBytes } from "../../host/runtime/images.js";
@@ -32,6 +32,12 @@ const STEPS_AHEAD_MAX = 1;
 const QUIET_TURNS = 3;
 /** Wall ms the world is given to settle before the run goes on regardless (and says so). */
 const SETTLE_WALL_MS_MAX = 60_000;
+/** Over TCP sockets, how long (wall ms) the counts must stay the same to call the world quiet:
+ *  a message through a broker on loopback takes well under a millisecond, and a loaded 2-core
+ *  machine was seen to hold one for tens; without it, a campaign's virtual 20 s stall timeout
+ *  fired while blocks were on their way through mosquitto. */
+const TCP_QUIET_WALL_MS = 200;
+const TCP_LOOK_WALL_MS = 20;
 const FAULT_SEED_SALT = 0x5eed_fa17;
 
 export interface SimulationOptions {
@@ -159,11 +165,14 @@ export async function simulate(scenario: Scenario, options: SimulationOptions = 
 /** The groups and the broker as one world: settled when every group is idle, every record
  *  sent on the in-process network has been received at its other end, this thread (the
  *  operator's side) is idle, and two looks in a row find the same counts. Over TCP sockets
- *  (no in-process network) bytes in the kernel cannot be counted: the looks alone tell. */
+ *  (no in-process network) bytes in the kernel cannot be counted: the looks alone tell, and
+ *  they must agree for TCP_QUIET_WALL_MS. */
 function worldOf(groups: readonly Group[], network: FleetNetwork, log: LogSink | undefined): FleetWorld {
   const settle = async (idle: () => boolean = () => true): Promise<void> => {
     const started = performance.now();
+    const tcp = network.hubCounters === undefined;
     let last = "";
+    let lastChanged = started;
     for (;;) {
       const marks = await Promise.all(groups.map((group) => group.settle()));
       for (let quiet = 0; quiet < QUIET_TURNS;) {
@@ -173,8 +182,13 @@ function worldOf(groups: readonly Group[], network: FleetNetwork, log: LogSink |
       const hub = network.hubCounters;
       const balanced = network.operatorBalanced && (hub === undefined || marks.every((mark, i) => mark.sent === hub[i].received && mark.received === hub[i].sent));
       const look = JSON.stringify([marks, hub, network.collector.received]);
-      if (balanced && look === last) return;
-      last = look;
+      if (look !== last) {
+        last = look;
+        lastChanged = performance.now();
+      } else if (balanced && (!tcp || performance.now() - lastChanged >= TCP_QUIET_WALL_MS)) {
+        return;
+      }
+      if (tcp) await sleepWall(TCP_LOOK_WALL_MS);
       if (performance.now() - started > SETTLE_WALL_MS_MAX) {
         log?.("fleet", 2, `not settled within ${SETTLE_WALL_MS_MAX} ms: the run goes on, but may not replay exactly`);
         return;
