@@ -8,7 +8,12 @@ import { bearingOrders, drawPump } from "../simulator/physics/pump-params.js";
 import { PumpModel } from "../simulator/physics/pump.js";
 import { Random } from "../simulator/physics/random.js";
 import { loadScenario, type Scenario } from "../simulator/scenario/scenario.js";
-import type { FirmwareConfig } from "../protocol/messages.js";
+import { encodeFirmwareConfig, type FirmwareConfig } from "../protocol/messages.js";
+import { Firmware, type CompiledFirmware } from "../host/runtime/firmware.js";
+import { MemoryStorage } from "../host/storage/storage.js";
+
+/** The kind of message telemetry is published as (firmware/ABI.md). */
+export const TELEMETRY_KIND = 1;
 
 export const HEALTHY_PUMPS = 18;
 export const FAULTS: FaultKind[] = ["outer_race", "inner_race", "rolling_element", "cavitation", "imbalance", "misalignment"];
@@ -38,4 +43,17 @@ export function benchPumps(): BenchPump[] {
     pumps.push({ index: i, config: deviceConfig(scenario, i, model), windows });
   }
   return pumps;
+}
+
+/** One pump's device on `compiled`, configured as the fleet configures it, its telemetry
+ *  handed to `telemetry` (a copy: the firmware's buffer is valid only during the call). */
+export async function benchDevice(compiled: CompiledFirmware, pump: BenchPump, telemetry: (message: Uint8Array) => void): Promise<Firmware> {
+  const device = await Firmware.instantiate(compiled, {
+    clockMs: () => 0,
+    publish: (kind, message) => { if (kind === TELEMETRY_KIND) telemetry(message.slice()); return true; },
+    log: () => {},
+    storage: new MemoryStorage(),
+  });
+  device.init(encodeFirmwareConfig(pump.config));
+  return device;
 }

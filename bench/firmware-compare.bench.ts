@@ -9,14 +9,11 @@
 import fs from "node:fs";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
-import { compileFirmware, Firmware, type CompiledFirmware, type FirmwareHost } from "../host/runtime/firmware.js";
-import { MemoryStorage } from "../host/storage/storage.js";
-import { encodeFirmwareConfig } from "../protocol/messages.js";
+import { compileFirmware, Firmware, type CompiledFirmware } from "../host/runtime/firmware.js";
 import { decodeSenml } from "../protocol/senml.js";
-import { benchPumps, FAULTS, WINDOWS_PER_PUMP, scenario, startMs } from "./default-pumps.js";
+import { benchDevice, benchPumps, FAULTS, WINDOWS_PER_PUMP, scenario, startMs } from "./default-pumps.js";
 
 const WARMUP_ROUNDS = 3;
-const TELEMETRY_KIND = 1;
 
 const { values } = parseArgs({
   options: { a: { type: "string" }, b: { type: "string", default: "build/firmware.wasm" }, rounds: { type: "string", default: "15" } },
@@ -34,15 +31,7 @@ async function image(name: string, file: string): Promise<Image> {
   for (const pump of pumps) {
     const messages: Uint8Array[] = [];
     published.push(messages);
-    const host: FirmwareHost = {
-      clockMs: () => 0,
-      publish: (kind, bytes) => { if (kind === TELEMETRY_KIND) messages.push(bytes.slice()); return true; },
-      log: () => {},
-      storage: new MemoryStorage(),
-    };
-    const device = await Firmware.instantiate(compiled, host);
-    device.init(encodeFirmwareConfig(pump.config));
-    devices.push(device);
+    devices.push(await benchDevice(compiled, pump, (message) => messages.push(message)));
   }
   return { name, devices, published, times: [] };
 }

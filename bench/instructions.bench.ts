@@ -12,13 +12,9 @@
 
 import fs from "node:fs";
 import { parseArgs } from "node:util";
-import { compileFirmware, Firmware, type FirmwareHost } from "../host/runtime/firmware.js";
-import { MemoryStorage } from "../host/storage/storage.js";
-import { encodeFirmwareConfig } from "../protocol/messages.js";
-import { benchPumps, FAULTS, HEALTHY_PUMPS, WINDOWS_PER_PUMP, scenario, startMs } from "./default-pumps.js";
+import { compileFirmware, Firmware } from "../host/runtime/firmware.js";
+import { benchDevice, benchPumps, FAULTS, HEALTHY_PUMPS, WINDOWS_PER_PUMP, scenario, startMs } from "./default-pumps.js";
 import { COUNTERS, instrument, staticCounts } from "./wasm-count.js";
-
-const TELEMETRY_KIND = 1;
 
 const { values } = parseArgs({
   options: { a: { type: "string" }, b: { type: "string", default: "build/firmware.wasm" }, profile: { type: "boolean", default: false } },
@@ -36,14 +32,7 @@ async function run(bytes: Uint8Array): Promise<{ perWindow: Counts[]; telemetry:
   const functions = new Map<string, number>();
   const telemetry: Uint8Array[] = [];
   for (const pump of pumps) {
-    const host: FirmwareHost = {
-      clockMs: () => 0,
-      publish: (kind, message) => { if (kind === TELEMETRY_KIND) telemetry.push(message.slice()); return true; },
-      log: () => {},
-      storage: new MemoryStorage(),
-    };
-    const device = await Firmware.instantiate(compiled, host);
-    device.init(encodeFirmwareConfig(pump.config));
+    const device = await benchDevice(compiled, pump, (message) => telemetry.push(message));
     const atInit = functionCounts(device);
     for (let w = 0; w < WINDOWS_PER_PUMP; w++) {
       const before = read(device);
