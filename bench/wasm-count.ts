@@ -6,7 +6,7 @@
 // f64) to `__f64` and `__f32`. A branch leaves a run; the run after it starts with its own
 // count, so every executed instruction is counted once. Calls return to the run they left; the
 // callee counts its own. Used by bench/instructions.bench.ts; reads only the MVP's opcodes
-// (the image has no others: firmware/ABI.md).
+// (the image has no others: firmware/ABI.md) and the few later ones older images used.
 
 export const COUNTERS = ["__instructions", "__f64", "__f32"] as const;
 
@@ -89,7 +89,23 @@ function skipImmediates(r: Reader, op: number): void {
   else if (op === 0x41 || op === 0x42) r.skipLeb();
   else if (op === 0x43) r.at += 4;
   else if (op === 0x44) r.at += 8;
-  else if (op > 0xbf) throw new Error(`opcode 0x${op.toString(16)} is not WebAssembly 1.0`);
+  else if (op === 0xfc) skipPrefixed(r);
+  else if (op > 0xc4) throw new Error(`opcode 0x${op.toString(16)} is neither WebAssembly 1.0 nor a later one this counter reads`);
+}
+
+/** Older images (before the build held to WebAssembly 1.0) used sign extension (0xc0–0xc4, no
+ *  immediates) and the 0xfc prefix: saturating truncations and bulk memory. They are read so
+ *  that such an image can be counted against a newer one. */
+function skipPrefixed(r: Reader): void {
+  const sub = r.u32();
+  if (sub <= 7) return; // trunc_sat
+  if (sub === 8) {
+    r.u32();
+    r.byte();
+  } else if (sub === 9) r.u32();
+  else if (sub === 10) r.at += 2;
+  else if (sub === 11) r.at += 1;
+  else throw new Error(`opcode 0xfc ${sub} is not one this counter reads`);
 }
 
 function addTo(global: number, amount: number): number[] {
