@@ -2,12 +2,12 @@
 // `spectrum_bin_hz` exports called bare, and the host's Firmware.spectrum over them. A pure tone's
 // power spectrum is the Hann line the analysis reads; an impact train's envelope spectrum peaks
 // at the impact rate in the band the window's telemetry names; asking changes no later window;
-// every bad input answers its status and nothing traps.
+// every bad input answers its status and nothing traps; an image built before the exports runs.
 
 import { describe, expect, it } from "vitest";
 import { encodeCommand, encodeFirmwareConfig, type FirmwareConfig } from "../../protocol/messages.js";
 import { decodeSenml, resolveSenml } from "../../protocol/senml.js";
-import { FirmwareError, type Firmware } from "../../host/runtime/firmware.js";
+import { compileFirmware, Firmware, FirmwareError } from "../../host/runtime/firmware.js";
 import { bootRelease, RecordingHost, silentHostImports } from "../../host/runtime/harness-hosts.js";
 import { releaseBytes } from "../../host/runtime/images.js";
 import { BEARINGS } from "../../simulator/replay/replay.js";
@@ -226,5 +226,59 @@ describe("what spectrum answers instead", () => {
     expect(abi.spectrum(POWER, abi.sample_buffer(), abi.sample_capacity())).toBe(257);
     const values = new Float32Array(abi.memory.buffer, abi.sample_buffer(), 257);
     expect(argmax(values)).toBe(Math.round(50 / (1000 / 512)));
+  });
+});
+
+/** `bytes` with its export section rewritten: each export renamed by `rename`, or dropped for null. */
+function withExports(bytes: Uint8Array, rename: (name: string) => string | null): Uint8Array {
+  let at = 8;
+  const leb = (): number => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = bytes[at++];
+      value |= (byte & 0x7f) << shift;
+      if ((byte & 0x80) === 0) return value >>> 0;
+    }
+  };
+  const encode = (n: number): number[] => {
+    const out: number[] = [];
+    do { out.push((n & 0x7f) | (n > 0x7f ? 0x80 : 0)); n >>>= 7; } while (n > 0);
+    return out;
+  };
+  while (at < bytes.length) {
+    const start = at;
+    const id = bytes[at++];
+    const size = leb();
+    const end = at + size;
+    if (id !== 7) { at = end; continue; }
+    const entries: number[][] = [];
+    for (let count = leb(), i = 0; i < count; i++) {
+      const length = leb();
+      const name = new TextDecoder().decode(bytes.subarray(at, at + length));
+      at += length;
+      const kind = bytes[at++];
+      const index = leb();
+      const renamed = rename(name);
+      if (renamed !== null) entries.push([...encode(renamed.length), ...new TextEncoder().encode(renamed), kind, ...encode(index)]);
+    }
+    const payload = [...encode(entries.length), ...entries.flat()];
+    return new Uint8Array([...bytes.subarray(0, start), 7, ...encode(payload.length), ...payload, ...bytes.subarray(end)]);
+  }
+  throw new Error("no export section");
+}
+
+describe("an image without the spectra (built before them)", () => {
+  it("runs, and the host's spectrum() says it has none; an export named spectrum of another signature is refused", async () => {
+    const older = withExports(releaseBytes(), (name) => (name.startsWith("spectrum") ? null : name));
+    const firmware = await Firmware.instantiate(await compileFirmware(older), new RecordingHost());
+    firmware.init(encodeFirmwareConfig({ device: "d", rate_hz: 1000, window: 256 }));
+    expect(firmware.process(tones(256, 1000, [{ hz: 50, amplitude_g: 1 }], 0.01), T0_MS, 1000)).toBe(1);
+    const error = (() => { try { firmware.spectrum("power"); } catch (e) { return e; } })();
+    expect(error).toBeInstanceOf(FirmwareError);
+    expect((error as FirmwareError).code).toBe("abi_mismatch");
+    const wrong = withExports(releaseBytes(), (name) => (name === "spectrum" ? null : name === "spectrum_bin_hz" ? "spectrum" : name));
+    const refused = await compileFirmware(wrong).catch((e: unknown) => e);
+    expect((refused as FirmwareError).code).toBe("abi_mismatch");
+    expect((refused as FirmwareError).message).toContain("exports spectrum as () -> (f64), ABI v1 has (i32, i32, i32) -> (i32)");
   });
 });
