@@ -174,6 +174,12 @@ export function followsLastWindow(): bool {
   return last_window_valid && last_window_sound && Math.abs(<f64>(window_start_ms - last_window_start_ms) - window_ms) <= CONTINUITY_SLACK_MS;
 }
 
+/** Whether the last complete window was analysed (kept, and its sensor sound): its spectra are
+ *  the analysis's last ones. */
+export function lastWindowAnalysed(): bool {
+  return last_window_valid && last_window_sound;
+}
+
 /** Keeps the complete window as the last one; `sound`: whether its sensor was. The two buffers
  *  trade places rather than copy (sample_buffer() is asked before every batch, ABI.md): the
  *  next window fills the one that held the last. */

@@ -191,4 +191,19 @@ int32_t impeller_tick(int64_t now_ms);
 /* Runs the built-in self-test: IMPELLER_STATUS_OK or IMPELLER_STATUS_SELF_TEST_FAILED. */
 int32_t impeller_self_test(void);
 
+/* Spectra of the last analysed window (ABI.md, "Spectra"). Optional in ABI v1: images built
+ * before them lack both exports; a host checks their signatures when present. */
+#define IMPELLER_SPECTRUM_POWER    0 /* Hann power spectrum, (m/s^2)^2 per bin, bins 0..fft/2 */
+#define IMPELLER_SPECTRUM_ENVELOPE 1 /* squared-envelope spectrum of the diagnosis's band, relative */
+/* Copies spectrum `kind` into `capacity` floats at `ptr` (memory the firmware does not use
+ * during the call: the free part of the sample buffer, or the inbox). Returns the number of
+ * floats written; IMPELLER_STATUS_NOT_INITIALISED; IMPELLER_STATUS_BAD_ARGUMENT for an unknown
+ * kind or a buffer that is empty, past the end of memory or over the firmware's own buffers;
+ * IMPELLER_STATUS_NO_DATA when no analysed window is kept (or, for the envelope, no band was
+ * enveloped); IMPELLER_STATUS_NO_ROOM when they do not fit. Never grows the memory. */
+int32_t impeller_spectrum(int32_t kind, wasm_ptr_t ptr, int32_t capacity);
+/* The bin spacing in Hz of both spectra (bin k is at k times it); 0 while impeller_spectrum()
+ * has none to give. */
+double impeller_spectrum_bin_hz(void);
+
 #endif /* IMPELLER_ABI_H */

@@ -6,6 +6,7 @@
 //   device.ts     the device's buffers and state, applying a configuration, the boot count
 //   window.ts     a complete window: features, sensor check, analysis, trend, telemetry
 //   commands.ts   commands and their replies; messages.ts events; telemetry.ts the window's pack
+//   window-spectra.ts  the last window's spectra, copied out on request
 //   analysis.ts   the vibration analysis, its steps in analysis/; speed.ts and speed-stream.ts
 //                 the running speed
 //   trend.ts      health across windows and the alarm; forecast.ts the remaining life
@@ -30,6 +31,7 @@ import { analyseWindow } from "./window";
 import { handleCommand } from "./commands";
 import { publishBoot, publishPolicy, publishError, reportStorage } from "./messages";
 import { selfTest } from "./self-test";
+import { copySpectrum, spectrumBinHz } from "./window-spectra";
 import { log, logNumber, warnThrottled, LOG_INFO, LOG_WARN, WARN_BAD_SAMPLES } from "./text";
 import { STATUS_OK, STATUS_NOT_INITIALISED, STATUS_BAD_ARGUMENT, STATUS_BAD_SAMPLES, STATUS_NEEDS_REBOOT } from "./status";
 
@@ -111,6 +113,22 @@ export function process(count: i32, timestamp_ms: i64): i32 {
   if (isDefined(IMPELLER_FAULT)) faults.onWindow();
   const status = analyseWindow();
   return status == STATUS_OK ? 1 : status;
+}
+
+// ---------------------------------------------------------------------------------------
+// Spectra
+
+/** Copies spectrum `kind` of the last analysed window (0 its power spectrum, 1 the squared
+ *  envelope's of the diagnosis's band) into the host's `capacity` f32 at `ptr`: the number of
+ *  values written, or a negative status (window-spectra.ts). */
+export function spectrum(kind: i32, ptr: usize, capacity: i32): i32 {
+  if (!initialised) return STATUS_NOT_INITIALISED;
+  return copySpectrum(kind, ptr, capacity);
+}
+
+/** The bin spacing (Hz) of the spectra spectrum() copies; 0 while it has none to give. */
+export function spectrum_bin_hz(): f64 {
+  return initialised ? spectrumBinHz() : 0.0;
 }
 
 // ---------------------------------------------------------------------------------------

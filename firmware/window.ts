@@ -14,7 +14,7 @@ import { publishAlarm, publishAdvice, reportStorage } from "./messages";
 import { publishTelemetry, publishSensorFault } from "./telemetry";
 import { STATUS_OK } from "./status";
 
-const STANDARD_GRAVITY_M_S2: f64 = 9.80665;
+export const STANDARD_GRAVITY_M_S2: f64 = 9.80665;
 
 /** Analyses the complete window and publishes what it found; STATUS_OK or an error status. */
 export function analyseWindow(): i32 {

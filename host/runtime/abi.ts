@@ -37,6 +37,13 @@ export const ABI_EXPORTS: ReadonlyMap<string, Signature> = new Map([
   ["self_test", sig([], ["i32"])],
 ]);
 
+/** Exports added to ABI v1 after its first images: checked when present, not required (an image
+ *  built before them runs, and the host's calls of them answer that it lacks them). */
+export const ABI_OPTIONAL_EXPORTS: ReadonlyMap<string, Signature> = new Map([
+  ["spectrum", sig(["i32", "i32", "i32"], ["i32"])],
+  ["spectrum_bin_hz", sig([], ["f64"])],
+]);
+
 const same = (a: Signature, b: Signature): boolean => formatSignature(a) === formatSignature(b);
 
 /** Every way `bytes` departs from ABI v1, as sentences; empty when the module conforms.
@@ -53,6 +60,10 @@ export function abiProblems(bytes: Uint8Array, module: WebAssembly.Module): stri
     const signature = exports.get(name);
     if (signature === undefined) problems.push(`does not export ${name}`);
     else if (!same(expected, signature)) problems.push(`exports ${name} as ${formatSignature(signature)}, ABI v1 has ${formatSignature(expected)}`);
+  }
+  for (const [name, expected] of ABI_OPTIONAL_EXPORTS) {
+    const signature = exports.get(name);
+    if (signature !== undefined && !same(expected, signature)) problems.push(`exports ${name} as ${formatSignature(signature)}, ABI v1 has ${formatSignature(expected)}`);
   }
   for (const imported of WebAssembly.Module.imports(module)) {
     if (imported.kind !== "function") problems.push(`imports a ${imported.kind} ${imported.module}.${imported.name}; only functions may be imported`);

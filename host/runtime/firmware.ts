@@ -81,6 +81,21 @@ interface Exports {
   handle_message(len: number): number;
   tick(nowMs: bigint): number;
   self_test(): number;
+  /** Optional in ABI v1 (ABI_OPTIONAL_EXPORTS): absent from images built before them. */
+  spectrum?(kind: number, ptr: number, capacity: number): number;
+  spectrum_bin_hz?(): number;
+}
+
+/** The spectra the firmware gives of its last analysed window (firmware/ABI.md, "Spectra"): its
+ *  Hann power spectrum in (m/s²)² per bin, and the squared-envelope spectrum of the band its
+ *  diagnosis used. */
+export type SpectrumKind = "power" | "envelope";
+export const SPECTRUM_KINDS: Readonly<Record<SpectrumKind, number>> = { power: 0, envelope: 1 };
+
+export interface WindowSpectrum {
+  /** Bin k is at k × binHz. */
+  binHz: number;
+  values: Float32Array;
 }
 
 const STORAGE_ABSENT = -1;
@@ -241,6 +256,24 @@ export class Firmware {
 
   tick(nowMs: number): void {
     this.check(this.call(() => this.exports.tick(BigInt(Math.floor(nowMs)))), "tick");
+  }
+
+  /** A spectrum of the last analysed window, computed by the firmware into memory it does not
+   *  use: the larger of the free part of the sample buffer and the inbox. Throws
+   *  FirmwareError "status" with -12 (no data) before a window is analysed, after a window whose
+   *  sensor failed or a new configuration, and for "envelope" when no band was enveloped (no
+   *  bearing configured, or no running speed); "abi_mismatch" for an image without the export. */
+  spectrum(kind: SpectrumKind): WindowSpectrum {
+    const { spectrum, spectrum_bin_hz: binHz } = this.exports;
+    if (spectrum === undefined || binHz === undefined) {
+      throw new FirmwareError("abi_mismatch", "this firmware image has no spectrum export (it predates it): update the firmware");
+    }
+    const samples = this.call(() => this.exports.sample_capacity());
+    const inbox = this.call(() => this.exports.inbox_capacity()) >> 2;
+    const ptr = samples >= inbox ? this.call(() => this.exports.sample_buffer()) : this.call(() => this.exports.inbox_buffer());
+    const count = this.check(this.call(() => spectrum(SPECTRUM_KINDS[kind], ptr, Math.max(samples, inbox))), `spectrum ${kind}`);
+    const values = new Float32Array(this.exports.memory.buffer, ptr, count).slice();
+    return { binHz: this.call(() => binHz()), values };
   }
 
   selfTest(): number {

@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ABI_EXPORTS, ABI_IMPORTS, abiProblems } from "../../host/runtime/abi.js";
+import { ABI_EXPORTS, ABI_IMPORTS, ABI_OPTIONAL_EXPORTS, abiProblems } from "../../host/runtime/abi.js";
 import { STATUS_NAMES } from "../../host/runtime/status.js";
 import { encodeCommand, encodeFirmwareConfig, MESSAGE_KINDS } from "../../protocol/messages.js";
 import { compileFirmware, FirmwareError } from "../../host/runtime/firmware.js";
@@ -49,9 +49,20 @@ describe("firmware ABI v1", () => {
   it("the header and host/runtime/abi.ts list the same imports and exports with the same types", () => {
     const header = headerPrototypes();
     expect(header.imports.size).toBe(6);
-    expect(header.exports.size).toBe(11);
+    expect(header.exports.size).toBe(13);
     expect(show(header.imports)).toEqual(show(ABI_IMPORTS));
-    expect(show(header.exports)).toEqual(show(ABI_EXPORTS));
+    expect(show(header.exports)).toEqual(show(new Map([...ABI_EXPORTS, ...ABI_OPTIONAL_EXPORTS])));
+  });
+
+  it("ABI.md's exports table lists the header's exports with their signatures", () => {
+    const header = headerPrototypes().exports;
+    const documented = new Map(markdownTable("export").flatMap((row) => unquote(row[0]).split(/`?, `?/).map((name) => [name, unquote(row[1])] as const)));
+    expect([...documented.keys()].sort()).toEqual([...header.keys()].sort());
+    for (const [name, signature] of documented) {
+      // "(kind i32, ptr i32) -> i32" as the module writes it: "(i32, i32) -> (i32)".
+      const types = signature.replace(/\w+ (i32|i64|f32|f64)/g, "$1").replace(/ -> (\w+)$/, " -> ($1)").replace(/^\(([^)]*)\)$/, "($1) -> ()");
+      expect(types, name).toBe(formatSignature(header.get(name)!));
+    }
   });
 
   it("build/firmware.wasm imports and exports exactly what the header declares, plus its memory", () => {
@@ -83,7 +94,7 @@ describe("firmware ABI v1", () => {
   it("the debug build exports the ABI plus the loader's runtime", () => {
     const bytes = new Uint8Array(fs.readFileSync(DEBUG_IMAGE));
     const exports = readSignatures(bytes).exports;
-    for (const name of ABI_EXPORTS.keys()) expect(exports.has(name), name).toBe(true);
+    for (const name of [...ABI_EXPORTS.keys(), ...ABI_OPTIONAL_EXPORTS.keys()]) expect(exports.has(name), name).toBe(true);
     for (const name of ["__new", "__pin", "__unpin", "__collect"]) expect(exports.has(name), name).toBe(true);
   });
 });

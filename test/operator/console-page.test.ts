@@ -1,7 +1,7 @@
 // The console in a real browser (headless chromium): a run's pumps listed with the health the
 // independent collector decoded; a bearing fault that develops during a paced run reaching the
 // alarm feed while the run still goes, and the pump's waveform analysed by firmware.wasm in the
-// page as the pump analysed it; a campaign started, paused and aborted from the page, and the
+// page as the pump analysed it, its spectra the firmware's own; a campaign started, paused and aborted from the page, and the
 // fleet's firmware as that left it; a tenant's console listing its own pumps only.
 
 import type { Browser, Page } from "playwright-core";
@@ -16,6 +16,8 @@ import { startEmbeddedBroker } from "../../simulator/net/broker.js";
 import { loadScenario, parseScenario, type Scenario } from "../../simulator/scenario/scenario.js";
 import { CHROMIUM_MISSING_REASON, CHROMIUM_PATH, launchBrowser } from "../support/browser.js";
 import mqtt from "mqtt";
+import { bootRelease } from "../../host/runtime/harness-hosts.js";
+import { encodeFirmwareConfig, type FirmwareConfig } from "../../protocol/messages.js";
 
 const DEFAULT = loadScenario("scenarios/default.json");
 
@@ -31,6 +33,26 @@ beforeAll(async () => {
   browser = await launchBrowser();
 });
 afterAll(async () => browser?.close());
+
+/** What the page drew, as it exposes it: each spectrum's bin width and values, the number of
+ *  points its chart has, and the configurations and window it ran firmware.wasm on. */
+interface DrawnSpectra {
+  power: { binHz: number; values: number[]; bins: string };
+  envelope: { binHz: number; values: number[]; bins: string };
+  configs: { figures: FirmwareConfig; envelope: FirmwareConfig };
+  samples: number[];
+  t: number;
+  title: string;
+}
+
+/** The spectrum `kind` the TypeScript host's Firmware gives of `samples` under `config`. */
+async function hostSpectrum(config: FirmwareConfig, samples: number[], t: number, kind: "power" | "envelope") {
+  const { firmware } = await bootRelease();
+  firmware.init(encodeFirmwareConfig(config));
+  firmware.process(Float32Array.from(samples), t, config.rate_hz);
+  const { binHz, values } = firmware.spectrum(kind);
+  return { binHz, values: Array.from(values) };
+}
 
 /** Runs `s` with a console beside it and a page open on it before the first window. */
 async function runWithPage(s: Scenario, pace: number | undefined, during: (page: Page, beside: ConsoleBeside) => Promise<void>, options: Partial<SimulationOptions> = {}): Promise<SimulationResult> {
@@ -87,6 +109,7 @@ describe.skipIf(CHROMIUM_PATH === undefined)("the console in a browser", () => {
     let liveAt = "";
     let analysis: Record<string, { browser: string; pump: string }> = {};
     let maintenance = "";
+    let drawn!: DrawnSpectra;
     await runWithPage(s, 43_200, async (page) => {
       await page.click("#pumps tbody tr[data-device=pump-0001]");
       await page.waitForSelector("#twin[data-device=pump-0001] #trends svg");
@@ -100,6 +123,15 @@ describe.skipIf(CHROMIUM_PATH === undefined)("the console in a browser", () => {
         browser: tr.querySelector("[data-source=browser]")!.textContent!, pump: tr.querySelector("[data-source=pump]")!.textContent!,
       }])));
       expect(await page.$$eval("#spectra svg", (svgs) => svgs.length)).toBe(2);
+      drawn = await page.evaluate(() => {
+        const seen = (window as unknown as { consoleSpectra: { power: { binHz: number; values: Float32Array }; envelope: { binHz: number; values: Float32Array }; configs: DrawnSpectra["configs"]; samples: Float32Array; t: number } }).consoleSpectra;
+        const [power, envelope] = [...document.querySelectorAll("#spectra svg")] as SVGElement[];
+        return {
+          power: { binHz: seen.power.binHz, values: Array.from(seen.power.values), bins: power.dataset.bins! },
+          envelope: { binHz: seen.envelope.binHz, values: Array.from(seen.envelope.values), bins: envelope.dataset.bins! },
+          configs: seen.configs, samples: Array.from(seen.samples), t: seen.t, title: envelope.getAttribute("aria-label")!,
+        };
+      });
       // The bearing replaced: the pump records it, and the feed says so.
       await page.selectOption("#maintenance-action", "replace_bearing");
       await page.click("#record-maintenance");
@@ -113,6 +145,18 @@ describe.skipIf(CHROMIUM_PATH === undefined)("the console in a browser", () => {
       expect(analysis[name].pump, name).not.toBe("—");
       expect(analysis[name].browser, name).toBe(analysis[name].pump);
     }
+    // The spectra drawn are the firmware's: the TypeScript host's Firmware.spectrum gives the same
+    // values, bin for bin, for the same window and configuration; the envelope's band is the pump's.
+    const power = await hostSpectrum(drawn.configs.figures, drawn.samples, drawn.t, "power");
+    expect(drawn.samples.length).toBe(4096);
+    expect(power.values.length).toBe(2049); // bins 0 … 2,048 of the window's FFT
+    expect({ binHz: drawn.power.binHz, values: drawn.power.values }).toEqual(power);
+    expect(drawn.power.bins).toBe(String(power.values.length));
+    const envelope = await hostSpectrum(drawn.configs.envelope, drawn.samples, drawn.t, "envelope");
+    expect({ binHz: drawn.envelope.binHz, values: drawn.envelope.values }).toEqual(envelope);
+    expect(drawn.envelope.bins).toBe(String(envelope.values.length));
+    const [low, high] = drawn.configs.envelope.band_hz!;
+    expect(drawn.title).toBe(`squared envelope spectrum, band ${low.toFixed(0)}–${high.toFixed(0)} Hz, bins of ${envelope.binHz.toPrecision(4)} Hz`);
   });
 
   it("starts, pauses and aborts a campaign from the page, and the fleet keeps the firmware that left it", async () => {

@@ -63,10 +63,11 @@ export function trendChart(title, times, values, color) {
   return svg;
 }
 
-/** A spectrum up to `maxHz`: amplitudes per bin of `binHz`, with `marks` [{hz, label}] drawn as lines. */
+/** A spectrum up to `maxHz`: `values` per bin of `binHz` (bin k at k × binHz), with `marks`
+ *  [{hz, label}] drawn as lines. */
 export function spectrumChart(title, spectrum, maxHz, marks, color) {
-  const bins = Math.min(spectrum.amplitudes.length, Math.floor(maxHz / spectrum.binHz) + 1);
-  const shown = Array.from(spectrum.amplitudes.subarray(1, bins));
+  const bins = Math.min(spectrum.values.length, Math.floor(maxHz / spectrum.binHz) + 1);
+  const shown = Array.from(spectrum.values.subarray(1, bins));
   const { svg, sx, sy } = frame(title, [0, maxHz], [0, Math.max(...shown, 1e-12)]);
   for (const mark of marks) {
     if (mark.hz <= 0 || mark.hz > maxHz) continue;

@@ -3,7 +3,7 @@
 // which alone talks to the broker.
 
 import { spectrumChart, trendChart } from "./charts.js";
-import { amplitudeSpectrum, analyseInBrowser, envelopeSpectrum } from "./firmware-page.js";
+import { analyseInBrowser } from "./firmware-page.js";
 
 const COLUMNS = [
   ["device", "pump"], ["tenant", "tenant"], ["online", "state"], ["firmware", "firmware"], ["health", "health index"],
@@ -216,18 +216,39 @@ async function showWaveform() {
   const samples = new Float32Array(raw.buffer);
   $("#waveform-status").textContent = `${samples.length} samples at ${waveform.rate_hz} Hz from ${when(waveform.t / 1000)}; analysed by firmware.wasm in this browser…`;
   const rpm = pumped?.shaft_hz ? pumped.shaft_hz * 60 : null;
-  const mine = await analyseInBrowser(samples, waveform.rate_hz, waveform.t, waveform.units, rpm);
+  // The band the pump's diagnosis enveloped in this window, as its pack says (none: 0–0 Hz).
+  const band = pumped?.band_hi > 0 ? [pumped.band_lo, pumped.band_hi] : null;
+  const analysed = await analyseInBrowser(samples, waveform.rate_hz, waveform.t, waveform.units, rpm, band);
+  const mine = analysed.figures;
   const shaft = pumped?.shaft_hz ?? mine.shaft_hz ?? 0;
-  const low = pumped?.band_lo ?? mine.band_lo ?? waveform.rate_hz / 4;
-  const high = pumped?.band_hi ?? mine.band_hi ?? waveform.rate_hz / 2.2;
   const marks = [1, 2, 3].map((k) => ({ hz: k * shaft, label: `${k}×` }));
-  $("#spectra").replaceChildren(
-    spectrumChart(`amplitude spectrum, ${waveform.units}`, amplitudeSpectrum(samples, waveform.rate_hz), Math.min(waveform.rate_hz / 2, 1000), marks, "#2a6fb0"),
-    spectrumChart(`squared envelope spectrum, band ${low.toFixed(0)}–${high.toFixed(0)} Hz`, envelopeSpectrum(samples, waveform.rate_hz, low, high), Math.min(waveform.rate_hz / 2, 500), marks, "#b05a2a"),
-  );
+  const { power, envelope } = analysed;
+  const charts = [spectrumOrNote(power, (bins) => `power spectrum, (m/s²)² per bin of ${bins}`, Math.min(waveform.rate_hz / 2, 1000), marks, "#2a6fb0")];
+  if (band === null) charts.push(note("no envelope spectrum: the pump enveloped no band in this window"));
+  else charts.push(spectrumOrNote(envelope, (bins) => `squared envelope spectrum, band ${band[0].toFixed(0)}–${band[1].toFixed(0)} Hz, bins of ${bins}`, Math.min(waveform.rate_hz / 2, 500), marks, "#b05a2a"));
+  $("#spectra").replaceChildren(...charts);
+  // What was drawn, as the firmware gave it (for a reader of the page, and its tests).
+  window.consoleSpectra = { power, envelope, configs: analysed.configs, samples, t: waveform.t };
   renderAnalysis(mine, pumped);
   $("#waveform-status").textContent = `${samples.length} samples at ${waveform.rate_hz} Hz from ${when(waveform.t / 1000)}, analysed by firmware.wasm in this browser`;
   $("#waveform-section").dataset.analysed = String(waveform.id);
+}
+
+/** A chart of a spectrum the firmware gave ({binHz, values}), titled by `title(bin width)`, or
+ *  a note of the status it answered instead. */
+function spectrumOrNote(spectrum, title, maxHz, marks, color) {
+  if (spectrum.status !== undefined) return note(`no spectrum: firmware.wasm answered status ${spectrum.status}`);
+  const chart = spectrumChart(title(`${spectrum.binHz.toPrecision(4)} Hz`), spectrum, maxHz, marks, color);
+  chart.dataset.bins = String(spectrum.values.length);
+  chart.dataset.binHz = String(spectrum.binHz);
+  return chart;
+}
+
+function note(text) {
+  const p = document.createElement("p");
+  p.className = "quiet";
+  p.textContent = text;
+  return p;
 }
 
 function renderAnalysis(mine, pumped) {

@@ -1,19 +1,46 @@
 // The pump's own analysis, in the browser: the release firmware.wasm (the bytes every pump
-// runs) instantiated here with a host of a few lines, configured like the pump, fed the
-// waveform the pump returned, and its telemetry pack for that window decoded. Beside it the
-// spectra the page draws: the amplitude spectrum (mean removed, Hann window, zero-padded,
-// scaled so a sine of amplitude A reads A, as firmware/spectrum.ts does) and the squared
-// envelope spectrum of the band the pump chose for that window.
+// runs) instantiated here with a host of a few lines, configured like the pump as far as the
+// console knows it, fed the waveform the pump returned: its telemetry pack for that window, and
+// the spectra the firmware gives of it (its `spectrum` export, firmware/ABI.md "Spectra"): the
+// window's power spectrum as the analysis computed it, and the squared-envelope spectrum of the
+// band the pump's diagnosis used. The page computes no spectrum of its own.
 
 const KIND_TELEMETRY = 1;
+const SPECTRUM_POWER = 0;
+const SPECTRUM_ENVELOPE = 1;
+/** A stand-in bearing (a 6205's): the console does not know the pump's geometry, and the
+ *  firmware envelopes only with one. Over a fixed band the envelope spectrum does not depend on
+ *  it: the band's bins of the window's FFT, at baseband, squared, transformed again. */
+const STAND_IN_BEARING = [9, 7.94, 39.04, 0];
 
-/** Runs firmware.wasm on `samples` (Float32Array) taken at `rateHz` from `timeMs`; returns the
- *  pack it published for the window as {name: value} (texts as strings). */
-export async function analyseInBrowser(samples, rateHz, timeMs, units, rpm) {
+let compiled;
+
+/** Runs firmware.wasm on `samples` (Float32Array) taken at `rateHz` from `timeMs`, the pump
+ *  having measured `rpm` (null: unknown) and enveloped [low, high] Hz (`band`, null: none).
+ *  Returns the window's figures (its pack as {name: value}), its power spectrum and, with a
+ *  band, the envelope spectrum of that band ({binHz, values}, or {status} when the firmware
+ *  had none), and the configurations they were computed under. */
+export async function analyseInBrowser(samples, rateHz, timeMs, units, rpm, band) {
+  compiled ??= WebAssembly.compileStreaming(fetch("/firmware.wasm"));
+  const config = { device: "console", rate_hz: rateHz, window: samples.length, units };
+  if (rpm !== null && rpm > 0 && rpm / 60 < rateHz / 2) config.rpm = rpm;
+  const figures = await runWindow(await compiled, config, samples, timeMs);
+  const result = { figures: figures.values, power: figures.spectrum(SPECTRUM_POWER), envelope: null, configs: { figures: config, envelope: null } };
+  if (band !== null && band[1] > band[0]) {
+    const banded = { ...config, bearing: STAND_IN_BEARING, band_hz: band };
+    result.envelope = (await runWindow(await compiled, banded, samples, timeMs)).spectrum(SPECTRUM_ENVELOPE);
+    result.configs.envelope = banded;
+  }
+  return result;
+}
+
+/** One instance of `module` under `config`, fed `samples` as one window: its telemetry pack as
+ *  {name: value}, and spectrum(kind): {binHz, values} or {status} (a negative status). */
+async function runWindow(module, config, samples, timeMs) {
   const published = [];
   let memory;
-  const storage = new Map();
   const bytes = (ptr, len) => new Uint8Array(memory.buffer, ptr, len);
+  const storage = new Map();
   const host = {
     clock_ms: () => BigInt(Math.round(performance.now())),
     log: () => {},
@@ -28,27 +55,35 @@ export async function analyseInBrowser(samples, rateHz, timeMs, units, rpm) {
     },
     storage_write: (key, ptr, len) => { storage.set(key, bytes(ptr, len).slice()); return 0; },
   };
-  const { instance } = await WebAssembly.instantiateStreaming(fetch("/firmware.wasm"), { host });
-  const fw = instance.exports;
+  const fw = (await WebAssembly.instantiate(module, { host })).exports;
   memory = fw.memory;
-  const config = { device: "console", rate_hz: rateHz, window: samples.length, units };
-  if (rpm !== null && rpm > 0 && rpm / 60 < rateHz / 2) config.rpm = rpm;
+  if (typeof fw.spectrum !== "function") throw new Error("this firmware.wasm predates the spectrum export: it gives no spectra");
   const encoded = encodeMap(config);
   new Uint8Array(memory.buffer, fw.inbox_buffer(), encoded.length).set(encoded);
   const status = fw.init(encoded.length);
   if (status !== 0) throw new Error(`firmware init refused the configuration: status ${status}`);
   let at = 0;
   while (at < samples.length) {
-    const room = fw.sample_capacity();
-    const n = Math.min(room, samples.length - at);
+    const n = Math.min(fw.sample_capacity(), samples.length - at);
     new Float32Array(memory.buffer, fw.sample_buffer(), n).set(samples.subarray(at, at + n));
-    const result = fw.process(n, BigInt(Math.round(timeMs + (at * 1000) / rateHz)));
+    const result = fw.process(n, BigInt(Math.round(timeMs + (at * 1000) / config.rate_hz)));
     if (result < 0) throw new Error(`firmware refused the samples: status ${result}`);
     at += n;
   }
   const pack = published.find((m) => m.kind === KIND_TELEMETRY);
   if (pack === undefined) throw new Error("the firmware published no telemetry for the window");
-  return senmlValues(decodeCbor(pack.body));
+  return { values: senmlValues(decodeCbor(pack.body)), spectrum: (kind) => spectrumOf(fw, kind) };
+}
+
+/** Spectrum `kind` of the window `fw` analysed last, into memory it does not use (the larger of
+ *  the free part of its sample buffer and its inbox): {binHz, values}, or {status}. */
+function spectrumOf(fw, kind) {
+  const samples = fw.sample_capacity();
+  const inbox = fw.inbox_capacity() >> 2;
+  const ptr = samples >= inbox ? fw.sample_buffer() : fw.inbox_buffer();
+  const count = fw.spectrum(kind, ptr, Math.max(samples, inbox));
+  if (count < 0) return { status: count };
+  return { binHz: fw.spectrum_bin_hz(), values: new Float32Array(fw.memory.buffer, ptr, count).slice() };
 }
 
 /** A SenML pack's records as {name without base name: value or text}. */
@@ -63,7 +98,8 @@ function senmlValues(records) {
   return values;
 }
 
-/** A CBOR map of text keys to text and numbers (the firmware's configuration). */
+/** A CBOR map of text keys to texts, numbers and arrays of numbers (the firmware's
+ *  configuration). */
 function encodeMap(object) {
   const out = [];
   const head = (major, n) => {
@@ -73,17 +109,21 @@ function encodeMap(object) {
     else out.push((major << 5) | 26, (n >>> 24) & 255, (n >> 16) & 255, (n >> 8) & 255, n & 255);
   };
   const text = (s) => { const b = new TextEncoder().encode(s); head(3, b.length); out.push(...b); };
-  const entries = Object.entries(object);
-  head(5, entries.length);
-  for (const [key, value] of entries) {
-    text(key);
-    if (typeof value === "string") text(value);
-    else if (Number.isInteger(value) && value >= 0) head(0, value);
+  const value = (v) => {
+    if (typeof v === "string") text(v);
+    else if (Array.isArray(v)) { head(4, v.length); v.forEach(value); }
+    else if (Number.isInteger(v) && v >= 0) head(0, v);
     else {
       const b = new Uint8Array(8);
-      new DataView(b.buffer).setFloat64(0, value);
+      new DataView(b.buffer).setFloat64(0, v);
       out.push(0xfb, ...b);
     }
+  };
+  const entries = Object.entries(object);
+  head(5, entries.length);
+  for (const [key, v] of entries) {
+    text(key);
+    value(v);
   }
   return new Uint8Array(out);
 }
@@ -133,78 +173,4 @@ function half(h) {
   if (exponent === 0) return sign * mantissa * 2 ** -24;
   if (exponent === 31) return mantissa === 0 ? sign * Infinity : NaN;
   return sign * (1 + mantissa / 1024) * 2 ** (exponent - 15);
-}
-
-/** In-place radix-2 complex FFT of re/im (length a power of two); inverse when `inverse`. */
-function fft(re, im, inverse) {
-  const n = re.length;
-  for (let i = 1, j = 0; i < n; i++) {
-    let bit = n >> 1;
-    for (; j & bit; bit >>= 1) j ^= bit;
-    j ^= bit;
-    if (i < j) { [re[i], re[j]] = [re[j], re[i]]; [im[i], im[j]] = [im[j], im[i]]; }
-  }
-  for (let size = 2; size <= n; size <<= 1) {
-    const angle = ((inverse ? 2 : -2) * Math.PI) / size;
-    for (let start = 0; start < n; start += size) {
-      for (let k = 0; k < size / 2; k++) {
-        const wr = Math.cos(angle * k);
-        const wi = Math.sin(angle * k);
-        const a = start + k;
-        const b = a + size / 2;
-        const tr = re[b] * wr - im[b] * wi;
-        const ti = re[b] * wi + im[b] * wr;
-        re[b] = re[a] - tr; im[b] = im[a] - ti;
-        re[a] += tr; im[a] += ti;
-      }
-    }
-  }
-}
-
-/** Amplitude spectrum {hz: bin width, amplitudes} of `samples`. */
-export function amplitudeSpectrum(samples, rateHz) {
-  const n = samples.length;
-  let size = 256;
-  while (size < n) size <<= 1;
-  const mean = samples.reduce((a, b) => a + b, 0) / n;
-  const re = new Float64Array(size);
-  const im = new Float64Array(size);
-  let sum = 0;
-  for (let i = 0; i < n; i++) {
-    const w = 0.5 - 0.5 * Math.cos((2 * Math.PI * i) / n);
-    re[i] = (samples[i] - mean) * w;
-    sum += w;
-  }
-  fft(re, im, false);
-  const amplitudes = new Float64Array(size / 2 + 1);
-  for (let k = 0; k <= size / 2; k++) amplitudes[k] = ((k === 0 || k === size / 2 ? 1 : 2) * Math.hypot(re[k], im[k])) / sum;
-  return { binHz: rateHz / size, amplitudes };
-}
-
-/** Squared envelope spectrum of `samples` band-passed to [lowHz, highHz]: the analytic signal
- *  of the band (positive bins of the band, doubled), its squared magnitude, mean removed. */
-export function envelopeSpectrum(samples, rateHz, lowHz, highHz) {
-  const n = samples.length;
-  let size = 256;
-  while (size < n) size <<= 1;
-  const re = new Float64Array(size);
-  const im = new Float64Array(size);
-  for (let i = 0; i < n; i++) re[i] = samples[i];
-  fft(re, im, false);
-  const binHz = rateHz / size;
-  for (let k = 0; k < size; k++) {
-    const inBand = k <= size / 2 && k * binHz >= lowHz && k * binHz <= highHz;
-    const gain = inBand ? 2 : 0;
-    re[k] *= gain;
-    im[k] *= gain;
-  }
-  fft(re, im, true);
-  const envelope = new Float64Array(size);
-  let mean = 0;
-  for (let i = 0; i < n; i++) {
-    envelope[i] = (re[i] * re[i] + im[i] * im[i]) / (size * size);
-    mean += envelope[i] / n;
-  }
-  for (let i = 0; i < n; i++) envelope[i] -= mean;
-  return amplitudeSpectrum(envelope.subarray(0, n), rateHz);
 }
