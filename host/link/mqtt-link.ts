@@ -1,12 +1,14 @@
 // The device's MQTT link (mqtt.js, MQTT 3.1.1): birth on connect and death as the Last Will,
 // both retained on .../state with a session counter that rises with every connection; the
 // outbox sent oldest first with QoS 1 through a bounded in-flight window, and again from the
-// oldest unacknowledged after a reconnect; reconnects with jittered exponential backoff;
-// commands from .../command handed to the device.
+// oldest unacknowledged after a reconnect; reconnects with jittered exponential backoff, to the
+// next node of a broker list after each loss (protocol/brokers.ts); commands from .../command
+// handed to the device.
 
 import { OutboxSender, type LinkCounters } from "./outbox-sender.js";
 import mqtt, { MqttClient, type IClientOptions } from "mqtt";
 import type { Duplex } from "node:stream";
+import { BrokerRotation } from "../../protocol/brokers.js";
 import { encodeState, decodeState, type DataPolicy } from "../../protocol/state.js";
 import { buildTopic } from "../../protocol/topics.js";
 import type { Outbox } from "../outbox/outbox.js";
@@ -39,6 +41,8 @@ export function openClient(url: string, options: IClientOptions, stream?: () => 
 }
 
 export interface MqttLinkOptions {
+  /** The broker's URL, or the URLs of a clustered broker's nodes separated by commas: the
+   *  first is dialled first, the next after each lost connection or failed attempt. */
   url: string;
   tenant: string;
   device: string;
@@ -92,6 +96,7 @@ export class MqttLink implements DeviceLink {
   private readonly sender: OutboxSender;
   private readonly stateTopic: string;
   private readonly commandTopic: string;
+  private readonly brokers: BrokerRotation;
   private session = 0;
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
@@ -104,6 +109,12 @@ export class MqttLink implements DeviceLink {
     this.sender = new OutboxSender({ ...options, inFlightMax: options.inFlightMax ?? IN_FLIGHT_MAX }, this.counters);
     this.stateTopic = buildTopic(options.tenant, options.device, "state");
     this.commandTopic = buildTopic(options.tenant, options.device, "command");
+    this.brokers = new BrokerRotation(options.url);
+  }
+
+  /** The broker (node) the link dials now. */
+  get url(): string {
+    return this.brokers.current;
   }
 
   private birth(): Uint8Array {
@@ -148,7 +159,7 @@ export class MqttLink implements DeviceLink {
       reconnectPeriod: 0, // reconnects are ours: jittered exponential backoff
       will: this.will(),
     };
-    const client = openClient(this.options.url, options, this.options.stream);
+    const client = openClient(this.brokers.current, options, this.options.stream);
     this.client = client;
     client.on("connect", () => {
       this.onConnected(client);
@@ -168,7 +179,13 @@ export class MqttLink implements DeviceLink {
       await client.subscribeAsync([this.commandTopic, this.stateTopic], { qos: 1 });
       await client.publishAsync(this.stateTopic, Buffer.from(this.birth()), { qos: 1, retain: true });
     };
-    this.announcing = announce().catch((error: unknown) => this.options.onLog?.(2, `mqtt: announcing failed: ${(error as Error).message}`));
+    this.announcing = announce().catch((error: unknown) => {
+      if (this.client !== client || this.closing) return;
+      // Deaf to commands and unannounced (a clustered broker refuses a subscription it cannot
+      // set up in time): this connection is no good; the next one, on the next node, tries again.
+      this.options.onLog?.(2, `mqtt: announcing failed on ${this.brokers.current}, reconnecting: ${(error as Error).message}`);
+      this.onClosed(client);
+    });
     this.pump();
   }
 
@@ -177,6 +194,7 @@ export class MqttLink implements DeviceLink {
     if (this.counters.connects > this.counters.disconnects) this.counters.disconnects += 1;
     this.sender.connectionLost(); // unacknowledged entries go again, oldest first, after reconnecting
     if (this.closing || this.reconnectTimer !== undefined) return;
+    this.brokers.advance();
     const delay = backoffDelayMs(this.options.backoff ?? BACKOFF_DEFAULT, this.attempt++, this.options.random ?? Math.random);
     client.end(true); // this connection is gone; its client goes with it
     this.reconnectTimer = setTimeout(() => {
