@@ -100,6 +100,8 @@ export class MqttLink implements DeviceLink {
   private session = 0;
   private attempt = 0;
   private reconnectTimer: NodeJS.Timeout | undefined;
+  /** A refused subscription's next attempt, on the same connection. */
+  private subscribeTimer: NodeJS.Timeout | undefined;
   private closing = false;
   /** The last connection's subscriptions and birth, under way or done (never rejects). */
   private announcing: Promise<void> | undefined;
@@ -175,23 +177,39 @@ export class MqttLink implements DeviceLink {
   private onConnected(client: MqttClient): void {
     this.attempt = 0;
     this.counters.connects += 1;
-    const announce = async (): Promise<void> => {
-      await client.subscribeAsync([this.commandTopic, this.stateTopic], { qos: 1 });
-      await client.publishAsync(this.stateTopic, Buffer.from(this.birth()), { qos: 1, retain: true });
-    };
-    this.announcing = announce().catch((error: unknown) => {
-      if (this.client !== client || this.closing) return;
-      // Deaf to commands and unannounced (a clustered broker refuses a subscription it cannot
-      // set up in time): this connection is no good; the next one, on the next node, tries again.
-      this.options.onLog?.(2, `mqtt: announcing failed on ${this.brokers.current}, reconnecting: ${(error as Error).message}`);
-      this.onClosed(client);
-    });
+    this.announcing = this.announceSession(client);
     this.pump();
+  }
+
+  /** Subscribes to the device's command and state topics, then publishes its birth. A refused
+   *  subscription (a clustered broker that cannot set one up while a node is down) does not
+   *  keep the birth back nor end the connection: it is asked for again, with backoff, while the
+   *  connection lasts. Never rejects. */
+  private async announceSession(client: MqttClient): Promise<void> {
+    await this.subscribe(client, 0);
+    await client.publishAsync(this.stateTopic, Buffer.from(this.birth()), { qos: 1, retain: true })
+      .catch((error: unknown) => this.options.onLog?.(2, `mqtt: announcing failed: ${(error as Error).message}`));
+  }
+
+  private async subscribe(client: MqttClient, attempt: number): Promise<void> {
+    try {
+      await client.subscribeAsync([this.commandTopic, this.stateTopic], { qos: 1 });
+    } catch (error) {
+      if (this.client !== client || this.closing || !client.connected) return;
+      const delay = backoffDelayMs(this.options.backoff ?? BACKOFF_DEFAULT, attempt, this.options.random ?? Math.random);
+      this.options.onLog?.(2, `mqtt: subscribing failed on ${this.brokers.current}, again in ${delay.toFixed(0)} ms: ${(error as Error).message}`);
+      clearTimeout(this.subscribeTimer);
+      this.subscribeTimer = setTimeout(() => {
+        this.subscribeTimer = undefined;
+        if (this.client === client && !this.closing && client.connected) void this.subscribe(client, attempt + 1);
+      }, delay);
+    }
   }
 
   private onClosed(client: MqttClient): void {
     if (this.client !== client) return;
     if (this.counters.connects > this.counters.disconnects) this.counters.disconnects += 1;
+    clearTimeout(this.subscribeTimer);
     this.sender.connectionLost(); // unacknowledged entries go again, oldest first, after reconnecting
     if (this.closing || this.reconnectTimer !== undefined) return;
     this.brokers.advance();
@@ -213,7 +231,8 @@ export class MqttLink implements DeviceLink {
       const state = decodeState(new Uint8Array(payload));
       // A death from an older session arrived after our birth: say again that we are here.
       if (!state.online && state.session < this.session) {
-        void this.client?.publishAsync(this.stateTopic, Buffer.from(this.birth()), { qos: 1, retain: true });
+        this.client?.publishAsync(this.stateTopic, Buffer.from(this.birth()), { qos: 1, retain: true })
+          .catch((error: unknown) => this.options.onLog?.(1, `mqtt: announcing again failed: ${(error as Error).message}`));
       }
     } catch {
       // Someone else's malformed state message; ours is re-published on the next connect.
@@ -254,6 +273,7 @@ export class MqttLink implements DeviceLink {
     const client = this.client;
     this.closing = true;
     clearTimeout(this.reconnectTimer);
+    clearTimeout(this.subscribeTimer);
     this.reconnectTimer = undefined;
     this.sender.connectionLost();
     this.client = undefined;
@@ -266,6 +286,7 @@ export class MqttLink implements DeviceLink {
     if (client === undefined) return;
     this.closing = true;
     clearTimeout(this.reconnectTimer);
+    clearTimeout(this.subscribeTimer);
     this.reconnectTimer = undefined;
     if (client.connected) {
       await this.announcing; // the session's birth goes out before its death

@@ -40,6 +40,8 @@ export interface NatsCluster {
   nodes: NatsNode[];
   /** Every node's MQTT URL, comma-separated, in the nodes' order from `first`. */
   urls(first?: number): string;
+  /** The node that leads the JetStream meta group now (it places streams and consumers). */
+  metaLeader(): Promise<NatsNode>;
   /** Every node's stderr so far, for a failure's message. */
   logs(): string;
   /** Stops every node still running and removes their stores. */
@@ -53,7 +55,7 @@ interface Ports {
   monitor: number;
 }
 
-function nodeConfig(name: string, ports: Ports, routes: number[], store: string): string {
+function nodeConfig(name: string, ports: Ports, routes: number[], store: string, replicas: number): string {
   return [
     `server_name: ${name}`,
     `listen: 127.0.0.1:${ports.client}`,
@@ -61,7 +63,9 @@ function nodeConfig(name: string, ports: Ports, routes: number[], store: string)
     // A good neighbour on a shared machine: the defaults take 75 % of memory and disk.
     `jetstream { store_dir: ${JSON.stringify(store)}, max_memory_store: 256MB, max_file_store: 2GB }`,
     `cluster { name: ${CLUSTER_NAME}, listen: 127.0.0.1:${ports.cluster}, routes: [${routes.map((port) => `nats-route://127.0.0.1:${port}`).join(", ")}] }`,
-    `mqtt { listen: 127.0.0.1:${ports.mqtt} }`,
+    // Without stream_replicas, the MQTT streams get as many replicas as the node sees JetStream
+    // peers at the first MQTT connection: 2 of 3 if one is late, and that pair stalls when one dies.
+    `mqtt { listen: 127.0.0.1:${ports.mqtt}, stream_replicas: ${replicas} }`,
     "",
   ].join("\n");
 }
@@ -69,8 +73,6 @@ function nodeConfig(name: string, ports: Ports, routes: number[], store: string)
 /** The node's view of the JetStream meta group: its leader ("" while there is none) and size. */
 async function metaLeader(monitor: string): Promise<{ leader: string; size: number } | undefined> {
   try {
-    const health = await fetch(`${monitor}/healthz`);
-    if (!health.ok) return undefined;
     const jsz = await (await fetch(`${monitor}/jsz`)).json() as { meta_cluster?: { leader?: string; cluster_size?: number } };
     return { leader: jsz.meta_cluster?.leader ?? "", size: jsz.meta_cluster?.cluster_size ?? 0 };
   } catch {
@@ -78,8 +80,13 @@ async function metaLeader(monitor: string): Promise<{ leader: string; size: numb
   }
 }
 
+async function healthy(monitor: string): Promise<boolean> {
+  return fetch(`${monitor}/healthz`).then((response) => response.ok, () => false);
+}
+
 /** Every node healthy, of a meta group of `count`, all agreeing on one leader. */
 async function clusterReady(nodes: NatsNode[], count: number): Promise<boolean> {
+  if (!(await Promise.all(nodes.map((node) => healthy(node.monitor)))).every(Boolean)) return false;
   const views = await Promise.all(nodes.map((node) => metaLeader(node.monitor)));
   const leader = views[0]?.leader;
   return leader !== undefined && leader !== "" && views.every((view) => view?.leader === leader && view.size === count);
@@ -101,6 +108,12 @@ function mqttAccepts(url: string, timeoutMs: number): Promise<boolean> {
   });
 }
 
+/** Nodes still running when the test process exits (a test that timed out) go with it. */
+const running = new Set<ChildProcess>();
+process.once("exit", () => {
+  for (const child of running) child.kill("SIGKILL");
+});
+
 /** Starts `count` NATS servers as one cluster (three unless told). */
 export async function startNatsCluster(count = 3): Promise<NatsCluster> {
   if (NATS_PATH === undefined) throw new Error(NATS_MISSING_REASON);
@@ -112,11 +125,13 @@ export async function startNatsCluster(count = 3): Promise<NatsCluster> {
   const nodes: NatsNode[] = ports.map((own, i) => {
     const name = `n${i + 1}`;
     const file = path.join(directory, `${name}.conf`);
-    fs.writeFileSync(file, nodeConfig(name, own, ports.filter((p) => p !== own).map((p) => p.cluster), path.join(directory, name)));
+    fs.writeFileSync(file, nodeConfig(name, own, ports.filter((p) => p !== own).map((p) => p.cluster), path.join(directory, name), Math.min(count, 3)));
     const child = spawn(NATS_PATH, ["-c", file], { stdio: ["ignore", "ignore", "pipe"] });
     stderr.push("");
     child.stderr?.on("data", (chunk: Buffer) => { stderr[i] = (stderr[i] + chunk.toString()).slice(-20_000); });
     children.push(child);
+    running.add(child);
+    child.once("exit", () => running.delete(child));
     return {
       name, url: `mqtt://127.0.0.1:${own.mqtt}`, monitor: `http://127.0.0.1:${own.monitor}`,
       get alive() { return child.exitCode === null && child.signalCode === null; },
@@ -126,6 +141,12 @@ export async function startNatsCluster(count = 3): Promise<NatsCluster> {
   const cluster: NatsCluster = {
     nodes,
     urls: (first = 0) => nodes.map((_, i) => nodes[(first + i) % nodes.length].url).join(","),
+    metaLeader: async () => {
+      const views = await Promise.all(nodes.filter((node) => node.alive).map((node) => metaLeader(node.monitor)));
+      const leader = nodes.find((node) => views.some((view) => view?.leader === node.name));
+      if (leader === undefined) throw new Error(`no JetStream meta leader among ${nodes.map((node) => node.name).join(", ")}: ${JSON.stringify(views)}`);
+      return leader;
+    },
     logs: () => stderr.map((text, i) => `--- ${nodes[i].name}\n${text}`).join("\n"),
     stop: async () => {
       await Promise.all(children.map((child) => stopChild(child, "SIGTERM")));
