@@ -6,8 +6,10 @@
 // process, delivery (decoded/published); and the message rate the cluster took: the pumps' MQTT
 // publishes over the shards' time, and the NATS messages the three nodes took in that time
 // (JetStream's own replication and acknowledgements included). Each shard's collector reads the
-// whole tenant, so the cluster delivers every message twice.
-// Run: npx tsx bench/cluster.bench.ts [--pumps 300] [--windows 12]
+// whole tenant, so the cluster delivers every message twice. Fleet sizes are tried in the order
+// given, each on a fresh cluster, until the cluster does not carry one: its shards not done,
+// everything delivered, within --deadline seconds.
+// Run: npx tsx bench/cluster.bench.ts [--pumps 100,200,300,400] [--windows 36] [--deadline 180]
 
 import { spawn } from "node:child_process";
 import fs from "node:fs";
@@ -23,9 +25,10 @@ const INTERVAL_S = 600;
 const MOSQUITTO = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"].find((file) => fs.existsSync(file));
 const GNU_TIME = "/usr/bin/time";
 
-const { values } = parseArgs({ options: { pumps: { type: "string", default: "300" }, windows: { type: "string", default: "12" } } });
-const pumps = Number(values.pumps);
+const { values } = parseArgs({ options: { pumps: { type: "string", default: "100,200,300,400" }, windows: { type: "string", default: "36" }, deadline: { type: "string", default: "180" } } });
+const sizes = values.pumps.split(",").map(Number);
 const windows = Number(values.windows);
+const deadlineMs = Number(values.deadline) * 1000;
 
 interface Run {
   windows: number;
@@ -36,15 +39,18 @@ interface Run {
   pumps: number;
 }
 
-/** `impeller simulate` in a process of its own under GNU time (its peak resident memory); its summary. */
+/** `impeller simulate` in a process of its own under GNU time (its peak resident memory); its
+ *  summary. Killed, and refused, when not done within the deadline. */
 async function simulateProcess(args: string[], dir: string, name: string): Promise<Run> {
   const summary = path.join(dir, `${name}.json`);
   const child = spawn(GNU_TIME, ["-f", "peak-rss-kb %M", process.execPath, path.join(ROOT, "bin", "impeller.js"), "simulate", ...args,
-    "--quiet", "--summary", summary, "--report", path.join(dir, `${name}.html`)], { stdio: ["ignore", "ignore", "pipe"] });
+    "--quiet", "--summary", summary, "--report", path.join(dir, `${name}.html`)], { stdio: ["ignore", "ignore", "pipe"], detached: true });
   let stderr = "";
   child.stderr.on("data", (chunk: Buffer) => { stderr += chunk.toString(); });
+  const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), deadlineMs); // time and the simulate under it
   const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
-  if (code !== 0) throw new Error(`simulate ${name} exited with ${code}: ${stderr.slice(-2000)}`);
+  clearTimeout(timer);
+  if (code !== 0) throw new Error(`simulate ${name} ${code === null ? `not done within ${deadlineMs / 1000} s` : `exited with ${code}`}: ${stderr.slice(-300).trim()}`);
   const s = JSON.parse(fs.readFileSync(summary, "utf8")) as { elapsed_s: number; counts: Record<string, number>; pumps: unknown[] };
   const peak = Number(/peak-rss-kb (\d+)/.exec(stderr)?.[1]);
   return { windows: s.counts.windows, published: s.counts.published, delivered: s.counts.delivered, elapsedS: s.elapsed_s, peakRssKb: peak, pumps: s.pumps.length };
@@ -95,19 +101,33 @@ if (NATS_PATH === undefined || MOSQUITTO === undefined || !fs.existsSync(GNU_TIM
 }
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-cluster-bench-"));
 const base = JSON.parse(fs.readFileSync(path.join(ROOT, "scenarios", "default.json"), "utf8")) as Record<string, unknown>;
-const scenarioFile = path.join(dir, "fleet.json");
-fs.writeFileSync(scenarioFile, JSON.stringify({ ...base, name: `cluster bench: ${pumps} pumps`, pumps, faults: [], days: (windows * INTERVAL_S) / 86_400, interval_s: INTERVAL_S }));
-console.log(`cluster bench: ${pumps} pumps x ${windows} windows of ${base.window} samples, node ${process.version}, ${os.cpus().length} cores`);
+console.log(`cluster bench: ${windows} windows of ${base.window} samples per pump, node ${process.version}, ${os.cpus().length} cores`);
 console.log(`${"run".padEnd(34)} ${"windows".padStart(8)} ${"seconds".padStart(9)} ${"windows/s".padStart(10)}   ${"rss MB/device".padStart(16)}   ${"delivered".padStart(13)}`);
 try {
+  for (const pumps of sizes) {
+    const scenarioFile = path.join(dir, `fleet-${pumps}.json`);
+    fs.writeFileSync(scenarioFile, JSON.stringify({ ...base, name: `cluster bench: ${pumps} pumps`, pumps, faults: [], days: (windows * INTERVAL_S) / 86_400, interval_s: INTERVAL_S }));
+    await oneBroker(scenarioFile, pumps);
+    if (!(await onCluster(scenarioFile, pumps))) break;
+  }
+} finally {
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+async function oneBroker(scenarioFile: string, pumps: number): Promise<void> {
   const mosquitto = await startMosquitto(dir);
   try {
     const one = await simulateProcess([scenarioFile, "--broker", mosquitto.url], dir, "one");
-    console.log(line("1 process, mosquitto", [one], one.elapsedS));
+    console.log(line(`${pumps} pumps: 1 process, mosquitto`, [one], one.elapsedS));
   } finally {
     mosquitto.stop();
   }
+}
+
+/** The fleet's two shards on a fresh cluster; whether it carried them (done in time, everything delivered). */
+async function onCluster(scenarioFile: string, pumps: number): Promise<boolean> {
   const cluster = await startNatsCluster();
+  const label = `${pumps} pumps: 2 shards, NATS cluster x3`;
   try {
     const [n1, n2, n3] = cluster.nodes.map((node) => node.url);
     const before = await natsInMessages(cluster);
@@ -115,13 +135,15 @@ try {
       "--broker", k === 0 ? `${n1},${n2}` : `${n2},${n1}`, "--collector", n3], dir, `shard-${k}`)));
     const seconds = Math.max(...shards.map((run) => run.elapsedS));
     const taken = (await natsInMessages(cluster)) - before;
-    console.log(line("2 shard processes, NATS cluster x3", shards, seconds));
+    console.log(line(label, shards, seconds));
     const published = shards.reduce((sum, run) => sum + run.published, 0);
-    console.log(`cluster took ${(published / seconds).toFixed(0)} MQTT publishes/s from the pumps (${published} in ${seconds.toFixed(1)} s), delivered twice (a collector per shard); ` +
-      `its nodes took ${(taken / seconds).toFixed(0)} NATS messages/s in all (${taken}, JetStream replication and acknowledgements included)`);
+    console.log(`  the cluster took ${(published / seconds).toFixed(0)} MQTT publishes/s from the pumps (${published} in ${seconds.toFixed(1)} s), each delivered twice (a collector per shard); ` +
+      `its nodes ${(taken / seconds).toFixed(0)} NATS messages/s in all (${taken}: JetStream's replication and acknowledgements included)`);
+    return shards.every((run) => run.delivered === run.published);
+  } catch (error) {
+    console.log(`${label.padEnd(34)} not carried: ${(error as Error).message}`);
+    return false;
   } finally {
     await cluster.stop();
   }
-} finally {
-  fs.rmSync(dir, { recursive: true, force: true });
 }

@@ -114,11 +114,6 @@ export class MqttLink implements DeviceLink {
     this.brokers = new BrokerRotation(options.url);
   }
 
-  /** The broker (node) the link dials now. */
-  get url(): string {
-    return this.brokers.current;
-  }
-
   private birth(): Uint8Array {
     const { firmwareVersion, abiVersion: abi } = this.options;
     const fw = typeof firmwareVersion === "function" ? firmwareVersion() : firmwareVersion;
