@@ -63,8 +63,8 @@ function nodeConfig(name: string, ports: Ports, routes: number[], store: string,
     `cluster { name: ${CLUSTER_NAME}, listen: 127.0.0.1:${ports.cluster}, routes: [${routes.map((port) => `nats-route://127.0.0.1:${port}`).join(", ")}] }`,
     // Without stream_replicas, the MQTT streams get as many replicas as the node sees JetStream
     // peers at the first MQTT connection: 2 of 3 if one is late, and that pair stalls when one dies.
-    // ack_wait: a delivery NATS drops to a subscriber that is slow to read (it does, under load)
-    // comes again only after this long; the default, 30 s, is as long as a run waits for delivery.
+    // ack_wait: a delivery not acknowledged by its subscriber comes again only after this long;
+    // the default, 30 s, is as long as a run waits for the last deliveries.
     `mqtt { listen: 127.0.0.1:${ports.mqtt}, stream_replicas: ${replicas}, ack_wait: "5s" }`,
     "",
   ].join("\n");
