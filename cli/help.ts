@@ -15,7 +15,10 @@ Commands:
                           counts scale down with the fleet: scenarios/README.md)
       --days D            simulated days (overrides the scenario)
       --seed S            random seed (overrides the scenario)
-      --broker URL        use this MQTT broker (mqtt://host:port) instead of the embedded one
+      --broker URL        use this MQTT broker (mqtt://host:port) instead of the embedded one;
+                          a clustered broker's nodes separated by commas: each pump dials the
+                          first and, after losing it, the next (its outbox goes again there)
+      --collector URL     the broker (or nodes) the run's subscriber reads from (default --broker)
       --identities DIR    every pump and the collector connect over TLS with their own
                           certificate from DIR (impeller provision), to the broker in DIR
                           (mosquitto -c DIR/mosquitto.conf) unless --broker names another

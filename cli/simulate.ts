@@ -7,6 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { MaintenancePolicy } from "../operator/maintenance.js";
+import { brokerUrls, BROKER_URLS_MAX } from "../protocol/brokers.js";
 import { writeCampaignReport } from "../operator/campaign.js";
 import { simulate, type Progress, type SimulationOptions, type SimulationResult } from "../simulator/fleet/fleet.js";
 import { fleetComposition } from "../simulator/physics/pump-types.js";
@@ -85,6 +86,7 @@ function parseSimulateArgs(args: string[]) {
       days: { type: "string" },
       seed: { type: "string" },
       broker: { type: "string" },
+      collector: { type: "string" },
       identities: { type: "string" },
       workers: { type: "string" },
       shard: { type: "string" },
@@ -119,8 +121,14 @@ function simulateRequest(args: string[]): SimulateRequest {
     if (values[name] !== undefined && !values.console) throw new UsageError(`--${name} is an option of the console: with --console`);
   }
   consoleSettings(values.port, values.contract); // checked before the run, not after it
-  if (values.broker !== undefined && !/^mqtts?:\/\/[^/]+$/.test(values.broker)) {
-    throw new UsageError(`--broker needs a URL like mqtt://127.0.0.1:1883, not ${JSON.stringify(values.broker)}`);
+  for (const option of ["broker", "collector"] as const) {
+    const value = values[option];
+    if (value !== undefined && brokerUrls(value) === null) {
+      throw new UsageError(`--${option} needs a URL like mqtt://127.0.0.1:1883, or up to ${BROKER_URLS_MAX} separated by commas, not ${JSON.stringify(value)}`);
+    }
+  }
+  if (values.collector !== undefined && values.broker === undefined && values.identities === undefined) {
+    throw new UsageError("--collector needs --broker: the embedded broker has no other node to read from");
   }
   const shard = shardOption(values.shard, values.broker ?? values.identities);
   const base = loadScenario(file);
@@ -135,6 +143,9 @@ function simulateRequest(args: string[]): SimulateRequest {
   }, file);
   if (scenario.broker_outages.length > 0 && values.broker !== undefined) {
     throw new UsageError(`${file} has broker_outages, which need the embedded broker: not with --broker`);
+  }
+  if ((brokerUrls(values.broker ?? "")?.length ?? 1) > 1 && (scenario.network !== undefined || scenario.campaigns.length > 0)) {
+    throw new UsageError(`${file} has ${scenario.network !== undefined ? "a network" : "campaigns"}, which need a single broker: not with a list of nodes in --broker`);
   }
   if (scenario.campaigns.length > 0 && (shard?.count ?? 1) > 1) throw new UsageError(`${file} has campaigns, which need the whole fleet in one run: not with --shard`);
   const reports = path.join("reports", reportName(scenario.name, file));
@@ -157,6 +168,7 @@ async function runPolicies(request: SimulateRequest, beside: ConsoleBeside["hook
     runs.push(await simulate(scenario, {
       policy,
       brokerUrl: values.broker,
+      collectorUrl: values.collector,
       identities: values.identities,
       workers: request.workers,
       ...(values.tcp ? { transport: "tcp" as const } : {}),

@@ -5,6 +5,7 @@
 
 import type { Duplex } from "node:stream";
 import type { IClientOptions, MqttClient } from "mqtt";
+import { BrokerRotation } from "../protocol/brokers.js";
 import { ProtocolError } from "../protocol/errors.js";
 import { unframe } from "../protocol/framing.js";
 import { decodeEvent, decodeReply, decodeWaveformPart, type Reply, type WaveformPart } from "../protocol/messages.js";
@@ -60,11 +61,15 @@ export class Collector {
 
   /** Subscribes to a tenant. With `durable`, a persistent session under a fixed client id:
    *  the broker keeps what arrives while the collector is away (a broker that is itself
-   *  restarted must keep its sessions for that, as mosquitto with persistence does). With
-   *  `stream`, each connection goes over the stream it opens instead of dialling `url`. */
+   *  restarted must keep its sessions for that, as mosquitto with persistence does, and a
+   *  clustered broker does on its other nodes). `url` may list a cluster's nodes, separated by
+   *  commas: the first is dialled first, the next after each lost connection. With `stream`,
+   *  each connection goes over the stream it opens instead of dialling. */
   static async connect(url: string, tenant: string, options: IClientOptions & { durable?: boolean; stream?: () => Duplex } = {}): Promise<Collector> {
     const { durable = false, stream, ...clientOptions } = options;
-    const client = await connectClient(url, {
+    const brokers = new BrokerRotation(url);
+    const client = await connectClient(brokers.current, {
+      ...(brokers.urls.length > 1 ? { servers: brokers.servers() } : {}),
       protocolVersion: 4,
       clientId: durable ? `collector.${tenant}` : `collector.${tenant}.${process.pid}.${Math.floor(performance.now())}`,
       clean: !durable,

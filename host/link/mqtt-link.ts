@@ -1,12 +1,14 @@
 // The device's MQTT link (mqtt.js, MQTT 3.1.1): birth on connect and death as the Last Will,
 // both retained on .../state with a session counter that rises with every connection; the
 // outbox sent oldest first with QoS 1 through a bounded in-flight window, and again from the
-// oldest unacknowledged after a reconnect; reconnects with jittered exponential backoff;
-// commands from .../command handed to the device.
+// oldest unacknowledged after a reconnect; reconnects with jittered exponential backoff, to the
+// next node of a broker list after each loss (protocol/brokers.ts); commands from .../command
+// handed to the device.
 
 import { OutboxSender, type LinkCounters } from "./outbox-sender.js";
 import mqtt, { MqttClient, type IClientOptions } from "mqtt";
 import type { Duplex } from "node:stream";
+import { BrokerRotation } from "../../protocol/brokers.js";
 import { encodeState, decodeState, type DataPolicy } from "../../protocol/state.js";
 import { WALL_TIMERS, type TimerHandle, type Timers } from "../../protocol/timers.js";
 import { buildTopic } from "../../protocol/topics.js";
@@ -62,6 +64,8 @@ export function openClient(url: string, options: IClientOptions, stream?: () => 
 }
 
 export interface MqttLinkOptions {
+  /** The broker's URL, or the URLs of a clustered broker's nodes separated by commas: the
+   *  first is dialled first, the next after each lost connection or failed attempt. */
   url: string;
   tenant: string;
   device: string;
@@ -121,9 +125,12 @@ export class MqttLink implements DeviceLink {
   private readonly sender: OutboxSender;
   private readonly stateTopic: string;
   private readonly commandTopic: string;
+  private readonly brokers: BrokerRotation;
   private session = 0;
   private attempt = 0;
   private reconnectTimer: TimerHandle | undefined;
+  /** A refused subscription's next attempt, on the same connection. */
+  private subscribeTimer: TimerHandle | undefined;
   private closing = false;
   /** The last connection's subscriptions and birth, under way or done (never rejects). */
   private announcing: Promise<void> | undefined;
@@ -136,6 +143,7 @@ export class MqttLink implements DeviceLink {
     this.sender = new OutboxSender({ ...options, inFlightMax: options.inFlightMax ?? IN_FLIGHT_MAX }, this.counters);
     this.stateTopic = buildTopic(options.tenant, options.device, "state");
     this.commandTopic = buildTopic(options.tenant, options.device, "command");
+    this.brokers = new BrokerRotation(options.url);
   }
 
   private birth(): Uint8Array {
@@ -180,7 +188,7 @@ export class MqttLink implements DeviceLink {
       reconnectPeriod: 0, // reconnects are ours: jittered exponential backoff
       will: this.will(),
     };
-    const client = openClient(this.options.url, options, this.options.stream, this.options.timers);
+    const client = openClient(this.brokers.current, options, this.options.stream, this.options.timers);
     this.client = client;
     client.on("connect", () => {
       this.onConnected(client);
@@ -196,21 +204,43 @@ export class MqttLink implements DeviceLink {
   private onConnected(client: MqttClient): void {
     this.attempt = 0;
     this.counters.connects += 1;
-    const announce = async (): Promise<void> => {
-      await client.subscribeAsync([this.commandTopic, this.stateTopic], { qos: 1 });
-      await client.publishAsync(this.stateTopic, Buffer.from(this.birth()), { qos: 1, retain: true });
-    };
     this.announced = false;
-    this.announcing = announce().catch((error: unknown) => this.options.onLog?.(2, `mqtt: announcing failed: ${(error as Error).message}`))
-      .finally(() => { if (this.client === client) this.announced = true; });
+    this.announcing = this.announceSession(client).finally(() => { if (this.client === client) this.announced = true; });
     this.pump();
+  }
+
+  /** Subscribes to the device's command and state topics, then publishes its birth. A refused
+   *  subscription (a clustered broker that cannot set one up while a node is down) does not
+   *  keep the birth back nor end the connection: it is asked for again, with backoff, while the
+   *  connection lasts. Never rejects. */
+  private async announceSession(client: MqttClient): Promise<void> {
+    await this.subscribe(client, 0);
+    await client.publishAsync(this.stateTopic, Buffer.from(this.birth()), { qos: 1, retain: true })
+      .catch((error: unknown) => this.options.onLog?.(2, `mqtt: announcing failed: ${(error as Error).message}`));
+  }
+
+  private async subscribe(client: MqttClient, attempt: number): Promise<void> {
+    try {
+      await client.subscribeAsync([this.commandTopic, this.stateTopic], { qos: 1 });
+    } catch (error) {
+      if (this.client !== client || this.closing || !client.connected) return;
+      const delay = backoffDelayMs(this.options.backoff ?? BACKOFF_DEFAULT, attempt, this.options.random ?? Math.random);
+      this.options.onLog?.(2, `mqtt: subscribing failed on ${this.brokers.current}, again in ${delay.toFixed(0)} ms: ${(error as Error).message}`);
+      this.timers.clearTimeout(this.subscribeTimer);
+      this.subscribeTimer = this.timers.setTimeout(() => {
+        this.subscribeTimer = undefined;
+        if (this.client === client && !this.closing && client.connected) void this.subscribe(client, attempt + 1);
+      }, delay);
+    }
   }
 
   private onClosed(client: MqttClient): void {
     if (this.client !== client) return;
     if (this.counters.connects > this.counters.disconnects) this.counters.disconnects += 1;
+    this.timers.clearTimeout(this.subscribeTimer);
     this.sender.connectionLost(); // unacknowledged entries go again, oldest first, after reconnecting
     if (this.closing || this.reconnectTimer !== undefined) return;
+    this.brokers.advance();
     const delay = backoffDelayMs(this.options.backoff ?? BACKOFF_DEFAULT, this.attempt++, this.options.random ?? Math.random);
     client.end(true); // this connection is gone; its client goes with it
     this.reconnectTimer = this.timers.setTimeout(() => {
@@ -229,7 +259,8 @@ export class MqttLink implements DeviceLink {
       const state = decodeState(new Uint8Array(payload));
       // A death from an older session arrived after our birth: say again that we are here.
       if (!state.online && state.session < this.session) {
-        void this.client?.publishAsync(this.stateTopic, Buffer.from(this.birth()), { qos: 1, retain: true });
+        this.client?.publishAsync(this.stateTopic, Buffer.from(this.birth()), { qos: 1, retain: true })
+          .catch((error: unknown) => this.options.onLog?.(1, `mqtt: announcing again failed: ${(error as Error).message}`));
       }
     } catch {
       // Someone else's malformed state message; ours is re-published on the next connect.
@@ -277,6 +308,7 @@ export class MqttLink implements DeviceLink {
     const client = this.client;
     this.closing = true;
     this.timers.clearTimeout(this.reconnectTimer);
+    this.timers.clearTimeout(this.subscribeTimer);
     this.reconnectTimer = undefined;
     this.sender.connectionLost();
     this.client = undefined;
@@ -289,6 +321,7 @@ export class MqttLink implements DeviceLink {
     if (client === undefined) return;
     this.closing = true;
     this.timers.clearTimeout(this.reconnectTimer);
+    this.timers.clearTimeout(this.subscribeTimer);
     this.reconnectTimer = undefined;
     if (client.connected) {
       await this.announcing; // the session's birth goes out before its death

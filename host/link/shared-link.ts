@@ -15,6 +15,7 @@
 import { OutboxSender } from "./outbox-sender.js";
 import type { IClientOptions, MqttClient } from "mqtt";
 import type { Duplex } from "node:stream";
+import { BrokerRotation } from "../../protocol/brokers.js";
 import { decodeState, encodeState } from "../../protocol/state.js";
 import { WALL_TIMERS, type TimerHandle, type Timers } from "../../protocol/timers.js";
 import { buildTopic } from "../../protocol/topics.js";
@@ -26,6 +27,7 @@ const CLOSE_WAIT_MS = 5000;
 export const GATEWAY_DEVICES_MAX = 10_000;
 
 export interface GatewayOptions {
+  /** The broker's URL, or a clustered broker's nodes separated by commas (as MqttLink's). */
   url: string;
   tenant: string;
   /** The gateway's id: its client id is {tenant}.{id}, its state topic .../{id}/state. */
@@ -64,6 +66,7 @@ export class Gateway {
   /** Announcements under way (subscriptions, births). */
   private announcements = 0;
   private readonly timers: Timers;
+  private brokers: BrokerRotation | undefined;
   /** Deaths of devices that went away while the gateway was disconnected: published on the
    *  next connection, before any birth (at most one per device detached). */
   private readonly deaths = new Map<string, Uint8Array>();
@@ -157,7 +160,8 @@ export class Gateway {
    *  its birth and its Will; every device's in-flight messages go again from their outboxes. */
   private open(): void {
     this.session = this.options.nextSession?.() ?? this.session + 1;
-    const client = openClient(this.options.url, {
+    this.brokers ??= new BrokerRotation(this.options.url);
+    const client = openClient(this.brokers.current, {
       protocolVersion: 4,
       clientId: `${this.options.tenant}.${this.options.id}`,
       clean: true,
@@ -207,6 +211,7 @@ export class Gateway {
     if (this.counters.connects > this.counters.disconnects) this.counters.disconnects += 1;
     for (const channel of this.channels) channel.connectionLost();
     if (this.closing || this.reconnectTimer !== undefined) return;
+    this.brokers?.advance();
     const delay = backoffDelayMs(this.options.backoff ?? BACKOFF_DEFAULT, this.attempt++, this.options.random ?? Math.random);
     client.end(true);
     this.reconnectTimer = this.timers.setTimeout(() => {

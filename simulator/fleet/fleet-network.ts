@@ -10,6 +10,7 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { MessagePort } from "node:worker_threads";
 import { identityBrokerUrl, identityOptions } from "../../host/link/identity.js";
 import { Collector } from "../../operator/collector.js";
+import { brokerUrlsOrSelf } from "../../protocol/brokers.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../net/broker.js";
 import { LinkDialer, LinkHub } from "../net/link-hub.js";
 import type { Scenario } from "../scenario/scenario.js";
@@ -26,6 +27,7 @@ const CONNECTIONS_WITH_BROKER_IN_PROCESS_MAX = 4000;
 /** The run's options that choose the network (fleet.ts, SimulationOptions). */
 export interface NetworkOptions {
   brokerUrl?: string;
+  collectorUrl?: string;
   identities?: string;
   brokerProcess?: boolean;
   transport?: "hub" | "tcp";
@@ -57,12 +59,15 @@ export class FleetNetwork {
     if (hub !== undefined) embedded!.serve!(hub);
     const dialer = hub === undefined ? undefined : new LinkDialer(hub.port());
     const brokerUrl = externalUrl ?? embedded!.url;
+    if (brokerUrlsOrSelf(brokerUrl).length > 1 && (scenario.network !== undefined || scenario.campaigns.length > 0)) {
+      throw new Error("a scenario's network and campaigns need a single broker, not a list of a cluster's nodes");
+    }
     if (scenario.broker_outages.length > 0 && embedded === undefined) {
       throw new Error("broker_outages need the embedded broker: an external broker cannot be stopped from here");
     }
     // Durable: what arrives while the collector is reconnecting after a broker outage waits for
     // it. Each shard's collector needs a session of its own on a shared broker.
-    const collector = await Collector.connect(brokerUrl, scenario.tenant, {
+    const collector = await Collector.connect(options.collectorUrl ?? brokerUrl, scenario.tenant, {
       durable: true, ...(shard.count > 1 ? { clientId: `collector.${scenario.tenant}.shard-${shard.index}-of-${shard.count}` } : {}),
       ...identityOptions(options.identities, `collector.${scenario.tenant}`),
       ...(dialer !== undefined ? { stream: () => dialer.dial() } : {}),

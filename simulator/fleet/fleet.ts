@@ -41,8 +41,11 @@ const TCP_LOOK_WALL_MS = 20;
 const FAULT_SEED_SALT = 0x5eed_fa17;
 
 export interface SimulationOptions {
-  /** An external broker; the embedded one when absent. */
+  /** An external broker; the embedded one when absent. A clustered broker's nodes separated by
+   *  commas: each device dials the first, and the next after losing one (host/link/mqtt-link.ts). */
   brokerUrl?: string;
+  /** The broker (or nodes) the collector reads from, when not brokerUrl: another node of a cluster. */
+  collectorUrl?: string;
   firmware?: CompiledFirmware;
   /** Called with every window fed to a device (tests check the firmware against it). */
   onWindow?: (device: string, timestampMs: number, samples: Float32Array) => void;

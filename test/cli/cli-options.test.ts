@@ -131,6 +131,22 @@ describe("paths and brokers", () => {
     expect(stderr).toBe("impeller: cannot connect to 127.0.0.1:1 (ECONNREFUSED): is the broker running and the address right?\n");
   });
 
+  it("a broker list with a bad address, --collector without --broker, a list with campaigns: refused before connecting, exit 2", async () => {
+    expect(await run("simulate", "--broker", "mqtt://127.0.0.1:1,http://127.0.0.1:2")).toBe(2);
+    expect(stderr).toBe('impeller: --broker needs a URL like mqtt://127.0.0.1:1883, or up to 16 separated by commas, not "mqtt://127.0.0.1:1,http://127.0.0.1:2"\n');
+    expect(await run("simulate", "--broker", "mqtt://127.0.0.1:1", "--collector", "mqtt://127.0.0.1:2/")).toBe(2);
+    expect(stderr).toBe('impeller: --collector needs a URL like mqtt://127.0.0.1:1883, or up to 16 separated by commas, not "mqtt://127.0.0.1:2/"\n');
+    expect(await run("simulate", "--collector", "mqtt://127.0.0.1:1")).toBe(2);
+    expect(stderr).toBe("impeller: --collector needs --broker: the embedded broker has no other node to read from\n");
+    expect(await run("simulate", "scenarios/campaign.json", "--broker", "mqtt://127.0.0.1:1,mqtt://127.0.0.1:2")).toBe(2);
+    expect(stderr).toBe("impeller: scenarios/campaign.json has campaigns, which need a single broker: not with a list of nodes in --broker\n");
+  });
+
+  it("every node of a broker list unreachable: one line naming the first, exit 1", async () => {
+    expect(await run("simulate", "--days", "0.01", "--quiet", "--broker", "mqtt://127.0.0.1:1,mqtt://127.0.0.1:2", "--report", path.join(dir, "r.html"))).toBe(1);
+    expect(stderr).toBe("impeller: cannot connect to 127.0.0.1:1 (ECONNREFUSED): is the broker running and the address right?\n");
+  });
+
   it("broker outages with --broker: refused before connecting, exit 2", async () => {
     expect(await run("simulate", "scenarios/outage.json", "--broker", "mqtt://127.0.0.1:1")).toBe(2);
     expect(stderr).toBe("impeller: scenarios/outage.json has broker_outages, which need the embedded broker: not with --broker\n");

@@ -1,12 +1,15 @@
 // Links that lose nothing: devices keep producing while their broker is down or their network
 // is cut; afterwards every message each device produced has been delivered exactly once after
 // de-duplication, in order, on aedes (restarted with its persistence) and on mosquitto
-// (restarted with its persistence file), and across a cut and healed connection.
+// (restarted with its persistence file), across a cut and healed connection, and from one broker
+// of a list to the next.
 
+import mqtt from "mqtt";
 import { afterEach, describe, expect, it } from "vitest";
 import { Device } from "../../host/device/device.js";
 import { backoffDelayMs, keepaliveTimer } from "../../host/link/mqtt-link.js";
 import { MemoryStorage } from "../../host/storage/storage.js";
+import { topicFilter } from "../../protocol/topics.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../../simulator/net/broker.js";
 import { Collector } from "../../operator/collector.js";
 import { LinkProxy } from "../../simulator/net/network.js";
@@ -188,5 +191,50 @@ describe("connection cut", () => {
     const resent = devices.reduce((sum, d) => sum + d.link!.counters.resent, 0);
     const duplicates = devices.reduce((sum, d) => sum + collector.devices.get(d.id)!.duplicates, 0);
     expect(duplicates).toBeLessThanOrEqual(resent); // only what was sent again can arrive twice
+  });
+});
+
+describe("a broker list", () => {
+  it("the first broker gone: devices go on at the second with what queued meanwhile, each message once across both", async () => {
+    const first = await startEmbeddedBroker();
+    cleanups.push(() => first.close());
+    const second = await startEmbeddedBroker();
+    cleanups.push(() => second.close());
+    // One collector reading both brokers: what either took counts once.
+    const collector = Collector.detached(TENANT);
+    for (const broker of [first, second]) {
+      const reader = await mqtt.connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0 });
+      cleanups.push(() => reader.endAsync(true));
+      reader.on("message", (topic, payload) => collector.ingest(topic, new Uint8Array(payload)));
+      await reader.subscribeAsync(topicFilter(TENANT, "#"), { qos: 1 });
+    }
+    const { devices, produce } = await fleet(`${first.url},${second.url}`, 4);
+
+    await produce(0);
+    // Two brokers are not a cluster: what the first acknowledged but had not passed on goes with
+    // it. So it goes once its readers have everything; then the devices dial the next in their list.
+    await Promise.all(devices.map((device) => device.link!.drained()));
+    await collector.waitFor(() => devices.every((d) => collector.devices.get(d.id)?.releasedThrough === d.counters.published), DELIVERY_TIMEOUT_MS);
+    await first.close();
+    await produce(1); // what comes before they are on the second waits in their outboxes
+    await until(() => devices.every((d) => d.link!.connected), { what: "every device on the second broker" });
+    await produce(2);
+    await expectEverythingOnce(collector, devices);
+    for (const device of devices) {
+      expect(device.link!.counters.connects).toBe(2); // once on each broker: the second held
+      expect(collector.devices.get(device.id)!.states.filter((s) => s.online).map((s) => s.session)).toEqual([1, 2]);
+    }
+  });
+
+  it("a list with one bad address in it: the next address is tried, the link gets through", async () => {
+    const broker = await startEmbeddedBroker();
+    cleanups.push(() => broker.close());
+    const collector = await Collector.connect(broker.url, TENANT);
+    cleanups.push(() => collector.close());
+    const { devices, produce } = await fleet(`mqtt://127.0.0.1:1,${broker.url}`, 5);
+    await produce(0);
+    await produce(1);
+    await produce(2);
+    await expectEverythingOnce(collector, devices);
   });
 });

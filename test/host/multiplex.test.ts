@@ -234,6 +234,23 @@ describe("the gateway", () => {
     await proxy.close();
   });
 
+  it("with a broker list: its connection to the first cut, it goes on at the next with every device's queue", async () => {
+    const proxy = await LinkProxy.start(Number(new URL(broker.url).port));
+    const gateway = new Gateway({ url: `${proxy.url},${broker.url}`, tenant: "acme", id: "gw-1", backoff: { initialMs: 50, maxMs: 50, jitter: 0 } });
+    await gateway.connect();
+    const outbox = new MemoryOutbox();
+    attach(gateway, "pump-a", outbox);
+    await until(() => collector.devices.get("pump-a")?.states.length === 1);
+    proxy.cut(); // and it stays cut: the gateway must take the second address
+    for (let i = 0; i < 20; i++) outbox.append("event", event(i));
+    await until(() => collector.devices.get("pump-a")?.releasedThrough === 20);
+    expect(collector.devices.get("pump-a")!.events.map((e) => e.boot)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(gateway.counters).toEqual({ connects: 2, disconnects: 1 });
+    expect(proxy.counters.refused).toBe(0); // never dialled again: the second address held
+    await gateway.close();
+    await proxy.close();
+  });
+
   it("takes its session from its storage when it has one, and refuses a device attached twice", async () => {
     let stored = 41;
     const gateway = new Gateway({ url: broker.url, tenant: "acme", id: "gw-1", nextSession: () => ++stored });
