@@ -18,7 +18,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { NATS_PATH, startNatsCluster, type NatsCluster } from "../simulator/net/nats-cluster.js";
+import { freePort, NATS_PATH, startNatsCluster, type NatsCluster } from "../simulator/net/nats-cluster.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const INTERVAL_S = 600;
@@ -54,14 +54,6 @@ async function simulateProcess(args: string[], dir: string, name: string): Promi
   const s = JSON.parse(fs.readFileSync(summary, "utf8")) as { elapsed_s: number; counts: Record<string, number>; pumps: unknown[] };
   const peak = Number(/peak-rss-kb (\d+)/.exec(stderr)?.[1]);
   return { windows: s.counts.windows, published: s.counts.published, delivered: s.counts.delivered, elapsedS: s.elapsed_s, peakRssKb: peak, pumps: s.pumps.length };
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** mosquitto on a free loopback port (max_queued_messages 0: it drops no QoS 1 message); its URL and how to stop it. */

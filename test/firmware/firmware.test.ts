@@ -9,7 +9,7 @@ import { decodeSenml, resolveSenml } from "../../protocol/senml.js";
 import { Random } from "../../simulator/physics/random.js";
 import { timeFeatures } from "../support/features-reference.js";
 import { bootRelease, RecordingHost } from "../../host/runtime/harness-hosts.js";
-import { TELEMETRY_UNITS, telemetryUnitsWith } from "../support/firmware.js";
+import { TELEMETRY_UNITS, telemetryUnitsWith, statusOf } from "../support/firmware.js";
 
 const CONFIG: FirmwareConfig = { device: "dev-1", rate_hz: 1000, window: 256, units: "m/s2" };
 const T0_MS = 1_767_225_600_000; // 2026-01-01T00:00:00Z
@@ -26,15 +26,6 @@ function signal(count: number, seed = 1): Float32Array {
   return Float32Array.from({ length: count }, (_, i) => Math.sin(i / 5) + 0.1 * random.gaussian());
 }
 
-function statusOf(run: () => unknown): number | undefined {
-  try {
-    run();
-    return undefined;
-  } catch (error) {
-    if (error instanceof FirmwareError && error.code === "status") return error.status;
-    throw error;
-  }
-}
 
 describe("init", () => {
   it("publishes a boot event and counts boots in persistent storage", async () => {

@@ -4,6 +4,7 @@
 // at the impact rate in the band the window's telemetry names; asking changes no later window;
 // every bad input answers its status and nothing traps; an image built before the exports runs.
 
+import { statusOf } from "../support/firmware.js";
 import { describe, expect, it } from "vitest";
 import { encodeCommand, encodeFirmwareConfig, type FirmwareConfig } from "../../protocol/messages.js";
 import { decodeSenml, resolveSenml } from "../../protocol/senml.js";
@@ -53,15 +54,6 @@ async function started(config: FirmwareConfig): Promise<{ firmware: Firmware; ho
   return booted;
 }
 
-function statusOf(run: () => unknown): number | undefined {
-  try {
-    run();
-    return undefined;
-  } catch (error) {
-    if (error instanceof FirmwareError && error.code === "status") return error.status;
-    throw error;
-  }
-}
 
 /** The value of telemetry record `name` in the last pack `host` took. */
 function telemetry(host: RecordingHost, name: string): number {

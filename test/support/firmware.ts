@@ -1,6 +1,6 @@
 // The release firmware for tests, compiled once per file, and what its telemetry holds.
 
-import type { CompiledFirmware } from "../../host/runtime/firmware.js";
+import { FirmwareError, type CompiledFirmware } from "../../host/runtime/firmware.js";
 import { loadRelease } from "../../host/runtime/images.js";
 
 let compiled: Promise<CompiledFirmware> | undefined;
@@ -25,4 +25,16 @@ export function telemetryUnitsWith(findings: string[]): [string, string][] {
   const at = TELEMETRY_UNITS.findIndex(([name]) => name === "health") + 1;
   const added = findings.flatMap((kind): [string, string][] => [[`find_${kind}`, "/"], [`conf_${kind}`, "/"]]);
   return [...TELEMETRY_UNITS.slice(0, at), ...added, ...TELEMETRY_UNITS.slice(at)];
+}
+
+/** The firmware status a call failed with (a FirmwareError "status"), or undefined when it did
+ *  not fail; any other error is thrown on. */
+export function statusOf(run: () => unknown): number | undefined {
+  try {
+    run();
+    return undefined;
+  } catch (error) {
+    if (error instanceof FirmwareError && error.code === "status") return error.status;
+    throw error;
+  }
 }

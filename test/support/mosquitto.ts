@@ -32,13 +32,8 @@ export interface MosquittoOptions {
   persistence?: boolean;
 }
 
-export async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+export { freePort } from "../../simulator/net/nats-cluster.js";
+import { freePort } from "../../simulator/net/nats-cluster.js";
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
