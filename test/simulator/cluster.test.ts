@@ -90,7 +90,7 @@ describe.skipIf(NATS_PATH === undefined)("a fleet on a three-node NATS cluster",
     return main(args);
   }
 
-  it("two shards on nodes 1 and 2, their collectors on node 3: every message once, and the merged verdict is the whole run's on one broker", async () => {
+  it("two shards on nodes 1 and 2, their collectors on node 3: every message once, and the merged verdict is the whole run's on one broker", { timeout: 120_000, retry: 1 }, async () => { // RETRY below
     const file = at("fleet.json");
     fs.writeFileSync(file, JSON.stringify(fleet("sharded")));
     const outputs = (name: string): string[] => ["--summary", at(`${name}.json`), "--junit", at(`${name}.xml`), "--report", at(`${name}.html`)];
@@ -114,7 +114,7 @@ describe.skipIf(NATS_PATH === undefined)("a fleet on a three-node NATS cluster",
     // Every pump said goodbye on its node (a clean close publishes its death); a reader on node 3 has them all.
     const states = await retainedStates(n3, "sharded", 7);
     expect([...states.values()].map((s) => [s.online, s.session])).toEqual(Array(7).fill([false, 1]));
-  }, { timeout: 120_000, retry: 1 }); // see RETRY below
+  });
 
   it("a retained birth is read on every other node, and the Will of a device that lost power replaces it everywhere", async () => {
     const firmware = await releaseFirmware();
@@ -140,7 +140,8 @@ describe.skipIf(NATS_PATH === undefined)("a fleet on a three-node NATS cluster",
   });
 
   // Last: it leaves the cluster a node short.
-  it("every device on the killed node goes on at the next with its outbox: nothing lost, nothing twice after de-duplication", async () => {
+  // Leader elections take 8–15 s, longer on a busy machine; RETRY below.
+  it("every device on the killed node goes on at the next with its outbox: nothing lost, nothing twice after de-duplication", { timeout: 180_000, retry: 1 }, async () => {
     const scenario = parseScenario(fleet("failover", { name: "failover: six pumps", pumps: 6, days: 2, interval_s: 600, faults: [] }));
     const steps = (2 * 86_400) / 600;
     // The devices' node is one that does not lead the JetStream meta group (see README, "A clustered broker").
@@ -173,7 +174,7 @@ describe.skipIf(NATS_PATH === undefined)("a fleet on a three-node NATS cluster",
     // Each pump's last session began on another node and ended with its goodbye there.
     const states = await retainedStates(cluster.nodes[(victim + 1) % 3].url, "failover", 6);
     expect([...states.values()].every((s) => !s.online && s.session >= 2), JSON.stringify([...states])).toBe(true);
-  }, { timeout: 180_000, retry: 1 }); // leader elections take 8–15 s, longer on a busy machine; RETRY below
+  });
 });
 
 // RETRY: on a fresh NATS 2.9 cluster, about one run in four of these tests stalled until its
