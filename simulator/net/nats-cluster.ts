@@ -132,8 +132,24 @@ process.once("exit", () => {
   for (const child of running) child.kill("SIGKILL");
 });
 
-/** Starts `count` NATS servers as one cluster (three unless told). */
+/** Times a cluster is started afresh when a node could not bind its port. */
+const START_ATTEMPTS = 3;
+
+/** Starts `count` NATS servers as one cluster (three unless told). Ports are picked free and
+ *  bound by the servers a moment later: another socket (a node's own route dialling out, from
+ *  the same ephemeral range) can take one in between. A node that then cannot bind exits, and
+ *  the cluster is started again on new ports. */
 export async function startNatsCluster(count = 3): Promise<NatsCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startNatsClusterOnce(count);
+    } catch (error) {
+      if (attempt >= START_ATTEMPTS || !(error as Error).message.includes("address already in use")) throw error;
+    }
+  }
+}
+
+async function startNatsClusterOnce(count: number): Promise<NatsCluster> {
   if (NATS_PATH === undefined) throw new Error("nats-server is not installed (apt-get install -y nats-server)");
   const directory = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-nats-"));
   const ports: Ports[] = [];
