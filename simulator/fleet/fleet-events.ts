@@ -5,6 +5,7 @@
 // waits are timers on it, and the clock moves from one timer to the next, every group's clock
 // with it, once the world has settled at each.
 
+import { setTimeout as sleepWall } from "node:timers/promises";
 import { identityOptions } from "../../host/link/identity.js";
 import type { Campaign, CampaignReport } from "../../operator/campaign.js";
 import { VirtualClock } from "../physics/clock.js";
@@ -38,7 +39,7 @@ export class FleetEvents {
     private readonly network: FleetNetwork,
     private readonly campaigns: FleetCampaigns | undefined,
     private readonly world: FleetWorld,
-    private readonly options: { onCampaign?: (line: string, campaign: Campaign) => void; identities?: string; startCampaign?: (name: string) => boolean },
+    private readonly options: { onCampaign?: (line: string, campaign: Campaign) => void; identities?: string; startCampaign?: (name: string) => boolean; pace?: number },
   ) {
     const startMs = Date.parse(scenario.start);
     this.clock = new VirtualClock(startMs);
@@ -100,12 +101,22 @@ export class FleetEvents {
         await this.world.settle(idle);
         const next = this.clock.nextDueMs();
         if (ended || next === undefined) return done;
+        await this.pace(next - this.clock.now());
         await this.world.advance(next);
         await this.world.settle(idle);
         this.clock.advanceTo(next);
       }
     },
   };
+
+  /** With a pace (simulated seconds per real second, `--pace`), the wall time a campaign's
+   *  move of `virtualMs` takes, so a person watching sees its waves go out; without, none. The
+   *  wait is on the wall only: what happens in the simulated world does not depend on it. */
+  private async pace(virtualMs: number): Promise<void> {
+    const pace = this.options.pace;
+    if (pace === undefined || virtualMs <= 0) return;
+    await sleepWall(virtualMs / pace);
+  }
 
   /** Whether the next campaign starts at `stepMs`: its day has come, or it was asked to start
    *  now (the console's operator). Campaigns run one after another, in the scenario's order. */
