@@ -1,10 +1,15 @@
 // Real-input FFT for power-of-two sizes FFT_SIZE_MIN..FFT_SIZE_MAX (16..8192), the numeric core of the
-// vibration spectrum. An N-point real FFT is an N/2-point complex FFT (radix-4, one radix-2
-// stage when log2(N/2) is odd) over the samples packed as z[n] = x[2n] + i·x[2n+1], followed
-// by a split step that separates the even and odd halves. fftInit() builds the only tables
-// (a quarter-wave cosine, the radix-4 stages' three twiddles per angle, and a bit-reversal
-// permutation, all for the largest size) once; smaller sizes reuse them by striding and
-// shifting, so nothing is allocated afterwards.
+// vibration spectrum. An N-point real FFT is an N/2-point complex FFT over the samples packed as
+// z[n] = x[2n] + i·x[2n+1], followed by a split step that separates the even and odd halves.
+// The complex FFT is decimation in time over bit-reversed data: a first pass of twiddle-free
+// 4-point DFTs (or 8-point ones, whose twiddles are constants, when log2(N/2) is odd), then
+// radix-4 stages. fftInit() builds the only tables (a quarter-wave cosine and a bit-reversal
+// permutation, for the largest size) once; smaller sizes reuse them by striding and shifting,
+// and a radix-4 stage multiplies its W^2 and W^3 out of W (read from the cosine) once per angle,
+// so nothing is allocated afterwards.
+//
+// Precision: all in f32. Against a float64 DFT (test/firmware/fft.test.ts) the largest error of
+// a bin is below 2e-6 · RMS · √N of gaussian noise for N = 16 … 8192 (ANALYSIS.md, "Numbers").
 //
 // Layout: input is `size` f32 samples; output is bins 0..size/2 interleaved as re, im
 // (size + 2 f32). X[k] = Σ x[n]·e^(−2πi·kn/size), unscaled. The output may be the input
@@ -23,10 +28,6 @@ if ((FFT_SIZE_MAX >> 1) > 65536 || FFT_SIZE_MIN < 4 || FFT_SIZE_MIN > FFT_SIZE_M
 let cosine: StaticArray<f32> = new StaticArray<f32>(0);
 /** Bit reversal of 0..size_max/2 − 1 over log2(size_max/2) bits; shift right for smaller sizes. */
 let reversed: StaticArray<u16> = new StaticArray<u16>(0);
-/** W^t, W^2t, W^3t (re, im each), W = e^(−2πi/size_max), for the even t below size_max/4: every
- *  angle a radix-4 stage takes (its length is at most size_max/2). W^2t and W^3t are multiplied
- *  out in f32 from W^t, the values the stages would compute: 6 f32 per entry, 12 KiB for 4096. */
-let twiddles: StaticArray<f32> = new StaticArray<f32>(0);
 let size_max_init: i32 = 0;
 let bits_max: i32 = 0; // log2(size_max / 2)
 
@@ -66,19 +67,6 @@ export function fftInit(size_max: i32): i32 {
   for (let i = 0; i < half; i++) {
     unchecked(reversed[i] = <u16>(bitrev32(<u32>i) >>> (32 - bits)));
   }
-  const entries = size_max >> 3;
-  twiddles = new StaticArray<f32>(entries * 6);
-  if (ASSERTS) assert(holds(twiddles, 0, entries * 6) && 2 * (entries - 1) <= quarter, "twiddle table shorter than its angles");
-  for (let u = 0; u < entries; u++) {
-    const t = u << 1;
-    const w1r = unchecked(cosine[t]);
-    const w1i = -unchecked(cosine[quarter - t]);
-    const w2r = w1r * w1r - w1i * w1i, w2i = w1r * w1i * 2;
-    const w3r = w1r * w2r - w1i * w2i, w3i = w1r * w2i + w1i * w2r;
-    unchecked(twiddles[u * 6] = w1r); unchecked(twiddles[u * 6 + 1] = w1i);
-    unchecked(twiddles[u * 6 + 2] = w2r); unchecked(twiddles[u * 6 + 3] = w2i);
-    unchecked(twiddles[u * 6 + 4] = w3r); unchecked(twiddles[u * 6 + 5] = w3i);
-  }
   size_max_init = size_max;
   bits_max = bits;
   return STATUS_OK;
@@ -86,7 +74,7 @@ export function fftInit(size_max: i32): i32 {
 
 /** Bytes held by the tables (for the memory budget); 0 before fftInit. */
 export function fftTableBytes(): i32 {
-  return (cosine.length << 2) + (reversed.length << 1) + (twiddles.length << 2);
+  return (cosine.length << 2) + (reversed.length << 1);
 }
 
 const TAYLOR_TERMS: i32 = 9; // past (π/4)^18/18! the terms are below f64's resolution
@@ -195,8 +183,10 @@ export function fftRealPlaced(ptr: usize, size: i32): i32 {
  *  whose first `filled` points (filled ≤ count/2) are the conjugates of the complex values at
  *  `source_ptr` and whose others are zero: the conjugate of count × the inverse FFT of those
  *  values, which is all a squared envelope |·|² needs. With the upper half of the input zero,
- *  the first stage reads its two non-zero inputs where they lie: no clearing, no permutation,
- *  half the additions, and the same numbers as fftComplex over the zero-padded conjugates.
+ *  the 4-point pass of an even power of two reads its two non-zero inputs where they lie: no
+ *  clearing, no permutation, half the additions; an odd power's 8-point pass takes them placed
+ *  in bit-reversed order. Either way the same numbers as fftComplex over the zero-padded
+ *  conjugates.
  *  Returns `count`, or the statuses of fftComplex. */
 export function fftConjugateHalfFilled(source_ptr: usize, filled: i32, out_ptr: usize, count: i32): i32 {
   if (!isPowerOfTwo(count) || count < 4 || count > (FFT_SIZE_MAX >> 1)) return STATUS_BAD_ARGUMENT;
@@ -211,19 +201,19 @@ export function fftConjugateHalfFilled(source_ptr: usize, filled: i32, out_ptr: 
   const table = changetype<usize>(reversed);
   const shift = fftSlotShift(count);
   if ((ctz<u32>(<u32>count) & 1) != 0) {
-    // Radix-2: slots 2g, 2g+1 hold inputs n and n + count/2, the second one zero.
-    for (let g = 0; g < (count >> 1); g++) {
-      const n = <i32>load<u16>(table + (<usize>(g << 1) << 1)) >>> shift;
-      let x0r: f32 = 0.0, x0i: f32 = 0.0;
+    // An odd power of two: the conjugates (and zeros) go to their bit-reversed slots, and the
+    // 8-point pass takes them as complexStages would.
+    for (let i = 0; i < count; i++) {
+      const n = <i32>load<u16>(table + (<usize>i << 1)) >>> shift;
+      let xr: f32 = 0.0, xi: f32 = 0.0;
       if (n < filled) {
-        x0r = load<f32>(source_ptr + (<usize>n << 3));
-        x0i = -load<f32>(source_ptr + (<usize>n << 3), 4);
+        xr = load<f32>(source_ptr + (<usize>n << 3));
+        xi = -load<f32>(source_ptr + (<usize>n << 3), 4);
       }
-      const a = out_ptr + (<usize>g << 4);
-      store<f32>(a, x0r); store<f32>(a, x0i, 4);
-      store<f32>(a, x0r, 8); store<f32>(a, x0i, 12);
+      store<f32>(out_ptr + (<usize>i << 3), xr); store<f32>(out_ptr + (<usize>i << 3), xi, 4);
     }
-    twiddleStages(out_ptr, count, 8);
+    eightPointPass(out_ptr, out_ptr + (<usize>count << 3));
+    twiddleStages(out_ptr, count, 32);
   } else {
     // Radix-4: slots 4g … 4g+3 hold inputs n, n + count/2, n + count/4, n + 3·count/4; the
     // second and fourth are zero.
@@ -279,15 +269,14 @@ function permute(input_ptr: usize, out_ptr: usize, count: i32): void {
 function complexStages(p: usize, count: i32): void {
   if (ASSERTS) assert(count >= 2 && (count & (count - 1)) == 0 && count <= (size_max_init >> 1), "complex FFT larger than its tables");
   const end = p + (<usize>count << 3);
-  if ((ctz<u32>(<u32>count) & 1) != 0) {
-    // An odd power of two: one radix-2 stage of twiddle-free 2-point DFTs first.
-    for (let a = p; a < end; a += 16) {
-      const ar = load<f32>(a), ai = load<f32>(a, 4);
-      const br = load<f32>(a, 8), bi = load<f32>(a, 12);
-      store<f32>(a, ar + br); store<f32>(a, ai + bi, 4);
-      store<f32>(a, ar - br, 8); store<f32>(a, ai - bi, 12);
-    }
-    twiddleStages(p, count, 8);
+  if (count == 2) {
+    const ar = load<f32>(p), ai = load<f32>(p, 4);
+    const br = load<f32>(p, 8), bi = load<f32>(p, 12);
+    store<f32>(p, ar + br); store<f32>(p, ai + bi, 4);
+    store<f32>(p, ar - br, 8); store<f32>(p, ai - bi, 12);
+  } else if ((ctz<u32>(<u32>count) & 1) != 0) {
+    eightPointPass(p, end);
+    twiddleStages(p, count, 32);
   } else {
     // 4-point DFTs need no twiddles; in bit-reversed order their inputs sit as x0, x2, x1, x3.
     for (let a = p; a < end; a += 32) {
@@ -306,25 +295,80 @@ function complexStages(p: usize, count: i32): void {
   }
 }
 
+/** cos(π/4) in f32: the only twiddle of an 8-point DFT that is not ±1 or ±i. */
+const HALF_SQRT2: f32 = 0.7071067811865476;
+
+/** 8-point DFTs over [p, end) in place (end − p a multiple of 64 bytes): one pass where a
+ *  radix-2 pass and the first radix-4 stage would take two. In bit-reversed order their inputs
+ *  sit as x0, x4, x2, x6, x1, x5, x3, x7: two 4-point DFTs (the even and the odd samples'),
+ *  joined by W^k = e^(−iπk/4), that is 1, (1 − i)·√½, −i and −(1 + i)·√½. */
+function eightPointPass(p: usize, end: usize): void {
+  for (let a = p; a < end; a += 64) {
+    const s0r = load<f32>(a), s0i = load<f32>(a, 4), s1r = load<f32>(a, 8), s1i = load<f32>(a, 12);
+    const s2r = load<f32>(a, 16), s2i = load<f32>(a, 20), s3r = load<f32>(a, 24), s3i = load<f32>(a, 28);
+    const s4r = load<f32>(a, 32), s4i = load<f32>(a, 36), s5r = load<f32>(a, 40), s5i = load<f32>(a, 44);
+    const s6r = load<f32>(a, 48), s6i = load<f32>(a, 52), s7r = load<f32>(a, 56), s7i = load<f32>(a, 60);
+    // The even samples' 4-point DFT E and the odd samples' O.
+    const a0r = s0r + s1r, a0i = s0i + s1i, a1r = s0r - s1r, a1i = s0i - s1i;
+    const a2r = s2r + s3r, a2i = s2i + s3i, a3r = s2r - s3r, a3i = s2i - s3i;
+    const a4r = s4r + s5r, a4i = s4i + s5i, a5r = s4r - s5r, a5i = s4i - s5i;
+    const a6r = s6r + s7r, a6i = s6i + s7i, a7r = s6r - s7r, a7i = s6i - s7i;
+    const e0r = a0r + a2r, e0i = a0i + a2i, e2r = a0r - a2r, e2i = a0i - a2i;
+    const e1r = a1r + a3i, e1i = a1i - a3r, e3r = a1r - a3i, e3i = a1i + a3r;
+    const o0r = a4r + a6r, o0i = a4i + a6i, o2r = a4r - a6r, o2i = a4i - a6i;
+    const o1r = a5r + a7i, o1i = a5i - a7r, o3r = a5r - a7i, o3i = a5i + a7r;
+    // W·O1, W²·O2 = −i·O2, W³·O3.
+    const m1r = HALF_SQRT2 * (o1r + o1i), m1i = HALF_SQRT2 * (o1i - o1r);
+    const m3r = HALF_SQRT2 * (o3i - o3r), m3i = -HALF_SQRT2 * (o3r + o3i);
+    store<f32>(a, e0r + o0r); store<f32>(a, e0i + o0i, 4);
+    store<f32>(a, e1r + m1r, 8); store<f32>(a, e1i + m1i, 12);
+    store<f32>(a, e2r + o2i, 16); store<f32>(a, e2i - o2r, 20);
+    store<f32>(a, e3r + m3r, 24); store<f32>(a, e3i + m3i, 28);
+    store<f32>(a, e0r - o0r, 32); store<f32>(a, e0i - o0i, 36);
+    store<f32>(a, e1r - m1r, 40); store<f32>(a, e1i - m1i, 44);
+    store<f32>(a, e2r - o2i, 48); store<f32>(a, e2i + o2r, 52);
+    store<f32>(a, e3r - m3r, 56); store<f32>(a, e3i - m3i, 60);
+  }
+}
+
 /** The radix-4 stages of complexStages from DFTs of `length` points up to `count`. */
 function twiddleStages(p: usize, count: i32, length: i32): void {
   // Its loop quadruples `length` up to `count`, at most log4(FFT_SIZE_MAX) turns; each stage's
-  // angles lie within the twiddle table (j·wb < 3 · size_max bytes, the table's size).
+  // angles j·size_max/length lie below a quarter turn, within the cosine table.
   if (ASSERTS) assert(length >= 8 && count <= (size_max_init >> 1), "radix-4 stages larger than their tables");
   const end = p + (<usize>count << 3);
+  const table = changetype<usize>(cosine);
+  const quarter_table = size_max_init >> 2;
   // Radix-4 stages: each merges four DFTs of length/4 points (stored in the order r = 0, 2, 1, 3
   // because the data is bit-reversed) into one of `length` points.
-  const table = changetype<usize>(twiddles);
   for (; length <= count; length <<= 2) {
     const q = length >> 2;
     const qb = <usize>q << 3;
     const lb = <usize>length << 3;
-    const wb = <usize>(size_max_init / length) * 12; // j's angle steps by size_max/length: 24 bytes per 2
-    for (let j = 0; j < q; j++) {
-      const w = table + <usize>j * wb;
-      const w1r = load<f32>(w), w1i = load<f32>(w, 4);
-      const w2r = load<f32>(w, 8), w2i = load<f32>(w, 12);
-      const w3r = load<f32>(w, 16), w3i = load<f32>(w, 20);
+    // Angle 0: W^0 = 1, no multiplications.
+    for (let a = p; a < end; a += lb) {
+      const b = a + qb, c = b + qb, d = c + qb;
+      const x0r = load<f32>(a), x0i = load<f32>(a, 4);
+      const x2r = load<f32>(b), x2i = load<f32>(b, 4);
+      const x1r = load<f32>(c), x1i = load<f32>(c, 4);
+      const x3r = load<f32>(d), x3i = load<f32>(d, 4);
+      const t0r = x0r + x2r, t0i = x0i + x2i, t1r = x0r - x2r, t1i = x0i - x2i;
+      const t2r = x1r + x3r, t2i = x1i + x3i, t3r = x1r - x3r, t3i = x1i - x3i;
+      store<f32>(a, t0r + t2r); store<f32>(a, t0i + t2i, 4);
+      store<f32>(b, t1r + t3i); store<f32>(b, t1i - t3r, 4);
+      store<f32>(c, t0r - t2r); store<f32>(c, t0i - t2i, 4);
+      store<f32>(d, t1r - t3i); store<f32>(d, t1i + t3r, 4);
+    }
+    // W = e^(−2πi·j/length): cos at table index j·stride, −sin at the mirrored index.
+    const stride_bytes = <usize>(size_max_init / length) << 2;
+    let cos_at = table;
+    let sin_at = table + (<usize>quarter_table << 2);
+    for (let j = 1; j < q; j++) {
+      cos_at += stride_bytes;
+      sin_at -= stride_bytes;
+      const w1r = load<f32>(cos_at), w1i = -load<f32>(sin_at);
+      const w2r = w1r * w1r - w1i * w1i, w2i = w1r * w1i * 2;
+      const w3r = w1r * w2r - w1i * w2i, w3i = w1r * w2i + w1i * w2r;
       for (let a = p + (<usize>j << 3); a < end; a += lb) {
         const b = a + qb, c = b + qb, d = c + qb;
         const x0r = load<f32>(a), x0i = load<f32>(a, 4);
