@@ -72,6 +72,20 @@ export function fftInit(size_max: i32): i32 {
   return STATUS_OK;
 }
 
+/** The cosine table's step for an angle of 2π/`count` (count a power of two from 2 up to the
+ *  size given to fftInit), for fftCos. */
+export function fftAngleStep(count: i32): i32 {
+  if (ASSERTS) assert(count >= 2 && count <= size_max_init && (count & (count - 1)) == 0, "angle step of a size the tables do not serve");
+  return size_max_init / count;
+}
+
+/** Address of cos(2π·t/size_max) in the quarter-wave table, for 0 ≤ t ≤ size_max/4: the f32
+ *  the FFT's twiddles are. */
+export function fftCosAt(t: i32): usize {
+  if (ASSERTS) assert(t >= 0 && t <= (size_max_init >> 2), "cosine past the quarter wave");
+  return changetype<usize>(cosine) + (<usize>t << 2);
+}
+
 /** Bytes held by the tables (for the memory budget); 0 before fftInit. */
 export function fftTableBytes(): i32 {
   return (cosine.length << 2) + (reversed.length << 1);

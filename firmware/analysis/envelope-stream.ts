@@ -229,7 +229,8 @@ function straddlingSpectrum(previous_ptr: usize, samples_ptr: usize, scale: f64)
   const half_window = window_samples >> 1;
   let sum: f64 = 0.0;
   for (let n = 0; n < window_samples; n++) sum += <f64>load<f32>(straddlingAt(previous_ptr, samples_ptr, half_window, n));
-  const mean = sum / <f64>window_samples;
+  const mean = <f32>(sum / <f64>window_samples); // f32 from here, as spectra() does
+  const scale_f32 = <f32>scale;
   const out = changetype<usize>(raw);
   if (ASSERTS) assert(holds(raw, 0, fft_size + 2), "straddling block's FFT past its buffer");
   const half = fft_size >> 1;
@@ -237,8 +238,8 @@ function straddlingSpectrum(previous_ptr: usize, samples_ptr: usize, scale: f64)
   for (let i = 0; i < half; i++) {
     const n = i << 1;
     let even: f32 = 0.0, odd: f32 = 0.0;
-    if (n < window_samples) even = <f32>((<f64>load<f32>(straddlingAt(previous_ptr, samples_ptr, half_window, n)) - mean) * scale);
-    if (n + 1 < window_samples) odd = <f32>((<f64>load<f32>(straddlingAt(previous_ptr, samples_ptr, half_window, n + 1)) - mean) * scale);
+    if (n < window_samples) even = (load<f32>(straddlingAt(previous_ptr, samples_ptr, half_window, n)) - mean) * scale_f32;
+    if (n + 1 < window_samples) odd = (load<f32>(straddlingAt(previous_ptr, samples_ptr, half_window, n + 1)) - mean) * scale_f32;
     const slot = out + fftSlot(i, shift);
     store<f32>(slot, even);
     store<f32>(slot, odd, 4);

@@ -2,7 +2,7 @@
 // unwindowed FFT shifted to baseband and inverse-transformed, squared, then mean-removed,
 // Hann-windowed and transformed again. The spectrum is left in `baseband` for evidence.ts.
 
-import { fftRealPlaced, fftConjugateHalfFilled, fftSlot, fftSlotShift, cosTurns, nextPowerOfTwo } from "../fft";
+import { fftRealPlaced, fftConjugateHalfFilled, fftSlot, fftSlotShift, fftAngleStep, fftCosAt, nextPowerOfTwo } from "../fft";
 import { setEnvelopeSpectrum } from "./evidence";
 import { bins, bin_hz, raw, baseband, envelope, envelope_points_max } from "./buffers";
 import { ASSERTS, holds } from "../assert";
@@ -53,29 +53,36 @@ export function windowedSpectrum(values: usize, points: i32): i32 {
   for (let n = 0; n < points; n++) sum += <f64>load<f32>(values + (<usize>n << 2));
   const mean = <f32>(sum / <f64>points);
   const z = changetype<usize>(baseband);
-  // The periodic Hann window by rotation (cos and sin of 2πn/points, one complex multiply a
-  // sample, in f64: no table to keep). Written where the real FFT wants the values (fftSlot);
-  // `baseband` holds points + 2 f32 and more.
-  if (ASSERTS) assert(holds(baseband, 0, points + 2), "envelope spectrum past its buffer");
-  const step_cos = cosTurns(1.0 / <f64>points);
-  const step_sin = cosTurns(0.25 - 1.0 / <f64>points);
-  let c: f64 = 1.0;
-  let s: f64 = 0.0;
-  const half = points >> 1;
-  const shift = fftSlotShift(half);
-  for (let i = 0; i < half; i++) {
+  // The periodic Hann window 0.5 − 0.5·cos(2πn/points), its cosine read from the FFT's
+  // quarter-wave table (f32, no table of its own), a quarter of the window at a time: forwards,
+  // backwards negated, forwards negated, backwards. Written where the real FFT wants the values
+  // (fftSlot); `baseband` holds points + 2 f32 and more.
+  if (ASSERTS) assert(points >= 8 && holds(baseband, 0, points + 2), "envelope spectrum past its buffer");
+  const step_bytes = <isize>fftAngleStep(points) << 2;
+  const quarter = fftCosAt(fftAngleStep(points) * (points >> 2));
+  const pairs = points >> 3; // sample pairs per quarter
+  const shift = fftSlotShift(points >> 1);
+  hannQuarter(values, mean, z, shift, 0, pairs, fftCosAt(0), step_bytes, 0.5);
+  hannQuarter(values, mean, z, shift, pairs, pairs, quarter, -step_bytes, -0.5);
+  hannQuarter(values, mean, z, shift, 2 * pairs, pairs, fftCosAt(0), step_bytes, -0.5);
+  hannQuarter(values, mean, z, shift, 3 * pairs, pairs, quarter, -step_bytes, 0.5);
+  return fftRealPlaced(z, points);
+}
+
+/** `pairs` sample pairs from pair `first` on, less `mean`, times the Hann weight
+ *  0.5 − half_sign·cos, the cosines from `cos_at` on in steps of `cos_step` bytes, into their
+ *  fftSlot at `z`. */
+// @ts-ignore: decorator
+@inline function hannQuarter(values: usize, mean: f32, z: usize, shift: i32, first: i32, pairs: i32, cos_at: usize, cos_step: isize, half_sign: f32): void {
+  let c = cos_at;
+  for (let i = first; i < first + pairs; i++) {
     const n = i << 1;
+    const w0 = <f32>0.5 - half_sign * load<f32>(c);
+    c += cos_step;
+    const w1 = <f32>0.5 - half_sign * load<f32>(c);
+    c += cos_step;
     const slot = z + fftSlot(i, shift);
-    const w0 = <f32>(0.5 - 0.5 * c);
-    let next_c = c * step_cos - s * step_sin;
-    s = s * step_cos + c * step_sin;
-    c = next_c;
-    const w1 = <f32>(0.5 - 0.5 * c);
-    next_c = c * step_cos - s * step_sin;
-    s = s * step_cos + c * step_sin;
-    c = next_c;
     store<f32>(slot, (load<f32>(values + (<usize>n << 2)) - mean) * w0);
     store<f32>(slot, (load<f32>(values + (<usize>n << 2), 4) - mean) * w1, 4);
   }
-  return fftRealPlaced(z, points);
 }

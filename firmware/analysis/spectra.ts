@@ -38,7 +38,10 @@ export function spectra(samples_ptr: usize, scale: f64): i32 {
   }
   let sum: f64 = 0.0;
   for (let n = 0; n < window_samples; n++) sum += <f64>load<f32>(samples_ptr + (<usize>n << 2));
-  const mean = sum / <f64>window_samples;
+  // In f32 from here, as the FFT is: (x − mean)·scale rounds twice where f64 rounded once, an
+  // error of an ulp, below the FFT's own (fft.ts).
+  const mean = <f32>(sum / <f64>window_samples);
+  const scale_f32 = <f32>scale;
   const out = changetype<usize>(raw);
   // Written in pairs where the FFT wants them (fftSlot), zero-padded to fft_size.
   if (ASSERTS) assert(holds(raw, 0, fft_size + 2), "window's FFT past its buffer");
@@ -47,8 +50,8 @@ export function spectra(samples_ptr: usize, scale: f64): i32 {
   for (let i = 0; i < half; i++) {
     const n = i << 1;
     let even: f32 = 0.0, odd: f32 = 0.0;
-    if (n < window_samples) even = <f32>((<f64>load<f32>(samples_ptr + (<usize>n << 2)) - mean) * scale);
-    if (n + 1 < window_samples) odd = <f32>((<f64>load<f32>(samples_ptr + (<usize>n << 2), 4) - mean) * scale);
+    if (n < window_samples) even = (load<f32>(samples_ptr + (<usize>n << 2)) - mean) * scale_f32;
+    if (n + 1 < window_samples) odd = (load<f32>(samples_ptr + (<usize>n << 2), 4) - mean) * scale_f32;
     const slot = out + fftSlot(i, shift);
     store<f32>(slot, even);
     store<f32>(slot, odd, 4);
@@ -61,29 +64,31 @@ export function spectra(samples_ptr: usize, scale: f64): i32 {
 
 /** Power per bin of the periodic Hann window of length fft_size, from the unwindowed bins:
  *  amplitude A = 2|X_w|/Σw with Σw = N/2, power A²/2 over the noise bandwidth of 1.5 bins, as
- *  one factor on |X_w|² (no square root). The loop slides over the bins, loading each once. */
+ *  one factor on |X_w|² (no square root). The loop slides over the bins, loading each once. In
+ *  f32, as the bins are: the three-term sum loses at most a few ulps of the largest of them, as
+ *  the FFT already did (test/firmware/fft.test.ts). */
 function hannPowerFromRaw(): void {
   const x = changetype<usize>(raw);
   const half = fft_size >> 1;
   const amplitude_scale = 4.0 / <f64>fft_size; // 2 / Σw
   enbw_bins = HANN_ENBW_BINS;
-  const power_scale = amplitude_scale * amplitude_scale * 0.5 / HANN_ENBW_BINS;
+  const power_scale = <f32>(amplitude_scale * amplitude_scale * 0.5 / HANN_ENBW_BINS);
   if (ASSERTS) assert(holds(power, 0, half + 1), "Hann powers past their buffer");
   // X[-1] = conj X[1] and X[N/2+1] = conj X[N/2-1] for a real signal, and the two ends have no
   // mirror image in the negative frequencies (half the amplitude, a quarter of the power).
   setF32(power, 0, hannEndPower(x, 0, 1, power_scale));
   setF32(power, half, hannEndPower(x, half, half - 1, power_scale));
-  let below_re = <f64>load<f32>(x);
-  let below_im = <f64>load<f32>(x, 4);
-  let re = <f64>load<f32>(x, 8);
-  let im = <f64>load<f32>(x, 12);
+  let below_re = load<f32>(x);
+  let below_im = load<f32>(x, 4);
+  let re = load<f32>(x, 8);
+  let im = load<f32>(x, 12);
   for (let k = 1; k < half; k++) {
     const above = x + (<usize>(k + 1) << 3);
-    const above_re = <f64>load<f32>(above);
-    const above_im = <f64>load<f32>(above, 4);
-    const w_re = 0.5 * re - 0.25 * (below_re + above_re);
-    const w_im = 0.5 * im - 0.25 * (below_im + above_im);
-    setF32(power, k, <f32>((w_re * w_re + w_im * w_im) * power_scale));
+    const above_re = load<f32>(above);
+    const above_im = load<f32>(above, 4);
+    const w_re = <f32>0.5 * re - <f32>0.25 * (below_re + above_re);
+    const w_im = <f32>0.5 * im - <f32>0.25 * (below_im + above_im);
+    setF32(power, k, (w_re * w_re + w_im * w_im) * power_scale);
     below_re = re;
     below_im = im;
     re = above_re;
@@ -93,10 +98,10 @@ function hannPowerFromRaw(): void {
 
 /** hannPowerFromRaw at an end bin `k` (0 or N/2), whose neighbours on both sides are bin
  *  `neighbour` and its conjugate. */
-function hannEndPower(x: usize, k: i32, neighbour: i32, power_scale: f64): f32 {
-  const re = 0.5 * <f64>load<f32>(x + (<usize>k << 3)) - 0.5 * <f64>load<f32>(x + (<usize>neighbour << 3));
-  const im = 0.5 * <f64>load<f32>(x + (<usize>k << 3), 4);
-  return <f32>((re * re + im * im) * power_scale * 0.25);
+function hannEndPower(x: usize, k: i32, neighbour: i32, power_scale: f32): f32 {
+  const re = <f32>0.5 * load<f32>(x + (<usize>k << 3)) - <f32>0.5 * load<f32>(x + (<usize>neighbour << 3));
+  const im = <f32>0.5 * load<f32>(x + (<usize>k << 3), 4);
+  return (re * re + im * im) * power_scale * <f32>0.25;
 }
 
 /** Velocity RMS over VELOCITY_LOW_HZ–VELOCITY_HIGH_HZ (mm/s) and its ISO 10816-3 zone. */
