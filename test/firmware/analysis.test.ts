@@ -2,6 +2,7 @@
 // and ISO zones, running speed and its lines, the running-speed faults, cavitation, bearing
 // defects found by envelope analysis, and every bad input it must refuse.
 
+import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { encodeCommand, encodeFirmwareConfig, decodeEvent, decodeReply } from "../../protocol/messages.js";
 import { replay, BEARINGS, ReplayError, type ReplayOptions, type ReplayResult } from "../../simulator/replay/replay.js";
@@ -316,14 +317,26 @@ describe("diagnosis", () => {
   });
 });
 
+/** The rows of ABI.md's table of memory per configuration: window, max_message, pages after init. */
+function memoryRows(): [number, number, number][] {
+  const text = fs.readFileSync(new URL("../../firmware/ABI.md", import.meta.url), "utf8");
+  const rows = [...text.matchAll(/^\s*\| ([\d,]+) \| ([\d,]+) \| (\d) \| [\d.]+ KiB \|$/gm)];
+  return rows.map((row) => [Number(row[1].replace(",", "")), Number(row[2].replace(",", "")), Number(row[3])]);
+}
+
 describe("memory", () => {
-  const sizes: [number, number][] = [[4096, 2], [2560, 2], [8192, 4]];
-  for (const [window, pages] of sizes) {
-    it(`a ${window}-sample window with the whole analysis fits in ${pages} pages (${pages * 64} KiB) of linear memory`, async () => {
+  const rows = memoryRows();
+  it("ABI.md gives the memory of the default window and of the largest", () => {
+    expect(rows.map(([window, message]) => `${window}/${message}`)).toEqual(expect.arrayContaining(["4096/1024", "2560/1024", "8192/1024", "8192/16384"]));
+  });
+  for (const [window, max_message, pages] of rows) {
+    it(`a ${window}-sample window with a max_message of ${max_message} and the whole analysis runs in ${pages} pages (${pages * 64} KiB), as ABI.md says, and no window grows it`, async () => {
       const { firmware } = await bootRelease();
-      firmware.init(encodeFirmwareConfig({ device: "m", rate_hz: 25600, window, vanes: 6, bearing: BEARINGS["6205"] }));
-      firmware.process(tones(window, 25600, [{ hz: 30, amplitude_g: 0.1 }], 0.05), 0, 25600);
-      expect(firmware.memoryBytes).toBe(pages * 65536);
+      expect(firmware.memoryBytes).toBe(2 * 65536); // at instantiation
+      firmware.init(encodeFirmwareConfig({ device: "m", rate_hz: 25600, window, max_message, vanes: 6, bearing: BEARINGS["6205"] }));
+      const afterInit = firmware.memoryBytes;
+      for (let w = 0; w < 3; w++) firmware.process(tones(window, 25600, [{ hz: 30, amplitude_g: 0.1 }], 0.05), w * Math.round((window * 1000) / 25600), 25600);
+      expect([afterInit, firmware.memoryBytes]).toEqual([pages * 65536, pages * 65536]);
     });
   }
 });
