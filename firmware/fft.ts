@@ -2,14 +2,13 @@
 // vibration spectrum. An N-point real FFT is an N/2-point complex FFT over the samples packed as
 // z[n] = x[2n] + i·x[2n+1], followed by a split step that separates the even and odd halves.
 // The complex FFT is decimation in time over bit-reversed data: a first pass of twiddle-free
-// 4-point DFTs (or 8-point ones, whose twiddles are constants, when log2(N/2) is odd), then
-// radix-4 stages. fftInit() builds the only tables (a quarter-wave cosine and a bit-reversal
-// permutation, for the largest size) once; smaller sizes reuse them by striding and shifting,
-// and a radix-4 stage multiplies its W^2 and W^3 out of W (read from the cosine) once per angle,
-// so nothing is allocated afterwards.
+// 4-point DFTs (2-point ones when log2(N/2) is odd), then radix-4 stages. fftInit() builds the
+// only tables (a quarter-wave cosine and a bit-reversal permutation, for the largest size) once;
+// smaller sizes reuse them by striding and shifting, and a radix-4 stage multiplies its W² and
+// W³ out of W (read from the cosine) once per angle, so nothing is allocated afterwards.
 //
 // Precision: all in f32. Against a float64 DFT of gaussian noise (test/firmware/fft.test.ts) the
-// largest error of a bin is 1.7e-7 · RMS · √N at N = 16, 5.5e-7 at 8192 (ANALYSIS.md §2).
+// largest error of a bin is 2.8e-7 · RMS · √N at N = 64, 6.6e-7 at 4096 (ANALYSIS.md §2).
 //
 // Layout: input is `size` f32 samples; output is bins 0..size/2 interleaved as re, im
 // (size + 2 f32). X[k] = Σ x[n]·e^(−2πi·kn/size), unscaled. The output may be the input
@@ -197,10 +196,8 @@ export function fftRealPlaced(ptr: usize, size: i32): i32 {
  *  whose first `filled` points (filled ≤ count/2) are the conjugates of the complex values at
  *  `source_ptr` and whose others are zero: the conjugate of count × the inverse FFT of those
  *  values, which is all a squared envelope |·|² needs. With the upper half of the input zero,
- *  the 4-point pass of an even power of two reads its two non-zero inputs where they lie: no
- *  clearing, no permutation, half the additions; an odd power's 8-point pass takes them placed
- *  in bit-reversed order. Either way the same numbers as fftComplex over the zero-padded
- *  conjugates.
+ *  the first stage reads its two non-zero inputs where they lie: no clearing, no permutation,
+ *  half the additions, and the same numbers as fftComplex over the zero-padded conjugates.
  *  Returns `count`, or the statuses of fftComplex. */
 export function fftConjugateHalfFilled(source_ptr: usize, filled: i32, out_ptr: usize, count: i32): i32 {
   if (!isPowerOfTwo(count) || count < 4 || count > (FFT_SIZE_MAX >> 1)) return STATUS_BAD_ARGUMENT;
@@ -215,19 +212,19 @@ export function fftConjugateHalfFilled(source_ptr: usize, filled: i32, out_ptr: 
   const table = changetype<usize>(reversed);
   const shift = fftSlotShift(count);
   if ((ctz<u32>(<u32>count) & 1) != 0) {
-    // An odd power of two: the conjugates (and zeros) go to their bit-reversed slots, and the
-    // 8-point pass takes them as complexStages would.
-    for (let i = 0; i < count; i++) {
-      const n = <i32>load<u16>(table + (<usize>i << 1)) >>> shift;
-      let xr: f32 = 0.0, xi: f32 = 0.0;
+    // Radix-2: slots 2g, 2g+1 hold inputs n and n + count/2, the second one zero.
+    for (let g = 0; g < (count >> 1); g++) {
+      const n = <i32>load<u16>(table + (<usize>(g << 1) << 1)) >>> shift;
+      let x0r: f32 = 0.0, x0i: f32 = 0.0;
       if (n < filled) {
-        xr = load<f32>(source_ptr + (<usize>n << 3));
-        xi = -load<f32>(source_ptr + (<usize>n << 3), 4);
+        x0r = load<f32>(source_ptr + (<usize>n << 3));
+        x0i = -load<f32>(source_ptr + (<usize>n << 3), 4);
       }
-      store<f32>(out_ptr + (<usize>i << 3), xr); store<f32>(out_ptr + (<usize>i << 3), xi, 4);
+      const a = out_ptr + (<usize>g << 4);
+      store<f32>(a, x0r); store<f32>(a, x0i, 4);
+      store<f32>(a, x0r, 8); store<f32>(a, x0i, 12);
     }
-    eightPointPass(out_ptr, out_ptr + (<usize>count << 3));
-    twiddleStages(out_ptr, count, 32);
+    twiddleStages(out_ptr, count, 8);
   } else {
     // Radix-4: slots 4g … 4g+3 hold inputs n, n + count/2, n + count/4, n + 3·count/4; the
     // second and fourth are zero.
@@ -283,14 +280,15 @@ function permute(input_ptr: usize, out_ptr: usize, count: i32): void {
 function complexStages(p: usize, count: i32): void {
   if (ASSERTS) assert(count >= 2 && (count & (count - 1)) == 0 && count <= (size_max_init >> 1), "complex FFT larger than its tables");
   const end = p + (<usize>count << 3);
-  if (count == 2) {
-    const ar = load<f32>(p), ai = load<f32>(p, 4);
-    const br = load<f32>(p, 8), bi = load<f32>(p, 12);
-    store<f32>(p, ar + br); store<f32>(p, ai + bi, 4);
-    store<f32>(p, ar - br, 8); store<f32>(p, ai - bi, 12);
-  } else if ((ctz<u32>(<u32>count) & 1) != 0) {
-    eightPointPass(p, end);
-    twiddleStages(p, count, 32);
+  if ((ctz<u32>(<u32>count) & 1) != 0) {
+    // An odd power of two: one radix-2 stage of twiddle-free 2-point DFTs first.
+    for (let a = p; a < end; a += 16) {
+      const ar = load<f32>(a), ai = load<f32>(a, 4);
+      const br = load<f32>(a, 8), bi = load<f32>(a, 12);
+      store<f32>(a, ar + br); store<f32>(a, ai + bi, 4);
+      store<f32>(a, ar - br, 8); store<f32>(a, ai - bi, 12);
+    }
+    twiddleStages(p, count, 8);
   } else {
     // 4-point DFTs need no twiddles; in bit-reversed order their inputs sit as x0, x2, x1, x3.
     for (let a = p; a < end; a += 32) {
@@ -309,42 +307,6 @@ function complexStages(p: usize, count: i32): void {
   }
 }
 
-/** cos(π/4) in f32: the only twiddle of an 8-point DFT that is not ±1 or ±i. */
-const HALF_SQRT2: f32 = 0.7071067811865476;
-
-/** 8-point DFTs over [p, end) in place (end − p a multiple of 64 bytes): one pass where a
- *  radix-2 pass and the first radix-4 stage would take two. In bit-reversed order their inputs
- *  sit as x0, x4, x2, x6, x1, x5, x3, x7: two 4-point DFTs (the even and the odd samples'),
- *  joined by W^k = e^(−iπk/4), that is 1, (1 − i)·√½, −i and −(1 + i)·√½. */
-function eightPointPass(p: usize, end: usize): void {
-  for (let a = p; a < end; a += 64) {
-    const s0r = load<f32>(a), s0i = load<f32>(a, 4), s1r = load<f32>(a, 8), s1i = load<f32>(a, 12);
-    const s2r = load<f32>(a, 16), s2i = load<f32>(a, 20), s3r = load<f32>(a, 24), s3i = load<f32>(a, 28);
-    const s4r = load<f32>(a, 32), s4i = load<f32>(a, 36), s5r = load<f32>(a, 40), s5i = load<f32>(a, 44);
-    const s6r = load<f32>(a, 48), s6i = load<f32>(a, 52), s7r = load<f32>(a, 56), s7i = load<f32>(a, 60);
-    // The even samples' 4-point DFT E and the odd samples' O.
-    const a0r = s0r + s1r, a0i = s0i + s1i, a1r = s0r - s1r, a1i = s0i - s1i;
-    const a2r = s2r + s3r, a2i = s2i + s3i, a3r = s2r - s3r, a3i = s2i - s3i;
-    const a4r = s4r + s5r, a4i = s4i + s5i, a5r = s4r - s5r, a5i = s4i - s5i;
-    const a6r = s6r + s7r, a6i = s6i + s7i, a7r = s6r - s7r, a7i = s6i - s7i;
-    const e0r = a0r + a2r, e0i = a0i + a2i, e2r = a0r - a2r, e2i = a0i - a2i;
-    const e1r = a1r + a3i, e1i = a1i - a3r, e3r = a1r - a3i, e3i = a1i + a3r;
-    const o0r = a4r + a6r, o0i = a4i + a6i, o2r = a4r - a6r, o2i = a4i - a6i;
-    const o1r = a5r + a7i, o1i = a5i - a7r, o3r = a5r - a7i, o3i = a5i + a7r;
-    // W·O1, W²·O2 = −i·O2, W³·O3.
-    const m1r = HALF_SQRT2 * (o1r + o1i), m1i = HALF_SQRT2 * (o1i - o1r);
-    const m3r = HALF_SQRT2 * (o3i - o3r), m3i = -HALF_SQRT2 * (o3r + o3i);
-    store<f32>(a, e0r + o0r); store<f32>(a, e0i + o0i, 4);
-    store<f32>(a, e1r + m1r, 8); store<f32>(a, e1i + m1i, 12);
-    store<f32>(a, e2r + o2i, 16); store<f32>(a, e2i - o2r, 20);
-    store<f32>(a, e3r + m3r, 24); store<f32>(a, e3i + m3i, 28);
-    store<f32>(a, e0r - o0r, 32); store<f32>(a, e0i - o0i, 36);
-    store<f32>(a, e1r - m1r, 40); store<f32>(a, e1i - m1i, 44);
-    store<f32>(a, e2r - o2i, 48); store<f32>(a, e2i + o2r, 52);
-    store<f32>(a, e3r - m3r, 56); store<f32>(a, e3i - m3i, 60);
-  }
-}
-
 /** The radix-4 stages of complexStages from DFTs of `length` points up to `count`. */
 function twiddleStages(p: usize, count: i32, length: i32): void {
   // Its loop quadruples `length` up to `count`, at most log4(FFT_SIZE_MAX) turns; each stage's
@@ -359,27 +321,11 @@ function twiddleStages(p: usize, count: i32, length: i32): void {
     const q = length >> 2;
     const qb = <usize>q << 3;
     const lb = <usize>length << 3;
-    // Angle 0: W^0 = 1, no multiplications.
-    for (let a = p; a < end; a += lb) {
-      const b = a + qb, c = b + qb, d = c + qb;
-      const x0r = load<f32>(a), x0i = load<f32>(a, 4);
-      const x2r = load<f32>(b), x2i = load<f32>(b, 4);
-      const x1r = load<f32>(c), x1i = load<f32>(c, 4);
-      const x3r = load<f32>(d), x3i = load<f32>(d, 4);
-      const t0r = x0r + x2r, t0i = x0i + x2i, t1r = x0r - x2r, t1i = x0i - x2i;
-      const t2r = x1r + x3r, t2i = x1i + x3i, t3r = x1r - x3r, t3i = x1i - x3i;
-      store<f32>(a, t0r + t2r); store<f32>(a, t0i + t2i, 4);
-      store<f32>(b, t1r + t3i); store<f32>(b, t1i - t3r, 4);
-      store<f32>(c, t0r - t2r); store<f32>(c, t0i - t2i, 4);
-      store<f32>(d, t1r - t3i); store<f32>(d, t1i + t3r, 4);
-    }
     // W = e^(−2πi·j/length): cos at table index j·stride, −sin at the mirrored index.
     const stride_bytes = <usize>(size_max_init / length) << 2;
     let cos_at = table;
     let sin_at = table + (<usize>quarter_table << 2);
-    for (let j = 1; j < q; j++) {
-      cos_at += stride_bytes;
-      sin_at -= stride_bytes;
+    for (let j = 0; j < q; j++) {
       const w1r = load<f32>(cos_at), w1i = -load<f32>(sin_at);
       const w2r = w1r * w1r - w1i * w1i, w2i = w1r * w1i * 2;
       const w3r = w1r * w2r - w1i * w2i, w3i = w1r * w2i + w1i * w2r;
@@ -399,6 +345,8 @@ function twiddleStages(p: usize, count: i32, length: i32): void {
         store<f32>(c, t0r - t2r); store<f32>(c, t0i - t2i, 4);
         store<f32>(d, t1r - t3i); store<f32>(d, t1i + t3r, 4);
       }
+      cos_at += stride_bytes;
+      sin_at -= stride_bytes;
     }
   }
 }

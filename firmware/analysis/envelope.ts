@@ -72,8 +72,7 @@ export function windowedSpectrum(values: usize, points: i32): i32 {
 /** `pairs` sample pairs from pair `first` on, less `mean`, times the Hann weight
  *  0.5 − half_sign·cos, the cosines from `cos_at` on in steps of `cos_step` bytes, into their
  *  fftSlot at `z`. */
-// @ts-ignore: decorator
-@inline function hannQuarter(values: usize, mean: f32, z: usize, shift: i32, first: i32, pairs: i32, cos_at: usize, cos_step: isize, half_sign: f32): void {
+function hannQuarter(values: usize, mean: f32, z: usize, shift: i32, first: i32, pairs: i32, cos_at: usize, cos_step: isize, half_sign: f32): void {
   let c = cos_at;
   for (let i = first; i < first + pairs; i++) {
     const n = i << 1;
