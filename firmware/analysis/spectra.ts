@@ -5,7 +5,7 @@
 import { fftRealPlaced, fftSlot, fftSlotShift } from "../fft";
 import { spectrumCompute, spectrumPtr, spectrumEnbwBins, WINDOW_HANN } from "../spectrum";
 import { STATUS_OK } from "../status";
-import { radixSelect } from "../stats";
+import { selectBegin, selectTally, selectEnd } from "../stats";
 import { LINE_HALF_BINS, HANN_ENBW_BINS, PASSBAND_SHARE } from "./constants";
 import { machine, result } from "./machine";
 import { window_samples, fft_size, bins, bin_hz, raw, power, baseband, getF32, setF32 } from "./buffers";
@@ -19,11 +19,11 @@ const HF_HIGH_SHARE: f64 = PASSBAND_SHARE;
 /** The noise bandwidth, in bins, of the window the power spectrum was taken with. */
 let enbw_bins: f64 = 1.0;
 
-/** The unwindowed FFT of the mean-removed window in m/s² (for the envelope), and the Hann
+/** The unwindowed FFT of the window in m/s², its `mean` (in its units) removed (for the envelope), and the Hann
  *  spectrum as power per bin in (m/s²)². When the window needs no zero-padding, the Hann
  *  spectrum comes from the same FFT (Hann is the cosine sum 0.5, −0.25, −0.25 on bins k,
  *  k∓1); a padded window is windowed over its own samples and transformed again. */
-export function spectra(samples_ptr: usize, scale: f64): i32 {
+export function spectra(samples_ptr: usize, scale: f64, mean: f64): i32 {
   // A padded window's Hann spectrum is taken first, in `raw` (lent to spectrum.ts).
   if (fft_size != window_samples) {
     const status = spectrumCompute(samples_ptr, window_samples, WINDOW_HANN);
@@ -36,9 +36,6 @@ export function spectra(samples_ptr: usize, scale: f64): i32 {
       setF32(power, k, <f32>(a * a * 0.5 / enbw_bins));
     }
   }
-  let sum: f64 = 0.0;
-  for (let n = 0; n < window_samples; n++) sum += <f64>load<f32>(samples_ptr + (<usize>n << 2));
-  const mean = sum / <f64>window_samples;
   const out = changetype<usize>(raw);
   // Written in pairs where the FFT wants them (fftSlot), zero-padded to fft_size.
   if (ASSERTS) assert(holds(raw, 0, fft_size + 2), "window's FFT past its buffer");
@@ -137,9 +134,11 @@ export function highFrequencyFloor(): void {
   let count = 0;
   let sum: f64 = 0.0;
   if (ASSERTS) assert(k_high < k_low || holds(baseband, 0, k_high - k_low + 1), "high band's powers past their buffer");
+  selectBegin();
   for (let k = k_low; k <= k_high; k++) {
     const p = getF32(power, k);
     setF32(baseband, count, p);
+    selectTally(p);
     sum += <f64>p;
     count++;
   }
@@ -153,8 +152,8 @@ export function highFrequencyFloor(): void {
   result.hf_flatness = median / (sum / <f64>count);
 }
 
-/** Median of the first `count` values of `baseband`, all of them non-negative (powers), the
- *  value of rank count/2; reorders them (stats.ts). */
+/** Median of the first `count` values of `baseband`, all of them non-negative (powers) and
+ *  tallied as they were written, the value of rank count/2; reorders them (stats.ts). */
 function powerMedian(count: i32): f64 {
-  return radixSelect(changetype<usize>(baseband), count, count >> 1);
+  return selectEnd(changetype<usize>(baseband), count, count >> 1);
 }
