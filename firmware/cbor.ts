@@ -245,8 +245,9 @@ export function halfToF64(half: u32): f64 {
   const exponent = (half >> 10) & 0x1f;
   const mantissa = <f64>(half & 0x3ff);
   let value: f64;
-  if (exponent == 0) value = mantissa * Math.pow(2.0, -24.0);
-  else if (exponent != 31) value = (mantissa + 1024.0) * Math.pow(2.0, <f64>exponent - 25.0);
+  // 2^(exponent − 25) built from its bits (exact; the general Math.pow is 2 KB of code).
+  if (exponent == 0) value = mantissa * 5.9604644775390625e-8; // 2^-24
+  else if (exponent != 31) value = (mantissa + 1024.0) * reinterpret<f64>(<u64>(exponent - 25 + 1023) << 52);
   else value = mantissa == 0.0 ? Infinity : NaN;
   return (half & 0x8000) != 0 ? -value : value;
 }
