@@ -121,10 +121,17 @@ export function writeNumber(value: f64): void {
 
 /** A text string from a string literal: ASCII only, so UTF-16 code units are the bytes. */
 export function writeTextAscii(text: string): void {
-  const n = text.length;
+  writeTextJoined("", text);
+}
+
+/** One text string of two string literals, `prefix` then `text` (ASCII only): a name made of
+ *  parts costs no literal of its own. */
+export function writeTextJoined(prefix: string, text: string): void {
+  const n = prefix.length + text.length;
   writeHead(MAJOR_TEXT, <u64>n);
   if (!room(n)) return;
-  for (let i = 0; i < n; i++) putByte(<u32>text.charCodeAt(i) & 0x7f);
+  for (let i = 0; i < prefix.length; i++) putByte(<u32>prefix.charCodeAt(i) & 0x7f);
+  for (let i = 0; i < text.length; i++) putByte(<u32>text.charCodeAt(i) & 0x7f);
 }
 
 export function writeTextBytes(ptr: usize, len: i32): void {

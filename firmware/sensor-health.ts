@@ -212,11 +212,22 @@ function medianAbsSecondDifference(ptr: usize, count: i32): f64 {
   const scratch = scratchBeforeAnalysis(values);
   selectBegin();
   let largest: f32 = 0.0;
-  for (let i = 1; i <= values; i++) {
-    const d = <f32>Math.abs(secondDifference(ptr, i));
-    store<f32>(scratch + (<usize>(i - 1) << 2), d);
+  // In f64, where x[i−1] − 2x[i] + x[i+1] of f32 samples is exact before its one rounding to
+  // f32: in f32 a smooth signal's difference (far smaller than its samples) would carry an
+  // error of a whole sample's rounding. Samples slide through registers, each loaded once.
+  let before = sample(ptr, 0);
+  let here = sample(ptr, 1);
+  let from = ptr + 8;
+  const end = scratch + (<usize>values << 2);
+  for (let to = scratch; to < end; to += 4) {
+    const after = <f64>load<f32>(from);
+    const d = <f32>Math.abs(before - 2.0 * here + after);
+    store<f32>(to, d);
     selectTally(d);
     largest = max(largest, d);
+    before = here;
+    here = after;
+    from += 4;
   }
   largest_second_difference = <f64>largest;
   return selectEnd(scratch, values, (values - 1) >> 1);

@@ -48,27 +48,34 @@ function bucketOf(rank: i32): u32 {
 
 /** The value of rank `rank` among the `count` non-negative f32 at `base`, after selectBegin and
  *  selectTally on each of them; reorders them. The bits of non-negative floats order as their
- *  values do. The tallies say which octave (exponent) holds the rank; one pass counts the next
- *  eight bits of the values in that octave, one more keeps the values that share those sixteen
- *  bits (a 1/256 of an octave: a few), and byte passes over those few find the rest. Equal values
+ *  values do. The tallies say which octave (exponent) holds the rank; one pass moves that
+ *  octave's values to the front, one counts their next eight bits, one keeps those that share
+ *  these sixteen bits (a 1/256 of an octave: a few), and byte passes over those few find the
+ *  rest. Equal values
  *  cost nothing extra (a silent window is all zeros). */
 export function selectEnd(base: usize, count: i32, rank: i32): f64 {
   if (count <= 0 || rank < 0 || rank >= count) return 0.0;
   const end = base + (<usize>count << 2);
   const exponent = bucketOf(rank);
   rank = rank_in_bucket;
-  clearCounts();
-  const counts = changetype<usize>(radix_counts);
+  // The values in the rank's octave, to the front.
+  let kept = base;
   for (let at = base; at < end; at += 4) {
     const bits = load<u32>(at);
-    if (((bits >>> EXPONENT_SHIFT) & 0xff) != exponent) continue;
-    const slot = counts + (<usize>((bits >>> MANTISSA_SHIFT) & 0xff) << 2);
+    store<u32>(kept, bits);
+    kept += <usize>(((bits >>> EXPONENT_SHIFT) & 0xff) == exponent) << 2;
+  }
+  clearCounts();
+  const counts = changetype<usize>(radix_counts);
+  for (let at = base; at < kept; at += 4) {
+    const slot = counts + (<usize>((load<u32>(at) >>> MANTISSA_SHIFT) & 0xff) << 2);
     store<i32>(slot, load<i32>(slot) + 1);
   }
   const prefix = (exponent << 8) | bucketOf(rank);
   rank = rank_in_bucket;
-  let kept = base;
-  for (let at = base; at < end; at += 4) {
+  const octave_end = kept;
+  kept = base;
+  for (let at = base; at < octave_end; at += 4) {
     const bits = load<u32>(at);
     store<u32>(kept, bits);
     kept += <usize>(((bits >>> MANTISSA_SHIFT) & 0xffff) == prefix) << 2;
