@@ -198,6 +198,10 @@ function withConsole(watch: ReturnType<typeof watchers>, beside: ConsoleBeside["
 
 /** What a run tells the terminal as it goes: progress, warnings from the pumps, and each
  *  campaign's live line (when its state or wave changes, else at most once a second). */
+/** Pumps, and sequence numbers per pump, a line about missing messages names at most. */
+const MISSING_PUMPS_LISTED = 5;
+const MISSING_LISTED = 8;
+
 function watchers(quiet: boolean): Pick<SimulationOptions, "onProgress" | "log" | "onCampaign"> {
   const interactive = process.stderr.isTTY && !quiet;
   let lastPrinted = 0;
@@ -248,9 +252,21 @@ function printRun(scenario: Scenario, runs: readonly SimulationResult[], result:
   }
   for (const run of runs) {
     if (run.delivered !== run.published || decodeErrorCount(run) > 0) {
-      process.stderr.write(`not every message arrived intact${run.service !== undefined ? ` (${run.service.policy})` : ""}: ${run.delivered} of ${run.published} decoded\n`);
+      process.stderr.write(`not every message arrived intact${run.service !== undefined ? ` (${run.service.policy})` : ""}: ${run.delivered} of ${run.published} decoded${missingNote(run)}\n`);
     }
   }
+}
+
+/** Where the missing messages are, the first few of each pump's (by sequence number): a gap
+ *  amid what arrived, or only a count where the last ones are missing. */
+function missingNote(run: SimulationResult): string {
+  const gaps = run.collector.gaps();
+  const notes = run.pumps.filter((pump) => pump.delivered < pump.windows).slice(0, MISSING_PUMPS_LISTED).map((pump) => {
+    const missing = gaps.get(pump.device) ?? [];
+    const listed = missing.slice(0, MISSING_LISTED).map((s) => `#${s}`).join(", ");
+    return `${pump.device} ${pump.windows - pump.delivered} missing${listed !== "" ? ` (gaps at ${listed}${missing.length > MISSING_LISTED ? ", …" : ""})` : ""}`;
+  });
+  return notes.length === 0 ? "" : `; ${notes.join("; ")}`;
 }
 
 /** The JUnit XML and the JSON summary (when asked for), the HTML report, and each campaign's

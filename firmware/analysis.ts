@@ -53,14 +53,14 @@ export function scratchBeforeAnalysis(floats: i32): usize {
   return changetype<usize>(raw);
 }
 
-/** Analyses the window at `samples_ptr` (window_samples f32 in the configured units; `scale`
- *  turns them into m/s²), `previous_ptr` the window before when this one follows it without a
- *  gap (else 0). `kurtosis` and `crest` come from the time-domain features. */
-export function analyse(samples_ptr: usize, scale: f64, kurtosis: f64, crest: f64, previous_ptr: usize): i32 {
+/** Analyses the window at `samples_ptr` (window_samples f32 in the configured units, of mean
+ *  `mean`; `scale` turns them into m/s²), `previous_ptr` the window before when this one
+ *  follows it without a gap (else 0). `kurtosis` and `crest` come from the time-domain features. */
+export function analyse(samples_ptr: usize, scale: f64, mean: f64, kurtosis: f64, crest: f64, previous_ptr: usize): i32 {
   if (window_samples == 0) return STATUS_BAD_ARGUMENT;
   windowBegin();
   measureSpeed(samples_ptr, previous_ptr);
-  const status = spectra(samples_ptr, scale);
+  const status = spectra(samples_ptr, scale, mean);
   if (status < 0) return status;
   velocityAndZone();
   estimateSpeed();

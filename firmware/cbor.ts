@@ -121,10 +121,17 @@ export function writeNumber(value: f64): void {
 
 /** A text string from a string literal: ASCII only, so UTF-16 code units are the bytes. */
 export function writeTextAscii(text: string): void {
-  const n = text.length;
+  writeTextJoined("", text);
+}
+
+/** One text string of two string literals, `prefix` then `text` (ASCII only): a name made of
+ *  parts costs no literal of its own. */
+export function writeTextJoined(prefix: string, text: string): void {
+  const n = prefix.length + text.length;
   writeHead(MAJOR_TEXT, <u64>n);
   if (!room(n)) return;
-  for (let i = 0; i < n; i++) putByte(<u32>text.charCodeAt(i) & 0x7f);
+  for (let i = 0; i < prefix.length; i++) putByte(<u32>prefix.charCodeAt(i) & 0x7f);
+  for (let i = 0; i < text.length; i++) putByte(<u32>text.charCodeAt(i) & 0x7f);
 }
 
 export function writeTextBytes(ptr: usize, len: i32): void {
@@ -245,8 +252,9 @@ export function halfToF64(half: u32): f64 {
   const exponent = (half >> 10) & 0x1f;
   const mantissa = <f64>(half & 0x3ff);
   let value: f64;
-  if (exponent == 0) value = mantissa * Math.pow(2.0, -24.0);
-  else if (exponent != 31) value = (mantissa + 1024.0) * Math.pow(2.0, <f64>exponent - 25.0);
+  // 2^(exponent − 25) built from its bits (exact; the general Math.pow is 2 KB of code).
+  if (exponent == 0) value = mantissa * 5.9604644775390625e-8; // 2^-24
+  else if (exponent != 31) value = (mantissa + 1024.0) * reinterpret<f64>(<u64>(exponent - 25 + 1023) << 52);
   else value = mantissa == 0.0 ? Infinity : NaN;
   return (half & 0x8000) != 0 ? -value : value;
 }

@@ -2,7 +2,7 @@
 // first record, SenML's registered units.
 
 import {
-  writeArray, writeMap, writeInt, writeTextAscii, writeTextBytes, writeF32, writeNumber,
+  writeArray, writeMap, writeInt, writeTextAscii, writeTextJoined, writeTextBytes, writeF32, writeNumber,
 } from "./cbor";
 import { ASSERTS } from "./assert";
 
@@ -42,18 +42,23 @@ export function recordFirst(
   writeTextBytes(base_name_ptr, base_name_len);
   writeInt(LABEL_BASE_TIME);
   writeNumber(base_time_s);
-  writeName(name, unit, value);
+  writeName("", name, unit, value);
 }
 
 export function record(name: string, unit: string, value: f64): void {
-  if (ASSERTS) pack_written++;
-  writeMap(3);
-  writeName(name, unit, value);
+  recordJoined("", name, unit, value);
 }
 
-function writeName(name: string, unit: string, value: f64): void {
+/** A record whose name is `prefix` then `name` ("find_" and a fault's name). */
+export function recordJoined(prefix: string, name: string, unit: string, value: f64): void {
+  if (ASSERTS) pack_written++;
+  writeMap(3);
+  writeName(prefix, name, unit, value);
+}
+
+function writeName(prefix: string, name: string, unit: string, value: f64): void {
   writeInt(LABEL_NAME);
-  writeTextAscii(name);
+  writeTextJoined(prefix, name);
   writeInt(LABEL_UNIT);
   writeTextAscii(unit);
   writeInt(LABEL_VALUE);

@@ -6,8 +6,9 @@
 // window's length, and the check takes only logarithms (no Math.exp or general Math.pow of
 // its own).
 
-import { radixSelect, lnNormalTail } from "./stats";
+import { selectBegin, selectTally, selectEnd, lnNormalTail } from "./stats";
 import { scratchBeforeAnalysis } from "./analysis";
+import { ASSERTS } from "./assert";
 
 export const SENSOR_OK: i32 = 0;
 export const SENSOR_DEAD: i32 = 1;
@@ -102,54 +103,80 @@ function prepare(count: i32): void {
   return sample(ptr, i - 1) - 2.0 * sample(ptr, i) + sample(ptr, i + 1);
 }
 
-/** Window statistics of the last sensorHealth(). */
+/** Window statistics of the last measureWindow(). */
 let mean: f64 = 0.0;
 let deviation: f64 = 0.0;
 let peak_abs: f64 = 0.0;
-let high: f64 = 0.0;
-let low: f64 = 0.0;
+let high: f32 = 0.0;
+let low: f32 = 0.0;
 let at_high: i32 = 0;
 let at_low: i32 = 0;
 /** The largest |second difference| (set with the median). */
 let largest_second_difference: f64 = 0.0;
 /** The smallest non-zero change from one sample to the next: the converter's step, or more. */
-let step: f64 = 0.0;
+let step: f32 = 0.0;
+/** The window measureWindow() measured. */
+let measured_ptr: usize = 0;
+let measured_count: i32 = 0;
 
-/** One pass: the extremes and how many samples sit on each (a count restarts when a new extreme
- *  comes), the smallest change, and the variance about the first sample (shifted sums, which
- *  keep their precision when a DC level dwarfs the vibration). */
-function measure(ptr: usize, count: i32): void {
-  const origin = sample(ptr, 0);
+/** The window's mean, largest and smallest sample (in its own units), as measureWindow() found them. */
+export function windowMean(): f64 {
+  return mean;
+}
+export function windowHigh(): f64 {
+  return <f64>high;
+}
+export function windowLow(): f64 {
+  return <f64>low;
+}
+
+/** One pass over the window, for the time features (features.ts) and the sensor's tests: the
+ *  extremes and how many samples sit on each (a count restarts when a new extreme comes), the
+ *  smallest change, and the variance about the first sample (shifted sums in f64, which keep
+ *  their precision when a DC level dwarfs the vibration: f32 sums of 4,096 samples would lose
+ *  12 bits of it). The comparisons are of f32 samples, in f32; the smallest change is an f32
+ *  difference, within half an f32 rounding (2^-25 relative) of the exact one. */
+export function measureWindow(ptr: usize, count: i32): void {
+  measured_ptr = ptr;
+  measured_count = count;
+  const origin = load<f32>(ptr);
+  const origin_wide = <f64>origin;
   let sum: f64 = 0.0;
   let sum_squares: f64 = 0.0;
-  high = origin;
-  low = origin;
-  at_high = 0;
-  at_low = 0;
-  step = Infinity;
+  let top = origin;
+  let bottom = origin;
+  let on_top = 0;
+  let on_bottom = 0;
+  let smallest: f32 = Infinity;
   let previous = origin;
-  for (let i = 0; i < count; i++) {
-    const x = sample(ptr, i);
-    const shifted = x - origin;
+  const end = ptr + (<usize>count << 2);
+  for (let at = ptr; at < end; at += 4) {
+    const x = load<f32>(at);
+    const shifted = <f64>x - origin_wide;
     sum += shifted;
     sum_squares += shifted * shifted;
-    if (x > high) {
-      high = x;
-      at_high = 0;
+    if (x > top) {
+      top = x;
+      on_top = 0;
     }
-    if (x == high) at_high++;
-    if (x < low) {
-      low = x;
-      at_low = 0;
+    on_top += <i32>(x == top);
+    if (x < bottom) {
+      bottom = x;
+      on_bottom = 0;
     }
-    if (x == low) at_low++;
-    const change = Math.abs(x - previous);
-    if (change > 0.0 && change < step) step = change;
+    on_bottom += <i32>(x == bottom);
+    const change = Mathf.abs(x - previous);
+    if (change > 0.0 && change < smallest) smallest = change;
     previous = x;
   }
-  peak_abs = Math.max(Math.abs(high), Math.abs(low));
+  high = top;
+  low = bottom;
+  at_high = on_top;
+  at_low = on_bottom;
+  step = smallest;
+  peak_abs = <f64>max(Mathf.abs(top), Mathf.abs(bottom));
   const shifted_mean = sum / <f64>count;
-  mean = origin + shifted_mean;
+  mean = origin_wide + shifted_mean;
   deviation = Math.sqrt(Math.max(0.0, sum_squares / <f64>count - shifted_mean * shifted_mean));
 }
 
@@ -163,7 +190,7 @@ function railed(extreme: f64, at: i32, count: i32): bool {
   if (!(z <= body_z)) return false;
   const others = <f64>(at - 1);
   if (others < 1.0) return false;
-  const ln_lambda = Math.log(<f64>count * step / deviation) - 0.5 * z * z - LN_SQRT_2PI;
+  const ln_lambda = Math.log(<f64>count * <f64>step / deviation) - 0.5 * z * z - LN_SQRT_2PI;
   const ln_others = Math.log(others);
   if (!(ln_others > ln_lambda)) return false;
   return others * (1.0 + ln_lambda - ln_others) <= Math.log(FALSE_ALARM / 2.0);
@@ -174,22 +201,36 @@ function railed(extreme: f64, at: i32, count: i32): bool {
  *  quantised sine only when it spans fewer than about nine converter steps). */
 function clipped(count: i32): bool {
   if ((at_high + at_low) * 2 >= count) return true;
-  return railed(high, at_high, count) || railed(low, at_low, count);
+  return railed(<f64>high, at_high, count) || railed(<f64>low, at_low, count);
 }
 
 /** The median of |second difference| over the window (the lower one for an even number): the
- *  values are written once to the analysis's free scratch and selected by radix (stats.ts). */
+ *  values are written once to the analysis's free scratch, counted for the selection's first
+ *  pass as they are written, and selected by radix (stats.ts). */
 function medianAbsSecondDifference(ptr: usize, count: i32): f64 {
   const values = count - 2;
   const scratch = scratchBeforeAnalysis(values);
+  selectBegin();
   let largest: f32 = 0.0;
-  for (let i = 1; i <= values; i++) {
-    const d = <f32>Math.abs(secondDifference(ptr, i));
-    store<f32>(scratch + (<usize>(i - 1) << 2), d);
+  // In f64, where x[i−1] − 2x[i] + x[i+1] of f32 samples is exact before its one rounding to
+  // f32: in f32 a smooth signal's difference (far smaller than its samples) would carry an
+  // error of a whole sample's rounding. Samples slide through registers, each loaded once.
+  let before = sample(ptr, 0);
+  let here = sample(ptr, 1);
+  let from = ptr + 8;
+  const end = scratch + (<usize>values << 2);
+  for (let to = scratch; to < end; to += 4) {
+    const after = <f64>load<f32>(from);
+    const d = <f32>Math.abs(before - 2.0 * here + after);
+    store<f32>(to, d);
+    selectTally(d);
     largest = max(largest, d);
+    before = here;
+    here = after;
+    from += 4;
   }
   largest_second_difference = <f64>largest;
-  return radixSelect(scratch, values, (values - 1) >> 1);
+  return selectEnd(scratch, values, (values - 1) >> 1);
 }
 
 /** Sample i with samples first..last replaced by the straight line between their neighbours. */
@@ -215,7 +256,7 @@ function quietWithout(ptr: usize, centre: i32, first: i32, last: i32, band: f64)
  *  ISOLATION + 1 of an end are not judged: a ring cut by the window's edge looks like a spike. */
 function spiky(ptr: usize, count: i32): bool {
   if (count < 2 * ISOLATION + 3) return false;
-  const median = Math.max(medianAbsSecondDifference(ptr, count), STEP_MEDIAN_SHARE * step);
+  const median = Math.max(medianAbsSecondDifference(ptr, count), STEP_MEDIAN_SHARE * <f64>step);
   const threshold = median * spike_ratio;
   if (!(largest_second_difference > threshold)) return false; // no candidate: no scan
   const band = median * band_ratio;
@@ -226,13 +267,14 @@ function spiky(ptr: usize, count: i32): bool {
   return false;
 }
 
-/** The health of the sensor behind `count` f32 samples at `ptr`: SENSOR_OK, or what is wrong
- *  with it. Every test is a ratio of the window's own numbers, so units and sample rate do not
- *  enter. A window of fewer than three samples is not judged. */
+/** The health of the sensor behind `count` f32 samples at `ptr`, which measureWindow() measured
+ *  last (computeTimeFeatures does): SENSOR_OK, or what is wrong with it. Every test is a ratio of
+ *  the window's own numbers, so units and sample rate do not enter. A window of fewer than three
+ *  samples is not judged. */
 export function sensorHealth(ptr: usize, count: i32): i32 {
   if (count < 3) return SENSOR_OK;
+  if (ASSERTS) assert(measured_ptr == ptr && measured_count == count, "sensorHealth before measureWindow");
   if (count != prepared_count) prepare(count);
-  measure(ptr, count);
   if (!(peak_abs > 0.0)) return SENSOR_DEAD;
   if (deviation <= OFFSET_STD_SHARE * Math.abs(mean)) return SENSOR_OFFSET;
   if (clipped(count)) return SENSOR_CLIPPED;

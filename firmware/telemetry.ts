@@ -10,7 +10,7 @@ import * as sensors from "./sensors";
 import * as analysis from "./analysis";
 import { feature_rms, feature_peak, feature_peak_to_peak, feature_crest, feature_kurtosis, feature_skewness } from "./features";
 import { writeBegin } from "./cbor";
-import { packBegin, packEnd, recordFirst, record, recordText } from "./senml";
+import { packBegin, packEnd, recordFirst, record, recordJoined, recordText } from "./senml";
 import { outbox, outPtr, window_start_ms } from "./device";
 import { publish, FAULT_NAMES, ALARM_NAMES } from "./messages";
 import { KIND_TELEMETRY } from "./status";
@@ -18,14 +18,6 @@ import { ASSERTS } from "./assert";
 import { SENSOR_SPIKY } from "./sensor-health";
 
 const ZONE_NAMES: StaticArray<string> = ["A", "B", "C", "D"];
-const FINDING_NAMES: StaticArray<string> = [
-  "find_none", "find_imbalance", "find_misalignment", "find_outer_race", "find_inner_race", "find_rolling_element",
-  "find_cavitation", "find_unknown",
-];
-const CONFIDENCE_NAMES: StaticArray<string> = [
-  "conf_none", "conf_imbalance", "conf_misalignment", "conf_outer_race", "conf_inner_race", "conf_rolling_element",
-  "conf_cavitation", "conf_unknown",
-];
 const FINDING_RECORDS: i32 = 2;
 const TELEMETRY_RECORDS: i32 = 29;
 /** sensor-health.ts SENSOR_*: what is wrong with the sensor ("ok" is never published). */
@@ -44,7 +36,6 @@ const SENSOR_FAULT_RECORDS: i32 = SENSOR_FAULT_SUMMARY_RECORDS + 5;
 // Every number the pack names has its name.
 if (ASSERTS) {
   assert(ZONE_NAMES.length == 4 && FAULT_NAMES.length == analysis.FAULT_SENSOR + 1 && ALARM_NAMES.length == trend.ALARM_DANGER + 1, "telemetry names do not match their numbers");
-  assert(FINDING_NAMES.length == analysis.FAULT_UNKNOWN + 1 && CONFIDENCE_NAMES.length == FINDING_NAMES.length, "finding names do not match the findings");
   assert(SENSOR_NAMES.length == SENSOR_SPIKY + 1 && advice.ACTION_NAMES.length == advice.ACTIONS, "sensor or action names do not match their numbers");
 }
 
@@ -156,8 +147,8 @@ function findingRecords(): void {
   const r = analysis.result;
   for (let i = 0; i < r.findings; i++) {
     const kind = unchecked(r.finding_kind[i]);
-    record(FINDING_NAMES[kind], "/", unchecked(r.finding_strength[i]));
-    record(CONFIDENCE_NAMES[kind], "/", unchecked(r.finding_confidence[i]));
+    recordJoined("find_", FAULT_NAMES[kind], "/", unchecked(r.finding_strength[i]));
+    recordJoined("conf_", FAULT_NAMES[kind], "/", unchecked(r.finding_confidence[i]));
   }
 }
 

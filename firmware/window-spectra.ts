@@ -3,6 +3,7 @@
 // squared-envelope spectrum of the band its diagnosis used, taken again from the window's
 // samples. Nothing here runs per window: a request pays for what it asks.
 
+import { measureWindow, windowMean } from "./sensor-health";
 import * as config from "./config";
 import { last_window, lastWindowAnalysed } from "./device";
 import { result } from "./analysis/machine";
@@ -60,7 +61,9 @@ function envelopeAgain(): i32 {
   const high_hz = result.band_high_hz;
   if (high_hz <= low_hz) return STATUS_NO_DATA; // no band was enveloped: no bearing, or no speed
   const scale = config.current.units == config.UNITS_G ? STANDARD_GRAVITY_M_S2 : 1.0;
-  const status = spectra(changetype<usize>(last_window), scale);
+  // The mean as the analysis took it: from the window's measuring pass, taken again.
+  measureWindow(changetype<usize>(last_window), config.current.window_samples);
+  const status = spectra(changetype<usize>(last_window), scale, windowMean());
   if (status < 0) return status;
   const points = bandEnvelope(low_hz, high_hz);
   if (points == 0) return STATUS_NO_DATA;

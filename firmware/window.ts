@@ -8,7 +8,7 @@ import * as sensors from "./sensors";
 import * as analysis from "./analysis";
 import * as persist from "./persist";
 import { computeTimeFeatures, feature_rms, feature_kurtosis, feature_crest } from "./features";
-import { sensorHealth, SENSOR_OK } from "./sensor-health";
+import { sensorHealth, windowMean, SENSOR_OK } from "./sensor-health";
 import { windowPtr, window_start_ms, last_window, followsLastWindow, keepLastWindow } from "./device";
 import { publishAlarm, publishAdvice, reportStorage } from "./messages";
 import { publishTelemetry, publishSensorFault } from "./telemetry";
@@ -25,7 +25,7 @@ export function analyseWindow(): i32 {
   // analysis streams the bearing's envelope across consecutive windows (ANALYSIS.md §5).
   const follows = followsLastWindow();
   const analysed = sensor == SENSOR_OK
-    ? analysis.analyse(windowPtr(), scale, feature_kurtosis, feature_crest, follows ? changetype<usize>(last_window) : 0) : STATUS_OK;
+    ? analysis.analyse(windowPtr(), scale, windowMean(), feature_kurtosis, feature_crest, follows ? changetype<usize>(last_window) : 0) : STATUS_OK;
   keepLastWindow(sensor == SENSOR_OK);
   if (sensor != SENSOR_OK) return sensorFailed(sensor);
   if (analysed < 0) return analysed;

@@ -2,7 +2,7 @@
 // defect and a process fault are both reported; the fault is the most severe of them, or
 // "unknown" when the window is abnormal without a pattern; then severity and health index.
 
-import { LINE_HALF_BINS, STRENGTH_FAILED } from "./constants";
+import { LINE_HALF_BINS, STRENGTH_FAILED, LN_10 } from "./constants";
 import {
   machine, result, FINDINGS_MAX, FAULT_NONE, FAULT_IMBALANCE, FAULT_MISALIGNMENT, FAULT_OUTER_RACE,
   FAULT_INNER_RACE, FAULT_ROLLING_ELEMENT, FAULT_CAVITATION, FAULT_UNKNOWN,
@@ -67,7 +67,7 @@ export function diagnose(kurtosis: f64, crest: f64): void {
     bearing_kind = FAULT_ROLLING_ELEMENT;
     bearing_strength = result.bsf_strength;
   }
-  const bearing_p = Math.pow(10.0, bearing_log10_p);
+  const bearing_p = Math.exp(bearing_log10_p * LN_10);
   // A defect is sought where the speed puts it: a configured one, or one measured (its family
   // at z ≥ 3). Under noise the lines' probability is bearing_p wherever they are sought, so a
   // speed's error makes no false finding; an error by a whole factor (the estimate's octave

@@ -153,7 +153,7 @@ function zoneLnP(centre_hz: f64, half_hz: f64): f64 {
   const ln_single = -floor_n * Math.log(1.0 + y / floor_n);
   const single = Math.exp(ln_single);
   // For a small single-bin probability q, 1 − (1 − q)^m is m q to within m q².
-  const ln_p = single < 1e-8 ? Math.log(zone_m) + ln_single : Math.log(1.0 - Math.pow(1.0 - single, zone_m));
+  const ln_p = single < 1e-8 ? Math.log(zone_m) + ln_single : Math.log(1.0 - Math.exp(zone_m * Math.log(1.0 - single)));
   return Math.max(LOG10_P_MIN * LN_10, Math.min(0.0, ln_p));
 }
 
@@ -197,7 +197,7 @@ function defectLnP(hz: f64, sideband_hz: f64): f64 {
     product *= Math.max(zone_ratio, 1e-6);
     ratios++;
   }
-  if (ratios > 0) defect_strength = Math.pow(product, 1.0 / <f64>ratios);
+  if (ratios > 0) defect_strength = Math.exp(Math.log(product) / <f64>ratios);
   if (sideband_hz > 0.0) {
     let sidebands: f64 = 1.0;
     for (let side = -1; side <= 1; side += 2) {

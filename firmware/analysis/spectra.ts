@@ -5,7 +5,7 @@
 import { fftRealPlaced, fftSlot, fftSlotShift } from "../fft";
 import { spectrumCompute, spectrumPtr, spectrumEnbwBins, WINDOW_HANN } from "../spectrum";
 import { STATUS_OK } from "../status";
-import { radixSelect } from "../stats";
+import { selectBegin, selectTally, selectEnd } from "../stats";
 import { LINE_HALF_BINS, HANN_ENBW_BINS, PASSBAND_SHARE } from "./constants";
 import { machine, result } from "./machine";
 import { window_samples, fft_size, bins, bin_hz, raw, power, baseband, getF32, setF32 } from "./buffers";
@@ -19,11 +19,11 @@ const HF_HIGH_SHARE: f64 = PASSBAND_SHARE;
 /** The noise bandwidth, in bins, of the window the power spectrum was taken with. */
 let enbw_bins: f64 = 1.0;
 
-/** The unwindowed FFT of the mean-removed window in m/s² (for the envelope), and the Hann
+/** The unwindowed FFT of the window in m/s², its `mean` (in its units) removed (for the envelope), and the Hann
  *  spectrum as power per bin in (m/s²)². When the window needs no zero-padding, the Hann
  *  spectrum comes from the same FFT (Hann is the cosine sum 0.5, −0.25, −0.25 on bins k,
  *  k∓1); a padded window is windowed over its own samples and transformed again. */
-export function spectra(samples_ptr: usize, scale: f64): i32 {
+export function spectra(samples_ptr: usize, scale: f64, mean: f64): i32 {
   // A padded window's Hann spectrum is taken first, in `raw` (lent to spectrum.ts).
   if (fft_size != window_samples) {
     const status = spectrumCompute(samples_ptr, window_samples, WINDOW_HANN);
@@ -36,22 +36,21 @@ export function spectra(samples_ptr: usize, scale: f64): i32 {
       setF32(power, k, <f32>(a * a * 0.5 / enbw_bins));
     }
   }
-  let sum: f64 = 0.0;
-  for (let n = 0; n < window_samples; n++) sum += <f64>load<f32>(samples_ptr + (<usize>n << 2));
-  // In f32 from here, as the FFT is: (x − mean)·scale rounds twice where f64 rounded once, an
-  // error of an ulp, below the FFT's own (fft.ts).
-  const mean = <f32>(sum / <f64>window_samples);
-  const scale_f32 = <f32>scale;
   const out = changetype<usize>(raw);
   // Written in pairs where the FFT wants them (fftSlot), zero-padded to fft_size.
   if (ASSERTS) assert(holds(raw, 0, fft_size + 2), "window's FFT past its buffer");
   const half = fft_size >> 1;
   const shift = fftSlotShift(half);
+  // In f32: x − mean is exact where a DC level dwarfs the vibration (Sterbenz) and rounded once
+  // elsewhere; the mean's own rounding to f32 is a constant, which moves bin 0 only; the scale's
+  // (g to m/s², 9.80665 to 3e-8) scales every bin alike.
+  const mean_f32 = <f32>mean;
+  const scale_f32 = <f32>scale;
   for (let i = 0; i < half; i++) {
     const n = i << 1;
     let even: f32 = 0.0, odd: f32 = 0.0;
-    if (n < window_samples) even = (load<f32>(samples_ptr + (<usize>n << 2)) - mean) * scale_f32;
-    if (n + 1 < window_samples) odd = (load<f32>(samples_ptr + (<usize>n << 2), 4) - mean) * scale_f32;
+    if (n < window_samples) even = (load<f32>(samples_ptr + (<usize>n << 2)) - mean_f32) * scale_f32;
+    if (n + 1 < window_samples) odd = (load<f32>(samples_ptr + (<usize>n << 2), 4) - mean_f32) * scale_f32;
     const slot = out + fftSlot(i, shift);
     store<f32>(slot, even);
     store<f32>(slot, odd, 4);
@@ -65,8 +64,8 @@ export function spectra(samples_ptr: usize, scale: f64): i32 {
 /** Power per bin of the periodic Hann window of length fft_size, from the unwindowed bins:
  *  amplitude A = 2|X_w|/Σw with Σw = N/2, power A²/2 over the noise bandwidth of 1.5 bins, as
  *  one factor on |X_w|² (no square root). The loop slides over the bins, loading each once. In
- *  f32, as the bins are: the three-term sum loses at most a few ulps of the largest of them, as
- *  the FFT already did (test/firmware/fft.test.ts). */
+ *  f32, as the bins are and the powers are kept: a few f32 roundings of each power (a relative
+ *  error under 1e-6), far below the spectrum's own scatter. */
 function hannPowerFromRaw(): void {
   const x = changetype<usize>(raw);
   const half = fft_size >> 1;
@@ -82,39 +81,45 @@ function hannPowerFromRaw(): void {
   let below_im = load<f32>(x, 4);
   let re = load<f32>(x, 8);
   let im = load<f32>(x, 12);
-  for (let k = 1; k < half; k++) {
-    const above = x + (<usize>(k + 1) << 3);
+  const out = changetype<usize>(power);
+  const end = out + (<usize>half << 2);
+  let above = x + 16;
+  for (let at = out + 4; at < end; at += 4) {
     const above_re = load<f32>(above);
     const above_im = load<f32>(above, 4);
-    const w_re = <f32>0.5 * re - <f32>0.25 * (below_re + above_re);
-    const w_im = <f32>0.5 * im - <f32>0.25 * (below_im + above_im);
-    setF32(power, k, (w_re * w_re + w_im * w_im) * power_scale);
+    const w_re: f32 = 0.5 * re - 0.25 * (below_re + above_re);
+    const w_im: f32 = 0.5 * im - 0.25 * (below_im + above_im);
+    store<f32>(at, (w_re * w_re + w_im * w_im) * power_scale);
     below_re = re;
     below_im = im;
     re = above_re;
     im = above_im;
+    above += 8;
   }
 }
 
 /** hannPowerFromRaw at an end bin `k` (0 or N/2), whose neighbours on both sides are bin
  *  `neighbour` and its conjugate. */
 function hannEndPower(x: usize, k: i32, neighbour: i32, power_scale: f32): f32 {
-  const re = <f32>0.5 * load<f32>(x + (<usize>k << 3)) - <f32>0.5 * load<f32>(x + (<usize>neighbour << 3));
-  const im = <f32>0.5 * load<f32>(x + (<usize>k << 3), 4);
-  return (re * re + im * im) * power_scale * <f32>0.25;
+  const re: f32 = 0.5 * load<f32>(x + (<usize>k << 3)) - 0.5 * load<f32>(x + (<usize>neighbour << 3));
+  const im: f32 = 0.5 * load<f32>(x + (<usize>k << 3), 4);
+  return (re * re + im * im) * power_scale * 0.25;
 }
 
 /** Velocity RMS over VELOCITY_LOW_HZ–VELOCITY_HIGH_HZ (mm/s) and its ISO 10816-3 zone. */
 export function velocityAndZone(): void {
-  let mean_square: f64 = 0.0;
+  // Σ power[k] / (2π k Δf)² = Σ (power[k] / k²) / (2π Δf)²: the band's bins found once, and
+  // one division a bin.
+  let sum: f64 = 0.0;
   const high_hz = Math.min(VELOCITY_HIGH_HZ, machine.sample_rate_hz * 0.5);
-  for (let k = 1; k < bins; k++) {
-    const hz = <f64>k * bin_hz;
-    if (hz < VELOCITY_LOW_HZ || hz > high_hz) continue;
-    const omega = 2.0 * Math.PI * hz;
-    mean_square += <f64>getF32(power, k) / (omega * omega);
+  let k = 1;
+  while (k < bins && <f64>k * bin_hz < VELOCITY_LOW_HZ) k++;
+  for (; k < bins && <f64>k * bin_hz <= high_hz; k++) {
+    const kk = <f64>k;
+    sum += <f64>getF32(power, k) / (kk * kk);
   }
-  const v = Math.sqrt(mean_square) * 1000.0;
+  const omega_bin = 2.0 * Math.PI * bin_hz;
+  const v = Math.sqrt(sum / (omega_bin * omega_bin)) * 1000.0;
   result.velocity_rms_mm_s = v;
   result.iso_zone = v < machine.zone_ab_mm_s ? 0 : v < machine.zone_bc_mm_s ? 1 : v < machine.zone_cd_mm_s ? 2 : 3;
 }
@@ -142,9 +147,11 @@ export function highFrequencyFloor(): void {
   let count = 0;
   let sum: f64 = 0.0;
   if (ASSERTS) assert(k_high < k_low || holds(baseband, 0, k_high - k_low + 1), "high band's powers past their buffer");
+  selectBegin();
   for (let k = k_low; k <= k_high; k++) {
     const p = getF32(power, k);
     setF32(baseband, count, p);
+    selectTally(p);
     sum += <f64>p;
     count++;
   }
@@ -158,8 +165,8 @@ export function highFrequencyFloor(): void {
   result.hf_flatness = median / (sum / <f64>count);
 }
 
-/** Median of the first `count` values of `baseband`, all of them non-negative (powers), the
- *  value of rank count/2; reorders them (stats.ts). */
+/** Median of the first `count` values of `baseband`, all of them non-negative (powers) and
+ *  tallied as they were written, the value of rank count/2; reorders them (stats.ts). */
 function powerMedian(count: i32): f64 {
-  return radixSelect(changetype<usize>(baseband), count, count >> 1);
+  return selectEnd(changetype<usize>(baseband), count, count >> 1);
 }

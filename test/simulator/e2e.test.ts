@@ -204,4 +204,18 @@ describe("network conditions", () => {
     expect(result.reconnects).toBe(2); // the two partitioned pumps, once each
     expect(() => parseScenario({ ...networked, network: { partitions: [{ start_day: 0, minutes: 5, pumps: "120%" }] } })).toThrow(/network.partitions\[0\].pumps/);
   });
+
+  it("a partition that lasts past the run's end: the cut-off pumps reconnect once it is over and their last messages arrive", { timeout: 60_000 }, async () => {
+    // Their reconnection backoff runs on the virtual clock, which the run's end moves on for it.
+    const cut: Scenario = parseScenario({
+      ...scenario, name: "four pumps, two cut off at the end", pumps: 4, days: 14 * 600 / 86400, interval_s: 600,
+      network: { partitions: [{ start_day: 12 * 600 / 86400, minutes: 600, pumps: 2 }] },
+    });
+    const result = await simulate(cut);
+    expect(result.windows).toBe(4 * 14);
+    expect(result.delivered).toBe(result.published);
+    expect(result.gaps).toBe(0);
+    expect(result.pumps.map((pump) => pump.delivered)).toEqual([14, 14, 14, 14]);
+    expect(result.reconnects).toBe(2);
+  });
 });
