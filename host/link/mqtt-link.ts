@@ -16,6 +16,16 @@ import type { Outbox } from "../outbox/outbox.js";
 
 export const IN_FLIGHT_MAX = 16;
 
+/** The QoS a device subscribes to its command and state topics at. Its sessions are clean, so
+ *  the broker forgets the subscription and whatever it still had to deliver when the
+ *  connection ends: QoS 1 would add only redelivery within one connection, which TCP already
+ *  gives, and on a clustered broker it costs a replicated stream consumer per subscription
+ *  (NATS: two per device), the slowest thing the cluster does; creating and deleting them as
+ *  devices come and go also lost other subscribers' messages from NATS 2.9's message stream
+ *  (README, "A clustered broker"). Commands are answered at the application level (the
+ *  operator sees the result or sends again), so QoS 0 loses nothing that QoS 1 kept. */
+export const DEVICE_SUBSCRIPTION_QOS = 0;
+
 /** Reconnect delays: initial × 2^attempt, capped, each scaled by a random factor in
  *  [1 − jitter, 1] so a fleet that lost its broker does not come back in lockstep. */
 export interface Backoff {
@@ -221,7 +231,7 @@ export class MqttLink implements DeviceLink {
 
   private async subscribe(client: MqttClient, attempt: number): Promise<void> {
     try {
-      await client.subscribeAsync([this.commandTopic, this.stateTopic], { qos: 1 });
+      await client.subscribeAsync([this.commandTopic, this.stateTopic], { qos: DEVICE_SUBSCRIPTION_QOS });
     } catch (error) {
       if (this.client !== client || this.closing || !client.connected) return;
       const delay = backoffDelayMs(this.options.backoff ?? BACKOFF_DEFAULT, attempt, this.options.random ?? Math.random);

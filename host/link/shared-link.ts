@@ -19,7 +19,7 @@ import { BrokerRotation } from "../../protocol/brokers.js";
 import { decodeState, encodeState } from "../../protocol/state.js";
 import { WALL_TIMERS, type TimerHandle, type Timers } from "../../protocol/timers.js";
 import { buildTopic } from "../../protocol/topics.js";
-import { backoffDelayMs, BACKOFF_DEFAULT, IN_FLIGHT_MAX, openClient, type Backoff, type DeviceLink, type LinkCounters, type MqttLinkOptions } from "./mqtt-link.js";
+import { backoffDelayMs, BACKOFF_DEFAULT, DEVICE_SUBSCRIPTION_QOS, IN_FLIGHT_MAX, openClient, type Backoff, type DeviceLink, type LinkCounters, type MqttLinkOptions } from "./mqtt-link.js";
 
 /** A clean close waits this long for the broker to take what is in flight, then drops the connection. */
 const CLOSE_WAIT_MS = 5000;
@@ -192,7 +192,7 @@ export class Gateway {
     if (channels.length === 0) return;
     for (const channel of channels) channel.beginSession();
     this.announcements += 1;
-    this.announcing = client.subscribeAsync(channels.flatMap((c) => [c.commandTopic, c.stateTopic]), { qos: 1 })
+    this.announcing = client.subscribeAsync(channels.flatMap((c) => [c.commandTopic, c.stateTopic]), { qos: DEVICE_SUBSCRIPTION_QOS })
       .then(() => {
         for (const channel of channels) {
           if (!this.channels.has(channel)) continue;
