@@ -122,19 +122,37 @@ function setHtml(node, html) {
   node.innerHTML = html;
 }
 
+/** Each campaign's element is kept across updates, its text and its buttons drawn apart: while
+ *  a campaign runs its counts change several times a second, and a button drawn again with
+ *  them was never there long enough to be clicked. A button is replaced only when the actions
+ *  offered change. */
 function renderCampaigns() {
   const list = state.fleet.campaigns;
   if (list.length === 0) return;
-  setHtml($("#campaign-list"), list.map((c) => {
+  const container = $("#campaign-list");
+  const names = new Set(list.map((c) => c.name));
+  for (const node of [...container.children]) if (!names.has(node.dataset.campaign ?? "") && !node.classList.contains("campaign-error")) node.remove();
+  for (const c of list) {
+    let node = [...container.querySelectorAll(":scope > .campaign")].find((n) => n.dataset.campaign === c.name);
+    if (node === undefined) {
+      node = document.createElement("div");
+      node.className = "campaign";
+      node.dataset.campaign = c.name;
+      node.innerHTML = '<div class="campaign-body"></div><div class="campaign-actions"></div>';
+      container.append(node);
+    }
+    node.dataset.state = c.state;
+    node.dataset.waves = String(c.waves.length);
     const waves = c.waves.map((w) => `<div class="wave">wave ${w.wave} <progress max="${w.devices}" value="${w.confirmed}"></progress>` +
       `${w.confirmed}/${w.devices} confirmed${w.errors > 0 ? `, ${w.errors} failed` : ""}</div>`).join("");
     const counts = c.counts === null ? "" : Object.entries(c.counts).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(", ");
-    const buttons = c.actions.map((action) => `<button type="button" data-campaign="${escape(c.name)}" data-action="${action}">${action}</button>`).join("");
     const starts = c.state === "planned" ? (c.startRequested ? "starting…" : c.starts === null ? "starts when started here" : `starts ${escape(c.starts)}`) : "";
-    return `<div class="campaign" data-campaign="${escape(c.name)}" data-state="${c.state}" data-waves="${c.waves.length}">` +
+    setHtml(node.querySelector(".campaign-body"),
       `<b>${escape(c.name)}</b> <span class="campaign-state">${c.state}</span> ${starts} <span class="quiet">${c.targets > 0 ? `${c.targets} pumps` : "every pump heard from"}, ${c.waveCount} waves</span>` +
-      `${waves}<div class="quiet">${escape(counts)}${c.reason !== null ? `; ${escape(c.reason)}` : ""}</div><div>${buttons}</div></div>`;
-  }).join(""));
+      `${waves}<div class="quiet">${escape(counts)}${c.reason !== null ? `; ${escape(c.reason)}` : ""}</div>`);
+    setHtml(node.querySelector(".campaign-actions"),
+      c.actions.map((action) => `<button type="button" data-campaign="${escape(c.name)}" data-action="${action}">${action}</button>`).join(""));
+  }
 }
 
 function render() {
@@ -285,10 +303,18 @@ function wire() {
   $("#campaign-list").addEventListener("click", async (event) => {
     const button = event.target.closest("button[data-action]");
     if (button === null) return;
+    // The last action's refusal, if any, under the campaigns; the next action clears it.
+    let refusal = $("#campaign-list .campaign-error");
+    if (refusal === null) {
+      refusal = document.createElement("p");
+      refusal.className = "campaign-error alarm-danger";
+      $("#campaign-list").append(refusal);
+    }
+    refusal.textContent = "";
     try {
       await post("/api/campaign", { name: button.dataset.campaign, action: button.dataset.action });
     } catch (error) {
-      $("#campaign-list").insertAdjacentHTML("beforeend", `<p class="alarm-danger">${escape(error.message)}</p>`);
+      refusal.textContent = error.message;
     }
   });
 }
