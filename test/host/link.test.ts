@@ -27,6 +27,11 @@ const WINDOW = 256;
 const RATE_HZ = 1000;
 const FAST_BACKOFF = { initialMs: 50, maxMs: 400, jitter: 0.5 };
 const DELIVERY_TIMEOUT_MS = 20_000;
+/** The firmware's time budget per call here: these tests are about the link. Once, on a machine
+ *  busy with other suites, a device published two messages more than expected, which is what a
+ *  window counted as a hang at the default 1 s gives (a fault event, then a boot event).
+ *  Supervision's own tests hold the budget itself (test/host/supervision.test.ts). */
+const LINK_TEST_BUDGET_MS = 10_000;
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -45,7 +50,7 @@ async function fleet(url: string, seed: number): Promise<Fleet> {
   for (let i = 0; i < DEVICES; i++) {
     const device = await Device.boot({
       tenant: TENANT, config: { device: `pump-${i + 1}`, rate_hz: RATE_HZ, window: WINDOW, units: "g" },
-      firmware, storage: new MemoryStorage(), clock: () => 0,
+      firmware, storage: new MemoryStorage(), clock: () => 0, budgetMs: LINK_TEST_BUDGET_MS,
     });
     await device.connect(url, {}, { backoff: FAST_BACKOFF, random: () => random.next() });
     cleanups.push(() => device.close());
