@@ -213,24 +213,29 @@ export function fftConjugateHalfFilled(source_ptr: usize, filled: i32, out_ptr: 
   const shift = fftSlotShift(count);
   if ((ctz<u32>(<u32>count) & 1) != 0) {
     // Radix-2: slots 2g, 2g+1 hold inputs n and n + count/2, the second one zero.
-    for (let g = 0; g < (count >> 1); g++) {
-      const n = <i32>load<u16>(table + (<usize>(g << 1) << 1)) >>> shift;
+    let at = table; // slot 2g's index, g = 0 … count/2 − 1
+    let a = out_ptr;
+    do {
+      const n = <i32>load<u16>(at) >>> shift;
       let x0r: f32 = 0.0, x0i: f32 = 0.0;
       if (n < filled) {
         x0r = load<f32>(source_ptr + (<usize>n << 3));
         x0i = -load<f32>(source_ptr + (<usize>n << 3), 4);
       }
-      const a = out_ptr + (<usize>g << 4);
       store<f32>(a, x0r); store<f32>(a, x0i, 4);
       store<f32>(a, x0r, 8); store<f32>(a, x0i, 12);
-    }
+      at += 4;
+      a += 16;
+    } while (a < out_ptr + out_bytes);
     twiddleStages(out_ptr, count, 8);
   } else {
     // Radix-4: slots 4g … 4g+3 hold inputs n, n + count/2, n + count/4, n + 3·count/4; the
     // second and fourth are zero.
     const quarter = count >> 2;
-    for (let g = 0; g < quarter; g++) {
-      const n = <i32>load<u16>(table + (<usize>(g << 2) << 1)) >>> shift;
+    let at = table; // slot 4g's index, g = 0 … count/4 − 1
+    let a = out_ptr;
+    do {
+      const n = <i32>load<u16>(at) >>> shift;
       let x0r: f32 = 0.0, x0i: f32 = 0.0, x1r: f32 = 0.0, x1i: f32 = 0.0;
       if (n < filled) {
         x0r = load<f32>(source_ptr + (<usize>n << 3));
@@ -240,12 +245,13 @@ export function fftConjugateHalfFilled(source_ptr: usize, filled: i32, out_ptr: 
         x1r = load<f32>(source_ptr + (<usize>(n + quarter) << 3));
         x1i = -load<f32>(source_ptr + (<usize>(n + quarter) << 3), 4);
       }
-      const a = out_ptr + (<usize>g << 5);
       store<f32>(a, x0r + x1r); store<f32>(a, x0i + x1i, 4);
       store<f32>(a, x0r + x1i, 8); store<f32>(a, x0i - x1r, 12);
       store<f32>(a, x0r - x1r, 16); store<f32>(a, x0i - x1i, 20);
       store<f32>(a, x0r - x1i, 24); store<f32>(a, x0i + x1r, 28);
-    }
+      at += 8;
+      a += 32;
+    } while (a < out_ptr + out_bytes);
     twiddleStages(out_ptr, count, 16);
   }
   return count;
@@ -279,31 +285,21 @@ function permute(input_ptr: usize, out_ptr: usize, count: i32): void {
 /** In-place complex DIT FFT of `count` points already in bit-reversed order. */
 function complexStages(p: usize, count: i32): void {
   if (ASSERTS) assert(count >= 2 && (count & (count - 1)) == 0 && count <= (size_max_init >> 1), "complex FFT larger than its tables");
-  const end = p + (<usize>count << 3);
   if ((ctz<u32>(<u32>count) & 1) != 0) {
     // An odd power of two: one radix-2 stage of twiddle-free 2-point DFTs first.
-    for (let a = p; a < end; a += 16) {
+    const end = p + (<usize>count << 3);
+    let a = p;
+    do {
       const ar = load<f32>(a), ai = load<f32>(a, 4);
       const br = load<f32>(a, 8), bi = load<f32>(a, 12);
       store<f32>(a, ar + br); store<f32>(a, ai + bi, 4);
       store<f32>(a, ar - br, 8); store<f32>(a, ai - bi, 12);
-    }
+      a += 16;
+    } while (a < end);
     twiddleStages(p, count, 8);
   } else {
-    // 4-point DFTs need no twiddles; in bit-reversed order their inputs sit as x0, x2, x1, x3.
-    for (let a = p; a < end; a += 32) {
-      const x0r = load<f32>(a), x0i = load<f32>(a, 4);
-      const x2r = load<f32>(a, 8), x2i = load<f32>(a, 12);
-      const x1r = load<f32>(a, 16), x1i = load<f32>(a, 20);
-      const x3r = load<f32>(a, 24), x3i = load<f32>(a, 28);
-      const t0r = x0r + x2r, t0i = x0i + x2i, t1r = x0r - x2r, t1i = x0i - x2i;
-      const t2r = x1r + x3r, t2i = x1i + x3i, t3r = x1r - x3r, t3i = x1i - x3i;
-      store<f32>(a, t0r + t2r); store<f32>(a, t0i + t2i, 4);
-      store<f32>(a, t1r + t3i, 8); store<f32>(a, t1i - t3r, 12);
-      store<f32>(a, t0r - t2r, 16); store<f32>(a, t0i - t2i, 20);
-      store<f32>(a, t1r - t3i, 24); store<f32>(a, t1i + t3r, 28);
-    }
-    twiddleStages(p, count, 16);
+    // The first stage's 4-point DFTs are all angle 0.
+    twiddleStages(p, count, 4);
   }
 }
 
@@ -311,25 +307,43 @@ function complexStages(p: usize, count: i32): void {
 function twiddleStages(p: usize, count: i32, length: i32): void {
   // Its loop quadruples `length` up to `count`, at most log4(FFT_SIZE_MAX) turns; each stage's
   // angles j·size_max/length lie below a quarter turn, within the cosine table.
-  if (ASSERTS) assert(length >= 8 && count <= (size_max_init >> 1), "radix-4 stages larger than their tables");
+  if (ASSERTS) assert(length >= 4 && count <= (size_max_init >> 1), "radix-4 stages larger than their tables");
   const end = p + (<usize>count << 3);
   const table = changetype<usize>(cosine);
   const quarter_table = size_max_init >> 2;
   // Radix-4 stages: each merges four DFTs of length/4 points (stored in the order r = 0, 2, 1, 3
-  // because the data is bit-reversed) into one of `length` points.
+  // because the data is bit-reversed) into one of `length` points. Angle by angle, so that a
+  // stage loads each twiddle once; every angle has at least one group (length ≤ count).
   for (; length <= count; length <<= 2) {
-    const q = length >> 2;
-    const qb = <usize>q << 3;
+    const qb = <usize>length << 1; // a quarter of `length` points, in bytes
     const lb = <usize>length << 3;
+    // Angle 0: W = 1, so the multiplications would give the same numbers; it skips them.
+    let a = p;
+    do {
+      const b = a + qb, c = b + qb, d = c + qb;
+      const x0r = load<f32>(a), x0i = load<f32>(a, 4);
+      const x2r = load<f32>(b), x2i = load<f32>(b, 4);
+      const x1r = load<f32>(c), x1i = load<f32>(c, 4);
+      const x3r = load<f32>(d), x3i = load<f32>(d, 4);
+      const t0r = x0r + x2r, t0i = x0i + x2i, t1r = x0r - x2r, t1i = x0i - x2i;
+      const t2r = x1r + x3r, t2i = x1i + x3i, t3r = x1r - x3r, t3i = x1i - x3i;
+      store<f32>(a, t0r + t2r); store<f32>(a, t0i + t2i, 4);
+      store<f32>(b, t1r + t3i); store<f32>(b, t1i - t3r, 4);
+      store<f32>(c, t0r - t2r); store<f32>(c, t0i - t2i, 4);
+      store<f32>(d, t1r - t3i); store<f32>(d, t1i + t3r, 4);
+      a += lb;
+    } while (a < end);
     // W = e^(−2πi·j/length): cos at table index j·stride, −sin at the mirrored index.
     const stride_bytes = <usize>(size_max_init / length) << 2;
-    let cos_at = table;
-    let sin_at = table + (<usize>quarter_table << 2);
-    for (let j = 0; j < q; j++) {
+    let cos_at = table + stride_bytes;
+    let sin_at = table + (<usize>quarter_table << 2) - stride_bytes;
+    const first_end = p + qb;
+    for (let first = p + 8; first < first_end; first += 8) {
       const w1r = load<f32>(cos_at), w1i = -load<f32>(sin_at);
       const w2r = w1r * w1r - w1i * w1i, w2i = w1r * w1i * 2;
       const w3r = w1r * w2r - w1i * w2i, w3i = w1r * w2i + w1i * w2r;
-      for (let a = p + (<usize>j << 3); a < end; a += lb) {
+      a = first;
+      do {
         const b = a + qb, c = b + qb, d = c + qb;
         const x0r = load<f32>(a), x0i = load<f32>(a, 4);
         const y2r = load<f32>(b), y2i = load<f32>(b, 4);
@@ -344,7 +358,8 @@ function twiddleStages(p: usize, count: i32, length: i32): void {
         store<f32>(b, t1r + t3i); store<f32>(b, t1i - t3r, 4);
         store<f32>(c, t0r - t2r); store<f32>(c, t0i - t2i, 4);
         store<f32>(d, t1r - t3i); store<f32>(d, t1i + t3r, 4);
-      }
+        a += lb;
+      } while (a < end);
       cos_at += stride_bytes;
       sin_at -= stride_bytes;
     }
@@ -362,21 +377,26 @@ function splitReal(p: usize, half: i32, step: i32): void {
   store<f32>(p, z0r + z0i); store<f32>(p, 0, 4);
   store<f32>(p + (<usize>half << 3), z0r - z0i); store<f32>(p + (<usize>half << 3), 0, 4);
 
+  // Bins k and half − k meet in the middle: k runs from 1 while a ≤ b, to k = half/2.
   const table = changetype<usize>(cosine);
-  const quarter_table = size_max_init >> 2;
-  const k_end = half >> 1;
-  for (let k = 1; k <= k_end; k++) {
-    const a = p + (<usize>k << 3);
-    const b = p + (<usize>(half - k) << 3);
+  const step_bytes = <usize>step << 2;
+  let cos_at = table + step_bytes;
+  let sin_at = table + (<usize>(size_max_init >> 2) << 2) - step_bytes;
+  let a = p + 8;
+  let b = p + (<usize>(half - 1) << 3);
+  while (a <= b) {
     const ar = load<f32>(a), ai = load<f32>(a, 4);
     const br = load<f32>(b), bi = load<f32>(b, 4);
     const er = (ar + br) * 0.5, ei = (ai - bi) * 0.5;
     const or = (ai + bi) * 0.5, oi = (br - ar) * 0.5;
-    const t = k * step;
-    const wr = load<f32>(table + (<usize>t << 2));
-    const wi = -load<f32>(table + (<usize>(quarter_table - t) << 2));
+    const wr = load<f32>(cos_at), wi = -load<f32>(sin_at);
     const mr = wr * or - wi * oi, mi = wr * oi + wi * or;
     store<f32>(a, er + mr); store<f32>(a, ei + mi, 4);
     store<f32>(b, er - mr); store<f32>(b, mi - ei, 4);
+    a += 8;
+    b -= 8;
+    cos_at += step_bytes;
+    sin_at -= step_bytes;
   }
 }
+
