@@ -2,13 +2,14 @@
 // vibration spectrum. An N-point real FFT is an N/2-point complex FFT over the samples packed as
 // z[n] = x[2n] + i·x[2n+1], followed by a split step that separates the even and odd halves.
 // The complex FFT is decimation in time over bit-reversed data: a first pass of twiddle-free
-// 4-point DFTs (2-point ones when log2(N/2) is odd), then radix-4 stages. fftInit() builds the
+// 4-point DFTs (8-point ones, whose only multiplications are by cos(π/4), when log2(N/2) is
+// odd), then radix-4 stages, each one's angle 0 without multiplications. fftInit() builds the
 // only tables (a quarter-wave cosine and a bit-reversal permutation, for the largest size) once;
 // smaller sizes reuse them by striding and shifting, and a radix-4 stage multiplies its W² and
 // W³ out of W (read from the cosine) once per angle, so nothing is allocated afterwards.
 //
 // Precision: all in f32. Against a float64 DFT of gaussian noise (test/firmware/fft.test.ts) the
-// largest error of a bin is 2.8e-7 · RMS · √N at N = 64, 6.6e-7 at 4096 (ANALYSIS.md §2).
+// largest error of a bin is 2.8e-7 · RMS · √N at N = 64, 5.4e-7 at 4096 (ANALYSIS.md §2).
 //
 // Layout: input is `size` f32 samples; output is bins 0..size/2 interleaved as re, im
 // (size + 2 f32). X[k] = Σ x[n]·e^(−2πi·kn/size), unscaled. The output may be the input
@@ -195,9 +196,9 @@ export function fftRealPlaced(ptr: usize, size: i32): i32 {
 /** Forward complex FFT of `count` points into `out_ptr` (count·8 bytes, apart from the source)
  *  whose first `filled` points (filled ≤ count/2) are the conjugates of the complex values at
  *  `source_ptr` and whose others are zero: the conjugate of count × the inverse FFT of those
- *  values, which is all a squared envelope |·|² needs. With the upper half of the input zero,
- *  the first stage reads its two non-zero inputs where they lie: no clearing, no permutation,
- *  half the additions, and the same numbers as fftComplex over the zero-padded conjugates.
+ *  values, which is all a squared envelope |·|² needs. The same numbers as fftComplex over the
+ *  zero-padded conjugates; for an even power of two, with the upper half of the input zero, the
+ *  first stage reads its two non-zero inputs where they lie: no permutation, half the additions.
  *  Returns `count`, or the statuses of fftComplex. */
 export function fftConjugateHalfFilled(source_ptr: usize, filled: i32, out_ptr: usize, count: i32): i32 {
   if (!isPowerOfTwo(count) || count < 4 || count > (FFT_SIZE_MAX >> 1)) return STATUS_BAD_ARGUMENT;
@@ -212,8 +213,9 @@ export function fftConjugateHalfFilled(source_ptr: usize, filled: i32, out_ptr: 
   const table = changetype<usize>(reversed);
   const shift = fftSlotShift(count);
   if ((ctz<u32>(<u32>count) & 1) != 0) {
-    // Radix-2: slots 2g, 2g+1 hold inputs n and n + count/2, the second one zero.
-    let at = table; // slot 2g's index, g = 0 … count/2 − 1
+    // An odd power of two: the values at their slots and zeros elsewhere, then the whole
+    // transform (its first pass takes eight points at a time, which this one would not save).
+    let at = table; // slot g's index, g = 0 … count − 1
     let a = out_ptr;
     do {
       const n = <i32>load<u16>(at) >>> shift;
@@ -223,11 +225,10 @@ export function fftConjugateHalfFilled(source_ptr: usize, filled: i32, out_ptr: 
         x0i = -load<f32>(source_ptr + (<usize>n << 3), 4);
       }
       store<f32>(a, x0r); store<f32>(a, x0i, 4);
-      store<f32>(a, x0r, 8); store<f32>(a, x0i, 12);
-      at += 4;
-      a += 16;
+      at += 2;
+      a += 8;
     } while (a < out_ptr + out_bytes);
-    twiddleStages(out_ptr, count, 8);
+    complexStages(out_ptr, count);
   } else {
     // Radix-4: slots 4g … 4g+3 hold inputs n, n + count/2, n + count/4, n + 3·count/4; the
     // second and fourth are zero.
@@ -285,18 +286,45 @@ function permute(input_ptr: usize, out_ptr: usize, count: i32): void {
 /** In-place complex DIT FFT of `count` points already in bit-reversed order. */
 function complexStages(p: usize, count: i32): void {
   if (ASSERTS) assert(count >= 2 && (count & (count - 1)) == 0 && count <= (size_max_init >> 1), "complex FFT larger than its tables");
-  if ((ctz<u32>(<u32>count) & 1) != 0) {
-    // An odd power of two: one radix-2 stage of twiddle-free 2-point DFTs first.
+  if (count == 2) {
+    const ar = load<f32>(p), ai = load<f32>(p, 4), br = load<f32>(p, 8), bi = load<f32>(p, 12);
+    store<f32>(p, ar + br); store<f32>(p, ai + bi, 4);
+    store<f32>(p, ar - br, 8); store<f32>(p, ai - bi, 12);
+  } else if ((ctz<u32>(<u32>count) & 1) != 0) {
+    // An odd power of two: 8-point DFTs first, their inputs in bit-reversed order x0, x4, x2, x6,
+    // x1, x5, x3, x7: 2-point DFTs of (x0, x4), (x2, x6), (x1, x5), (x3, x7), then a radix-4
+    // step whose twiddles are 1, and e^(−iπ/4), −i, e^(−3iπ/4) for the odd outputs.
     const end = p + (<usize>count << 3);
+    const half_root: f32 = 0.70710678118654752; // cos(π/4)
     let a = p;
     do {
-      const ar = load<f32>(a), ai = load<f32>(a, 4);
-      const br = load<f32>(a, 8), bi = load<f32>(a, 12);
-      store<f32>(a, ar + br); store<f32>(a, ai + bi, 4);
-      store<f32>(a, ar - br, 8); store<f32>(a, ai - bi, 12);
-      a += 16;
+      const l0r = load<f32>(a), l0i = load<f32>(a, 4), l1r = load<f32>(a, 8), l1i = load<f32>(a, 12);
+      const l2r = load<f32>(a, 16), l2i = load<f32>(a, 20), l3r = load<f32>(a, 24), l3i = load<f32>(a, 28);
+      const l4r = load<f32>(a, 32), l4i = load<f32>(a, 36), l5r = load<f32>(a, 40), l5i = load<f32>(a, 44);
+      const l6r = load<f32>(a, 48), l6i = load<f32>(a, 52), l7r = load<f32>(a, 56), l7i = load<f32>(a, 60);
+      // Even outputs: the 4-point DFT of the 2-point DFTs' sums.
+      const s0r = l0r + l1r, s0i = l0i + l1i, s2r = l2r + l3r, s2i = l2i + l3i;
+      const s1r = l4r + l5r, s1i = l4i + l5i, s3r = l6r + l7r, s3i = l6i + l7i;
+      const e0r = s0r + s2r, e0i = s0i + s2i, e1r = s0r - s2r, e1i = s0i - s2i;
+      const e2r = s1r + s3r, e2i = s1i + s3i, e3r = s1r - s3r, e3i = s1i - s3i;
+      store<f32>(a, e0r + e2r); store<f32>(a, e0i + e2i, 4);
+      store<f32>(a, e1r + e3i, 16); store<f32>(a, e1i - e3r, 20);
+      store<f32>(a, e0r - e2r, 32); store<f32>(a, e0i - e2i, 36);
+      store<f32>(a, e1r - e3i, 48); store<f32>(a, e1i + e3r, 52);
+      // Odd outputs: the differences, twiddled.
+      const d0r = l0r - l1r, d0i = l0i - l1i, d2r = l2i - l3i, d2i = l3r - l2r; // −i·(x2 − x6)
+      const d4r = l4r - l5r, d4i = l4i - l5i, d6r = l6r - l7r, d6i = l6i - l7i;
+      const d1r = (d4r + d4i) * half_root, d1i = (d4i - d4r) * half_root; // e^(−iπ/4)·(x1 − x5)
+      const d3r = (d6i - d6r) * half_root, d3i = -(d6r + d6i) * half_root; // e^(−3iπ/4)·(x3 − x7)
+      const o0r = d0r + d2r, o0i = d0i + d2i, o1r = d0r - d2r, o1i = d0i - d2i;
+      const o2r = d1r + d3r, o2i = d1i + d3i, o3r = d1r - d3r, o3i = d1i - d3i;
+      store<f32>(a, o0r + o2r, 8); store<f32>(a, o0i + o2i, 12);
+      store<f32>(a, o1r + o3i, 24); store<f32>(a, o1i - o3r, 28);
+      store<f32>(a, o0r - o2r, 40); store<f32>(a, o0i - o2i, 44);
+      store<f32>(a, o1r - o3i, 56); store<f32>(a, o1i + o3r, 60);
+      a += 64;
     } while (a < end);
-    twiddleStages(p, count, 8);
+    twiddleStages(p, count, 32);
   } else {
     // The first stage's 4-point DFTs are all angle 0.
     twiddleStages(p, count, 4);
