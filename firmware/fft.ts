@@ -2,13 +2,14 @@
 // vibration spectrum. An N-point real FFT is an N/2-point complex FFT over the samples packed as
 // z[n] = x[2n] + i·x[2n+1], followed by a split step that separates the even and odd halves.
 // The complex FFT is decimation in time over bit-reversed data: a first pass of twiddle-free
-// 4-point DFTs (2-point ones when log2(N/2) is odd), then radix-4 stages. fftInit() builds the
+// 4-point DFTs (8-point ones, whose only multiplications are by cos(π/4), when log2(N/2) is
+// odd), then radix-4 stages, each one's angle 0 without multiplications. fftInit() builds the
 // only tables (a quarter-wave cosine and a bit-reversal permutation, for the largest size) once;
 // smaller sizes reuse them by striding and shifting, and a radix-4 stage multiplies its W² and
 // W³ out of W (read from the cosine) once per angle, so nothing is allocated afterwards.
 //
 // Precision: all in f32. Against a float64 DFT of gaussian noise (test/firmware/fft.test.ts) the
-// largest error of a bin is 2.8e-7 · RMS · √N at N = 64, 6.6e-7 at 4096 (ANALYSIS.md §2).
+// largest error of a bin is 2.8e-7 · RMS · √N at N = 64, 5.4e-7 at 4096 (ANALYSIS.md §2).
 //
 // Layout: input is `size` f32 samples; output is bins 0..size/2 interleaved as re, im
 // (size + 2 f32). X[k] = Σ x[n]·e^(−2πi·kn/size), unscaled. The output may be the input
@@ -195,9 +196,9 @@ export function fftRealPlaced(ptr: usize, size: i32): i32 {
 /** Forward complex FFT of `count` points into `out_ptr` (count·8 bytes, apart from the source)
  *  whose first `filled` points (filled ≤ count/2) are the conjugates of the complex values at
  *  `source_ptr` and whose others are zero: the conjugate of count × the inverse FFT of those
- *  values, which is all a squared envelope |·|² needs. With the upper half of the input zero,
- *  the first stage reads its two non-zero inputs where they lie: no clearing, no permutation,
- *  half the additions, and the same numbers as fftComplex over the zero-padded conjugates.
+ *  values, which is all a squared envelope |·|² needs. The same numbers as fftComplex over the
+ *  zero-padded conjugates; for an even power of two, with the upper half of the input zero, the
+ *  first stage reads its two non-zero inputs where they lie: no permutation, half the additions.
  *  Returns `count`, or the statuses of fftComplex. */
 export function fftConjugateHalfFilled(source_ptr: usize, filled: i32, out_ptr: usize, count: i32): i32 {
   if (!isPowerOfTwo(count) || count < 4 || count > (FFT_SIZE_MAX >> 1)) return STATUS_BAD_ARGUMENT;
@@ -212,25 +213,30 @@ export function fftConjugateHalfFilled(source_ptr: usize, filled: i32, out_ptr: 
   const table = changetype<usize>(reversed);
   const shift = fftSlotShift(count);
   if ((ctz<u32>(<u32>count) & 1) != 0) {
-    // Radix-2: slots 2g, 2g+1 hold inputs n and n + count/2, the second one zero.
-    for (let g = 0; g < (count >> 1); g++) {
-      const n = <i32>load<u16>(table + (<usize>(g << 1) << 1)) >>> shift;
+    // An odd power of two: the values at their slots and zeros elsewhere, then the whole
+    // transform (its first pass takes eight points at a time, which this one would not save).
+    let at = table; // slot g's index, g = 0 … count − 1
+    let a = out_ptr;
+    do {
+      const n = <i32>load<u16>(at) >>> shift;
       let x0r: f32 = 0.0, x0i: f32 = 0.0;
       if (n < filled) {
         x0r = load<f32>(source_ptr + (<usize>n << 3));
         x0i = -load<f32>(source_ptr + (<usize>n << 3), 4);
       }
-      const a = out_ptr + (<usize>g << 4);
       store<f32>(a, x0r); store<f32>(a, x0i, 4);
-      store<f32>(a, x0r, 8); store<f32>(a, x0i, 12);
-    }
-    twiddleStages(out_ptr, count, 8);
+      at += 2;
+      a += 8;
+    } while (a < out_ptr + out_bytes);
+    complexStages(out_ptr, count);
   } else {
     // Radix-4: slots 4g … 4g+3 hold inputs n, n + count/2, n + count/4, n + 3·count/4; the
     // second and fourth are zero.
     const quarter = count >> 2;
-    for (let g = 0; g < quarter; g++) {
-      const n = <i32>load<u16>(table + (<usize>(g << 2) << 1)) >>> shift;
+    let at = table; // slot 4g's index, g = 0 … count/4 − 1
+    let a = out_ptr;
+    do {
+      const n = <i32>load<u16>(at) >>> shift;
       let x0r: f32 = 0.0, x0i: f32 = 0.0, x1r: f32 = 0.0, x1i: f32 = 0.0;
       if (n < filled) {
         x0r = load<f32>(source_ptr + (<usize>n << 3));
@@ -240,12 +246,13 @@ export function fftConjugateHalfFilled(source_ptr: usize, filled: i32, out_ptr: 
         x1r = load<f32>(source_ptr + (<usize>(n + quarter) << 3));
         x1i = -load<f32>(source_ptr + (<usize>(n + quarter) << 3), 4);
       }
-      const a = out_ptr + (<usize>g << 5);
       store<f32>(a, x0r + x1r); store<f32>(a, x0i + x1i, 4);
       store<f32>(a, x0r + x1i, 8); store<f32>(a, x0i - x1r, 12);
       store<f32>(a, x0r - x1r, 16); store<f32>(a, x0i - x1i, 20);
       store<f32>(a, x0r - x1i, 24); store<f32>(a, x0i + x1r, 28);
-    }
+      at += 8;
+      a += 32;
+    } while (a < out_ptr + out_bytes);
     twiddleStages(out_ptr, count, 16);
   }
   return count;
@@ -279,31 +286,48 @@ function permute(input_ptr: usize, out_ptr: usize, count: i32): void {
 /** In-place complex DIT FFT of `count` points already in bit-reversed order. */
 function complexStages(p: usize, count: i32): void {
   if (ASSERTS) assert(count >= 2 && (count & (count - 1)) == 0 && count <= (size_max_init >> 1), "complex FFT larger than its tables");
-  const end = p + (<usize>count << 3);
-  if ((ctz<u32>(<u32>count) & 1) != 0) {
-    // An odd power of two: one radix-2 stage of twiddle-free 2-point DFTs first.
-    for (let a = p; a < end; a += 16) {
-      const ar = load<f32>(a), ai = load<f32>(a, 4);
-      const br = load<f32>(a, 8), bi = load<f32>(a, 12);
-      store<f32>(a, ar + br); store<f32>(a, ai + bi, 4);
-      store<f32>(a, ar - br, 8); store<f32>(a, ai - bi, 12);
-    }
-    twiddleStages(p, count, 8);
+  if (count == 2) {
+    const ar = load<f32>(p), ai = load<f32>(p, 4), br = load<f32>(p, 8), bi = load<f32>(p, 12);
+    store<f32>(p, ar + br); store<f32>(p, ai + bi, 4);
+    store<f32>(p, ar - br, 8); store<f32>(p, ai - bi, 12);
+  } else if ((ctz<u32>(<u32>count) & 1) != 0) {
+    // An odd power of two: 8-point DFTs first, their inputs in bit-reversed order x0, x4, x2, x6,
+    // x1, x5, x3, x7: 2-point DFTs of (x0, x4), (x2, x6), (x1, x5), (x3, x7), then a radix-4
+    // step whose twiddles are 1, and e^(−iπ/4), −i, e^(−3iπ/4) for the odd outputs.
+    const end = p + (<usize>count << 3);
+    const half_root: f32 = 0.70710678118654752; // cos(π/4)
+    let a = p;
+    do {
+      const l0r = load<f32>(a), l0i = load<f32>(a, 4), l1r = load<f32>(a, 8), l1i = load<f32>(a, 12);
+      const l2r = load<f32>(a, 16), l2i = load<f32>(a, 20), l3r = load<f32>(a, 24), l3i = load<f32>(a, 28);
+      const l4r = load<f32>(a, 32), l4i = load<f32>(a, 36), l5r = load<f32>(a, 40), l5i = load<f32>(a, 44);
+      const l6r = load<f32>(a, 48), l6i = load<f32>(a, 52), l7r = load<f32>(a, 56), l7i = load<f32>(a, 60);
+      // Even outputs: the 4-point DFT of the 2-point DFTs' sums.
+      const s0r = l0r + l1r, s0i = l0i + l1i, s2r = l2r + l3r, s2i = l2i + l3i;
+      const s1r = l4r + l5r, s1i = l4i + l5i, s3r = l6r + l7r, s3i = l6i + l7i;
+      const e0r = s0r + s2r, e0i = s0i + s2i, e1r = s0r - s2r, e1i = s0i - s2i;
+      const e2r = s1r + s3r, e2i = s1i + s3i, e3r = s1r - s3r, e3i = s1i - s3i;
+      store<f32>(a, e0r + e2r); store<f32>(a, e0i + e2i, 4);
+      store<f32>(a, e1r + e3i, 16); store<f32>(a, e1i - e3r, 20);
+      store<f32>(a, e0r - e2r, 32); store<f32>(a, e0i - e2i, 36);
+      store<f32>(a, e1r - e3i, 48); store<f32>(a, e1i + e3r, 52);
+      // Odd outputs: the differences, twiddled.
+      const d0r = l0r - l1r, d0i = l0i - l1i, d2r = l2i - l3i, d2i = l3r - l2r; // −i·(x2 − x6)
+      const d4r = l4r - l5r, d4i = l4i - l5i, d6r = l6r - l7r, d6i = l6i - l7i;
+      const d1r = (d4r + d4i) * half_root, d1i = (d4i - d4r) * half_root; // e^(−iπ/4)·(x1 − x5)
+      const d3r = (d6i - d6r) * half_root, d3i = -(d6r + d6i) * half_root; // e^(−3iπ/4)·(x3 − x7)
+      const o0r = d0r + d2r, o0i = d0i + d2i, o1r = d0r - d2r, o1i = d0i - d2i;
+      const o2r = d1r + d3r, o2i = d1i + d3i, o3r = d1r - d3r, o3i = d1i - d3i;
+      store<f32>(a, o0r + o2r, 8); store<f32>(a, o0i + o2i, 12);
+      store<f32>(a, o1r + o3i, 24); store<f32>(a, o1i - o3r, 28);
+      store<f32>(a, o0r - o2r, 40); store<f32>(a, o0i - o2i, 44);
+      store<f32>(a, o1r - o3i, 56); store<f32>(a, o1i + o3r, 60);
+      a += 64;
+    } while (a < end);
+    twiddleStages(p, count, 32);
   } else {
-    // 4-point DFTs need no twiddles; in bit-reversed order their inputs sit as x0, x2, x1, x3.
-    for (let a = p; a < end; a += 32) {
-      const x0r = load<f32>(a), x0i = load<f32>(a, 4);
-      const x2r = load<f32>(a, 8), x2i = load<f32>(a, 12);
-      const x1r = load<f32>(a, 16), x1i = load<f32>(a, 20);
-      const x3r = load<f32>(a, 24), x3i = load<f32>(a, 28);
-      const t0r = x0r + x2r, t0i = x0i + x2i, t1r = x0r - x2r, t1i = x0i - x2i;
-      const t2r = x1r + x3r, t2i = x1i + x3i, t3r = x1r - x3r, t3i = x1i - x3i;
-      store<f32>(a, t0r + t2r); store<f32>(a, t0i + t2i, 4);
-      store<f32>(a, t1r + t3i, 8); store<f32>(a, t1i - t3r, 12);
-      store<f32>(a, t0r - t2r, 16); store<f32>(a, t0i - t2i, 20);
-      store<f32>(a, t1r - t3i, 24); store<f32>(a, t1i + t3r, 28);
-    }
-    twiddleStages(p, count, 16);
+    // The first stage's 4-point DFTs are all angle 0.
+    twiddleStages(p, count, 4);
   }
 }
 
@@ -311,25 +335,43 @@ function complexStages(p: usize, count: i32): void {
 function twiddleStages(p: usize, count: i32, length: i32): void {
   // Its loop quadruples `length` up to `count`, at most log4(FFT_SIZE_MAX) turns; each stage's
   // angles j·size_max/length lie below a quarter turn, within the cosine table.
-  if (ASSERTS) assert(length >= 8 && count <= (size_max_init >> 1), "radix-4 stages larger than their tables");
+  if (ASSERTS) assert(length >= 4 && count <= (size_max_init >> 1), "radix-4 stages larger than their tables");
   const end = p + (<usize>count << 3);
   const table = changetype<usize>(cosine);
   const quarter_table = size_max_init >> 2;
   // Radix-4 stages: each merges four DFTs of length/4 points (stored in the order r = 0, 2, 1, 3
-  // because the data is bit-reversed) into one of `length` points.
+  // because the data is bit-reversed) into one of `length` points. Angle by angle, so that a
+  // stage loads each twiddle once; every angle has at least one group (length ≤ count).
   for (; length <= count; length <<= 2) {
-    const q = length >> 2;
-    const qb = <usize>q << 3;
+    const qb = <usize>length << 1; // a quarter of `length` points, in bytes
     const lb = <usize>length << 3;
+    // Angle 0: W = 1, so the multiplications would give the same numbers; it skips them.
+    let a = p;
+    do {
+      const b = a + qb, c = b + qb, d = c + qb;
+      const x0r = load<f32>(a), x0i = load<f32>(a, 4);
+      const x2r = load<f32>(b), x2i = load<f32>(b, 4);
+      const x1r = load<f32>(c), x1i = load<f32>(c, 4);
+      const x3r = load<f32>(d), x3i = load<f32>(d, 4);
+      const t0r = x0r + x2r, t0i = x0i + x2i, t1r = x0r - x2r, t1i = x0i - x2i;
+      const t2r = x1r + x3r, t2i = x1i + x3i, t3r = x1r - x3r, t3i = x1i - x3i;
+      store<f32>(a, t0r + t2r); store<f32>(a, t0i + t2i, 4);
+      store<f32>(b, t1r + t3i); store<f32>(b, t1i - t3r, 4);
+      store<f32>(c, t0r - t2r); store<f32>(c, t0i - t2i, 4);
+      store<f32>(d, t1r - t3i); store<f32>(d, t1i + t3r, 4);
+      a += lb;
+    } while (a < end);
     // W = e^(−2πi·j/length): cos at table index j·stride, −sin at the mirrored index.
     const stride_bytes = <usize>(size_max_init / length) << 2;
-    let cos_at = table;
-    let sin_at = table + (<usize>quarter_table << 2);
-    for (let j = 0; j < q; j++) {
+    let cos_at = table + stride_bytes;
+    let sin_at = table + (<usize>quarter_table << 2) - stride_bytes;
+    const first_end = p + qb;
+    for (let first = p + 8; first < first_end; first += 8) {
       const w1r = load<f32>(cos_at), w1i = -load<f32>(sin_at);
       const w2r = w1r * w1r - w1i * w1i, w2i = w1r * w1i * 2;
       const w3r = w1r * w2r - w1i * w2i, w3i = w1r * w2i + w1i * w2r;
-      for (let a = p + (<usize>j << 3); a < end; a += lb) {
+      a = first;
+      do {
         const b = a + qb, c = b + qb, d = c + qb;
         const x0r = load<f32>(a), x0i = load<f32>(a, 4);
         const y2r = load<f32>(b), y2i = load<f32>(b, 4);
@@ -344,7 +386,8 @@ function twiddleStages(p: usize, count: i32, length: i32): void {
         store<f32>(b, t1r + t3i); store<f32>(b, t1i - t3r, 4);
         store<f32>(c, t0r - t2r); store<f32>(c, t0i - t2i, 4);
         store<f32>(d, t1r - t3i); store<f32>(d, t1i + t3r, 4);
-      }
+        a += lb;
+      } while (a < end);
       cos_at += stride_bytes;
       sin_at -= stride_bytes;
     }
@@ -362,21 +405,26 @@ function splitReal(p: usize, half: i32, step: i32): void {
   store<f32>(p, z0r + z0i); store<f32>(p, 0, 4);
   store<f32>(p + (<usize>half << 3), z0r - z0i); store<f32>(p + (<usize>half << 3), 0, 4);
 
+  // Bins k and half − k meet in the middle: k runs from 1 while a ≤ b, to k = half/2.
   const table = changetype<usize>(cosine);
-  const quarter_table = size_max_init >> 2;
-  const k_end = half >> 1;
-  for (let k = 1; k <= k_end; k++) {
-    const a = p + (<usize>k << 3);
-    const b = p + (<usize>(half - k) << 3);
+  const step_bytes = <usize>step << 2;
+  let cos_at = table + step_bytes;
+  let sin_at = table + (<usize>(size_max_init >> 2) << 2) - step_bytes;
+  let a = p + 8;
+  let b = p + (<usize>(half - 1) << 3);
+  while (a <= b) {
     const ar = load<f32>(a), ai = load<f32>(a, 4);
     const br = load<f32>(b), bi = load<f32>(b, 4);
     const er = (ar + br) * 0.5, ei = (ai - bi) * 0.5;
     const or = (ai + bi) * 0.5, oi = (br - ar) * 0.5;
-    const t = k * step;
-    const wr = load<f32>(table + (<usize>t << 2));
-    const wi = -load<f32>(table + (<usize>(quarter_table - t) << 2));
+    const wr = load<f32>(cos_at), wi = -load<f32>(sin_at);
     const mr = wr * or - wi * oi, mi = wr * oi + wi * or;
     store<f32>(a, er + mr); store<f32>(a, ei + mi, 4);
     store<f32>(b, er - mr); store<f32>(b, mi - ei, 4);
+    a += 8;
+    b -= 8;
+    cos_at += step_bytes;
+    sin_at -= step_bytes;
   }
 }
+

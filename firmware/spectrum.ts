@@ -21,7 +21,7 @@
 // Memory, allocated once by spectrumInit(L): the FFT buffer (N + 2 f32, which ends up holding
 // the amplitudes) and the two half windows (2 × (L/2 + 1) f32), plus fft.ts's tables.
 
-import { fftInit, fftReal, cosTurns, nextPowerOfTwo, FFT_SIZE_MAX } from "./fft";
+import { fftInit, fftRealPlaced, fftSlot, fftSlotShift, cosTurns, nextPowerOfTwo, FFT_SIZE_MAX } from "./fft";
 
 /** The smallest spectrum: short windows are zero-padded to it. */
 const SPECTRUM_SIZE_MIN: i32 = 256;
@@ -94,10 +94,10 @@ export function spectrumInit(samples: i32, work_ptr: usize = 0): i32 {
   return STATUS_OK;
 }
 
-/** Amplitude spectrum of `count` (= the initialised length) f32 samples at `samples_ptr` with
- *  window `window_kind`. Returns the number of bins (fft_size/2 + 1), whose amplitudes are at
- *  spectrumPtr(); or STATUS_NOT_INITIALISED, or STATUS_BAD_ARGUMENT for another count, an
- *  unknown window or a buffer outside memory. */
+/** Amplitude spectrum of `count` (= the initialised length) f32 samples at `samples_ptr` (apart
+ *  from the spectrum's own buffer) with window `window_kind`. Returns the number of bins
+ *  (fft_size/2 + 1), whose amplitudes are at spectrumPtr(); or STATUS_NOT_INITIALISED, or
+ *  STATUS_BAD_ARGUMENT for another count, an unknown window or a buffer outside memory. */
 export function spectrumCompute(samples_ptr: usize, count: i32, window_kind: i32): i32 {
   if (window_samples == 0) return STATUS_NOT_INITIALISED;
   if (count != window_samples) return STATUS_BAD_ARGUMENT;
@@ -107,6 +107,8 @@ export function spectrumCompute(samples_ptr: usize, count: i32, window_kind: i32
 
   // Its writes: the window, its zero padding and the amplitudes, all within fft_size + 2 f32.
   if (ASSERTS) assert(count <= fft_size && holds(buffer, 0, fft_size + 2), "spectrum past its buffer");
+  // The samples are read while the buffer is written out of order: they must lie apart from it.
+  if (ASSERTS) assert(samples_ptr + (<usize>count << 2) <= changetype<usize>(buffer) || changetype<usize>(buffer) + (<usize>(fft_size + 2) << 2) <= samples_ptr, "samples inside the spectrum's buffer");
   const out = changetype<usize>(buffer);
   const hann_table = changetype<usize>(hann_half);
   const hann = window_kind == WINDOW_HANN;
@@ -114,14 +116,20 @@ export function spectrumCompute(samples_ptr: usize, count: i32, window_kind: i32
   for (let n = 0; n < count; n++) sum += <f64>load<f32>(samples_ptr + (<usize>n << 2));
   const mean = <f32>(sum / <f64>count);
   const half = count >> 1;
-  for (let n = 0; n < count; n++) {
-    const at = n <= half ? n : count - n;
-    const x = load<f32>(samples_ptr + (<usize>n << 2)) - mean;
-    store<f32>(out + (<usize>n << 2), x * (hann ? load<f32>(hann_table + (<usize>at << 2)) : flatTopAt(at)));
+  // Each windowed sample, and the zero padding, goes where the FFT wants it: sample pair n/2 at
+  // its fftSlot, so the transform needs no permutation.
+  const shift = fftSlotShift(fft_size >> 1);
+  for (let n = 0; n < fft_size; n++) {
+    let value: f32 = 0.0;
+    if (n < count) {
+      const at = n <= half ? n : count - n;
+      const x = load<f32>(samples_ptr + (<usize>n << 2)) - mean;
+      value = x * (hann ? load<f32>(hann_table + (<usize>at << 2)) : flatTopAt(at));
+    }
+    store<f32>(out + fftSlot(n >> 1, shift) + ((<usize>n & 1) << 2), value);
   }
-  memory.fill(out + (<usize>count << 2), 0, <usize>(fft_size - count) << 2);
 
-  const bins = fftReal(out, fft_size, out);
+  const bins = fftRealPlaced(out, fft_size);
   if (bins < 0) return bins;
   // Amplitude k overwrites the real part of bin k/2 or earlier, so one forward pass is safe.
   const window_sum = window_kind == WINDOW_HANN ? hann_sum : flat_top_sum;
