@@ -6,6 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import asc from "assemblyscript/asc";
+import { writeNames } from "./names.mjs";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const targets = [
@@ -46,6 +47,7 @@ function isStale(out) {
 }
 
 process.chdir(root); // asconfig.json's paths are relative to the project root
+writeNames(); // firmware/names.ts, rewritten only when its list changed
 fs.mkdirSync(path.join(root, "build", "test-images"), { recursive: true });
 const onlyIfStale = process.argv.includes("--if-stale");
 for (const target of targets) {
