@@ -7,6 +7,7 @@ import * as persist from "./persist";
 import * as trend from "./trend";
 import { FAULT_NONE, FAULT_UNKNOWN, FAULT_SENSOR } from "./analysis";
 import { ASSERTS } from "./assert";
+import { Text, T } from "./names";
 
 export const ACTION_NONE: i32 = 0;
 export const ACTION_INSPECT: i32 = 1;
@@ -16,8 +17,8 @@ export const ACTION_ALIGN_SHAFT: i32 = 4;
 export const ACTION_CHECK_SUCTION: i32 = 5;
 export const ACTION_CHECK_SENSOR: i32 = 6;
 export const ACTIONS: i32 = 7;
-export const ACTION_NAMES: StaticArray<string> = [
-  "none", "inspect", "replace_bearing", "balance_impeller", "align_shaft", "check_suction", "check_sensor",
+export const ACTION_NAMES: StaticArray<Text> = [
+  T.none, T.inspect, T.replace_bearing, T.balance_impeller, T.align_shaft, T.check_suction, T.check_sensor,
 ];
 
 /** Diagnoses (analysis.ts FAULT_*): none, imbalance, misalignment, outer race, inner race,

@@ -4,6 +4,7 @@
 // the RFC lives with the debug build (debug/cbor-decoder.ts).
 
 import { ASSERTS } from "./assert";
+import { Text, textPtr, textLen } from "./names";
 
 export const CBOR_DEPTH_MAX: i32 = 16;
 
@@ -119,19 +120,19 @@ export function writeNumber(value: f64): void {
   }
 }
 
-/** A text string from a string literal: ASCII only, so UTF-16 code units are the bytes. */
-export function writeTextAscii(text: string): void {
-  writeTextJoined("", text);
+/** A text string of the firmware's own (names.ts). */
+export function writeTextAscii(text: Text): void {
+  writeTextBytes(textPtr(text), textLen(text));
 }
 
-/** One text string of two string literals, `prefix` then `text` (ASCII only): a name made of
- *  parts costs no literal of its own. */
-export function writeTextJoined(prefix: string, text: string): void {
-  const n = prefix.length + text.length;
+/** One text string of two texts, `prefix` then `text`: a name made of parts costs no text of
+ *  its own. */
+export function writeTextJoined(prefix: Text, text: Text): void {
+  const n = textLen(prefix) + textLen(text);
   writeHead(MAJOR_TEXT, <u64>n);
   if (!room(n)) return;
-  for (let i = 0; i < prefix.length; i++) putByte(<u32>prefix.charCodeAt(i) & 0x7f);
-  for (let i = 0; i < text.length; i++) putByte(<u32>text.charCodeAt(i) & 0x7f);
+  writeRaw(textPtr(prefix), textLen(prefix));
+  writeRaw(textPtr(text), textLen(text));
 }
 
 export function writeTextBytes(ptr: usize, len: i32): void {
@@ -278,12 +279,18 @@ export function skipContent(depth: i32): bool {
   return true;
 }
 
-/** True when the last string read equals the ASCII literal `text`. */
-export function textIs(text: string): bool {
-  const n = text.length;
-  if (n != text_len) return false;
+/** True when the last string read equals `text` (names.ts). */
+export function textIs(text: Text): bool {
+  return bytesEqual(text_ptr, text_len, text);
+}
+
+/** True when the `len` bytes at `ptr` are `text` (names.ts). */
+export function bytesEqual(ptr: usize, len: i32, text: Text): bool {
+  const n = textLen(text);
+  if (n != len) return false;
+  const at = textPtr(text);
   for (let i = 0; i < n; i++) {
-    if (<u32>load<u8>(text_ptr + <usize>i) != <u32>text.charCodeAt(i)) return false;
+    if (load<u8>(ptr + <usize>i) != load<u8>(at + <usize>i)) return false;
   }
   return true;
 }

@@ -11,7 +11,7 @@ import * as persist from "./persist";
 import {
   writeBegin, writeMap, writeTextAscii, writeInt, writeBool, writeNumber, writeByteString, headNumber,
   readBegin, readHead, readText, readStringContent, skipContent, readPosition, textIs, read_malformed,
-  head_major, head_value, text_ptr, text_len,
+  head_major, head_value, text_ptr, text_len, bytesEqual,
 } from "./cbor";
 import { inbox, outbox, outPtr, applyStaged, last_window, last_window_start_ms, last_window_valid } from "./device";
 import { publish, publishError, publishPolicy, publishAlarm, publishMaintenance, reportStorage } from "./messages";
@@ -22,6 +22,7 @@ import {
   STATUS_REBOOT_REQUESTED, STATUS_FORBIDDEN, STATUS_REPLAYED, KIND_REPLY, KIND_WAVEFORM,
 } from "./status";
 import { ASSERTS, holds } from "./assert";
+import { Text, T } from "./names";
 
 const COMMAND_KEYS_MAX: u64 = 8;
 /** Seconds between measurements, as last set by a sampling command (0: the host's choice). */
@@ -47,20 +48,20 @@ function parseCommand(len: i32): i32 {
   const entries = <i32>head_value;
   for (let i = 0; i < entries; i++) {
     if (!readText()) return STATUS_BAD_ARGUMENT;
-    if (textIs("id")) {
+    if (textIs(T.id)) {
       if (!readHead()) return STATUS_BAD_CBOR;
       if (head_major != 0 || head_value > 0xffffffff) return STATUS_BAD_ARGUMENT;
       command_id = <i64>head_value;
-    } else if (textIs("seq")) {
+    } else if (textIs(T.seq)) {
       if (!readHead()) return STATUS_BAD_CBOR;
       if (head_major != 0) return STATUS_BAD_ARGUMENT;
       command_seq = head_value;
       command_has_seq = true;
-    } else if (textIs("cmd")) {
+    } else if (textIs(T.cmd)) {
       if (!readText()) return STATUS_BAD_ARGUMENT;
       command_name_ptr = text_ptr;
       command_name_len = text_len;
-    } else if (textIs("args")) {
+    } else if (textIs(T.args)) {
       const start = readPosition();
       if (!readHead() || !skipContent(0)) return STATUS_BAD_CBOR;
       command_args_ptr = start;
@@ -74,13 +75,8 @@ function parseCommand(len: i32): i32 {
   return STATUS_OK;
 }
 
-function nameEquals(name: string): bool {
-  const n = name.length;
-  if (n != command_name_len) return false;
-  for (let i = 0; i < n; i++) {
-    if (<u32>load<u8>(command_name_ptr + <usize>i) != <u32>name.charCodeAt(i)) return false;
-  }
-  return true;
+function nameEquals(name: Text): bool {
+  return bytesEqual(command_name_ptr, command_name_len, name);
 }
 
 // What a successful command adds to its reply.
@@ -113,14 +109,14 @@ function parseArgs(): i32 {
   const entries = <i32>head_value;
   for (let i = 0; i < entries; i++) {
     if (!readText()) return STATUS_BAD_ARGUMENT;
-    if (textIs("max_bytes")) {
+    if (textIs(T.max_bytes)) {
       if (!readHead() || head_major != 0 || head_value < <u64>WAVEFORM_BYTES_MIN || head_value > 0xffff) return STATUS_BAD_ARGUMENT;
       arg_max_bytes = <i32>head_value;
-    } else if (textIs("rate_hz")) {
+    } else if (textIs(T.rate_hz)) {
       if (!readHead()) return STATUS_BAD_CBOR;
       arg_rate_hz = headNumber();
       if (!isFinite(arg_rate_hz) || arg_rate_hz <= 0.0) return STATUS_BAD_ARGUMENT;
-    } else if (textIs("interval_s")) {
+    } else if (textIs(T.interval_s)) {
       if (!readHead()) return STATUS_BAD_CBOR;
       arg_interval_s = headNumber();
       if (!isFinite(arg_interval_s) || arg_interval_s < 1.0 || arg_interval_s > INTERVAL_S_MAX) return STATUS_BAD_ARGUMENT;
@@ -140,7 +136,7 @@ function runSampling(): i32 {
     let status = config.stageSampleRate(arg_rate_hz);
     if (status == STATUS_OK) status = applyStaged();
     if (status != STATUS_OK) {
-      publishError(status, "config");
+      publishError(status, T.config);
       return status;
     }
   }
@@ -167,21 +163,21 @@ function runWaveform(): i32 {
     if (ASSERTS) assert(limit <= outbox.length && holds(last_window, first, count), "waveform part past its buffers");
     writeBegin(outPtr(), limit);
     writeMap(8);
-    writeTextAscii("id");
+    writeTextAscii(T.id);
     writeInt(command_id);
-    writeTextAscii("part");
+    writeTextAscii(T.part);
     writeInt(<i64>part);
-    writeTextAscii("parts");
+    writeTextAscii(T.parts);
     writeInt(<i64>parts);
-    writeTextAscii("t");
+    writeTextAscii(T.t);
     writeInt(last_window_start_ms);
-    writeTextAscii("rate_hz");
+    writeTextAscii(T.rate_hz);
     writeNumber(config.current.sample_rate_hz);
-    writeTextAscii("units");
-    writeTextAscii(config.current.units == config.UNITS_G ? "g" : "m/s2");
-    writeTextAscii("first");
+    writeTextAscii(T.units);
+    writeTextAscii(config.current.units == config.UNITS_G ? T.g : T.m_s2);
+    writeTextAscii(T.first);
     writeInt(<i64>first);
-    writeTextAscii("samples");
+    writeTextAscii(T.samples);
     writeByteString(changetype<usize>(last_window) + (<usize>first << 2), count << 2);
     const status = publish(KIND_WAVEFORM);
     if (status != STATUS_OK) return status;
@@ -206,25 +202,25 @@ function runPolicy(): i32 {
   const entries = <i32>head_value;
   for (let i = 0; i < entries; i++) {
     if (!readText()) return STATUS_BAD_ARGUMENT;
-    if (textIs("token")) {
+    if (textIs(T.token)) {
       if (!readHead() || head_major != 2 || !readStringContent()) return STATUS_BAD_ARGUMENT;
       token_ok = policy.tokenMatches(text_ptr, text_len);
-    } else if (textIs("waveform")) {
+    } else if (textIs(T.waveform)) {
       if (!readText()) return STATUS_BAD_ARGUMENT;
-      if (textIs("never")) new_waveform = policy.WAVEFORM_NEVER;
-      else if (textIs("on_request")) new_waveform = policy.WAVEFORM_ON_REQUEST;
+      if (textIs(T.never)) new_waveform = policy.WAVEFORM_NEVER;
+      else if (textIs(T.on_request)) new_waveform = policy.WAVEFORM_ON_REQUEST;
       else return STATUS_BAD_ARGUMENT;
-    } else if (textIs("detail")) {
+    } else if (textIs(T.detail)) {
       if (!readText()) return STATUS_BAD_ARGUMENT;
-      if (textIs("summary")) new_detail = policy.DETAIL_SUMMARY;
-      else if (textIs("full")) new_detail = policy.DETAIL_FULL;
+      if (textIs(T.summary)) new_detail = policy.DETAIL_SUMMARY;
+      else if (textIs(T.full)) new_detail = policy.DETAIL_FULL;
       else return STATUS_BAD_ARGUMENT;
     } else {
       return STATUS_BAD_ARGUMENT;
     }
   }
   if (!token_ok) {
-    publishError(STATUS_FORBIDDEN, "policy");
+    publishError(STATUS_FORBIDDEN, T.policy);
     return STATUS_FORBIDDEN;
   }
   const stored = policy.change(new_waveform, new_detail);
@@ -239,7 +235,7 @@ function runMaintenance(): i32 {
   readBegin(command_args_ptr, command_args_len);
   if (!readHead()) return STATUS_BAD_CBOR;
   if (head_major != 5 || head_value != 1) return STATUS_BAD_ARGUMENT;
-  if (!readText() || !textIs("action")) return STATUS_BAD_ARGUMENT;
+  if (!readText() || !textIs(T.action)) return STATUS_BAD_ARGUMENT;
   if (!readText()) return STATUS_BAD_ARGUMENT;
   let done = -1;
   for (let a = 1; a < advice.ACTIONS && done < 0; a++) if (textIs(advice.ACTION_NAMES[a])) done = a;
@@ -265,22 +261,22 @@ function runShutdown(): i32 {
 
 function runCommand(): i32 {
   reply_kind = REPLY_PLAIN;
-  if (nameEquals("maintenance")) return runMaintenance();
-  if (nameEquals("policy")) return runPolicy();
-  if (nameEquals("config")) {
+  if (nameEquals(T.maintenance)) return runMaintenance();
+  if (nameEquals(T.policy)) return runPolicy();
+  if (nameEquals(T.config)) {
     if (command_args_len == 0) return STATUS_BAD_ARGUMENT;
     let status = config.stage(command_args_ptr, command_args_len);
     // Only the owner's token changes a provisioned policy, never a configuration.
     if (status == STATUS_OK && config.owner_present && policy.provisioned) status = STATUS_FORBIDDEN;
     if (status == STATUS_OK) status = applyStaged();
-    if (status != STATUS_OK) publishError(status, "config");
+    if (status != STATUS_OK) publishError(status, T.config);
     return status;
   }
-  if (nameEquals("self_test")) return selfTest();
-  if (nameEquals("sampling")) return runSampling();
-  if (nameEquals("waveform")) return runWaveform();
-  if (nameEquals("shutdown")) return runShutdown();
-  if (nameEquals("reboot")) {
+  if (nameEquals(T.self_test)) return selfTest();
+  if (nameEquals(T.sampling)) return runSampling();
+  if (nameEquals(T.waveform)) return runWaveform();
+  if (nameEquals(T.shutdown)) return runShutdown();
+  if (nameEquals(T.reboot)) {
     if (command_args_len != 0) return STATUS_BAD_ARGUMENT;
     reportStorage(persist.saveNow()); // an orderly restart loses nothing either
     return STATUS_REBOOT_REQUESTED;
@@ -293,22 +289,22 @@ function reply(id: i64, status: i32): i32 {
   const kind = ok ? reply_kind : REPLY_PLAIN;
   writeBegin(outPtr(), outbox.length);
   writeMap(!ok ? 3 : kind == REPLY_SAMPLING ? 5 : kind == REPLY_WAVEFORM ? 3 : 2);
-  writeTextAscii("id");
+  writeTextAscii(T.id);
   writeInt(id);
-  writeTextAscii("ok");
+  writeTextAscii(T.ok);
   writeBool(ok);
   if (!ok) {
-    writeTextAscii("error");
+    writeTextAscii(T.error);
     writeInt(<i64>status);
   } else if (kind == REPLY_SAMPLING) {
-    writeTextAscii("rate_hz");
+    writeTextAscii(T.rate_hz);
     writeNumber(config.current.sample_rate_hz);
-    writeTextAscii("window");
+    writeTextAscii(T.window);
     writeInt(<i64>config.current.window_samples);
-    writeTextAscii("interval_s");
+    writeTextAscii(T.interval_s);
     writeNumber(interval_s);
   } else if (kind == REPLY_WAVEFORM) {
-    writeTextAscii("parts");
+    writeTextAscii(T.parts);
     writeInt(<i64>reply_parts);
   }
   return publish(KIND_REPLY);
@@ -320,16 +316,16 @@ export function handleCommand(len: i32): i32 {
   let status = parseCommand(len);
   if (status != STATUS_OK && read_malformed) status = STATUS_BAD_CBOR;
   // A command that cannot be read is refused with an error event too (at most one a second).
-  if (status != STATUS_OK && warnThrottled(WARN_BAD_COMMAND, "malformed command refused")) publishError(status, "command");
+  if (status != STATUS_OK && warnThrottled(WARN_BAD_COMMAND, T.log_bad_command)) publishError(status, T.command);
   // A provisioned device runs a command only with a counter above the last one it accepted;
   // but "shutdown", which the host may send itself before it cuts the power, and which changes
   // nothing but when the state is written (at most once a window: only what changed is written).
-  if (status == STATUS_OK && policy.provisioned && !nameEquals("shutdown")) {
+  if (status == STATUS_OK && policy.provisioned && !nameEquals(T.shutdown)) {
     status = command_has_seq ? policy.acceptCounter(command_seq) : STATUS_REPLAYED;
-    if (status == STATUS_REPLAYED) publishError(STATUS_REPLAYED, "command");
+    if (status == STATUS_REPLAYED) publishError(STATUS_REPLAYED, T.command);
   }
   if (status == STATUS_OK) status = runCommand();
   if (command_id >= 0) reply(command_id, status);
-  else warnThrottled(WARN_BAD_COMMAND, "command without an id dropped");
+  else warnThrottled(WARN_BAD_COMMAND, T.log_command_without_id);
   return status;
 }

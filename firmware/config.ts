@@ -8,6 +8,7 @@ import {
 import { STATUS_OK, STATUS_BAD_CBOR, STATUS_BAD_CONFIG } from "./status";
 import { ASSERTS, holds } from "./assert";
 import { TOKEN_BYTES_MIN, TOKEN_BYTES_MAX } from "./policy";
+import { Text, T } from "./names";
 
 export const DEVICE_ID_BYTES_MAX: i32 = 64;
 export const CONFIG_KEYS_MAX: u64 = 32;
@@ -187,20 +188,20 @@ function stageOwner(): i32 {
   owner_token_len = 0;
   for (let i = 0; i < entries; i++) {
     if (!readText()) return STATUS_BAD_CONFIG;
-    if (textIs("token")) {
+    if (textIs(T.token)) {
       if (!readHead() || head_major != 2 || !readStringContent()) return STATUS_BAD_CONFIG;
       if (text_len < TOKEN_BYTES_MIN || text_len > TOKEN_BYTES_MAX) return STATUS_BAD_CONFIG;
       owner_token_ptr = text_ptr;
       owner_token_len = text_len;
-    } else if (textIs("waveform")) {
+    } else if (textIs(T.waveform)) {
       if (!readText()) return STATUS_BAD_CONFIG;
-      if (textIs("on_request")) owner_waveform = 0;
-      else if (textIs("never")) owner_waveform = 1;
+      if (textIs(T.on_request)) owner_waveform = 0;
+      else if (textIs(T.never)) owner_waveform = 1;
       else return STATUS_BAD_CONFIG;
-    } else if (textIs("detail")) {
+    } else if (textIs(T.detail)) {
       if (!readText()) return STATUS_BAD_CONFIG;
-      if (textIs("full")) owner_detail = 0;
-      else if (textIs("summary")) owner_detail = 1;
+      if (textIs(T.full)) owner_detail = 0;
+      else if (textIs(T.summary)) owner_detail = 1;
       else return STATUS_BAD_CONFIG;
     } else {
       return STATUS_BAD_CONFIG;
@@ -213,54 +214,54 @@ function stageOwner(): i32 {
 
 function stageEntry(): i32 {
   if (!readText()) return STATUS_BAD_CONFIG;
-  if (textIs("device")) return stageDeviceId();
-  if (textIs("rate_hz")) {
+  if (textIs(T.device)) return stageDeviceId();
+  if (textIs(T.rate_hz)) {
     staged.sample_rate_hz = readFinite(RATE_HZ_MIN, RATE_HZ_MAX);
     return isNaN(staged.sample_rate_hz) ? STATUS_BAD_CONFIG : STATUS_OK;
   }
-  if (textIs("window")) {
+  if (textIs(T.window)) {
     staged.window_samples = readInteger(WINDOW_SAMPLES_MIN, WINDOW_SAMPLES_MAX);
     return staged.window_samples < 0 ? STATUS_BAD_CONFIG : STATUS_OK;
   }
-  if (textIs("max_message")) {
+  if (textIs(T.max_message)) {
     staged.message_bytes_max = readInteger(MESSAGE_BYTES_MIN, MESSAGE_BYTES_MAX);
     return staged.message_bytes_max < 0 ? STATUS_BAD_CONFIG : STATUS_OK;
   }
-  if (textIs("rpm")) {
+  if (textIs(T.rpm)) {
     staged.shaft_rpm = readFinite(0.0, SHAFT_RPM_MAX);
     return isNaN(staged.shaft_rpm) ? STATUS_BAD_CONFIG : STATUS_OK;
   }
-  if (textIs("vanes")) {
+  if (textIs(T.vanes)) {
     staged.vanes = readInteger(0, VANES_MAX);
     return staged.vanes < 0 ? STATUS_BAD_CONFIG : STATUS_OK;
   }
-  if (textIs("bearing")) return stageBearing();
-  if (textIs("owner")) return stageOwner();
-  if (textIs("baseline_windows")) {
+  if (textIs(T.bearing)) return stageBearing();
+  if (textIs(T.owner)) return stageOwner();
+  if (textIs(T.baseline_windows)) {
     staged.baseline_windows = readInteger(BASELINE_WINDOWS_MIN, BASELINE_WINDOWS_MAX);
     return staged.baseline_windows < 0 ? STATUS_BAD_CONFIG : STATUS_OK;
   }
-  if (textIs("band_hz")) return stageRange(0.0, RATE_HZ_MAX / 2.0, true);
-  if (textIs("rpm_range")) return stageRange(1.0, SHAFT_RPM_MAX, false);
-  if (textIs("iso_group")) {
+  if (textIs(T.band_hz)) return stageRange(0.0, RATE_HZ_MAX / 2.0, true);
+  if (textIs(T.rpm_range)) return stageRange(1.0, SHAFT_RPM_MAX, false);
+  if (textIs(T.iso_group)) {
     staged.iso_group = readInteger(ISO_GROUP_LARGE, ISO_GROUP_MEDIUM);
     return staged.iso_group < 0 ? STATUS_BAD_CONFIG : STATUS_OK;
   }
-  if (textIs("foundation")) {
+  if (textIs(T.foundation)) {
     if (!readText()) return STATUS_BAD_CONFIG;
-    if (textIs("rigid")) staged.flexible_foundation = false;
-    else if (textIs("flexible")) staged.flexible_foundation = true;
+    if (textIs(T.rigid)) staged.flexible_foundation = false;
+    else if (textIs(T.flexible)) staged.flexible_foundation = true;
     else return STATUS_BAD_CONFIG;
     return STATUS_OK;
   }
-  if (textIs("cav_m_s2")) {
+  if (textIs(T.cav_m_s2)) {
     staged.cavitation_m_s2 = readFinite(0.001, CAVITATION_M_S2_MAX);
     return isNaN(staged.cavitation_m_s2) ? STATUS_BAD_CONFIG : STATUS_OK;
   }
-  if (textIs("units")) {
+  if (textIs(T.units)) {
     if (!readText()) return STATUS_BAD_CONFIG;
-    if (textIs("g")) staged.units = UNITS_G;
-    else if (textIs("m/s2")) staged.units = UNITS_M_S2;
+    if (textIs(T.g)) staged.units = UNITS_G;
+    else if (textIs(T.m_s2)) staged.units = UNITS_M_S2;
     else return STATUS_BAD_CONFIG;
     return STATUS_OK;
   }

@@ -10,6 +10,7 @@ import { host_storage_read, host_storage_write } from "./host";
 import { warnThrottled, WARN_DISCONTINUITY, WARN_STALE_WINDOW } from "./text";
 import { STATUS_OK, STATUS_STORAGE, STATUS_NEEDS_REBOOT } from "./status";
 import { ASSERTS, holds } from "./assert";
+import { Text, T } from "./names";
 
 export const INBOX_BYTES: i32 = 2048;
 const STORAGE_KEY_COUNTERS: i32 = 1;
@@ -139,7 +140,7 @@ export function takeSamples(batch: usize, count: i32, timestamp_ms: i64): bool {
   } else {
     const expected_ms = <f64>window_start_ms + <f64>window_fill * 1000.0 / config.current.sample_rate_hz;
     if (Math.abs(<f64>timestamp_ms - expected_ms) > CONTINUITY_SLACK_MS) {
-      warnThrottled(WARN_DISCONTINUITY, "samples not continuous: window restarted");
+      warnThrottled(WARN_DISCONTINUITY, T.log_discontinuity);
       if (ASSERTS) assert(holds(window, 0, count), "restarted window past its buffer");
       memory.copy(windowPtr(), batch, <usize>count << 2);
       window_fill = 0;
@@ -159,7 +160,7 @@ export function dropStaleWindow(now_ms: i64): void {
   if (window_fill == 0) return;
   const window_ms = <f64>config.current.window_samples * 1000.0 / config.current.sample_rate_hz;
   if (<f64>(now_ms - window_start_ms) > STALE_WINDOWS * window_ms + CONTINUITY_SLACK_MS) {
-    warnThrottled(WARN_STALE_WINDOW, "partial window went stale and was dropped");
+    warnThrottled(WARN_STALE_WINDOW, T.log_stale_window);
     window_fill = 0;
   }
 }

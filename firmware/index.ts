@@ -34,6 +34,7 @@ import { selfTest } from "./self-test";
 import { copySpectrum, spectrumBinHz } from "./window-spectra";
 import { log, logNumber, warnThrottled, LOG_INFO, LOG_WARN, WARN_BAD_SAMPLES } from "./text";
 import { STATUS_OK, STATUS_NOT_INITIALISED, STATUS_BAD_ARGUMENT, STATUS_BAD_SAMPLES, STATUS_NEEDS_REBOOT } from "./status";
+import { Text, T } from "./names";
 
 // ---------------------------------------------------------------------------------------
 // Identity
@@ -57,7 +58,7 @@ export function init(len: i32): i32 {
   applyStaged();
   markInitialised();
   const counted = countBoot();
-  if (counted != STATUS_OK) log(LOG_WARN, "boot counter could not be stored");
+  if (counted != STATUS_OK) log(LOG_WARN, T.log_boot_counter);
   policy.restore();
   persist.restore(); // before the sections it holds
   trend.restore(config.current.baseline_windows);
@@ -66,10 +67,10 @@ export function init(len: i32): i32 {
   // Provisioning happens once; the owner map in later boots' configurations changes nothing.
   if (config.owner_present && !policy.provisioned) {
     if (!policy.provision(config.owner_token_ptr, config.owner_token_len, config.owner_waveform, config.owner_detail)) {
-      log(LOG_WARN, "owner policy could not be stored");
+      log(LOG_WARN, T.log_policy_unstored);
     }
   }
-  logNumber(LOG_INFO, "firmware started, boot ", <i64>boot_count);
+  logNumber(LOG_INFO, T.log_started, <i64>boot_count);
   const booted = publishBoot(boot_count);
   // A device without an owner policy has nothing to report: everything may leave it.
   if (booted != STATUS_OK || !policy.provisioned) return booted;
@@ -106,12 +107,12 @@ function allFinite(ptr: usize, count: i32): bool {
 export function process(count: i32, timestamp_ms: i64): i32 {
   if (!initialised) return STATUS_NOT_INITIALISED;
   if (count <= 0 || count > sample_capacity()) {
-    if (warnThrottled(WARN_BAD_SAMPLES, "batch of an impossible size refused")) publishError(STATUS_BAD_ARGUMENT, "samples");
+    if (warnThrottled(WARN_BAD_SAMPLES, T.log_batch_size)) publishError(STATUS_BAD_ARGUMENT, T.samples);
     return STATUS_BAD_ARGUMENT;
   }
   const batch = sample_buffer();
   if (!allFinite(batch, count)) {
-    if (warnThrottled(WARN_BAD_SAMPLES, "batch with a non-finite sample dropped")) publishError(STATUS_BAD_SAMPLES, "samples");
+    if (warnThrottled(WARN_BAD_SAMPLES, T.log_batch_non_finite)) publishError(STATUS_BAD_SAMPLES, T.samples);
     return STATUS_BAD_SAMPLES;
   }
   if (!takeSamples(batch, count, timestamp_ms)) return 0;

@@ -10,14 +10,15 @@ import { outbox, outPtr } from "./device";
 import { host_publish } from "./host";
 import { FIRMWARE_VERSION } from "./version";
 import { STATUS_OK, STATUS_NO_ROOM, STATUS_PUBLISH_FAILED, STATUS_STORAGE, KIND_EVENT } from "./status";
+import { Text, T } from "./names";
 
 /** analysis.ts FAULT_*, as the telemetry and the events name them. */
-export const FAULT_NAMES: StaticArray<string> = [
-  "none", "imbalance", "misalignment", "outer_race", "inner_race", "rolling_element", "cavitation", "unknown",
-  "sensor_fault",
+export const FAULT_NAMES: StaticArray<Text> = [
+  T.none, T.imbalance, T.misalignment, T.outer_race, T.inner_race, T.rolling_element, T.cavitation, T.unknown,
+  T.sensor_fault,
 ];
 /** trend.ts ALARM_*. */
-export const ALARM_NAMES: StaticArray<string> = ["none", "alert", "danger"];
+export const ALARM_NAMES: StaticArray<Text> = [T.none, T.alert, T.danger];
 
 /** Hands the message written since writeBegin() to the host as `kind` (status.ts KIND_*). */
 export function publish(kind: i32): i32 {
@@ -30,11 +31,11 @@ export function publish(kind: i32): i32 {
 export function publishBoot(boot_count: u32): i32 {
   writeBegin(outPtr(), outbox.length);
   writeMap(3);
-  writeTextAscii("event");
-  writeTextAscii("boot");
-  writeTextAscii("boot");
+  writeTextAscii(T.event);
+  writeTextAscii(T.boot);
+  writeTextAscii(T.boot);
   writeInt(<i64>boot_count);
-  writeTextAscii("fw");
+  writeTextAscii(T.fw);
   writeInt(<i64>FIRMWARE_VERSION);
   return publish(KIND_EVENT);
 }
@@ -44,14 +45,14 @@ export function publishBoot(boot_count: u32): i32 {
 export function publishPolicy(): i32 {
   writeBegin(outPtr(), outbox.length);
   writeMap(4);
-  writeTextAscii("event");
-  writeTextAscii("policy");
-  writeTextAscii("provisioned");
+  writeTextAscii(T.event);
+  writeTextAscii(T.policy);
+  writeTextAscii(T.provisioned);
   writeBool(policy.provisioned);
-  writeTextAscii("waveform");
-  writeTextAscii(policy.waveform == policy.WAVEFORM_NEVER ? "never" : "on_request");
-  writeTextAscii("detail");
-  writeTextAscii(policy.detail == policy.DETAIL_SUMMARY ? "summary" : "full");
+  writeTextAscii(T.waveform);
+  writeTextAscii(policy.waveform == policy.WAVEFORM_NEVER ? T.never : T.on_request);
+  writeTextAscii(T.detail);
+  writeTextAscii(policy.detail == policy.DETAIL_SUMMARY ? T.summary : T.full);
   return publish(KIND_EVENT);
 }
 
@@ -60,25 +61,25 @@ export function publishPolicy(): i32 {
 export function publishAlarm(): void {
   writeBegin(outPtr(), outbox.length);
   writeMap(3);
-  writeTextAscii("event");
-  writeTextAscii("alarm");
-  writeTextAscii("level");
+  writeTextAscii(T.event);
+  writeTextAscii(T.alarm);
+  writeTextAscii(T.level);
   writeTextAscii(ALARM_NAMES[trend.level]);
-  writeTextAscii("health");
+  writeTextAscii(T.health);
   writeF32(<f32>trend.health_trend);
   publish(KIND_EVENT);
 }
 
 /** {"event": "error", "code": status, "what": what}: a bad input the firmware refused, or
  *  ("storage") a write of its state the host could not make. */
-export function publishError(status: i32, what: string): void {
+export function publishError(status: i32, what: Text): void {
   writeBegin(outPtr(), outbox.length);
   writeMap(3);
-  writeTextAscii("event");
-  writeTextAscii("error");
-  writeTextAscii("code");
+  writeTextAscii(T.event);
+  writeTextAscii(T.error);
+  writeTextAscii(T.code);
   writeInt(<i64>status);
-  writeTextAscii("what");
+  writeTextAscii(T.what);
   writeTextAscii(what);
   publish(KIND_EVENT);
 }
@@ -86,7 +87,7 @@ export function publishError(status: i32, what: string): void {
 /** After a write of the running state (persist.ts): the first failure of a run is told as
  *  {"event": "error", "code": -8, "what": "storage"}; the write is tried again a minute later. */
 export function reportStorage(status: i32): void {
-  if (status == STATUS_STORAGE && persist.failures == 1) publishError(STATUS_STORAGE, "storage");
+  if (status == STATUS_STORAGE && persist.failures == 1) publishError(STATUS_STORAGE, T.storage);
 }
 
 /** {"event": "advice", "action": text, ?"fault": text, ?"by": Unix seconds}: the advice
@@ -95,14 +96,14 @@ export function publishAdvice(time_ms: i64): void {
   const advised = advice.action != advice.ACTION_NONE;
   writeBegin(outPtr(), outbox.length);
   writeMap(advised ? 4 : 2);
-  writeTextAscii("event");
-  writeTextAscii("advice");
-  writeTextAscii("action");
+  writeTextAscii(T.event);
+  writeTextAscii(T.advice);
+  writeTextAscii(T.action);
   writeTextAscii(advice.ACTION_NAMES[advice.action]);
   if (advised) {
-    writeTextAscii("fault");
+    writeTextAscii(T.fault);
     writeTextAscii(FAULT_NAMES[advice.cause]);
-    writeTextAscii("by");
+    writeTextAscii(T.by);
     writeInt(time_ms / 1000 + <i64>Math.ceil(advice.act_within_h * 3600.0));
   }
   publish(KIND_EVENT);
@@ -112,9 +113,9 @@ export function publishAdvice(time_ms: i64): void {
 export function publishMaintenance(action: i32): i32 {
   writeBegin(outPtr(), outbox.length);
   writeMap(2);
-  writeTextAscii("event");
-  writeTextAscii("maintenance");
-  writeTextAscii("action");
+  writeTextAscii(T.event);
+  writeTextAscii(T.maintenance);
+  writeTextAscii(T.action);
   writeTextAscii(advice.ACTION_NAMES[action]);
   return publish(KIND_EVENT);
 }

@@ -13,6 +13,7 @@ import { host_storage_read, host_storage_write } from "./host";
 import { log, LOG_WARN } from "./text";
 import { STATUS_OK, STATUS_STORAGE } from "./status";
 import { ASSERTS } from "./assert";
+import { Text, T } from "./names";
 
 export const STORAGE_KEY_STATE: i32 = 9;
 
@@ -120,7 +121,7 @@ export function restore(): void {
     return;
   }
   if (!recordValid(read)) {
-    log(LOG_WARN, "state record unreadable: baseline and trend start afresh");
+    log(LOG_WARN, T.log_state_unreadable);
     for (let section = 0; section < SECTIONS; section++) store<u16>(lengthAt(section), 0);
     return;
   }
@@ -165,7 +166,7 @@ export function saveNow(): i32 {
   if (host_storage_write(STORAGE_KEY_STATE, record, length) != 0) {
     failures = failures < 0x7fffffff ? failures + 1 : failures;
     due_ms = now_ms + RETRY_MS;
-    log(LOG_WARN, "state record could not be written: tried again in a minute");
+    log(LOG_WARN, T.log_state_unwritten);
     return STATUS_STORAGE;
   }
   failures = 0;

@@ -5,6 +5,7 @@ import {
   writeArray, writeMap, writeInt, writeTextAscii, writeTextJoined, writeTextBytes, writeF32, writeNumber,
 } from "./cbor";
 import { ASSERTS } from "./assert";
+import { Text, T } from "./names";
 
 const LABEL_BASE_NAME: i64 = -2;
 const LABEL_BASE_TIME: i64 = -3;
@@ -34,7 +35,7 @@ export function packEnd(): void {
 /** The first record: base name (`<device>:`), base time in seconds, then a value. */
 export function recordFirst(
   base_name_ptr: usize, base_name_len: i32, base_time_s: f64,
-  name: string, unit: string, value: f64,
+  name: Text, unit: Text, value: f64,
 ): void {
   if (ASSERTS) pack_written++;
   writeMap(5);
@@ -42,21 +43,21 @@ export function recordFirst(
   writeTextBytes(base_name_ptr, base_name_len);
   writeInt(LABEL_BASE_TIME);
   writeNumber(base_time_s);
-  writeName("", name, unit, value);
+  writeName(T.EMPTY, name, unit, value);
 }
 
-export function record(name: string, unit: string, value: f64): void {
-  recordJoined("", name, unit, value);
+export function record(name: Text, unit: Text, value: f64): void {
+  recordJoined(T.EMPTY, name, unit, value);
 }
 
 /** A record whose name is `prefix` then `name` ("find_" and a fault's name). */
-export function recordJoined(prefix: string, name: string, unit: string, value: f64): void {
+export function recordJoined(prefix: Text, name: Text, unit: Text, value: f64): void {
   if (ASSERTS) pack_written++;
   writeMap(3);
   writeName(prefix, name, unit, value);
 }
 
-function writeName(prefix: string, name: string, unit: string, value: f64): void {
+function writeName(prefix: Text, name: Text, unit: Text, value: f64): void {
   writeInt(LABEL_NAME);
   writeTextJoined(prefix, name);
   writeInt(LABEL_UNIT);
@@ -66,7 +67,7 @@ function writeName(prefix: string, name: string, unit: string, value: f64): void
 }
 
 /** A record with a text value (vs) and no unit. */
-export function recordText(name: string, text: string): void {
+export function recordText(name: Text, text: Text): void {
   if (ASSERTS) pack_written++;
   writeMap(2);
   writeInt(LABEL_NAME);

@@ -16,12 +16,13 @@ import { publish, FAULT_NAMES, ALARM_NAMES } from "./messages";
 import { KIND_TELEMETRY } from "./status";
 import { ASSERTS } from "./assert";
 import { SENSOR_SPIKY } from "./sensor-health";
+import { Text, T } from "./names";
 
-const ZONE_NAMES: StaticArray<string> = ["A", "B", "C", "D"];
+const ZONE_NAMES: StaticArray<Text> = [T.A, T.B, T.C, T.D];
 const FINDING_RECORDS: i32 = 2;
 const TELEMETRY_RECORDS: i32 = 29;
 /** sensor-health.ts SENSOR_*: what is wrong with the sensor ("ok" is never published). */
-const SENSOR_NAMES: StaticArray<string> = ["ok", "dead", "clipped", "offset", "spiky"];
+const SENSOR_NAMES: StaticArray<Text> = [T.ok, T.dead, T.clipped, T.offset, T.spiky];
 /** The owner's "summary" detail: severity and diagnosis, no spectral detail. */
 const SUMMARY_RECORDS: i32 = 8;
 /** The trend's records: alarm and smoothed health, and the forecast when there is one. */
@@ -52,50 +53,50 @@ export function publishTelemetry(): i32 {
     FINDING_RECORDS * r.findings +
     (sensed ? (sensors.has_rise ? 2 : 1) : 0));
   recordFirst(config.base_name, config.current.device_id_len + 1, <f64>window_start_ms / 1000.0,
-    "acc_rms", "m/s2", feature_rms);
+    T.acc_rms, T.m_s2, feature_rms);
   if (summary) {
-    record("vel_rms", "m/s", r.velocity_rms_mm_s / 1000.0);
-    recordText("iso_zone", ZONE_NAMES[r.iso_zone]);
-    recordText("fault", FAULT_NAMES[r.fault]);
-    record("strength", "/", r.strength);
-    record("severity", "/", <f64>r.severity);
-    record("health", "/", r.health);
+    record(T.vel_rms, T.m_s, r.velocity_rms_mm_s / 1000.0);
+    recordText(T.iso_zone, ZONE_NAMES[r.iso_zone]);
+    recordText(T.fault, FAULT_NAMES[r.fault]);
+    record(T.strength, T.ratio, r.strength);
+    record(T.severity, T.ratio, <f64>r.severity);
+    record(T.health, T.ratio, r.health);
     findingRecords();
-    recordText("alarm", ALARM_NAMES[trend.level]);
+    recordText(T.alarm, ALARM_NAMES[trend.level]);
     if (advised) adviceRecords();
     packEnd();
     return publish(KIND_TELEMETRY);
   }
   timeRecords();
-  record("vel_rms", "m/s", r.velocity_rms_mm_s / 1000.0);
-  recordText("iso_zone", ZONE_NAMES[r.iso_zone]);
-  record("shaft_hz", "Hz", r.shaft_hz);
-  record("v_1x", "m/s", r.line_1x_mm_s / 1000.0);
-  record("v_2x", "m/s", r.line_2x_mm_s / 1000.0);
-  record("v_3x", "m/s", r.line_3x_mm_s / 1000.0);
-  record("v_vp", "m/s", r.line_vane_mm_s / 1000.0);
-  record("bpfo", "/", r.bpfo_strength);
-  record("bpfi", "/", r.bpfi_strength);
-  record("bsf", "/", r.bsf_strength);
-  record("bpfi_sb", "/", r.bpfi_sideband);
-  record("bpfo_lp", "/", r.bpfo_log10_p);
-  record("bpfi_lp", "/", r.bpfi_log10_p);
-  record("bsf_lp", "/", r.bsf_log10_p);
-  record("shaft_conf", "/", r.speed_confidence);
-  record("env_s", "s", r.stream_s);
-  record("band_lo", "Hz", r.band_low_hz);
-  record("band_hi", "Hz", r.band_high_hz);
-  record("hf_floor", "m/s2", r.hf_floor_m_s2);
-  recordText("fault", FAULT_NAMES[r.fault]);
-  record("strength", "/", r.strength);
-  record("severity", "/", <f64>r.severity);
-  record("health", "/", r.health);
+  record(T.vel_rms, T.m_s, r.velocity_rms_mm_s / 1000.0);
+  recordText(T.iso_zone, ZONE_NAMES[r.iso_zone]);
+  record(T.shaft_hz, T.Hz, r.shaft_hz);
+  record(T.v_1x, T.m_s, r.line_1x_mm_s / 1000.0);
+  record(T.v_2x, T.m_s, r.line_2x_mm_s / 1000.0);
+  record(T.v_3x, T.m_s, r.line_3x_mm_s / 1000.0);
+  record(T.v_vp, T.m_s, r.line_vane_mm_s / 1000.0);
+  record(T.bpfo, T.ratio, r.bpfo_strength);
+  record(T.bpfi, T.ratio, r.bpfi_strength);
+  record(T.bsf, T.ratio, r.bsf_strength);
+  record(T.bpfi_sb, T.ratio, r.bpfi_sideband);
+  record(T.bpfo_lp, T.ratio, r.bpfo_log10_p);
+  record(T.bpfi_lp, T.ratio, r.bpfi_log10_p);
+  record(T.bsf_lp, T.ratio, r.bsf_log10_p);
+  record(T.shaft_conf, T.ratio, r.speed_confidence);
+  record(T.env_s, T.s, r.stream_s);
+  record(T.band_lo, T.Hz, r.band_low_hz);
+  record(T.band_hi, T.Hz, r.band_high_hz);
+  record(T.hf_floor, T.m_s2, r.hf_floor_m_s2);
+  recordText(T.fault, FAULT_NAMES[r.fault]);
+  record(T.strength, T.ratio, r.strength);
+  record(T.severity, T.ratio, <f64>r.severity);
+  record(T.health, T.ratio, r.health);
   findingRecords();
-  recordText("alarm", ALARM_NAMES[trend.level]);
-  record("health_trend", "/", trend.health_trend);
+  recordText(T.alarm, ALARM_NAMES[trend.level]);
+  record(T.health_trend, T.ratio, trend.health_trend);
   if (forecast) {
-    record("rul_lo", "s", trend.rul_low_h * 3600.0);
-    record("rul_hi", "s", trend.rul_high_h * 3600.0);
+    record(T.rul_lo, T.s, trend.rul_low_h * 3600.0);
+    record(T.rul_hi, T.s, trend.rul_high_h * 3600.0);
   }
   if (advised) adviceRecords();
   if (sensed) temperatureRecords();
@@ -113,13 +114,13 @@ export function publishSensorFault(sensor: i32): i32 {
   packBegin((summary ? SENSOR_FAULT_SUMMARY_RECORDS : SENSOR_FAULT_RECORDS) + (advised ? ADVICE_RECORDS : 0) +
     (sensed ? (sensors.has_rise ? 2 : 1) : 0));
   recordFirst(config.base_name, config.current.device_id_len + 1, <f64>window_start_ms / 1000.0,
-    "acc_rms", "m/s2", feature_rms);
+    T.acc_rms, T.m_s2, feature_rms);
   if (!summary) timeRecords();
-  recordText("fault", FAULT_NAMES[analysis.FAULT_SENSOR]);
-  record("strength", "/", 0.0);
-  record("severity", "/", 0.0);
-  recordText("sensor", SENSOR_NAMES[sensor]);
-  recordText("alarm", ALARM_NAMES[trend.level]);
+  recordText(T.fault, FAULT_NAMES[analysis.FAULT_SENSOR]);
+  record(T.strength, T.ratio, 0.0);
+  record(T.severity, T.ratio, 0.0);
+  recordText(T.sensor, SENSOR_NAMES[sensor]);
+  recordText(T.alarm, ALARM_NAMES[trend.level]);
   if (advised) adviceRecords();
   if (sensed) temperatureRecords();
   packEnd();
@@ -128,17 +129,17 @@ export function publishSensorFault(sensor: i32): i32 {
 
 /** The time features after the first record's acc_rms. */
 function timeRecords(): void {
-  record("acc_peak", "m/s2", feature_peak);
-  record("acc_p2p", "m/s2", feature_peak_to_peak);
-  record("crest", "/", feature_crest);
-  record("kurtosis", "/", feature_kurtosis);
-  record("skewness", "/", feature_skewness);
+  record(T.acc_peak, T.m_s2, feature_peak);
+  record(T.acc_p2p, T.m_s2, feature_peak_to_peak);
+  record(T.crest, T.ratio, feature_crest);
+  record(T.kurtosis, T.ratio, feature_kurtosis);
+  record(T.skewness, T.ratio, feature_skewness);
 }
 
 /** The temperature, and its rise over the baseline when there is one. */
 function temperatureRecords(): void {
-  record("temp", "Cel", sensors.temperature_c);
-  if (sensors.has_rise) record("temp_rise", "K", sensors.rise_k);
+  record(T.temp, T.Cel, sensors.temperature_c);
+  if (sensors.has_rise) record(T.temp_rise, T.K, sensors.rise_k);
 }
 
 /** Each finding of the window as two records, "find_<kind>" (its strength) and "conf_<kind>" (its
@@ -147,13 +148,13 @@ function findingRecords(): void {
   const r = analysis.result;
   for (let i = 0; i < r.findings; i++) {
     const kind = unchecked(r.finding_kind[i]);
-    recordJoined("find_", FAULT_NAMES[kind], "/", unchecked(r.finding_strength[i]));
-    recordJoined("conf_", FAULT_NAMES[kind], "/", unchecked(r.finding_confidence[i]));
+    recordJoined(T.find_, FAULT_NAMES[kind], T.ratio, unchecked(r.finding_strength[i]));
+    recordJoined(T.conf_, FAULT_NAMES[kind], T.ratio, unchecked(r.finding_confidence[i]));
   }
 }
 
 /** The advice's records: what to do, and within how long of the window. */
 function adviceRecords(): void {
-  recordText("action", advice.ACTION_NAMES[advice.action]);
-  record("act_in", "s", advice.act_within_h * 3600.0);
+  recordText(T.action, advice.ACTION_NAMES[advice.action]);
+  record(T.act_in, T.s, advice.act_within_h * 3600.0);
 }

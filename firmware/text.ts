@@ -1,8 +1,10 @@
-// ASCII text out of the firmware without allocating: string literals are copied into a fixed
-// scratch buffer as UTF-8 (ASCII is its own UTF-8) and handed to the host by pointer and length.
+// ASCII text out of the firmware without allocating: the firmware's own text (names.ts) is
+// UTF-8 already and goes to the host by pointer and length; a line with a number, and the
+// runtime's string literals (panic.ts), are copied into a fixed scratch buffer first.
 
 import { host_log, host_clock_ms } from "./host";
 import { ASSERTS } from "./assert";
+import { Text, textPtr, textLen } from "./names";
 
 export const LOG_DEBUG: i32 = 0;
 export const LOG_INFO: i32 = 1;
@@ -39,12 +41,13 @@ export function appendDecimal(buffer: usize, capacity: i32, at: i32, value: i64)
   return min(at + digits, capacity);
 }
 
-export function log(level: i32, text: string): void {
-  host_log(level, scratch, appendAscii(scratch, TEXT_BYTES_MAX, 0, text));
+export function log(level: i32, text: Text): void {
+  host_log(level, textPtr(text), textLen(text));
 }
 
-export function logNumber(level: i32, text: string, value: i64): void {
-  const at = appendAscii(scratch, TEXT_BYTES_MAX, 0, text);
+export function logNumber(level: i32, text: Text, value: i64): void {
+  const at = min(textLen(text), TEXT_BYTES_MAX);
+  memory.copy(scratch, textPtr(text), <usize>at);
   host_log(level, scratch, appendDecimal(scratch, TEXT_BYTES_MAX, at, value));
 }
 
@@ -61,7 +64,7 @@ const warned_at_ms: usize = memory.data(WARN_SLOTS << 3);
 const warned_once: usize = memory.data(WARN_SLOTS);
 
 /** Logs `text` unless the same warning was logged less than WARN_INTERVAL_MS ago; true when logged. */
-export function warnThrottled(slot: i32, text: string): bool {
+export function warnThrottled(slot: i32, text: Text): bool {
   if (ASSERTS) assert(slot >= 0 && slot < WARN_SLOTS, "warning slot out of range");
   const now_ms = host_clock_ms();
   const at = warned_at_ms + (<usize>slot << 3);
