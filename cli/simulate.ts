@@ -196,12 +196,12 @@ function withConsole(watch: ReturnType<typeof watchers>, beside: ConsoleBeside["
   };
 }
 
-/** What a run tells the terminal as it goes: progress, warnings from the pumps, and each
- *  campaign's live line (when its state or wave changes, else at most once a second). */
 /** Pumps, and sequence numbers per pump, a line about missing messages names at most. */
 const MISSING_PUMPS_LISTED = 5;
 const MISSING_LISTED = 8;
 
+/** What a run tells the terminal as it goes: progress, warnings from the pumps, and each
+ *  campaign's live line (when its state or wave changes, else at most once a second). */
 function watchers(quiet: boolean): Pick<SimulationOptions, "onProgress" | "log" | "onCampaign"> {
   const interactive = process.stderr.isTTY && !quiet;
   let lastPrinted = 0;

@@ -200,8 +200,8 @@ export class PumpGroup {
       const compile = options.updates === undefined ? undefined : compileCache({ image: options.updates.releaseImage, compiled: options.firmware });
       for (const index of options.indices) await group.addPump(index, owner, compile);
       // Every session announced (subscribed, its birth acknowledged) before the first
-      // measurement: on a clustered broker each subscription is a stream consumer that takes a
-      // while to stand up, and telemetry should not race the fleet's own set-up.
+      // measurement: on a clustered broker a session takes a while to stand up (its record is
+      // a replicated stream's), and telemetry should not race the fleet's own set-up.
       await group.settled();
     } catch (error) {
       await group.close();
