@@ -331,6 +331,19 @@ function complexStages(p: usize, count: i32): void {
   }
 }
 
+/** One radix-4 butterfly of twiddled inputs x0…x3 (x1 from `c`, x2 from `b`: the data is
+ *  bit-reversed), its four outputs stored at a, b, c, d; inlined into both loops of
+ *  twiddleStages, the one of angle 0 (no multiplications) and the general one. */
+// @ts-ignore: decorator
+@inline function radix4Butterfly(a: usize, b: usize, c: usize, d: usize, x0r: f32, x0i: f32, x1r: f32, x1i: f32, x2r: f32, x2i: f32, x3r: f32, x3i: f32): void {
+  const t0r = x0r + x2r, t0i = x0i + x2i, t1r = x0r - x2r, t1i = x0i - x2i;
+  const t2r = x1r + x3r, t2i = x1i + x3i, t3r = x1r - x3r, t3i = x1i - x3i;
+  store<f32>(a, t0r + t2r); store<f32>(a, t0i + t2i, 4);
+  store<f32>(b, t1r + t3i); store<f32>(b, t1i - t3r, 4);
+  store<f32>(c, t0r - t2r); store<f32>(c, t0i - t2i, 4);
+  store<f32>(d, t1r - t3i); store<f32>(d, t1i + t3r, 4);
+}
+
 /** The radix-4 stages of complexStages from DFTs of `length` points up to `count`. */
 function twiddleStages(p: usize, count: i32, length: i32): void {
   // Its loop quadruples `length` up to `count`, at most log4(FFT_SIZE_MAX) turns; each stage's
@@ -353,12 +366,7 @@ function twiddleStages(p: usize, count: i32, length: i32): void {
       const x2r = load<f32>(b), x2i = load<f32>(b, 4);
       const x1r = load<f32>(c), x1i = load<f32>(c, 4);
       const x3r = load<f32>(d), x3i = load<f32>(d, 4);
-      const t0r = x0r + x2r, t0i = x0i + x2i, t1r = x0r - x2r, t1i = x0i - x2i;
-      const t2r = x1r + x3r, t2i = x1i + x3i, t3r = x1r - x3r, t3i = x1i - x3i;
-      store<f32>(a, t0r + t2r); store<f32>(a, t0i + t2i, 4);
-      store<f32>(b, t1r + t3i); store<f32>(b, t1i - t3r, 4);
-      store<f32>(c, t0r - t2r); store<f32>(c, t0i - t2i, 4);
-      store<f32>(d, t1r - t3i); store<f32>(d, t1i + t3r, 4);
+      radix4Butterfly(a, b, c, d, x0r, x0i, x1r, x1i, x2r, x2i, x3r, x3i);
       a += lb;
     } while (a < end);
     // W = e^(−2πi·j/length): cos at table index j·stride, −sin at the mirrored index.
@@ -380,12 +388,7 @@ function twiddleStages(p: usize, count: i32, length: i32): void {
         const x1r = y1r * w1r - y1i * w1i, x1i = y1r * w1i + y1i * w1r;
         const x2r = y2r * w2r - y2i * w2i, x2i = y2r * w2i + y2i * w2r;
         const x3r = y3r * w3r - y3i * w3i, x3i = y3r * w3i + y3i * w3r;
-        const t0r = x0r + x2r, t0i = x0i + x2i, t1r = x0r - x2r, t1i = x0i - x2i;
-        const t2r = x1r + x3r, t2i = x1i + x3i, t3r = x1r - x3r, t3i = x1i - x3i;
-        store<f32>(a, t0r + t2r); store<f32>(a, t0i + t2i, 4);
-        store<f32>(b, t1r + t3i); store<f32>(b, t1i - t3r, 4);
-        store<f32>(c, t0r - t2r); store<f32>(c, t0i - t2i, 4);
-        store<f32>(d, t1r - t3i); store<f32>(d, t1i + t3r, 4);
+        radix4Butterfly(a, b, c, d, x0r, x0i, x1r, x1i, x2r, x2i, x3r, x3i);
         a += lb;
       } while (a < end);
       cos_at += stride_bytes;
