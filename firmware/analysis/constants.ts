@@ -20,6 +20,9 @@ export const DEFECTS: i32 = 3;
 export const DEFECT_OUTER: i32 = 0;
 export const DEFECT_INNER: i32 = 1;
 export const DEFECT_ELEMENT: i32 = 2;
+/** A finding's false-finding probability per window under noise, after the Bonferroni
+ *  correction for every band and defect tested: one window in a thousand of a sound machine. */
+export const FINDING_ALPHA: f64 = 1e-3;
 /** Amplitude ratio of a defect's lines over their floor for bearing severity 3 (failed). */
 export const STRENGTH_FAILED: f64 = 12.0;
 export const LN_2: f64 = 0.6931471805599453;

@@ -2,7 +2,7 @@
 // defect and a process fault are both reported; the fault is the most severe of them, or
 // "unknown" when the window is abnormal without a pattern; then severity and health index.
 
-import { LINE_HALF_BINS, STRENGTH_FAILED, LN_10 } from "./constants";
+import { LINE_HALF_BINS, STRENGTH_FAILED, LN_10, FINDING_ALPHA } from "./constants";
 import {
   machine, result, FINDINGS_MAX, FAULT_NONE, FAULT_IMBALANCE, FAULT_MISALIGNMENT, FAULT_OUTER_RACE,
   FAULT_INNER_RACE, FAULT_ROLLING_ELEMENT, FAULT_CAVITATION, FAULT_UNKNOWN,
@@ -10,9 +10,6 @@ import {
 import { window_samples } from "./buffers";
 import { ASSERTS } from "../assert";
 
-/** A finding's false-finding probability per window under noise, after the Bonferroni
- *  correction for every band and defect tested: one window in a thousand of a sound machine. */
-const FINDING_ALPHA: f64 = 1e-3;
 /** Evidence this improbable under noise, short of a finding, makes the window abnormal. */
 const SUSPECT_ALPHA: f64 = 1e-2;
 /** Amplitude ratio of a defect's lines over their floor for bearing severity 2 (3 at STRENGTH_FAILED). */

@@ -7,15 +7,15 @@
 // window's second half and this one's first) fills the gap, so the stream is seamless.
 
 import { fftRealPlaced, fftSlot, fftSlotShift } from "../fft";
-import { DEFECTS, SLIP_MAX } from "./constants";
+import { DEFECTS, SLIP_MAX, FINDING_ALPHA, LN_10 } from "./constants";
 import { band_modulation_hz } from "./bands";
 import { bandEnvelope, windowedSpectrum, envelope_points } from "./envelope";
 import {
-  defectsIn, correctedLog10, setEnvelopeSpectrum,
-  bpfo_ln_p, bpfi_ln_p, bsf_ln_p, bpfo_strength, bpfi_strength, bsf_strength, bpfi_sidebands,
+  defectsIn, cageIn, correctedLog10, setEnvelopeSpectrum, AVERAGE_SHAPE_MAX,
+  bpfo_ln_p, bpfi_ln_p, bsf_ln_p, ftf_ln_p, bpfo_strength, bpfi_strength, bsf_strength, ftf_strength, bpfi_sidebands,
 } from "./evidence";
 import { machine, result } from "./machine";
-import { window_samples, fft_size, raw, envelope, envelope_points_max } from "./buffers";
+import { window_samples, fft_size, raw, baseband, envelope, envelope_points_max } from "./buffers";
 import { ASSERTS, holds } from "../assert";
 
 /** Points of the envelope streamed over consecutive windows. */
@@ -48,17 +48,35 @@ let stream_continuing: bool = false;
 let stream_captured: bool = false;
 let stream_adding: i32 = 0;
 
+/** The average of the stream's spectra (ANALYSIS.md §5, "Averaged spectra"): mean power per
+ *  bin; how many spectra it holds; the points the stream has taken since it started, and that
+ *  count when the average took its last spectrum. */
+let average: StaticArray<f32> = new StaticArray<f32>(0);
+let average_spectra: i32 = 0;
+let stream_taken: i32 = 0;
+let average_taken_at: i32 = 0;
+/** Spectra the average holds as a mean; past them it forgets the oldest as it takes new ones. */
+const AVERAGE_SPECTRA_MAX: i32 = 32;
+/** Hann's overlap correlation at half a block: Σ w(n) w(n + N/2) / Σ w(n)² = 1/6, so two
+ *  spectra half a block apart correlate (1/6)² = 1/36 in power (Welch 1967). */
+const HANN_HALF_OVERLAP_POWER_CORRELATION: f64 = 1.0 / 36.0;
+// An average of AVERAGE_SPECTRA_MAX spectra is worth fewer independent ones, within the tail's terms.
+if (AVERAGE_SPECTRA_MAX > AVERAGE_SHAPE_MAX) ERROR("the average's shape past the averaged tail's terms");
+
 /** Sizes the stream (once per boot): up to STREAM_POINTS points, no more than one band's
  *  envelope holds. */
 export function streamInit(): void {
   stream_points = min(STREAM_POINTS, envelope_points_max);
   stream = new StaticArray<f32>(stream_points);
+  average = new StaticArray<f32>(stream_points / 2 + 1);
 }
 
 /** Empties the stream: the next window that can starts another. */
 export function streamReset(): void {
   stream_count = 0;
   stream_segment = 0;
+  stream_taken = 0;
+  average_spectra = 0;
 }
 
 /** Whether this window continues the stream: it follows the window before (`previous_ptr`, 0
@@ -92,6 +110,7 @@ export function streamTake(b: i32, low_hz: f64, high_hz: f64): void {
     streamMakeRoom(stream_segment);
     streamCapture(envelope_points, 0);
     stream_count += stream_segment;
+    stream_taken += stream_segment;
     stream_captured = true;
   } else if (stream_continuing && !stream_captured && low_hz == stream_low_hz && high_hz == stream_high_hz) {
     streamMakeRoom(stream_adding);
@@ -167,6 +186,8 @@ function streamReplan(modulation_hz: f64): void {
     store<f32>(base + (<usize>i << 2), sum * scale);
   }
   stream_count = kept;
+  stream_taken = kept;
+  average_spectra = 0; // its bins were of the old rate
   stream_segment /= factor;
   stream_decimation = decimation;
   stream_rate_hz = envelope_rate_hz / <f64>decimation;
@@ -272,17 +293,19 @@ function streamContinue(previous_ptr: usize, samples_ptr: usize, scale: f64, cap
   }
   streamCapture(points, 0);
   stream_count += adding;
+  stream_taken += adding;
 }
 
 /** The defects' evidence in the spectrum of the stream's last stream_points points, at the
- *  stream's speed (the mean of its windows'): one band, three defects tested. */
+ *  stream's speed (the mean of its windows'): one band, three defects tested, and the cage
+ *  family in the average of the stream's spectra (averagedEvidence), a fourth test. */
 export function streamEvidence(): void {
   const f = stream_speed_sum / <f64>stream_windows;
   const from = changetype<usize>(stream) + (<usize>(stream_count - stream_points) << 2);
   if (windowedSpectrum(from, stream_points) < 0) return;
   setEnvelopeSpectrum(stream_rate_hz / <f64>stream_points, stream_points / 2);
   defectsIn(f);
-  const tests_ln = Math.log(<f64>DEFECTS);
+  const tests_ln = Math.log(<f64>(DEFECTS + 1));
   result.bpfo_log10_p = correctedLog10(bpfo_ln_p, tests_ln);
   result.bpfi_log10_p = correctedLog10(bpfi_ln_p, tests_ln);
   result.bsf_log10_p = correctedLog10(bsf_ln_p, tests_ln);
@@ -293,4 +316,70 @@ export function streamEvidence(): void {
   result.band_low_hz = stream_low_hz;
   result.band_high_hz = stream_high_hz;
   result.stream_s = <f64>stream_points / stream_rate_hz;
+  averageTake();
+  averagedEvidence(f, tests_ln);
+}
+
+/** Takes the stream's spectrum, in `baseband`, into the average when the stream has moved on by
+ *  half a block since the last one it took (so the spectra it holds overlap by half at most): a
+ *  mean of all it took up to AVERAGE_SPECTRA_MAX, then a running mean over that many. */
+function averageTake(): void {
+  const half = stream_points / 2;
+  if (average_spectra > 0 && stream_taken - average_taken_at < half) return;
+  const weight = <f32>(1.0 / <f64>min(average_spectra + 1, AVERAGE_SPECTRA_MAX));
+  const z = changetype<usize>(baseband);
+  const mean = changetype<usize>(average);
+  if (ASSERTS) assert(holds(average, 0, half + 1) && holds(baseband, 0, 2 * half + 2), "the average past its buffer");
+  for (let k = 0; k <= half; k++) {
+    const re = load<f32>(z + (<usize>k << 3));
+    const im = load<f32>(z + (<usize>k << 3), 4);
+    const was = load<f32>(mean + (<usize>k << 2));
+    store<f32>(mean + (<usize>k << 2), was + (re * re + im * im - was) * weight);
+  }
+  average_spectra++;
+  average_taken_at = stream_taken;
+}
+
+/** What the average of the stream's spectra is worth in independent ones, as a whole number
+ *  (rounded down: fewer is the cautious side): K spectra half a block apart have the variance of
+ *  K / (1 + 2 ρ (K − 1) / K) independent ones, ρ the power correlation of neighbours (Welch
+ *  1967); the running mean past AVERAGE_SPECTRA_MAX is worth more than that many, and is
+ *  counted as that many. */
+function averageShape(): i32 {
+  const spectra = <f64>min(average_spectra, AVERAGE_SPECTRA_MAX);
+  const worth = spectra / (1.0 + 2.0 * HANN_HALF_OVERLAP_POWER_CORRELATION * (spectra - 1.0) / spectra);
+  return max(1, <i32>worth);
+}
+
+/** The cage family in the average of the stream's spectra. A rolling element's defect strikes
+ *  the races at 2 × BSF, and the cage carries it through the load zone once a cage turn, so its
+ *  impacts swell and fade at FTF; no race defect turns with the cage. Where a single spectrum is
+ *  too short to show that slow family, the average of many shows it. When the cage family is
+ *  the most significant in the average, races included, and below FINDING_ALPHA after the
+ *  correction for the window's `tests_ln` tests, the average's evidence is the window's, the
+ *  cage family's as the rolling element's (ANALYSIS.md §5, "Averaged spectra"). */
+function averagedEvidence(f: f64, tests_ln: f64): void {
+  if (machine.ftf_order <= 0.0 || average_spectra == 0) return;
+  const half = stream_points / 2;
+  const z = changetype<usize>(baseband);
+  const mean = changetype<usize>(average);
+  // The average's powers where zoneLnP reads a spectrum's bins: as an amplitude and a zero.
+  for (let k = 0; k <= half; k++) {
+    store<f32>(z + (<usize>k << 3), Mathf.sqrt(load<f32>(mean + (<usize>k << 2))));
+    store<f32>(z + (<usize>k << 3), 0.0, 4);
+  }
+  setEnvelopeSpectrum(stream_rate_hz / <f64>stream_points, half, averageShape());
+  defectsIn(f);
+  cageIn(f);
+  setEnvelopeSpectrum(stream_rate_hz / <f64>stream_points, half);
+  const cage_log10_p = correctedLog10(ftf_ln_p, tests_ln);
+  if (!(ftf_ln_p < bpfo_ln_p && ftf_ln_p < bpfi_ln_p && ftf_ln_p < bsf_ln_p && cage_log10_p < Math.log(FINDING_ALPHA) / LN_10)) return;
+  result.bpfo_log10_p = correctedLog10(bpfo_ln_p, tests_ln);
+  result.bpfi_log10_p = correctedLog10(bpfi_ln_p, tests_ln);
+  result.bsf_log10_p = cage_log10_p;
+  result.bpfo_strength = bpfo_strength;
+  result.bpfi_strength = bpfi_strength;
+  result.bsf_strength = ftf_strength;
+  result.bpfi_sideband = bpfi_sidebands;
+  result.stream_s = <f64>((min(average_spectra, AVERAGE_SPECTRA_MAX) + 1) * half) / stream_rate_hz;
 }

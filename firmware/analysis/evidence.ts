@@ -20,15 +20,20 @@ let scratch: StaticArray<f32> = new StaticArray<f32>(MEDIAN_SCRATCH);
 // bins beside it only when FLOOR_BINS of them lie below the last bin.
 if (MEDIAN_SCRATCH < FLOOR_BINS) ERROR("a defect zone's floor does not fit its scratch");
 
-/** The envelope spectrum in `baseband` that zoneLnP reads: its bin spacing and last bin. */
+/** The envelope spectrum in `baseband` that zoneLnP reads: its bin spacing and last bin, and
+ *  the shape of its bins' distribution under noise: 1 for one spectrum (exponential bins), k for
+ *  an average worth k independent spectra (gamma bins of shape k, envelope-stream.ts). */
 let env_bin_hz: f64 = 1.0;
 let env_last: i32 = 0;
+let env_shape: i32 = 1;
 
-/** The envelope spectrum zoneLnP reads next: in `baseband`, bins of `spacing_hz` up to `last`. */
+/** The envelope spectrum zoneLnP reads next: in `baseband`, bins of `spacing_hz` up to `last`,
+ *  an average worth `shape` independent spectra (1: a single one). */
 // @ts-ignore: decorator
-@inline export function setEnvelopeSpectrum(spacing_hz: f64, last: i32): void {
+@inline export function setEnvelopeSpectrum(spacing_hz: f64, last: i32, shape: i32 = 1): void {
   env_bin_hz = spacing_hz;
   env_last = last;
+  env_shape = shape;
 }
 
 /** Median of the first `count` values of `scratch` (at most MEDIAN_SCRATCH: the neighbourhood
@@ -147,14 +152,53 @@ function zoneLnP(centre_hz: f64, half_hz: f64): f64 {
   // probability (1 + y/n)^−n (an F distribution), not e^−y. The median of exponential bins has
   // (ln 2)² the efficiency of their mean, and the Hann window makes neighbouring bins share
   // their power (1.5 bins per independent one), so n and the zone's m are counted accordingly.
-  const y = <f64>peak / (median / LN_2);
-  const floor_n = <f64>count * LN_2 * LN_2 / HANN_ENBW_BINS;
   const zone_m = Math.max(1.0, <f64>open_bins / HANN_ENBW_BINS);
-  const ln_single = -floor_n * Math.log(1.0 + y / floor_n);
+  let ln_single: f64;
+  if (env_shape == 1) {
+    const y = <f64>peak / (median / LN_2);
+    const floor_n = <f64>count * LN_2 * LN_2 / HANN_ENBW_BINS;
+    ln_single = -floor_n * Math.log(1.0 + y / floor_n);
+  } else {
+    ln_single = averagedLnTail(<f64>peak, median, count, env_shape);
+  }
   const single = Math.exp(ln_single);
   // For a small single-bin probability q, 1 − (1 − q)^m is m q to within m q².
   const ln_p = single < 1e-8 ? Math.log(zone_m) + ln_single : Math.log(1.0 - Math.exp(zone_m * Math.log(1.0 - single)));
   return Math.max(LOG10_P_MIN * LN_10, Math.min(0.0, ln_p));
+}
+
+/** Terms of the averaged tail's sum at most (the largest shape envelope-stream.ts gives). */
+export const AVERAGE_SHAPE_MAX: i32 = 32;
+
+/** ln of the probability that a bin of an average worth `shape` independent spectra lies as far
+ *  above its floor as `peak` over the median `median` of `count` bins beside it (ANALYSIS.md §5,
+ *  "Averaged spectra"). Under noise such a bin is gamma of shape k about its mean μ; the floor's
+ *  median over the gamma's median-to-mean ratio estimates μ, worth n = count k e(k) / 1.5
+ *  exponential bins (e(k) the median's efficiency against the mean for gamma data, 1.5 bins per
+ *  independent one under Hann). The bin over that estimate, y = peak / μ̂, is F(2k, 2n) under
+ *  noise, whose tail for a whole k is (1 − u)^n Σ_{j<k} C(n + j − 1, j) u^j, u = (k y / n) /
+ *  (1 + k y / n); for k = 1 it is (1 + y/n)^−n, the single spectrum's. */
+export function averagedLnTail(peak: f64, median: f64, count: i32, shape: i32): f64 {
+  const k = <f64>shape;
+  // The median of a gamma of shape k and mean k (Choi 1994: within 5e-5 of it at k = 2, closer above).
+  const gamma_median = k - 1.0 / 3.0 + 8.0 / (405.0 * k) + 184.0 / (25515.0 * k * k) + 2248.0 / (3444525.0 * k * k * k);
+  // The median's efficiency: its relative variance is 1 / (4 f(m)² m²) per sample against the
+  // mean's 1 / k, f the gamma's density; ln(f(m) m) = k ln m − m − ln Γ(k), Γ(k) = (k − 1)!.
+  let ln_gamma: f64 = 0.0;
+  for (let j = 2; j < shape; j++) ln_gamma += Math.log(<f64>j);
+  const ln_fm = k * Math.log(gamma_median) - gamma_median - ln_gamma;
+  const efficiency = 4.0 * Math.exp(2.0 * ln_fm) / k;
+  const y = peak / (median * k / gamma_median);
+  const floor_n = <f64>count * k * efficiency / HANN_ENBW_BINS;
+  const ky = k * y / floor_n;
+  const u = ky / (1.0 + ky);
+  let term: f64 = 1.0;
+  let sum: f64 = 1.0;
+  for (let j = 1; j < shape; j++) {
+    term *= (floor_n + <f64>(j - 1)) / <f64>j * u;
+    sum += term;
+  }
+  return -floor_n * Math.log(1.0 + ky) + Math.log(sum);
 }
 
 /** ln of Fisher's combination of `tests` independent probabilities whose logarithms sum to
@@ -239,6 +283,24 @@ export function defectsIn(f: f64): void {
   bpfi_strength = defect_strength;
   bpfi_sidebands = sideband_strength;
   testing_defect = -1;
+  mask_shaft_hz = 0.0;
+}
+
+/** The cage family's ln p and strength in the envelope spectrum zoneLnP reads (set by cageIn). */
+export let ftf_ln_p: f64 = 0.0;
+export let ftf_strength: f64 = 0.0;
+
+/** The cage family's evidence at shaft speed `f`, after defectsIn on the same spectrum: the
+ *  harmonics of the cage's rotation (FTF), at which the impacts of a defect the cage carries
+ *  round, a rolling element's, swell and fade as it passes through the load zone (ANALYSIS.md
+ *  §5). A race's defect does not turn with the cage. Every defect's zones and the running
+ *  speed's lines are left out of the family's zones. */
+export function cageIn(f: f64): void {
+  mask_shaft_hz = f;
+  mask_tolerance = SLIP_MAX + speed_tolerance;
+  testing_defect = -1;
+  ftf_ln_p = defectLnP(machine.ftf_order * f, 0.0);
+  ftf_strength = defect_strength;
   mask_shaft_hz = 0.0;
 }
 

@@ -18,6 +18,7 @@ import {
   cborDecode, cborDecoderInit, cborEncodeNode, cborNodesCapacity, cbor_consumed, CBOR_NODES_DEFAULT, CBOR_ERR_NO_ROOM,
 } from "./cbor-decoder";
 import { diagnostic } from "./cbor-diag";
+import { averagedLnTail } from "../analysis/evidence";
 
 /** [mean, rms, peak, peak_to_peak, crest, kurtosis, skewness] of `samples` times `scale`. */
 export function debug_time_features(samples: Float32Array, scale: f64): Float64Array {
@@ -213,3 +214,11 @@ export function debug_cbor_diagnostic(input: Uint8Array, marks: bool): string {
 
 /** Runtime class id of Uint8Array, for the loader's __newArray. */
 export const Uint8Array_ID = idof<Uint8Array>();
+
+// The envelope evidence's noise model (firmware/analysis/evidence.ts).
+
+/** ln of the probability under noise that a bin of an average worth `shape` spectra stands
+ *  `peak` over the median `median` of `count` floor bins (averagedLnTail). */
+export function debug_averaged_ln_tail(peak: f64, median: f64, count: i32, shape: i32): f64 {
+  return averagedLnTail(peak, median, count, shape);
+}
