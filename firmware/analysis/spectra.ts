@@ -46,14 +46,21 @@ export function spectra(samples_ptr: usize, scale: f64, mean: f64): i32 {
   // (g to m/s², 9.80665 to 3e-8) scales every bin alike.
   const mean_f32 = <f32>mean;
   const scale_f32 = <f32>scale;
-  for (let i = 0; i < half; i++) {
-    const n = i << 1;
-    let even: f32 = 0.0, odd: f32 = 0.0;
-    if (n < window_samples) even = (load<f32>(samples_ptr + (<usize>n << 2)) - mean_f32) * scale_f32;
-    if (n + 1 < window_samples) odd = (load<f32>(samples_ptr + (<usize>n << 2), 4) - mean_f32) * scale_f32;
+  // The pairs wholly in the window, then (an odd window's last sample and) the padding: the
+  // loop that runs for every sample tests nothing but its end.
+  const pairs = window_samples >> 1;
+  let from = samples_ptr;
+  let i = 0;
+  for (; i < pairs; i++) {
     const slot = out + fftSlot(i, shift);
-    store<f32>(slot, even);
-    store<f32>(slot, odd, 4);
+    store<f32>(slot, (load<f32>(from) - mean_f32) * scale_f32);
+    store<f32>(slot, (load<f32>(from, 4) - mean_f32) * scale_f32, 4);
+    from += 8;
+  }
+  for (; i < half; i++) {
+    const slot = out + fftSlot(i, shift);
+    store<f32>(slot, (i << 1) < window_samples ? (load<f32>(from) - mean_f32) * scale_f32 : <f32>0.0);
+    store<f32>(slot, 0.0, 4);
   }
   const raw_bins = fftRealPlaced(out, fft_size);
   if (raw_bins < 0) return raw_bins;
