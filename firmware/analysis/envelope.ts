@@ -18,8 +18,12 @@ export function envelopeSpectrum(low_hz: f64, high_hz: f64): bool {
   if (points == 0) return false;
   envelope_points = points;
   setEnvelopeSpectrum(bin_hz, points / 2);
-  return windowedSpectrum(changetype<usize>(envelope), points) >= 0;
+  return hannSpectrum(changetype<usize>(envelope), points, envelope_sum) >= 0;
 }
+
+/** The sum of the last band's squared envelope (bandEnvelope), in f64 in the order
+ *  windowedSpectrum sums it. */
+let envelope_sum: f64 = 0.0;
 
 /** The squared envelope |z|² of the band [low_hz, high_hz] of the spectrum in `raw` into
  *  `envelope`: the band's bins shifted to baseband and inverse-transformed over the returned
@@ -37,12 +41,19 @@ export function bandEnvelope(low_hz: f64, high_hz: f64): i32 {
   // of conj(Z) is the conjugate of the inverse, and |·|² ignores it.
   const source = changetype<usize>(raw) + (<usize>k_low << 3);
   if (fftConjugateHalfFilled(source, band_bins, z, points) < 0) return 0;
-  const env = changetype<usize>(envelope);
-  for (let n = 0; n < points; n++) {
-    const re = load<f32>(z + (<usize>n << 3));
-    const im = load<f32>(z + (<usize>n << 3), 4);
-    store<f32>(env + (<usize>n << 2), re * re + im * im);
+  // Summed as they are written, for the mean the spectrum removes (hannSpectrum).
+  let sum: f64 = 0.0;
+  let to = changetype<usize>(envelope);
+  const end = z + (<usize>points << 3);
+  for (let from = z; from < end; from += 8) {
+    const re = load<f32>(from);
+    const im = load<f32>(from, 4);
+    const value = re * re + im * im;
+    store<f32>(to, value);
+    sum += <f64>value;
+    to += 4;
   }
+  envelope_sum = sum;
   return points;
 }
 
@@ -51,6 +62,11 @@ export function bandEnvelope(low_hz: f64, high_hz: f64): i32 {
 export function windowedSpectrum(values: usize, points: i32): i32 {
   let sum: f64 = 0.0;
   for (let n = 0; n < points; n++) sum += <f64>load<f32>(values + (<usize>n << 2));
+  return hannSpectrum(values, points, sum);
+}
+
+/** windowedSpectrum of values whose sum (in f64, in their order) is `sum`. */
+function hannSpectrum(values: usize, points: i32, sum: f64): i32 {
   const mean = <f32>(sum / <f64>points);
   const z = changetype<usize>(baseband);
   // The periodic Hann window 0.5 − 0.5·cos(2πn/points), its cosine read from the FFT's
