@@ -151,16 +151,19 @@ export function lineVelocity(hz: f64): f64 {
 export function highFrequencyFloor(): void {
   const k_low = max(1, binOf(machine.sample_rate_hz * HF_LOW_SHARE));
   const k_high = min(bins - 1, binOf(machine.sample_rate_hz * HF_HIGH_SHARE));
-  let count = 0;
+  const count = max(0, k_high - k_low + 1);
   let sum: f64 = 0.0;
-  if (ASSERTS) assert(k_high < k_low || holds(baseband, 0, k_high - k_low + 1), "high band's powers past their buffer");
+  if (ASSERTS) assert(holds(baseband, 0, count), "high band's powers past their buffer");
   selectBegin();
-  for (let k = k_low; k <= k_high; k++) {
-    const p = getF32(power, k);
-    setF32(baseband, count, p);
+  let to = changetype<usize>(baseband);
+  const from = changetype<usize>(power) + (<usize>k_low << 2);
+  const end = from + (<usize>count << 2);
+  for (let at = from; at < end; at += 4) {
+    const p = load<f32>(at);
+    store<f32>(to, p);
     selectTally(p);
     sum += <f64>p;
-    count++;
+    to += 4;
   }
   if (count == 0 || sum <= 0.0) {
     result.hf_floor_m_s2 = 0.0;
