@@ -165,7 +165,7 @@ export function measureWindow(ptr: usize, count: i32): void {
   let largest: f32 = 0.0;
   let before: f64 = 0.0;
   let here: f64 = 0.0;
-  let to = scratch - 8; // i − 2 for sample i
+  const to_scratch = scratch - 8 - ptr; // from sample i to scratch value i − 2
   const end = ptr + (<usize>count << 2);
   const differences_from = differences_written ? ptr + 8 : end;
   for (let at = ptr; at < end; at += 4) {
@@ -174,28 +174,33 @@ export function measureWindow(ptr: usize, count: i32): void {
     const shifted = wide - origin_wide;
     sum += shifted;
     sum_squares += shifted * shifted;
-    if (x > top) {
-      top = x;
-      on_top = 0;
+    // Most samples lie strictly between the extremes: one comparison each, the rest only when
+    // it holds.
+    if (x >= top) {
+      if (x > top) {
+        top = x;
+        on_top = 0;
+      }
+      on_top++;
     }
-    on_top += <i32>(x == top);
-    if (x < bottom) {
-      bottom = x;
-      on_bottom = 0;
+    if (x <= bottom) {
+      if (x < bottom) {
+        bottom = x;
+        on_bottom = 0;
+      }
+      on_bottom++;
     }
-    on_bottom += <i32>(x == bottom);
     const change = Mathf.abs(x - previous);
     if (change > 0.0 && change < smallest) smallest = change;
     previous = x;
     if (at >= differences_from) {
       const d = <f32>Math.abs(before - 2.0 * here + wide);
-      store<f32>(to, d);
+      store<f32>(at + to_scratch, d);
       selectTally(d);
       largest = max(largest, d);
     }
     before = here;
     here = wide;
-    to += 4;
   }
   largest_second_difference = <f64>largest;
   high = top;
