@@ -2,7 +2,7 @@
 // half-overlapping bands, each wide enough to carry the defects' modulation, whose spectral
 // kurtosis (over frames short enough to hold one impact each) is largest.
 
-import { fftRealPlaced, fftSlot, fftSlotShift, cosTurns, nextPowerOfTwo } from "../fft";
+import { fftRealPlaced, fftSlotEntry, fftSlotAt, fftSlotShift, cosTurns, nextPowerOfTwo } from "../fft";
 import { PASSBAND_SHARE, BAND_WIDTH_MAX_SHARE, HARMONICS, SLIP_MAX } from "./constants";
 import { machine, result } from "./machine";
 import { speed_tolerance } from "./running-speed";
@@ -50,18 +50,18 @@ function spectralKurtosis(samples_ptr: usize, frame: i32): bool {
   const shift = fftSlotShift(half);
   let frames = 0;
   const hann = changetype<usize>(sk_hann);
+  const hann_end = hann + (<usize>frame << 2);
   const sum2 = changetype<usize>(sk_sum2);
   const sum4 = changetype<usize>(sk_sum4);
   const bins_end = buffer + (<usize>(half + 1) << 3);
   for (let start = 0; start + frame <= window_samples; start += frame) {
-    let from = samples_ptr + (<usize>start << 2);
-    let weight = hann;
-    for (let i = 0; i < half; i++) {
-      const slot = buffer + fftSlot(i, shift);
-      store<f32>(slot, load<f32>(from) * load<f32>(weight));
-      store<f32>(slot, load<f32>(from, 4) * load<f32>(weight, 4), 4);
-      from += 8;
-      weight += 8;
+    const from = samples_ptr + (<usize>start << 2);
+    let entry = fftSlotEntry(0);
+    for (let weight = hann; weight < hann_end; weight += 8) {
+      const slot = buffer + fftSlotAt(entry, shift);
+      store<f32>(slot, load<f32>(weight - hann + from) * load<f32>(weight));
+      store<f32>(slot, load<f32>(weight - hann + from, 4) * load<f32>(weight, 4), 4);
+      entry += 2;
     }
     if (fftRealPlaced(buffer, frame) < 0) return false;
     // |X|² in f32 (the bins are f32: a relative error of 1e-7), summed over the frames in f64.

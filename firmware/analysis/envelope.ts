@@ -2,7 +2,7 @@
 // unwindowed FFT shifted to baseband and inverse-transformed, squared, then mean-removed,
 // Hann-windowed and transformed again. The spectrum is left in `baseband` for evidence.ts.
 
-import { fftRealPlaced, fftConjugateHalfFilled, fftSlot, fftSlotShift, fftAngleStep, fftCosAt, nextPowerOfTwo } from "../fft";
+import { fftRealPlaced, fftConjugateHalfFilled, fftSlotEntry, fftSlotAt, fftSlotShift, fftAngleStep, fftCosAt, nextPowerOfTwo } from "../fft";
 import { setEnvelopeSpectrum } from "./evidence";
 import { bins, bin_hz, raw, baseband, envelope, envelope_points_max } from "./buffers";
 import { ASSERTS, holds } from "../assert";
@@ -90,14 +90,17 @@ function hannSpectrum(values: usize, points: i32, sum: f64): i32 {
  *  fftSlot at `z`. */
 function hannQuarter(values: usize, mean: f32, z: usize, shift: i32, first: i32, pairs: i32, cos_at: usize, cos_step: isize, half_sign: f32): void {
   let c = cos_at;
-  for (let i = first; i < first + pairs; i++) {
-    const n = i << 1;
+  let entry = fftSlotEntry(first);
+  const from = values + (<usize>first << 3);
+  const end = from + (<usize>pairs << 3);
+  for (let at = from; at < end; at += 8) {
     const w0 = <f32>0.5 - half_sign * load<f32>(c);
     c += cos_step;
     const w1 = <f32>0.5 - half_sign * load<f32>(c);
     c += cos_step;
-    const slot = z + fftSlot(i, shift);
-    store<f32>(slot, (load<f32>(values + (<usize>n << 2)) - mean) * w0);
-    store<f32>(slot, (load<f32>(values + (<usize>n << 2), 4) - mean) * w1, 4);
+    const slot = z + fftSlotAt(entry, shift);
+    store<f32>(slot, (load<f32>(at) - mean) * w0);
+    store<f32>(slot, (load<f32>(at, 4) - mean) * w1, 4);
+    entry += 2;
   }
 }

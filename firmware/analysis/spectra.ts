@@ -2,7 +2,7 @@
 // unwindowed FFT the envelope analysis works from, the Hann power spectrum, velocity RMS and its
 // ISO 10816-3 zone, a line's velocity, and the broadband floor of the high band.
 
-import { fftRealPlaced, fftSlot, fftSlotShift } from "../fft";
+import { fftRealPlaced, fftSlot, fftSlotShift, fftSlotEntry, fftSlotAt } from "../fft";
 import { spectrumCompute, spectrumPtr, spectrumEnbwBins, WINDOW_HANN } from "../spectrum";
 import { STATUS_OK } from "../status";
 import { selectBegin, selectTally, selectEnd } from "../stats";
@@ -49,15 +49,16 @@ export function spectra(samples_ptr: usize, scale: f64, mean: f64): i32 {
   // The pairs wholly in the window, then (an odd window's last sample and) the padding: the
   // loop that runs for every sample tests nothing but its end.
   const pairs = window_samples >> 1;
-  let from = samples_ptr;
-  let i = 0;
-  for (; i < pairs; i++) {
-    const slot = out + fftSlot(i, shift);
+  let entry = fftSlotEntry(0);
+  const samples_end = samples_ptr + (<usize>pairs << 3);
+  for (let from = samples_ptr; from < samples_end; from += 8) {
+    const slot = out + fftSlotAt(entry, shift);
     store<f32>(slot, (load<f32>(from) - mean_f32) * scale_f32);
     store<f32>(slot, (load<f32>(from, 4) - mean_f32) * scale_f32, 4);
-    from += 8;
+    entry += 2;
   }
-  for (; i < half; i++) {
+  const from = samples_end;
+  for (let i = pairs; i < half; i++) {
     const slot = out + fftSlot(i, shift);
     store<f32>(slot, (i << 1) < window_samples ? (load<f32>(from) - mean_f32) * scale_f32 : <f32>0.0);
     store<f32>(slot, 0.0, 4);
