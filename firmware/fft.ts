@@ -433,8 +433,9 @@ function splitReal(p: usize, half: i32, step: i32): void {
     const br = load<f32>(b), bi = load<f32>(b, 4);
     const er = (ar + br) * 0.5, ei = (ai - bi) * 0.5;
     const or = (ai + bi) * 0.5, oi = (br - ar) * 0.5;
-    const wr = load<f32>(cos_at), wi = -load<f32>(sin_at);
-    const mr = wr * or - wi * oi, mi = wr * oi + wi * or;
+    // W = wr − i·ws; the sine's sign goes into the sums (exact: the same numbers as with −ws).
+    const wr = load<f32>(cos_at), ws = load<f32>(sin_at);
+    const mr = wr * or + ws * oi, mi = wr * oi - ws * or;
     store<f32>(a, er + mr); store<f32>(a, ei + mi, 4);
     store<f32>(b, er - mr); store<f32>(b, mi - ei, 4);
     a += 8;
