@@ -178,7 +178,20 @@ export function fftSlotShift(count: i32): i32 {
 /** Byte offset of packed complex point `i` (0 ≤ i < count) in bit-reversed order. */
 // @ts-ignore: decorator
 @inline export function fftSlot(i: i32, shift: i32): usize {
-  return <usize>(<i32>load<u16>(changetype<usize>(reversed) + (<usize>i << 1)) >>> shift) << 3;
+  return fftSlotAt(fftSlotEntry(i), shift);
+}
+
+/** The table entry fftSlot reads for point `i`; point i + 1's is 2 bytes on, so a loop over
+ *  the points walks the entries (fftSlotAt) instead of indexing them. */
+// @ts-ignore: decorator
+@inline export function fftSlotEntry(i: i32): usize {
+  return changetype<usize>(reversed) + (<usize>i << 1);
+}
+
+/** fftSlot of the point whose table entry is at `entry` (fftSlotEntry). */
+// @ts-ignore: decorator
+@inline export function fftSlotAt(entry: usize, shift: i32): usize {
+  return <usize>(<i32>load<u16>(entry) >>> shift) << 3;
 }
 
 /** fftReal in place at `ptr` for samples already placed by fftSlot; same results and statuses. */
@@ -420,8 +433,9 @@ function splitReal(p: usize, half: i32, step: i32): void {
     const br = load<f32>(b), bi = load<f32>(b, 4);
     const er = (ar + br) * 0.5, ei = (ai - bi) * 0.5;
     const or = (ai + bi) * 0.5, oi = (br - ar) * 0.5;
-    const wr = load<f32>(cos_at), wi = -load<f32>(sin_at);
-    const mr = wr * or - wi * oi, mi = wr * oi + wi * or;
+    // W = wr − i·ws; the sine's sign goes into the sums (exact: the same numbers as with −ws).
+    const wr = load<f32>(cos_at), ws = load<f32>(sin_at);
+    const mr = wr * or + ws * oi, mi = wr * oi - ws * or;
     store<f32>(a, er + mr); store<f32>(a, ei + mi, 4);
     store<f32>(b, er - mr); store<f32>(b, mi - ei, 4);
     a += 8;

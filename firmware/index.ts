@@ -91,11 +91,19 @@ export function sample_capacity(): i32 {
 }
 
 /** Whether all `count` f32 at `ptr` are finite: x − x is 0 for a finite x and NaN for an
- *  infinity or a NaN, and a NaN stays in the sum: one branch a batch, not one a sample. */
+ *  infinity or a NaN, and a NaN stays in the sum: one branch a batch, not one a sample. Four
+ *  samples a turn while four remain (the loop's own instructions would be half the work), then
+ *  one. */
 function allFinite(ptr: usize, count: i32): bool {
   let zero: f32 = 0.0;
   const end = ptr + (<usize>count << 2);
-  for (let at = ptr; at < end; at += 4) {
+  const fours_end = ptr + (<usize>(count & ~3) << 2);
+  let at = ptr;
+  for (; at < fours_end; at += 16) {
+    const a = load<f32>(at), b = load<f32>(at, 4), c = load<f32>(at, 8), d = load<f32>(at, 12);
+    zero += (a - a) + (b - b) + (c - c) + (d - d);
+  }
+  for (; at < end; at += 4) {
     const x = load<f32>(at);
     zero += x - x;
   }

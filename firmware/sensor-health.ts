@@ -8,6 +8,7 @@
 
 import { selectBegin, selectTally, selectEnd, lnNormalTail } from "./stats";
 import { scratchBeforeAnalysis } from "./analysis";
+import { window_samples } from "./analysis/buffers";
 import { ASSERTS } from "./assert";
 
 export const SENSOR_OK: i32 = 0;
@@ -111,7 +112,8 @@ let high: f32 = 0.0;
 let low: f32 = 0.0;
 let at_high: i32 = 0;
 let at_low: i32 = 0;
-/** The largest |second difference| (set with the median). */
+/** Whether measureWindow() wrote the |second differences|, and the largest of them. */
+let differences_written: bool = false;
 let largest_second_difference: f64 = 0.0;
 /** The smallest non-zero change from one sample to the next: the converter's step, or more. */
 let step: f32 = 0.0;
@@ -135,7 +137,9 @@ export function windowLow(): f64 {
  *  smallest change, and the variance about the first sample (shifted sums in f64, which keep
  *  their precision when a DC level dwarfs the vibration: f32 sums of 4,096 samples would lose
  *  12 bits of it). The comparisons are of f32 samples, in f32; the smallest change is an f32
- *  difference, within half an f32 rounding (2^-25 relative) of the exact one. */
+ *  difference, within half an f32 rounding (2^-25 relative) of the exact one. The same pass
+ *  writes the |second differences| the spike test takes the median of
+ *  (medianAbsSecondDifference), so the window is read once for both. */
 export function measureWindow(ptr: usize, count: i32): void {
   measured_ptr = ptr;
   measured_count = count;
@@ -149,26 +153,56 @@ export function measureWindow(ptr: usize, count: i32): void {
   let on_bottom = 0;
   let smallest: f32 = Infinity;
   let previous = origin;
+  // The second differences x[i−2] − 2x[i−1] + x[i], from i = 2 on, into the analysis's free
+  // scratch at i − 2 and tallied for the selection's first pass. In f64, where the difference of
+  // f32 samples is exact before its one rounding to f32: in f32 a smooth signal's difference
+  // (far smaller than its samples) would carry an error of a whole sample's rounding.
+  // Not before the analysis's buffers are sized: a self-test may run before init.
+  const values = count - 2;
+  differences_written = values > 0 && values <= window_samples;
+  const scratch = differences_written ? scratchBeforeAnalysis(values) : 0;
+  selectBegin();
+  let largest: f32 = 0.0;
+  let before: f64 = 0.0;
+  let here: f64 = 0.0;
+  const to_scratch = scratch - 8 - ptr; // from sample i to scratch value i − 2
   const end = ptr + (<usize>count << 2);
+  const differences_from = differences_written ? ptr + 8 : end;
   for (let at = ptr; at < end; at += 4) {
     const x = load<f32>(at);
-    const shifted = <f64>x - origin_wide;
+    const wide = <f64>x;
+    const shifted = wide - origin_wide;
     sum += shifted;
     sum_squares += shifted * shifted;
-    if (x > top) {
-      top = x;
-      on_top = 0;
+    // Most samples lie strictly between the extremes: one comparison each, the rest only when
+    // it holds.
+    if (x >= top) {
+      if (x > top) {
+        top = x;
+        on_top = 0;
+      }
+      on_top++;
     }
-    on_top += <i32>(x == top);
-    if (x < bottom) {
-      bottom = x;
-      on_bottom = 0;
+    if (x <= bottom) {
+      if (x < bottom) {
+        bottom = x;
+        on_bottom = 0;
+      }
+      on_bottom++;
     }
-    on_bottom += <i32>(x == bottom);
     const change = Mathf.abs(x - previous);
     if (change > 0.0 && change < smallest) smallest = change;
     previous = x;
+    if (at >= differences_from) {
+      const d = <f32>Math.abs(before - 2.0 * here + wide);
+      store<f32>(at + to_scratch, d);
+      selectTally(d);
+      largest = max(largest, d);
+    }
+    before = here;
+    here = wide;
   }
+  largest_second_difference = <f64>largest;
   high = top;
   low = bottom;
   at_high = on_top;
@@ -205,32 +239,11 @@ function clipped(count: i32): bool {
 }
 
 /** The median of |second difference| over the window (the lower one for an even number): the
- *  values are written once to the analysis's free scratch, counted for the selection's first
- *  pass as they are written, and selected by radix (stats.ts). */
-function medianAbsSecondDifference(ptr: usize, count: i32): f64 {
+ *  values measureWindow() wrote to the analysis's free scratch, counted for the selection's first
+ *  pass as they were written, selected by radix (stats.ts). */
+function medianAbsSecondDifference(count: i32): f64 {
   const values = count - 2;
-  const scratch = scratchBeforeAnalysis(values);
-  selectBegin();
-  let largest: f32 = 0.0;
-  // In f64, where x[i−1] − 2x[i] + x[i+1] of f32 samples is exact before its one rounding to
-  // f32: in f32 a smooth signal's difference (far smaller than its samples) would carry an
-  // error of a whole sample's rounding. Samples slide through registers, each loaded once.
-  let before = sample(ptr, 0);
-  let here = sample(ptr, 1);
-  let from = ptr + 8;
-  const end = scratch + (<usize>values << 2);
-  for (let to = scratch; to < end; to += 4) {
-    const after = <f64>load<f32>(from);
-    const d = <f32>Math.abs(before - 2.0 * here + after);
-    store<f32>(to, d);
-    selectTally(d);
-    largest = max(largest, d);
-    before = here;
-    here = after;
-    from += 4;
-  }
-  largest_second_difference = <f64>largest;
-  return selectEnd(scratch, values, (values - 1) >> 1);
+  return selectEnd(scratchBeforeAnalysis(values), values, (values - 1) >> 1);
 }
 
 /** Sample i with samples first..last replaced by the straight line between their neighbours. */
@@ -256,7 +269,7 @@ function quietWithout(ptr: usize, centre: i32, first: i32, last: i32, band: f64)
  *  ISOLATION + 1 of an end are not judged: a ring cut by the window's edge looks like a spike. */
 function spiky(ptr: usize, count: i32): bool {
   if (count < 2 * ISOLATION + 3) return false;
-  const median = Math.max(medianAbsSecondDifference(ptr, count), STEP_MEDIAN_SHARE * <f64>step);
+  const median = Math.max(medianAbsSecondDifference(count), STEP_MEDIAN_SHARE * <f64>step);
   const threshold = median * spike_ratio;
   if (!(largest_second_difference > threshold)) return false; // no candidate: no scan
   const band = median * band_ratio;
@@ -273,7 +286,7 @@ function spiky(ptr: usize, count: i32): bool {
  *  samples is not judged. */
 export function sensorHealth(ptr: usize, count: i32): i32 {
   if (count < 3) return SENSOR_OK;
-  if (ASSERTS) assert(measured_ptr == ptr && measured_count == count, "sensorHealth before measureWindow");
+  if (ASSERTS) assert(measured_ptr == ptr && measured_count == count && differences_written, "sensorHealth before measureWindow, or before init");
   if (count != prepared_count) prepare(count);
   if (!(peak_abs > 0.0)) return SENSOR_DEAD;
   if (deviation <= OFFSET_STD_SHARE * Math.abs(mean)) return SENSOR_OFFSET;

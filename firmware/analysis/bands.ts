@@ -2,7 +2,7 @@
 // half-overlapping bands, each wide enough to carry the defects' modulation, whose spectral
 // kurtosis (over frames short enough to hold one impact each) is largest.
 
-import { fftRealPlaced, fftSlot, fftSlotShift, cosTurns, nextPowerOfTwo } from "../fft";
+import { fftRealPlaced, fftSlotEntry, fftSlotAt, fftSlotShift, cosTurns, nextPowerOfTwo } from "../fft";
 import { PASSBAND_SHARE, BAND_WIDTH_MAX_SHARE, HARMONICS, SLIP_MAX } from "./constants";
 import { machine, result } from "./machine";
 import { speed_tolerance } from "./running-speed";
@@ -49,22 +49,31 @@ function spectralKurtosis(samples_ptr: usize, frame: i32): bool {
   const buffer = changetype<usize>(sk_frame);
   const shift = fftSlotShift(half);
   let frames = 0;
+  const hann = changetype<usize>(sk_hann);
+  const hann_end = hann + (<usize>frame << 2);
+  const sum2 = changetype<usize>(sk_sum2);
+  const sum4 = changetype<usize>(sk_sum4);
+  const bins_end = buffer + (<usize>(half + 1) << 3);
   for (let start = 0; start + frame <= window_samples; start += frame) {
     const from = samples_ptr + (<usize>start << 2);
-    for (let i = 0; i < half; i++) {
-      const n = i << 1;
-      const slot = buffer + fftSlot(i, shift);
-      store<f32>(slot, load<f32>(from + (<usize>n << 2)) * getF32(sk_hann, n));
-      store<f32>(slot, load<f32>(from + (<usize>n << 2), 4) * getF32(sk_hann, n + 1), 4);
+    let entry = fftSlotEntry(0);
+    for (let weight = hann; weight < hann_end; weight += 8) {
+      const slot = buffer + fftSlotAt(entry, shift);
+      store<f32>(slot, load<f32>(weight - hann + from) * load<f32>(weight));
+      store<f32>(slot, load<f32>(weight - hann + from, 4) * load<f32>(weight, 4), 4);
+      entry += 2;
     }
     if (fftRealPlaced(buffer, frame) < 0) return false;
     // |X|² in f32 (the bins are f32: a relative error of 1e-7), summed over the frames in f64.
-    for (let k = 0; k <= half; k++) {
-      const re = load<f32>(buffer + (<usize>k << 3));
-      const im = load<f32>(buffer + (<usize>k << 3), 4);
+    // A bin (re, im f32) and its sums (f64) are 8 bytes each: one pointer walks all three.
+    for (let bin = buffer; bin < bins_end; bin += 8) {
+      const re = load<f32>(bin);
+      const im = load<f32>(bin, 4);
       const p = <f64>(re * re + im * im);
-      setF64(sk_sum2, k, getF64(sk_sum2, k) + p);
-      setF64(sk_sum4, k, getF64(sk_sum4, k) + p * p);
+      const at2 = bin - buffer + sum2;
+      const at4 = bin - buffer + sum4;
+      store<f64>(at2, load<f64>(at2) + p);
+      store<f64>(at4, load<f64>(at4) + p * p);
     }
     frames++;
   }

@@ -2,7 +2,7 @@
 // unwindowed FFT shifted to baseband and inverse-transformed, squared, then mean-removed,
 // Hann-windowed and transformed again. The spectrum is left in `baseband` for evidence.ts.
 
-import { fftRealPlaced, fftConjugateHalfFilled, fftSlot, fftSlotShift, fftAngleStep, fftCosAt, nextPowerOfTwo } from "../fft";
+import { fftRealPlaced, fftConjugateHalfFilled, fftSlotEntry, fftSlotAt, fftSlotShift, fftAngleStep, fftCosAt, nextPowerOfTwo } from "../fft";
 import { setEnvelopeSpectrum } from "./evidence";
 import { bins, bin_hz, raw, baseband, envelope, envelope_points_max } from "./buffers";
 import { ASSERTS, holds } from "../assert";
@@ -18,8 +18,12 @@ export function envelopeSpectrum(low_hz: f64, high_hz: f64): bool {
   if (points == 0) return false;
   envelope_points = points;
   setEnvelopeSpectrum(bin_hz, points / 2);
-  return windowedSpectrum(changetype<usize>(envelope), points) >= 0;
+  return hannSpectrum(changetype<usize>(envelope), points, envelope_sum) >= 0;
 }
+
+/** The sum of the last band's squared envelope (bandEnvelope), in f64 in the order
+ *  windowedSpectrum sums it. */
+let envelope_sum: f64 = 0.0;
 
 /** The squared envelope |z|² of the band [low_hz, high_hz] of the spectrum in `raw` into
  *  `envelope`: the band's bins shifted to baseband and inverse-transformed over the returned
@@ -37,12 +41,19 @@ export function bandEnvelope(low_hz: f64, high_hz: f64): i32 {
   // of conj(Z) is the conjugate of the inverse, and |·|² ignores it.
   const source = changetype<usize>(raw) + (<usize>k_low << 3);
   if (fftConjugateHalfFilled(source, band_bins, z, points) < 0) return 0;
-  const env = changetype<usize>(envelope);
-  for (let n = 0; n < points; n++) {
-    const re = load<f32>(z + (<usize>n << 3));
-    const im = load<f32>(z + (<usize>n << 3), 4);
-    store<f32>(env + (<usize>n << 2), re * re + im * im);
+  // Summed as they are written, for the mean the spectrum removes (hannSpectrum).
+  let sum: f64 = 0.0;
+  let to = changetype<usize>(envelope);
+  const end = z + (<usize>points << 3);
+  for (let from = z; from < end; from += 8) {
+    const re = load<f32>(from);
+    const im = load<f32>(from, 4);
+    const value = re * re + im * im;
+    store<f32>(to, value);
+    sum += <f64>value;
+    to += 4;
   }
+  envelope_sum = sum;
   return points;
 }
 
@@ -51,6 +62,11 @@ export function bandEnvelope(low_hz: f64, high_hz: f64): i32 {
 export function windowedSpectrum(values: usize, points: i32): i32 {
   let sum: f64 = 0.0;
   for (let n = 0; n < points; n++) sum += <f64>load<f32>(values + (<usize>n << 2));
+  return hannSpectrum(values, points, sum);
+}
+
+/** windowedSpectrum of values whose sum (in f64, in their order) is `sum`. */
+function hannSpectrum(values: usize, points: i32, sum: f64): i32 {
   const mean = <f32>(sum / <f64>points);
   const z = changetype<usize>(baseband);
   // The periodic Hann window 0.5 − 0.5·cos(2πn/points), its cosine read from the FFT's
@@ -74,14 +90,17 @@ export function windowedSpectrum(values: usize, points: i32): i32 {
  *  fftSlot at `z`. */
 function hannQuarter(values: usize, mean: f32, z: usize, shift: i32, first: i32, pairs: i32, cos_at: usize, cos_step: isize, half_sign: f32): void {
   let c = cos_at;
-  for (let i = first; i < first + pairs; i++) {
-    const n = i << 1;
+  let entry = fftSlotEntry(first);
+  const from = values + (<usize>first << 3);
+  const end = from + (<usize>pairs << 3);
+  for (let at = from; at < end; at += 8) {
     const w0 = <f32>0.5 - half_sign * load<f32>(c);
     c += cos_step;
     const w1 = <f32>0.5 - half_sign * load<f32>(c);
     c += cos_step;
-    const slot = z + fftSlot(i, shift);
-    store<f32>(slot, (load<f32>(values + (<usize>n << 2)) - mean) * w0);
-    store<f32>(slot, (load<f32>(values + (<usize>n << 2), 4) - mean) * w1, 4);
+    const slot = z + fftSlotAt(entry, shift);
+    store<f32>(slot, (load<f32>(at) - mean) * w0);
+    store<f32>(slot, (load<f32>(at, 4) - mean) * w1, 4);
+    entry += 2;
   }
 }
