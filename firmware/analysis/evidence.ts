@@ -37,33 +37,36 @@ let env_shape: i32 = 1;
 }
 
 /** Median of the first `count` values of `scratch` (at most MEDIAN_SCRATCH: the neighbourhood
- *  of a line), the value of rank count/2. A selection that moves no data: a value's rank is
- *  counted (how many lie below it, how many equal it), which says whether it is the median or
- *  on which side the median lies; the values outside the bounds so found are skipped, so about
- *  as few values are counted as quickselect would take for pivots, with branch-free counting
- *  and no stores. At most count² steps; the values stay where they are. */
+ *  of a line), the value of rank count/2, by Wirth's selection: partition about the value at
+ *  that rank, keep the side that holds it, until one value is left. The scratch is reordered.
+ *  Each pass shrinks the range by one value at least, so at most `count` passes. */
 function scratchMedian(count: i32): f64 {
   if (count <= 0) return 0.0;
-  const target = count >> 1;
   const base = changetype<usize>(scratch);
-  const end = base + (<usize>count << 2);
-  let low: f32 = -Infinity; // the median is above low and below high
-  let high: f32 = Infinity;
-  for (let at = base; at < end; at += 4) {
-    const value = load<f32>(at);
-    if (!(value > low && value < high)) continue;
-    let below = 0;
-    let equal = 0;
-    for (let other = base; other < end; other += 4) {
-      const x = load<f32>(other);
-      below += <i32>(x < value);
-      equal += <i32>(x == value);
-    }
-    if (below > target) high = value;
-    else if (below + equal <= target) low = value;
-    else return <f64>value;
+  const target = count >> 1;
+  let low = 0;
+  let high = count - 1;
+  for (let pass = 0; pass < count && low < high; pass++) {
+    const pivot = load<f32>(base + (<usize>target << 2));
+    let i = low;
+    let j = high;
+    do {
+      while (load<f32>(base + (<usize>i << 2)) < pivot) i++;
+      while (pivot < load<f32>(base + (<usize>j << 2))) j--;
+      if (i <= j) {
+        const a = base + (<usize>i << 2);
+        const b = base + (<usize>j << 2);
+        const t = load<f32>(a);
+        store<f32>(a, load<f32>(b));
+        store<f32>(b, t);
+        i++;
+        j--;
+      }
+    } while (i <= j);
+    if (j < target) low = i;
+    if (target < i) high = j;
   }
-  return <f64>load<f32>(base + (<usize>target << 2)); // only with NaN among the values
+  return <f64>load<f32>(base + (<usize>target << 2));
 }
 
 /** Power of bin `k` of the envelope spectrum, as f32. */
