@@ -306,16 +306,9 @@ export function streamEvidence(): void {
   setEnvelopeSpectrum(stream_rate_hz / <f64>stream_points, stream_points / 2);
   defectsIn(f);
   const tests_ln = Math.log(<f64>(DEFECTS + 1));
-  result.bpfo_log10_p = correctedLog10(bpfo_ln_p, tests_ln);
-  result.bpfi_log10_p = correctedLog10(bpfi_ln_p, tests_ln);
-  result.bsf_log10_p = correctedLog10(bsf_ln_p, tests_ln);
-  result.bpfo_strength = bpfo_strength;
-  result.bpfi_strength = bpfi_strength;
-  result.bsf_strength = bsf_strength;
-  result.bpfi_sideband = bpfi_sidebands;
+  keepEvidence(tests_ln, bsf_ln_p, bsf_strength, <f64>stream_points / stream_rate_hz);
   result.band_low_hz = stream_low_hz;
   result.band_high_hz = stream_high_hz;
-  result.stream_s = <f64>stream_points / stream_rate_hz;
   averageTake();
   averagedEvidence(f, tests_ln);
 }
@@ -374,12 +367,18 @@ function averagedEvidence(f: f64, tests_ln: f64): void {
   setEnvelopeSpectrum(stream_rate_hz / <f64>stream_points, half);
   const cage_log10_p = correctedLog10(ftf_ln_p, tests_ln);
   if (!(ftf_ln_p < bpfo_ln_p && ftf_ln_p < bpfi_ln_p && ftf_ln_p < bsf_ln_p && cage_log10_p < Math.log(FINDING_ALPHA) / LN_10)) return;
+  keepEvidence(tests_ln, ftf_ln_p, ftf_strength, <f64>((min(average_spectra, AVERAGE_SPECTRA_MAX) + 1) * half) / stream_rate_hz);
+}
+
+/** The defects' evidence defectsIn just found as the window's, corrected for `tests_ln` tests,
+ *  the rolling element's given (its 2 × BSF family's or the cage's), taken over `span_s`. */
+function keepEvidence(tests_ln: f64, element_ln_p: f64, element_strength: f64, span_s: f64): void {
   result.bpfo_log10_p = correctedLog10(bpfo_ln_p, tests_ln);
   result.bpfi_log10_p = correctedLog10(bpfi_ln_p, tests_ln);
-  result.bsf_log10_p = cage_log10_p;
+  result.bsf_log10_p = correctedLog10(element_ln_p, tests_ln);
   result.bpfo_strength = bpfo_strength;
   result.bpfi_strength = bpfi_strength;
-  result.bsf_strength = ftf_strength;
+  result.bsf_strength = element_strength;
   result.bpfi_sideband = bpfi_sidebands;
-  result.stream_s = <f64>((min(average_spectra, AVERAGE_SPECTRA_MAX) + 1) * half) / stream_rate_hz;
+  result.stream_s = span_s;
 }
