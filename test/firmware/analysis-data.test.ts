@@ -6,6 +6,7 @@ import fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { BEARINGS, readRecording, replay, type ReplayOptions, type ReplayResult } from "../../simulator/replay/replay.js";
 import { releaseFirmware } from "../support/firmware.js";
+import { Random } from "../../simulator/physics/random.js";
 
 const SHARED = new URL("../../../shared/data/", import.meta.url);
 const FIXTURES = new URL("../fixtures/", import.meta.url);
@@ -134,6 +135,19 @@ describe("a ball fault named by the cage's family in the average of the stream's
       expect(w.features.bsf_lp).toBeLessThan(Math.min(w.features.bpfo_lp, w.features.bpfi_lp));
     }
     expect(result.summary.fault).toBe("rolling_element");
+  });
+});
+
+describe("white noise streamed past the average's 32 spectra", () => {
+  it("raises no bearing finding in 120 consecutive windows (seeded)", async () => {
+    const random = new Random(120);
+    const samples = new Float32Array(120 * 4096);
+    for (let i = 0; i < samples.length; i++) samples[i] = 0.05 * random.gaussian();
+    const result = await replay(samples, { rateHz: 12000, rpm: 1797, window: 4096, geometry: BEARINGS["6205"], firmware: await releaseFirmware() });
+    expect(result.windows.length).toBe(120);
+    expect(result.windows.filter((w) => w.findings.length > 0).map((w) => w.index)).toEqual([]);
+    // The stream was full from the third window on: its spectra, one a window, fed the average.
+    expect(result.windows.slice(2).every((w) => w.features.env_s > 0)).toBe(true);
   });
 });
 
