@@ -279,6 +279,13 @@ export function skipContent(depth: i32): bool {
   return true;
 }
 
+/** Reads a text that must be `first` (0) or `second` (1); -1 for anything else. */
+export function readChoice(first: Text, second: Text): i32 {
+  if (!readText()) return -1;
+  if (textIs(first)) return 0;
+  return textIs(second) ? 1 : -1;
+}
+
 /** True when the last string read equals `text` (names.ts). */
 export function textIs(text: Text): bool {
   return bytesEqual(text_ptr, text_len, text);

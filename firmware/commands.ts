@@ -187,43 +187,19 @@ function runWaveform(): i32 {
   return STATUS_OK;
 }
 
-const POLICY_KEYS_MAX: u64 = 3;
-
-/** "policy": {"token": bstr, ?"waveform", ?"detail"}: the owner changes what may leave. */
+/** "policy": {"token": bstr, ?"waveform", ?"detail"} (policy.ts readMap): the owner changes
+ *  what may leave. */
 function runPolicy(): i32 {
   if (!policy.provisioned) return STATUS_FORBIDDEN;
   if (command_args_len == 0) return STATUS_BAD_ARGUMENT;
   readBegin(command_args_ptr, command_args_len);
-  if (!readHead()) return STATUS_BAD_CBOR;
-  if (head_major != 5 || head_value > POLICY_KEYS_MAX) return STATUS_BAD_ARGUMENT;
-  let token_ok = false;
-  let new_waveform = policy.waveform;
-  let new_detail = policy.detail;
-  const entries = <i32>head_value;
-  for (let i = 0; i < entries; i++) {
-    if (!readText()) return STATUS_BAD_ARGUMENT;
-    if (textIs(T.token)) {
-      if (!readHead() || head_major != 2 || !readStringContent()) return STATUS_BAD_ARGUMENT;
-      token_ok = policy.tokenMatches(text_ptr, text_len);
-    } else if (textIs(T.waveform)) {
-      if (!readText()) return STATUS_BAD_ARGUMENT;
-      if (textIs(T.never)) new_waveform = policy.WAVEFORM_NEVER;
-      else if (textIs(T.on_request)) new_waveform = policy.WAVEFORM_ON_REQUEST;
-      else return STATUS_BAD_ARGUMENT;
-    } else if (textIs(T.detail)) {
-      if (!readText()) return STATUS_BAD_ARGUMENT;
-      if (textIs(T.summary)) new_detail = policy.DETAIL_SUMMARY;
-      else if (textIs(T.full)) new_detail = policy.DETAIL_FULL;
-      else return STATUS_BAD_ARGUMENT;
-    } else {
-      return STATUS_BAD_ARGUMENT;
-    }
-  }
-  if (!token_ok) {
+  const read = policy.readMap(false, policy.waveform, policy.detail);
+  if (read != policy.MAP_READ) return read == policy.MAP_UNREADABLE ? STATUS_BAD_CBOR : STATUS_BAD_ARGUMENT;
+  if (!policy.tokenMatches(policy.map_token_ptr, policy.map_token_len)) {
     publishError(STATUS_FORBIDDEN, T.policy);
     return STATUS_FORBIDDEN;
   }
-  const stored = policy.change(new_waveform, new_detail);
+  const stored = policy.change(policy.map_waveform, policy.map_detail);
   if (stored != STATUS_OK) return stored;
   return publishPolicy();
 }

@@ -101,7 +101,7 @@ function configureMachine(): void {
   }
   m.band_low_hz = c.band_low_hz;
   m.band_high_hz = c.band_high_hz;
-  const row = ((c.iso_group == config.ISO_GROUP_LARGE ? 0 : 2) + (c.flexible_foundation ? 1 : 0)) * 3;
+  const row = ((c.iso_group == config.ISO_GROUP_LARGE ? 0 : 2) + c.foundation) * 3;
   m.zone_ab_mm_s = ZONE_LIMITS_MM_S[row];
   m.zone_bc_mm_s = ZONE_LIMITS_MM_S[row + 1];
   m.zone_cd_mm_s = ZONE_LIMITS_MM_S[row + 2];
