@@ -14,7 +14,7 @@ import {
   head_major, head_value, text_ptr, text_len, bytesEqual,
 } from "./cbor";
 import { inbox, outbox, outPtr, applyStaged, last_window, last_window_start_ms, last_window_valid } from "./device";
-import { publish, publishError, publishPolicy, publishAlarm, publishMaintenance, reportStorage } from "./messages";
+import { messageBegin, publish, publishError, publishPolicy, publishAlarm, publishMaintenance, reportStorage } from "./messages";
 import { selfTest } from "./self-test";
 import { warnThrottled, WARN_BAD_COMMAND } from "./text";
 import {
@@ -263,7 +263,7 @@ function runCommand(): i32 {
 function reply(id: i64, status: i32): i32 {
   const ok = status >= STATUS_OK;
   const kind = ok ? reply_kind : REPLY_PLAIN;
-  writeBegin(outPtr(), outbox.length);
+  messageBegin();
   writeMap(!ok ? 3 : kind == REPLY_SAMPLING ? 5 : kind == REPLY_WAVEFORM ? 3 : 2);
   writeTextAscii(T.id);
   writeInt(id);

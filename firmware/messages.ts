@@ -20,6 +20,19 @@ export const FAULT_NAMES: StaticArray<Text> = [
 /** trend.ts ALARM_*. */
 export const ALARM_NAMES: StaticArray<Text> = [T.none, T.alert, T.danger];
 
+/** Starts a message in the outbox. */
+export function messageBegin(): void {
+  writeBegin(outPtr(), outbox.length);
+}
+
+/** Starts the event {"event": `name`, ...} of `entries` entries, its "event" one among them. */
+function eventBegin(entries: i32, name: Text): void {
+  messageBegin();
+  writeMap(entries);
+  writeTextAscii(T.event);
+  writeTextAscii(name);
+}
+
 /** Hands the message written since writeBegin() to the host as `kind` (status.ts KIND_*). */
 export function publish(kind: i32): i32 {
   const len = writeEnd();
@@ -29,10 +42,7 @@ export function publish(kind: i32): i32 {
 
 /** {"event": "boot", "boot": n, "fw": version}: the firmware started, for the n-th time. */
 export function publishBoot(boot_count: u32): i32 {
-  writeBegin(outPtr(), outbox.length);
-  writeMap(3);
-  writeTextAscii(T.event);
-  writeTextAscii(T.boot);
+  eventBegin(3, T.boot);
   writeTextAscii(T.boot);
   writeInt(<i64>boot_count);
   writeTextAscii(T.fw);
@@ -43,10 +53,7 @@ export function publishBoot(boot_count: u32): i32 {
 /** {"event": "policy", "provisioned": bool, "waveform": text, "detail": text}: what may leave
  *  the device, for the host to report in its birth. */
 export function publishPolicy(): i32 {
-  writeBegin(outPtr(), outbox.length);
-  writeMap(4);
-  writeTextAscii(T.event);
-  writeTextAscii(T.policy);
+  eventBegin(4, T.policy);
   writeTextAscii(T.provisioned);
   writeBool(policy.provisioned);
   writeTextAscii(T.waveform);
@@ -59,10 +66,7 @@ export function publishPolicy(): i32 {
 /** {"event": "alarm", "level": "none" | "alert" | "danger", "health": smoothed}: the alarm
  *  level changed (after its persistence, with hysteresis). */
 export function publishAlarm(): void {
-  writeBegin(outPtr(), outbox.length);
-  writeMap(3);
-  writeTextAscii(T.event);
-  writeTextAscii(T.alarm);
+  eventBegin(3, T.alarm);
   writeTextAscii(T.level);
   writeTextAscii(ALARM_NAMES[trend.level]);
   writeTextAscii(T.health);
@@ -73,10 +77,7 @@ export function publishAlarm(): void {
 /** {"event": "error", "code": status, "what": what}: a bad input the firmware refused, or
  *  ("storage") a write of its state the host could not make. */
 export function publishError(status: i32, what: Text): void {
-  writeBegin(outPtr(), outbox.length);
-  writeMap(3);
-  writeTextAscii(T.event);
-  writeTextAscii(T.error);
+  eventBegin(3, T.error);
   writeTextAscii(T.code);
   writeInt(<i64>status);
   writeTextAscii(T.what);
@@ -94,10 +95,7 @@ export function reportStorage(status: i32): void {
  *  changed; "none" (without fault and by) once the pump is out of alarm. */
 export function publishAdvice(time_ms: i64): void {
   const advised = advice.action != advice.ACTION_NONE;
-  writeBegin(outPtr(), outbox.length);
-  writeMap(advised ? 4 : 2);
-  writeTextAscii(T.event);
-  writeTextAscii(T.advice);
+  eventBegin(advised ? 4 : 2, T.advice);
   writeTextAscii(T.action);
   writeTextAscii(advice.ACTION_NAMES[advice.action]);
   if (advised) {
@@ -111,10 +109,7 @@ export function publishAdvice(time_ms: i64): void {
 
 /** {"event": "maintenance", "action": text}: the pump was maintained (advice.ts ACTION_*). */
 export function publishMaintenance(action: i32): i32 {
-  writeBegin(outPtr(), outbox.length);
-  writeMap(2);
-  writeTextAscii(T.event);
-  writeTextAscii(T.maintenance);
+  eventBegin(2, T.maintenance);
   writeTextAscii(T.action);
   writeTextAscii(advice.ACTION_NAMES[action]);
   return publish(KIND_EVENT);
