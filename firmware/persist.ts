@@ -81,21 +81,15 @@ export let failures: i32 = 0;
 
 function lengthAt(section: i32): usize { return record + <usize>(LENGTHS_AT + (section << 1)); }
 
-function offsetOf(section: i32): i32 {
-  if (section == SECTION_BASELINE) return BASELINE_OFFSET;
-  if (section == SECTION_TREND) return TREND_OFFSET;
-  if (section == SECTION_ADVICE) return ADVICE_OFFSET;
-  if (section == SECTION_TEMPERATURE) return TEMPERATURE_OFFSET;
-  return HISTORY_OFFSET;
-}
+/** Each section's offset in the record, then each one's largest length. */
+const PLACES: usize = memory.data<u16>([
+  <u16>BASELINE_OFFSET, <u16>TREND_OFFSET, <u16>ADVICE_OFFSET, <u16>TEMPERATURE_OFFSET, <u16>HISTORY_OFFSET,
+  <u16>BASELINE_BYTES, <u16>TREND_BYTES, <u16>ADVICE_BYTES, <u16>TEMPERATURE_BYTES, <u16>HISTORY_BYTES,
+]);
+if (SECTION_BASELINE != 0 || SECTION_TREND != 1 || SECTION_ADVICE != 2 || SECTION_TEMPERATURE != 3 || SECTION_HISTORY != 4) ERROR("PLACES is in the order of the sections");
 
-function capacityOf(section: i32): i32 {
-  if (section == SECTION_BASELINE) return BASELINE_BYTES;
-  if (section == SECTION_TREND) return TREND_BYTES;
-  if (section == SECTION_ADVICE) return ADVICE_BYTES;
-  if (section == SECTION_TEMPERATURE) return TEMPERATURE_BYTES;
-  return HISTORY_BYTES;
-}
+function offsetOf(section: i32): i32 { return <i32>load<u16>(PLACES + (<usize>section << 1)); }
+function capacityOf(section: i32): i32 { return <i32>load<u16>(PLACES + (<usize>section << 1), SECTIONS << 1); }
 
 /** Whether `read` bytes of record 9 are a record this firmware wrote: its magic, each
  *  section's length within its place, and its length where the history ends. */
