@@ -65,7 +65,8 @@ for (const target of targets) {
 
 /** Binaryen's size passes over asc's release output again, with binaryen's own defaults (those
  *  of `wasm-opt -Oz`: less inlining than asc asks for, exact float semantics), until the image
- *  stops shrinking: some 480 bytes less, as many instructions executed. Then cheapConstants().
+ *  stops shrinking: some 480 bytes less, as many instructions executed. Then cheapConstants() and
+ *  pooledConstants().
  *  The module is read from the .wat asc wrote beside it, so the names stay for the profiles. */
 function shrink(out) {
   const textFile = out.replace(/\.wasm$/, ".wat");
@@ -118,20 +119,44 @@ function cheapConstants(text) {
   })).join("\n");
 }
 
-/** An f64 constant that is still 9 bytes after cheapConstants() and that three functions or more
- *  take (or one three times) as an immutable global: a global.get (2 or 3 bytes) a use, for the
- *  global's 12 bytes once. The same value, one instruction for one. */
+/** An f64 constant that functions use often as an immutable global: a global.get (2 bytes for
+ *  the 127 globals used most, 3 for the others) a use, for the global's 12 bytes once, where its
+ *  uses take fewer bytes so (f64.const: 9 bytes; an i32 converted: 3 to 7; an f32 promoted: 6).
+ *  The same value, and one instruction where the converted constants were two. */
 function pooledConstants(text) {
-  const uses = new Map();
+  const GLOBAL_GET_BYTES = 2;
+  const GLOBAL_F64_BYTES = 12;
+  const CONSTANT = /\(f64\.const ([^)\s]+)\)|\(f64\.convert_i32_s \(i32\.const (-?\d+)\)\)|\(f64\.promote_f32 \(f32\.const ([^)\s]+)\)\)/g;
   const lines = text.split("\n");
+  const uses = new Map(); // the constant's f64 text → [uses, bytes a use]
+  // One key a value: the shortest text that reads back as that f64 (NaNs, -0, the infinities as written).
+  const valueKey = (literal, value) => Number.isNaN(value) || Object.is(value, -0) || !Number.isFinite(value) ? literal : `${value}`;
+  const keyOf = (match, plain, integer, single) => {
+    if (plain !== undefined) return [valueKey(plain, Number(plain)), 9];
+    if (integer !== undefined) return [`${Number(integer)}`, 2 + signedLeb128Bytes(Number(integer))];
+    return [valueKey(single, Math.fround(Number(single))), 6];
+  };
   for (const line of lines) {
     if (line.startsWith(" (global")) continue;
-    for (const [, literal] of line.matchAll(/\(f64\.const ([^)\s]+)\)/g)) uses.set(literal, (uses.get(literal) ?? 0) + 1);
+    for (const match of line.matchAll(CONSTANT)) {
+      const [key, bytes] = keyOf(...match);
+      const [count] = uses.get(key) ?? [0];
+      uses.set(key, [count + 1, bytes]);
+    }
   }
-  const pooled = [...uses].filter(([, count]) => count >= 3).map(([literal], i) => [literal, `$f64.pooled.${i}`]);
-  const names = new Map(pooled);
-  const body = lines.map((line) => line.startsWith(" (global") ? line : line.replace(/\(f64\.const ([^)\s]+)\)/g, (constant, literal) => names.has(literal) ? `(global.get ${names.get(literal)})` : constant));
+  const pooled = new Map([...uses].filter(([, [count, bytes]]) => count * (bytes - GLOBAL_GET_BYTES) > GLOBAL_F64_BYTES)
+    .map(([key], i) => [key, `$f64.pooled.${i}`]));
+  const body = lines.map((line) => line.startsWith(" (global") ? line : line.replace(CONSTANT, (...match) => {
+    const [key] = keyOf(...match);
+    return pooled.has(key) ? `(global.get ${pooled.get(key)})` : match[0];
+  }));
   const at = body.findIndex((line) => line.startsWith(" (global"));
-  body.splice(at, 0, ...pooled.map(([literal, name]) => ` (global ${name} f64 (f64.const ${literal}))`));
+  body.splice(at, 0, ...[...pooled].map(([key, name]) => ` (global ${name} f64 (f64.const ${key}))`));
   return body.join("\n");
+}
+
+function signedLeb128Bytes(value) {
+  let bytes = 1;
+  while (value < -64 || value > 63) { value = Math.floor(value / 128); bytes++; }
+  return bytes;
 }
