@@ -14,7 +14,7 @@ import {
   head_major, head_value, text_ptr, text_len, bytesEqual,
 } from "./cbor";
 import { inbox, outbox, outPtr, applyStaged, last_window, last_window_start_ms, last_window_valid } from "./device";
-import { messageBegin, publish, publishError, publishPolicy, publishAlarm, publishMaintenance, reportStorage } from "./messages";
+import { nameOf, messageBegin, publish, publishError, publishPolicy, publishAlarm, publishMaintenance, reportStorage } from "./messages";
 import { selfTest } from "./self-test";
 import { warnThrottled, WARN_BAD_COMMAND } from "./text";
 import {
@@ -214,7 +214,7 @@ function runMaintenance(): i32 {
   if (!readText() || !textIs(T.action)) return STATUS_BAD_ARGUMENT;
   if (!readText()) return STATUS_BAD_ARGUMENT;
   let done = -1;
-  for (let a = 1; a < advice.ACTIONS && done < 0; a++) if (textIs(advice.ACTION_NAMES[a])) done = a;
+  for (let a = 1; a < advice.ACTIONS && done < 0; a++) if (textIs(nameOf(advice.ACTION_NAMES, a))) done = a;
   if (done < 0) return STATUS_BAD_ARGUMENT;
   trend.reset();
   advice.reset();

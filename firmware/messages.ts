@@ -12,13 +12,19 @@ import { FIRMWARE_VERSION } from "./version";
 import { STATUS_OK, STATUS_NO_ROOM, STATUS_PUBLISH_FAILED, STATUS_STORAGE, KIND_EVENT } from "./status";
 import { Text, T } from "./names";
 
+/** Tables of names (plain u32 Texts, a number's name at its index): nameOf(FAULT_NAMES, fault).
+ *  The numbers they name are the firmware's own, never the host's: always in range. */
+export function nameOf(names: usize, index: i32): Text {
+  return load<u32>(names + (<usize>index << 2));
+}
+
 /** analysis.ts FAULT_*, as the telemetry and the events name them. */
-export const FAULT_NAMES: StaticArray<Text> = [
+export const FAULT_NAMES: usize = memory.data<u32>([
   T.none, T.imbalance, T.misalignment, T.outer_race, T.inner_race, T.rolling_element, T.cavitation, T.unknown,
   T.sensor_fault,
-];
+]);
 /** trend.ts ALARM_*. */
-export const ALARM_NAMES: StaticArray<Text> = [T.none, T.alert, T.danger];
+export const ALARM_NAMES: usize = memory.data<u32>([T.none, T.alert, T.danger]);
 
 /** Starts a message in the outbox. */
 export function messageBegin(): void {
@@ -68,7 +74,7 @@ export function publishPolicy(): i32 {
 export function publishAlarm(): void {
   eventBegin(3, T.alarm);
   writeTextAscii(T.level);
-  writeTextAscii(ALARM_NAMES[trend.level]);
+  writeTextAscii(nameOf(ALARM_NAMES, trend.level));
   writeTextAscii(T.health);
   writeF32(<f32>trend.health_trend);
   publish(KIND_EVENT);
@@ -97,10 +103,10 @@ export function publishAdvice(time_ms: i64): void {
   const advised = advice.action != advice.ACTION_NONE;
   eventBegin(advised ? 4 : 2, T.advice);
   writeTextAscii(T.action);
-  writeTextAscii(advice.ACTION_NAMES[advice.action]);
+  writeTextAscii(nameOf(advice.ACTION_NAMES, advice.action));
   if (advised) {
     writeTextAscii(T.fault);
-    writeTextAscii(FAULT_NAMES[advice.cause]);
+    writeTextAscii(nameOf(FAULT_NAMES, advice.cause));
     writeTextAscii(T.by);
     writeInt(time_ms / 1000 + <i64>Math.ceil(advice.act_within_h * 3600.0));
   }
@@ -111,6 +117,6 @@ export function publishAdvice(time_ms: i64): void {
 export function publishMaintenance(action: i32): i32 {
   eventBegin(2, T.maintenance);
   writeTextAscii(T.action);
-  writeTextAscii(advice.ACTION_NAMES[action]);
+  writeTextAscii(nameOf(advice.ACTION_NAMES, action));
   return publish(KIND_EVENT);
 }

@@ -47,7 +47,7 @@ const HISTORY_OFFSET: i32 = TEMPERATURE_OFFSET + TEMPERATURE_BYTES;
 export const STATE_BYTES_MAX: i32 = HISTORY_OFFSET + HISTORY_BYTES;
 
 /** Where the record was kept before it was one (read once when record 9 is absent). */
-const LEGACY_KEYS: StaticArray<i32> = [4, 5, 7, 8, 6];
+const LEGACY_KEYS: usize = memory.data<u8>([4, 5, 7, 8, 6]);
 
 /** Between two writes of the record in steady state; after a write that failed, the next try. */
 const WRITE_INTERVAL_MS: i64 = 3_600_000;
@@ -134,7 +134,7 @@ export function readSection(section: i32): i32 {
     const length = <i32>load<u16>(lengthAt(section));
     return length > 0 ? length : -1;
   }
-  const read = host_storage_read(unchecked(LEGACY_KEYS[section]), record + <usize>offsetOf(section), capacity);
+  const read = host_storage_read(<i32>load<u8>(LEGACY_KEYS + <usize>section), record + <usize>offsetOf(section), capacity);
   if (ASSERTS) assert(read <= capacity, "host read a section past its place");
   store<u16>(lengthAt(section), <u16>(read > 0 ? read : 0));
   return read;

@@ -12,17 +12,17 @@ import { Result } from "./analysis/machine";
 import { feature_rms, feature_peak, feature_peak_to_peak, feature_crest, feature_kurtosis, feature_skewness } from "./features";
 import { packBegin, packEnd, recordFirst, record, recordJoined, recordText } from "./senml";
 import { window_start_ms } from "./device";
-import { messageBegin, publish, FAULT_NAMES, ALARM_NAMES } from "./messages";
+import { messageBegin, publish, nameOf, FAULT_NAMES, ALARM_NAMES } from "./messages";
 import { KIND_TELEMETRY } from "./status";
 import { ASSERTS } from "./assert";
 import { SENSOR_SPIKY } from "./sensor-health";
 import { Text, T } from "./names";
 
-const ZONE_NAMES: StaticArray<Text> = [T.A, T.B, T.C, T.D];
+const ZONE_NAMES: usize = memory.data<u32>([T.A, T.B, T.C, T.D]);
 const FINDING_RECORDS: i32 = 2;
 const TELEMETRY_RECORDS: i32 = 29;
 /** sensor-health.ts SENSOR_*: what is wrong with the sensor ("ok" is never published). */
-const SENSOR_NAMES: StaticArray<Text> = [T.ok, T.dead, T.clipped, T.offset, T.spiky];
+const SENSOR_NAMES: usize = memory.data<u32>([T.ok, T.dead, T.clipped, T.offset, T.spiky]);
 /** The owner's "summary" detail: severity and diagnosis, no spectral detail. */
 const SUMMARY_RECORDS: i32 = 8;
 /** The trend's records: alarm and smoothed health, and the forecast when there is one. */
@@ -34,10 +34,10 @@ const SENSOR_FAULT_SUMMARY_RECORDS: i32 = 6;
 /** ... and the rest of the time features. */
 const SENSOR_FAULT_RECORDS: i32 = SENSOR_FAULT_SUMMARY_RECORDS + 5;
 
-// Every number the pack names has its name.
+// Every number the pack names has its name: the last of each table names the last number.
 if (ASSERTS) {
-  assert(ZONE_NAMES.length == 4 && FAULT_NAMES.length == analysis.FAULT_SENSOR + 1 && ALARM_NAMES.length == trend.ALARM_DANGER + 1, "telemetry names do not match their numbers");
-  assert(SENSOR_NAMES.length == SENSOR_SPIKY + 1 && advice.ACTION_NAMES.length == advice.ACTIONS, "sensor or action names do not match their numbers");
+  assert(nameOf(ZONE_NAMES, 3) == T.D && nameOf(FAULT_NAMES, analysis.FAULT_SENSOR) == T.sensor_fault && nameOf(ALARM_NAMES, trend.ALARM_DANGER) == T.danger, "telemetry names do not match their numbers");
+  assert(nameOf(SENSOR_NAMES, SENSOR_SPIKY) == T.spiky && nameOf(advice.ACTION_NAMES, advice.ACTIONS - 1) == T.check_sensor, "sensor or action names do not match their numbers");
 }
 
 /** The full pack's 17 records of the analysis from shaft_hz to hf_floor, a row each: its name, its
@@ -82,7 +82,7 @@ export function publishTelemetry(): i32 {
     (sensed ? (sensors.has_rise ? 2 : 1) : 0));
   if (!summary) timeRecords();
   record(T.vel_rms, T.m_s, r.velocity_rms_mm_s / 1000.0);
-  recordText(T.iso_zone, ZONE_NAMES[r.iso_zone]);
+  recordText(T.iso_zone, nameOf(ZONE_NAMES, r.iso_zone));
   if (!summary) {
     for (let row = 0; row < ANALYSIS_RECORDS; row++) {
       const at = ANALYSIS_ROWS + <usize>row * 6;
@@ -91,12 +91,12 @@ export function publishTelemetry(): i32 {
       record(<Text>load<u16>(at), <Text>load<u16>(at, 2), (field & PER_1000) != 0 ? value / 1000.0 : value);
     }
   }
-  recordText(T.fault, FAULT_NAMES[r.fault]);
+  recordText(T.fault, nameOf(FAULT_NAMES, r.fault));
   record(T.strength, T.ratio, r.strength);
   record(T.severity, T.ratio, <f64>r.severity);
   record(T.health, T.ratio, r.health);
   findingRecords();
-  recordText(T.alarm, ALARM_NAMES[trend.level]);
+  recordText(T.alarm, nameOf(ALARM_NAMES, trend.level));
   if (!summary) {
     record(T.health_trend, T.ratio, trend.health_trend);
     if (forecast) {
@@ -116,11 +116,11 @@ export function publishSensorFault(sensor: i32): i32 {
   packStart((summary ? SENSOR_FAULT_SUMMARY_RECORDS : SENSOR_FAULT_RECORDS) + (advised ? ADVICE_RECORDS : 0) +
     (sensed ? (sensors.has_rise ? 2 : 1) : 0));
   if (!summary) timeRecords();
-  recordText(T.fault, FAULT_NAMES[analysis.FAULT_SENSOR]);
+  recordText(T.fault, nameOf(FAULT_NAMES, analysis.FAULT_SENSOR));
   record(T.strength, T.ratio, 0.0);
   record(T.severity, T.ratio, 0.0);
-  recordText(T.sensor, SENSOR_NAMES[sensor]);
-  recordText(T.alarm, ALARM_NAMES[trend.level]);
+  recordText(T.sensor, nameOf(SENSOR_NAMES, sensor));
+  recordText(T.alarm, nameOf(ALARM_NAMES, trend.level));
   return packFinish(advised, sensed);
 }
 
@@ -163,13 +163,13 @@ function findingRecords(): void {
   const r = analysis.result;
   for (let i = 0; i < r.findings; i++) {
     const kind = unchecked(r.finding_kind[i]);
-    recordJoined(T.find_, FAULT_NAMES[kind], T.ratio, unchecked(r.finding_strength[i]));
-    recordJoined(T.conf_, FAULT_NAMES[kind], T.ratio, unchecked(r.finding_confidence[i]));
+    recordJoined(T.find_, nameOf(FAULT_NAMES, kind), T.ratio, unchecked(r.finding_strength[i]));
+    recordJoined(T.conf_, nameOf(FAULT_NAMES, kind), T.ratio, unchecked(r.finding_confidence[i]));
   }
 }
 
 /** The advice's records: what to do, and within how long of the window. */
 function adviceRecords(): void {
-  recordText(T.action, advice.ACTION_NAMES[advice.action]);
+  recordText(T.action, nameOf(advice.ACTION_NAMES, advice.action));
   record(T.act_in, T.s, advice.act_within_h * 3600.0);
 }
