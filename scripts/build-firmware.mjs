@@ -126,6 +126,7 @@ function cheapConstants(text) {
 function pooledConstants(text) {
   const GLOBAL_GET_BYTES = 2;
   const GLOBAL_F64_BYTES = 12;
+  const GLOBAL_F32_BYTES = 8;
   const CONSTANT = /\(f64\.const ([^)\s]+)\)|\(f64\.convert_i32_s \(i32\.const (-?\d+)\)\)|\(f64\.promote_f32 \(f32\.const ([^)\s]+)\)\)/g;
   const lines = text.split("\n");
   const uses = new Map(); // the constant's f64 text → [uses, bytes a use]
@@ -150,9 +151,22 @@ function pooledConstants(text) {
     const [key] = keyOf(...match);
     return pooled.has(key) ? `(global.get ${pooled.get(key)})` : match[0];
   }));
-  const at = body.findIndex((line) => line.startsWith(" (global"));
-  body.splice(at, 0, ...[...pooled].map(([key, name]) => ` (global ${name} f64 (f64.const ${key}))`));
-  return body.join("\n");
+  // The f32 constants of their own (5 bytes a use; the global 8) likewise.
+  const SINGLE = /(?<!\(f64\.promote_f32 )\(f32\.const ([^)\s]+)\)/g;
+  const singleKey = (literal) => valueKey(literal, Math.fround(Number(literal)));
+  const singleUses = new Map();
+  for (const line of body) {
+    if (line.startsWith(" (global")) continue;
+    for (const [, literal] of line.matchAll(SINGLE)) singleUses.set(singleKey(literal), (singleUses.get(singleKey(literal)) ?? 0) + 1);
+  }
+  const singles = new Map([...singleUses].filter(([, count]) => count * (5 - GLOBAL_GET_BYTES) > GLOBAL_F32_BYTES)
+    .map(([key], i) => [key, `$f32.pooled.${i}`]));
+  const pooledBody = body.map((line) => line.startsWith(" (global") ? line : line.replace(SINGLE, (constant, literal) =>
+    singles.has(singleKey(literal)) ? `(global.get ${singles.get(singleKey(literal))})` : constant));
+  const at = pooledBody.findIndex((line) => line.startsWith(" (global"));
+  pooledBody.splice(at, 0, ...[...pooled].map(([key, name]) => ` (global ${name} f64 (f64.const ${key}))`),
+    ...[...singles].map(([key, name]) => ` (global ${name} f32 (f32.const ${key}))`));
+  return pooledBody.join("\n");
 }
 
 function signedLeb128Bytes(value) {
