@@ -116,6 +116,12 @@ export function writeTextAscii(text: Text): void {
   writeTextBytes(textPtr(text), textLen(text));
 }
 
+/** A map entry of the firmware's own key (names.ts) and an integer value. */
+export function writeKeyInt(key: Text, value: i64): void {
+  writeTextAscii(key);
+  writeInt(value);
+}
+
 /** One text string of two texts, `prefix` then `text`: a name made of parts costs no text of
  *  its own. */
 export function writeTextJoined(prefix: Text, text: Text): void {

@@ -9,7 +9,7 @@ import * as advice from "./advice";
 import * as sensors from "./sensors";
 import * as persist from "./persist";
 import {
-  writeBegin, writeMap, writeTextAscii, writeInt, writeBool, writeNumber, writeByteString, headNumber,
+  writeBegin, writeMap, writeTextAscii, writeKeyInt, writeBool, writeNumber, writeByteString, headNumber,
   readBegin, readHead, readText, readStringContent, skipContent, readPosition, textIs, read_malformed,
   head_major, head_value, text_ptr, text_len, bytesEqual,
 } from "./cbor";
@@ -163,20 +163,15 @@ function runWaveform(): i32 {
     if (ASSERTS) assert(limit <= outbox.length && holds(last_window, first, count), "waveform part past its buffers");
     writeBegin(outPtr(), limit);
     writeMap(8);
-    writeTextAscii(T.id);
-    writeInt(command_id);
-    writeTextAscii(T.part);
-    writeInt(<i64>part);
-    writeTextAscii(T.parts);
-    writeInt(<i64>parts);
-    writeTextAscii(T.t);
-    writeInt(last_window_start_ms);
+    writeKeyInt(T.id, command_id);
+    writeKeyInt(T.part, <i64>part);
+    writeKeyInt(T.parts, <i64>parts);
+    writeKeyInt(T.t, last_window_start_ms);
     writeTextAscii(T.rate_hz);
     writeNumber(config.current.sample_rate_hz);
     writeTextAscii(T.units);
     writeTextAscii(config.current.units == config.UNITS_G ? T.g : T.m_s2);
-    writeTextAscii(T.first);
-    writeInt(<i64>first);
+    writeKeyInt(T.first, <i64>first);
     writeTextAscii(T.samples);
     writeByteString(changetype<usize>(last_window) + (<usize>first << 2), count << 2);
     const status = publish(KIND_WAVEFORM);
@@ -265,23 +260,19 @@ function reply(id: i64, status: i32): i32 {
   const kind = ok ? reply_kind : REPLY_PLAIN;
   messageBegin();
   writeMap(!ok ? 3 : kind == REPLY_SAMPLING ? 5 : kind == REPLY_WAVEFORM ? 3 : 2);
-  writeTextAscii(T.id);
-  writeInt(id);
+  writeKeyInt(T.id, id);
   writeTextAscii(T.ok);
   writeBool(ok);
   if (!ok) {
-    writeTextAscii(T.error);
-    writeInt(<i64>status);
+    writeKeyInt(T.error, <i64>status);
   } else if (kind == REPLY_SAMPLING) {
     writeTextAscii(T.rate_hz);
     writeNumber(config.current.sample_rate_hz);
-    writeTextAscii(T.window);
-    writeInt(<i64>config.current.window_samples);
+    writeKeyInt(T.window, <i64>config.current.window_samples);
     writeTextAscii(T.interval_s);
     writeNumber(interval_s);
   } else if (kind == REPLY_WAVEFORM) {
-    writeTextAscii(T.parts);
-    writeInt(<i64>reply_parts);
+    writeKeyInt(T.parts, <i64>reply_parts);
   }
   return publish(KIND_REPLY);
 }

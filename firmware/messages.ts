@@ -5,7 +5,7 @@ import * as policy from "./policy";
 import * as trend from "./trend";
 import * as advice from "./advice";
 import * as persist from "./persist";
-import { writeBegin, writeEnd, writeMap, writeTextAscii, writeInt, writeBool, writeF32 } from "./cbor";
+import { writeBegin, writeEnd, writeMap, writeTextAscii, writeKeyInt, writeBool, writeF32 } from "./cbor";
 import { outbox, outPtr } from "./device";
 import { host_publish } from "./host";
 import { FIRMWARE_VERSION } from "./version";
@@ -49,10 +49,8 @@ export function publish(kind: i32): i32 {
 /** {"event": "boot", "boot": n, "fw": version}: the firmware started, for the n-th time. */
 export function publishBoot(boot_count: u32): i32 {
   eventBegin(3, T.boot);
-  writeTextAscii(T.boot);
-  writeInt(<i64>boot_count);
-  writeTextAscii(T.fw);
-  writeInt(<i64>FIRMWARE_VERSION);
+  writeKeyInt(T.boot, <i64>boot_count);
+  writeKeyInt(T.fw, <i64>FIRMWARE_VERSION);
   return publish(KIND_EVENT);
 }
 
@@ -84,8 +82,7 @@ export function publishAlarm(): void {
  *  ("storage") a write of its state the host could not make. */
 export function publishError(status: i32, what: Text): void {
   eventBegin(3, T.error);
-  writeTextAscii(T.code);
-  writeInt(<i64>status);
+  writeKeyInt(T.code, <i64>status);
   writeTextAscii(T.what);
   writeTextAscii(what);
   publish(KIND_EVENT);
@@ -107,8 +104,7 @@ export function publishAdvice(time_ms: i64): void {
   if (advised) {
     writeTextAscii(T.fault);
     writeTextAscii(nameOf(FAULT_NAMES, advice.cause));
-    writeTextAscii(T.by);
-    writeInt(time_ms / 1000 + <i64>Math.ceil(advice.act_within_h * 3600.0));
+    writeKeyInt(T.by, time_ms / 1000 + <i64>Math.ceil(advice.act_within_h * 3600.0));
   }
   publish(KIND_EVENT);
 }
