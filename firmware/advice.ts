@@ -17,19 +17,19 @@ export const ACTION_ALIGN_SHAFT: i32 = 4;
 export const ACTION_CHECK_SUCTION: i32 = 5;
 export const ACTION_CHECK_SENSOR: i32 = 6;
 export const ACTIONS: i32 = 7;
-export const ACTION_NAMES: StaticArray<Text> = [
+export const ACTION_NAMES: usize = memory.data<u32>([
   T.none, T.inspect, T.replace_bearing, T.balance_impeller, T.align_shaft, T.check_suction, T.check_sensor,
-];
+]);
 
 /** Diagnoses (analysis.ts FAULT_*): none, imbalance, misalignment, outer race, inner race,
  *  rolling element, cavitation, unknown, sensor fault. */
 const FAULTS: i32 = 9;
 /** What each diagnosis calls for. */
-const ACTION_FOR_FAULT: StaticArray<i32> = [
+const ACTION_FOR_FAULT: usize = memory.data<i32>([
   ACTION_INSPECT, ACTION_BALANCE_IMPELLER, ACTION_ALIGN_SHAFT, ACTION_REPLACE_BEARING,
   ACTION_REPLACE_BEARING, ACTION_REPLACE_BEARING, ACTION_CHECK_SUCTION, ACTION_INSPECT,
   ACTION_CHECK_SENSOR,
-];
+]);
 /** Weight of the newest window in each fault's evidence (about the last ten windows). */
 const EVIDENCE_SMOOTHING: f32 = 0.1;
 /** A fault is the cause when its evidence is at least this share of recent windows. */
@@ -52,7 +52,7 @@ const evidence: usize = memory.data(FAULTS * 4);
 if (FAULTS != FAULT_SENSOR + 1) ERROR("advice keeps evidence for another number of diagnoses than analysis.ts has");
 if (ADVICE_BYTES != 44 || ADVICE_BYTES != persist.ADVICE_BYTES) ERROR("the advice record is not the 44 bytes ABI.md states");
 if (ADVICE_BYTES_EIGHT_FAULTS >= ADVICE_BYTES) ERROR("the older advice record is not the shorter");
-if (ASSERTS) assert(ACTION_NAMES.length == ACTIONS && ACTION_FOR_FAULT.length == FAULTS, "advice's tables do not match its constants");
+if (ASSERTS) assert(load<u32>(ACTION_NAMES + <usize>(ACTIONS - 1) * 4) == T.check_sensor && load<i32>(ACTION_FOR_FAULT + <usize>(FAULTS - 1) * 4) == ACTION_CHECK_SENSOR, "advice's tables do not match its constants");
 
 export let action: i32 = ACTION_NONE;
 /** The diagnosis behind the action (FAULT_*), FAULT_UNKNOWN when none stands out. */
@@ -138,7 +138,7 @@ export function update(fault: i32): void {
         candidate_run = 0;
       }
     }
-    action = ACTION_FOR_FAULT[cause];
+    action = load<i32>(ACTION_FOR_FAULT + (<usize>cause << 2));
     const fixed = trend.level == trend.ALARM_DANGER ? DANGER_WITHIN_H : ALERT_WITHIN_H;
     act_within_h = trend.rul_low_h >= 0.0 ? Math.min(trend.rul_low_h, fixed) : fixed;
   }

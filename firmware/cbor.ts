@@ -52,22 +52,22 @@ function putByte(b: u32): void {
 }
 
 export function writeHead(major: u8, value: u64): void {
-  const top = <u32>major << 5;
-  if (value < 24) {
-    if (room(1)) putByte(top | <u32>value);
-  } else if (value <= 0xff) {
-    if (room(2)) { putByte(top | 24); putByte(<u32>value); }
-  } else if (value <= 0xffff) {
-    if (room(3)) { putByte(top | 25); putByte(<u32>(value >> 8)); putByte(<u32>value & 0xff); }
-  } else if (value <= 0xffffffff) {
-    if (room(5)) {
-      putByte(top | 26);
-      for (let shift: i32 = 24; shift >= 0; shift -= 8) putByte(<u32>(value >> shift) & 0xff);
-    }
-  } else if (room(9)) {
-    putByte(top | 27);
-    for (let shift: i32 = 56; shift >= 0; shift -= 8) putByte(<u32>(value >> shift) & 0xff);
+  // The value in the initial byte below 24, else in the fewest of 1, 2, 4 or 8 bytes after it
+  // (additional information 24 to 27).
+  let info = <u32>value;
+  let size: i32 = 0;
+  if (value >= 24) {
+    size = value <= 0xff ? 1 : value <= 0xffff ? 2 : value <= 0xffffffff ? 4 : 8;
+    info = 24 + <u32>ctz(size);
   }
+  writeSized(<u32>major << 5 | info, value, size);
+}
+
+/** The initial byte `initial`, then the low `size` bytes of `value`, most significant first. */
+function writeSized(initial: u32, value: u64, size: i32): void {
+  if (!room(1 + size)) return;
+  putByte(initial);
+  for (let shift = (size - 1) << 3; shift >= 0; shift -= 8) putByte(<u32>(value >> <u64>shift) & 0xff);
 }
 
 export function writeInt(value: i64): void {
@@ -88,25 +88,16 @@ export function writeNull(): void {
 }
 
 export function writeF32(value: f32): void {
-  if (!room(5)) return;
-  putByte(0xfa);
-  const bits = reinterpret<u32>(value);
-  for (let shift: i32 = 24; shift >= 0; shift -= 8) putByte((bits >> shift) & 0xff);
+  writeSized(0xfa, <u64>reinterpret<u32>(value), 4);
 }
 
 /** A half-precision float from its 16 bits. */
 export function writeF16(bits: u32): void {
-  if (!room(3)) return;
-  putByte(0xf9);
-  putByte(bits >> 8);
-  putByte(bits & 0xff);
+  writeSized(0xf9, <u64>bits, 2);
 }
 
 export function writeF64(value: f64): void {
-  if (!room(9)) return;
-  putByte(0xfb);
-  const bits = reinterpret<u64>(value);
-  for (let shift: i32 = 56; shift >= 0; shift -= 8) putByte(<u32>(bits >> shift) & 0xff);
+  writeSized(0xfb, reinterpret<u64>(value), 8);
 }
 
 /** A whole number as an integer, anything else as the shortest exact float (f32 or f64). */
@@ -123,6 +114,12 @@ export function writeNumber(value: f64): void {
 /** A text string of the firmware's own (names.ts). */
 export function writeTextAscii(text: Text): void {
   writeTextBytes(textPtr(text), textLen(text));
+}
+
+/** A map entry of the firmware's own key (names.ts) and an integer value. */
+export function writeKeyInt(key: Text, value: i64): void {
+  writeTextAscii(key);
+  writeInt(value);
 }
 
 /** One text string of two texts, `prefix` then `text`: a name made of parts costs no text of
@@ -277,6 +274,13 @@ export function skipContent(depth: i32): bool {
   }
   if (major == MAJOR_TAG) return readHead() && skipContent(depth + 1);
   return true;
+}
+
+/** Reads a text that must be `first` (0) or `second` (1); -1 for anything else. */
+export function readChoice(first: Text, second: Text): i32 {
+  if (!readText()) return -1;
+  if (textIs(first)) return 0;
+  return textIs(second) ? 1 : -1;
 }
 
 /** True when the last string read equals `text` (names.ts). */

@@ -9,12 +9,12 @@ import * as advice from "./advice";
 import * as sensors from "./sensors";
 import * as persist from "./persist";
 import {
-  writeBegin, writeMap, writeTextAscii, writeInt, writeBool, writeNumber, writeByteString, headNumber,
+  writeBegin, writeMap, writeTextAscii, writeKeyInt, writeBool, writeNumber, writeByteString, headNumber,
   readBegin, readHead, readText, readStringContent, skipContent, readPosition, textIs, read_malformed,
   head_major, head_value, text_ptr, text_len, bytesEqual,
 } from "./cbor";
 import { inbox, outbox, outPtr, applyStaged, last_window, last_window_start_ms, last_window_valid } from "./device";
-import { publish, publishError, publishPolicy, publishAlarm, publishMaintenance, reportStorage } from "./messages";
+import { nameOf, messageBegin, publish, publishError, publishPolicy, publishAlarm, publishMaintenance, reportStorage } from "./messages";
 import { selfTest } from "./self-test";
 import { warnThrottled, WARN_BAD_COMMAND } from "./text";
 import {
@@ -163,20 +163,15 @@ function runWaveform(): i32 {
     if (ASSERTS) assert(limit <= outbox.length && holds(last_window, first, count), "waveform part past its buffers");
     writeBegin(outPtr(), limit);
     writeMap(8);
-    writeTextAscii(T.id);
-    writeInt(command_id);
-    writeTextAscii(T.part);
-    writeInt(<i64>part);
-    writeTextAscii(T.parts);
-    writeInt(<i64>parts);
-    writeTextAscii(T.t);
-    writeInt(last_window_start_ms);
+    writeKeyInt(T.id, command_id);
+    writeKeyInt(T.part, <i64>part);
+    writeKeyInt(T.parts, <i64>parts);
+    writeKeyInt(T.t, last_window_start_ms);
     writeTextAscii(T.rate_hz);
     writeNumber(config.current.sample_rate_hz);
     writeTextAscii(T.units);
     writeTextAscii(config.current.units == config.UNITS_G ? T.g : T.m_s2);
-    writeTextAscii(T.first);
-    writeInt(<i64>first);
+    writeKeyInt(T.first, <i64>first);
     writeTextAscii(T.samples);
     writeByteString(changetype<usize>(last_window) + (<usize>first << 2), count << 2);
     const status = publish(KIND_WAVEFORM);
@@ -187,43 +182,19 @@ function runWaveform(): i32 {
   return STATUS_OK;
 }
 
-const POLICY_KEYS_MAX: u64 = 3;
-
-/** "policy": {"token": bstr, ?"waveform", ?"detail"}: the owner changes what may leave. */
+/** "policy": {"token": bstr, ?"waveform", ?"detail"} (policy.ts readMap): the owner changes
+ *  what may leave. */
 function runPolicy(): i32 {
   if (!policy.provisioned) return STATUS_FORBIDDEN;
   if (command_args_len == 0) return STATUS_BAD_ARGUMENT;
   readBegin(command_args_ptr, command_args_len);
-  if (!readHead()) return STATUS_BAD_CBOR;
-  if (head_major != 5 || head_value > POLICY_KEYS_MAX) return STATUS_BAD_ARGUMENT;
-  let token_ok = false;
-  let new_waveform = policy.waveform;
-  let new_detail = policy.detail;
-  const entries = <i32>head_value;
-  for (let i = 0; i < entries; i++) {
-    if (!readText()) return STATUS_BAD_ARGUMENT;
-    if (textIs(T.token)) {
-      if (!readHead() || head_major != 2 || !readStringContent()) return STATUS_BAD_ARGUMENT;
-      token_ok = policy.tokenMatches(text_ptr, text_len);
-    } else if (textIs(T.waveform)) {
-      if (!readText()) return STATUS_BAD_ARGUMENT;
-      if (textIs(T.never)) new_waveform = policy.WAVEFORM_NEVER;
-      else if (textIs(T.on_request)) new_waveform = policy.WAVEFORM_ON_REQUEST;
-      else return STATUS_BAD_ARGUMENT;
-    } else if (textIs(T.detail)) {
-      if (!readText()) return STATUS_BAD_ARGUMENT;
-      if (textIs(T.summary)) new_detail = policy.DETAIL_SUMMARY;
-      else if (textIs(T.full)) new_detail = policy.DETAIL_FULL;
-      else return STATUS_BAD_ARGUMENT;
-    } else {
-      return STATUS_BAD_ARGUMENT;
-    }
-  }
-  if (!token_ok) {
+  const read = policy.readMap(false, policy.waveform, policy.detail);
+  if (read != policy.MAP_READ) return read == policy.MAP_UNREADABLE ? STATUS_BAD_CBOR : STATUS_BAD_ARGUMENT;
+  if (!policy.tokenMatches(policy.map_token_ptr, policy.map_token_len)) {
     publishError(STATUS_FORBIDDEN, T.policy);
     return STATUS_FORBIDDEN;
   }
-  const stored = policy.change(new_waveform, new_detail);
+  const stored = policy.change(policy.map_waveform, policy.map_detail);
   if (stored != STATUS_OK) return stored;
   return publishPolicy();
 }
@@ -238,7 +209,7 @@ function runMaintenance(): i32 {
   if (!readText() || !textIs(T.action)) return STATUS_BAD_ARGUMENT;
   if (!readText()) return STATUS_BAD_ARGUMENT;
   let done = -1;
-  for (let a = 1; a < advice.ACTIONS && done < 0; a++) if (textIs(advice.ACTION_NAMES[a])) done = a;
+  for (let a = 1; a < advice.ACTIONS && done < 0; a++) if (textIs(nameOf(advice.ACTION_NAMES, a))) done = a;
   if (done < 0) return STATUS_BAD_ARGUMENT;
   trend.reset();
   advice.reset();
@@ -287,25 +258,21 @@ function runCommand(): i32 {
 function reply(id: i64, status: i32): i32 {
   const ok = status >= STATUS_OK;
   const kind = ok ? reply_kind : REPLY_PLAIN;
-  writeBegin(outPtr(), outbox.length);
+  messageBegin();
   writeMap(!ok ? 3 : kind == REPLY_SAMPLING ? 5 : kind == REPLY_WAVEFORM ? 3 : 2);
-  writeTextAscii(T.id);
-  writeInt(id);
+  writeKeyInt(T.id, id);
   writeTextAscii(T.ok);
   writeBool(ok);
   if (!ok) {
-    writeTextAscii(T.error);
-    writeInt(<i64>status);
+    writeKeyInt(T.error, <i64>status);
   } else if (kind == REPLY_SAMPLING) {
     writeTextAscii(T.rate_hz);
     writeNumber(config.current.sample_rate_hz);
-    writeTextAscii(T.window);
-    writeInt(<i64>config.current.window_samples);
+    writeKeyInt(T.window, <i64>config.current.window_samples);
     writeTextAscii(T.interval_s);
     writeNumber(interval_s);
   } else if (kind == REPLY_WAVEFORM) {
-    writeTextAscii(T.parts);
-    writeInt(<i64>reply_parts);
+    writeKeyInt(T.parts, <i64>reply_parts);
   }
   return publish(KIND_REPLY);
 }

@@ -2,12 +2,12 @@
 // then applied, so a bad configuration changes nothing.
 
 import {
-  readBegin, readHead, readText, readRemaining, readStringContent, headNumber, textIs, read_malformed,
+  readBegin, readHead, readText, readRemaining, readChoice, headNumber, textIs, read_malformed,
   head_major, head_value, text_ptr, text_len,
 } from "./cbor";
 import { STATUS_OK, STATUS_BAD_CBOR, STATUS_BAD_CONFIG } from "./status";
-import { ASSERTS, holds } from "./assert";
-import { TOKEN_BYTES_MIN, TOKEN_BYTES_MAX } from "./policy";
+import { ASSERTS } from "./assert";
+import { readMap, MAP_READ, map_token_len, WAVEFORM_ON_REQUEST, DETAIL_FULL } from "./policy";
 import { Text, T } from "./names";
 
 export const DEVICE_ID_BYTES_MAX: i32 = 64;
@@ -26,6 +26,8 @@ export const UNITS_M_S2: i32 = 1;
 
 export const ISO_GROUP_LARGE: i32 = 1; // > 300 kW, or a pump with a separate driver
 export const ISO_GROUP_MEDIUM: i32 = 2; // 15–300 kW, or a pump with an integrated driver
+export const FOUNDATION_RIGID: i32 = 0;
+export const FOUNDATION_FLEXIBLE: i32 = 1;
 export const VANES_MAX: i32 = 16;
 export const ROLLING_ELEMENTS_MIN: f64 = 3.0;
 export const ROLLING_ELEMENTS_MAX: f64 = 64.0;
@@ -43,7 +45,7 @@ export class Config {
   units: i32 = UNITS_G;
   message_bytes_max: i32 = MESSAGE_BYTES_DEFAULT;
   shaft_rpm: f64 = 0.0; // 0: unknown, measured within rpm_min..rpm_max
-  rpm_min: f64 = 600.0;
+  rpm_min: f64 = 600.0; // rpm_min, rpm_max: one after the other (VALUE_RANGE)
   rpm_max: f64 = 3600.0;
   vanes: i32 = 0;
   rolling_elements: f64 = 0.0; // 0: no bearing geometry
@@ -51,8 +53,8 @@ export class Config {
   pitch_diameter_mm: f64 = 0.0;
   contact_angle_deg: f64 = 0.0;
   iso_group: i32 = ISO_GROUP_MEDIUM;
-  flexible_foundation: bool = false;
-  band_low_hz: f64 = 0.0; // 0, 0: chosen per window
+  foundation: i32 = FOUNDATION_RIGID;
+  band_low_hz: f64 = 0.0; // 0, 0: chosen per window; one after the other (VALUE_RANGE)
   band_high_hz: f64 = 0.0;
   cavitation_m_s2: f64 = 2.0;
   baseline_windows: i32 = 36;
@@ -62,25 +64,7 @@ export class Config {
   }
 
   copyFrom(other: Config): void {
-    this.device_id_len = other.device_id_len;
-    this.sample_rate_hz = other.sample_rate_hz;
-    this.window_samples = other.window_samples;
-    this.units = other.units;
-    this.message_bytes_max = other.message_bytes_max;
-    this.shaft_rpm = other.shaft_rpm;
-    this.rpm_min = other.rpm_min;
-    this.rpm_max = other.rpm_max;
-    this.vanes = other.vanes;
-    this.rolling_elements = other.rolling_elements;
-    this.element_diameter_mm = other.element_diameter_mm;
-    this.pitch_diameter_mm = other.pitch_diameter_mm;
-    this.contact_angle_deg = other.contact_angle_deg;
-    this.iso_group = other.iso_group;
-    this.flexible_foundation = other.flexible_foundation;
-    this.band_low_hz = other.band_low_hz;
-    this.band_high_hz = other.band_high_hz;
-    this.cavitation_m_s2 = other.cavitation_m_s2;
-    this.baseline_windows = other.baseline_windows;
+    memory.copy(changetype<usize>(this), changetype<usize>(other), offsetof<Config>());
   }
 }
 
@@ -112,29 +96,17 @@ function stageDeviceId(): i32 {
   return STATUS_OK;
 }
 
-function readInteger(min: i32, max: i32): i32 {
-  if (!readHead() || head_major != 0) return -1;
-  if (head_value < <u64>min || head_value > <u64>max) return -1;
-  return <i32>head_value;
-}
-
-function readFinite(min: f64, max: f64): f64 {
-  if (!readHead()) return NaN;
-  const value = headNumber();
-  if (!isFinite(value) || value < min || value > max) return NaN;
-  return value;
-}
-
 /** Reads an array of exactly `count` finite numbers into `numbers`. */
-const numbers = new StaticArray<f64>(4);
+const NUMBERS_MAX: i32 = 4;
+const numbers: usize = memory.data(NUMBERS_MAX << 3);
 function readNumbers(count: i32): bool {
   if (!readHead() || head_major != 4 || head_value != <u64>count) return false;
-  if (ASSERTS) assert(holds(numbers, 0, count), "configuration numbers past their buffer");
+  if (ASSERTS) assert(count <= NUMBERS_MAX, "configuration numbers past their buffer");
   for (let i = 0; i < count; i++) {
     if (!readHead()) return false;
     const value = headNumber();
     if (!isFinite(value)) return false;
-    unchecked(numbers[i] = value);
+    store<f64>(numbers + (<usize>i << 3), value);
   }
   return true;
 }
@@ -142,10 +114,10 @@ function readNumbers(count: i32): bool {
 /** [n, d_mm, D_mm, angle_deg]: a geometry a bearing can have (d < D, cos φ · d/D < 1). */
 function stageBearing(): i32 {
   if (!readNumbers(4)) return STATUS_BAD_CONFIG;
-  const n = unchecked(numbers[0]);
-  const d = unchecked(numbers[1]);
-  const pitch = unchecked(numbers[2]);
-  const angle = unchecked(numbers[3]);
+  const n = load<f64>(numbers);
+  const d = load<f64>(numbers, 8);
+  const pitch = load<f64>(numbers, 16);
+  const angle = load<f64>(numbers, 24);
   if (n != Math.floor(n) || n < ROLLING_ELEMENTS_MIN || n > ROLLING_ELEMENTS_MAX) return STATUS_BAD_CONFIG;
   if (!(d > 0.0) || !(pitch > d) || pitch > PITCH_DIAMETER_MM_MAX) return STATUS_BAD_CONFIG;
   if (angle < 0.0 || angle > CONTACT_ANGLE_DEG_MAX) return STATUS_BAD_CONFIG;
@@ -156,116 +128,115 @@ function stageBearing(): i32 {
   return STATUS_OK;
 }
 
-function stageRange(low_min: f64, high_max: f64, is_band: bool): i32 {
+/** [low, high] into the two f64 at `field`: low ≥ `low_min`, high ≤ `high_max`, high > low. */
+function stageRange(field: usize, low_min: f64, high_max: f64): i32 {
   if (!readNumbers(2)) return STATUS_BAD_CONFIG;
-  const low = unchecked(numbers[0]);
-  const high = unchecked(numbers[1]);
+  const low = load<f64>(numbers);
+  const high = load<f64>(numbers, 8);
   if (low < low_min || high > high_max || !(high > low)) return STATUS_BAD_CONFIG;
-  if (is_band) {
-    staged.band_low_hz = low;
-    staged.band_high_hz = high;
-  } else {
-    staged.rpm_min = low;
-    staged.rpm_max = high;
-  }
+  store<f64>(field, low);
+  store<f64>(field, high, 8);
   return STATUS_OK;
 }
 
 // The owner's policy, when this configuration carries one: applied at provisioning only.
 export let owner_present: bool = false;
-export let owner_token_ptr: usize = 0;
-export let owner_token_len: i32 = 0;
-export let owner_waveform: u8 = 0;
-export let owner_detail: u8 = 0;
-const OWNER_KEYS_MAX: u64 = 3;
+export {
+  map_token_ptr as owner_token_ptr, map_token_len as owner_token_len, map_waveform as owner_waveform, map_detail as owner_detail,
+} from "./policy";
 
-/** {"token": bstr 16..32, ?"waveform": "on_request" | "never", ?"detail": "full" | "summary"} */
+/** {"token": bstr 16..32, ?"waveform", ?"detail"} (policy.ts readMap): policy.map_* hold it. */
 function stageOwner(): i32 {
-  if (!readHead() || head_major != 5 || head_value > OWNER_KEYS_MAX) return STATUS_BAD_CONFIG;
-  const entries = <i32>head_value;
-  owner_waveform = 0;
-  owner_detail = 0;
-  owner_token_len = 0;
-  for (let i = 0; i < entries; i++) {
-    if (!readText()) return STATUS_BAD_CONFIG;
-    if (textIs(T.token)) {
-      if (!readHead() || head_major != 2 || !readStringContent()) return STATUS_BAD_CONFIG;
-      if (text_len < TOKEN_BYTES_MIN || text_len > TOKEN_BYTES_MAX) return STATUS_BAD_CONFIG;
-      owner_token_ptr = text_ptr;
-      owner_token_len = text_len;
-    } else if (textIs(T.waveform)) {
-      if (!readText()) return STATUS_BAD_CONFIG;
-      if (textIs(T.on_request)) owner_waveform = 0;
-      else if (textIs(T.never)) owner_waveform = 1;
-      else return STATUS_BAD_CONFIG;
-    } else if (textIs(T.detail)) {
-      if (!readText()) return STATUS_BAD_CONFIG;
-      if (textIs(T.full)) owner_detail = 0;
-      else if (textIs(T.summary)) owner_detail = 1;
-      else return STATUS_BAD_CONFIG;
-    } else {
-      return STATUS_BAD_CONFIG;
-    }
-  }
-  if (owner_token_len == 0) return STATUS_BAD_CONFIG;
+  if (readMap(true, WAVEFORM_ON_REQUEST, DETAIL_FULL) != MAP_READ || map_token_len == 0) return STATUS_BAD_CONFIG;
   owner_present = true;
   return STATUS_OK;
 }
 
+// How each key's value is read into the staged configuration (KEYS, below).
+const VALUE_INTEGER: u32 = 0; // a whole number within [min, max], into an i32
+const VALUE_NUMBER: u32 = 1; // a finite number within [min, max], into an f64
+const VALUE_RANGE: u32 = 2; // [low, high], low ≥ min, high ≤ max and high > low, into two f64
+const VALUE_CHOICE: u32 = 3; // the text min (0) or the text max (1), into an i32
+const VALUE_DEVICE: u32 = 4; // these three by their own functions, without limits
+const VALUE_BEARING: u32 = 5;
+const VALUE_OWNER: u32 = 6;
+
+/** The configuration's keys, a row each: the key, and its VALUE_* << 8 | its field's offset in
+ *  a Config. The first LIMITED_KEYS have their limits in LIMITS, [min, max] a row. */
+const KEYS_COUNT: i32 = 15;
+const LIMITED_KEYS: i32 = 12;
+const KEYS: usize = memory.data<u32>([
+  T.rate_hz, VALUE_NUMBER << 8 | offsetof<Config>("sample_rate_hz"),
+  T.window, VALUE_INTEGER << 8 | offsetof<Config>("window_samples"),
+  T.max_message, VALUE_INTEGER << 8 | offsetof<Config>("message_bytes_max"),
+  T.rpm, VALUE_NUMBER << 8 | offsetof<Config>("shaft_rpm"),
+  T.vanes, VALUE_INTEGER << 8 | offsetof<Config>("vanes"),
+  T.baseline_windows, VALUE_INTEGER << 8 | offsetof<Config>("baseline_windows"),
+  T.band_hz, VALUE_RANGE << 8 | offsetof<Config>("band_low_hz"),
+  T.rpm_range, VALUE_RANGE << 8 | offsetof<Config>("rpm_min"),
+  T.iso_group, VALUE_INTEGER << 8 | offsetof<Config>("iso_group"),
+  T.foundation, VALUE_CHOICE << 8 | offsetof<Config>("foundation"),
+  T.cav_m_s2, VALUE_NUMBER << 8 | offsetof<Config>("cavitation_m_s2"),
+  T.units, VALUE_CHOICE << 8 | offsetof<Config>("units"),
+  T.device, VALUE_DEVICE << 8,
+  T.bearing, VALUE_BEARING << 8,
+  T.owner, VALUE_OWNER << 8,
+]);
+const LIMITS: usize = memory.data<f64>([
+  RATE_HZ_MIN, RATE_HZ_MAX,
+  <f64>WINDOW_SAMPLES_MIN, <f64>WINDOW_SAMPLES_MAX,
+  <f64>MESSAGE_BYTES_MIN, <f64>MESSAGE_BYTES_MAX,
+  0.0, SHAFT_RPM_MAX,
+  0.0, <f64>VANES_MAX,
+  <f64>BASELINE_WINDOWS_MIN, <f64>BASELINE_WINDOWS_MAX,
+  0.0, RATE_HZ_MAX / 2.0,
+  1.0, SHAFT_RPM_MAX,
+  <f64>ISO_GROUP_LARGE, <f64>ISO_GROUP_MEDIUM,
+  <f64>T.rigid, <f64>T.flexible, // FOUNDATION_RIGID, FOUNDATION_FLEXIBLE
+  0.001, CAVITATION_M_S2_MAX,
+  <f64>T.g, <f64>T.m_s2, // UNITS_G, UNITS_M_S2
+]);
+if (FOUNDATION_RIGID != 0 || FOUNDATION_FLEXIBLE != 1 || UNITS_G != 0 || UNITS_M_S2 != 1) ERROR("a choice is 0 for its first text, 1 for its second");
+if (offsetof<Config>("band_high_hz") != offsetof<Config>("band_low_hz") + 8 || offsetof<Config>("rpm_max") != offsetof<Config>("rpm_min") + 8) ERROR("a range's two f64 are not one after the other");
+if (offsetof<Config>() > 0xff) ERROR("a field's offset does not fit its byte in KEYS");
+
 function stageEntry(): i32 {
   if (!readText()) return STATUS_BAD_CONFIG;
-  if (textIs(T.device)) return stageDeviceId();
-  if (textIs(T.rate_hz)) {
-    staged.sample_rate_hz = readFinite(RATE_HZ_MIN, RATE_HZ_MAX);
-    return isNaN(staged.sample_rate_hz) ? STATUS_BAD_CONFIG : STATUS_OK;
-  }
-  if (textIs(T.window)) {
-    staged.window_samples = readInteger(WINDOW_SAMPLES_MIN, WINDOW_SAMPLES_MAX);
-    return staged.window_samples < 0 ? STATUS_BAD_CONFIG : STATUS_OK;
-  }
-  if (textIs(T.max_message)) {
-    staged.message_bytes_max = readInteger(MESSAGE_BYTES_MIN, MESSAGE_BYTES_MAX);
-    return staged.message_bytes_max < 0 ? STATUS_BAD_CONFIG : STATUS_OK;
-  }
-  if (textIs(T.rpm)) {
-    staged.shaft_rpm = readFinite(0.0, SHAFT_RPM_MAX);
-    return isNaN(staged.shaft_rpm) ? STATUS_BAD_CONFIG : STATUS_OK;
-  }
-  if (textIs(T.vanes)) {
-    staged.vanes = readInteger(0, VANES_MAX);
-    return staged.vanes < 0 ? STATUS_BAD_CONFIG : STATUS_OK;
-  }
-  if (textIs(T.bearing)) return stageBearing();
-  if (textIs(T.owner)) return stageOwner();
-  if (textIs(T.baseline_windows)) {
-    staged.baseline_windows = readInteger(BASELINE_WINDOWS_MIN, BASELINE_WINDOWS_MAX);
-    return staged.baseline_windows < 0 ? STATUS_BAD_CONFIG : STATUS_OK;
-  }
-  if (textIs(T.band_hz)) return stageRange(0.0, RATE_HZ_MAX / 2.0, true);
-  if (textIs(T.rpm_range)) return stageRange(1.0, SHAFT_RPM_MAX, false);
-  if (textIs(T.iso_group)) {
-    staged.iso_group = readInteger(ISO_GROUP_LARGE, ISO_GROUP_MEDIUM);
-    return staged.iso_group < 0 ? STATUS_BAD_CONFIG : STATUS_OK;
-  }
-  if (textIs(T.foundation)) {
-    if (!readText()) return STATUS_BAD_CONFIG;
-    if (textIs(T.rigid)) staged.flexible_foundation = false;
-    else if (textIs(T.flexible)) staged.flexible_foundation = true;
-    else return STATUS_BAD_CONFIG;
+  let key = 0;
+  while (key < KEYS_COUNT && !textIs(load<u32>(KEYS + (<usize>key << 3)))) key++;
+  if (key == KEYS_COUNT) return STATUS_BAD_CONFIG; // an unknown key is a mistake, not something to ignore
+  const how = load<u32>(KEYS + (<usize>key << 3), 4);
+  const kind = how >> 8;
+  if (kind == VALUE_DEVICE) return stageDeviceId();
+  if (kind == VALUE_BEARING) return stageBearing();
+  if (kind == VALUE_OWNER) return stageOwner();
+  if (ASSERTS) assert(key < LIMITED_KEYS, "a key without limits");
+  const field = changetype<usize>(staged) + <usize>(how & 0xff);
+  const min = load<f64>(LIMITS + (<usize>key << 4));
+  const max = load<f64>(LIMITS + (<usize>key << 4), 8);
+  if (kind == VALUE_RANGE) return stageRange(field, min, max);
+  if (kind == VALUE_CHOICE) {
+    const choice = readChoice(<Text>min, <Text>max);
+    if (choice < 0) return STATUS_BAD_CONFIG;
+    store<i32>(field, choice);
     return STATUS_OK;
   }
-  if (textIs(T.cav_m_s2)) {
-    staged.cavitation_m_s2 = readFinite(0.001, CAVITATION_M_S2_MAX);
-    return isNaN(staged.cavitation_m_s2) ? STATUS_BAD_CONFIG : STATUS_OK;
-  }
-  if (textIs(T.units)) {
-    if (!readText()) return STATUS_BAD_CONFIG;
-    if (textIs(T.g)) staged.units = UNITS_G;
-    else if (textIs(T.m_s2)) staged.units = UNITS_M_S2;
-    else return STATUS_BAD_CONFIG;
-    return STATUS_OK;
-  }
-  return STATUS_BAD_CONFIG; // an unknown key is a mistake, not something to ignore
+  if (!readHead()) return STATUS_BAD_CONFIG;
+  const value = headNumber();
+  if ((kind == VALUE_INTEGER && head_major != 0) || !isFinite(value) || value < min || value > max) return STATUS_BAD_CONFIG;
+  if (kind == VALUE_INTEGER) store<i32>(field, <i32>value);
+  else store<f64>(field, value);
+  return STATUS_OK;
+}
+
+/** The checks across fields of the staged configuration: the band must lie below Nyquist, the
+ *  rpm range must hold the speed. */
+function stagedAcross(): i32 {
+  const nyquist_hz = staged.sample_rate_hz / 2.0;
+  if (staged.band_high_hz > nyquist_hz) return STATUS_BAD_CONFIG;
+  if (staged.rpm_max / 60.0 >= nyquist_hz) return STATUS_BAD_CONFIG;
+  if (staged.shaft_rpm > 0.0 && staged.shaft_rpm / 60.0 >= nyquist_hz) return STATUS_BAD_CONFIG;
+  return STATUS_OK;
 }
 
 /** Decodes and checks a configuration into the staging area. The one in force is untouched. */
@@ -285,11 +256,7 @@ export function stage(ptr: usize, len: i32): i32 {
   if (staged.device_id_len == 0 || staged.sample_rate_hz == 0.0 || staged.window_samples == 0) {
     return STATUS_BAD_CONFIG; // device, rate_hz and window are required
   }
-  // Checks across fields: the band must lie below Nyquist, the rpm range must hold the speed.
-  if (staged.band_high_hz > staged.sample_rate_hz / 2.0) return STATUS_BAD_CONFIG;
-  if (staged.rpm_max / 60.0 >= staged.sample_rate_hz / 2.0) return STATUS_BAD_CONFIG;
-  if (staged.shaft_rpm > 0.0 && staged.shaft_rpm / 60.0 >= staged.sample_rate_hz / 2.0) return STATUS_BAD_CONFIG;
-  return STATUS_OK;
+  return stagedAcross();
 }
 
 export function stagedWindowSamples(): i32 { return staged.window_samples; }
@@ -309,9 +276,7 @@ export function stageSampleRate(rate_hz: f64): i32 {
   if (!isFinite(rate_hz) || rate_hz < RATE_HZ_MIN || rate_hz > RATE_HZ_MAX) return STATUS_BAD_CONFIG;
   staged.copyFrom(current);
   staged.sample_rate_hz = rate_hz;
-  if (staged.band_high_hz > rate_hz / 2.0) return STATUS_BAD_CONFIG;
-  if (staged.rpm_max / 60.0 >= rate_hz / 2.0) return STATUS_BAD_CONFIG;
-  if (staged.shaft_rpm > 0.0 && staged.shaft_rpm / 60.0 >= rate_hz / 2.0) return STATUS_BAD_CONFIG;
+  if (stagedAcross() != STATUS_OK) return STATUS_BAD_CONFIG;
   if (ASSERTS) assert(current.device_id_len <= DEVICE_ID_BYTES_MAX, "device id past its buffer");
   memory.copy(staged_id, base_name, <usize>current.device_id_len);
   return STATUS_OK;

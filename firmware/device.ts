@@ -74,7 +74,7 @@ export function applyStaged(): i32 {
 }
 
 // ISO 10816-3 zone boundaries A/B, B/C, C/D in mm/s: [group 1 rigid, flexible, group 2 rigid, flexible].
-const ZONE_LIMITS_MM_S: StaticArray<f64> = [2.3, 4.5, 7.1, 3.5, 7.1, 11.0, 1.4, 2.8, 4.5, 2.3, 4.5, 7.1];
+const ZONE_LIMITS_MM_S: usize = memory.data<f64>([2.3, 4.5, 7.1, 3.5, 7.1, 11.0, 1.4, 2.8, 4.5, 2.3, 4.5, 7.1]);
 
 /** Derives what the analysis needs from the configuration in force. */
 function configureMachine(): void {
@@ -101,10 +101,12 @@ function configureMachine(): void {
   }
   m.band_low_hz = c.band_low_hz;
   m.band_high_hz = c.band_high_hz;
-  const row = ((c.iso_group == config.ISO_GROUP_LARGE ? 0 : 2) + (c.flexible_foundation ? 1 : 0)) * 3;
-  m.zone_ab_mm_s = ZONE_LIMITS_MM_S[row];
-  m.zone_bc_mm_s = ZONE_LIMITS_MM_S[row + 1];
-  m.zone_cd_mm_s = ZONE_LIMITS_MM_S[row + 2];
+  // A configuration holds a group and a foundation (config.ts): one of the four rows.
+  const row = ZONE_LIMITS_MM_S + <usize>((c.iso_group == config.ISO_GROUP_LARGE ? 0 : 2) + c.foundation) * 24;
+  if (ASSERTS) assert(c.foundation == config.FOUNDATION_RIGID || c.foundation == config.FOUNDATION_FLEXIBLE, "a foundation past the zone limits");
+  m.zone_ab_mm_s = load<f64>(row);
+  m.zone_bc_mm_s = load<f64>(row, 8);
+  m.zone_cd_mm_s = load<f64>(row, 16);
   m.cavitation_m_s2 = c.cavitation_m_s2;
 }
 

@@ -47,7 +47,7 @@ const HISTORY_OFFSET: i32 = TEMPERATURE_OFFSET + TEMPERATURE_BYTES;
 export const STATE_BYTES_MAX: i32 = HISTORY_OFFSET + HISTORY_BYTES;
 
 /** Where the record was kept before it was one (read once when record 9 is absent). */
-const LEGACY_KEYS: StaticArray<i32> = [4, 5, 7, 8, 6];
+const LEGACY_KEYS: usize = memory.data<u8>([4, 5, 7, 8, 6]);
 
 /** Between two writes of the record in steady state; after a write that failed, the next try. */
 const WRITE_INTERVAL_MS: i64 = 3_600_000;
@@ -81,21 +81,15 @@ export let failures: i32 = 0;
 
 function lengthAt(section: i32): usize { return record + <usize>(LENGTHS_AT + (section << 1)); }
 
-function offsetOf(section: i32): i32 {
-  if (section == SECTION_BASELINE) return BASELINE_OFFSET;
-  if (section == SECTION_TREND) return TREND_OFFSET;
-  if (section == SECTION_ADVICE) return ADVICE_OFFSET;
-  if (section == SECTION_TEMPERATURE) return TEMPERATURE_OFFSET;
-  return HISTORY_OFFSET;
-}
+/** Each section's offset in the record, then each one's largest length. */
+const PLACES: usize = memory.data<u16>([
+  <u16>BASELINE_OFFSET, <u16>TREND_OFFSET, <u16>ADVICE_OFFSET, <u16>TEMPERATURE_OFFSET, <u16>HISTORY_OFFSET,
+  <u16>BASELINE_BYTES, <u16>TREND_BYTES, <u16>ADVICE_BYTES, <u16>TEMPERATURE_BYTES, <u16>HISTORY_BYTES,
+]);
+if (SECTION_BASELINE != 0 || SECTION_TREND != 1 || SECTION_ADVICE != 2 || SECTION_TEMPERATURE != 3 || SECTION_HISTORY != 4) ERROR("PLACES is in the order of the sections");
 
-function capacityOf(section: i32): i32 {
-  if (section == SECTION_BASELINE) return BASELINE_BYTES;
-  if (section == SECTION_TREND) return TREND_BYTES;
-  if (section == SECTION_ADVICE) return ADVICE_BYTES;
-  if (section == SECTION_TEMPERATURE) return TEMPERATURE_BYTES;
-  return HISTORY_BYTES;
-}
+function offsetOf(section: i32): i32 { return <i32>load<u16>(PLACES + (<usize>section << 1)); }
+function capacityOf(section: i32): i32 { return <i32>load<u16>(PLACES + (<usize>section << 1), SECTIONS << 1); }
 
 /** Whether `read` bytes of record 9 are a record this firmware wrote: its magic, each
  *  section's length within its place, and its length where the history ends. */
@@ -140,7 +134,7 @@ export function readSection(section: i32): i32 {
     const length = <i32>load<u16>(lengthAt(section));
     return length > 0 ? length : -1;
   }
-  const read = host_storage_read(unchecked(LEGACY_KEYS[section]), record + <usize>offsetOf(section), capacity);
+  const read = host_storage_read(<i32>load<u8>(LEGACY_KEYS + <usize>section), record + <usize>offsetOf(section), capacity);
   if (ASSERTS) assert(read <= capacity, "host read a section past its place");
   store<u16>(lengthAt(section), <u16>(read > 0 ? read : 0));
   return read;

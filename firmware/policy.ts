@@ -6,8 +6,10 @@
 // command cannot be replayed, not even across a reboot.
 
 import { host_storage_read, host_storage_write } from "./host";
+import { readHead, readStringContent, readText, readChoice, textIs, head_major, head_value, text_ptr, text_len } from "./cbor";
 import { STATUS_OK, STATUS_STORAGE, STATUS_REPLAYED } from "./status";
 import { ASSERTS } from "./assert";
+import { T } from "./names";
 
 export const WAVEFORM_ON_REQUEST: u8 = 0;
 export const WAVEFORM_NEVER: u8 = 1;
@@ -83,6 +85,52 @@ export function provision(token_ptr: usize, length: i32, new_waveform: u8, new_d
   provisioned = save() == STATUS_OK;
   return provisioned;
 }
+
+// A policy map as a configuration's "owner" and a "policy" command's args carry it: {"token":
+// bstr, ?"waveform": "on_request" | "never", ?"detail": "full" | "summary"}.
+const MAP_KEYS_MAX: u64 = 3;
+export const MAP_READ: i32 = 0;
+export const MAP_UNREADABLE: i32 = 1; // no head where the map should start
+export const MAP_WRONG: i32 = 2; // not such a map
+/** The map last read: its token (length 0: none), and its waveform and detail (the defaults
+ *  the reader was given where it has none). */
+export let map_token_ptr: usize = 0;
+export let map_token_len: i32 = 0;
+export let map_waveform: u8 = 0;
+export let map_detail: u8 = 0;
+
+/** Reads a policy map into map_*: MAP_READ, or why not. `bounded`: a token of a length no
+ *  token has (TOKEN_BYTES_MIN..MAX) is wrong at once (a configuration's), else it is taken and
+ *  matches no owner's (a command's). */
+export function readMap(bounded: bool, waveform_default: u8, detail_default: u8): i32 {
+  if (!readHead()) return MAP_UNREADABLE;
+  if (head_major != 5 || head_value > MAP_KEYS_MAX) return MAP_WRONG;
+  const entries = <i32>head_value;
+  map_token_len = 0;
+  map_waveform = waveform_default;
+  map_detail = detail_default;
+  for (let i = 0; i < entries; i++) {
+    if (!readText()) return MAP_WRONG;
+    if (textIs(T.token)) {
+      if (!readHead() || head_major != 2 || !readStringContent()) return MAP_WRONG;
+      if (bounded && (text_len < TOKEN_BYTES_MIN || text_len > TOKEN_BYTES_MAX)) return MAP_WRONG;
+      map_token_ptr = text_ptr;
+      map_token_len = text_len;
+    } else if (textIs(T.waveform)) {
+      const choice = readChoice(T.on_request, T.never);
+      if (choice < 0) return MAP_WRONG;
+      map_waveform = <u8>choice;
+    } else if (textIs(T.detail)) {
+      const choice = readChoice(T.full, T.summary);
+      if (choice < 0) return MAP_WRONG;
+      map_detail = <u8>choice;
+    } else {
+      return MAP_WRONG;
+    }
+  }
+  return MAP_READ;
+}
+if (WAVEFORM_ON_REQUEST != 0 || WAVEFORM_NEVER != 1 || DETAIL_FULL != 0 || DETAIL_SUMMARY != 1) ERROR("a policy's choice is 0 for its first text, 1 for its second");
 
 /** Compares a presented token with the owner's, in time independent of where they differ. */
 export function tokenMatches(ptr: usize, length: i32): bool {

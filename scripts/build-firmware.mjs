@@ -65,7 +65,8 @@ for (const target of targets) {
 
 /** Binaryen's size passes over asc's release output again, with binaryen's own defaults (those
  *  of `wasm-opt -Oz`: less inlining than asc asks for, exact float semantics), until the image
- *  stops shrinking: some 480 bytes less, as many instructions executed. Then cheapConstants().
+ *  stops shrinking: some 480 bytes less, as many instructions executed. Then cheapConstants() and
+ *  pooledConstants().
  *  The module is read from the .wat asc wrote beside it, so the names stay for the profiles. */
 function shrink(out) {
   const textFile = out.replace(/\.wasm$/, ".wat");
@@ -91,8 +92,9 @@ function shrink(out) {
     text = module.emitText();
   }
   module.dispose();
-  const cheap = binaryen.parseText(cheapConstants(text));
+  const cheap = binaryen.parseText(pooledConstants(cheapConstants(text)));
   cheap.setFeatures(binaryen.Features.MVP);
+  cheap.runPasses(["reorder-globals-always"]);
   if (!cheap.validate()) throw new Error(`${out}: the image is not valid after its last passes`);
   fs.writeFileSync(out, cheap.emitBinary());
   fs.writeFileSync(textFile, cheap.emitText());
@@ -101,16 +103,74 @@ function shrink(out) {
 
 /** An f64 constant in a function, where it is a whole number, as an i32 constant converted (3
  *  to 6 bytes where `f64.const` takes 9), and where it is an f32 (0.5, 0.25 ...) as an f32
- *  constant promoted (6 bytes): the same value exactly either way (every i32 and every f32 is
- *  an f64; -0, NaN and the infinities stay as they are). Some 500 of them: 2.8 KB less, for one
+ *  constant promoted (6 bytes), the infinities too: the same value exactly either way (every
+ *  i32 and every f32 is an f64, an infinite f32 the infinite f64; -0 and NaN stay as they are:
+ *  a NaN's promotion need not keep its bits). Some 500 of them: 2.8 KB less, for one
  *  instruction more where one runs (0.1 % more instructions per window; the conversions are 3 %
  *  more f64 operations). A pass over the module would fold them back, so this comes after the
  *  last. Globals' initial values must stay constants. */
 function cheapConstants(text) {
   return text.split("\n").map((line) => line.startsWith(" (global") ? line : line.replace(/\(f64\.const ([^)\s]+)\)/g, (constant, literal) => {
+    if (literal === "inf" || literal === "-inf") return `(f64.promote_f32 (f32.const ${literal}))`;
     const value = Number(literal);
     if (Number.isInteger(value) && !Object.is(value, -0) && Math.abs(value) <= 2 ** 31 - 1) return `(f64.convert_i32_s (i32.const ${value}))`;
     if (Math.fround(value) === value) return `(f64.promote_f32 (f32.const ${literal}))`;
     return constant;
   })).join("\n");
+}
+
+/** An f64 constant that functions use often as an immutable global: a global.get (2 bytes for
+ *  the 127 globals used most, 3 for the others) a use, for the global's 12 bytes once, where its
+ *  uses take fewer bytes so (f64.const: 9 bytes; an i32 converted: 3 to 7; an f32 promoted: 6).
+ *  The same value, and one instruction where the converted constants were two. */
+function pooledConstants(text) {
+  const GLOBAL_GET_BYTES = 2;
+  const GLOBAL_F64_BYTES = 12;
+  const GLOBAL_F32_BYTES = 8;
+  const CONSTANT = /\(f64\.const ([^)\s]+)\)|\(f64\.convert_i32_s \(i32\.const (-?\d+)\)\)|\(f64\.promote_f32 \(f32\.const ([^)\s]+)\)\)/g;
+  const lines = text.split("\n");
+  const uses = new Map(); // the constant's f64 text → [uses, bytes a use]
+  // One key a value: the shortest text that reads back as that f64 (NaNs, -0, the infinities as written).
+  const valueKey = (literal, value) => Number.isNaN(value) || Object.is(value, -0) || !Number.isFinite(value) ? literal : `${value}`;
+  const keyOf = (match, plain, integer, single) => {
+    if (plain !== undefined) return [valueKey(plain, Number(plain)), 9];
+    if (integer !== undefined) return [`${Number(integer)}`, 2 + signedLeb128Bytes(Number(integer))];
+    return [valueKey(single, Math.fround(Number(single))), 6];
+  };
+  for (const line of lines) {
+    if (line.startsWith(" (global")) continue;
+    for (const match of line.matchAll(CONSTANT)) {
+      const [key, bytes] = keyOf(...match);
+      const [count] = uses.get(key) ?? [0];
+      uses.set(key, [count + 1, bytes]);
+    }
+  }
+  const pooled = new Map([...uses].filter(([, [count, bytes]]) => count * (bytes - GLOBAL_GET_BYTES) > GLOBAL_F64_BYTES)
+    .map(([key], i) => [key, `$f64.pooled.${i}`]));
+  const body = lines.map((line) => line.startsWith(" (global") ? line : line.replace(CONSTANT, (...match) => {
+    const [key] = keyOf(...match);
+    return pooled.has(key) ? `(global.get ${pooled.get(key)})` : match[0];
+  }));
+  // The f32 constants of their own (5 bytes a use; the global 8) likewise.
+  const SINGLE = /(?<!\(f64\.promote_f32 )\(f32\.const ([^)\s]+)\)/g;
+  const singleKey = (literal) => valueKey(literal, Math.fround(Number(literal)));
+  const singleUses = new Map();
+  for (const line of body) {
+    if (line.startsWith(" (global")) continue;
+    for (const [, literal] of line.matchAll(SINGLE)) singleUses.set(singleKey(literal), (singleUses.get(singleKey(literal)) ?? 0) + 1);
+  }
+  const singles = new Map([...singleUses].filter(([, count]) => count * (5 - GLOBAL_GET_BYTES) > GLOBAL_F32_BYTES)
+    .map(([key], i) => [key, `$f32.pooled.${i}`]));
+  const pooledBody = body.map((line) => line.startsWith(" (global") ? line : line.replace(SINGLE, (constant, literal) =>
+    singles.has(singleKey(literal)) ? `(global.get ${singles.get(singleKey(literal))})` : constant));
+  const at = pooledBody.findIndex((line) => line.startsWith(" (global"));
+  pooledBody.splice(at, 0, ...[...pooled].map(([key, name]) => ` (global ${name} f64 (f64.const ${key}))`),
+    ...[...singles].map(([key, name]) => ` (global ${name} f32 (f32.const ${key}))`));
+  return pooledBody.join("\n");
+}
+
+function signedLeb128Bytes(value) {
+  let bytes = 1;
+  while (value < -64 || value > 63) { value = Math.floor(value / 128); bytes++; }
+  return bytes;
 }
