@@ -9,7 +9,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import mqtt from "mqtt";
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFailed, vi } from "vitest";
 import { main } from "../../cli/main.js";
 import { Device } from "../../host/device/device.js";
 import { MemoryStorage } from "../../host/storage/storage.js";
@@ -171,10 +171,17 @@ describe.skipIf(NATS_PATH === undefined)("a fleet on a three-node NATS cluster",
     const victim = cluster.nodes.findIndex((node) => node !== leader);
     let killed: Promise<void> | undefined;
     let killedAtMs = 0;
+    // What the run said, and how far it got, for a failure (a timeout says nothing of itself).
+    const started = performance.now();
+    const said: string[] = [];
+    let reached = "not started";
+    onTestFailed(() => console.error(`failover run: ${reached}; its last log lines:\n${said.slice(-40).join("\n")}`));
     const result: SimulationResult = await simulate(scenario, {
       brokerUrl: cluster.urls(victim), // the victim first, then the next nodes in turn
       collectorUrl: cluster.urls(victim + 1),
+      log: (device, level, text) => void said.push(`${((performance.now() - started) / 1000).toFixed(1)} s ${device} [${level}] ${text}`),
       onProgress: (progress) => {
+        reached = `simulated ${(progress.simulatedMs / 3_600_000).toFixed(1)} h of ${(progress.totalMs / 3_600_000).toFixed(1)} h at ${((performance.now() - started) / 1000).toFixed(1)} s`;
         if (killed !== undefined || progress.simulatedMs < progress.totalMs / 3) return;
         killedAtMs = progress.simulatedMs;
         killed = cluster.nodes[victim].kill();
