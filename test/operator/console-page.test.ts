@@ -164,7 +164,9 @@ describe.skipIf(CHROMIUM_PATH === undefined)("the console in a browser", () => {
       campaigns: [{ name: "fw-0.2.0", start_day: 0.9, image: "v0.2.0", waves: [0.1, 0.5, 1], success_threshold: 0.9, error_threshold: 0.5, on_error: "abort" }],
     });
     let paused = { waves: 0 };
-    const result = await runWithPage(s, 43_200, async (page) => {
+    // A simulated day in 10 s: the pause (two clicks and a redraw after the start) must come
+    // before the third wave starts; at 2 s a day a loaded machine's browser once clicked too late.
+    const result = await runWithPage(s, 8_640, async (page) => {
       // Paused as soon as it may be: while starting, or once it runs.
       await page.click("button[data-campaign='fw-0.2.0'][data-action=start]");
       await page.click("button[data-campaign='fw-0.2.0'][data-action=pause]", { timeout: 20_000 });
