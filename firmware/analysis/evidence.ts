@@ -181,7 +181,9 @@ export const AVERAGE_SHAPE_MAX: i32 = 32;
  *  independent one under Hann). The bin over that estimate, y = peak / μ̂, is F(2k, 2n) under
  *  noise, whose tail for a whole k is (1 − u)^n Σ_{j<k} C(n + j − 1, j) u^j, u = (k y / n) /
  *  (1 + k y / n); for k = 1 it is (1 + y/n)^−n, the single spectrum's. */
-export function averagedLnTail(peak: f64, median: f64, count: i32, shape: i32): f64 {
+export function averagedLnTail(peak: f64, median: f64, count: i32, shape_asked: i32): f64 {
+  // The sums below run over the shape: bounded by AVERAGE_SHAPE_MAX, as every loop is.
+  const shape = min(max(shape_asked, 1), AVERAGE_SHAPE_MAX);
   const k = <f64>shape;
   // The median of a gamma of shape k and mean k (Choi 1994: within 5e-5 of it at k = 2, closer above).
   const gamma_median = k - 1.0 / 3.0 + 8.0 / (405.0 * k) + 184.0 / (25515.0 * k * k) + 2248.0 / (3444525.0 * k * k * k);
