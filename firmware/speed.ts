@@ -128,6 +128,19 @@ function estimate(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64
   const fine = bin_hz / <f64>STEPS_PER_BIN;
   let best_hz = bestFamily(low, high_hz, low, high_hz, top);
   let best_z = best_family_z;
+  // A supply's lines are no harmonics of the shaft: a motor's electrical frequency is its pole
+  // pairs times the shaft's over one less the slip, never below it. So where a family below the
+  // candidate has a clear line for its fundamental, its own lines (those no harmonic of the
+  // candidate makes) stand out as a family, and they stand out from the spectrum between them
+  // more than the candidate's own lines do, the candidate is the supply's and that family the
+  // shaft's (or the cage's, which the rule after this one resolves).
+  if (best_hz > 0.0) {
+    const found = lowerFamily(low, best_hz, top);
+    if (found > 0.0) {
+      best_hz = found;
+      best_z = familyZ(found, top, 0);
+    }
+  }
   // A family at the cage's rate, or at a combination of the shaft and the cage, presupposes a
   // shaft turning faster (the cage turns because the shaft does): where that shaft's own family
   // is there, it is the explanation. Combinations up to the cage's second order and the shaft's
@@ -203,6 +216,50 @@ function bestFamily(from_hz: f64, to_hz: f64, low_hz: f64, high_hz: f64, top: f6
     }
   }
   return best_hz;
+}
+
+/** Among the candidates around the clear lines in [low_hz, above_hz) (less their tolerance),
+ *  the one whose harmonics apart from those of `above_hz` (within LINE_SEEN_BINS of one) stand
+ *  out most, when that is a family (z ≥ FAMILY_Z) and those lines' contrast exceeds that of
+ *  `above_hz`'s own; 0 when none does. */
+function lowerFamily(low_hz: f64, above_hz: f64, top: f64): f64 {
+  const fine = bin_hz / <f64>STEPS_PER_BIN;
+  const to_hz = above_hz - 2.0 * LINE_TOLERANCE_BINS * bin_hz;
+  const k_first = max(2, <i32>Math.floor(low_hz / bin_hz) - 1);
+  const k_last = min(prominence_bins - 2, <i32>Math.ceil(to_hz / bin_hz) + 1);
+  let best_hz: f64 = 0.0;
+  let best_z: f64 = FAMILY_Z;
+  for (let k = k_first; k <= k_last; k++) {
+    if (!isLine(k)) continue;
+    const line_hz = (<f64>k + peakOffset(k)) * bin_hz;
+    if (line_hz < low_hz || line_hz > to_hz) continue;
+    const from = line_hz - LINE_TOLERANCE_BINS * bin_hz;
+    for (let s = 0; s <= 2 * <i32>(LINE_TOLERANCE_BINS * <f64>STEPS_PER_BIN); s++) {
+      const hz = from + <f64>s * fine;
+      if (hz < low_hz || hz > to_hz) continue;
+      const z = familyApartZ(hz, above_hz, top);
+      if (z >= best_z && familyContrastT(hz, top, above_hz) > familyContrastT(above_hz, top, hz)) {
+        best_z = z;
+        best_hz = hz;
+      }
+    }
+  }
+  return best_hz;
+}
+
+/** familyZ of `hz` over its harmonics that lie more than LINE_SEEN_BINS from every harmonic of
+ *  `other_hz`: the lines only its family has. */
+function familyApartZ(hz: f64, other_hz: f64, top_hz: f64): f64 {
+  const harmonics = min(<i32>(top_hz / hz), HARMONICS_MAX);
+  let sum: f64 = 0.0;
+  let count = 0;
+  for (let h = 1; h <= harmonics; h++) {
+    const at = hz * <f64>h;
+    if (Math.abs(at - Math.round(at / other_hz) * other_hz) <= LINE_SEEN_BINS * bin_hz) continue;
+    sum += prominenceAt(at) - PROMINENCE_NOISE_MEAN;
+    count++;
+  }
+  return count > 0 ? sum / (PROMINENCE_NOISE_SD * Math.sqrt(<f64>count)) : 0.0;
 }
 
 /** Whether `hz` could be a harmonic of a speed in the range below the family search
@@ -314,16 +371,20 @@ function familyZ(hz: f64, top_hz: f64, skip: i32 = 0): f64 {
   return count > 0 ? sum / (PROMINENCE_NOISE_SD * Math.sqrt(<f64>count)) : 0.0;
 }
 
-/** How far the harmonics of `hz` stand out from the spectrum between them: each one's
+/** How far the harmonics of `hz` (those more than LINE_SEEN_BINS from every harmonic of
+ *  `apart_hz` when it is given) stand out from the spectrum between them: each one's
  *  prominence less the mean of the prominences a quarter of `hz` to either side, as a one-sample
  *  t statistic over them. Measured against the spectrum's own density of lines, not a noise
  *  model: a machine's spectrum is full of lines, which lift every position alike. */
-function familyContrastT(hz: f64, top_hz: f64): f64 {
-  const harmonics = min(<i32>(top_hz / hz), HARMONICS_MAX);
+function familyContrastT(hz: f64, top_hz: f64, apart_hz: f64 = 0.0): f64 {
+  const all = min(<i32>(top_hz / hz), HARMONICS_MAX);
+  let harmonics = 0;
   let sum: f64 = 0.0;
   let sum_squares: f64 = 0.0;
-  for (let h = 1; h <= harmonics; h++) {
+  for (let h = 1; h <= all; h++) {
     const at = hz * <f64>h;
+    if (apart_hz > 0.0 && Math.abs(at - Math.round(at / apart_hz) * apart_hz) <= LINE_SEEN_BINS * bin_hz) continue;
+    harmonics++;
     const contrast = prominenceAt(at) - 0.5 * (prominenceAt(at - 0.25 * hz) + prominenceAt(at + 0.25 * hz));
     sum += contrast;
     sum_squares += contrast * contrast;

@@ -38,6 +38,11 @@ let stream_speed_measured: bool = false;
 /** Whether its rate was set for a speed (measured or configured), not for the whole range. */
 let stream_speed_known: bool = false;
 let stream_speed_outliers: i32 = 0;
+/** The outliers' speeds' sum, whether they agree (each within the slip of their mean), and the
+ *  speed the stream's band and rate were planned for. */
+let stream_outlier_sum: f64 = 0.0;
+let stream_outliers_agree: bool = true;
+let stream_plan_hz: f64 = 0.0;
 let stream_decimation: i32 = 1;
 /** Decimated envelope points per half window, and the stream's sample rate. */
 let stream_segment: i32 = 0;
@@ -87,7 +92,19 @@ export function streamReset(): void {
  *  band, set for the whole range, carries any speed in it; their rate did too, and the measured
  *  speed may need less of it (streamReplan). A stream that does not continue is emptied. */
 export function streamContinues(previous_ptr: usize): bool {
-  const continuing = previous_ptr != 0 && stream_segment > 0 && stream_speed_outliers <= stream_windows;
+  let continuing = previous_ptr != 0 && stream_segment > 0;
+  if (continuing && stream_speed_outliers > stream_windows) {
+    // Outvoted: the stream's speed was the estimate's mistake. Its points are the band's envelope,
+    // which holds no speed; where the windows that outvoted it agree on a speed whose modulation
+    // the band and rate carry (no faster than planned for), the stream goes on at theirs.
+    const outliers_hz = stream_outlier_sum / <f64>stream_speed_outliers;
+    continuing = stream_outliers_agree && outliers_hz <= stream_plan_hz * (1.0 + SLIP_MAX);
+    if (continuing) {
+      stream_speed_sum = stream_outlier_sum;
+      stream_windows = stream_speed_outliers;
+      stream_speed_outliers = 0;
+    }
+  }
   if (continuing && !stream_speed_measured && result.speed_measured) {
     if (!stream_speed_known) streamReplan(band_modulation_hz);
     stream_speed_sum = result.shaft_hz;
@@ -140,6 +157,14 @@ export function streamEndWindow(previous_ptr: usize, samples_ptr: usize, scale: 
     stream_speed_outliers = 0;
     streamReplan(band_modulation_hz);
   } else {
+    if (stream_speed_outliers > 0) {
+      const outliers_hz = stream_outlier_sum / <f64>stream_speed_outliers;
+      if (Math.abs(f - outliers_hz) > SLIP_MAX * outliers_hz) stream_outliers_agree = false;
+    } else {
+      stream_outlier_sum = 0.0;
+      stream_outliers_agree = true;
+    }
+    stream_outlier_sum += f;
     stream_speed_outliers++;
   }
 }
@@ -169,12 +194,18 @@ function decimationFor(envelope_rate_hz: f64, modulation_hz: f64): i32 {
  *  held are averaged in groups as capture would have averaged them (a mean of equal groups' means
  *  is their mean), so the stream keeps what it holds and spans more time in the same points. */
 function streamReplan(modulation_hz: f64): void {
+  const planned = streamReplanned(modulation_hz);
+  if (planned) stream_plan_hz = result.shaft_hz;
+}
+
+/** streamReplan's work: whether the rate changed. */
+function streamReplanned(modulation_hz: f64): bool {
   const envelope_rate_hz = stream_rate_hz * <f64>stream_decimation;
   const decimation = decimationFor(envelope_rate_hz, modulation_hz);
-  if (decimation <= stream_decimation) return;
+  if (decimation <= stream_decimation) return false;
   const factor = decimation / stream_decimation;
   // Segments of the new plan are whole points: the old segments are `factor` of them each.
-  if (stream_segment % factor != 0 || stream_count % factor != 0) return;
+  if (stream_segment % factor != 0 || stream_count % factor != 0) return false;
   const base = changetype<usize>(stream);
   const kept = stream_count / factor;
   const scale = <f32>(1.0 / <f64>factor);
@@ -191,6 +222,7 @@ function streamReplan(modulation_hz: f64): void {
   stream_segment /= factor;
   stream_decimation = decimation;
   stream_rate_hz = envelope_rate_hz / <f64>decimation;
+  return true;
 }
 
 /** Starts a stream on the band [low_hz, high_hz] that must carry `modulation_hz`: decimated
@@ -212,6 +244,7 @@ function streamStart(low_hz: f64, high_hz: f64, modulation_hz: f64, points: i32)
   stream_speed_measured = result.speed_measured;
   stream_speed_known = result.speed_measured || machine.shaft_hz_nominal > 0.0;
   stream_speed_outliers = 0;
+  stream_plan_hz = stream_speed_known ? result.shaft_hz : Infinity;
   stream_decimation = decimation;
   stream_rate_hz = envelope_rate_hz / <f64>decimation;
   return true;
