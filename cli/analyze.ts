@@ -52,12 +52,22 @@ function formatReplay(result: ReplayResult): string {
   return lines.join("\n");
 }
 
+/** --rpm-range MIN,MAX: where the speed is sought when no rpm is given. */
+function rpmRangeOption(value: string | undefined): [number, number] | undefined {
+  if (value === undefined) return undefined;
+  const parts = value.split(",").map((part) => (part.trim() === "" ? NaN : Number(part)));
+  if (parts.length !== 2 || parts.some((part) => !Number.isFinite(part) || part <= 0 || part > CONFIG_RANGES.rpm[1]) || !(parts[1] > parts[0])) {
+    throw new UsageError(`--rpm-range needs MIN,MAX rpm, 0 < MIN < MAX <= ${CONFIG_RANGES.rpm[1]}, not ${JSON.stringify(value)}`);
+  }
+  return parts as [number, number];
+}
+
 export async function runAnalyze(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
     options: {
-      rate: { type: "string" }, rpm: { type: "string" }, bearing: { type: "string" }, geometry: { type: "string" },
+      rate: { type: "string" }, rpm: { type: "string" }, "rpm-range": { type: "string" }, bearing: { type: "string" }, geometry: { type: "string" },
       window: { type: "string" }, interval: { type: "string" }, vanes: { type: "string" },
       "iso-group": { type: "string" }, foundation: { type: "string" }, json: { type: "boolean", default: false },
     },
@@ -73,6 +83,7 @@ export async function runAnalyze(args: string[]): Promise<number> {
   const options = {
     rateHz,
     rpm: numberOption(values.rpm, "rpm", 0, CONFIG_RANGES.rpm[1], true),
+    rpmRange: rpmRangeOption(values["rpm-range"]),
     geometry: geometryOption(values.bearing, values.geometry),
     window: integerOption(values.window, "window", ...CONFIG_RANGES.window) ?? 4096,
     intervalS: numberOption(values.interval, "interval", 0, INTERVAL_S_MAX, true),

@@ -74,6 +74,8 @@ Commands:
                         release firmware, window by window, and print its diagnoses.
       --rate HZ           sample rate (required)
       --rpm RPM           shaft speed (measured from the spectrum when absent)
+      --rpm-range MIN,MAX where the speed is measured when --rpm is absent (default
+                          600,3600: 10–60 Hz; a 5 Hz or a 100 Hz shaft needs its own)
       --bearing NAME      bearing geometry by name: ${Object.keys(BEARINGS).join(", ")}
       --geometry n,d,D,a  or as rolling elements, element and pitch diameter (mm), angle (deg)
       --window N          samples per window (default 4096)

@@ -29,6 +29,8 @@ export class ReplayError extends Error {
 export interface ReplayOptions {
   rateHz: number;
   rpm?: number;
+  /** The range the speed is sought in when no rpm is given (the firmware's default: 600–3600). */
+  rpmRange?: [number, number];
   geometry?: [number, number, number, number];
   window: number;
   /** Seconds between snapshots; undefined for one continuous recording. */
@@ -140,6 +142,7 @@ export async function replay(samples: Float32Array, options: ReplayOptions): Pro
     device: "replay", rate_hz: options.rateHz, window: options.window, units: "g", max_message: 2048,
   };
   if (options.rpm !== undefined) config.rpm = options.rpm;
+  if (options.rpmRange !== undefined) config.rpm_range = options.rpmRange;
   if (options.geometry !== undefined) config.bearing = options.geometry;
   if (options.vanes !== undefined) config.vanes = options.vanes;
   if (options.isoGroup !== undefined) config.iso_group = options.isoGroup;

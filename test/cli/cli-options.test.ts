@@ -51,6 +51,8 @@ describe("numeric options", () => {
     [["analyze", "REC", "--rate", "1000", "--window", "3"], `--window needs a whole number from 16 to 8192, not "3"`],
     [["analyze", "REC", "--rate", "1000", "--window", "100.5"], `--window needs a whole number from 16 to 8192, not "100.5"`],
     [["analyze", "REC", "--rate", "1000", "--rpm=-5"], `--rpm needs a number above 0 up to 60000, not "-5"`],
+    [["analyze", "REC", "--rate", "1000", "--rpm-range", "3600,600"], `--rpm-range needs MIN,MAX rpm, 0 < MIN < MAX <= 60000, not "3600,600"`],
+    [["analyze", "REC", "--rate", "1000", "--rpm-range", "300"], `--rpm-range needs MIN,MAX rpm, 0 < MIN < MAX <= 60000, not "300"`],
     [["analyze", "REC", "--rate", "1000", "--vanes", "17"], `--vanes needs a whole number from 0 to 16, not "17"`],
     [["analyze", "REC", "--rate", "1000", "--iso-group", "3"], `--iso-group needs a whole number from 1 to 2, not "3"`],
     [["validate", "--window", "3"], `--window needs a whole number of samples from 16 to 8192, not "3"`],

@@ -260,6 +260,34 @@ describe("diagnosis", () => {
     }
   });
 
+  for (const [shaftHz, rpmRange] of [[5, [240, 1200]], [100, [3000, 7200]]] as const) {
+    it(`a ${shaftHz} Hz shaft outside the default range (600–3600 rpm) is measured in the range configured, and its outer race named`, async () => {
+      // The simulator's pump (slipping elements, speed drift, resonances of its own): 20 s at
+      // 10 kHz, an SKF 6205 with an outer-race defect; its lines grow with the square of the speed.
+      const rateHz = 10_000;
+      const random = new Random(7);
+      const scale = (shaftHz / 25) ** 2;
+      const model = new PumpModel(drawPump({
+        rpm: [(shaftHz * 60) / 0.985, (shaftHz * 60) / 0.985], vanes: [5, 7], slip: [0.01, 0.02], load: [0.7, 0.8],
+        imbalance_g: [0.005 * scale, 0.03 * scale], misalignment_g: [0.003 * scale, 0.015 * scale], vane_pass_g: [0.03 * scale, 0.12 * scale], noise_g: [0.01, 0.03],
+      }, random), random, [{ kind: "outer_race", onsetMs: 0, failureMs: 1000 }], bearingOrders(BEARINGS["6205"]));
+      const signal = new Float32Array(20 * rateHz);
+      model.sample(signal, rateHz, 400);
+      const measured = (result: ReplayResult): number[] => result.windows.filter((w) => w.features.shaft_conf > 0).map((w) => w.features.shaft_hz);
+      const outside = await analyse(signal, { rateHz, rpm: undefined });
+      for (const hz of measured(outside)) expect(Math.abs(hz / model.shaftHz - 1)).toBeGreaterThan(0.02);
+      const within = await analyse(signal, { rateHz, rpm: undefined, rpmRange: [...rpmRange] });
+      const speeds = measured(within);
+      expect(speeds.length).toBeGreaterThan(within.windows.length / 2);
+      // Each measured speed is the shaft's to within the slip (2 %; at 100 Hz within 0.5 %), or at
+      // 5 Hz, in some windows, twice it: a 5 Hz shaft's 1× is a 25th of a 25 Hz one's in
+      // acceleration, and its 2× family can win.
+      const [orders, tolerance] = shaftHz === 5 ? [[1, 2], 0.02] : [[1], 0.005];
+      for (const hz of speeds) expect(Math.min(...orders.map((k) => Math.abs(hz / (k * model.shaftHz) - 1)))).toBeLessThan(tolerance);
+      expect(within.summary.fault).toBe("outer_race");
+    });
+  }
+
   it("rolling element: impacts at 2x BSF modulated at the cage frequency", async () => {
     const signal = add(healthy(), impacts(count, RATE_HZ, {
       rateHz: 2 * BSF_HZ, resonanceHz: 2500, damping: 0.05, amplitude_g: 0.4, jitter: 0.005, modulationHz: FTF_HZ, modulationDepth: 0.5,
