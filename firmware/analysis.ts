@@ -66,7 +66,7 @@ export function analyse(samples_ptr: usize, scale: f64, mean: f64, kurtosis: f64
   estimateSpeed();
   runningSpeedLines();
   highFrequencyFloor();
-  bearingEvidence(samples_ptr, previous_ptr, scale);
+  bearingEvidence(samples_ptr, previous_ptr, scale, kurtosis);
   diagnose(kurtosis, crest);
   return STATUS_OK;
 }

@@ -119,6 +119,27 @@ function radixSelect(base: usize, count: i32, rank: i32, top_shift: i32): f64 {
 }
 
 
+/** ln of the probability that `count` samples of Gaussian noise have a kurtosis (m4 / m2²) of
+ *  `kurtosis` or more: Anscombe & Glynn's transformation of the sample kurtosis to a standard
+ *  normal deviate (Biometrika 70: 227–234, 1983; D'Agostino, Belanger & D'Agostino, Am. Stat.
+ *  44: 316–321, 1990), from its exact mean, variance and skewness under normality. 0 (certain)
+ *  where the transformation does not apply (fewer than 20 samples, or the value below). */
+export function lnKurtosisTail(kurtosis: f64, count: i32): f64 {
+  if (count < 20 || !(kurtosis > 0.0)) return 0.0;
+  const n = <f64>count;
+  const expected = 3.0 * (n - 1.0) / (n + 1.0);
+  const variance = 24.0 * n * (n - 2.0) * (n - 3.0) / ((n + 1.0) * (n + 1.0) * (n + 3.0) * (n + 5.0));
+  const x = (kurtosis - expected) / Math.sqrt(variance);
+  const root_beta = 6.0 * (n * n - 5.0 * n + 2.0) / ((n + 7.0) * (n + 9.0)) * Math.sqrt(6.0 * (n + 3.0) * (n + 5.0) / (n * (n - 2.0) * (n - 3.0)));
+  const a = 6.0 + 8.0 / root_beta * (2.0 / root_beta + Math.sqrt(1.0 + 4.0 / (root_beta * root_beta)));
+  const denominator = 1.0 + x * Math.sqrt(2.0 / (a - 4.0));
+  if (denominator <= 0.0) return 0.0;
+  const term = (1.0 - 2.0 / a) / denominator;
+  // term > 0 (a > 4): its cube root by exp and log, which the image has anyway.
+  const z = (1.0 - 2.0 / (9.0 * a) - Math.exp(Math.log(term) / 3.0)) / Math.sqrt(2.0 / (9.0 * a));
+  return z > 0.0 ? lnNormalTail(z) : 0.0;
+}
+
 /** ln Q(z) for z ≥ 0, Q the standard normal upper tail: erfc by Numerical Recipes' Chebyshev
  *  fit (§6.2, fractional error below 1.2e-7 everywhere), taken as its logarithm. */
 export function lnNormalTail(z: f64): f64 {

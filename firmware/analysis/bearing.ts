@@ -3,7 +3,9 @@
 // defects tested (Bonferroni). Over consecutive windows the first band's envelope is streamed
 // too (envelope-stream.ts), and once the stream is full its finer spectrum decides.
 
-import { DEFECTS } from "./constants";
+import { DEFECTS, FINDING_ALPHA } from "./constants";
+import { lnKurtosisTail } from "../stats";
+import { window_samples } from "./buffers";
 import { chooseBands, band_low_hz, band_high_hz } from "./bands";
 import { envelopeSpectrum } from "./envelope";
 import { streamReset, streamContinues, streamTake, streamEndWindow, streamFull, streamEvidence } from "./envelope-stream";
@@ -14,8 +16,9 @@ import {
 import { machine, result } from "./machine";
 
 /** The bearing's evidence in the window at `samples_ptr` (`previous_ptr` the window before when
- *  this one follows it, else 0; `scale` turns samples into m/s²) into `result`. */
-export function bearingEvidence(samples_ptr: usize, previous_ptr: usize, scale: f64): void {
+ *  this one follows it, else 0; `scale` turns samples into m/s²; `kurtosis` its samples') into
+ *  `result`. */
+export function bearingEvidence(samples_ptr: usize, previous_ptr: usize, scale: f64, kurtosis: f64): void {
   clearBearing();
   if (machine.bpfo_order <= 0.0 || result.shaft_hz <= 0.0) {
     streamReset();
@@ -23,7 +26,9 @@ export function bearingEvidence(samples_ptr: usize, previous_ptr: usize, scale: 
   }
   const bands = chooseBands(samples_ptr);
   const f = result.shaft_hz;
-  const continuing = streamContinues(previous_ptr);
+  // The window holds impacts when Gaussian noise would give its kurtosis less often than a
+  // finding's false-alarm probability.
+  const continuing = streamContinues(previous_ptr, lnKurtosisTail(kurtosis, window_samples) < Math.log(FINDING_ALPHA));
   // Each defect keeps its smallest ln p over the bands (the stronger on a tie), and the window's
   // band is the one that holds the smallest of all.
   let bpfo_ln: f64 = 0.0;

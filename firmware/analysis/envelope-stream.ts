@@ -8,7 +8,7 @@
 
 import { fftRealPlaced, fftSlot, fftSlotShift } from "../fft";
 import { DEFECTS, SLIP_MAX, FINDING_ALPHA, LN_10 } from "./constants";
-import { band_modulation_hz } from "./bands";
+import { band_modulation_hz, band_low_hz, band_high_hz } from "./bands";
 import { bandEnvelope, windowedSpectrum, envelope_points } from "./envelope";
 import {
   defectsIn, cageIn, correctedLog10, setEnvelopeSpectrum, AVERAGE_SHAPE_MAX,
@@ -43,6 +43,10 @@ let stream_speed_outliers: i32 = 0;
 let stream_outlier_sum: f64 = 0.0;
 let stream_outliers_agree: bool = true;
 let stream_plan_hz: f64 = 0.0;
+/** Whether the window the stream began on held impacts (its kurtosis above what Gaussian noise
+ *  gives): a stream begun on one that did not gives way to the first that does. This window's. */
+let stream_impulsive: bool = false;
+let window_impulsive: bool = false;
 let stream_decimation: i32 = 1;
 /** Decimated envelope points per half window, and the stream's sample rate. */
 let stream_segment: i32 = 0;
@@ -91,8 +95,17 @@ export function streamReset(): void {
  *  the middle of the range: the first measured speed starts the stream's mean afresh. Their
  *  band, set for the whole range, carries any speed in it; their rate did too, and the measured
  *  speed may need less of it (streamReplan). A stream that does not continue is emptied. */
-export function streamContinues(previous_ptr: usize): bool {
+export function streamContinues(previous_ptr: usize, impulsive: bool): bool {
+  // A stream begun on a window without impacts (its kurtosis no more than noise's), whose band
+  // of largest spectral kurtosis was noise's, starts again on the first window with impacts
+  // (ANALYSIS.md §5).
+  window_impulsive = impulsive;
   let continuing = previous_ptr != 0 && stream_segment > 0;
+  if (continuing && impulsive && !stream_impulsive) {
+    // The same band as the stream's: it goes on, its band now seen to ring.
+    continuing = unchecked(band_low_hz[0]) == stream_low_hz && unchecked(band_high_hz[0]) == stream_high_hz;
+    stream_impulsive = continuing;
+  }
   if (continuing && stream_speed_outliers > stream_windows) {
     // Outvoted: the stream's speed was the estimate's mistake. Its points are the band's envelope,
     // which holds no speed; where the windows that outvoted it agree on a speed whose modulation
@@ -245,6 +258,7 @@ function streamStart(low_hz: f64, high_hz: f64, modulation_hz: f64, points: i32)
   stream_speed_known = result.speed_measured || machine.shaft_hz_nominal > 0.0;
   stream_speed_outliers = 0;
   stream_plan_hz = stream_speed_known ? result.shaft_hz : Infinity;
+  stream_impulsive = window_impulsive;
   stream_decimation = decimation;
   stream_rate_hz = envelope_rate_hz / <f64>decimation;
   return true;

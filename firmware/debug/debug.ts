@@ -19,6 +19,7 @@ import {
 } from "./cbor-decoder";
 import { diagnostic } from "./cbor-diag";
 import { averagedLnTail } from "../analysis/evidence";
+import { lnKurtosisTail } from "../stats";
 
 /** [mean, rms, peak, peak_to_peak, crest, kurtosis, skewness] of `samples` times `scale`. */
 export function debug_time_features(samples: Float32Array, scale: f64): Float64Array {
@@ -221,4 +222,12 @@ export const Uint8Array_ID = idof<Uint8Array>();
  *  `peak` over the median `median` of `count` floor bins (averagedLnTail). */
 export function debug_averaged_ln_tail(peak: f64, median: f64, count: i32, shape: i32): f64 {
   return averagedLnTail(peak, median, count, shape);
+}
+
+// Whether a window holds impacts (firmware/analysis/bearing.ts, stats.ts).
+
+/** ln of the probability that `count` Gaussian samples have kurtosis `kurtosis` or more
+ *  (lnKurtosisTail). */
+export function debug_ln_kurtosis_tail(kurtosis: f64, count: i32): f64 {
+  return lnKurtosisTail(kurtosis, count);
 }

@@ -11,6 +11,7 @@ import { silentHostImports } from "../../host/runtime/harness-hosts.js";
 
 interface DebugExports extends Record<string, unknown> {
   debug_averaged_ln_tail(peak: number, median: number, count: number, shape: number): number;
+  debug_ln_kurtosis_tail(kurtosis: number, count: number): number;
 }
 
 let exports: loader.ASUtil & DebugExports;
@@ -70,4 +71,52 @@ describe("the averaged spectrum's tail (evidence.ts averagedLnTail)", () => {
       expect(reached / trials).toBeLessThan(0.011);
     });
   }
+});
+
+describe("a window's kurtosis under noise (stats.ts lnKurtosisTail)", () => {
+  // ln Q(Z), Z Anscombe & Glynn's deviate for the sample kurtosis b2 of n samples, as
+  // scipy.stats.kurtosistest computes it (norm.logsf of its statistic).
+  const REFERENCE: Array<[kurtosis: number, count: number, lnTail: number]> = [
+    [3.1, 4096, -2.344539], [3.2, 4096, -4.922452], [3.3, 4096, -8.315327], [4.0, 4096, -43.524762],
+    [3.5, 2560, -11.477787], [6.0, 1024, -41.749192],
+  ];
+  for (const [kurtosis, count, lnTail] of REFERENCE) {
+    it(`kurtosis ${kurtosis} over ${count} samples: ln p ${lnTail.toFixed(4)}`, () => {
+      expect(exports.debug_ln_kurtosis_tail(kurtosis, count)).toBeCloseTo(lnTail, 4);
+    });
+  }
+
+  it("is certain (ln p 0) at or below noise's kurtosis and for fewer than 20 samples", () => {
+    expect(exports.debug_ln_kurtosis_tail(2.9, 4096)).toBe(0);
+    expect(exports.debug_ln_kurtosis_tail(1.5, 4096)).toBe(0); // a sine's
+    expect(exports.debug_ln_kurtosis_tail(10, 19)).toBe(0);
+  });
+
+  // 4,000 windows of 4096 Gaussian samples: a tail of 1 % is reached 1 % of the time (within
+  // 0.55–1.45 %: ± 3 standard deviations of a binomial at 1 %).
+  it("a probability of 1 % under noise is reached about 1 % of the time", () => {
+    const random = new Random(0x6a55);
+    const windows = 4000;
+    const x = new Float64Array(4096);
+    let reached = 0;
+    for (let w = 0; w < windows; w++) {
+      let mean = 0;
+      for (let i = 0; i < x.length; i++) {
+        x[i] = random.gaussian();
+        mean += x[i];
+      }
+      mean /= x.length;
+      let m2 = 0;
+      let m4 = 0;
+      for (const v of x) {
+        const d = (v - mean) ** 2;
+        m2 += d;
+        m4 += d * d;
+      }
+      const kurtosis = (m4 / x.length) / (m2 / x.length) ** 2;
+      if (exports.debug_ln_kurtosis_tail(kurtosis, x.length) < Math.log(0.01)) reached++;
+    }
+    expect(reached / windows).toBeGreaterThan(0.0055);
+    expect(reached / windows).toBeLessThan(0.0145);
+  });
 });
