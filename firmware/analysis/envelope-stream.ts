@@ -89,7 +89,9 @@ export function streamReset(): void {
 }
 
 /** Whether this window continues the stream: it follows the window before (`previous_ptr`, 0
- *  when it does not), and the stream's speed has not been outvoted by its windows'. A shaft does
+ *  when it does not); it is not the first window with impacts (`impulsive`) after a stream begun
+ *  without them, on another band; and the stream's speed has not been outvoted by its windows'
+ *  (or those that outvoted it agree on a speed its band carries, which it then takes). A shaft does
  *  not change its speed by more than a window's estimate can tell within a second or two; the
  *  stream's speed is their speeds' mean. Windows before the speed was first measured published
  *  the middle of the range: the first measured speed starts the stream's mean afresh. Their
