@@ -49,6 +49,11 @@ export let speed_confidence: f64 = 0.0;
 export let speed_bin_hz: f64 = 0.0;
 /** Σh² over the lines that refined the speed (0: none), for its uncertainty. */
 export let speed_sum_hh: f64 = 0.0;
+/** The family z, in the stream's last spectrum, of the reference speed its caller gave (the
+ *  speed the bearing's envelope stream has been running at): under FAMILY_Z the shaft is no
+ *  longer there. 0 without a reference. */
+export let speed_reference_z: f64 = 0.0;
+let reference_hz: f64 = 0.0;
 
 /** The last estimate's spectrum length and range, and whether it found a speed. */
 let measured_points: i32 = 0;
@@ -65,8 +70,9 @@ let bin_hz: f64 = 1.0;
  *  spectrum, with `work_ptr` (stream points + 2 f32), `power_at` and `prominence_at` (stream
  *  points / 2 + 1 f32 each) as scratch. False when the stream is too short to resolve a family
  *  in the range. */
-export function speedFromStream(low_hz: f64, high_hz: f64, top_hz: f64, cage: f64, work_ptr: usize, power_at: usize, prominence_at: usize): bool {
+export function speedFromStream(low_hz: f64, high_hz: f64, top_hz: f64, cage: f64, reference: f64, work_ptr: usize, power_at: usize, prominence_at: usize): bool {
   cage_order = cage;
+  reference_hz = reference;
   if (stream_count < SPEED_POINTS_MIN || !streamDesigned()) return clear();
   // The newest power-of-two number of points: at most SPEED_POINTS_DOUBLINGS turns, the stream
   // holding at most SPEED_POINTS_MAX.
@@ -93,6 +99,7 @@ export function speedFromStream(low_hz: f64, high_hz: f64, top_hz: f64, cage: f6
  *  with `prominence_at` (bins f32) as scratch. */
 export function speedFromSpectrum(power_at: usize, bins: i32, spectrum_bin_hz: f64, padded: bool, low_hz: f64, high_hz: f64, top_hz: f64, cage: f64, prominence_at: usize): bool {
   cage_order = cage;
+  reference_hz = 0.0;
   measured_points = 0;
   power_ptr = power_at;
   prominence_ptr = prominence_at;
@@ -107,6 +114,7 @@ function clear(): bool {
   speed_z = 0.0;
   speed_confidence = 0.0;
   speed_sum_hh = 0.0;
+  speed_reference_z = 0.0;
   measured_points = 0;
   measured_ok = false;
   return false;
@@ -123,6 +131,9 @@ function estimate(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64
   const low = Math.max(low_hz, FAMILY_SPACING_BINS * bin_hz);
   if (low > high_hz) return false;
   prominence_bins = prominence(min(<i32>Math.ceil(top / bin_hz) + 2, last_bin - 1));
+  // The reference's family, wherever it lies: the best candidate near it (its place is good to
+  // a line's tolerance).
+  speed_reference_z = reference_hz > 0.0 ? referenceZ(reference_hz, top) : 0.0;
 
   // Every clear line in the range is a candidate fundamental; the family is weighed around it.
   const fine = bin_hz / <f64>STEPS_PER_BIN;
@@ -216,6 +227,15 @@ function bestFamily(from_hz: f64, to_hz: f64, low_hz: f64, high_hz: f64, top: f6
     }
   }
   return best_hz;
+}
+
+/** The largest family z within ±LINE_TOLERANCE_BINS of `hz`. */
+function referenceZ(hz: f64, top: f64): f64 {
+  const fine = bin_hz / <f64>STEPS_PER_BIN;
+  const steps = <i32>(LINE_TOLERANCE_BINS * <f64>STEPS_PER_BIN);
+  let best: f64 = -Infinity;
+  for (let s = -steps; s <= steps; s++) best = Math.max(best, familyZ(hz + <f64>s * fine, top));
+  return best;
 }
 
 /** Among the candidates around the clear lines in [low_hz, above_hz) (less their tolerance),

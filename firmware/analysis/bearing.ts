@@ -8,7 +8,8 @@ import { lnKurtosisTail } from "../stats";
 import { window_samples } from "./buffers";
 import { chooseBands, band_low_hz, band_high_hz } from "./bands";
 import { envelopeSpectrum } from "./envelope";
-import { streamReset, streamContinues, streamTake, streamEndWindow, streamFull, streamEvidence } from "./envelope-stream";
+import { streamReset, streamContinues, streamTake, streamEndWindow, streamFull, streamEvidence, streamSpeedHz } from "./envelope-stream";
+import { setStreamReference } from "./running-speed";
 import {
   defectsIn, correctedLog10,
   bpfo_ln_p, bpfi_ln_p, bsf_ln_p, bpfo_strength, bpfi_strength, bsf_strength, bpfi_sidebands,
@@ -22,6 +23,7 @@ export function bearingEvidence(samples_ptr: usize, previous_ptr: usize, scale: 
   clearBearing();
   if (machine.bpfo_order <= 0.0 || result.shaft_hz <= 0.0) {
     streamReset();
+    setStreamReference(0.0);
     return;
   }
   const bands = chooseBands(samples_ptr);
@@ -64,6 +66,7 @@ export function bearingEvidence(samples_ptr: usize, previous_ptr: usize, scale: 
     }
   }
   if (continuing) streamEndWindow(previous_ptr, samples_ptr, scale, f);
+  setStreamReference(streamSpeedHz());
   if (streamFull()) {
     streamEvidence();
     return;

@@ -17,6 +17,7 @@ import {
 import { machine, result } from "./machine";
 import { window_samples, fft_size, raw, baseband, envelope, envelope_points_max } from "./buffers";
 import { ASSERTS, holds } from "../assert";
+import { speed_bin_hz, speed_reference_z, FAMILY_Z } from "../speed";
 
 /** Points of the envelope streamed over consecutive windows. */
 const STREAM_POINTS: i32 = 1024;
@@ -43,6 +44,13 @@ let stream_speed_outliers: i32 = 0;
 let stream_outlier_sum: f64 = 0.0;
 let stream_outliers_agree: bool = true;
 let stream_plan_hz: f64 = 0.0;
+/** The bin of the speed estimate the stream's speed came from: a finer one outvoting it found
+ *  the estimate's mistake; one as coarse, a shaft that changed its speed. */
+let stream_speed_bin_hz: f64 = 0.0;
+/** Whether a window measured its speed far from the stream's while the stream's speed had no
+ *  family left in the estimate's spectrum: the shaft changed its speed, and the stream, of the
+ *  old one, ends. */
+let stream_shaft_moved: bool = false;
 /** Whether the window the stream began on held impacts (its kurtosis above what Gaussian noise
  *  gives): a stream begun on one that did not gives way to the first that does. This window's. */
 let stream_impulsive: bool = false;
@@ -102,22 +110,25 @@ export function streamContinues(previous_ptr: usize, impulsive: bool): bool {
   // of largest spectral kurtosis was noise's, starts again on the first window with impacts
   // (ANALYSIS.md §5).
   window_impulsive = impulsive;
-  let continuing = previous_ptr != 0 && stream_segment > 0;
+  let continuing = previous_ptr != 0 && stream_segment > 0 && !stream_shaft_moved;
   if (continuing && impulsive && !stream_impulsive) {
     // The same band as the stream's: it goes on, its band now seen to ring.
     continuing = unchecked(band_low_hz[0]) == stream_low_hz && unchecked(band_high_hz[0]) == stream_high_hz;
     stream_impulsive = continuing;
   }
   if (continuing && stream_speed_outliers > stream_windows) {
-    // Outvoted: the stream's speed was the estimate's mistake. Its points are the band's envelope,
-    // which holds no speed; where the windows that outvoted it agree on a speed whose modulation
-    // the band and rate carry (no faster than planned for), the stream goes on at theirs.
+    // Outvoted. Where the windows that outvoted it agree, on a speed measured finer than the
+    // stream's was (the estimate grew finer: the stream's speed was its mistake, not the
+    // shaft's change) and whose modulation the band and rate carry (no faster than planned
+    // for), the stream goes on at theirs: its points are the band's envelope, which holds no
+    // speed. Otherwise it starts again.
     const outliers_hz = stream_outlier_sum / <f64>stream_speed_outliers;
-    continuing = stream_outliers_agree && outliers_hz <= stream_plan_hz * (1.0 + SLIP_MAX);
+    continuing = stream_outliers_agree && outliers_hz <= stream_plan_hz * (1.0 + SLIP_MAX) && speed_bin_hz < stream_speed_bin_hz;
     if (continuing) {
       stream_speed_sum = stream_outlier_sum;
       stream_windows = stream_speed_outliers;
       stream_speed_outliers = 0;
+      stream_speed_bin_hz = speed_bin_hz;
     }
   }
   if (continuing && !stream_speed_measured && result.speed_measured) {
@@ -126,6 +137,7 @@ export function streamContinues(previous_ptr: usize, impulsive: bool): bool {
     stream_windows = 1;
     stream_speed_measured = true;
     stream_speed_known = true;
+    stream_speed_bin_hz = speed_bin_hz;
   }
   if (!continuing) streamReset();
   stream_continuing = continuing;
@@ -170,8 +182,13 @@ export function streamEndWindow(previous_ptr: usize, samples_ptr: usize, scale: 
     stream_speed_sum = f;
     stream_windows = 1;
     stream_speed_outliers = 0;
+    stream_speed_bin_hz = speed_bin_hz;
     streamReplan(band_modulation_hz);
   } else {
+    // Far from the stream's speed, measured, and the stream's speed without a family in the
+    // spectrum that measured it: no estimate's mistake, the shaft moved (a drive changed its
+    // speed). A shaft still there would still show its family.
+    if (result.speed_measured && speed_reference_z < FAMILY_Z) stream_shaft_moved = true;
     if (stream_speed_outliers > 0) {
       const outliers_hz = stream_outlier_sum / <f64>stream_speed_outliers;
       if (Math.abs(f - outliers_hz) > SLIP_MAX * outliers_hz) stream_outliers_agree = false;
@@ -189,6 +206,12 @@ function subMultiple(f: f64, mean: f64): bool {
   if (f <= 0.0 || f >= mean) return false;
   const k = Math.round(mean / f);
   return k >= 2.0 && Math.abs(k * f - mean) <= SLIP_MAX * mean;
+}
+
+/** The stream's speed (the mean of its windows'), 0 without a stream: the next window's speed
+ *  estimate weighs its family (running-speed.ts). */
+export function streamSpeedHz(): f64 {
+  return stream_segment > 0 && stream_windows > 0 ? stream_speed_sum / <f64>stream_windows : 0.0;
 }
 
 /** Whether the stream holds its full length: its spectrum then decides (streamEvidence). */
@@ -260,6 +283,8 @@ function streamStart(low_hz: f64, high_hz: f64, modulation_hz: f64, points: i32)
   stream_speed_known = result.speed_measured || machine.shaft_hz_nominal > 0.0;
   stream_speed_outliers = 0;
   stream_plan_hz = stream_speed_known ? result.shaft_hz : Infinity;
+  stream_shaft_moved = false;
+  stream_speed_bin_hz = speed_bin_hz;
   stream_impulsive = window_impulsive;
   stream_decimation = decimation;
   stream_rate_hz = envelope_rate_hz / <f64>decimation;

@@ -20,6 +20,14 @@ const SPEED_HIGH_SHARE: f64 = 1.02;
 
 /** Relative uncertainty of the speed the defect zones allow for besides slip. */
 export let speed_tolerance: f64 = 0.0;
+/** The speed the bearing's envelope stream runs at (0: none), whose family the next estimate
+ *  weighs too (speed_reference_z). */
+let stream_reference_hz: f64 = 0.0;
+
+/** Sets the speed the next windows' estimates weigh as the stream's (0: no stream). */
+export function setStreamReference(hz: f64): void {
+  stream_reference_hz = hz;
+}
 /** The speed range sought this window, and the top of the harmonics read for it. */
 let speed_low_hz: f64 = 0.0;
 let speed_high_hz: f64 = 0.0;
@@ -49,7 +57,7 @@ export function measureSpeed(samples_ptr: usize, previous_ptr: usize): void {
   if (ASSERTS) assert(holds(raw, 0, fft_size + 2) && holds(power, 0, bins) && holds(baseband, 0, bins) && fft_size >= window_samples && bins == (fft_size >> 1) + 1, "speed's scratch smaller than it writes");
   speedRange();
   speed_streamed = speedCapture(samples_ptr, previous_ptr, machine.sample_rate_hz, speed_top_hz, changetype<usize>(raw), changetype<usize>(power));
-  if (speed_streamed) speedFromStream(speed_low_hz, speed_high_hz, speed_top_hz, machine.ftf_order, changetype<usize>(raw), changetype<usize>(power), changetype<usize>(baseband));
+  if (speed_streamed) speedFromStream(speed_low_hz, speed_high_hz, speed_top_hz, machine.ftf_order, stream_reference_hz, changetype<usize>(raw), changetype<usize>(power), changetype<usize>(baseband));
 }
 
 /** The window's shaft speed: the measured one when its family is clear (z ≥ FAMILY_Z) and fine

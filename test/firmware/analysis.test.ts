@@ -272,6 +272,31 @@ describe("diagnosis", () => {
     }
   });
 
+  it("a drive that steps the shaft from 30 to 27 Hz: the envelope stream of the old speed ends once the old speed's family is gone, and the outer race is named at the new", async () => {
+    // Without rpm. Outliers of the stream's speed used to need to outnumber its windows before it
+    // started again (20 windows here), and the stream, read at 30 Hz while it held 27 Hz, named
+    // an inner race all along. Now a window measured far from the stream's speed, whose estimate
+    // finds no family left at the stream's speed, ends it (ANALYSIS.md §5). The speed estimate
+    // spans 2.7 s and moves 6 windows after the step: the windows in between are read at 30 Hz,
+    // and the stream's evidence, of 27 Hz read at 30 Hz, names an inner race there.
+    const rateHz = 12_000;
+    const segment = (windows: number, hz: number, seed: number): Float32Array => add(
+      tones(windows * WINDOW, rateHz, [{ hz, amplitude_g: 0.05 }, { hz: 2 * hz, amplitude_g: 0.03 }, { hz: 3 * hz, amplitude_g: 0.02 }], 0.02, seed),
+      impacts(windows * WINDOW, rateHz, { rateHz: (BPFO_HZ / SHAFT_HZ) * hz * 0.99, resonanceHz: 3000, damping: 0.05, amplitude_g: 0.3, jitter: 0.01 }, seed + 1));
+    const before = segment(16, 30, 3);
+    const after = segment(24, 27, 5);
+    const signal = new Float32Array(before.length + after.length);
+    signal.set(before);
+    signal.set(after, before.length);
+    const result = await analyse(signal, { rateHz, rpm: undefined });
+    expect(result.windows.slice(0, 17).map((w) => w.fault)).toEqual(Array(17).fill("outer_race"));
+    for (const w of result.windows.slice(22)) expect(Math.abs(w.features.shaft_hz / 27 - 1)).toBeLessThan(0.002);
+    // The stream ends the window after the estimate moves, and starts again on 27 Hz.
+    expect(result.windows.slice(22).map((w) => w.features.env_s > 0)).toEqual([true, false, false, ...Array(15).fill(true)]);
+    expect(result.windows.slice(23).map((w) => w.fault)).toEqual(Array(17).fill("outer_race"));
+    expect(result.summary.fault).toBe("outer_race");
+  });
+
   it("at 100 kHz a 5 Hz shaft's inner race strikes about once a window: the envelope stream waits for a window whose band rings, and names the race", async () => {
     // 41 ms windows, BPFI 27 Hz: the first window holds no impact (kurtosis 3), and its band of
     // largest spectral kurtosis is noise's. A stream begun there held no defect in 488 windows;
