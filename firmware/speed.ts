@@ -257,7 +257,7 @@ function lowerFamily(low_hz: f64, above_hz: f64, top: f64): f64 {
     for (let s = 0; s <= 2 * <i32>(LINE_TOLERANCE_BINS * <f64>STEPS_PER_BIN); s++) {
       const hz = from + <f64>s * fine;
       if (hz < low_hz || hz > to_hz) continue;
-      const z = familyApartZ(hz, above_hz, top);
+      const z = familyZ(hz, top, 0, above_hz);
       if (z >= best_z && familyContrastT(hz, top, above_hz) > familyContrastT(above_hz, top, hz)) {
         best_z = z;
         best_hz = hz;
@@ -267,19 +267,11 @@ function lowerFamily(low_hz: f64, above_hz: f64, top: f64): f64 {
   return best_hz;
 }
 
-/** familyZ of `hz` over its harmonics that lie more than LINE_SEEN_BINS from every harmonic of
- *  `other_hz`: the lines only its family has. */
-function familyApartZ(hz: f64, other_hz: f64, top_hz: f64): f64 {
-  const harmonics = min(<i32>(top_hz / hz), HARMONICS_MAX);
-  let sum: f64 = 0.0;
-  let count = 0;
-  for (let h = 1; h <= harmonics; h++) {
-    const at = hz * <f64>h;
-    if (Math.abs(at - Math.round(at / other_hz) * other_hz) <= LINE_SEEN_BINS * bin_hz) continue;
-    sum += prominenceAt(at) - PROMINENCE_NOISE_MEAN;
-    count++;
-  }
-  return count > 0 ? sum / (PROMINENCE_NOISE_SD * Math.sqrt(<f64>count)) : 0.0;
+/** Whether `at` lies within LINE_SEEN_BINS (Hann's half lobe) of a harmonic of `other_hz`
+ *  (> 0): a line there could be that family's. */
+// @ts-ignore: decorator
+@inline function sharedWith(at: f64, other_hz: f64): bool {
+  return Math.abs(at - Math.round(at / other_hz) * other_hz) <= LINE_SEEN_BINS * bin_hz;
 }
 
 /** Whether `hz` could be a harmonic of a speed in the range below the family search
@@ -376,15 +368,18 @@ function prominenceAt(hz: f64): f64 {
   return (1.0 - t) * prominenceOf(k) + t * prominenceOf(k + 1);
 }
 
-/** The prominence of `hz`'s harmonics up to `top_hz` (leaving out every `skip`-th when skip > 0)
+/** The prominence of `hz`'s harmonics up to `top_hz` (leaving out every `skip`-th when skip > 0,
+ *  and those `apart_hz`'s family could make when it is given: the lines only its family has)
  *  above noise's mean, as a z-score under noise: N harmonics of noise sum to N·mean with
  *  variance N·sd². */
-function familyZ(hz: f64, top_hz: f64, skip: i32 = 0): f64 {
+function familyZ(hz: f64, top_hz: f64, skip: i32 = 0, apart_hz: f64 = 0.0): f64 {
   const harmonics = min(<i32>(top_hz / hz), HARMONICS_MAX);
   let sum: f64 = 0.0;
   let count = 0;
+  const apart = apart_hz > 0.0;
   for (let h = 1; h <= harmonics; h++) {
     if (skip > 0 && h % skip == 0) continue;
+    if (apart && sharedWith(hz * <f64>h, apart_hz)) continue;
     sum += prominenceAt(hz * <f64>h) - PROMINENCE_NOISE_MEAN;
     count++;
   }
@@ -403,7 +398,7 @@ function familyContrastT(hz: f64, top_hz: f64, apart_hz: f64 = 0.0): f64 {
   let sum_squares: f64 = 0.0;
   for (let h = 1; h <= all; h++) {
     const at = hz * <f64>h;
-    if (apart_hz > 0.0 && Math.abs(at - Math.round(at / apart_hz) * apart_hz) <= LINE_SEEN_BINS * bin_hz) continue;
+    if (apart_hz > 0.0 && sharedWith(at, apart_hz)) continue;
     harmonics++;
     const contrast = prominenceAt(at) - 0.5 * (prominenceAt(at - 0.25 * hz) + prominenceAt(at + 0.25 * hz));
     sum += contrast;
