@@ -146,8 +146,9 @@ function estimate(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64
   // more than the candidate's own lines do, the candidate is the supply's and that family the
   // shaft's (or the cage's, which the rule after this one resolves).
   if (best_hz > 0.0) {
-    const found = lowerFamily(low, best_hz, top);
-    if (found > 0.0) {
+    const below_hz = best_hz - 2.0 * LINE_TOLERANCE_BINS * bin_hz;
+    const found = bestFamily(low, below_hz, low, below_hz, top, best_hz);
+    if (found > 0.0 && best_family_z >= FAMILY_Z) {
       best_hz = found;
       best_z = familyZ(found, top, 0);
     }
@@ -204,8 +205,11 @@ let best_family_z: f64 = 0.0;
 
 /** The candidate of the largest family z (in best_family_z) among those around the clear lines
  *  whose interpolated frequency lies in [from_hz, to_hz], each within ±LINE_TOLERANCE_BINS and
- *  kept in [low_hz, high_hz]; 0 when there is none. */
-function bestFamily(from_hz: f64, to_hz: f64, low_hz: f64, high_hz: f64, top: f64): f64 {
+ *  kept in [low_hz, high_hz]; 0 when there is none. With `apart_hz`, a family (z ≥ FAMILY_Z)
+ *  beside that one: its z over the lines apart_hz's cannot make, and only where those stand
+ *  out from the spectrum between them more than apart_hz's own do (familyContrastT of each
+ *  without the other's lines). */
+function bestFamily(from_hz: f64, to_hz: f64, low_hz: f64, high_hz: f64, top: f64, apart_hz: f64 = 0.0): f64 {
   const fine = bin_hz / <f64>STEPS_PER_BIN;
   const k_first = max(2, <i32>Math.floor(from_hz / bin_hz) - 1);
   const k_last = min(prominence_bins - 2, <i32>Math.ceil(to_hz / bin_hz) + 1);
@@ -219,8 +223,8 @@ function bestFamily(from_hz: f64, to_hz: f64, low_hz: f64, high_hz: f64, top: f6
     for (let s = 0; s <= 2 * <i32>(LINE_TOLERANCE_BINS * <f64>STEPS_PER_BIN); s++) {
       const hz = from + <f64>s * fine;
       if (hz < low_hz || hz > high_hz) continue;
-      const z = familyZ(hz, top);
-      if (z > best_family_z) {
+      const z = familyZ(hz, top, 0, apart_hz);
+      if (z > best_family_z && (apart_hz <= 0.0 || (z >= FAMILY_Z && familyContrastT(hz, top, apart_hz) > familyContrastT(apart_hz, top, hz)))) {
         best_family_z = z;
         best_hz = hz;
       }
@@ -238,34 +242,6 @@ function referenceZ(hz: f64, top: f64): f64 {
   return best;
 }
 
-/** Among the candidates around the clear lines in [low_hz, above_hz) (less their tolerance),
- *  the one whose harmonics apart from those of `above_hz` (within LINE_SEEN_BINS of one) stand
- *  out most, when that is a family (z ≥ FAMILY_Z) and those lines' contrast exceeds that of
- *  `above_hz`'s own; 0 when none does. */
-function lowerFamily(low_hz: f64, above_hz: f64, top: f64): f64 {
-  const fine = bin_hz / <f64>STEPS_PER_BIN;
-  const to_hz = above_hz - 2.0 * LINE_TOLERANCE_BINS * bin_hz;
-  const k_first = max(2, <i32>Math.floor(low_hz / bin_hz) - 1);
-  const k_last = min(prominence_bins - 2, <i32>Math.ceil(to_hz / bin_hz) + 1);
-  let best_hz: f64 = 0.0;
-  let best_z: f64 = FAMILY_Z;
-  for (let k = k_first; k <= k_last; k++) {
-    if (!isLine(k)) continue;
-    const line_hz = (<f64>k + peakOffset(k)) * bin_hz;
-    if (line_hz < low_hz || line_hz > to_hz) continue;
-    const from = line_hz - LINE_TOLERANCE_BINS * bin_hz;
-    for (let s = 0; s <= 2 * <i32>(LINE_TOLERANCE_BINS * <f64>STEPS_PER_BIN); s++) {
-      const hz = from + <f64>s * fine;
-      if (hz < low_hz || hz > to_hz) continue;
-      const z = familyZ(hz, top, 0, above_hz);
-      if (z >= best_z && familyContrastT(hz, top, above_hz) > familyContrastT(above_hz, top, hz)) {
-        best_z = z;
-        best_hz = hz;
-      }
-    }
-  }
-  return best_hz;
-}
 
 /** Whether `at` lies within LINE_SEEN_BINS (Hann's half lobe) of a harmonic of `other_hz`
  *  (> 0): a line there could be that family's. */
