@@ -16,10 +16,8 @@
 import fs from "node:fs";
 import { parseArgs } from "node:util";
 import { compileFirmware } from "../host/runtime/firmware.js";
-import { PumpModel } from "../simulator/physics/pump.js";
-import { bearingOrders, drawPump } from "../simulator/physics/pump-params.js";
-import { Random } from "../simulator/physics/random.js";
 import { replay, BEARINGS } from "../simulator/replay/replay.js";
+import { pumpRecording } from "../simulator/replay/pump-recordings.js";
 
 const { values } = parseArgs({
   options: {
@@ -38,9 +36,6 @@ const BEARING_CASES: Record<string, [number, number, number, number]> = {
 const KINDS = ["outer_race", "inner_race", "rolling_element", "none"] as const;
 /** The default speed range (firmware config.ts), rpm. */
 const DEFAULT_RPM_RANGE: [number, number] = [600, 3600];
-/** At least this many shaft turns per recording, and at least this many seconds. */
-const TURNS_MIN = 100;
-const SECONDS_MIN = 4;
 /** Severity time on the fault's 0–1000 ms life (severity = (t/1000)^2.5: 400 gives 0.10). */
 const severityTime = Number(values["severity-time"]);
 const firmware = await compileFirmware(new Uint8Array(fs.readFileSync(values.image!)));
@@ -65,17 +60,8 @@ for (const rateHz of RATES_HZ) {
     for (const [bearing, geometry] of Object.entries(BEARING_CASES)) {
       for (const kind of KINDS) {
         seed++;
-        const random = new Random(seed);
-        const scale = shaftHz / 25;
-        const model = new PumpModel(drawPump({
-          rpm: [(shaftHz * 60) / 0.985, (shaftHz * 60) / 0.985], vanes: [5, 7], slip: [0.01, 0.02], load: [0.7, 0.8],
-          imbalance_g: [0.005 * scale, 0.03 * scale], misalignment_g: [0.003 * scale, 0.015 * scale],
-          vane_pass_g: [0.03 * scale, 0.12 * scale], noise_g: [0.01, 0.03],
-        }, random), random, kind === "none" ? [] : [{ kind, onsetMs: 0, failureMs: 1000 }], bearingOrders(geometry));
-        const seconds = Math.max(SECONDS_MIN, TURNS_MIN / shaftHz);
-        const samples = new Float32Array(Math.round(seconds * rateHz));
-        model.sample(samples, rateHz, severityTime);
-        const rpm = model.shaftHz * 60;
+        const { samples, shaftHz: pumpShaftHz } = pumpRecording({ rateHz, shaftHz, geometry, kind, seed, severityTimeMs: severityTime });
+        const rpm = pumpShaftHz * 60;
         const inDefault = rpm >= DEFAULT_RPM_RANGE[0] && rpm <= DEFAULT_RPM_RANGE[1];
         const marks: string[] = [];
         for (const mode of ["rpm given", "rpm measured"] as Mode[]) {
@@ -85,7 +71,7 @@ for (const rateHz of RATES_HZ) {
           });
           const verdict = result.summary.fault;
           if (values.show === `${rateHz / 1000} kHz ${shaftHz} Hz ${bearing} ${kind}`) {
-            console.log(`    ${values.show}, ${mode}: shaft ${model.shaftHz.toFixed(3)} Hz, ${result.windows.length} windows`);
+            console.log(`    ${values.show}, ${mode}: shaft ${pumpShaftHz.toFixed(3)} Hz, ${result.windows.length} windows`);
             for (const w of result.windows) {
               const f = w.features;
               console.log(`      ${w.index} ${w.fault} shaft ${f.shaft_hz.toFixed(3)} band ${f.band_lo.toFixed(0)}–${f.band_hi.toFixed(0)} ` +

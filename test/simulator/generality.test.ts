@@ -1,0 +1,31 @@
+// The diagnosis beyond CWRU's rates and speeds, on the simulator's pump (its bearing faults from
+// a physical model: elements slipping, speed drift, load zones, resonances of its own), through
+// the release firmware: a part of bench/generality.bench.ts's grid, small enough for CI.
+
+import { describe, expect, it } from "vitest";
+import { replay, BEARINGS } from "../../simulator/replay/replay.js";
+import { pumpRecording } from "../../simulator/replay/pump-recordings.js";
+import { releaseFirmware } from "../support/firmware.js";
+
+const BEARING_CASES: Array<[string, [number, number, number, number]]> = [
+  ["SKF 6205", BEARINGS["6205"]],
+  ["8 × 5.97 mm on 31.62 mm", [8, 5.97, 31.62, 0]],
+];
+const KINDS = ["outer_race", "inner_race", "rolling_element", "none"] as const;
+const CASES = [10_000, 48_828].flatMap((rateHz) => [12.5, 50].flatMap((shaftHz) =>
+  BEARING_CASES.flatMap(([bearing, geometry]) => KINDS.map((kind) => ({ rateHz, shaftHz, bearing, geometry, kind })))));
+
+describe("the simulator's pump at 10 and 48.8 kHz, shafts of 12.5 and 50 Hz, two bearings, each fault and none", () => {
+  for (const mode of ["rpm given", "rpm measured"] as const) {
+    it(`${mode}: each of the 32 recordings' verdict is its fault (none for the healthy pump)`, async () => {
+      const firmware = await releaseFirmware();
+      const got: string[] = [];
+      for (const [index, c] of CASES.entries()) {
+        const { samples, shaftHz } = pumpRecording({ rateHz: c.rateHz, shaftHz: c.shaftHz, geometry: c.geometry, kind: c.kind, seed: 1001 + index });
+        const result = await replay(samples, { rateHz: c.rateHz, window: 4096, firmware, geometry: c.geometry, ...(mode === "rpm given" ? { rpm: shaftHz * 60 } : {}) });
+        got.push(`${c.rateHz / 1000} kHz, ${c.shaftHz} Hz, ${c.bearing}, ${c.kind}: ${result.summary.fault}`);
+      }
+      expect(got).toEqual(CASES.map((c) => `${c.rateHz / 1000} kHz, ${c.shaftHz} Hz, ${c.bearing}, ${c.kind}: ${c.kind}`));
+    });
+  }
+});
