@@ -53,6 +53,8 @@ export let speed_sum_hh: f64 = 0.0;
  *  speed the bearing's envelope stream has been running at): under FAMILY_Z the shaft is no
  *  longer there. 0 without a reference. */
 export let speed_reference_z: f64 = 0.0;
+/** The reference the last estimate weighed (0: none); the next one's, given by the caller. */
+export let speed_reference_hz: f64 = 0.0;
 let reference_hz: f64 = 0.0;
 
 /** The last estimate's spectrum length and range, and whether it found a speed. */
@@ -115,6 +117,7 @@ function clear(): bool {
   speed_confidence = 0.0;
   speed_sum_hh = 0.0;
   speed_reference_z = 0.0;
+  speed_reference_hz = 0.0;
   measured_points = 0;
   measured_ok = false;
   return false;
@@ -134,6 +137,7 @@ function estimate(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64
   // The reference's family, wherever it lies: the best candidate near it (its place is good to
   // a line's tolerance).
   speed_reference_z = reference_hz > 0.0 ? referenceZ(reference_hz, top) : 0.0;
+  speed_reference_hz = reference_hz;
 
   // Every clear line in the range is a candidate fundamental; the family is weighed around it.
   const fine = bin_hz / <f64>STEPS_PER_BIN;

@@ -17,7 +17,7 @@ import {
 import { machine, result } from "./machine";
 import { window_samples, fft_size, raw, baseband, envelope, envelope_points_max } from "./buffers";
 import { ASSERTS, holds } from "../assert";
-import { speed_bin_hz, speed_reference_z, FAMILY_Z } from "../speed";
+import { speed_bin_hz, speed_reference_z, speed_reference_hz, FAMILY_Z } from "../speed";
 
 /** Points of the envelope streamed over consecutive windows. */
 const STREAM_POINTS: i32 = 1024;
@@ -185,10 +185,12 @@ export function streamEndWindow(previous_ptr: usize, samples_ptr: usize, scale: 
     stream_speed_bin_hz = speed_bin_hz;
     streamReplan(band_modulation_hz);
   } else {
-    // Far from the stream's speed, measured, and the stream's speed without a family in the
-    // spectrum that measured it: no estimate's mistake, the shaft moved (a drive changed its
-    // speed). A shaft still there would still show its family.
-    if (result.speed_measured && speed_reference_z < FAMILY_Z) stream_shaft_moved = true;
+    // Far from the stream's speed, measured, and the stream's speed (the one the estimate
+    // weighed, within the slip) without a family in the spectrum that measured it: no
+    // estimate's mistake, the shaft moved (a drive changed its speed). A shaft still there
+    // would still show its family.
+    const weighed = Math.abs(speed_reference_hz - mean) <= SLIP_MAX * mean;
+    if (result.speed_measured && weighed && speed_reference_z < FAMILY_Z) stream_shaft_moved = true;
     if (stream_speed_outliers > 0) {
       const outliers_hz = stream_outlier_sum / <f64>stream_speed_outliers;
       if (Math.abs(f - outliers_hz) > SLIP_MAX * outliers_hz) stream_outliers_agree = false;
