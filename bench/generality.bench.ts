@@ -44,6 +44,12 @@ type Mode = "rpm given" | "rpm measured";
 const right = new Map<string, number>();
 const runs = new Map<string, number>();
 const wrongRace: string[] = [];
+/** Per window, over the bearing-fault cases: windows that name the drawn fault, windows that
+ *  name another bearing fault, and all of them, per mode. */
+const windowsRight = new Map<string, number>();
+const windowsWrongBearing = new Map<string, number>();
+const windowsAll = new Map<string, number>();
+const BEARING_FAULTS = ["outer_race", "inner_race", "rolling_element"];
 const falseAlarms: string[] = [];
 const count = (key: string, ok: boolean): void => {
   runs.set(key, (runs.get(key) ?? 0) + 1);
@@ -79,10 +85,22 @@ for (const rateHz of RATES_HZ) {
             }
           }
           const ok = verdict === kind;
+          if (kind === "none") {
+            for (const w of result.windows) {
+              windowsAll.set(`${mode}|none`, (windowsAll.get(`${mode}|none`) ?? 0) + 1);
+              if (BEARING_FAULTS.includes(w.fault)) windowsWrongBearing.set(`${mode}|none`, (windowsWrongBearing.get(`${mode}|none`) ?? 0) + 1);
+            }
+          } else {
+            for (const w of result.windows) {
+              windowsAll.set(mode, (windowsAll.get(mode) ?? 0) + 1);
+              if (w.fault === kind) windowsRight.set(mode, (windowsRight.get(mode) ?? 0) + 1);
+              else if (BEARING_FAULTS.includes(w.fault)) windowsWrongBearing.set(mode, (windowsWrongBearing.get(mode) ?? 0) + 1);
+            }
+          }
           count(`${mode}|${kind}`, ok);
           count(`${mode}|all`, ok);
           count(`${mode}|${rateHz}`, ok);
-          if (kind !== "none" && !ok && ["outer_race", "inner_race", "rolling_element"].includes(verdict)) {
+          if (kind !== "none" && !ok && BEARING_FAULTS.includes(verdict)) {
             wrongRace.push(`${rateHz / 1000} kHz ${shaftHz} Hz ${bearing} ${kind} called ${verdict} (${mode})`);
           }
           if (kind === "none" && !ok) {
@@ -103,6 +121,9 @@ const share = (key: string): string => `${right.get(key) ?? 0} of ${runs.get(key
 for (const mode of ["rpm given", "rpm measured"] as Mode[]) {
   console.log(`${mode}: right ${share(`${mode}|all`)}; ${KINDS.map((k) => `${k} ${share(`${mode}|${k}`)}`).join(", ")}; ` +
     `by rate ${RATES_HZ.map((r) => `${r / 1000} kHz ${share(`${mode}|${r}`)}`).join(", ")}`);
+  console.log(`  windows of the bearing faults, ${mode}: ${windowsRight.get(mode) ?? 0} of ${windowsAll.get(mode) ?? 0} name the fault, ` +
+    `${windowsWrongBearing.get(mode) ?? 0} name another bearing fault; of the healthy pumps' ${windowsAll.get(`${mode}|none`) ?? 0} windows, ` +
+    `${windowsWrongBearing.get(`${mode}|none`) ?? 0} name a bearing fault`);
 }
 console.log(`a bearing fault called another bearing fault: ${wrongRace.length}${wrongRace.length > 0 ? `\n  ${wrongRace.join("\n  ")}` : ""}`);
 console.log(`a healthy pump (no fault drawn, its residual unbalance at most 1.3 mm/s) called something else: ${falseAlarms.length}${falseAlarms.length > 0 ? `\n  ${falseAlarms.join("\n  ")}` : ""}`);

@@ -31,7 +31,9 @@ export function analyseWindow(): i32 {
   if (analysed < 0) return analysed;
   const r = analysis.result;
   trend.update(<f64>window_start_ms / 1000.0, r.health, feature_rms, r.velocity_rms_mm_s, feature_kurtosis);
-  advice.update(r.fault);
+  // A trend's alarm with no finding behind it (the vibration grew within zones A and B) takes
+  // the running speed's pattern for its cause: a 1× that tripled calls for balancing.
+  advice.update(r.fault == analysis.FAULT_NONE ? r.running_pattern : r.fault);
   sensors.update(window_start_ms);
   // Kept in RAM, written hourly; an alarm that changed is written at once, so no reboot can
   // take it back.

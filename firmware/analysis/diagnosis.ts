@@ -98,25 +98,35 @@ export function diagnose(kurtosis: f64, crest: f64): void {
   result.health = healthIndex(fault, kurtosis);
 }
 
-/** Process faults, each on its own: cavitation, then misalignment or imbalance. */
+/** ISO 20816-3's zone C (iso_zone 2): vibration unsatisfactory for long-term operation. */
+const ZONE_C: i32 = 2;
+
+/** Process faults, each on its own: cavitation, then misalignment or imbalance. The running
+ *  speed's pattern is taken whatever the zone (result.running_pattern), but it is a finding only
+ *  from zone C: in zones A and B the vibration is acceptable for unrestricted long-term
+ *  operation, and a 1×-dominated spectrum there is a sound pump's residual unbalance. */
 function processFindings(): void {
   if (result.hf_floor_m_s2 >= machine.cavitation_m_s2 && result.hf_flatness >= FLATNESS_NOISE) {
     addFinding(FAULT_CAVITATION, result.hf_floor_m_s2 / machine.cavitation_m_s2, result.hf_flatness / FLATNESS_GAUSSIAN);
   }
+  result.running_pattern = FAULT_NONE;
   const line_energy = result.line_1x_mm_s * result.line_1x_mm_s + result.line_2x_mm_s * result.line_2x_mm_s
     + result.line_3x_mm_s * result.line_3x_mm_s;
   const velocity_energy = result.velocity_rms_mm_s * result.velocity_rms_mm_s;
   // The running-speed rules need 1x and 2x apart and clear of DC: the shaft's line at least
   // 2 × LINE_HALF_BINS + 1 of the window's own bins (fs / its samples, whatever the padding) up.
   const lines_resolved = result.shaft_hz >= <f64>(2 * LINE_HALF_BINS + 1) * machine.sample_rate_hz / <f64>window_samples;
-  if (result.iso_zone >= 1 && velocity_energy > 0.0 && lines_resolved) {
-    const share_1x = result.line_1x_mm_s * result.line_1x_mm_s / velocity_energy;
-    if (result.line_2x_mm_s >= MISALIGNMENT_2X_OVER_1X * result.line_1x_mm_s && line_energy >= RUNNING_SPEED_SHARE * velocity_energy) {
-      addFinding(FAULT_MISALIGNMENT, line_energy / velocity_energy, line_energy / velocity_energy);
-    } else if (share_1x >= RUNNING_SPEED_SHARE) {
-      addFinding(FAULT_IMBALANCE, share_1x, share_1x);
-    }
+  if (velocity_energy <= 0.0 || !lines_resolved) return;
+  const share_1x = result.line_1x_mm_s * result.line_1x_mm_s / velocity_energy;
+  let share: f64 = 0.0;
+  if (result.line_2x_mm_s >= MISALIGNMENT_2X_OVER_1X * result.line_1x_mm_s && line_energy >= RUNNING_SPEED_SHARE * velocity_energy) {
+    result.running_pattern = FAULT_MISALIGNMENT;
+    share = line_energy / velocity_energy;
+  } else if (share_1x >= RUNNING_SPEED_SHARE) {
+    result.running_pattern = FAULT_IMBALANCE;
+    share = share_1x;
   }
+  if (result.running_pattern != FAULT_NONE && result.iso_zone >= ZONE_C) addFinding(result.running_pattern, share, share);
 }
 
 /** Health index, 0 healthy … 1 failed: the largest of velocity over the C/D limit, the bearing's

@@ -67,6 +67,9 @@ export class Result {
   hf_floor_m_s2: f64 = 0.0;
   hf_flatness: f64 = 0.0;
   fault: i32 = FAULT_NONE;
+  /** The running speed's pattern (FAULT_IMBALANCE, FAULT_MISALIGNMENT or FAULT_NONE) whatever
+   *  the zone: below zone C it is no finding, but a trend's alarm takes it for its cause. */
+  running_pattern: i32 = FAULT_NONE;
   strength: f64 = 0.0;
   severity: i32 = 0;
   health: f64 = 0.0;
