@@ -88,17 +88,24 @@ let zone_ratio: f64 = 1.0;
  *  left out of its zones (ANALYSIS.md §5). */
 let testing_defect: i32 = -1;
 let mask_shaft_hz: f64 = 0.0;
+let mask_vane_hz: f64 = 0.0;
 let mask_tolerance: f64 = 0.0;
 const defect_hz = new StaticArray<f64>(DEFECTS);
 
+/** Whether `hz` lies within Hann's main lobe (±LINE_HALF_BINS) of a harmonic of `base_hz`: a
+ *  line there fills those bins wherever between two bins it falls. */
+// @ts-ignore: decorator
+@inline function nearHarmonic(hz: f64, base_hz: f64): bool {
+  if (base_hz <= 0.0) return false;
+  const harmonic = Math.round(hz / base_hz) * base_hz;
+  return harmonic > 0.0 && Math.abs(hz - harmonic) <= <f64>LINE_HALF_BINS * env_bin_hz;
+}
+
 function binMasked(k: i32): bool {
   const hz = <f64>k * env_bin_hz;
-  // A running-speed harmonic: Hann's main lobe about it (±LINE_HALF_BINS), which its line fills
-  // wherever between two bins it falls.
-  if (mask_shaft_hz > 0.0) {
-    const harmonic = Math.round(hz / mask_shaft_hz) * mask_shaft_hz;
-    if (harmonic > 0.0 && Math.abs(hz - harmonic) <= <f64>LINE_HALF_BINS * env_bin_hz) return true;
-  }
+  // A running-speed harmonic, when the spectrum shows the shaft's lines; the vane pass's
+  // harmonics always, when the pump's vanes are known (shaftShows).
+  if (nearHarmonic(hz, mask_shaft_hz) || nearHarmonic(hz, mask_vane_hz)) return true;
   // A zone of another defect's harmonic series (all of it: an outer race's fourth harmonic can
   // stand where a ball's third is sought).
   for (let d = 0; d < DEFECTS; d++) {
@@ -261,6 +268,59 @@ function defectLnP(hz: f64, sideband_hz: f64): f64 {
   return fisherLnP(sum, tests);
 }
 
+/** The shaft's first two harmonics' combined probability under noise below which the envelope
+ *  spectrum is taken to show the running speed (shaftShows): the conventional 5 %, on the
+ *  cautious side (a weak sign of the shaft keeps its bins out). */
+const SHAFT_SHOWN_ALPHA: f64 = 0.05;
+/** Running-speed harmonics whose lines tell whether the envelope carries the shaft's rate. */
+const SHAFT_SHOWN_HARMONICS: i32 = 2;
+
+/** Whether the envelope spectrum zoneLnP reads shows the running speed at `f` (ANALYSIS.md §5,
+ *  "Bins that cannot tell"): its first two harmonics, each the largest bin within the speed's
+ *  uncertainty of it against its floor, combined by Fisher's method, below SHAFT_SHOWN_ALPHA.
+ *  The band's envelope carries the shaft's rate when the shaft modulates the band's energy (an
+ *  inner race passing through the load zone once a turn, unbalance or eccentricity loading the
+ *  bearing, looseness); then its lines fill the bins of every harmonic and a defect line
+ *  there is no evidence. When neither its fundamental nor its second harmonic shows, a line at
+ *  a whole order is not the shaft's, and a defect whose order, less the elements' slip, lies
+ *  at a whole order (the SKF 6203's BPFO, 3.053 × the shaft) is tested there. Another defect's
+ *  line is never taken for the shaft's (its zones stay masked); nor is the vane pass's, which
+ *  stays masked whatever this finds. */
+function shaftShows(f: f64): bool {
+  mask_shaft_hz = 0.0;
+  testing_defect = -1;
+  let sum: f64 = 0.0;
+  let tests = 0;
+  for (let h = 1; h <= SHAFT_SHOWN_HARMONICS; h++) {
+    const line_hz = f * <f64>h;
+    const ln_p = zoneLnP(line_hz, speed_tolerance * line_hz);
+    if (!zone_valid) continue;
+    sum += ln_p;
+    tests++;
+  }
+  // No open bin about either line: nothing says the shaft is absent, so its bins stay out.
+  if (tests == 0) return true;
+  return fisherLnP(sum, tests) < Math.log(SHAFT_SHOWN_ALPHA);
+}
+
+/** Whether the last defectsIn found the running speed in its spectrum (cageIn reads it). */
+let shaft_shown: bool = true;
+
+/** The running speed's and the vane pass's masks for shaft speed `f` (binMasked): the shaft's
+ *  harmonics when the spectrum shows them, or when `always` (the inner race, whose impacts the
+ *  shaft carries through the load zone: its envelope without the shaft's line is not an inner
+ *  race's, and a line at a whole order there is impacts at the running speed's rate). */
+function maskRunningSpeed(f: f64, always: bool = false): void {
+  mask_shaft_hz = shaft_shown || always ? f : 0.0;
+  mask_vane_hz = machine.vanes > 0 ? <f64>machine.vanes * f : 0.0;
+  mask_tolerance = SLIP_MAX + speed_tolerance;
+}
+
+function unmaskRunningSpeed(): void {
+  mask_shaft_hz = 0.0;
+  mask_vane_hz = 0.0;
+}
+
 /** Each defect's ln p and strength in the envelope spectrum zoneLnP reads (set by defectsIn). */
 export let bpfo_ln_p: f64 = 0.0;
 export let bpfi_ln_p: f64 = 0.0;
@@ -275,8 +335,10 @@ export function defectsIn(f: f64): void {
   unchecked(defect_hz[DEFECT_OUTER] = machine.bpfo_order * f);
   unchecked(defect_hz[DEFECT_INNER] = machine.bpfi_order * f);
   unchecked(defect_hz[DEFECT_ELEMENT] = 2.0 * machine.bsf_order * f);
-  mask_shaft_hz = f;
+  mask_vane_hz = 0.0;
   mask_tolerance = SLIP_MAX + speed_tolerance;
+  shaft_shown = shaftShows(f);
+  maskRunningSpeed(f);
   testing_defect = DEFECT_OUTER;
   bpfo_ln_p = defectLnP(machine.bpfo_order * f, 0.0);
   bpfo_strength = defect_strength;
@@ -284,11 +346,12 @@ export function defectsIn(f: f64): void {
   bsf_ln_p = defectLnP(2.0 * machine.bsf_order * f, 0.0);
   bsf_strength = defect_strength;
   testing_defect = DEFECT_INNER;
+  maskRunningSpeed(f, true);
   bpfi_ln_p = defectLnP(machine.bpfi_order * f, f);
   bpfi_strength = defect_strength;
   bpfi_sidebands = sideband_strength;
   testing_defect = -1;
-  mask_shaft_hz = 0.0;
+  unmaskRunningSpeed();
 }
 
 /** The cage family's ln p and strength in the envelope spectrum zoneLnP reads (set by cageIn). */
@@ -301,12 +364,11 @@ export let ftf_strength: f64 = 0.0;
  *  §5). A race's defect does not turn with the cage. Every defect's zones and the running
  *  speed's lines are left out of the family's zones. */
 export function cageIn(f: f64): void {
-  mask_shaft_hz = f;
-  mask_tolerance = SLIP_MAX + speed_tolerance;
+  maskRunningSpeed(f);
   testing_defect = -1;
   ftf_ln_p = defectLnP(machine.ftf_order * f, 0.0);
   ftf_strength = defect_strength;
-  mask_shaft_hz = 0.0;
+  unmaskRunningSpeed();
 }
 
 /** log10 of a probability after the Bonferroni correction for e^tests_ln tests, clipped. */

@@ -125,6 +125,14 @@ describe("diagnosis", () => {
     expect(faults(await analyse(signal))).toEqual(Array(WINDOWS).fill("imbalance"));
   });
 
+  it("a dominant 1x in zone B is no finding: the running speed's pattern of a sound pump (ISO 20816-3: acceptable)", async () => {
+    const signal = tones(count, RATE_HZ, [{ hz: SHAFT_HZ, amplitude_g: accelerationForVelocity(2.0, SHAFT_HZ) }], 0.01);
+    const result = await analyse(signal);
+    expect(result.windows.map((w) => w.iso_zone)).toEqual(Array(WINDOWS).fill("B"));
+    expect(faults(result)).toEqual(Array(WINDOWS).fill("none"));
+    for (const w of result.windows) expect(w.findings).toEqual([]);
+  });
+
   it("misalignment: 2x as strong as 1x in zone C", async () => {
     const signal = tones(count, RATE_HZ, [
       { hz: SHAFT_HZ, amplitude_g: accelerationForVelocity(2.2, SHAFT_HZ) },
@@ -234,6 +242,34 @@ describe("diagnosis", () => {
       expect(result.summary.fault).toBe("unknown"); // impulsive, without a bearing's pattern
     });
   }
+
+  describe("an SKF 6203 outer race, whose BPFO less 1.5 % slip is 3.007x the shaft, within 0.3 % of its third harmonic", () => {
+    const rateHz = 12_000;
+    const shaftHz = 29.95;
+    const n = WINDOW * 12;
+    const bpfoHz = 3.053 * shaftHz * 0.985;
+    const outerRace = (modulationDepth: number) => add(
+      tones(n, rateHz, [{ hz: shaftHz, amplitude_g: 0.02 }], 0.02, 3),
+      impacts(n, rateHz, { rateHz: bpfoHz, resonanceHz: 3000, damping: 0.05, amplitude_g: 0.2, jitter: 0.002, modulationHz: shaftHz, modulationDepth }));
+
+    it("is named when the envelope does not show the shaft: a line at a whole order is then not the shaft's", async () => {
+      const result = await analyse(outerRace(0), { rateHz, rpm: shaftHz * 60, geometry: BEARINGS["6203"] });
+      expect(result.summary.fault).toBe("outer_race");
+      for (const w of result.windows) expect(w.findings.map((f) => f.kind)).not.toContain("inner_race");
+    });
+
+    it("is not named when the shaft modulates the band (its 1x in the envelope): its lines cannot be told from the shaft's", async () => {
+      const result = await analyse(outerRace(0.8), { rateHz, rpm: shaftHz * 60, geometry: BEARINGS["6203"] });
+      for (const w of result.windows) expect(w.findings.map((f) => f.kind)).not.toContain("outer_race");
+      expect(result.summary.fault).toBe("unknown");
+    });
+
+    it("is not named when the pump has three vanes: the vane pass's harmonics make the same lines", async () => {
+      const result = await analyse(outerRace(0), { rateHz, rpm: shaftHz * 60, geometry: BEARINGS["6203"], vanes: 3 });
+      for (const w of result.windows) expect(w.findings.map((f) => f.kind)).not.toContain("outer_race");
+      expect(result.summary.fault).toBe("unknown");
+    });
+  });
 
   for (const kind of ["outer_race", "inner_race"] as const) {
     it(`without rpm, a ${kind} at 48.8 kHz whose shaft shows two harmonics: the speed measured, the race named`, async () => {
