@@ -43,7 +43,7 @@ function formatReplay(result: ReplayResult): string {
   const s = result.summary;
   const counts = Object.entries(s.windows_by_fault).filter(([, n]) => n > 0).map(([fault, n]) => `${fault} ${n}`).join(", ");
   lines.push("");
-  lines.push(`Summary: ${s.fault}   ${s.windows} windows (${counts})   first persistent abnormality: ${seconds(s.first_persistent_abnormal_s)}   first alarm (severity >= 2): ${seconds(s.first_alarm_s)}   of ${s.duration_s.toFixed(1)} s`);
+  lines.push(`Summary: ${s.fault}   ${s.windows} windows (${counts})   first persistent abnormality: ${seconds(s.first_persistent_abnormal_s)}   first alarm: ${seconds(s.first_alarm_s)}   first severe (severity >= 2): ${seconds(s.first_severe_s)}   of ${s.duration_s.toFixed(1)} s`);
   if (s.findings.length > 0) {
     lines.push(`Findings in a third of the windows or more: ${s.findings.map((f) => `${f.kind} (${f.windows} windows, median strength ${f.strength.toFixed(2)})`).join(", ")}`);
   }

@@ -91,9 +91,13 @@ export interface ReplayResult {
     windows_by_fault: Record<Fault, number>;
     /** Start of the first run of PERSISTENCE consecutive abnormal windows, seconds. */
     first_persistent_abnormal_s: number | null;
-    /** Start of the first run of PERSISTENCE consecutive windows of severity 2 or more (ISO
-     *  zone C or D, or a severe bearing defect): the first alarm. */
+    /** The first window the firmware's alarm is raised in (its trend: evidence that has stayed
+     *  up and grown, firmware/ANALYSIS.md §8), seconds; null when it never is. */
     first_alarm_s: number | null;
+    /** Start of the first run of PERSISTENCE consecutive windows of severity 2 or more (ISO
+     *  zone C or D, or a severe bearing defect): the pump's condition, which needs no growth, so
+     *  a pump steady in zone C is severe from its first windows without ever being in alarm. */
+    first_severe_s: number | null;
     duration_s: number;
     /** Every kind found in at least VERDICT_SHARE of the windows, the most frequent first (the
      *  fault's own finding among them when it is one); the fault stays the verdict. */
@@ -250,12 +254,15 @@ export function summarise(windows: WindowResult[], durationS: number): ReplayRes
   return {
     fault: verdict, windows: windows.length, windows_by_fault: byFault,
     first_persistent_abnormal_s: firstPersistent(windows, (w) => w.fault !== "none"),
-    first_alarm_s: firstPersistent(windows, (w) => w.severity >= ALARM_SEVERITY),
+    first_alarm_s: windows.find((w) => w.alarm !== "none")?.time_s ?? null,
+    first_severe_s: firstPersistent(windows, (w) => w.severity >= SEVERE),
     duration_s: durationS, findings,
   };
 }
 
-export const ALARM_SEVERITY = 2;
+/** The severity from which a window is severe: ISO zone C (unsatisfactory for long-term
+ *  operation) or a severe bearing finding. */
+export const SEVERE = 2;
 
 function firstPersistent(windows: WindowResult[], holds: (window: WindowResult) => boolean): number | null {
   let run = 0;

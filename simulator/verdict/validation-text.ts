@@ -1,7 +1,7 @@
 // The verdict on the real recordings as text for the terminal: the confusion tables, the
 // measured speed, the FEMTO first alarms, the targets and the errors.
 
-import { ALARM_SEVERITY, PERSISTENCE } from "../replay/replay.js";
+import { SEVERE, PERSISTENCE } from "../replay/replay.js";
 import { MODES, type Mode } from "../replay/recordings.js";
 import { SPEED_TOLERANCE_PCT, type ConfusionTable, type FemtoOutcome, type RecordOutcome, type Target, type ValidationReport } from "./validation.js";
 
@@ -46,7 +46,7 @@ export function formatFemto(o: FemtoOutcome): string {
   const failure = o.failure_s ?? 0;
   const at = (s: number | null): string => (s === null ? "never" : `at ${grouped(s, 1)} s of ${grouped(failure, 1)} s (${percent(s, failure)})`);
   const lines = [
-    `  ${o.bearing}: first alarm ${at(o.first_alarm_s)}; alarm first raised${o.first_raised_level === null ? "" : ` (${o.first_raised_level})`} ${at(o.first_raised_s)}; verdict ${o.verdict} (${faultCounts(o.windows_by_fault)})`,
+    `  ${o.bearing}: first alarm${o.first_alarm_level === null ? "" : ` (${o.first_alarm_level})`} ${at(o.first_alarm_s)}; first severe ${at(o.first_severe_s)}; verdict ${o.verdict} (${faultCounts(o.windows_by_fault)})`,
   ];
   const spacing = o.uniform ? `every ${grouped(o.interval_s ?? 0, 3)} s` : "at uneven times (fed as stamped)";
   lines.push(`    ${o.snapshots} snapshots ${spacing}, ${o.rpm} rpm`);
@@ -88,7 +88,8 @@ export function formatReport(report: ValidationReport, verbose = false): string 
   }
   if (report.femto !== null) {
     lines.push("", "FEMTO runs to failure (manifest rpm, no bearing geometry)",
-      `  first alarm: the first of ${PERSISTENCE} windows in a row of severity ${ALARM_SEVERITY} or more; alarm first raised: the first window whose alarm is not none`);
+      `  first alarm: the first window whose alarm (the firmware's: evidence that stayed up and grew) is raised; ` +
+      `first severe: the first of ${PERSISTENCE} windows in a row of severity ${SEVERE} or more (ISO zone C, or a severe bearing finding), which needs no growth`);
     for (const o of report.femto) lines.push(formatFemto(o));
   }
   if (report.targets.length > 0) {

@@ -101,11 +101,12 @@ export interface FemtoOutcome {
   failure_s: number | null;
   verdict: string;
   windows_by_fault: Record<string, number>;
-  /** summary.first_alarm_s: the first run of persistent severity-2 windows. */
+  /** summary.first_alarm_s: the first window whose alarm (the firmware's) is not "none", and
+   *  its level. */
   first_alarm_s: number | null;
-  /** The first window whose alarm is not "none", and its level. */
-  first_raised_s: number | null;
-  first_raised_level: string | null;
+  first_alarm_level: string | null;
+  /** summary.first_severe_s: the first run of persistent severity-2 windows. */
+  first_severe_s: number | null;
   error: string | null;
 }
 
@@ -254,12 +255,12 @@ export function femtoOutcome(run: FemtoRun, times: SnapshotTimes, result: Replay
     failure_s: (times.times_s.at(-1) ?? 0) + run.samples_per_snapshot / run.sample_rate_hz,
   };
   if ("error" in result) {
-    return { ...base, verdict: ERROR_VERDICT, windows_by_fault: {}, first_alarm_s: null, first_raised_s: null, first_raised_level: null, error: result.error };
+    return { ...base, verdict: ERROR_VERDICT, windows_by_fault: {}, first_alarm_s: null, first_alarm_level: null, first_severe_s: null, error: result.error };
   }
   const raised = result.windows.find((w) => w.alarm !== "none");
   return {
     ...base, verdict: result.summary.fault, windows_by_fault: seenFaults(result.summary.windows_by_fault),
-    first_alarm_s: result.summary.first_alarm_s, first_raised_s: raised?.time_s ?? null, first_raised_level: raised?.alarm ?? null, error: null,
+    first_alarm_s: result.summary.first_alarm_s, first_alarm_level: raised?.alarm ?? null, first_severe_s: result.summary.first_severe_s, error: null,
   };
 }
 

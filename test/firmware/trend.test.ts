@@ -278,10 +278,13 @@ describe("an alarm needs persistent, growing evidence", () => {
 
   it("a level that stays high but does not grow raises no alarm, however long it lasts (the window's ISO zone reports it)", async () => {
     // Zone C from the first window: a health index of 3.0 / 4.5 = 0.67, over the alert threshold.
-    const windows = await alarms(Array(400).fill(3.0));
+    const result = await replay(run(Array(400).fill(3.0)), { rateHz: RATE_HZ, window: WINDOW, intervalS: 600, firmware: await releaseFirmware() });
+    const windows = result.windows;
     expect(windows.at(-1)!.features.health_trend).toBeGreaterThan(0.6);
     expect(windows.at(-1)!.iso_zone).toBe("C");
     expect(windows.every((w) => w.alarm === "none")).toBe(true);
+    // The summary says both: severe from the first window, never in alarm.
+    expect(result.summary).toMatchObject({ first_alarm_s: null, first_severe_s: 0 });
   });
 
   it("a growing degradation raises alert, then danger, at the windows its growth and persistence say", async () => {

@@ -170,9 +170,9 @@ describe("FEMTO snapshot times", () => {
   it("reports the failure as the last snapshot's start plus its length, and the first window in alarm", () => {
     const run: FemtoRun = { file: "f.f32", bearing: "B", shaft_rpm: 1800, sample_rate_hz: 25600, samples_per_snapshot: 2560, snapshots: 3, snapshot_start_s: [0, 10, 20] };
     const windows = ["none", "alert", "danger"].map((alarm, index) => ({ index, time_s: index * 10, alarm }) as unknown as WindowResult);
-    const result = { summary: { fault: "unknown", windows: 3, windows_by_fault: { unknown: 3 }, first_alarm_s: null }, windows } as unknown as ReplayResult;
+    const result = { summary: { fault: "unknown", windows: 3, windows_by_fault: { unknown: 3 }, first_alarm_s: 10, first_severe_s: null }, windows } as unknown as ReplayResult;
     expect(femtoOutcome(run, snapshotTimes(run.snapshot_start_s), result)).toMatchObject({
-      failure_s: 20.1, first_alarm_s: null, first_raised_s: 10, first_raised_level: "alert", verdict: "unknown", interval_s: 10, uniform: true,
+      failure_s: 20.1, first_alarm_s: 10, first_alarm_level: "alert", first_severe_s: null, verdict: "unknown", interval_s: 10, uniform: true,
     });
   });
 });
@@ -244,7 +244,7 @@ describe("impeller validate on a small data folder", () => {
     expect(text).toContain("CWRU with rpm (the manifest's shaft speed)");
     expect(text).toContain("CWRU without rpm (the firmware measures the shaft speed)");
     expect(text).toMatch(/^ {2}12 kHz drive end$/m);
-    expect(text).toMatch(/^ {2}Bearing1_1: first alarm (never|at [\d,.]+ s of 28,020\.1 s)/m);
+    expect(text).toMatch(/^ {2}Bearing1_1: first alarm( \((alert|danger)\))? (never|at [\d,.]+ s of 28,020\.1 s); first severe (never|at [\d,.]+ s of 28,020\.1 s)/m);
     expect(text).toContain("Targets");
     for (const o of json.cwru!.runs) {
       expect(text).toContain(`  ${o.record} ${o.label} ${o.fault_size_in.toFixed(3)} in 0 hp, 12 kHz drive end, ${o.mode.replace("_", " ")}: ${o.verdict} (`);
