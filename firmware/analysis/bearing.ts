@@ -8,7 +8,7 @@ import { lnKurtosisTail } from "../stats";
 import { window_samples } from "./buffers";
 import { chooseBands, band_low_hz, band_high_hz } from "./bands";
 import { envelopeSpectrum } from "./envelope";
-import { streamReset, streamContinues, streamTake, streamEndWindow, streamFull, streamEvidence, streamSpeedHz } from "./envelope-stream";
+import { streamReset, streamContinues, streamTake, streamEndWindow, streamSpectrumPoints, streamEvidence, streamSpeedHz } from "./envelope-stream";
 import { setStreamReference } from "./running-speed";
 import {
   defectsIn, correctedLog10,
@@ -67,8 +67,10 @@ export function bearingEvidence(samples_ptr: usize, previous_ptr: usize, scale: 
   }
   if (continuing) streamEndWindow(previous_ptr, samples_ptr, scale, f);
   setStreamReference(streamSpeedHz());
-  if (streamFull()) {
-    streamEvidence();
+  // The stream decides once it holds its full length, or, filling, finer bins than the window's.
+  const stream_points = streamSpectrumPoints(machine.sample_rate_hz / <f64>window_samples);
+  if (stream_points > 0) {
+    streamEvidence(stream_points);
     return;
   }
   if (enveloped == 0) return;

@@ -216,9 +216,21 @@ export function streamSpeedHz(): f64 {
   return stream_segment > 0 && stream_windows > 0 ? stream_speed_sum / <f64>stream_windows : 0.0;
 }
 
-/** Whether the stream holds its full length: its spectrum then decides (streamEvidence). */
-export function streamFull(): bool {
-  return stream_segment > 0 && stream_count >= stream_points;
+/** The fewest points a stream's spectrum is taken over before the stream is full. */
+const STREAM_POINTS_MIN: i32 = 64;
+
+/** The points the stream's spectrum decides over this window (streamEvidence), 0 for none: all
+ *  its points once it holds its full length; while it fills, the largest power of two of them
+ *  it holds, when their bins are finer than the window's own envelope spectrum's
+ *  (`window_bin_hz`): a shorter record, the same noise model, and the finest bins there are (at
+ *  48 kHz a 4096-sample window's are 11.7 Hz; the stream's 256 points after two windows, 5.9). */
+export function streamSpectrumPoints(window_bin_hz: f64): i32 {
+  if (stream_segment <= 0) return 0;
+  if (stream_count >= stream_points) return stream_points;
+  let points = stream_points >> 1;
+  while (points > stream_count && points > STREAM_POINTS_MIN) points >>= 1;
+  if (points > stream_count) return 0;
+  return stream_rate_hz / <f64>points < window_bin_hz ? points : 0;
 }
 
 /** The largest power-of-two decimation of an envelope at `envelope_rate_hz` that keeps 2.5 ×
@@ -372,19 +384,23 @@ function streamContinue(previous_ptr: usize, samples_ptr: usize, scale: f64, cap
   stream_taken += adding;
 }
 
-/** The defects' evidence in the spectrum of the stream's last stream_points points, at the
- *  stream's speed (the mean of its windows'): one band, three defects tested, and the cage
- *  family in the average of the stream's spectra (averagedEvidence), a fourth test. */
-export function streamEvidence(): void {
+/** The defects' evidence in the spectrum of the stream's last `points` points
+ *  (streamSpectrumPoints), at the stream's speed (the mean of its windows'): one band, three
+ *  defects tested, and, once the stream is full, the cage family in the average of its spectra
+ *  (averagedEvidence), a fourth test (counted before too: the correction does not jump when the
+ *  stream fills). */
+export function streamEvidence(points: i32): void {
   const f = stream_speed_sum / <f64>stream_windows;
-  const from = changetype<usize>(stream) + (<usize>(stream_count - stream_points) << 2);
-  if (windowedSpectrum(from, stream_points) < 0) return;
-  setEnvelopeSpectrum(stream_rate_hz / <f64>stream_points, stream_points / 2);
+  if (ASSERTS) assert(points > 0 && points <= stream_count && points <= stream_points, "a stream spectrum past the points held");
+  const from = changetype<usize>(stream) + (<usize>(stream_count - points) << 2);
+  if (windowedSpectrum(from, points) < 0) return;
+  setEnvelopeSpectrum(stream_rate_hz / <f64>points, points / 2);
   defectsIn(f);
   const tests_ln = Math.log(<f64>(DEFECTS + 1));
-  keepEvidence(tests_ln, bsf_ln_p, bsf_strength, <f64>stream_points / stream_rate_hz);
+  keepEvidence(tests_ln, bsf_ln_p, bsf_strength, <f64>points / stream_rate_hz);
   result.band_low_hz = stream_low_hz;
   result.band_high_hz = stream_high_hz;
+  if (points < stream_points) return;
   averageTake();
   averagedEvidence(f, tests_ln);
 }

@@ -199,10 +199,14 @@ describe("diagnosis", () => {
         }));
       const result = await analyse(signal, { rateHz, rpm: shaftHz * 60 });
       expect(result.summary.fault).toBe(kind);
-      // The windows that decide once the stream is full carry its length, the same for all.
+      // The windows that decide once the stream is full carry its length, the same for all; while
+      // it fills, those whose bins the stream's points already make finer than a window's carry
+      // a power-of-two share of it.
       const streamed = result.windows.filter((w) => w.features.env_s > 0);
       expect(streamed.length).toBeGreaterThan(0);
-      expect(new Set(streamed.map((w) => w.features.env_s)).size).toBe(1);
+      const full = Math.max(...streamed.map((w) => w.features.env_s));
+      expect(result.windows.at(-1)!.features.env_s).toBe(full);
+      for (const w of streamed) expect([1, 2, 4, 8, 16].map((k) => full / k)).toContainEqual(w.features.env_s);
       for (const w of result.windows) expect(["none", "unknown", kind]).toContain(w.fault);
     });
   }
@@ -224,8 +228,10 @@ describe("diagnosis", () => {
     const measured = result.windows.findIndex((w) => w.features.shaft_conf > 0);
     expect(measured).toBeGreaterThan(2);
     expect(spans.slice(0, measured).filter((s) => s > 0)[0]).toBeCloseTo(1024 / (12_000 / 2), 4);
-    expect(spans.findIndex((s, i) => i >= measured && s > 0)).toBe(measured + 5);
-    expect(spans[measured + 5]).toBeCloseTo(1024 / (12_000 / 8), 4);
+    const full = 1024 / (12_000 / 8);
+    expect(spans.findIndex((s, i) => i >= measured && Math.abs(s - full) < 1e-6)).toBe(measured + 5);
+    // Before, the half it holds (its bins finer than a window's).
+    expect(spans[measured + 4]).toBeCloseTo(full / 2, 6);
   });
 
   for (const shaftHz of [24.6, 29.95]) {
@@ -242,6 +248,23 @@ describe("diagnosis", () => {
       expect(result.summary.fault).toBe("unknown"); // impulsive, without a bearing's pattern
     });
   }
+
+  it("at 48 kHz an inner race is named before the envelope stream holds its full 0.68 s, from the half it holds (0.34 s, bins finer than a window's 11.7 Hz)", async () => {
+    const rateHz = 48_000;
+    const shaftHz = 29.95;
+    const n = WINDOW * 12;
+    const signal = add(tones(n, rateHz, [{ hz: shaftHz, amplitude_g: 0.02 }], 0.05, 3), impacts(n, rateHz, {
+      rateHz: 5.4152 * shaftHz * 0.99, resonanceHz: 9000, damping: 0.05, amplitude_g: 0.3, jitter: 0.01, modulationHz: shaftHz, modulationDepth: 0.8,
+    }));
+    const result = await analyse(signal, { rateHz, rpm: shaftHz * 60 });
+    // The stream's spans: none in the first two windows, then a quarter, a half, the whole.
+    expect(result.windows.map((w) => Number(w.features.env_s.toFixed(2)))).toEqual([0, 0, 0.17, 0.17, 0.34, 0.34, 0.34, 0.34, 0.68, 0.68, 0.68, 0.68]);
+    const first = result.windows.findIndex((w) => w.fault === "inner_race");
+    expect(first).toBeGreaterThan(0);
+    expect(first).toBeLessThan(8);
+    expect(result.windows.slice(8).map((w) => w.fault)).toEqual(Array(4).fill("inner_race"));
+    for (const w of result.windows) expect(w.findings.map((f) => f.kind)).not.toContain("outer_race");
+  });
 
   describe("an SKF 6203 outer race, whose BPFO less 1.5 % slip is 3.007x the shaft, within 0.3 % of its third harmonic", () => {
     const rateHz = 12_000;
@@ -347,7 +370,11 @@ describe("diagnosis", () => {
     expect(streamed.length).toBeGreaterThan(400);
     expect(new Set(streamed.map((w) => w.features.band_lo)).size).toBe(1);
     expect(streamed[0].features.band_lo).not.toBe(result.windows[0].features.band_lo);
-    expect(streamed.filter((w) => w.fault === "inner_race").length).toBeGreaterThan(streamed.length * 0.9);
+    // Once the stream holds its full length (before, halves and quarters of it decide, coarser).
+    const full = Math.max(...streamed.map((w) => w.features.env_s));
+    const whole = streamed.filter((w) => w.features.env_s === full);
+    expect(whole.length).toBeGreaterThan(400);
+    expect(whole.filter((w) => w.fault === "inner_race").length).toBeGreaterThan(whole.length * 0.9);
     expect(result.summary.fault).toBe("inner_race");
   });
 
