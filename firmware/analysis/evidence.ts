@@ -227,6 +227,28 @@ function fisherLnP(sum_ln_p: f64, tests: i32): f64 {
   return Math.min(0.0, -s + Math.log(total));
 }
 
+/** Set by familySum: the ln p of a family's harmonics summed, how many of their zones lay in the
+ *  spectrum, and the product of their amplitude ratios. */
+let family_sum: f64 = 0.0;
+let family_tests: i32 = 0;
+let family_product: f64 = 1.0;
+
+/** The first `harmonics` harmonics of `hz`, each sought within ±`tolerance` of itself, into
+ *  family_sum, family_tests and family_product (Fisher's method combines them). */
+function familySum(hz: f64, harmonics: i32, tolerance: f64): void {
+  family_sum = 0.0;
+  family_tests = 0;
+  family_product = 1.0;
+  for (let h = 1; h <= harmonics; h++) {
+    const line_hz = hz * <f64>h;
+    const ln_p = zoneLnP(line_hz, tolerance * line_hz);
+    if (!zone_valid) continue;
+    family_sum += ln_p;
+    family_tests++;
+    family_product *= Math.max(zone_ratio, 1e-6);
+  }
+}
+
 /** Set by defectLnP: the geometric mean of the harmonics' amplitude ratios, and that of the
  *  sidebands' when asked for. */
 let defect_strength: f64 = 0.0;
@@ -240,20 +262,10 @@ function defectLnP(hz: f64, sideband_hz: f64): f64 {
   sideband_strength = 0.0;
   if (hz <= 0.0) return 0.0;
   const tolerance = SLIP_MAX + speed_tolerance;
-  let sum: f64 = 0.0;
-  let tests = 0;
-  let product: f64 = 1.0;
-  let ratios = 0;
-  for (let h = 1; h <= HARMONICS; h++) {
-    const line_hz = hz * <f64>h;
-    const ln_p = zoneLnP(line_hz, tolerance * line_hz);
-    if (!zone_valid) continue;
-    sum += ln_p;
-    tests++;
-    product *= Math.max(zone_ratio, 1e-6);
-    ratios++;
-  }
-  if (ratios > 0) defect_strength = Math.exp(Math.log(product) / <f64>ratios);
+  familySum(hz, HARMONICS, tolerance);
+  let sum = family_sum;
+  let tests = family_tests;
+  if (tests > 0) defect_strength = Math.exp(Math.log(family_product) / <f64>tests);
   if (sideband_hz > 0.0) {
     let sidebands: f64 = 1.0;
     for (let side = -1; side <= 1; side += 2) {
@@ -289,18 +301,10 @@ const SHAFT_SHOWN_HARMONICS: i32 = 2;
 function shaftShows(f: f64): bool {
   mask_shaft_hz = 0.0;
   testing_defect = -1;
-  let sum: f64 = 0.0;
-  let tests = 0;
-  for (let h = 1; h <= SHAFT_SHOWN_HARMONICS; h++) {
-    const line_hz = f * <f64>h;
-    const ln_p = zoneLnP(line_hz, speed_tolerance * line_hz);
-    if (!zone_valid) continue;
-    sum += ln_p;
-    tests++;
-  }
+  familySum(f, SHAFT_SHOWN_HARMONICS, speed_tolerance);
   // No open bin about either line: nothing says the shaft is absent, so its bins stay out.
-  if (tests == 0) return true;
-  return fisherLnP(sum, tests) < Math.log(SHAFT_SHOWN_ALPHA);
+  if (family_tests == 0) return true;
+  return fisherLnP(family_sum, family_tests) < Math.log(SHAFT_SHOWN_ALPHA);
 }
 
 /** Whether the last defectsIn found the running speed in its spectrum (cageIn reads it). */
