@@ -216,7 +216,8 @@ export function streamSpeedHz(): f64 {
   return stream_segment > 0 && stream_windows > 0 ? stream_speed_sum / <f64>stream_windows : 0.0;
 }
 
-/** The fewest points a stream's spectrum is taken over before the stream is full. */
+/** The fewest points a stream's spectrum is taken over before the stream is full: 32 bins, about
+ *  what a defect's zone and its 30-bin floor need. */
 const STREAM_POINTS_MIN: i32 = 64;
 
 /** The points the stream's spectrum decides over this window (streamEvidence), 0 for none: all
