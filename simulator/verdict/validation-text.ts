@@ -15,13 +15,14 @@ const grouped = (value: number, digits = 0): string => value.toLocaleString("en-
 
 export function formatTable(table: ConfusionTable): string[] {
   const widths = table.columns.map((c) => Math.max(c.length, 3));
-  const header = ["label ".padEnd(8), ...table.columns.map((c, i) => c.padStart(widths[i])), "  right"].join(" ");
+  const header = ["label ".padEnd(8), ...table.columns.map((c, i) => c.padStart(widths[i])), "  right     ", "  windows right"].join(" ");
   const lines = [`  ${table.group}`, `    ${header}`];
   for (const row of table.rows) {
     const cells = table.columns.map((c, i) => String(row.counts[c] ?? 0).padStart(widths[i]));
-    lines.push(`    ${[row.label.padEnd(8), ...cells, `  ${row.right}/${row.total} ${percent(row.right, row.total)}`].join(" ")}`);
+    const records = `${row.right}/${row.total} ${percent(row.right, row.total)}`;
+    lines.push(`    ${[row.label.padEnd(8), ...cells, `  ${records.padEnd(12)}`, `  ${row.windows_right}/${row.windows} ${percent(row.windows_right, row.windows)}`].join(" ")}`);
   }
-  lines.push(`    confident wrong race: ${table.wrong_race}`);
+  lines.push(`    confident wrong race: ${table.wrong_race} (windows called the other race: ${table.wrong_race_windows})`);
   return lines;
 }
 
@@ -75,7 +76,7 @@ export function formatReport(report: ValidationReport, verbose = false): string 
     for (const mode of MODES) {
       const tables = report.cwru.tables.filter((t) => t.mode === mode);
       if (tables.length === 0) continue;
-      lines.push("", `CWRU ${MODE_TITLES[mode]}: true label × verdict (summary.fault)`);
+      lines.push("", `CWRU ${MODE_TITLES[mode]}: true label × verdict (summary.fault); windows right: the windows whose own diagnosis is the label's`);
       for (const table of tables) lines.push(...formatTable(table));
     }
     if (report.cwru.speed.length > 0) {

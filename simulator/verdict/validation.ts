@@ -58,6 +58,9 @@ export interface ConfusionRow {
   counts: Record<string, number>;
   total: number;
   right: number;
+  /** Window by window: the records' windows, and those whose diagnosis is the label's. */
+  windows: number;
+  windows_right: number;
 }
 
 export interface ConfusionTable {
@@ -68,6 +71,8 @@ export interface ConfusionTable {
   rows: ConfusionRow[];
   /** Inner-race records called outer_race and outer-race records called inner_race. */
   wrong_race: number;
+  /** Windows of race records whose diagnosis is the other race. */
+  wrong_race_windows: number;
 }
 
 export interface SpeedStats {
@@ -141,6 +146,8 @@ export function faultColumns(outcomes: readonly RecordOutcome[]): string[] {
   return columns;
 }
 
+const sum = (values: readonly number[]): number => values.reduce((a, b) => a + b, 0);
+
 export function isWrongRace(o: RecordOutcome): boolean {
   return (o.label === "inner" && o.verdict === "outer_race") || (o.label === "outer" && o.verdict === "inner_race");
 }
@@ -152,9 +159,17 @@ export function confusionTable(outcomes: readonly RecordOutcome[], mode: Mode, g
     if (runs.length === 0) continue;
     const counts = Object.fromEntries(columns.map((c) => [c, 0]));
     for (const o of runs) counts[o.verdict] = (counts[o.verdict] ?? 0) + 1;
-    rows.push({ label, counts, total: runs.length, right: counts[RIGHT_FAULT[label]] ?? 0 });
+    rows.push({
+      label, counts, total: runs.length, right: counts[RIGHT_FAULT[label]] ?? 0,
+      windows: sum(runs.map((o) => o.windows)), windows_right: sum(runs.map((o) => o.windows_by_fault[RIGHT_FAULT[label]] ?? 0)),
+    });
   }
-  return { mode, group, columns: [...columns], rows, wrong_race: outcomes.filter(isWrongRace).length };
+  const otherRace = (o: RecordOutcome): number =>
+    o.label === "inner" ? (o.windows_by_fault.outer_race ?? 0) : o.label === "outer" ? (o.windows_by_fault.inner_race ?? 0) : 0;
+  return {
+    mode, group, columns: [...columns], rows, wrong_race: outcomes.filter(isWrongRace).length,
+    wrong_race_windows: sum(outcomes.map(otherRace)),
+  };
 }
 
 /** Per mode, a table per group (sample rate × sensor end), then one of all records. */

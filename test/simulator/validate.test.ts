@@ -59,6 +59,13 @@ describe("confusion tables from replay results", () => {
     expect(fan12.rows.map((r) => [r.label, r.right, r.total])).toEqual([["inner", 1, 1]]);
     expect(all.rows.map((r) => [r.label, r.right, r.total])).toEqual([["normal", 1, 1], ["inner", 2, 4], ["outer", 2, 3], ["ball", 1, 3]]);
     expect(all.wrong_race).toBe(2);
+    // Window by window (10 windows a record, all of its verdict): the windows whose own
+    // diagnosis is the label's, and the race records' windows called the other race.
+    expect(drive12.rows.map((r) => [r.label, r.windows_right, r.windows])).toEqual([["normal", 10, 10], ["inner", 10, 30], ["outer", 10, 20], ["ball", 10, 20]]);
+    expect(drive12.wrong_race_windows).toBe(20);
+    const mixed = confusionTables([outcome("outer", "outer_race", "with_rpm", 12000, "drive_end", { windows: 12, windows_by_fault: { outer_race: 7, inner_race: 2, unknown: 3 } })])[0];
+    expect(mixed.rows.map((r) => [r.label, r.right, r.windows_right, r.windows])).toEqual([["outer", 1, 7, 12]]);
+    expect([mixed.wrong_race, mixed.wrong_race_windows]).toEqual([0, 2]);
     const without = confusionTables(outcomes).at(-1)!;
     expect(without.rows.map((r) => [r.label, r.counts.imbalance, r.counts.error])).toEqual([["normal", 1, 0], ["inner", 0, 1]]);
   });
@@ -67,10 +74,10 @@ describe("confusion tables from replay results", () => {
     const table = confusionTables([outcome("inner", "inner_race"), outcome("inner", "unknown"), outcome("normal", "none")])[0];
     const lines = formatTable(table);
     expect(lines[0]).toBe("  12 kHz drive end");
-    expect(lines[1].split(/\s+/).filter(Boolean)).toEqual(["label", ...FAULTS, "right"]);
-    expect(lines[2].split(/\s+/).filter(Boolean)).toEqual(["normal", "1", "0", "0", "0", "0", "0", "0", "0", "0", "1/1", "100", "%"]);
-    expect(lines[3].split(/\s+/).filter(Boolean)).toEqual(["inner", "0", "0", "0", "0", "1", "0", "0", "1", "0", "1/2", "50", "%"]);
-    expect(lines[4]).toBe("    confident wrong race: 0");
+    expect(lines[1].split(/\s+/).filter(Boolean)).toEqual(["label", ...FAULTS, "right", "windows", "right"]);
+    expect(lines[2].split(/\s+/).filter(Boolean)).toEqual(["normal", "1", "0", "0", "0", "0", "0", "0", "0", "0", "1/1", "100", "%", "10/10", "100", "%"]);
+    expect(lines[3].split(/\s+/).filter(Boolean)).toEqual(["inner", "0", "0", "0", "0", "1", "0", "0", "1", "0", "1/2", "50", "%", "10/20", "50", "%"]);
+    expect(lines[4]).toBe("    confident wrong race: 0 (windows called the other race: 0)");
   });
 });
 
