@@ -8,7 +8,7 @@ import { lnKurtosisTail } from "../stats";
 import { window_samples } from "./buffers";
 import { chooseBands, band_low_hz, band_high_hz } from "./bands";
 import { envelopeSpectrum } from "./envelope";
-import { streamReset, streamContinues, streamTake, streamEndWindow, streamSpectrumPoints, streamEvidence, streamSpeedHz } from "./envelope-stream";
+import { streamReset, streamContinues, streamTake, streamEndWindow, streamSpectrumPoints, streamEvidence, streamSpeedHz, isStreamBand, streamReplansFor } from "./envelope-stream";
 import { setStreamReference } from "./running-speed";
 import {
   defectsIn, correctedLog10,
@@ -38,9 +38,15 @@ export function bearingEvidence(samples_ptr: usize, previous_ptr: usize, scale: 
   let bsf_ln: f64 = 0.0;
   let best: f64 = 1.0;
   let enveloped = 0;
+  // A stream that already holds enough to decide this window needs only its own band's envelope:
+  // the other bands' would decide nothing. (Unless the window re-plans it, which can leave it
+  // too few points to decide.)
+  const window_bin_hz = machine.sample_rate_hz / <f64>window_samples;
+  const stream_decides = continuing && streamSpectrumPoints(window_bin_hz) > 0 && !streamReplansFor(f);
   for (let b = 0; b < bands; b++) {
     const low = unchecked(band_low_hz[b]);
     const high = unchecked(band_high_hz[b]);
+    if (stream_decides && !isStreamBand(low, high)) continue;
     if (!envelopeSpectrum(low, high)) continue;
     streamTake(b, low, high);
     enveloped++;
@@ -68,7 +74,7 @@ export function bearingEvidence(samples_ptr: usize, previous_ptr: usize, scale: 
   if (continuing) streamEndWindow(previous_ptr, samples_ptr, scale, f);
   setStreamReference(streamSpeedHz());
   // The stream decides once it holds its full length, or, filling, finer bins than the window's.
-  const stream_points = streamSpectrumPoints(machine.sample_rate_hz / <f64>window_samples);
+  const stream_points = streamSpectrumPoints(window_bin_hz);
   if (stream_points > 0) {
     streamEvidence(stream_points);
     return;

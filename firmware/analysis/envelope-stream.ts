@@ -216,6 +216,19 @@ export function streamSpeedHz(): f64 {
   return stream_segment > 0 && stream_windows > 0 ? stream_speed_sum / <f64>stream_windows : 0.0;
 }
 
+/** Whether streamEndWindow will re-plan the stream for this window's speed `f` (measured, a
+ *  sub-multiple of the stream's), which can leave it fewer points than it held. */
+export function streamReplansFor(f: f64): bool {
+  if (stream_segment <= 0 || stream_windows <= 0) return false;
+  const mean = stream_speed_sum / <f64>stream_windows;
+  return Math.abs(f - mean) > SLIP_MAX * mean && result.speed_measured && subMultiple(f, mean);
+}
+
+/** Whether [low_hz, high_hz] is the stream's band. */
+export function isStreamBand(low_hz: f64, high_hz: f64): bool {
+  return stream_segment > 0 && low_hz == stream_low_hz && high_hz == stream_high_hz;
+}
+
 /** The fewest points a stream's spectrum is taken over before the stream is full: 32 bins, about
  *  what a defect's zone and its 30-bin floor need. */
 const STREAM_POINTS_MIN: i32 = 64;
