@@ -174,7 +174,7 @@ export function streamEndWindow(previous_ptr: usize, samples_ptr: usize, scale: 
   if (Math.abs(f - mean) <= SLIP_MAX * mean) {
     stream_speed_sum += f;
     stream_windows++;
-  } else if (result.speed_measured && subMultiple(f, mean)) {
+  } else if (streamReplansFor(f)) {
     // The speed measured over a longer acquisition found the sub-multiple that a shorter one
     // could not tell from its multiple (ANALYSIS.md §4): the shaft did not halve its speed, the
     // estimate grew finer. The stream's band and rate, set for the multiple, carry the
