@@ -7,7 +7,7 @@ import { DEFECTS, FINDING_ALPHA } from "./constants";
 import { lnKurtosisTail } from "../stats";
 import { window_samples } from "./buffers";
 import { chooseBands, band_low_hz, band_high_hz } from "./bands";
-import { envelopeSpectrum } from "./envelope";
+import { envelopeSpectrum, bandEnvelope, envelope_points } from "./envelope";
 import { streamReset, streamContinues, streamTake, streamEndWindow, streamSpectrumPoints, streamEvidence, streamSpeedHz, isStreamBand, streamReplansFor } from "./envelope-stream";
 import { setStreamReference } from "./running-speed";
 import {
@@ -46,9 +46,13 @@ export function bearingEvidence(samples_ptr: usize, previous_ptr: usize, scale: 
   for (let b = 0; b < bands; b++) {
     const low = unchecked(band_low_hz[b]);
     const high = unchecked(band_high_hz[b]);
-    if (stream_decides && !isStreamBand(low, high)) continue;
+    if (stream_decides) {
+      // Only the stream's bands, and only their envelopes: their spectra would decide nothing.
+      if (isStreamBand(low, high)) streamTake(b, low, high, bandEnvelope(low, high));
+      continue;
+    }
     if (!envelopeSpectrum(low, high)) continue;
-    streamTake(b, low, high);
+    streamTake(b, low, high, envelope_points);
     enveloped++;
     defectsIn(f);
     if (bpfo_ln_p < bpfo_ln || (bpfo_ln_p == bpfo_ln && bpfo_strength > result.bpfo_strength)) {

@@ -8,8 +8,8 @@
 
 import { fftRealPlaced, fftSlot, fftSlotShift } from "../fft";
 import { DEFECTS, SLIP_MAX, FINDING_ALPHA, LN_10 } from "./constants";
-import { band_modulation_hz, band_low_hz, band_high_hz } from "./bands";
-import { bandEnvelope, windowedSpectrum, envelope_points } from "./envelope";
+import { band_modulation_hz, band_low_hz, band_high_hz, ENVELOPE_BANDS } from "./bands";
+import { bandEnvelope, bandSpanHz, windowedSpectrum } from "./envelope";
 import {
   defectsIn, cageIn, correctedLog10, setEnvelopeSpectrum, AVERAGE_SHAPE_MAX,
   bpfo_ln_p, bpfi_ln_p, bsf_ln_p, ftf_ln_p, bpfo_strength, bpfi_strength, bsf_strength, ftf_strength, bpfi_sidebands,
@@ -28,8 +28,15 @@ const STREAM_RATE_OVER_MODULATION: f64 = 2.5;
 let stream: StaticArray<f32> = new StaticArray<f32>(0);
 let stream_count: i32 = 0;
 let stream_points: i32 = 0;
-let stream_low_hz: f64 = 0.0;
-let stream_high_hz: f64 = 0.0;
+/** The stream's bands: those the window that began it enveloped (its bands of largest spectral
+ *  kurtosis, whose envelopes were as long as its first's), each streamed in its own
+ *  STREAM_POINTS of `stream`. */
+let stream_bands: i32 = 0;
+const stream_low_hz = new StaticArray<f64>(ENVELOPE_BANDS);
+const stream_high_hz = new StaticArray<f64>(ENVELOPE_BANDS);
+/** The points of each band's block envelope (its first's): a band whose envelope has other
+ *  points would map a half window to other decimated points, and cannot share the stream. */
+let stream_envelope_points: i32 = 0;
 /** The sum of the shaft speeds of the stream's windows, and how many: the acquisition's speed is
  *  their mean. */
 let stream_speed_sum: f64 = 0.0;
@@ -59,11 +66,14 @@ let stream_decimation: i32 = 1;
 /** Decimated envelope points per half window, and the stream's sample rate. */
 let stream_segment: i32 = 0;
 let stream_rate_hz: f64 = 0.0;
-/** This window's part in the stream: whether it continues the stream, whether the band loop
- *  took its block (streamTake), and how many points it adds. */
+/** This window's part in the stream: whether it continues the stream, which bands' blocks the
+ *  band loop took (streamTake; a bit per band), whether the oldest points have made room for
+ *  this window's, how many points it adds, and whether the stream began on this window. */
 let stream_continuing: bool = false;
-let stream_captured: bool = false;
+let stream_captured: i32 = 0;
+let stream_room_made: bool = false;
 let stream_adding: i32 = 0;
+let stream_starting: bool = false;
 
 /** The average of the stream's spectra (ANALYSIS.md §5, "Averaged spectra"): mean power per
  *  bin; how many spectra it holds; the points the stream has taken since it started, and that
@@ -84,14 +94,39 @@ if (AVERAGE_SPECTRA_MAX > AVERAGE_SHAPE_MAX) ERROR("the average's shape past the
  *  envelope holds. */
 export function streamInit(): void {
   stream_points = min(STREAM_POINTS, envelope_points_max);
-  stream = new StaticArray<f32>(stream_points);
-  average = new StaticArray<f32>(stream_points / 2 + 1);
+  stream = new StaticArray<f32>(ENVELOPE_BANDS * stream_points);
+  average = new StaticArray<f32>(ENVELOPE_BANDS * (stream_points / 2 + 1));
+}
+
+/** Where band `j`'s points begin in `stream`, and its average in `average`. */
+// @ts-ignore: decorator
+@inline function bandPoints(j: i32): usize {
+  return changetype<usize>(stream) + (<usize>(j * stream_points) << 2);
+}
+// @ts-ignore: decorator
+@inline function bandAverage(j: i32): usize {
+  return changetype<usize>(average) + (<usize>(j * (stream_points / 2 + 1)) << 2);
+}
+
+/** The width of band `j`'s bins in the window's spectrum: its envelope's spectrum ends there. */
+function streamBandHz(j: i32): f64 {
+  return bandSpanHz(unchecked(stream_low_hz[j]), unchecked(stream_high_hz[j]));
+}
+
+/** The stream's band that is [low_hz, high_hz], −1 for none. */
+function streamBandOf(low_hz: f64, high_hz: f64): i32 {
+  if (stream_segment <= 0) return -1;
+  for (let j = 0; j < stream_bands; j++) {
+    if (unchecked(stream_low_hz[j]) == low_hz && unchecked(stream_high_hz[j]) == high_hz) return j;
+  }
+  return -1;
 }
 
 /** Empties the stream: the next window that can starts another. */
 export function streamReset(): void {
   stream_count = 0;
   stream_segment = 0;
+  stream_bands = 0;
   stream_taken = 0;
   average_spectra = 0;
 }
@@ -113,7 +148,7 @@ export function streamContinues(previous_ptr: usize, impulsive: bool): bool {
   let continuing = previous_ptr != 0 && stream_segment > 0 && !stream_shaft_moved;
   if (continuing && impulsive && !stream_impulsive) {
     // The same band as the stream's: it goes on, its band now seen to ring.
-    continuing = unchecked(band_low_hz[0]) == stream_low_hz && unchecked(band_high_hz[0]) == stream_high_hz;
+    continuing = unchecked(band_low_hz[0]) == unchecked(stream_low_hz[0]) && unchecked(band_high_hz[0]) == unchecked(stream_high_hz[0]);
     stream_impulsive = continuing;
   }
   if (continuing && stream_speed_outliers > stream_windows) {
@@ -141,26 +176,43 @@ export function streamContinues(previous_ptr: usize, impulsive: bool): bool {
   }
   if (!continuing) streamReset();
   stream_continuing = continuing;
-  stream_captured = false;
+  stream_captured = 0;
+  stream_room_made = false;
+  stream_starting = false;
   stream_adding = continuing ? 2 * stream_segment : stream_segment;
   return continuing;
 }
 
-/** The envelope of band `b` of this window, [low_hz, high_hz], just taken (envelopeSpectrum),
- *  into the stream: the first band starts a stream when none continues; a continuing stream
- *  takes its own band's. */
-export function streamTake(b: i32, low_hz: f64, high_hz: f64): void {
-  if (b == 0 && !stream_continuing && streamStart(low_hz, high_hz, band_modulation_hz, envelope_points)) {
-    streamMakeRoom(stream_segment);
-    streamCapture(envelope_points, 0);
-    stream_count += stream_segment;
-    stream_taken += stream_segment;
-    stream_captured = true;
-  } else if (stream_continuing && !stream_captured && low_hz == stream_low_hz && high_hz == stream_high_hz) {
-    streamMakeRoom(stream_adding);
-    streamCapture(envelope_points, stream_segment);
-    stream_captured = true;
+/** The envelope of band `b` of this window, [low_hz, high_hz], just taken (bandEnvelope, its
+ *  `points` in `envelope`), into the stream: when none continues, the first band starts one and
+ *  the window's other bands join it; a continuing stream takes its own bands'. */
+export function streamTake(b: i32, low_hz: f64, high_hz: f64, points: i32): void {
+  if (!stream_continuing) {
+    if (b == 0) stream_starting = streamStart(band_modulation_hz, points);
+    if (!stream_starting || stream_bands >= ENVELOPE_BANDS || points != stream_envelope_points) return;
+    const j = stream_bands++;
+    unchecked(stream_low_hz[j] = low_hz);
+    unchecked(stream_high_hz[j] = high_hz);
+    streamCapture(points, j, 0);
+    if (j == 0) {
+      stream_count += stream_segment;
+      stream_taken += stream_segment;
+    }
+    return;
   }
+  const j = streamBandOf(low_hz, high_hz);
+  if (j < 0 || (stream_captured & (1 << j)) != 0) return;
+  if (points != stream_envelope_points) return;
+  streamRoom();
+  streamCapture(points, j, stream_count + stream_segment);
+  stream_captured |= 1 << j;
+}
+
+/** Room for this window's points, made once: the oldest go. */
+function streamRoom(): void {
+  if (stream_room_made) return;
+  streamMakeRoom(stream_adding);
+  stream_room_made = true;
 }
 
 /** After the bands, a continuing stream's end of the window: its blocks (streamContinue), and
@@ -169,7 +221,7 @@ export function streamTake(b: i32, low_hz: f64, high_hz: f64): void {
  *  left out of the mean (and counted: when such windows outnumber the others, the stream's own
  *  speed was the mistake and it starts again). */
 export function streamEndWindow(previous_ptr: usize, samples_ptr: usize, scale: f64, f: f64): void {
-  streamContinue(previous_ptr, samples_ptr, scale, stream_captured, stream_adding);
+  streamContinue(previous_ptr, samples_ptr, scale, stream_adding);
   const mean = stream_speed_sum / <f64>stream_windows;
   if (Math.abs(f - mean) <= SLIP_MAX * mean) {
     stream_speed_sum += f;
@@ -224,9 +276,9 @@ export function streamReplansFor(f: f64): bool {
   return Math.abs(f - mean) > SLIP_MAX * mean && result.speed_measured && subMultiple(f, mean);
 }
 
-/** Whether [low_hz, high_hz] is the stream's band. */
+/** Whether [low_hz, high_hz] is one of the stream's bands. */
 export function isStreamBand(low_hz: f64, high_hz: f64): bool {
-  return stream_segment > 0 && low_hz == stream_low_hz && high_hz == stream_high_hz;
+  return streamBandOf(low_hz, high_hz) >= 0;
 }
 
 /** The fewest points a stream's spectrum is taken over before the stream is full: 32 bins, about
@@ -272,15 +324,17 @@ function streamReplanned(modulation_hz: f64): bool {
   const factor = decimation / stream_decimation;
   // Segments of the new plan are whole points: the old segments are `factor` of them each.
   if (stream_segment % factor != 0 || stream_count % factor != 0) return false;
-  const base = changetype<usize>(stream);
   const kept = stream_count / factor;
   const scale = <f32>(1.0 / <f64>factor);
-  if (ASSERTS) assert(holds(stream, 0, stream_count), "envelope stream re-planned past its buffer");
-  for (let i = 0; i < kept; i++) {
-    let sum: f32 = 0.0;
-    const from = base + (<usize>(i * factor) << 2);
-    for (let d = 0; d < factor; d++) sum += load<f32>(from + (<usize>d << 2));
-    store<f32>(base + (<usize>i << 2), sum * scale);
+  if (ASSERTS) assert(stream_count <= stream_points && holds(stream, 0, stream_bands * stream_points), "envelope stream re-planned past its buffer");
+  for (let j = 0; j < stream_bands; j++) {
+    const base = bandPoints(j);
+    for (let i = 0; i < kept; i++) {
+      let sum: f32 = 0.0;
+      const from = base + (<usize>(i * factor) << 2);
+      for (let d = 0; d < factor; d++) sum += load<f32>(from + (<usize>d << 2));
+      store<f32>(base + (<usize>i << 2), sum * scale);
+    }
   }
   stream_count = kept;
   stream_taken = kept;
@@ -291,10 +345,11 @@ function streamReplanned(modulation_hz: f64): bool {
   return true;
 }
 
-/** Starts a stream on the band [low_hz, high_hz] that must carry `modulation_hz`: decimated
- *  (by averaging) to the lowest power-of-two share of the envelope's rate that keeps 2.5 ×
- *  modulation_hz. False when a half window does not map to whole decimated points. */
-function streamStart(low_hz: f64, high_hz: f64, modulation_hz: f64, points: i32): bool {
+/** Starts a stream of bands whose block envelopes have `points` points and must carry
+ *  `modulation_hz`: decimated (by averaging) to the lowest power-of-two share of the envelope's
+ *  rate that keeps 2.5 × modulation_hz. Its bands join it (streamTake). False when a half
+ *  window does not map to whole decimated points. */
+function streamStart(modulation_hz: f64, points: i32): bool {
   streamReset();
   const envelope_rate_hz = <f64>points * machine.sample_rate_hz / <f64>fft_size;
   const decimation = decimationFor(envelope_rate_hz, modulation_hz);
@@ -303,8 +358,7 @@ function streamStart(low_hz: f64, high_hz: f64, modulation_hz: f64, points: i32)
   if (quarter * 4 * fft_size != window_samples * points || (2 * quarter) % decimation != 0) return false;
   stream_segment = 2 * quarter / decimation;
   if (2 * stream_segment > stream_points) return false;
-  stream_low_hz = low_hz;
-  stream_high_hz = high_hz;
+  stream_envelope_points = points;
   stream_speed_sum = result.shaft_hz;
   stream_windows = 1;
   stream_speed_measured = result.speed_measured;
@@ -319,15 +373,15 @@ function streamStart(low_hz: f64, high_hz: f64, modulation_hz: f64, points: i32)
   return true;
 }
 
-/** Appends the middle half of the block envelope in `envelope` (`points` of them) at `offset`
- *  points past the stream's end, averaged in groups of stream_decimation. */
-function streamCapture(points: i32, offset: i32): void {
+/** Writes the middle half of the block envelope in `envelope` (`points` of them) into band `j`'s
+ *  points from `position` on, averaged in groups of stream_decimation. */
+function streamCapture(points: i32, j: i32, position: i32): void {
   const env = changetype<usize>(envelope);
   const first = points / 4;
-  const at = changetype<usize>(stream) + (<usize>(stream_count + offset) << 2);
+  const at = bandPoints(j) + (<usize>position << 2);
   const scale = <f32>(1.0 / <f64>stream_decimation);
   // The block's middle half (points / 4 on) is at least stream_segment × stream_decimation points.
-  if (ASSERTS) assert(holds(stream, stream_count + offset, stream_segment) && first + stream_segment * stream_decimation <= points, "envelope stream past its buffer");
+  if (ASSERTS) assert(j < stream_bands && position >= 0 && position + stream_segment <= stream_points && holds(stream, j * stream_points + position, stream_segment) && first + stream_segment * stream_decimation <= points, "envelope stream past its buffer");
   for (let i = 0; i < stream_segment; i++) {
     let sum: f32 = 0.0;
     const from = env + (<usize>(first + i * stream_decimation) << 2);
@@ -341,8 +395,10 @@ function streamMakeRoom(adding: i32): void {
   const over = stream_count + adding - stream_points;
   if (over <= 0) return;
   if (ASSERTS) assert(over <= stream_count, "envelope stream dropping points it does not hold");
-  const base = changetype<usize>(stream);
-  memory.copy(base, base + (<usize>over << 2), <usize>(stream_count - over) << 2);
+  for (let j = 0; j < stream_bands; j++) {
+    const base = bandPoints(j);
+    memory.copy(base, base + (<usize>over << 2), <usize>(stream_count - over) << 2);
+  }
   stream_count -= over;
 }
 
@@ -375,68 +431,104 @@ function straddlingSpectrum(previous_ptr: usize, samples_ptr: usize, scale: f64)
   return n < half_window ? previous_ptr + (<usize>(n + half_window) << 2) : samples_ptr + (<usize>(n - half_window) << 2);
 }
 
-/** This window's part of a continuing stream: its own block (unless the band loop captured
- *  it) and the block straddling the two windows, which goes first. */
-function streamContinue(previous_ptr: usize, samples_ptr: usize, scale: f64, captured: bool, adding: i32): void {
-  if (!captured) {
-    const points = bandEnvelope(stream_low_hz, stream_high_hz);
-    if (points == 0) {
+/** This window's part of a continuing stream: its own block in each band (unless the band loop
+ *  captured it) and the block straddling the two windows, which goes first. */
+function streamContinue(previous_ptr: usize, samples_ptr: usize, scale: f64, adding: i32): void {
+  streamRoom();
+  for (let j = 0; j < stream_bands; j++) {
+    if ((stream_captured & (1 << j)) != 0) continue;
+    if (bandEnvelope(unchecked(stream_low_hz[j]), unchecked(stream_high_hz[j])) != stream_envelope_points) {
       streamReset();
       return;
     }
-    streamMakeRoom(adding);
-    streamCapture(points, stream_segment);
+    streamCapture(stream_envelope_points, j, stream_count + stream_segment);
   }
   // `raw` is free now: the straddling block's spectrum goes there.
-  const points = straddlingSpectrum(previous_ptr, samples_ptr, scale) < 0 ? 0 : bandEnvelope(stream_low_hz, stream_high_hz);
-  if (points == 0) {
+  if (straddlingSpectrum(previous_ptr, samples_ptr, scale) < 0) {
     streamReset();
     return;
   }
-  streamCapture(points, 0);
+  for (let j = 0; j < stream_bands; j++) {
+    if (bandEnvelope(unchecked(stream_low_hz[j]), unchecked(stream_high_hz[j])) != stream_envelope_points) {
+      streamReset();
+      return;
+    }
+    streamCapture(stream_envelope_points, j, stream_count);
+  }
   stream_count += adding;
   stream_taken += adding;
 }
 
-/** The defects' evidence in the spectrum of the stream's last `points` points
- *  (streamSpectrumPoints), at the stream's speed (the mean of its windows'): one band, three
- *  defects tested, and, once the stream is full, the cage family in the average of its spectra
- *  (averagedEvidence), a fourth test (counted before too: the correction does not jump when the
- *  stream fills). */
+/** The defects' evidence in the spectra of the stream's last `points` points
+ *  (streamSpectrumPoints), at the stream's speed (the mean of its windows'), as the window's
+ *  bands give theirs: each defect keeps its most significant band, corrected for the bands and
+ *  the four tests in each (three defects, and, once the stream is full, the cage family in the
+ *  average of its spectra, averagedEvidence: counted before too, so the correction does not jump
+ *  when the stream fills). */
 export function streamEvidence(points: i32): void {
   const f = stream_speed_sum / <f64>stream_windows;
   if (ASSERTS) assert(points > 0 && points <= stream_count && points <= stream_points, "a stream spectrum past the points held");
-  const from = changetype<usize>(stream) + (<usize>(stream_count - points) << 2);
-  if (windowedSpectrum(from, points) < 0) return;
-  setEnvelopeSpectrum(stream_rate_hz / <f64>points, points / 2);
-  defectsIn(f);
-  const tests_ln = Math.log(<f64>(DEFECTS + 1));
-  keepEvidence(tests_ln, bsf_ln_p, bsf_strength, <f64>points / stream_rate_hz);
-  result.band_low_hz = stream_low_hz;
-  result.band_high_hz = stream_high_hz;
-  if (points < stream_points) return;
-  averageTake();
-  averagedEvidence(f, tests_ln);
+  const full = points >= stream_points;
+  const take = full && averageDue();
+  let bpfo_ln: f64 = 0.0, bpfi_ln: f64 = 0.0, bsf_ln: f64 = 0.0;
+  let bpfo_s: f64 = 0.0, bpfi_s: f64 = 0.0, bsf_s: f64 = 0.0, sidebands: f64 = 0.0;
+  let best: f64 = 1.0;
+  let best_band = 0;
+  for (let j = 0; j < stream_bands; j++) {
+    if (windowedSpectrum(bandPoints(j) + (<usize>(stream_count - points) << 2), points) < 0) return;
+    setEnvelopeSpectrum(stream_rate_hz / <f64>points, points / 2, streamBandHz(j));
+    defectsIn(f);
+    if (bpfo_ln_p < bpfo_ln || (bpfo_ln_p == bpfo_ln && bpfo_strength > bpfo_s)) {
+      bpfo_ln = bpfo_ln_p;
+      bpfo_s = bpfo_strength;
+    }
+    if (bsf_ln_p < bsf_ln || (bsf_ln_p == bsf_ln && bsf_strength > bsf_s)) {
+      bsf_ln = bsf_ln_p;
+      bsf_s = bsf_strength;
+    }
+    if (bpfi_ln_p < bpfi_ln || (bpfi_ln_p == bpfi_ln && bpfi_strength > bpfi_s)) {
+      bpfi_ln = bpfi_ln_p;
+      bpfi_s = bpfi_strength;
+      sidebands = bpfi_sidebands;
+    }
+    const strongest = Math.min(bpfo_ln_p, Math.min(bpfi_ln_p, bsf_ln_p));
+    if (strongest < best) {
+      best = strongest;
+      best_band = j;
+    }
+    if (take) averageTake(j);
+  }
+  if (take) {
+    average_spectra++;
+    average_taken_at = stream_taken;
+  }
+  const tests_ln = Math.log(<f64>(stream_bands * (DEFECTS + 1)));
+  keepEvidence(tests_ln, bpfo_ln, bpfo_s, bpfi_ln, bpfi_s, sidebands, bsf_ln, bsf_s, <f64>points / stream_rate_hz);
+  result.band_low_hz = unchecked(stream_low_hz[best_band]);
+  result.band_high_hz = unchecked(stream_high_hz[best_band]);
+  if (full) averagedEvidence(f, tests_ln);
 }
 
-/** Takes the stream's spectrum, in `baseband`, into the average when the stream has moved on by
- *  half a block since the last one it took (so the spectra it holds overlap by half at most): a
- *  mean of all it took up to AVERAGE_SPECTRA_MAX, then a running mean over that many. */
-function averageTake(): void {
+/** Whether the average takes this window's spectra: when the stream has moved on by half a block
+ *  since it last took one (so the spectra it holds overlap by half at most). */
+function averageDue(): bool {
+  return average_spectra == 0 || stream_taken - average_taken_at >= stream_points / 2;
+}
+
+/** Takes band `j`'s stream spectrum, in `baseband`, into its average: a mean of all it took up to
+ *  AVERAGE_SPECTRA_MAX, then a running mean over that many. */
+function averageTake(j: i32): void {
   const half = stream_points / 2;
-  if (average_spectra > 0 && stream_taken - average_taken_at < half) return;
   const weight = <f32>(1.0 / <f64>min(average_spectra + 1, AVERAGE_SPECTRA_MAX));
   const z = changetype<usize>(baseband);
-  const mean = changetype<usize>(average);
-  if (ASSERTS) assert(holds(average, 0, half + 1) && holds(baseband, 0, 2 * half + 2), "the average past its buffer");
+  const mean = bandAverage(j);
+  if (ASSERTS) assert(j < stream_bands && holds(average, j * (half + 1), half + 1) && holds(baseband, 0, 2 * half + 2), "the average past its buffer");
   for (let k = 0; k <= half; k++) {
     const re = load<f32>(z + (<usize>k << 3));
     const im = load<f32>(z + (<usize>k << 3), 4);
     const was = load<f32>(mean + (<usize>k << 2));
     store<f32>(mean + (<usize>k << 2), was + (re * re + im * im - was) * weight);
   }
-  average_spectra++;
-  average_taken_at = stream_taken;
 }
 
 /** What the average of the stream's spectra is worth in independent ones, as a whole number
@@ -450,41 +542,58 @@ function averageShape(): i32 {
   return max(1, <i32>worth);
 }
 
-/** The cage family in the average of the stream's spectra. A rolling element's defect strikes
- *  the races at 2 × BSF, and the cage carries it through the load zone once a cage turn, so its
- *  impacts swell and fade at FTF; no race defect turns with the cage. Where a single spectrum is
- *  too short to show that slow family, the average of many shows it. When the cage family is
- *  the most significant in the average, races included, and below FINDING_ALPHA after the
- *  correction for the window's `tests_ln` tests, the average's evidence is the window's, the
- *  cage family's as the rolling element's (ANALYSIS.md §5, "Averaged spectra"). */
+/** The cage family in the average of each band's stream spectra. A rolling element's defect
+ *  strikes the races at 2 × BSF, and the cage carries it through the load zone once a cage turn,
+ *  so its impacts swell and fade at FTF; no race defect turns with the cage. Where a single
+ *  spectrum is too short to show that slow family, the average of many shows it. When, in a
+ *  band's average, the cage family is the most significant, races included, and below
+ *  FINDING_ALPHA after the correction for the window's `tests_ln` tests, that average's
+ *  evidence is the window's, the cage family's as the rolling element's (ANALYSIS.md §5,
+ *  "Averaged spectra"); of several such bands, the one of the most significant cage family. */
 function averagedEvidence(f: f64, tests_ln: f64): void {
   if (machine.ftf_order <= 0.0 || average_spectra == 0) return;
   const half = stream_points / 2;
   const z = changetype<usize>(baseband);
-  const mean = changetype<usize>(average);
-  // The average's powers where zoneLnP reads a spectrum's bins: as an amplitude and a zero.
-  for (let k = 0; k <= half; k++) {
-    store<f32>(z + (<usize>k << 3), Mathf.sqrt(load<f32>(mean + (<usize>k << 2))));
-    store<f32>(z + (<usize>k << 3), 0.0, 4);
+  const alpha_log10 = Math.log(FINDING_ALPHA) / LN_10;
+  let cage_ln: f64 = 0.0;
+  let bpfo_ln: f64 = 0.0, bpfi_ln: f64 = 0.0, bpfo_s: f64 = 0.0, bpfi_s: f64 = 0.0, cage_s: f64 = 0.0, sidebands: f64 = 0.0;
+  let cage_band = -1;
+  for (let j = 0; j < stream_bands; j++) {
+    const mean = bandAverage(j);
+    // The average's powers where zoneLnP reads a spectrum's bins: as an amplitude and a zero.
+    for (let k = 0; k <= half; k++) {
+      store<f32>(z + (<usize>k << 3), Mathf.sqrt(load<f32>(mean + (<usize>k << 2))));
+      store<f32>(z + (<usize>k << 3), 0.0, 4);
+    }
+    setEnvelopeSpectrum(stream_rate_hz / <f64>stream_points, half, streamBandHz(j), averageShape());
+    defectsIn(f);
+    cageIn(f);
+    if (!(ftf_ln_p < bpfo_ln_p && ftf_ln_p < bpfi_ln_p && ftf_ln_p < bsf_ln_p && correctedLog10(ftf_ln_p, tests_ln) < alpha_log10)) continue;
+    if (cage_band >= 0 && ftf_ln_p >= cage_ln) continue;
+    cage_band = j;
+    cage_ln = ftf_ln_p;
+    cage_s = ftf_strength;
+    bpfo_ln = bpfo_ln_p;
+    bpfo_s = bpfo_strength;
+    bpfi_ln = bpfi_ln_p;
+    bpfi_s = bpfi_strength;
+    sidebands = bpfi_sidebands;
   }
-  setEnvelopeSpectrum(stream_rate_hz / <f64>stream_points, half, averageShape());
-  defectsIn(f);
-  cageIn(f);
-  setEnvelopeSpectrum(stream_rate_hz / <f64>stream_points, half);
-  const cage_log10_p = correctedLog10(ftf_ln_p, tests_ln);
-  if (!(ftf_ln_p < bpfo_ln_p && ftf_ln_p < bpfi_ln_p && ftf_ln_p < bsf_ln_p && cage_log10_p < Math.log(FINDING_ALPHA) / LN_10)) return;
-  keepEvidence(tests_ln, ftf_ln_p, ftf_strength, <f64>((min(average_spectra, AVERAGE_SPECTRA_MAX) + 1) * half) / stream_rate_hz);
+  if (cage_band < 0) return;
+  keepEvidence(tests_ln, bpfo_ln, bpfo_s, bpfi_ln, bpfi_s, sidebands, cage_ln, cage_s, <f64>((min(average_spectra, AVERAGE_SPECTRA_MAX) + 1) * half) / stream_rate_hz);
+  result.band_low_hz = unchecked(stream_low_hz[cage_band]);
+  result.band_high_hz = unchecked(stream_high_hz[cage_band]);
 }
 
-/** The defects' evidence defectsIn just found as the window's, corrected for `tests_ln` tests,
- *  the rolling element's given (its 2 × BSF family's or the cage's), taken over `span_s`. */
-function keepEvidence(tests_ln: f64, element_ln_p: f64, element_strength: f64, span_s: f64): void {
-  result.bpfo_log10_p = correctedLog10(bpfo_ln_p, tests_ln);
-  result.bpfi_log10_p = correctedLog10(bpfi_ln_p, tests_ln);
+/** The defects' evidence as the window's, corrected for `tests_ln` tests, the rolling element's
+ *  given (its 2 × BSF family's or the cage's), taken over `span_s`. */
+function keepEvidence(tests_ln: f64, outer_ln_p: f64, outer_strength: f64, inner_ln_p: f64, inner_strength: f64, sidebands: f64, element_ln_p: f64, element_strength: f64, span_s: f64): void {
+  result.bpfo_log10_p = correctedLog10(outer_ln_p, tests_ln);
+  result.bpfi_log10_p = correctedLog10(inner_ln_p, tests_ln);
   result.bsf_log10_p = correctedLog10(element_ln_p, tests_ln);
-  result.bpfo_strength = bpfo_strength;
-  result.bpfi_strength = bpfi_strength;
+  result.bpfo_strength = outer_strength;
+  result.bpfi_strength = inner_strength;
   result.bsf_strength = element_strength;
-  result.bpfi_sideband = bpfi_sidebands;
+  result.bpfi_sideband = sidebands;
   result.stream_s = span_s;
 }

@@ -7,8 +7,9 @@ import { setEnvelopeSpectrum } from "./evidence";
 import { bins, bin_hz, raw, baseband, envelope, envelope_points_max } from "./buffers";
 import { ASSERTS, holds } from "../assert";
 
-/** Points of the last band's envelope (envelopeSpectrum). */
+/** Points of the last band's envelope (envelopeSpectrum), and the width its bins span. */
 export let envelope_points: i32 = 0;
+let envelope_band_hz: f64 = 0.0;
 
 /** Squared-envelope spectrum of the band [low_hz, high_hz] into `baseband` (bins 0 to
  *  envelope_points/2 at bin_hz spacing, interleaved re, im: zoneLnP reads their powers).
@@ -17,7 +18,7 @@ export function envelopeSpectrum(low_hz: f64, high_hz: f64): bool {
   const points = bandEnvelope(low_hz, high_hz);
   if (points == 0) return false;
   envelope_points = points;
-  setEnvelopeSpectrum(bin_hz, points / 2);
+  setEnvelopeSpectrum(bin_hz, points / 2, envelope_band_hz);
   return hannSpectrum(changetype<usize>(envelope), points, envelope_sum) >= 0;
 }
 
@@ -29,10 +30,11 @@ let envelope_sum: f64 = 0.0;
  *  `envelope`: the band's bins shifted to baseband and inverse-transformed over the returned
  *  number of points (0 when the band is too narrow or too wide), which span the whole block. */
 export function bandEnvelope(low_hz: f64, high_hz: f64): i32 {
-  const k_low = max(1, <i32>Math.ceil(low_hz / bin_hz));
-  const k_high = min(bins - 2, <i32>Math.floor(high_hz / bin_hz));
+  const k_low = bandLowBin(low_hz);
+  const k_high = bandHighBin(high_hz);
   const band_bins = k_high - k_low + 1;
   if (band_bins < 4) return 0;
+  envelope_band_hz = bandSpanHz(low_hz, high_hz);
   const points = nextPowerOfTwo(2 * band_bins, 256);
   if (points > envelope_points_max) return 0;
   const z = changetype<usize>(baseband);
@@ -55,6 +57,22 @@ export function bandEnvelope(low_hz: f64, high_hz: f64): i32 {
   }
   envelope_sum = sum;
   return points;
+}
+
+/** The first and last of the window's bins that the band from `low_hz` to `high_hz` takes. */
+// @ts-ignore: decorator
+@inline function bandLowBin(low_hz: f64): i32 {
+  return max(1, <i32>Math.ceil(low_hz / bin_hz));
+}
+// @ts-ignore: decorator
+@inline function bandHighBin(high_hz: f64): i32 {
+  return min(bins - 2, <i32>Math.floor(high_hz / bin_hz));
+}
+
+/** The width of the window's bins that the band [low_hz, high_hz] takes (bandEnvelope): its
+ *  squared envelope's spectrum ends there. */
+export function bandSpanHz(low_hz: f64, high_hz: f64): f64 {
+  return <f64>(bandHighBin(high_hz) - bandLowBin(low_hz) + 1) * bin_hz;
 }
 
 /** The spectrum of `points` values at `values` (a power of two up to envelope_points_max), mean

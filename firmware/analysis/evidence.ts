@@ -20,19 +20,23 @@ let scratch: StaticArray<f32> = new StaticArray<f32>(MEDIAN_SCRATCH);
 // bins beside it only when FLOOR_BINS of them lie below the last bin.
 if (MEDIAN_SCRATCH < FLOOR_BINS) ERROR("a defect zone's floor does not fit its scratch");
 
-/** The envelope spectrum in `baseband` that zoneLnP reads: its bin spacing and last bin, and
- *  the shape of its bins' distribution under noise: 1 for one spectrum (exponential bins), k for
- *  an average worth k independent spectra (gamma bins of shape k, envelope-stream.ts). */
+/** The envelope spectrum in `baseband` that zoneLnP reads: its bin spacing and last bin, the
+ *  width of the band it is the envelope of, and the shape of its bins' distribution under
+ *  noise: 1 for one spectrum (exponential bins), k for an average worth k independent spectra
+ *  (gamma bins of shape k, envelope-stream.ts). */
 let env_bin_hz: f64 = 1.0;
 let env_last: i32 = 0;
+let env_band_hz: f64 = 0.0;
 let env_shape: i32 = 1;
 
 /** The envelope spectrum zoneLnP reads next: in `baseband`, bins of `spacing_hz` up to `last`,
- *  an average worth `shape` independent spectra (1: a single one). */
+ *  the squared envelope of a band `band_hz` wide, an average worth `shape` independent spectra
+ *  (1: a single one). */
 // @ts-ignore: decorator
-@inline export function setEnvelopeSpectrum(spacing_hz: f64, last: i32, shape: i32 = 1): void {
+@inline export function setEnvelopeSpectrum(spacing_hz: f64, last: i32, band_hz: f64, shape: i32 = 1): void {
   env_bin_hz = spacing_hz;
   env_last = last;
+  env_band_hz = band_hz;
   env_shape = shape;
 }
 
@@ -126,7 +130,13 @@ function binMasked(k: i32): bool {
 function zoneLnP(centre_hz: f64, half_hz: f64): f64 {
   zone_valid = false;
   zone_ratio = 1.0;
-  const last = env_last;
+  // A band carries modulation up to half its width (the rule that sizes it, bands.ts); its
+  // squared envelope's spectrum ends at its width, falling to it as a triangle under noise
+  // (the band's spectrum correlated with itself), so a floor read there, beside the end, is no
+  // estimate of the zone's. A zone is read where the band carries it, its floor short of the end.
+  const support = env_band_hz / env_bin_hz;
+  const last = min(env_last, <i32>support);
+  const support_f32 = <f32>support;
   const centre = centre_hz / env_bin_hz;
   const half = Math.max(1.0, half_hz / env_bin_hz);
   const k_low = max(1, <i32>Math.ceil(centre - half));
@@ -136,7 +146,7 @@ function zoneLnP(centre_hz: f64, half_hz: f64): f64 {
   let open_bins = 0;
   for (let k = k_low; k <= k_high; k++) {
     if (binMasked(k)) continue;
-    peak = max(peak, envelopePower(k));
+    peak = max(peak, envelopePower(k) / (support_f32 - <f32>k));
     open_bins++;
   }
   if (open_bins == 0) return 0.0;
@@ -144,11 +154,11 @@ function zoneLnP(centre_hz: f64, half_hz: f64): f64 {
   if (ASSERTS) assert(holds(scratch, 0, FLOOR_BINS) && k_high + FLOOR_BINS < last, "a zone's floor past its scratch or its spectrum");
   let count = 0;
   for (let k = max(1, k_low - FLOOR_BINS / 2); k < k_low; k++) {
-    setF32(scratch, count, envelopePower(k));
+    setF32(scratch, count, envelopePower(k) / (support_f32 - <f32>k));
     count++;
   }
   for (let k = k_high + 1; count < FLOOR_BINS; k++) {
-    setF32(scratch, count, envelopePower(k));
+    setF32(scratch, count, envelopePower(k) / (support_f32 - <f32>k));
     count++;
   }
   const median = scratchMedian(count);
@@ -234,18 +244,35 @@ let family_tests: i32 = 0;
 let family_product: f64 = 1.0;
 
 /** The first `harmonics` harmonics of `hz`, each sought within ±`tolerance` of itself, into
- *  family_sum, family_tests and family_product (Fisher's method combines them). */
-function familySum(hz: f64, harmonics: i32, tolerance: f64): void {
+ *  family_sum, family_tests and family_product (Fisher's method combines them). A train of
+ *  impacts (`impacts`) puts no more into a harmonic than into the lowest it shows: its squared
+ *  envelope's lines follow the spectrum of one impact's decaying ring, which falls with
+ *  frequency, and the impacts' jitter thins the higher ones further. So a harmonic counts no
+ *  more (in probability and in amplitude) than the lowest harmonic read: a line above it is no
+ *  part of the train. */
+function familySum(hz: f64, harmonics: i32, tolerance: f64, impacts: bool = false): void {
   family_sum = 0.0;
   family_tests = 0;
   family_product = 1.0;
+  let lowest_ln_p: f64 = 0.0;
+  let lowest_ratio: f64 = 0.0;
   for (let h = 1; h <= harmonics; h++) {
     const line_hz = hz * <f64>h;
-    const ln_p = zoneLnP(line_hz, tolerance * line_hz);
+    let ln_p = zoneLnP(line_hz, tolerance * line_hz);
     if (!zone_valid) continue;
+    let ratio = zone_ratio;
+    if (impacts) {
+      if (family_tests == 0) {
+        lowest_ln_p = ln_p;
+        lowest_ratio = ratio;
+      } else {
+        ln_p = Math.max(ln_p, lowest_ln_p);
+        ratio = Math.min(ratio, lowest_ratio);
+      }
+    }
     family_sum += ln_p;
     family_tests++;
-    family_product *= Math.max(zone_ratio, 1e-6);
+    family_product *= Math.max(ratio, 1e-6);
   }
 }
 
@@ -262,7 +289,7 @@ function defectLnP(hz: f64, sideband_hz: f64): f64 {
   sideband_strength = 0.0;
   if (hz <= 0.0) return 0.0;
   const tolerance = SLIP_MAX + speed_tolerance;
-  familySum(hz, HARMONICS, tolerance);
+  familySum(hz, HARMONICS, tolerance, true);
   let sum = family_sum;
   let tests = family_tests;
   if (tests > 0) defect_strength = Math.exp(Math.log(family_product) / <f64>tests);
