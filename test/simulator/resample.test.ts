@@ -1,0 +1,51 @@
+// The resampler bench/resampled.bench.ts replays CWRU's 48 kHz records through: what it keeps
+// and what it removes, measured on tones.
+
+import { describe, expect, it } from "vitest";
+import { resample } from "../../simulator/replay/resample.js";
+
+/** A tone of `amplitude` at `hz`, `count` samples at `rateHz`. */
+function tone(count: number, rateHz: number, hz: number, amplitude = 1): Float32Array {
+  return Float32Array.from({ length: count }, (_, n) => amplitude * Math.sin((2 * Math.PI * hz * n) / rateHz));
+}
+
+/** The amplitude of the tone at `hz` in `x` (a least-squares fit of sine and cosine over the
+ *  middle, clear of the kernel's edges). */
+function amplitudeAt(x: Float32Array, rateHz: number, hz: number): number {
+  let ss = 0, cc = 0, sc = 0, xs = 0, xc = 0;
+  for (let n = 200; n < x.length - 200; n++) {
+    const s = Math.sin((2 * Math.PI * hz * n) / rateHz), c = Math.cos((2 * Math.PI * hz * n) / rateHz);
+    ss += s * s; cc += c * c; sc += s * c; xs += x[n] * s; xc += x[n] * c;
+  }
+  const det = ss * cc - sc * sc;
+  const a = (xs * cc - xc * sc) / det, b = (xc * ss - xs * sc) / det;
+  return Math.hypot(a, b);
+}
+
+describe("resample", () => {
+  it("48 kHz to 20 kHz: floor(n · 5 / 12) samples, a 3 kHz tone's amplitude within 0.1 % at its frequency", () => {
+    const out = resample(tone(48_000, 48_000, 3000, 2), 5, 12);
+    expect(out.length).toBe(20_000);
+    expect(Math.abs(amplitudeAt(out, 20_000, 3000) / 2 - 1)).toBeLessThan(1e-3);
+  });
+
+  it("keeps a tone at 0.38 of the new rate within 1 %, below what the firmware reads (0.4)", () => {
+    const out = resample(tone(48_000, 48_000, 0.38 * 32_000), 2, 3);
+    expect(Math.abs(amplitudeAt(out, 32_000, 0.38 * 32_000) - 1)).toBeLessThan(0.01);
+  });
+
+  it("removes a tone at 0.6 of the new rate by 70 dB: nothing of it folds to 0.4 of the new rate", () => {
+    const out = resample(tone(48_000, 48_000, 0.6 * 25_600), 8, 15);
+    expect(out.length).toBe(25_600);
+    // It would fold to 0.4 of the new rate.
+    expect(amplitudeAt(out, 25_600, 0.4 * 25_600)).toBeLessThan(10 ** (-70 / 20));
+  });
+
+  it("keeps the mean (unit gain at DC) and refuses ratios that are not whole numbers", () => {
+    const out = resample(new Float32Array(9600).fill(0.25), 1, 2);
+    expect(out.length).toBe(4800);
+    expect(Math.abs(out[2400] - 0.25)).toBeLessThan(1e-6);
+    expect(() => resample(new Float32Array(10), 1.5, 2)).toThrow(RangeError);
+    expect(() => resample(new Float32Array(10), 0, 2)).toThrow(RangeError);
+  });
+});
