@@ -19,8 +19,10 @@ export const WINDOW_MIN = 16;
 export const WINDOW_MAX = 8192;
 export const LABELS = ["normal", "inner", "outer", "ball"] as const;
 export type Label = (typeof LABELS)[number];
+/** The sensors CWRU's records name, in the order their groups are reported; another rig's
+ *  manifest may name its own (any non-empty name), reported after them. */
 export const SENSORS = ["drive_end", "fan_end"] as const;
-export type Sensor = (typeof SENSORS)[number];
+export type Sensor = string;
 export const MODES = ["with_rpm", "without_rpm"] as const;
 export type Mode = (typeof MODES)[number];
 /** Bounds on what a manifest may hold. */
@@ -45,10 +47,12 @@ export interface Bearing {
 
 export interface CwruRecord {
   file: string;
+  /** The record's number (its place in the manifest, from 1, when the manifest gives none). */
   record: number;
   label: Label;
-  fault_size_in: number;
-  load_hp: number;
+  /** The seeded fault's size and the load, when the manifest gives them (another rig's may not). */
+  fault_size_in: number | null;
+  load_hp: number | null;
   shaft_rpm: number | null;
   sample_rate_hz: number;
   bearing: string;
@@ -173,10 +177,11 @@ export function parseCwruManifest(file: string, value: Record<string, unknown>):
     const bearing = check.text("bearing");
     if (bearings[bearing] === undefined) check.fail(`.bearing ${JSON.stringify(bearing)} is not in bearings (${Object.keys(bearings).join(", ")})`);
     const rpm = check.object.shaft_rpm === null ? null : check.number("shaft_rpm", true);
+    const optional = (key: string): number | null => (check.object[key] === undefined || check.object[key] === null ? null : check.number(key));
     const record: CwruRecord = {
-      file: plainFile(check.text("file"), check), record: check.number("record"), label: check.oneOf("label", LABELS),
-      fault_size_in: check.number("fault_size_in"), load_hp: check.number("load_hp"), shaft_rpm: rpm,
-      sample_rate_hz: check.number("sample_rate_hz", true), bearing, sensor: check.oneOf("sensor", SENSORS),
+      file: plainFile(check.text("file"), check), record: optional("record") ?? i + 1, label: check.oneOf("label", LABELS),
+      fault_size_in: optional("fault_size_in"), load_hp: optional("load_hp"), shaft_rpm: rpm,
+      sample_rate_hz: check.number("sample_rate_hz", true), bearing, sensor: check.text("sensor"),
     };
     if (check.object.samples !== undefined) record.samples = check.number("samples", true);
     return record;

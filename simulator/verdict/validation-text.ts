@@ -34,7 +34,9 @@ function faultCounts(byFault: Record<string, number>): string {
 function formatRecords(runs: readonly RecordOutcome[]): string[] {
   const lines = ["Records (verdict, windows by diagnosis)"];
   for (const o of runs) {
-    const what = `${o.record} ${o.label} ${o.fault_size_in.toFixed(3)} in ${o.load_hp} hp, ${o.group}, ${o.mode.replace("_", " ")}`;
+    const size = o.fault_size_in === null ? "" : ` ${o.fault_size_in.toFixed(3)} in`;
+    const load = o.load_hp === null ? "" : ` ${o.load_hp} hp`;
+    const what = `${o.record} ${o.label}${size}${load}, ${o.group}, ${o.mode.replace("_", " ")}`;
     const speed = o.mode === "without_rpm" && o.shaft_hz !== null
       ? `; shaft ${o.shaft_hz.toFixed(2)} Hz${o.speed_error_pct === null ? "" : ` (${o.speed_error_pct.toFixed(2)} % off)`}` : "";
     lines.push(`  ${what}: ${o.error ?? `${o.verdict} (${faultCounts(o.windows_by_fault)})${speed}`}`);

@@ -33,8 +33,8 @@ export interface RecordOutcome {
   file: string;
   record: number;
   label: Label;
-  fault_size_in: number;
-  load_hp: number;
+  fault_size_in: number | null;
+  load_hp: number | null;
   sample_rate_hz: number;
   sensor: Sensor;
   group: string;
@@ -127,14 +127,16 @@ export interface ValidationReport {
 }
 
 export function groupName(rateHz: number, sensor: Sensor): string {
-  return `${rateHz / 1000} kHz ${sensor.replace("_", " ")}`;
+  return `${rateHz / 1000} kHz ${sensor.replace(/_/g, " ")}`;
 }
 
-/** Groups in reading order: drive end before fan end, then by sample rate. */
+/** Groups in reading order: drive end before fan end before any other sensor (by name), then by
+ *  sample rate. */
 function groupOrder(outcomes: readonly RecordOutcome[]): string[] {
-  const keys = new Map<string, [number, number]>();
-  for (const o of outcomes) keys.set(o.group, [SENSORS.indexOf(o.sensor), o.sample_rate_hz]);
-  return [...keys].sort(([, a], [, b]) => a[0] - b[0] || a[1] - b[1]).map(([group]) => group);
+  const keys = new Map<string, [number, string, number]>();
+  const known = SENSORS as readonly string[];
+  for (const o of outcomes) keys.set(o.group, [known.includes(o.sensor) ? known.indexOf(o.sensor) : known.length, o.sensor, o.sample_rate_hz]);
+  return [...keys].sort(([, a], [, b]) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0) || a[2] - b[2]).map(([group]) => group);
 }
 
 /** The table's columns: every fault the protocol names, then any other verdict seen ("error" last). */
@@ -198,7 +200,7 @@ export function speedStats(outcomes: readonly RecordOutcome[]): SpeedStats[] {
 
 function inTargetSizes(o: RecordOutcome): boolean {
   const tolerance = 1e-6;
-  return o.fault_size_in >= TARGET_SIZE_IN[0] - tolerance && o.fault_size_in <= TARGET_SIZE_IN[1] + tolerance;
+  return o.fault_size_in !== null && o.fault_size_in >= TARGET_SIZE_IN[0] - tolerance && o.fault_size_in <= TARGET_SIZE_IN[1] + tolerance;
 }
 
 export function judgeTargets(outcomes: readonly RecordOutcome[]): Target[] {

@@ -254,7 +254,7 @@ describe("impeller validate on a small data folder", () => {
     expect(text).toMatch(/^ {2}Bearing1_1: first alarm( \((alert|danger)\))? (never|at [\d,.]+ s of 28,020\.1 s); first severe (never|at [\d,.]+ s of 28,020\.1 s)/m);
     expect(text).toContain("Targets");
     for (const o of json.cwru!.runs) {
-      expect(text).toContain(`  ${o.record} ${o.label} ${o.fault_size_in.toFixed(3)} in 0 hp, 12 kHz drive end, ${o.mode.replace("_", " ")}: ${o.verdict} (`);
+      expect(text).toContain(`  ${o.record} ${o.label} ${o.fault_size_in!.toFixed(3)} in 0 hp, 12 kHz drive end, ${o.mode.replace("_", " ")}: ${o.verdict} (`);
     }
     expect((await run([path.join(dir, "data")])).text).not.toContain("Records (verdict");
   });
@@ -270,6 +270,25 @@ describe("impeller validate on a small data folder", () => {
   it("stops with a clear error when the data folder is missing", async () => {
     const missing = path.join(dir, "nowhere");
     await expect(run([missing])).rejects.toThrow(new ValidateError("no_data", `no data folder at ${missing}: name the folder that holds cwru/ and femto/ (default ../shared/data)`));
+  });
+
+  it("takes another rig's manifest: a sensor of its own name, no record numbers, fault sizes or loads", async () => {
+    const other = path.join(dir, "other-rig");
+    writeData(other, cwruRecords.map(({ record: _record, fault_size_in: _size, load_hp: _load, ...rest }) => ({ ...rest, sensor: "bearing_housing" })));
+    const report = JSON.parse((await run([other, "--json", "--only", "cwru"])).text) as ValidationReport;
+    expect(report.errors).toEqual([]);
+    expect(report.cwru!.runs.map((o) => `${o.record} ${o.label} ${o.group} ${o.fault_size_in} ${o.load_hp}`)).toEqual([
+      "1 normal 12 kHz bearing housing null null", "1 normal 12 kHz bearing housing null null",
+      "2 inner 12 kHz bearing housing null null", "2 inner 12 kHz bearing housing null null",
+    ]);
+    expect(report.cwru!.tables.map((t) => `${t.mode} ${t.group}`)).toEqual([
+      "with_rpm 12 kHz bearing housing", "with_rpm all records", "without_rpm 12 kHz bearing housing", "without_rpm all records",
+    ]);
+    // The drive-end targets have no records of theirs; the others judge all records.
+    expect(report.targets.filter((t) => t.mode === "with_rpm").map((t) => t.total)).toEqual([0, 0, 1, 0, 0, 1, 1]);
+    const text = (await run([other, "--verbose", "--only", "cwru"])).text;
+    expect(text).toContain("  2 inner, 12 kHz bearing housing, with rpm: ");
+    expect(text).toMatch(/^ {2}12 kHz bearing housing$/m);
   });
 
   it("stops with an error naming the manifest and the field when a manifest is malformed", async () => {
