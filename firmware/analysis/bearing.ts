@@ -11,8 +11,8 @@ import { envelopeSpectrum, bandEnvelope, envelope_points } from "./envelope";
 import { streamReset, streamContinues, streamTake, streamEndWindow, streamSpectrumPoints, streamEvidence, streamSpeedHz, isStreamBand, streamReplansFor } from "./envelope-stream";
 import { setStreamReference } from "./running-speed";
 import {
-  defectsIn, correctedLog10,
-  bpfo_ln_p, bpfi_ln_p, bsf_ln_p, bpfo_strength, bpfi_strength, bsf_strength, bpfi_sidebands,
+  defectsIn, correctedLog10, bestReset, bestTake,
+  best_bpfo_ln_p, best_bpfi_ln_p, best_bsf_ln_p, best_bpfo_strength, best_bpfi_strength, best_bsf_strength, best_bpfi_sidebands, best_band,
 } from "./evidence";
 import { machine, result } from "./machine";
 
@@ -33,10 +33,7 @@ export function bearingEvidence(samples_ptr: usize, previous_ptr: usize, scale: 
   const continuing = streamContinues(previous_ptr, lnKurtosisTail(kurtosis, window_samples) < Math.log(FINDING_ALPHA));
   // Each defect keeps its smallest ln p over the bands (the stronger on a tie), and the window's
   // band is the one that holds the smallest of all.
-  let bpfo_ln: f64 = 0.0;
-  let bpfi_ln: f64 = 0.0;
-  let bsf_ln: f64 = 0.0;
-  let best: f64 = 1.0;
+  bestReset();
   let enveloped = 0;
   // A stream that already holds enough to decide this window needs only its own band's envelope:
   // the other bands' would decide nothing. (Unless the window re-plans it, which can leave it
@@ -55,25 +52,18 @@ export function bearingEvidence(samples_ptr: usize, previous_ptr: usize, scale: 
     streamTake(b, low, high, envelope_points);
     enveloped++;
     defectsIn(f);
-    if (bpfo_ln_p < bpfo_ln || (bpfo_ln_p == bpfo_ln && bpfo_strength > result.bpfo_strength)) {
-      bpfo_ln = bpfo_ln_p;
-      result.bpfo_strength = bpfo_strength;
-    }
-    if (bsf_ln_p < bsf_ln || (bsf_ln_p == bsf_ln && bsf_strength > result.bsf_strength)) {
-      bsf_ln = bsf_ln_p;
-      result.bsf_strength = bsf_strength;
-    }
-    if (bpfi_ln_p < bpfi_ln || (bpfi_ln_p == bpfi_ln && bpfi_strength > result.bpfi_strength)) {
-      bpfi_ln = bpfi_ln_p;
-      result.bpfi_strength = bpfi_strength;
-      result.bpfi_sideband = bpfi_sidebands;
-    }
-    const strongest = Math.min(bpfo_ln_p, Math.min(bpfi_ln_p, bsf_ln_p));
-    if (strongest < best) {
-      best = strongest;
-      result.band_low_hz = low;
-      result.band_high_hz = high;
-    }
+    bestTake(b);
+  }
+  const bpfo_ln = best_bpfo_ln_p;
+  const bpfi_ln = best_bpfi_ln_p;
+  const bsf_ln = best_bsf_ln_p;
+  result.bpfo_strength = best_bpfo_strength;
+  result.bpfi_strength = best_bpfi_strength;
+  result.bsf_strength = best_bsf_strength;
+  result.bpfi_sideband = best_bpfi_sidebands;
+  if (best_band >= 0) {
+    result.band_low_hz = unchecked(band_low_hz[best_band]);
+    result.band_high_hz = unchecked(band_high_hz[best_band]);
   }
   if (continuing) streamEndWindow(previous_ptr, samples_ptr, scale, f);
   setStreamReference(streamSpeedHz());

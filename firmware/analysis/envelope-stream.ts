@@ -11,7 +11,8 @@ import { DEFECTS, SLIP_MAX, FINDING_ALPHA, LN_10 } from "./constants";
 import { band_modulation_hz, band_low_hz, band_high_hz, ENVELOPE_BANDS } from "./bands";
 import { bandEnvelope, bandSpanHz, windowedSpectrum } from "./envelope";
 import {
-  defectsIn, cageIn, correctedLog10, setEnvelopeSpectrum, AVERAGE_SHAPE_MAX,
+  defectsIn, cageIn, correctedLog10, setEnvelopeSpectrum, AVERAGE_SHAPE_MAX, bestReset, bestTake,
+  best_bpfo_ln_p, best_bpfi_ln_p, best_bsf_ln_p, best_bpfo_strength, best_bpfi_strength, best_bsf_strength, best_bpfi_sidebands, best_band,
   bpfo_ln_p, bpfi_ln_p, bsf_ln_p, ftf_ln_p, bpfo_strength, bpfi_strength, bsf_strength, ftf_strength, bpfi_sidebands,
 } from "./evidence";
 import { machine, result } from "./machine";
@@ -470,32 +471,12 @@ export function streamEvidence(points: i32): void {
   if (ASSERTS) assert(points > 0 && points <= stream_count && points <= stream_points, "a stream spectrum past the points held");
   const full = points >= stream_points;
   const take = full && averageDue();
-  let bpfo_ln: f64 = 0.0, bpfi_ln: f64 = 0.0, bsf_ln: f64 = 0.0;
-  let bpfo_s: f64 = 0.0, bpfi_s: f64 = 0.0, bsf_s: f64 = 0.0, sidebands: f64 = 0.0;
-  let best: f64 = 1.0;
-  let best_band = 0;
+  bestReset();
   for (let j = 0; j < stream_bands; j++) {
     if (windowedSpectrum(bandPoints(j) + (<usize>(stream_count - points) << 2), points) < 0) return;
     setEnvelopeSpectrum(stream_rate_hz / <f64>points, points / 2, streamBandHz(j));
     defectsIn(f);
-    if (bpfo_ln_p < bpfo_ln || (bpfo_ln_p == bpfo_ln && bpfo_strength > bpfo_s)) {
-      bpfo_ln = bpfo_ln_p;
-      bpfo_s = bpfo_strength;
-    }
-    if (bsf_ln_p < bsf_ln || (bsf_ln_p == bsf_ln && bsf_strength > bsf_s)) {
-      bsf_ln = bsf_ln_p;
-      bsf_s = bsf_strength;
-    }
-    if (bpfi_ln_p < bpfi_ln || (bpfi_ln_p == bpfi_ln && bpfi_strength > bpfi_s)) {
-      bpfi_ln = bpfi_ln_p;
-      bpfi_s = bpfi_strength;
-      sidebands = bpfi_sidebands;
-    }
-    const strongest = Math.min(bpfo_ln_p, Math.min(bpfi_ln_p, bsf_ln_p));
-    if (strongest < best) {
-      best = strongest;
-      best_band = j;
-    }
+    bestTake(j);
     if (take) averageTake(j);
   }
   if (take) {
@@ -503,9 +484,9 @@ export function streamEvidence(points: i32): void {
     average_taken_at = stream_taken;
   }
   const tests_ln = Math.log(<f64>(stream_bands * (DEFECTS + 1)));
-  keepEvidence(tests_ln, bpfo_ln, bpfo_s, bpfi_ln, bpfi_s, sidebands, bsf_ln, bsf_s, <f64>points / stream_rate_hz);
-  result.band_low_hz = unchecked(stream_low_hz[best_band]);
-  result.band_high_hz = unchecked(stream_high_hz[best_band]);
+  keepEvidence(tests_ln, best_bpfo_ln_p, best_bpfo_strength, best_bpfi_ln_p, best_bpfi_strength, best_bpfi_sidebands, best_bsf_ln_p, best_bsf_strength, <f64>points / stream_rate_hz);
+  result.band_low_hz = unchecked(stream_low_hz[max(0, best_band)]);
+  result.band_high_hz = unchecked(stream_high_hz[max(0, best_band)]);
   if (full) averagedEvidence(f, tests_ln);
 }
 

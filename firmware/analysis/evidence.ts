@@ -385,6 +385,54 @@ export function defectsIn(f: f64): void {
   unmaskRunningSpeed();
 }
 
+/** Each defect's most significant evidence over several bands' spectra (bestTake after each
+ *  band's defectsIn): its smallest ln p (the stronger on a tie), with its strength (and the inner
+ *  race's sidebands), and the band that holds the smallest of all (−1 before any). */
+export let best_bpfo_ln_p: f64 = 0.0;
+export let best_bpfi_ln_p: f64 = 0.0;
+export let best_bsf_ln_p: f64 = 0.0;
+export let best_bpfo_strength: f64 = 0.0;
+export let best_bpfi_strength: f64 = 0.0;
+export let best_bsf_strength: f64 = 0.0;
+export let best_bpfi_sidebands: f64 = 0.0;
+export let best_band: i32 = -1;
+let best_of_all: f64 = 1.0;
+
+/** No band's evidence yet. */
+export function bestReset(): void {
+  best_bpfo_ln_p = 0.0;
+  best_bpfi_ln_p = 0.0;
+  best_bsf_ln_p = 0.0;
+  best_bpfo_strength = 0.0;
+  best_bpfi_strength = 0.0;
+  best_bsf_strength = 0.0;
+  best_bpfi_sidebands = 0.0;
+  best_band = -1;
+  best_of_all = 1.0;
+}
+
+/** Band `band`'s evidence, just found by defectsIn, into the best over the bands. */
+export function bestTake(band: i32): void {
+  if (bpfo_ln_p < best_bpfo_ln_p || (bpfo_ln_p == best_bpfo_ln_p && bpfo_strength > best_bpfo_strength)) {
+    best_bpfo_ln_p = bpfo_ln_p;
+    best_bpfo_strength = bpfo_strength;
+  }
+  if (bsf_ln_p < best_bsf_ln_p || (bsf_ln_p == best_bsf_ln_p && bsf_strength > best_bsf_strength)) {
+    best_bsf_ln_p = bsf_ln_p;
+    best_bsf_strength = bsf_strength;
+  }
+  if (bpfi_ln_p < best_bpfi_ln_p || (bpfi_ln_p == best_bpfi_ln_p && bpfi_strength > best_bpfi_strength)) {
+    best_bpfi_ln_p = bpfi_ln_p;
+    best_bpfi_strength = bpfi_strength;
+    best_bpfi_sidebands = bpfi_sidebands;
+  }
+  const strongest = Math.min(bpfo_ln_p, Math.min(bpfi_ln_p, bsf_ln_p));
+  if (strongest < best_of_all) {
+    best_of_all = strongest;
+    best_band = band;
+  }
+}
+
 /** The cage family's ln p and strength in the envelope spectrum zoneLnP reads (set by cageIn). */
 export let ftf_ln_p: f64 = 0.0;
 export let ftf_strength: f64 = 0.0;
