@@ -1,6 +1,6 @@
 // The bearing's evidence (ANALYSIS.md §5): envelope analysis over the chosen bands, each defect
 // keeping its most significant band, its probability multiplied by the number of bands and
-// defects tested (Bonferroni). Over consecutive windows the first band's envelope is streamed
+// defects tested (Bonferroni). Over consecutive windows the bands' envelopes are streamed
 // too (envelope-stream.ts), and once the stream is full its finer spectrum decides.
 
 import { DEFECTS, FINDING_ALPHA } from "./constants";

@@ -1,8 +1,8 @@
 // The bearing's envelope streamed over consecutive windows (ANALYSIS.md §5): one window of 4096
 // samples at 48 kHz is 85 ms, 11.7 Hz per bin, too coarse to tell a defect's lines from their
-// neighbours. When windows follow one another, the squared envelope of one band is streamed
-// across them and its spectrum taken over STREAM_POINTS points: finer bins by a longer record,
-// not by wider tolerances. The band's envelope is taken per block by FFT, which is circular:
+// neighbours. When windows follow one another, the squared envelopes of the window's bands are
+// streamed across them and their spectra taken over STREAM_POINTS points each: finer bins by a
+// longer record, not by wider tolerances. A band's envelope is taken per block by FFT, which is circular:
 // only each block's middle half is kept, and the block straddling two windows (the previous
 // window's second half and this one's first) fills the gap, so the stream is seamless.
 
@@ -48,7 +48,7 @@ let stream_speed_measured: bool = false;
 let stream_speed_known: bool = false;
 let stream_speed_outliers: i32 = 0;
 /** The outliers' speeds' sum, whether they agree (each within the slip of their mean), and the
- *  speed the stream's band and rate were planned for. */
+ *  speed the stream's bands and rate were planned for. */
 let stream_outlier_sum: f64 = 0.0;
 let stream_outliers_agree: bool = true;
 let stream_plan_hz: f64 = 0.0;
@@ -91,8 +91,8 @@ const HANN_HALF_OVERLAP_POWER_CORRELATION: f64 = 1.0 / 36.0;
 // An average of AVERAGE_SPECTRA_MAX spectra is worth fewer independent ones, within the tail's terms.
 if (AVERAGE_SPECTRA_MAX > AVERAGE_SHAPE_MAX) ERROR("the average's shape past the averaged tail's terms");
 
-/** Sizes the stream (once per boot): up to STREAM_POINTS points, no more than one band's
- *  envelope holds. */
+/** Sizes the stream (once per boot): up to STREAM_POINTS points a band, no more than one band's
+ *  envelope holds, and the average of each band's spectra. */
 export function streamInit(): void {
   stream_points = min(STREAM_POINTS, envelope_points_max);
   stream = new StaticArray<f32>(ENVELOPE_BANDS * stream_points);
@@ -134,8 +134,8 @@ export function streamReset(): void {
 
 /** Whether this window continues the stream: it follows the window before (`previous_ptr`, 0
  *  when it does not); it is not the first window with impacts (`impulsive`) after a stream begun
- *  without them, on another band; and the stream's speed has not been outvoted by its windows'
- *  (or those that outvoted it agree on a speed its band carries, which it then takes). A shaft does
+ *  without them, whose first band is another; and the stream's speed has not been outvoted by its windows'
+ *  (or those that outvoted it agree on a speed its bands carry, which it then takes). A shaft does
  *  not change its speed by more than a window's estimate can tell within a second or two; the
  *  stream's speed is their speeds' mean. Windows before the speed was first measured published
  *  the middle of the range: the first measured speed starts the stream's mean afresh. Their
@@ -155,8 +155,8 @@ export function streamContinues(previous_ptr: usize, impulsive: bool): bool {
   if (continuing && stream_speed_outliers > stream_windows) {
     // Outvoted. Where the windows that outvoted it agree, on a speed measured finer than the
     // stream's was (the estimate grew finer: the stream's speed was its mistake, not the
-    // shaft's change) and whose modulation the band and rate carry (no faster than planned
-    // for), the stream goes on at theirs: its points are the band's envelope, which holds no
+    // shaft's change) and whose modulation the bands and rate carry (no faster than planned
+    // for), the stream goes on at theirs: its points are the bands' envelopes, which hold no
     // speed. Otherwise it starts again.
     const outliers_hz = stream_outlier_sum / <f64>stream_speed_outliers;
     continuing = stream_outliers_agree && outliers_hz <= stream_plan_hz * (1.0 + SLIP_MAX) && speed_bin_hz < stream_speed_bin_hz;
@@ -230,7 +230,7 @@ export function streamEndWindow(previous_ptr: usize, samples_ptr: usize, scale: 
   } else if (streamReplansFor(f)) {
     // The speed measured over a longer acquisition found the sub-multiple that a shorter one
     // could not tell from its multiple (ANALYSIS.md §4): the shaft did not halve its speed, the
-    // estimate grew finer. The stream's band and rate, set for the multiple, carry the
+    // estimate grew finer. The stream's bands and rate, set for the multiple, carry the
     // sub-multiple's slower modulation: it goes on at the new speed.
     stream_speed_sum = f;
     stream_windows = 1;
