@@ -86,6 +86,8 @@ function scratchMedian(count: i32): f64 {
  *  zone's peak amplitude over the floor's median amplitude. */
 let zone_valid: bool = false;
 let zone_ratio: f64 = 1.0;
+/** Set by zoneLnP: whether none of the zone's bins was left out (binMasked). */
+let zone_whole: bool = false;
 
 /** The family zoneLnP tests (DEFECT_*), and the shaft speed: bins that other families also
  *  claim, or that hold a running-speed harmonic, cannot tell this defect from them and are
@@ -130,10 +132,11 @@ function binMasked(k: i32): bool {
 function zoneLnP(centre_hz: f64, half_hz: f64): f64 {
   zone_valid = false;
   zone_ratio = 1.0;
-  // A band carries modulation up to half its width (the rule that sizes it, bands.ts); its
-  // squared envelope's spectrum ends at its width, falling to it as a triangle under noise
-  // (the band's spectrum correlated with itself), so a floor read there, beside the end, is no
-  // estimate of the zone's. A zone is read where the band carries it, its floor short of the end.
+  zone_whole = false;
+  // A band's squared envelope has a spectrum that ends at the band's width: under noise the
+  // triangle W − f (the band's spectrum correlated with itself). Each bin is read over its share
+  // of it, which leaves noise's bins of one mean, and a zone's floor ends short of W (ANALYSIS.md
+  // §5, "Where the band's envelope ends").
   const support = env_band_hz / env_bin_hz;
   const last = min(env_last, <i32>support);
   const support_f32 = <f32>support;
@@ -163,6 +166,7 @@ function zoneLnP(centre_hz: f64, half_hz: f64): f64 {
   }
   const median = scratchMedian(count);
   zone_valid = true;
+  zone_whole = open_bins == k_high - k_low + 1;
   if (median <= 0.0) {
     zone_ratio = peak > 0.0 ? STRENGTH_FAILED : 1.0;
     return peak > 0.0 ? LOG10_P_MIN * LN_10 : 0.0;
@@ -248,12 +252,13 @@ let family_product: f64 = 1.0;
  *  impacts (`impacts`) puts no more into a harmonic than into the lowest it shows: its squared
  *  envelope's lines follow the spectrum of one impact's decaying ring, which falls with
  *  frequency, and the impacts' jitter thins the higher ones further. So a harmonic counts no
- *  more (in probability and in amplitude) than the lowest harmonic read: a line above it is no
- *  part of the train. */
+ *  more (in probability and in amplitude) than the lowest harmonic read whole (no bin of its zone
+ *  left out, so that its line could not hide there): a line above it is no part of the train. */
 function familySum(hz: f64, harmonics: i32, tolerance: f64, impacts: bool = false): void {
   family_sum = 0.0;
   family_tests = 0;
   family_product = 1.0;
+  let have_lowest = false;
   let lowest_ln_p: f64 = 0.0;
   let lowest_ratio: f64 = 0.0;
   for (let h = 1; h <= harmonics; h++) {
@@ -262,12 +267,13 @@ function familySum(hz: f64, harmonics: i32, tolerance: f64, impacts: bool = fals
     if (!zone_valid) continue;
     let ratio = zone_ratio;
     if (impacts) {
-      if (family_tests == 0) {
-        lowest_ln_p = ln_p;
-        lowest_ratio = ratio;
-      } else {
+      if (have_lowest) {
         ln_p = Math.max(ln_p, lowest_ln_p);
         ratio = Math.min(ratio, lowest_ratio);
+      } else if (zone_whole) {
+        have_lowest = true;
+        lowest_ln_p = ln_p;
+        lowest_ratio = ratio;
       }
     }
     family_sum += ln_p;
