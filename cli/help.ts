@@ -85,7 +85,8 @@ Commands:
       --foundation F      rigid (default) or flexible
       --json              one JSON object: {summary, windows}
   validate [DIR]        Replay every real recording in DIR (default ${DATA_DIR_DEFAULT}, beside the
-                        checkout: DIR/cwru and DIR/femto with their manifest.json) through the
+                        checkout: DIR/cwru and DIR/femto with their manifest.json, either or
+                        both; another rig's records in cwru/'s manifest form) through the
                         release firmware: CWRU confusion tables (true label × verdict) per
                         sample rate and sensor end, with the manifest's rpm and without it
                         (the firmware measures the speed; its error is reported), FEMTO first

@@ -335,8 +335,9 @@ async function loadFirmware(): Promise<CompiledFirmware> {
   return compileFirmware(bytes);
 }
 
-/** Every recording of the data folder through the release firmware. Both manifests are read
- *  before anything runs, so a bad one fails at once. */
+/** Every recording of the data folder through the release firmware: the data set `only` names,
+ *  or else each of cwru/ and femto/ the folder holds (another rig's data may come as one of
+ *  them). The manifests are read before anything runs, so a bad one fails at once. */
 export async function replayRecordings(options: ValidateOptions): Promise<Replayed> {
   const dir = options.dir;
   if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
@@ -348,8 +349,13 @@ export async function replayRecordings(options: ValidateOptions): Promise<Replay
   const femtoDir = path.join(dir, "femto");
   const cwruFile = path.join(cwruDir, "manifest.json");
   const femtoFile = path.join(femtoDir, "manifest.json");
-  const cwru = options.only === "femto" ? null : parseCwruManifest(cwruFile, readManifest(cwruFile));
-  const femtoRuns = options.only === "cwru" ? null : parseFemtoManifest(femtoFile, readManifest(femtoFile));
+  const wanted = (name: "cwru" | "femto", folder: string): boolean =>
+    options.only === undefined ? fs.existsSync(folder) : options.only === name;
+  if (options.only === undefined && !wanted("cwru", cwruDir) && !wanted("femto", femtoDir)) {
+    throw new ValidateError("no_data", `${dir} holds neither cwru/ nor femto/: name the folder that holds them (default ${DATA_DIR_DEFAULT})`);
+  }
+  const cwru = wanted("cwru", cwruDir) ? parseCwruManifest(cwruFile, readManifest(cwruFile)) : null;
+  const femtoRuns = wanted("femto", femtoDir) ? parseFemtoManifest(femtoFile, readManifest(femtoFile)) : null;
   return {
     dir, window,
     cwru: cwru === null ? null : await runCwru(cwruDir, cwru, window, firmware),

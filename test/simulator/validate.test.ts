@@ -291,6 +291,23 @@ describe("impeller validate on a small data folder", () => {
     expect(text).toMatch(/^ {2}12 kHz bearing housing$/m);
   });
 
+  it("runs the data sets the folder holds: another rig's may have no femto/ (or no cwru/), and one with neither stops", async () => {
+    const cwruOnly = path.join(dir, "cwru-only");
+    writeData(cwruOnly);
+    fs.rmSync(path.join(cwruOnly, "femto"), { recursive: true });
+    const report = JSON.parse((await run([cwruOnly, "--json"])).text) as ValidationReport;
+    expect(report.femto).toBeNull();
+    expect(report.cwru!.runs).toHaveLength(4);
+    const femtoOnly = path.join(dir, "femto-only");
+    writeData(femtoOnly);
+    fs.rmSync(path.join(femtoOnly, "cwru"), { recursive: true });
+    const femto = JSON.parse((await run([femtoOnly, "--json"])).text) as ValidationReport;
+    expect([femto.cwru, femto.femto!.length]).toEqual([null, 1]);
+    const empty = path.join(dir, "empty");
+    fs.mkdirSync(empty);
+    await expect(run([empty])).rejects.toThrow(new ValidateError("no_data", `${empty} holds neither cwru/ nor femto/: name the folder that holds them (default ../shared/data)`));
+  });
+
   it("stops with an error naming the manifest and the field when a manifest is malformed", async () => {
     const broken = path.join(dir, "broken");
     writeData(broken, [{ ...cwruRecords[0], label: "cracked" }]);
