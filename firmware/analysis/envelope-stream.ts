@@ -436,28 +436,29 @@ function straddlingSpectrum(previous_ptr: usize, samples_ptr: usize, scale: f64)
  *  captured it) and the block straddling the two windows, which goes first. */
 function streamContinue(previous_ptr: usize, samples_ptr: usize, scale: f64, adding: i32): void {
   streamRoom();
-  for (let j = 0; j < stream_bands; j++) {
-    if ((stream_captured & (1 << j)) != 0) continue;
-    if (bandEnvelope(unchecked(stream_low_hz[j]), unchecked(stream_high_hz[j])) != stream_envelope_points) {
-      streamReset();
-      return;
-    }
-    streamCapture(stream_envelope_points, j, stream_count + stream_segment);
-  }
+  if (!captureBands(stream_count + stream_segment, stream_captured)) return;
   // `raw` is free now: the straddling block's spectrum goes there.
-  if (straddlingSpectrum(previous_ptr, samples_ptr, scale) < 0) {
+  if (straddlingSpectrum(previous_ptr, samples_ptr, scale) < 0 || !captureBands(stream_count, 0)) {
     streamReset();
     return;
   }
-  for (let j = 0; j < stream_bands; j++) {
-    if (bandEnvelope(unchecked(stream_low_hz[j]), unchecked(stream_high_hz[j])) != stream_envelope_points) {
-      streamReset();
-      return;
-    }
-    streamCapture(stream_envelope_points, j, stream_count);
-  }
   stream_count += adding;
   stream_taken += adding;
+}
+
+/** Each stream band's envelope of the block whose spectrum is in `raw`, into its points from
+ *  `position` on, but the bands whose bit `skip` holds (the band loop took theirs). False, the
+ *  stream emptied, when a band's envelope cannot be taken as the stream's were. */
+function captureBands(position: i32, skip: i32): bool {
+  for (let j = 0; j < stream_bands; j++) {
+    if ((skip & (1 << j)) != 0) continue;
+    if (bandEnvelope(unchecked(stream_low_hz[j]), unchecked(stream_high_hz[j])) != stream_envelope_points) {
+      streamReset();
+      return false;
+    }
+    streamCapture(stream_envelope_points, j, position);
+  }
+  return true;
 }
 
 /** The defects' evidence in the spectra of the stream's last `points` points

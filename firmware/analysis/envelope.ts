@@ -34,7 +34,7 @@ export function bandEnvelope(low_hz: f64, high_hz: f64): i32 {
   const k_high = bandHighBin(high_hz);
   const band_bins = k_high - k_low + 1;
   if (band_bins < 4) return 0;
-  envelope_band_hz = bandSpanHz(low_hz, high_hz);
+  envelope_band_hz = <f64>band_bins * bin_hz;
   const points = nextPowerOfTwo(2 * band_bins, 256);
   if (points > envelope_points_max) return 0;
   const z = changetype<usize>(baseband);
