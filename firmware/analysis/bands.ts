@@ -1,6 +1,7 @@
-// Which bands to envelope (ANALYSIS.md §5): the configured band, or those of a bank of
-// half-overlapping bands, each wide enough to carry the defects' modulation, whose spectral
-// kurtosis (over frames short enough to hold one impact each) is largest.
+// Which bands to envelope (ANALYSIS.md §5): the configured band, or those of banks of
+// half-overlapping bands, the narrowest wide enough to carry the defects' modulation and the
+// widest the buffers hold, whose spectral kurtosis (over frames short enough to hold one impact
+// each) is largest.
 
 import { fftRealPlaced, fftSlotEntry, fftSlotAt, fftSlotShift, cosTurns, nextPowerOfTwo } from "../fft";
 import { PASSBAND_SHARE, BAND_WIDTH_MAX_SHARE, HARMONICS, SLIP_MAX } from "./constants";
@@ -89,11 +90,35 @@ function spectralKurtosis(samples_ptr: usize, frame: i32): bool {
 export let band_modulation_hz: f64 = 0.0;
 export let band_low_hz: StaticArray<f64> = new StaticArray<f64>(ENVELOPE_BANDS);
 export let band_high_hz: StaticArray<f64> = new StaticArray<f64>(ENVELOPE_BANDS);
-const band_kurtosis = new StaticArray<f64>(ENVELOPE_BANDS);
 
-/** The bands to envelope (ANALYSIS.md §5): the configured one, or the ENVELOPE_BANDS of a bank of
- *  half-overlapping bands, each wide enough to carry the defects' modulation, whose spectral
- *  kurtosis is largest. Returns how many. */
+/** Whether [low_hz, high_hz] is one of the first `count` bands kept. */
+function bandKept(count: i32, low_hz: f64, high_hz: f64): bool {
+  for (let i = 0; i < count; i++) {
+    if (unchecked(band_low_hz[i]) == low_hz && unchecked(band_high_hz[i]) == high_hz) return true;
+  }
+  return false;
+}
+
+/** The mean spectral kurtosis (sk_sum2, bins of sk_bin_hz) over [low_hz, min(high_hz, top_hz)];
+ *  a band narrower than a bin takes its middle's. 0 without spectral kurtosis. */
+function bandKurtosis(low_hz: f64, high_hz: f64, top_hz: f64, sk_bin_hz: f64, frame: i32, have_sk: bool): f64 {
+  if (!have_sk) return 0.0;
+  let sum: f64 = 0.0;
+  let n = 0;
+  const k_low = <i32>Math.ceil(low_hz / sk_bin_hz);
+  const k_high = min(<i32>Math.floor(Math.min(high_hz, top_hz) / sk_bin_hz), frame / 2);
+  for (let k = k_low; k <= k_high; k++) {
+    sum += getF64(sk_sum2, k);
+    n++;
+  }
+  if (n == 0) return getF64(sk_sum2, min(<i32>Math.round((low_hz + high_hz) * 0.5 / sk_bin_hz), frame / 2));
+  return sum / <f64>n;
+}
+
+/** The bands to envelope (ANALYSIS.md §5): the configured one, or ENVELOPE_BANDS of banks of
+ *  half-overlapping bands, one of the narrowest width that carries the defects' modulation and
+ *  two of the widest the buffers hold, those of largest spectral kurtosis. Band 0 is the
+ *  narrowest's: the others' envelopes have at least its points. Returns how many. */
 export function chooseBands(samples_ptr: usize): i32 {
   const fs = machine.sample_rate_hz;
   const top_hz = Math.min(fs * PASSBAND_SHARE, fs * 0.5 - bin_hz);
@@ -108,7 +133,11 @@ export function chooseBands(samples_ptr: usize): i32 {
     unchecked(band_high_hz[0] = Math.min(machine.band_high_hz, fs * 0.5 - bin_hz));
     return 1;
   }
-  const width = Math.max(8.0 * bin_hz, Math.min(2.0 * modulation_hz, fs * BAND_WIDTH_MAX_SHARE));
+  // Both ends of what a band may be (ANALYSIS.md §5, "Band widths"): the narrowest that carries
+  // the modulation, and the widest the envelope buffers hold. How wide the machine's resonance
+  // rings, which decides the better, is nothing the firmware is told.
+  const cap_hz = fs * BAND_WIDTH_MAX_SHARE;
+  const narrowest = Math.max(8.0 * bin_hz, Math.min(2.0 * modulation_hz, cap_hz));
   // Frames shorter than the fastest defect's impact spacing, so a frame holds one impact: at
   // most log2(SK_FRAME_MAX / SK_FRAME_MIN) = 4 halvings.
   let frame = SK_FRAME_MAX;
@@ -117,39 +146,33 @@ export function chooseBands(samples_ptr: usize): i32 {
   const have_sk = spectralKurtosis(samples_ptr, frame);
   const sk_bin_hz = fs / <f64>frame;
   let count = 0;
-  for (let j = 0; j < BANK_BANDS_MAX; j++) {
-    // Bands start half their width up: below, the running-speed lines' beats.
-    const low = width * 0.5 * <f64>(j + 1);
-    const high = low + width;
-    if (high > top_hz && j > 0) break;
-    let sum: f64 = 0.0;
-    let n = 0;
-    const k_low = <i32>Math.ceil(low / sk_bin_hz);
-    const k_high = min(<i32>Math.floor(Math.min(high, top_hz) / sk_bin_hz), frame / 2);
-    for (let k = k_low; k <= k_high && have_sk; k++) {
-      sum += getF64(sk_sum2, k);
-      n++;
+  for (let b = 0; b < ENVELOPE_BANDS; b++) {
+    // Band 0 is the bank's of largest spectral kurtosis at the narrowest width, bands 1 and 2
+    // the two of largest at the widest; widths within half an octave of each other are one, and
+    // all three bands are the narrowest's.
+    const width = b == 0 || cap_hz < Math.SQRT2 * narrowest ? narrowest : cap_hz;
+    let best_kurtosis = -Infinity;
+    let best_low: f64 = 0.0;
+    let best_high: f64 = 0.0;
+    for (let j = 0; j < BANK_BANDS_MAX; j++) {
+      // Bands start half their width up: below, the running-speed lines' beats.
+      const low = width * 0.5 * <f64>(j + 1);
+      const high = low + width;
+      if (high > top_hz && j > 0) break;
+      const kept_high = Math.min(high, fs * 0.5 - bin_hz);
+      if (bandKept(count, low, kept_high)) continue;
+      const kurtosis = bandKurtosis(low, high, top_hz, sk_bin_hz, frame, have_sk);
+      if (kurtosis > best_kurtosis) {
+        best_kurtosis = kurtosis;
+        best_low = low;
+        best_high = kept_high;
+      }
     }
-    if (n == 0 && have_sk) {
-      sum = getF64(sk_sum2, min(<i32>Math.round((low + high) * 0.5 / sk_bin_hz), frame / 2));
-      n = 1;
-    }
-    const kurtosis = n > 0 ? sum / <f64>n : 0.0;
-    // Insert among the kept bands, largest kurtosis first.
-    let at = count < ENVELOPE_BANDS ? count : ENVELOPE_BANDS;
-    while (at > 0 && unchecked(band_kurtosis[at - 1]) < kurtosis) at--;
-    if (at >= ENVELOPE_BANDS) continue;
-    const last = min(count, ENVELOPE_BANDS - 1);
-    if (ASSERTS) assert(at >= 0 && at < ENVELOPE_BANDS && last < ENVELOPE_BANDS, "band kept past the kept bands");
-    for (let i = last; i > at; i--) {
-      unchecked(band_kurtosis[i] = band_kurtosis[i - 1]);
-      unchecked(band_low_hz[i] = band_low_hz[i - 1]);
-      unchecked(band_high_hz[i] = band_high_hz[i - 1]);
-    }
-    unchecked(band_kurtosis[at] = kurtosis);
-    unchecked(band_low_hz[at] = low);
-    unchecked(band_high_hz[at] = Math.min(high, fs * 0.5 - bin_hz));
-    if (count < ENVELOPE_BANDS) count++;
+    if (best_kurtosis == -Infinity) break;
+    if (ASSERTS) assert(count < ENVELOPE_BANDS, "band kept past the kept bands");
+    unchecked(band_low_hz[count] = best_low);
+    unchecked(band_high_hz[count] = best_high);
+    count++;
   }
   return count;
 }

@@ -35,9 +35,12 @@ let stream_points: i32 = 0;
 let stream_bands: i32 = 0;
 const stream_low_hz = new StaticArray<f64>(ENVELOPE_BANDS);
 const stream_high_hz = new StaticArray<f64>(ENVELOPE_BANDS);
-/** The points of each band's block envelope (its first's): a band whose envelope has other
- *  points would map a half window to other decimated points, and cannot share the stream. */
-let stream_envelope_points: i32 = 0;
+/** The points of each band's block envelope, and the decimation that brings it to the stream's
+ *  rate: a band twice as wide as the first has an envelope of twice the points, averaged in
+ *  groups twice as long. A band whose envelope has fewer points than the first's, or not a
+ *  power-of-two multiple of them, cannot share the stream. */
+const stream_envelope_points = new StaticArray<i32>(ENVELOPE_BANDS);
+const stream_band_decimation = new StaticArray<i32>(ENVELOPE_BANDS);
 /** The sum of the shaft speeds of the stream's windows, and how many: the acquisition's speed is
  *  their mean. */
 let stream_speed_sum: f64 = 0.0;
@@ -190,8 +193,12 @@ export function streamContinues(previous_ptr: usize, impulsive: bool): bool {
 export function streamTake(b: i32, low_hz: f64, high_hz: f64, points: i32): void {
   if (!stream_continuing) {
     if (b == 0) stream_starting = streamStart(band_modulation_hz, points);
-    if (!stream_starting || stream_bands >= ENVELOPE_BANDS || points != stream_envelope_points) return;
+    if (!stream_starting || stream_bands >= ENVELOPE_BANDS) return;
+    const first_points = unchecked(stream_envelope_points[0]);
+    if (b > 0 && (points < first_points || points % first_points != 0)) return;
     const j = stream_bands++;
+    unchecked(stream_envelope_points[j] = points);
+    unchecked(stream_band_decimation[j] = stream_decimation * (points / first_points));
     unchecked(stream_low_hz[j] = low_hz);
     unchecked(stream_high_hz[j] = high_hz);
     streamCapture(points, j, 0);
@@ -203,7 +210,7 @@ export function streamTake(b: i32, low_hz: f64, high_hz: f64, points: i32): void
   }
   const j = streamBandOf(low_hz, high_hz);
   if (j < 0 || (stream_captured & (1 << j)) != 0) return;
-  if (points != stream_envelope_points) return;
+  if (points != unchecked(stream_envelope_points[j])) return;
   streamRoom();
   streamCapture(points, j, stream_count + stream_segment);
   stream_captured |= 1 << j;
@@ -341,6 +348,7 @@ function streamReplanned(modulation_hz: f64): bool {
   stream_taken = kept;
   average_spectra = 0; // its bins were of the old rate
   stream_segment /= factor;
+  for (let j = 0; j < stream_bands; j++) unchecked(stream_band_decimation[j] *= factor);
   stream_decimation = decimation;
   stream_rate_hz = envelope_rate_hz / <f64>decimation;
   return true;
@@ -359,7 +367,7 @@ function streamStart(modulation_hz: f64, points: i32): bool {
   if (quarter * 4 * fft_size != window_samples * points || (2 * quarter) % decimation != 0) return false;
   stream_segment = 2 * quarter / decimation;
   if (2 * stream_segment > stream_points) return false;
-  stream_envelope_points = points;
+  unchecked(stream_envelope_points[0] = points);
   stream_speed_sum = result.shaft_hz;
   stream_windows = 1;
   stream_speed_measured = result.speed_measured;
@@ -375,18 +383,19 @@ function streamStart(modulation_hz: f64, points: i32): bool {
 }
 
 /** Writes the middle half of the block envelope in `envelope` (`points` of them) into band `j`'s
- *  points from `position` on, averaged in groups of stream_decimation. */
+ *  points from `position` on, averaged in groups of the band's decimation. */
 function streamCapture(points: i32, j: i32, position: i32): void {
   const env = changetype<usize>(envelope);
   const first = points / 4;
   const at = bandPoints(j) + (<usize>position << 2);
-  const scale = <f32>(1.0 / <f64>stream_decimation);
-  // The block's middle half (points / 4 on) is at least stream_segment × stream_decimation points.
-  if (ASSERTS) assert(j < stream_bands && position >= 0 && position + stream_segment <= stream_points && holds(stream, j * stream_points + position, stream_segment) && first + stream_segment * stream_decimation <= points, "envelope stream past its buffer");
+  const decimation = unchecked(stream_band_decimation[j]);
+  const scale = <f32>(1.0 / <f64>decimation);
+  // The block's middle half (points / 4 on) is at least stream_segment × decimation points.
+  if (ASSERTS) assert(j < stream_bands && position >= 0 && position + stream_segment <= stream_points && holds(stream, j * stream_points + position, stream_segment) && first + stream_segment * decimation <= points, "envelope stream past its buffer");
   for (let i = 0; i < stream_segment; i++) {
     let sum: f32 = 0.0;
-    const from = env + (<usize>(first + i * stream_decimation) << 2);
-    for (let d = 0; d < stream_decimation; d++) sum += load<f32>(from + (<usize>d << 2));
+    const from = env + (<usize>(first + i * decimation) << 2);
+    for (let d = 0; d < decimation; d++) sum += load<f32>(from + (<usize>d << 2));
     store<f32>(at + (<usize>i << 2), sum * scale);
   }
 }
@@ -452,11 +461,12 @@ function streamContinue(previous_ptr: usize, samples_ptr: usize, scale: f64, add
 function captureBands(position: i32, skip: i32): bool {
   for (let j = 0; j < stream_bands; j++) {
     if ((skip & (1 << j)) != 0) continue;
-    if (bandEnvelope(unchecked(stream_low_hz[j]), unchecked(stream_high_hz[j])) != stream_envelope_points) {
+    const points = unchecked(stream_envelope_points[j]);
+    if (bandEnvelope(unchecked(stream_low_hz[j]), unchecked(stream_high_hz[j])) != points) {
       streamReset();
       return false;
     }
-    streamCapture(stream_envelope_points, j, position);
+    streamCapture(points, j, position);
   }
   return true;
 }

@@ -369,9 +369,11 @@ describe("diagnosis", () => {
     const streamed = result.windows.filter((w) => w.features.env_s > 0);
     expect(streamed.length).toBeGreaterThan(400);
     // The stream keeps the three bands of the window that began it, the seventh (each window
-    // names the one of its most significant evidence); none is the first window's.
+    // names the one of its most significant evidence): the narrowest width's of largest
+    // spectral kurtosis (195 Hz wide) and the two of the widest (fs/12); none is the first
+    // window's.
     expect(streamed[0].index).toBe(6);
-    expect([...new Set(streamed.map((w) => w.features.band_lo))].sort((a, b) => a - b)).toEqual([5957.03125, 6054.6875, 6152.34375]);
+    expect([...new Set(streamed.map((w) => `${w.features.band_lo}–${w.features.band_hi}`))].sort()).toEqual(["29166.666015625–37500", "4166.66650390625–12500", "5957.03125–6152.34375"]);
     expect(result.windows[0].features.band_lo).toBe(1269.53125);
     // Once the stream holds its full length (before, halves and quarters of it decide, coarser).
     const full = Math.max(...streamed.map((w) => w.features.env_s));

@@ -164,9 +164,10 @@ describe.skipIf(CHROMIUM_PATH === undefined)("the console in a browser", () => {
       campaigns: [{ name: "fw-0.2.0", start_day: 0.9, image: "v0.2.0", waves: [0.1, 0.5, 1], success_threshold: 0.9, error_threshold: 0.5, on_error: "abort" }],
     });
     let paused = { waves: 0 };
-    // A simulated day in 10 s: the pause (two clicks and a redraw after the start) must come
-    // before the third wave starts; at 2 s a day a loaded machine's browser once clicked too late.
-    const result = await runWithPage(s, 8_640, async (page) => {
+    // A simulated day in 20 s: the pause (two clicks and a redraw after the start) must come
+    // before the third wave starts; at 2 s a day a loaded machine's browser once clicked too
+    // late, and at 10 s once more, beside the whole suite on two cores.
+    const result = await runWithPage(s, 4_320, async (page) => {
       // Paused as soon as it may be: while starting, or once it runs.
       await page.click("button[data-campaign='fw-0.2.0'][data-action=start]");
       await page.click("button[data-campaign='fw-0.2.0'][data-action=pause]", { timeout: 20_000 });
@@ -174,7 +175,7 @@ describe.skipIf(CHROMIUM_PATH === undefined)("the console in a browser", () => {
       paused = { waves: Number(await page.getAttribute(".campaign", "data-waves")) };
       await page.click("button[data-campaign='fw-0.2.0'][data-action=abort]");
       await page.waitForSelector(".campaign[data-state=aborted]");
-      await page.waitForSelector("#run[data-done=yes]", { timeout: 30_000 });
+      await page.waitForSelector("#run[data-done=yes]", { timeout: 60_000 });
     });
     const [report] = result.campaigns;
     expect(report.state).toBe("aborted");
