@@ -13,10 +13,12 @@ import { ASSERTS, holds } from "../assert";
 
 /** The harmonic family is summed up to this many times the top of the speed range. */
 const SPEED_HARMONICS_SPAN: f64 = 10.0;
-/** With a configured speed, the range sought around it: an induction motor runs below
- *  synchronous speed by its slip. */
+/** With a configured speed, the range sought around it: an induction motor runs below its
+ *  synchronous speed by its slip (up to 6 %), and the speed a user configures may be either
+ *  the synchronous one or the nameplate's, at full load's slip, which a lightly loaded motor
+ *  runs above by as much: synchronous = rated / (1 − slip). */
 const SPEED_LOW_SHARE: f64 = 0.94;
-const SPEED_HIGH_SHARE: f64 = 1.02;
+const SPEED_HIGH_SHARE: f64 = 1.0 / SPEED_LOW_SHARE;
 
 /** Relative uncertainty of the speed the defect zones allow for besides slip. */
 export let speed_tolerance: f64 = 0.0;
@@ -78,7 +80,7 @@ export function estimateSpeed(): void {
     speed_tolerance = speed_sum_hh > 0.0 ? 0.1 * speed_bin_hz / Math.sqrt(speed_sum_hh) / speed_hz : speed_bin_hz / speed_hz;
   } else {
     result.shaft_hz = nominal > 0.0 ? nominal : speed_hz > 0.0 ? speed_hz : 0.5 * (speed_low_hz + speed_high_hz);
-    speed_tolerance = coarse ? SLIP_MAX : nominal > 0.0 ? 1.0 - SPEED_LOW_SHARE : 1.0;
+    speed_tolerance = coarse ? SLIP_MAX : nominal > 0.0 ? SPEED_HIGH_SHARE - 1.0 : 1.0;
   }
 }
 

@@ -102,6 +102,24 @@ describe("shaft speed without rpm on a CWRU excerpt (test/fixtures)", () => {
   });
 });
 
+describe("a configured speed that is the nameplate's, not the running one (test/fixtures)", () => {
+  // A 4-pole motor on 60 Hz is rated about 1750 rpm at full load; lightly loaded it runs near
+  // its synchronous 1800. CWRU 105 (inner race, 1797 rpm) configured with 1750 rpm: the speed
+  // sought reaches 1 / 0.94 of it, so the shaft's family is found where it is. (With the range
+  // at +2 %, the build before read the defects at 29.17 Hz and called one window an outer race.)
+  it("measures 1797 rpm within 0.2 % in every window and names the inner race in every one", async () => {
+    const result = await replay(readRecording(new URL("cwru-105-inner-12k-excerpt.f32", FIXTURES).pathname), {
+      rateHz: 12000, window: 4096, rpm: 1750, geometry: BEARINGS["6205"], firmware: await releaseFirmware(),
+    });
+    expect(result.windows.length).toBe(5);
+    for (const w of result.windows) {
+      expect(w.features.shaft_conf).toBeGreaterThan(0.99);
+      expect(Math.abs(w.features.shaft_hz / (1797 / 60) - 1)).toBeLessThan(0.002);
+      expect(w.fault).toBe("inner_race");
+    }
+  });
+});
+
 describe("a speed refined to its sub-multiple on a CWRU excerpt (test/fixtures)", () => {
   // Record 261 (outer race 0.021 in, 3 hp, 1718 rpm: 28.6 Hz). Over the first windows the
   // decimated acquisition is too short to tell the shaft from its second harmonic and measures
