@@ -53,6 +53,21 @@ export let speed_sum_hh: f64 = 0.0;
  *  speed the bearing's envelope stream has been running at): under FAMILY_Z the shaft is no
  *  longer there. 0 without a reference. */
 export let speed_reference_z: f64 = 0.0;
+/** With a configured speed, the machine's whole range, searched too (0, 0: no configured speed):
+ *  a speed configured wrong by more than the slip leaves the shaft's family outside the range
+ *  around it, which then holds at best a family of a few of its lines. */
+let check_low_hz: f64 = 0.0;
+let check_high_hz: f64 = 0.0;
+/** Whether the last estimate took a family outside the configured speed's range (ANALYSIS.md
+ *  §4, "A configured speed that is wrong"). */
+export let speed_disputed: bool = false;
+
+/** Sets the whole range the next estimates search besides the configured speed's (0, 0: none). */
+export function speedCheckRange(low_hz: f64, high_hz: f64): void {
+  check_low_hz = low_hz;
+  check_high_hz = high_hz;
+}
+
 /** The reference the last estimate weighed (0: none); the next one's, given by the caller. */
 export let speed_reference_hz: f64 = 0.0;
 let reference_hz: f64 = 0.0;
@@ -91,7 +106,7 @@ export function speedFromStream(low_hz: f64, high_hz: f64, top_hz: f64, cage: f6
   prominence_ptr = prominence_at;
   streamPower(points, work_ptr, power_at);
   zero_padded = false;
-  measured_ok = estimate(points >> 1, stream_rate_hz / <f64>points, low_hz, high_hz, Math.min(top_hz, PASSBAND_SHARE * stream_rate_hz));
+  measured_ok = estimateChecked(points >> 1, stream_rate_hz / <f64>points, low_hz, high_hz, Math.min(top_hz, PASSBAND_SHARE * stream_rate_hz));
   return measured_ok;
 }
 
@@ -106,8 +121,64 @@ export function speedFromSpectrum(power_at: usize, bins: i32, spectrum_bin_hz: f
   power_ptr = power_at;
   prominence_ptr = prominence_at;
   zero_padded = padded;
-  measured_ok = estimate(bins - 1, spectrum_bin_hz, low_hz, high_hz, top_hz);
+  measured_ok = estimateChecked(bins - 1, spectrum_bin_hz, low_hz, high_hz, top_hz);
   return measured_ok;
+}
+
+/** estimate() over the configured speed's range [low_hz, high_hz], and, with a whole range to
+ *  check (speedCheckRange), over that one too in the same spectrum and to the same top, so that
+ *  the two families' z compare: the whole range's family is the speed (speed_disputed) when it
+ *  lies outside the configured range, stands out (z ≥ FAMILY_Z) more than the configured
+ *  range's family, and is no whole multiple or sub-multiple of a speed in that range (a shaft's
+ *  harmonic, or a sub-multiple whose family holds the shaft's, is the octave question estimate()
+ *  answers within a range, not a wrong configuration). */
+function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64, top: f64): bool {
+  speed_disputed = false;
+  const found = estimate(last_bin, spectrum_bin_hz, low_hz, high_hz, top);
+  const wide_low = Math.min(check_low_hz, low_hz);
+  const wide_high = Math.max(check_high_hz, high_hz);
+  if (check_high_hz <= 0.0 || (wide_low >= low_hz && wide_high <= high_hz)) return found;
+  const hz = speed_hz;
+  const z = found ? speed_z : -Infinity;
+  const confidence = speed_confidence;
+  const sum_hh = speed_sum_hh;
+  const reference_z = speed_reference_z;
+  if (z < FAMILY_Z && estimate(last_bin, spectrum_bin_hz, wide_low, wide_high, top) && speed_z >= FAMILY_Z
+    && (speed_hz < low_hz || speed_hz > high_hz) && !explainedBy(speed_hz, low_hz, high_hz)) {
+    speed_disputed = true;
+    return true;
+  }
+  speed_hz = found ? hz : 0.0;
+  speed_z = found ? z : 0.0;
+  speed_confidence = confidence;
+  speed_sum_hh = sum_hh;
+  speed_reference_z = reference_z;
+  return found;
+}
+
+/** Whether a shaft turning in [low_hz, high_hz] makes a family at `hz`: its harmonics h f, its
+ *  sub-multiples f / m (whose families hold the shaft's: the octave question), and, with the
+ *  bearing's geometry, the cage's combinations with them, h f + k f_cage for k up to the cage's
+ *  second order either side (the families estimate() resolves below the shaft, and their
+ *  mirrors above). */
+function explainedBy(hz: f64, low_hz: f64, high_hz: f64): bool {
+  for (let m = 2; m <= HARMONICS_MAX; m++) {
+    const times = hz * <f64>m;
+    if (times >= low_hz && times <= high_hz) return true;
+    if (times > high_hz) break;
+  }
+  const cage = cage_order > 0.0 && cage_order < 0.5 ? cage_order : 0.0;
+  const h_max = <i32>Math.ceil(hz / low_hz) + 1;
+  for (let h = 0; h <= h_max; h++) {
+    for (let k = -2; k <= 2; k++) {
+      if (cage == 0.0 && k != 0) continue;
+      const order = <f64>h + <f64>k * cage;
+      if (order <= 0.0 || (h == 1 && k == 0)) continue;
+      const shaft_hz = hz / order;
+      if (shaft_hz >= low_hz && shaft_hz <= high_hz) return true;
+    }
+  }
+  return false;
 }
 
 /** No estimate: the stream is too short. */
