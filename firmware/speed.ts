@@ -143,8 +143,8 @@ function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_
   const confidence = speed_confidence;
   const sum_hh = speed_sum_hh;
   const reference_z = speed_reference_z;
-  if (z < FAMILY_Z && estimate(last_bin, spectrum_bin_hz, wide_low, wide_high, top) && speed_z >= FAMILY_Z
-    && (speed_hz < low_hz || speed_hz > high_hz) && !explainedBy(speed_hz, low_hz, high_hz)) {
+  if (estimate(last_bin, spectrum_bin_hz, wide_low, wide_high, top) && speed_z >= FAMILY_Z && (speed_hz < low_hz || speed_hz > high_hz)
+    && (z < FAMILY_Z ? !explainedBy(speed_hz, low_hz, high_hz, true) : speed_z > z && !explainedBy(speed_hz, low_hz, high_hz, false))) {
     speed_disputed = true;
     return true;
   }
@@ -161,7 +161,7 @@ function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_
  *  bearing's geometry, the cage's combinations with them, h f + k f_cage for k up to the cage's
  *  second order either side (the families estimate() resolves below the shaft, and their
  *  mirrors above). */
-function explainedBy(hz: f64, low_hz: f64, high_hz: f64): bool {
+function explainedBy(hz: f64, low_hz: f64, high_hz: f64, mirrors: bool): bool {
   for (let m = 2; m <= HARMONICS_MAX; m++) {
     const times = hz * <f64>m;
     if (times >= low_hz && times <= high_hz) return true;
@@ -173,7 +173,7 @@ function explainedBy(hz: f64, low_hz: f64, high_hz: f64): bool {
     for (let k = -2; k <= 2; k++) {
       if (cage == 0.0 && k != 0) continue;
       const order = <f64>h + <f64>k * cage;
-      if (order <= 0.0 || (h == 1 && k == 0)) continue;
+      if (order <= 0.0 || (h == 1 && k == 0) || (!mirrors && k != 0 && order > 1.0)) continue;
       const shaft_hz = hz / order;
       if (shaft_hz >= low_hz && shaft_hz <= high_hz) return true;
     }
