@@ -6,7 +6,7 @@
 // records right, those called the other race (the failure a wrong speed invites: a defect read
 // at the wrong speed lands on another defect's order), and the windows whose measured speed is
 // within 0.5 % of the stated one.
-// Run: npx tsx bench/wrong-rpm.bench.ts [--image build/firmware.wasm] [--data ../shared/data]
+// Run: npx tsx bench/wrong-rpm.bench.ts [--image build/firmware.wasm] [--data ../shared/data] [--factors 0.833,1.2]
 
 import fs from "node:fs";
 import path from "node:path";
@@ -16,9 +16,13 @@ import { replay, readRecording } from "../simulator/replay/replay.js";
 import { parseCwruManifest } from "../simulator/replay/recordings.js";
 
 const { values } = parseArgs({
-  options: { data: { type: "string", default: "../shared/data" }, image: { type: "string", default: "build/firmware.wasm" } },
+  options: {
+    data: { type: "string", default: "../shared/data" }, image: { type: "string", default: "build/firmware.wasm" },
+    factors: { type: "string", default: "0.67,0.8,0.9,0.97,1,1.03,1.1,1.25,1.5" },
+  },
 });
-const FACTORS = [0.67, 0.8, 0.9, 0.97, 1, 1.03, 1.1, 1.25, 1.5];
+const FACTORS = values.factors!.split(",").map(Number);
+if (FACTORS.some((f) => !(f > 0))) throw new Error(`--factors: positive numbers, comma-separated (got ${values.factors})`);
 const EXPECTED: Record<string, string> = { normal: "none", inner: "inner_race", outer: "outer_race", ball: "rolling_element" };
 const OTHER_RACE: Record<string, string> = { inner: "outer_race", outer: "inner_race" };
 
@@ -47,6 +51,6 @@ for (const record of records) {
 console.log(`wrong rpm: CWRU's ${records.length} records with a stated speed, rpm configured at the stated speed × each factor; ${values.image}`);
 for (const [i, factor] of FACTORS.entries()) {
   const t = tallies[i];
-  console.log(`  × ${factor.toFixed(2).padEnd(5)} records right ${String(t.right).padStart(2)} of ${records.length}; race records called the other race ${t.otherRace}; windows whose speed is within 0.5 % of the stated one ${t.speedWithin} of ${t.windows}`);
+  console.log(`  × ${String(factor).padEnd(5)} records right ${String(t.right).padStart(2)} of ${records.length}; race records called the other race ${t.otherRace}; windows whose speed is within 0.5 % of the stated one ${t.speedWithin} of ${t.windows}`);
 }
 console.log(`(${((performance.now() - started) / 1000).toFixed(1)} s)`);

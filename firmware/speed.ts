@@ -13,6 +13,7 @@ import {
   stream_count, stream_rate_hz, stream_new_points, stream_restarted, streamDesigned, streamRead, streamPower, PASSBAND_SHARE,
 } from "./speed-stream";
 import { ASSERTS, holds } from "./assert";
+import { SLIP_MAX } from "./analysis/constants";
 
 /** The shortest stream a spectrum is taken of, and the doublings from it to the longest. */
 const SPEED_POINTS_MIN: i32 = 64;
@@ -61,6 +62,10 @@ let check_high_hz: f64 = 0.0;
 /** Whether the last estimate took a family outside the configured speed's range (ANALYSIS.md
  *  §4, "A configured speed that is wrong"). */
 export let speed_disputed: bool = false;
+/** The speed the last estimate found outside the configured range as estimateChecked() would
+ *  take it, but did not (0: none): one estimate's family is no proof the configuration is
+ *  wrong, two in a row at one speed are. */
+let dispute_candidate_hz: f64 = 0.0;
 
 /** Sets the whole range the next estimates search besides the configured speed's (0, 0: none). */
 export function speedCheckRange(low_hz: f64, high_hz: f64): void {
@@ -137,16 +142,26 @@ function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_
   const found = estimate(last_bin, spectrum_bin_hz, low_hz, high_hz, top);
   const wide_low = Math.min(check_low_hz, low_hz);
   const wide_high = Math.max(check_high_hz, high_hz);
-  if (check_high_hz <= 0.0 || (wide_low >= low_hz && wide_high <= high_hz)) return found;
+  if (check_high_hz <= 0.0 || (wide_low >= low_hz && wide_high <= high_hz)) {
+    dispute_candidate_hz = 0.0;
+    return found;
+  }
   const hz = speed_hz;
   const z = found ? speed_z : -Infinity;
   const confidence = speed_confidence;
   const sum_hh = speed_sum_hh;
   const reference_z = speed_reference_z;
   if (estimate(last_bin, spectrum_bin_hz, wide_low, wide_high, top) && speed_z >= FAMILY_Z && (speed_hz < low_hz || speed_hz > high_hz)
-    && (z < FAMILY_Z ? !explainedBy(speed_hz, low_hz, high_hz, true) : speed_z > z && !explainedBy(speed_hz, low_hz, high_hz, false))) {
-    speed_disputed = true;
-    return true;
+    && speed_z > z && !explainedBy(speed_hz, low_hz, high_hz)) {
+    // A shaft does not jump: the estimate before must have found the same speed, within the slip.
+    const confirmed = dispute_candidate_hz > 0.0 && Math.abs(speed_hz - dispute_candidate_hz) <= SLIP_MAX * dispute_candidate_hz;
+    dispute_candidate_hz = speed_hz;
+    if (confirmed) {
+      speed_disputed = true;
+      return true;
+    }
+  } else {
+    dispute_candidate_hz = 0.0;
   }
   speed_hz = found ? hz : 0.0;
   speed_z = found ? z : 0.0;
@@ -161,7 +176,7 @@ function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_
  *  bearing's geometry, the cage's combinations with them, h f + k f_cage for k up to the cage's
  *  second order either side (the families estimate() resolves below the shaft, and their
  *  mirrors above). */
-function explainedBy(hz: f64, low_hz: f64, high_hz: f64, mirrors: bool): bool {
+function explainedBy(hz: f64, low_hz: f64, high_hz: f64): bool {
   for (let m = 2; m <= HARMONICS_MAX; m++) {
     const times = hz * <f64>m;
     if (times >= low_hz && times <= high_hz) return true;
@@ -173,7 +188,7 @@ function explainedBy(hz: f64, low_hz: f64, high_hz: f64, mirrors: bool): bool {
     for (let k = -2; k <= 2; k++) {
       if (cage == 0.0 && k != 0) continue;
       const order = <f64>h + <f64>k * cage;
-      if (order <= 0.0 || (h == 1 && k == 0) || (!mirrors && k != 0 && order > 1.0)) continue;
+      if (order <= 0.0 || (h == 1 && k == 0) || (k != 0 && order > 1.0)) continue;
       const shaft_hz = hz / order;
       if (shaft_hz >= low_hz && shaft_hz <= high_hz) return true;
     }
