@@ -59,9 +59,6 @@ export let speed_reference_z: f64 = 0.0;
  *  around it, which then holds at best a family of a few of its lines. */
 let check_low_hz: f64 = 0.0;
 let check_high_hz: f64 = 0.0;
-/** Whether the last estimate took a family outside the configured speed's range (ANALYSIS.md
- *  §4, "A configured speed that is wrong"). */
-export let speed_disputed: bool = false;
 /** The speed the last estimate found outside the configured range as estimateChecked() would
  *  take it, but did not (0: none): one estimate's family is no proof the configuration is
  *  wrong, two in a row at one speed are. */
@@ -132,13 +129,11 @@ export function speedFromSpectrum(power_at: usize, bins: i32, spectrum_bin_hz: f
 
 /** estimate() over the configured speed's range [low_hz, high_hz], and, with a whole range to
  *  check (speedCheckRange), over that one too in the same spectrum and to the same top, so that
- *  the two families' z compare: the whole range's family is the speed (speed_disputed) when it
- *  lies outside the configured range, stands out (z ≥ FAMILY_Z) more than the configured
- *  range's family, and is no whole multiple or sub-multiple of a speed in that range (a shaft's
- *  harmonic, or a sub-multiple whose family holds the shaft's, is the octave question estimate()
- *  answers within a range, not a wrong configuration). */
+ *  the two families' z compare (ANALYSIS.md §4, "A configured speed that is wrong"): the whole
+ *  range's speed is taken when its family is clear (z ≥ FAMILY_Z), lies outside the configured
+ *  range, stands out more than the configured range's, no speed in that range explains it
+ *  (explainedBy), and the estimate before found it too. */
 function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64, top: f64): bool {
-  speed_disputed = false;
   const found = estimate(last_bin, spectrum_bin_hz, low_hz, high_hz, top);
   const wide_low = Math.min(check_low_hz, low_hz);
   const wide_high = Math.max(check_high_hz, high_hz);
@@ -156,10 +151,7 @@ function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_
     // A shaft does not jump: the estimate before must have found the same speed, within the slip.
     const confirmed = dispute_candidate_hz > 0.0 && Math.abs(speed_hz - dispute_candidate_hz) <= SLIP_MAX * dispute_candidate_hz;
     dispute_candidate_hz = speed_hz;
-    if (confirmed) {
-      speed_disputed = true;
-      return true;
-    }
+    if (confirmed) return true;
   } else {
     dispute_candidate_hz = 0.0;
   }
@@ -171,29 +163,30 @@ function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_
   return found;
 }
 
-/** Whether a shaft turning in [low_hz, high_hz] makes a family at `hz`: its harmonics h f, its
- *  sub-multiples f / m (whose families hold the shaft's: the octave question), and, with the
- *  bearing's geometry, the cage's combinations with them, h f + k f_cage for k up to the cage's
- *  second order either side (the families estimate() resolves below the shaft, and their
- *  mirrors above). */
+/** Whether a shaft turning in [low_hz, high_hz] makes a family at `hz`: `hz` is one of its
+ *  harmonics, or a sub-multiple of it (whose family holds the shaft's: the octave question
+ *  estimate() answers within a range, not a wrong configuration), or, with the bearing's
+ *  geometry, one of the cage's combinations below it that estimate() resolves (cageShare). */
 function explainedBy(hz: f64, low_hz: f64, high_hz: f64): bool {
   for (let m = 2; m <= HARMONICS_MAX; m++) {
+    const over = hz / <f64>m;
     const times = hz * <f64>m;
-    if (times >= low_hz && times <= high_hz) return true;
-    if (times > high_hz) break;
+    if ((over >= low_hz && over <= high_hz) || (times >= low_hz && times <= high_hz)) return true;
+    if (over < low_hz && times > high_hz) break;
   }
-  const cage = cage_order > 0.0 && cage_order < 0.5 ? cage_order : 0.0;
-  const h_max = <i32>Math.ceil(hz / low_hz) + 1;
-  for (let h = 0; h <= h_max; h++) {
-    for (let k = -2; k <= 2; k++) {
-      if (cage == 0.0 && k != 0) continue;
-      const order = <f64>h + <f64>k * cage;
-      if (order <= 0.0 || (h == 1 && k == 0) || (k != 0 && order > 1.0)) continue;
-      const shaft_hz = hz / order;
-      if (shaft_hz >= low_hz && shaft_hz <= high_hz) return true;
-    }
+  if (!(cage_order > 0.0 && cage_order < 0.5)) return false;
+  for (let i = 0; i < CAGE_SHARES; i++) {
+    const shaft_hz = hz / cageShare(i);
+    if (shaft_hz >= low_hz && shaft_hz <= high_hz) return true;
   }
   return false;
+}
+
+/** The cage's combinations with the shaft that lie below it, as shares of the shaft's rate, up
+ *  to the cage's second order and the shaft's first: f_cage, 2 f_cage, f − f_cage, f − 2 f_cage. */
+const CAGE_SHARES: i32 = 4;
+function cageShare(i: i32): f64 {
+  return i == 0 ? cage_order : i == 1 ? 2.0 * cage_order : i == 2 ? 1.0 - cage_order : 1.0 - 2.0 * cage_order;
 }
 
 /** No estimate: the stream is too short. */
@@ -250,8 +243,8 @@ function estimate(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64
   if (best_hz > 0.0 && cage_order > 0.0 && cage_order < 0.5) {
     let alternative_hz: f64 = 0.0;
     let alternative_z: f64 = FAMILY_Z;
-    for (let i = 0; i < 4; i++) {
-      const share = i == 0 ? cage_order : i == 1 ? 2.0 * cage_order : i == 2 ? 1.0 - cage_order : 1.0 - 2.0 * cage_order;
+    for (let i = 0; i < CAGE_SHARES; i++) {
+      const share = cageShare(i);
       const shaft_hz = best_hz / share;
       if (shaft_hz > high_hz) continue;
       // The candidate's place is good to the line tolerance, divided by the share; the line

@@ -40,8 +40,8 @@ function speedRange(): void {
   speed_high_hz = machine.shaft_hz_max;
   const nominal = machine.shaft_hz_nominal;
   // A configured speed's range, and the machine's whole range searched too: a family there that
-  // stands out more than any in the configured range, and is no multiple of a speed in it, says
-  // the configuration is wrong (speed.ts, ANALYSIS.md §4).
+  // stands out more than any in the configured range, that no speed in it explains, twice in a
+  // row, says the configuration is wrong (speed.ts, ANALYSIS.md §4).
   speedCheckRange(nominal > 0.0 ? speed_low_hz : 0.0, nominal > 0.0 ? speed_high_hz : 0.0);
   if (nominal > 0.0) {
     speed_low_hz = nominal * SPEED_LOW_SHARE;
