@@ -13,7 +13,6 @@ import {
   stream_count, stream_rate_hz, stream_new_points, stream_restarted, streamDesigned, streamRead, streamPower, PASSBAND_SHARE,
 } from "./speed-stream";
 import { ASSERTS, holds } from "./assert";
-import { SLIP_MAX } from "./analysis/constants";
 
 /** The shortest stream a spectrum is taken of, and the doublings from it to the longest. */
 const SPEED_POINTS_MIN: i32 = 64;
@@ -54,22 +53,6 @@ export let speed_sum_hh: f64 = 0.0;
  *  speed the bearing's envelope stream has been running at): under FAMILY_Z the shaft is no
  *  longer there. 0 without a reference. */
 export let speed_reference_z: f64 = 0.0;
-/** With a configured speed, the machine's whole range, searched too (0, 0: no configured speed):
- *  a speed configured wrong by more than the slip leaves the shaft's family outside the range
- *  around it, which then holds at best a family of a few of its lines. */
-let check_low_hz: f64 = 0.0;
-let check_high_hz: f64 = 0.0;
-/** The speed the last estimate found outside the configured range as estimateChecked() would
- *  take it, but did not (0: none): one estimate's family is no proof the configuration is
- *  wrong, two in a row at one speed are. */
-let dispute_candidate_hz: f64 = 0.0;
-
-/** Sets the whole range the next estimates search besides the configured speed's (0, 0: none). */
-export function speedCheckRange(low_hz: f64, high_hz: f64): void {
-  check_low_hz = low_hz;
-  check_high_hz = high_hz;
-}
-
 /** The reference the last estimate weighed (0: none); the next one's, given by the caller. */
 export let speed_reference_hz: f64 = 0.0;
 let reference_hz: f64 = 0.0;
@@ -108,7 +91,7 @@ export function speedFromStream(low_hz: f64, high_hz: f64, top_hz: f64, cage: f6
   prominence_ptr = prominence_at;
   streamPower(points, work_ptr, power_at);
   zero_padded = false;
-  measured_ok = estimateChecked(points >> 1, stream_rate_hz / <f64>points, low_hz, high_hz, Math.min(top_hz, PASSBAND_SHARE * stream_rate_hz));
+  measured_ok = estimate(points >> 1, stream_rate_hz / <f64>points, low_hz, high_hz, Math.min(top_hz, PASSBAND_SHARE * stream_rate_hz));
   return measured_ok;
 }
 
@@ -123,70 +106,8 @@ export function speedFromSpectrum(power_at: usize, bins: i32, spectrum_bin_hz: f
   power_ptr = power_at;
   prominence_ptr = prominence_at;
   zero_padded = padded;
-  measured_ok = estimateChecked(bins - 1, spectrum_bin_hz, low_hz, high_hz, top_hz);
+  measured_ok = estimate(bins - 1, spectrum_bin_hz, low_hz, high_hz, top_hz);
   return measured_ok;
-}
-
-/** estimate() over the configured speed's range [low_hz, high_hz], and, with a whole range to
- *  check (speedCheckRange), over that one too in the same spectrum and to the same top, so that
- *  the two families' z compare (ANALYSIS.md §4, "A configured speed that is wrong"): the whole
- *  range's speed is taken when its family is clear (z ≥ FAMILY_Z), lies outside the configured
- *  range, stands out more than the configured range's, no speed in that range explains it
- *  (explainedBy), and the estimate before found it too. */
-function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64, top: f64): bool {
-  const found = estimate(last_bin, spectrum_bin_hz, low_hz, high_hz, top);
-  const wide_low = Math.min(check_low_hz, low_hz);
-  const wide_high = Math.max(check_high_hz, high_hz);
-  if (check_high_hz <= 0.0 || (wide_low >= low_hz && wide_high <= high_hz)) {
-    dispute_candidate_hz = 0.0;
-    return found;
-  }
-  const hz = speed_hz;
-  const z = found ? speed_z : -Infinity;
-  const confidence = speed_confidence;
-  const sum_hh = speed_sum_hh;
-  const reference_z = speed_reference_z;
-  if (estimate(last_bin, spectrum_bin_hz, wide_low, wide_high, top) && speed_z >= FAMILY_Z && (speed_hz < low_hz || speed_hz > high_hz)
-    && speed_z > z && !explainedBy(speed_hz, low_hz, high_hz)) {
-    // A shaft does not jump: the estimate before must have found the same speed, within the slip.
-    const confirmed = dispute_candidate_hz > 0.0 && Math.abs(speed_hz - dispute_candidate_hz) <= SLIP_MAX * dispute_candidate_hz;
-    dispute_candidate_hz = speed_hz;
-    if (confirmed) return true;
-  } else {
-    dispute_candidate_hz = 0.0;
-  }
-  speed_hz = found ? hz : 0.0;
-  speed_z = found ? z : 0.0;
-  speed_confidence = confidence;
-  speed_sum_hh = sum_hh;
-  speed_reference_z = reference_z;
-  return found;
-}
-
-/** Whether a shaft turning in [low_hz, high_hz] makes a family at `hz`: `hz` is one of its
- *  harmonics, or a sub-multiple of it (whose family holds the shaft's: the octave question
- *  estimate() answers within a range, not a wrong configuration), or, with the bearing's
- *  geometry, one of the cage's combinations below it that estimate() resolves (cageShare). */
-function explainedBy(hz: f64, low_hz: f64, high_hz: f64): bool {
-  for (let m = 2; m <= HARMONICS_MAX; m++) {
-    const over = hz / <f64>m;
-    const times = hz * <f64>m;
-    if ((over >= low_hz && over <= high_hz) || (times >= low_hz && times <= high_hz)) return true;
-    if (over < low_hz && times > high_hz) break;
-  }
-  if (!(cage_order > 0.0 && cage_order < 0.5)) return false;
-  for (let i = 0; i < CAGE_SHARES; i++) {
-    const shaft_hz = hz / cageShare(i);
-    if (shaft_hz >= low_hz && shaft_hz <= high_hz) return true;
-  }
-  return false;
-}
-
-/** The cage's combinations with the shaft that lie below it, as shares of the shaft's rate, up
- *  to the cage's second order and the shaft's first: f_cage, 2 f_cage, f − f_cage, f − 2 f_cage. */
-const CAGE_SHARES: i32 = 4;
-function cageShare(i: i32): f64 {
-  return i == 0 ? cage_order : i == 1 ? 2.0 * cage_order : i == 2 ? 1.0 - cage_order : 1.0 - 2.0 * cage_order;
 }
 
 /** No estimate: the stream is too short. */
@@ -243,8 +164,8 @@ function estimate(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64
   if (best_hz > 0.0 && cage_order > 0.0 && cage_order < 0.5) {
     let alternative_hz: f64 = 0.0;
     let alternative_z: f64 = FAMILY_Z;
-    for (let i = 0; i < CAGE_SHARES; i++) {
-      const share = cageShare(i);
+    for (let i = 0; i < 4; i++) {
+      const share = i == 0 ? cage_order : i == 1 ? 2.0 * cage_order : i == 2 ? 1.0 - cage_order : 1.0 - 2.0 * cage_order;
       const shaft_hz = best_hz / share;
       if (shaft_hz > high_hz) continue;
       // The candidate's place is good to the line tolerance, divided by the share; the line
