@@ -1,8 +1,9 @@
 // A configured speed that is not the machine's: every CWRU record with a stated speed, replayed
 // with `rpm` set to the stated speed times a factor, from a nameplate's few per cent (a 4-pole
 // motor rated 1750 rpm turning at 1797 unloaded) to a configuration of another machine. The
-// firmware seeks a configured speed from 0.94 to 1/0.94 of it (firmware/ANALYSIS.md §4), no
-// further: this prints, per factor, the records right, those called the other race (the failure
+// firmware seeks a configured speed from 0.94 to 1/0.94 of it, no further, and doubts it where
+// that range shows nothing and the machine's whole range shows another family it does not
+// explain (firmware/ANALYSIS.md §4): this prints, per factor, the records right, those called the other race (the failure
 // a wrong speed invites: a defect read at the wrong speed lands on another defect's order), and
 // the windows whose measured speed is within 0.5 % of the stated one.
 // Run: npx tsx bench/wrong-rpm.bench.ts [--image build/firmware.wasm] [--data ../shared/data] [--factors 0.833,1.2]

@@ -13,6 +13,7 @@ import {
   stream_count, stream_rate_hz, stream_new_points, stream_restarted, streamDesigned, streamRead, streamPower, PASSBAND_SHARE,
 } from "./speed-stream";
 import { ASSERTS, holds } from "./assert";
+import { SLIP_MAX } from "./analysis/constants";
 
 /** The shortest stream a spectrum is taken of, and the doublings from it to the longest. */
 const SPEED_POINTS_MIN: i32 = 64;
@@ -53,6 +54,25 @@ export let speed_sum_hh: f64 = 0.0;
  *  speed the bearing's envelope stream has been running at): under FAMILY_Z the shaft is no
  *  longer there. 0 without a reference. */
 export let speed_reference_z: f64 = 0.0;
+/** With a configured speed, the machine's whole range, searched too (0, 0: no configured speed):
+ *  a speed configured wrong by more than the slip leaves the shaft's family outside the range
+ *  around it, which then holds at best a family of a few of its lines. */
+let check_low_hz: f64 = 0.0;
+let check_high_hz: f64 = 0.0;
+/** Whether the configured speed is in doubt (ANALYSIS.md §4, "A configured speed that is
+ *  wrong"): its range held no family in the last two estimates, and both found the same clear
+ *  family outside it that no speed in it explains. The speed is not changed (another shaft, a
+ *  motor's behind a belt, makes such a family too); bearing lines read at it make no finding. */
+export let speed_doubted: bool = false;
+/** The speed of the last estimate's unexplained family outside the configured range (0: none). */
+let doubt_candidate_hz: f64 = 0.0;
+
+/** Sets the whole range the next estimates search besides the configured speed's (0, 0: none). */
+export function speedCheckRange(low_hz: f64, high_hz: f64): void {
+  check_low_hz = low_hz;
+  check_high_hz = high_hz;
+}
+
 /** The reference the last estimate weighed (0: none); the next one's, given by the caller. */
 export let speed_reference_hz: f64 = 0.0;
 let reference_hz: f64 = 0.0;
@@ -91,7 +111,7 @@ export function speedFromStream(low_hz: f64, high_hz: f64, top_hz: f64, cage: f6
   prominence_ptr = prominence_at;
   streamPower(points, work_ptr, power_at);
   zero_padded = false;
-  measured_ok = estimate(points >> 1, stream_rate_hz / <f64>points, low_hz, high_hz, Math.min(top_hz, PASSBAND_SHARE * stream_rate_hz));
+  measured_ok = estimateChecked(points >> 1, stream_rate_hz / <f64>points, low_hz, high_hz, Math.min(top_hz, PASSBAND_SHARE * stream_rate_hz));
   return measured_ok;
 }
 
@@ -106,8 +126,67 @@ export function speedFromSpectrum(power_at: usize, bins: i32, spectrum_bin_hz: f
   power_ptr = power_at;
   prominence_ptr = prominence_at;
   zero_padded = padded;
-  measured_ok = estimate(bins - 1, spectrum_bin_hz, low_hz, high_hz, top_hz);
+  measured_ok = estimateChecked(bins - 1, spectrum_bin_hz, low_hz, high_hz, top_hz);
   return measured_ok;
+}
+
+/** estimate() over the configured speed's range [low_hz, high_hz]; where that range held no
+ *  candidate in a spectrum fine enough to show one (its lowest speed FAMILY_SPACING_BINS up) and
+ *  a whole range is to be checked (speedCheckRange), the whole range too, in the same spectrum
+ *  and to the same top, for a clear family outside the configured range that no speed in it
+ *  explains (explainedBy): found twice in a row at one speed, the configured speed is in doubt
+ *  (speed_doubted). The estimate itself is the configured range's. */
+function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64, top: f64): bool {
+  const found = estimate(last_bin, spectrum_bin_hz, low_hz, high_hz, top);
+  const wide_low = Math.min(check_low_hz, low_hz);
+  const wide_high = Math.max(check_high_hz, high_hz);
+  const resolved = FAMILY_SPACING_BINS * spectrum_bin_hz <= low_hz;
+  const geometry = cage_order > 0.0 && cage_order < 0.5;
+  if (check_high_hz <= 0.0 || found || !resolved || !geometry || (wide_low >= low_hz && wide_high <= high_hz)) {
+    doubt_candidate_hz = 0.0;
+    speed_doubted = false;
+    return found;
+  }
+  const confidence = speed_confidence;
+  const reference_z = speed_reference_z;
+  let candidate: f64 = 0.0;
+  if (estimate(last_bin, spectrum_bin_hz, wide_low, wide_high, top) && speed_z >= FAMILY_Z && (speed_hz < low_hz || speed_hz > high_hz)
+    && !explainedBy(speed_hz, low_hz, high_hz)) candidate = speed_hz;
+  speed_doubted = candidate > 0.0 && doubt_candidate_hz > 0.0 && Math.abs(candidate - doubt_candidate_hz) <= SLIP_MAX * doubt_candidate_hz;
+  doubt_candidate_hz = candidate;
+  // The configured range's (failed) estimate stands.
+  speed_hz = 0.0;
+  speed_z = 0.0;
+  speed_sum_hh = 0.0;
+  speed_confidence = confidence;
+  speed_reference_z = reference_z;
+  return false;
+}
+
+/** Whether a shaft turning in [low_hz, high_hz] makes a family at `hz`: `hz` is one of its
+ *  harmonics, or a sub-multiple of it (whose family holds the shaft's: the octave question
+ *  estimate() answers within a range, not a wrong configuration), or, with the bearing's
+ *  geometry, one of the cage's combinations below it that estimate() resolves (cageShare). */
+function explainedBy(hz: f64, low_hz: f64, high_hz: f64): bool {
+  for (let m = 2; m <= HARMONICS_MAX; m++) {
+    const over = hz / <f64>m;
+    const times = hz * <f64>m;
+    if ((over >= low_hz && over <= high_hz) || (times >= low_hz && times <= high_hz)) return true;
+    if (over < low_hz && times > high_hz) break;
+  }
+  if (!(cage_order > 0.0 && cage_order < 0.5)) return false;
+  for (let i = 0; i < CAGE_SHARES; i++) {
+    const shaft_hz = hz / cageShare(i);
+    if (shaft_hz >= low_hz && shaft_hz <= high_hz) return true;
+  }
+  return false;
+}
+
+/** The cage's combinations with the shaft that lie below it, as shares of the shaft's rate, up
+ *  to the cage's second order and the shaft's first: f_cage, 2 f_cage, f − f_cage, f − 2 f_cage. */
+const CAGE_SHARES: i32 = 4;
+function cageShare(i: i32): f64 {
+  return i == 0 ? cage_order : i == 1 ? 2.0 * cage_order : i == 2 ? 1.0 - cage_order : 1.0 - 2.0 * cage_order;
 }
 
 /** No estimate: the stream is too short. */
@@ -164,8 +243,8 @@ function estimate(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64
   if (best_hz > 0.0 && cage_order > 0.0 && cage_order < 0.5) {
     let alternative_hz: f64 = 0.0;
     let alternative_z: f64 = FAMILY_Z;
-    for (let i = 0; i < 4; i++) {
-      const share = i == 0 ? cage_order : i == 1 ? 2.0 * cage_order : i == 2 ? 1.0 - cage_order : 1.0 - 2.0 * cage_order;
+    for (let i = 0; i < CAGE_SHARES; i++) {
+      const share = cageShare(i);
       const shaft_hz = best_hz / share;
       if (shaft_hz > high_hz) continue;
       // The candidate's place is good to the line tolerance, divided by the share; the line

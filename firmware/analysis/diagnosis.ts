@@ -3,6 +3,7 @@
 // "unknown" when the window is abnormal without a pattern; then severity and health index.
 
 import { LINE_HALF_BINS, STRENGTH_FAILED, LN_10, FINDING_ALPHA } from "./constants";
+import { speed_doubted } from "../speed";
 import {
   machine, result, FINDINGS_MAX, FAULT_NONE, FAULT_IMBALANCE, FAULT_MISALIGNMENT, FAULT_OUTER_RACE,
   FAULT_INNER_RACE, FAULT_ROLLING_ELEMENT, FAULT_CAVITATION, FAULT_UNKNOWN,
@@ -70,7 +71,10 @@ export function diagnose(kurtosis: f64, crest: f64): void {
   // speed's error makes no false finding; an error by a whole factor (the estimate's octave
   // ambiguity) keeps the race, whose families are harmonics of the shaft (ANALYSIS.md §6). A
   // speed that was not measured makes the defect's lines no finding, only an abnormality.
-  const speed_known = machine.shaft_hz_nominal > 0.0 || result.speed_measured;
+  // A configured speed in doubt (its range shows no family, and another family, clear and
+  // unexplained by it, stands outside: a wrong configuration, or a stronger shaft beside it)
+  // is no place to read a defect at: its lines make an abnormality, no finding (ANALYSIS.md §4).
+  const speed_known = (machine.shaft_hz_nominal > 0.0 && !speed_doubted) || result.speed_measured;
   if (bearing_p < FINDING_ALPHA && speed_known) addFinding(bearing_kind, bearing_strength, 1.0 - bearing_p);
   processFindings();
   // The fault: the most severe finding, the first listed (bearing) on a tie.

@@ -4,7 +4,7 @@
 // velocity of the running-speed lines and of the vane pass.
 
 import { speedCapture } from "../speed-stream";
-import { speedFromStream, speedFromSpectrum, speed_hz, speed_z, speed_confidence, speed_bin_hz, speed_sum_hh, FAMILY_Z } from "../speed";
+import { speedFromStream, speedFromSpectrum, speedCheckRange, speed_hz, speed_z, speed_confidence, speed_bin_hz, speed_sum_hh, FAMILY_Z } from "../speed";
 import { PASSBAND_SHARE, SLIP_MAX } from "./constants";
 import { machine, result } from "./machine";
 import { lineVelocity } from "./spectra";
@@ -39,6 +39,10 @@ function speedRange(): void {
   speed_low_hz = machine.shaft_hz_min;
   speed_high_hz = machine.shaft_hz_max;
   const nominal = machine.shaft_hz_nominal;
+  // With a configured speed, the machine's whole range is searched too where the configured
+  // range shows no family: a clear one there that no speed in it explains puts the configured
+  // speed in doubt (speed.ts, ANALYSIS.md §4).
+  speedCheckRange(nominal > 0.0 ? speed_low_hz : 0.0, nominal > 0.0 ? speed_high_hz : 0.0);
   if (nominal > 0.0) {
     speed_low_hz = nominal * SPEED_LOW_SHARE;
     speed_high_hz = nominal * SPEED_HIGH_SHARE;

@@ -120,6 +120,23 @@ describe("a configured speed that is the nameplate's, not the running one (test/
   });
 });
 
+describe("a configured speed wrong by more than the slip (test/fixtures)", () => {
+  // CWRU 130 (outer race, 1796 rpm) configured with 1200 rpm: the range around 20 Hz holds no
+  // family, and the machine's whole range holds the shaft's at 29.9 Hz, which no harmonic,
+  // sub-multiple or cage combination below a shaft near 20 Hz makes. Two estimates in a row
+  // find it, and the configured speed is in doubt: it is kept (another shaft makes such a family
+  // too), but the defects read at it make no finding. The build before called every window an
+  // inner race.
+  it("keeps 20 Hz, and names no race from the second window on: the lines make an abnormality", async () => {
+    const result = await replay(readRecording(new URL("cwru-130-outer-12k-excerpt.f32", FIXTURES).pathname), {
+      rateHz: 12000, window: 4096, rpm: 1200, geometry: BEARINGS["6205"], firmware: await releaseFirmware(),
+    });
+    expect(result.windows.map((w) => w.features.shaft_hz)).toEqual(Array(5).fill(20));
+    expect(result.windows.map((w) => w.fault)).toEqual(["inner_race", ...Array(4).fill("unknown")]);
+    expect(result.summary.fault).toBe("unknown");
+  });
+});
+
 describe("a speed refined to its sub-multiple on a CWRU excerpt (test/fixtures)", () => {
   // Record 261 (outer race 0.021 in, 3 hp, 1718 rpm: 28.6 Hz). Over the first windows the
   // decimated acquisition is too short to tell the shaft from its second harmonic and measures
