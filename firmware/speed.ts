@@ -60,7 +60,7 @@ export let speed_reference_z: f64 = 0.0;
 let check_low_hz: f64 = 0.0;
 let check_high_hz: f64 = 0.0;
 /** Whether the configured speed is in doubt (ANALYSIS.md §4, "A configured speed that is
- *  wrong"): its range held no family in the last two estimates, and both found the same clear
+ *  wrong"): its range held no candidate in the last two estimates, and both found the same clear
  *  family outside it that no speed in it explains. The speed is not changed (another shaft, a
  *  motor's behind a belt, makes such a family too); bearing lines read at it make no finding. */
 export let speed_doubted: bool = false;
@@ -165,8 +165,8 @@ function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_
 
 /** Whether a shaft turning in [low_hz, high_hz] makes a family at `hz`: `hz` is one of its
  *  harmonics, or a sub-multiple of it (whose family holds the shaft's: the octave question
- *  estimate() answers within a range, not a wrong configuration), or, with the bearing's
- *  geometry, one of the cage's combinations below it that estimate() resolves (cageShare). */
+ *  estimate() answers within a range, not a wrong configuration), or one of the cage's
+ *  combinations below it that estimate() resolves (cageShare; its caller has the geometry). */
 function explainedBy(hz: f64, low_hz: f64, high_hz: f64): bool {
   for (let m = 2; m <= HARMONICS_MAX; m++) {
     const over = hz / <f64>m;
@@ -174,7 +174,6 @@ function explainedBy(hz: f64, low_hz: f64, high_hz: f64): bool {
     if ((over >= low_hz && over <= high_hz) || (times >= low_hz && times <= high_hz)) return true;
     if (over < low_hz && times > high_hz) break;
   }
-  if (!(cage_order > 0.0 && cage_order < 0.5)) return false;
   for (let i = 0; i < CAGE_SHARES; i++) {
     const shaft_hz = hz / cageShare(i);
     if (shaft_hz >= low_hz && shaft_hz <= high_hz) return true;
@@ -189,8 +188,10 @@ function cageShare(i: i32): f64 {
   return i == 0 ? cage_order : i == 1 ? 2.0 * cage_order : i == 2 ? 1.0 - cage_order : 1.0 - 2.0 * cage_order;
 }
 
-/** No estimate: the stream is too short. */
+/** No estimate: the stream is too short (and nothing to doubt a configured speed with). */
 function clear(): bool {
+  speed_doubted = false;
+  doubt_candidate_hz = 0.0;
   speed_hz = 0.0;
   speed_z = 0.0;
   speed_confidence = 0.0;
