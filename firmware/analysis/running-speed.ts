@@ -40,8 +40,8 @@ function speedRange(): void {
   speed_high_hz = machine.shaft_hz_max;
   const nominal = machine.shaft_hz_nominal;
   // With a configured speed, the machine's whole range is searched too where the configured
-  // range shows no candidate: a clear family there that no speed in it explains, twice in a row, puts the configured
-  // speed in doubt (speed.ts, ANALYSIS.md §4).
+  // range shows no candidate: a clear family there that no speed in it explains, found twice
+  // in a row, puts the configured speed in doubt (speed.ts, ANALYSIS.md §4).
   speedCheckRange(nominal > 0.0 ? speed_low_hz : 0.0, nominal > 0.0 ? speed_high_hz : 0.0);
   if (nominal > 0.0) {
     speed_low_hz = nominal * SPEED_LOW_SHARE;
