@@ -279,7 +279,15 @@ function estimate(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64
   if (best_hz <= 0.0 || hidden(best_hz, low_hz, low)) return false;
   speed_z = best_z;
   speed_confidence = 1.0 - normalTail(familyContrastT(best_hz, top));
-  speed_hz = refine(best_hz, top, low, high_hz, fine);
+  const refined_hz = refine(best_hz, top, fine);
+  // The family's lines place it outside the range: a speed there is not one of the range's, and
+  // the range's edge, which clamping would give, is no measurement either.
+  if (refined_hz < low || refined_hz > high_hz) {
+    speed_z = 0.0;
+    speed_confidence = 0.0;
+    return false;
+  }
+  speed_hz = refined_hz;
   return true;
 }
 
@@ -477,8 +485,9 @@ function normalTail(z: f64): f64 {
 }
 
 /** Least squares of f·h against the family's clear lines (each one's interpolated frequency,
- *  weighted by its order); the candidate itself when none is clear. */
-function refine(candidate_hz: f64, top_hz: f64, low_hz: f64, high_hz: f64, fine_hz: f64): f64 {
+ *  weighted by its order); the candidate itself when none is clear. Not clamped to the range:
+ *  the caller refuses a place outside it. */
+function refine(candidate_hz: f64, top_hz: f64, fine_hz: f64): f64 {
   const harmonics = min(<i32>(top_hz / candidate_hz), HARMONICS_MAX);
   let sum_hf: f64 = 0.0;
   let sum_hh: f64 = 0.0;
@@ -495,5 +504,5 @@ function refine(candidate_hz: f64, top_hz: f64, low_hz: f64, high_hz: f64, fine_
     sum_hh += <f64>(h * h);
   }
   speed_sum_hh = sum_hh;
-  return sum_hh > 0.0 ? Math.max(low_hz, Math.min(high_hz, sum_hf / sum_hh)) : candidate_hz;
+  return sum_hh > 0.0 ? sum_hf / sum_hh : candidate_hz;
 }

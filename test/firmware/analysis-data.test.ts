@@ -120,6 +120,26 @@ describe("a configured speed that is the nameplate's, not the running one (test/
   });
 });
 
+describe("a family whose place lies outside the range searched is no speed in it (test/fixtures)", () => {
+  // CWRU 238 (outer race, 48 kHz, 1796 rpm), its first 12 windows. In the fourth, the speed
+  // stream's 5.9 Hz bins put a family's least-squares place above the configured range's top,
+  // 1 / 0.94 of 29.93 Hz. The build before clamped it to that top, 31.84 Hz, and took it for the
+  // first measured speed: the envelope stream's mean restarted there, the next windows' 30 Hz
+  // outvoted it, and the stream started again twice; the outer race was named in the twelfth
+  // window only.
+  it("no window publishes the range's top; the stream grows unbroken and names the outer race from the eighth window", async () => {
+    const result = await replay(readRecording(new URL("cwru-238-outer-48k-excerpt.f32", FIXTURES).pathname), {
+      rateHz: 48000, window: 4096, rpm: 1796, geometry: BEARINGS["6205"], firmware: await releaseFirmware(),
+    });
+    expect(result.windows.length).toBe(12);
+    for (const w of result.windows) expect(Math.abs(w.features.shaft_hz / (1796 / 60) - 1)).toBeLessThan(0.005);
+    expect(result.windows.map((w) => w.features.env_s.toFixed(2))).toEqual([
+      "0.00", "0.00", "0.17", "0.17", "0.34", "0.34", "0.34", "0.34", "0.68", "0.68", "0.68", "0.68",
+    ]);
+    expect(result.windows.map((w) => w.fault)).toEqual([...Array(7).fill("unknown"), ...Array(5).fill("outer_race")]);
+  });
+});
+
 describe("a configured speed wrong by more than the slip (test/fixtures)", () => {
   // CWRU 130 (outer race, 1796 rpm) configured with 1200 rpm: the range around 20 Hz holds no
   // family, and the machine's whole range holds the shaft's at 29.9 Hz, which no harmonic,
