@@ -83,8 +83,9 @@ export function estimateSpeed(): void {
     // A line's frequency is good to about a tenth of a bin; the fit divides it by √Σh².
     speed_tolerance = speed_sum_hh > 0.0 ? 0.1 * speed_bin_hz / Math.sqrt(speed_sum_hh) / speed_hz : speed_bin_hz / speed_hz;
   } else {
+    // Not measured, coarse or not: the shaft turns somewhere in the range sought.
     result.shaft_hz = nominal > 0.0 ? nominal : speed_hz > 0.0 ? speed_hz : 0.5 * (speed_low_hz + speed_high_hz);
-    speed_tolerance = coarse ? SLIP_MAX : nominal > 0.0 ? SPEED_HIGH_SHARE - 1.0 : 1.0;
+    speed_tolerance = nominal > 0.0 ? SPEED_HIGH_SHARE - 1.0 : 1.0;
   }
 }
 
