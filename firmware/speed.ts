@@ -241,22 +241,26 @@ function estimate(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64
   // shaft turning faster (the cage turns because the shaft does): where that shaft's own family
   // is there, it is the explanation. Combinations up to the cage's second order and the shaft's
   // first that lie below the shaft: f_cage, 2 f_cage, f − f_cage, f − 2 f_cage.
+  // With a configured speed the shaft sought may turn above the range searched, up to the
+  // machine's whole range: a cage's family in the range then means no shaft in it.
+  const shaft_limit_hz = Math.max(high_hz, check_high_hz);
   if (best_hz > 0.0 && cage_order > 0.0 && cage_order < 0.5) {
     let alternative_hz: f64 = 0.0;
     let alternative_z: f64 = FAMILY_Z;
     for (let i = 0; i < CAGE_SHARES; i++) {
       const share = cageShare(i);
       const shaft_hz = best_hz / share;
-      if (shaft_hz > high_hz) continue;
+      if (shaft_hz > shaft_limit_hz) continue;
       // The candidate's place is good to the line tolerance, divided by the share; the line
       // sought there is good to the line tolerance itself.
       const tolerance = LINE_TOLERANCE_BINS * bin_hz * (1.0 + 1.0 / share);
-      const found = bestFamily(shaft_hz - tolerance, shaft_hz + tolerance, low, high_hz, top);
+      const found = bestFamily(shaft_hz - tolerance, shaft_hz + tolerance, low, shaft_limit_hz, top);
       if (found > 0.0 && best_family_z >= alternative_z) {
         alternative_hz = found;
         alternative_z = best_family_z;
       }
     }
+    if (alternative_hz > high_hz) return false;
     if (alternative_hz > 0.0) {
       best_hz = alternative_hz;
       best_z = alternative_z;

@@ -157,6 +157,25 @@ describe("a configured speed wrong by more than the slip (test/fixtures)", () =>
   });
 });
 
+describe("a configured speed whose range holds the cage's family, not the shaft's (test/fixtures)", () => {
+  // CWRU 144 (outer race, 1797 rpm) configured with 1497 rpm, a 50 Hz motor's speed where a
+  // 60 Hz one turns: the range 0.94–1/0.94 of 24.95 Hz holds twice the cage's rate, 0.797 ×
+  // 29.95 = 23.87 Hz, whose family the outer race's own lines fill (BPFO is 9 FTF). The shaft
+  // whose cage that is turns at 29.95 Hz, above the range, and its family is there: the range
+  // holds no shaft. The build before sought that shaft only within the range, measured 23.95 Hz
+  // from the ninth window and called the outer race an inner race there.
+  it("measures no speed in the range, publishes the configured 24.95 Hz, and names no race from the fourth window", async () => {
+    const result = await replay(readRecording(new URL("cwru-144-outer-12k-excerpt.f32", FIXTURES).pathname), {
+      rateHz: 12000, window: 4096, rpm: 1497, geometry: BEARINGS["6205"], firmware: await releaseFirmware(),
+    });
+    expect(result.windows.map((w) => w.features.shaft_hz)).toEqual(Array(12).fill(Math.fround(1497 / 60)));
+    expect(result.windows.map((w) => w.features.shaft_conf)).toEqual(Array(12).fill(0));
+    // The first three, before the stream parts the shaft's family from the cage's, are read at
+    // the configured speed and are wrong; from the fourth the lines make an abnormality.
+    expect(result.windows.map((w) => w.fault)).toEqual(["rolling_element", "rolling_element", "inner_race", ...Array(9).fill("unknown")]);
+  });
+});
+
 describe("a speed refined to its sub-multiple on a CWRU excerpt (test/fixtures)", () => {
   // Record 261 (outer race 0.021 in, 3 hp, 1718 rpm: 28.6 Hz). Over the first windows the
   // decimated acquisition is too short to tell the shaft from its second harmonic and measures
