@@ -255,6 +255,11 @@ function estimate(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64
       // sought there is good to the line tolerance itself.
       const tolerance = LINE_TOLERANCE_BINS * bin_hz * (1.0 + 1.0 / share);
       const found = bestFamily(shaft_hz - tolerance, shaft_hz + tolerance, low, shaft_limit_hz, top);
+      // Above the range searched, a shaft explains the candidate only with a family of three
+      // lines at least below the top read (one or two lines are no family) that outscores it:
+      // a machine's spectrum holds families (z ≥ 3) at many rates, and one that happens to lie
+      // at a cage share's distance must not unseat a right configuration.
+      if (found > high_hz && (<f64>FAMILY_LINES_MIN * found > top || best_family_z <= best_z)) continue;
       if (found > 0.0 && best_family_z >= alternative_z) {
         alternative_hz = found;
         alternative_z = best_family_z;
@@ -294,6 +299,9 @@ function estimate(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64
   speed_hz = refined_hz;
   return true;
 }
+
+/** The fewest lines a family of a shaft above the range searched shows below the top read. */
+const FAMILY_LINES_MIN: i32 = 3;
 
 /** The cage's rate over the shaft's (0: no bearing geometry). */
 let cage_order: f64 = 0.0;
