@@ -36,6 +36,9 @@ const PROMINENCE_NOISE_MEAN: f64 = 0.37867;
 const PROMINENCE_NOISE_SD: f64 = 0.51820;
 /** A harmonic family is there at z ≥ 3 (one-sided 1.3e-3 under noise). */
 export const FAMILY_Z: f64 = 3.0;
+/** The fewest lines a family of a shaft above the range searched shows below the top read
+ *  (the cage's rule in estimate): one or two lines are no family. */
+const FAMILY_LINES_MIN: i32 = 3;
 /** A line whose power is 10 × its floor's median has a 1e-3 chance under noise
  *  (exp(−10 ln 2)): only such lines are fundamentals or refine the speed. */
 const LINE_PROMINENCE_LN: f64 = 2.302585092994046;
@@ -299,9 +302,6 @@ function estimate(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64
   speed_hz = refined_hz;
   return true;
 }
-
-/** The fewest lines a family of a shaft above the range searched shows below the top read. */
-const FAMILY_LINES_MIN: i32 = 3;
 
 /** The cage's rate over the shaft's (0: no bearing geometry). */
 let cage_order: f64 = 0.0;
