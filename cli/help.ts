@@ -1,7 +1,7 @@
 // The impeller command's help: every command and its options, and examples. Each command's own
 // --help is its block of this text.
 
-import { DATA_DIR_DEFAULT, WINDOW_DEFAULT } from "../simulator/replay/recordings.js";
+import { DATA_DIR_DEFAULT, WINDOW_DEFAULT, WINDOW_MAX } from "../simulator/replay/recordings.js";
 import { BEARINGS } from "../simulator/replay/replay.js";
 
 export const HELP = `impeller: firmware runtime and fleet simulator for connected pumps
@@ -93,7 +93,9 @@ Commands:
                         alarms against the failure, and pass/fail for the stated targets.
                         Exit 1 when a recording could not be replayed (the others still run).
       --only cwru|femto   one data set only
-      --window N          samples per CWRU window (default ${WINDOW_DEFAULT}; FEMTO: one per snapshot)
+      --window N          samples per CWRU window (default ${WINDOW_DEFAULT}); a run-to-failure
+                          snapshot is one window, or consecutive windows of N when it is
+                          longer than the firmware's largest (${WINDOW_MAX})
       --verbose           also each record's verdict and windows by diagnosis
       --json              one JSON object: the whole report, records included
   ble scan [--timeout S]  List the pumps in Bluetooth LE range (commissioning, diagnostics).

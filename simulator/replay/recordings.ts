@@ -103,7 +103,41 @@ export interface CwruReplay {
 export interface FemtoReplay {
   run: FemtoRun;
   times: SnapshotTimes;
+  /** The windows each snapshot was cut into (snapshotWindows). */
+  plan: SnapshotPlan;
   result: ReplayResult | { error: string };
+}
+
+/** How a run's snapshots become windows: a snapshot the firmware can take whole is one window;
+ *  a longer one (other rigs record 1–2 s at a time: 20,480 or 32,768 samples) is cut into
+ *  consecutive windows of the validation's window, which follow one another without a gap, as
+ *  a sensor streaming them would give them (the envelope streams across them, ANALYSIS.md §5).
+ *  What is left past the last whole window of a snapshot is not replayed. */
+export interface SnapshotPlan {
+  window: number;
+  windows_per_snapshot: number;
+  /** Samples at the end of each snapshot that fill no whole window. */
+  left_over: number;
+}
+
+export function snapshotPlan(samplesPerSnapshot: number, window: number): SnapshotPlan {
+  if (samplesPerSnapshot <= WINDOW_MAX) return { window: samplesPerSnapshot, windows_per_snapshot: 1, left_over: 0 };
+  const perSnapshot = Math.floor(samplesPerSnapshot / window);
+  return { window, windows_per_snapshot: perSnapshot, left_over: samplesPerSnapshot - perSnapshot * window };
+}
+
+/** The run's samples as the plan's windows, and each window's start (seconds from the first
+ *  snapshot): snapshot i's window k starts k windows after the snapshot's own start. */
+export function snapshotWindows(samples: Float32Array, run: FemtoRun, times: SnapshotTimes, plan: SnapshotPlan): { samples: Float32Array; timesS: number[] } {
+  if (plan.windows_per_snapshot === 1 && plan.left_over === 0) return { samples, timesS: times.times_s };
+  const kept = plan.window * plan.windows_per_snapshot;
+  const out = new Float32Array(run.snapshots * kept);
+  const timesS: number[] = [];
+  for (let i = 0; i < run.snapshots; i++) {
+    out.set(samples.subarray(i * run.samples_per_snapshot, i * run.samples_per_snapshot + kept), i * kept);
+    for (let k = 0; k < plan.windows_per_snapshot; k++) timesS.push(times.times_s[i] + (k * plan.window) / run.sample_rate_hz);
+  }
+  return { samples: out, timesS };
 }
 
 /** What was replayed, data set by data set (null: not asked for). */
@@ -301,10 +335,11 @@ async function replayRecord(record: CwruRecord, mode: Mode, samples: Float32Arra
   }
 }
 
-async function runFemto(dir: string, runs: readonly FemtoRun[], firmware: CompiledFirmware): Promise<FemtoReplay[]> {
+async function runFemto(dir: string, runs: readonly FemtoRun[], window: number, firmware: CompiledFirmware): Promise<FemtoReplay[]> {
   const replays: FemtoReplay[] = [];
   for (const run of runs) {
     const times = snapshotTimes(run.snapshot_start_s);
+    const plan = snapshotPlan(run.samples_per_snapshot, window);
     let result: ReplayResult | { error: string };
     try {
       const samples = readRecording(path.join(dir, run.file));
@@ -312,15 +347,16 @@ async function runFemto(dir: string, runs: readonly FemtoRun[], firmware: Compil
       if (samples.length !== expected) {
         throw new ValidateError("bad_manifest", `${run.file} holds ${samples.length} samples, the manifest says ${run.snapshots} snapshots of ${run.samples_per_snapshot} (${expected})`);
       }
-      result = await replay(samples, {
-        rateHz: run.sample_rate_hz, rpm: run.shaft_rpm, window: run.samples_per_snapshot, firmware,
-        ...(times.uniform ? { intervalS: times.interval_s } : { timesS: times.times_s }),
+      const windows = snapshotWindows(samples, run, times, plan);
+      result = await replay(windows.samples, {
+        rateHz: run.sample_rate_hz, rpm: run.shaft_rpm, window: plan.window, firmware,
+        ...(times.uniform && plan.windows_per_snapshot === 1 ? { intervalS: times.interval_s } : { timesS: windows.timesS }),
       });
     } catch (error) {
       const text = errorText(error);
       result = { error: text.includes(run.file) ? text : `${run.file}: ${text}` };
     }
-    replays.push({ run, times, result });
+    replays.push({ run, times, plan, result });
   }
   return replays;
 }
@@ -359,6 +395,6 @@ export async function replayRecordings(options: ValidateOptions): Promise<Replay
   return {
     dir, window,
     cwru: cwru === null ? null : await runCwru(cwruDir, cwru, window, firmware),
-    femto: femtoRuns === null ? null : await runFemto(femtoDir, femtoRuns, firmware),
+    femto: femtoRuns === null ? null : await runFemto(femtoDir, femtoRuns, window, firmware),
   };
 }

@@ -52,7 +52,9 @@ export function formatFemto(o: FemtoOutcome): string {
     `  ${o.bearing}: first alarm${o.first_alarm_level === null ? "" : ` (${o.first_alarm_level})`} ${at(o.first_alarm_s)}; first severe ${at(o.first_severe_s)}; verdict ${o.verdict} (${faultCounts(o.windows_by_fault)})`,
   ];
   const spacing = o.uniform ? `every ${grouped(o.interval_s ?? 0, 3)} s` : "at uneven times (fed as stamped)";
-  lines.push(`    ${o.snapshots} snapshots ${spacing}, ${o.rpm} rpm`);
+  const cut = o.windows_per_snapshot === 1 ? ""
+    : `, each cut into ${o.windows_per_snapshot} consecutive windows of ${grouped(o.window, 0)} samples${o.left_over > 0 ? ` (its last ${grouped(o.left_over, 0)} not replayed)` : ""}`;
+  lines.push(`    ${o.snapshots} snapshots ${spacing}${cut}, ${o.rpm} rpm`);
   if (o.out_of_order.length > 0) {
     const shown = o.out_of_order.slice(0, 5).map((g) => `#${g.index} stamped ${grouped(g.stamp_s, 1)} s, taken as ${grouped(g.taken_s, 1)} s`).join("; ");
     lines.push(`    ${o.out_of_order.length} stamp(s) out of order with the rest: ${shown}${o.out_of_order.length > 5 ? "; …" : ""}`);

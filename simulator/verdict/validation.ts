@@ -7,7 +7,7 @@
 import { FAULTS } from "../../protocol/messages.js";
 import {
   LABELS, median, MODES, replayRecordings, SENSORS,
-  type CwruRecord, type FemtoRun, type Label, type Mode, type Sensor, type SnapshotTimes, type ValidateOptions,
+  type CwruRecord, type FemtoRun, type Label, type Mode, type Sensor, type SnapshotPlan, type SnapshotTimes, type ValidateOptions,
 } from "../replay/recordings.js";
 import type { ReplayResult, WindowResult } from "../replay/replay.js";
 
@@ -98,6 +98,12 @@ export interface FemtoOutcome {
   bearing: string;
   file: string;
   snapshots: number;
+  /** The windows each snapshot was cut into: one of the snapshot's length, or for a snapshot
+   *  longer than the firmware's largest window, consecutive windows of the validation's window
+   *  (left_over samples at each snapshot's end unreplayed). */
+  window: number;
+  windows_per_snapshot: number;
+  left_over: number;
   rpm: number;
   interval_s: number | null;
   uniform: boolean;
@@ -265,9 +271,9 @@ export function recordOutcome(record: CwruRecord, mode: Mode, result: ReplayResu
   };
 }
 
-export function femtoOutcome(run: FemtoRun, times: SnapshotTimes, result: ReplayResult | { error: string }): FemtoOutcome {
+export function femtoOutcome(run: FemtoRun, times: SnapshotTimes, plan: SnapshotPlan, result: ReplayResult | { error: string }): FemtoOutcome {
   const base = {
-    bearing: run.bearing, file: run.file, snapshots: run.snapshots, rpm: run.shaft_rpm, interval_s: times.interval_s,
+    bearing: run.bearing, file: run.file, snapshots: run.snapshots, ...plan, rpm: run.shaft_rpm, interval_s: times.interval_s,
     uniform: times.uniform, out_of_order: times.out_of_order,
     failure_s: (times.times_s.at(-1) ?? 0) + run.samples_per_snapshot / run.sample_rate_hz,
   };
@@ -286,7 +292,7 @@ export async function validate(options: ValidateOptions): Promise<ValidationRepo
   const started = performance.now();
   const replayed = await replayRecordings(options);
   const runs = replayed.cwru?.map((r) => recordOutcome(r.record, r.mode, r.result)) ?? null;
-  const femto = replayed.femto?.map((r) => femtoOutcome(r.run, r.times, r.result)) ?? null;
+  const femto = replayed.femto?.map((r) => femtoOutcome(r.run, r.times, r.plan, r.result)) ?? null;
   const errors = [...(runs ?? []), ...(femto ?? [])].flatMap((o) => (o.error === null ? [] : [o.error]));
   return {
     data_dir: replayed.dir, window: replayed.window, only: options.only ?? null,

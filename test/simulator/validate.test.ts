@@ -12,7 +12,7 @@ import { readRecording, replay, summarise, ReplayError, type ReplayResult, type 
 import { confusionTables, faultColumns, femtoOutcome, judgeTargets, recordOutcome, speedStats, validate, type RecordOutcome, type ValidationReport } from "../../simulator/verdict/validation.js";
 import { formatTable } from "../../simulator/verdict/validation-text.js";
 import { runValidate } from "../../cli/validate.js";
-import { snapshotTimes, ValidateError, type CwruRecord, type FemtoRun, type Label, type Mode, type Sensor } from "../../simulator/replay/recordings.js";
+import { snapshotPlan, snapshotTimes, snapshotWindows, ValidateError, type CwruRecord, type FemtoRun, type Label, type Mode, type Sensor } from "../../simulator/replay/recordings.js";
 import { releaseFirmware } from "../support/firmware.js";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url);
@@ -178,9 +178,31 @@ describe("FEMTO snapshot times", () => {
     const run: FemtoRun = { file: "f.f32", bearing: "B", shaft_rpm: 1800, sample_rate_hz: 25600, samples_per_snapshot: 2560, snapshots: 3, snapshot_start_s: [0, 10, 20] };
     const windows = ["none", "alert", "danger"].map((alarm, index) => ({ index, time_s: index * 10, alarm }) as unknown as WindowResult);
     const result = { summary: { fault: "unknown", windows: 3, windows_by_fault: { unknown: 3 }, first_alarm_s: 10, first_severe_s: null }, windows } as unknown as ReplayResult;
-    expect(femtoOutcome(run, snapshotTimes(run.snapshot_start_s), result)).toMatchObject({
-      failure_s: 20.1, first_alarm_s: 10, first_alarm_level: "alert", first_severe_s: null, verdict: "unknown", interval_s: 10, uniform: true,
+    expect(femtoOutcome(run, snapshotTimes(run.snapshot_start_s), snapshotPlan(2560, 4096), result)).toMatchObject({
+      window: 2560, windows_per_snapshot: 1, left_over: 0, failure_s: 20.1, first_alarm_s: 10, first_alarm_level: "alert", first_severe_s: null, verdict: "unknown", interval_s: 10, uniform: true,
     });
+  });
+});
+
+describe("snapshots longer than the firmware's largest window", () => {
+  it("takes a snapshot the firmware can take whole as one window, of its length", () => {
+    expect(snapshotPlan(2560, 4096)).toEqual({ window: 2560, windows_per_snapshot: 1, left_over: 0 });
+    expect(snapshotPlan(8192, 4096)).toEqual({ window: 8192, windows_per_snapshot: 1, left_over: 0 });
+  });
+
+  it("cuts a longer one into consecutive windows of the validation's window, the rest left over", () => {
+    expect(snapshotPlan(8193, 4096)).toEqual({ window: 4096, windows_per_snapshot: 2, left_over: 1 });
+    expect(snapshotPlan(20480, 4096)).toEqual({ window: 4096, windows_per_snapshot: 5, left_over: 0 });
+    expect(snapshotPlan(32768, 2560)).toEqual({ window: 2560, windows_per_snapshot: 12, left_over: 2048 });
+  });
+
+  it("gives each window its samples and its start: the snapshot's, plus the windows before it in the snapshot", () => {
+    const run: FemtoRun = { file: "f.f32", bearing: "B", shaft_rpm: 1800, sample_rate_hz: 1000, samples_per_snapshot: 10, snapshots: 2, snapshot_start_s: [0, 60] };
+    const samples = Float32Array.from({ length: 20 }, (_, i) => i);
+    const plan = { window: 4, windows_per_snapshot: 2, left_over: 2 };
+    const windows = snapshotWindows(samples, run, snapshotTimes(run.snapshot_start_s), plan);
+    expect([...windows.samples]).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15, 16, 17]);
+    expect(windows.timesS).toEqual([0, 0.004, 60, 60.004]);
   });
 });
 
@@ -242,6 +264,24 @@ describe("impeller validate on a small data folder", () => {
     const [femto] = report.femto!;
     expect(femto).toMatchObject({ bearing: "Bearing1_1", snapshots: 20, uniform: false, interval_s: 10, out_of_order: [], failure_s: 28020.1, error: null });
     expect(Object.values(femto.windows_by_fault).reduce((a, b) => a + b, 0)).toBe(20);
+  });
+
+  it("replays a run whose snapshots are longer than the largest window as consecutive windows within each", async () => {
+    // The fixture's 20 snapshots of 2560 as 4 of 12,800 samples a minute apart (0.5 s at 25.6 kHz):
+    // three windows of 4096 each, 512 samples left over.
+    const longDir = path.join(dir, "long");
+    writeData(longDir);
+    const longRun = { ...femtoRun, samples_per_snapshot: 12800, snapshots: 4, snapshot_start_s: [0, 60, 120, 180] };
+    fs.writeFileSync(path.join(longDir, "femto", "manifest.json"), JSON.stringify({ runs: [longRun] }));
+    const report = JSON.parse((await run([longDir, "--json", "--only", "femto"])).text) as ValidationReport;
+    const [femto] = report.femto!;
+    expect(femto).toMatchObject({ snapshots: 4, window: 4096, windows_per_snapshot: 3, left_over: 512, uniform: true, interval_s: 60, error: null });
+    expect(femto.failure_s).toBeCloseTo(180.5, 9);
+    expect(Object.values(femto.windows_by_fault).reduce((a, b) => a + b, 0)).toBe(12);
+    const { text } = await run([longDir, "--only", "femto"]);
+    expect(text).toContain("    4 snapshots every 60 s, each cut into 3 consecutive windows of 4,096 samples (its last 512 not replayed), 1800 rpm");
+    // Before, the firmware refused a window of 12,800 samples and the run was an error.
+    expect(report.errors).toEqual([]);
   });
 
   it("prints the tables, the FEMTO runs, the targets and, with --verbose, every record's verdict", async () => {
