@@ -4,11 +4,14 @@
 
 import { parseArgs } from "node:util";
 import { CONFIG_RANGES } from "../protocol/messages.js";
-import { BEARINGS, readRecording, replay, type ReplayResult } from "../simulator/replay/replay.js";
+import { BEARINGS, readRecording, replay, type ReplayOptions, type ReplayResult } from "../simulator/replay/replay.js";
+import { snapshotWindows } from "../simulator/replay/recordings.js";
 import { integerOption, numberOption, UsageError } from "./options.js";
 
 /** analyze --interval: at most a year between snapshots. */
 const INTERVAL_S_MAX = 365 * 86_400;
+/** analyze --snapshot: at most a minute at 100 kHz in one snapshot. */
+const SNAPSHOT_SAMPLES_MAX = 6_000_000;
 
 function geometryOption(bearing: string | undefined, geometry: string | undefined): [number, number, number, number] | undefined {
   if (bearing !== undefined && geometry !== undefined) throw new UsageError("give --bearing or --geometry, not both");
@@ -62,13 +65,28 @@ function rpmRangeOption(value: string | undefined): [number, number] | undefined
   return parts as [number, number];
 }
 
+/** --snapshot N: the recording is snapshots of N samples, --interval seconds apart, each cut into
+ *  consecutive windows (the samples past its last whole window left out), which the firmware
+ *  takes as following one another within the snapshot. */
+async function replaySnapshots(samples: Float32Array, snapshot: number, options: ReplayOptions & { intervalS?: number }): Promise<ReplayResult> {
+  const interval = options.intervalS;
+  if (interval === undefined) throw new UsageError("--snapshot needs --interval, the seconds from one snapshot's start to the next");
+  if (samples.length % snapshot !== 0) throw new UsageError(`the recording holds ${samples.length} samples, not a whole number of snapshots of ${snapshot}`);
+  const perSnapshot = Math.floor(snapshot / options.window);
+  if ((perSnapshot * options.window) / options.rateHz > interval) throw new UsageError(`a snapshot's windows last longer than --interval ${interval} s`);
+  const plan = { window: options.window, windows_per_snapshot: perSnapshot, left_over: snapshot - perSnapshot * options.window };
+  const starts = Array.from({ length: samples.length / snapshot }, (_, i) => i * interval);
+  const windows = snapshotWindows(samples, options.rateHz, starts, plan);
+  return replay(windows.samples, { ...options, intervalS: undefined, timesS: windows.timesS });
+}
+
 export async function runAnalyze(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,
     options: {
       rate: { type: "string" }, rpm: { type: "string" }, "rpm-range": { type: "string" }, bearing: { type: "string" }, geometry: { type: "string" },
-      window: { type: "string" }, interval: { type: "string" }, vanes: { type: "string" },
+      window: { type: "string" }, interval: { type: "string" }, snapshot: { type: "string" }, vanes: { type: "string" },
       "iso-group": { type: "string" }, foundation: { type: "string" }, json: { type: "boolean", default: false },
     },
   });
@@ -91,7 +109,9 @@ export async function runAnalyze(args: string[]): Promise<number> {
     isoGroup: isoGroup as 1 | 2 | undefined,
     foundation: values.foundation as "rigid" | "flexible" | undefined,
   };
-  const result = await replay(readRecording(positionals[0]), options);
+  const samples = readRecording(positionals[0]);
+  const snapshot = integerOption(values.snapshot, "snapshot", options.window, SNAPSHOT_SAMPLES_MAX);
+  const result = snapshot === undefined ? await replay(samples, options) : await replaySnapshots(samples, snapshot, options);
   process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `${formatReplay(result)}\n`);
   return 0;
 }

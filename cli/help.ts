@@ -80,6 +80,8 @@ Commands:
       --geometry n,d,D,a  or as rolling elements, element and pitch diameter (mm), angle (deg)
       --window N          samples per window (default 4096)
       --interval S        the windows are snapshots taken S seconds apart (e.g. FEMTO: 10)
+      --snapshot N        with --interval: snapshots of N samples, each cut into consecutive
+                          windows (a 1.28 s snapshot of 32,768 samples: 8 windows of 4096)
       --vanes N           impeller vanes, for the vane-pass line
       --iso-group G       ISO 10816-3 machine group, 1 or 2 (default 2)
       --foundation F      rigid (default) or flexible

@@ -128,14 +128,15 @@ export function snapshotPlan(samplesPerSnapshot: number, window: number): Snapsh
 
 /** The run's samples as the plan's windows, and each window's start (seconds from the first
  *  snapshot): snapshot i's window k starts k windows after the snapshot's own start. */
-export function snapshotWindows(samples: Float32Array, run: FemtoRun, times: SnapshotTimes, plan: SnapshotPlan): { samples: Float32Array; timesS: number[] } {
-  if (plan.windows_per_snapshot === 1 && plan.left_over === 0) return { samples, timesS: times.times_s };
+export function snapshotWindows(samples: Float32Array, rateHz: number, startsS: readonly number[], plan: SnapshotPlan): { samples: Float32Array; timesS: number[] } {
+  const perSnapshot = plan.window * plan.windows_per_snapshot + plan.left_over;
+  const snapshots = Math.min(startsS.length, Math.floor(samples.length / perSnapshot));
   const kept = plan.window * plan.windows_per_snapshot;
-  const out = new Float32Array(run.snapshots * kept);
+  const out = new Float32Array(snapshots * kept);
   const timesS: number[] = [];
-  for (let i = 0; i < run.snapshots; i++) {
-    out.set(samples.subarray(i * run.samples_per_snapshot, i * run.samples_per_snapshot + kept), i * kept);
-    for (let k = 0; k < plan.windows_per_snapshot; k++) timesS.push(times.times_s[i] + (k * plan.window) / run.sample_rate_hz);
+  for (let i = 0; i < snapshots; i++) {
+    out.set(samples.subarray(i * perSnapshot, i * perSnapshot + kept), i * kept);
+    for (let k = 0; k < plan.windows_per_snapshot; k++) timesS.push(startsS[i] + (k * plan.window) / rateHz);
   }
   return { samples: out, timesS };
 }
@@ -347,7 +348,7 @@ async function runFemto(dir: string, runs: readonly FemtoRun[], window: number, 
       if (samples.length !== expected) {
         throw new ValidateError("bad_manifest", `${run.file} holds ${samples.length} samples, the manifest says ${run.snapshots} snapshots of ${run.samples_per_snapshot} (${expected})`);
       }
-      const windows = snapshotWindows(samples, run, times, plan);
+      const windows = snapshotWindows(samples, run.sample_rate_hz, times.times_s, plan);
       result = await replay(windows.samples, {
         rateHz: run.sample_rate_hz, rpm: run.shaft_rpm, window: plan.window, firmware,
         ...(times.uniform && plan.windows_per_snapshot === 1 ? { intervalS: times.interval_s } : { timesS: windows.timesS }),

@@ -55,6 +55,10 @@ describe("numeric options", () => {
     [["analyze", "REC", "--rate", "1000", "--rpm-range", "300"], `--rpm-range needs MIN,MAX rpm, 0 < MIN < MAX <= 60000, not "300"`],
     [["analyze", "REC", "--rate", "1000", "--vanes", "17"], `--vanes needs a whole number from 0 to 16, not "17"`],
     [["analyze", "REC", "--rate", "1000", "--iso-group", "3"], `--iso-group needs a whole number from 1 to 2, not "3"`],
+    [["analyze", "REC", "--rate", "1000", "--snapshot", "4096"], "--snapshot needs --interval, the seconds from one snapshot's start to the next"],
+    [["analyze", "REC", "--rate", "1000", "--interval", "60", "--snapshot", "2048"], `--snapshot needs a whole number from 4096 to 6000000, not "2048"`],
+    [["analyze", "REC", "--rate", "1000", "--interval", "60", "--snapshot", "5000"], "the recording holds 8192 samples, not a whole number of snapshots of 5000"],
+    [["analyze", "REC", "--rate", "1000", "--interval", "5", "--snapshot", "8192"], "a snapshot's windows last longer than --interval 5 s"],
     [["validate", "--window", "3"], `--window needs a whole number of samples from 16 to 8192, not "3"`],
     [["provision", "--tenant", "a", "--devices", "1.5", "--out", "X"], `--devices needs a whole number from 0 to 100000, not "1.5"`],
     [["provision", "--tenant", "a", "--devices", "1", "--port", "70000", "--out", "X"], `--port needs a whole number from 1 to 65535, not "70000"`],
@@ -68,6 +72,13 @@ describe("numeric options", () => {
       expect(stderr).toBe(`impeller: ${message}\n`);
     });
   }
+
+  it("analyze --snapshot: each snapshot's consecutive windows at its start, plus the windows before them in it", async () => {
+    const quiet = path.join(dir, "quiet.f32");
+    expect(await run("analyze", quiet, "--rate", "1000", "--interval", "60", "--snapshot", "4096", "--window", "2048", "--json")).toBe(0);
+    const result = JSON.parse(stdout) as { windows: { time_s: number }[] };
+    expect(result.windows.map((w) => w.time_s)).toEqual([0, 2.048, 60, 62.048]);
+  });
 
   it("a missing option value is one line too", async () => {
     expect(await run("simulate", "--pumps")).toBe(2);

@@ -197,12 +197,13 @@ describe("snapshots longer than the firmware's largest window", () => {
   });
 
   it("gives each window its samples and its start: the snapshot's, plus the windows before it in the snapshot", () => {
-    const run: FemtoRun = { file: "f.f32", bearing: "B", shaft_rpm: 1800, sample_rate_hz: 1000, samples_per_snapshot: 10, snapshots: 2, snapshot_start_s: [0, 60] };
     const samples = Float32Array.from({ length: 20 }, (_, i) => i);
     const plan = { window: 4, windows_per_snapshot: 2, left_over: 2 };
-    const windows = snapshotWindows(samples, run, snapshotTimes(run.snapshot_start_s), plan);
+    const windows = snapshotWindows(samples, 1000, [0, 60], plan);
     expect([...windows.samples]).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 10, 11, 12, 13, 14, 15, 16, 17]);
     expect(windows.timesS).toEqual([0, 0.004, 60, 60.004]);
+    // One whole window a snapshot: the samples as they are.
+    expect(snapshotWindows(samples, 1000, [0, 10], { window: 10, windows_per_snapshot: 1, left_over: 0 })).toEqual({ samples, timesS: [0, 10] });
   });
 });
 
