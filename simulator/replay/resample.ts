@@ -1,16 +1,37 @@
 // A recording at another sample rate, for replaying real vibration through the plan the
 // firmware makes at a rate no recording was made at (bench/resampled.bench.ts): rational
-// resampling by a Blackman-windowed sinc.
+// resampling by a Kaiser-windowed sinc.
 
 /** The cut-off, as a share of the new rate (or of the old, when the rate rises). */
 const CUTOFF_SHARE = 0.45;
-/** The kernel's half-width in samples of the lower of the two rates. The Blackman window's
- *  transition is 5.5 over its length (Oppenheim & Schafer, Table 7.2): 0.11 of that rate,
- *  ±0.057 about the cut-off, so what lies 0.507 of the new rate and above is 74 dB down, and
- *  what lies between 0.45 and 0.507 folds to 0.49 of it and above, beyond the firmware's 0.4. */
-const HALF_WIDTH = 24;
+/** What lies beyond the transition is this far down (dB). Kaiser's design (Oppenheim & Schafer,
+ *  eq. 7.62–7.63): β = 0.1102 (A − 8.7), and a transition of Δω radians a sample needs
+ *  (A − 7.95) / (2.285 Δω) taps. 100 dB: what the filter leaves of a strong line, or, when the
+ *  rate rises, of the images of the recording's whole spectrum above its band, lies below any
+ *  sensor's noise in the empty band above (a 74 dB filter left images there that a few seconds
+ *  of averaged envelope spectra show as lines). */
+const STOPBAND_DB = 100;
+const KAISER_BETA = 0.1102 * (STOPBAND_DB - 8.7);
+/** The transition, in cycles a sample of the lower of the two rates: from 0.40 (the firmware
+ *  reads up to 0.4 of its rate) to 0.50, about the cut-off; what lies between 0.45 and 0.50
+ *  folds to 0.50–0.55, beyond 0.4. */
+const TRANSITION = 0.1;
+/** The kernel's half-width in samples of the lower of the two rates. */
+const HALF_WIDTH = Math.ceil((STOPBAND_DB - 7.95) / (2.285 * 2 * Math.PI * TRANSITION) / 2);
 /** The largest `up` (phases of precomputed taps). */
 const UP_MAX = 1024;
+
+/** The modified Bessel function I0 (its power series; its terms fall below 1e-17 of the sum
+ *  within 40 terms for the β here). */
+function besselI0(x: number): number {
+  let term = 1;
+  let sum = 1;
+  for (let k = 1; k < 60 && term > 1e-17 * sum; k++) {
+    term *= (x / (2 * k)) ** 2;
+    sum += term;
+  }
+  return sum;
+}
 
 /** `x` at `up / down` times its rate (whole numbers, up ≤ 1024): output sample m is the
  *  windowed-sinc interpolation of the input about input position m · down / up, its taps
@@ -30,8 +51,8 @@ export function resample(x: Float32Array, up: number, down: number): Float32Arra
     for (let j = 0; j < taps; j++) {
       const t = j - half - p / up; // input sample less the output's position
       const sinc = t === 0 ? 1 : Math.sin(2 * Math.PI * cutoff * t) / (2 * Math.PI * cutoff * t);
-      const u = (t + half + 1) / (2 * half + 2); // within (0, 1) across the kernel
-      kernel[j] = sinc * (0.42 - 0.5 * Math.cos(2 * Math.PI * u) + 0.08 * Math.cos(4 * Math.PI * u));
+      const u = t / (half + 1); // within (−1, 1) across the kernel
+      kernel[j] = sinc * besselI0(KAISER_BETA * Math.sqrt(Math.max(0, 1 - u * u))) / besselI0(KAISER_BETA);
       sum += kernel[j];
     }
     for (let j = 0; j < taps; j++) kernel[j] /= sum;

@@ -34,11 +34,19 @@ describe("resample", () => {
     expect(Math.abs(amplitudeAt(out, 32_000, 0.38 * 32_000) - 1)).toBeLessThan(0.01);
   });
 
-  it("removes a tone at 0.6 of the new rate by 70 dB: nothing of it folds to 0.4 of the new rate", () => {
+  it("removes a tone at 0.6 of the new rate by 100 dB: nothing of it folds to 0.4 of the new rate", () => {
     const out = resample(tone(48_000, 48_000, 0.6 * 25_600), 8, 15);
     expect(out.length).toBe(25_600);
     // It would fold to 0.4 of the new rate.
-    expect(amplitudeAt(out, 25_600, 0.4 * 25_600)).toBeLessThan(10 ** (-70 / 20));
+    expect(amplitudeAt(out, 25_600, 0.4 * 25_600)).toBeLessThan(10 ** (-100 / 20));
+  });
+
+  it("keeps a tone at 0.4 of the old rate within 0.01 % on the way up, and its image above the old band 100 dB down", () => {
+    const out = resample(tone(48_000, 48_000, 0.4 * 48_000), 4, 3);
+    expect(out.length).toBe(64_000);
+    expect(Math.abs(amplitudeAt(out, 64_000, 19_200) - 1)).toBeLessThan(1e-4);
+    // Upsampling leaves images of the old spectrum about the old rate: 48 − 19.2 kHz.
+    expect(amplitudeAt(out, 64_000, 48_000 - 19_200)).toBeLessThan(10 ** (-100 / 20));
   });
 
   it("keeps the mean (unit gain at DC) and refuses ratios that are not whole numbers", () => {
