@@ -24,6 +24,14 @@ export let baseband: StaticArray<f32> = new StaticArray<f32>(0);
 /** The squared envelope, before its mean is known. */
 export let envelope: StaticArray<f32> = new StaticArray<f32>(0);
 export let envelope_points_max: i32 = 0;
+/** The first and the last sample of the block whose FFT `raw` holds (as placed: mean removed,
+ *  scaled), for the band envelopes' end matching (envelope.ts). */
+export let raw_first: f64 = 0.0;
+export let raw_last: f64 = 0.0;
+export function setRawEnds(first: f64, last: f64): void {
+  raw_first = first;
+  raw_last = last;
+}
 
 /** Sizes the shared buffers for windows of `samples` (once per boot). */
 export function windowInit(samples: i32): i32 {

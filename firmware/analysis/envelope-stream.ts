@@ -16,7 +16,7 @@ import {
   bpfo_ln_p, bpfi_ln_p, bsf_ln_p, ftf_ln_p, bpfo_strength, bpfi_strength, bsf_strength, ftf_strength, bpfi_sidebands,
 } from "./evidence";
 import { machine, result } from "./machine";
-import { window_samples, fft_size, raw, baseband, envelope, envelope_points_max } from "./buffers";
+import { window_samples, fft_size, raw, baseband, envelope, envelope_points_max , setRawEnds } from "./buffers";
 import { ASSERTS, holds } from "../assert";
 import { speed_bin_hz, speed_reference_z, speed_reference_hz, FAMILY_Z } from "../speed";
 
@@ -433,6 +433,8 @@ function straddlingSpectrum(previous_ptr: usize, samples_ptr: usize, scale: f64)
     store<f32>(slot, even);
     store<f32>(slot, odd, 4);
   }
+  setRawEnds(<f64>((load<f32>(straddlingAt(previous_ptr, samples_ptr, half_window, 0)) - mean) * scale_f32),
+    <f64>((load<f32>(straddlingAt(previous_ptr, samples_ptr, half_window, window_samples - 1)) - mean) * scale_f32));
   return fftRealPlaced(out, fft_size);
 }
 

@@ -4,7 +4,7 @@
 
 import { fftRealPlaced, fftConjugateHalfFilled, fftSlotEntry, fftSlotAt, fftSlotShift, fftAngleStep, fftCosAt, nextPowerOfTwo } from "../fft";
 import { setEnvelopeSpectrum } from "./evidence";
-import { bins, bin_hz, raw, baseband, envelope, envelope_points_max } from "./buffers";
+import { bins, bin_hz, raw, baseband, envelope, envelope_points_max, raw_first, raw_last, window_samples, fft_size } from "./buffers";
 import { ASSERTS, holds } from "../assert";
 
 /** Points of the last band's envelope (envelopeSpectrum), and the width its bins span. */
@@ -41,7 +41,7 @@ export function bandEnvelope(low_hz: f64, high_hz: f64): i32 {
   if (ASSERTS) assert(holds(baseband, 0, 2 * points) && holds(envelope, 0, points) && k_high + 1 < bins, "band envelope past its buffers");
   // The band's bins at baseband, zero above: band_bins ≤ points/2. Conjugated: the forward FFT
   // of conj(Z) is the conjugate of the inverse, and |·|² ignores it.
-  const source = changetype<usize>(raw) + (<usize>k_low << 3);
+  const source = matchedBand(k_low, band_bins);
   if (fftConjugateHalfFilled(source, band_bins, z, points) < 0) return 0;
   // Summed as they are written, for the mean the spectrum removes (hannSpectrum).
   let sum: f64 = 0.0;
@@ -57,6 +57,82 @@ export function bandEnvelope(low_hz: f64, high_hz: f64): i32 {
   }
   envelope_sum = sum;
   return points;
+}
+
+/** The band's bins of the block whose FFT `raw` holds, with the block's ends matched, into
+ *  `envelope` (free until the envelope is written): X[k] − R[k], R the DFT of the line
+ *  r(n) = a + b n through the block's first and last samples (over the block's samples, zero in
+ *  its padding), so that the block less the line starts and ends at 0 and wraps without a jump.
+ *  A brick-wall band of an unwindowed FFT otherwise carries the jump's sinc tails across the
+ *  whole block, 1/(π W t) of the jump at t from an end: where the machine's strong content lies
+ *  below the band, they are the band's strongest thing, and their size, the signal sampled at
+ *  the blocks' ends, folds the machine's slow modulations into the envelope (a tone-free 13–19
+ *  kHz band at 64 kHz showed a cage's family at log10 p −28). The line's own spectrum falls as
+ *  1/k from bin 0; what it leaves, a jump in slope, has tails a further 1/(π W t) smaller.
+ *  With q = e^(−2πik/N), M samples of N: R = a (1 − q^M)/(1 − q) + b q (1 − M q^(M−1) + (M − 1) q^M)/(1 − q)². */
+function matchedBand(k_low: i32, band_bins: i32): usize {
+  const out = changetype<usize>(envelope);
+  const m = window_samples;
+  const a = raw_first;
+  const b = (raw_last - raw_first) / <f64>(m - 1);
+  const mf = <f64>m;
+  if (m == fft_size) {
+    // Unpadded, q^M = 1: R = −b M / (1 − q) = −(b M / 2)(1 − i cot(θ/2)), θ = 2πk/N, and
+    // cot(θ/2) = (1 + cos θ) / sin θ; bins below N/2 have θ in (0, π). In f32, as the bins are.
+    const half_bm = <f32>(0.5 * b * mf);
+    const step = fftAngleStep(fft_size);
+    const quarter = fft_size >> 2;
+    for (let i = 0; i < band_bins; i++) {
+      const k = k_low + i;
+      const u = k & (quarter - 1);
+      const near = load<f32>(fftCosAt(u * step));
+      const far = load<f32>(fftCosAt((quarter - u) * step));
+      const c = k < quarter ? near : -far; // cos θ
+      const sn = k < quarter ? far : near; // sin θ
+      const from = changetype<usize>(raw) + (<usize>k << 3);
+      store<f32>(out + (<usize>i << 3), load<f32>(from) + half_bm);
+      store<f32>(out + (<usize>i << 3), load<f32>(from, 4) - half_bm * (1.0 + c) / sn, 4);
+    }
+    return out;
+  }
+  for (let i = 0; i < band_bins; i++) {
+    const k = k_low + i;
+    unit(k);
+    const qr = unit_cos, qi = -unit_sin; // q
+    unit(<i32>((<i64>k * <i64>m) % <i64>fft_size));
+    const pr = unit_cos, pi = -unit_sin; // q^M
+    const dr = 1.0 - qr, di = -qi; // 1 − q
+    const dd = dr * dr + di * di;
+    // a (1 − q^M) / (1 − q)
+    const nr = 1.0 - pr, ni = -pi;
+    const g0r = (nr * dr + ni * di) / dd, g0i = (ni * dr - nr * di) / dd;
+    // q^(M−1) = q^M conj(q); t = 1 − M q^(M−1) + (M − 1) q^M; u = q t
+    const sr = pr * qr + pi * qi, si = pi * qr - pr * qi;
+    const tr = 1.0 - mf * sr + (mf - 1.0) * pr, ti = -mf * si + (mf - 1.0) * pi;
+    const ur = qr * tr - qi * ti, ui = qr * ti + qi * tr;
+    // u / (1 − q)² = u conj(1 − q)² / |1 − q|⁴
+    const cr = dr * dr - di * di, ci = -2.0 * dr * di;
+    const dd2 = dd * dd;
+    const g1r = (ur * cr - ui * ci) / dd2, g1i = (ur * ci + ui * cr) / dd2;
+    const from = changetype<usize>(raw) + (<usize>k << 3);
+    store<f32>(out + (<usize>i << 3), <f32>(<f64>load<f32>(from) - a * g0r - b * g1r));
+    store<f32>(out + (<usize>i << 3), <f32>(<f64>load<f32>(from, 4) - a * g0i - b * g1i), 4);
+  }
+  return out;
+}
+
+/** cos and sin of 2π j / fft_size (0 ≤ j < fft_size), from the FFT's quarter-wave table. */
+let unit_cos: f64 = 0.0;
+let unit_sin: f64 = 0.0;
+function unit(j: i32): void {
+  const step = fftAngleStep(fft_size);
+  const quarter = fft_size >> 2;
+  const u = j & (quarter - 1);
+  const turn = j / quarter; // the quadrant: (cos, sin) turn by a quarter each
+  const near = <f64>load<f32>(fftCosAt(u * step)); // cos of the angle within the quadrant
+  const far = <f64>load<f32>(fftCosAt((quarter - u) * step)); // its sin
+  unit_cos = turn == 0 ? near : turn == 1 ? -far : turn == 2 ? -near : far;
+  unit_sin = turn == 0 ? far : turn == 1 ? near : turn == 2 ? -far : -near;
 }
 
 /** The first and last of the window's bins that the band from `low_hz` to `high_hz` takes. */

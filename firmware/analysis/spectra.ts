@@ -8,7 +8,7 @@ import { STATUS_OK } from "../status";
 import { selectBegin, selectTally, selectEnd } from "../stats";
 import { LINE_HALF_BINS, HANN_ENBW_BINS, PASSBAND_SHARE } from "./constants";
 import { machine, result } from "./machine";
-import { window_samples, fft_size, bins, bin_hz, raw, power, baseband, getF32, setF32 } from "./buffers";
+import { window_samples, fft_size, bins, bin_hz, raw, power, baseband, getF32, setF32 , setRawEnds } from "./buffers";
 import { ASSERTS, holds } from "../assert";
 
 const VELOCITY_LOW_HZ: f64 = 10.0;
@@ -63,6 +63,7 @@ export function spectra(samples_ptr: usize, scale: f64, mean: f64): i32 {
     store<f32>(slot, (i << 1) < window_samples ? (load<f32>(from) - mean_f32) * scale_f32 : <f32>0.0);
     store<f32>(slot, 0.0, 4);
   }
+  setRawEnds(<f64>((load<f32>(samples_ptr) - mean_f32) * scale_f32), <f64>((load<f32>(samples_ptr + (<usize>(window_samples - 1) << 2)) - mean_f32) * scale_f32));
   const raw_bins = fftRealPlaced(out, fft_size);
   if (raw_bins < 0) return raw_bins;
   if (fft_size == window_samples) hannPowerFromRaw();

@@ -140,6 +140,26 @@ describe("the squared-envelope spectrum (kind 1)", () => {
     expect(statusOf(() => wide.firmware.spectrum("envelope"))).toBe(STATUS.noData);
   });
 
+  it("a band with nothing in it holds nothing of the strong lines below it: the block's ends are matched before the band is taken", async () => {
+    // A 1 g shaft line and its second harmonic, not whole periods in the window, and 1e-4 g of
+    // noise; the band at 2.5–3.5 kHz holds only the noise. An unwindowed FFT's band would carry
+    // the jump between the window's ends as sinc tails through the whole block: an envelope
+    // spectrum 7.5e8 times the noise's alone (1e9 times padded), before the ends were matched.
+    // What matching leaves, a jump in slope, is some 50 times the noise's.
+    const sums: number[] = [];
+    for (const window of [4096, 4000]) { // the FFT's own length, and a window zero-padded to it
+      for (const lines of [[], [{ hz: 24.6, amplitude_g: 1 }, { hz: 49.2, amplitude_g: 0.5 }]]) {
+        const { firmware } = await started({ device: "d", rate_hz: RATE_HZ, window, rpm: 1500, bearing: BEARINGS["6205"], band_hz: [2500, 3500] });
+        firmware.process(tones(window, RATE_HZ, lines, 1e-4, 3), T0_MS, RATE_HZ);
+        sums.push(firmware.spectrum("envelope").values.reduce((a, b) => a + b, 0));
+      }
+    }
+    const [quiet4096, lines4096, quiet4000, lines4000] = sums;
+    expect(lines4096 / quiet4096).toBeLessThan(100);
+    expect(lines4000 / quiet4000).toBeLessThan(100);
+    expect(lines4096 / quiet4096).toBeGreaterThan(1); // the slope's jump is still there
+  });
+
   it("taking the spectra between windows changes none of the windows after: their telemetry is byte for byte the same", async () => {
     const config: FirmwareConfig = { device: "d", rate_hz: RATE_HZ, window: 4096, rpm: 1500, bearing: BEARINGS["6205"] };
     const signal = bearingSignal(4096 * 4);
