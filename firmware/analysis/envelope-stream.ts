@@ -552,6 +552,8 @@ function averagedEvidence(f: f64, tests_ln: f64): void {
   let cage_ln: f64 = 0.0;
   let bpfo_ln: f64 = 0.0, bpfi_ln: f64 = 0.0, bpfo_s: f64 = 0.0, bpfi_s: f64 = 0.0, cage_s: f64 = 0.0, sidebands: f64 = 0.0;
   let cage_band = -1;
+  // Each race's most significant band, over all of them: the cage must stand out of them all.
+  let best_race_ln: f64 = 0.0;
   for (let j = 0; j < stream_bands; j++) {
     const mean = bandAverage(j);
     // The average's powers where zoneLnP reads a spectrum's bins: as an amplitude and a zero.
@@ -562,6 +564,8 @@ function averagedEvidence(f: f64, tests_ln: f64): void {
     setEnvelopeSpectrum(stream_rate_hz / <f64>stream_points, half, streamBandHz(j), averageShape());
     defectsIn(f);
     cageIn(f);
+    const race_ln = Math.min(bpfo_ln_p, bpfi_ln_p);
+    if (correctedLog10(race_ln, tests_ln) < alpha_log10) best_race_ln = Math.min(best_race_ln, race_ln);
     if (!(ftf_ln_p < bpfo_ln_p && ftf_ln_p < bpfi_ln_p && ftf_ln_p < bsf_ln_p && correctedLog10(ftf_ln_p, tests_ln) < alpha_log10)) continue;
     if (cage_band >= 0 && ftf_ln_p >= cage_ln) continue;
     cage_band = j;
@@ -573,7 +577,7 @@ function averagedEvidence(f: f64, tests_ln: f64): void {
     bpfi_s = bpfi_strength;
     sidebands = bpfi_sidebands;
   }
-  if (cage_band < 0) return;
+  if (cage_band < 0 || !(cage_ln < best_race_ln)) return;
   keepEvidence(tests_ln, bpfo_ln, bpfo_s, bpfi_ln, bpfi_s, sidebands, cage_ln, cage_s, <f64>((min(average_spectra, AVERAGE_SPECTRA_MAX) + 1) * half) / stream_rate_hz);
   result.band_low_hz = unchecked(stream_low_hz[cage_band]);
   result.band_high_hz = unchecked(stream_high_hz[cage_band]);
