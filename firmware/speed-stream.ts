@@ -215,6 +215,19 @@ function decimate(samples_ptr: usize, scratch_a: usize, scratch_b: usize): void 
   append(from + (<usize>skipped << 2), count - skipped, <f64>largest);
 }
 
+/** The smallest power of two at least `x` (x ≥ 0 finite; 0 stays 0), from its bits. The stream's
+ *  step is one: re-stepped by a power of two, the points already held are rounded once for each
+ *  halving of their resolution, at most a step in all, and never by a finer one. A step set to
+ *  just what each window needs moved by a little at every window whose largest point grew, and
+ *  each move rounded every point held once more: at 64 points a window (4096 samples at 96
+ *  kHz) the rounding piled up until the shaft's line no longer stood out of the stream. */
+function powerOfTwoAtLeast(x: f64): f64 {
+  if (!(x > 0.0)) return 0.0;
+  const bits = reinterpret<u64>(x);
+  const exponent = bits & 0x7ff0000000000000;
+  return (bits & 0x000fffffffffffff) == 0 ? x : reinterpret<f64>(exponent + 0x0010000000000000);
+}
+
 /** Appends `count` f32 at `from` (none larger than `largest` in size) as i16 of the stream's step. */
 function append(from: usize, count: i32, largest: f64): void {
   if (count <= 0) return;
@@ -234,6 +247,7 @@ function append(from: usize, count: i32, largest: f64): void {
     needed = Math.max(needed, <f64>kept_largest * stream_step / I16_MAX);
     if (needed * STEP_SLACK >= stream_step) appended_since_step = 0;
   }
+  needed = powerOfTwoAtLeast(needed);
   if (needed > 0.0 && (stream_step == 0.0 || needed > stream_step || needed * STEP_SLACK < stream_step)) {
     appended_since_step = 0;
     const ratio = stream_step / needed;
@@ -251,6 +265,12 @@ function append(from: usize, count: i32, largest: f64): void {
   }
   stream_count += count;
   stream_new_points += count;
+}
+
+/** The stream's point `i` (0 ≤ i < stream_count) in the decimated signal's units (for the debug
+ *  build's tests). */
+export function streamValue(i: i32): f64 {
+  return <f64>load<i16>(changetype<usize>(stream) + (<usize>i << 1)) * stream_step;
 }
 
 /** Hann-windowed power spectrum of the stream's newest `points` points (mean removed) into

@@ -20,6 +20,7 @@ import {
 import { diagnostic } from "./cbor-diag";
 import { averagedLnTail } from "../analysis/evidence";
 import { lnKurtosisTail } from "../stats";
+import { speedInit, speedCapture, streamValue, stream_count, stream_rate_hz } from "../speed-stream";
 
 /** [mean, rms, peak, peak_to_peak, crest, kurtosis, skewness] of `samples` times `scale`. */
 export function debug_time_features(samples: Float32Array, scale: f64): Float64Array {
@@ -230,4 +231,42 @@ export function debug_averaged_ln_tail(peak: f64, median: f64, count: i32, shape
  *  (lnKurtosisTail). */
 export function debug_ln_kurtosis_tail(kurtosis: f64, count: i32): f64 {
   return lnKurtosisTail(kurtosis, count);
+}
+
+/** The speed stream (speed-stream.ts), window by window: begin with the window's length, the
+ *  rate and the top harmonic to keep, feed consecutive windows, then read [its rate, its points
+ *  in the decimated signal's units]. */
+let speed_window: i32 = 0;
+let speed_rate_hz: f64 = 0.0;
+let speed_top_hz: f64 = 0.0;
+let speed_previous: StaticArray<f32> = new StaticArray<f32>(0);
+let speed_current: StaticArray<f32> = new StaticArray<f32>(0);
+let speed_scratch_a: StaticArray<f32> = new StaticArray<f32>(0);
+let speed_scratch_b: StaticArray<f32> = new StaticArray<f32>(0);
+let speed_windows: i32 = 0;
+export function debug_speed_stream_begin(window: i32, rate_hz: f64, top_hz: f64): void {
+  speed_window = window;
+  speed_rate_hz = rate_hz;
+  speed_top_hz = top_hz;
+  speedInit(window, window);
+  speed_previous = new StaticArray<f32>(window);
+  speed_current = new StaticArray<f32>(window);
+  speed_scratch_a = new StaticArray<f32>(window + 2);
+  speed_scratch_b = new StaticArray<f32>(window / 2 + 2);
+  speed_windows = 0;
+}
+export function debug_speed_stream_feed(samples: Float32Array): void {
+  const kept = speed_previous;
+  speed_previous = speed_current;
+  speed_current = kept;
+  for (let i = 0; i < speed_window; i++) unchecked(speed_current[i] = samples[i]);
+  const previous = speed_windows > 0 ? changetype<usize>(speed_previous) : 0;
+  speedCapture(changetype<usize>(speed_current), previous, speed_rate_hz, speed_top_hz, changetype<usize>(speed_scratch_a), changetype<usize>(speed_scratch_b));
+  speed_windows++;
+}
+export function debug_speed_stream_points(): Float64Array {
+  const out = new Float64Array(stream_count + 1);
+  out[0] = stream_rate_hz;
+  for (let i = 0; i < stream_count; i++) out[i + 1] = streamValue(i);
+  return out;
 }
