@@ -17,6 +17,9 @@ export const WINDOW_DEFAULT = 4096;
 /** The firmware configuration's bounds on a window (protocol/messages.ts). */
 export const WINDOW_MIN = 16;
 export const WINDOW_MAX = 8192;
+/** The labels the verdict knows what is right for (CWRU's), in the order their rows are reported;
+ *  another rig's manifest may name others (a cage fault, a combined one: any non-empty name),
+ *  whose rows follow, counted but not judged. */
 export const LABELS = ["normal", "inner", "outer", "ball"] as const;
 export type Label = (typeof LABELS)[number];
 /** The sensors CWRU's records name, in the order their groups are reported; another rig's
@@ -49,7 +52,7 @@ export interface CwruRecord {
   file: string;
   /** The record's number (its place in the manifest, from 1, when the manifest gives none). */
   record: number;
-  label: Label;
+  label: Label | string;
   /** The seeded fault's size and the load, when the manifest gives them (another rig's may not). */
   fault_size_in: number | null;
   load_hp: number | null;
@@ -214,7 +217,7 @@ export function parseCwruManifest(file: string, value: Record<string, unknown>):
     const rpm = check.object.shaft_rpm === null ? null : check.number("shaft_rpm", true);
     const optional = (key: string): number | null => (check.object[key] === undefined || check.object[key] === null ? null : check.number(key));
     const record: CwruRecord = {
-      file: plainFile(check.text("file"), check), record: optional("record") ?? i + 1, label: check.oneOf("label", LABELS),
+      file: plainFile(check.text("file"), check), record: optional("record") ?? i + 1, label: check.text("label"),
       fault_size_in: optional("fault_size_in"), load_hp: optional("load_hp"), shaft_rpm: rpm,
       sample_rate_hz: check.number("sample_rate_hz", true), bearing, sensor: check.text("sensor"),
     };

@@ -19,8 +19,10 @@ export function formatTable(table: ConfusionTable): string[] {
   const lines = [`  ${table.group}`, `    ${header}`];
   for (const row of table.rows) {
     const cells = table.columns.map((c, i) => String(row.counts[c] ?? 0).padStart(widths[i]));
-    const records = `${row.right}/${row.total} ${percent(row.right, row.total)}`;
-    lines.push(`    ${[row.label.padEnd(8), ...cells, `  ${records.padEnd(12)}`, `  ${row.windows_right}/${row.windows} ${percent(row.windows_right, row.windows)}`].join(" ")}`);
+    // A label the verdict does not know what is right for: counted, not judged.
+    const records = row.right === null ? `-/${row.total}` : `${row.right}/${row.total} ${percent(row.right, row.total)}`;
+    const windows = row.windows_right === null ? `-/${row.windows}` : `${row.windows_right}/${row.windows} ${percent(row.windows_right, row.windows)}`;
+    lines.push(`    ${[row.label.padEnd(8), ...cells, `  ${records.padEnd(12)}`, `  ${windows}`].join(" ")}`);
   }
   lines.push(`    confident wrong race: ${table.wrong_race} (windows called the other race: ${table.wrong_race_windows})`);
   return lines;

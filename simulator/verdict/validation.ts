@@ -13,6 +13,11 @@ import type { ReplayResult, WindowResult } from "../replay/replay.js";
 
 /** The diagnosis that is right for each label. */
 export const RIGHT_FAULT: Record<Label, string> = { normal: "none", inner: "inner_race", outer: "outer_race", ball: "rolling_element" };
+
+/** The right verdict for `label`, or null for a label the verdict does not know. */
+export function rightFault(label: string): string | null {
+  return (RIGHT_FAULT as Record<string, string>)[label] ?? null;
+}
 /** The verdict of a run that could not be replayed. */
 export const ERROR_VERDICT = "error";
 /** A measured shaft speed this close to the manifest's, in percent, counts as right. */
@@ -32,7 +37,7 @@ export const TARGET_RATES_HZ: readonly number[] = [12000, 48000];
 export interface RecordOutcome {
   file: string;
   record: number;
-  label: Label;
+  label: Label | string;
   fault_size_in: number | null;
   load_hp: number | null;
   sample_rate_hz: number;
@@ -54,13 +59,14 @@ export interface RecordOutcome {
 }
 
 export interface ConfusionRow {
-  label: Label;
+  label: Label | string;
   counts: Record<string, number>;
   total: number;
-  right: number;
+  /** Null for a label the verdict does not know what is right for. */
+  right: number | null;
   /** Window by window: the records' windows, and those whose diagnosis is the label's. */
   windows: number;
-  windows_right: number;
+  windows_right: number | null;
 }
 
 export interface ConfusionTable {
@@ -162,14 +168,16 @@ export function isWrongRace(o: RecordOutcome): boolean {
 
 export function confusionTable(outcomes: readonly RecordOutcome[], mode: Mode, group: string, columns: readonly string[]): ConfusionTable {
   const rows: ConfusionRow[] = [];
-  for (const label of LABELS) {
+  const labels = [...new Set<string>([...LABELS, ...outcomes.map((o) => o.label)])];
+  for (const label of labels) {
     const runs = outcomes.filter((o) => o.label === label);
     if (runs.length === 0) continue;
     const counts = Object.fromEntries(columns.map((c) => [c, 0]));
     for (const o of runs) counts[o.verdict] = (counts[o.verdict] ?? 0) + 1;
+    const right = rightFault(label);
     rows.push({
-      label, counts, total: runs.length, right: counts[RIGHT_FAULT[label]] ?? 0,
-      windows: sum(runs.map((o) => o.windows)), windows_right: sum(runs.map((o) => o.windows_by_fault[RIGHT_FAULT[label]] ?? 0)),
+      label, counts, total: runs.length, right: right === null ? null : counts[right] ?? 0,
+      windows: sum(runs.map((o) => o.windows)), windows_right: right === null ? null : sum(runs.map((o) => o.windows_by_fault[right] ?? 0)),
     });
   }
   const otherRace = (o: RecordOutcome): number =>
@@ -220,7 +228,7 @@ export function judgeTargets(outcomes: readonly RecordOutcome[]): Target[] {
       const status = list.length === 0 ? "no data" : pass === null ? "count" : pass(count) ? "pass" : "fail";
       targets.push({ mode, name, status, count, total: list.length, note });
     };
-    const right = (o: RecordOutcome): boolean => o.verdict === RIGHT_FAULT[o.label];
+    const right = (o: RecordOutcome): boolean => o.verdict === rightFault(o.label);
     const race = (label: Label): RecordOutcome[] => runs.filter((o) =>
       o.label === label && o.sensor === "drive_end" && TARGET_RATES_HZ.includes(o.sample_rate_hz) && inTargetSizes(o));
     const inner = race("inner");

@@ -349,11 +349,24 @@ describe("impeller validate on a small data folder", () => {
     await expect(run([empty])).rejects.toThrow(new ValidateError("no_data", `${empty} holds neither cwru/ nor femto/: name the folder that holds them (default ../shared/data)`));
   });
 
+  it("counts another rig's labels in rows of their own, after CWRU's, and judges nothing of them", async () => {
+    const other = path.join(dir, "other-labels");
+    writeData(other, [cwruRecords[0], { ...cwruRecords[1], label: "cage" }]);
+    const report = JSON.parse((await run([other, "--json"])).text) as ValidationReport;
+    const table = report.cwru!.tables.find((t) => t.mode === "with_rpm" && t.group === "all records")!;
+    expect(table.rows.map((r) => [r.label, r.total, r.right, r.windows, r.windows_right])).toEqual([["normal", 1, table.rows[0].right, 5, table.rows[0].windows_right], ["cage", 1, null, 5, null]]);
+    expect(table.rows[0].right).not.toBeNull();
+    // No target counts it: the inner-race targets have no record.
+    expect(report.targets.filter((t) => t.name.startsWith("inner-race")).map((t) => t.total)).toEqual([0, 0, 0, 0]);
+    const { text } = await run([other]);
+    expect(text).toMatch(/^ {4}cage .* -\/1 +-\/5$/m);
+  });
+
   it("stops with an error naming the manifest and the field when a manifest is malformed", async () => {
     const broken = path.join(dir, "broken");
-    writeData(broken, [{ ...cwruRecords[0], label: "cracked" }]);
+    writeData(broken, [{ ...cwruRecords[0], label: "" }]);
     const manifest = path.join(broken, "cwru", "manifest.json");
-    await expect(validate({ dir: broken, firmware: await releaseFirmware() })).rejects.toThrow(`${manifest}: records[0].label is one of normal, inner, outer, ball, not "cracked"`);
+    await expect(validate({ dir: broken, firmware: await releaseFirmware() })).rejects.toThrow(`${manifest}: records[0].label is not a non-empty string: ""`);
     fs.writeFileSync(manifest, "{ not json");
     await expect(validate({ dir: broken, firmware: await releaseFirmware() })).rejects.toThrow(`${manifest} is not JSON`);
     fs.rmSync(path.join(broken, "femto", "manifest.json"));
