@@ -80,18 +80,35 @@ function matchedBand(k_low: i32, band_bins: i32): usize {
     // Unpadded, q^M = 1: R = −b M / (1 − q) = −(b M / 2)(1 − i cot(θ/2)), θ = 2πk/N, and
     // cot(θ/2) = (1 + cos θ) / sin θ; bins below N/2 have θ in (0, π). In f32, as the bins are.
     const half_bm = <f32>(0.5 * b * mf);
-    const step = fftAngleStep(fft_size);
     const quarter = fft_size >> 2;
-    for (let i = 0; i < band_bins; i++) {
-      const k = k_low + i;
-      const u = k & (quarter - 1);
-      const near = load<f32>(fftCosAt(u * step));
-      const far = load<f32>(fftCosAt((quarter - u) * step));
-      const c = k < quarter ? near : -far; // cos θ
-      const sn = k < quarter ? far : near; // sin θ
-      const from = changetype<usize>(raw) + (<usize>k << 3);
-      store<f32>(out + (<usize>i << 3), load<f32>(from) + half_bm);
-      store<f32>(out + (<usize>i << 3), load<f32>(from, 4) - half_bm * (1.0 + c) / sn, 4);
+    // Below a quarter turn cos θ and sin θ are the table at u and at a quarter less u; above,
+    // −sin and cos of the angle past it: the table walked by pointers, one up and one down.
+    const stride = <usize>fftAngleStep(fft_size) << 2;
+    let from = changetype<usize>(raw) + (<usize>k_low << 3);
+    let to = out;
+    const end = from + (<usize>band_bins << 3);
+    const split = changetype<usize>(raw) + (<usize>min(max(quarter, k_low), k_low + band_bins) << 3);
+    let up = fftCosAt(0) + (<usize>(k_low & (quarter - 1)) * stride);
+    let down = fftCosAt(0) + (<usize>(quarter - (k_low & (quarter - 1))) * stride);
+    for (; from < split; from += 8) { // θ below a quarter turn
+      const c = load<f32>(up), sn = load<f32>(down);
+      store<f32>(to, load<f32>(from) + half_bm);
+      store<f32>(to, load<f32>(from, 4) - half_bm * (1.0 + c) / sn, 4);
+      to += 8;
+      up += stride;
+      down -= stride;
+    }
+    if (k_low < quarter) { // past the quarter turn: u = k − quarter from 0
+      up = fftCosAt(0);
+      down = fftCosAt(0) + (<usize>quarter * stride);
+    }
+    for (; from < end; from += 8) { // θ from a quarter turn on: cos θ = −sin u, sin θ = cos u
+      const c = -load<f32>(down), sn = load<f32>(up);
+      store<f32>(to, load<f32>(from) + half_bm);
+      store<f32>(to, load<f32>(from, 4) - half_bm * (1.0 + c) / sn, 4);
+      to += 8;
+      up += stride;
+      down -= stride;
     }
     return out;
   }
