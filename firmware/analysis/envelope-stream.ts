@@ -16,7 +16,7 @@ import {
   bpfo_ln_p, bpfi_ln_p, bsf_ln_p, ftf_ln_p, bpfo_strength, bpfi_strength, bsf_strength, ftf_strength, bpfi_sidebands,
 } from "./evidence";
 import { machine, result } from "./machine";
-import { window_samples, fft_size, raw, baseband, envelope, envelope_points_max , setRawEnds } from "./buffers";
+import { window_samples, fft_size, raw, baseband, envelope, envelope_points_max, setRawEnds } from "./buffers";
 import { ASSERTS, holds } from "../assert";
 import { speed_bin_hz, speed_reference_z, speed_reference_hz, FAMILY_Z } from "../speed";
 

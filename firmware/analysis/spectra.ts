@@ -8,7 +8,7 @@ import { STATUS_OK } from "../status";
 import { selectBegin, selectTally, selectEnd } from "../stats";
 import { LINE_HALF_BINS, HANN_ENBW_BINS, PASSBAND_SHARE } from "./constants";
 import { machine, result } from "./machine";
-import { window_samples, fft_size, bins, bin_hz, raw, power, baseband, getF32, setF32 , setRawEnds } from "./buffers";
+import { window_samples, fft_size, bins, bin_hz, raw, power, baseband, getF32, setF32, setRawEnds } from "./buffers";
 import { ASSERTS, holds } from "../assert";
 
 const VELOCITY_LOW_HZ: f64 = 10.0;
