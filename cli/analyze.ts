@@ -86,7 +86,7 @@ export async function runAnalyze(args: string[]): Promise<number> {
     allowPositionals: true,
     options: {
       rate: { type: "string" }, rpm: { type: "string" }, "rpm-range": { type: "string" }, bearing: { type: "string" }, geometry: { type: "string" },
-      window: { type: "string" }, interval: { type: "string" }, snapshot: { type: "string" }, vanes: { type: "string" },
+      window: { type: "string" }, interval: { type: "string" }, snapshot: { type: "string" }, vanes: { type: "string" }, units: { type: "string" },
       "iso-group": { type: "string" }, foundation: { type: "string" }, json: { type: "boolean", default: false },
     },
   });
@@ -98,8 +98,10 @@ export async function runAnalyze(args: string[]): Promise<number> {
   if (values.foundation !== undefined && values.foundation !== "rigid" && values.foundation !== "flexible") {
     throw new UsageError("--foundation is rigid or flexible");
   }
+  if (values.units !== undefined && values.units !== "g" && values.units !== "m/s2") throw new UsageError("--units is g or m/s2");
   const options = {
     rateHz,
+    units: values.units as "g" | "m/s2" | undefined,
     rpm: numberOption(values.rpm, "rpm", 0, CONFIG_RANGES.rpm[1], true),
     rpmRange: rpmRangeOption(values["rpm-range"]),
     geometry: geometryOption(values.bearing, values.geometry),

@@ -73,6 +73,7 @@ Commands:
   analyze FILE          Replay a recording (raw float32 little-endian, in g) through the
                         release firmware, window by window, and print its diagnoses.
       --rate HZ           sample rate (required)
+      --units U           the recording's units: g (default) or m/s2
       --rpm RPM           shaft speed (measured from the spectrum when absent)
       --rpm-range MIN,MAX where the speed is measured when --rpm is absent (default
                           600,3600: 10–60 Hz; a 5 Hz or a 100 Hz shaft needs its own)

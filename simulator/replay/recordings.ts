@@ -11,6 +11,7 @@ import path from "node:path";
 import { compileFirmware, type CompiledFirmware } from "../../host/runtime/firmware.js";
 import { RELEASE_IMAGE } from "../../host/runtime/images.js";
 import { readRecording, replay, ReplayError, type ReplayOptions, type ReplayResult } from "./replay.js";
+import type { AccelerationUnits } from "../../protocol/messages.js";
 
 export const DATA_DIR_DEFAULT = "../shared/data";
 export const WINDOW_DEFAULT = 4096;
@@ -62,6 +63,8 @@ export interface CwruRecord {
   sensor: Sensor;
   /** Samples in the file, when the manifest says. */
   samples?: number;
+  /** The samples' units: the record's own `units`, else the manifest's, else g. */
+  units: AccelerationUnits;
 }
 
 export interface CwruManifest {
@@ -70,6 +73,8 @@ export interface CwruManifest {
 }
 
 export interface FemtoRun {
+  /** The samples' units, as a CWRU record's. */
+  units: AccelerationUnits;
   file: string;
   bearing: string;
   shaft_rpm: number;
@@ -192,6 +197,13 @@ function fields(file: string, where: string, value: unknown) {
   return { object, number, text, oneOf, list, fail };
 }
 
+export const UNITS = ["g", "m/s2"] as const;
+
+/** An object's `units` (g or m/s2), or `fallback` when it names none. */
+function unitsOf(check: ReturnType<typeof fields>, fallback: AccelerationUnits): AccelerationUnits {
+  return check.object.units === undefined ? fallback : check.oneOf("units", UNITS);
+}
+
 /** A file named in a manifest lies in the manifest's folder: no paths. */
 function plainFile(name: string, check: ReturnType<typeof fields>): string {
   if (name !== path.basename(name) || name === "." || name === "..") check.fail(`.file is a file name in the manifest's folder, not ${JSON.stringify(name)}`);
@@ -210,6 +222,7 @@ export function parseCwruManifest(file: string, value: Record<string, unknown>):
       pitch_diameter_mm: check.number("pitch_diameter_mm", true), contact_angle_deg: check.number("contact_angle_deg"),
     };
   }
+  const units = unitsOf(top, "g");
   const records = top.list("records", RECORDS_MAX).map((entry, i): CwruRecord => {
     const check = fields(file, `records[${i}]`, entry);
     const bearing = check.text("bearing");
@@ -219,7 +232,7 @@ export function parseCwruManifest(file: string, value: Record<string, unknown>):
     const record: CwruRecord = {
       file: plainFile(check.text("file"), check), record: optional("record") ?? i + 1, label: check.text("label"),
       fault_size_in: optional("fault_size_in"), load_hp: optional("load_hp"), shaft_rpm: rpm,
-      sample_rate_hz: check.number("sample_rate_hz", true), bearing, sensor: check.text("sensor"),
+      sample_rate_hz: check.number("sample_rate_hz", true), bearing, sensor: check.text("sensor"), units: unitsOf(check, units),
     };
     if (check.object.samples !== undefined) record.samples = check.number("samples", true);
     return record;
@@ -229,6 +242,7 @@ export function parseCwruManifest(file: string, value: Record<string, unknown>):
 
 export function parseFemtoManifest(file: string, value: Record<string, unknown>): FemtoRun[] {
   const top = fields(file, "", value);
+  const units = unitsOf(top, "g");
   return top.list("runs", RECORDS_MAX).map((entry, i): FemtoRun => {
     const check = fields(file, `runs[${i}]`, entry);
     const snapshots = check.number("snapshots", true);
@@ -237,6 +251,7 @@ export function parseFemtoManifest(file: string, value: Record<string, unknown>)
     if (starts.length !== snapshots) check.fail(`.snapshot_start_s has ${starts.length} entries for ${snapshots} snapshots`);
     if (starts.some((s) => typeof s !== "number" || !Number.isFinite(s))) check.fail(".snapshot_start_s holds something other than numbers");
     return {
+      units: unitsOf(check, units),
       file: plainFile(check.text("file"), check), bearing: check.text("bearing"), shaft_rpm: check.number("shaft_rpm", true),
       sample_rate_hz: check.number("sample_rate_hz", true), samples_per_snapshot: check.number("samples_per_snapshot", true),
       snapshots, snapshot_start_s: starts as number[],
@@ -324,7 +339,7 @@ async function runCwru(dir: string, manifest: CwruManifest, window: number, firm
     const modes: Mode[] = record.shaft_rpm === null ? ["without_rpm"] : ["with_rpm", "without_rpm"];
     for (const mode of modes) {
       const rpm = mode === "with_rpm" ? (record.shaft_rpm ?? undefined) : undefined;
-      const result = samples instanceof Float32Array ? await replayRecord(record, mode, samples, { rateHz: record.sample_rate_hz, rpm, geometry, window, firmware }) : samples;
+      const result = samples instanceof Float32Array ? await replayRecord(record, mode, samples, { rateHz: record.sample_rate_hz, rpm, geometry, window, units: record.units, firmware }) : samples;
       replays.push({ record, mode, result });
     }
   }
@@ -353,7 +368,7 @@ async function runFemto(dir: string, runs: readonly FemtoRun[], window: number, 
       }
       const windows = snapshotWindows(samples, run.sample_rate_hz, times.times_s, plan);
       result = await replay(windows.samples, {
-        rateHz: run.sample_rate_hz, rpm: run.shaft_rpm, window: plan.window, firmware,
+        rateHz: run.sample_rate_hz, rpm: run.shaft_rpm, window: plan.window, units: run.units, firmware,
         ...(times.uniform && plan.windows_per_snapshot === 1 ? { intervalS: times.interval_s } : { timesS: windows.timesS }),
       });
     } catch (error) {

@@ -6,7 +6,7 @@ import fs from "node:fs";
 import { Device } from "../../host/device/device.js";
 import type { CompiledFirmware } from "../../host/runtime/firmware.js";
 import { MemoryStorage } from "../../host/storage/storage.js";
-import { decodeEvent, FAULTS, type Fault, type FirmwareConfig, type MaintenanceAction, type SensorFault } from "../../protocol/messages.js";
+import { decodeEvent, FAULTS, type Fault, type AccelerationUnits, type FirmwareConfig, type MaintenanceAction, type SensorFault } from "../../protocol/messages.js";
 import { ProtocolError } from "../../protocol/errors.js";
 import { decodeSenml, resolveSenml } from "../../protocol/senml.js";
 import { loadRelease } from "../../host/runtime/images.js";
@@ -41,6 +41,8 @@ export interface ReplayOptions {
   vanes?: number;
   isoGroup?: 1 | 2;
   foundation?: "rigid" | "flexible";
+  /** The recording's units (the firmware's configuration): g unless told. */
+  units?: AccelerationUnits;
   firmware?: CompiledFirmware;
 }
 
@@ -143,7 +145,7 @@ export async function replay(samples: Float32Array, options: ReplayOptions): Pro
   }
   const firmware = options.firmware ?? (await loadRelease());
   const config: FirmwareConfig & Record<string, unknown> = {
-    device: "replay", rate_hz: options.rateHz, window: options.window, units: "g", max_message: 2048,
+    device: "replay", rate_hz: options.rateHz, window: options.window, units: options.units ?? "g", max_message: 2048,
   };
   if (options.rpm !== undefined) config.rpm = options.rpm;
   if (options.rpmRange !== undefined) config.rpm_range = options.rpmRange;

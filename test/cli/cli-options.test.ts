@@ -59,6 +59,7 @@ describe("numeric options", () => {
     [["analyze", "REC", "--rate", "1000", "--interval", "60", "--snapshot", "2048"], `--snapshot needs a whole number from 4096 to 6000000, not "2048"`],
     [["analyze", "REC", "--rate", "1000", "--interval", "60", "--snapshot", "5000"], "the recording holds 8192 samples, not a whole number of snapshots of 5000"],
     [["analyze", "REC", "--rate", "1000", "--interval", "5", "--snapshot", "8192"], "a snapshot's windows last longer than --interval 5 s"],
+    [["analyze", "REC", "--rate", "1000", "--units", "mm/s"], "--units is g or m/s2"],
     [["validate", "--window", "3"], `--window needs a whole number of samples from 16 to 8192, not "3"`],
     [["provision", "--tenant", "a", "--devices", "1.5", "--out", "X"], `--devices needs a whole number from 0 to 100000, not "1.5"`],
     [["provision", "--tenant", "a", "--devices", "1", "--port", "70000", "--out", "X"], `--port needs a whole number from 1 to 65535, not "70000"`],

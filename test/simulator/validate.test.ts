@@ -100,7 +100,7 @@ describe("speed measured without rpm", () => {
 
   it("takes the median of the windows' shaft_hz against rpm/60", () => {
     const record: CwruRecord = {
-      file: "r.f32", record: 7, label: "inner", fault_size_in: 0.014, load_hp: 1, shaft_rpm: 1800, sample_rate_hz: 48000, bearing: "6205", sensor: "drive_end",
+      file: "r.f32", record: 7, label: "inner", fault_size_in: 0.014, load_hp: 1, shaft_rpm: 1800, sample_rate_hz: 48000, bearing: "6205", sensor: "drive_end", units: "g",
     };
     const windows = [29.7, 30.1, 36.6].map((hz, index) => ({ index, features: { shaft_hz: hz } }) as unknown as WindowResult);
     const result = { summary: { fault: "inner_race", windows: 3, windows_by_fault: { none: 0, inner_race: 3 } }, windows } as unknown as ReplayResult;
@@ -175,7 +175,7 @@ describe("FEMTO snapshot times", () => {
   });
 
   it("reports the failure as the last snapshot's start plus its length, and the first window in alarm", () => {
-    const run: FemtoRun = { file: "f.f32", bearing: "B", shaft_rpm: 1800, sample_rate_hz: 25600, samples_per_snapshot: 2560, snapshots: 3, snapshot_start_s: [0, 10, 20] };
+    const run: FemtoRun = { units: "g", file: "f.f32", bearing: "B", shaft_rpm: 1800, sample_rate_hz: 25600, samples_per_snapshot: 2560, snapshots: 3, snapshot_start_s: [0, 10, 20] };
     const windows = ["none", "alert", "danger"].map((alarm, index) => ({ index, time_s: index * 10, alarm }) as unknown as WindowResult);
     const result = { summary: { fault: "unknown", windows: 3, windows_by_fault: { unknown: 3 }, first_alarm_s: 10, first_severe_s: null }, windows } as unknown as ReplayResult;
     expect(femtoOutcome(run, snapshotTimes(run.snapshot_start_s), snapshotPlan(2560, 4096), result)).toMatchObject({
@@ -347,6 +347,28 @@ describe("impeller validate on a small data folder", () => {
     const empty = path.join(dir, "empty");
     fs.mkdirSync(empty);
     await expect(run([empty])).rejects.toThrow(new ValidateError("no_data", `${empty} holds neither cwru/ nor femto/: name the folder that holds them (default ../shared/data)`));
+  });
+
+  it("reads a record in m/s² as such when the manifest says so: the same diagnoses as the record in g", async () => {
+    const metric = path.join(dir, "metric");
+    writeData(metric, [cwruRecords[1], { ...cwruRecords[1], file: "cwru-105-inner-12k-m-s2.f32", record: 1105, units: "m/s2" }]);
+    const g = readRecording(path.join(metric, "cwru", "cwru-105-inner-12k.f32"));
+    const inMetres = g.map((x) => x * 9.80665);
+    fs.writeFileSync(path.join(metric, "cwru", "cwru-105-inner-12k-m-s2.f32"), new Uint8Array(inMetres.buffer));
+    const report = JSON.parse((await run([metric, "--json", "--only", "cwru"])).text) as ValidationReport;
+    const [inG, inMs2] = [report.cwru!.runs.filter((o) => o.record === 105), report.cwru!.runs.filter((o) => o.record === 1105)];
+    expect(inMs2.map((o) => [o.mode, o.verdict, o.windows_by_fault])).toEqual(inG.map((o) => [o.mode, o.verdict, o.windows_by_fault]));
+    // The units reach the firmware: the acceleration it measures is the g record's, not 9.8 times it.
+    const options = { rateHz: 12000, window: 4096, rpm: 1797, firmware: await releaseFirmware() };
+    const [fromG, fromMs2, misread] = await Promise.all([
+      replay(g, options), replay(inMetres, { ...options, units: "m/s2" }), replay(inMetres, options),
+    ]);
+    const rms = (r: ReplayResult): number[] => r.windows.map((w) => w.features.acc_rms);
+    for (const [i, value] of rms(fromMs2).entries()) expect(value / rms(fromG)[i]).toBeCloseTo(1, 5);
+    for (const [i, value] of rms(misread).entries()) expect(value / rms(fromG)[i]).toBeCloseTo(9.80665, 4);
+    // A unit the firmware does not take stops the run, naming the field.
+    writeData(metric, [{ ...cwruRecords[1], units: "mm/s" }]);
+    await expect(validate({ dir: metric, firmware: await releaseFirmware() })).rejects.toThrow('records[0].units is one of g, m/s2, not "mm/s"');
   });
 
   it("counts another rig's labels in rows of their own, after CWRU's, and judges nothing of them", async () => {
