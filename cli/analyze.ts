@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import { CONFIG_RANGES } from "../protocol/messages.js";
 import { BEARINGS, readRecording, replay, type ReplayOptions, type ReplayResult } from "../simulator/replay/replay.js";
-import { snapshotWindows } from "../simulator/replay/recordings.js";
+import { cutSnapshot, snapshotWindows } from "../simulator/replay/recordings.js";
 import { integerOption, numberOption, UsageError } from "./options.js";
 
 /** analyze --interval: at most a year between snapshots. */
@@ -72,9 +72,8 @@ async function replaySnapshots(samples: Float32Array, snapshot: number, options:
   const interval = options.intervalS;
   if (interval === undefined) throw new UsageError("--snapshot needs --interval, the seconds from one snapshot's start to the next");
   if (samples.length % snapshot !== 0) throw new UsageError(`the recording holds ${samples.length} samples, not a whole number of snapshots of ${snapshot}`);
-  const perSnapshot = Math.floor(snapshot / options.window);
-  if ((perSnapshot * options.window) / options.rateHz > interval) throw new UsageError(`a snapshot's windows last longer than --interval ${interval} s`);
-  const plan = { window: options.window, windows_per_snapshot: perSnapshot, left_over: snapshot - perSnapshot * options.window };
+  const plan = cutSnapshot(snapshot, options.window);
+  if ((plan.windows_per_snapshot * plan.window) / options.rateHz > interval) throw new UsageError(`a snapshot's windows last longer than --interval ${interval} s`);
   const starts = Array.from({ length: samples.length / snapshot }, (_, i) => i * interval);
   const windows = snapshotWindows(samples, options.rateHz, starts, plan);
   return replay(windows.samples, { ...options, intervalS: undefined, timesS: windows.timesS });

@@ -130,6 +130,11 @@ export interface SnapshotPlan {
 
 export function snapshotPlan(samplesPerSnapshot: number, window: number): SnapshotPlan {
   if (samplesPerSnapshot <= WINDOW_MAX) return { window: samplesPerSnapshot, windows_per_snapshot: 1, left_over: 0 };
+  return cutSnapshot(samplesPerSnapshot, window);
+}
+
+/** A snapshot of `samplesPerSnapshot` cut into as many consecutive windows of `window` as fit. */
+export function cutSnapshot(samplesPerSnapshot: number, window: number): SnapshotPlan {
   const perSnapshot = Math.floor(samplesPerSnapshot / window);
   return { window, windows_per_snapshot: perSnapshot, left_over: samplesPerSnapshot - perSnapshot * window };
 }
