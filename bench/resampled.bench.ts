@@ -20,7 +20,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { compileFirmware } from "../host/runtime/firmware.js";
 import { replay, readRecording, type ReplayResult } from "../simulator/replay/replay.js";
-import { parseCwruManifest } from "../simulator/replay/recordings.js";
+import { parseRecordsManifest } from "../simulator/replay/recordings.js";
 import { resample } from "../simulator/replay/resample.js";
 import { Random } from "../simulator/physics/random.js";
 
@@ -44,7 +44,7 @@ const EXPECTED: Record<string, string> = { normal: "none", inner: "inner_race", 
 const RACES = new Set(["inner_race", "outer_race"]);
 
 const cwruDir = path.join(values.data!, "cwru");
-const manifest = parseCwruManifest(path.join(cwruDir, "manifest.json"), JSON.parse(fs.readFileSync(path.join(cwruDir, "manifest.json"), "utf8")));
+const manifest = parseRecordsManifest(path.join(cwruDir, "manifest.json"), JSON.parse(fs.readFileSync(path.join(cwruDir, "manifest.json"), "utf8")));
 const records = manifest.records.filter((r) => RATES[r.sample_rate_hz] !== undefined && r.sensor === "drive_end" && r.shaft_rpm !== null)
   .sort((a, b) => b.sample_rate_hz - a.sample_rate_hz);
 const random = new Random(NOISE_SEED);

@@ -13,7 +13,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { compileFirmware } from "../host/runtime/firmware.js";
 import { replay, readRecording } from "../simulator/replay/replay.js";
-import { parseCwruManifest } from "../simulator/replay/recordings.js";
+import { parseRecordsManifest } from "../simulator/replay/recordings.js";
 
 const { values } = parseArgs({
   options: {
@@ -27,7 +27,7 @@ const EXPECTED: Record<string, string> = { normal: "none", inner: "inner_race", 
 const OTHER_RACE: Record<string, string> = { inner: "outer_race", outer: "inner_race" };
 
 const cwruDir = path.join(values.data!, "cwru");
-const manifest = parseCwruManifest(path.join(cwruDir, "manifest.json"), JSON.parse(fs.readFileSync(path.join(cwruDir, "manifest.json"), "utf8")));
+const manifest = parseRecordsManifest(path.join(cwruDir, "manifest.json"), JSON.parse(fs.readFileSync(path.join(cwruDir, "manifest.json"), "utf8")));
 const records = manifest.records.filter((r) => r.shaft_rpm !== null);
 const firmware = await compileFirmware(new Uint8Array(fs.readFileSync(values.image!)));
 

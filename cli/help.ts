@@ -88,15 +88,17 @@ Commands:
       --foundation F      rigid (default) or flexible
       --json              one JSON object: {summary, windows}
   validate [DIR]        Replay every real recording in DIR (default ${DATA_DIR_DEFAULT}, beside the
-                        checkout: DIR/cwru and DIR/femto with their manifest.json, either or
-                        both; another rig's records in cwru/'s manifest form) through the
-                        release firmware: CWRU confusion tables (true label × verdict) per
-                        sample rate and sensor end, with the manifest's rpm and without it
-                        (the firmware measures the speed; its error is reported), FEMTO first
-                        alarms against the failure, and pass/fail for the stated targets.
+                        checkout) through the release firmware. Each data set is a folder with
+                        a manifest.json (DIR itself, or each folder in it: cwru/ and femto/
+                        here, any other rig's by any name): labelled records ("records", as
+                        CWRU's) give confusion tables (true label × verdict) per sample rate
+                        and sensor, with the manifest's rpm and without it (the firmware
+                        measures the speed; its error is reported); runs to failure ("runs",
+                        as FEMTO's) give each run's first alarm against the failure; then
+                        pass/fail for the stated targets.
                         Exit 1 when a recording could not be replayed (the others still run).
-      --only cwru|femto   one data set only
-      --window N          samples per CWRU window (default ${WINDOW_DEFAULT}); a run-to-failure
+      --only NAME         one data set only, by its folder's name (cwru, femto, ...)
+      --window N          samples per window of a record (default ${WINDOW_DEFAULT}); a run-to-failure
                           snapshot is one window, or consecutive windows of N when it is
                           longer than the firmware's largest (${WINDOW_MAX})
       --verbose           also each record's verdict and windows by diagnosis

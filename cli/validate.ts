@@ -19,7 +19,7 @@ export async function runValidate(args: string[], write: (text: string) => void 
   });
   if (positionals.length > 1) throw new ValidateError("bad_argument", "validate takes at most one data folder");
   const only = values.only;
-  if (only !== undefined && only !== "cwru" && only !== "femto") throw new ValidateError("bad_argument", `--only is cwru or femto, not ${JSON.stringify(only)}`);
+  if (only === "") throw new ValidateError("bad_argument", "--only names a data set: the name of its folder (cwru, femto, ...)");
   const window = values.window === undefined ? WINDOW_DEFAULT : Number(values.window);
   if (!Number.isInteger(window) || window < WINDOW_MIN || window > WINDOW_MAX) {
     throw new ValidateError("bad_argument", `--window needs a whole number of samples from ${WINDOW_MIN} to ${WINDOW_MAX}, not ${JSON.stringify(values.window)}`);

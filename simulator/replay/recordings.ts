@@ -1,7 +1,9 @@
-// The real recordings `impeller validate` replays: the CWRU and FEMTO manifests in the data
-// folder, read and checked field by field, and each recording replayed through the release
-// firmware (CWRU records with the manifest's shaft speed and without it, FEMTO runs snapshot by
-// snapshot). What the diagnoses are worth is the verdict's (simulator/verdict/validation.ts).
+// The real recordings `impeller validate` replays: the data sets of the data folder (each a
+// folder with a manifest.json: labelled records, as CWRU's, or runs to failure, as FEMTO's, or
+// both), read and checked field by field, and each recording replayed through the release
+// firmware (a labelled record with the manifest's shaft speed and without it, a run to failure
+// snapshot by snapshot). What the diagnoses are worth is the verdict's
+// (simulator/verdict/validation.ts).
 //
 // A manifest that cannot be read stops the run (ValidateError); a recording that cannot be
 // replayed (missing, truncated, refused) is an error in its place, and the others still run.
@@ -49,7 +51,9 @@ export interface Bearing {
   contact_angle_deg: number;
 }
 
-export interface CwruRecord {
+export interface LabelledRecord {
+  /** The data set's name: its folder's. */
+  set: string;
   file: string;
   /** The record's number (its place in the manifest, from 1, when the manifest gives none). */
   record: number;
@@ -67,16 +71,24 @@ export interface CwruRecord {
   units: AccelerationUnits;
 }
 
-export interface CwruManifest {
+export interface RecordsManifest {
   bearings: Record<string, Bearing>;
-  records: CwruRecord[];
+  records: LabelledRecord[];
 }
 
-export interface FemtoRun {
-  /** The samples' units, as a CWRU record's. */
+export interface FailureRun {
+  /** The data set's name: its folder's. */
+  set: string;
+  /** The samples' units, as a labelled record's. */
   units: AccelerationUnits;
   file: string;
+  /** The run's name (FEMTO's: Bearing1_1), or a key of the manifest's `bearings`. */
   bearing: string;
+  /** The bearing's geometry, when `bearing` names one in the manifest's `bearings` (FEMTO's
+   *  manifest gives none: the firmware then names no bearing fault, and trends its evidence). */
+  geometry: Bearing | null;
+  /** The fault the bearing failed of, when the manifest says (a label as a record's). */
+  label: string | null;
   shaft_rpm: number;
   sample_rate_hz: number;
   samples_per_snapshot: number;
@@ -95,21 +107,22 @@ export interface SnapshotTimes {
 
 export interface ValidateOptions {
   dir: string;
-  only?: "cwru" | "femto";
+  /** One data set, by its folder's name. */
+  only?: string;
   window?: number;
   firmware?: CompiledFirmware;
 }
 
 /** One CWRU record replayed once, with or without the manifest's rpm. */
-export interface CwruReplay {
-  record: CwruRecord;
+export interface RecordReplay {
+  record: LabelledRecord;
   mode: Mode;
   result: ReplayResult | { error: string };
 }
 
 /** One FEMTO run replayed snapshot by snapshot, at the times its stamps give. */
-export interface FemtoReplay {
-  run: FemtoRun;
+export interface FailureReplay {
+  run: FailureRun;
   times: SnapshotTimes;
   /** The windows each snapshot was cut into (snapshotWindows). */
   plan: SnapshotPlan;
@@ -154,12 +167,15 @@ export function snapshotWindows(samples: Float32Array, rateHz: number, startsS: 
   return { samples: out, timesS };
 }
 
-/** What was replayed, data set by data set (null: not asked for). */
+/** What was replayed: every labelled record and every run to failure of the data sets run (null:
+ *  no data set run holds any). */
 export interface Replayed {
   dir: string;
   window: number;
-  cwru: CwruReplay[] | null;
-  femto: FemtoReplay[] | null;
+  /** The data sets run, by name. */
+  sets: string[];
+  records: RecordReplay[] | null;
+  runs: FailureReplay[] | null;
 }
 
 function readManifest(file: string): Record<string, unknown> {
@@ -215,9 +231,10 @@ function plainFile(name: string, check: ReturnType<typeof fields>): string {
   return name;
 }
 
-export function parseCwruManifest(file: string, value: Record<string, unknown>): CwruManifest {
-  const top = fields(file, "", value);
+/** The manifest's `bearings`: geometries by name (required of labelled records, optional of runs). */
+function parseBearings(file: string, top: ReturnType<typeof fields>, required: boolean): Record<string, Bearing> {
   const bearingsValue = top.object.bearings;
+  if (bearingsValue === undefined && !required) return {};
   if (typeof bearingsValue !== "object" || bearingsValue === null || Array.isArray(bearingsValue)) top.fail("bearings is not an object of bearing geometries");
   const bearings: Record<string, Bearing> = {};
   for (const [name, geometry] of Object.entries(bearingsValue as Record<string, unknown>)) {
@@ -227,15 +244,22 @@ export function parseCwruManifest(file: string, value: Record<string, unknown>):
       pitch_diameter_mm: check.number("pitch_diameter_mm", true), contact_angle_deg: check.number("contact_angle_deg"),
     };
   }
+  return bearings;
+}
+
+/** A manifest's labelled records (its `records`), of the data set `set`. */
+export function parseRecordsManifest(file: string, value: Record<string, unknown>, set = "cwru"): RecordsManifest {
+  const top = fields(file, "", value);
+  const bearings = parseBearings(file, top, true);
   const units = unitsOf(top, "g");
-  const records = top.list("records", RECORDS_MAX).map((entry, i): CwruRecord => {
+  const records = top.list("records", RECORDS_MAX).map((entry, i): LabelledRecord => {
     const check = fields(file, `records[${i}]`, entry);
     const bearing = check.text("bearing");
     if (bearings[bearing] === undefined) check.fail(`.bearing ${JSON.stringify(bearing)} is not in bearings (${Object.keys(bearings).join(", ")})`);
     const rpm = check.object.shaft_rpm === null ? null : check.number("shaft_rpm", true);
     const optional = (key: string): number | null => (check.object[key] === undefined || check.object[key] === null ? null : check.number(key));
-    const record: CwruRecord = {
-      file: plainFile(check.text("file"), check), record: optional("record") ?? i + 1, label: check.text("label"),
+    const record: LabelledRecord = {
+      set, file: plainFile(check.text("file"), check), record: optional("record") ?? i + 1, label: check.text("label"),
       fault_size_in: optional("fault_size_in"), load_hp: optional("load_hp"), shaft_rpm: rpm,
       sample_rate_hz: check.number("sample_rate_hz", true), bearing, sensor: check.text("sensor"), units: unitsOf(check, units),
     };
@@ -245,21 +269,36 @@ export function parseCwruManifest(file: string, value: Record<string, unknown>):
   return { bearings, records };
 }
 
-export function parseFemtoManifest(file: string, value: Record<string, unknown>): FemtoRun[] {
+/** A manifest's runs to failure (its `runs`), of the data set `set`. A run's snapshots start at
+ *  the times `snapshot_start_s` lists, or every `snapshot_interval_s` from 0; a run whose
+ *  `bearing` names one of the manifest's `bearings` is replayed with that geometry, and a run
+ *  may say which fault its bearing failed of (`label`). */
+export function parseRunsManifest(file: string, value: Record<string, unknown>, set = "femto"): FailureRun[] {
   const top = fields(file, "", value);
   const units = unitsOf(top, "g");
-  return top.list("runs", RECORDS_MAX).map((entry, i): FemtoRun => {
+  const bearings = parseBearings(file, top, false);
+  return top.list("runs", RECORDS_MAX).map((entry, i): FailureRun => {
     const check = fields(file, `runs[${i}]`, entry);
     const snapshots = check.number("snapshots", true);
     if (!Number.isInteger(snapshots) || snapshots > SNAPSHOTS_MAX) check.fail(`.snapshots is not a whole number up to ${SNAPSHOTS_MAX}`);
-    const starts = check.list("snapshot_start_s", SNAPSHOTS_MAX);
-    if (starts.length !== snapshots) check.fail(`.snapshot_start_s has ${starts.length} entries for ${snapshots} snapshots`);
-    if (starts.some((s) => typeof s !== "number" || !Number.isFinite(s))) check.fail(".snapshot_start_s holds something other than numbers");
+    let starts: number[];
+    if (check.object.snapshot_start_s === undefined && check.object.snapshot_interval_s !== undefined) {
+      const interval = check.number("snapshot_interval_s", true);
+      starts = Array.from({ length: snapshots }, (_, k) => k * interval);
+    } else {
+      const listed = check.list("snapshot_start_s", SNAPSHOTS_MAX);
+      if (listed.length !== snapshots) check.fail(`.snapshot_start_s has ${listed.length} entries for ${snapshots} snapshots`);
+      if (listed.some((s) => typeof s !== "number" || !Number.isFinite(s))) check.fail(".snapshot_start_s holds something other than numbers");
+      starts = listed as number[];
+    }
+    const bearing = check.text("bearing");
     return {
-      units: unitsOf(check, units),
-      file: plainFile(check.text("file"), check), bearing: check.text("bearing"), shaft_rpm: check.number("shaft_rpm", true),
+      set, units: unitsOf(check, units),
+      file: plainFile(check.text("file"), check), bearing, geometry: Object.hasOwn(bearings, bearing) ? bearings[bearing] : null,
+      label: check.object.label === undefined ? null : check.text("label"),
+      shaft_rpm: check.number("shaft_rpm", true),
       sample_rate_hz: check.number("sample_rate_hz", true), samples_per_snapshot: check.number("samples_per_snapshot", true),
-      snapshots, snapshot_start_s: starts as number[],
+      snapshots, snapshot_start_s: starts,
     };
   });
 }
@@ -325,13 +364,17 @@ function errorText(error: unknown): string {
   throw error;
 }
 
-async function runCwru(dir: string, manifest: CwruManifest, window: number, firmware: CompiledFirmware): Promise<CwruReplay[]> {
-  const replays: CwruReplay[] = [];
+/** A bearing's geometry as the replay configures it. */
+function geometryOf(b: Bearing): [number, number, number, number] {
+  return [b.rolling_elements, b.element_diameter_mm, b.pitch_diameter_mm, b.contact_angle_deg];
+}
+
+async function replayRecords(dir: string, manifest: RecordsManifest, window: number, firmware: CompiledFirmware): Promise<RecordReplay[]> {
+  const replays: RecordReplay[] = [];
   // One after another: the whole set replays in one to two seconds on one core, about what two
   // worker threads would spend starting up and compiling the firmware each.
   for (const record of manifest.records) {
-    const b = manifest.bearings[record.bearing];
-    const geometry: [number, number, number, number] = [b.rolling_elements, b.element_diameter_mm, b.pitch_diameter_mm, b.contact_angle_deg];
+    const geometry = geometryOf(manifest.bearings[record.bearing]);
     let samples: Float32Array | { error: string };
     try {
       samples = readRecording(path.join(dir, record.file));
@@ -351,7 +394,7 @@ async function runCwru(dir: string, manifest: CwruManifest, window: number, firm
   return replays;
 }
 
-async function replayRecord(record: CwruRecord, mode: Mode, samples: Float32Array, options: ReplayOptions): Promise<ReplayResult | { error: string }> {
+async function replayRecord(record: LabelledRecord, mode: Mode, samples: Float32Array, options: ReplayOptions): Promise<ReplayResult | { error: string }> {
   try {
     return await replay(samples, options);
   } catch (error) {
@@ -359,8 +402,8 @@ async function replayRecord(record: CwruRecord, mode: Mode, samples: Float32Arra
   }
 }
 
-async function runFemto(dir: string, runs: readonly FemtoRun[], window: number, firmware: CompiledFirmware): Promise<FemtoReplay[]> {
-  const replays: FemtoReplay[] = [];
+async function replayRuns(dir: string, runs: readonly FailureRun[], window: number, firmware: CompiledFirmware): Promise<FailureReplay[]> {
+  const replays: FailureReplay[] = [];
   for (const run of runs) {
     const times = snapshotTimes(run.snapshot_start_s);
     const plan = snapshotPlan(run.samples_per_snapshot, window);
@@ -374,6 +417,7 @@ async function runFemto(dir: string, runs: readonly FemtoRun[], window: number, 
       const windows = snapshotWindows(samples, run.sample_rate_hz, times.times_s, plan);
       result = await replay(windows.samples, {
         rateHz: run.sample_rate_hz, rpm: run.shaft_rpm, window: plan.window, units: run.units, firmware,
+        ...(run.geometry === null ? {} : { geometry: geometryOf(run.geometry) }),
         ...(times.uniform && plan.windows_per_snapshot === 1 ? { intervalS: times.interval_s } : { timesS: windows.timesS }),
       });
     } catch (error) {
@@ -395,30 +439,67 @@ async function loadFirmware(): Promise<CompiledFirmware> {
   return compileFirmware(bytes);
 }
 
-/** Every recording of the data folder through the release firmware: the data set `only` names,
- *  or else each of cwru/ and femto/ the folder holds (another rig's data may come as one of
- *  them). The manifests are read before anything runs, so a bad one fails at once. */
+/** A data set: a folder with a manifest.json, named after the folder. */
+export interface DataSet {
+  name: string;
+  dir: string;
+  manifest: string;
+}
+
+export const MANIFEST = "manifest.json";
+
+/** The data sets of `dir`: the folder itself when it holds a manifest.json, or else each folder
+ *  in it that holds one (../shared/data: cwru/ and femto/), in name order. */
+export function dataSets(dir: string): DataSet[] {
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
+    throw new ValidateError("no_data", `no data folder at ${dir}: name a folder with a ${MANIFEST}, or one whose folders have one (default ${DATA_DIR_DEFAULT})`);
+  }
+  const own = path.join(dir, MANIFEST);
+  if (fs.existsSync(own)) return [{ name: path.basename(dir), dir, manifest: own }];
+  const sets = fs.readdirSync(dir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && fs.existsSync(path.join(dir, entry.name, MANIFEST)))
+    .map((entry) => entry.name).sort()
+    .map((name) => ({ name, dir: path.join(dir, name), manifest: path.join(dir, name, MANIFEST) }));
+  if (sets.length === 0) {
+    throw new ValidateError("no_data", `${dir} holds no ${MANIFEST}, nor any folder with one: name the folder that holds the data sets (default ${DATA_DIR_DEFAULT})`);
+  }
+  return sets;
+}
+
+/** Every recording of the data folder through the release firmware: every data set in it, or the
+ *  one `only` names. A manifest with `records` holds labelled records, one with `runs` runs to
+ *  failure (one may hold both; one with neither is refused). The manifests are read before
+ *  anything runs, so a bad one fails at once. */
 export async function replayRecordings(options: ValidateOptions): Promise<Replayed> {
   const dir = options.dir;
-  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) {
-    throw new ValidateError("no_data", `no data folder at ${dir}: name the folder that holds cwru/ and femto/ (default ${DATA_DIR_DEFAULT})`);
+  let sets = dataSets(dir);
+  if (options.only !== undefined) {
+    const named = sets.filter((set) => set.name === options.only);
+    if (named.length === 0) {
+      throw new ValidateError("bad_argument", `--only ${JSON.stringify(options.only)} names no data set of ${dir} (${sets.map((set) => set.name).join(", ")})`);
+    }
+    sets = named;
   }
   const window = options.window ?? WINDOW_DEFAULT;
+  const parsed = sets.map((set) => {
+    const manifest = readManifest(set.manifest);
+    if (manifest.records === undefined && manifest.runs === undefined) {
+      throw new ValidateError("bad_manifest", `${set.manifest} holds neither records (labelled recordings) nor runs (runs to failure)`);
+    }
+    return {
+      set,
+      records: manifest.records === undefined ? null : parseRecordsManifest(set.manifest, manifest, set.name),
+      runs: manifest.runs === undefined ? null : parseRunsManifest(set.manifest, manifest, set.name),
+    };
+  });
   const firmware = options.firmware ?? (await loadFirmware());
-  const cwruDir = path.join(dir, "cwru");
-  const femtoDir = path.join(dir, "femto");
-  const cwruFile = path.join(cwruDir, "manifest.json");
-  const femtoFile = path.join(femtoDir, "manifest.json");
-  const wanted = (name: "cwru" | "femto", folder: string): boolean =>
-    options.only === undefined ? fs.existsSync(folder) : options.only === name;
-  if (options.only === undefined && !wanted("cwru", cwruDir) && !wanted("femto", femtoDir)) {
-    throw new ValidateError("no_data", `${dir} holds neither cwru/ nor femto/: name the folder that holds them (default ${DATA_DIR_DEFAULT})`);
+  let records: RecordReplay[] | null = null;
+  let runs: FailureReplay[] | null = null;
+  for (const { set, records: manifest } of parsed) {
+    if (manifest !== null) records = [...(records ?? []), ...(await replayRecords(set.dir, manifest, window, firmware))];
   }
-  const cwru = wanted("cwru", cwruDir) ? parseCwruManifest(cwruFile, readManifest(cwruFile)) : null;
-  const femtoRuns = wanted("femto", femtoDir) ? parseFemtoManifest(femtoFile, readManifest(femtoFile)) : null;
-  return {
-    dir, window,
-    cwru: cwru === null ? null : await runCwru(cwruDir, cwru, window, firmware),
-    femto: femtoRuns === null ? null : await runFemto(femtoDir, femtoRuns, window, firmware),
-  };
+  for (const { set, runs: list } of parsed) {
+    if (list !== null) runs = [...(runs ?? []), ...(await replayRuns(set.dir, list, window, firmware))];
+  }
+  return { dir, window, sets: sets.map((set) => set.name), records, runs };
 }

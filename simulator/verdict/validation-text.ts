@@ -1,9 +1,9 @@
 // The verdict on the real recordings as text for the terminal: the confusion tables, the
-// measured speed, the FEMTO first alarms, the targets and the errors.
+// measured speed, the runs to failure's first alarms, the targets and the errors.
 
 import { SEVERE, PERSISTENCE } from "../replay/replay.js";
 import { MODES, type Mode } from "../replay/recordings.js";
-import { SPEED_TOLERANCE_PCT, type ConfusionTable, type FemtoOutcome, type RecordOutcome, type Target, type ValidationReport } from "./validation.js";
+import { SPEED_TOLERANCE_PCT, type ConfusionTable, type FailureOutcome, type RecordOutcome, type Target, type ValidationReport } from "./validation.js";
 
 const MODE_TITLES: Record<Mode, string> = {
   with_rpm: "with rpm (the manifest's shaft speed)",
@@ -46,17 +46,20 @@ function formatRecords(runs: readonly RecordOutcome[]): string[] {
   return lines;
 }
 
-export function formatFemto(o: FemtoOutcome): string {
-  if (o.error !== null) return `  ${o.bearing}: ${o.error}`;
+/** A run to failure; `named` puts its data set's name before it (runs of several sets). */
+export function formatRun(o: FailureOutcome, named = false): string {
+  const name = `${named ? `${o.set}: ` : ""}${o.bearing}`;
+  if (o.error !== null) return `  ${name}: ${o.error}`;
   const failure = o.failure_s ?? 0;
   const at = (s: number | null): string => (s === null ? "never" : `at ${grouped(s, 1)} s of ${grouped(failure, 1)} s (${percent(s, failure)})`);
+  const label = o.label === null ? "" : `; failed of ${o.label}: ${o.right === null ? "not judged" : o.right ? "right" : "wrong"}`;
   const lines = [
-    `  ${o.bearing}: first alarm${o.first_alarm_level === null ? "" : ` (${o.first_alarm_level})`} ${at(o.first_alarm_s)}; first severe ${at(o.first_severe_s)}; verdict ${o.verdict} (${faultCounts(o.windows_by_fault)})`,
+    `  ${name}: first alarm${o.first_alarm_level === null ? "" : ` (${o.first_alarm_level})`} ${at(o.first_alarm_s)}; first severe ${at(o.first_severe_s)}; verdict ${o.verdict} (${faultCounts(o.windows_by_fault)})${label}`,
   ];
   const spacing = o.uniform ? `every ${grouped(o.interval_s ?? 0, 3)} s` : "at uneven times (fed as stamped)";
   const cut = o.windows_per_snapshot === 1 ? ""
     : `, each cut into ${o.windows_per_snapshot} consecutive windows of ${grouped(o.window, 0)} samples${o.left_over > 0 ? ` (its last ${grouped(o.left_over, 0)} not replayed)` : ""}`;
-  lines.push(`    ${o.snapshots} snapshots ${spacing}${cut}, ${o.rpm} rpm`);
+  lines.push(`    ${o.snapshots} snapshots ${spacing}${cut}, ${o.rpm} rpm, ${o.geometry ? "the manifest's bearing geometry" : "no bearing geometry"}`);
   if (o.out_of_order.length > 0) {
     const shown = o.out_of_order.slice(0, 5).map((g) => `#${g.index} stamped ${grouped(g.stamp_s, 1)} s, taken as ${grouped(g.taken_s, 1)} s`).join("; ");
     lines.push(`    ${o.out_of_order.length} stamp(s) out of order with the rest: ${shown}${o.out_of_order.length > 5 ? "; …" : ""}`);
@@ -72,32 +75,35 @@ function formatTarget(t: Target): string {
 
 export function formatReport(report: ValidationReport, verbose = false): string {
   const lines: string[] = [];
+  const records = report.records;
   const counts = [
-    report.cwru === null ? null : `${new Set(report.cwru.runs.map((o) => o.file)).size} CWRU records (${report.cwru.runs.length} runs)`,
-    report.femto === null ? null : `${report.femto.length} FEMTO runs`,
+    records === null ? null : `${new Set(records.runs.map((o) => `${o.set}/${o.file}`)).size} labelled records (${records.runs.length} runs)`,
+    report.to_failure === null ? null : `${report.to_failure.length} runs to failure`,
   ].filter((c) => c !== null).join(", ");
-  const window = report.cwru === null ? "" : `, CWRU window ${report.window}`;
-  lines.push(`Validation of the release firmware on ${report.data_dir}: ${counts}${window}, in ${report.elapsed_s.toFixed(1)} s`);
-  if (report.cwru !== null) {
+  const window = records === null ? "" : `, window ${report.window}`;
+  lines.push(`Validation of the release firmware on ${report.data_dir} (${report.sets.join(", ")}): ${counts}${window}, in ${report.elapsed_s.toFixed(1)} s`);
+  if (records !== null) {
+    const sets = [...new Set(records.runs.map((o) => o.set))].join(", ");
     for (const mode of MODES) {
-      const tables = report.cwru.tables.filter((t) => t.mode === mode);
+      const tables = records.tables.filter((t) => t.mode === mode);
       if (tables.length === 0) continue;
-      lines.push("", `CWRU ${MODE_TITLES[mode]}: true label × verdict (summary.fault); windows right: the windows whose own diagnosis is the label's`);
+      lines.push("", `Labelled records (${sets}) ${MODE_TITLES[mode]}: true label × verdict (summary.fault); windows right: the windows whose own diagnosis is the label's`);
       for (const table of tables) lines.push(...formatTable(table));
     }
-    if (report.cwru.speed.length > 0) {
+    if (records.speed.length > 0) {
       lines.push("", `Shaft speed measured without rpm (median shaft_hz over the windows that measured one, against the manifest's rpm/60)`);
-      for (const s of report.cwru.speed) {
+      for (const s of records.speed) {
         lines.push(`  ${s.group.padEnd(18)} median ${s.median_pct.toFixed(2)} %, max ${s.max_pct.toFixed(2)} %, within ${SPEED_TOLERANCE_PCT} %: ${s.within} of ${s.runs}`);
       }
     }
-    if (verbose) lines.push("", ...formatRecords(report.cwru.runs));
+    if (verbose) lines.push("", ...formatRecords(records.runs));
   }
-  if (report.femto !== null) {
-    lines.push("", "FEMTO runs to failure (manifest rpm, no bearing geometry)",
+  if (report.to_failure !== null) {
+    const sets = [...new Set(report.to_failure.map((o) => o.set))];
+    lines.push("", `Runs to failure (${sets.join(", ")}; the manifest's rpm, and its bearing geometry where it gives one)`,
       `  first alarm: the first window whose alarm (the firmware's: evidence that stayed up and grew) is raised; ` +
       `first severe: the first of ${PERSISTENCE} windows in a row of severity ${SEVERE} or more (ISO zone C, or a severe bearing finding), which needs no growth`);
-    for (const o of report.femto) lines.push(formatFemto(o));
+    for (const o of report.to_failure) lines.push(formatRun(o, sets.length > 1));
   }
   if (report.targets.length > 0) {
     lines.push("", "Targets");

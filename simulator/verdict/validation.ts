@@ -1,13 +1,14 @@
 // The verdict on the real recordings (`impeller validate`): how the firmware's diagnoses compare
-// with the labels. CWRU records as confusion tables (true label × verdict) per sample rate and
-// sensor end, the measured shaft speed against the manifest's, and a few stated targets judged;
-// FEMTO runs to failure as the first alarm against the failure. Numbers only: it judges the
-// targets and leaves the rest to the reader.
+// with the labels. Labelled records (CWRU's, another rig's) as confusion tables (true label ×
+// verdict) per sample rate and sensor, the measured shaft speed against the manifest's, and a few
+// stated targets judged; runs to failure (FEMTO's, another rig's) as the first alarm against the
+// failure, and the verdict against the fault where the manifest names it. Numbers only: it judges
+// the targets and leaves the rest to the reader.
 
 import { FAULTS } from "../../protocol/messages.js";
 import {
   LABELS, median, MODES, replayRecordings, SENSORS,
-  type CwruRecord, type FemtoRun, type Label, type Mode, type Sensor, type SnapshotPlan, type SnapshotTimes, type ValidateOptions,
+  type LabelledRecord, type FailureRun, type Label, type Mode, type Sensor, type SnapshotPlan, type SnapshotTimes, type ValidateOptions,
 } from "../replay/recordings.js";
 import type { ReplayResult, WindowResult } from "../replay/replay.js";
 
@@ -33,8 +34,10 @@ export const TARGET_SIZE_IN: readonly [number, number] = [0.007, 0.021];
 /** The race-fault targets cover the drive end at these sample rates. */
 export const TARGET_RATES_HZ: readonly number[] = [12000, 48000];
 
-/** One CWRU record replayed once (with or without the manifest's rpm). */
+/** One labelled record replayed once (with or without the manifest's rpm). */
 export interface RecordOutcome {
+  /** The data set's name. */
+  set: string;
   file: string;
   record: number;
   label: Label | string;
@@ -100,8 +103,16 @@ export interface Target {
   note: string | null;
 }
 
-export interface FemtoOutcome {
+export interface FailureOutcome {
+  /** The data set's name. */
+  set: string;
   bearing: string;
+  /** Whether the run was replayed with a bearing geometry (the manifest's). */
+  geometry: boolean;
+  /** The fault the manifest says the bearing failed of, and whether the verdict names it (null:
+   *  no label, or one the verdict does not know what is right for). */
+  label: string | null;
+  right: boolean | null;
   file: string;
   snapshots: number;
   /** The windows each snapshot was cut into: one of the snapshot's length, or for a snapshot
@@ -130,16 +141,22 @@ export interface FemtoOutcome {
 export interface ValidationReport {
   data_dir: string;
   window: number;
-  only: "cwru" | "femto" | null;
-  cwru: { runs: RecordOutcome[]; tables: ConfusionTable[]; speed: SpeedStats[] } | null;
-  femto: FemtoOutcome[] | null;
+  only: string | null;
+  /** The data sets run (folder names). */
+  sets: string[];
+  /** The labelled records of every data set run (null: none holds any). */
+  records: { runs: RecordOutcome[]; tables: ConfusionTable[]; speed: SpeedStats[] } | null;
+  /** The runs to failure of every data set run (null: none holds any). */
+  to_failure: FailureOutcome[] | null;
   targets: Target[];
   errors: string[];
   elapsed_s: number;
 }
 
-export function groupName(rateHz: number, sensor: Sensor): string {
-  return `${rateHz / 1000} kHz ${sensor.replace(/_/g, " ")}`;
+/** A group of records: sample rate and sensor, after the data set's name when the records come
+ *  from several. */
+export function groupName(rateHz: number, sensor: Sensor, set: string | null = null): string {
+  return `${set === null ? "" : `${set}: `}${rateHz / 1000} kHz ${sensor.replace(/_/g, " ")}`;
 }
 
 /** Groups in reading order: drive end before fan end before any other sensor (by name), then by
@@ -255,10 +272,12 @@ function seenFaults(byFault: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(byFault).filter(([, n]) => n > 0));
 }
 
-export function recordOutcome(record: CwruRecord, mode: Mode, result: ReplayResult | { error: string }): RecordOutcome {
+/** A record's outcome; `named` puts its data set's name in its group (records of several sets). */
+export function recordOutcome(record: LabelledRecord, mode: Mode, result: ReplayResult | { error: string }, named = false): RecordOutcome {
   const base = {
-    file: record.file, record: record.record, label: record.label, fault_size_in: record.fault_size_in, load_hp: record.load_hp,
-    sample_rate_hz: record.sample_rate_hz, sensor: record.sensor, group: groupName(record.sample_rate_hz, record.sensor), mode, rpm: record.shaft_rpm,
+    set: record.set, file: record.file, record: record.record, label: record.label, fault_size_in: record.fault_size_in, load_hp: record.load_hp,
+    sample_rate_hz: record.sample_rate_hz, sensor: record.sensor, group: groupName(record.sample_rate_hz, record.sensor, named ? record.set : null),
+    mode, rpm: record.shaft_rpm,
   };
   if ("error" in result) {
     return { ...base, verdict: ERROR_VERDICT, windows: 0, windows_by_fault: {}, shaft_hz: null, speed_error_pct: null, error: result.error };
@@ -279,19 +298,20 @@ export function recordOutcome(record: CwruRecord, mode: Mode, result: ReplayResu
   };
 }
 
-export function femtoOutcome(run: FemtoRun, times: SnapshotTimes, plan: SnapshotPlan, result: ReplayResult | { error: string }): FemtoOutcome {
+export function failureOutcome(run: FailureRun, times: SnapshotTimes, plan: SnapshotPlan, result: ReplayResult | { error: string }): FailureOutcome {
+  const right = run.label === null ? null : rightFault(run.label);
   const base = {
-    bearing: run.bearing, file: run.file, snapshots: run.snapshots, ...plan, rpm: run.shaft_rpm, interval_s: times.interval_s,
+    set: run.set, bearing: run.bearing, geometry: run.geometry !== null, label: run.label, file: run.file, snapshots: run.snapshots, ...plan, rpm: run.shaft_rpm, interval_s: times.interval_s,
     uniform: times.uniform, out_of_order: times.out_of_order,
     failure_s: (times.times_s.at(-1) ?? 0) + run.samples_per_snapshot / run.sample_rate_hz,
   };
   if ("error" in result) {
-    return { ...base, verdict: ERROR_VERDICT, windows_by_fault: {}, first_alarm_s: null, first_alarm_level: null, first_severe_s: null, error: result.error };
+    return { ...base, verdict: ERROR_VERDICT, right: null, windows_by_fault: {}, first_alarm_s: null, first_alarm_level: null, first_severe_s: null, error: result.error };
   }
   const raised = result.windows.find((w) => w.alarm !== "none");
   return {
-    ...base, verdict: result.summary.fault, windows_by_fault: seenFaults(result.summary.windows_by_fault),
-    first_alarm_s: result.summary.first_alarm_s, first_alarm_level: raised?.alarm ?? null, first_severe_s: result.summary.first_severe_s, error: null,
+    ...base, verdict: result.summary.fault, right: right === null ? null : result.summary.fault === right,
+    windows_by_fault: seenFaults(result.summary.windows_by_fault), first_alarm_s: result.summary.first_alarm_s, first_alarm_level: raised?.alarm ?? null, first_severe_s: result.summary.first_severe_s, error: null,
   };
 }
 
@@ -299,13 +319,14 @@ export function femtoOutcome(run: FemtoRun, times: SnapshotTimes, plan: Snapshot
 export async function validate(options: ValidateOptions): Promise<ValidationReport> {
   const started = performance.now();
   const replayed = await replayRecordings(options);
-  const runs = replayed.cwru?.map((r) => recordOutcome(r.record, r.mode, r.result)) ?? null;
-  const femto = replayed.femto?.map((r) => femtoOutcome(r.run, r.times, r.plan, r.result)) ?? null;
-  const errors = [...(runs ?? []), ...(femto ?? [])].flatMap((o) => (o.error === null ? [] : [o.error]));
+  const named = new Set(replayed.records?.map((r) => r.record.set)).size > 1;
+  const runs = replayed.records?.map((r) => recordOutcome(r.record, r.mode, r.result, named)) ?? null;
+  const toFailure = replayed.runs?.map((r) => failureOutcome(r.run, r.times, r.plan, r.result)) ?? null;
+  const errors = [...(runs ?? []), ...(toFailure ?? [])].flatMap((o) => (o.error === null ? [] : [o.error]));
   return {
-    data_dir: replayed.dir, window: replayed.window, only: options.only ?? null,
-    cwru: runs === null ? null : { runs, tables: confusionTables(runs), speed: speedStats(runs) },
-    femto, targets: runs === null ? [] : judgeTargets(runs), errors: [...new Set(errors)],
+    data_dir: replayed.dir, window: replayed.window, only: options.only ?? null, sets: replayed.sets,
+    records: runs === null ? null : { runs, tables: confusionTables(runs), speed: speedStats(runs) },
+    to_failure: toFailure, targets: runs === null ? [] : judgeTargets(runs), errors: [...new Set(errors)],
     elapsed_s: (performance.now() - started) / 1000,
   };
 }

@@ -9,10 +9,10 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FAULTS } from "../../protocol/messages.js";
 import { readRecording, replay, summarise, ReplayError, type ReplayResult, type WindowResult } from "../../simulator/replay/replay.js";
-import { confusionTables, faultColumns, femtoOutcome, judgeTargets, recordOutcome, speedStats, validate, type RecordOutcome, type ValidationReport } from "../../simulator/verdict/validation.js";
+import { confusionTables, faultColumns, failureOutcome, judgeTargets, recordOutcome, speedStats, validate, type RecordOutcome, type ValidationReport } from "../../simulator/verdict/validation.js";
 import { formatTable } from "../../simulator/verdict/validation-text.js";
 import { runValidate } from "../../cli/validate.js";
-import { snapshotPlan, snapshotTimes, snapshotWindows, ValidateError, type CwruRecord, type FemtoRun, type Label, type Mode, type Sensor } from "../../simulator/replay/recordings.js";
+import { snapshotPlan, snapshotTimes, snapshotWindows, ValidateError, type LabelledRecord, type FailureRun, type Label, type Mode, type Sensor } from "../../simulator/replay/recordings.js";
 import { releaseFirmware } from "../support/firmware.js";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url);
@@ -20,7 +20,7 @@ const FIXTURES = new URL("../fixtures/", import.meta.url);
 function outcome(label: Label, verdict: string, mode: Mode = "with_rpm", rate = 12000, sensor: Sensor = "drive_end", extra: Partial<RecordOutcome> = {}): RecordOutcome {
   const group = `${rate / 1000} kHz ${sensor.replace("_", " ")}`;
   return {
-    file: `${label}-${verdict}.f32`, record: 1, label, fault_size_in: label === "normal" ? 0 : 0.007, load_hp: 0, sample_rate_hz: rate, sensor, group,
+    set: "cwru", file: `${label}-${verdict}.f32`, record: 1, label, fault_size_in: label === "normal" ? 0 : 0.007, load_hp: 0, sample_rate_hz: rate, sensor, group,
     mode, rpm: 1800, verdict, windows: 10, windows_by_fault: { [verdict]: 10 }, shaft_hz: null, speed_error_pct: null, error: null, ...extra,
   };
 }
@@ -99,8 +99,8 @@ describe("speed measured without rpm", () => {
   });
 
   it("takes the median of the windows' shaft_hz against rpm/60", () => {
-    const record: CwruRecord = {
-      file: "r.f32", record: 7, label: "inner", fault_size_in: 0.014, load_hp: 1, shaft_rpm: 1800, sample_rate_hz: 48000, bearing: "6205", sensor: "drive_end", units: "g",
+    const record: LabelledRecord = {
+      set: "cwru", file: "r.f32", record: 7, label: "inner", fault_size_in: 0.014, load_hp: 1, shaft_rpm: 1800, sample_rate_hz: 48000, bearing: "6205", sensor: "drive_end", units: "g",
     };
     const windows = [29.7, 30.1, 36.6].map((hz, index) => ({ index, features: { shaft_hz: hz } }) as unknown as WindowResult);
     const result = { summary: { fault: "inner_race", windows: 3, windows_by_fault: { none: 0, inner_race: 3 } }, windows } as unknown as ReplayResult;
@@ -175,10 +175,10 @@ describe("FEMTO snapshot times", () => {
   });
 
   it("reports the failure as the last snapshot's start plus its length, and the first window in alarm", () => {
-    const run: FemtoRun = { units: "g", file: "f.f32", bearing: "B", shaft_rpm: 1800, sample_rate_hz: 25600, samples_per_snapshot: 2560, snapshots: 3, snapshot_start_s: [0, 10, 20] };
+    const run: FailureRun = { set: "femto", units: "g", file: "f.f32", bearing: "B", geometry: null, label: null, shaft_rpm: 1800, sample_rate_hz: 25600, samples_per_snapshot: 2560, snapshots: 3, snapshot_start_s: [0, 10, 20] };
     const windows = ["none", "alert", "danger"].map((alarm, index) => ({ index, time_s: index * 10, alarm }) as unknown as WindowResult);
     const result = { summary: { fault: "unknown", windows: 3, windows_by_fault: { unknown: 3 }, first_alarm_s: 10, first_severe_s: null }, windows } as unknown as ReplayResult;
-    expect(femtoOutcome(run, snapshotTimes(run.snapshot_start_s), snapshotPlan(2560, 4096), result)).toMatchObject({
+    expect(failureOutcome(run, snapshotTimes(run.snapshot_start_s), snapshotPlan(2560, 4096), result)).toMatchObject({
       window: 2560, windows_per_snapshot: 1, left_over: 0, failure_s: 20.1, first_alarm_s: 10, first_alarm_level: "alert", first_severe_s: null, verdict: "unknown", interval_s: 10, uniform: true,
     });
   });
@@ -245,24 +245,24 @@ describe("impeller validate on a small data folder", () => {
     const report = JSON.parse(text) as ValidationReport;
     expect(report.errors).toEqual([]);
     expect(report.window).toBe(4096);
-    expect(report.cwru!.runs.map((o) => `${o.record} ${o.mode}`)).toEqual(["97 with_rpm", "97 without_rpm", "105 with_rpm", "105 without_rpm"]);
-    for (const o of report.cwru!.runs) {
+    expect(report.records!.runs.map((o) => `${o.record} ${o.mode}`)).toEqual(["97 with_rpm", "97 without_rpm", "105 with_rpm", "105 without_rpm"]);
+    for (const o of report.records!.runs) {
       expect(o.windows).toBe(5); // 20480 samples, windows of 4096
       expect(Object.values(o.windows_by_fault).reduce((a, b) => a + b, 0)).toBe(5);
       expect(typeof o.verdict).toBe("string");
       expect(o.shaft_hz).toBeGreaterThan(0);
       expect(o.speed_error_pct === null).toBe(o.mode === "with_rpm");
     }
-    expect(report.cwru!.tables.map((t) => `${t.mode} ${t.group}`)).toEqual([
+    expect(report.records!.tables.map((t) => `${t.mode} ${t.group}`)).toEqual([
       "with_rpm 12 kHz drive end", "with_rpm all records", "without_rpm 12 kHz drive end", "without_rpm all records",
     ]);
-    expect(report.cwru!.tables[0].rows.map((r) => [r.label, r.total])).toEqual([["normal", 1], ["inner", 1]]);
-    expect(report.cwru!.speed.map((s) => [s.group, s.runs])).toEqual([["12 kHz drive end", 2], ["all records", 2]]);
+    expect(report.records!.tables[0].rows.map((r) => [r.label, r.total])).toEqual([["normal", 1], ["inner", 1]]);
+    expect(report.records!.speed.map((s) => [s.group, s.runs])).toEqual([["12 kHz drive end", 2], ["all records", 2]]);
     expect(report.targets.map((t) => [t.mode, t.total])).toEqual([
       ["with_rpm", 1], ["with_rpm", 0], ["with_rpm", 1], ["with_rpm", 0], ["with_rpm", 0], ["with_rpm", 1], ["with_rpm", 1],
       ["without_rpm", 1], ["without_rpm", 0], ["without_rpm", 1], ["without_rpm", 0], ["without_rpm", 0], ["without_rpm", 1], ["without_rpm", 1],
     ]);
-    const [femto] = report.femto!;
+    const [femto] = report.to_failure!;
     expect(femto).toMatchObject({ bearing: "Bearing1_1", snapshots: 20, uniform: false, interval_s: 10, out_of_order: [], failure_s: 28020.1, error: null });
     expect(Object.values(femto.windows_by_fault).reduce((a, b) => a + b, 0)).toBe(20);
   });
@@ -275,7 +275,7 @@ describe("impeller validate on a small data folder", () => {
     const longRun = { ...femtoRun, samples_per_snapshot: 12800, snapshots: 4, snapshot_start_s: [0, 60, 120, 180] };
     fs.writeFileSync(path.join(longDir, "femto", "manifest.json"), JSON.stringify({ runs: [longRun] }));
     const report = JSON.parse((await run([longDir, "--json", "--only", "femto"])).text) as ValidationReport;
-    const [femto] = report.femto!;
+    const [femto] = report.to_failure!;
     expect(femto).toMatchObject({ snapshots: 4, window: 4096, windows_per_snapshot: 3, left_over: 512, uniform: true, interval_s: 60, error: null });
     expect(femto.failure_s).toBeCloseTo(180.5, 9);
     expect(Object.values(femto.windows_by_fault).reduce((a, b) => a + b, 0)).toBe(12);
@@ -289,12 +289,12 @@ describe("impeller validate on a small data folder", () => {
     const json = JSON.parse((await run([path.join(dir, "data"), "--json"])).text) as ValidationReport;
     const { code, text } = await run([path.join(dir, "data"), "--verbose"]);
     expect(code).toBe(0);
-    expect(text).toContain("CWRU with rpm (the manifest's shaft speed)");
-    expect(text).toContain("CWRU without rpm (the firmware measures the shaft speed)");
+    expect(text).toContain("Labelled records (cwru) with rpm (the manifest's shaft speed)");
+    expect(text).toContain("Labelled records (cwru) without rpm (the firmware measures the shaft speed)");
     expect(text).toMatch(/^ {2}12 kHz drive end$/m);
     expect(text).toMatch(/^ {2}Bearing1_1: first alarm( \((alert|danger)\))? (never|at [\d,.]+ s of 28,020\.1 s); first severe (never|at [\d,.]+ s of 28,020\.1 s)/m);
     expect(text).toContain("Targets");
-    for (const o of json.cwru!.runs) {
+    for (const o of json.records!.runs) {
       expect(text).toContain(`  ${o.record} ${o.label} ${o.fault_size_in!.toFixed(3)} in 0 hp, 12 kHz drive end, ${o.mode.replace("_", " ")}: ${o.verdict} (`);
     }
     expect((await run([path.join(dir, "data")])).text).not.toContain("Records (verdict");
@@ -302,15 +302,15 @@ describe("impeller validate on a small data folder", () => {
 
   it("runs one data set with --only", async () => {
     const report = JSON.parse((await run([path.join(dir, "data"), "--json", "--only", "femto"])).text) as ValidationReport;
-    expect(report.cwru).toBeNull();
+    expect(report.records).toBeNull();
     expect(report.targets).toEqual([]);
-    expect(report.femto).toHaveLength(1);
-    expect(JSON.parse((await run([path.join(dir, "data"), "--json", "--only", "cwru"])).text).femto).toBeNull();
+    expect(report.to_failure).toHaveLength(1);
+    expect(JSON.parse((await run([path.join(dir, "data"), "--json", "--only", "cwru"])).text).to_failure).toBeNull();
   });
 
   it("stops with a clear error when the data folder is missing", async () => {
     const missing = path.join(dir, "nowhere");
-    await expect(run([missing])).rejects.toThrow(new ValidateError("no_data", `no data folder at ${missing}: name the folder that holds cwru/ and femto/ (default ../shared/data)`));
+    await expect(run([missing])).rejects.toThrow(new ValidateError("no_data", `no data folder at ${missing}: name a folder with a manifest.json, or one whose folders have one (default ../shared/data)`));
   });
 
   it("takes another rig's manifest: a sensor of its own name, no record numbers, fault sizes or loads", async () => {
@@ -318,11 +318,11 @@ describe("impeller validate on a small data folder", () => {
     writeData(other, cwruRecords.map(({ record: _record, fault_size_in: _size, load_hp: _load, ...rest }) => ({ ...rest, sensor: "bearing_housing" })));
     const report = JSON.parse((await run([other, "--json", "--only", "cwru"])).text) as ValidationReport;
     expect(report.errors).toEqual([]);
-    expect(report.cwru!.runs.map((o) => `${o.record} ${o.label} ${o.group} ${o.fault_size_in} ${o.load_hp}`)).toEqual([
+    expect(report.records!.runs.map((o) => `${o.record} ${o.label} ${o.group} ${o.fault_size_in} ${o.load_hp}`)).toEqual([
       "1 normal 12 kHz bearing housing null null", "1 normal 12 kHz bearing housing null null",
       "2 inner 12 kHz bearing housing null null", "2 inner 12 kHz bearing housing null null",
     ]);
-    expect(report.cwru!.tables.map((t) => `${t.mode} ${t.group}`)).toEqual([
+    expect(report.records!.tables.map((t) => `${t.mode} ${t.group}`)).toEqual([
       "with_rpm 12 kHz bearing housing", "with_rpm all records", "without_rpm 12 kHz bearing housing", "without_rpm all records",
     ]);
     // The drive-end targets have no records of theirs; the others judge all records.
@@ -337,16 +337,75 @@ describe("impeller validate on a small data folder", () => {
     writeData(cwruOnly);
     fs.rmSync(path.join(cwruOnly, "femto"), { recursive: true });
     const report = JSON.parse((await run([cwruOnly, "--json"])).text) as ValidationReport;
-    expect(report.femto).toBeNull();
-    expect(report.cwru!.runs).toHaveLength(4);
+    expect(report.to_failure).toBeNull();
+    expect(report.records!.runs).toHaveLength(4);
     const femtoOnly = path.join(dir, "femto-only");
     writeData(femtoOnly);
     fs.rmSync(path.join(femtoOnly, "cwru"), { recursive: true });
     const femto = JSON.parse((await run([femtoOnly, "--json"])).text) as ValidationReport;
-    expect([femto.cwru, femto.femto!.length]).toEqual([null, 1]);
+    expect([femto.records, femto.to_failure!.length]).toEqual([null, 1]);
     const empty = path.join(dir, "empty");
     fs.mkdirSync(empty);
-    await expect(run([empty])).rejects.toThrow(new ValidateError("no_data", `${empty} holds neither cwru/ nor femto/: name the folder that holds them (default ../shared/data)`));
+    await expect(run([empty])).rejects.toThrow(new ValidateError("no_data", `${empty} holds no manifest.json, nor any folder with one: name the folder that holds the data sets (default ../shared/data)`));
+  });
+
+  it("finds data sets by any folder name, or takes the folder named as one, and runs one by name with --only", async () => {
+    // Two rigs' records in folders of their own names, beside a run-to-failure set: each record's
+    // group names its set, as records of several sets are.
+    const rigs = path.join(dir, "rigs");
+    writeData(rigs);
+    fs.renameSync(path.join(rigs, "cwru"), path.join(rigs, "rig-b"));
+    fs.renameSync(path.join(rigs, "femto"), path.join(rigs, "rig-c-life"));
+    fs.mkdirSync(path.join(rigs, "rig-a"));
+    fs.copyFileSync(new URL("cwru-105-inner-12k-excerpt.f32", FIXTURES), path.join(rigs, "rig-a", "inner.f32"));
+    fs.writeFileSync(path.join(rigs, "rig-a", "manifest.json"), JSON.stringify({ bearings, records: [{ ...cwruRecords[1], file: "inner.f32", sensor: "housing" }] }));
+    fs.mkdirSync(path.join(rigs, "notes")); // a folder without a manifest is no data set
+    const report = JSON.parse((await run([rigs, "--json"])).text) as ValidationReport;
+    expect(report.errors).toEqual([]);
+    expect(report.sets).toEqual(["rig-a", "rig-b", "rig-c-life"]);
+    expect(report.records!.runs.map((o) => `${o.set} ${o.record} ${o.group}`)).toEqual([
+      "rig-a 105 rig-a: 12 kHz housing", "rig-a 105 rig-a: 12 kHz housing",
+      "rig-b 97 rig-b: 12 kHz drive end", "rig-b 97 rig-b: 12 kHz drive end", "rig-b 105 rig-b: 12 kHz drive end", "rig-b 105 rig-b: 12 kHz drive end",
+    ]);
+    expect(report.records!.tables.filter((t) => t.mode === "with_rpm").map((t) => t.group)).toEqual(["rig-b: 12 kHz drive end", "rig-a: 12 kHz housing", "all records"]);
+    expect(report.to_failure!.map((o) => `${o.set} ${o.bearing}`)).toEqual(["rig-c-life Bearing1_1"]);
+    const text = (await run([rigs])).text;
+    expect(text).toContain("(rig-a, rig-b, rig-c-life): 3 labelled records (6 runs), 1 runs to failure, window 4096");
+    expect(text).toContain("Labelled records (rig-a, rig-b) with rpm");
+    // One set by its folder's name; the folder of one set named itself.
+    const only = JSON.parse((await run([rigs, "--json", "--only", "rig-a"])).text) as ValidationReport;
+    expect([only.sets, only.records!.runs.length, only.to_failure]).toEqual([["rig-a"], 2, null]);
+    const itself = JSON.parse((await run([path.join(rigs, "rig-a"), "--json"])).text) as ValidationReport;
+    expect([itself.sets, itself.records!.runs.map((o) => o.group)]).toEqual([["rig-a"], ["12 kHz housing", "12 kHz housing"]]);
+    await expect(run([rigs, "--only", "rig-z"])).rejects.toThrow(`--only "rig-z" names no data set of ${rigs} (rig-a, rig-b, rig-c-life)`);
+    await expect(run([rigs, "--only", ""])).rejects.toThrow("--only names a data set");
+  });
+
+  it("replays a run with the manifest's bearing geometry and judges its verdict against the fault it names", async () => {
+    // CWRU 105's excerpt as a run of five snapshots of 4096 samples a minute apart, stamped by
+    // an interval instead of a list: with the 6205's geometry the firmware can name the inner
+    // race, which it cannot without one.
+    const life = path.join(dir, "life");
+    fs.mkdirSync(life, { recursive: true });
+    fs.copyFileSync(new URL("cwru-105-inner-12k-excerpt.f32", FIXTURES), path.join(life, "inner.f32"));
+    const inner = { file: "inner.f32", bearing: "6205", label: "inner", shaft_rpm: 1797, sample_rate_hz: 12000, samples_per_snapshot: 4096, snapshots: 5, snapshot_interval_s: 60 };
+    fs.writeFileSync(path.join(life, "manifest.json"), JSON.stringify({ bearings, runs: [inner, { ...inner, bearing: "unnamed", label: "spalling" }, { ...inner, bearing: "unnamed", label: "outer" }] }));
+    const report = JSON.parse((await run([life, "--json"])).text) as ValidationReport;
+    const [withGeometry, without, wrong] = report.to_failure!;
+    expect(withGeometry).toMatchObject({ set: "life", geometry: true, label: "inner", interval_s: 60, uniform: true, failure_s: 240 + 4096 / 12000 });
+    const samples = readRecording(path.join(life, "inner.f32"));
+    const direct = await replay(samples, { rateHz: 12000, rpm: 1797, window: 4096, intervalS: 60, geometry: [9, 7.94, 39.04, 0], firmware: await releaseFirmware() });
+    expect(direct.summary.windows_by_fault.inner_race).toBe(5);
+    expect(withGeometry).toMatchObject({ verdict: "inner_race", right: true, windows_by_fault: { inner_race: 5 } });
+    expect(without).toMatchObject({ geometry: false, label: "spalling", right: null, verdict: "unknown", windows_by_fault: { unknown: 5 } });
+    expect(wrong).toMatchObject({ label: "outer", right: false, verdict: "unknown" });
+    const text = (await run([life])).text;
+    expect(text).toContain(`  6205: first alarm`);
+    expect(text).toContain("verdict inner_race (inner_race 5); failed of inner: right");
+    expect(text).toContain("failed of spalling: not judged");
+    expect(text).toContain("verdict unknown (unknown 5); failed of outer: wrong");
+    expect(text).toContain("    5 snapshots every 60 s, 1797 rpm, the manifest's bearing geometry");
+    expect(text).toContain("    5 snapshots every 60 s, 1797 rpm, no bearing geometry");
   });
 
   it("reads a record in m/s² as such when the manifest says so: the same diagnoses as the record in g", async () => {
@@ -356,7 +415,7 @@ describe("impeller validate on a small data folder", () => {
     const inMetres = g.map((x) => x * 9.80665);
     fs.writeFileSync(path.join(metric, "cwru", "cwru-105-inner-12k-m-s2.f32"), new Uint8Array(inMetres.buffer));
     const report = JSON.parse((await run([metric, "--json", "--only", "cwru"])).text) as ValidationReport;
-    const [inG, inMs2] = [report.cwru!.runs.filter((o) => o.record === 105), report.cwru!.runs.filter((o) => o.record === 1105)];
+    const [inG, inMs2] = [report.records!.runs.filter((o) => o.record === 105), report.records!.runs.filter((o) => o.record === 1105)];
     expect(inMs2.map((o) => [o.mode, o.verdict, o.windows_by_fault])).toEqual(inG.map((o) => [o.mode, o.verdict, o.windows_by_fault]));
     // The units reach the firmware: the acceleration it measures is the g record's, not 9.8 times it.
     const options = { rateHz: 12000, window: 4096, rpm: 1797, firmware: await releaseFirmware() };
@@ -375,7 +434,7 @@ describe("impeller validate on a small data folder", () => {
     const other = path.join(dir, "other-labels");
     writeData(other, [cwruRecords[0], { ...cwruRecords[1], label: "cage" }]);
     const report = JSON.parse((await run([other, "--json"])).text) as ValidationReport;
-    const table = report.cwru!.tables.find((t) => t.mode === "with_rpm" && t.group === "all records")!;
+    const table = report.records!.tables.find((t) => t.mode === "with_rpm" && t.group === "all records")!;
     expect(table.rows.map((r) => [r.label, r.total, r.right, r.windows, r.windows_right])).toEqual([["normal", 1, table.rows[0].right, 5, table.rows[0].windows_right], ["cage", 1, null, 5, null]]);
     expect(table.rows[0].right).not.toBeNull();
     // No target counts it: the inner-race targets have no record.
@@ -391,8 +450,11 @@ describe("impeller validate on a small data folder", () => {
     await expect(validate({ dir: broken, firmware: await releaseFirmware() })).rejects.toThrow(`${manifest}: records[0].label is not a non-empty string: ""`);
     fs.writeFileSync(manifest, "{ not json");
     await expect(validate({ dir: broken, firmware: await releaseFirmware() })).rejects.toThrow(`${manifest} is not JSON`);
+    fs.writeFileSync(manifest, JSON.stringify({ bearings }));
+    await expect(validate({ dir: broken, firmware: await releaseFirmware() })).rejects.toThrow(`${manifest} holds neither records (labelled recordings) nor runs (runs to failure)`);
+    // A data set --only names that the folder does not hold: the ones it does.
     fs.rmSync(path.join(broken, "femto", "manifest.json"));
-    await expect(validate({ dir: broken, only: "femto", firmware: await releaseFirmware() })).rejects.toThrow(`${path.join(broken, "femto", "manifest.json")} is missing`);
+    await expect(validate({ dir: broken, only: "femto", firmware: await releaseFirmware() })).rejects.toThrow(`--only "femto" names no data set of ${broken} (cwru)`);
   });
 
   it("reports a missing recording as an error line naming it, runs the others, and exits 1", async () => {
@@ -404,8 +466,8 @@ describe("impeller validate on a small data folder", () => {
     const report = JSON.parse(text) as ValidationReport;
     expect(report.errors).toHaveLength(1);
     expect(report.errors[0]).toContain(`cannot read ${path.join(partial, "cwru", "cwru-97-normal-12k.f32")}`);
-    expect(report.cwru!.runs.map((o) => [o.record, o.verdict === "error"])).toEqual([[97, true], [97, true], [105, false], [105, false]]);
-    expect(report.femto![0].error).toBeNull();
+    expect(report.records!.runs.map((o) => [o.record, o.verdict === "error"])).toEqual([[97, true], [97, true], [105, false], [105, false]]);
+    expect(report.to_failure![0].error).toBeNull();
     expect((await run([partial])).text).toMatch(/^Errors \(1; the other records ran\)\n {2}cannot read .*cwru-97-normal-12k\.f32/m);
   });
 });
