@@ -42,7 +42,7 @@ export function analysisInit(samples: i32): i32 {
   if (status < 0) return status;
   streamInit();
   bandsInit();
-  speedInit(samples, fft_size);
+  speedInit(samples);
   return STATUS_OK;
 }
 

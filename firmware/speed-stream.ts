@@ -57,10 +57,12 @@ let window_samples: i32 = 0;
 export let stream_new_points: i32 = 0;
 export let stream_restarted: bool = false;
 
-/** Sizes the stream for windows of `samples` whose transforms go up to `fft_size` points. */
-export function speedInit(samples: i32, fft_size: i32): void {
+/** Sizes the stream for windows of `samples`: SPEED_POINTS_MAX points whatever the window's
+ *  length (the analysis's buffers hold their spectrum, analysis/buffers.ts), so that the speed is
+ *  read over the same time, and as finely, from windows of 1,024 samples as of 4,096. */
+export function speedInit(samples: i32): void {
   window_samples = samples;
-  stream_max = min(SPEED_POINTS_MAX, fft_size);
+  stream_max = SPEED_POINTS_MAX;
   stream = new StaticArray<i16>(stream_max);
   stream_count = 0;
   step = 0;

@@ -77,7 +77,7 @@ function bufferFree(ptr: usize, capacity: i32): bool {
   if (ptr == 0 || capacity <= 0) return false;
   const end = <u64>ptr + (<u64>capacity << 2);
   if (end > (<u64>memory.size() << 16)) return false;
-  if (ASSERTS) assert(power.length == bins, "power spectrum not of the window's bins");
+  if (ASSERTS) assert(power.length >= bins, "power spectrum shorter than the window's bins");
   return apart(ptr, end, changetype<usize>(last_window), last_window.length)
     && apart(ptr, end, changetype<usize>(raw), raw.length)
     && apart(ptr, end, changetype<usize>(power), power.length)

@@ -10,6 +10,10 @@ export const PASSBAND_SHARE: f64 = 0.4;
 /** The widest envelope band, as a share of the sample rate: it sizes the envelope buffers (fs/12:
  *  M = 1024 points for a 4096-sample window, which keeps the window within two pages). */
 export const BAND_WIDTH_MAX_SHARE: f64 = 1.0 / 12.0;
+/** Points of a band's envelope streamed over consecutive windows (envelope-stream.ts): the
+ *  stream's length in time is these points at the stream's rate, which the defects' modulation
+ *  sets, whatever the window's length (the buffers and the FFT's tables hold a spectrum of them). */
+export const STREAM_POINTS: i32 = 1024;
 /** Defect harmonics tested (ANALYSIS.md §5). */
 export const HARMONICS: i32 = 3;
 /** Rolling elements slip 1–2 % against the cage (Randall & Antoni 2011): the real defect

@@ -7,7 +7,7 @@
 // window's second half and this one's first) fills the gap, so the stream is seamless.
 
 import { fftRealPlaced, fftSlot, fftSlotShift } from "../fft";
-import { DEFECTS, SLIP_MAX, FINDING_ALPHA, LN_10 } from "./constants";
+import { DEFECTS, SLIP_MAX, FINDING_ALPHA, LN_10, STREAM_POINTS } from "./constants";
 import { band_modulation_hz, band_low_hz, band_high_hz, ENVELOPE_BANDS } from "./bands";
 import { bandEnvelope, bandSpanHz, windowedSpectrum } from "./envelope";
 import {
@@ -16,12 +16,10 @@ import {
   bpfo_ln_p, bpfi_ln_p, bsf_ln_p, ftf_ln_p, bpfo_strength, bpfi_strength, bsf_strength, ftf_strength, bpfi_sidebands,
 } from "./evidence";
 import { machine, result } from "./machine";
-import { window_samples, fft_size, raw, baseband, envelope, envelope_points_max, setRawEnds } from "./buffers";
+import { window_samples, fft_size, raw, baseband, envelope, setRawEnds } from "./buffers";
 import { ASSERTS, holds } from "../assert";
 import { speed_bin_hz, speed_reference_z, speed_reference_hz, FAMILY_Z } from "../speed";
 
-/** Points of the envelope streamed over consecutive windows. */
-const STREAM_POINTS: i32 = 1024;
 const STREAM_DECIMATION_MAX: i32 = 16;
 /** The stream's rate against the highest modulation it must carry: Nyquist at 1.25 × it. */
 const STREAM_RATE_OVER_MODULATION: f64 = 2.5;
@@ -94,10 +92,12 @@ const HANN_HALF_OVERLAP_POWER_CORRELATION: f64 = 1.0 / 36.0;
 // An average of AVERAGE_SPECTRA_MAX spectra is worth fewer independent ones, within the tail's terms.
 if (AVERAGE_SPECTRA_MAX > AVERAGE_SHAPE_MAX) ERROR("the average's shape past the averaged tail's terms");
 
-/** Sizes the stream (once per boot): up to STREAM_POINTS points a band, no more than one band's
- *  envelope holds, and the average of each band's spectra. */
+/** Sizes the stream (once per boot): STREAM_POINTS points a band, whatever the window's length
+ *  (a window of 2048 samples once had a stream of its band envelope's 512 points, half the
+ *  time of a 4096-sample window's and bins twice as wide), and the average of each band's
+ *  spectra. */
 export function streamInit(): void {
-  stream_points = min(STREAM_POINTS, envelope_points_max);
+  stream_points = STREAM_POINTS;
   stream = new StaticArray<f32>(ENVELOPE_BANDS * stream_points);
   average = new StaticArray<f32>(ENVELOPE_BANDS * (stream_points / 2 + 1));
 }

@@ -3,7 +3,7 @@
 // alone; taken when it is clear and fine enough, else the configured speed stands. Then the
 // velocity of the running-speed lines and of the vane pass.
 
-import { speedCapture } from "../speed-stream";
+import { speedCapture, SPEED_POINTS_MAX } from "../speed-stream";
 import { speedFromStream, speedFromSpectrum, speedCheckRange, speed_hz, speed_z, speed_confidence, speed_bin_hz, speed_sum_hh, FAMILY_Z } from "../speed";
 import { PASSBAND_SHARE, SLIP_MAX } from "./constants";
 import { machine, result } from "./machine";
@@ -58,9 +58,9 @@ let speed_streamed: bool = false;
  *  (speed.ts, ANALYSIS.md §4). Runs before the window's own spectra: it borrows their buffers. */
 export function measureSpeed(samples_ptr: usize, previous_ptr: usize): void {
   // The scratch speed-stream.ts and speed.ts write: a window of f32 and half of one and one
-  // more for the decimation; the stream's points + 2 f32 (no more than fft_size), half of them
+  // more for the decimation; the stream's points + 2 f32 (up to SPEED_POINTS_MAX), half of them
   // and one more, and as many again for the prominences.
-  if (ASSERTS) assert(holds(raw, 0, fft_size + 2) && holds(power, 0, bins) && holds(baseband, 0, bins) && fft_size >= window_samples && bins == (fft_size >> 1) + 1, "speed's scratch smaller than it writes");
+  if (ASSERTS) assert(holds(raw, 0, max(fft_size, SPEED_POINTS_MAX) + 2) && holds(power, 0, max(bins, SPEED_POINTS_MAX / 2 + 1)) && holds(baseband, 0, max(bins, SPEED_POINTS_MAX / 2 + 1)) && fft_size >= window_samples && bins == (fft_size >> 1) + 1, "speed's scratch smaller than it writes");
   speedRange();
   speed_streamed = speedCapture(samples_ptr, previous_ptr, machine.sample_rate_hz, speed_top_hz, changetype<usize>(raw), changetype<usize>(power));
   if (speed_streamed) speedFromStream(speed_low_hz, speed_high_hz, speed_top_hz, machine.ftf_order, stream_reference_hz, changetype<usize>(raw), changetype<usize>(power), changetype<usize>(baseband));

@@ -248,7 +248,7 @@ export function debug_speed_stream_begin(window: i32, rate_hz: f64, top_hz: f64)
   speed_window = window;
   speed_rate_hz = rate_hz;
   speed_top_hz = top_hz;
-  speedInit(window, window);
+  speedInit(window);
   speed_previous = new StaticArray<f32>(window);
   speed_current = new StaticArray<f32>(window);
   speed_scratch_a = new StaticArray<f32>(window + 2);
