@@ -218,6 +218,23 @@ function fields(file: string, where: string, value: unknown) {
   return { object, number, text, oneOf, list, fail };
 }
 
+/** The names other data sets give CWRU's four labels (MFPT's baseline, Paderborn's healthy and
+ *  inner ring, IMS's roller element, the short IR / OR / B, any case, with spaces, hyphens or
+ *  underscores), so that another rig's manifest is judged as CWRU's is. */
+const LABEL_NAMES: Record<Label, readonly string[]> = {
+  normal: ["normal", "healthy", "baseline", "none"],
+  inner: ["inner", "inner race", "inner ring", "ir", "bpfi"],
+  outer: ["outer", "outer race", "outer ring", "or", "bpfo"],
+  ball: ["ball", "roller", "rolling element", "roller element", "element", "b", "bsf"],
+};
+
+/** A manifest's label as one of LABELS where it names one, else as given. */
+export function canonicalLabel(label: string): string {
+  const name = label.trim().toLowerCase().replace(/[\s_-]+/g, " ");
+  for (const canonical of LABELS) if (LABEL_NAMES[canonical].includes(name)) return canonical;
+  return label;
+}
+
 export const UNITS = ["g", "m/s2"] as const;
 
 /** An object's `units` (g or m/s2), or `fallback` when it names none. */
@@ -259,7 +276,7 @@ export function parseRecordsManifest(file: string, value: Record<string, unknown
     const rpm = check.object.shaft_rpm === null ? null : check.number("shaft_rpm", true);
     const optional = (key: string): number | null => (check.object[key] === undefined || check.object[key] === null ? null : check.number(key));
     const record: LabelledRecord = {
-      set, file: plainFile(check.text("file"), check), record: optional("record") ?? i + 1, label: check.text("label"),
+      set, file: plainFile(check.text("file"), check), record: optional("record") ?? i + 1, label: canonicalLabel(check.text("label")),
       fault_size_in: optional("fault_size_in"), load_hp: optional("load_hp"), shaft_rpm: rpm,
       sample_rate_hz: check.number("sample_rate_hz", true), bearing, sensor: check.text("sensor"), units: unitsOf(check, units),
     };
@@ -295,7 +312,7 @@ export function parseRunsManifest(file: string, value: Record<string, unknown>, 
     return {
       set, units: unitsOf(check, units),
       file: plainFile(check.text("file"), check), bearing, geometry: Object.hasOwn(bearings, bearing) ? bearings[bearing] : null,
-      label: check.object.label === undefined ? null : check.text("label"),
+      label: check.object.label === undefined ? null : canonicalLabel(check.text("label")),
       shaft_rpm: check.number("shaft_rpm", true),
       sample_rate_hz: check.number("sample_rate_hz", true), samples_per_snapshot: check.number("samples_per_snapshot", true),
       snapshots, snapshot_start_s: starts,

@@ -12,7 +12,7 @@ import { readRecording, replay, summarise, ReplayError, type ReplayResult, type 
 import { confusionTables, faultColumns, failureOutcome, judgeTargets, recordOutcome, speedStats, validate, type RecordOutcome, type ValidationReport } from "../../simulator/verdict/validation.js";
 import { formatTable } from "../../simulator/verdict/validation-text.js";
 import { runValidate } from "../../cli/validate.js";
-import { snapshotPlan, snapshotTimes, snapshotWindows, ValidateError, type LabelledRecord, type FailureRun, type Label, type Mode, type Sensor } from "../../simulator/replay/recordings.js";
+import { canonicalLabel, snapshotPlan, snapshotTimes, snapshotWindows, ValidateError, type LabelledRecord, type FailureRun, type Label, type Mode, type Sensor } from "../../simulator/replay/recordings.js";
 import { releaseFirmware } from "../support/firmware.js";
 
 const FIXTURES = new URL("../fixtures/", import.meta.url);
@@ -181,6 +181,16 @@ describe("FEMTO snapshot times", () => {
     expect(failureOutcome(run, snapshotTimes(run.snapshot_start_s), snapshotPlan(2560, 4096), result)).toMatchObject({
       window: 2560, windows_per_snapshot: 1, left_over: 0, failure_s: 20.1, first_alarm_s: 10, first_alarm_level: "alert", first_severe_s: null, verdict: "unknown", interval_s: 10, uniform: true,
     });
+  });
+});
+
+describe("another data set's names for CWRU's labels", () => {
+  it("judges them as CWRU's four, in any case and with spaces, hyphens or underscores; others stay as given", () => {
+    expect(["Normal", "healthy", "BASELINE", "none"].map(canonicalLabel)).toEqual(["normal", "normal", "normal", "normal"]);
+    expect(["inner", "Inner Race", "inner_ring", "IR", "bpfi"].map(canonicalLabel)).toEqual(["inner", "inner", "inner", "inner", "inner"]);
+    expect(["outer", "outer-race", "Outer Ring", "OR", "BPFO"].map(canonicalLabel)).toEqual(["outer", "outer", "outer", "outer", "outer"]);
+    expect(["ball", "roller", "rolling_element", "roller element", "B"].map(canonicalLabel)).toEqual(["ball", "ball", "ball", "ball", "ball"]);
+    expect(["cage", "inner+outer", "Inner and outer", "spall"].map(canonicalLabel)).toEqual(["cage", "inner+outer", "Inner and outer", "spall"]);
   });
 });
 
@@ -432,7 +442,7 @@ describe("impeller validate on a small data folder", () => {
 
   it("counts another rig's labels in rows of their own, after CWRU's, and judges nothing of them", async () => {
     const other = path.join(dir, "other-labels");
-    writeData(other, [cwruRecords[0], { ...cwruRecords[1], label: "cage" }]);
+    writeData(other, [{ ...cwruRecords[0], label: "Healthy" }, { ...cwruRecords[1], label: "cage" }]);
     const report = JSON.parse((await run([other, "--json"])).text) as ValidationReport;
     const table = report.records!.tables.find((t) => t.mode === "with_rpm" && t.group === "all records")!;
     expect(table.rows.map((r) => [r.label, r.total, r.right, r.windows, r.windows_right])).toEqual([["normal", 1, table.rows[0].right, 5, table.rows[0].windows_right], ["cage", 1, null, 5, null]]);
