@@ -248,9 +248,16 @@ function plainFile(name: string, check: ReturnType<typeof fields>): string {
   return name;
 }
 
-/** The manifest's `bearings`: geometries by name (required of labelled records, optional of runs). */
+/** The manifest's `bearings`: geometries by name (required of labelled records, optional of
+ *  runs); a manifest of one bearing may give it alone as `bearing` (CWRU's gives its drive end's
+ *  there too), named by its `name` or "bearing". */
 function parseBearings(file: string, top: ReturnType<typeof fields>, required: boolean): Record<string, Bearing> {
-  const bearingsValue = top.object.bearings;
+  let bearingsValue = top.object.bearings;
+  const single = top.object.bearing;
+  if (bearingsValue === undefined && typeof single === "object" && single !== null && !Array.isArray(single)) {
+    const name = (single as Record<string, unknown>).name;
+    bearingsValue = { [typeof name === "string" && name !== "" ? name : "bearing"]: single };
+  }
   if (bearingsValue === undefined && !required) return {};
   if (typeof bearingsValue !== "object" || bearingsValue === null || Array.isArray(bearingsValue)) top.fail("bearings is not an object of bearing geometries");
   const bearings: Record<string, Bearing> = {};
@@ -271,14 +278,17 @@ export function parseRecordsManifest(file: string, value: Record<string, unknown
   const units = unitsOf(top, "g");
   const records = top.list("records", RECORDS_MAX).map((entry, i): LabelledRecord => {
     const check = fields(file, `records[${i}]`, entry);
-    const bearing = check.text("bearing");
-    if (bearings[bearing] === undefined) check.fail(`.bearing ${JSON.stringify(bearing)} is not in bearings (${Object.keys(bearings).join(", ")})`);
-    const rpm = check.object.shaft_rpm === null ? null : check.number("shaft_rpm", true);
+    // A record may leave its bearing out where the manifest has one.
+    const names = Object.keys(bearings);
+    const bearing = check.object.bearing === undefined && names.length === 1 ? names[0] : check.text("bearing");
+    if (!Object.hasOwn(bearings, bearing)) check.fail(`.bearing ${JSON.stringify(bearing)} is not in bearings (${names.join(", ")})`);
+    const rpm = check.object.shaft_rpm === undefined || check.object.shaft_rpm === null ? null : check.number("shaft_rpm", true);
     const optional = (key: string): number | null => (check.object[key] === undefined || check.object[key] === null ? null : check.number(key));
     const record: LabelledRecord = {
       set, file: plainFile(check.text("file"), check), record: optional("record") ?? i + 1, label: canonicalLabel(check.text("label")),
       fault_size_in: optional("fault_size_in"), load_hp: optional("load_hp"), shaft_rpm: rpm,
-      sample_rate_hz: check.number("sample_rate_hz", true), bearing, sensor: check.text("sensor"), units: unitsOf(check, units),
+      sample_rate_hz: check.number("sample_rate_hz", true), bearing,
+      sensor: check.object.sensor === undefined ? "" : check.text("sensor"), units: unitsOf(check, units),
     };
     if (check.object.samples !== undefined) record.samples = check.number("samples", true);
     return record;

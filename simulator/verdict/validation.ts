@@ -156,7 +156,7 @@ export interface ValidationReport {
 /** A group of records: sample rate and sensor, after the data set's name when the records come
  *  from several. */
 export function groupName(rateHz: number, sensor: Sensor, set: string | null = null): string {
-  return `${set === null ? "" : `${set}: `}${rateHz / 1000} kHz ${sensor.replace(/_/g, " ")}`;
+  return `${set === null ? "" : `${set}: `}${rateHz / 1000} kHz${sensor === "" ? "" : ` ${sensor.replace(/_/g, " ")}`}`;
 }
 
 /** Groups in reading order: drive end before fan end before any other sensor (by name), then by

@@ -391,6 +391,20 @@ describe("impeller validate on a small data folder", () => {
     await expect(run([rigs, "--only", ""])).rejects.toThrow("--only names a data set");
   });
 
+  it("takes a manifest of one bearing given alone, records without a bearing, sensor or speed", async () => {
+    const minimal = path.join(dir, "minimal");
+    fs.mkdirSync(minimal, { recursive: true });
+    fs.copyFileSync(new URL("cwru-105-inner-12k-excerpt.f32", FIXTURES), path.join(minimal, "a.f32"));
+    const manifest = { bearing: { name: "6205", ...bearings["6205"] }, records: [{ file: "a.f32", label: "Inner Race", sample_rate_hz: 12000 }] };
+    fs.writeFileSync(path.join(minimal, "manifest.json"), JSON.stringify(manifest));
+    const report = JSON.parse((await run([minimal, "--json"])).text) as ValidationReport;
+    expect(report.errors).toEqual([]);
+    expect(report.records!.runs.map((o) => [o.label, o.mode, o.group, o.rpm, o.sensor])).toEqual([["inner", "without_rpm", "12 kHz", null, ""]]);
+    // Two bearings and a record that names neither: refused, naming them.
+    fs.writeFileSync(path.join(minimal, "manifest.json"), JSON.stringify({ bearings: { ...bearings, "6203": bearings["6205"] }, records: manifest.records }));
+    await expect(run([minimal])).rejects.toThrow("records[0].bearing is not a non-empty string: undefined");
+  });
+
   it("replays a run with the manifest's bearing geometry and judges its verdict against the fault it names", async () => {
     // CWRU 105's excerpt as a run of five snapshots of 4096 samples a minute apart, stamped by
     // an interval instead of a list: with the 6205's geometry the firmware can name the inner
