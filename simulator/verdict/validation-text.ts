@@ -52,9 +52,10 @@ export function formatRun(o: FailureOutcome, named = false): string {
   if (o.error !== null) return `  ${name}: ${o.error}`;
   const failure = o.failure_s ?? 0;
   const at = (s: number | null): string => (s === null ? "never" : `at ${grouped(s, 1)} s of ${grouped(failure, 1)} s (${percent(s, failure)})`);
+  const inAlarm = o.alarm_verdict === null ? "" : `; in alarm ${o.alarm_verdict} (${faultCounts(o.alarm_windows_by_fault ?? {})})`;
   const label = o.label === null ? "" : `; failed of ${o.label}: ${o.right === null ? "not judged" : o.right ? "right" : "wrong"}`;
   const lines = [
-    `  ${name}: first alarm${o.first_alarm_level === null ? "" : ` (${o.first_alarm_level})`} ${at(o.first_alarm_s)}; first severe ${at(o.first_severe_s)}; verdict ${o.verdict} (${faultCounts(o.windows_by_fault)})${label}`,
+    `  ${name}: first alarm${o.first_alarm_level === null ? "" : ` (${o.first_alarm_level})`} ${at(o.first_alarm_s)}; first severe ${at(o.first_severe_s)}; verdict ${o.verdict} (${faultCounts(o.windows_by_fault)})${inAlarm}${label}`,
   ];
   const spacing = o.uniform ? `every ${grouped(o.interval_s ?? 0, 3)} s` : "at uneven times (fed as stamped)";
   const cut = o.windows_per_snapshot === 1 ? ""

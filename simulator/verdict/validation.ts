@@ -10,7 +10,7 @@ import {
   LABELS, median, MODES, replayRecordings, SENSORS,
   type LabelledRecord, type FailureRun, type Label, type Mode, type Sensor, type SnapshotPlan, type SnapshotTimes, type ValidateOptions,
 } from "../replay/recordings.js";
-import type { ReplayResult, WindowResult } from "../replay/replay.js";
+import { summarise, type ReplayResult, type WindowResult } from "../replay/replay.js";
 
 /** The diagnosis that is right for each label. */
 export const RIGHT_FAULT: Record<Label, string> = { normal: "none", inner: "inner_race", outer: "outer_race", ball: "rolling_element" };
@@ -109,10 +109,15 @@ export interface FailureOutcome {
   bearing: string;
   /** Whether the run was replayed with a bearing geometry (the manifest's). */
   geometry: boolean;
-  /** The fault the manifest says the bearing failed of, and whether the verdict names it (null:
-   *  no label, or one the verdict does not know what is right for). */
+  /** The fault the manifest says the bearing failed of, and whether the verdict in alarm (the
+   *  whole run's when it never raised one) names it (null: no label, or one the verdict does not
+   *  know what is right for). */
   label: string | null;
   right: boolean | null;
+  /** The verdict of the windows from the first alarm on, and their windows by diagnosis (null:
+   *  no alarm). */
+  alarm_verdict: string | null;
+  alarm_windows_by_fault: Record<string, number> | null;
   file: string;
   snapshots: number;
   /** The windows each snapshot was cut into: one of the snapshot's length, or for a snapshot
@@ -306,11 +311,18 @@ export function failureOutcome(run: FailureRun, times: SnapshotTimes, plan: Snap
     failure_s: (times.times_s.at(-1) ?? 0) + run.samples_per_snapshot / run.sample_rate_hz,
   };
   if ("error" in result) {
-    return { ...base, verdict: ERROR_VERDICT, right: null, windows_by_fault: {}, first_alarm_s: null, first_alarm_level: null, first_severe_s: null, error: result.error };
+    return { ...base, verdict: ERROR_VERDICT, right: null, alarm_verdict: null, alarm_windows_by_fault: null, windows_by_fault: {}, first_alarm_s: null, first_alarm_level: null, first_severe_s: null, error: result.error };
   }
   const raised = result.windows.find((w) => w.alarm !== "none");
+  // What the firmware told the operator once it raised the alarm: the verdict of the windows
+  // from the first alarm on (of the whole run when it never raised one), judged against the fault
+  // the bearing failed of. A run is mostly a sound bearing: the whole run's verdict says so.
+  const inAlarm = raised === undefined ? null : result.windows.slice(result.windows.indexOf(raised));
+  const alarmSummary = inAlarm === null ? null : summarise(inAlarm, 0);
+  const judged = alarmSummary?.fault ?? result.summary.fault;
   return {
-    ...base, verdict: result.summary.fault, right: right === null ? null : result.summary.fault === right,
+    ...base, verdict: result.summary.fault, right: right === null ? null : judged === right,
+    alarm_verdict: alarmSummary?.fault ?? null, alarm_windows_by_fault: alarmSummary === null ? null : seenFaults(alarmSummary.windows_by_fault),
     windows_by_fault: seenFaults(result.summary.windows_by_fault), first_alarm_s: result.summary.first_alarm_s, first_alarm_level: raised?.alarm ?? null, first_severe_s: result.summary.first_severe_s, error: null,
   };
 }

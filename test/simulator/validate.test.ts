@@ -176,7 +176,7 @@ describe("FEMTO snapshot times", () => {
 
   it("reports the failure as the last snapshot's start plus its length, and the first window in alarm", () => {
     const run: FailureRun = { set: "femto", units: "g", file: "f.f32", bearing: "B", geometry: null, label: null, shaft_rpm: 1800, sample_rate_hz: 25600, samples_per_snapshot: 2560, snapshots: 3, snapshot_start_s: [0, 10, 20] };
-    const windows = ["none", "alert", "danger"].map((alarm, index) => ({ index, time_s: index * 10, alarm }) as unknown as WindowResult);
+    const windows = ["none", "alert", "danger"].map((alarm, index) => ({ index, time_s: index * 10, alarm, fault: "unknown", findings: [] }) as unknown as WindowResult);
     const result = { summary: { fault: "unknown", windows: 3, windows_by_fault: { unknown: 3 }, first_alarm_s: 10, first_severe_s: null }, windows } as unknown as ReplayResult;
     expect(failureOutcome(run, snapshotTimes(run.snapshot_start_s), snapshotPlan(2560, 4096), result)).toMatchObject({
       window: 2560, windows_per_snapshot: 1, left_over: 0, failure_s: 20.1, first_alarm_s: 10, first_alarm_level: "alert", first_severe_s: null, verdict: "unknown", interval_s: 10, uniform: true,
@@ -191,6 +191,31 @@ describe("another data set's names for CWRU's labels", () => {
     expect(["outer", "outer-race", "Outer Ring", "OR", "BPFO"].map(canonicalLabel)).toEqual(["outer", "outer", "outer", "outer", "outer"]);
     expect(["ball", "roller", "rolling_element", "roller element", "B"].map(canonicalLabel)).toEqual(["ball", "ball", "ball", "ball", "ball"]);
     expect(["cage", "inner+outer", "Inner and outer", "spall"].map(canonicalLabel)).toEqual(["cage", "inner+outer", "Inner and outer", "spall"]);
+  });
+});
+
+describe("a run to failure's verdict in alarm", () => {
+  const starts = Array.from({ length: 13 }, (_, i) => i * 10);
+  const run: FailureRun = { set: "life", units: "g", file: "f.f32", bearing: "B", geometry: null, label: "outer", shaft_rpm: 1800, sample_rate_hz: 25600, samples_per_snapshot: 2560, snapshots: 13, snapshot_start_s: starts };
+  const sound = (n: number, value: string): string[] => Array.from({ length: n }, () => value);
+  const result = (alarms: string[], faults: string[]): ReplayResult => {
+    const windows = alarms.map((alarm, index) => ({ index, time_s: index * 10, alarm, fault: faults[index], findings: [] }) as unknown as WindowResult);
+    return { summary: summarise(windows, 130), windows } as unknown as ReplayResult;
+  };
+
+  it("is the verdict of the windows from the first alarm on, judged against the fault the bearing failed of", () => {
+    // A sound bearing for most of the run: the whole run's verdict is none; in alarm, the outer race.
+    const outcome = failureOutcome(run, snapshotTimes(run.snapshot_start_s), snapshotPlan(2560, 4096),
+      result([...sound(10, "none"), "alert", "alert", "danger"], [...sound(10, "none"), "outer_race", "unknown", "outer_race"]));
+    expect(outcome).toMatchObject({ verdict: "none", alarm_verdict: "outer_race", alarm_windows_by_fault: { outer_race: 2, unknown: 1 }, right: true });
+    expect(failureOutcome({ ...run, label: "inner" }, snapshotTimes(run.snapshot_start_s), snapshotPlan(2560, 4096),
+      result([...sound(10, "none"), "alert", "alert", "danger"], [...sound(10, "none"), "outer_race", "unknown", "outer_race"])).right).toBe(false);
+  });
+
+  it("is the whole run's when it never raised an alarm", () => {
+    const outcome = failureOutcome(run, snapshotTimes(run.snapshot_start_s), snapshotPlan(2560, 4096),
+      result(sound(13, "none"), [...sound(8, "none"), ...sound(5, "outer_race")]));
+    expect(outcome).toMatchObject({ verdict: "outer_race", alarm_verdict: null, alarm_windows_by_fault: null, right: true });
   });
 });
 
@@ -420,7 +445,7 @@ describe("impeller validate on a small data folder", () => {
     const samples = readRecording(path.join(life, "inner.f32"));
     const direct = await replay(samples, { rateHz: 12000, rpm: 1797, window: 4096, intervalS: 60, geometry: [9, 7.94, 39.04, 0], firmware: await releaseFirmware() });
     expect(direct.summary.windows_by_fault.inner_race).toBe(5);
-    expect(withGeometry).toMatchObject({ verdict: "inner_race", right: true, windows_by_fault: { inner_race: 5 } });
+    expect(withGeometry).toMatchObject({ verdict: "inner_race", right: true, windows_by_fault: { inner_race: 5 }, alarm_verdict: null });
     expect(without).toMatchObject({ geometry: false, label: "spalling", right: null, verdict: "unknown", windows_by_fault: { unknown: 5 } });
     expect(wrong).toMatchObject({ label: "outer", right: false, verdict: "unknown" });
     const text = (await run([life])).text;
