@@ -20,7 +20,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { compileFirmware } from "../host/runtime/firmware.js";
 import { replay, readRecording, type ReplayResult } from "../simulator/replay/replay.js";
-import { parseRecordsManifest } from "../simulator/replay/recordings.js";
+import { geometryOf, parseRecordsManifest } from "../simulator/replay/recordings.js";
 import { resample } from "../simulator/replay/resample.js";
 import { Random } from "../simulator/physics/random.js";
 
@@ -67,8 +67,7 @@ const lines: string[] = [];
 const started = performance.now();
 for (const record of records) {
   const samples = readRecording(path.join(cwruDir, record.file));
-  const b = manifest.bearings[record.bearing];
-  const geometry: [number, number, number, number] = [b.rolling_elements, b.element_diameter_mm, b.pitch_diameter_mm, b.contact_angle_deg];
+  const geometry = geometryOf(manifest.bearings[record.bearing]);
   const expected = EXPECTED[record.label];
   const verdicts: string[] = [];
   for (const rate of RATES[record.sample_rate_hz]) {

@@ -15,7 +15,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { compileFirmware } from "../host/runtime/firmware.js";
 import { replay, readRecording, type ReplayOptions } from "../simulator/replay/replay.js";
-import { parseRecordsManifest } from "../simulator/replay/recordings.js";
+import { geometryOf, parseRecordsManifest } from "../simulator/replay/recordings.js";
 
 const { values } = parseArgs({
   options: { data: { type: "string", default: "../shared/data" }, image: { type: "string", default: "build/firmware.wasm" } },
@@ -47,10 +47,9 @@ for (const scale of SCALES) {
   const tallies: Record<Mode, Tally> = Object.fromEntries(MODES.map((m) => [m, { right: 0, wrongRace: 0, speedWithin: 0, speedRuns: 0, verdicts: [] }])) as unknown as Record<Mode, Tally>;
   for (const record of records) {
     const samples = readRecording(path.join(cwruDir, record.file));
-    const b = manifest.bearings[record.bearing];
     const base: ReplayOptions = {
       rateHz: SOURCE_RATE_HZ * scale, window: WINDOW, firmware, units: record.units,
-      geometry: [b.rolling_elements, b.element_diameter_mm, b.pitch_diameter_mm, b.contact_angle_deg],
+      geometry: geometryOf(manifest.bearings[record.bearing]),
     };
     const shaftHz = (record.shaft_rpm! * scale) / 60;
     for (const mode of MODES) {

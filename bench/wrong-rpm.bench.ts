@@ -13,7 +13,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { compileFirmware } from "../host/runtime/firmware.js";
 import { replay, readRecording } from "../simulator/replay/replay.js";
-import { parseRecordsManifest } from "../simulator/replay/recordings.js";
+import { geometryOf, parseRecordsManifest } from "../simulator/replay/recordings.js";
 
 const { values } = parseArgs({
   options: {
@@ -36,8 +36,7 @@ const tallies = FACTORS.map((): Tally => ({ right: 0, otherRace: 0, windows: 0, 
 const started = performance.now();
 for (const record of records) {
   const samples = readRecording(path.join(cwruDir, record.file));
-  const b = manifest.bearings[record.bearing];
-  const geometry: [number, number, number, number] = [b.rolling_elements, b.element_diameter_mm, b.pitch_diameter_mm, b.contact_angle_deg];
+  const geometry = geometryOf(manifest.bearings[record.bearing]);
   const trueHz = record.shaft_rpm! / 60;
   for (const [i, factor] of FACTORS.entries()) {
     const result = await replay(samples, { rateHz: record.sample_rate_hz, window: 4096, firmware, geometry, rpm: record.shaft_rpm! * factor });

@@ -113,14 +113,14 @@ export interface ValidateOptions {
   firmware?: CompiledFirmware;
 }
 
-/** One CWRU record replayed once, with or without the manifest's rpm. */
+/** One labelled record replayed once, with or without the manifest's rpm. */
 export interface RecordReplay {
   record: LabelledRecord;
   mode: Mode;
   result: ReplayResult | { error: string };
 }
 
-/** One FEMTO run replayed snapshot by snapshot, at the times its stamps give. */
+/** One run to failure replayed snapshot by snapshot, at the times its stamps give. */
 export interface FailureReplay {
   run: FailureRun;
   times: SnapshotTimes;
@@ -392,7 +392,7 @@ function errorText(error: unknown): string {
 }
 
 /** A bearing's geometry as the replay configures it. */
-function geometryOf(b: Bearing): [number, number, number, number] {
+export function geometryOf(b: Bearing): [number, number, number, number] {
   return [b.rolling_elements, b.element_diameter_mm, b.pitch_diameter_mm, b.contact_angle_deg];
 }
 
