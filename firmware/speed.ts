@@ -169,7 +169,8 @@ function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_
 /** Whether a shaft turning in [low_hz, high_hz] makes a family at `hz`: `hz` is one of its
  *  harmonics, or a sub-multiple of it (whose family holds the shaft's: the octave question
  *  estimate() answers within a range, not a wrong configuration), or one of the cage's
- *  combinations below it that estimate() resolves (cageShare; its caller has the geometry). */
+ *  combinations below it or its BPFO above it, which estimate() resolves (shareOf; its caller
+ *  has the geometry). */
 function explainedBy(hz: f64, low_hz: f64, high_hz: f64): bool {
   for (let m = 2; m <= HARMONICS_MAX; m++) {
     const over = hz / <f64>m;
@@ -177,18 +178,34 @@ function explainedBy(hz: f64, low_hz: f64, high_hz: f64): bool {
     if ((over >= low_hz && over <= high_hz) || (times >= low_hz && times <= high_hz)) return true;
     if (over < low_hz && times > high_hz) break;
   }
-  for (let i = 0; i < CAGE_SHARES; i++) {
-    const shaft_hz = hz / cageShare(i);
+  for (let i = 0; i < SHARES; i++) {
+    const share = shareOf(i);
+    if (share <= 0.0) continue;
+    const shaft_hz = hz / share;
     if (shaft_hz >= low_hz && shaft_hz <= high_hz) return true;
   }
   return false;
 }
 
-/** The cage's combinations with the shaft that lie below it, as shares of the shaft's rate, up
- *  to the cage's second order and the shaft's first: f_cage, 2 f_cage, f − f_cage, f − 2 f_cage. */
-const CAGE_SHARES: i32 = 4;
-function cageShare(i: i32): f64 {
-  return i == 0 ? cage_order : i == 1 ? 2.0 * cage_order : i == 2 ? 1.0 - cage_order : 1.0 - 2.0 * cage_order;
+/** The bearing's rates as shares of the shaft's: the cage's combinations with the shaft that
+ *  lie below it, up to the cage's second order and the shaft's first (f_cage, 2 f_cage,
+ *  f − f_cage, f − 2 f_cage), then the outer race's defect rate, BPFO, above it (0 when not
+ *  given). */
+const SHARES: i32 = 5;
+function shareOf(i: i32): f64 {
+  if (i == 0) return cage_order;
+  if (i == 1) return 2.0 * cage_order;
+  if (i == 2) return 1.0 - cage_order;
+  if (i == 3) return 1.0 - 2.0 * cage_order;
+  return bpfo_order;
+}
+
+/** The outer race's defect order, BPFO over the shaft (0: none). */
+let bpfo_order: f64 = 0.0;
+
+/** Sets the outer race's defect order the next estimates weigh (0: no geometry). */
+export function speedOuterRaceOrder(bpfo: f64): void {
+  bpfo_order = bpfo;
 }
 
 /** No estimate: the stream is too short (and nothing to doubt a configured speed with). */
@@ -243,15 +260,22 @@ function estimate(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64
   // A family at the cage's rate, or at a combination of the shaft and the cage, presupposes a
   // shaft turning faster (the cage turns because the shaft does): where that shaft's own family
   // is there, it is the explanation. Combinations up to the cage's second order and the shaft's
-  // first that lie below the shaft: f_cage, 2 f_cage, f − f_cage, f − 2 f_cage.
+  // first that lie below the shaft: f_cage, 2 f_cage, f − f_cage, f − 2 f_cage. So does a
+  // family at the outer race's defect rate, BPFO, of a shaft turning slower: a defect fixed in
+  // the load zone is struck at evenly spaced times, which make a family of lines at BPFO's
+  // harmonics, often the strongest in the spectrum. (An inner race's or a rolling element's
+  // impacts swell and fade as the defect turns through the load zone: their lines spread into
+  // sidebands of the shaft or the cage rather than a family of their own.) Where the candidate
+  // is BPFO of a shaft whose own family is there, that shaft is the speed.
   // With a configured speed the shaft sought may turn above the range searched, up to the
   // machine's whole range: a cage's family in the range then means no shaft in it.
   const shaft_limit_hz = Math.max(high_hz, check_high_hz);
   if (best_hz > 0.0 && cage_order > 0.0 && cage_order < 0.5) {
     let alternative_hz: f64 = 0.0;
     let alternative_z: f64 = FAMILY_Z;
-    for (let i = 0; i < CAGE_SHARES; i++) {
-      const share = cageShare(i);
+    for (let i = 0; i < SHARES; i++) {
+      const share = shareOf(i);
+      if (share <= 0.0) continue;
       const shaft_hz = best_hz / share;
       if (shaft_hz > shaft_limit_hz) continue;
       // The candidate's place is good to the line tolerance, divided by the share; the line

@@ -4,7 +4,7 @@
 // velocity of the running-speed lines and of the vane pass.
 
 import { speedCapture, SPEED_POINTS_MAX } from "../speed-stream";
-import { speedFromStream, speedFromSpectrum, speedCheckRange, speed_hz, speed_z, speed_confidence, speed_bin_hz, speed_sum_hh, FAMILY_Z } from "../speed";
+import { speedFromStream, speedFromSpectrum, speedCheckRange, speedOuterRaceOrder, speed_hz, speed_z, speed_confidence, speed_bin_hz, speed_sum_hh, FAMILY_Z } from "../speed";
 import { PASSBAND_SHARE, SLIP_MAX } from "./constants";
 import { machine, result } from "./machine";
 import { lineVelocity } from "./spectra";
@@ -62,6 +62,7 @@ export function measureSpeed(samples_ptr: usize, previous_ptr: usize): void {
   // and one more, and as many again for the prominences.
   if (ASSERTS) assert(holds(raw, 0, max(fft_size, SPEED_POINTS_MAX) + 2) && holds(power, 0, max(bins, SPEED_POINTS_MAX / 2 + 1)) && holds(baseband, 0, max(bins, SPEED_POINTS_MAX / 2 + 1)) && fft_size >= window_samples && bins == (fft_size >> 1) + 1, "speed's scratch smaller than it writes");
   speedRange();
+  speedOuterRaceOrder(machine.bpfo_order);
   speed_streamed = speedCapture(samples_ptr, previous_ptr, machine.sample_rate_hz, speed_top_hz, changetype<usize>(raw), changetype<usize>(power));
   if (speed_streamed) speedFromStream(speed_low_hz, speed_high_hz, speed_top_hz, machine.ftf_order, stream_reference_hz, changetype<usize>(raw), changetype<usize>(power), changetype<usize>(baseband));
 }

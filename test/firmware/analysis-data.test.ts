@@ -102,6 +102,26 @@ describe("shaft speed without rpm on a CWRU excerpt (test/fixtures)", () => {
   });
 });
 
+describe("an outer race's family is no shaft (test/fixtures)", () => {
+  // CWRU 132 (outer race 0.007 in, 1750 rpm) declared at 6 kHz: the same vibration on a machine
+  // turning at half the speed, 14.58 Hz, whose outer race's BPFO (3.585 × the shaft, 52.3 Hz)
+  // then lies in the range searched without rpm (10–60 Hz). Its family, the strongest in the
+  // spectrum, presupposes a shaft at BPFO / 3.585 whose own family is there: that shaft is the
+  // speed. The build before read the third window at 52.46 Hz, and called two windows an inner
+  // race.
+  it("no window is read at BPFO, and none names the inner race", async () => {
+    const result = await replay(readRecording(new URL("cwru-132-outer-12k-excerpt.f32", FIXTURES).pathname), {
+      rateHz: 6000, window: 4096, geometry: BEARINGS["6205"], firmware: await releaseFirmware(),
+    });
+    const shaftHz = 1750 / 60 / 2;
+    const bpfoHz = 3.5848 * shaftHz;
+    expect(result.windows.length).toBe(12);
+    for (const w of result.windows) expect(Math.abs(w.features.shaft_hz / bpfoHz - 1)).toBeGreaterThan(0.02);
+    expect(result.windows.filter((w) => w.fault === "inner_race")).toEqual([]);
+    expect(result.summary.fault).toBe("outer_race");
+  });
+});
+
 describe("a configured speed that is the nameplate's, not the running one (test/fixtures)", () => {
   // A 4-pole motor on 60 Hz is rated about 1750 rpm at full load; lightly loaded it runs near
   // its synchronous 1800. CWRU 105 (inner race, 1797 rpm) configured with 1750 rpm: the speed
