@@ -277,10 +277,11 @@ function estimate(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64
       const share = shareOf(i);
       if (share <= 0.0) continue;
       const shaft_hz = best_hz / share;
-      if (shaft_hz > shaft_limit_hz) continue;
       // The candidate's place is good to the line tolerance, divided by the share; the line
-      // sought there is good to the line tolerance itself.
+      // sought there is good to the line tolerance itself. A shaft within that of the range's
+      // top may be in it.
       const tolerance = LINE_TOLERANCE_BINS * bin_hz * (1.0 + 1.0 / share);
+      if (shaft_hz - tolerance > shaft_limit_hz) continue;
       const found = bestFamily(shaft_hz - tolerance, shaft_hz + tolerance, low, shaft_limit_hz, top);
       // Above the range searched, a shaft explains the candidate only with a family of three
       // lines at least below the top read (one or two lines are no family) that outscores it:

@@ -122,6 +122,26 @@ describe("an outer race's family is no shaft (test/fixtures)", () => {
   });
 });
 
+describe("a shaft at the top of the range that a cage's family presupposes (test/fixtures)", () => {
+  // CWRU 144 (outer race 0.007 in, 1797 rpm) declared at 24 kHz: a shaft at 59.9 Hz, just
+  // under the default range's top (60 Hz). A family at 0.4 of it outscores its own; as the
+  // cage's (FTF, 0.398) it presupposes a shaft at 60.1 Hz, give or take the candidate's
+  // tolerance, which reaches 59.9. The build before dropped that shaft for lying above the top
+  // before the tolerance was counted, read the windows at 23.9 Hz and called the outer race an
+  // inner race in every window.
+  it("the windows that measure a speed measure 59.9 Hz within 0.5 %, and name the outer race", async () => {
+    const result = await replay(readRecording(new URL("cwru-144-outer-12k-excerpt.f32", FIXTURES).pathname), {
+      rateHz: 24000, window: 4096, geometry: BEARINGS["6205"], firmware: await releaseFirmware(),
+    });
+    const shaftHz = (1797 / 60) * 2;
+    const measured = result.windows.filter((w) => w.features.shaft_conf > 0);
+    expect(measured.length).toBe(8);
+    for (const w of measured) expect(Math.abs(w.features.shaft_hz / shaftHz - 1)).toBeLessThan(0.005);
+    expect(result.windows.filter((w) => w.fault === "inner_race")).toEqual([]);
+    expect(result.summary.fault).toBe("outer_race");
+  });
+});
+
 describe("a configured speed that is the nameplate's, not the running one (test/fixtures)", () => {
   // A 4-pole motor on 60 Hz is rated about 1750 rpm at full load; lightly loaded it runs near
   // its synchronous 1800. CWRU 105 (inner race, 1797 rpm) configured with 1750 rpm: the speed
