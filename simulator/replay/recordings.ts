@@ -218,8 +218,8 @@ function fields(file: string, where: string, value: unknown) {
   return { object, number, text, oneOf, list, fail };
 }
 
-/** The names other data sets give CWRU's four labels (MFPT's baseline, Paderborn's healthy and
- *  inner ring, IMS's roller element, the short IR / OR / B, any case, with spaces, hyphens or
+/** The names other data sets give CWRU's four labels (a baseline or a healthy bearing, an inner
+ *  or outer ring, a roller element, the short IR / OR / B; any case, with spaces, hyphens or
  *  underscores), so that another rig's manifest is judged as CWRU's is. */
 const LABEL_NAMES: Record<Label, readonly string[]> = {
   normal: ["normal", "healthy", "baseline", "none"],
