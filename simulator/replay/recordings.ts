@@ -520,13 +520,13 @@ export async function replayRecordings(options: ValidateOptions): Promise<Replay
     };
   });
   const firmware = options.firmware ?? (await loadFirmware());
-  let records: RecordReplay[] | null = null;
-  let runs: FailureReplay[] | null = null;
-  for (const { set, records: manifest } of parsed) {
-    if (manifest !== null) records = [...(records ?? []), ...(await replayRecords(set.dir, manifest, window, firmware))];
-  }
-  for (const { set, runs: list } of parsed) {
-    if (list !== null) runs = [...(runs ?? []), ...(await replayRuns(set.dir, list, window, firmware))];
-  }
-  return { dir, window, sets: sets.map((set) => set.name), records, runs };
+  const records: RecordReplay[] = [];
+  const runs: FailureReplay[] = [];
+  for (const { set, records: manifest } of parsed) if (manifest !== null) records.push(...(await replayRecords(set.dir, manifest, window, firmware)));
+  for (const { set, runs: list } of parsed) if (list !== null) runs.push(...(await replayRuns(set.dir, list, window, firmware)));
+  return {
+    dir, window, sets: sets.map((set) => set.name),
+    records: parsed.some((p) => p.records !== null) ? records : null,
+    runs: parsed.some((p) => p.runs !== null) ? runs : null,
+  };
 }

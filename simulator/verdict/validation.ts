@@ -313,12 +313,12 @@ export function failureOutcome(run: FailureRun, times: SnapshotTimes, plan: Snap
   if ("error" in result) {
     return { ...base, verdict: ERROR_VERDICT, right: null, alarm_verdict: null, alarm_windows_by_fault: null, windows_by_fault: {}, first_alarm_s: null, first_alarm_level: null, first_severe_s: null, error: result.error };
   }
-  const raised = result.windows.find((w) => w.alarm !== "none");
+  const first = result.windows.findIndex((w) => w.alarm !== "none");
+  const raised = first < 0 ? undefined : result.windows[first];
   // What the firmware told the operator once it raised the alarm: the verdict of the windows
   // from the first alarm on (of the whole run when it never raised one), judged against the fault
   // the bearing failed of. A run is mostly a sound bearing: the whole run's verdict says so.
-  const inAlarm = raised === undefined ? null : result.windows.slice(result.windows.indexOf(raised));
-  const alarmSummary = inAlarm === null ? null : summarise(inAlarm, 0);
+  const alarmSummary = first < 0 ? null : summarise(result.windows.slice(first), 0);
   const judged = alarmSummary?.fault ?? result.summary.fault;
   return {
     ...base, verdict: result.summary.fault, right: right === null ? null : judged === right,
