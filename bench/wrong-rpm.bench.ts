@@ -18,7 +18,7 @@ import { geometryOf, parseRecordsManifest } from "../simulator/replay/recordings
 const { values } = parseArgs({
   options: {
     data: { type: "string", default: "../shared/data" }, image: { type: "string", default: "build/firmware.wasm" },
-    factors: { type: "string", default: "0.67,0.8,0.9,0.97,1,1.03,1.1,1.25,1.5" },
+    factors: { type: "string", default: "0.67,0.8,0.833,0.9,0.97,1,1.03,1.1,1.2,1.25,1.5" },
   },
 });
 const FACTORS = values.factors!.split(",").map(Number);

@@ -63,9 +63,10 @@ export let speed_reference_z: f64 = 0.0;
 let check_low_hz: f64 = 0.0;
 let check_high_hz: f64 = 0.0;
 /** Whether the configured speed is in doubt (ANALYSIS.md §4, "A configured speed that is
- *  wrong"): its range held no candidate in the last two estimates, and both found the same clear
- *  family outside it that no speed in it explains. The speed is not changed (another shaft, a
- *  motor's behind a belt, makes such a family too); bearing lines read at it make no finding. */
+ *  wrong"): the last two estimates found the same clear family outside its range that no speed
+ *  in it explains, where the range held no candidate or only one of that family's bearing
+ *  rates. The speed is not changed (another shaft, a motor's behind a belt, makes such a family
+ *  too); bearing lines read at it make no finding. */
 export let speed_doubted: bool = false;
 /** The speed of the last estimate's unexplained family outside the configured range (0: none). */
 let doubt_candidate_hz: f64 = 0.0;
@@ -133,11 +134,12 @@ export function speedFromSpectrum(power_at: usize, bins: i32, spectrum_bin_hz: f
   return measured_ok;
 }
 
-/** estimate() over the configured speed's range [low_hz, high_hz]; where that range held no
- *  candidate in a spectrum fine enough to show one (its lowest speed FAMILY_SPACING_BINS up) and
- *  a whole range is to be checked (speedCheckRange), the whole range too, in the same spectrum
- *  and to the same top, for a clear family outside the configured range that no speed in it
- *  explains (explainedBy): found twice in a row at one speed, the configured speed is in doubt
+/** estimate() over the configured speed's range [low_hz, high_hz]; where a whole range is to be
+ *  checked (speedCheckRange) in a spectrum fine enough (the range's lowest speed
+ *  FAMILY_SPACING_BINS up), the whole range too, in the same spectrum and to the same top, for
+ *  a clear family outside the configured range that no speed in it explains (explainedBy) and,
+ *  where the configured range held a candidate, of whose bearing that candidate is a rate
+ *  (bearingRateOf): found twice in a row at one speed, the configured speed is in doubt
  *  (speed_doubted). The estimate itself is the configured range's. */
 function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64, top: f64): bool {
   const found = estimate(last_bin, spectrum_bin_hz, low_hz, high_hz, top);
@@ -145,25 +147,51 @@ function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_
   const wide_high = Math.max(check_high_hz, high_hz);
   const resolved = FAMILY_SPACING_BINS * spectrum_bin_hz <= low_hz;
   const geometry = cage_order > 0.0 && cage_order < 0.5;
-  if (check_high_hz <= 0.0 || found || !resolved || !geometry || (wide_low >= low_hz && wide_high <= high_hz)) {
+  if (check_high_hz <= 0.0 || !resolved || !geometry || (wide_low >= low_hz && wide_high <= high_hz)) {
     doubt_candidate_hz = 0.0;
     speed_doubted = false;
     return found;
   }
+  const found_hz = speed_hz;
+  const found_z = speed_z;
+  const found_sum_hh = speed_sum_hh;
   const confidence = speed_confidence;
   const reference_z = speed_reference_z;
+  // Where the range held a candidate, it stands, but where the clearest family of the
+  // machine's whole range lies outside it, no speed in the range explains that family, and the
+  // candidate is one of its bearing's rates (the cage's, or a combination of it with the shaft),
+  // the spectrum does not say which of the two is the shaft (a speed configured at the cage's
+  // rate: a motor on a 60 Hz supply configured with its 50 Hz nameplate's speed is at 0.83 of
+  // it, the cage's second order at 0.80), and the configured speed is doubted as where the
+  // range held none.
   let candidate: f64 = 0.0;
   if (estimate(last_bin, spectrum_bin_hz, wide_low, wide_high, top) && speed_z >= FAMILY_Z && (speed_hz < low_hz || speed_hz > high_hz)
-    && !explainedBy(speed_hz, low_hz, high_hz)) candidate = speed_hz;
-  speed_doubted = candidate > 0.0 && doubt_candidate_hz > 0.0 && Math.abs(candidate - doubt_candidate_hz) <= SLIP_MAX * doubt_candidate_hz;
-  doubt_candidate_hz = candidate;
-  // The configured range's (failed) estimate stands.
-  speed_hz = 0.0;
-  speed_z = 0.0;
-  speed_sum_hh = 0.0;
+    && !explainedBy(speed_hz, low_hz, high_hz) && (!found || bearingRateOf(found_hz, speed_hz))) candidate = speed_hz;
+  doubtAt(candidate);
+  // The configured range's estimate stands (none, when it failed).
+  speed_hz = found ? found_hz : 0.0;
+  speed_z = found ? found_z : 0.0;
+  speed_sum_hh = found ? found_sum_hh : 0.0;
   speed_confidence = confidence;
   speed_reference_z = reference_z;
+  return found;
+}
+
+/** Whether `hz` is one of the bearing's rates (shareOf) of a shaft at `shaft_hz`, to within the
+ *  slip. */
+function bearingRateOf(hz: f64, shaft_hz: f64): bool {
+  for (let i = 0; i < SHARES; i++) {
+    const rate = shareOf(i) * shaft_hz;
+    if (rate > 0.0 && Math.abs(hz - rate) <= SLIP_MAX * rate) return true;
+  }
   return false;
+}
+
+/** The configured speed is in doubt when this estimate and the one before found the same
+ *  unexplained shaft `hz` outside its range (0: none). */
+function doubtAt(hz: f64): void {
+  speed_doubted = hz > 0.0 && doubt_candidate_hz > 0.0 && Math.abs(hz - doubt_candidate_hz) <= SLIP_MAX * doubt_candidate_hz;
+  doubt_candidate_hz = hz;
 }
 
 /** Whether a shaft turning in [low_hz, high_hz] makes a family at `hz`: `hz` is one of its

@@ -71,10 +71,11 @@ export function diagnose(kurtosis: f64, crest: f64): void {
   // speed's error makes no false finding; an error by a whole factor (the estimate's octave
   // ambiguity) keeps the race, whose families are harmonics of the shaft (ANALYSIS.md §6). A
   // speed that was not measured makes the defect's lines no finding, only an abnormality.
-  // A configured speed in doubt (its range shows no candidate, and another family, clear and
-  // unexplained by it, stands outside: a wrong configuration, or a stronger shaft beside it)
-  // is no place to read a defect at: its lines make an abnormality, no finding (ANALYSIS.md §4).
-  const speed_known = (machine.shaft_hz_nominal > 0.0 && !speed_doubted) || result.speed_measured;
+  // A configured speed in doubt (its range shows no candidate, or only a bearing rate of the
+  // clearest family outside it, which no speed in it explains: a wrong configuration, or a
+  // stronger shaft beside it) is no place to read a defect at, even where the range's candidate
+  // was measured: its lines make an abnormality, no finding (ANALYSIS.md §4).
+  const speed_known = (machine.shaft_hz_nominal > 0.0 || result.speed_measured) && !speed_doubted;
   if (bearing_p < FINDING_ALPHA && speed_known) addFinding(bearing_kind, bearing_strength, 1.0 - bearing_p);
   processFindings();
   // The fault: the most severe finding, the first listed (bearing) on a tie.

@@ -217,6 +217,25 @@ describe("a configured speed whose range holds the cage's family, not the shaft'
   });
 });
 
+describe("a configured speed whose range measures the cage's family, stronger than the shaft's (test/fixtures)", () => {
+  // CWRU 144 (outer race 0.007 in, 1797 rpm: 29.95 Hz) configured with 1497 rpm, 0.83 of it (a
+  // motor on a 60 Hz supply configured with its 50 Hz nameplate's speed). From the ninth window
+  // the speed stream is fine enough to measure 23.95 Hz in the range: twice the cage's rate,
+  // 0.797 of the shaft, whose family the outer race's lines fill (BPFO is 9 FTF) and which
+  // outscores the shaft's own. The whole range's clearest family is the shaft's, 29.95 Hz,
+  // outside the range, no harmonic or sub-multiple of a speed in it, and 23.95 Hz is one of its
+  // bearing's rates: which is the shaft the spectrum does not say, and the configured speed is
+  // in doubt. The build before read the defects at 23.95 Hz and called the last four windows an
+  // inner race.
+  it("measures 23.95 Hz from the ninth window, and names no race there: the lines make an abnormality", async () => {
+    const result = await replay(readRecording(new URL("cwru-144-outer-12k-excerpt.f32", FIXTURES).pathname), {
+      rateHz: 12000, window: 4096, rpm: 1497, geometry: BEARINGS["6205"], firmware: await releaseFirmware(),
+    });
+    expect(result.windows.map((w) => w.features.shaft_hz.toFixed(2))).toEqual([...Array(8).fill("24.95"), "23.95", "23.95", "23.96", "23.96"]);
+    expect(result.windows.map((w) => w.fault)).toEqual(["rolling_element", "rolling_element", "inner_race", ...Array(9).fill("unknown")]);
+  });
+});
+
 describe("a speed refined to its sub-multiple on a CWRU excerpt (test/fixtures)", () => {
   // Record 261 (outer race 0.021 in, 3 hp, 1718 rpm: 28.6 Hz). Over the first windows the
   // decimated acquisition is too short to tell the shaft from its second harmonic and measures
