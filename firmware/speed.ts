@@ -177,12 +177,19 @@ function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_
   return found;
 }
 
-/** Whether `hz` is one of the bearing's rates (shareOf) of a shaft at `shaft_hz`, to within the
- *  slip. */
+/** Whether `hz` is one of the bearing's rates (shareOf) of a shaft at `shaft_hz`, or the shaft's,
+ *  times h / m (h, m up to RATIO_MAX): a family at r h / m holds r's family in every m-th line. */
+const RATIO_MAX: i32 = 4;
 function bearingRateOf(hz: f64, shaft_hz: f64): bool {
-  for (let i = 0; i < SHARES; i++) {
-    const rate = shareOf(i) * shaft_hz;
-    if (rate > 0.0 && Math.abs(hz - rate) <= SLIP_MAX * rate) return true;
+  for (let i = -1; i < SHARES; i++) {
+    const rate = (i < 0 ? 1.0 : shareOf(i)) * shaft_hz;
+    if (rate <= 0.0) continue;
+    for (let h = 1; h <= RATIO_MAX; h++) {
+      for (let m = 1; m <= RATIO_MAX; m++) {
+        const at = rate * <f64>h / <f64>m;
+        if (Math.abs(hz - at) <= SLIP_MAX * at) return true;
+      }
+    }
   }
   return false;
 }
