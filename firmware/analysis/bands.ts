@@ -1,7 +1,8 @@
 // Which bands to envelope (ANALYSIS.md §5): the configured band, or those of banks of
 // half-overlapping bands, the narrowest wide enough to carry the defects' modulation and the
 // widest the buffers hold, whose spectral kurtosis (over frames short enough to hold one impact
-// each) is largest.
+// each) is largest: over the whole window, and for the third band over each of its halves (an
+// impulsiveness that recurs, as a defect's does and a lone transient's does not).
 
 import { fftRealPlaced, fftSlotEntry, fftSlotAt, fftSlotShift, cosTurns, nextPowerOfTwo } from "../fft";
 import { PASSBAND_SHARE, BAND_WIDTH_MAX_SHARE, HARMONICS, SLIP_MAX } from "./constants";
@@ -23,6 +24,9 @@ let sk_frame: StaticArray<f32> = new StaticArray<f32>(0);
 let sk_hann: StaticArray<f32> = new StaticArray<f32>(0);
 let sk_sum2: StaticArray<f64> = new StaticArray<f64>(0);
 let sk_sum4: StaticArray<f64> = new StaticArray<f64>(0);
+/** The same sums over the window's first half of frames. */
+let sk_half2: StaticArray<f64> = new StaticArray<f64>(0);
+let sk_half4: StaticArray<f64> = new StaticArray<f64>(0);
 
 /** Sizes the spectral kurtosis's buffers (once per boot). */
 export function bandsInit(): void {
@@ -30,12 +34,16 @@ export function bandsInit(): void {
   sk_hann = new StaticArray<f32>(SK_FRAME_MAX);
   sk_sum2 = new StaticArray<f64>(SK_FRAME_MAX / 2 + 1);
   sk_sum4 = new StaticArray<f64>(SK_FRAME_MAX / 2 + 1);
+  sk_half2 = new StaticArray<f64>(SK_FRAME_MAX / 2 + 1);
+  sk_half4 = new StaticArray<f64>(SK_FRAME_MAX / 2 + 1);
 }
 
 let sk_hann_size: i32 = 0;
 
 /** Spectral kurtosis per bin of Hann frames of `frame` samples, one after another, into sk_sum2
- *  (frame/2 + 1 bins at fs/frame): 0 for Gaussian noise, large where impacts ring. */
+ *  (frame/2 + 1 bins at fs/frame): 0 for Gaussian noise, large where impacts ring; into sk_sum4
+ *  the smaller of the window's two halves' (ANALYSIS.md §5, "Band 2 by impulsiveness that
+ *  recurs"). */
 function spectralKurtosis(samples_ptr: usize, frame: i32): bool {
   const half = frame / 2;
   if (ASSERTS) assert(holds(sk_hann, 0, frame) && holds(sk_frame, 0, frame + 2) && holds(sk_sum2, 0, half + 1) && holds(sk_sum4, 0, half + 1), "spectral kurtosis frame past its buffers");
@@ -55,6 +63,7 @@ function spectralKurtosis(samples_ptr: usize, frame: i32): bool {
   const sum2 = changetype<usize>(sk_sum2);
   const sum4 = changetype<usize>(sk_sum4);
   const bins_end = buffer + (<usize>(half + 1) << 3);
+  first_frames = 0;
   for (let start = 0; start + frame <= window_samples; start += frame) {
     const from = samples_ptr + (<usize>start << 2);
     let entry = fftSlotEntry(0);
@@ -77,13 +86,44 @@ function spectralKurtosis(samples_ptr: usize, frame: i32): bool {
       store<f64>(at4, load<f64>(at4) + p * p);
     }
     frames++;
+    // The first half's sums, once its frames are in.
+    if (start + 2 * frame > (window_samples >> 1) && start + frame <= (window_samples >> 1)) {
+      for (let k = 0; k <= half; k++) {
+        setF64(sk_half2, k, getF64(sk_sum2, k));
+        setF64(sk_half4, k, getF64(sk_sum4, k));
+      }
+      first_frames = frames;
+    }
   }
   if (frames == 0) return false;
+  // Into sk_sum2 the spectral kurtosis over all frames; into sk_sum4 the smaller of the two
+  // halves' (recurring: ANALYSIS.md §5), or, with fewer than two frames a half, the whole's.
+  const first = first_frames;
+  const second = frames - first;
+  const halves = first >= 2 && second >= 2;
   for (let k = 0; k <= half; k++) {
-    const s2 = getF64(sk_sum2, k) / <f64>frames;
-    setF64(sk_sum2, k, s2 > 0.0 ? getF64(sk_sum4, k) / <f64>frames / (s2 * s2) - 2.0 : 0.0);
+    const s2 = getF64(sk_sum2, k);
+    const s4 = getF64(sk_sum4, k);
+    const whole = kurtosisOf(s2, s4, frames);
+    setF64(sk_sum2, k, whole);
+    if (halves) {
+      const a2 = getF64(sk_half2, k);
+      const a4 = getF64(sk_half4, k);
+      setF64(sk_sum4, k, Math.min(kurtosisOf(a2, a4, first), kurtosisOf(s2 - a2, s4 - a4, second)));
+    } else {
+      setF64(sk_sum4, k, whole);
+    }
   }
   return true;
+}
+
+/** Frames in the window's first half, as spectralKurtosis last counted them. */
+let first_frames: i32 = 0;
+
+/** The spectral kurtosis of a bin from its sums of |X|² and |X|⁴ over `frames` frames. */
+function kurtosisOf(sum2: f64, sum4: f64, frames: i32): f64 {
+  const mean2 = sum2 / <f64>frames;
+  return mean2 > 0.0 ? sum4 / <f64>frames / (mean2 * mean2) - 2.0 : 0.0;
 }
 
 /** The highest modulation the chosen bands must carry (set by chooseBands). */
@@ -99,25 +139,28 @@ function bandKept(count: i32, low_hz: f64, high_hz: f64): bool {
   return false;
 }
 
-/** The mean spectral kurtosis (sk_sum2, bins of sk_bin_hz) over [low_hz, min(high_hz, top_hz)];
- *  a band narrower than a bin takes its middle's. 0 without spectral kurtosis. */
-function bandKurtosis(low_hz: f64, high_hz: f64, top_hz: f64, sk_bin_hz: f64, frame: i32, have_sk: bool): f64 {
+/** The mean spectral kurtosis (sk_sum2, or with `recurring` the halves' smaller, sk_sum4; bins
+ *  of sk_bin_hz) over [low_hz, min(high_hz, top_hz)]; a band narrower than a bin takes its
+ *  middle's. 0 without spectral kurtosis. */
+function bandKurtosis(low_hz: f64, high_hz: f64, top_hz: f64, sk_bin_hz: f64, frame: i32, have_sk: bool, recurring: bool): f64 {
   if (!have_sk) return 0.0;
+  const values = recurring ? sk_sum4 : sk_sum2;
   let sum: f64 = 0.0;
   let n = 0;
   const k_low = <i32>Math.ceil(low_hz / sk_bin_hz);
   const k_high = min(<i32>Math.floor(Math.min(high_hz, top_hz) / sk_bin_hz), frame / 2);
   for (let k = k_low; k <= k_high; k++) {
-    sum += getF64(sk_sum2, k);
+    sum += getF64(values, k);
     n++;
   }
-  if (n == 0) return getF64(sk_sum2, min(<i32>Math.round((low_hz + high_hz) * 0.5 / sk_bin_hz), frame / 2));
+  if (n == 0) return getF64(values, min(<i32>Math.round((low_hz + high_hz) * 0.5 / sk_bin_hz), frame / 2));
   return sum / <f64>n;
 }
 
 /** The bands to envelope (ANALYSIS.md §5): the configured one, or ENVELOPE_BANDS of banks of
  *  half-overlapping bands, one of the narrowest width that carries the defects' modulation and
- *  two of the widest the buffers hold, those of largest spectral kurtosis. Band 0 is the
+ *  two of the widest the buffers hold, those of largest spectral kurtosis (the last by the
+ *  kurtosis that recurs in both halves of the window). Band 0 is the
  *  narrowest's: the others' envelopes have at least its points. Returns how many. */
 export function chooseBands(samples_ptr: usize): i32 {
   const fs = machine.sample_rate_hz;
@@ -148,8 +191,9 @@ export function chooseBands(samples_ptr: usize): i32 {
   let count = 0;
   for (let b = 0; b < ENVELOPE_BANDS; b++) {
     // Band 0 is the bank's of largest spectral kurtosis at the narrowest width, bands 1 and 2
-    // the two of largest at the widest; widths within half an octave of each other are one, and
-    // all three bands are the narrowest's.
+    // the two of largest at the widest, band 2's the kurtosis that recurs in both halves of the
+    // window; widths within half an octave of each other are one, and all three bands are the
+    // narrowest's.
     const width = b == 0 || cap_hz < Math.SQRT2 * narrowest ? narrowest : cap_hz;
     let best_kurtosis = -Infinity;
     let best_low: f64 = 0.0;
@@ -161,7 +205,7 @@ export function chooseBands(samples_ptr: usize): i32 {
       if (high > top_hz && j > 0) break;
       const kept_high = Math.min(high, fs * 0.5 - bin_hz);
       if (bandKept(count, low, kept_high)) continue;
-      const kurtosis = bandKurtosis(low, high, top_hz, sk_bin_hz, frame, have_sk);
+      const kurtosis = bandKurtosis(low, high, top_hz, sk_bin_hz, frame, have_sk, b == ENVELOPE_BANDS - 1);
       if (kurtosis > best_kurtosis) {
         best_kurtosis = kurtosis;
         best_low = low;

@@ -391,7 +391,9 @@ describe("diagnosis", () => {
     // spectral kurtosis (195 Hz wide) and the two of the widest (fs/12); none is the first
     // window's.
     expect(streamed[0].index).toBe(6);
-    expect([...new Set(streamed.map((w) => `${w.features.band_lo}–${w.features.band_hi}`))].sort()).toEqual(["29166.666015625–37500", "4166.66650390625–12500", "5957.03125–6152.34375"]);
+    // The last of the widest is the one whose kurtosis recurs in both halves of the window
+    // (ANALYSIS.md §5, "Band 2"): 12.5–20.8 kHz (29.2–37.5 kHz when ranked as the others).
+    expect([...new Set(streamed.map((w) => `${w.features.band_lo}–${w.features.band_hi}`))].sort()).toEqual(["12500–20833.333984375", "4166.66650390625–12500", "5957.03125–6152.34375"]);
     expect(result.windows[0].features.band_lo).toBe(1269.53125);
     // Once the stream holds its full length (before, halves and quarters of it decide, coarser).
     const full = Math.max(...streamed.map((w) => w.features.env_s));

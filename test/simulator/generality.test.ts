@@ -35,13 +35,16 @@ describe("a stream begun while the configured speed stands (bench/generality.ben
   // envelope stream they begin keeps the narrowest band planned then, whose width allows for
   // the speed's uncertainty: the whole range sought (1 / 0.94 − 1), where the build before
   // allowed 2 % and named the rolling element in 70 of the 238 windows, the verdict unknown.
-  it("rpm given: the rolling element is the verdict, named in 178 of the 238 windows", async () => {
+  // 178 windows while the third band was ranked as the others; by the kurtosis that recurs in both
+  // halves of a window (ANALYSIS.md §5, "Band 2"), which a 5 Hz shaft's ball, striking in bursts
+  // with the cage, can miss from a half: 166.
+  it("rpm given: the rolling element is the verdict, named in 166 of the 238 windows", async () => {
     const geometry: [number, number, number, number] = [8, 5.97, 31.62, 0];
     const { samples, shaftHz } = pumpRecording({ rateHz: 48_828, shaftHz: 5, geometry, kind: "rolling_element", seed: 131 });
     const result = await replay(samples, { rateHz: 48_828, window: 4096, firmware: await releaseFirmware(), geometry, rpm: shaftHz * 60 });
     expect(result.windows.length).toBe(238);
     expect(result.summary.fault).toBe("rolling_element");
-    expect(result.summary.windows_by_fault.rolling_element).toBe(178);
+    expect(result.summary.windows_by_fault.rolling_element).toBe(166);
     expect(result.summary.windows_by_fault.outer_race + result.summary.windows_by_fault.inner_race).toBe(0);
   });
 });
