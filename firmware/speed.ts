@@ -92,6 +92,9 @@ let power_ptr: usize = 0;
 let prominence_ptr: usize = 0;
 let prominence_bins: i32 = 0;
 let bin_hz: f64 = 1.0;
+/** Whether estimate() reads the spectrum the last one read, to the same top (its prominences
+ *  and the reference's z stand). */
+let same_spectrum: bool = false;
 /** Measures the speed in [low_hz, high_hz] from harmonics up to `top_hz` in the stream's
  *  spectrum, with `work_ptr` (stream points + 2 f32), `power_at` and `prominence_at` (stream
  *  points / 2 + 1 f32 each) as scratch. False when the stream is too short to resolve a family
@@ -165,7 +168,12 @@ function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_
   // it, the cage's second order at 0.80), and the configured speed is doubted as where the
   // range held none.
   let candidate: f64 = 0.0;
-  if (estimate(last_bin, spectrum_bin_hz, wide_low, wide_high, top) && speed_z >= FAMILY_Z && (speed_hz < low_hz || speed_hz > high_hz)
+  // The configured range's search took the prominences (its range resolved: its lowest speed,
+  // FAMILY_SPACING_BINS up, lies in it).
+  same_spectrum = true;
+  const wide_found = estimate(last_bin, spectrum_bin_hz, wide_low, wide_high, top);
+  same_spectrum = false;
+  if (wide_found && speed_z >= FAMILY_Z && (speed_hz < low_hz || speed_hz > high_hz)
     && !explainedBy(speed_hz, low_hz, high_hz) && (!found || bearingRateOf(found_hz, speed_hz))) candidate = speed_hz;
   doubtAt(candidate);
   // The configured range's estimate stands (none, when it failed).
@@ -268,11 +276,15 @@ function estimate(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64
   speed_bin_hz = bin_hz;
   const low = Math.max(low_hz, FAMILY_SPACING_BINS * bin_hz);
   if (low > high_hz) return false;
-  prominence_bins = prominence(min(<i32>Math.ceil(top / bin_hz) + 2, last_bin - 1));
-  // The reference's family, wherever it lies: the best candidate near it (its place is good to
-  // a line's tolerance).
-  speed_reference_z = reference_hz > 0.0 ? referenceZ(reference_hz, top) : 0.0;
-  speed_reference_hz = reference_hz;
+  // The whole range's search after the configured range's (estimateChecked) reads the same
+  // spectrum to the same top: its prominences and the reference's z are those just taken.
+  if (!same_spectrum) {
+    prominence_bins = prominence(min(<i32>Math.ceil(top / bin_hz) + 2, last_bin - 1));
+    // The reference's family, wherever it lies: the best candidate near it (its place is good
+    // to a line's tolerance).
+    speed_reference_z = reference_hz > 0.0 ? referenceZ(reference_hz, top) : 0.0;
+    speed_reference_hz = reference_hz;
+  }
 
   // Every clear line in the range is a candidate fundamental; the family is weighed around it.
   const fine = bin_hz / <f64>STEPS_PER_BIN;
