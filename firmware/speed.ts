@@ -153,6 +153,7 @@ function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_
   if (check_high_hz <= 0.0 || !resolved || !geometry || (wide_low >= low_hz && wide_high <= high_hz)) {
     doubt_candidate_hz = 0.0;
     speed_doubted = false;
+    doubt_clear = 0;
     return found;
   }
   const found_hz = speed_hz;
@@ -202,12 +203,22 @@ function bearingRateOf(hz: f64, shaft_hz: f64): bool {
   return false;
 }
 
-/** The configured speed is in doubt when this estimate and the one before found the same
- *  unexplained shaft `hz` outside its range (0: none). */
+/** The configured speed comes in doubt when this estimate and the one before found the same
+ *  unexplained shaft `hz` outside its range (0: none), and leaves it when two in a row found
+ *  none: a machine's shafts do not come and go from one estimate to the next, and a doubt that
+ *  lapsed whenever one estimate saw another family, or none, would read the defects at a
+ *  doubted speed every other window. */
 function doubtAt(hz: f64): void {
-  speed_doubted = hz > 0.0 && doubt_candidate_hz > 0.0 && Math.abs(hz - doubt_candidate_hz) <= SLIP_MAX * doubt_candidate_hz;
+  if (hz > 0.0) {
+    if (doubt_candidate_hz > 0.0 && Math.abs(hz - doubt_candidate_hz) <= SLIP_MAX * doubt_candidate_hz) speed_doubted = true;
+    doubt_clear = 0;
+  } else if (speed_doubted && ++doubt_clear >= 2) {
+    speed_doubted = false;
+  }
   doubt_candidate_hz = hz;
 }
+/** Estimates in a row, while in doubt, that found no unexplained shaft outside the range. */
+let doubt_clear: i32 = 0;
 
 /** Whether a shaft turning in [low_hz, high_hz] makes a family at `hz`: `hz` is one of its
  *  harmonics, or a sub-multiple of it (whose family holds the shaft's: the octave question
