@@ -163,11 +163,11 @@ function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_
   const reference_z = speed_reference_z;
   // Where the range held a candidate, it stands, but where the clearest family of the
   // machine's whole range lies outside it, no speed in the range explains that family, and the
-  // candidate is one of its bearing's rates (the cage's, or a combination of it with the shaft),
-  // the spectrum does not say which of the two is the shaft (a speed configured at the cage's
-  // rate: a motor on a 60 Hz supply configured with its 50 Hz nameplate's speed is at 0.83 of
-  // it, the cage's second order at 0.80), and the configured speed is doubted as where the
-  // range held none.
+  // candidate is one of that shaft's rates (its own or its bearing's) times a small ratio
+  // (bearingRateOf), the spectrum does not say which of the two is the shaft (a speed
+  // configured at the cage's rate: a motor on a 60 Hz supply configured with its 50 Hz
+  // nameplate's speed is at 0.83 of it, the cage's second order at 0.80), and the configured
+  // speed is doubted as where the range held none.
   let candidate: f64 = 0.0;
   // The configured range's search took the prominences (its range resolved: its lowest speed,
   // FAMILY_SPACING_BINS up, lies in it).

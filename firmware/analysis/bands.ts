@@ -46,7 +46,7 @@ let sk_hann_size: i32 = 0;
  *  recurs"). */
 function spectralKurtosis(samples_ptr: usize, frame: i32): bool {
   const half = frame / 2;
-  if (ASSERTS) assert(holds(sk_hann, 0, frame) && holds(sk_frame, 0, frame + 2) && holds(sk_sum2, 0, half + 1) && holds(sk_sum4, 0, half + 1), "spectral kurtosis frame past its buffers");
+  if (ASSERTS) assert(holds(sk_hann, 0, frame) && holds(sk_frame, 0, frame + 2) && holds(sk_sum2, 0, half + 1) && holds(sk_sum4, 0, half + 1) && holds(sk_half2, 0, half + 1) && holds(sk_half4, 0, half + 1), "spectral kurtosis frame past its buffers");
   if (frame != sk_hann_size) {
     for (let n = 0; n < frame; n++) setF32(sk_hann, n, <f32>(0.5 - 0.5 * cosTurns(<f64>n / <f64>frame)));
     sk_hann_size = frame;
