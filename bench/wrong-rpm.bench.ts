@@ -6,7 +6,7 @@
 // explain (firmware/ANALYSIS.md §4): this prints, per factor, the records right, those called the other race (the failure
 // a wrong speed invites: a defect read at the wrong speed lands on another defect's order), and
 // the windows whose measured speed is within 0.5 % of the stated one.
-// Run: npx tsx bench/wrong-rpm.bench.ts [--image build/firmware.wasm] [--data ../shared/data] [--factors 0.833,1.2]
+// Run: npx tsx bench/wrong-rpm.bench.ts [--image build/firmware.wasm] [--data ../shared/data] [--factors 0.5,2]
 
 import fs from "node:fs";
 import path from "node:path";
