@@ -175,7 +175,7 @@ function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_
   const wide_found = estimate(last_bin, spectrum_bin_hz, wide_low, wide_high, top);
   same_spectrum = false;
   if (wide_found && speed_z >= FAMILY_Z && (speed_hz < low_hz || speed_hz > high_hz)
-    && !explainedBy(speed_hz, low_hz, high_hz) && (!found || bearingRateOf(found_hz, speed_hz))) candidate = speed_hz;
+    && !explainedBy(speed_hz, low_hz, high_hz, found ? 0.0 : top) && (!found || bearingRateOf(found_hz, speed_hz))) candidate = speed_hz;
   doubtAt(candidate);
   // The configured range's estimate stands (none, when it failed).
   speed_hz = found ? found_hz : 0.0;
@@ -221,15 +221,19 @@ function doubtAt(hz: f64): void {
 let doubt_clear: i32 = 0;
 
 /** Whether a shaft turning in [low_hz, high_hz] makes a family at `hz`: `hz` is one of its
- *  harmonics, or a sub-multiple of it (whose family holds the shaft's: the octave question
+ *  harmonics m s, or a sub-multiple of it (whose family holds the shaft's: the octave question
  *  estimate() answers within a range, not a wrong configuration), or one of the cage's
  *  combinations below it or its BPFO above it, which estimate() resolves (shareOf; its caller
- *  has the geometry). */
-function explainedBy(hz: f64, low_hz: f64, high_hz: f64): bool {
+ *  has the geometry). With `own_lines_top` (where the range held no candidate), a harmonic m s
+ *  is explained only where s's own lines, those between its m-th harmonics, make a family up to
+ *  that top: every rotor's first order is a line, and a speed without its own lines is not the
+ *  shaft whose harmonic `hz` would be (a 2-pole motor's speed configured as a 4-pole one's). */
+function explainedBy(hz: f64, low_hz: f64, high_hz: f64, own_lines_top: f64): bool {
   for (let m = 2; m <= HARMONICS_MAX; m++) {
     const over = hz / <f64>m;
     const times = hz * <f64>m;
-    if ((over >= low_hz && over <= high_hz) || (times >= low_hz && times <= high_hz)) return true;
+    if (times >= low_hz && times <= high_hz) return true;
+    if (over >= low_hz && over <= high_hz && (own_lines_top <= 0.0 || familyZ(over, own_lines_top, m) >= FAMILY_Z)) return true;
     if (over < low_hz && times > high_hz) break;
   }
   for (let i = 0; i < SHARES; i++) {

@@ -255,6 +255,21 @@ describe("a doubt that stands until the family outside the range is gone (test/f
   });
 });
 
+describe("a speed configured an octave below the shaft's (test/fixtures)", () => {
+  // CWRU 261 (outer race, 1718 rpm: 28.6 Hz) configured with 859 rpm, half of it (a 2-pole
+  // motor's speed configured as a 4-pole one's). The range about 14.3 Hz holds no clear line: the
+  // shaft's family at 28.6 Hz is a harmonic family of 14.3 Hz, but 14.3 Hz's own lines, its odd
+  // harmonics, make no family, and every rotor's first order is a line. The configured speed is in
+  // doubt. The build before took 28.6 Hz for the configured speed's second harmonic and read the
+  // defects at 14.3 Hz: an inner race in 9 of the 12 windows.
+  it("names no race in any window: the lines make an abnormality", async () => {
+    const result = await replay(readRecording(new URL("cwru-261-outer-12k-excerpt.f32", FIXTURES).pathname), {
+      rateHz: 12000, window: 4096, rpm: 859, geometry: BEARINGS["6205"], firmware: await releaseFirmware(),
+    });
+    expect(result.windows.map((w) => w.fault)).toEqual(Array(12).fill("unknown"));
+  });
+});
+
 describe("a speed refined to its sub-multiple on a CWRU excerpt (test/fixtures)", () => {
   // Record 261 (outer race 0.021 in, 3 hp, 1718 rpm: 28.6 Hz). Over the first windows the
   // decimated acquisition is too short to tell the shaft from its second harmonic and measures
