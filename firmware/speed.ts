@@ -64,9 +64,10 @@ let check_low_hz: f64 = 0.0;
 let check_high_hz: f64 = 0.0;
 /** Whether the configured speed is in doubt (ANALYSIS.md §4, "A configured speed that is
  *  wrong"): the last two estimates found the same clear family outside its range that no speed
- *  in it explains, where the range held no candidate or only one of that family's bearing
- *  rates. The speed is not changed (another shaft, a motor's behind a belt, makes such a family
- *  too); bearing lines read at it make no finding. */
+ *  in it explains, where the range held no candidate, or only one of that family's rates times a
+ *  small ratio, or a multiple of it below which the family's own lines stand. The speed is not
+ *  changed (another shaft, a motor's behind a belt, makes such a family too); bearing lines read
+ *  at it make no finding. */
 export let speed_doubted: bool = false;
 /** The speed of the last estimate's unexplained family outside the configured range (0: none). */
 let doubt_candidate_hz: f64 = 0.0;
@@ -175,7 +176,7 @@ function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_
   const wide_found = estimate(last_bin, spectrum_bin_hz, wide_low, wide_high, top);
   same_spectrum = false;
   if (wide_found && speed_z >= FAMILY_Z && (speed_hz < low_hz || speed_hz > high_hz)
-    && !explainedBy(speed_hz, low_hz, high_hz, found ? 0.0 : top) && (!found || bearingRateOf(found_hz, speed_hz))) candidate = speed_hz;
+    && ((!explainedBy(speed_hz, low_hz, high_hz, found ? 0.0 : top) && (!found || bearingRateOf(found_hz, speed_hz))) || (found && multipleOf(found_hz, speed_hz, top)))) candidate = speed_hz;
   doubtAt(candidate);
   // The configured range's estimate stands (none, when it failed).
   speed_hz = found ? found_hz : 0.0;
@@ -184,6 +185,19 @@ function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_
   speed_confidence = confidence;
   speed_reference_z = reference_z;
   return found;
+}
+
+/** Whether the range's candidate at `hz` is m times the clearest family `shaft_hz` (m = 2, 3,
+ *  within the slip) whose own lines, the harmonics of it that are no multiple of m, make a
+ *  family: that family's, whose every m-th line the candidate's holds (a 4-pole motor's speed
+ *  configured as a 2-pole one's). */
+function multipleOf(hz: f64, shaft_hz: f64, top: f64): bool {
+  for (let m = 2; m <= 3; m++) {
+    const sub = hz / <f64>m;
+    if (Math.abs(shaft_hz - sub) > SLIP_MAX * sub) continue;
+    return familyZ(shaft_hz, top, m) >= FAMILY_Z;
+  }
+  return false;
 }
 
 /** Whether `hz` is one of the bearing's rates (shareOf) of a shaft at `shaft_hz`, or the shaft's,

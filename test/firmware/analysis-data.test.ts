@@ -270,6 +270,21 @@ describe("a speed configured an octave below the shaft's (test/fixtures)", () =>
   });
 });
 
+describe("a speed configured an octave above the shaft's (test/fixtures)", () => {
+  // CWRU 144 (outer race, 1797 rpm: 29.95 Hz) configured with 3594 rpm, twice it (a 4-pole
+  // motor's speed configured as a 2-pole one's). The range about 59.9 Hz holds the shaft's second
+  // harmonic, a candidate whose family holds every other line of the shaft's; the whole range's
+  // clearest family is the shaft's, at half the candidate, and its own lines, its odd harmonics,
+  // make a family. The configured speed is in doubt from the sixth window. The build before read
+  // the defects at 59.9 Hz and called six of the last seven windows an inner race.
+  it("names no race from the sixth window on: the lines make an abnormality", async () => {
+    const result = await replay(readRecording(new URL("cwru-144-outer-12k-excerpt.f32", FIXTURES).pathname), {
+      rateHz: 12000, window: 4096, rpm: 3594, geometry: BEARINGS["6205"], firmware: await releaseFirmware(),
+    });
+    expect(result.windows.slice(5).map((w) => w.fault)).toEqual(Array(7).fill("unknown"));
+  });
+});
+
 describe("a speed refined to its sub-multiple on a CWRU excerpt (test/fixtures)", () => {
   // Record 261 (outer race 0.021 in, 3 hp, 1718 rpm: 28.6 Hz). Over the first windows the
   // decimated acquisition is too short to tell the shaft from its second harmonic and measures
