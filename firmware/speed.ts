@@ -161,7 +161,6 @@ function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_
   const found_z = speed_z;
   const found_sum_hh = speed_sum_hh;
   const confidence = speed_confidence;
-  const reference_z = speed_reference_z;
   // Where the range held a candidate, it stands, but where the clearest family of the
   // machine's whole range lies outside it, no speed in the range explains that family, and the
   // candidate is one of that shaft's rates (its own or its bearing's) times a small ratio
@@ -176,15 +175,26 @@ function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_
   const wide_found = estimate(last_bin, spectrum_bin_hz, wide_low, wide_high, top);
   same_spectrum = false;
   if (wide_found && speed_z >= FAMILY_Z && (speed_hz < low_hz || speed_hz > high_hz)
-    && ((!explainedBy(speed_hz, low_hz, high_hz, found ? 0.0 : top) && (!found || bearingRateOf(found_hz, speed_hz))) || (found && multipleOf(found_hz, speed_hz, top)))) candidate = speed_hz;
+    && doubts(found, found_hz, speed_hz, low_hz, high_hz, top)) candidate = speed_hz;
   doubtAt(candidate);
-  // The configured range's estimate stands (none, when it failed).
+  // The configured range's estimate stands (none, when it failed); the reference's z, taken
+  // with the prominences, was not taken again.
   speed_hz = found ? found_hz : 0.0;
   speed_z = found ? found_z : 0.0;
   speed_sum_hh = found ? found_sum_hh : 0.0;
   speed_confidence = confidence;
-  speed_reference_z = reference_z;
   return found;
+}
+
+/** Whether a clear family at `shaft_hz`, outside the configured range [low_hz, high_hz], puts
+ *  the configured speed in doubt. Where the range held no candidate: no speed in it explains the
+ *  family (a harmonic of one only where that speed's own lines stand, explainedBy). Where it held
+ *  one at `found_hz`: the candidate is one of the family's rates times a small ratio and no speed
+ *  in the range explains the family (bearingRateOf), or the candidate is a multiple of the family
+ *  below which the family's own lines stand (multipleOf). */
+function doubts(found: bool, found_hz: f64, shaft_hz: f64, low_hz: f64, high_hz: f64, top: f64): bool {
+  if (!found) return !explainedBy(shaft_hz, low_hz, high_hz, top);
+  return (!explainedBy(shaft_hz, low_hz, high_hz, 0.0) && bearingRateOf(found_hz, shaft_hz)) || multipleOf(found_hz, shaft_hz, top);
 }
 
 /** Whether the range's candidate at `hz` is m times the clearest family `shaft_hz` (m = 2, 3,
