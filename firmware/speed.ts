@@ -141,10 +141,9 @@ export function speedFromSpectrum(power_at: usize, bins: i32, spectrum_bin_hz: f
 /** estimate() over the configured speed's range [low_hz, high_hz]; where a whole range is to be
  *  checked (speedCheckRange) in a spectrum fine enough (the range's lowest speed
  *  FAMILY_SPACING_BINS up), the whole range too, in the same spectrum and to the same top, for
- *  a clear family outside the configured range that no speed in it explains (explainedBy) and,
- *  where the configured range held a candidate, of whose bearing that candidate is a rate
- *  (bearingRateOf): found twice in a row at one speed, the configured speed is in doubt
- *  (speed_doubted). The estimate itself is the configured range's. */
+ *  a clear family outside the configured range that puts the configured speed in doubt
+ *  (doubts): found twice in a row at one speed, the configured speed is in doubt (speed_doubted,
+ *  doubtAt). The estimate itself is the configured range's. */
 function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64, top: f64): bool {
   const found = estimate(last_bin, spectrum_bin_hz, low_hz, high_hz, top);
   const wide_low = Math.min(check_low_hz, low_hz);
@@ -152,22 +151,17 @@ function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_
   const resolved = FAMILY_SPACING_BINS * spectrum_bin_hz <= low_hz;
   const geometry = cage_order > 0.0 && cage_order < 0.5;
   if (check_high_hz <= 0.0 || !resolved || !geometry || (wide_low >= low_hz && wide_high <= high_hz)) {
-    doubt_candidate_hz = 0.0;
-    speed_doubted = false;
-    doubt_clear = 0;
+    noDoubt();
     return found;
   }
   const found_hz = speed_hz;
   const found_z = speed_z;
   const found_sum_hh = speed_sum_hh;
   const confidence = speed_confidence;
-  // Where the range held a candidate, it stands, but where the clearest family of the
-  // machine's whole range lies outside it, no speed in the range explains that family, and the
-  // candidate is one of that shaft's rates (its own or its bearing's) times a small ratio
-  // (bearingRateOf), the spectrum does not say which of the two is the shaft (a speed
-  // configured at the cage's rate: a motor on a 60 Hz supply configured with its 50 Hz
-  // nameplate's speed is at 0.83 of it, the cage's second order at 0.80), and the configured
-  // speed is doubted as where the range held none.
+  // The whole range's clearest family, where it lies outside the configured range and the
+  // spectrum does not say which of it and the range's candidate (or none) is the shaft (doubts):
+  // a speed configured at the cage's rate (a motor on a 60 Hz supply configured with its 50 Hz
+  // nameplate's speed is at 0.83 of it, the cage's second order at 0.80), or an octave off.
   let candidate: f64 = 0.0;
   // The configured range's search took the prominences (its range resolved: its lowest speed,
   // FAMILY_SPACING_BINS up, lies in it).
@@ -244,6 +238,13 @@ function doubtAt(hz: f64): void {
 /** Estimates in a row, while in doubt, that found no unexplained shaft outside the range. */
 let doubt_clear: i32 = 0;
 
+/** No doubt, and nothing toward one. */
+function noDoubt(): void {
+  speed_doubted = false;
+  doubt_candidate_hz = 0.0;
+  doubt_clear = 0;
+}
+
 /** Whether a shaft turning in [low_hz, high_hz] makes a family at `hz`: `hz` is one of its
  *  harmonics m s, or a sub-multiple of it (whose family holds the shaft's: the octave question
  *  estimate() answers within a range, not a wrong configuration), or one of the cage's
@@ -292,8 +293,7 @@ export function speedOuterRaceOrder(bpfo: f64): void {
 
 /** No estimate: the stream is too short (and nothing to doubt a configured speed with). */
 function clear(): bool {
-  speed_doubted = false;
-  doubt_candidate_hz = 0.0;
+  noDoubt();
   speed_hz = 0.0;
   speed_z = 0.0;
   speed_confidence = 0.0;
