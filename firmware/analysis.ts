@@ -10,6 +10,7 @@
 //   bands.ts            which bands to envelope: spectral kurtosis over a bank of bands
 //   envelope.ts         a band's squared envelope and its spectrum
 //   envelope-stream.ts  the envelope streamed across consecutive windows, for finer bins
+//   window-average.ts   the envelope spectra of windows alone, averaged
 //   evidence.ts         a defect's false-finding probability in an envelope spectrum
 //   bearing.ts          the bearing's evidence over the bands and the stream
 //   diagnosis.ts        findings, fault, severity and health index
@@ -24,6 +25,7 @@ import { bandsInit } from "./analysis/bands";
 import { bearingEvidence } from "./analysis/bearing";
 import { diagnose } from "./analysis/diagnosis";
 import { streamInit } from "./analysis/envelope-stream";
+import { averageReset } from "./analysis/window-average";
 import { measureSpeed, estimateSpeed, runningSpeedLines } from "./analysis/running-speed";
 import { spectra, velocityAndZone, highFrequencyFloor } from "./analysis/spectra";
 import { window_samples, fft_size, raw, windowInit, windowBegin } from "./analysis/buffers";
@@ -44,6 +46,13 @@ export function analysisInit(samples: i32): i32 {
   bandsInit();
   speedInit(samples);
   return STATUS_OK;
+}
+
+/** A new configuration (its speed, bearing or rate): what the windows alone averaged was
+ *  measured under the old one. (A stream ends by itself: the window after a new configuration
+ *  follows none.) */
+export function analysisConfigured(): void {
+  averageReset();
 }
 
 /** A buffer of `floats` f32 (at most window_samples) that is free until analyse() runs: the raw

@@ -68,6 +68,7 @@ export function applyStaged(): i32 {
   }
   config.commit();
   configureMachine();
+  analysis.analysisConfigured();
   window_fill = 0;
   last_window_valid = false; // it was taken under the old configuration
   return STATUS_OK;

@@ -9,6 +9,7 @@ import { window_samples } from "./buffers";
 import { chooseBands, band_low_hz, band_high_hz } from "./bands";
 import { envelopeSpectrum, bandEnvelope, envelope_points } from "./envelope";
 import { streamReset, streamContinues, streamTake, streamEndWindow, streamSpectrumPoints, streamEvidence, streamSpeedHz, isStreamBand, streamReplansFor } from "./envelope-stream";
+import { averageReset, averageJoin, averageDecides, averageTake, averageEvidence } from "./window-average";
 import { setStreamReference } from "./running-speed";
 import {
   defectsIn, correctedLog10, bestReset, bestTake,
@@ -26,11 +27,18 @@ export function bearingEvidence(samples_ptr: usize, previous_ptr: usize, scale: 
     setStreamReference(0.0);
     return;
   }
-  const bands = chooseBands(samples_ptr);
+  let bands = chooseBands(samples_ptr);
   const f = result.shaft_hz;
   // The window holds impacts when Gaussian noise would give its kurtosis less often than a
   // finding's false-alarm probability.
-  const continuing = streamContinues(previous_ptr, lnKurtosisTail(kurtosis, window_samples) < Math.log(FINDING_ALPHA));
+  const impulsive = lnKurtosisTail(kurtosis, window_samples) < Math.log(FINDING_ALPHA);
+  // A window alone (none before it, minutes apart as a fleet's are) joins the average of the
+  // windows alone; one that follows the window before streams instead.
+  const alone = previous_ptr == 0;
+  if (alone) bands = averageJoin(bands, f, impulsive);
+  else averageReset();
+  const average_decides = alone && averageDecides();
+  const continuing = streamContinues(previous_ptr, impulsive);
   // Each defect keeps its smallest ln p over the bands (the stronger on a tie), and the window's
   // band is the one that holds the smallest of all.
   bestReset();
@@ -51,6 +59,9 @@ export function bearingEvidence(samples_ptr: usize, previous_ptr: usize, scale: 
     if (!envelopeSpectrum(low, high)) continue;
     streamTake(b, low, high, envelope_points);
     enveloped++;
+    if (alone) averageTake(b, envelope_points);
+    // The average will decide: this window's own spectra would decide nothing.
+    if (average_decides) continue;
     defectsIn(f);
     bestTake(b);
   }
@@ -74,6 +85,7 @@ export function bearingEvidence(samples_ptr: usize, previous_ptr: usize, scale: 
     return;
   }
   if (enveloped == 0) return;
+  if (alone && averageEvidence(f, window_bin_hz)) return;
   const tests_ln = Math.log(<f64>(enveloped * DEFECTS));
   result.bpfo_log10_p = correctedLog10(bpfo_ln, tests_ln);
   result.bpfi_log10_p = correctedLog10(bpfi_ln, tests_ln);

@@ -112,6 +112,20 @@ export function streamInit(): void {
   return changetype<usize>(average) + (<usize>(j * (stream_points / 2 + 1)) << 2);
 }
 
+/** Band `j`'s share of `average` (its last bin AVERAGE_BIN_LAST), for the other that uses it:
+ *  the windows alone's average (window-average.ts), which holds it only while no stream
+ *  continues; a stream writes it only once full. */
+export function sharedAverage(j: i32): usize {
+  if (ASSERTS) assert(j >= 0 && j < ENVELOPE_BANDS && holds(average, j * (stream_points / 2 + 1), stream_points / 2 + 1), "a band's average past its buffer");
+  return bandAverage(j);
+}
+export const AVERAGE_BIN_LAST: i32 = STREAM_POINTS / 2;
+
+/** The seconds a full stream of this window's plan spans (0 when none could start). */
+export function streamSpanS(): f64 {
+  return stream_segment > 0 && stream_rate_hz > 0.0 ? <f64>stream_points / stream_rate_hz : 0.0;
+}
+
 /** The width of band `j`'s bins in the window's spectrum: its envelope's spectrum ends there. */
 function streamBandHz(j: i32): f64 {
   return bandSpanHz(unchecked(stream_low_hz[j]), unchecked(stream_high_hz[j]));
@@ -585,7 +599,7 @@ function averagedEvidence(f: f64, tests_ln: f64): void {
 
 /** The defects' evidence as the window's, corrected for `tests_ln` tests, the rolling element's
  *  given (its 2 × BSF family's or the cage's), taken over `span_s`. */
-function keepEvidence(tests_ln: f64, outer_ln_p: f64, outer_strength: f64, inner_ln_p: f64, inner_strength: f64, sidebands: f64, element_ln_p: f64, element_strength: f64, span_s: f64): void {
+export function keepEvidence(tests_ln: f64, outer_ln_p: f64, outer_strength: f64, inner_ln_p: f64, inner_strength: f64, sidebands: f64, element_ln_p: f64, element_strength: f64, span_s: f64): void {
   result.bpfo_log10_p = correctedLog10(outer_ln_p, tests_ln);
   result.bpfi_log10_p = correctedLog10(inner_ln_p, tests_ln);
   result.bsf_log10_p = correctedLog10(element_ln_p, tests_ln);
@@ -595,3 +609,4 @@ function keepEvidence(tests_ln: f64, outer_ln_p: f64, outer_strength: f64, inner
   result.bpfi_sideband = sidebands;
   result.stream_s = span_s;
 }
+

@@ -7,6 +7,9 @@ import { describe, expect, it } from "vitest";
 import { BEARINGS, readRecording, replay, type ReplayOptions, type ReplayResult } from "../../simulator/replay/replay.js";
 import { releaseFirmware } from "../support/firmware.js";
 import { Random } from "../../simulator/physics/random.js";
+import { bootRelease } from "../../host/runtime/harness-hosts.js";
+import { encodeCommand, encodeFirmwareConfig, type FirmwareConfig } from "../../protocol/messages.js";
+import { decodeSenml, resolveSenml } from "../../protocol/senml.js";
 
 const SHARED = new URL("../../../shared/data/", import.meta.url);
 const FIXTURES = new URL("../fixtures/", import.meta.url);
@@ -373,6 +376,65 @@ describe("white noise streamed past the average's 32 spectra", () => {
     expect(result.windows.filter((w) => w.findings.length > 0).map((w) => w.index)).toEqual([]);
     // The stream was full from the third window on: its spectra, one a window, fed the average.
     expect(result.windows.slice(2).every((w) => w.features.env_s > 0)).toBe(true);
+  });
+});
+
+describe("windows alone, ten minutes apart as a fleet takes them (test/fixtures)", () => {
+  // No window follows another, so none streams: the envelope spectra of the windows alone are
+  // averaged instead, up to as many windows as a full stream spans (ANALYSIS.md §5, "Windows
+  // alone"). env_s says how many seconds of signal the evidence stands on.
+  async function alone(name: string, rpm: number, rateHz = 12000): Promise<ReplayResult> {
+    const samples = readRecording(new URL(name, FIXTURES).pathname);
+    const count = Math.floor(samples.length / 4096);
+    return replay(samples.subarray(0, count * 4096), {
+      rateHz, rpm, window: 4096, geometry: BEARINGS["6205"], firmware: await releaseFirmware(), timesS: Array.from({ length: count }, (_, i) => i * 600),
+    });
+  }
+
+  it("CWRU 169 (inner race): the inner race in every window, from the second on over the average of two windows, 0.683 s (the fourth window alone had named nothing)", async () => {
+    const result = await alone("cwru-169-inner-12k-excerpt.f32", 1796);
+    expect(result.windows.map((w) => w.fault)).toEqual(Array(5).fill("inner_race"));
+    expect(result.windows.map((w) => w.features.env_s.toFixed(3))).toEqual(["0.000", "0.683", "0.683", "0.683", "0.683"]);
+  });
+
+  it("CWRU 97 (normal): no finding in any window, alone or averaged", async () => {
+    const result = await alone("cwru-97-normal-12k-excerpt.f32", 1796);
+    expect(result.windows.map((w) => w.fault)).toEqual(Array(5).fill("none"));
+    expect(result.windows.slice(1).every((w) => w.features.env_s > 0)).toBe(true);
+  });
+
+  it("CWRU 238 at 48 kHz: the average deepens by one window's 85 ms up to a full stream's 0.683 s, and names no race: 11.7 Hz bins, however averaged, leave the inner race no open bin and the outer race short of a finding", async () => {
+    const result = await alone("cwru-238-outer-48k-excerpt.f32", 1796, 48000);
+    expect(result.windows.map((w) => w.features.env_s.toFixed(3))).toEqual(
+      ["0.000", "0.171", "0.256", "0.341", "0.427", "0.512", "0.597", "0.683", "0.683", "0.683", "0.683", "0.683"]);
+    expect(result.windows.filter((w) => w.fault === "outer_race" || w.fault === "inner_race")).toEqual([]);
+  });
+
+  it("a new configuration empties the average: what it holds was measured under the old one", async () => {
+    const samples = readRecording(new URL("cwru-169-inner-12k-excerpt.f32", FIXTURES).pathname);
+    const { firmware, host } = await bootRelease();
+    const config: FirmwareConfig = { device: "p", rate_hz: 12000, window: 4096, rpm: 1796, bearing: BEARINGS["6205"] };
+    firmware.init(encodeFirmwareConfig(config));
+    const T0_MS = 1_767_225_600_000;
+    const envS = (): string[] => host.published.filter((p) => p.kind === 1)
+      .map((p) => resolveSenml(decodeSenml(p.bytes)).find((r) => r.name === "p:env_s")!.value!.toFixed(3));
+    firmware.process(samples.subarray(0, 4096), T0_MS, 12000);
+    firmware.process(samples.subarray(4096, 8192), T0_MS + 600_000, 12000);
+    expect(firmware.handleMessage(encodeCommand({ id: 1, cmd: "config", args: { ...config, rpm: 1797 } }))).toBe(0);
+    firmware.process(samples.subarray(8192, 12288), T0_MS + 1_200_000, 12000);
+    firmware.process(samples.subarray(12288, 16384), T0_MS + 1_800_000, 12000);
+    expect(envS()).toEqual(["0.000", "0.683", "0.000", "0.683"]);
+  });
+
+  it("white noise: no bearing finding in 120 windows alone (seeded)", async () => {
+    const random = new Random(121);
+    const samples = new Float32Array(120 * 4096);
+    for (let i = 0; i < samples.length; i++) samples[i] = 0.05 * random.gaussian();
+    const result = await replay(samples, {
+      rateHz: 12000, rpm: 1797, window: 4096, geometry: BEARINGS["6205"], firmware: await releaseFirmware(), timesS: Array.from({ length: 120 }, (_, i) => i * 600),
+    });
+    expect(result.windows.filter((w) => w.findings.length > 0).map((w) => w.index)).toEqual([]);
+    expect(result.windows.slice(1).every((w) => w.features.env_s.toFixed(3) === "0.683")).toBe(true);
   });
 });
 
