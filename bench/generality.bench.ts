@@ -12,7 +12,7 @@
 // its speed, `--rpm-range`). The running-speed lines scale from their 25 Hz ranges at the same
 // velocity (a healthy pump's ISO zone does not depend on its speed); the fault is at a tenth
 // of its severity at failure.
-// Run: npx tsx bench/generality.bench.ts [--image build/firmware.wasm] [--severity-time 400]
+// Run: npx tsx bench/generality.bench.ts [--image build/firmware.wasm] [--severity-time 400] [--alone 600]
 
 import fs from "node:fs";
 import { parseArgs } from "node:util";
@@ -25,6 +25,9 @@ const { values } = parseArgs({
     image: { type: "string", default: "build/firmware.wasm" }, "severity-time": { type: "string", default: "400" },
     // One case's windows printed, e.g. --show "100 kHz 5 Hz SKF 6205 inner_race".
     show: { type: "string" },
+    // Each recording cut into windows alone, this many seconds apart, as a fleet takes them
+    // (ANALYSIS.md §5, "Windows alone"), instead of replayed continuously.
+    alone: { type: "string" },
   },
 });
 const RATES_HZ = [10_000, 25_600, 48_828, 100_000];
@@ -43,6 +46,8 @@ const DEFAULT_RPM_RANGE: [number, number] = [600, 3600];
 /** Severity time on the fault's 0–1000 ms life (severity = (t/1000)^2.5: 400 gives 0.10). */
 const severityTime = Number(values["severity-time"]);
 const firmware = await compileFirmware(new Uint8Array(fs.readFileSync(values.image!)));
+const aloneS = values.alone === undefined ? undefined : Number(values.alone);
+if (aloneS !== undefined && !(aloneS > 0)) throw new Error("--alone needs the seconds between windows, above 0");
 
 type Mode = "rpm given" | "rpm measured";
 const right = new Map<string, number>();
@@ -60,7 +65,7 @@ const count = (key: string, ok: boolean): void => {
   right.set(key, (right.get(key) ?? 0) + (ok ? 1 : 0));
 };
 const started = performance.now();
-console.log(`generality: the simulator's pump at ${RATES_HZ.map((r) => r / 1000).join(", ")} kHz, shafts of ${SHAFTS_HZ.join(", ")} Hz, ` +
+console.log(`generality: the simulator's pump${aloneS === undefined ? "" : `, each recording cut into windows alone ${aloneS} s apart`} at ${RATES_HZ.map((r) => r / 1000).join(", ")} kHz, shafts of ${SHAFTS_HZ.join(", ")} Hz, ` +
   `${Object.keys(BEARING_CASES).length} bearings, ${KINDS.join(" / ")}; ${values.image}`);
 console.log("  row: rate and shaft; per bearing and fault, the verdict with the speed given / measured (+ right)");
 /** Each case's seed, from its place in the grid: the first three bearings' cases keep the seeds
@@ -81,8 +86,10 @@ for (const [rateIndex, rateHz] of RATES_HZ.entries()) {
         const inDefault = rpm >= DEFAULT_RPM_RANGE[0] && rpm <= DEFAULT_RPM_RANGE[1];
         const marks: string[] = [];
         for (const mode of ["rpm given", "rpm measured"] as Mode[]) {
-          const result = await replay(samples, {
+          const windows = Math.floor(samples.length / 4096);
+          const result = await replay(aloneS === undefined ? samples : samples.subarray(0, windows * 4096), {
             rateHz, window: 4096, firmware, geometry,
+            ...(aloneS === undefined ? {} : { timesS: Array.from({ length: windows }, (_, i) => i * aloneS) }),
             ...(mode === "rpm given" ? { rpm } : inDefault ? {} : { rpmRange: [rpm * 0.5, rpm * 1.2] as [number, number] }),
           });
           const verdict = result.summary.fault;
