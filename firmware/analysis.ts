@@ -26,7 +26,7 @@ import { bearingEvidence } from "./analysis/bearing";
 import { diagnose } from "./analysis/diagnosis";
 import { streamInit } from "./analysis/envelope-stream";
 import { averageReset } from "./analysis/window-average";
-import { measureSpeed, estimateSpeed, runningSpeedLines } from "./analysis/running-speed";
+import { measureSpeed, estimateSpeed, runningSpeedLines, streamVelocityTopHz, streamVelocityMs2 } from "./analysis/running-speed";
 import { spectra, velocityAndZone, highFrequencyFloor } from "./analysis/spectra";
 import { window_samples, fft_size, raw, windowInit, windowBegin } from "./analysis/buffers";
 
@@ -68,10 +68,10 @@ export function scratchBeforeAnalysis(floats: i32): usize {
 export function analyse(samples_ptr: usize, scale: f64, mean: f64, kurtosis: f64, crest: f64, previous_ptr: usize): i32 {
   if (window_samples == 0) return STATUS_BAD_ARGUMENT;
   windowBegin();
-  measureSpeed(samples_ptr, previous_ptr);
+  measureSpeed(samples_ptr, previous_ptr, scale);
   const status = spectra(samples_ptr, scale, mean);
   if (status < 0) return status;
-  velocityAndZone();
+  velocityAndZone(streamVelocityTopHz(), streamVelocityMs2());
   estimateSpeed();
   runningSpeedLines();
   highFrequencyFloor();

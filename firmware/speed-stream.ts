@@ -269,6 +269,11 @@ function append(from: usize, count: i32, largest: f64): void {
   stream_new_points += count;
 }
 
+/** The value of one step of the stream's i16, in the samples' units. */
+export function streamStep(): f64 {
+  return stream_step;
+}
+
 /** The stream's point `i` (0 ≤ i < stream_count) in the decimated signal's units (for the debug
  *  build's tests). */
 export function streamValue(i: i32): f64 {

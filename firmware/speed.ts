@@ -93,6 +93,10 @@ let power_ptr: usize = 0;
 let prominence_ptr: usize = 0;
 let prominence_bins: i32 = 0;
 let bin_hz: f64 = 1.0;
+/** The points of the stream spectrum speedFromStream took this window into its `power_at`
+ *  (0: it took none, the estimate standing or the stream too short). */
+export let stream_spectrum_points: i32 = 0;
+
 /** Whether estimate() reads the spectrum the last one read, to the same top (its prominences
  *  and the reference's z stand). */
 let same_spectrum: bool = false;
@@ -103,6 +107,7 @@ let same_spectrum: bool = false;
 export function speedFromStream(low_hz: f64, high_hz: f64, top_hz: f64, cage: f64, reference: f64, work_ptr: usize, power_at: usize, prominence_at: usize): bool {
   cage_order = cage;
   reference_hz = reference;
+  stream_spectrum_points = 0;
   if (stream_count < SPEED_POINTS_MIN || !streamDesigned()) return clear();
   // The newest power-of-two number of points: at most SPEED_POINTS_DOUBLINGS turns, the stream
   // holding at most SPEED_POINTS_MAX.
@@ -118,6 +123,7 @@ export function speedFromStream(low_hz: f64, high_hz: f64, top_hz: f64, cage: f6
   power_ptr = power_at;
   prominence_ptr = prominence_at;
   streamPower(points, work_ptr, power_at);
+  stream_spectrum_points = points;
   zero_padded = false;
   measured_ok = estimateChecked(points >> 1, stream_rate_hz / <f64>points, low_hz, high_hz, Math.min(top_hz, PASSBAND_SHARE * stream_rate_hz));
   return measured_ok;

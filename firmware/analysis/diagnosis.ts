@@ -119,8 +119,9 @@ function processFindings(): void {
     + result.line_3x_mm_s * result.line_3x_mm_s;
   const velocity_energy = result.velocity_rms_mm_s * result.velocity_rms_mm_s;
   // The running-speed rules need 1x and 2x apart and clear of DC: the shaft's line at least
-  // 2 × LINE_HALF_BINS + 1 of the window's own bins (fs / its samples, whatever the padding) up.
-  const lines_resolved = result.shaft_hz >= <f64>(2 * LINE_HALF_BINS + 1) * machine.sample_rate_hz / <f64>window_samples;
+  // 2 × LINE_HALF_BINS + 1 bins up, in the bins the lines were read in (the window's own, fs
+  // over its samples whatever the padding, or the speed stream's, finer).
+  const lines_resolved = result.shaft_hz >= <f64>(2 * LINE_HALF_BINS + 1) * result.lines_bin_hz;
   if (velocity_energy <= 0.0 || !lines_resolved) return;
   const share_1x = result.line_1x_mm_s * result.line_1x_mm_s / velocity_energy;
   let share: f64 = 0.0;

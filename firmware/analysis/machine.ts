@@ -45,6 +45,9 @@ export class Result {
   shaft_hz: f64 = 0.0;
   speed_measured: bool = false;
   line_1x_mm_s: f64 = 0.0;
+  /** The bins the running-speed lines were read in (Hz): the window's own (fs over its samples)
+   *  or the speed stream's, finer (running-speed.ts). */
+  lines_bin_hz: f64 = 0.0;
   line_2x_mm_s: f64 = 0.0;
   line_3x_mm_s: f64 = 0.0;
   line_vane_mm_s: f64 = 0.0;

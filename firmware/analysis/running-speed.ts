@@ -3,11 +3,11 @@
 // alone; taken when it is clear and fine enough, else the configured speed stands. Then the
 // velocity of the running-speed lines and of the vane pass.
 
-import { speedCapture, SPEED_POINTS_MAX } from "../speed-stream";
-import { speedFromStream, speedFromSpectrum, speedCheckRange, speedOuterRaceOrder, speed_hz, speed_z, speed_confidence, speed_bin_hz, speed_sum_hh, FAMILY_Z } from "../speed";
-import { PASSBAND_SHARE, SLIP_MAX } from "./constants";
+import { speedCapture, streamStep, stream_rate_hz as speed_stream_rate_hz, SPEED_POINTS_MAX } from "../speed-stream";
+import { speedFromStream, speedFromSpectrum, speedCheckRange, speedOuterRaceOrder, speed_hz, speed_z, speed_confidence, speed_bin_hz, speed_sum_hh, stream_spectrum_points, FAMILY_Z } from "../speed";
+import { PASSBAND_SHARE, SLIP_MAX, LINE_HALF_BINS, HANN_ENBW_BINS } from "./constants";
 import { machine, result } from "./machine";
-import { lineVelocity } from "./spectra";
+import { lineVelocity, VELOCITY_LOW_HZ, VELOCITY_HIGH_HZ } from "./spectra";
 import { window_samples, fft_size, bins, bin_hz, raw, power, baseband } from "./buffers";
 import { ASSERTS, holds } from "../assert";
 
@@ -56,7 +56,7 @@ let speed_streamed: bool = false;
 
 /** Shaft speed from its harmonic family, over the decimated acquisition of the windows so far
  *  (speed.ts, ANALYSIS.md §4). Runs before the window's own spectra: it borrows their buffers. */
-export function measureSpeed(samples_ptr: usize, previous_ptr: usize): void {
+export function measureSpeed(samples_ptr: usize, previous_ptr: usize, scale: f64): void {
   // The scratch speed-stream.ts and speed.ts write: a window of f32 and half of one and one
   // more for the decimation; the stream's points + 2 f32 (up to SPEED_POINTS_MAX), half of them
   // and one more, and as many again for the prominences.
@@ -64,7 +64,91 @@ export function measureSpeed(samples_ptr: usize, previous_ptr: usize): void {
   speedRange();
   speedOuterRaceOrder(machine.bpfo_order);
   speed_streamed = speedCapture(samples_ptr, previous_ptr, machine.sample_rate_hz, speed_top_hz, changetype<usize>(raw), changetype<usize>(power));
-  if (speed_streamed) speedFromStream(speed_low_hz, speed_high_hz, speed_top_hz, machine.ftf_order, stream_reference_hz, changetype<usize>(raw), changetype<usize>(power), changetype<usize>(baseband));
+  if (!speed_streamed) {
+    stream_lines_hz = 0.0;
+    return;
+  }
+  speedFromStream(speed_low_hz, speed_high_hz, speed_top_hz, machine.ftf_order, stream_reference_hz, changetype<usize>(raw), changetype<usize>(power), changetype<usize>(baseband));
+  // The stream's spectrum is in `power` until the window's own spectra take it back.
+  if (stream_spectrum_points > 0) streamLines(scale);
+}
+
+/** The running-speed lines read off the speed stream's spectrum (ANALYSIS.md §6, "Lines finer
+ *  than the window"), at the shaft speed they were read for (0: none), the stream's bins, and
+ *  each line's velocity (mm/s; −1 where the line lies past the stream's passband). They stand
+ *  while the speed's estimate does (speed.ts takes the stream's spectrum again once a quarter of
+ *  its points are new). */
+let stream_lines_hz: f64 = 0.0;
+let stream_lines_bin_hz: f64 = 0.0;
+let stream_line_1x_mm_s: f64 = 0.0;
+let stream_line_2x_mm_s: f64 = 0.0;
+let stream_line_3x_mm_s: f64 = 0.0;
+let stream_line_vane_mm_s: f64 = 0.0;
+/** The velocity's mean square (m/s)² in the stream's spectrum from VELOCITY_LOW_HZ up to its
+ *  passband's top (stream_velocity_top_hz, 0: none). */
+let stream_velocity_ms2: f64 = 0.0;
+let stream_velocity_top_hz: f64 = 0.0;
+
+/** The lines at the shaft speed this window will take, from the stream's spectrum in `power`
+ *  (stream_spectrum_points points of the decimated stream, Hann-windowed, unscaled powers of
+ *  its i16 values; `scale` turns the samples' units into m/s²). */
+function streamLines(scale: f64): void {
+  const points = stream_spectrum_points;
+  const f = shaftHzTaken();
+  stream_lines_hz = f;
+  stream_lines_bin_hz = speed_stream_rate_hz / <f64>points;
+  // Power per bin as the window's (spectra.ts): amplitude 2|X|/Σw, Σw = N/2, power A²/2 over
+  // Hann's noise bandwidth; the stream's values are i16 of its step, in the samples' units.
+  const amplitude_scale = 4.0 / <f64>points * streamStep() * scale;
+  const power_scale = amplitude_scale * amplitude_scale * 0.5 / HANN_ENBW_BINS;
+  const top_hz = PASSBAND_SHARE * speed_stream_rate_hz;
+  stream_line_1x_mm_s = streamLineVelocity(f, points, power_scale, top_hz);
+  stream_line_2x_mm_s = streamLineVelocity(2.0 * f, points, power_scale, top_hz);
+  stream_line_3x_mm_s = streamLineVelocity(3.0 * f, points, power_scale, top_hz);
+  stream_line_vane_mm_s = machine.vanes > 0 ? streamLineVelocity(<f64>machine.vanes * f, points, power_scale, top_hz) : 0.0;
+  // The velocity below the passband's top (and the ISO band's): Σ power / ω².
+  stream_velocity_top_hz = Math.min(top_hz, VELOCITY_HIGH_HZ);
+  const k_top = min(points >> 1, <i32>Math.floor(stream_velocity_top_hz / stream_lines_bin_hz));
+  if (ASSERTS) assert(holds(power, 0, k_top + 1), "the stream's velocity past its spectrum");
+  let sum: f64 = 0.0;
+  for (let k = max(1, <i32>Math.ceil(VELOCITY_LOW_HZ / stream_lines_bin_hz)); k <= k_top; k++) {
+    const kk = <f64>k;
+    sum += <f64>load<f32>(changetype<usize>(power) + (<usize>k << 2)) / (kk * kk);
+  }
+  const omega_bin = 2.0 * Math.PI * stream_lines_bin_hz;
+  stream_velocity_ms2 = sum * power_scale / (omega_bin * omega_bin);
+  stream_velocity_top_hz = <f64>k_top * stream_lines_bin_hz;
+}
+
+/** Whether the window reads its low frequencies off the speed stream's spectrum: it was taken
+ *  over this window and those before (the estimate may stand on one a few windows old), and
+ *  its bins are finer than the window's own (fs over its samples). */
+function streamFiner(): bool {
+  return speed_streamed && stream_lines_hz > 0.0 && stream_lines_bin_hz < machine.sample_rate_hz / <f64>window_samples;
+}
+
+/** The velocity's mean square (m/s)² the speed stream's spectrum holds from VELOCITY_LOW_HZ to
+ *  streamVelocityTopHz(), for velocityAndZone (0 with no finer stream). */
+export function streamVelocityMs2(): f64 {
+  return streamFiner() ? stream_velocity_ms2 : 0.0;
+}
+/** The top of what streamVelocityMs2() covers (Hz; 0: nothing, the window's spectrum covers all). */
+export function streamVelocityTopHz(): f64 {
+  return streamFiner() ? stream_velocity_top_hz : 0.0;
+}
+
+/** Velocity RMS (mm/s) of the line at `hz` in the stream's spectrum in `power`: the energy of
+ *  ±LINE_HALF_BINS around it, as lineVelocity reads the window's; −1 past `top_hz`. */
+function streamLineVelocity(hz: f64, points: i32, power_scale: f64, top_hz: f64): f64 {
+  const centre = <i32>Math.round(hz / stream_lines_bin_hz);
+  if (hz <= 0.0 || centre < 1 || hz + <f64>LINE_HALF_BINS * stream_lines_bin_hz > top_hz) return -1.0;
+  if (ASSERTS) assert(holds(power, 0, (points >> 1) + 1) && centre + LINE_HALF_BINS <= (points >> 1), "a line past the stream's spectrum");
+  let velocity_ms: f64 = 0.0;
+  for (let k = max(1, centre - LINE_HALF_BINS); k <= centre + LINE_HALF_BINS; k++) {
+    const omega = 2.0 * Math.PI * <f64>k * stream_lines_bin_hz;
+    velocity_ms += <f64>load<f32>(changetype<usize>(power) + (<usize>k << 2)) * power_scale / (omega * omega);
+  }
+  return Math.sqrt(velocity_ms) * 1000.0;
 }
 
 /** The window's shaft speed: the measured one when its family is clear (z ≥ FAMILY_Z) and fine
@@ -73,28 +157,45 @@ export function estimateSpeed(): void {
   // A window alone: its own spectrum (`baseband` is free until the high band's floor).
   if (!speed_streamed) speedFromSpectrum(changetype<usize>(power), bins, bin_hz, fft_size != window_samples, speed_low_hz, speed_high_hz, speed_top_hz, machine.ftf_order, changetype<usize>(baseband));
   const nominal = machine.shaft_hz_nominal;
-  // The stream places a speed to about one bin at its top harmonic: coarser than the configured
-  // speed's own uncertainty (slip), the measurement does not replace it.
-  const coarse = nominal > 0.0 && (speed_bin_hz <= 0.0 || speed_bin_hz / speed_top_hz > SLIP_MAX);
-  result.speed_measured = speed_hz > 0.0 && speed_z >= FAMILY_Z && !coarse;
+  result.speed_measured = speedTaken();
   // How sure the measured speed is; a speed that was not measured is not sure at all.
   result.speed_confidence = result.speed_measured ? speed_confidence : 0.0;
+  result.shaft_hz = shaftHzTaken();
   if (result.speed_measured) {
-    result.shaft_hz = speed_hz;
     // A line's frequency is good to about a tenth of a bin; the fit divides it by √Σh².
     speed_tolerance = speed_sum_hh > 0.0 ? 0.1 * speed_bin_hz / Math.sqrt(speed_sum_hh) / speed_hz : speed_bin_hz / speed_hz;
   } else {
-    // Not measured, coarse or not: the shaft turns somewhere in the range sought.
-    result.shaft_hz = nominal > 0.0 ? nominal : speed_hz > 0.0 ? speed_hz : 0.5 * (speed_low_hz + speed_high_hz);
     speed_tolerance = nominal > 0.0 ? SPEED_HIGH_SHARE - 1.0 : 1.0;
   }
 }
 
-/** Velocity of the 1×, 2×, 3× and vane-pass lines at the window's shaft speed. */
+/** Whether the estimate is taken: its family clear (z ≥ FAMILY_Z) and fine enough. The stream
+ *  places a speed to about one bin at its top harmonic: coarser than the configured speed's own
+ *  uncertainty (slip), the measurement does not replace it. */
+function speedTaken(): bool {
+  const nominal = machine.shaft_hz_nominal;
+  const coarse = nominal > 0.0 && (speed_bin_hz <= 0.0 || speed_bin_hz / speed_top_hz > SLIP_MAX);
+  return speed_hz > 0.0 && speed_z >= FAMILY_Z && !coarse;
+}
+
+/** The shaft speed the window takes: the measured one when taken; otherwise the configured one,
+ *  or, without one, the estimate's or the middle of the range (the shaft turns somewhere in it). */
+function shaftHzTaken(): f64 {
+  if (speedTaken()) return speed_hz;
+  const nominal = machine.shaft_hz_nominal;
+  return nominal > 0.0 ? nominal : speed_hz > 0.0 ? speed_hz : 0.5 * (speed_low_hz + speed_high_hz);
+}
+
+/** Velocity of the 1×, 2×, 3× and vane-pass lines at the window's shaft speed: off the speed
+ *  stream's spectrum where its bins are finer than the window's own (fs over its samples) and it
+ *  was read at this speed, each line within its passband; otherwise off the window's. */
 export function runningSpeedLines(): void {
   const f = result.shaft_hz;
-  result.line_1x_mm_s = lineVelocity(f);
-  result.line_2x_mm_s = lineVelocity(2.0 * f);
-  result.line_3x_mm_s = lineVelocity(3.0 * f);
-  result.line_vane_mm_s = machine.vanes > 0 ? lineVelocity(<f64>machine.vanes * f) : 0.0;
+  const streamed = streamFiner() && stream_lines_hz == f;
+  result.lines_bin_hz = streamed ? stream_lines_bin_hz : machine.sample_rate_hz / <f64>window_samples;
+  result.line_1x_mm_s = streamed && stream_line_1x_mm_s >= 0.0 ? stream_line_1x_mm_s : lineVelocity(f);
+  result.line_2x_mm_s = streamed && stream_line_2x_mm_s >= 0.0 ? stream_line_2x_mm_s : lineVelocity(2.0 * f);
+  result.line_3x_mm_s = streamed && stream_line_3x_mm_s >= 0.0 ? stream_line_3x_mm_s : lineVelocity(3.0 * f);
+  const vane_hz = <f64>machine.vanes * f;
+  result.line_vane_mm_s = machine.vanes <= 0 ? 0.0 : streamed && stream_line_vane_mm_s >= 0.0 ? stream_line_vane_mm_s : lineVelocity(vane_hz);
 }

@@ -11,8 +11,8 @@ import { machine, result } from "./machine";
 import { window_samples, fft_size, bins, bin_hz, raw, power, baseband, getF32, setF32, setRawEnds } from "./buffers";
 import { ASSERTS, holds } from "../assert";
 
-const VELOCITY_LOW_HZ: f64 = 10.0;
-const VELOCITY_HIGH_HZ: f64 = 1000.0;
+export const VELOCITY_LOW_HZ: f64 = 10.0;
+export const VELOCITY_HIGH_HZ: f64 = 1000.0;
 const HF_LOW_SHARE: f64 = 1.0 / 8.0;
 const HF_HIGH_SHARE: f64 = PASSBAND_SHARE;
 
@@ -106,20 +106,23 @@ function hannEndPower(x: usize, k: i32, neighbour: i32, power_scale: f32): f32 {
   return (re * re + im * im) * power_scale * 0.25;
 }
 
-/** Velocity RMS over VELOCITY_LOW_HZ–VELOCITY_HIGH_HZ (mm/s) and its ISO 10816-3 zone. */
-export function velocityAndZone(): void {
+/** Velocity RMS over VELOCITY_LOW_HZ–VELOCITY_HIGH_HZ (mm/s) and its ISO 10816-3 zone. Below
+ *  `stream_top_hz` (0: nowhere) the finer speed stream's spectrum gave `stream_ms2` (m/s)², and
+ *  the window's bins add what lies above. */
+export function velocityAndZone(stream_top_hz: f64, stream_ms2: f64): void {
   // Σ power[k] / (2π k Δf)² = Σ (power[k] / k²) / (2π Δf)²: the band's bins found once, and
   // one division a bin.
   let sum: f64 = 0.0;
   const high_hz = Math.min(VELOCITY_HIGH_HZ, machine.sample_rate_hz * 0.5);
+  const low_hz = Math.max(VELOCITY_LOW_HZ, stream_top_hz);
   let k = 1;
-  while (k < bins && <f64>k * bin_hz < VELOCITY_LOW_HZ) k++;
+  while (k < bins && (stream_top_hz > 0.0 ? <f64>k * bin_hz <= low_hz : <f64>k * bin_hz < low_hz)) k++;
   for (; k < bins && <f64>k * bin_hz <= high_hz; k++) {
     const kk = <f64>k;
     sum += <f64>getF32(power, k) / (kk * kk);
   }
   const omega_bin = 2.0 * Math.PI * bin_hz;
-  const v = Math.sqrt(sum / (omega_bin * omega_bin)) * 1000.0;
+  const v = Math.sqrt(sum / (omega_bin * omega_bin) + stream_ms2) * 1000.0;
   result.velocity_rms_mm_s = v;
   result.iso_zone = v < machine.zone_ab_mm_s ? 0 : v < machine.zone_bc_mm_s ? 1 : v < machine.zone_cd_mm_s ? 2 : 3;
 }

@@ -48,3 +48,30 @@ describe("a stream begun while the configured speed stands (bench/generality.ben
     expect(result.summary.windows_by_fault.outer_race + result.summary.windows_by_fault.inner_race).toBe(0);
   });
 });
+
+describe("process faults where a window's bins cannot part 1× from 2× (ANALYSIS.md §6, \"Lines finer than the window\")", () => {
+  // At 48.8 kHz a 4096-sample window's bins are 11.9 Hz: a 25 Hz shaft's 1× and 2× fall within
+  // one another's Hann lobes, and the running-speed rules, which need the shaft 5 bins up, never
+  // ran (the build before called these pumps unknown in every window). Read off the speed
+  // stream's decimated spectrum, 0.37–0.75 Hz bins, the lines and the velocity are the 10 kHz
+  // recording's, and the rules run.
+  for (const kind of ["imbalance", "misalignment"] as const) {
+    it(`${kind} at 25 Hz: named at 25.6, 48.8 and 100 kHz as at 10 kHz, its 1× and velocity within 1 % of 10 kHz's`, async () => {
+      const firmware = await releaseFirmware();
+      const read = async (rateHz: number) => {
+        const { samples, shaftHz } = pumpRecording({ rateHz, shaftHz: 25, geometry: BEARINGS["6205"], kind, seed: 7, severityTimeMs: 900 });
+        const result = await replay(samples, { rateHz, window: 4096, firmware, geometry: BEARINGS["6205"], rpm: shaftHz * 60 });
+        const last = result.windows[result.windows.length - 1];
+        return { verdict: result.summary.fault, v1x: last.features.v_1x, velocity: last.features.vel_rms };
+      };
+      const reference = await read(10_000);
+      expect(reference.verdict).toBe(kind);
+      for (const rateHz of [25_600, 48_828, 100_000]) {
+        const got = await read(rateHz);
+        expect(got.verdict, `${rateHz} Hz`).toBe(kind);
+        expect(Math.abs(got.v1x / reference.v1x - 1), `${rateHz} Hz 1×`).toBeLessThan(0.01);
+        expect(Math.abs(got.velocity / reference.velocity - 1), `${rateHz} Hz velocity`).toBeLessThan(0.01);
+      }
+    });
+  }
+});
