@@ -151,6 +151,8 @@ export interface PumpGroupOptions {
 
 export class PumpGroup {
   private readonly window: Float32Array;
+  /** One measurement's acquisition: acquisition_windows consecutive windows, sampled at once. */
+  private readonly acquisition: Float32Array;
   private readonly pumps: GroupPump[] = [];
   private readonly clock: VirtualClock;
   /** The scenario's network (latency, partitions) between these pumps and the broker. */
@@ -164,6 +166,7 @@ export class PumpGroup {
 
   private constructor(private readonly options: PumpGroupOptions) {
     this.window = new Float32Array(options.scenario.window);
+    this.acquisition = new Float32Array(options.scenario.window * options.scenario.acquisition_windows);
     this.clock = new VirtualClock(Date.parse(options.scenario.start));
     if (options.hubPort !== undefined) this.dialer = new LinkDialer(options.hubPort);
   }
@@ -361,15 +364,15 @@ export class PumpGroup {
     this.network?.apply(Date.parse(this.scenario.start) + step * this.scenario.interval_s * 1000);
     let fed = 0;
     for (let i = 0; i < this.pumps.length; i++) {
-      if (await this.measure(this.pumps[i], step, onWindow)) fed += 1;
+      fed += await this.measure(this.pumps[i], step, onWindow);
       if (i % DEVICES_PER_BATCH === DEVICES_PER_BATCH - 1) await yieldToEventLoop();
     }
     return fed;
   }
 
   /** One pump's measurement of `step`, after the power changes and the work due by then;
-   *  returns whether a window was fed. */
-  private async measure(pump: GroupPump, step: number, onWindow?: (device: string, timestampMs: number, samples: Float32Array) => void): Promise<boolean> {
+   *  returns the windows fed. */
+  private async measure(pump: GroupPump, step: number, onWindow?: (device: string, timestampMs: number, samples: Float32Array) => void): Promise<number> {
     const timestampMs = measurementMs(this.scenario, step, pump.index);
     const timeline = pump.timeline;
     // Bounded: each change moves the timeline on, and it has two per cut.
@@ -380,23 +383,31 @@ export class PumpGroup {
     // Once the work is done, the firmware is told (as the fitter's service tool would), so it
     // learns its baseline again; a controller without power hears of it when it is back.
     if (pump.untold !== undefined && timeline?.off !== true) await this.tellMaintenance(pump);
-    if (state?.running === false) return false; // the pump is stopped for its repair: nothing to measure
+    if (state?.running === false) return 0; // the pump is stopped for its repair: nothing to measure
     const rateHz = this.scenario.sample_rate_hz;
+    const windows = this.scenario.acquisition_windows;
     if (timeline?.off === true) {
       // The pump runs on while its controller is off: its physics moves the same either way.
-      pump.model.sample(this.window, rateHz, timestampMs);
-      timeline.missedWindows += 1;
-      return false;
+      pump.model.sample(this.acquisition, rateHz, timestampMs);
+      timeline.missedWindows += windows;
+      return 0;
     }
     const device = pump.device;
-    pump.model.sample(this.window, rateHz, timestampMs);
-    onWindow?.(device.id, timestampMs, this.window);
+    // The acquisition's windows follow one another: one continuous stretch of the pump's
+    // vibration, cut into windows stamped a window apart (to the millisecond the ABI carries).
+    pump.model.sample(this.acquisition, rateHz, timestampMs);
     device.sense(pump.thermal.temperatureC(timestampMs), timestampMs);
-    await device.feed(this.window, timestampMs);
-    pump.windows += 1;
+    const length = this.window.length;
+    for (let k = 0; k < windows; k++) {
+      const windowMs = timestampMs + Math.round((k * length * 1000) / rateHz);
+      this.window.set(this.acquisition.subarray(k * length, (k + 1) * length));
+      onWindow?.(device.id, windowMs, this.window);
+      await device.feed(this.window, windowMs);
+      pump.windows += 1;
+    }
     // Backpressure while the link is up; during an outage the outbox holds what comes.
     if (device.outbox.size >= OUTBOX_HIGH_WATER && device.link?.connected) await device.link.drained();
-    return true;
+    return windows;
   }
 
   private async tellMaintenance(pump: GroupPump): Promise<void> {

@@ -22,6 +22,10 @@ export interface Scenario {
   interval_s: number;
   sample_rate_hz: number;
   window: number;
+  /** Consecutive windows each measurement takes (1 when absent): an acquisition long enough for
+   *  what one window cannot resolve, which the firmware streams across them (firmware/ANALYSIS.md
+   *  §5, §6). */
+  acquisition_windows: number;
   pump: PumpRanges;
   /** The pumps' bearing: [rolling elements, element diameter mm, pitch diameter mm, contact angle deg]. */
   bearing?: [number, number, number, number];
@@ -125,7 +129,7 @@ const RANGE_KEYS: (keyof PumpRanges)[] = [
   "rpm", "vanes", "slip", "load", "imbalance_g", "misalignment_g", "vane_pass_g", "noise_g",
 ];
 const TOP_KEYS = [
-  "name", "seed", "tenant", "start", "days", "pumps", "interval_s", "sample_rate_hz", "window", "pump", "bearing", "broker_outages",
+  "name", "seed", "tenant", "start", "days", "pumps", "interval_s", "sample_rate_hz", "window", "acquisition_windows", "pump", "bearing", "broker_outages",
   "faults", "expectations", "campaigns", "network", "power_cuts", "devices_per_connection", "service", "pump_types",
 ];
 
@@ -377,6 +381,9 @@ function checkServiceExpectations(source: string, expectations: readonly Expecta
   });
 }
 
+/** The most consecutive windows one measurement takes (64 windows of 4096 at 12.8 kHz: 20 s). */
+export const ACQUISITION_WINDOWS_MAX = 64;
+
 export function parseScenario(data: unknown, source = "scenario"): Scenario {
   if (typeof data !== "object" || data === null || Array.isArray(data)) fail(source, "a scenario is a JSON object");
   const raw = data as Record<string, unknown>;
@@ -409,6 +416,12 @@ export function parseScenario(data: unknown, source = "scenario"): Scenario {
   checkServiceExpectations(source, expectations, service);
   if (service !== undefined && campaigns.length > 0) fail(source, `"service" and "campaigns" cannot be combined yet: an update would have to survive the maintenance runs`);
   const pump_types = pumpTypes(source, raw.pump_types, pumps, ranges);
+  const interval_s = number(source, raw.interval_s, "interval_s", 1, 86_400);
+  const sample_rate_hz = number(source, raw.sample_rate_hz, "sample_rate_hz", 100, 200_000);
+  const acquisition_windows = number(source, raw.acquisition_windows ?? 1, "acquisition_windows", 1, ACQUISITION_WINDOWS_MAX, true);
+  if ((acquisition_windows * window) / sample_rate_hz >= interval_s) {
+    fail(source, `"acquisition_windows" × "window" lasts ${((acquisition_windows * window) / sample_rate_hz).toFixed(3)} s at "sample_rate_hz", not less than "interval_s" (${interval_s} s)`);
+  }
   return {
     ...(network !== undefined ? { network } : {}),
     ...(service !== undefined ? { service } : {}),
@@ -426,9 +439,10 @@ export function parseScenario(data: unknown, source = "scenario"): Scenario {
     start: raw.start,
     days,
     pumps,
-    interval_s: number(source, raw.interval_s, "interval_s", 1, 86_400),
-    sample_rate_hz: number(source, raw.sample_rate_hz, "sample_rate_hz", 100, 200_000),
+    interval_s,
+    sample_rate_hz,
     window,
+    acquisition_windows,
     pump: ranges,
   };
 }
