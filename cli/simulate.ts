@@ -323,7 +323,7 @@ function formatSummary(result: SimulationResult): string {
   const lines: string[] = [];
   const { scenario } = result;
   lines.push(`Scenario: ${scenario.name}`);
-  lines.push(`Broker: ${result.brokerUrl}   seed ${scenario.seed}   ${scenario.pumps} pumps   ${scenario.days} days   one ${scenario.window}-sample window every ${scenario.interval_s} s at ${scenario.sample_rate_hz} Hz`);
+  lines.push(`Broker: ${result.brokerUrl}   seed ${scenario.seed}   ${scenario.pumps} pumps   ${scenario.days} days   ${scenario.acquisition_windows === 1 ? "one" : `${scenario.acquisition_windows} consecutive`} ${scenario.window}-sample window${scenario.acquisition_windows === 1 ? "" : "s"} every ${scenario.interval_s} s at ${scenario.sample_rate_hz} Hz`);
   lines.push(`Windows analysed by the firmware: ${result.windows}   messages published: ${result.published}   decoded by the subscriber: ${result.delivered}   decode errors: ${decodeErrorCount(result)}`);
   lines.push(`Delivery: ${result.duplicates} duplicates dropped, ${result.gaps} missing, ${result.resent} resent after reconnecting, ${result.reconnects} reconnections` +
     (result.outages.outages > 0 ? `   broker outages: ${result.outages.outages} (${(result.outages.downMs / 60_000).toFixed(0)} simulated minutes down)` : ""));

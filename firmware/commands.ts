@@ -27,6 +27,9 @@ import { Text, T } from "./names";
 const COMMAND_KEYS_MAX: u64 = 8;
 /** Seconds between measurements, as last set by a sampling command (0: the host's choice). */
 let interval_s: f64 = 0.0;
+/** Consecutive windows each measurement takes, as last set by a sampling command (1: a window
+ *  alone). Windows that follow one another are streamed across (ANALYSIS.md §5, §6). */
+let acquisition_windows: i32 = 1;
 
 let command_id: i64 = -1;
 let command_seq: u64 = 0;
@@ -90,18 +93,23 @@ const ARGS_KEYS_MAX: u64 = 8;
 const WAVEFORM_HEADER_BYTES: i32 = 128; // the part's map without its samples, with room to spare
 const WAVEFORM_BYTES_MIN: i32 = 256;
 const INTERVAL_S_MAX: f64 = 86400.0;
+/** The most consecutive windows a measurement may take (64 windows of 4096 at 12.8 kHz: 20 s). */
+const ACQUISITION_WINDOWS_MAX: u64 = 64;
 // A part must hold samples beside its header, in the smallest message and the smallest part asked for.
 if (WAVEFORM_BYTES_MIN <= WAVEFORM_HEADER_BYTES || config.MESSAGE_BYTES_MIN <= WAVEFORM_HEADER_BYTES) ERROR("a waveform part holds no samples");
 
 let arg_max_bytes: i32 = 0;
 let arg_rate_hz: f64 = 0.0;
 let arg_interval_s: f64 = 0.0;
+let arg_windows: i32 = 0;
 
-/** Reads the args map of "waveform" and "sampling": {?"max_bytes", ?"rate_hz", ?"interval_s"}. */
+/** Reads the args map of "waveform" and "sampling": {?"max_bytes", ?"rate_hz", ?"interval_s",
+ *  ?"windows"}. */
 function parseArgs(): i32 {
   arg_max_bytes = 0;
   arg_rate_hz = 0.0;
   arg_interval_s = 0.0;
+  arg_windows = 0;
   if (command_args_len == 0) return STATUS_OK;
   readBegin(command_args_ptr, command_args_len);
   if (!readHead()) return STATUS_BAD_CBOR;
@@ -120,6 +128,9 @@ function parseArgs(): i32 {
       if (!readHead()) return STATUS_BAD_CBOR;
       arg_interval_s = headNumber();
       if (!isFinite(arg_interval_s) || arg_interval_s < 1.0 || arg_interval_s > INTERVAL_S_MAX) return STATUS_BAD_ARGUMENT;
+    } else if (textIs(T.windows)) {
+      if (!readHead() || head_major != 0 || head_value < 1 || head_value > ACQUISITION_WINDOWS_MAX) return STATUS_BAD_ARGUMENT;
+      arg_windows = <i32>head_value;
     } else {
       return STATUS_BAD_ARGUMENT;
     }
@@ -127,11 +138,12 @@ function parseArgs(): i32 {
   return STATUS_OK;
 }
 
-/** "sampling": a new sample rate and/or measurement interval; the reply tells the host both. */
+/** "sampling": a new sample rate, measurement interval and/or windows a measurement; the reply
+ *  tells the host all three. */
 function runSampling(): i32 {
   const parsed = parseArgs();
   if (parsed != STATUS_OK) return parsed;
-  if (arg_rate_hz == 0.0 && arg_interval_s == 0.0) return STATUS_BAD_ARGUMENT;
+  if (arg_rate_hz == 0.0 && arg_interval_s == 0.0 && arg_windows == 0) return STATUS_BAD_ARGUMENT;
   if (arg_rate_hz != 0.0) {
     let status = config.stageSampleRate(arg_rate_hz);
     if (status == STATUS_OK) status = applyStaged();
@@ -141,6 +153,7 @@ function runSampling(): i32 {
     }
   }
   if (arg_interval_s != 0.0) interval_s = arg_interval_s;
+  if (arg_windows != 0) acquisition_windows = arg_windows;
   reply_kind = REPLY_SAMPLING;
   return STATUS_OK;
 }
@@ -259,7 +272,7 @@ function reply(id: i64, status: i32): i32 {
   const ok = status >= STATUS_OK;
   const kind = ok ? reply_kind : REPLY_PLAIN;
   messageBegin();
-  writeMap(!ok ? 3 : kind == REPLY_SAMPLING ? 5 : kind == REPLY_WAVEFORM ? 3 : 2);
+  writeMap(!ok ? 3 : kind == REPLY_SAMPLING ? 6 : kind == REPLY_WAVEFORM ? 3 : 2);
   writeKeyInt(T.id, id);
   writeTextAscii(T.ok);
   writeBool(ok);
@@ -271,6 +284,7 @@ function reply(id: i64, status: i32): i32 {
     writeKeyInt(T.window, <i64>config.current.window_samples);
     writeTextAscii(T.interval_s);
     writeNumber(interval_s);
+    writeKeyInt(T.windows, <i64>acquisition_windows);
   } else if (kind == REPLY_WAVEFORM) {
     writeKeyInt(T.parts, <i64>reply_parts);
   }

@@ -93,6 +93,7 @@ export namespace T {
   export const rate_hz: Text = 0x736a; // "rate_hz"
   export const window: Text = 0x607a; // "window"
   export const interval_s: Text = 0xa25e; // "interval_s"
+  export const windows: Text = 0x71b2; // "windows"
   export const parts: Text = 0x540c; // "parts"
   export const part: Text = 0x4072; // "part"
   export const t: Text = 0x1001; // "t"

@@ -165,6 +165,9 @@ export interface Command {
   args?: unknown;
 }
 
+/** The most consecutive windows a measurement may take ("sampling"'s windows). */
+export const ACQUISITION_WINDOWS_MAX = 64;
+
 export const FIRMWARE_COMMANDS = ["config", "self_test", "sampling", "waveform", "reboot", "maintenance", "shutdown"] as const;
 
 /** The firmware's diagnoses (firmware/ANALYSIS.md §6), and "sensor_fault" for a window that
@@ -195,11 +198,12 @@ export function decodeCommand(bytes: Uint8Array): Command {
   if (cmd === "config") return { id, cmd, args: checkFirmwareConfig(args) };
   if (cmd === "sampling") {
     const a = asMap(args, "sampling args");
-    onlyKeys(a, ["rate_hz", "interval_s"], "sampling args");
-    if (a.size === 0) fail("sampling needs rate_hz or interval_s");
+    onlyKeys(a, ["rate_hz", "interval_s", "windows"], "sampling args");
+    if (a.size === 0) fail("sampling needs rate_hz, interval_s or windows");
     const out: Record<string, number> = {};
     if (a.has("rate_hz")) out.rate_hz = numberIn(a.get("rate_hz"), "rate_hz", 100, 200_000);
     if (a.has("interval_s")) out.interval_s = numberIn(a.get("interval_s"), "interval_s", 1, 86_400);
+    if (a.has("windows")) out.windows = numberIn(a.get("windows"), "windows", 1, ACQUISITION_WINDOWS_MAX, true);
     return { id, cmd, args: out };
   }
   if (cmd === "maintenance") {
@@ -239,11 +243,13 @@ export interface Reply {
   rate_hz?: number;
   window?: number;
   interval_s?: number;
+  /** Consecutive windows each measurement takes (1: a window alone). */
+  windows?: number;
   /** "waveform": how many parts were sent. */
   parts?: number;
 }
 
-const REPLY_NUMBERS = ["error", "rate_hz", "window", "interval_s", "parts"] as const;
+const REPLY_NUMBERS = ["error", "rate_hz", "window", "interval_s", "windows", "parts"] as const;
 
 export function decodeReply(bytes: Uint8Array): Reply {
   const value = decodeCbor(bytes, 1024);

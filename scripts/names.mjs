@@ -14,7 +14,7 @@ const TEXTS = [
   // Events and replies (ABI.md, "Events", "Commands").
   "event", "boot", "fw", "policy", "provisioned", "waveform", "detail", "never", "on_request", "summary",
   "full", "alarm", "level", "health", "error", "code", "what", "storage", "advice", "action", "fault",
-  "by", "maintenance", "samples", "config", "command", "id", "ok", "rate_hz", "window", "interval_s",
+  "by", "maintenance", "samples", "config", "command", "id", "ok", "rate_hz", "window", "interval_s", "windows",
   "parts", "part", "t", "units", "first",
   // Commands and their arguments.
   "seq", "cmd", "args", "token", "self_test", "sampling", "shutdown", "reboot", "max_bytes",

@@ -69,7 +69,7 @@ export const PRODUCERS: Producer[] = [
   { name: "firmware configuration, every key", rule: "firmware-config", by: "typescript", produce: async () => encodeFirmwareConfig(FULL_CONFIG) },
   { name: "command: config", rule: "config-command", by: "typescript", produce: async () => encodeCommand({ id: 7, cmd: "config", args: SMALL_CONFIG }) },
   { name: "command: self_test", rule: "self-test-command", by: "typescript", produce: async () => encodeCommand({ id: 8, cmd: "self_test" }) },
-  { name: "command: sampling", rule: "sampling-command", by: "typescript", produce: async () => encodeCommand({ id: 9, cmd: "sampling", args: { rate_hz: 2000, interval_s: 600 } }) },
+  { name: "command: sampling", rule: "sampling-command", by: "typescript", produce: async () => encodeCommand({ id: 9, cmd: "sampling", args: { rate_hz: 2000, interval_s: 600, windows: 8 } }) },
   { name: "command: waveform", rule: "waveform-command", by: "typescript", produce: async () => encodeCommand({ id: 10, cmd: "waveform", args: { max_bytes: 256 } }) },
   { name: "command: reboot", rule: "reboot-command", by: "typescript", produce: async () => encodeCommand({ id: 11, cmd: "reboot" }) },
   { name: "command: shutdown", rule: "shutdown-command", by: "typescript", produce: async () => encodeCommand({ id: 13, cmd: "shutdown" }) },
@@ -98,7 +98,7 @@ export const PRODUCERS: Producer[] = [
   },
   {
     name: "reply: sampling (firmware)", rule: "ok-reply", by: "firmware",
-    produce: async () => (await fromFirmware((send) => send(encodeCommand({ id: 9, cmd: "sampling", args: { rate_hz: 2000, interval_s: 600 } }))))[1],
+    produce: async () => (await fromFirmware((send) => send(encodeCommand({ id: 9, cmd: "sampling", args: { rate_hz: 2000, interval_s: 600, windows: 8 } }))))[1],
   },
   {
     name: "waveform part (firmware)", rule: "waveform-part", by: "firmware",

@@ -6,6 +6,7 @@ import type { PumpRanges } from "../physics/pump-params.js";
 import type { NetworkSpec } from "../net/network.js";
 import { FAULT_KINDS, type FaultAssignment, type FaultKind } from "../physics/degradation.js";
 import { isValidId } from "../../protocol/topics.js";
+import { ACQUISITION_WINDOWS_MAX } from "../../protocol/messages.js";
 import type { PumpType } from "../physics/pump-types.js";
 import { parseService, parseServiceExpectation, SERVICE_EXPECTATION_KINDS, type ServiceExpectation, type ServiceSpec } from "./service-spec.js";
 import { POWER_CUTS_MAX, type PowerCutSpec } from "../physics/power-cuts.js";
@@ -380,9 +381,6 @@ function checkServiceExpectations(source: string, expectations: readonly Expecta
     }
   });
 }
-
-/** The most consecutive windows one measurement takes (64 windows of 4096 at 12.8 kHz: 20 s). */
-export const ACQUISITION_WINDOWS_MAX = 64;
 
 export function parseScenario(data: unknown, source = "scenario"): Scenario {
   if (typeof data !== "object" || data === null || Array.isArray(data)) fail(source, "a scenario is a JSON object");

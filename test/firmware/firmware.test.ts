@@ -264,10 +264,24 @@ describe("sampling, waveform and reboot commands", () => {
   it("sampling changes the rate and the interval and tells the host what to sample", async () => {
     const { firmware, host } = await started();
     expect(firmware.handleMessage(encodeCommand({ id: 20, cmd: "sampling", args: { rate_hz: 2000, interval_s: 600 } }))).toBe(0);
-    expect(replies(host.published)).toEqual([{ id: 20, ok: true, rate_hz: 2000, window: 256, interval_s: 600 }]);
+    expect(replies(host.published)).toEqual([{ id: 20, ok: true, rate_hz: 2000, window: 256, interval_s: 600, windows: 1 }]);
     // The new rate is the one in force: a batch that follows 128 samples later at 2 kHz is 64 ms on.
     firmware.process(signal(128), T0_MS, 2000);
     expect(firmware.process(signal(128), T0_MS + 64, 2000)).toBe(1);
+  });
+
+  it("sampling sets the consecutive windows a measurement takes, 1 to 64, and says them in every sampling reply", async () => {
+    const { firmware, host } = await started();
+    expect(firmware.handleMessage(encodeCommand({ id: 25, cmd: "sampling", args: { windows: 8 } }))).toBe(0);
+    expect(firmware.handleMessage(encodeCommand({ id: 26, cmd: "sampling", args: { windows: 0 } }))).toBe(-2);
+    expect(firmware.handleMessage(encodeCommand({ id: 27, cmd: "sampling", args: { windows: 65 } }))).toBe(-2);
+    expect(firmware.handleMessage(encodeCommand({ id: 28, cmd: "sampling", args: { windows: 2.5 } }))).toBe(-2);
+    expect(firmware.handleMessage(encodeCommand({ id: 29, cmd: "sampling", args: { interval_s: 3600 } }))).toBe(0);
+    expect(replies(host.published)).toEqual([
+      { id: 25, ok: true, rate_hz: 1000, window: 256, interval_s: 0, windows: 8 },
+      { id: 26, ok: false, error: -2 }, { id: 27, ok: false, error: -2 }, { id: 28, ok: false, error: -2 },
+      { id: 29, ok: true, rate_hz: 1000, window: 256, interval_s: 3600, windows: 8 },
+    ]);
   });
 
   it("sampling refuses a rate whose Nyquist falls below the configured speed, and changes nothing", async () => {

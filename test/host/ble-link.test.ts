@@ -25,8 +25,9 @@ import {
 } from "../support/ble-air.js";
 import { untilValue as until } from "../support/wait.js";
 
-/** A sampling reply, {"id", "ok", "rate_hz", "window", "interval_s"}, in chunks at MTU 23. */
-const SAMPLING_REPLY_CHUNKS = 3;
+/** A sampling reply, {"id", "ok", "rate_hz", "window", "interval_s", "windows"} (53 bytes), in
+ *  chunks at MTU 23. */
+const SAMPLING_REPLY_CHUNKS = 4;
 /** Of the 60 junk chunks below (seed 7), those a reassembler refuses: every one. */
 const JUNK_REFUSED = 60;
 
@@ -112,7 +113,7 @@ describe.skipIf(skipReason !== undefined)("BLE link through node-ble, a fake Blu
     const link = await connect();
     const reply = air.bluez.remote(PUMP_1).characteristic(REPLY_CHAR_UUID);
     const notificationsBefore = air.pump1.peripheral.counters.notifications;
-    expect(await link.command({ id: 45, cmd: "sampling", args: { interval_s: 60 } })).toEqual({ id: 45, ok: true, rate_hz: 1000, window: 256, interval_s: 60 });
+    expect(await link.command({ id: 45, cmd: "sampling", args: { interval_s: 60 } })).toEqual({ id: 45, ok: true, rate_hz: 1000, window: 256, interval_s: 60, windows: 1 });
     expect([air.pump1.peripheral.counters.notifications - notificationsBefore, reply.truncated]).toEqual([SAMPLING_REPLY_CHUNKS, 0]);
   });
 

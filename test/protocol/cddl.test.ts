@@ -414,6 +414,8 @@ describe("protocol/impeller.cddl", () => {
     valid("command", { id: 4294967295, cmd: "self_test" });
     valid("command", { id: 3, cmd: "sampling", args: { rate_hz: 51200, interval_s: 60 } });
     valid("command", { id: 3, cmd: "sampling", args: {} });
+    valid("command", { id: 3, cmd: "sampling", args: { windows: 8 } });
+    expect(invalid("sampling-command", { id: 3, cmd: "sampling", args: { windows: 65 } })).toEqual(["$.args.windows: 65 is not in 1..64"]);
     valid("command", { id: 4, cmd: "waveform" });
     valid("command", { id: 4, cmd: "waveform", args: { max_bytes: 256 } });
     valid("command", { id: 5, cmd: "reboot" });
