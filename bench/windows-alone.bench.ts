@@ -92,7 +92,7 @@ for (const mode of MODES) {
     for (const acquisition of ACQUISITIONS) {
       const t = tallies.get(`${group}|${acquisition}|${mode}`)!;
       console.log(`  ${group.padEnd(20)} ${acquisition.padEnd(10)} records right ${t.right} of ${t.records}; windows right ${t.windowsRight} of ${t.windows}; ` +
-        `race records called the other race ${t.wrongRecords}, race windows ${t.otherRace}; normal records called a fault ${t.normalsCalled}`);
+        `race records called the other race ${t.wrongRecords}, race windows ${t.otherRace}; normal records not none ${t.normalsCalled}`);
     }
   }
 }
