@@ -79,7 +79,8 @@ let stream_starting: bool = false;
 
 /** The average of the stream's spectra (ANALYSIS.md §5, "Averaged spectra"): mean power per
  *  bin; how many spectra it holds; the points the stream has taken since it started, and that
- *  count when the average took its last spectrum. */
+ *  count when the average took its last spectrum. While no stream continues, the windows alone
+ *  average their spectra in the same buffer (window-average.ts, sharedAverage). */
 let average: StaticArray<f32> = new StaticArray<f32>(0);
 let average_spectra: i32 = 0;
 let stream_taken: i32 = 0;
@@ -609,4 +610,3 @@ export function keepEvidence(tests_ln: f64, outer_ln_p: f64, outer_strength: f64
   result.bpfi_sideband = sidebands;
   result.stream_s = span_s;
 }
-
