@@ -27,9 +27,7 @@ import { Text, T } from "./names";
 const COMMAND_KEYS_MAX: u64 = 8;
 /** Seconds between measurements, as last set by a sampling command (0: the host's choice). */
 let interval_s: f64 = 0.0;
-/** Consecutive windows each measurement takes, as last set by a sampling command (1: a window
- *  alone). Windows that follow one another are streamed across (ANALYSIS.md §5, §6). */
-let acquisition_windows: i32 = 1;
+
 
 let command_id: i64 = -1;
 let command_seq: u64 = 0;
@@ -93,8 +91,7 @@ const ARGS_KEYS_MAX: u64 = 8;
 const WAVEFORM_HEADER_BYTES: i32 = 128; // the part's map without its samples, with room to spare
 const WAVEFORM_BYTES_MIN: i32 = 256;
 const INTERVAL_S_MAX: f64 = 86400.0;
-/** The most consecutive windows a measurement may take (64 windows of 4096 at 12.8 kHz: 20 s). */
-const ACQUISITION_WINDOWS_MAX: u64 = 64;
+
 // A part must hold samples beside its header, in the smallest message and the smallest part asked for.
 if (WAVEFORM_BYTES_MIN <= WAVEFORM_HEADER_BYTES || config.MESSAGE_BYTES_MIN <= WAVEFORM_HEADER_BYTES) ERROR("a waveform part holds no samples");
 
@@ -129,7 +126,7 @@ function parseArgs(): i32 {
       arg_interval_s = headNumber();
       if (!isFinite(arg_interval_s) || arg_interval_s < 1.0 || arg_interval_s > INTERVAL_S_MAX) return STATUS_BAD_ARGUMENT;
     } else if (textIs(T.windows)) {
-      if (!readHead() || head_major != 0 || head_value < 1 || head_value > ACQUISITION_WINDOWS_MAX) return STATUS_BAD_ARGUMENT;
+      if (!readHead() || head_major != 0 || head_value < 1 || head_value > <u64>config.ACQUISITION_WINDOWS_MAX) return STATUS_BAD_ARGUMENT;
       arg_windows = <i32>head_value;
     } else {
       return STATUS_BAD_ARGUMENT;
@@ -144,8 +141,8 @@ function runSampling(): i32 {
   const parsed = parseArgs();
   if (parsed != STATUS_OK) return parsed;
   if (arg_rate_hz == 0.0 && arg_interval_s == 0.0 && arg_windows == 0) return STATUS_BAD_ARGUMENT;
-  if (arg_rate_hz != 0.0) {
-    let status = config.stageSampleRate(arg_rate_hz);
+  if (arg_rate_hz != 0.0 || arg_windows != 0) {
+    let status = config.stageSampling(arg_rate_hz, arg_windows);
     if (status == STATUS_OK) status = applyStaged();
     if (status != STATUS_OK) {
       publishError(status, T.config);
@@ -153,7 +150,6 @@ function runSampling(): i32 {
     }
   }
   if (arg_interval_s != 0.0) interval_s = arg_interval_s;
-  if (arg_windows != 0) acquisition_windows = arg_windows;
   reply_kind = REPLY_SAMPLING;
   return STATUS_OK;
 }
@@ -284,7 +280,7 @@ function reply(id: i64, status: i32): i32 {
     writeKeyInt(T.window, <i64>config.current.window_samples);
     writeTextAscii(T.interval_s);
     writeNumber(interval_s);
-    writeKeyInt(T.windows, <i64>acquisition_windows);
+    writeKeyInt(T.windows, <i64>config.current.acquisition_windows);
   } else if (kind == REPLY_WAVEFORM) {
     writeKeyInt(T.parts, <i64>reply_parts);
   }

@@ -36,6 +36,8 @@ export const CONTACT_ANGLE_DEG_MAX: f64 = 60.0;
 export const CAVITATION_M_S2_MAX: f64 = 1000.0;
 export const BASELINE_WINDOWS_MIN: i32 = 4;
 export const BASELINE_WINDOWS_MAX: i32 = 10000;
+/** The most consecutive windows one measurement takes (64 windows of 4096 at 12.8 kHz: 20 s). */
+export const ACQUISITION_WINDOWS_MAX: i32 = 64;
 
 /** A configuration: the one in force, or one being checked. */
 export class Config {
@@ -58,6 +60,9 @@ export class Config {
   band_high_hz: f64 = 0.0;
   cavitation_m_s2: f64 = 2.0;
   baseline_windows: i32 = 36;
+  /** Consecutive windows each measurement takes (1: a window alone); the trend takes one value
+   *  per measurement (window.ts). */
+  acquisition_windows: i32 = 1;
 
   reset(): void {
     this.copyFrom(defaults);
@@ -163,8 +168,8 @@ const VALUE_OWNER: u32 = 6;
 
 /** The configuration's keys, a row each: the key, and its VALUE_* << 8 | its field's offset in
  *  a Config. The first LIMITED_KEYS have their limits in LIMITS, [min, max] a row. */
-const KEYS_COUNT: i32 = 15;
-const LIMITED_KEYS: i32 = 12;
+const KEYS_COUNT: i32 = 16;
+const LIMITED_KEYS: i32 = 13;
 const KEYS: usize = memory.data<u32>([
   T.rate_hz, VALUE_NUMBER << 8 | offsetof<Config>("sample_rate_hz"),
   T.window, VALUE_INTEGER << 8 | offsetof<Config>("window_samples"),
@@ -172,6 +177,7 @@ const KEYS: usize = memory.data<u32>([
   T.rpm, VALUE_NUMBER << 8 | offsetof<Config>("shaft_rpm"),
   T.vanes, VALUE_INTEGER << 8 | offsetof<Config>("vanes"),
   T.baseline_windows, VALUE_INTEGER << 8 | offsetof<Config>("baseline_windows"),
+  T.windows, VALUE_INTEGER << 8 | offsetof<Config>("acquisition_windows"),
   T.band_hz, VALUE_RANGE << 8 | offsetof<Config>("band_low_hz"),
   T.rpm_range, VALUE_RANGE << 8 | offsetof<Config>("rpm_min"),
   T.iso_group, VALUE_INTEGER << 8 | offsetof<Config>("iso_group"),
@@ -189,6 +195,7 @@ const LIMITS: usize = memory.data<f64>([
   0.0, SHAFT_RPM_MAX,
   0.0, <f64>VANES_MAX,
   <f64>BASELINE_WINDOWS_MIN, <f64>BASELINE_WINDOWS_MAX,
+  1.0, <f64>ACQUISITION_WINDOWS_MAX,
   0.0, RATE_HZ_MAX / 2.0,
   1.0, SHAFT_RPM_MAX,
   <f64>ISO_GROUP_LARGE, <f64>ISO_GROUP_MEDIUM,
@@ -271,11 +278,14 @@ export function commit(): void {
   current.copyFrom(staged);
 }
 
-/** Stages the configuration in force with another sample rate, checked as a whole. */
-export function stageSampleRate(rate_hz: f64): i32 {
-  if (!isFinite(rate_hz) || rate_hz < RATE_HZ_MIN || rate_hz > RATE_HZ_MAX) return STATUS_BAD_CONFIG;
+/** Stages the configuration in force with another sample rate and/or windows a measurement
+ *  (0: unchanged), checked as a whole. */
+export function stageSampling(rate_hz: f64, acquisition_windows: i32): i32 {
+  if (rate_hz != 0.0 && (!isFinite(rate_hz) || rate_hz < RATE_HZ_MIN || rate_hz > RATE_HZ_MAX)) return STATUS_BAD_CONFIG;
+  if (acquisition_windows != 0 && (acquisition_windows < 1 || acquisition_windows > ACQUISITION_WINDOWS_MAX)) return STATUS_BAD_CONFIG;
   staged.copyFrom(current);
-  staged.sample_rate_hz = rate_hz;
+  if (rate_hz != 0.0) staged.sample_rate_hz = rate_hz;
+  if (acquisition_windows != 0) staged.acquisition_windows = acquisition_windows;
   if (stagedAcross() != STATUS_OK) return STATUS_BAD_CONFIG;
   if (ASSERTS) assert(current.device_id_len <= DEVICE_ID_BYTES_MAX, "device id past its buffer");
   memory.copy(staged_id, base_name, <usize>current.device_id_len);

@@ -16,6 +16,10 @@ import { STATUS_OK } from "./status";
 
 export const STANDARD_GRAVITY_M_S2: f64 = 9.80665;
 
+/** The window's place in its measurement: 0 for one that follows no window, one more for each
+ *  that follows the one before. */
+let acquisition_position: i32 = 0;
+
 /** Analyses the complete window and publishes what it found; STATUS_OK or an error status. */
 export function analyseWindow(): i32 {
   const scale = config.current.units == config.UNITS_G ? STANDARD_GRAVITY_M_S2 : 1.0;
@@ -30,15 +34,21 @@ export function analyseWindow(): i32 {
   if (sensor != SENSOR_OK) return sensorFailed(sensor);
   if (analysed < 0) return analysed;
   const r = analysis.result;
-  trend.update(<f64>window_start_ms / 1000.0, r.health, feature_rms, r.velocity_rms_mm_s, feature_kurtosis);
+  // One measurement is `windows` consecutive windows (the configuration's): the trend takes one
+  // value a measurement, its last window's, whose analysis streamed across the others. Its
+  // tests count measurements, independent of one another; the windows of one are not.
+  acquisition_position = follows ? acquisition_position + 1 : 0;
+  const trended = (acquisition_position + 1) % config.current.acquisition_windows == 0;
+  if (trended) trend.update(<f64>window_start_ms / 1000.0, r.health, feature_rms, r.velocity_rms_mm_s, feature_kurtosis);
+  const alarm_changed = trended && trend.level_changed;
   // A trend's alarm with no finding behind it (the vibration grew within zones A and B) takes
   // the running speed's pattern for its cause: a 1× that tripled calls for balancing.
   advice.update(r.fault == analysis.FAULT_NONE ? r.running_pattern : r.fault);
   sensors.update(window_start_ms);
   // Kept in RAM, written hourly; an alarm that changed is written at once, so no reboot can
   // take it back.
-  reportStorage(persist.saveIfDue(window_start_ms, trend.level_changed));
-  if (trend.level_changed) publishAlarm();
+  reportStorage(persist.saveIfDue(window_start_ms, alarm_changed));
+  if (alarm_changed) publishAlarm();
   if (advice.action_changed) publishAdvice(window_start_ms);
   return publishTelemetry();
 }

@@ -36,6 +36,9 @@ export interface FirmwareConfig {
   owner?: OwnerPolicy;
   /** Windows the baseline is learned over, from the first in service (4..10000, default 36). */
   baseline_windows?: number;
+  /** Consecutive windows each measurement takes (1..64, default 1); the trend takes one value a
+   *  measurement. */
+  windows?: number;
 }
 
 export interface OwnerPolicy {
@@ -77,9 +80,13 @@ function onlyKeys(map: Map<unknown, unknown>, keys: readonly string[], what: str
 
 const CONFIG_KEYS = [
   "device", "rate_hz", "window", "units", "max_message", "rpm", "rpm_range", "vanes", "bearing",
-  "iso_group", "foundation", "band_hz", "cav_m_s2", "owner", "baseline_windows",
+  "iso_group", "foundation", "band_hz", "cav_m_s2", "owner", "baseline_windows", "windows",
 ] as const;
 const DEVICE_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$/;
+
+/** The most consecutive windows a measurement may take (the configuration's and "sampling"'s
+ *  windows). */
+export const ACQUISITION_WINDOWS_MAX = 64;
 
 /** The accepted ranges of a configuration's numeric fields, as firmware/config.ts checks them. */
 export const CONFIG_RANGES = {
@@ -90,6 +97,7 @@ export const CONFIG_RANGES = {
   vanes: [0, 16],
   iso_group: [1, 2],
   baseline_windows: [4, 10000],
+  windows: [1, ACQUISITION_WINDOWS_MAX],
 } as const satisfies Record<string, readonly [number, number]>;
 
 /** Checks a configuration as the firmware does (ranges, and the speed and band below Nyquist). */
@@ -129,6 +137,7 @@ export function checkFirmwareConfig(value: unknown): FirmwareConfig {
   if (map.has("band_hz")) config.band_hz = pair(map.get("band_hz"), "band_hz", 0, nyquist);
   if (map.has("cav_m_s2")) config.cav_m_s2 = numberIn(map.get("cav_m_s2"), "cav_m_s2", 0.001, 1000);
   if (map.has("baseline_windows")) config.baseline_windows = numberIn(map.get("baseline_windows"), "baseline_windows", ...CONFIG_RANGES.baseline_windows, true);
+  if (map.has("windows")) config.windows = numberIn(map.get("windows"), "windows", ...CONFIG_RANGES.windows, true);
   if (map.has("owner")) config.owner = checkOwnerPolicy(map.get("owner"));
   return config;
 }
@@ -165,9 +174,6 @@ export interface Command {
   args?: unknown;
 }
 
-/** The most consecutive windows a measurement may take ("sampling"'s windows). */
-export const ACQUISITION_WINDOWS_MAX = 64;
-
 export const FIRMWARE_COMMANDS = ["config", "self_test", "sampling", "waveform", "reboot", "maintenance", "shutdown"] as const;
 
 /** The firmware's diagnoses (firmware/ANALYSIS.md §6), and "sensor_fault" for a window that
@@ -203,7 +209,7 @@ export function decodeCommand(bytes: Uint8Array): Command {
     const out: Record<string, number> = {};
     if (a.has("rate_hz")) out.rate_hz = numberIn(a.get("rate_hz"), "rate_hz", 100, 200_000);
     if (a.has("interval_s")) out.interval_s = numberIn(a.get("interval_s"), "interval_s", 1, 86_400);
-    if (a.has("windows")) out.windows = numberIn(a.get("windows"), "windows", 1, ACQUISITION_WINDOWS_MAX, true);
+    if (a.has("windows")) out.windows = numberIn(a.get("windows"), "windows", ...CONFIG_RANGES.windows, true);
     return { id, cmd, args: out };
   }
   if (cmd === "maintenance") {

@@ -54,7 +54,8 @@ export function deviceId(index: number): string {
 }
 
 /** What a device is told of its pump: the driver's synchronous speed (the firmware measures
- *  the real one, below it by the slip), the vanes and the bearing. */
+ *  the real one, below it by the slip), the vanes and the bearing; and of its measurements, the
+ *  windows each takes. */
 export function deviceConfig(scenario: Scenario, index: number, model: PumpModel): FirmwareConfig {
   const config: FirmwareConfig = {
     device: deviceId(index), rate_hz: scenario.sample_rate_hz, window: scenario.window, units: "g",
@@ -62,6 +63,7 @@ export function deviceConfig(scenario: Scenario, index: number, model: PumpModel
   };
   const { bearing } = pumpKind(scenario, index);
   if (bearing !== undefined) config.bearing = bearing;
+  if (scenario.acquisition_windows > 1) config.windows = scenario.acquisition_windows;
   return config;
 }
 

@@ -426,6 +426,27 @@ describe("windows alone, ten minutes apart as a fleet takes them (test/fixtures)
     expect(envS()).toEqual(["0.000", "0.683", "0.000", "0.683"]);
   });
 
+  it("a measurement of `windows` consecutive windows gives the trend one value, its last window's", async () => {
+    // CWRU 132's excerpt as measurements of 4 consecutive windows: the trend's smoothed health
+    // moves at the 4th and the 8th window only; configured for windows alone, at every one.
+    const samples = readRecording(new URL("cwru-132-outer-12k-excerpt.f32", FIXTURES).pathname);
+    const T0_MS = 1_767_225_600_000;
+    const trendOf = async (windows: number): Promise<number[]> => {
+      const { firmware, host } = await bootRelease();
+      firmware.init(encodeFirmwareConfig({ device: "p", rate_hz: 12000, window: 4096, rpm: 1750, bearing: BEARINGS["6205"], windows }));
+      for (let k = 0; k < 8; k++) firmware.process(samples.subarray(k * 4096, (k + 1) * 4096), T0_MS + Math.round((k * 4096 * 1000) / 12000), 12000);
+      return host.published.filter((p) => p.kind === 1)
+        .map((p) => resolveSenml(decodeSenml(p.bytes)).find((r) => r.name === "p:health_trend")!.value!);
+    };
+    const four = await trendOf(4);
+    expect(four.slice(0, 3)).toEqual([0, 0, 0]);
+    expect(four[3]).toBeGreaterThan(0);
+    expect(four.slice(4, 7)).toEqual([four[3], four[3], four[3]]);
+    expect(four[7]).toBeGreaterThan(four[3]);
+    const one = await trendOf(1);
+    for (let k = 1; k < 8; k++) expect(one[k], `window ${k}`).not.toBe(one[k - 1]);
+  });
+
   it("white noise: no bearing finding in 120 windows alone (seeded)", async () => {
     const random = new Random(121);
     const samples = new Float32Array(120 * 4096);
