@@ -527,16 +527,34 @@ function averageDue(): bool {
 /** Takes band `j`'s stream spectrum, in `baseband`, into its average: a mean of all it took up to
  *  AVERAGE_SPECTRA_MAX, then a running mean over that many. */
 function averageTake(j: i32): void {
-  const half = stream_points / 2;
-  const weight = <f32>(1.0 / <f64>min(average_spectra + 1, AVERAGE_SPECTRA_MAX));
+  if (ASSERTS) assert(j < stream_bands, "the average of a band the stream does not hold");
+  meanTake(bandAverage(j), stream_points / 2, average_spectra, AVERAGE_SPECTRA_MAX);
+}
+
+/** Takes the spectrum in `baseband` (bins 0 … `last`) into the mean power per bin at `mean_ptr`
+ *  (in `average`), which holds `taken` spectra: a mean of all it took up to `most`, then a
+ *  running mean over that many. The first is taken as it is, whatever the buffer held. */
+export function meanTake(mean_ptr: usize, last: i32, taken: i32, most: i32): void {
+  const weight = <f32>(1.0 / <f64>min(taken + 1, most));
   const z = changetype<usize>(baseband);
-  const mean = bandAverage(j);
-  if (ASSERTS) assert(j < stream_bands && holds(average, j * (half + 1), half + 1) && holds(baseband, 0, 2 * half + 2), "the average past its buffer");
-  for (let k = 0; k <= half; k++) {
+  const first = <usize>(mean_ptr - changetype<usize>(average)) >> 2;
+  if (ASSERTS) assert(holds(average, <i32>first, last + 1) && holds(baseband, 0, 2 * last + 2), "a mean past its buffer");
+  for (let k = 0; k <= last; k++) {
     const re = load<f32>(z + (<usize>k << 3));
     const im = load<f32>(z + (<usize>k << 3), 4);
-    const was = load<f32>(mean + (<usize>k << 2));
-    store<f32>(mean + (<usize>k << 2), was + (re * re + im * im - was) * weight);
+    const was = taken == 0 ? <f32>0.0 : load<f32>(mean_ptr + (<usize>k << 2));
+    store<f32>(mean_ptr + (<usize>k << 2), was + (re * re + im * im - was) * weight);
+  }
+}
+
+/** The mean power per bin at `mean_ptr` (bins 0 … `last`) into `baseband`, where zoneLnP reads a
+ *  spectrum's bins: as an amplitude and a zero. */
+export function meanAsSpectrum(mean_ptr: usize, last: i32): void {
+  const z = changetype<usize>(baseband);
+  if (ASSERTS) assert(holds(baseband, 0, 2 * last + 2), "a mean past the spectrum's buffer");
+  for (let k = 0; k <= last; k++) {
+    store<f32>(z + (<usize>k << 3), Mathf.sqrt(load<f32>(mean_ptr + (<usize>k << 2))));
+    store<f32>(z + (<usize>k << 3), 0.0, 4);
   }
 }
 
@@ -570,12 +588,7 @@ function averagedEvidence(f: f64, tests_ln: f64): void {
   // Each race's most significant band, over all of them: the cage must stand out of them all.
   let best_race_ln: f64 = 0.0;
   for (let j = 0; j < stream_bands; j++) {
-    const mean = bandAverage(j);
-    // The average's powers where zoneLnP reads a spectrum's bins: as an amplitude and a zero.
-    for (let k = 0; k <= half; k++) {
-      store<f32>(z + (<usize>k << 3), Mathf.sqrt(load<f32>(mean + (<usize>k << 2))));
-      store<f32>(z + (<usize>k << 3), 0.0, 4);
-    }
+    meanAsSpectrum(bandAverage(j), half);
     setEnvelopeSpectrum(stream_rate_hz / <f64>stream_points, half, streamBandHz(j), averageShape());
     defectsIn(f);
     cageIn(f);

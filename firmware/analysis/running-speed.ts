@@ -7,7 +7,7 @@ import { speedCapture, streamStep, stream_rate_hz as speed_stream_rate_hz, SPEED
 import { speedFromStream, speedFromSpectrum, speedCheckRange, speedOuterRaceOrder, speed_hz, speed_z, speed_confidence, speed_bin_hz, speed_sum_hh, stream_spectrum_points, FAMILY_Z } from "../speed";
 import { PASSBAND_SHARE, SLIP_MAX, LINE_HALF_BINS, HANN_ENBW_BINS } from "./constants";
 import { machine, result } from "./machine";
-import { lineVelocity, VELOCITY_LOW_HZ, VELOCITY_HIGH_HZ } from "./spectra";
+import { lineVelocity, bandVelocityMs2, VELOCITY_LOW_HZ, VELOCITY_HIGH_HZ } from "./spectra";
 import { window_samples, fft_size, bins, bin_hz, raw, power, baseband } from "./buffers";
 import { ASSERTS, holds } from "../assert";
 
@@ -110,13 +110,8 @@ function streamLines(scale: f64): void {
   stream_velocity_top_hz = Math.min(top_hz, VELOCITY_HIGH_HZ);
   const k_top = min(points >> 1, <i32>Math.floor(stream_velocity_top_hz / stream_lines_bin_hz));
   if (ASSERTS) assert(holds(power, 0, k_top + 1), "the stream's velocity past its spectrum");
-  let sum: f64 = 0.0;
-  for (let k = max(1, <i32>Math.ceil(VELOCITY_LOW_HZ / stream_lines_bin_hz)); k <= k_top; k++) {
-    const kk = <f64>k;
-    sum += <f64>load<f32>(changetype<usize>(power) + (<usize>k << 2)) / (kk * kk);
-  }
-  const omega_bin = 2.0 * Math.PI * stream_lines_bin_hz;
-  stream_velocity_ms2 = sum * power_scale / (omega_bin * omega_bin);
+  const k_low = max(1, <i32>Math.ceil(VELOCITY_LOW_HZ / stream_lines_bin_hz));
+  stream_velocity_ms2 = bandVelocityMs2(changetype<usize>(power), stream_lines_bin_hz, k_low, k_top, power_scale);
   stream_velocity_top_hz = <f64>k_top * stream_lines_bin_hz;
 }
 
@@ -143,12 +138,7 @@ function streamLineVelocity(hz: f64, points: i32, power_scale: f64, top_hz: f64)
   const centre = <i32>Math.round(hz / stream_lines_bin_hz);
   if (hz <= 0.0 || centre < 1 || hz + <f64>LINE_HALF_BINS * stream_lines_bin_hz > top_hz) return -1.0;
   if (ASSERTS) assert(holds(power, 0, (points >> 1) + 1) && centre + LINE_HALF_BINS <= (points >> 1), "a line past the stream's spectrum");
-  let velocity_ms: f64 = 0.0;
-  for (let k = max(1, centre - LINE_HALF_BINS); k <= centre + LINE_HALF_BINS; k++) {
-    const omega = 2.0 * Math.PI * <f64>k * stream_lines_bin_hz;
-    velocity_ms += <f64>load<f32>(changetype<usize>(power) + (<usize>k << 2)) * power_scale / (omega * omega);
-  }
-  return Math.sqrt(velocity_ms) * 1000.0;
+  return Math.sqrt(bandVelocityMs2(changetype<usize>(power), stream_lines_bin_hz, max(1, centre - LINE_HALF_BINS), centre + LINE_HALF_BINS, power_scale)) * 1000.0;
 }
 
 /** The window's shaft speed: the measured one when its family is clear (z ≥ FAMILY_Z) and fine

@@ -110,21 +110,30 @@ function hannEndPower(x: usize, k: i32, neighbour: i32, power_scale: f32): f32 {
  *  `stream_top_hz` (0: nowhere) the finer speed stream's spectrum gave `stream_ms2` (m/s)², and
  *  the window's bins add what lies above. */
 export function velocityAndZone(stream_top_hz: f64, stream_ms2: f64): void {
-  // Σ power[k] / (2π k Δf)² = Σ (power[k] / k²) / (2π Δf)²: the band's bins found once, and
-  // one division a bin.
-  let sum: f64 = 0.0;
   const high_hz = Math.min(VELOCITY_HIGH_HZ, machine.sample_rate_hz * 0.5);
   const low_hz = Math.max(VELOCITY_LOW_HZ, stream_top_hz);
   let k = 1;
   while (k < bins && (stream_top_hz > 0.0 ? <f64>k * bin_hz <= low_hz : <f64>k * bin_hz < low_hz)) k++;
-  for (; k < bins && <f64>k * bin_hz <= high_hz; k++) {
-    const kk = <f64>k;
-    sum += <f64>getF32(power, k) / (kk * kk);
-  }
-  const omega_bin = 2.0 * Math.PI * bin_hz;
-  const v = Math.sqrt(sum / (omega_bin * omega_bin) + stream_ms2) * 1000.0;
+  let k_high = k - 1;
+  while (k_high + 1 < bins && <f64>(k_high + 1) * bin_hz <= high_hz) k_high++;
+  const v = Math.sqrt(bandVelocityMs2(changetype<usize>(power), bin_hz, k, k_high, 1.0) + stream_ms2) * 1000.0;
   result.velocity_rms_mm_s = v;
   result.iso_zone = v < machine.zone_ab_mm_s ? 0 : v < machine.zone_bc_mm_s ? 1 : v < machine.zone_cd_mm_s ? 2 : 3;
+}
+
+/** Velocity mean square, (m/s)², of bins `k_low` … `k_high` (k_low ≥ 1) of the power spectrum at
+ *  `power_ptr`, bins of `spectrum_bin_hz` whose powers times `power_scale` are (m/s²)² per bin:
+ *  Σ power[k] / (2π k Δf)² = Σ (power[k] / k²) / (2π Δf)², one division a bin. The window's
+ *  spectrum's and the speed stream's (analysis/running-speed.ts). */
+export function bandVelocityMs2(power_ptr: usize, spectrum_bin_hz: f64, k_low: i32, k_high: i32, power_scale: f64): f64 {
+  if (ASSERTS) assert(k_low >= 1, "a velocity band from DC");
+  let sum: f64 = 0.0;
+  for (let k = k_low; k <= k_high; k++) {
+    const kk = <f64>k;
+    sum += <f64>load<f32>(power_ptr + (<usize>k << 2)) / (kk * kk);
+  }
+  const omega_bin = 2.0 * Math.PI * spectrum_bin_hz;
+  return sum * power_scale / (omega_bin * omega_bin);
 }
 
 function binOf(hz: f64): i32 {
@@ -135,12 +144,8 @@ function binOf(hz: f64): i32 {
 export function lineVelocity(hz: f64): f64 {
   const centre = binOf(hz);
   if (hz <= 0.0 || centre < 1 || centre >= bins - 1) return 0.0;
-  let velocity_ms: f64 = 0.0;
-  for (let k = max(1, centre - LINE_HALF_BINS); k <= min(bins - 1, centre + LINE_HALF_BINS); k++) {
-    const omega = 2.0 * Math.PI * <f64>k * bin_hz;
-    velocity_ms += <f64>getF32(power, k) / (omega * omega);
-  }
-  return Math.sqrt(velocity_ms) * 1000.0;
+  if (ASSERTS) assert(holds(power, 0, bins), "a line past the power spectrum");
+  return Math.sqrt(bandVelocityMs2(changetype<usize>(power), bin_hz, max(1, centre - LINE_HALF_BINS), min(bins - 1, centre + LINE_HALF_BINS), 1.0)) * 1000.0;
 }
 
 /** Broadband floor of the high band (median power × bins, as RMS) and its flatness (median / mean). */

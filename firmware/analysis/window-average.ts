@@ -10,14 +10,13 @@
 import { DEFECTS, SLIP_MAX } from "./constants";
 import { band_low_hz, band_high_hz, ENVELOPE_BANDS } from "./bands";
 import { bandSpanHz } from "./envelope";
-import { sharedAverage, streamSpanS, keepEvidence, AVERAGE_BIN_LAST } from "./envelope-stream";
+import { sharedAverage, streamSpanS, keepEvidence, meanTake, meanAsSpectrum, AVERAGE_BIN_LAST } from "./envelope-stream";
 import {
   defectsIn, setEnvelopeSpectrum, bestReset, bestTake, AVERAGE_SHAPE_MAX,
   best_bpfo_ln_p, best_bpfi_ln_p, best_bsf_ln_p, best_bpfo_strength, best_bpfi_strength, best_bsf_strength, best_bpfi_sidebands, best_band,
 } from "./evidence";
 import { machine, result } from "./machine";
-import { baseband, window_samples } from "./buffers";
-import { ASSERTS, holds } from "../assert";
+import { window_samples } from "./buffers";
 
 /** The average's bands (those of the window that began it), the points of each band's
  *  envelope, and how many windows' spectra each holds. */
@@ -100,17 +99,7 @@ export function averageTake(j: i32, points: i32): void {
   const taken = unchecked(average_spectra[j]);
   if (taken == 0) unchecked(average_points[j] = points);
   else if (points != unchecked(average_points[j])) return;
-  const last = min(points / 2, AVERAGE_BIN_LAST);
-  const weight = <f32>(1.0 / <f64>min(taken + 1, average_windows_max));
-  const z = changetype<usize>(baseband);
-  const mean = sharedAverage(j);
-  if (ASSERTS) assert(holds(baseband, 0, 2 * last + 2), "the windows' average read past the envelope spectrum");
-  for (let k = 0; k <= last; k++) {
-    const re = load<f32>(z + (<usize>k << 3));
-    const im = load<f32>(z + (<usize>k << 3), 4);
-    const was = taken == 0 ? <f32>0.0 : load<f32>(mean + (<usize>k << 2));
-    store<f32>(mean + (<usize>k << 2), was + (re * re + im * im - was) * weight);
-  }
+  meanTake(sharedAverage(j), min(points / 2, AVERAGE_BIN_LAST), taken, average_windows_max);
   unchecked(average_spectra[j] = taken + 1);
   taken_bits |= 1 << j;
 }
@@ -127,17 +116,11 @@ export function averageEvidence(f: f64, bin_hz: f64): bool {
   bestReset();
   let tested = 0;
   let deepest = 0;
-  const z = changetype<usize>(baseband);
   for (let j = 0; j < average_bands; j++) {
     const spectra = min(unchecked(average_spectra[j]), average_windows_max);
     if (spectra < 2) continue;
     const last = min(unchecked(average_points[j]) / 2, AVERAGE_BIN_LAST);
-    const mean = sharedAverage(j);
-    // The mean's powers where zoneLnP reads a spectrum's bins: as an amplitude and a zero.
-    for (let k = 0; k <= last; k++) {
-      store<f32>(z + (<usize>k << 3), Mathf.sqrt(load<f32>(mean + (<usize>k << 2))));
-      store<f32>(z + (<usize>k << 3), 0.0, 4);
-    }
+    meanAsSpectrum(sharedAverage(j), last);
     setEnvelopeSpectrum(bin_hz, last, bandSpanHz(unchecked(average_low_hz[j]), unchecked(average_high_hz[j])), spectra);
     defectsIn(mean_hz);
     bestTake(j);
