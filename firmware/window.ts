@@ -17,7 +17,8 @@ import { STATUS_OK } from "./status";
 export const STANDARD_GRAVITY_M_S2: f64 = 9.80665;
 
 /** The window's place in its measurement: 0 for one that follows no window, one more for each
- *  that follows the one before. */
+ *  that follows the one before, modulo the windows a measurement takes (a stream of windows
+ *  without end is measurement after measurement). */
 let acquisition_position: i32 = 0;
 
 /** Analyses the complete window and publishes what it found; STATUS_OK or an error status. */
@@ -37,8 +38,9 @@ export function analyseWindow(): i32 {
   // One measurement is `windows` consecutive windows (the configuration's): the trend takes one
   // value a measurement, its last window's, whose analysis streamed across the others. Its
   // tests count measurements, independent of one another; the windows of one are not.
-  acquisition_position = follows ? acquisition_position + 1 : 0;
-  const trended = (acquisition_position + 1) % config.current.acquisition_windows == 0;
+  const windows = config.current.acquisition_windows;
+  acquisition_position = follows ? (acquisition_position + 1) % windows : 0;
+  const trended = acquisition_position == windows - 1;
   if (trended) trend.update(<f64>window_start_ms / 1000.0, r.health, feature_rms, r.velocity_rms_mm_s, feature_kurtosis);
   const alarm_changed = trended && trend.level_changed;
   // A trend's alarm with no finding behind it (the vibration grew within zones A and B) takes
