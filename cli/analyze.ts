@@ -76,7 +76,8 @@ async function replaySnapshots(samples: Float32Array, snapshot: number, options:
   if ((plan.windows_per_snapshot * plan.window) / options.rateHz > interval) throw new UsageError(`a snapshot's windows last longer than --interval ${interval} s`);
   const starts = Array.from({ length: samples.length / snapshot }, (_, i) => i * interval);
   const windows = snapshotWindows(samples, options.rateHz, starts, plan);
-  return replay(windows.samples, { ...options, intervalS: undefined, timesS: windows.timesS });
+  // A snapshot is one measurement: the trend takes one value of each (its last window's).
+  return replay(windows.samples, { ...options, intervalS: undefined, timesS: windows.timesS, acquisitionWindows: plan.windows_per_snapshot });
 }
 
 export async function runAnalyze(args: string[]): Promise<number> {

@@ -82,7 +82,8 @@ Commands:
       --window N          samples per window (default 4096)
       --interval S        the windows are snapshots taken S seconds apart (e.g. FEMTO: 10)
       --snapshot N        with --interval: snapshots of N samples, each cut into consecutive
-                          windows (a 1.28 s snapshot of 32,768 samples: 8 windows of 4096)
+                          windows (a 1.28 s snapshot of 32,768 samples: 8 windows of 4096),
+                          each one measurement (the trend takes one value of each)
       --vanes N           impeller vanes, for the vane-pass line
       --iso-group G       ISO 10816-3 machine group, 1 or 2 (default 2)
       --foundation F      rigid (default) or flexible
@@ -100,7 +101,7 @@ Commands:
       --only NAME         one data set only, by its folder's name (cwru, femto, ...)
       --window N          samples per window of a record (default ${WINDOW_DEFAULT}); a run-to-failure
                           snapshot is one window, or consecutive windows of N when it is
-                          longer than the firmware's largest (${WINDOW_MAX})
+                          longer than the firmware's largest (${WINDOW_MAX}), one measurement
       --verbose           also each record's verdict and windows by diagnosis
       --json              one JSON object: the whole report, records included
   ble scan [--timeout S]  List the pumps in Bluetooth LE range (commissioning, diagnostics).

@@ -446,6 +446,8 @@ async function replayRuns(dir: string, runs: readonly FailureRun[], window: numb
         rateHz: run.sample_rate_hz, rpm: run.shaft_rpm, window: plan.window, units: run.units, firmware,
         ...(run.geometry === null ? {} : { geometry: geometryOf(run.geometry) }),
         ...(times.uniform && plan.windows_per_snapshot === 1 ? { intervalS: times.interval_s } : { timesS: windows.timesS }),
+        // A snapshot is one measurement: the trend takes one value of each (its last window's).
+        acquisitionWindows: plan.windows_per_snapshot,
       });
     } catch (error) {
       const text = errorText(error);

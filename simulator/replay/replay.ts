@@ -6,7 +6,7 @@ import fs from "node:fs";
 import { Device } from "../../host/device/device.js";
 import type { CompiledFirmware } from "../../host/runtime/firmware.js";
 import { MemoryStorage } from "../../host/storage/storage.js";
-import { decodeEvent, FAULTS, type Fault, type AccelerationUnits, type FirmwareConfig, type MaintenanceAction, type SensorFault } from "../../protocol/messages.js";
+import { decodeEvent, FAULTS, ACQUISITION_WINDOWS_MAX, type Fault, type AccelerationUnits, type FirmwareConfig, type MaintenanceAction, type SensorFault } from "../../protocol/messages.js";
 import { ProtocolError } from "../../protocol/errors.js";
 import { decodeSenml, resolveSenml } from "../../protocol/senml.js";
 import { loadRelease } from "../../host/runtime/images.js";
@@ -43,6 +43,10 @@ export interface ReplayOptions {
   foundation?: "rigid" | "flexible";
   /** The recording's units (the firmware's configuration): g unless told. */
   units?: AccelerationUnits;
+  /** The consecutive windows each measurement takes (the firmware's `windows`: its trend takes
+   *  one value a measurement): a snapshot's windows, at most the firmware's 64 (a longer
+   *  snapshot gives the trend a value every 64 windows). 1 unless told. */
+  acquisitionWindows?: number;
   firmware?: CompiledFirmware;
 }
 
@@ -153,6 +157,7 @@ export async function replay(samples: Float32Array, options: ReplayOptions): Pro
   if (options.vanes !== undefined) config.vanes = options.vanes;
   if (options.isoGroup !== undefined) config.iso_group = options.isoGroup;
   if (options.foundation !== undefined) config.foundation = options.foundation;
+  if (options.acquisitionWindows !== undefined && options.acquisitionWindows > 1) config.windows = Math.min(options.acquisitionWindows, ACQUISITION_WINDOWS_MAX);
   let nowMs = 0;
   const logs: string[] = [];
   let device: Device;

@@ -81,6 +81,18 @@ describe("numeric options", () => {
     expect(result.windows.map((w) => w.time_s)).toEqual([0, 2.048, 60, 62.048]);
   });
 
+  it("analyze --snapshot: a snapshot is one measurement, so the trend takes one value of each, its last window's", async () => {
+    // CWRU 132's excerpt (test/fixtures) as three snapshots of four windows, ten minutes apart.
+    const excerpt = new URL("../fixtures/cwru-132-outer-12k-excerpt.f32", import.meta.url).pathname;
+    expect(await run("analyze", excerpt, "--rate", "12000", "--rpm", "1750", "--bearing", "6205", "--interval", "600", "--snapshot", "16384", "--json")).toBe(0);
+    const trend = (JSON.parse(stdout) as { windows: { features: { health_trend: number } }[] }).windows.map((w) => w.features.health_trend);
+    expect(trend).toHaveLength(12);
+    for (const [k, value] of trend.entries()) {
+      if (k % 4 === 3) expect(value, `window ${k}, a snapshot's last`).not.toBe(trend[k - 1]);
+      else expect(value, `window ${k}`).toBe(k < 4 ? 0 : trend[k - 1]);
+    }
+  });
+
   it("a missing option value is one line too", async () => {
     expect(await run("simulate", "--pumps")).toBe(2);
     expect(stderr).toBe("impeller: Option '--pumps <value>' argument missing\n");
