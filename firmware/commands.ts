@@ -28,7 +28,6 @@ const COMMAND_KEYS_MAX: u64 = 8;
 /** Seconds between measurements, as last set by a sampling command (0: the host's choice). */
 let interval_s: f64 = 0.0;
 
-
 let command_id: i64 = -1;
 let command_seq: u64 = 0;
 let command_has_seq: bool = false;
@@ -91,7 +90,6 @@ const ARGS_KEYS_MAX: u64 = 8;
 const WAVEFORM_HEADER_BYTES: i32 = 128; // the part's map without its samples, with room to spare
 const WAVEFORM_BYTES_MIN: i32 = 256;
 const INTERVAL_S_MAX: f64 = 86400.0;
-
 // A part must hold samples beside its header, in the smallest message and the smallest part asked for.
 if (WAVEFORM_BYTES_MIN <= WAVEFORM_HEADER_BYTES || config.MESSAGE_BYTES_MIN <= WAVEFORM_HEADER_BYTES) ERROR("a waveform part holds no samples");
 
@@ -136,7 +134,7 @@ function parseArgs(): i32 {
 }
 
 /** "sampling": a new sample rate, measurement interval and/or windows a measurement; the reply
- *  tells the host all three. */
+ *  tells the host what it must now sample. */
 function runSampling(): i32 {
   const parsed = parseArgs();
   if (parsed != STATUS_OK) return parsed;
