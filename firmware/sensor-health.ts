@@ -6,7 +6,7 @@
 // window's length, and the check takes only logarithms (no Math.exp or general Math.pow of
 // its own).
 
-import { selectBegin, selectTally, selectEnd, lnNormalTail } from "./stats";
+import { selectBegin, selectTally, selectEnd, selectOctaveFloor, lnNormalTail } from "./stats";
 import { scratchBeforeAnalysis } from "./analysis";
 import { window_samples } from "./analysis/buffers";
 import { ASSERTS } from "./assert";
@@ -269,6 +269,12 @@ function quietWithout(ptr: usize, centre: i32, first: i32, last: i32, band: f64)
  *  ISOLATION + 1 of an end are not judged: a ring cut by the window's edge looks like a spike. */
 function spiky(ptr: usize, count: i32): bool {
   if (count < 2 * ISOLATION + 3) return false;
+  // The tallies' octave of the median bounds it below (it is less than twice that): where the
+  // bound already puts the threshold at or above the largest second difference, no sample is a
+  // spike, and the median itself need not be found. A sound window's largest is a few times
+  // its median, well inside the factor of about 16 this leaves.
+  const floor = Math.max(selectOctaveFloor((count - 3) >> 1), STEP_MEDIAN_SHARE * <f64>step);
+  if (!(largest_second_difference > floor * spike_ratio)) return false;
   const median = Math.max(medianAbsSecondDifference(count), STEP_MEDIAN_SHARE * <f64>step);
   const threshold = median * spike_ratio;
   if (!(largest_second_difference > threshold)) return false; // no candidate: no scan

@@ -46,6 +46,14 @@ function bucketOf(rank: i32): u32 {
   return bucket;
 }
 
+/** A lower bound of the value of rank `rank` after selectBegin and selectTally on every value,
+ *  without reading them again: the least f32 of the octave the tallies put the rank in (0 for
+ *  the octave of zero and the subnormals). selectEnd's value is at least this, and below twice it. */
+export function selectOctaveFloor(rank: i32): f64 {
+  const exponent = bucketOf(rank);
+  return exponent == 0 ? 0.0 : <f64>reinterpret<f32>(exponent << EXPONENT_SHIFT);
+}
+
 /** The value of rank `rank` among the `count` non-negative f32 at `base`, after selectBegin and
  *  selectTally on each of them; reorders them. The bits of non-negative floats order as their
  *  values do. The tallies say which octave (exponent) holds the rank; one pass moves that

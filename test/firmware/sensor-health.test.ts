@@ -115,6 +115,23 @@ describe("a failed sensor is a sensor fault, not a diagnosis of the machine", ()
     expect(await verdicts(signal)).toEqual(repeat(2, ["sensor_fault", "spiky"]));
   });
 
+  // The threshold is 31.9 times the median |second difference| (1.65 sigma on Gaussian noise):
+  // 52.7 sigma, which a single-sample spike of A sigma (a second difference of about 2A) passes
+  // from about 26 sigma. The median's octave, known before the median is found, bounds it
+  // between 0.125 and 0.25 g here: these two spikes sit above the bound's threshold, so the
+  // median itself decides.
+  it("Gaussian noise with one single-sample spike of 30 sigma, just past the threshold: spiky", async () => {
+    const signal = gaussian(WINDOW, 0.1, 14);
+    signal[2000] += 30 * 0.1;
+    expect(await verdicts(signal)).toEqual([["sensor_fault", "spiky"]]);
+  });
+
+  it("Gaussian noise with one single-sample spike of 22 sigma, short of the threshold: sound", async () => {
+    const signal = gaussian(WINDOW, 0.1, 14);
+    signal[2000] += 22 * 0.1;
+    expect((await verdicts(signal))[0][1]).toBe("");
+  });
+
   it("two-sample dropouts to zero on a DC-coupled signal (1 g with vibration): spiky", async () => {
     const signal = add(new Float32Array(WINDOW).fill(1), gaussian(WINDOW, 0.01, 13));
     for (const at of [900, 2500]) signal.fill(0, at, at + 2);
