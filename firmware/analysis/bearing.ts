@@ -12,7 +12,7 @@ import { streamReset, streamContinues, streamTake, streamEndWindow, streamSpectr
 import { averageReset, averageJoin, averageDecides, averageTake, averageEvidence } from "./window-average";
 import { setStreamReference } from "./running-speed";
 import {
-  defectsIn, correctedLog10, bestReset, bestTake,
+  defectsIn, correctedLog10, bestReset, bestTake, best_ambiguous,
   best_bpfo_ln_p, best_bpfi_ln_p, best_bsf_ln_p, best_bpfo_strength, best_bpfi_strength, best_bsf_strength, best_bpfi_sidebands, best_band,
 } from "./evidence";
 import { machine, result } from "./machine";
@@ -68,6 +68,7 @@ export function bearingEvidence(samples_ptr: usize, previous_ptr: usize, scale: 
   const bpfo_ln = best_bpfo_ln_p;
   const bpfi_ln = best_bpfi_ln_p;
   const bsf_ln = best_bsf_ln_p;
+  const ambiguous = best_ambiguous;
   result.bpfo_strength = best_bpfo_strength;
   result.bpfi_strength = best_bpfi_strength;
   result.bsf_strength = best_bsf_strength;
@@ -90,6 +91,7 @@ export function bearingEvidence(samples_ptr: usize, previous_ptr: usize, scale: 
   result.bpfo_log10_p = correctedLog10(bpfo_ln, tests_ln);
   result.bpfi_log10_p = correctedLog10(bpfi_ln, tests_ln);
   result.bsf_log10_p = correctedLog10(bsf_ln, tests_ln);
+  result.reading_ambiguous = ambiguous;
 }
 
 /** No bearing evidence yet. */
@@ -104,4 +106,5 @@ function clearBearing(): void {
   result.band_low_hz = 0.0;
   result.band_high_hz = 0.0;
   result.stream_s = 0.0;
+  result.reading_ambiguous = false;
 }

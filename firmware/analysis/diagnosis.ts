@@ -75,7 +75,9 @@ export function diagnose(kurtosis: f64, crest: f64): void {
   // clearest family outside it, which no speed in it explains: a wrong configuration, or a
   // stronger shaft beside it) is no place to read a defect at, even where the range's candidate
   // was measured: its lines make an abnormality, no finding (ANALYSIS.md §4).
-  const speed_known = (machine.shaft_hz_nominal > 0.0 || result.speed_measured) && !speed_doubted;
+  // So is a configured speed no measurement confirmed, where the defect named depends on where
+  // in its uncertainty the speed lies (result.reading_ambiguous, ANALYSIS.md §5).
+  const speed_known = (machine.shaft_hz_nominal > 0.0 || result.speed_measured) && !speed_doubted && !result.reading_ambiguous;
   if (bearing_p < FINDING_ALPHA && speed_known) addFinding(bearing_kind, bearing_strength, 1.0 - bearing_p);
   processFindings();
   // The fault: the most severe finding, the first listed (bearing) on a tie.

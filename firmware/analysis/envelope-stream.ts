@@ -11,7 +11,7 @@ import { DEFECTS, SLIP_MAX, FINDING_ALPHA, LN_10, STREAM_POINTS } from "./consta
 import { band_modulation_hz, band_low_hz, band_high_hz, ENVELOPE_BANDS } from "./bands";
 import { bandEnvelope, bandSpanHz, windowedSpectrum } from "./envelope";
 import {
-  defectsIn, cageIn, correctedLog10, setEnvelopeSpectrum, AVERAGE_SHAPE_MAX, bestReset, bestTake,
+  defectsIn, cageIn, correctedLog10, setEnvelopeSpectrum, AVERAGE_SHAPE_MAX, bestReset, bestTake, best_ambiguous, readingAmbiguous,
   best_bpfo_ln_p, best_bpfi_ln_p, best_bsf_ln_p, best_bpfo_strength, best_bpfi_strength, best_bsf_strength, best_bpfi_sidebands, best_band,
   bpfo_ln_p, bpfi_ln_p, bsf_ln_p, ftf_ln_p, bpfo_strength, bpfi_strength, bsf_strength, ftf_strength, bpfi_sidebands,
 } from "./evidence";
@@ -512,7 +512,7 @@ export function streamEvidence(points: i32): void {
     average_taken_at = stream_taken;
   }
   const tests_ln = Math.log(<f64>(stream_bands * (DEFECTS + 1)));
-  keepEvidence(tests_ln, best_bpfo_ln_p, best_bpfo_strength, best_bpfi_ln_p, best_bpfi_strength, best_bpfi_sidebands, best_bsf_ln_p, best_bsf_strength, <f64>points / stream_rate_hz);
+  keepEvidence(tests_ln, best_bpfo_ln_p, best_bpfo_strength, best_bpfi_ln_p, best_bpfi_strength, best_bpfi_sidebands, best_bsf_ln_p, best_bsf_strength, <f64>points / stream_rate_hz, best_ambiguous);
   result.band_low_hz = unchecked(stream_low_hz[max(0, best_band)]);
   result.band_high_hz = unchecked(stream_high_hz[max(0, best_band)]);
   if (full) averagedEvidence(f, tests_ln);
@@ -585,12 +585,14 @@ function averagedEvidence(f: f64, tests_ln: f64): void {
   let cage_ln: f64 = 0.0;
   let bpfo_ln: f64 = 0.0, bpfi_ln: f64 = 0.0, bpfo_s: f64 = 0.0, bpfi_s: f64 = 0.0, cage_s: f64 = 0.0, sidebands: f64 = 0.0;
   let cage_band = -1;
+  let ambiguous = false;
   // Each race's most significant band, over all of them: the cage must stand out of them all.
   let best_race_ln: f64 = 0.0;
   for (let j = 0; j < stream_bands; j++) {
     meanAsSpectrum(bandAverage(j), half);
     setEnvelopeSpectrum(stream_rate_hz / <f64>stream_points, half, streamBandHz(j), averageShape());
     defectsIn(f);
+    ambiguous = ambiguous || readingAmbiguous();
     cageIn(f);
     const race_ln = Math.min(bpfo_ln_p, bpfi_ln_p);
     if (correctedLog10(race_ln, tests_ln) < alpha_log10) best_race_ln = Math.min(best_race_ln, race_ln);
@@ -606,14 +608,15 @@ function averagedEvidence(f: f64, tests_ln: f64): void {
     sidebands = bpfi_sidebands;
   }
   if (cage_band < 0 || !(cage_ln < best_race_ln)) return;
-  keepEvidence(tests_ln, bpfo_ln, bpfo_s, bpfi_ln, bpfi_s, sidebands, cage_ln, cage_s, <f64>((min(average_spectra, AVERAGE_SPECTRA_MAX) + 1) * half) / stream_rate_hz);
+  keepEvidence(tests_ln, bpfo_ln, bpfo_s, bpfi_ln, bpfi_s, sidebands, cage_ln, cage_s, <f64>((min(average_spectra, AVERAGE_SPECTRA_MAX) + 1) * half) / stream_rate_hz, ambiguous);
   result.band_low_hz = unchecked(stream_low_hz[cage_band]);
   result.band_high_hz = unchecked(stream_high_hz[cage_band]);
 }
 
 /** The defects' evidence as the window's, corrected for `tests_ln` tests, the rolling element's
  *  given (its 2 × BSF family's or the cage's), taken over `span_s`. */
-export function keepEvidence(tests_ln: f64, outer_ln_p: f64, outer_strength: f64, inner_ln_p: f64, inner_strength: f64, sidebands: f64, element_ln_p: f64, element_strength: f64, span_s: f64): void {
+export function keepEvidence(tests_ln: f64, outer_ln_p: f64, outer_strength: f64, inner_ln_p: f64, inner_strength: f64, sidebands: f64, element_ln_p: f64, element_strength: f64, span_s: f64, ambiguous: bool): void {
+  result.reading_ambiguous = ambiguous;
   result.bpfo_log10_p = correctedLog10(outer_ln_p, tests_ln);
   result.bpfi_log10_p = correctedLog10(inner_ln_p, tests_ln);
   result.bsf_log10_p = correctedLog10(element_ln_p, tests_ln);

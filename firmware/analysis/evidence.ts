@@ -4,7 +4,7 @@
 // inner race's sidebands) combined by Fisher's method; and the Bonferroni correction for the
 // bands and defects tested.
 
-import { HARMONICS, LINE_HALF_BINS, SLIP_MAX, DEFECTS, DEFECT_OUTER, DEFECT_INNER, DEFECT_ELEMENT, HANN_ENBW_BINS, STRENGTH_FAILED, LN_2, LN_10, LOG10_P_MIN } from "./constants";
+import { HARMONICS, LINE_HALF_BINS, SLIP_MAX, DEFECTS, DEFECT_OUTER, DEFECT_INNER, DEFECT_ELEMENT, HANN_ENBW_BINS, STRENGTH_FAILED, LN_2, LN_10, LOG10_P_MIN, FINDING_ALPHA } from "./constants";
 import { machine } from "./machine";
 import { speed_tolerance } from "./running-speed";
 import { baseband, setF32 } from "./buffers";
@@ -294,7 +294,7 @@ function defectLnP(hz: f64, sideband_hz: f64): f64 {
   defect_strength = 0.0;
   sideband_strength = 0.0;
   if (hz <= 0.0) return 0.0;
-  const tolerance = SLIP_MAX + speed_tolerance;
+  const tolerance = SLIP_MAX + read_tolerance;
   familySum(hz, HARMONICS, tolerance, true);
   let sum = family_sum;
   let tests = family_tests;
@@ -334,7 +334,7 @@ const SHAFT_SHOWN_HARMONICS: i32 = 2;
 function shaftShows(f: f64): bool {
   mask_shaft_hz = 0.0;
   testing_defect = -1;
-  familySum(f, SHAFT_SHOWN_HARMONICS, speed_tolerance);
+  familySum(f, SHAFT_SHOWN_HARMONICS, read_tolerance);
   // No open bin about either line: nothing says the shaft is absent, so its bins stay out.
   if (family_tests == 0) return true;
   return fisherLnP(family_sum, family_tests) < Math.log(SHAFT_SHOWN_ALPHA);
@@ -350,7 +350,7 @@ let shaft_shown: bool = true;
 function maskRunningSpeed(f: f64, always: bool = false): void {
   mask_shaft_hz = shaft_shown || always ? f : 0.0;
   mask_vane_hz = machine.vanes > 0 ? <f64>machine.vanes * f : 0.0;
-  mask_tolerance = SLIP_MAX + speed_tolerance;
+  mask_tolerance = SLIP_MAX + read_tolerance;
 }
 
 function unmaskRunningSpeed(): void {
@@ -367,13 +367,95 @@ export let bpfi_strength: f64 = 0.0;
 export let bsf_strength: f64 = 0.0;
 export let bpfi_sidebands: f64 = 0.0;
 
-/** Every defect's evidence at shaft speed `f` in the envelope spectrum zoneLnP reads. */
+/** The relative uncertainty of the speed the families are read at: the speed's own, or, in the
+ *  scan of ambiguousAcross, what is left of it between two speeds of the scan. */
+let read_tolerance: f64 = 0.0;
+/** Whether defectsAt reads the inner race's sidebands (not in the scan: ambiguousAcross). */
+let read_sidebands: bool = true;
+
+/** The step of the scan over an uncertain speed, relative: the elements' slip. The true speed
+ *  lies within half a step of one of the speeds read. */
+const SCAN_STEP: f64 = SLIP_MAX;
+/** The steps the scan reads at most either side of the speed given: a configured speed's
+ *  uncertainty (6.4 %) takes 4. A speed known no better than this (neither measured nor
+ *  configured: the whole range) makes no finding anyway (diagnosis.ts). */
+const SCAN_STEPS_MAX: i32 = 8;
+
+/** Whether the last defectsIn's reading was ambiguous (ambiguousAcross). */
+let reading_ambiguous: bool = false;
+
+/** Every defect's evidence at shaft speed `f` in the envelope spectrum zoneLnP reads, each
+ *  defect's harmonics sought within the slip and the speed's uncertainty. Where that uncertainty
+ *  is larger than the slip (a configured speed no measurement confirmed: ±6.4 %), the spectrum
+ *  is also read at speeds SCAN_STEP apart across it (ambiguousAcross), and the reading is
+ *  ambiguous, its race depending on where in the uncertainty the speed lies (ANALYSIS.md §5, "A
+ *  speed no measurement confirmed"), when either
+ *  - both races are significant at some speed and neither by more than the speeds read, or
+ *  - the wide zones put one race first and the speeds read one at a time the other.
+ *  An ambiguous reading names no defect (diagnosis.ts); the evidence is the wide zones'. */
 export function defectsIn(f: f64): void {
+  reading_ambiguous = false;
+  const steps = speed_tolerance > SLIP_MAX ? <i32>Math.ceil(speed_tolerance / SCAN_STEP) : 0;
+  // A step must move the lowest defect line by a bin at least: in coarser bins neighbouring
+  // speeds read the same bins, and the scan could not tell one speed from another.
+  const lowest_hz = Math.min(machine.bpfo_order, Math.min(machine.bpfi_order, 2.0 * machine.bsf_order)) * f;
+  const scanned = steps > 0 && steps <= SCAN_STEPS_MAX && SCAN_STEP * lowest_hz >= env_bin_hz;
+  if (scanned) reading_ambiguous = ambiguousAcross(f, steps);
+  read_tolerance = speed_tolerance;
+  defectsAt(f);
+  if (scanned && !reading_ambiguous) {
+    const wide = strongestDefect(bpfo_ln_p, bpfi_ln_p, bsf_ln_p);
+    reading_ambiguous = wide != scan_strongest && wide != DEFECT_ELEMENT && scan_strongest != DEFECT_ELEMENT;
+  }
+}
+
+/** DEFECT_OUTER, DEFECT_INNER or DEFECT_ELEMENT, whichever of the three ln p is the smallest
+ *  (the first on a tie). */
+function strongestDefect(outer: f64, inner: f64, element: f64): i32 {
+  if (outer <= inner && outer <= element) return DEFECT_OUTER;
+  return inner <= element ? DEFECT_INNER : DEFECT_ELEMENT;
+}
+
+/** The defect the last scan (ambiguousAcross) found the strongest. */
+let scan_strongest: i32 = -1;
+
+/** The spectrum read at speeds SCAN_STEP apart over ±`steps` steps about `f`, each with zones of
+ *  the slip and half a step; each defect keeps its smallest probability over the speeds (and
+ *  scan_strongest the defect of the smallest). Whether both races are significant (below
+ *  FINDING_ALPHA times the speeds read: Bonferroni) and within the speeds read of each other
+ *  (choosing the best of 2 steps + 1 speeds is worth no more than that factor). Why: a zone as
+ *  wide as the whole uncertainty takes any line within ±8.4 % of a harmonic, another defect's or
+ *  its sidebands'. BPFI + BPFO = n f_r, so BPFI lies (n (d/D) cos α less its nearest whole
+ *  number) f_r from one of the outer race's shaft sidebands BPFO + k f_r, 0.17 f_r on a 6205
+ *  (3.1 % of BPFI), and a speed a step off puts BPFI on BPFO + 2 f_r. The inner race's sidebands
+ *  are not read here: they are the lines the races share. */
+function ambiguousAcross(f: f64, steps: i32): bool {
+  read_tolerance = 0.5 * SCAN_STEP;
+  read_sidebands = false;
+  let outer: f64 = 0.0;
+  let inner: f64 = 0.0;
+  let element: f64 = 0.0;
+  for (let j = -steps; j <= steps; j++) {
+    defectsAt(f * (1.0 + <f64>j * SCAN_STEP));
+    outer = Math.min(outer, bpfo_ln_p);
+    inner = Math.min(inner, bpfi_ln_p);
+    element = Math.min(element, bsf_ln_p);
+  }
+  read_sidebands = true;
+  const ln_speeds = Math.log(<f64>(2 * steps + 1));
+  scan_strongest = strongestDefect(outer, inner, element);
+  const stronger = Math.min(outer, inner);
+  const weaker = Math.max(outer, inner);
+  return weaker + ln_speeds < Math.log(FINDING_ALPHA) && weaker <= stronger + ln_speeds;
+}
+
+/** Every defect's evidence at shaft speed `f`, each sought within the slip and read_tolerance. */
+function defectsAt(f: f64): void {
   unchecked(defect_hz[DEFECT_OUTER] = machine.bpfo_order * f);
   unchecked(defect_hz[DEFECT_INNER] = machine.bpfi_order * f);
   unchecked(defect_hz[DEFECT_ELEMENT] = 2.0 * machine.bsf_order * f);
   mask_vane_hz = 0.0;
-  mask_tolerance = SLIP_MAX + speed_tolerance;
+  mask_tolerance = SLIP_MAX + read_tolerance;
   shaft_shown = shaftShows(f);
   maskRunningSpeed(f);
   testing_defect = DEFECT_OUTER;
@@ -384,7 +466,7 @@ export function defectsIn(f: f64): void {
   bsf_strength = defect_strength;
   testing_defect = DEFECT_INNER;
   maskRunningSpeed(f, true);
-  bpfi_ln_p = defectLnP(machine.bpfi_order * f, f);
+  bpfi_ln_p = defectLnP(machine.bpfi_order * f, read_sidebands ? f : 0.0);
   bpfi_strength = defect_strength;
   bpfi_sidebands = sideband_strength;
   testing_defect = -1;
@@ -402,6 +484,13 @@ export let best_bpfi_strength: f64 = 0.0;
 export let best_bsf_strength: f64 = 0.0;
 export let best_bpfi_sidebands: f64 = 0.0;
 export let best_band: i32 = -1;
+/** Whether the last defectsIn read its spectrum ambiguously. */
+export function readingAmbiguous(): bool {
+  return reading_ambiguous;
+}
+
+/** Whether any band bestTake took was read ambiguously (defectsIn). */
+export let best_ambiguous: bool = false;
 let best_of_all: f64 = 1.0;
 
 /** No band's evidence yet. */
@@ -415,6 +504,7 @@ export function bestReset(): void {
   best_bpfi_sidebands = 0.0;
   best_band = -1;
   best_of_all = 1.0;
+  best_ambiguous = false;
 }
 
 /** Band `band`'s evidence, just found by defectsIn, into the best over the bands. */
@@ -432,6 +522,7 @@ export function bestTake(band: i32): void {
     best_bpfi_strength = bpfi_strength;
     best_bpfi_sidebands = bpfi_sidebands;
   }
+  best_ambiguous = best_ambiguous || reading_ambiguous;
   const strongest = Math.min(bpfo_ln_p, Math.min(bpfi_ln_p, bsf_ln_p));
   if (strongest < best_of_all) {
     best_of_all = strongest;
@@ -449,6 +540,7 @@ export let ftf_strength: f64 = 0.0;
  *  §5). A race's defect does not turn with the cage. Every defect's zones and the running
  *  speed's lines are left out of the family's zones. */
 export function cageIn(f: f64): void {
+  read_tolerance = speed_tolerance;
   maskRunningSpeed(f);
   testing_defect = -1;
   ftf_ln_p = defectLnP(machine.ftf_order * f, 0.0);

@@ -60,6 +60,10 @@ export class Result {
   bpfo_log10_p: f64 = 0.0;
   bpfi_log10_p: f64 = 0.0;
   bsf_log10_p: f64 = 0.0;
+  /** Whether the defect the evidence names depends on where in its uncertainty a configured
+   *  speed that no measurement confirmed lies (evidence.ts, defectsIn): its lines then make an
+   *  abnormality, no finding. */
+  reading_ambiguous: bool = false;
   /** How sure the speed is: 1 − the probability that noise alone makes its harmonic family. */
   speed_confidence: f64 = 0.0;
   /** Seconds of envelope the bearing evidence was taken over when streamed across consecutive

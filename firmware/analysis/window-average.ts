@@ -12,7 +12,7 @@ import { band_low_hz, band_high_hz, ENVELOPE_BANDS } from "./bands";
 import { bandSpanHz } from "./envelope";
 import { sharedAverage, streamSpanS, keepEvidence, meanTake, meanAsSpectrum, AVERAGE_BIN_LAST } from "./envelope-stream";
 import {
-  defectsIn, setEnvelopeSpectrum, bestReset, bestTake, AVERAGE_SHAPE_MAX,
+  defectsIn, setEnvelopeSpectrum, bestReset, bestTake, best_ambiguous, AVERAGE_SHAPE_MAX,
   best_bpfo_ln_p, best_bpfi_ln_p, best_bsf_ln_p, best_bpfo_strength, best_bpfi_strength, best_bsf_strength, best_bpfi_sidebands, best_band,
 } from "./evidence";
 import { machine, result } from "./machine";
@@ -130,7 +130,7 @@ export function averageEvidence(f: f64, bin_hz: f64): bool {
   if (tested == 0) return false;
   const tests_ln = Math.log(<f64>(average_bands * DEFECTS));
   const window_s = <f64>window_samples / machine.sample_rate_hz;
-  keepEvidence(tests_ln, best_bpfo_ln_p, best_bpfo_strength, best_bpfi_ln_p, best_bpfi_strength, best_bpfi_sidebands, best_bsf_ln_p, best_bsf_strength, <f64>deepest * window_s);
+  keepEvidence(tests_ln, best_bpfo_ln_p, best_bpfo_strength, best_bpfi_ln_p, best_bpfi_strength, best_bpfi_sidebands, best_bsf_ln_p, best_bsf_strength, <f64>deepest * window_s, best_ambiguous);
   result.band_low_hz = unchecked(average_low_hz[max(0, best_band)]);
   result.band_high_hz = unchecked(average_high_hz[max(0, best_band)]);
   return true;

@@ -7,6 +7,7 @@ import { describe, expect, it } from "vitest";
 import { BEARINGS, readRecording, replay, type ReplayOptions, type ReplayResult } from "../../simulator/replay/replay.js";
 import { releaseFirmware } from "../support/firmware.js";
 import { Random } from "../../simulator/physics/random.js";
+import { highPass } from "../../simulator/replay/paths.js";
 import { bootRelease } from "../../host/runtime/harness-hosts.js";
 import { encodeCommand, encodeFirmwareConfig, type FirmwareConfig } from "../../protocol/messages.js";
 import { decodeSenml, resolveSenml } from "../../protocol/senml.js";
@@ -255,6 +256,45 @@ describe("a doubt that stands until the family outside the range is gone (test/f
     });
     expect(result.windows.map((w) => w.fault)).toEqual(["inner_race", "inner_race", ...Array(10).fill("unknown")]);
     expect(result.summary.fault).toBe("unknown");
+  });
+});
+
+describe("a configured speed no measurement confirms: the race named must not depend on it (test/fixtures)", () => {
+  // The excerpts high-passed at 1 kHz (fourth-order Butterworth: the shaft's lines 80 dB down), a
+  // sensor's noise floor of 1.5 µg/√Hz added: no window measures the speed, and the configured
+  // one stands, known to ±6.4 %. Read over that whole uncertainty, the outer race's shaft
+  // sidebands pass for an inner race (BPFI lies 0.17 f_r from BPFO + 2 f_r on a 6205). The build
+  // before named the inner race in one of CWRU 234's 5 windows, two of 144's 12 and 8 of 261's
+  // 12, and called 261 an inner race.
+  const highPassed = (file: string): Float32Array => {
+    const x = highPass(readRecording(new URL(file, FIXTURES).pathname), 12000, 1000);
+    const noise = new Float64Array(x.length);
+    new Random(1).normals(noise, x.length, 1.5e-6 * Math.sqrt(6000));
+    return x.map((v, i) => v + noise[i]);
+  };
+  const options = async (rpm: number): Promise<ReplayOptions> => ({ rateHz: 12000, window: 4096, rpm, geometry: BEARINGS["6205"], firmware: await releaseFirmware() });
+
+  it("CWRU 234's outer race: named where the race does not depend on the speed, an abnormality elsewhere", async () => {
+    const result = await replay(highPassed("cwru-234-outer-12k-excerpt.f32"), await options(1796));
+    expect(result.windows.every((w) => w.features.shaft_conf === 0)).toBe(true);
+    expect(result.windows.map((w) => w.fault)).toEqual(["unknown", "unknown", "outer_race", "unknown", "outer_race"]);
+    expect(result.summary.fault).toBe("outer_race");
+  });
+
+  it("CWRU 144's outer race: no window names the inner race", async () => {
+    const result = await replay(highPassed("cwru-144-outer-12k-excerpt.f32"), await options(1797));
+    expect(result.windows.map((w) => w.fault)).toEqual([...Array(3).fill("outer_race"), "unknown", "unknown", "outer_race", ...Array(6).fill("unknown")]);
+  });
+
+  it("CWRU 261's outer race (3 hp, 1718 rpm): one window of 12 names the inner race, and the record is no inner race", async () => {
+    const result = await replay(highPassed("cwru-261-outer-12k-excerpt.f32"), await options(1718));
+    expect(result.windows.filter((w) => w.fault === "inner_race")).toHaveLength(1);
+    expect(result.summary.fault).toBe("unknown");
+  });
+
+  it("CWRU 97, a normal bearing, stays none", async () => {
+    const result = await replay(highPassed("cwru-97-normal-12k-excerpt.f32"), await options(1796));
+    expect(result.windows.map((w) => w.fault)).toEqual(Array(5).fill("none"));
   });
 });
 

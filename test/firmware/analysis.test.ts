@@ -280,7 +280,12 @@ describe("diagnosis", () => {
     const first = result.windows.findIndex((w) => w.fault === "inner_race");
     expect(first).toBeGreaterThan(0);
     expect(first).toBeLessThan(8);
-    expect(result.windows.slice(8).map((w) => w.fault)).toEqual(Array(4).fill("inner_race"));
+    // The eleventh window takes the configured speed, no measurement confirming it; read at
+    // speeds 2 % apart across its uncertainty without the sidebands, which this deep modulation
+    // fills, the inner race is outscored by the outer race's family at one of them: the race
+    // named depends on the speed, and the window names none (firmware/ANALYSIS.md §5).
+    expect(result.windows.map((w) => w.features.shaft_conf > 0).slice(8)).toEqual([true, true, false, false]);
+    expect(result.windows.slice(8).map((w) => w.fault)).toEqual(["inner_race", "inner_race", "unknown", "inner_race"]);
     for (const w of result.windows) expect(w.findings.map((f) => f.kind)).not.toContain("outer_race");
   });
 
