@@ -28,24 +28,21 @@ function checked(rateHz: number, hz: number): number {
   return (2 * Math.PI * hz) / rateHz;
 }
 
+/** `x` through a fourth-order Butterworth filter at `hz`: its two sections, each from the
+ *  angle's cosine and the section's α. */
+function butterworth4(x: Float32Array, rateHz: number, hz: number, section: (c: number, alpha: number) => Section): Float32Array {
+  const w = checked(rateHz, hz);
+  return BUTTERWORTH_4_Q.reduce((y, q) => run(y, section(Math.cos(w), Math.sin(w) / (2 * q))), x);
+}
+
 /** `x` (at `rateHz`) through a fourth-order Butterworth high-pass at `hz`: 24 dB an octave. */
 export function highPass(x: Float32Array, rateHz: number, hz: number): Float32Array {
-  const w = checked(rateHz, hz);
-  const c = Math.cos(w);
-  return BUTTERWORTH_4_Q.reduce((y, q) => {
-    const alpha = Math.sin(w) / (2 * q);
-    return run(y, [(1 + c) / 2, -(1 + c), (1 + c) / 2, 1 + alpha, -2 * c, 1 - alpha]);
-  }, x);
+  return butterworth4(x, rateHz, hz, (c, alpha) => [(1 + c) / 2, -(1 + c), (1 + c) / 2, 1 + alpha, -2 * c, 1 - alpha]);
 }
 
 /** `x` through a fourth-order Butterworth low-pass at `hz`. */
 export function lowPass(x: Float32Array, rateHz: number, hz: number): Float32Array {
-  const w = checked(rateHz, hz);
-  const c = Math.cos(w);
-  return BUTTERWORTH_4_Q.reduce((y, q) => {
-    const alpha = Math.sin(w) / (2 * q);
-    return run(y, [(1 - c) / 2, 1 - c, (1 - c) / 2, 1 + alpha, -2 * c, 1 - alpha]);
-  }, x);
+  return butterworth4(x, rateHz, hz, (c, alpha) => [(1 - c) / 2, 1 - c, (1 - c) / 2, 1 + alpha, -2 * c, 1 - alpha]);
 }
 
 /** `x` through a resonance: a peak of `gainDb` at `hz` with quality `q`, flat elsewhere. */
