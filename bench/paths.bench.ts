@@ -15,8 +15,9 @@
 //   noise 0 dB, -10 dB     white noise of the record's own RMS, and of three times it.
 //
 // The filters: simulator/replay/paths.ts, run forwards once (causal, as a sensor's path is); after
-// each, the sensor's own noise floor, which the band a filter empties would hold. The noise comes
-// from a fixed seed. A path that takes the evidence away may
+// each, the sensor's own noise floor (1.5 µg/√Hz), which the band a filter empties would hold.
+// Without it that band holds the float32 rounding of what the filter kept, a function of the
+// machine's low-frequency lines, which no sensor gives. The noise comes from a fixed seed. A path that takes the evidence away may
 // leave a record unnamed; what must not happen is a confident wrong race.
 // Run: npx tsx bench/paths.bench.ts [--data ../shared/data] [--image build/firmware.wasm]
 
@@ -27,7 +28,7 @@ import { compileFirmware } from "../host/runtime/firmware.js";
 import { replay, readRecording } from "../simulator/replay/replay.js";
 import { geometryOf, parseRecordsManifest } from "../simulator/replay/recordings.js";
 import { Random } from "../simulator/physics/random.js";
-import { highPass, lowPass, resonance } from "../simulator/replay/paths.js";
+import { highPass, lowPass, resonance, addSensorNoise } from "../simulator/replay/paths.js";
 
 const { values } = parseArgs({
   options: { data: { type: "string", default: "../shared/data" }, image: { type: "string", default: "build/firmware.wasm" } },
@@ -48,24 +49,11 @@ function withNoise(x: Float32Array, share: number, random: Random): Float32Array
   return x.map((v, i) => v + noise[i]);
 }
 
-/** A filtered recording's band the filter empties would hold the sensor's own noise, never less:
- *  a general-purpose piezoelectric accelerometer's, 1.5 µg/√Hz (PCB 352C33's datasheet: 0.00015 g
- *  RMS from 1 Hz to 10 kHz), as bench/resampled.bench.ts adds. Without it, the emptied band holds
- *  the float32 rounding of what the filter kept, a function of the machine's low-frequency
- *  lines, which no sensor gives. */
-const SENSOR_NOISE_G_PER_SQRT_HZ = 1.5e-6;
-
-function withSensorNoise(x: Float32Array, rateHz: number, random: Random): Float32Array {
-  const noise = new Float64Array(x.length);
-  random.normals(noise, x.length, SENSOR_NOISE_G_PER_SQRT_HZ * Math.sqrt(rateHz / 2));
-  return x.map((v, i) => v + noise[i]);
-}
-
 const PATHS: Array<{ name: string; apply: (x: Float32Array, rateHz: number, random: Random) => Float32Array }> = [
   { name: "as recorded", apply: (x) => x },
-  { name: "high-passed at 1 kHz", apply: (x, fs, random) => withSensorNoise(highPass(x, fs, 1000), fs, random) },
-  { name: "low-passed at 2.5 kHz", apply: (x, fs, random) => withSensorNoise(lowPass(x, fs, 2500), fs, random) },
-  { name: "resonance at 1.2 kHz", apply: (x, fs, random) => withSensorNoise(resonance(x, fs, 1200, 4, 20), fs, random) },
+  { name: "high-passed at 1 kHz", apply: (x, fs, random) => addSensorNoise(highPass(x, fs, 1000), fs, random) },
+  { name: "low-passed at 2.5 kHz", apply: (x, fs, random) => addSensorNoise(lowPass(x, fs, 2500), fs, random) },
+  { name: "resonance at 1.2 kHz", apply: (x, fs, random) => addSensorNoise(resonance(x, fs, 1200, 4, 20), fs, random) },
   { name: "noise 0 dB", apply: (x, _fs, random) => withNoise(x, 1, random) },
   { name: "noise -10 dB", apply: (x, _fs, random) => withNoise(x, 3, random) },
 ];

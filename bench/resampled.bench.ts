@@ -23,6 +23,7 @@ import { replay, readRecording, type ReplayResult } from "../simulator/replay/re
 import { geometryOf, parseRecordsManifest } from "../simulator/replay/recordings.js";
 import { resample } from "../simulator/replay/resample.js";
 import { Random } from "../simulator/physics/random.js";
+import { addSensorNoise, SENSOR_NOISE_G_PER_SQRT_HZ } from "../simulator/replay/paths.js";
 
 const { values } = parseArgs({
   options: { data: { type: "string", default: "../shared/data" }, image: { type: "string", default: "build/firmware.wasm" } },
@@ -36,9 +37,6 @@ const RATES: Record<number, Array<{ name: string; up: number; down: number }>> =
   ],
   12_000: [{ name: "64 kHz", up: 16, down: 3 }, { name: "96 kHz", up: 8, down: 1 }],
 };
-/** A general-purpose piezoelectric accelerometer's noise floor: PCB 352C33's datasheet gives a
- *  broadband resolution of 0.00015 g RMS from 1 Hz to 10 kHz, 1.5 µg/√Hz. */
-const SENSOR_NOISE_G_PER_SQRT_HZ = 1.5e-6;
 const NOISE_SEED = 1;
 const EXPECTED: Record<string, string> = { normal: "none", inner: "inner_race", outer: "outer_race", ball: "rolling_element" };
 const RACES = new Set(["inner_race", "outer_race"]);
@@ -53,11 +51,7 @@ const random = new Random(NOISE_SEED);
 function atRate(samples: Float32Array, fromHz: number, up: number, down: number): Float32Array {
   const x = resample(samples, up, down);
   if (up <= down) return x;
-  const deviation = SENSOR_NOISE_G_PER_SQRT_HZ * Math.sqrt((fromHz * up) / down / 2);
-  const noise = new Float64Array(x.length);
-  random.normals(noise, x.length, deviation);
-  for (let i = 0; i < x.length; i++) x[i] += noise[i];
-  return x;
+  return addSensorNoise(x, (fromHz * up) / down, random);
 }
 const firmware = await compileFirmware(new Uint8Array(fs.readFileSync(values.image!)));
 

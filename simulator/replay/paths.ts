@@ -1,7 +1,10 @@
 // Transmission paths a recording can be replayed through (bench/paths.bench.ts): filters that
 // another machine's housing, mounting or sensor could put between a bearing and the firmware.
 // Each is a cascade of second-order sections from the bilinear transform (RBJ's audio-EQ
-// cookbook), run forwards once: causal, as a sensor's path is, in f64 over f32 samples.
+// cookbook), run forwards once: causal, as a sensor's path is, in f64 over f32 samples. And the
+// noise floor of the sensor at the path's end.
+
+import type { Random } from "../physics/random.js";
 
 type Section = readonly [b0: number, b1: number, b2: number, a0: number, a1: number, a2: number];
 
@@ -52,4 +55,17 @@ export function resonance(x: Float32Array, rateHz: number, hz: number, q: number
   const alpha = Math.sin(w) / (2 * q);
   const c = Math.cos(w);
   return run(x, [1 + alpha * a, -2 * c, 1 - alpha * a, 1 + alpha / a, -2 * c, 1 - alpha / a]);
+}
+
+/** A general-purpose piezoelectric accelerometer's noise floor: PCB 352C33's datasheet gives a
+ *  broadband resolution of 0.00015 g RMS from 1 Hz to 10 kHz, 1.5 µg/√Hz. */
+export const SENSOR_NOISE_G_PER_SQRT_HZ = 1.5e-6;
+
+/** `x` (at `rateHz`, in g) with the sensor's white noise floor added in place, drawn from
+ *  `random`: a band a filter or a higher rate empties holds it, never less. Returns `x`. */
+export function addSensorNoise(x: Float32Array, rateHz: number, random: Random): Float32Array {
+  const noise = new Float64Array(x.length);
+  random.normals(noise, x.length, SENSOR_NOISE_G_PER_SQRT_HZ * Math.sqrt(rateHz / 2));
+  for (let i = 0; i < x.length; i++) x[i] += noise[i];
+  return x;
 }

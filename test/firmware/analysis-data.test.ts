@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { BEARINGS, readRecording, replay, type ReplayOptions, type ReplayResult } from "../../simulator/replay/replay.js";
 import { releaseFirmware } from "../support/firmware.js";
 import { Random } from "../../simulator/physics/random.js";
-import { highPass } from "../../simulator/replay/paths.js";
+import { addSensorNoise, highPass } from "../../simulator/replay/paths.js";
 import { bootRelease } from "../../host/runtime/harness-hosts.js";
 import { encodeCommand, encodeFirmwareConfig, type FirmwareConfig } from "../../protocol/messages.js";
 import { decodeSenml, resolveSenml } from "../../protocol/senml.js";
@@ -267,10 +267,7 @@ describe("a configured speed no measurement confirms: the race named must not de
   // before named the inner race in one of CWRU 234's 5 windows, two of 144's 12 and 8 of 261's
   // 12, and called 261 an inner race.
   const highPassed = (file: string): Float32Array => {
-    const x = highPass(readRecording(new URL(file, FIXTURES).pathname), 12000, 1000);
-    const noise = new Float64Array(x.length);
-    new Random(1).normals(noise, x.length, 1.5e-6 * Math.sqrt(6000));
-    return x.map((v, i) => v + noise[i]);
+    return addSensorNoise(highPass(readRecording(new URL(file, FIXTURES).pathname), 12000, 1000), 12000, new Random(1));
   };
   const options = async (rpm: number): Promise<ReplayOptions> => ({ rateHz: 12000, window: 4096, rpm, geometry: BEARINGS["6205"], firmware: await releaseFirmware() });
 
