@@ -4,7 +4,8 @@
 // of its own, `--interval` seconds after the one before (or, with `--snapshot-windows K`, as
 // snapshots of K consecutive windows), with the manifest's speed and without it, against the
 // same record replayed as one continuous recording (what `impeller validate` runs). The same
-// vibration both ways: what changes is only whether the firmware may join the windows.
+// vibration both ways: what changes is only whether the firmware may join the windows. Each
+// window's published speed is held against the stated one, as bench/wrong-rpm.bench.ts does.
 // Run: npx tsx bench/windows-alone.bench.ts [--data ../shared/data] [--image build/firmware.wasm]
 //        [--interval 600] [--snapshot-windows 1]
 
@@ -29,6 +30,10 @@ if (!(intervalS > 0) || !Number.isInteger(snapshotWindowsCount) || snapshotWindo
 }
 const EXPECTED: Record<string, string> = { normal: "none", inner: "inner_race", outer: "outer_race", ball: "rolling_element" };
 const RACES = new Set(["inner_race", "outer_race"]);
+/** A window's speed against the stated one: within half a per cent (validate's mark), or, measured,
+ *  further off than the elements' slip (2 %), which the defects' zones allow for (firmware/ANALYSIS.md §5). */
+const SPEED_CLOSE = 0.005;
+const SLIP = 0.02;
 
 const cwruDir = path.join(values.data!, "cwru");
 const manifestFile = path.join(cwruDir, "manifest.json");
@@ -44,7 +49,7 @@ function asSnapshots(samples: Float32Array, rateHz: number): { samples: Float32A
   return snapshotWindows(samples.subarray(0, count * snapshot), rateHz, starts, cutSnapshot(snapshot, WINDOW));
 }
 
-interface Tally { records: number; right: number; windows: number; windowsRight: number; otherRace: number; wrongRecords: number; normalsCalled: number }
+interface Tally { records: number; right: number; windows: number; windowsRight: number; otherRace: number; wrongRecords: number; normalsCalled: number; speedWithin: number; speedBeyondSlip: number }
 const tallies = new Map<string, Tally>();
 const ACQUISITIONS = ["continuous", "alone"] as const;
 const MODES = ["rpm given", "rpm measured"] as const;
@@ -64,7 +69,7 @@ for (const record of records) {
         ? await replay(samples, options)
         : await replay(snapshots.samples, { ...options, timesS: snapshots.timesS });
       for (const key of [`${group}|${acquisition}|${mode}`, `all records|${acquisition}|${mode}`]) {
-        const t = tallies.get(key) ?? { records: 0, right: 0, windows: 0, windowsRight: 0, otherRace: 0, wrongRecords: 0, normalsCalled: 0 };
+        const t = tallies.get(key) ?? { records: 0, right: 0, windows: 0, windowsRight: 0, otherRace: 0, wrongRecords: 0, normalsCalled: 0, speedWithin: 0, speedBeyondSlip: 0 };
         t.records++;
         if (result.summary.fault === expected) t.right++;
         t.windows += result.windows.length;
@@ -74,6 +79,12 @@ for (const record of records) {
           if (RACES.has(result.summary.fault) && result.summary.fault !== expected) t.wrongRecords++;
         }
         if (expected === "none" && result.summary.fault !== "none") t.normalsCalled++;
+        const statedHz = record.shaft_rpm! / 60;
+        const error = (w: ReplayResult["windows"][number]): number => Math.abs(w.features.shaft_hz / statedHz - 1);
+        t.speedWithin += result.windows.filter((w) => error(w) <= SPEED_CLOSE).length;
+        // A speed the window measured (not one it was given, nor the range's middle it publishes
+        // for none), further off than the slip: the defects are sought where they are not.
+        t.speedBeyondSlip += result.windows.filter((w) => w.features.shaft_conf > 0 && error(w) > SLIP).length;
         tallies.set(key, t);
       }
       verdicts.push(result.summary.fault === expected ? "+" : result.summary.fault.slice(0, 5));
@@ -92,7 +103,8 @@ for (const mode of MODES) {
     for (const acquisition of ACQUISITIONS) {
       const t = tallies.get(`${group}|${acquisition}|${mode}`)!;
       console.log(`  ${group.padEnd(20)} ${acquisition.padEnd(10)} records right ${t.right} of ${t.records}; windows right ${t.windowsRight} of ${t.windows}; ` +
-        `race records called the other race ${t.wrongRecords}, race windows ${t.otherRace}; normal records not none ${t.normalsCalled}`);
+        `race records called the other race ${t.wrongRecords}, race windows ${t.otherRace}; normal records not none ${t.normalsCalled}; ` +
+        `speed within 0.5 % ${t.speedWithin}, measured beyond the slip ${t.speedBeyondSlip}`);
     }
   }
 }
