@@ -127,7 +127,7 @@ function instrumentBody(body: Uint8Array, first: number, own: number | undefined
   const flush = (end: number): void => {
     out.push(...addTo(first, counts[0]), ...addTo(first + 1, counts[1]), ...addTo(first + 2, counts[2]));
     if (own !== undefined) out.push(...addTo(own, counts[0]));
-    out.push(...body.subarray(runStart, end));
+    pushAll(out, body.subarray(runStart, end));
     runStart = end;
     counts = [0, 0, 0];
   };
@@ -173,7 +173,7 @@ export function instrument(bytes: Uint8Array, perFunction = false): Uint8Array {
   const writeGlobals = (): void => {
     const entries = [0x7e, 0x01, 0x42, 0x00, 0x0b]; // mut i64 = i64.const 0
     const rest = globals === undefined ? [] : [...globals.content.subarray(leb(defined).length)];
-    out.push(...section(6, [...leb(defined + names.length), ...rest, ...names.flatMap(() => entries)]));
+    pushAll(out, section(6, [...leb(defined + names.length), ...rest, ...names.flatMap(() => entries)]));
     wroteGlobals = true;
   };
   const writeExports = (content: Uint8Array | undefined): void => {
@@ -181,7 +181,7 @@ export function instrument(bytes: Uint8Array, perFunction = false): Uint8Array {
     const count = reader === undefined ? 0 : reader.u32();
     const rest = content === undefined || reader === undefined ? [] : [...content.subarray(reader.at)];
     const added = names.flatMap((name, i) => [...leb(name.length), ...new TextEncoder().encode(name), 0x03, ...leb(first + i)]);
-    out.push(...section(7, [...leb(count + names.length), ...rest, ...added]));
+    pushAll(out, section(7, [...leb(count + names.length), ...rest, ...added]));
     wroteExports = true;
   };
   for (const { id, content } of sections) {
@@ -190,8 +190,8 @@ export function instrument(bytes: Uint8Array, perFunction = false): Uint8Array {
     if (id > 7 && id !== 0 && !wroteExports) writeExports(undefined);
     if (id === 6) writeGlobals();
     else if (id === 7) writeExports(content);
-    else if (id === 10) out.push(...section(10, instrumentCode(content, first, perFunction ? first + COUNTERS.length : undefined)));
-    else out.push(...section(id, [...content]));
+    else if (id === 10) pushAll(out, section(10, instrumentCode(content, first, perFunction ? first + COUNTERS.length : undefined)));
+    else pushAll(out, section(id, [...content]));
   }
   return new Uint8Array(out);
 }
@@ -204,7 +204,8 @@ function instrumentCode(content: Uint8Array, first: number, firstOwn: number | u
     const size = r.u32();
     const body = instrumentBody(content.subarray(r.at, r.at + size), first, firstOwn === undefined ? undefined : firstOwn + i);
     r.at += size;
-    out.push(...leb(body.length), ...body);
+    pushAll(out, leb(body.length));
+    pushAll(out, body);
   }
   return out;
 }
@@ -278,4 +279,10 @@ export function staticCounts(bytes: Uint8Array): { instructions: number; f64: nu
     r.at = end;
   }
   return totals;
+}
+
+/** `items` onto the end of `out` one by one: a spread passes them as arguments, and a module's
+ *  code section has more bytes than a call takes arguments. */
+function pushAll(out: number[], items: ArrayLike<number>): void {
+  for (let i = 0; i < items.length; i++) out.push(items[i]);
 }
