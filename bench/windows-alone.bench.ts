@@ -61,6 +61,7 @@ for (const record of records) {
   const expected = EXPECTED[record.label];
   const group = `${record.sample_rate_hz / 1000} kHz ${record.sensor.replace("_", " ")}`;
   const snapshots = asSnapshots(samples, record.sample_rate_hz);
+  const statedHz = record.shaft_rpm! / 60;
   const verdicts: string[] = [];
   for (const acquisition of ACQUISITIONS) {
     for (const mode of MODES) {
@@ -68,6 +69,11 @@ for (const record of records) {
       const result: ReplayResult = acquisition === "continuous"
         ? await replay(samples, options)
         : await replay(snapshots.samples, { ...options, timesS: snapshots.timesS });
+      const error = (w: ReplayResult["windows"][number]): number => Math.abs(w.features.shaft_hz / statedHz - 1);
+      const speedWithin = result.windows.filter((w) => error(w) <= SPEED_CLOSE).length;
+      // A speed the window measured (not one it was given, nor the range's middle it publishes
+      // for none), further off than the slip: the defects are sought where they are not.
+      const speedBeyondSlip = result.windows.filter((w) => w.features.shaft_conf > 0 && error(w) > SLIP).length;
       for (const key of [`${group}|${acquisition}|${mode}`, `all records|${acquisition}|${mode}`]) {
         const t = tallies.get(key) ?? { records: 0, right: 0, windows: 0, windowsRight: 0, otherRace: 0, wrongRecords: 0, normalsCalled: 0, speedWithin: 0, speedBeyondSlip: 0 };
         t.records++;
@@ -79,12 +85,8 @@ for (const record of records) {
           if (RACES.has(result.summary.fault) && result.summary.fault !== expected) t.wrongRecords++;
         }
         if (expected === "none" && result.summary.fault !== "none") t.normalsCalled++;
-        const statedHz = record.shaft_rpm! / 60;
-        const error = (w: ReplayResult["windows"][number]): number => Math.abs(w.features.shaft_hz / statedHz - 1);
-        t.speedWithin += result.windows.filter((w) => error(w) <= SPEED_CLOSE).length;
-        // A speed the window measured (not one it was given, nor the range's middle it publishes
-        // for none), further off than the slip: the defects are sought where they are not.
-        t.speedBeyondSlip += result.windows.filter((w) => w.features.shaft_conf > 0 && error(w) > SLIP).length;
+        t.speedWithin += speedWithin;
+        t.speedBeyondSlip += speedBeyondSlip;
         tallies.set(key, t);
       }
       verdicts.push(result.summary.fault === expected ? "+" : result.summary.fault.slice(0, 5));
