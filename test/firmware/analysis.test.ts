@@ -315,6 +315,24 @@ describe("diagnosis", () => {
       for (const w of result.windows) expect(w.findings.map((f) => f.kind)).not.toContain("outer_race");
       expect(result.summary.fault).toBe("unknown");
     });
+
+    // Window by window the two cases above hold for their seeds only: over the 18 variants below
+    // a few windows name the outer race (3 and 6 of 216 in this build), the masked lines' leakage
+    // past the shaft's lobe (firmware/ANALYSIS.md §5, "The speed a window alone measures"). No
+    // record is called an outer race.
+    it("is called an outer race in no record over three shafts and six seeds, the shaft modulating the band or three vanes", async () => {
+      for (const [modulationDepth, vanes] of [[0.8, 0], [0, 3]] as const) {
+        for (const shaft of [29.5, 29.95, 30.4]) {
+          for (let seed = 1; seed <= 6; seed++) {
+            const signal = add(
+              tones(n, rateHz, [{ hz: shaft, amplitude_g: 0.02 }], 0.02, seed + 10),
+              impacts(n, rateHz, { rateHz: 3.053 * shaft * 0.985, resonanceHz: 3000, damping: 0.05, amplitude_g: 0.2, jitter: 0.002, modulationHz: shaft, modulationDepth }, seed + 20));
+            const result = await analyse(signal, { rateHz, rpm: shaft * 60, geometry: BEARINGS["6203"], ...(vanes > 0 ? { vanes } : {}) });
+            expect(result.summary.fault, `${shaft} Hz, seed ${seed}, modulation ${modulationDepth}, ${vanes} vanes`).not.toBe("outer_race");
+          }
+        }
+      }
+    });
   });
 
   for (const kind of ["outer_race", "inner_race"] as const) {
