@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import { CONFIG_RANGES } from "../protocol/messages.js";
 import { BEARINGS, readRecording, replay, type ReplayOptions, type ReplayResult } from "../simulator/replay/replay.js";
-import { cutSnapshot, snapshotWindows } from "../simulator/replay/recordings.js";
+import { cutSnapshot, geometryFromOrders, geometryOf, snapshotWindows, type DefectOrders } from "../simulator/replay/recordings.js";
 import { integerOption, numberOption, UsageError } from "./options.js";
 
 /** analyze --interval: at most a year between snapshots. */
@@ -13,19 +13,41 @@ const INTERVAL_S_MAX = 365 * 86_400;
 /** analyze --snapshot: at most a minute at 100 kHz in one snapshot. */
 const SNAPSHOT_SAMPLES_MAX = 6_000_000;
 
-function geometryOption(bearing: string | undefined, geometry: string | undefined): [number, number, number, number] | undefined {
-  if (bearing !== undefined && geometry !== undefined) throw new UsageError("give --bearing or --geometry, not both");
+function geometryOption(bearing: string | undefined, geometry: string | undefined, orders: string | undefined): [number, number, number, number] | undefined {
+  if ([bearing, geometry, orders].filter((given) => given !== undefined).length > 1) throw new UsageError("give one of --bearing, --geometry and --orders");
   if (bearing !== undefined) {
     const known = BEARINGS[bearing];
     if (known === undefined) throw new UsageError(`unknown bearing ${JSON.stringify(bearing)}; known: ${Object.keys(BEARINGS).join(", ")}`);
     return known;
   }
+  if (orders !== undefined) return geometryOf(ordersOption(orders));
   if (geometry === undefined) return undefined;
   const parts = geometry.split(",").map(Number);
   if (parts.length !== 4 || parts.some((part) => !Number.isFinite(part))) {
     throw new UsageError(`--geometry needs four numbers n,d_mm,D_mm,angle_deg, not ${JSON.stringify(geometry)}`);
   }
   return parts as [number, number, number, number];
+}
+
+const ORDER_NAMES: readonly (keyof DefectOrders)[] = ["bpfo", "bpfi", "ftf", "bsf"];
+
+/** --orders bpfo=3.585,bpfi=5.415[,ftf=…][,bsf=…]: the bearing by its defect orders (multiples of
+ *  the shaft's speed), as a data sheet gives them. */
+function ordersOption(text: string): ReturnType<typeof geometryFromOrders> {
+  const orders: DefectOrders = {};
+  for (const part of text.split(",")) {
+    const [name, value, ...rest] = part.split("=");
+    const key = name.trim().toLowerCase() as keyof DefectOrders;
+    if (rest.length > 0 || value === undefined || !ORDER_NAMES.includes(key) || orders[key] !== undefined || value.trim() === "") {
+      throw new UsageError(`--orders takes name=value pairs of bpfo, bpfi, ftf and bsf, each once, not ${JSON.stringify(part)}`);
+    }
+    orders[key] = Number(value);
+  }
+  try {
+    return geometryFromOrders(orders);
+  } catch (error) {
+    throw new UsageError(`--orders ${(error as Error).message}`);
+  }
 }
 
 const seconds = (value: number | null): string => (value === null ? "none" : `${value.toFixed(1)} s`);
@@ -85,7 +107,7 @@ export async function runAnalyze(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      rate: { type: "string" }, rpm: { type: "string" }, "rpm-range": { type: "string" }, bearing: { type: "string" }, geometry: { type: "string" },
+      rate: { type: "string" }, rpm: { type: "string" }, "rpm-range": { type: "string" }, bearing: { type: "string" }, geometry: { type: "string" }, orders: { type: "string" },
       window: { type: "string" }, interval: { type: "string" }, snapshot: { type: "string" }, vanes: { type: "string" }, units: { type: "string" },
       "iso-group": { type: "string" }, foundation: { type: "string" }, json: { type: "boolean", default: false },
     },
@@ -104,7 +126,7 @@ export async function runAnalyze(args: string[]): Promise<number> {
     units: values.units as "g" | "m/s2" | undefined,
     rpm: numberOption(values.rpm, "rpm", 0, CONFIG_RANGES.rpm[1], true),
     rpmRange: rpmRangeOption(values["rpm-range"]),
-    geometry: geometryOption(values.bearing, values.geometry),
+    geometry: geometryOption(values.bearing, values.geometry, values.orders),
     window: integerOption(values.window, "window", ...CONFIG_RANGES.window) ?? 4096,
     intervalS: numberOption(values.interval, "interval", 0, INTERVAL_S_MAX, true),
     vanes: integerOption(values.vanes, "vanes", ...CONFIG_RANGES.vanes),

@@ -55,8 +55,9 @@ export interface LabelledRecord {
   /** The data set's name: its folder's. */
   set: string;
   file: string;
-  /** The record's number (its place in the manifest, from 1, when the manifest gives none). */
-  record: number;
+  /** The record's name: the manifest's number or text (another rig's may name its records, e.g.
+   *  "OR@6 270 lbs"), else its place in the manifest, from 1. */
+  record: number | string;
   label: Label | string;
   /** The seeded fault's size and the load, when the manifest gives them (another rig's may not). */
   fault_size_in: number | null;
@@ -263,12 +264,92 @@ function parseBearings(file: string, top: ReturnType<typeof fields>, required: b
   const bearings: Record<string, Bearing> = {};
   for (const [name, geometry] of Object.entries(bearingsValue as Record<string, unknown>)) {
     const check = fields(file, `bearings.${name}`, geometry);
-    bearings[name] = {
+    const o = check.object;
+    const given = o.rolling_elements !== undefined || o.element_diameter_mm !== undefined || o.pitch_diameter_mm !== undefined;
+    bearings[name] = !given && o.defect_orders !== undefined ? geometryFromManifestOrders(fields(file, `bearings.${name}.defect_orders`, o.defect_orders)) : {
       rolling_elements: check.number("rolling_elements", true), element_diameter_mm: check.number("element_diameter_mm", true),
       pitch_diameter_mm: check.number("pitch_diameter_mm", true), contact_angle_deg: check.number("contact_angle_deg"),
     };
   }
   return bearings;
+}
+
+/** The pitch diameter given to a geometry found from its defect orders: the orders fix only the
+ *  ratio of the diameters (and the firmware reads only the ratio), so any pitch would do. */
+const PITCH_FROM_ORDERS_MM = 100;
+/** How far from a whole number of elements the orders may put it: a manifest rounds its orders
+ *  (CWRU's to four decimals: 9.0000 and 7.9999), and a count a tenth off is no rounding. */
+const ELEMENTS_ROUNDING = 0.1;
+/** How far above 1 the orders' rounding may put cos φ: four decimals of a BSF near 2 are 3e-5
+ *  of it; a thousandth is rounding to two or three. */
+const COS_ROUNDING = 1e-3;
+
+/** Defect orders: multiples of the shaft's speed. */
+export interface DefectOrders {
+  bpfo?: number;
+  bpfi?: number;
+  ftf?: number;
+  bsf?: number;
+}
+
+/** A manifest's `defect_orders` (`bpfo`, `bpfi`, `ftf`, `bsf`, any case) as a geometry. */
+function geometryFromManifestOrders(check: ReturnType<typeof fields>): Bearing {
+  const order = (name: keyof DefectOrders): number | undefined => {
+    const key = Object.keys(check.object).find((k) => k.toLowerCase() === name);
+    return key === undefined ? undefined : check.number(key, true);
+  };
+  const orders: DefectOrders = { bpfo: order("bpfo"), bpfi: order("bpfi"), ftf: order("ftf"), bsf: order("bsf") };
+  try {
+    return geometryFromOrders(orders);
+  } catch (error) {
+    return check.fail(` ${(error as Error).message}`);
+  }
+}
+
+/** A bearing given by its defect orders alone (another rig's manifest, or `analyze --orders`),
+ *  turned back into the geometry the firmware takes. With r = (d/D) cos φ the orders are
+ *  BPFO = n/2 (1 − r), BPFI = n/2 (1 + r), FTF = (1 − r)/2 and BSF = D/(2d) (1 − r²): r and n
+ *  follow from two of the first three (n = BPFO + BPFI is then a whole number), d/D from BSF
+ *  (cos φ = r D/d), and with no BSF the contact angle is taken as 0. The geometry gives back the
+ *  orders it was found from. Throws, saying why, when they are no bearing's. */
+export function geometryFromOrders(orders: DefectOrders): Bearing {
+  const { bpfo, bpfi, ftf, bsf } = orders;
+  for (const [name, value] of Object.entries(orders)) {
+    if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw new Error(`${name} is not a positive number: ${value}`);
+  }
+  let r: number;
+  let n: number;
+  if (bpfo !== undefined && bpfi !== undefined) {
+    n = bpfo + bpfi;
+    r = (bpfi - bpfo) / n;
+  } else if (ftf !== undefined && ftf < 0.5 && (bpfo !== undefined || bpfi !== undefined)) {
+    r = 1 - 2 * ftf;
+    n = bpfo !== undefined ? (2 * bpfo) / (1 - r) : (2 * bpfi!) / (1 + r);
+  } else {
+    throw new Error("gives neither rolling_elements, element_diameter_mm and pitch_diameter_mm nor two of bpfo, bpfi and ftf");
+  }
+  const elements = Math.round(n);
+  if (Math.abs(n - elements) > ELEMENTS_ROUNDING || !(r > 0 && r < 1)) {
+    throw new Error(`are no rolling-element bearing's: they give ${n.toFixed(3)} elements and (d/D) cos φ = ${r.toFixed(4)}`);
+  }
+  let ratio = r;
+  let angle = 0;
+  if (bsf !== undefined) {
+    ratio = (1 - r * r) / (2 * bsf);
+    const cos = r / ratio;
+    // cos φ a rounding above 1 is a contact angle of 0.
+    if (!(ratio > 0 && ratio < 1) || cos > 1 + COS_ROUNDING) throw new Error(`bsf ${bsf} does not fit the others: it gives d/D = ${ratio.toFixed(4)} and cos φ = ${cos.toFixed(4)}`);
+    if (cos >= 1) ratio = r;
+    else angle = (Math.acos(cos) * 180) / Math.PI;
+  }
+  return { rolling_elements: elements, element_diameter_mm: ratio * PITCH_FROM_ORDERS_MM, pitch_diameter_mm: PITCH_FROM_ORDERS_MM, contact_angle_deg: angle };
+}
+
+/** A record's name: its `record`, a number or a non-empty text, else its place from 1. */
+function recordName(check: ReturnType<typeof fields>, i: number): number | string {
+  const v = check.object.record;
+  if (v === undefined || v === null) return i + 1;
+  return typeof v === "string" ? check.text("record") : check.number("record");
 }
 
 /** A manifest's labelled records (its `records`), of the data set `set`. */
@@ -285,7 +366,7 @@ export function parseRecordsManifest(file: string, value: Record<string, unknown
     const rpm = check.object.shaft_rpm === undefined || check.object.shaft_rpm === null ? null : check.number("shaft_rpm", true);
     const optional = (key: string): number | null => (check.object[key] === undefined || check.object[key] === null ? null : check.number(key));
     const record: LabelledRecord = {
-      set, file: plainFile(check.text("file"), check), record: optional("record") ?? i + 1, label: canonicalLabel(check.text("label")),
+      set, file: plainFile(check.text("file"), check), record: recordName(check, i), label: canonicalLabel(check.text("label")),
       fault_size_in: optional("fault_size_in"), load_hp: optional("load_hp"), shaft_rpm: rpm,
       sample_rate_hz: check.number("sample_rate_hz", true), bearing,
       sensor: check.object.sensor === undefined ? "" : check.text("sensor"), units: unitsOf(check, units),

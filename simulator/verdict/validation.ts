@@ -39,7 +39,7 @@ export interface RecordOutcome {
   /** The data set's name. */
   set: string;
   file: string;
-  record: number;
+  record: number | string;
   label: Label | string;
   fault_size_in: number | null;
   load_hp: number | null;

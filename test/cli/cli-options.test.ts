@@ -127,6 +127,28 @@ describe("a configuration the firmware would refuse", () => {
     expect(stderr).toBe("impeller: the configuration was refused: bearing n must be an integer in 3..64, not 2\n");
   });
 
+  it("a bearing by its defect orders: the geometry that gives them back, or one line naming what is wrong (exit 2)", async () => {
+    const quiet = path.join(dir, "quiet.f32");
+    const cases: [string, string][] = [
+      ["bpfo=3.5,bpfi=5", "--orders are no rolling-element bearing's: they give 8.500 elements and (d/D) cos φ = 0.1765"],
+      ["bpfo=3.5848", "--orders gives neither rolling_elements, element_diameter_mm and pitch_diameter_mm nor two of bpfo, bpfi and ftf"],
+      ["bpfo=3.5848,bpfi=x", "--orders bpfi is not a positive number: NaN"],
+      ["bpfo=3.5848,bpfo=3.5848", `--orders takes name=value pairs of bpfo, bpfi, ftf and bsf, each once, not "bpfo=3.5848"`],
+      ["bpfo=3.5848,bpfi=5.4152,bsf=5", "--orders bsf 5 does not fit the others: it gives d/D = 0.0959 and cos φ = 2.1215"],
+    ];
+    for (const [orders, message] of cases) {
+      expect(await run("analyze", quiet, "--rate", "12000", "--orders", orders), orders).toBe(2);
+      expect(stderr).toBe(`impeller: ${message}\n`);
+    }
+    expect(await run("analyze", quiet, "--rate", "12000", "--orders", "bpfo=3.5848,bpfi=5.4152", "--bearing", "6205")).toBe(2);
+    expect(stderr).toBe("impeller: give one of --bearing, --geometry and --orders\n");
+    // CWRU's SKF 6205 by its orders: the same windows as by its name.
+    expect(await run("analyze", quiet, "--rate", "12000", "--rpm", "1797", "--bearing", "6205", "--json")).toBe(0);
+    const byName = JSON.parse(stdout).windows;
+    expect(await run("analyze", quiet, "--rate", "12000", "--rpm", "1797", "--orders", "BPFI=5.4152,bpfo=3.5848,bsf=2.3567", "--json")).toBe(0);
+    expect(JSON.parse(stdout).windows).toEqual(byName);
+  });
+
   it("a sound one runs (exit 0)", async () => {
     expect(await run("analyze", path.join(dir, "quiet.f32"), "--rate", "12000", "--json")).toBe(0);
     expect(JSON.parse(stdout).windows).toHaveLength(2);

@@ -430,6 +430,38 @@ describe("impeller validate on a small data folder", () => {
     await expect(run([minimal])).rejects.toThrow("records[0].bearing is not a non-empty string: undefined");
   });
 
+  it("takes records named by text and a bearing given by its defect orders alone: the same diagnoses as by its geometry", async () => {
+    const named = path.join(dir, "named");
+    fs.mkdirSync(named, { recursive: true });
+    fs.copyFileSync(new URL("cwru-105-inner-12k-excerpt.f32", FIXTURES), path.join(named, "a.f32"));
+    const record = { file: "a.f32", label: "inner race", shaft_rpm: 1797, sample_rate_hz: 12000 };
+    const write = (bearing: object, name: unknown = "IR 0.007 in, 0 hp"): void =>
+      fs.writeFileSync(path.join(named, "manifest.json"), JSON.stringify({ bearing, records: [{ ...record, record: name }] }));
+    const verdicts = async (): Promise<string[]> => {
+      const report = JSON.parse((await run([named, "--json"])).text) as ValidationReport;
+      expect(report.errors).toEqual([]);
+      return report.records!.runs.map((o) => `${o.record} ${o.mode} ${o.verdict} ${JSON.stringify(o.windows_by_fault)}`);
+    };
+    write(bearings["6205"]);
+    const byGeometry = await verdicts();
+    expect(byGeometry.map((v) => v.split(" ").slice(0, 7).join(" "))).toEqual(["IR 0.007 in, 0 hp with_rpm inner_race", "IR 0.007 in, 0 hp without_rpm inner_race"]);
+    // CWRU's own orders for the SKF 6205, to four decimals as its manifest gives them.
+    write({ defect_orders: { bpfi: 5.4152, bpfo: 3.5848, ftf: 0.39828, bsf: 2.3567 } });
+    expect(await verdicts()).toEqual(byGeometry);
+    write({ defect_orders: { BPFO: 3.5848, FTF: 0.39828 } });
+    expect(await verdicts()).toEqual(byGeometry);
+    // Orders no bearing has, and too few of them: refused, naming the field.
+    const manifest = path.join(named, "manifest.json");
+    write({ defect_orders: { bpfo: 3.5, bpfi: 5.0 } });
+    await expect(run([named])).rejects.toThrow(`${manifest}: bearings.bearing.defect_orders are no rolling-element bearing's: they give 8.500 elements`);
+    write({ defect_orders: { bpfo: 3.5848, bsf: 2.3567 } });
+    await expect(run([named])).rejects.toThrow(`${manifest}: bearings.bearing.defect_orders gives neither rolling_elements, element_diameter_mm and pitch_diameter_mm nor two of bpfo, bpfi and ftf`);
+    write({ defect_orders: { bpfi: 5.4152, bpfo: 3.5848, bsf: 5 } });
+    await expect(run([named])).rejects.toThrow(`${manifest}: bearings.bearing.defect_orders bsf 5 does not fit the others`);
+    write(bearings["6205"], "");
+    await expect(run([named])).rejects.toThrow(`${manifest}: records[0].record is not a non-empty string: ""`);
+  });
+
   it("replays a run with the manifest's bearing geometry and judges its verdict against the fault it names", async () => {
     // CWRU 105's excerpt as a run of five snapshots of 4096 samples a minute apart, stamped by
     // an interval instead of a list: with the 6205's geometry the firmware can name the inner
