@@ -50,6 +50,9 @@ function ordersOption(text: string): ReturnType<typeof geometryFromOrders> {
   }
 }
 
+/** Refused windows named in the text summary; the JSON lists them all. */
+const REFUSED_SHOWN = 10;
+
 const seconds = (value: number | null): string => (value === null ? "none" : `${value.toFixed(1)} s`);
 
 function formatReplay(result: ReplayResult): string {
@@ -71,6 +74,10 @@ function formatReplay(result: ReplayResult): string {
   lines.push(`Summary: ${s.fault}   ${s.windows} windows (${counts})   first persistent abnormality: ${seconds(s.first_persistent_abnormal_s)}   first alarm: ${seconds(s.first_alarm_s)}   first severe (severity >= 2): ${seconds(s.first_severe_s)}   of ${s.duration_s.toFixed(1)} s`);
   if (s.findings.length > 0) {
     lines.push(`Findings in a third of the windows or more: ${s.findings.map((f) => `${f.kind} (${f.windows} windows, median strength ${f.strength.toFixed(2)})`).join(", ")}`);
+  }
+  if (result.refused.length > 0) {
+    const shown = result.refused.slice(0, REFUSED_SHOWN).join(", ");
+    lines.push(`Refused by the firmware (samples not all finite): ${result.refused.length} window${result.refused.length === 1 ? "" : "s"} (${shown}${result.refused.length > REFUSED_SHOWN ? ", …" : ""}); the summary is of the others`);
   }
   const raised = (level: string): number | null => result.windows.find((w) => w.alarm === level)?.time_s ?? null;
   lines.push(`Trend: alert raised at ${seconds(raised("alert"))}, danger at ${seconds(raised("danger"))}`);

@@ -110,6 +110,9 @@ export interface ReplayResult {
     findings: SummaryFinding[];
   };
   windows: WindowResult[];
+  /** The windows the firmware refused (their samples not all finite), by index: they have no
+   *  diagnosis, and the summary is of the others. */
+  refused: number[];
 }
 
 /** Consecutive abnormal windows that make an abnormality persistent in the summary. */
@@ -171,22 +174,34 @@ export async function replay(samples: Float32Array, options: ReplayOptions): Pro
     throw new ReplayError(`the firmware refused the configuration: ${(error as Error).message}`);
   }
   const windows: WindowResult[] = [];
+  const refused: number[] = [];
   const windowS = options.window / options.rateHz;
   for (let index = 0; index < count; index++) {
     const timeS = times !== undefined ? times[index] : options.intervalS !== undefined ? index * options.intervalS : index * windowS;
     nowMs = Math.round(timeS * 1000);
-    await device.feed(samples.subarray(index * options.window, (index + 1) * options.window), nowMs);
+    const window = samples.subarray(index * options.window, (index + 1) * options.window);
+    const finite = window.every(Number.isFinite);
+    const analysed = windows.length;
+    await device.feed(window, nowMs);
     for (const entry of [...device.outbox.pending()]) {
       if (entry.kind === "telemetry") windows.push(toWindow(index, timeS, entry.body));
       else if (entry.kind === "event") {
         const event = decodeEvent(entry.body);
-        if (event.event === "error") throw new ReplayError(`window ${index}: the firmware reported error ${String(event.code)} (${String(event.what)})`);
+        // Samples that are not all finite (a dropout written as NaN) are refused, the window with
+        // them, as in the field; the replay goes on with the next. Any other error ends it.
+        if (event.event === "error" && !(event.what === "samples" && !finite)) {
+          throw new ReplayError(`window ${index}: the firmware reported error ${String(event.code)} (${String(event.what)})`);
+        }
       }
       device.outbox.acknowledge(entry.sequence);
     }
+    if (!finite && windows.length === analysed) refused.push(index);
+  }
+  if (windows.length === 0 && refused.length > 0) {
+    throw new ReplayError(`every window was refused: none has only finite samples (${refused.length} windows)`);
   }
   const durationS = times !== undefined ? times[count - 1] + windowS : count * (options.intervalS ?? windowS);
-  return { summary: summarise(windows, durationS), windows };
+  return { summary: summarise(windows, durationS), windows, refused };
 }
 
 function toWindow(index: number, timeS: number, body: Uint8Array): WindowResult {

@@ -41,7 +41,8 @@ function formatRecords(runs: readonly RecordOutcome[]): string[] {
     const what = `${o.record} ${o.label}${size}${load}, ${o.group}, ${o.mode.replace("_", " ")}`;
     const speed = o.mode === "without_rpm" && o.shaft_hz !== null
       ? `; shaft ${o.shaft_hz.toFixed(2)} Hz${o.speed_error_pct === null ? "" : ` (${o.speed_error_pct.toFixed(2)} % off)`}` : "";
-    lines.push(`  ${what}: ${o.error ?? `${o.verdict} (${faultCounts(o.windows_by_fault)})${speed}`}`);
+    const refused = o.refused > 0 ? `; ${o.refused} window${o.refused === 1 ? "" : "s"} refused (samples not all finite)` : "";
+    lines.push(`  ${what}: ${o.error ?? `${o.verdict} (${faultCounts(o.windows_by_fault)})${speed}${refused}`}`);
   }
   return lines;
 }

@@ -55,6 +55,8 @@ export interface RecordOutcome {
   /** Windows per diagnosis, the diagnoses seen only. */
   windows_by_fault: Record<string, number>;
   /** Mean over windows of the telemetry's shaft_hz. */
+  /** Windows the firmware refused (samples not all finite): no diagnosis of theirs is counted. */
+  refused: number;
   shaft_hz: number | null;
   /** |shaft_hz − rpm/60| / (rpm/60) in percent, for runs without rpm whose manifest has one. */
   speed_error_pct: number | null;
@@ -285,7 +287,7 @@ export function recordOutcome(record: LabelledRecord, mode: Mode, result: Replay
     mode, rpm: record.shaft_rpm,
   };
   if ("error" in result) {
-    return { ...base, verdict: ERROR_VERDICT, windows: 0, windows_by_fault: {}, shaft_hz: null, speed_error_pct: null, error: result.error };
+    return { ...base, verdict: ERROR_VERDICT, windows: 0, windows_by_fault: {}, refused: 0, shaft_hz: null, speed_error_pct: null, error: result.error };
   }
   // The speed the firmware settles on: the median over the windows that measured one
   // (shaft_conf above 0; a window that could not, as the first ones of a run at 48 kHz, says 0
@@ -299,7 +301,7 @@ export function recordOutcome(record: LabelledRecord, mode: Mode, result: Replay
   const speedError = mode === "without_rpm" && shaftHz !== null && nominalHz !== null ? (Math.abs(shaftHz - nominalHz) / nominalHz) * 100 : null;
   return {
     ...base, verdict: result.summary.fault, windows: result.summary.windows, windows_by_fault: seenFaults(result.summary.windows_by_fault),
-    shaft_hz: shaftHz, speed_error_pct: speedError, error: null,
+    refused: result.refused.length, shaft_hz: shaftHz, speed_error_pct: speedError, error: null,
   };
 }
 

@@ -576,6 +576,19 @@ describe("bad input", () => {
     expect(firmware.crashReason).toBeUndefined();
   });
 
+  it("the replay tool goes past a window the firmware refuses (a NaN dropout), names it, and stops only when it refuses every one", async () => {
+    const signal = healthy().slice(0, 4 * WINDOW);
+    const clean = await analyse(signal);
+    signal[WINDOW + 17] = NaN;
+    signal[2 * WINDOW] = Infinity;
+    const result = await analyse(signal);
+    expect(result.refused).toEqual([1, 2]);
+    expect(result.windows.map((w) => w.index)).toEqual([0, 3]);
+    expect(result.windows[0]).toEqual(clean.windows[0]);
+    expect(clean.refused).toEqual([]);
+    await expect(analyse(new Float32Array(2 * WINDOW).fill(NaN))).rejects.toThrow("every window was refused: none has only finite samples (2 windows)");
+  });
+
   it("the replay tool says clearly when a recording is shorter than a window", async () => {
     await expect(analyse(new Float32Array(100))).rejects.toThrow(ReplayError);
     await expect(analyse(new Float32Array(100))).rejects.toThrow("the recording has 100 samples, fewer than one window of 4096");

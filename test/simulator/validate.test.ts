@@ -21,7 +21,7 @@ function outcome(label: Label, verdict: string, mode: Mode = "with_rpm", rate = 
   const group = `${rate / 1000} kHz ${sensor.replace("_", " ")}`;
   return {
     set: "cwru", file: `${label}-${verdict}.f32`, record: 1, label, fault_size_in: label === "normal" ? 0 : 0.007, load_hp: 0, sample_rate_hz: rate, sensor, group,
-    mode, rpm: 1800, verdict, windows: 10, windows_by_fault: { [verdict]: 10 }, shaft_hz: null, speed_error_pct: null, error: null, ...extra,
+    mode, rpm: 1800, verdict, windows: 10, windows_by_fault: { [verdict]: 10 }, refused: 0, shaft_hz: null, speed_error_pct: null, error: null, ...extra,
   };
 }
 
@@ -103,7 +103,7 @@ describe("speed measured without rpm", () => {
       set: "cwru", file: "r.f32", record: 7, label: "inner", fault_size_in: 0.014, load_hp: 1, shaft_rpm: 1800, sample_rate_hz: 48000, bearing: "6205", sensor: "drive_end", units: "g",
     };
     const windows = [29.7, 30.1, 36.6].map((hz, index) => ({ index, features: { shaft_hz: hz } }) as unknown as WindowResult);
-    const result = { summary: { fault: "inner_race", windows: 3, windows_by_fault: { none: 0, inner_race: 3 } }, windows } as unknown as ReplayResult;
+    const result = { summary: { fault: "inner_race", windows: 3, windows_by_fault: { none: 0, inner_race: 3 } }, windows, refused: [] } as unknown as ReplayResult;
     const without = recordOutcome(record, "without_rpm", result);
     expect(without.shaft_hz).toBeCloseTo(30.1, 12);
     expect(without.speed_error_pct).toBeCloseTo((0.1 / 30) * 100, 10);
@@ -460,6 +460,14 @@ describe("impeller validate on a small data folder", () => {
     await expect(run([named])).rejects.toThrow(`${manifest}: bearings.bearing.defect_orders bsf 5 does not fit the others`);
     write(bearings["6205"], "");
     await expect(run([named])).rejects.toThrow(`${manifest}: records[0].record is not a non-empty string: ""`);
+    // A dropout written as NaN in the second window: that window is refused, the others judged.
+    const samples = readRecording(path.join(named, "a.f32"));
+    samples[4096 + 100] = NaN;
+    fs.writeFileSync(path.join(named, "a.f32"), new Uint8Array(samples.buffer));
+    write(bearings["6205"]);
+    const report = JSON.parse((await run([named, "--json"])).text) as ValidationReport;
+    expect(report.records!.runs.map((o) => [o.verdict, o.windows, o.refused])).toEqual([["inner_race", 4, 1], ["inner_race", 4, 1]]);
+    expect((await run([named, "--verbose"])).text).toContain("IR 0.007 in, 0 hp inner, 12 kHz, with rpm: inner_race (inner_race 4); 1 window refused (samples not all finite)");
   });
 
   it("replays a run with the manifest's bearing geometry and judges its verdict against the fault it names", async () => {
