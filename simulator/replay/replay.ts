@@ -124,6 +124,25 @@ export const VERDICT_SHARE = 1 / 3;
 /** Without such a class, this share of abnormal windows makes the verdict "unknown". */
 export const ABNORMAL_SHARE = 1 / 4;
 
+/** Bytes a recording's head is read as text over: 16 samples. */
+const TEXT_HEAD_BYTES = 64;
+
+/** What a file is when its head says it is no raw float32 (a MATLAB file, a WAV file, text such
+ *  as CSV), else null. Raw float32 samples whose first 64 bytes are all printable ASCII would be
+ *  16 floats each of whose 4 bytes falls in 0x20–0x7e (and 0x09, 0x0a, 0x0d): about (98/256)^64,
+ *  1e-27, for samples whose bytes were uniform; real samples are further off still (a sample of
+ *  a few g has the byte 0x3f or 0x40 on top, but its low bytes scatter). */
+function containerOf(bytes: Uint8Array): string | null {
+  const head = Buffer.from(bytes.subarray(0, TEXT_HEAD_BYTES)).toString("latin1");
+  if (head.startsWith("MATLAB")) return "a MATLAB .mat file";
+  if (head.startsWith("\x89HDF")) return "an HDF5 file (a MATLAB v7.3 .mat?)";
+  if (head.startsWith("RIFF") && head.slice(8, 12) === "WAVE") return "a WAV file";
+  if (head.startsWith("PK\x03\x04")) return "a zip archive (a .npz?)";
+  if (head.startsWith("\x93NUMPY")) return "a NumPy .npy file";
+  if (bytes.length >= TEXT_HEAD_BYTES && /^[\t\n\r\x20-\x7e]+$/.test(head)) return "text (CSV or a list of numbers?)";
+  return null;
+}
+
 export function readRecording(file: string): Float32Array {
   let bytes: Buffer;
   try {
@@ -131,6 +150,8 @@ export function readRecording(file: string): Float32Array {
   } catch (error) {
     throw new ReplayError(`cannot read ${file}: ${(error as Error).message}`);
   }
+  const container = containerOf(bytes);
+  if (container !== null) throw new ReplayError(`${file} is ${container}, not raw float32 samples: export its one channel as raw little-endian float32`);
   if (bytes.length % 4 !== 0) throw new ReplayError(`${file} is ${bytes.length} bytes, not a whole number of float32 samples`);
   const samples = new Float32Array(bytes.length / 4);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);

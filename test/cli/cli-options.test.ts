@@ -162,6 +162,26 @@ describe("paths and brokers", () => {
     expect(stderr).toBe(`impeller: cannot read ${file}: ENOTDIR: not a directory, open '${file}'\n`);
   });
 
+  it("a recording in another format (MATLAB, WAV, text): named, one line, exit 2; raw float32 of any values is read", async () => {
+    const cases: [string, Uint8Array, string][] = [
+      ["rec.mat", Buffer.from("MATLAB 5.0 MAT-file, Platform: GLNXA64, Created on: Mon Dec  7 12:00:00 2026".padEnd(128, " ")), "a MATLAB .mat file"],
+      ["rec.wav", Buffer.concat([Buffer.from("RIFF\x24\x00\x00\x00WAVEfmt ", "latin1"), Buffer.alloc(116)]), "a WAV file"],
+      ["rec.csv", Buffer.from(Array.from({ length: 40 }, (_, i) => (0.01 * i).toFixed(4)).join("\n")), "text (CSV or a list of numbers?)"],
+    ];
+    for (const [name, bytes, what] of cases) {
+      const file = path.join(dir, name);
+      fs.writeFileSync(file, bytes);
+      expect(await run("analyze", file, "--rate", "12000"), name).toBe(2);
+      expect(stderr).toBe(`impeller: ${file} is ${what}, not raw float32 samples: export its one channel as raw little-endian float32\n`);
+    }
+    // Two windows whose first two samples' bytes happen to be printable: read as samples.
+    const samples = new Float32Array(8192).fill(0.001);
+    samples.set(new Float32Array(new Uint8Array(Buffer.from("ab12cd34")).buffer), 0);
+    fs.writeFileSync(path.join(dir, "textlike.f32"), new Uint8Array(samples.buffer));
+    expect(await run("analyze", path.join(dir, "textlike.f32"), "--rate", "12000", "--json")).toBe(0);
+    expect(JSON.parse(stdout).windows).toHaveLength(2);
+  });
+
   it("simulate --report under a file: one line before the run, exit 2", async () => {
     const report = path.join(dir, "afile", "report.html");
     expect(await run("simulate", "--days", "0.01", "--quiet", "--report", report)).toBe(2);
