@@ -175,7 +175,8 @@ export function streamContinues(previous_ptr: usize, impulsive: bool): bool {
     // stream's was (the estimate grew finer: the stream's speed was its mistake, not the
     // shaft's change) and whose modulation the bands and rate carry (no faster than planned
     // for), the stream goes on at theirs: its points are the bands' envelopes, which hold no
-    // speed. Otherwise it starts again.
+    // speed. Its rate, planned for the faster speed, is re-planned for theirs (kept, it would
+    // span half the time it can for the rest of the record). Otherwise it starts again.
     const outliers_hz = stream_outlier_sum / <f64>stream_speed_outliers;
     continuing = stream_outliers_agree && outliers_hz <= stream_plan_hz * (1.0 + SLIP_MAX) && speed_bin_hz < stream_speed_bin_hz;
     if (continuing) {
@@ -183,6 +184,7 @@ export function streamContinues(previous_ptr: usize, impulsive: bool): bool {
       stream_windows = stream_speed_outliers;
       stream_speed_outliers = 0;
       stream_speed_bin_hz = speed_bin_hz;
+      streamReplan(band_modulation_hz);
     }
   }
   if (continuing && !stream_speed_measured && result.speed_measured) {
