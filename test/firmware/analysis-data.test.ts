@@ -406,7 +406,7 @@ describe("the shaft's family told from the supply's, without rpm (test/fixtures)
 describe("a stream outvoted to a slower speed is re-planned for it (test/fixtures)", () => {
   it("CWRU 235 from a quarter window on, without rpm: its first window reads 47.1 Hz, the next ones 29.45 Hz; the stream goes on at 0.68 s and names the outer race", async () => {
     // Going on at 29.45 Hz with the rate planned for 47.1 Hz, the stream spanned 0.34 s for the
-    // rest of the record: this build before named the race in 4 of these 12 windows, `unknown`
+    // rest of the record: this build before named the race in 3 of these 12 windows, `unknown`
     // and log10 p near −2.7 in most of the others.
     const excerpt = new URL("cwru-235-outer-12k-from-1024-excerpt.f32", FIXTURES);
     const result = await replay(readRecording(excerpt.pathname), { rateHz: 12000, window: 4096, geometry: BEARINGS["6205"], firmware: await releaseFirmware() });
