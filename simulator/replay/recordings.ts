@@ -249,29 +249,43 @@ function plainFile(name: string, check: ReturnType<typeof fields>): string {
   return name;
 }
 
-/** The manifest's `bearings`: geometries by name (required of labelled records, optional of
- *  runs); a manifest of one bearing may give it alone as `bearing` (CWRU's gives its drive end's
- *  there too), named by its `name` or "bearing". */
-function parseBearings(file: string, top: ReturnType<typeof fields>, required: boolean): Record<string, Bearing> {
+/** The manifest's `bearings`: geometries by name (none where each record or run gives its own
+ *  in place); a manifest of one bearing may give it alone as `bearing` (CWRU's gives its drive
+ *  end's there too), named by its `name` or "bearing". */
+function parseBearings(file: string, top: ReturnType<typeof fields>): Record<string, Bearing> {
   let bearingsValue = top.object.bearings;
   const single = top.object.bearing;
   if (bearingsValue === undefined && typeof single === "object" && single !== null && !Array.isArray(single)) {
     const name = (single as Record<string, unknown>).name;
     bearingsValue = { [typeof name === "string" && name !== "" ? name : "bearing"]: single };
   }
-  if (bearingsValue === undefined && !required) return {};
+  if (bearingsValue === undefined) return {};
   if (typeof bearingsValue !== "object" || bearingsValue === null || Array.isArray(bearingsValue)) top.fail("bearings is not an object of bearing geometries");
   const bearings: Record<string, Bearing> = {};
-  for (const [name, geometry] of Object.entries(bearingsValue as Record<string, unknown>)) {
-    const check = fields(file, `bearings.${name}`, geometry);
-    const o = check.object;
-    const given = o.rolling_elements !== undefined || o.element_diameter_mm !== undefined || o.pitch_diameter_mm !== undefined;
-    bearings[name] = !given && o.defect_orders !== undefined ? geometryFromManifestOrders(fields(file, `bearings.${name}.defect_orders`, o.defect_orders)) : {
-      rolling_elements: check.number("rolling_elements", true), element_diameter_mm: check.number("element_diameter_mm", true),
-      pitch_diameter_mm: check.number("pitch_diameter_mm", true), contact_angle_deg: check.number("contact_angle_deg"),
-    };
-  }
+  for (const [name, geometry] of Object.entries(bearingsValue as Record<string, unknown>)) bearings[name] = parseBearing(file, `bearings.${name}`, geometry);
   return bearings;
+}
+
+/** One bearing: its geometry, or its `defect_orders` alone. */
+function parseBearing(file: string, where: string, value: unknown): Bearing {
+  const check = fields(file, where, value);
+  const o = check.object;
+  const given = o.rolling_elements !== undefined || o.element_diameter_mm !== undefined || o.pitch_diameter_mm !== undefined;
+  return !given && o.defect_orders !== undefined ? geometryFromManifestOrders(fields(file, `${where}.defect_orders`, o.defect_orders)) : {
+    rolling_elements: check.number("rolling_elements", true), element_diameter_mm: check.number("element_diameter_mm", true),
+    pitch_diameter_mm: check.number("pitch_diameter_mm", true), contact_angle_deg: check.number("contact_angle_deg"),
+  };
+}
+
+/** A record's or a run's `bearing`: the name of one of the manifest's `bearings`, or a bearing
+ *  given in place (kept in `bearings` under its `name`, else under `where`). */
+function bearingOf(file: string, where: string, check: ReturnType<typeof fields>, bearings: Record<string, Bearing>): string {
+  const value = check.object.bearing;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return check.text("bearing");
+  const name = (value as Record<string, unknown>).name;
+  const key = typeof name === "string" && name !== "" ? name : where;
+  bearings[key] = parseBearing(file, `${where}.bearing`, value);
+  return key;
 }
 
 /** The pitch diameter given to a geometry found from its defect orders: the orders fix only the
@@ -355,13 +369,15 @@ function recordName(check: ReturnType<typeof fields>, i: number): number | strin
 /** A manifest's labelled records (its `records`), of the data set `set`. */
 export function parseRecordsManifest(file: string, value: Record<string, unknown>, set = "cwru"): RecordsManifest {
   const top = fields(file, "", value);
-  const bearings = parseBearings(file, top, true);
+  // The manifest's bearings (none where every record gives its own in place).
+  const bearings = parseBearings(file, top);
+  const names = Object.keys(bearings);
   const units = unitsOf(top, "g");
   const records = top.list("records", RECORDS_MAX).map((entry, i): LabelledRecord => {
     const check = fields(file, `records[${i}]`, entry);
     // A record may leave its bearing out where the manifest has one.
-    const names = Object.keys(bearings);
-    const bearing = check.object.bearing === undefined && names.length === 1 ? names[0] : check.text("bearing");
+    if (check.object.bearing === undefined && names.length === 0) check.fail(".bearing is missing, and the manifest gives no bearings: each record needs a geometry or defect orders");
+    const bearing = check.object.bearing === undefined && names.length === 1 ? names[0] : bearingOf(file, `records[${i}]`, check, bearings);
     if (!Object.hasOwn(bearings, bearing)) check.fail(`.bearing ${JSON.stringify(bearing)} is not in bearings (${names.join(", ")})`);
     const rpm = check.object.shaft_rpm === undefined || check.object.shaft_rpm === null ? null : check.number("shaft_rpm", true);
     const optional = (key: string): number | null => (check.object[key] === undefined || check.object[key] === null ? null : check.number(key));
@@ -384,7 +400,7 @@ export function parseRecordsManifest(file: string, value: Record<string, unknown
 export function parseRunsManifest(file: string, value: Record<string, unknown>, set = "femto"): FailureRun[] {
   const top = fields(file, "", value);
   const units = unitsOf(top, "g");
-  const bearings = parseBearings(file, top, false);
+  const bearings = parseBearings(file, top);
   return top.list("runs", RECORDS_MAX).map((entry, i): FailureRun => {
     const check = fields(file, `runs[${i}]`, entry);
     const snapshots = check.number("snapshots", true);
@@ -399,7 +415,7 @@ export function parseRunsManifest(file: string, value: Record<string, unknown>, 
       if (listed.some((s) => typeof s !== "number" || !Number.isFinite(s))) check.fail(".snapshot_start_s holds something other than numbers");
       starts = listed as number[];
     }
-    const bearing = check.text("bearing");
+    const bearing = bearingOf(file, `runs[${i}]`, check, bearings);
     return {
       set, units: unitsOf(check, units),
       file: plainFile(check.text("file"), check), bearing, geometry: Object.hasOwn(bearings, bearing) ? bearings[bearing] : null,

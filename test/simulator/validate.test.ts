@@ -470,6 +470,30 @@ describe("impeller validate on a small data folder", () => {
     expect((await run([named, "--verbose"])).text).toContain("IR 0.007 in, 0 hp inner, 12 kHz, with rpm: inner_race (inner_race 4); 1 window refused (samples not all finite)");
   });
 
+  it("takes a bearing given in place by a record or a run, as a geometry or as defect orders, and names a record with none", async () => {
+    const inPlace = path.join(dir, "in-place");
+    fs.mkdirSync(inPlace, { recursive: true });
+    fs.copyFileSync(new URL("cwru-105-inner-12k-excerpt.f32", FIXTURES), path.join(inPlace, "a.f32"));
+    const record = { file: "a.f32", label: "inner", shaft_rpm: 1797, sample_rate_hz: 12000 };
+    const run_ = { file: "a.f32", label: "inner", shaft_rpm: 1797, sample_rate_hz: 12000, samples_per_snapshot: 4096, snapshots: 5, snapshot_interval_s: 60 };
+    const orders = { name: "by orders", defect_orders: { bpfi: 5.4152, bpfo: 3.5848, ftf: 0.39828, bsf: 2.3567 } };
+    fs.writeFileSync(path.join(inPlace, "manifest.json"), JSON.stringify({
+      records: [{ ...record, bearing: bearings["6205"] }, { ...record, bearing: orders }],
+      runs: [{ ...run_, bearing: bearings["6205"] }],
+    }));
+    const report = JSON.parse((await run([inPlace, "--json"])).text) as ValidationReport;
+    expect(report.errors).toEqual([]);
+    const verdicts = report.records!.runs.map((o) => `${o.record} ${o.mode} ${o.verdict} ${JSON.stringify(o.windows_by_fault)}`);
+    expect(verdicts.slice(0, 2).map((v) => v.split(" ").slice(0, 3).join(" "))).toEqual(["1 with_rpm inner_race", "1 without_rpm inner_race"]);
+    // The same geometry given as orders: the same diagnoses, window for window.
+    expect(verdicts.slice(2).map((v) => v.slice(2))).toEqual(verdicts.slice(0, 2).map((v) => v.slice(2)));
+    expect(report.to_failure!.map((o) => [o.geometry, o.verdict])).toEqual([[true, "inner_race"]]);
+    fs.writeFileSync(path.join(inPlace, "manifest.json"), JSON.stringify({ records: [record] }));
+    await expect(run([inPlace])).rejects.toThrow(`${path.join(inPlace, "manifest.json")}: records[0].bearing is missing, and the manifest gives no bearings: each record needs a geometry or defect orders`);
+    fs.writeFileSync(path.join(inPlace, "manifest.json"), JSON.stringify({ records: [{ ...record, bearing: { rolling_elements: 9 } }] }));
+    await expect(run([inPlace])).rejects.toThrow(`${path.join(inPlace, "manifest.json")}: records[0].bearing.element_diameter_mm is not a positive number: undefined`);
+  });
+
   it("replays a run with the manifest's bearing geometry and judges its verdict against the fault it names", async () => {
     // CWRU 105's excerpt as a run of five snapshots of 4096 samples a minute apart, stamped by
     // an interval instead of a list: with the 6205's geometry the firmware can name the inner
