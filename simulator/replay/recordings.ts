@@ -90,7 +90,8 @@ export interface FailureRun {
   geometry: Bearing | null;
   /** The fault the bearing failed of, when the manifest says (a label as a record's). */
   label: string | null;
-  shaft_rpm: number;
+  /** The manifest's speed; null where it states none (the firmware then measures it). */
+  shaft_rpm: number | null;
   sample_rate_hz: number;
   samples_per_snapshot: number;
   snapshots: number;
@@ -420,7 +421,7 @@ export function parseRunsManifest(file: string, value: Record<string, unknown>, 
       set, units: unitsOf(check, units),
       file: plainFile(check.text("file"), check), bearing, geometry: Object.hasOwn(bearings, bearing) ? bearings[bearing] : null,
       label: check.object.label === undefined ? null : canonicalLabel(check.text("label")),
-      shaft_rpm: check.number("shaft_rpm", true),
+      shaft_rpm: check.object.shaft_rpm === undefined || check.object.shaft_rpm === null ? null : check.number("shaft_rpm", true),
       sample_rate_hz: check.number("sample_rate_hz", true), samples_per_snapshot: check.number("samples_per_snapshot", true),
       snapshots, snapshot_start_s: starts,
     };
@@ -540,7 +541,7 @@ async function replayRuns(dir: string, runs: readonly FailureRun[], window: numb
       }
       const windows = snapshotWindows(samples, run.sample_rate_hz, times.times_s, plan);
       result = await replay(windows.samples, {
-        rateHz: run.sample_rate_hz, rpm: run.shaft_rpm, window: plan.window, units: run.units, firmware,
+        rateHz: run.sample_rate_hz, rpm: run.shaft_rpm ?? undefined, window: plan.window, units: run.units, firmware,
         ...(run.geometry === null ? {} : { geometry: geometryOf(run.geometry) }),
         ...(times.uniform && plan.windows_per_snapshot === 1 ? { intervalS: times.interval_s } : { timesS: windows.timesS }),
         // A snapshot is one measurement: the trend takes one value of each (its last window's).

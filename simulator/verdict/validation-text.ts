@@ -61,7 +61,7 @@ export function formatRun(o: FailureOutcome, named = false): string {
   const spacing = o.uniform ? `every ${grouped(o.interval_s ?? 0, 3)} s` : "at uneven times (fed as stamped)";
   const cut = o.windows_per_snapshot === 1 ? ""
     : `, each cut into ${o.windows_per_snapshot} consecutive windows of ${grouped(o.window, 0)} samples${o.left_over > 0 ? ` (its last ${grouped(o.left_over, 0)} not replayed)` : ""}`;
-  lines.push(`    ${o.snapshots} snapshots ${spacing}${cut}, ${o.rpm} rpm, ${o.geometry ? "the manifest's bearing geometry" : "no bearing geometry"}`);
+  lines.push(`    ${o.snapshots} snapshots ${spacing}${cut}, ${o.rpm === null ? "no speed stated (measured)" : `${o.rpm} rpm`}, ${o.geometry ? "the manifest's bearing geometry" : "no bearing geometry"}`);
   if (o.out_of_order.length > 0) {
     const shown = o.out_of_order.slice(0, 5).map((g) => `#${g.index} stamped ${grouped(g.stamp_s, 1)} s, taken as ${grouped(g.taken_s, 1)} s`).join("; ");
     lines.push(`    ${o.out_of_order.length} stamp(s) out of order with the rest: ${shown}${o.out_of_order.length > 5 ? "; …" : ""}`);

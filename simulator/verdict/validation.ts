@@ -128,7 +128,7 @@ export interface FailureOutcome {
   window: number;
   windows_per_snapshot: number;
   left_over: number;
-  rpm: number;
+  rpm: number | null;
   interval_s: number | null;
   uniform: boolean;
   out_of_order: SnapshotTimes["out_of_order"];

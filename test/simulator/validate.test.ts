@@ -517,6 +517,12 @@ describe("impeller validate on a small data folder", () => {
     expect(text).toContain("verdict inner_race (inner_race 5); failed of inner: right");
     expect(text).toContain("failed of spalling: not judged");
     expect(text).toContain("verdict unknown (unknown 5); failed of outer: wrong");
+    // A run that states no speed: the firmware measures it, and the report says so.
+    const { shaft_rpm: _rpm, ...unstated } = inner;
+    fs.writeFileSync(path.join(life, "manifest.json"), JSON.stringify({ bearings, runs: [unstated] }));
+    const measured = JSON.parse((await run([life, "--json"])).text) as ValidationReport;
+    expect(measured.to_failure!.map((o) => [o.rpm, o.geometry, o.error])).toEqual([[null, true, null]]);
+    expect((await run([life])).text).toContain("5 snapshots every 60 s, no speed stated (measured), the manifest's bearing geometry");
     expect(text).toContain("    5 snapshots every 60 s, 1797 rpm, the manifest's bearing geometry");
     expect(text).toContain("    5 snapshots every 60 s, 1797 rpm, no bearing geometry");
   });
