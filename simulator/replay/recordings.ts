@@ -326,7 +326,8 @@ function geometryFromManifestOrders(check: ReturnType<typeof fields>): Bearing {
  *  BPFO = n/2 (1 − r), BPFI = n/2 (1 + r), FTF = (1 − r)/2 and BSF = D/(2d) (1 − r²): r and n
  *  follow from two of the first three (n = BPFO + BPFI is then a whole number), d/D from BSF
  *  (cos φ = r D/d), and with no BSF the contact angle is taken as 0. The geometry gives back the
- *  orders it was found from. Throws, saying why, when they are no bearing's. */
+ *  orders it was found from (BSF within its rounding where cos φ rounds to 1). Throws, saying
+ *  why, when they are no bearing's. */
 export function geometryFromOrders(orders: DefectOrders): Bearing {
   const { bpfo, bpfi, ftf, bsf } = orders;
   for (const [name, value] of Object.entries(orders)) {
