@@ -417,6 +417,28 @@ describe("a stream outvoted to a slower speed is re-planned for it (test/fixture
   });
 });
 
+describe("a sensor of another sensitivity (test/fixtures)", () => {
+  // Every bearing test is a ratio of the window's own numbers: a sensor 100 times less or 8
+  // times more sensitive (the same vibration, its samples scaled) gives the same evidence. The
+  // ISO zone, an absolute velocity, does not: a vibration 8 times larger is a severe one.
+  const cases: [string, number][] = [["cwru-105-inner-12k-excerpt.f32", 12000], ["cwru-130-outer-12k-excerpt.f32", 12000], ["cwru-187-ball-12k-excerpt.f32", 12000], ["cwru-238-outer-48k-excerpt.f32", 48000]];
+  for (const [file, rateHz] of cases) {
+    it(`${file}: the same bearing evidence and findings scaled by 0.01 and by 8`, async () => {
+      const samples = readRecording(new URL(file, FIXTURES).pathname);
+      const run = async (k: number): Promise<ReplayResult> =>
+        replay(samples.map((x) => x * k), { rateHz, window: 4096, geometry: BEARINGS["6205"], firmware: await releaseFirmware() });
+      const evidence = (result: ReplayResult): string[] => result.windows.map((w) =>
+        `${w.features.bpfo_lp.toFixed(3)} ${w.features.bpfi_lp.toFixed(3)} ${w.features.bsf_lp.toFixed(3)} ${w.findings.filter((f) => ["outer_race", "inner_race", "rolling_element"].includes(f.kind)).map((f) => f.kind).join(",")}`);
+      const [as, small, large] = [await run(1), await run(0.01), await run(8)];
+      expect(evidence(small)).toEqual(evidence(as));
+      expect(evidence(large)).toEqual(evidence(as));
+      expect(as.windows.some((w) => w.findings.length > 0)).toBe(true);
+      const zones = (result: ReplayResult): string => result.windows.map((w) => w.iso_zone).join("");
+      expect(zones(large)).not.toBe(zones(as));
+    });
+  }
+});
+
 describe("white noise streamed past the average's 32 spectra", () => {
   it("raises no bearing finding in 120 consecutive windows (seeded)", async () => {
     const random = new Random(120);

@@ -1,0 +1,72 @@
+// A sensor of another sensitivity: the same vibration with its samples scaled by each factor
+// (a sensor 100 times less sensitive, or a recording in the wrong units: m/s² read as g is 9.8 ×
+// too large). Every bearing test is a ratio of the window's own numbers, so the bearing's
+// evidence must not move; the ISO zone, an absolute velocity, must. Every CWRU record with a
+// stated speed is replayed as recorded and scaled: records right per scale, the records whose
+// windows' diagnoses changed, and the windows whose bearing findings changed (which should be
+// none).
+// Powers of two (--scales 0.125,8) scale every sample exactly, so any change there comes from an
+// absolute constant; other factors also round each sample anew.
+// Run: npx tsx bench/sensitivity.bench.ts [--data ../shared/data] [--image build/firmware.wasm] [--without-rpm]
+//        [--scales 0.01,0.1,9.80665,100]
+
+import fs from "node:fs";
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { compileFirmware } from "../host/runtime/firmware.js";
+import { replay, readRecording, type ReplayResult } from "../simulator/replay/replay.js";
+import { geometryOf, parseRecordsManifest } from "../simulator/replay/recordings.js";
+
+const { values } = parseArgs({
+  options: {
+    data: { type: "string", default: "../shared/data" }, image: { type: "string", default: "build/firmware.wasm" },
+    "without-rpm": { type: "boolean", default: false }, scales: { type: "string", default: "0.01,0.1,9.80665,100" },
+  },
+});
+const SCALES = values.scales!.split(",").map(Number);
+if (SCALES.some((k) => !(k > 0))) throw new Error("--scales needs factors above 0, comma-separated");
+const EXPECTED: Record<string, string> = { normal: "none", inner: "inner_race", outer: "outer_race", ball: "rolling_element" };
+const BEARING_FAULTS = new Set(["outer_race", "inner_race", "rolling_element"]);
+
+const cwruDir = path.join(values.data!, "cwru");
+const manifestFile = path.join(cwruDir, "manifest.json");
+const manifest = parseRecordsManifest(manifestFile, JSON.parse(fs.readFileSync(manifestFile, "utf8")));
+const firmware = await compileFirmware(new Uint8Array(fs.readFileSync(values.image!)));
+const started = performance.now();
+const records = manifest.records.filter((r) => r.shaft_rpm !== null);
+console.log(`sensitivity: ${records.length} CWRU records with a stated speed, the speed ${values["without-rpm"] ? "measured" : "given"}, ` +
+  `samples × ${SCALES.join(", ")} against as recorded; ${values.image}`);
+const bearingFindings = (result: ReplayResult): string[] =>
+  result.windows.map((w) => w.findings.filter((f) => BEARING_FAULTS.has(f.kind)).map((f) => f.kind).join(","));
+let rightAsRecorded = 0;
+const right = SCALES.map(() => 0);
+const changedRecords = SCALES.map(() => [] as string[]);
+const changedBearingWindows = SCALES.map(() => 0);
+for (const record of records) {
+  const samples = readRecording(path.join(cwruDir, record.file));
+  const options = {
+    rateHz: record.sample_rate_hz, window: 4096, firmware, geometry: geometryOf(manifest.bearings[record.bearing]),
+    ...(values["without-rpm"] ? {} : { rpm: record.shaft_rpm! }),
+  };
+  const base = await replay(samples, options);
+  const expected = EXPECTED[record.label];
+  if (base.summary.fault === expected) rightAsRecorded++;
+  const baseFindings = bearingFindings(base);
+  for (const [i, k] of SCALES.entries()) {
+    const scaled = await replay(samples.map((x) => x * k), options);
+    if (scaled.summary.fault === expected) right[i]++;
+    const findings = bearingFindings(scaled);
+    changedBearingWindows[i] += findings.filter((f, w) => f !== baseFindings[w]).length;
+    const diagnoses = (result: ReplayResult): string => result.windows.map((w) => w.fault).join(" ");
+    if (diagnoses(scaled) !== diagnoses(base)) {
+      const counts = (result: ReplayResult): string => Object.entries(result.summary.windows_by_fault).filter(([, n]) => n > 0).map(([f, n]) => `${f} ${n}`).join(", ");
+      changedRecords[i].push(`CWRU ${record.record} ${record.label} ${record.sample_rate_hz / 1000} kHz: ${base.summary.fault} (${counts(base)}) → ${scaled.summary.fault} (${counts(scaled)})`);
+    }
+  }
+}
+console.log(`  as recorded: ${rightAsRecorded} of ${records.length} right`);
+for (const [i, k] of SCALES.entries()) {
+  console.log(`  × ${k}: ${right[i]} of ${records.length} right; windows whose bearing findings changed ${changedBearingWindows[i]}; ` +
+    `records whose windows' diagnoses changed ${changedRecords[i].length}${changedRecords[i].length > 0 ? `\n    ${changedRecords[i].join("\n    ")}` : ""}`);
+}
+console.log(`(${((performance.now() - started) / 1000).toFixed(1)} s)`);
