@@ -199,6 +199,9 @@ export function speedCapture(samples_ptr: usize, previous_ptr: usize, rate_hz: f
 
 /** The window that came alone, not decimated yet. */
 let pending: bool = true;
+/** A constant the stream's points are held from: the mean of the first points after a restart
+ *  (a sensor's DC, gravity on a MEMS axis, would otherwise set the i16 step). */
+let stream_origin: f64 = 0.0;
 
 function decimate(samples_ptr: usize, scratch_a: usize, scratch_b: usize): void {
   let from = samples_ptr;
@@ -210,11 +213,16 @@ function decimate(samples_ptr: usize, scratch_a: usize, scratch_b: usize): void 
   }
   const dropped = min(warm, count);
   warm -= dropped;
-  let largest: f32 = 0.0;
-  for (let i = dropped; i < count; i++) largest = max(largest, abs<f32>(load<f32>(from + (<usize>i << 2))));
+  if (stream_count == 0 && count > dropped) {
+    let sum: f64 = 0.0;
+    for (let i = dropped; i < count; i++) sum += <f64>load<f32>(from + (<usize>i << 2));
+    stream_origin = sum / <f64>(count - dropped);
+  }
+  let largest: f64 = 0.0;
+  for (let i = dropped; i < count; i++) largest = Math.max(largest, Math.abs(<f64>load<f32>(from + (<usize>i << 2)) - stream_origin));
   // More points than the stream holds (a short stream, long windows): the first ones go.
   const skipped = max(dropped, count - stream_max);
-  append(from + (<usize>skipped << 2), count - skipped, <f64>largest);
+  append(from + (<usize>skipped << 2), count - skipped, largest);
 }
 
 /** The smallest power of two at least `x` (x ≥ 0 finite; 0 stays 0), from its bits. The stream's
@@ -243,14 +251,19 @@ function append(from: usize, count: i32, largest: f64): void {
   // come in since the last re-step, when all of them would fit a much finer one.
   let needed = largest / I16_MAX;
   appended_since_step += count;
+  // A finer step only from all the points held: the new ones alone would leave larger points
+  // held from before (a knock's) to wrap round their i16 when multiplied up. An empty stream
+  // (just restarted) holds none.
+  let all_seen = stream_count == 0;
   if (appended_since_step >= stream_max) {
     let kept_largest: i32 = 0;
     for (let i = 0; i < stream_count; i++) kept_largest = max(kept_largest, abs<i32>(<i32>load<i16>(base + (<usize>i << 1))));
     needed = Math.max(needed, <f64>kept_largest * stream_step / I16_MAX);
+    all_seen = true;
     if (needed * STEP_SLACK >= stream_step) appended_since_step = 0;
   }
   needed = powerOfTwoAtLeast(needed);
-  if (needed > 0.0 && (stream_step == 0.0 || needed > stream_step || needed * STEP_SLACK < stream_step)) {
+  if (needed > 0.0 && (stream_step == 0.0 || needed > stream_step || (all_seen && needed * STEP_SLACK < stream_step))) {
     appended_since_step = 0;
     const ratio = stream_step / needed;
     for (let i = 0; i < stream_count; i++) {
@@ -262,7 +275,7 @@ function append(from: usize, count: i32, largest: f64): void {
   const inverse = stream_step > 0.0 ? 1.0 / stream_step : 0.0;
   if (ASSERTS) assert(holds(stream, stream_count, count), "speed stream past its buffer");
   for (let i = 0; i < count; i++) {
-    const value = Math.max(-I16_MAX, Math.min(I16_MAX, Math.round(<f64>load<f32>(from + (<usize>i << 2)) * inverse)));
+    const value = Math.max(-I16_MAX, Math.min(I16_MAX, Math.round((<f64>load<f32>(from + (<usize>i << 2)) - stream_origin) * inverse)));
     store<i16>(base + (<usize>(stream_count + i) << 1), <i16>value);
   }
   stream_count += count;
@@ -277,7 +290,7 @@ export function streamStep(): f64 {
 /** The stream's point `i` (0 ≤ i < stream_count) in the decimated signal's units (for the debug
  *  build's tests). */
 export function streamValue(i: i32): f64 {
-  return <f64>load<i16>(changetype<usize>(stream) + (<usize>i << 1)) * stream_step;
+  return <f64>load<i16>(changetype<usize>(stream) + (<usize>i << 1)) * stream_step + stream_origin;
 }
 
 /** Hann-windowed power spectrum of the stream's newest `points` points (mean removed) into

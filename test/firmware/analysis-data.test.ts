@@ -436,6 +436,17 @@ describe("a sensor of another sensitivity (test/fixtures)", () => {
       const zones = (result: ReplayResult): string => result.windows.map((w) => w.iso_zone).join("");
       expect(zones(large)).not.toBe(zones(as));
     });
+
+    it(`${file}: the same diagnoses, speeds and bearing evidence with a DC level of + 1 g and − 1 g (gravity on a MEMS axis)`, async () => {
+      const samples = readRecording(new URL(file, FIXTURES).pathname);
+      const run = async (dc: number): Promise<ReplayResult> =>
+        replay(samples.map((x) => x + dc), { rateHz, window: 4096, geometry: BEARINGS["6205"], firmware: await releaseFirmware() });
+      const read = (result: ReplayResult): string[] => result.windows.map((w) =>
+        `${w.fault} ${w.features.shaft_hz.toFixed(2)} ${w.features.bpfo_lp.toFixed(2)} ${w.features.bpfi_lp.toFixed(2)} ${w.features.bsf_lp.toFixed(2)}`);
+      const as = read(await run(0));
+      expect(read(await run(1))).toEqual(as);
+      expect(read(await run(-1))).toEqual(as);
+    });
   }
 });
 
