@@ -6,9 +6,11 @@
 // windows' diagnoses changed, and the windows whose bearing findings changed (which should be
 // none).
 // Powers of two (--scales 0.125,8) scale every sample exactly, so any change there comes from an
-// absolute constant; other factors also round each sample anew.
+// absolute constant; other factors also round each sample anew. A DC level added (--offsets, in
+// g: gravity on a MEMS sensor's axis, a bias) must move nothing either: the analysis takes the
+// vibration about the window's mean.
 // Run: npx tsx bench/sensitivity.bench.ts [--data ../shared/data] [--image build/firmware.wasm] [--without-rpm]
-//        [--scales 0.01,0.1,9.80665,100]
+//        [--scales 0.01,0.1,9.80665,100] [--offsets 1,-3,10]
 
 import fs from "node:fs";
 import path from "node:path";
@@ -21,10 +23,18 @@ const { values } = parseArgs({
   options: {
     data: { type: "string", default: "../shared/data" }, image: { type: "string", default: "build/firmware.wasm" },
     "without-rpm": { type: "boolean", default: false }, scales: { type: "string", default: "0.01,0.1,9.80665,100" },
+    offsets: { type: "string", default: "1,-3,10" },
   },
 });
-const SCALES = values.scales!.split(",").map(Number);
+const SCALES = values.scales === "" ? [] : values.scales!.split(",").map(Number);
 if (SCALES.some((k) => !(k > 0))) throw new Error("--scales needs factors above 0, comma-separated");
+const OFFSETS = values.offsets === "" ? [] : values.offsets!.split(",").map(Number);
+if (OFFSETS.some((c) => !Number.isFinite(c))) throw new Error("--offsets needs levels in g, comma-separated");
+/** Each variant of the recording: its name and what it does to a sample. */
+const VARIANTS: [string, (x: number) => number][] = [
+  ...SCALES.map((k): [string, (x: number) => number] => [`× ${k}`, (x) => x * k]),
+  ...OFFSETS.map((c): [string, (x: number) => number] => [`${c < 0 ? "−" : "+"} ${Math.abs(c)} g`, (x) => x + c]),
+];
 const EXPECTED: Record<string, string> = { normal: "none", inner: "inner_race", outer: "outer_race", ball: "rolling_element" };
 const BEARING_FAULTS = new Set(["outer_race", "inner_race", "rolling_element"]);
 
@@ -35,13 +45,13 @@ const firmware = await compileFirmware(new Uint8Array(fs.readFileSync(values.ima
 const started = performance.now();
 const records = manifest.records.filter((r) => r.shaft_rpm !== null);
 console.log(`sensitivity: ${records.length} CWRU records with a stated speed, the speed ${values["without-rpm"] ? "measured" : "given"}, ` +
-  `samples × ${SCALES.join(", ")} against as recorded; ${values.image}`);
+  `samples ${VARIANTS.map(([name]) => name).join(", ")} against as recorded; ${values.image}`);
 const bearingFindings = (result: ReplayResult): string[] =>
   result.windows.map((w) => w.findings.filter((f) => BEARING_FAULTS.has(f.kind)).map((f) => f.kind).join(","));
 let rightAsRecorded = 0;
-const right = SCALES.map(() => 0);
-const changedRecords = SCALES.map(() => [] as string[]);
-const changedBearingWindows = SCALES.map(() => 0);
+const right = VARIANTS.map(() => 0);
+const changedRecords = VARIANTS.map(() => [] as string[]);
+const changedBearingWindows = VARIANTS.map(() => 0);
 for (const record of records) {
   const samples = readRecording(path.join(cwruDir, record.file));
   const options = {
@@ -52,8 +62,8 @@ for (const record of records) {
   const expected = EXPECTED[record.label];
   if (base.summary.fault === expected) rightAsRecorded++;
   const baseFindings = bearingFindings(base);
-  for (const [i, k] of SCALES.entries()) {
-    const scaled = await replay(samples.map((x) => x * k), options);
+  for (const [i, [, change]] of VARIANTS.entries()) {
+    const scaled = await replay(samples.map(change), options);
     if (scaled.summary.fault === expected) right[i]++;
     const findings = bearingFindings(scaled);
     changedBearingWindows[i] += findings.filter((f, w) => f !== baseFindings[w]).length;
@@ -65,8 +75,8 @@ for (const record of records) {
   }
 }
 console.log(`  as recorded: ${rightAsRecorded} of ${records.length} right`);
-for (const [i, k] of SCALES.entries()) {
-  console.log(`  × ${k}: ${right[i]} of ${records.length} right; windows whose bearing findings changed ${changedBearingWindows[i]}; ` +
+for (const [i, [name]] of VARIANTS.entries()) {
+  console.log(`  ${name}: ${right[i]} of ${records.length} right; windows whose bearing findings changed ${changedBearingWindows[i]}; ` +
     `records whose windows' diagnoses changed ${changedRecords[i].length}${changedRecords[i].length > 0 ? `\n    ${changedRecords[i].join("\n    ")}` : ""}`);
 }
 console.log(`(${((performance.now() - started) / 1000).toFixed(1)} s)`);
