@@ -27,16 +27,13 @@ const WINDOW = 4096;
 const WINDOWS = 160;
 const TOP_HZ = 300;
 
-/** The stream after WINDOWS windows of a 1 g line at 150 Hz whose size changes by `growth` a
- *  window and a steady 1 mg line at 29 Hz: [its rate, its points]. */
-function stream(growth: number): { rateHz: number; points: Float64Array } {
-  exports.debug_speed_stream_begin(WINDOW, RATE_HZ, TOP_HZ);
+/** The stream after `windows` windows at `rateHz` of `signal(i, w)` (sample i from the first, in
+ *  window w): [its rate, its points]. */
+function streamOf(rateHz: number, windows: number, signal: (i: number, w: number) => number): { rateHz: number; points: Float64Array } {
+  exports.debug_speed_stream_begin(WINDOW, rateHz, TOP_HZ);
   const x = new Float32Array(WINDOW);
-  for (let w = 0; w < WINDOWS; w++) {
-    for (let n = 0; n < WINDOW; n++) {
-      const i = w * WINDOW + n;
-      x[n] = growth ** w * Math.sin((2 * Math.PI * 150 * i) / RATE_HZ) + 1e-3 * Math.sin((2 * Math.PI * 29 * i) / RATE_HZ);
-    }
+  for (let w = 0; w < windows; w++) {
+    for (let n = 0; n < WINDOW; n++) x[n] = signal(w * WINDOW + n, w);
     const input = exports.__pin(exports.__newArray(exports.Float32Array_ID.value as number, x));
     exports.debug_speed_stream_feed(input);
     exports.__unpin(input);
@@ -44,6 +41,12 @@ function stream(growth: number): { rateHz: number; points: Float64Array } {
   const out = Float64Array.from(exports.__getFloat64Array(exports.debug_speed_stream_points()));
   exports.__collect();
   return { rateHz: out[0], points: out.subarray(1) };
+}
+
+/** The stream after WINDOWS windows of a 1 g line at 150 Hz whose size changes by `growth` a
+ *  window and a steady 1 mg line at 29 Hz. */
+function stream(growth: number): { rateHz: number; points: Float64Array } {
+  return streamOf(RATE_HZ, WINDOWS, (i, w) => growth ** w * Math.sin((2 * Math.PI * 150 * i) / RATE_HZ) + 1e-3 * Math.sin((2 * Math.PI * 29 * i) / RATE_HZ));
 }
 
 /** The amplitude at `hz` over the newest `count` points (Hann-weighted DFT). */
@@ -85,36 +88,20 @@ describe("the speed stream's i16 points (speed-stream.ts)", () => {
   }
 });
 
-/** The stream after 12 windows at 12 kHz of `signal(i)` (sample i from the first): its points. */
-function streamOf(signal: (i: number, window: number) => number): { rateHz: number; points: Float64Array } {
-  const rateHz = 12_000;
-  exports.debug_speed_stream_begin(WINDOW, rateHz, TOP_HZ);
-  const x = new Float32Array(WINDOW);
-  for (let w = 0; w < 12; w++) {
-    for (let n = 0; n < WINDOW; n++) x[n] = signal(w * WINDOW + n, w);
-    const input = exports.__pin(exports.__newArray(exports.Float32Array_ID.value as number, x));
-    exports.debug_speed_stream_feed(input);
-    exports.__unpin(input);
-  }
-  const out = Float64Array.from(exports.__getFloat64Array(exports.debug_speed_stream_points()));
-  exports.__collect();
-  return { rateHz: out[0], points: out.subarray(1) };
-}
-
 const line = (i: number): number => 1e-3 * Math.sin((2 * Math.PI * 29 * i) / 12_000);
 
 describe("the speed stream through a knock and a DC level", () => {
   it("holds a 0.5 g burst among 1 mg windows as it came: the quiet windows after it re-step the stream finer only once every point held fits", () => {
     // Re-stepped finer from the quiet windows' points alone, the burst's held points were
     // multiplied past their i16 and wrapped: the stream's largest point came out at 0.0019 g.
-    const { points } = streamOf((i, w) => line(i) + (w === 3 ? 0.5 * Math.sin((2 * Math.PI * 100 * i) / 12_000) : 0));
+    const { points } = streamOf(12_000, 12, (i, w) => line(i) + (w === 3 ? 0.5 * Math.sin((2 * Math.PI * 100 * i) / 12_000) : 0));
     expect(Math.max(...points)).toBeGreaterThan(0.49);
     expect(Math.min(...points)).toBeLessThan(-0.49);
   });
 
   it("holds its points from a DC level (gravity on a MEMS axis): 1 g added moves every point by 1 g and the 1 mg line by nothing", () => {
-    const plain = streamOf((i) => line(i));
-    const lifted = streamOf((i) => 1 + line(i));
+    const plain = streamOf(12_000, 12, (i) => line(i));
+    const lifted = streamOf(12_000, 12, (i) => 1 + line(i));
     expect(lifted.points.length).toBe(plain.points.length);
     // The step follows the points' spread about the level, not the level: as fine either way.
     const offsets = lifted.points.map((p, k) => p - 1 - plain.points[k]);
