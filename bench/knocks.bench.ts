@@ -8,12 +8,11 @@
 // Run: npx tsx bench/knocks.bench.ts [--data ../shared/data] [--image build/firmware.wasm]
 //        [--without-rpm] [--peak 20] [--every 10]
 
-import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { compileFirmware } from "../host/runtime/firmware.js";
 import { replay, readRecording } from "../simulator/replay/replay.js";
-import { geometryOf, parseRecordsManifest } from "../simulator/replay/recordings.js";
+import { geometryOf } from "../simulator/replay/recordings.js";
+import { cwruWithSpeed, EXPECTED } from "./cwru-records.js";
 
 const { values } = parseArgs({
   options: {
@@ -31,7 +30,6 @@ const LENGTH_S = 0.005;
 /** Where in its window a knock starts (samples): clear of the window's edges. */
 const OFFSET = 1000;
 const FIRST_WINDOW = 3;
-const EXPECTED: Record<string, string> = { normal: "none", inner: "inner_race", outer: "outer_race", ball: "rolling_element" };
 
 /** The record with a knock every EVERY windows from FIRST_WINDOW on. */
 function knocked(samples: Float32Array, rateHz: number): Float32Array {
@@ -48,12 +46,8 @@ function knocked(samples: Float32Array, rateHz: number): Float32Array {
   return out;
 }
 
-const cwruDir = path.join(values.data!, "cwru");
-const manifestFile = path.join(cwruDir, "manifest.json");
-const manifest = parseRecordsManifest(manifestFile, JSON.parse(fs.readFileSync(manifestFile, "utf8")));
-const firmware = await compileFirmware(new Uint8Array(fs.readFileSync(values.image!)));
+const { cwruDir, manifest, records, firmware } = await cwruWithSpeed(values.data!, values.image!);
 const started = performance.now();
-const records = manifest.records.filter((r) => r.shaft_rpm !== null);
 console.log(`knocks: ${records.length} CWRU records with a stated speed, the speed ${values["without-rpm"] ? "measured" : "given"}, ` +
   `a ${RING_HZ / 1000} kHz ring of ${PEAK} × the record's RMS every ${EVERY} windows; ${values.image}`);
 let rightAsRecorded = 0;

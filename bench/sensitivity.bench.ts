@@ -12,12 +12,11 @@
 // Run: npx tsx bench/sensitivity.bench.ts [--data ../shared/data] [--image build/firmware.wasm] [--without-rpm]
 //        [--scales 0.01,0.1,9.80665,100] [--offsets 1,-3,10]
 
-import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { compileFirmware } from "../host/runtime/firmware.js";
 import { replay, readRecording, type ReplayResult } from "../simulator/replay/replay.js";
-import { geometryOf, parseRecordsManifest } from "../simulator/replay/recordings.js";
+import { geometryOf } from "../simulator/replay/recordings.js";
+import { cwruWithSpeed, EXPECTED } from "./cwru-records.js";
 
 const { values } = parseArgs({
   options: {
@@ -35,15 +34,10 @@ const VARIANTS: [string, (x: number) => number][] = [
   ...SCALES.map((k): [string, (x: number) => number] => [`× ${k}`, (x) => x * k]),
   ...OFFSETS.map((c): [string, (x: number) => number] => [`${c < 0 ? "−" : "+"} ${Math.abs(c)} g`, (x) => x + c]),
 ];
-const EXPECTED: Record<string, string> = { normal: "none", inner: "inner_race", outer: "outer_race", ball: "rolling_element" };
 const BEARING_FAULTS = new Set(["outer_race", "inner_race", "rolling_element"]);
 
-const cwruDir = path.join(values.data!, "cwru");
-const manifestFile = path.join(cwruDir, "manifest.json");
-const manifest = parseRecordsManifest(manifestFile, JSON.parse(fs.readFileSync(manifestFile, "utf8")));
-const firmware = await compileFirmware(new Uint8Array(fs.readFileSync(values.image!)));
+const { cwruDir, manifest, records, firmware } = await cwruWithSpeed(values.data!, values.image!);
 const started = performance.now();
-const records = manifest.records.filter((r) => r.shaft_rpm !== null);
 console.log(`sensitivity: ${records.length} CWRU records with a stated speed, the speed ${values["without-rpm"] ? "measured" : "given"}, ` +
   `samples ${VARIANTS.map(([name]) => name).join(", ")} against as recorded; ${values.image}`);
 const bearingFindings = (result: ReplayResult): string[] =>

@@ -9,12 +9,11 @@
 // Run: npx tsx bench/start-offset.bench.ts [--data ../shared/data] [--image build/firmware.wasm]
 //        [--without-rpm] [--rate 12000|48000]
 
-import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { compileFirmware } from "../host/runtime/firmware.js";
 import { replay, readRecording } from "../simulator/replay/replay.js";
-import { geometryOf, parseRecordsManifest } from "../simulator/replay/recordings.js";
+import { geometryOf } from "../simulator/replay/recordings.js";
+import { cwruWithSpeed, EXPECTED } from "./cwru-records.js";
 
 const { values } = parseArgs({
   options: {
@@ -25,15 +24,12 @@ const { values } = parseArgs({
 const WINDOW = 4096;
 /** Where each replay starts, in windows: a quarter of a window apart, up to one and a quarter. */
 const OFFSETS = [0, 0.25, 0.5, 0.75, 1, 1.25];
-const EXPECTED: Record<string, string> = { normal: "none", inner: "inner_race", outer: "outer_race", ball: "rolling_element" };
 const rate = values.rate === undefined ? undefined : Number(values.rate);
 
-const cwruDir = path.join(values.data!, "cwru");
-const manifestFile = path.join(cwruDir, "manifest.json");
-const manifest = parseRecordsManifest(manifestFile, JSON.parse(fs.readFileSync(manifestFile, "utf8")));
-const firmware = await compileFirmware(new Uint8Array(fs.readFileSync(values.image!)));
+const set = await cwruWithSpeed(values.data!, values.image!);
+const { cwruDir, manifest, firmware } = set;
 const started = performance.now();
-const records = manifest.records.filter((r) => r.shaft_rpm !== null && (rate === undefined || r.sample_rate_hz === rate));
+const records = set.records.filter((r) => rate === undefined || r.sample_rate_hz === rate);
 console.log(`start offset: ${records.length} CWRU records with a stated speed${rate === undefined ? "" : ` at ${rate / 1000} kHz`}, ` +
   `the speed ${values["without-rpm"] ? "measured" : "given"}, each replayed from ${OFFSETS.join(", ")} windows on; ${values.image}`);
 const right = OFFSETS.map(() => 0);

@@ -415,6 +415,54 @@ function streamCapture(points: i32, j: i32, position: i32): void {
     for (let d = 0; d < decimation; d++) sum += load<f32>(from + (<usize>d << 2));
     store<f32>(at + (<usize>i << 2), sum * scale);
   }
+  exciseBursts(j, position);
+}
+
+/** A knock (a valve, water hammer, a tool on the pipe) rings in the bands louder than the
+ *  defect's impacts; its squared envelope, one pulse far above the rest, spreads over every bin
+ *  of the stream's spectra for as long as the stream holds it, and the defects' lines no longer
+ *  stand out. A defect's pulses repeat, so the largest of the points held stands for them; a
+ *  knock comes once, briefly. Of noise's squared envelope (exponential, mean m) the largest of
+ *  M points held is about m ln M, and one of n new points passes t times that with chance
+ *  n e^(−t ln M): t = ln(n / EXCISE_FALSE) / ln M keeps it to EXCISE_FALSE. A run of new points
+ *  beyond t times the largest held, shorter than the fastest defect's period (a defect's own
+ *  pulse recurs), is replaced by the straight line between the points either side; a longer
+ *  one is the vibration's own level and stays. Not before a quarter of the stream is held. */
+const EXCISE_FALSE: f64 = 1e-6;
+
+/** Band `j`'s new points from `position` (stream_segment of them), against those it held. */
+function exciseBursts(j: i32, position: i32): void {
+  const held = min(position, stream_count);
+  if (held < stream_points / 4 || stream_windows <= 0) return;
+  const base = bandPoints(j);
+  let largest: f64 = 0.0;
+  for (let i = 0; i < held; i++) largest = Math.max(largest, <f64>load<f32>(base + (<usize>i << 2)));
+  const times = Math.log(<f64>stream_segment / EXCISE_FALSE) / Math.log(<f64>held);
+  const limit = times * largest;
+  if (!(limit > 0.0)) return;
+  const order_max = Math.max(machine.bpfi_order, Math.max(machine.bpfo_order, 2.0 * machine.bsf_order));
+  const f = stream_speed_sum / <f64>stream_windows;
+  const run_max = order_max > 0.0 && f > 0.0 ? <i32>Math.floor(stream_rate_hz / (order_max * f)) : 0;
+  const at = base + (<usize>position << 2);
+  let before = <f64>load<f32>(base + (<usize>(position - 1) << 2));
+  let i = 0;
+  while (i < stream_segment) {
+    const v = <f64>load<f32>(at + (<usize>i << 2));
+    if (v <= limit) {
+      before = v;
+      i++;
+      continue;
+    }
+    let k = i + 1;
+    while (k < stream_segment && <f64>load<f32>(at + (<usize>k << 2)) > limit) k++;
+    if (k - i <= run_max && k < stream_segment) {
+      const after = <f64>load<f32>(at + (<usize>k << 2));
+      const span = <f64>(k - i + 1);
+      for (let m = i; m < k; m++) store<f32>(at + (<usize>m << 2), <f32>(before + (after - before) * <f64>(m - i + 1) / span));
+    }
+    before = <f64>load<f32>(at + (<usize>(k - 1) << 2));
+    i = k;
+  }
 }
 
 /** Makes room for `adding` points: the oldest go. */
