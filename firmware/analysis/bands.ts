@@ -157,6 +157,12 @@ function bandKurtosis(low_hz: f64, high_hz: f64, top_hz: f64, sk_bin_hz: f64, fr
   return sum / <f64>n;
 }
 
+/** The fastest defect's rate in shaft orders: the envelope carries its harmonics, and its impacts
+ *  come closest together (the element's family is at twice BSF). */
+export function fastestDefectOrder(): f64 {
+  return Math.max(machine.bpfi_order, Math.max(machine.bpfo_order, 2.0 * machine.bsf_order));
+}
+
 /** The bands to envelope (ANALYSIS.md §5): the configured one, or ENVELOPE_BANDS of banks of
  *  half-overlapping bands, one of the narrowest width that carries the defects' modulation and
  *  two of the widest the buffers hold, those of largest spectral kurtosis (the last by the
@@ -166,7 +172,7 @@ export function chooseBands(samples_ptr: usize): i32 {
   const fs = machine.sample_rate_hz;
   const top_hz = Math.min(fs * PASSBAND_SHARE, fs * 0.5 - bin_hz);
   const f = result.shaft_hz;
-  const order_max = Math.max(machine.bpfi_order, Math.max(machine.bpfo_order, 2.0 * machine.bsf_order));
+  const order_max = fastestDefectOrder();
   // The envelope must carry the highest harmonic tested and its shaft sideband, with slip: a
   // band passes modulation up to half its width.
   const modulation_hz = (<f64>HARMONICS * order_max + 1.0) * f * (1.0 + SLIP_MAX + speed_tolerance);

@@ -8,7 +8,7 @@
 
 import { fftRealPlaced, fftSlot, fftSlotShift } from "../fft";
 import { DEFECTS, SLIP_MAX, FINDING_ALPHA, LN_10, STREAM_POINTS } from "./constants";
-import { band_modulation_hz, band_low_hz, band_high_hz, ENVELOPE_BANDS } from "./bands";
+import { band_modulation_hz, band_low_hz, band_high_hz, fastestDefectOrder, ENVELOPE_BANDS } from "./bands";
 import { bandEnvelope, bandSpanHz, windowedSpectrum } from "./envelope";
 import {
   defectsIn, cageIn, correctedLog10, setEnvelopeSpectrum, AVERAGE_SHAPE_MAX, bestReset, bestTake, best_ambiguous, readingAmbiguous,
@@ -427,7 +427,8 @@ function streamCapture(points: i32, j: i32, position: i32): void {
  *  n e^(−t ln M): t = ln(n / EXCISE_FALSE) / ln M keeps it to EXCISE_FALSE. A run of new points
  *  beyond t times the largest held, shorter than the fastest defect's period (a defect's own
  *  pulse recurs), is replaced by the straight line between the points either side; a longer
- *  one is the vibration's own level and stays. Not before a quarter of the stream is held. */
+ *  one is the vibration's own level and stays, as does a run the segment ends in (the point
+ *  after it is not yet there). Not before a quarter of the stream is held. */
 const EXCISE_FALSE: f64 = 1e-6;
 
 /** Band `j`'s new points from `position` (stream_segment of them), against those it held. */
@@ -440,7 +441,7 @@ function exciseBursts(j: i32, position: i32): void {
   const times = Math.log(<f64>stream_segment / EXCISE_FALSE) / Math.log(<f64>held);
   const limit = times * largest;
   if (!(limit > 0.0)) return;
-  const order_max = Math.max(machine.bpfi_order, Math.max(machine.bpfo_order, 2.0 * machine.bsf_order));
+  const order_max = fastestDefectOrder();
   const f = stream_speed_sum / <f64>stream_windows;
   const run_max = order_max > 0.0 && f > 0.0 ? <i32>Math.floor(stream_rate_hz / (order_max * f)) : 0;
   const at = base + (<usize>position << 2);
