@@ -51,6 +51,8 @@ const stage_history = new StaticArray<f32>(STAGES_MAX * STAGE_ORDER_MAX);
 const stage_phase = new StaticArray<i32>(STAGES_MAX);
 /** Final points still to drop after a restart: those the stages' zero history reaches. */
 let warm: i32 = 0;
+/** Final points the cascade's response to one input reaches either side of its peak. */
+let reach: i32 = 0;
 let window_samples: i32 = 0;
 /** Points appended since the estimate last read the stream, and whether the stream restarted
  *  since (streamRead). */
@@ -66,6 +68,7 @@ export function speedInit(samples: i32): void {
   stream = new StaticArray<i16>(stream_max);
   stream_count = 0;
   step = 0;
+  stream_knocks = 0;
 }
 
 /** Decimated rate of the stream (Hz). */
@@ -129,6 +132,7 @@ function restart(): void {
   memory.fill(changetype<usize>(stage_phase), 0, <usize>STAGES_MAX << 2);
   warm = 1;
   for (let j = 0; j < stages; j++) warm += unchecked(stage_order[j]) >> (stages - j);
+  reach = warm >> 1;
 }
 
 /** One stage over `count` inputs at `from`: its outputs to `to`; returns how many. */
@@ -181,8 +185,10 @@ function runStage(j: i32, from: usize, count: i32, to: usize): i32 {
  *  says whether the stream spans more than this window. A window that does not follow the one
  *  before without a gap (`previous_ptr` 0) is not decimated: alone, its own spectrum is as fine
  *  (speedFromSpectrum). When the next one follows it, both are decimated then. Harmonics up to
- *  `top_hz` at `rate_hz`; `scratch_a` holds a window of f32, `scratch_b` half of one and one more. */
-export function speedCapture(samples_ptr: usize, previous_ptr: usize, rate_hz: f64, top_hz: f64, scratch_a: usize, scratch_b: usize): bool {
+ *  `top_hz` at `rate_hz`, for a speed range whose top is `high_hz` (the knocks excised are
+ *  shorter than a revolution there); `scratch_a` holds a window of f32, `scratch_b` half of one
+ *  and one more, and each at least KNOCK_SCRATCH_BYTES. */
+export function speedCapture(samples_ptr: usize, previous_ptr: usize, rate_hz: f64, top_hz: f64, high_hz: f64, scratch_a: usize, scratch_b: usize): bool {
   design(rate_hz, top_hz);
   if (previous_ptr == 0) {
     pending = true;
@@ -190,10 +196,10 @@ export function speedCapture(samples_ptr: usize, previous_ptr: usize, rate_hz: f
   }
   if (pending) {
     restart();
-    decimate(previous_ptr, scratch_a, scratch_b);
+    decimate(previous_ptr, high_hz, scratch_a, scratch_b);
     pending = false;
   }
-  decimate(samples_ptr, scratch_a, scratch_b);
+  decimate(samples_ptr, high_hz, scratch_a, scratch_b);
   return true;
 }
 
@@ -203,7 +209,7 @@ let pending: bool = true;
  *  (a sensor's DC, gravity on a MEMS axis, would otherwise set the i16 step). */
 let stream_origin: f64 = 0.0;
 
-function decimate(samples_ptr: usize, scratch_a: usize, scratch_b: usize): void {
+function decimate(samples_ptr: usize, high_hz: f64, scratch_a: usize, scratch_b: usize): void {
   let from = samples_ptr;
   let count = window_samples;
   for (let j = 0; j < stages; j++) {
@@ -218,11 +224,201 @@ function decimate(samples_ptr: usize, scratch_a: usize, scratch_b: usize): void 
     for (let i = dropped; i < count; i++) sum += <f64>load<f32>(from + (<usize>i << 2));
     stream_origin = sum / <f64>(count - dropped);
   }
+  exciseKnocks(from, dropped, count, high_hz, from == scratch_b ? scratch_a : scratch_b);
   let largest: f64 = 0.0;
   for (let i = dropped; i < count; i++) largest = Math.max(largest, Math.abs(<f64>load<f32>(from + (<usize>i << 2)) - stream_origin));
   // More points than the stream holds (a short stream, long windows): the first ones go.
   const skipped = max(dropped, count - stream_max);
   append(from + (<usize>skipped << 2), count - skipped, largest);
+}
+
+/** A knock on the machine (a valve, water hammer, a tool) starts abruptly: the skirt of its
+ *  ring's spectrum reaches down into the stream's band, and it leaves the stream the cascade's
+ *  response to one input, a point or two far from their neighbours. Spread flat over every bin
+ *  of the stream's spectrum, it raised the floor under the shaft's lines many times over, and
+ *  the speed was lost for as long as the stream held it (2.7 s).
+ *
+ *  Found where it stands out most: below the top of the speed range, where the stream holds
+ *  only the shaft's fundamental and its floor, and a knock's flat spectrum still lands. The
+ *  stream is read there through KNOCK_BOXCARS running means of one revolution at the top of the
+ *  range (L points; nulls at every multiple of that speed, side lobes falling as the cube of the
+ *  distance), which turn an input at point v into a peak at v + D, D = 3 (L − 1) / 2, and spread
+ *  it over 3 (L − 1) points. The low band is cut into blocks of a revolution and that spread
+ *  (a knock shorter than a revolution lies within a block and its neighbours), and each block
+ *  keeps its largest value. The largest block is a knock when it stands t times above every
+ *  block but it and its neighbours (and those of knocks already found), the reference; then the
+ *  next largest is tried against the rest, up to KNOCKS_MAX. The low band, the sum of many
+ *  filtered contributions, is Gaussian to first order, and holds about one independent value per
+ *  L points: of M such in the reference the largest lies near σ √(2 ln M), and the largest of
+ *  the stream's n passes t times that with chance about n e^(−t² ln M), so t =
+ *  √(ln(n / EXCISE_FALSE) / ln M) keeps it to EXCISE_FALSE; against the largest of the
+ *  reference rather than σ, so that a low band with heavier tails raises its own limit. A
+ *  louder stretch longer than that is the machine's own: it lifts the reference with it, and
+ *  stays. No test before the reference holds e² independent values (t at most
+ *  √(ln(n / EXCISE_FALSE) / 2)); a peak within the newest revolution, which may still be
+ *  rising, waits for the next window. The knock's point is the largest of the stream within
+ *  half a revolution of the peak less D. There the stream is brought to its origin, and back
+ *  over the cascade's reach either side along half a Hann window (gate()): a line bridged
+ *  across the point missed its own vibration by about its size, a flat error again. The whole
+ *  stream is read each window, so a knock that came before the stream held a reference goes
+ *  once it does. */
+const EXCISE_FALSE: f64 = 1e-6;
+/** Knocks excised since speedInit (for the debug build's tests). */
+export let stream_knocks: i32 = 0;
+const KNOCKS_MAX: i32 = 4;
+/** The longest running mean: a revolution at the top of the speed range is under 2 / 0.4 ×
+ *  SPEED_HARMONICS_SPAN (10) = 50 points of the stream (its rate is below twice what keeps the
+ *  range's tenth harmonic in the passband). */
+const BOXCAR_MAX: i32 = 64;
+/** Blocks of at least L + 3 (L − 1) ≥ 97 points (L ≥ 25) over at most 2 × SPEED_POINTS_MAX. */
+const BLOCKS_MAX: i32 = 96;
+/** The scratch exciseKnocks() takes from the decimation's free buffer: three delay lines and
+ *  each block's largest (f64) and where it lies (i32). */
+export const KNOCK_SCRATCH_BYTES: i32 = (3 * BOXCAR_MAX + BLOCKS_MAX) * 8 + BLOCKS_MAX * 4;
+
+/** Point `v` of the stream held and then the new points `first` … at `from`, from the origin. */
+// @ts-ignore: decorator
+@inline function streamPoint(from: usize, first: i32, v: i32): f64 {
+  return v < stream_count ? <f64>load<i16>(changetype<usize>(stream) + (<usize>v << 1)) * stream_step : <f64>load<f32>(from + (<usize>(first + v - stream_count) << 2)) - stream_origin;
+}
+
+/** Excises knocks from the stream held and its new decimated points `first` … `count` − 1 at
+ *  `from` (f32); `high_hz` is the top of the speed range sought; `work` is free scratch of at
+ *  least 3 × BOXCAR_MAX + BLOCKS_MAX f64 and BLOCKS_MAX i32. */
+function exciseKnocks(from: usize, first: i32, count: i32, high_hz: f64, work: usize): void {
+  const total = stream_count + count - first;
+  if (count <= first || !(high_hz > 0.0)) return;
+  const revolution = max(1, <i32>Math.floor(stream_rate_hz / high_hz));
+  const length = min(revolution, BOXCAR_MAX);
+  const settled = 3 * (length - 1);
+  const delay = settled >> 1;
+  const width = revolution + settled;
+  const blocks = (total - settled + width - 1) / width;
+  if (blocks < 4 || blocks > BLOCKS_MAX) return;
+  // The running means' delay lines (f64, their sums exact to the step's rounding) and each
+  // block's largest value (in the stream's units times L³: only ratios are read) and its point.
+  const line_a = work;
+  const line_b = line_a + (<usize>BOXCAR_MAX << 3);
+  const line_c = line_b + (<usize>BOXCAR_MAX << 3);
+  const block_top = line_c + (<usize>BOXCAR_MAX << 3);
+  const block_at = block_top + (<usize>BLOCKS_MAX << 3);
+  memory.fill(work, 0, <usize>KNOCK_SCRATCH_BYTES);
+  let sum_a: f64 = 0.0, sum_b: f64 = 0.0, sum_c: f64 = 0.0;
+  let slot = 0;
+  let block = 0;
+  let in_block = 0;
+  let top: f64 = 0.0;
+  let top_at = 0;
+  const held = changetype<usize>(stream);
+  const new_points = from + (<usize>first << 2) - (<usize>stream_count << 2);
+  for (let v = 0; v < total; v++) {
+    const x = v < stream_count ? <f64>load<i16>(held + (<usize>v << 1)) * stream_step : <f64>load<f32>(new_points + (<usize>v << 2)) - stream_origin;
+    const at = <usize>slot << 3;
+    sum_a += x - load<f64>(line_a + at);
+    store<f64>(line_a + at, x);
+    sum_b += sum_a - load<f64>(line_b + at);
+    store<f64>(line_b + at, sum_a);
+    sum_c += sum_b - load<f64>(line_c + at);
+    store<f64>(line_c + at, sum_b);
+    if (++slot == length) slot = 0;
+    if (v < settled) continue;
+    const low = Math.abs(sum_c);
+    if (low > top) {
+      top = low;
+      top_at = v;
+    }
+    if (++in_block == width || v == total - 1) {
+      store<f64>(block_top + (<usize>block << 3), top);
+      store<i32>(block_at + (<usize>block << 2), top_at);
+      in_block = 0;
+      top = 0.0;
+      block++;
+    }
+  }
+  // The largest blocks, one at a time; a block found (or waiting) is marked −1, its neighbours
+  // −2, and neither is in the reference.
+  const n = <f64>total / <f64>length;
+  const half = length >> 1;
+  for (let found = 0; found < KNOCKS_MAX; found++) {
+    let largest = -1;
+    for (let j = 0; j < blocks; j++) {
+      if (load<f64>(block_top + (<usize>j << 3)) >= 0.0 && (largest < 0 || load<f64>(block_top + (<usize>j << 3)) > load<f64>(block_top + (<usize>largest << 3)))) largest = j;
+    }
+    if (largest < 0) return;
+    let reference: f64 = 0.0;
+    let in_reference = 0;
+    for (let j = 0; j < blocks; j++) {
+      if (abs<i32>(j - largest) <= 1) continue;
+      const value = load<f64>(block_top + (<usize>j << 3));
+      if (value < 0.0) continue;
+      reference = Math.max(reference, value);
+      in_reference++;
+    }
+    const m = <f64>(in_reference * width) / <f64>length;
+    if (!(Math.log(m) >= 2.0)) return;
+    const peak = load<f64>(block_top + (<usize>largest << 3));
+    const limit = Math.log(n / EXCISE_FALSE) / Math.log(m) * reference;
+    if (!(peak > limit)) return;
+    for (let j = max(0, largest - 1); j <= min(blocks - 1, largest + 1); j++) store<f64>(block_top + (<usize>j << 3), j == largest ? -1.0 : -2.0);
+    const peak_at = load<i32>(block_at + (<usize>largest << 2));
+    if (peak_at >= total - revolution) continue;
+    const centre = peak_at - delay;
+    let knock = -1;
+    let size: f64 = -1.0;
+    for (let v = max(0, centre - half); v <= min(total - 1, centre + half); v++) {
+      const x = Math.abs(streamPoint(from, first, v));
+      if (x > size) {
+        size = x;
+        knock = v;
+      }
+    }
+    // A knock is the one point's: gated, the low band at the peak falls within the limit. An
+    // excursion of many points (a louder stretch, a low-frequency swell) does not, and stays.
+    if (!(lowAt(from, first, total, peak_at, length, knock, reach) <= limit)) continue;
+    gate(from, first, count, knock, reach);
+    stream_knocks++;
+  }
+}
+
+/** The low band (the KNOCK_BOXCARS running means of `length` points, times length³) at point
+ *  `v`, with the stream gated at `knock` over `rise` points either side as gate() would. Three
+ *  running means of L points weigh point v − u by the number of ways u is a sum of three whole
+ *  numbers below L: (u + 1)(u + 2)/2 up to L − 1, less 3 (u − L + 1)(u − L + 2)/2 from L to
+ *  2L − 2, and symmetrically (3L − 2 − u)(3L − 1 − u)/2 up to 3L − 3. */
+function lowAt(from: usize, first: i32, total: i32, v: i32, length: i32, knock: i32, rise: i32): f64 {
+  let sum: f64 = 0.0;
+  const last = 3 * (length - 1);
+  for (let u = 0; u <= min(last, v); u++) {
+    const at = v - u;
+    if (at >= total) continue;
+    let weight: f64;
+    if (u < length) weight = <f64>((u + 1) * (u + 2)) * 0.5;
+    else if (u <= 2 * length - 2) weight = <f64>((u + 1) * (u + 2)) * 0.5 - 1.5 * <f64>((u - length + 1) * (u - length + 2));
+    else weight = <f64>((3 * length - 2 - u) * (3 * length - 1 - u)) * 0.5;
+    const away = abs<i32>(at - knock);
+    const keep = away > rise ? 1.0 : away == 0 ? 0.0 : 0.5 - 0.5 * cosTurns(0.5 * <f64>away / <f64>(rise + 1));
+    sum += weight * keep * streamPoint(from, first, at);
+  }
+  return Math.abs(sum);
+}
+
+/** Brings the stream's point `at` (held, then the new points `first` … at `from`) to the
+ *  origin (the new ones end before `count`), and the `rise` points either side of it back to their own values along half a Hann
+ *  window. */
+function gate(from: usize, first: i32, count: i32, at: i32, rise: i32): void {
+  const base = changetype<usize>(stream);
+  for (let v = max(0, at - rise); v <= at + rise; v++) {
+    const away = abs<i32>(v - at);
+    const keep = away == 0 ? 0.0 : 0.5 - 0.5 * cosTurns(0.5 * <f64>away / <f64>(rise + 1));
+    if (v < stream_count) {
+      const point = base + (<usize>v << 1);
+      store<i16>(point, <i16>Math.round(<f64>load<i16>(point) * keep));
+    } else {
+      const point = from + (<usize>(first + v - stream_count) << 2);
+      if (first + v - stream_count >= count) break;
+      store<f32>(point, <f32>(stream_origin + (<f64>load<f32>(point) - stream_origin) * keep));
+    }
+  }
 }
 
 /** The smallest power of two at least `x` (x ≥ 0 finite; 0 stays 0), from its bits. The stream's

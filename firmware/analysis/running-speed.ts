@@ -3,7 +3,7 @@
 // alone; taken when it is clear and fine enough, else the configured speed stands. Then the
 // velocity of the running-speed lines and of the vane pass.
 
-import { speedCapture, streamStep, stream_rate_hz as speed_stream_rate_hz, SPEED_POINTS_MAX } from "../speed-stream";
+import { speedCapture, streamStep, stream_rate_hz as speed_stream_rate_hz, SPEED_POINTS_MAX, KNOCK_SCRATCH_BYTES } from "../speed-stream";
 import { speedFromStream, speedFromSpectrum, speedCheckRange, speedOuterRaceOrder, speed_hz, speed_z, speed_confidence, speed_bin_hz, speed_sum_hh, stream_spectrum_points, FAMILY_Z } from "../speed";
 import { PASSBAND_SHARE, SLIP_MAX, LINE_HALF_BINS, HANN_ENBW_BINS } from "./constants";
 import { machine, result } from "./machine";
@@ -54,6 +54,10 @@ function speedRange(): void {
  *  before; otherwise from its own spectrum. */
 let speed_streamed: bool = false;
 
+// The decimation's scratch, `raw` and `power` below, hold at least SPEED_POINTS_MAX / 2 + 1 f32:
+// room for the knocks' excision too.
+if ((SPEED_POINTS_MAX / 2 + 1) * 4 < KNOCK_SCRATCH_BYTES) ERROR("the speed stream's scratch is smaller than its knock excision takes");
+
 /** Shaft speed from its harmonic family, over the decimated acquisition of the windows so far
  *  (speed.ts, ANALYSIS.md §4). Runs before the window's own spectra: it borrows their buffers. */
 export function measureSpeed(samples_ptr: usize, previous_ptr: usize, scale: f64): void {
@@ -63,7 +67,7 @@ export function measureSpeed(samples_ptr: usize, previous_ptr: usize, scale: f64
   if (ASSERTS) assert(holds(raw, 0, max(fft_size, SPEED_POINTS_MAX) + 2) && holds(power, 0, max(bins, SPEED_POINTS_MAX / 2 + 1)) && holds(baseband, 0, max(bins, SPEED_POINTS_MAX / 2 + 1)) && fft_size >= window_samples && bins == (fft_size >> 1) + 1, "speed's scratch smaller than it writes");
   speedRange();
   speedOuterRaceOrder(machine.bpfo_order);
-  speed_streamed = speedCapture(samples_ptr, previous_ptr, machine.sample_rate_hz, speed_top_hz, changetype<usize>(raw), changetype<usize>(power));
+  speed_streamed = speedCapture(samples_ptr, previous_ptr, machine.sample_rate_hz, speed_top_hz, speed_high_hz, changetype<usize>(raw), changetype<usize>(power));
   if (!speed_streamed) {
     stream_lines_hz = 0.0;
     return;

@@ -20,7 +20,7 @@ import {
 import { diagnostic } from "./cbor-diag";
 import { averagedLnTail } from "../analysis/evidence";
 import { lnKurtosisTail } from "../stats";
-import { speedInit, speedCapture, streamValue, stream_count, stream_rate_hz } from "../speed-stream";
+import { speedInit, speedCapture, streamValue, stream_count, stream_rate_hz, stream_knocks, KNOCK_SCRATCH_BYTES } from "../speed-stream";
 
 /** [mean, rms, peak, peak_to_peak, crest, kurtosis, skewness] of `samples` times `scale`. */
 export function debug_time_features(samples: Float32Array, scale: f64): Float64Array {
@@ -251,8 +251,8 @@ export function debug_speed_stream_begin(window: i32, rate_hz: f64, top_hz: f64)
   speedInit(window);
   speed_previous = new StaticArray<f32>(window);
   speed_current = new StaticArray<f32>(window);
-  speed_scratch_a = new StaticArray<f32>(window + 2);
-  speed_scratch_b = new StaticArray<f32>(window / 2 + 2);
+  speed_scratch_a = new StaticArray<f32>(max(window + 2, KNOCK_SCRATCH_BYTES >> 2));
+  speed_scratch_b = new StaticArray<f32>(max(window / 2 + 2, KNOCK_SCRATCH_BYTES >> 2));
   speed_windows = 0;
 }
 export function debug_speed_stream_feed(samples: Float32Array): void {
@@ -261,8 +261,11 @@ export function debug_speed_stream_feed(samples: Float32Array): void {
   speed_current = kept;
   for (let i = 0; i < speed_window; i++) unchecked(speed_current[i] = samples[i]);
   const previous = speed_windows > 0 ? changetype<usize>(speed_previous) : 0;
-  speedCapture(changetype<usize>(speed_current), previous, speed_rate_hz, speed_top_hz, changetype<usize>(speed_scratch_a), changetype<usize>(speed_scratch_b));
+  speedCapture(changetype<usize>(speed_current), previous, speed_rate_hz, speed_top_hz, speed_top_hz / 10.0, changetype<usize>(speed_scratch_a), changetype<usize>(speed_scratch_b));
   speed_windows++;
+}
+export function debug_speed_stream_knocks(): i32 {
+  return stream_knocks;
 }
 export function debug_speed_stream_points(): Float64Array {
   const out = new Float64Array(stream_count + 1);

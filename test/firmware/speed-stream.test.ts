@@ -7,12 +7,14 @@ import * as loader from "@assemblyscript/loader";
 import { beforeAll, describe, expect, it } from "vitest";
 import { DEBUG_IMAGE } from "../../host/runtime/images.js";
 import { silentHostImports } from "../../host/runtime/harness-hosts.js";
+import { readRecording } from "../../simulator/replay/replay.js";
 
 interface DebugExports extends Record<string, unknown> {
   Float32Array_ID: WebAssembly.Global;
   debug_speed_stream_begin(window: number, rateHz: number, topHz: number): void;
   debug_speed_stream_feed(samples: number): void;
   debug_speed_stream_points(): number;
+  debug_speed_stream_knocks(): number;
 }
 
 let exports: loader.ASUtil & DebugExports;
@@ -28,9 +30,10 @@ const WINDOWS = 160;
 const TOP_HZ = 300;
 
 /** The stream after `windows` windows at `rateHz` of `signal(i, w)` (sample i from the first, in
- *  window w): [its rate, its points]. */
-function streamOf(rateHz: number, windows: number, signal: (i: number, w: number) => number): { rateHz: number; points: Float64Array } {
-  exports.debug_speed_stream_begin(WINDOW, rateHz, TOP_HZ);
+ *  window w), harmonics up to `topHz` (the speed range's top a tenth of it): its rate, its points
+ *  and the knocks it excised. */
+function streamOf(rateHz: number, windows: number, signal: (i: number, w: number) => number, topHz = TOP_HZ): { rateHz: number; points: Float64Array; knocks: number } {
+  exports.debug_speed_stream_begin(WINDOW, rateHz, topHz);
   const x = new Float32Array(WINDOW);
   for (let w = 0; w < windows; w++) {
     for (let n = 0; n < WINDOW; n++) x[n] = signal(w * WINDOW + n, w);
@@ -39,8 +42,9 @@ function streamOf(rateHz: number, windows: number, signal: (i: number, w: number
     exports.__unpin(input);
   }
   const out = Float64Array.from(exports.__getFloat64Array(exports.debug_speed_stream_points()));
+  const knocks = exports.debug_speed_stream_knocks();
   exports.__collect();
-  return { rateHz: out[0], points: out.subarray(1) };
+  return { rateHz: out[0], points: out.subarray(1), knocks };
 }
 
 /** The stream after WINDOWS windows of a 1 g line at 150 Hz whose size changes by `growth` a
@@ -108,5 +112,47 @@ describe("the speed stream through a knock and a DC level", () => {
     expect(Math.max(...offsets.map(Math.abs))).toBeLessThan(1e-6);
     const count = 2048;
     expect(Math.abs(amplitude(lifted.points, lifted.rateHz, 29, count) / amplitude(plain.points, plain.rateHz, 29, count) - 1)).toBeLessThan(1e-3);
+  });
+});
+
+describe("the speed stream excises a knock (test/fixtures, CWRU 132 at 12 kHz)", () => {
+  // A knock on the pipe: a 3 kHz ring of 20 × the record's RMS, 5 ms. Its abrupt start leaves the
+  // stream one point far from the rest, whose flat spectrum hid the shaft's lines for as long as
+  // the stream held it (firmware/speed-stream.ts, exciseKnocks).
+  const samples = readRecording(new URL("../fixtures/cwru-132-outer-12k-excerpt.f32", import.meta.url).pathname);
+  let squares = 0;
+  for (const x of samples) squares += x * x;
+  const rms = Math.sqrt(squares / samples.length);
+  const knocked = (window: number): Float32Array => {
+    const out = Float32Array.from(samples);
+    const at = window * WINDOW + 1000;
+    for (let k = 0; k < 60; k++) out[at + k] += 20 * rms * Math.exp(-k / 12) * Math.sin((2 * Math.PI * 3000 * k) / 12_000);
+    return out;
+  };
+  const of = (x: Float32Array) => streamOf(12_000, 12, (i) => x[i], 600);
+
+  it("leaves the recording as it came: nothing excised", () => {
+    expect(of(samples).knocks).toBe(0);
+  });
+
+  it("a knock in the seventh window: one excision, the stream changed only within the cascade's reach of it, and no point stands out any more", () => {
+    const clean = of(samples);
+    const struck = of(knocked(6));
+    expect(struck.knocks).toBe(1);
+    expect(struck.points.length).toBe(clean.points.length);
+    const changed = [...struck.points.keys()].filter((k) => struck.points[k] !== clean.points[k]);
+    expect(changed.length).toBeGreaterThan(0);
+    expect(changed[changed.length - 1] - changed[0]).toBeLessThanOrEqual(40);
+    const largest = (p: Float64Array): number => Math.max(...p.map(Math.abs));
+    expect(largest(struck.points)).toBeLessThanOrEqual(largest(clean.points));
+  });
+
+  it("a knock in the second window, before the stream holds a reference, goes once it does", () => {
+    expect(of(knocked(1)).knocks).toBe(1);
+  });
+
+  it("a window three times louder is the machine's own: nothing excised", () => {
+    const louder = Float32Array.from(samples, (x, i) => (i >= 6 * WINDOW && i < 7 * WINDOW ? 3 * x : x));
+    expect(of(louder).knocks).toBe(0);
   });
 });
