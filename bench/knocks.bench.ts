@@ -6,7 +6,7 @@
 // event: it should cost the windows that hold it, not the ones after. Printed: records and windows
 // right as recorded and knocked, and the records whose windows right fell by more than 3.
 // Run: npx tsx bench/knocks.bench.ts [--data ../shared/data] [--image build/firmware.wasm]
-//        [--without-rpm] [--peak 20] [--every 10]
+//        [--without-rpm] [--peak 20] [--every 10] [--offset 1000 (the knock's first sample in its window)]
 
 import path from "node:path";
 import { parseArgs } from "node:util";
@@ -18,17 +18,19 @@ const { values } = parseArgs({
   options: {
     data: { type: "string", default: "../shared/data" }, image: { type: "string", default: "build/firmware.wasm" },
     "without-rpm": { type: "boolean", default: false }, peak: { type: "string", default: "20" }, every: { type: "string", default: "10" },
+    offset: { type: "string", default: "1000" },
   },
 });
 const WINDOW = 4096;
 const PEAK = Number(values.peak);
 const EVERY = Number(values.every);
 if (!(PEAK > 0) || !Number.isInteger(EVERY) || EVERY < 1) throw new Error("--peak needs a factor above 0 and --every a whole number of windows from 1");
+if (!Number.isInteger(Number(values.offset)) || Number(values.offset) < 0 || Number(values.offset) >= 4096) throw new Error("--offset needs a sample of the window, 0 to 4095");
 const RING_HZ = 3000;
 const DECAY_S = 0.001;
 const LENGTH_S = 0.005;
-/** Where in its window a knock starts (samples): clear of the window's edges. */
-const OFFSET = 1000;
+/** Where in its window a knock starts (samples). */
+const OFFSET = Number(values.offset);
 const FIRST_WINDOW = 3;
 
 /** The record with a knock every EVERY windows from FIRST_WINDOW on. */
