@@ -70,11 +70,62 @@ export function measureSpeed(samples_ptr: usize, previous_ptr: usize, scale: f64
   speed_streamed = speedCapture(samples_ptr, previous_ptr, machine.sample_rate_hz, speed_top_hz, speed_high_hz, changetype<usize>(raw), changetype<usize>(power));
   if (!speed_streamed) {
     stream_lines_hz = 0.0;
+    moved_count = 0;
+    speed_moved = 0.0;
     return;
   }
   speedFromStream(speed_low_hz, speed_high_hz, speed_top_hz, machine.ftf_order, stream_reference_hz, changetype<usize>(raw), changetype<usize>(power), changetype<usize>(baseband));
   // The stream's spectrum is in `power` until the window's own spectra take it back.
-  if (stream_spectrum_points > 0) streamLines(scale);
+  if (stream_spectrum_points > 0) {
+    streamLines(scale);
+    estimateTaken(stream_spectrum_points);
+  }
+}
+
+/** A speed that moves within the speed stream's span (a drive that does not hold it, a load
+ *  that comes and goes) is measured as its mean over the span, 2.7 s: behind the newest points,
+ *  which the bearing's envelope is read over, by up to the whole of its movement. Speed
+ *  wandering ± 2 % over 4 s put the outer race's lines 3 % off, where they were read as the
+ *  inner race's (bench/speed-wander.bench.ts). The estimate is taken again each time a quarter
+ *  of the stream is new, so the last MOVED_ESTIMATES of them span the stream: how far apart they
+ *  lie is how far the speed moved, and the speed of the newest points may lie anywhere in that
+ *  (speed_tolerance takes it; where it is wider than the slip, the defects are read across it,
+ *  and a race that depends on where in it the speed lies is named no more: §5, "A speed no
+ *  measurement confirmed"). A steady shaft's estimates lie within a few hundredths of a percent
+ *  of each other. */
+const MOVED_ESTIMATES: i32 = 4;
+const moved_hz = new StaticArray<f64>(MOVED_ESTIMATES);
+let moved_count: i32 = 0;
+let moved_next: i32 = 0;
+let moved_points: i32 = 0;
+/** The relative spread of the last estimates (0: fewer than two). */
+let speed_moved: f64 = 0.0;
+
+/** The stream's estimate just taken over `points` points: into the last estimates when the
+ *  speed was measured, and they start again when it was not or the stream began again. */
+function estimateTaken(points: i32): void {
+  if (!speedTaken() || points < moved_points) moved_count = 0;
+  // An estimate further from the last than a motor's slip (6 %) is another family's (the
+  // estimate's mistake, or its correction), not a speed that moved: the estimates start again.
+  if (moved_count > 0 && Math.abs(speed_hz / unchecked(moved_hz[(moved_next - 1 + MOVED_ESTIMATES) % MOVED_ESTIMATES]) - 1.0) > SPEED_HIGH_SHARE - 1.0) moved_count = 0;
+  moved_points = points;
+  if (speedTaken()) {
+    unchecked(moved_hz[moved_next] = speed_hz);
+    moved_next = (moved_next + 1) % MOVED_ESTIMATES;
+    moved_count = min(moved_count + 1, MOVED_ESTIMATES);
+  }
+  speed_moved = 0.0;
+  if (moved_count < 2) return;
+  let low = Infinity;
+  let high: f64 = 0.0;
+  let sum: f64 = 0.0;
+  for (let k = 0; k < moved_count; k++) {
+    const hz = unchecked(moved_hz[(moved_next - 1 - k + MOVED_ESTIMATES) % MOVED_ESTIMATES]);
+    low = Math.min(low, hz);
+    high = Math.max(high, hz);
+    sum += hz;
+  }
+  speed_moved = (high - low) / (sum / <f64>moved_count);
 }
 
 /** The running-speed lines read off the speed stream's spectrum (ANALYSIS.md §6, "Lines finer
@@ -158,6 +209,7 @@ export function estimateSpeed(): void {
   if (result.speed_measured) {
     // A line's frequency is good to about a tenth of a bin; the fit divides it by √Σh².
     speed_tolerance = speed_sum_hh > 0.0 ? 0.1 * speed_bin_hz / Math.sqrt(speed_sum_hh) / speed_hz : speed_bin_hz / speed_hz;
+    if (speed_streamed && speed_moved > SLIP_MAX) speed_tolerance = Math.max(speed_tolerance, speed_moved);
   } else {
     speed_tolerance = nominal > 0.0 ? SPEED_HIGH_SHARE - 1.0 : 1.0;
   }

@@ -68,3 +68,44 @@ export function resample(x: Float32Array, up: number, down: number): Float32Arra
   }
   return out;
 }
+
+/** The Kaiser window at u ∈ [−1, 1], from a table of KAISER_TABLE points (linear between). */
+const KAISER_TABLE = 4096;
+let kaiserTable: Float64Array | null = null;
+function kaiserAt(u: number): number {
+  if (kaiserTable === null) {
+    kaiserTable = new Float64Array(KAISER_TABLE + 1);
+    for (let i = 0; i <= KAISER_TABLE; i++) kaiserTable[i] = besselI0(KAISER_BETA * Math.sqrt(Math.max(0, 1 - (i / KAISER_TABLE) ** 2))) / besselI0(KAISER_BETA);
+  }
+  const at = Math.min(1, Math.abs(u)) * KAISER_TABLE;
+  const i = Math.min(KAISER_TABLE - 1, Math.floor(at));
+  return kaiserTable[i] + (kaiserTable[i + 1] - kaiserTable[i]) * (at - i);
+}
+
+/** `x` read at the input positions `position(m)` (in input samples, increasing, at most
+ *  `fastest` input samples per output one): output sample m is the Kaiser-windowed sinc
+ *  interpolation of x about position(m), cut at CUTOFF_SHARE / fastest of the input rate so that
+ *  nothing folds, and as long as the positions stay within x. A machine whose speed wanders is
+ *  its recording read at a wandering pace (bench/speed-wander.bench.ts). */
+export function warp(x: Float32Array, position: (m: number) => number, fastest: number): Float32Array {
+  if (!(fastest >= 1)) throw new RangeError(`warp: the fastest pace ${fastest} must be at least 1`);
+  const cutoff = CUTOFF_SHARE / fastest;
+  const half = Math.ceil(HALF_WIDTH * fastest);
+  const out: number[] = [];
+  for (let m = 0; ; m++) {
+    const at = position(m);
+    const base = Math.floor(at);
+    if (base + half >= x.length) break;
+    let acc = 0;
+    let sum = 0;
+    for (let k = Math.max(0, base - half + 1); k <= base + half; k++) {
+      const t = k - at;
+      const sinc = t === 0 ? 1 : Math.sin(2 * Math.PI * cutoff * t) / (2 * Math.PI * cutoff * t);
+      const weight = sinc * kaiserAt(t / (half + 1));
+      acc += x[k] * weight;
+      sum += weight;
+    }
+    out.push(acc / sum);
+  }
+  return Float32Array.from(out);
+}

@@ -1,8 +1,9 @@
-// The resampler bench/resampled.bench.ts replays CWRU's 48 kHz records through: what it keeps
-// and what it removes, measured on tones.
+// The resampler bench/resampled.bench.ts replays CWRU's 48 kHz records through, and the warp
+// bench/speed-wander.bench.ts reads them at a wandering pace with: what they keep and what they
+// remove, measured on tones.
 
 import { describe, expect, it } from "vitest";
-import { resample } from "../../simulator/replay/resample.js";
+import { resample, warp } from "../../simulator/replay/resample.js";
 
 /** A tone of `amplitude` at `hz`, `count` samples at `rateHz`. */
 function tone(count: number, rateHz: number, hz: number, amplitude = 1): Float32Array {
@@ -55,5 +56,31 @@ describe("resample", () => {
     expect(Math.abs(out[2400] - 0.25)).toBeLessThan(1e-6);
     expect(() => resample(new Float32Array(10), 1.5, 2)).toThrow(RangeError);
     expect(() => resample(new Float32Array(10), 0, 2)).toThrow(RangeError);
+  });
+});
+
+describe("warp", () => {
+  it("read at a steady pace of 1.01, a 1 kHz tone comes out at 1010 Hz, its amplitude within 0.1 %", () => {
+    const out = warp(tone(12_000, 12_000, 1000, 2), (m) => 1.01 * m, 1.01);
+    // It stops where the kernel (34 input samples either side at this pace) would pass the input's end.
+    const half = 34;
+    expect(Math.floor(1.01 * (out.length - 1)) + half).toBeLessThan(12_000);
+    expect(Math.floor(1.01 * out.length) + half).toBeGreaterThanOrEqual(12_000);
+    expect(Math.abs(amplitudeAt(out, 12_000, 1010) / 2 - 1)).toBeLessThan(1e-3);
+  });
+
+  it("read at the pace 1 + A sin(2π t / T), a tone's phase follows the integral of the pace", () => {
+    const rate = 12_000, hz = 500, wander = 0.02, w = (2 * Math.PI) / (1 * rate);
+    const out = warp(tone(3 * rate, rate, hz), (m) => m + (wander / w) * (1 - Math.cos(w * m)), 1 + wander);
+    let worst = 0;
+    for (let m = 100; m < out.length - 100; m++) {
+      const expected = Math.sin((2 * Math.PI * hz * (m + (wander / w) * (1 - Math.cos(w * m)))) / rate);
+      worst = Math.max(worst, Math.abs(out[m] - expected));
+    }
+    expect(worst).toBeLessThan(1e-3);
+  });
+
+  it("refuses a fastest pace below 1", () => {
+    expect(() => warp(new Float32Array(100), (m) => m, 0.5)).toThrow(RangeError);
   });
 });
