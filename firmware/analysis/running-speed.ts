@@ -97,18 +97,20 @@ const MOVED_ESTIMATES: i32 = 4;
 const moved_hz = new StaticArray<f64>(MOVED_ESTIMATES);
 let moved_count: i32 = 0;
 let moved_next: i32 = 0;
-let moved_points: i32 = 0;
 /** The relative spread of the last estimates (0: fewer than two). */
 let speed_moved: f64 = 0.0;
 
 /** The stream's estimate just taken over `points` points: into the last estimates when the
- *  speed was measured, and they start again when it was not or the stream began again. */
+ *  speed was measured over the full stream, and they start again when it was not, or over fewer
+ *  points (the stream began again, or is still growing). */
 function estimateTaken(points: i32): void {
-  if (!speedTaken() || points < moved_points) moved_count = 0;
+  // Estimates over fewer points than the full stream's (a stream still growing) are coarser
+  // (1,024 points: bins of 5 % of a 30 Hz shaft) and differ by their bins: only the full
+  // stream's are compared.
+  if (!speedTaken() || points != SPEED_POINTS_MAX) moved_count = 0;
   // An estimate further from the last than a motor's slip (6 %) is another family's (the
   // estimate's mistake, or its correction), not a speed that moved: the estimates start again.
   if (moved_count > 0 && Math.abs(speed_hz / unchecked(moved_hz[(moved_next - 1 + MOVED_ESTIMATES) % MOVED_ESTIMATES]) - 1.0) > SPEED_HIGH_SHARE - 1.0) moved_count = 0;
-  moved_points = points;
   if (speedTaken()) {
     unchecked(moved_hz[moved_next] = speed_hz);
     moved_next = (moved_next + 1) % MOVED_ESTIMATES;

@@ -494,24 +494,26 @@ describe("a knock in both streams (test/fixtures)", () => {
   }
 });
 
-describe("a speed that wanders (test/fixtures)", () => {
+describe.skipIf(!HAS_SHARED)("a speed that wanders (../shared/data/cwru)", () => {
   // The records read at the pace 1 + 0.02 sin(2π t / 4 s): the shaft and every line in them
   // wander by ± 2 %. The speed stream's estimate is its mean over 2.7 s, behind the newest points
-  // the envelope is read over; its last estimates spread over more than the slip, the defects
-  // are read across that spread, and a race that depends on where in it the speed lies is not
-  // named (analysis/running-speed.ts, estimateTaken; ANALYSIS.md §4, "A speed that moves").
+  // the envelope is read over by up to 3 %; once its last full-stream estimates spread over more
+  // than the slip, the defects are read across the spread, and a race that depends on where in
+  // it the speed lies is not named (analysis/running-speed.ts, estimateTaken; ANALYSIS.md §4, "A
+  // speed that moves"). Too short for a full stream's estimates to spread, the excerpts in
+  // test/fixtures do not show it.
   const CASES = [
-    { file: "cwru-144-outer-12k-excerpt.f32", rpm: 1797, before: 2, faults: [...Array(8).fill("outer_race"), "unknown", "unknown", "outer_race"] },
-    { file: "cwru-261-outer-12k-excerpt.f32", rpm: 1718, before: 1, faults: ["unknown", "unknown", ...Array(6).fill("outer_race"), "unknown", "rolling_element", "rolling_element"] },
+    { file: "cwru-258-outer-12k.f32", rpm: 1796, geometry: BEARINGS["6205"], before: 13, after: 3 },
+    { file: "cwru-302-outer-12k-fan-end.f32", rpm: 1797, geometry: BEARINGS["6203"], before: 11, after: 8 },
   ];
-  for (const { file, rpm, before, faults } of CASES) {
-    it(`${file} (outer race, ${rpm} rpm given), wandering ± 2 %: no window names the inner race (the build before named it in ${before})`, async () => {
-      const samples = readRecording(new URL(file, FIXTURES).pathname);
+  for (const { file, rpm, geometry, before, after } of CASES) {
+    it(`${file} (an outer race, ${rpm} rpm given), wandering ± 2 %: unknown, not the inner race; ${after} windows name the inner race (the build before: the inner race, ${before} windows)`, async () => {
+      const samples = readRecording(new URL(`cwru/${file}`, SHARED).pathname);
       const w = (2 * Math.PI) / (4 * 12000);
       const wandered = warp(samples, (m) => m + (0.02 / w) * (1 - Math.cos(w * m)), 1.02);
-      const result = await replay(wandered, { rateHz: 12000, rpm, window: 4096, geometry: BEARINGS["6205"], firmware: await releaseFirmware() });
-      expect(result.windows.length).toBe(11);
-      expect(result.windows.map((v) => v.fault)).toEqual(faults);
+      const result = await replay(wandered, { rateHz: 12000, rpm, window: 4096, geometry, firmware: await releaseFirmware() });
+      expect(result.summary.fault).toBe("unknown");
+      expect(result.windows.filter((v) => v.fault === "inner_race").length).toBe(after);
     });
   }
 });
