@@ -107,11 +107,12 @@ function estimateTaken(points: i32): void {
   // Estimates over fewer points than the full stream's (a stream still growing) are coarser
   // (1,024 points: bins of 5 % of a 30 Hz shaft) and differ by their bins: only the full
   // stream's are compared.
-  if (!speedTaken() || points != SPEED_POINTS_MAX) moved_count = 0;
+  const full = speedTaken() && points == SPEED_POINTS_MAX;
+  if (!full) moved_count = 0;
   // An estimate further from the last than a motor's slip (6 %) is another family's (the
   // estimate's mistake, or its correction), not a speed that moved: the estimates start again.
   if (moved_count > 0 && Math.abs(speed_hz / unchecked(moved_hz[(moved_next - 1 + MOVED_ESTIMATES) % MOVED_ESTIMATES]) - 1.0) > SPEED_HIGH_SHARE - 1.0) moved_count = 0;
-  if (speedTaken()) {
+  if (full) {
     unchecked(moved_hz[moved_next] = speed_hz);
     moved_next = (moved_next + 1) % MOVED_ESTIMATES;
     moved_count = min(moved_count + 1, MOVED_ESTIMATES);
