@@ -311,10 +311,8 @@ function exciseKnocks(from: usize, first: i32, count: i32, high_hz: f64, work: u
   let in_block = 0;
   let top: f64 = 0.0;
   let top_at = 0;
-  const held = changetype<usize>(stream);
-  const new_points = from + (<usize>first << 2) - (<usize>stream_count << 2);
   for (let v = 0; v < total; v++) {
-    const x = v < stream_count ? <f64>load<i16>(held + (<usize>v << 1)) * stream_step : <f64>load<f32>(new_points + (<usize>v << 2)) - stream_origin;
+    const x = streamPoint(from, first, v);
     const at = <usize>slot << 3;
     sum_a += x - load<f64>(line_a + at);
     store<f64>(line_a + at, x);
