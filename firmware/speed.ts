@@ -42,6 +42,10 @@ const FAMILY_LINES_MIN: i32 = 3;
 /** A line whose power is 10 × its floor's median has a 1e-3 chance under noise
  *  (exp(−10 ln 2)): only such lines are fundamentals or refine the speed. */
 const LINE_PROMINENCE_LN: f64 = 2.302585092994046;
+/** A line whose power is log2(20) = 4.32 × its floor's median has a 5 % chance under noise
+ *  (2^−y for y × the median): the conventional level at which a speed already measured still
+ *  shows its first order (estimate's reference), where a new one needs a clear line. */
+const LINE_SHOWN_PROMINENCE_LN: f64 = 1.4637016209466132;
 /** Scratch for a floor block's median. */
 const block = new StaticArray<f32>(FLOOR_BLOCK);
 
@@ -405,6 +409,24 @@ function estimate(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64
       break;
     }
   }
+  // The speed the bearing's stream runs at (the reference: measured before, its first order a
+  // clear line then) is not given up for its multiple while its first order still shows as a
+  // line (LINE_SHOWN_PROMINENCE_LN) and the harmonics only it has still stand out as a family:
+  // the multiple's family is then part of its own. The sub-multiple rule above, with the
+  // reference's earlier measurement in place of a clear line now. (A shaft that doubled its
+  // speed leaves the old one's first order and odd harmonics empty.) Not where the reference is
+  // itself one tooth of a finer comb (its own sub-multiples' harmonics stand out: lines a few
+  // hertz apart throughout, whose every tooth in the range leads a family): nothing then says
+  // which tooth is the shaft, and the reference has no claim over its multiple.
+  for (let m = 2; m <= 3 && best_hz > 0.0 && reference_hz >= low && reference_hz <= high_hz; m++) {
+    const tolerance = LINE_TOLERANCE_BINS * bin_hz * (1.0 + <f64>m);
+    if (Math.abs(best_hz - <f64>m * reference_hz) > tolerance) continue;
+    if (prominenceAt(reference_hz) >= LINE_SHOWN_PROMINENCE_LN && familyZ(reference_hz, top, m) >= FAMILY_Z && !toothOfComb(reference_hz, top)) {
+      best_hz = reference_hz;
+      best_z = familyZ(reference_hz, top, 0);
+    }
+    break;
+  }
   if (best_hz <= 0.0 || hidden(best_hz, low_hz, low)) return false;
   speed_z = best_z;
   speed_confidence = 1.0 - normalTail(familyContrastT(best_hz, top));
@@ -452,6 +474,16 @@ function bestFamily(from_hz: f64, to_hz: f64, low_hz: f64, high_hz: f64, top: f6
     }
   }
   return best_hz;
+}
+
+/** Whether the harmonics only a sub-multiple of `hz` (a half, a third) has stand out as a family
+ *  (z ≥ FAMILY_Z), where that sub-multiple's lines stand apart (FAMILY_SPACING_BINS). */
+function toothOfComb(hz: f64, top: f64): bool {
+  for (let m = 2; m <= 3; m++) {
+    const sub_hz = hz / <f64>m;
+    if (sub_hz >= FAMILY_SPACING_BINS * bin_hz && familyZ(sub_hz, top, m) >= FAMILY_Z) return true;
+  }
+  return false;
 }
 
 /** The largest family z within ±LINE_TOLERANCE_BINS of `hz`. */
