@@ -66,6 +66,9 @@ export let speed_reference_z: f64 = 0.0;
  *  around it, which then holds at best a family of a few of its lines. */
 let check_low_hz: f64 = 0.0;
 let check_high_hz: f64 = 0.0;
+/** The speed the last estimate on the speed stream measured, when this one is taken on the same
+ *  stream (0: none). */
+let previous_hz: f64 = 0.0;
 /** Whether the configured speed is in doubt (ANALYSIS.md §4, "A configured speed that is
  *  wrong"): the last two estimates found the same clear family outside its range that no speed
  *  in it explains, where the range held no candidate, or only one of that family's rates times a
@@ -129,6 +132,9 @@ export function speedFromStream(low_hz: f64, high_hz: f64, top_hz: f64, cage: f6
   streamPower(points, work_ptr, power_at);
   stream_spectrum_points = points;
   zero_padded = false;
+  // The speed the estimate before measured on this stream, for the rule that keeps it against its
+  // multiple (estimate).
+  previous_hz = measured_ok && !stream_restarted ? speed_hz : 0.0;
   measured_ok = estimateChecked(points >> 1, stream_rate_hz / <f64>points, low_hz, high_hz, Math.min(top_hz, PASSBAND_SHARE * stream_rate_hz));
   return measured_ok;
 }
@@ -140,6 +146,7 @@ export function speedFromStream(low_hz: f64, high_hz: f64, top_hz: f64, cage: f6
 export function speedFromSpectrum(power_at: usize, bins: i32, spectrum_bin_hz: f64, padded: bool, low_hz: f64, high_hz: f64, top_hz: f64, cage: f64, prominence_at: usize): bool {
   cage_order = cage;
   reference_hz = 0.0;
+  previous_hz = 0.0;
   measured_points = 0;
   power_ptr = power_at;
   prominence_ptr = prominence_at;
@@ -409,21 +416,20 @@ function estimate(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_hz: f64
       break;
     }
   }
-  // The speed the bearing's stream runs at (the reference: measured before, its first order a
-  // clear line then) is not given up for its multiple while its first order still shows as a
-  // line (LINE_SHOWN_PROMINENCE_LN) and the harmonics only it has still stand out as a family:
-  // the multiple's family is then part of its own. The sub-multiple rule above, with the
-  // reference's earlier measurement in place of a clear line now. (A shaft that doubled its
-  // speed leaves the old one's first order and odd harmonics empty.) Not where the reference is
-  // itself one tooth of a finer comb (its own sub-multiples' harmonics stand out: lines a few
-  // hertz apart throughout, whose every tooth in the range leads a family): nothing then says
-  // which tooth is the shaft, and the reference has no claim over its multiple.
-  for (let m = 2; m <= 3 && best_hz > 0.0 && reference_hz >= low && reference_hz <= high_hz; m++) {
+  // Nor is the speed the estimate before measured on this stream (its first order a clear line
+  // then) given up for its multiple while its first order still shows as a line
+  // (LINE_SHOWN_PROMINENCE_LN) and the harmonics only it has stand out as a family: the
+  // multiple's family is then part of its own. The rule above, with the earlier measurement in
+  // place of a clear line now. (A shaft that doubled its speed leaves the old one's first order
+  // and odd harmonics empty.) Not where that speed is itself one tooth of a finer comb (its own
+  // half's or third's harmonics stand out: lines a few hertz apart throughout, whose every tooth
+  // in the range leads a family): nothing then says which tooth is the shaft.
+  for (let m = 2; m <= 3 && best_hz > 0.0 && previous_hz >= low && previous_hz <= high_hz; m++) {
     const tolerance = LINE_TOLERANCE_BINS * bin_hz * (1.0 + <f64>m);
-    if (Math.abs(best_hz - <f64>m * reference_hz) > tolerance) continue;
-    if (prominenceAt(reference_hz) >= LINE_SHOWN_PROMINENCE_LN && familyZ(reference_hz, top, m) >= FAMILY_Z && !toothOfComb(reference_hz, top)) {
-      best_hz = reference_hz;
-      best_z = familyZ(reference_hz, top, 0);
+    if (Math.abs(best_hz - <f64>m * previous_hz) > tolerance) continue;
+    if (prominenceAt(previous_hz) >= LINE_SHOWN_PROMINENCE_LN && familyZ(previous_hz, top, m) >= FAMILY_Z && !toothOfComb(previous_hz, top)) {
+      best_hz = previous_hz;
+      best_z = familyZ(previous_hz, top, 0);
     }
     break;
   }

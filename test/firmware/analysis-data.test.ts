@@ -519,10 +519,10 @@ describe.skipIf(!HAS_SHARED)("a speed that wanders (../shared/data/cwru)", () =>
 });
 
 describe.skipIf(!HAS_SHARED)("a measured speed is not given up for its multiple (../shared/data/cwru)", () => {
-  // The speed the bearing's stream runs at is kept against a candidate at two or three times it
-  // while its first order still shows as a line (5 % under noise) and the harmonics only it has
-  // stand out; not where it is itself one tooth of a finer comb (speed.ts, estimate; ANALYSIS.md
-  // §4, "A measured speed is not given up for its multiple").
+  // The speed the estimate before measured on the stream is kept against a candidate at two or
+  // three times it while its first order still shows as a line (5 % under noise) and the
+  // harmonics only it has stand out; not where it is itself one tooth of a finer comb (speed.ts,
+  // estimate; ANALYSIS.md §4, "A measured speed is not given up for its multiple").
   it("CWRU 250 (48 kHz outer race, 1796 rpm stated), without rpm: 29.88 Hz from the seventeenth window to the last (the build before: its last three at twice it), the record's speed within 0.5 %", async () => {
     const samples = readRecording(new URL("cwru/cwru-250-outer-48k.f32", SHARED).pathname);
     const result = await replay(samples, { rateHz: 48000, window: 4096, geometry: BEARINGS["6205"], firmware: await releaseFirmware() });
@@ -531,6 +531,15 @@ describe.skipIf(!HAS_SHARED)("a measured speed is not given up for its multiple 
     for (const w of result.windows.slice(16)) expect(Math.abs(w.features.shaft_hz / trueHz - 1), `window ${w.index}`).toBeLessThan(0.005);
     const measured = result.windows.filter((w) => w.features.shaft_conf > 0).map((w) => w.features.shaft_hz).sort((a, b) => a - b);
     expect(Math.abs(measured[measured.length >> 1] / trueHz - 1)).toBeLessThan(0.005);
+    expect(result.summary.fault).toBe("outer_race");
+  });
+
+  it("CWRU 161 (48 kHz outer race, 1796 rpm stated), without rpm: within 0.5 % from the thirteenth window to the last (the build before: the fifteenth to the twentieth at twice it)", async () => {
+    const samples = readRecording(new URL("cwru/cwru-161-outer-48k.f32", SHARED).pathname);
+    const result = await replay(samples, { rateHz: 48000, window: 4096, geometry: BEARINGS["6205"], firmware: await releaseFirmware() });
+    const trueHz = 1796 / 60;
+    expect(result.windows.length).toBe(31);
+    for (const w of result.windows.slice(12)) expect(Math.abs(w.features.shaft_hz / trueHz - 1), `window ${w.index}`).toBeLessThan(0.005);
     expect(result.summary.fault).toBe("outer_race");
   });
 
