@@ -43,8 +43,8 @@ const FAMILY_LINES_MIN: i32 = 3;
  *  (exp(−10 ln 2)): only such lines are fundamentals or refine the speed. */
 const LINE_PROMINENCE_LN: f64 = 2.302585092994046;
 /** A line whose power is log2(20) = 4.32 × its floor's median has a 5 % chance under noise
- *  (2^−y for y × the median): the conventional level at which a speed already measured still
- *  shows its first order (estimate's reference), where a new one needs a clear line. */
+ *  (2^−y for y × the median): the conventional level at which a speed the estimate before
+ *  measured still shows its first order (estimate), where a new speed needs a clear line. */
 const LINE_SHOWN_PROMINENCE_LN: f64 = 1.4637016209466132;
 /** Scratch for a floor block's median. */
 const block = new StaticArray<f32>(FLOOR_BLOCK);
