@@ -142,6 +142,13 @@ export class Reassembler {
     return this.next(chunk, flags, counter, index);
   }
 
+  /** Milliseconds until the half-received message times out (0 once it has); undefined when none is. */
+  get msToExpiry(): number | undefined {
+    const partial = this.partial;
+    if (partial === undefined) return undefined;
+    return Math.max(0, this.timeoutMs - (this.clock() - partial.startedMs));
+  }
+
   /** Drops an incomplete message older than the timeout; the error to report, if one was. */
   expire(): ProtocolError | undefined {
     const partial = this.partial;

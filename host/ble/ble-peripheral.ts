@@ -385,16 +385,21 @@ export class BlePeripheral {
     if (message !== undefined) this.handle(link, message).catch((error: unknown) => this.log(3, `a message could not be answered: ${reason(error)}`));
   }
 
-  // A sender that stops half way is told once the reassembly timeout has passed.
+  // A sender that stops half way is told once the reassembly timeout has passed. A timer may
+  // fire before the wall clock the reassembler reads has reached the timeout (Node times it from
+  // the event loop's cached time, which lags a busy loop), so an early firing is armed again for
+  // what is left rather than taken as the end.
   private armExpiry(link: Link): void {
     clearTimeout(link.expiry);
     link.expiry = undefined;
-    if (!link.reassembler.pending || this.stopped) return;
+    const left = link.reassembler.msToExpiry;
+    if (left === undefined || this.stopped) return;
     link.expiry = setTimeout(() => {
       link.expiry = undefined;
       const error = link.reassembler.expire();
       if (error !== undefined) this.sendLinkError(link, error.code, error.message);
-    }, link.reassembler.timeoutMs);
+      else this.armExpiry(link);
+    }, Math.max(left, 1));
     link.expiry.unref();
   }
 

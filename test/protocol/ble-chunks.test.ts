@@ -94,13 +94,19 @@ describe("chunking and reassembly", () => {
     let nowMs = 0;
     const reassembler = new Reassembler({ timeoutMs: 1000, clock: () => nowMs });
     const [c0, c1, c2] = chunkMessage(bytes(40), 23, 3);
+    expect(reassembler.msToExpiry).toBeUndefined();
     reassembler.push(c0);
+    expect(reassembler.msToExpiry).toBe(1000);
     nowMs = 999;
+    // A timer that fires a millisecond early by this clock finds what is left, not the end.
     expect(reassembler.expire()).toBeUndefined();
+    expect(reassembler.msToExpiry).toBe(1);
     reassembler.push(c1);
     nowMs = 1000;
+    expect(reassembler.msToExpiry).toBe(0);
     const expired = reassembler.expire();
     expect([expired?.code, expired?.message]).toEqual(["ble_timeout", "message 3 stalled at 32 of 40 bytes for 1000 ms; send it again"]);
+    expect(reassembler.msToExpiry).toBeUndefined();
     expect(reassembler.push(c2)).toBeUndefined(); // its tail is dropped quietly
     reassembler.push(c0);
     nowMs = 2500;
