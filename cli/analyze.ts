@@ -55,7 +55,11 @@ const REFUSED_SHOWN = 10;
 
 const seconds = (value: number | null): string => (value === null ? "none" : `${value.toFixed(1)} s`);
 
-function formatReplay(result: ReplayResult): string {
+/** Why a bearing's impacts read `unknown` when no bearing geometry was given: the defect rates
+ *  the firmware looks for are its geometry's (ANALYSIS.md §5), so without one it names none. */
+export const NO_GEOMETRY_NOTE = "No bearing geometry given (--bearing, --geometry or --orders): no bearing defect can be named, so a bearing's impacts show only as unknown (kurtosis, crest factor or ISO zone abnormal)";
+
+function formatReplay(result: ReplayResult, geometryGiven: boolean): string {
   const lines = ["window  time s     fault                 strength  severity  health  vel mm/s  zone  kurtosis  rms m/s2  alarm   RUL h          action (within h)    findings (strength, confidence)"];
   const hours = (h: number): string => (h >= 100 ? h.toFixed(0) : h.toFixed(2));
   for (const w of result.windows) {
@@ -81,6 +85,7 @@ function formatReplay(result: ReplayResult): string {
   }
   const raised = (level: string): number | null => result.windows.find((w) => w.alarm === level)?.time_s ?? null;
   lines.push(`Trend: alert raised at ${seconds(raised("alert"))}, danger at ${seconds(raised("danger"))}`);
+  if (!geometryGiven) lines.push(NO_GEOMETRY_NOTE);
   return lines.join("\n");
 }
 
@@ -143,6 +148,6 @@ export async function runAnalyze(args: string[]): Promise<number> {
   const samples = readRecording(positionals[0]);
   const snapshot = integerOption(values.snapshot, "snapshot", options.window, SNAPSHOT_SAMPLES_MAX);
   const result = snapshot === undefined ? await replay(samples, options) : await replaySnapshots(samples, snapshot, options);
-  process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `${formatReplay(result)}\n`);
+  process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : `${formatReplay(result, options.geometry !== undefined)}\n`);
   return 0;
 }

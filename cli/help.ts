@@ -80,7 +80,8 @@ Commands:
       --bearing NAME      bearing geometry by name: ${Object.keys(BEARINGS).join(", ")}
       --geometry n,d,D,a  or as rolling elements, element and pitch diameter (mm), angle (deg)
       --orders LIST       or by its defect orders (multiples of the shaft's speed), as a data
-                          sheet gives them: bpfo=3.585,bpfi=5.415[,ftf=0.398][,bsf=2.357]
+                          sheet gives them: bpfo=3.585,bpfi=5.415[,ftf=0.398][,bsf=2.357];
+                          without any of the three no bearing defect is named
       --window N          samples per window (default 4096)
       --interval S        the windows are snapshots taken S seconds apart (e.g. FEMTO: 10)
       --snapshot N        with --interval: snapshots of N samples, each cut into consecutive

@@ -7,6 +7,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { NO_GEOMETRY_NOTE } from "../../cli/analyze.js";
 import { BLE_USAGE } from "../../cli/ble.js";
 import { main } from "../../cli/main.js";
 import { resizeFleet } from "../../simulator/scenario/fleet-size.js";
@@ -91,6 +92,17 @@ describe("numeric options", () => {
       if (k % 4 === 3) expect(value, `window ${k}, a snapshot's last`).not.toBe(trend[k - 1]);
       else expect(value, `window ${k}`).toBe(k < 4 ? 0 : trend[k - 1]);
     }
+  });
+
+  it("analyze without a bearing geometry says why a bearing's impacts read unknown; with one it names the defect and says nothing", async () => {
+    const excerpt = new URL("../fixtures/cwru-132-outer-12k-excerpt.f32", import.meta.url).pathname;
+    expect(await run("analyze", excerpt, "--rate", "12000", "--rpm", "1750")).toBe(0);
+    const lines = stdout.trimEnd().split("\n");
+    expect(lines.at(-1)).toBe(NO_GEOMETRY_NOTE);
+    expect(lines.find((line) => line.startsWith("Summary: "))).toMatch(/^Summary: unknown /);
+    expect(await run("analyze", excerpt, "--rate", "12000", "--rpm", "1750", "--bearing", "6205")).toBe(0);
+    expect(stdout).not.toContain(NO_GEOMETRY_NOTE);
+    expect(stdout.split("\n").find((line) => line.startsWith("Summary: "))).toMatch(/^Summary: outer_race /);
   });
 
   it("a missing option value is one line too", async () => {
