@@ -45,7 +45,7 @@ const PINK_RATE_HZ = 256;
  *  (func "adc" (param src dst n scale step levels) ;; pairs by f64x2, then the odd one:
  *    f32[dst + i] = demote(min(max(nearest(f64[src + i] · scale), −levels), levels − 1) · step))
  */
-export const KERNELS_WASM = "AGFzbQEAAAABFgNgAn9/AGAEf39/fABgBn9/f3x8fAADBAMAAQIFAwEAAQcfBAZtZW1vcnkCAAVsaW5lcwAABHJpbmcAAQNhZGMAAgqkBAOhAgENe0EA/QAEACECQQD9AAQQIQNBAP0ABCAhBEEA/QAEMCEFQQD9AARAIQZBAP0ABFAhB0EA/QAEYCEIQQD9AARwIQlBAP0ABIABIQpBAP0ABJABIQtBAP0ABKABIQxBAP0ABLABIQ0DQCAAIAArAwAgC/0hACAL/SEBoCAM/SEAoCAM/SEBoCAN/SEAoKA5AwAgCCAC/fIBIAsgBf3yAf3xASEOIAsgAv3yASAIIAX98gH98AEhCyAOIQggCSAD/fIBIAwgBv3yAf3xASEOIAwgA/3yASAJIAb98gH98AEhDCAOIQkgCiAE/fIBIA0gB/3yAf3xASEOIA0gBP3yASAKIAf98gH98AEhDSAOIQogAEEIaiEAIAFBAWsiAQ0ACwthAQF7IAP9FCEEAkADQCACQQJJDQEgACAA/QAEACAEIAH9AAQA/fIB/fAB/QsEACAAQRBqIQAgAUEQaiEBIAJBAmshAgwACwALIAIEQCAAIAArAwAgAyABKwMAoqA5AwALC5wBAQR7IAP9FCEGIAT9FCEHIAWa/RQhCCAFRAAAAAAAAPA/of0UIQkCQANAIAJBAkkNASABIAD9AAQAIAb98gH9lAEgCP33ASAJ/fYBIAf98gH9Xv1bAwAAIABBEGohACABQQhqIQEgAkECayECDAALAAsgAgRAIAEgACsDAP0UIAb98gH9lAEgCP33ASAJ/fYB/SEAIASitjgCAAsL";
+export const KERNELS_WASM = "AGFzbQEAAAABFgNgAn9/AGAEf39/fABgBn9/f3x8fAADBAMAAQIFAwEAAQcfBAZtZW1vcnkCAAVsaW5lcwAABHJpbmcAAQNhZGMAAgqqBAOnAgENe0EA/QAEACECQQD9AAQQIQNBAP0ABCAhBEEA/QAEMCEFQQD9AARAIQZBAP0ABFAhB0EA/QAEYCEIQQD9AARwIQlBAP0ABIABIQpBAP0ABJABIQtBAP0ABKABIQxBAP0ABLABIQ0DQCAAIAArAwAgC/0hACAL/SEBoCAM/SEAoCAM/SEBoCAN/SEAoCAN/SEBoKA5AwAgCCAC/fIBIAsgBf3yAf3xASEOIAsgAv3yASAIIAX98gH98AEhCyAOIQggCSAD/fIBIAwgBv3yAf3xASEOIAwgA/3yASAJIAb98gH98AEhDCAOIQkgCiAE/fIBIA0gB/3yAf3xASEOIA0gBP3yASAKIAf98gH98AEhDSAOIQogAEEIaiEAIAFBAWsiAQ0ACwthAQF7IAP9FCEEAkADQCACQQJJDQEgACAA/QAEACAEIAH9AAQA/fIB/fAB/QsEACAAQRBqIQAgAUEQaiEBIAJBAmshAgwACwALIAIEQCAAIAArAwAgAyABKwMAoqA5AwALC5wBAQR7IAP9FCEGIAT9FCEHIAWa/RQhCCAFRAAAAAAAAPA/of0UIQkCQANAIAJBAkkNASABIAD9AAQAIAb98gH9lAEgCP33ASAJ/fYBIAf98gH9Xv1bAwAAIABBEGohACABQQhqIQEgAkECayECDAALAAsgAgRAIAEgACsDAP0UIAb98gH9lAEgCP33ASAJ/fYB/SEAIASitjgCAAsL";
 const kernels = new WebAssembly.Instance(new WebAssembly.Module(Buffer.from(KERNELS_WASM, "base64"))).exports as {
   memory: WebAssembly.Memory;
   lines(windowByte: number, count: number): void;
@@ -61,7 +61,7 @@ const ADC_LEVELS_PER_G = ADC_LEVELS / SENSOR_FULL_SCALE_G;
  *  cavitation are summed there), the window as the ADC reports it in float32, and the ring of
  *  the impacts being added. Shared by every model in the thread (sample() runs to completion,
  *  one at a time); grown to the largest window and ring. */
-const LINE_PARAMETERS = 24; // k, q, c, s: three pairs each
+const LINE_PARAMETERS = 24; // k, q, c, s: three pairs each (the five running-speed lines and the supply's)
 const WORK_BYTE = 256;
 const PAGE_BYTES = 65536;
 let capacitySamples = -1;
@@ -119,8 +119,14 @@ export function shaftHzAt(x: number): number {
 }
 
 /** The running-speed lines of a window: 1x, 2x, 3x, vane-pass and its second harmonic, as
- *  orders of the shaft speed, their amplitudes, and their phases as unit phasors. */
+ *  orders of the shaft speed, their amplitudes, and their phases as unit phasors. A sixth line
+ *  in the kernel, the supply's (setSupplyLine), keeps its own frequency. */
 const LINES = 5;
+/** The kernel's slot of the supply's line, after the running-speed lines. */
+const SUPPLY_LINE = LINES;
+let supplyHz = 0;
+let supplyAmplitude = 0;
+let supplyPhaseRad = 0;
 const lineOrder = new Float64Array(LINES);
 const lineAmplitude = new Float64Array(LINES);
 const linePhaseCos = new Float64Array(LINES);
@@ -160,6 +166,15 @@ export function addLines(target: Float32Array, count: number, sampleRateHz: numb
     const turns = segmentTurns[k] - Math.floor(segmentTurns[k]);
     const stepCos = Math.cos(stepRad), stepSin = Math.sin(stepRad);
     const atCos = Math.cos(2 * Math.PI * turns), atSin = Math.sin(2 * Math.PI * turns);
+    // The supply's line turns at its own rate whatever the shaft does: its phase at the
+    // segment's start is the window's start phase plus its turns since.
+    const supplyStepRad = (2 * Math.PI * supplyHz) / sampleRateHz;
+    const supplyRad = supplyPhaseRad + supplyStepRad * start;
+    const supply = supplyHz < sampleRateHz / 2 ? supplyAmplitude : 0;
+    p[SUPPLY_LINE] = Math.cos(supplyStepRad);
+    p[6 + SUPPLY_LINE] = Math.sin(supplyStepRad);
+    p[12 + SUPPLY_LINE] = supply * Math.cos(supplyRad);
+    p[18 + SUPPLY_LINE] = supply * Math.sin(supplyRad);
     for (let l = 0; l < LINES; l++) {
       const order = lineOrder[l];
       // Silent at or above Nyquist.
@@ -197,6 +212,14 @@ export function loadRing(ring: Float64Array): void {
 export function addRing(at: number, length: number, count: number, gain: number): void {
   if (at < 0) kernels.ring(WORK_BYTE, ringByte - 8 * at, Math.min(length + at, count), gain);
   else kernels.ring(WORK_BYTE + 8 * at, ringByte, Math.min(length, count - at), gain);
+}
+
+/** Sets the window's supply line: `hz` whatever the shaft's speed, of peak `amplitude`, at
+ *  phase `phaseRad` (a sine's) at the window's first sample; silent at or above Nyquist. */
+export function setSupplyLine(hz: number, amplitude: number, phaseRad: number): void {
+  supplyHz = hz;
+  supplyAmplitude = amplitude;
+  supplyPhaseRad = phaseRad;
 }
 
 /** Sets line `l` of the window: `order` × the shaft speed, at its phase. */

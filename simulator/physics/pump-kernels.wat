@@ -2,9 +2,9 @@
 ;; simulator/physics/pump.ts as KERNELS_WASM. V8 does not vectorise JavaScript, and the lines' rotations
 ;; are bound by floating-point throughput. (The simulator's own code, run by Node: the firmware,
 ;; which must run on interpreters without SIMD, has none.)
-;;   lines(window, count): count > 0 samples; f64[window] += the five lines' sines summed left to
+;;   lines(window, count): count > 0 samples; f64[window] += the six lines' sines summed left to
 ;;     right, then each line's phasor (c, s) turns by its step (k, q). k, q, c and s of lines
-;;     0..4 stand in pairs at bytes 0..191 (line 4's pair padded).
+;;     0..5 stand in pairs at bytes 0..191.
 ;;   ring(target, source, count, gain): f64[target + i] += gain * f64[source + i].
 ;;   adc(source, target, count, scale, step, levels): the accelerometer's converter, two samples
 ;;     at a time: f32[target + i] = demote(min(max(nearest(f64[source + i] * scale), -levels),
@@ -105,22 +105,27 @@
       (f64.add
        (f64.add
         (f64.add
-         (f64x2.extract_lane 0
-          (local.get $s01)
+         (f64.add
+          (f64x2.extract_lane 0
+           (local.get $s01)
+          )
+          (f64x2.extract_lane 1
+           (local.get $s01)
+          )
          )
-         (f64x2.extract_lane 1
-          (local.get $s01)
+         (f64x2.extract_lane 0
+          (local.get $s23)
          )
         )
-        (f64x2.extract_lane 0
+        (f64x2.extract_lane 1
          (local.get $s23)
         )
        )
-       (f64x2.extract_lane 1
-        (local.get $s23)
+       (f64x2.extract_lane 0
+        (local.get $s4_)
        )
       )
-      (f64x2.extract_lane 0
+      (f64x2.extract_lane 1
        (local.get $s4_)
       )
      )

@@ -1,9 +1,10 @@
 // A pump's parameters, drawn per pump from a scenario's ranges with the pump's own randomness:
 // its speed, slip and load, its lines, its bearing's physics (the rolling elements' slip, the
-// impacts' jitter, the load zone and where the defects lie) and the structural resonances every
-// impact rings; and the bearing geometry's defect orders. pump.ts says what each does.
+// impacts' jitter, the load zone and where the defects lie), the structural resonances every
+// impact rings and its motor's magnetic line; and the bearing geometry's defect orders.
+// pump.ts says what each does.
 
-import type { Random } from "./random.js";
+import { Random } from "./random.js";
 
 export const STANDARD_GRAVITY_M_S2 = 9.80665;
 
@@ -17,7 +18,14 @@ export interface PumpRanges {
   misalignment_g: [number, number];
   vane_pass_g: [number, number];
   noise_g: [number, number];
+  /** The motor's magnetic line at twice its supply's frequency, as an RMS velocity (mm/s). */
+  supply_mm_s: [number, number];
 }
+
+/** A healthy induction motor's vibration at twice its supply's frequency (the magnetic pull
+ *  pulsates twice a cycle of the supply): a few tenths of a millimetre per second RMS. A
+ *  scenario that gives no range for it draws from this one. */
+export const SUPPLY_MM_S_DEFAULT: [number, number] = [0.05, 0.5];
 
 /** A structural resonance between the bearing and the accelerometer. */
 export interface Resonance {
@@ -57,6 +65,13 @@ export interface PumpParameters {
   inner_defect_rad: number;
   /** The structural resonances every impact rings. */
   resonances: Resonance[];
+  /** The motor's pole pairs: its supply runs at this many times its synchronous speed. */
+  pole_pairs: number;
+  /** The motor's magnetic line: at twice the supply's frequency (2 × pole_pairs × rpm / 60),
+   *  whatever the load and the slip, of this peak (g) and phase (radians at time 0). */
+  supply_hz: number;
+  supply_g: number;
+  supply_phase: number;
 }
 
 /** The bearing's physics, drawn per pump (see the header). */
@@ -74,6 +89,9 @@ const RESONANCE_LOW_HZ = 1000;
 const RESONANCE_HIGH_SHARE = 0.4;
 const RESONANCE_DAMPING: [number, number] = [0.02, 0.08];
 const RESONANCE_GAIN: [number, number] = [0.3, 1];
+/** The driving motor: two-pole or four-pole (a pump's speed range, 1,500–3,600 rpm, is theirs;
+ *  on a variable-speed drive the supply follows the speed). */
+const POLE_PAIRS: [number, number] = [1, 2];
 /** Bearing defect orders (multiples of shaft speed): BPFO, BPFI, BSF, FTF. */
 export interface BearingOrders {
   bpfo: number;
@@ -137,5 +155,13 @@ export function drawPump(ranges: PumpRanges, random: Random): PumpParameters {
   }));
   const strongest = Math.max(...resonances.map((r) => r.gain));
   for (const r of resonances) r.gain /= strongest;
-  return { ...parameters, outer_defect_rad, inner_defect_rad, resonances };
+  // The motor, from a generator of its own seeded by a phase drawn above, so that every other
+  // draw (the pump's and the windows' after it) stays what it was without the motor's line.
+  const motor = new Random(Math.floor((parameters.phases[4] / (2 * Math.PI)) * 2 ** 32) >>> 0);
+  const pole_pairs = motor.integer(...POLE_PAIRS);
+  const supply_hz = (2 * pole_pairs * parameters.rpm) / 60;
+  const velocity = motor.uniform(...ranges.supply_mm_s) / 1000;
+  const supply_g = (Math.SQRT2 * 2 * Math.PI * supply_hz * velocity) / STANDARD_GRAVITY_M_S2;
+  const supply_phase = motor.uniform(0, 2 * Math.PI);
+  return { ...parameters, outer_defect_rad, inner_defect_rad, resonances, pole_pairs, supply_hz, supply_g, supply_phase };
 }

@@ -7,6 +7,11 @@
 //   windows (0.2 %) and drifts within one (a random walk over segments of the window, its peak
 //   excursion 0.2–0.5 %). Every shaft-locked line and every defect rate follows the drift.
 // - Lines: 1× (imbalance), 2× (misalignment), 3×, vane-pass and its second harmonic.
+// - The motor's magnetic line: the pull between stator and rotor pulsates twice a cycle of the
+//   supply, at 2 × pole pairs × the synchronous speed, a few tenths of a mm/s on a healthy motor.
+//   It keeps the supply's frequency whatever the load, the slip and the drift, so it sits beside
+//   a running-speed harmonic, a slip apart (a two-pole motor's beside 2×, the misalignment's
+//   line; a four-pole one's beside 4×): lines the firmware's speed and 2× must not mistake.
 // - Bearing defects: each defect is struck at its kinematic rate (BPFO, BPFI, 2×BSF: the element
 //   hits both races once per spin) times (1 − s): the rolling elements slip, s drawn per pump in
 //   1–2 %; and each interval between impacts varies at random by 1–2 % of the period, the
@@ -36,7 +41,7 @@
 
 import { severity, type Degradation } from "./degradation.js";
 import {
-  addLines, addPinkNoise, addRing, drift, fastestShaftHz, loadRing, normals, SENSOR_NOISE_G_PER_SQRT_HZ, setLine, shaftHzAt, shaftTurns, workFor,
+  addLines, addPinkNoise, addRing, drift, fastestShaftHz, loadRing, normals, SENSOR_NOISE_G_PER_SQRT_HZ, setLine, setSupplyLine, shaftHzAt, shaftTurns, workFor,
 } from "./pump-kernels.js";
 import { loadZone, resonanceHz, type BearingOrders, type PumpParameters } from "./pump-params.js";
 import type { Random } from "./random.js";
@@ -135,6 +140,9 @@ export class PumpModel {
     if (this.orders !== undefined) this.addBearingDefects(count, sampleRateHz, timeMs);
     const cavitation = this.level("cavitation", timeMs);
     if (cavitation > 0) this.addCavitation(window, count, CAVITATION_G_MAX * cavitation);
+    // The motor's magnetic line keeps the supply's time, not the shaft's.
+    const supplyTurns = (p.supply_hz * timeMs) / 1000;
+    setSupplyLine(p.supply_hz, p.supply_g, p.supply_phase + 2 * Math.PI * (supplyTurns - Math.floor(supplyTurns)));
     setLine(0, 1, p.imbalance_g + IMBALANCE_G_MAX * imbalance + MISALIGNMENT_1X_G_MAX * misalignment, p.phases[0]);
     setLine(1, 2, p.misalignment_g + MISALIGNMENT_2X_G_MAX * misalignment, p.phases[1]);
     setLine(2, 3, THIRD_ORDER_SHARE * p.misalignment_g + MISALIGNMENT_3X_G_MAX * misalignment, p.phases[2]);

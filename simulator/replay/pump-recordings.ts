@@ -4,7 +4,7 @@
 // the tests that hold the diagnosis across rates, speeds and bearings.
 
 import { PumpModel } from "../physics/pump.js";
-import { bearingOrders, drawPump } from "../physics/pump-params.js";
+import { bearingOrders, drawPump, SUPPLY_MM_S_DEFAULT } from "../physics/pump-params.js";
 import { Random } from "../physics/random.js";
 import type { FaultKind } from "../physics/degradation.js";
 
@@ -19,6 +19,8 @@ export interface PumpRecording {
   samples: Float32Array;
   /** The pump's mean shaft speed (Hz). */
   shaftHz: number;
+  /** Where its motor's magnetic line lies (Hz), twice the supply's frequency. */
+  supplyHz: number;
 }
 
 /** A recording of `seconds` (default: 100 shaft turns, 4 s at least) of a pump whose shaft turns
@@ -28,6 +30,8 @@ export interface PumpRecording {
 export function pumpRecording(options: {
   rateHz: number; shaftHz: number; geometry: [number, number, number, number];
   kind: FaultKind | "none"; seed: number; severityTimeMs?: number; seconds?: number;
+  /** The motor's magnetic line's RMS velocity range, mm/s (default SUPPLY_MM_S_DEFAULT; [0, 0]: none). */
+  supplyMmS?: [number, number];
 }): PumpRecording {
   const { rateHz, shaftHz, geometry, kind, seed } = options;
   const random = new Random(seed);
@@ -35,10 +39,10 @@ export function pumpRecording(options: {
   const model = new PumpModel(drawPump({
     rpm: [(shaftHz * 60) / 0.985, (shaftHz * 60) / 0.985], vanes: [5, 7], slip: [0.01, 0.02], load: [0.7, 0.8],
     imbalance_g: [0.005 * scale, 0.03 * scale], misalignment_g: [0.003 * scale, 0.015 * scale],
-    vane_pass_g: [0.03 * scale, 0.12 * scale], noise_g: [0.01, 0.03],
+    vane_pass_g: [0.03 * scale, 0.12 * scale], noise_g: [0.01, 0.03], supply_mm_s: options.supplyMmS ?? SUPPLY_MM_S_DEFAULT,
   }, random), random, kind === "none" ? [] : [{ kind, onsetMs: 0, failureMs: 1000 }], bearingOrders(geometry));
   const seconds = options.seconds ?? Math.max(SECONDS_MIN, TURNS_MIN / shaftHz);
   const samples = new Float32Array(Math.round(seconds * rateHz));
   model.sample(samples, rateHz, options.severityTimeMs ?? 400);
-  return { samples, shaftHz: model.shaftHz };
+  return { samples, shaftHz: model.shaftHz, supplyHz: model.parameters.supply_hz };
 }

@@ -2,7 +2,7 @@
 // and checked field by field, so a typo is an error that names the field, not a silent default.
 
 import fs from "node:fs";
-import type { PumpRanges } from "../physics/pump-params.js";
+import { SUPPLY_MM_S_DEFAULT, type PumpRanges } from "../physics/pump-params.js";
 import type { NetworkSpec } from "../net/network.js";
 import { FAULT_KINDS, type FaultAssignment, type FaultKind } from "../physics/degradation.js";
 import { isValidId } from "../../protocol/topics.js";
@@ -127,8 +127,10 @@ export class ScenarioError extends Error {
 }
 
 const RANGE_KEYS: (keyof PumpRanges)[] = [
-  "rpm", "vanes", "slip", "load", "imbalance_g", "misalignment_g", "vane_pass_g", "noise_g",
+  "rpm", "vanes", "slip", "load", "imbalance_g", "misalignment_g", "vane_pass_g", "noise_g", "supply_mm_s",
 ];
+/** The ranges "pump" may leave out, and what they then are. */
+const RANGE_DEFAULTS: Partial<PumpRanges> = { supply_mm_s: SUPPLY_MM_S_DEFAULT };
 const TOP_KEYS = [
   "name", "seed", "tenant", "start", "days", "pumps", "interval_s", "sample_rate_hz", "window", "acquisition_windows", "pump", "bearing", "broker_outages",
   "faults", "expectations", "campaigns", "network", "power_cuts", "devices_per_connection", "service", "pump_types",
@@ -308,8 +310,9 @@ function pumpRanges(source: string, value: unknown, field: string, fallback?: Pu
     if (!RANGE_KEYS.includes(key as keyof PumpRanges)) fail(source, `unknown field "${field}.${key}" (known: ${RANGE_KEYS.join(", ")})`);
   }
   const given = value as Record<string, unknown>;
+  const defaults = fallback ?? RANGE_DEFAULTS;
   return Object.fromEntries(RANGE_KEYS.map((key) => [key,
-    given[key] === undefined && fallback !== undefined ? fallback[key] : range(source, given[key], `${field}.${key}`)])) as unknown as PumpRanges;
+    given[key] === undefined && defaults[key] !== undefined ? defaults[key] : range(source, given[key], `${field}.${key}`)])) as unknown as PumpRanges;
 }
 
 function bearingOf(source: string, value: unknown, field: string): [number, number, number, number] {

@@ -14,7 +14,7 @@ import { Firmware } from "../../host/runtime/firmware.js";
 import { MemoryStorage } from "../../host/storage/storage.js";
 import { decodeSenml, resolveSenml } from "../../protocol/senml.js";
 import { deviceConfig, measurementMs } from "../../simulator/fleet/pump-group.js";
-import { bearingOrders, drawPump } from "../../simulator/physics/pump-params.js";
+import { bearingOrders, drawPump, SUPPLY_MM_S_DEFAULT } from "../../simulator/physics/pump-params.js";
 import { PumpModel } from "../../simulator/physics/pump.js";
 import { Random } from "../../simulator/physics/random.js";
 import { loadScenario } from "../../simulator/scenario/scenario.js";
@@ -124,6 +124,7 @@ function simulatedPump(seed: number, shaftHz: number, kind: "outer_race" | "inne
   return new PumpModel(drawPump({
     rpm: [(shaftHz * 60) / 0.985, (shaftHz * 60) / 0.985], vanes: [5, 7], slip: [0.01, 0.02], load: [0.7, 0.8],
     imbalance_g: [0.005 * scale, 0.03 * scale], misalignment_g: [0.003 * scale, 0.015 * scale], vane_pass_g: [0.03 * scale, 0.12 * scale], noise_g: [0.01, 0.03],
+    supply_mm_s: SUPPLY_MM_S_DEFAULT,
   }, random), random, [{ kind, onsetMs: 0, failureMs: 1000 }], bearingOrders(BEARINGS["6205"]));
 }
 

@@ -13,7 +13,7 @@ import { decodeSenml, encodeSenml, resolveSenml, type SenmlRecord } from "../../
 import { readFramedSenml, type SenmlSink } from "../../protocol/senml-reader.js";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../../simulator/net/broker.js";
 import { PumpModel } from "../../simulator/physics/pump.js";
-import { drawPump, bearingOrders } from "../../simulator/physics/pump-params.js";
+import { drawPump, bearingOrders, SUPPLY_MM_S_DEFAULT } from "../../simulator/physics/pump-params.js";
 import { Random } from "../../simulator/physics/random.js";
 import { RecordingHost } from "../../host/runtime/harness-hosts.js";
 import { releaseFirmware } from "../support/firmware.js";
@@ -67,7 +67,7 @@ const DEVICE_LABEL: [unknown, unknown] = [-2, `${DEVICE}:`];
 async function firmwarePayloads(count: number): Promise<Uint8Array[]> {
   const scenario = { rate: 12_800, window: 4096 };
   const random = Random.forItem(3, 7);
-  const model = new PumpModel(drawPump({ rpm: [1500, 3000], vanes: [5, 7], slip: [0.01, 0.03], load: [0.6, 1], imbalance_g: [0.005, 0.03], misalignment_g: [0.003, 0.015], vane_pass_g: [0.03, 0.12], noise_g: [0.01, 0.03] }, random), random, [], bearingOrders([9, 7.94, 39.04, 0]));
+  const model = new PumpModel(drawPump({ rpm: [1500, 3000], vanes: [5, 7], slip: [0.01, 0.03], load: [0.6, 1], imbalance_g: [0.005, 0.03], misalignment_g: [0.003, 0.015], vane_pass_g: [0.03, 0.12], noise_g: [0.01, 0.03], supply_mm_s: SUPPLY_MM_S_DEFAULT }, random), random, [], bearingOrders([9, 7.94, 39.04, 0]));
   const host = new RecordingHost();
   const firmware = await Firmware.instantiate(await releaseFirmware(), host);
   firmware.init(encodeFirmwareConfig({ device: DEVICE, rate_hz: scenario.rate, window: scenario.window, units: "g", rpm: model.parameters.rpm, vanes: model.parameters.vanes, bearing: [9, 7.94, 39.04, 0] }));

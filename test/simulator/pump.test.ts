@@ -11,7 +11,7 @@ import FFT from "fft.js";
 import { describe, expect, it } from "vitest";
 import { FAULT_KINDS, type Degradation } from "../../simulator/physics/degradation.js";
 import { ADC_STEP_G, KERNELS_WASM } from "../../simulator/physics/pump-kernels.js";
-import { bearingOrders, drawPump, loadZone, loadZoneHalfAngle, resonanceHz, type PumpRanges } from "../../simulator/physics/pump-params.js";
+import { bearingOrders, drawPump, loadZone, loadZoneHalfAngle, resonanceHz, STANDARD_GRAVITY_M_S2, type PumpRanges } from "../../simulator/physics/pump-params.js";
 import { PumpModel } from "../../simulator/physics/pump.js";
 import { Random } from "../../simulator/physics/random.js";
 import { loadScenario } from "../../simulator/scenario/scenario.js";
@@ -66,11 +66,12 @@ describe("PumpModel.sample is fixed by the seed", () => {
 });
 
 /** The first 16 hex digits of each hash, from this model: slipping elements, load zones, 2–3
- *  resonances, speed drift within the window and the sensor's noise and converter. (The model
- *  before it, whose impacts came at the firmware's own defect rates through one resonance, gave
- *  other bytes: its hashes went with it.) */
-const EXPECTED_DEFAULT = ["9823607d93d54e86", "cb78b022effa1415", "c64ab04d3dc85192", "0c131497135184b7", "7824b5fa5bf8103f", "86e1a23ba799b806", "98560359bd9b21b5", "8f166abd303eeea9"];
-const EXPECTED_ODD = "0efc08ba11ea900f";
+ *  resonances, speed drift within the window, the motor's magnetic line and the sensor's noise
+ *  and converter. (The models before it gave other bytes: whose impacts came at the firmware's
+ *  own defect rates through one resonance, and the one without the motor's line, whose hashes
+ *  began 9823607d93d54e86 and 0efc08ba11ea900f.) */
+const EXPECTED_DEFAULT = ["d647bffb696f7232", "7c27ab8f4ce2ae92", "488338b7942a29dd", "0e6398535eacc841", "8f9fd549fad2aa1e", "be72f71207131808", "669795785fc600ee", "153e72ff976ecdfa"];
+const EXPECTED_ODD = "843778f6532c35bc";
 
 describe("the pump's bearing", () => {
   it("has 2 or 3 resonances anywhere from 1 kHz to 0.4 × the sample rate, each with its own damping (2–8 %) and gain", () => {
@@ -213,9 +214,52 @@ describe("running speed", () => {
   });
 });
 
+describe("the motor", () => {
+  it("is two-pole or four-pole, its magnetic line at 2 × pole pairs × the synchronous speed, of 0.05–0.5 mm/s RMS", () => {
+    const pairs = new Set<number>();
+    for (let i = 0; i < 200; i++) {
+      const p = drawPump(scenario.pump, Random.forItem(scenario.seed, i));
+      pairs.add(p.pole_pairs);
+      expect(p.supply_hz).toBe((2 * p.pole_pairs * p.rpm) / 60);
+      const velocityMmS = (p.supply_g * STANDARD_GRAVITY_M_S2 * 1000) / (Math.SQRT2 * 2 * Math.PI * p.supply_hz);
+      expect(velocityMmS).toBeGreaterThanOrEqual(0.05 - 1e-12);
+      expect(velocityMmS).toBeLessThan(0.5);
+    }
+    expect([...pairs].sort()).toEqual([1, 2]);
+  });
+
+  it("draws it apart from the pump's other parameters and the windows' randomness: without it, they are as they were", () => {
+    const silent = { ...scenario.pump, supply_mm_s: [0, 0] as [number, number] };
+    const [a, b] = [Random.forItem(scenario.seed, 3), Random.forItem(scenario.seed, 3)];
+    const [humming, quiet] = [drawPump(scenario.pump, a), drawPump(silent, b)];
+    expect(quiet.supply_g).toBe(0);
+    expect({ ...humming, supply_g: 0 }).toEqual(quiet);
+    expect(a.next()).toBe(b.next());
+  });
+
+  it("hums at the supply's frequency whatever the load and the slip: beside the shaft's harmonic, a slip apart, of the drawn peak", () => {
+    for (const index of [0, 1, 2, 3]) {
+      const random = new Random(40 + index);
+      const drawn = drawPump({ ...quietRanges, rpm: [1500, 3000], slip: [0.02, 0.03], load: [0.8, 1], supply_mm_s: [0.3, 0.3] }, random);
+      const window = new Float32Array(LONG);
+      const shaftHz = new PumpModel(drawn, random).sample(window, RATE_HZ, startMs);
+      const harmonicHz = 2 * drawn.pole_pairs * shaftHz;
+      // The slip puts the shaft's harmonic 1.6–3 % below the line: many bins apart at 0.2 Hz.
+      expect(drawn.supply_hz / harmonicHz - 1).toBeGreaterThan(0.015);
+      expect(Math.abs(strongest(window, 0.9 * drawn.supply_hz, 1.1 * drawn.supply_hz) - drawn.supply_hz)).toBeLessThanOrEqual(RATE_HZ / LONG / 8);
+      // A line of peak A over N samples under a Hann-less sum: |X| = A N / 2.
+      const amplitude = (2 * Math.sqrt(peakPower(window, drawn.supply_hz))) / LONG;
+      expect(Math.abs(amplitude / drawn.supply_g - 1), `pump ${index}`).toBeLessThan(0.02);
+    }
+  });
+});
+
+/** A pump that makes no sound: what remains is the sensor's. */
+const zero: [number, number] = [0, 0];
+const quietRanges: PumpRanges = { rpm: [1500, 1500], vanes: [5, 5], slip: zero, load: zero, imbalance_g: zero, misalignment_g: zero, vane_pass_g: zero, noise_g: zero, supply_mm_s: zero };
+
 describe("the sensor", () => {
-  const zero: [number, number] = [0, 0];
-  const quiet: PumpRanges = { rpm: [1500, 1500], vanes: [5, 5], slip: zero, load: zero, imbalance_g: zero, misalignment_g: zero, vane_pass_g: zero, noise_g: zero };
+  const quiet = quietRanges;
 
   it("reports whole steps of a 16-bit converter over ±16 g, clipped at full scale", () => {
     expect(ADC_STEP_G).toBe(2 ** -11);
