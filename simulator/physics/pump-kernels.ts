@@ -37,7 +37,7 @@ const PINK_RATE_HZ = 256;
  *
  *  (func "lines" (param window n)                  ;; n > 0
  *    load k01 k23 k4_ q01 q23 q4_ c01 c23 c4_ s01 s23 s4_ (v128 at 0, 16, ..., 176)
- *    loop: f64[window] += ((((s01.0 + s01.1) + s23.0) + s23.1) + s4_.0)
+ *    loop: f64[window] += (((((s01.0 + s01.1) + s23.0) + s23.1) + s4_.0) + s4_.1)
  *          t = c·k − s·q; s = s·k + c·q; c = t     (each pair)
  *          window += 8; until --n = 0)
  *  (func "ring" (param dst src n gain)             ;; f64[dst + i] += gain · f64[src + i]
@@ -159,6 +159,12 @@ function phasorPower(re: number, im: number, m: number): void {
 export function addLines(target: Float32Array, count: number, sampleRateHz: number): void {
   const p = lineParameters;
   p.fill(0);
+  // The supply's line turns at its own rate whatever the shaft does: one step for the window,
+  // and its phase at each segment's start the window's start phase plus its turns since.
+  const supplyStepRad = (2 * Math.PI * supplyHz) / sampleRateHz;
+  const supply = supplyHz < sampleRateHz / 2 ? supplyAmplitude : 0;
+  p[SUPPLY_LINE] = Math.cos(supplyStepRad);
+  p[6 + SUPPLY_LINE] = Math.sin(supplyStepRad);
   for (let k = 0; k < segments; k++) {
     const start = k * DRIFT_SEGMENT_SAMPLES;
     const end = Math.min(count, start + DRIFT_SEGMENT_SAMPLES);
@@ -166,13 +172,7 @@ export function addLines(target: Float32Array, count: number, sampleRateHz: numb
     const turns = segmentTurns[k] - Math.floor(segmentTurns[k]);
     const stepCos = Math.cos(stepRad), stepSin = Math.sin(stepRad);
     const atCos = Math.cos(2 * Math.PI * turns), atSin = Math.sin(2 * Math.PI * turns);
-    // The supply's line turns at its own rate whatever the shaft does: its phase at the
-    // segment's start is the window's start phase plus its turns since.
-    const supplyStepRad = (2 * Math.PI * supplyHz) / sampleRateHz;
     const supplyRad = supplyPhaseRad + supplyStepRad * start;
-    const supply = supplyHz < sampleRateHz / 2 ? supplyAmplitude : 0;
-    p[SUPPLY_LINE] = Math.cos(supplyStepRad);
-    p[6 + SUPPLY_LINE] = Math.sin(supplyStepRad);
     p[12 + SUPPLY_LINE] = supply * Math.cos(supplyRad);
     p[18 + SUPPLY_LINE] = supply * Math.sin(supplyRad);
     for (let l = 0; l < LINES; l++) {
