@@ -11,10 +11,10 @@ import FFT from "fft.js";
 import { describe, expect, it } from "vitest";
 import { FAULT_KINDS, type Degradation } from "../../simulator/physics/degradation.js";
 import { ADC_STEP_G, KERNELS_WASM } from "../../simulator/physics/pump-kernels.js";
-import { bearingOrders, drawPump, loadZone, loadZoneHalfAngle, resonanceHz, STANDARD_GRAVITY_M_S2, type PumpRanges } from "../../simulator/physics/pump-params.js";
+import { bearingOrders, drawPump, loadZone, loadZoneHalfAngle, resonanceHz, STANDARD_GRAVITY_M_S2, SUPPLY_MM_S_DEFAULT, type PumpRanges } from "../../simulator/physics/pump-params.js";
 import { PumpModel } from "../../simulator/physics/pump.js";
 import { Random } from "../../simulator/physics/random.js";
-import { loadScenario } from "../../simulator/scenario/scenario.js";
+import { loadScenario, parseScenario } from "../../simulator/scenario/scenario.js";
 
 const scenario = loadScenario(new URL("../../scenarios/default.json", import.meta.url).pathname);
 const startMs = Date.parse(scenario.start);
@@ -226,6 +226,14 @@ describe("the motor", () => {
       expect(velocityMmS).toBeLessThan(0.5);
     }
     expect([...pairs].sort()).toEqual([1, 2]);
+  });
+
+  it("is drawn from 0.05–0.5 mm/s where a scenario gives no range; a range it gives is checked like the others", () => {
+    const raw = JSON.parse(fs.readFileSync(new URL("../../scenarios/default.json", import.meta.url), "utf8")) as { pump: Record<string, unknown> };
+    expect(raw.pump.supply_mm_s).toBeUndefined();
+    expect(scenario.pump.supply_mm_s).toEqual(SUPPLY_MM_S_DEFAULT);
+    expect(parseScenario({ ...raw, pump: { ...raw.pump, supply_mm_s: [0, 0] } }).pump.supply_mm_s).toEqual([0, 0]);
+    expect(() => parseScenario({ ...raw, pump: { ...raw.pump, supply_mm_s: "loud" } }, "s.json")).toThrow(`s.json: "pump.supply_mm_s" must be [low, high]`);
   });
 
   it("draws it apart from the pump's other parameters and the windows' randomness: without it, they are as they were", () => {
