@@ -1,11 +1,11 @@
 // Time-domain features of one window: mean-removed RMS, peak, peak-to-peak, crest factor,
-// kurtosis and skewness. The mean and the extremes come from the window's one measuring pass
-// (sensor-health.ts measureWindow, which the sensor's tests read too); the moments about the
-// mean take a second pass, in f64 over f32 samples (the deviations of a window on a DC level
-// need f64, and f32 sums of 4,096 fourth powers would put kurtosis off by up to 1e-4). No
-// allocation.
+// kurtosis and skewness, all from the window's one measuring pass (sensor-health.ts
+// measureWindow, which the sensor's tests read too): the mean, the extremes, and the moments
+// about the mean from sums of powers about the first sample, in f64 over f32 samples (the
+// deviations of a window on a DC level need f64, and f32 sums of 4,096 fourth powers would put
+// kurtosis off by up to 1e-4). No allocation.
 
-import { measureWindow, windowMean, windowHigh, windowLow } from "./sensor-health";
+import { measureWindow, windowMean, windowHigh, windowLow, windowMoment2, windowMoment3, windowMoment4 } from "./sensor-health";
 
 export let feature_mean: f64 = 0.0;
 export let feature_rms: f64 = 0.0;
@@ -23,20 +23,9 @@ export function computeTimeFeatures(ptr: usize, count: i32, scale: f64): void {
   const mean = windowMean();
   const low = windowLow();
   const high = windowHigh();
-  let m2: f64 = 0.0;
-  let m3: f64 = 0.0;
-  let m4: f64 = 0.0;
-  const end = ptr + (<usize>count << 2);
-  for (let at = ptr; at < end; at += 4) {
-    const d = <f64>load<f32>(at) - mean;
-    const d2 = d * d;
-    m2 += d2;
-    m3 += d2 * d;
-    m4 += d2 * d2;
-  }
-  m2 /= <f64>count;
-  m3 /= <f64>count;
-  m4 /= <f64>count;
+  const m2 = windowMoment2();
+  const m3 = windowMoment3();
+  const m4 = windowMoment4();
   const rms = Math.sqrt(m2);
   const peak = Math.max(high - mean, mean - low);
 

@@ -115,8 +115,29 @@ let at_low: i32 = 0;
 /** Whether measureWindow() wrote the |second differences|, and the largest of them. */
 let differences_written: bool = false;
 let largest_second_difference: f64 = 0.0;
-/** The smallest non-zero change from one sample to the next: the converter's step, or more. */
+/** The smallest non-zero change from one sample to the next: the converter's step, or more
+ *  (Infinity for a constant window). Found by converterStep() when a test needs it, which few
+ *  windows' do: a pass of its own, not a share of every window's measuring pass. */
 let step: f32 = 0.0;
+let step_known: bool = false;
+
+/** The measured window's converter step (step), found on the first call after measureWindow():
+ *  an f32 difference, within half an f32 rounding (2^-25 relative) of the exact one. */
+function converterStep(): f32 {
+  if (step_known) return step;
+  let smallest: f32 = Infinity;
+  let previous = load<f32>(measured_ptr);
+  const end = measured_ptr + (<usize>measured_count << 2);
+  for (let at = measured_ptr + 4; at < end; at += 4) {
+    const x = load<f32>(at);
+    const change = Mathf.abs(x - previous);
+    if (change > 0.0 && change < smallest) smallest = change;
+    previous = x;
+  }
+  step = smallest;
+  step_known = true;
+  return smallest;
+}
 /** The window measureWindow() measured. */
 let measured_ptr: usize = 0;
 let measured_count: i32 = 0;
@@ -133,11 +154,10 @@ export function windowLow(): f64 {
 }
 
 /** One pass over the window, for the time features (features.ts) and the sensor's tests: the
- *  extremes and how many samples sit on each (a count restarts when a new extreme comes), the
- *  smallest change, and the variance about the first sample (shifted sums in f64, which keep
- *  their precision when a DC level dwarfs the vibration: f32 sums of 4,096 samples would lose
- *  12 bits of it). The comparisons are of f32 samples, in f32; the smallest change is an f32
- *  difference, within half an f32 rounding (2^-25 relative) of the exact one. The same pass
+ *  extremes and how many samples sit on each (a count restarts when a new extreme comes), and
+ *  the mean and the second to fourth moments from sums about the first sample (shifted sums in
+ *  f64, which keep their precision when a DC level dwarfs the vibration: f32 sums of 4,096
+ *  samples would lose 12 bits of it). The comparisons are of f32 samples, in f32. The same pass
  *  writes the |second differences| the spike test takes the median of
  *  (medianAbsSecondDifference), so the window is read once for both. */
 export function measureWindow(ptr: usize, count: i32): void {
@@ -147,12 +167,12 @@ export function measureWindow(ptr: usize, count: i32): void {
   const origin_wide = <f64>origin;
   let sum: f64 = 0.0;
   let sum_squares: f64 = 0.0;
+  let sum_cubes: f64 = 0.0;
+  let sum_fourths: f64 = 0.0;
   let top = origin;
   let bottom = origin;
   let on_top = 0;
   let on_bottom = 0;
-  let smallest: f32 = Infinity;
-  let previous = origin;
   // The second differences x[i−2] − 2x[i−1] + x[i], from i = 2 on, into the analysis's free
   // scratch at i − 2 and tallied for the selection's first pass. In f64, where the difference of
   // f32 samples is exact before its one rounding to f32: in f32 a smooth signal's difference
@@ -172,8 +192,11 @@ export function measureWindow(ptr: usize, count: i32): void {
     const x = load<f32>(at);
     const wide = <f64>x;
     const shifted = wide - origin_wide;
+    const square = shifted * shifted;
     sum += shifted;
-    sum_squares += shifted * shifted;
+    sum_squares += square;
+    sum_cubes += square * shifted;
+    sum_fourths += square * square;
     // Most samples lie strictly between the extremes: one comparison each, the rest only when
     // it holds.
     if (x >= top) {
@@ -190,9 +213,6 @@ export function measureWindow(ptr: usize, count: i32): void {
       }
       on_bottom++;
     }
-    const change = Mathf.abs(x - previous);
-    if (change > 0.0 && change < smallest) smallest = change;
-    previous = x;
     if (at >= differences_from) {
       const d = <f32>Math.abs(before - 2.0 * here + wide);
       store<f32>(at + to_scratch, d);
@@ -207,11 +227,32 @@ export function measureWindow(ptr: usize, count: i32): void {
   low = bottom;
   at_high = on_top;
   at_low = on_bottom;
-  step = smallest;
+  step_known = false;
   peak_abs = <f64>max(Mathf.abs(top), Mathf.abs(bottom));
-  const shifted_mean = sum / <f64>count;
-  mean = origin_wide + shifted_mean;
-  deviation = Math.sqrt(Math.max(0.0, sum_squares / <f64>count - shifted_mean * shifted_mean));
+  const n = <f64>count;
+  const c = sum / n; // the mean about the first sample
+  const s2 = sum_squares / n, s3 = sum_cubes / n, s4 = sum_fourths / n;
+  const c2 = c * c;
+  mean = origin_wide + c;
+  central2 = Math.max(0.0, s2 - c2);
+  central3 = s3 - 3.0 * c * s2 + 2.0 * c2 * c;
+  central4 = Math.max(0.0, s4 - 4.0 * c * s3 + 6.0 * c2 * s2 - 3.0 * c2 * c2);
+  deviation = Math.sqrt(central2);
+}
+
+/** The window's second, third and fourth moments about its mean, as measureWindow() found them
+ *  (from its sums about the first sample). */
+let central2: f64 = 0.0;
+let central3: f64 = 0.0;
+let central4: f64 = 0.0;
+export function windowMoment2(): f64 {
+  return central2;
+}
+export function windowMoment3(): f64 {
+  return central3;
+}
+export function windowMoment4(): f64 {
+  return central4;
 }
 
 /** Samples piled up on an extreme that lies within the body of the signal: a rail. Under a
@@ -224,7 +265,7 @@ function railed(extreme: f64, at: i32, count: i32): bool {
   if (!(z <= body_z)) return false;
   const others = <f64>(at - 1);
   if (others < 1.0) return false;
-  const ln_lambda = Math.log(<f64>count * <f64>step / deviation) - 0.5 * z * z - LN_SQRT_2PI;
+  const ln_lambda = Math.log(<f64>count * <f64>converterStep() / deviation) - 0.5 * z * z - LN_SQRT_2PI;
   const ln_others = Math.log(others);
   if (!(ln_others > ln_lambda)) return false;
   return others * (1.0 + ln_lambda - ln_others) <= Math.log(FALSE_ALARM / 2.0);
@@ -273,9 +314,12 @@ function spiky(ptr: usize, count: i32): bool {
   // bound already puts the threshold at or above the largest second difference, no sample is a
   // spike, and the median itself need not be found. A sound window's largest is a few times
   // its median, well inside the factor of about 16 this leaves.
-  const floor = Math.max(selectOctaveFloor((count - 3) >> 1), STEP_MEDIAN_SHARE * <f64>step);
+  const octave_floor = selectOctaveFloor((count - 3) >> 1);
+  if (!(largest_second_difference > octave_floor * spike_ratio)) return false; // the step only raises it
+  const step_floor = STEP_MEDIAN_SHARE * <f64>converterStep();
+  const floor = Math.max(octave_floor, step_floor);
   if (!(largest_second_difference > floor * spike_ratio)) return false;
-  const median = Math.max(medianAbsSecondDifference(count), STEP_MEDIAN_SHARE * <f64>step);
+  const median = Math.max(medianAbsSecondDifference(count), step_floor);
   const threshold = median * spike_ratio;
   if (!(largest_second_difference > threshold)) return false; // no candidate: no scan
   const band = median * band_ratio;
