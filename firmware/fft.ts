@@ -1,12 +1,14 @@
 // Real-input FFT for power-of-two sizes FFT_SIZE_MIN..FFT_SIZE_MAX (16..8192), the numeric core of the
 // vibration spectrum. An N-point real FFT is an N/2-point complex FFT over the samples packed as
 // z[n] = x[2n] + i·x[2n+1], followed by a split step that separates the even and odd halves.
-// The complex FFT is decimation in time over bit-reversed data: a first pass of twiddle-free
-// 4-point DFTs (8-point ones, whose only multiplications are by cos(π/4), when log2(N/2) is
-// odd), then radix-4 stages, each one's angle 0 without multiplications. fftInit() builds the
-// only tables (a quarter-wave cosine and a bit-reversal permutation, for the largest size) once;
-// smaller sizes reuse them by striding and shifting, and a radix-4 stage multiplies its W² and
-// W³ out of W (read from the cosine) once per angle, so nothing is allocated afterwards.
+// The complex FFT is decimation in time over bit-reversed data, in radix-8 stages (8-point DFTs,
+// whose only multiplications inside are by cos(π/4)) where the doublings left are a multiple of
+// three and radix-4 stages before them otherwise: as few passes over the data as the size
+// allows, each stage's angle 0 without multiplications (the first stage has no other).
+// fftInit() builds the only tables (a quarter-wave cosine and a bit-reversal permutation, for
+// the largest size) once; smaller sizes reuse them by striding and shifting, and a stage
+// multiplies its W², W³ … out of W (read from the cosine) once per angle, so nothing is
+// allocated afterwards.
 //
 // Precision: all in f32. Against a float64 DFT of gaussian noise (test/firmware/fft.test.ts) the
 // largest error of a bin is 2.8e-7 · RMS · √N at N = 64, 5.4e-7 at 4096 (ANALYSIS.md §2).
@@ -210,8 +212,9 @@ export function fftRealPlaced(ptr: usize, size: i32): i32 {
  *  whose first `filled` points (filled ≤ count/2) are the conjugates of the complex values at
  *  `source_ptr` and whose others are zero: the conjugate of count × the inverse FFT of those
  *  values, which is all a squared envelope |·|² needs. The same numbers as fftComplex over the
- *  zero-padded conjugates; for an even power of two, with the upper half of the input zero, the
- *  first stage reads its two non-zero inputs where they lie: no permutation, half the additions.
+ *  zero-padded conjugates; where the transform's first stage is radix 4 (every count but 8, 64,
+ *  512 and 4,096), with the upper half of the input zero, that stage reads its two non-zero
+ *  inputs where they lie: no permutation, half the additions.
  *  Returns `count`, or the statuses of fftComplex. */
 export function fftConjugateHalfFilled(source_ptr: usize, filled: i32, out_ptr: usize, count: i32): i32 {
   if (!isPowerOfTwo(count) || count < 4 || count > (FFT_SIZE_MAX >> 1)) return STATUS_BAD_ARGUMENT;
@@ -225,9 +228,10 @@ export function fftConjugateHalfFilled(source_ptr: usize, filled: i32, out_ptr: 
   if (ASSERTS) assert(count >= 4 && count <= (size_max_init >> 1), "conjugate FFT larger than its tables");
   const table = changetype<usize>(reversed);
   const shift = fftSlotShift(count);
-  if ((ctz<u32>(<u32>count) & 1) != 0) {
-    // An odd power of two: the values at their slots and zeros elsewhere, then the whole
-    // transform (its first pass takes eight points at a time, which this one would not save).
+  if (<i32>ctz<u32>(<u32>count) % 3 == 0) {
+    // A power of two whose stages are all radix 8 (twiddleStages): the values at their slots
+    // and zeros elsewhere, then the whole transform (its first stage takes eight points at a
+    // time, which this one would not save).
     let at = table; // slot g's index, g = 0 … count − 1
     let a = out_ptr;
     do {
@@ -303,45 +307,42 @@ function complexStages(p: usize, count: i32): void {
     const ar = load<f32>(p), ai = load<f32>(p, 4), br = load<f32>(p, 8), bi = load<f32>(p, 12);
     store<f32>(p, ar + br); store<f32>(p, ai + bi, 4);
     store<f32>(p, ar - br, 8); store<f32>(p, ai - bi, 12);
-  } else if ((ctz<u32>(<u32>count) & 1) != 0) {
-    // An odd power of two: 8-point DFTs first, their inputs in bit-reversed order x0, x4, x2, x6,
-    // x1, x5, x3, x7: 2-point DFTs of (x0, x4), (x2, x6), (x1, x5), (x3, x7), then a radix-4
-    // step whose twiddles are 1, and e^(−iπ/4), −i, e^(−3iπ/4) for the odd outputs.
-    const end = p + (<usize>count << 3);
-    const half_root: f32 = 0.70710678118654752; // cos(π/4)
-    let a = p;
-    do {
-      const l0r = load<f32>(a), l0i = load<f32>(a, 4), l1r = load<f32>(a, 8), l1i = load<f32>(a, 12);
-      const l2r = load<f32>(a, 16), l2i = load<f32>(a, 20), l3r = load<f32>(a, 24), l3i = load<f32>(a, 28);
-      const l4r = load<f32>(a, 32), l4i = load<f32>(a, 36), l5r = load<f32>(a, 40), l5i = load<f32>(a, 44);
-      const l6r = load<f32>(a, 48), l6i = load<f32>(a, 52), l7r = load<f32>(a, 56), l7i = load<f32>(a, 60);
-      // Even outputs: the 4-point DFT of the 2-point DFTs' sums.
-      const s0r = l0r + l1r, s0i = l0i + l1i, s2r = l2r + l3r, s2i = l2i + l3i;
-      const s1r = l4r + l5r, s1i = l4i + l5i, s3r = l6r + l7r, s3i = l6i + l7i;
-      const e0r = s0r + s2r, e0i = s0i + s2i, e1r = s0r - s2r, e1i = s0i - s2i;
-      const e2r = s1r + s3r, e2i = s1i + s3i, e3r = s1r - s3r, e3i = s1i - s3i;
-      store<f32>(a, e0r + e2r); store<f32>(a, e0i + e2i, 4);
-      store<f32>(a, e1r + e3i, 16); store<f32>(a, e1i - e3r, 20);
-      store<f32>(a, e0r - e2r, 32); store<f32>(a, e0i - e2i, 36);
-      store<f32>(a, e1r - e3i, 48); store<f32>(a, e1i + e3r, 52);
-      // Odd outputs: the differences, twiddled.
-      const d0r = l0r - l1r, d0i = l0i - l1i, d2r = l2i - l3i, d2i = l3r - l2r; // −i·(x2 − x6)
-      const d4r = l4r - l5r, d4i = l4i - l5i, d6r = l6r - l7r, d6i = l6i - l7i;
-      const d1r = (d4r + d4i) * half_root, d1i = (d4i - d4r) * half_root; // e^(−iπ/4)·(x1 − x5)
-      const d3r = (d6i - d6r) * half_root, d3i = -(d6r + d6i) * half_root; // e^(−3iπ/4)·(x3 − x7)
-      const o0r = d0r + d2r, o0i = d0i + d2i, o1r = d0r - d2r, o1i = d0i - d2i;
-      const o2r = d1r + d3r, o2i = d1i + d3i, o3r = d1r - d3r, o3i = d1i - d3i;
-      store<f32>(a, o0r + o2r, 8); store<f32>(a, o0i + o2i, 12);
-      store<f32>(a, o1r + o3i, 24); store<f32>(a, o1i - o3r, 28);
-      store<f32>(a, o0r - o2r, 40); store<f32>(a, o0i - o2i, 44);
-      store<f32>(a, o1r - o3i, 56); store<f32>(a, o1i + o3r, 60);
-      a += 64;
-    } while (a < end);
-    twiddleStages(p, count, 32);
   } else {
-    // The first stage's 4-point DFTs are all angle 0.
+    // The first stage's DFTs (4 or 8 points) are all angle 0.
     twiddleStages(p, count, 4);
   }
+}
+
+/** One 8-point DFT of twiddled inputs in bit-reversed order, l0 … l7 = y0, y4, y2, y6, y1, y5,
+ *  y3, y7: 2-point DFTs of (y0, y4), (y2, y6), (y1, y5), (y3, y7), then a radix-4 step whose
+ *  twiddles are 1 for the even outputs and 1, e^(−iπ/4), −i, e^(−3iπ/4) for the odd ones. Output
+ *  s (natural order) is stored at `o0` … `o7`. Inlined into the first pass of an odd power of two
+ *  (twiddle-free) and into the radix-8 stages. */
+// @ts-ignore: decorator
+@inline function radix8Butterfly(o0: usize, o1: usize, o2: usize, o3: usize, o4: usize, o5: usize, o6: usize, o7: usize,
+  l0r: f32, l0i: f32, l1r: f32, l1i: f32, l2r: f32, l2i: f32, l3r: f32, l3i: f32,
+  l4r: f32, l4i: f32, l5r: f32, l5i: f32, l6r: f32, l6i: f32, l7r: f32, l7i: f32): void {
+  const half_root: f32 = 0.70710678118654752; // cos(π/4)
+  // Even outputs: the 4-point DFT of the 2-point DFTs' sums.
+  const s0r = l0r + l1r, s0i = l0i + l1i, s2r = l2r + l3r, s2i = l2i + l3i;
+  const s1r = l4r + l5r, s1i = l4i + l5i, s3r = l6r + l7r, s3i = l6i + l7i;
+  const e0r = s0r + s2r, e0i = s0i + s2i, e1r = s0r - s2r, e1i = s0i - s2i;
+  const e2r = s1r + s3r, e2i = s1i + s3i, e3r = s1r - s3r, e3i = s1i - s3i;
+  store<f32>(o0, e0r + e2r); store<f32>(o0, e0i + e2i, 4);
+  store<f32>(o2, e1r + e3i); store<f32>(o2, e1i - e3r, 4);
+  store<f32>(o4, e0r - e2r); store<f32>(o4, e0i - e2i, 4);
+  store<f32>(o6, e1r - e3i); store<f32>(o6, e1i + e3r, 4);
+  // Odd outputs: the differences, twiddled.
+  const d0r = l0r - l1r, d0i = l0i - l1i, d2r = l2i - l3i, d2i = l3r - l2r; // −i·(y2 − y6)
+  const d4r = l4r - l5r, d4i = l4i - l5i, d6r = l6r - l7r, d6i = l6i - l7i;
+  const d1r = (d4r + d4i) * half_root, d1i = (d4i - d4r) * half_root; // e^(−iπ/4)·(y1 − y5)
+  const d3r = (d6i - d6r) * half_root, d3i = -(d6r + d6i) * half_root; // e^(−3iπ/4)·(y3 − y7)
+  const o0r = d0r + d2r, o0i = d0i + d2i, o1r = d0r - d2r, o1i = d0i - d2i;
+  const o2r = d1r + d3r, o2i = d1i + d3i, o3r = d1r - d3r, o3i = d1i - d3i;
+  store<f32>(o1, o0r + o2r); store<f32>(o1, o0i + o2i, 4);
+  store<f32>(o3, o1r + o3i); store<f32>(o3, o1i - o3r, 4);
+  store<f32>(o5, o0r - o2r); store<f32>(o5, o0i - o2i, 4);
+  store<f32>(o7, o1r - o3i); store<f32>(o7, o1i + o3r, 4);
 }
 
 /** One radix-4 butterfly of twiddled inputs x0…x3 (x1 from `c`, x2 from `b`: the data is
@@ -357,56 +358,144 @@ function complexStages(p: usize, count: i32): void {
   store<f32>(d, t1r - t3i); store<f32>(d, t1i + t3r, 4);
 }
 
-/** The radix-4 stages of complexStages from DFTs of `length` points up to `count`. */
+/** The stages of complexStages from DFTs of `length` points up to `count`: each merges the
+ *  DFTs of the stage before, of length/4 points to begin with, eight at a time (radix 8) where
+ *  the doublings left to `count` are a multiple of three, else four at a time (radix 4), so
+ *  that the data is read and written once per stage and the stages are as few as they can be:
+ *  four where radix 4 alone took five for 1,024 and 2,048 points, three for four at 512. */
 function twiddleStages(p: usize, count: i32, length: i32): void {
-  // Its loop quadruples `length` up to `count`, at most log4(FFT_SIZE_MAX) turns; each stage's
-  // angles j·size_max/length lie below a quarter turn, within the cosine table.
-  if (ASSERTS) assert(length >= 4 && count <= (size_max_init >> 1), "radix-4 stages larger than their tables");
+  // Its loop multiplies the merged length by 4 or 8 up to `count`, at most log4(FFT_SIZE_MAX)
+  // turns; each stage's angles j·size_max/merged lie below a quarter turn, within the cosine table.
+  if (ASSERTS) assert(length >= 4 && count <= (size_max_init >> 1), "radix stages larger than their tables");
+  for (let part = length >> 2; part < count;) {
+    if ((<i32>ctz<u32>(<u32>(count / part)) % 3) == 0) {
+      radix8Stage(p, count, part);
+      part <<= 3;
+    } else {
+      radix4Stage(p, count, part);
+      part <<= 2;
+    }
+  }
+}
+
+/** One radix-4 stage: merges four DFTs of `part` points (stored in the order r = 0, 2, 1, 3
+ *  because the data is bit-reversed) into one of 4·part, for every group up to `count`. Angle by
+ *  angle, so that a stage loads each twiddle once; every angle has at least one group. */
+function radix4Stage(p: usize, count: i32, part: i32): void {
   const end = p + (<usize>count << 3);
   const table = changetype<usize>(cosine);
   const quarter_table = size_max_init >> 2;
-  // Radix-4 stages: each merges four DFTs of length/4 points (stored in the order r = 0, 2, 1, 3
-  // because the data is bit-reversed) into one of `length` points. Angle by angle, so that a
-  // stage loads each twiddle once; every angle has at least one group (length ≤ count).
-  for (; length <= count; length <<= 2) {
-    const qb = <usize>length << 1; // a quarter of `length` points, in bytes
-    const lb = <usize>length << 3;
-    // Angle 0: W = 1, so the multiplications would give the same numbers; it skips them.
-    let a = p;
+  const length = part << 2;
+  const qb = <usize>part << 3; // a quarter of `length` points, in bytes
+  const lb = <usize>length << 3;
+  // Angle 0: W = 1, so the multiplications would give the same numbers; it skips them. The
+  // first stage (part 1) has no other angle, and its four points lie side by side.
+  let a = p;
+  if (part == 1) {
+    do {
+      radix4Butterfly(a, a + 8, a + 16, a + 24, load<f32>(a), load<f32>(a, 4), load<f32>(a, 16), load<f32>(a, 20),
+        load<f32>(a, 8), load<f32>(a, 12), load<f32>(a, 24), load<f32>(a, 28));
+      a += 32;
+    } while (a < end);
+    return;
+  }
+  do {
+    const b = a + qb, c = b + qb, d = c + qb;
+    const x0r = load<f32>(a), x0i = load<f32>(a, 4);
+    const x2r = load<f32>(b), x2i = load<f32>(b, 4);
+    const x1r = load<f32>(c), x1i = load<f32>(c, 4);
+    const x3r = load<f32>(d), x3i = load<f32>(d, 4);
+    radix4Butterfly(a, b, c, d, x0r, x0i, x1r, x1i, x2r, x2i, x3r, x3i);
+    a += lb;
+  } while (a < end);
+  // W = e^(−2πi·j/length): cos at table index j·stride, −sin at the mirrored index.
+  const stride_bytes = <usize>(size_max_init / length) << 2;
+  let cos_at = table + stride_bytes;
+  let sin_at = table + (<usize>quarter_table << 2) - stride_bytes;
+  const first_end = p + qb;
+  for (let first = p + 8; first < first_end; first += 8) {
+    const w1r = load<f32>(cos_at), w1i = -load<f32>(sin_at);
+    const w2r = w1r * w1r - w1i * w1i, w2i = w1r * w1i * 2;
+    const w3r = w1r * w2r - w1i * w2i, w3i = w1r * w2i + w1i * w2r;
+    a = first;
     do {
       const b = a + qb, c = b + qb, d = c + qb;
       const x0r = load<f32>(a), x0i = load<f32>(a, 4);
-      const x2r = load<f32>(b), x2i = load<f32>(b, 4);
-      const x1r = load<f32>(c), x1i = load<f32>(c, 4);
-      const x3r = load<f32>(d), x3i = load<f32>(d, 4);
+      const y2r = load<f32>(b), y2i = load<f32>(b, 4);
+      const y1r = load<f32>(c), y1i = load<f32>(c, 4);
+      const y3r = load<f32>(d), y3i = load<f32>(d, 4);
+      const x1r = y1r * w1r - y1i * w1i, x1i = y1r * w1i + y1i * w1r;
+      const x2r = y2r * w2r - y2i * w2i, x2i = y2r * w2i + y2i * w2r;
+      const x3r = y3r * w3r - y3i * w3i, x3i = y3r * w3i + y3i * w3r;
       radix4Butterfly(a, b, c, d, x0r, x0i, x1r, x1i, x2r, x2i, x3r, x3i);
       a += lb;
     } while (a < end);
-    // W = e^(−2πi·j/length): cos at table index j·stride, −sin at the mirrored index.
-    const stride_bytes = <usize>(size_max_init / length) << 2;
-    let cos_at = table + stride_bytes;
-    let sin_at = table + (<usize>quarter_table << 2) - stride_bytes;
-    const first_end = p + qb;
-    for (let first = p + 8; first < first_end; first += 8) {
-      const w1r = load<f32>(cos_at), w1i = -load<f32>(sin_at);
-      const w2r = w1r * w1r - w1i * w1i, w2i = w1r * w1i * 2;
-      const w3r = w1r * w2r - w1i * w2i, w3i = w1r * w2i + w1i * w2r;
-      a = first;
-      do {
-        const b = a + qb, c = b + qb, d = c + qb;
-        const x0r = load<f32>(a), x0i = load<f32>(a, 4);
-        const y2r = load<f32>(b), y2i = load<f32>(b, 4);
-        const y1r = load<f32>(c), y1i = load<f32>(c, 4);
-        const y3r = load<f32>(d), y3i = load<f32>(d, 4);
-        const x1r = y1r * w1r - y1i * w1i, x1i = y1r * w1i + y1i * w1r;
-        const x2r = y2r * w2r - y2i * w2i, x2i = y2r * w2i + y2i * w2r;
-        const x3r = y3r * w3r - y3i * w3i, x3i = y3r * w3i + y3i * w3r;
-        radix4Butterfly(a, b, c, d, x0r, x0i, x1r, x1i, x2r, x2i, x3r, x3i);
-        a += lb;
-      } while (a < end);
-      cos_at += stride_bytes;
-      sin_at -= stride_bytes;
-    }
+    cos_at += stride_bytes;
+    sin_at -= stride_bytes;
+  }
+}
+
+/** One radix-8 stage: merges eight DFTs of `part` points (stored in the bit-reversed order
+ *  r = 0, 4, 2, 6, 1, 5, 3, 7) into one of 8·part, for every group up to `count`, angle by angle
+ *  as radix4Stage does. W², W³ … W⁷ are multiplied out of W once per angle, as radix 4 takes
+ *  W² and W³. */
+function radix8Stage(p: usize, count: i32, part: i32): void {
+  const end = p + (<usize>count << 3);
+  const table = changetype<usize>(cosine);
+  const quarter_table = size_max_init >> 2;
+  const length = part << 3;
+  const sb = <usize>part << 3; // an eighth of `length` points, in bytes
+  const lb = <usize>length << 3;
+  // Angle 0: W = 1, no multiplications.
+  let a = p;
+  do {
+    const a1 = a + sb, a2 = a1 + sb, a3 = a2 + sb, a4 = a3 + sb, a5 = a4 + sb, a6 = a5 + sb, a7 = a6 + sb;
+    radix8Butterfly(a, a1, a2, a3, a4, a5, a6, a7,
+      load<f32>(a), load<f32>(a, 4), load<f32>(a1), load<f32>(a1, 4),
+      load<f32>(a2), load<f32>(a2, 4), load<f32>(a3), load<f32>(a3, 4),
+      load<f32>(a4), load<f32>(a4, 4), load<f32>(a5), load<f32>(a5, 4),
+      load<f32>(a6), load<f32>(a6, 4), load<f32>(a7), load<f32>(a7, 4));
+    a += lb;
+  } while (a < end);
+  const stride_bytes = <usize>(size_max_init / length) << 2;
+  let cos_at = table + stride_bytes;
+  let sin_at = table + (<usize>quarter_table << 2) - stride_bytes;
+  const first_end = p + sb;
+  for (let first = p + 8; first < first_end; first += 8) {
+    // Each power one product of two before it. (W⁴ read from the table instead cut the FFT's
+    // largest error at 4,096 points from 9.0e-7 to 5.8e-7 · RMS · √N, for 0.7 % more
+    // instructions a window: both far below an accelerometer's floor.)
+    const w1r = load<f32>(cos_at), w1i = -load<f32>(sin_at);
+    const w2r = w1r * w1r - w1i * w1i, w2i = w1r * w1i * 2;
+    const w3r = w1r * w2r - w1i * w2i, w3i = w1r * w2i + w1i * w2r;
+    const w4r = w2r * w2r - w2i * w2i, w4i = w2r * w2i * 2;
+    const w5r = w1r * w4r - w1i * w4i, w5i = w1r * w4i + w1i * w4r;
+    const w6r = w3r * w3r - w3i * w3i, w6i = w3r * w3i * 2;
+    const w7r = w3r * w4r - w3i * w4i, w7i = w3r * w4i + w3i * w4r;
+    a = first;
+    do {
+      // Slot k holds sub-DFT r(k) = 0, 4, 2, 6, 1, 5, 3, 7, twiddled by W^r(k).
+      const a1 = a + sb, a2 = a1 + sb, a3 = a2 + sb, a4 = a3 + sb, a5 = a4 + sb, a6 = a5 + sb, a7 = a6 + sb;
+      const y1r = load<f32>(a1), y1i = load<f32>(a1, 4);
+      const y2r = load<f32>(a2), y2i = load<f32>(a2, 4);
+      const y3r = load<f32>(a3), y3i = load<f32>(a3, 4);
+      const y4r = load<f32>(a4), y4i = load<f32>(a4, 4);
+      const y5r = load<f32>(a5), y5i = load<f32>(a5, 4);
+      const y6r = load<f32>(a6), y6i = load<f32>(a6, 4);
+      const y7r = load<f32>(a7), y7i = load<f32>(a7, 4);
+      radix8Butterfly(a, a1, a2, a3, a4, a5, a6, a7,
+        load<f32>(a), load<f32>(a, 4),
+        y1r * w4r - y1i * w4i, y1r * w4i + y1i * w4r,
+        y2r * w2r - y2i * w2i, y2r * w2i + y2i * w2r,
+        y3r * w6r - y3i * w6i, y3r * w6i + y3i * w6r,
+        y4r * w1r - y4i * w1i, y4r * w1i + y4i * w1r,
+        y5r * w5r - y5i * w5i, y5r * w5i + y5i * w5r,
+        y6r * w3r - y6i * w3i, y6r * w3i + y6i * w3r,
+        y7r * w7r - y7i * w7i, y7r * w7i + y7i * w7r);
+      a += lb;
+    } while (a < end);
+    cos_at += stride_bytes;
+    sin_at -= stride_bytes;
   }
 }
 
