@@ -16,6 +16,7 @@ import { LinkProxy } from "../../simulator/net/network.js";
 import { VirtualClock } from "../../simulator/physics/clock.js";
 import { Random } from "../../simulator/physics/random.js";
 import { releaseFirmware } from "../support/firmware.js";
+import { testPort } from "../support/ports.js";
 import { MOSQUITTO_MISSING_REASON, MOSQUITTO_PATH, startMosquitto, type Mosquitto } from "../support/mosquitto.js";
 import { tones } from "../support/signals.js";
 import { until } from "../support/wait.js";
@@ -97,7 +98,7 @@ describe("reconnect backoff", () => {
   });
 
   it("runs on the clock the link is given: no attempt until that clock reaches the delay", async () => {
-    let broker: EmbeddedBroker = await startEmbeddedBroker();
+    let broker: EmbeddedBroker = await startEmbeddedBroker({ port: await testPort() }); // restarted on it below
     cleanups.push(() => broker.close());
     const clock = new VirtualClock(Date.parse("2026-03-01T00:00:00Z"));
     const device = await Device.boot({
@@ -135,7 +136,7 @@ describe("reconnect backoff", () => {
 
 describe("broker restarted mid-run", () => {
   it("aedes: devices queue while it is down, reconnect with a new session and deliver everything once, in order", async () => {
-    let broker: EmbeddedBroker = await startEmbeddedBroker();
+    let broker: EmbeddedBroker = await startEmbeddedBroker({ port: await testPort() }); // restarted on it below
     cleanups.push(() => broker.close());
     const collector = await Collector.connect(broker.url, TENANT, { durable: true });
     cleanups.push(() => collector.close());

@@ -17,7 +17,8 @@ import { UpdateAgent } from "../../host/update/update-agent.js";
 import { unframe } from "../../protocol/framing.js";
 import { decodeEvent, decodeReply, decodeUpdateMessage, encodeCommand, encodeUpdateOffer } from "../../protocol/messages.js";
 import { ownerPolicy, provision, OPENSSL } from "../../operator/provision.js";
-import { freePortPair, MOSQUITTO_MISSING_REASON, MOSQUITTO_PATH, runMosquittoConfig } from "../support/mosquitto.js";
+import { MOSQUITTO_MISSING_REASON, MOSQUITTO_PATH, runMosquittoConfig } from "../support/mosquitto.js";
+import { testPort } from "../support/ports.js";
 import { agentOptions, deviceOptions, envelopeFor, NEW_IMAGE, OTHER_SIGNER, provisionedFlash } from "../support/update.js";
 import { until } from "../support/wait.js";
 
@@ -37,7 +38,7 @@ describe.skipIf(!READY)("refused commands over the provisioned broker", () => {
   beforeAll(async () => {
     directory = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-commands-"));
     fs.chmodSync(directory, 0o755);
-    const port = await freePortPair();
+    const port = await testPort(2); // certificates on the first, passwords on the second
     await provision({ tenant: "acme", devices: 1, out: directory, port, bind: "127.0.0.1", days: 2, waveform: "never" });
     broker = await runMosquittoConfig(path.join(directory, "mosquitto.conf"), port);
     const flash: Flash = provisionedFlash({});
@@ -114,7 +115,7 @@ describe.skipIf(!READY)("an update campaign on the provisioned broker", () => {
     const { parseScenario } = await import("../../simulator/scenario/scenario.js");
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-campaign-id-"));
     fs.chmodSync(directory, 0o755);
-    const port = await freePortPair();
+    const port = await testPort(2); // certificates on the first, passwords on the second
     await provision({ tenant: "demo", devices: 3, out: directory, port, bind: "127.0.0.1", days: 2 });
     const broker = await runMosquittoConfig(path.join(directory, "mosquitto.conf"), port);
     try {
@@ -138,7 +139,7 @@ describe.skipIf(!READY)("the password listener of the provisioned broker", () =>
   it("takes an identity's password over TLS under the same ACL, and refuses a wrong one", async () => {
     const directory = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-passwords-"));
     fs.chmodSync(directory, 0o755);
-    const port = await freePortPair();
+    const port = await testPort(2); // certificates on the first, passwords on the second
     await provision({ tenant: "acme", devices: 2, out: directory, port, bind: "127.0.0.1", days: 2 });
     const broker = await runMosquittoConfig(path.join(directory, "mosquitto.conf"), port);
     const clients: MqttClient[] = [];

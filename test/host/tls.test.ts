@@ -11,7 +11,8 @@ import { Collector } from "../../operator/collector.js";
 import { MqttLink } from "../../host/link/mqtt-link.js";
 import { MemoryOutbox } from "../../host/outbox/outbox.js";
 import { encodeCbor } from "../../protocol/cbor.js";
-import { freePort, MOSQUITTO_MISSING_REASON, MOSQUITTO_PATH, startMosquitto, type Mosquitto } from "../support/mosquitto.js";
+import { MOSQUITTO_MISSING_REASON, MOSQUITTO_PATH, startMosquitto, type Mosquitto } from "../support/mosquitto.js";
+import { testPort } from "../support/ports.js";
 import { createPki, OPENSSL, type Pki } from "../support/pki.js";
 
 const READY = MOSQUITTO_PATH !== undefined && OPENSSL !== undefined && fs.existsSync("/usr/bin/mosquitto_passwd");
@@ -31,7 +32,7 @@ describe.skipIf(!READY)("MQTT over TLS with a password", () => {
     execFileSync("/usr/bin/mosquitto_passwd", ["-c", "-b", passwords, "pump-1", "s3cret"]);
     execFileSync("/usr/bin/mosquitto_passwd", ["-b", passwords, "collector", "c0llect"]);
     for (const file of fs.readdirSync(directory)) fs.chmodSync(path.join(directory, file), 0o644);
-    const tlsPort = await freePort();
+    const tlsPort = await testPort();
     broker = await startMosquitto([
       `listener ${tlsPort} 127.0.0.1`,
       `cafile ${pki.caCert}`, `certfile ${server.cert}`, `keyfile ${server.key}`,

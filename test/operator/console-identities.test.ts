@@ -18,7 +18,8 @@ import { buildTopic } from "../../protocol/topics.js";
 import { simulate } from "../../simulator/fleet/fleet.js";
 import { parseScenario } from "../../simulator/scenario/scenario.js";
 import { CHROMIUM_MISSING_REASON, CHROMIUM_PATH, launchBrowser } from "../support/browser.js";
-import { freePortPair, MOSQUITTO_MISSING_REASON, MOSQUITTO_PATH, runMosquittoConfig } from "../support/mosquitto.js";
+import { MOSQUITTO_MISSING_REASON, MOSQUITTO_PATH, runMosquittoConfig } from "../support/mosquitto.js";
+import { testPort } from "../support/ports.js";
 
 const READY = MOSQUITTO_PATH !== undefined && OPENSSL !== undefined && CHROMIUM_PATH !== undefined;
 
@@ -30,7 +31,7 @@ describe.skipIf(!READY)("a tenant's console on a provisioned broker", () => {
   beforeAll(async () => {
     directory = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-console-"));
     fs.chmodSync(directory, 0o755); // mosquitto, run as root, reads its key as the mosquitto user
-    const port = await freePortPair();
+    const port = await testPort(2); // certificates on the first, passwords on the second
     await provision({ tenant: "acme", devices: 2, out: directory, port, bind: "127.0.0.1", days: 2 });
     await provision({ tenant: "beta", devices: 1, first: 100, out: directory, days: 2 });
     broker = await runMosquittoConfig(path.join(directory, "mosquitto.conf"), port);

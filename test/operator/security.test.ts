@@ -24,7 +24,8 @@ import { main } from "../../cli/main.js";
 import { simulate } from "../../simulator/fleet/fleet.js";
 import { MOSQUITTO_PASSWD, OPENSSL, provision, ProvisionError } from "../../operator/provision.js";
 import { parseScenario } from "../../simulator/scenario/scenario.js";
-import { freePortPair, MOSQUITTO_MISSING_REASON, MOSQUITTO_PATH, runMosquittoConfig } from "../support/mosquitto.js";
+import { MOSQUITTO_MISSING_REASON, MOSQUITTO_PATH, runMosquittoConfig } from "../support/mosquitto.js";
+import { testPort } from "../support/ports.js";
 import { createPki } from "../support/pki.js";
 import { until, untilValue } from "../support/wait.js";
 
@@ -90,7 +91,7 @@ describe.skipIf(!READY)("device identities against mosquitto with the provisione
   beforeAll(async () => {
     directory = fs.mkdtempSync(path.join(os.tmpdir(), "impeller-security-"));
     fs.chmodSync(directory, 0o755); // mosquitto, run as root, reads its key as the mosquitto user
-    port = await freePortPair();
+    port = await testPort(2); // certificates on the first, passwords on the second
     await provision({ tenant: "acme", devices: 2, out: directory, port, bind: "127.0.0.1", days: 2 });
     await provision({ tenant: "beta", devices: 1, first: 100, out: directory, days: 2 });
     if (process.env.SECURITY_DEBUG) fs.appendFileSync(path.join(directory, "mosquitto.conf"), "log_type all\n");

@@ -2,10 +2,12 @@
 // subscription finds its topic's message by lookup, a wildcard one by matching), clearing, and
 // a restart on the same persistence, as MQTT says; the process ends with end().
 
+import net from "node:net";
 import mqtt from "mqtt";
 import { afterEach, describe, expect, it } from "vitest";
 import { startEmbeddedBroker, type EmbeddedBroker } from "../../simulator/net/broker.js";
 import { until } from "../support/wait.js";
+import { testPort } from "../support/ports.js";
 
 const brokers: EmbeddedBroker[] = [];
 let barriers = 0;
@@ -55,7 +57,7 @@ describe.each([
   });
 
   it("forgets a retained message cleared with an empty payload and keeps the rest across a restart", async () => {
-    const first = await startEmbeddedBroker({ ownProcess });
+    const first = await startEmbeddedBroker({ ownProcess, port: await testPort() }); // restarted on it below
     await publishRetained(first.url, [["t/a/state", "A1"], ["t/a/state", "A2"], ["t/b/state", "B"], ["t/b/state", ""]]);
     await first.close();
     await expect(mqtt.connectAsync(first.url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 1000 })).rejects.toThrow();
@@ -75,5 +77,23 @@ describe("embedded broker in a process of its own", () => {
     await broker.end();
     await expect(mqtt.connectAsync(broker.url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 1000 })).rejects.toThrow();
     await expect(startEmbeddedBroker({ port: broker.port, persistence: broker.persistence })).rejects.toThrow(/exited/);
+  });
+});
+
+describe("the tests' ports (test/support/ports.ts)", () => {
+  it("come from below the kernel's ephemeral range, one after another, and skip a port something listens on", async () => {
+    const first = await testPort();
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(first + 1, "127.0.0.1", resolve));
+    try {
+      const second = await testPort();
+      expect(first).toBeGreaterThanOrEqual(20_000);
+      expect(second).toBeLessThan(32_768);
+      expect(second).toBe(first + 2); // first + 1 is taken
+      const pair = await testPort(2);
+      expect(pair).toBe(second + 1);
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
+    }
   });
 });

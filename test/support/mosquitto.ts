@@ -32,8 +32,7 @@ export interface MosquittoOptions {
   persistence?: boolean;
 }
 
-export { freePort } from "../../simulator/net/nats-cluster.js";
-import { freePort } from "../../simulator/net/nats-cluster.js";
+import { testPort } from "./ports.js";
 
 function portOpen(port: number): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
@@ -54,7 +53,7 @@ async function waitForPort(port: number, child: ChildProcess, timeoutMs: number,
 /** Starts mosquitto with `extraConfig` lines after a plain loopback listener. */
 export async function startMosquitto(extraConfig: string[] = [], options: MosquittoOptions = {}): Promise<Mosquitto> {
   if (MOSQUITTO_PATH === undefined) throw new Error(MOSQUITTO_MISSING_REASON);
-  const port = options.port ?? (await freePort());
+  const port = options.port ?? (await testPort());
   const directory = options.directory ?? fs.mkdtempSync(path.join(os.tmpdir(), "impeller-mosquitto-"));
   // Started as root, mosquitto drops to its own user: it must still write its persistence here.
   fs.chmodSync(directory, 0o777);
@@ -120,21 +119,3 @@ export async function runMosquittoConfig(file: string, port: number): Promise<{ 
   };
 }
 
-
-/** A free loopback port whose successor is free too (a provisioned broker listens on both:
- *  certificates on the first, passwords on the second). */
-export async function freePortPair(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = await freePort();
-    const next = net.createServer();
-    const free = await new Promise<boolean>((resolve) => {
-      next.once("error", () => resolve(false));
-      next.listen(port + 1, "127.0.0.1", () => resolve(true));
-    });
-    if (free) {
-      await new Promise<void>((resolve) => next.close(() => resolve()));
-      return port;
-    }
-  }
-  throw new Error("no two adjacent free loopback ports found");
-}
