@@ -316,38 +316,27 @@ function complexStages(p: usize, count: i32): void {
 /** One 8-point DFT of twiddled inputs in bit-reversed order, l0 … l7 = y0, y4, y2, y6, y1, y5,
  *  y3, y7: 2-point DFTs of (y0, y4), (y2, y6), (y1, y5), (y3, y7), then a radix-4 step whose
  *  twiddles are 1 for the even outputs and 1, e^(−iπ/4), −i, e^(−3iπ/4) for the odd ones. Output
- *  s (natural order) is stored at `o0` … `o7`. Inlined into the first pass of an odd power of two
- *  (twiddle-free) and into the radix-8 stages. */
+ *  s (natural order) is stored at `o0` … `o7`. Inlined into the radix-8 stages, at angle 0
+ *  (twiddle-free) and at the others. */
 // @ts-ignore: decorator
 @inline function radix8Butterfly(o0: usize, o1: usize, o2: usize, o3: usize, o4: usize, o5: usize, o6: usize, o7: usize,
   l0r: f32, l0i: f32, l1r: f32, l1i: f32, l2r: f32, l2i: f32, l3r: f32, l3i: f32,
   l4r: f32, l4i: f32, l5r: f32, l5i: f32, l6r: f32, l6i: f32, l7r: f32, l7i: f32): void {
   const half_root: f32 = 0.70710678118654752; // cos(π/4)
-  // Even outputs: the 4-point DFT of the 2-point DFTs' sums.
-  const s0r = l0r + l1r, s0i = l0i + l1i, s2r = l2r + l3r, s2i = l2i + l3i;
-  const s1r = l4r + l5r, s1i = l4i + l5i, s3r = l6r + l7r, s3i = l6i + l7i;
-  const e0r = s0r + s2r, e0i = s0i + s2i, e1r = s0r - s2r, e1i = s0i - s2i;
-  const e2r = s1r + s3r, e2i = s1i + s3i, e3r = s1r - s3r, e3i = s1i - s3i;
-  store<f32>(o0, e0r + e2r); store<f32>(o0, e0i + e2i, 4);
-  store<f32>(o2, e1r + e3i); store<f32>(o2, e1i - e3r, 4);
-  store<f32>(o4, e0r - e2r); store<f32>(o4, e0i - e2i, 4);
-  store<f32>(o6, e1r - e3i); store<f32>(o6, e1i + e3r, 4);
-  // Odd outputs: the differences, twiddled.
-  const d0r = l0r - l1r, d0i = l0i - l1i, d2r = l2i - l3i, d2i = l3r - l2r; // −i·(y2 − y6)
+  // Even outputs: the 4-point DFT of the 2-point DFTs' sums (y0 + y4, y1 + y5, y2 + y6, y3 + y7).
+  radix4Butterfly(o0, o2, o4, o6, l0r + l1r, l0i + l1i, l4r + l5r, l4i + l5i, l2r + l3r, l2i + l3i, l6r + l7r, l6i + l7i);
+  // Odd outputs: the 4-point DFT of the differences, twiddled by 1, e^(−iπ/4), −i, e^(−3iπ/4).
   const d4r = l4r - l5r, d4i = l4i - l5i, d6r = l6r - l7r, d6i = l6i - l7i;
-  const d1r = (d4r + d4i) * half_root, d1i = (d4i - d4r) * half_root; // e^(−iπ/4)·(y1 − y5)
-  const d3r = (d6i - d6r) * half_root, d3i = -(d6r + d6i) * half_root; // e^(−3iπ/4)·(y3 − y7)
-  const o0r = d0r + d2r, o0i = d0i + d2i, o1r = d0r - d2r, o1i = d0i - d2i;
-  const o2r = d1r + d3r, o2i = d1i + d3i, o3r = d1r - d3r, o3i = d1i - d3i;
-  store<f32>(o1, o0r + o2r); store<f32>(o1, o0i + o2i, 4);
-  store<f32>(o3, o1r + o3i); store<f32>(o3, o1i - o3r, 4);
-  store<f32>(o5, o0r - o2r); store<f32>(o5, o0i - o2i, 4);
-  store<f32>(o7, o1r - o3i); store<f32>(o7, o1i + o3r, 4);
+  radix4Butterfly(o1, o3, o5, o7,
+    l0r - l1r, l0i - l1i, // y0 − y4
+    (d4r + d4i) * half_root, (d4i - d4r) * half_root, // e^(−iπ/4)·(y1 − y5)
+    l2i - l3i, l3r - l2r, // −i·(y2 − y6)
+    (d6i - d6r) * half_root, -(d6r + d6i) * half_root); // e^(−3iπ/4)·(y3 − y7)
 }
 
-/** One radix-4 butterfly of twiddled inputs x0…x3 (x1 from `c`, x2 from `b`: the data is
- *  bit-reversed), its four outputs stored at a, b, c, d; inlined into both loops of
- *  twiddleStages, the one of angle 0 (no multiplications) and the general one. */
+/** One radix-4 butterfly of twiddled inputs x0…x3 (in a stage, x1 from `c` and x2 from `b`: the
+ *  data is bit-reversed), its four outputs stored at a, b, c, d: the 4-point DFT, inlined into
+ *  the radix-4 stages and twice into each 8-point DFT (radix8Butterfly). */
 // @ts-ignore: decorator
 @inline function radix4Butterfly(a: usize, b: usize, c: usize, d: usize, x0r: f32, x0i: f32, x1r: f32, x1i: f32, x2r: f32, x2i: f32, x3r: f32, x3i: f32): void {
   const t0r = x0r + x2r, t0i = x0i + x2i, t1r = x0r - x2r, t1i = x0i - x2i;
@@ -368,95 +357,59 @@ function twiddleStages(p: usize, count: i32, length: i32): void {
   // turns; each stage's angles j·size_max/merged lie below a quarter turn, within the cosine table.
   if (ASSERTS) assert(length >= 4 && count <= (size_max_init >> 1), "radix stages larger than their tables");
   for (let part = length >> 2; part < count;) {
+    // radixStage is inlined at each call, its radix a constant there: a copy per radix.
     if ((<i32>ctz<u32>(<u32>(count / part)) % 3) == 0) {
-      radix8Stage(p, count, part);
+      radixStage(p, count, part, 8);
       part <<= 3;
     } else {
-      radix4Stage(p, count, part);
+      radixStage(p, count, part, 4);
       part <<= 2;
     }
   }
 }
 
-/** One radix-4 stage: merges four DFTs of `part` points (stored in the order r = 0, 2, 1, 3
- *  because the data is bit-reversed) into one of 4·part, for every group up to `count`. Angle by
- *  angle, so that a stage loads each twiddle once; every angle has at least one group. */
-function radix4Stage(p: usize, count: i32, part: i32): void {
+/** One stage: merges `radix` (4 or 8) DFTs of `part` points into one of radix·part, for every
+ *  group up to `count`. The data is bit-reversed, so the sub-DFTs lie in the order r = 0, 2, 1, 3
+ *  (radix 4) or 0, 4, 2, 6, 1, 5, 3, 7 (radix 8). Angle by angle, so that a stage reads each
+ *  twiddle once and multiplies its powers W² … W^(radix−1) out of W once; every angle has at
+ *  least one group. */
+// @ts-ignore: decorator
+@inline function radixStage(p: usize, count: i32, part: i32, radix: i32): void {
   const end = p + (<usize>count << 3);
   const table = changetype<usize>(cosine);
   const quarter_table = size_max_init >> 2;
-  const length = part << 2;
-  const qb = <usize>part << 3; // a quarter of `length` points, in bytes
+  const length = part * radix;
+  const sb = <usize>part << 3; // from one sub-DFT to the next, in bytes
   const lb = <usize>length << 3;
-  // Angle 0: W = 1, so the multiplications would give the same numbers; it skips them. The
+  // Angle 0: W = 1, so the multiplications would give the same numbers; it skips them. A radix-4
   // first stage (part 1) has no other angle, and its four points lie side by side.
   let a = p;
-  if (part == 1) {
+  if (radix == 8) {
+    do {
+      const a1 = a + sb, a2 = a1 + sb, a3 = a2 + sb, a4 = a3 + sb, a5 = a4 + sb, a6 = a5 + sb, a7 = a6 + sb;
+      radix8Butterfly(a, a1, a2, a3, a4, a5, a6, a7,
+        load<f32>(a), load<f32>(a, 4), load<f32>(a1), load<f32>(a1, 4),
+        load<f32>(a2), load<f32>(a2, 4), load<f32>(a3), load<f32>(a3, 4),
+        load<f32>(a4), load<f32>(a4, 4), load<f32>(a5), load<f32>(a5, 4),
+        load<f32>(a6), load<f32>(a6, 4), load<f32>(a7), load<f32>(a7, 4));
+      a += lb;
+    } while (a < end);
+  } else if (part == 1) {
     do {
       radix4Butterfly(a, a + 8, a + 16, a + 24, load<f32>(a), load<f32>(a, 4), load<f32>(a, 16), load<f32>(a, 20),
         load<f32>(a, 8), load<f32>(a, 12), load<f32>(a, 24), load<f32>(a, 28));
       a += 32;
     } while (a < end);
     return;
-  }
-  do {
-    const b = a + qb, c = b + qb, d = c + qb;
-    const x0r = load<f32>(a), x0i = load<f32>(a, 4);
-    const x2r = load<f32>(b), x2i = load<f32>(b, 4);
-    const x1r = load<f32>(c), x1i = load<f32>(c, 4);
-    const x3r = load<f32>(d), x3i = load<f32>(d, 4);
-    radix4Butterfly(a, b, c, d, x0r, x0i, x1r, x1i, x2r, x2i, x3r, x3i);
-    a += lb;
-  } while (a < end);
-  // W = e^(−2πi·j/length): cos at table index j·stride, −sin at the mirrored index.
-  const stride_bytes = <usize>(size_max_init / length) << 2;
-  let cos_at = table + stride_bytes;
-  let sin_at = table + (<usize>quarter_table << 2) - stride_bytes;
-  const first_end = p + qb;
-  for (let first = p + 8; first < first_end; first += 8) {
-    const w1r = load<f32>(cos_at), w1i = -load<f32>(sin_at);
-    const w2r = w1r * w1r - w1i * w1i, w2i = w1r * w1i * 2;
-    const w3r = w1r * w2r - w1i * w2i, w3i = w1r * w2i + w1i * w2r;
-    a = first;
+  } else {
     do {
-      const b = a + qb, c = b + qb, d = c + qb;
-      const x0r = load<f32>(a), x0i = load<f32>(a, 4);
-      const y2r = load<f32>(b), y2i = load<f32>(b, 4);
-      const y1r = load<f32>(c), y1i = load<f32>(c, 4);
-      const y3r = load<f32>(d), y3i = load<f32>(d, 4);
-      const x1r = y1r * w1r - y1i * w1i, x1i = y1r * w1i + y1i * w1r;
-      const x2r = y2r * w2r - y2i * w2i, x2i = y2r * w2i + y2i * w2r;
-      const x3r = y3r * w3r - y3i * w3i, x3i = y3r * w3i + y3i * w3r;
-      radix4Butterfly(a, b, c, d, x0r, x0i, x1r, x1i, x2r, x2i, x3r, x3i);
+      const b = a + sb, c = b + sb, d = c + sb;
+      radix4Butterfly(a, b, c, d, load<f32>(a), load<f32>(a, 4), load<f32>(c), load<f32>(c, 4),
+        load<f32>(b), load<f32>(b, 4), load<f32>(d), load<f32>(d, 4));
       a += lb;
     } while (a < end);
-    cos_at += stride_bytes;
-    sin_at -= stride_bytes;
   }
-}
-
-/** One radix-8 stage: merges eight DFTs of `part` points (stored in the bit-reversed order
- *  r = 0, 4, 2, 6, 1, 5, 3, 7) into one of 8·part, for every group up to `count`, angle by angle
- *  as radix4Stage does. W², W³ … W⁷ are multiplied out of W once per angle, as radix 4 takes
- *  W² and W³. */
-function radix8Stage(p: usize, count: i32, part: i32): void {
-  const end = p + (<usize>count << 3);
-  const table = changetype<usize>(cosine);
-  const quarter_table = size_max_init >> 2;
-  const length = part << 3;
-  const sb = <usize>part << 3; // an eighth of `length` points, in bytes
-  const lb = <usize>length << 3;
-  // Angle 0: W = 1, no multiplications.
-  let a = p;
-  do {
-    const a1 = a + sb, a2 = a1 + sb, a3 = a2 + sb, a4 = a3 + sb, a5 = a4 + sb, a6 = a5 + sb, a7 = a6 + sb;
-    radix8Butterfly(a, a1, a2, a3, a4, a5, a6, a7,
-      load<f32>(a), load<f32>(a, 4), load<f32>(a1), load<f32>(a1, 4),
-      load<f32>(a2), load<f32>(a2, 4), load<f32>(a3), load<f32>(a3, 4),
-      load<f32>(a4), load<f32>(a4, 4), load<f32>(a5), load<f32>(a5, 4),
-      load<f32>(a6), load<f32>(a6, 4), load<f32>(a7), load<f32>(a7, 4));
-    a += lb;
-  } while (a < end);
+  // W = e^(−2πi·j/length): cos at table index j·stride, −sin at the mirrored index.
   const stride_bytes = <usize>(size_max_init / length) << 2;
   let cos_at = table + stride_bytes;
   let sin_at = table + (<usize>quarter_table << 2) - stride_bytes;
@@ -468,32 +421,47 @@ function radix8Stage(p: usize, count: i32, part: i32): void {
     const w1r = load<f32>(cos_at), w1i = -load<f32>(sin_at);
     const w2r = w1r * w1r - w1i * w1i, w2i = w1r * w1i * 2;
     const w3r = w1r * w2r - w1i * w2i, w3i = w1r * w2i + w1i * w2r;
-    const w4r = w2r * w2r - w2i * w2i, w4i = w2r * w2i * 2;
-    const w5r = w1r * w4r - w1i * w4i, w5i = w1r * w4i + w1i * w4r;
-    const w6r = w3r * w3r - w3i * w3i, w6i = w3r * w3i * 2;
-    const w7r = w3r * w4r - w3i * w4i, w7i = w3r * w4i + w3i * w4r;
     a = first;
-    do {
-      // Slot k holds sub-DFT r(k) = 0, 4, 2, 6, 1, 5, 3, 7, twiddled by W^r(k).
-      const a1 = a + sb, a2 = a1 + sb, a3 = a2 + sb, a4 = a3 + sb, a5 = a4 + sb, a6 = a5 + sb, a7 = a6 + sb;
-      const y1r = load<f32>(a1), y1i = load<f32>(a1, 4);
-      const y2r = load<f32>(a2), y2i = load<f32>(a2, 4);
-      const y3r = load<f32>(a3), y3i = load<f32>(a3, 4);
-      const y4r = load<f32>(a4), y4i = load<f32>(a4, 4);
-      const y5r = load<f32>(a5), y5i = load<f32>(a5, 4);
-      const y6r = load<f32>(a6), y6i = load<f32>(a6, 4);
-      const y7r = load<f32>(a7), y7i = load<f32>(a7, 4);
-      radix8Butterfly(a, a1, a2, a3, a4, a5, a6, a7,
-        load<f32>(a), load<f32>(a, 4),
-        y1r * w4r - y1i * w4i, y1r * w4i + y1i * w4r,
-        y2r * w2r - y2i * w2i, y2r * w2i + y2i * w2r,
-        y3r * w6r - y3i * w6i, y3r * w6i + y3i * w6r,
-        y4r * w1r - y4i * w1i, y4r * w1i + y4i * w1r,
-        y5r * w5r - y5i * w5i, y5r * w5i + y5i * w5r,
-        y6r * w3r - y6i * w3i, y6r * w3i + y6i * w3r,
-        y7r * w7r - y7i * w7i, y7r * w7i + y7i * w7r);
-      a += lb;
-    } while (a < end);
+    if (radix == 8) {
+      const w4r = w2r * w2r - w2i * w2i, w4i = w2r * w2i * 2;
+      const w5r = w1r * w4r - w1i * w4i, w5i = w1r * w4i + w1i * w4r;
+      const w6r = w3r * w3r - w3i * w3i, w6i = w3r * w3i * 2;
+      const w7r = w3r * w4r - w3i * w4i, w7i = w3r * w4i + w3i * w4r;
+      do {
+        // Slot k holds sub-DFT r(k) = 0, 4, 2, 6, 1, 5, 3, 7, twiddled by W^r(k).
+        const a1 = a + sb, a2 = a1 + sb, a3 = a2 + sb, a4 = a3 + sb, a5 = a4 + sb, a6 = a5 + sb, a7 = a6 + sb;
+        const y1r = load<f32>(a1), y1i = load<f32>(a1, 4);
+        const y2r = load<f32>(a2), y2i = load<f32>(a2, 4);
+        const y3r = load<f32>(a3), y3i = load<f32>(a3, 4);
+        const y4r = load<f32>(a4), y4i = load<f32>(a4, 4);
+        const y5r = load<f32>(a5), y5i = load<f32>(a5, 4);
+        const y6r = load<f32>(a6), y6i = load<f32>(a6, 4);
+        const y7r = load<f32>(a7), y7i = load<f32>(a7, 4);
+        radix8Butterfly(a, a1, a2, a3, a4, a5, a6, a7,
+          load<f32>(a), load<f32>(a, 4),
+          y1r * w4r - y1i * w4i, y1r * w4i + y1i * w4r,
+          y2r * w2r - y2i * w2i, y2r * w2i + y2i * w2r,
+          y3r * w6r - y3i * w6i, y3r * w6i + y3i * w6r,
+          y4r * w1r - y4i * w1i, y4r * w1i + y4i * w1r,
+          y5r * w5r - y5i * w5i, y5r * w5i + y5i * w5r,
+          y6r * w3r - y6i * w3i, y6r * w3i + y6i * w3r,
+          y7r * w7r - y7i * w7i, y7r * w7i + y7i * w7r);
+        a += lb;
+      } while (a < end);
+    } else {
+      do {
+        // Slot k holds sub-DFT r(k) = 0, 2, 1, 3, twiddled by W^r(k).
+        const b = a + sb, c = b + sb, d = c + sb;
+        const y2r = load<f32>(b), y2i = load<f32>(b, 4);
+        const y1r = load<f32>(c), y1i = load<f32>(c, 4);
+        const y3r = load<f32>(d), y3i = load<f32>(d, 4);
+        radix4Butterfly(a, b, c, d, load<f32>(a), load<f32>(a, 4),
+          y1r * w1r - y1i * w1i, y1r * w1i + y1i * w1r,
+          y2r * w2r - y2i * w2i, y2r * w2i + y2i * w2r,
+          y3r * w3r - y3i * w3i, y3r * w3i + y3i * w3r);
+        a += lb;
+      } while (a < end);
+    }
     cos_at += stride_bytes;
     sin_at -= stride_bytes;
   }
