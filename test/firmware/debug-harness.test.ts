@@ -49,6 +49,18 @@ describe("debug build internals", () => {
     }
   });
 
+  it("time features from the window's one pass (sums about its first sample) hold where that sample lies far out or the window sits on a DC level (relative 1e-8: finer than the f32 telemetry carries them in, 6e-8)", () => {
+    const random = new Random(11);
+    for (const [first, level] of [[1e5, 0], [-3e3, 0], [0, 1e4], [40, -250]]) {
+      const samples = Float32Array.from({ length: 4096 }, () => level + random.gaussian() * 0.3);
+      samples[0] = level + first;
+      const got = features(samples, 1);
+      const want = timeFeatures(samples, 1);
+      const expected = [want.mean, want.rms, want.peak, want.peakToPeak, want.crest, want.kurtosis, want.skewness];
+      got.forEach((value, index) => expect(Math.abs(value - expected[index])).toBeLessThanOrEqual(1e-8 * Math.max(1, Math.abs(expected[index]))));
+    }
+  });
+
   it("a constant signal has zero RMS and zero crest, kurtosis and skewness", () => {
     expect(features(new Float32Array(32).fill(2), 1)).toEqual([2, 0, 0, 0, 0, 0, 0]);
   });
