@@ -5,7 +5,9 @@
 // snapshots of K consecutive windows), with the manifest's speed and without it, against the
 // same record replayed as one continuous recording (what `impeller validate` runs). The same
 // vibration both ways: what changes is only whether the firmware may join the windows. Each
-// window's published speed is held against the stated one, as bench/wrong-rpm.bench.ts does.
+// window's published speed is held against the stated one, as bench/wrong-rpm.bench.ts does,
+// and the windows that end `unknown` with no speed measured (shaft_conf 0) are counted: a
+// configured speed no measurement confirmed names no defect where the race depends on it.
 // Run: npx tsx bench/windows-alone.bench.ts [--data ../shared/data] [--image build/firmware.wasm]
 //        [--interval 600] [--snapshot-windows 1]
 
@@ -49,7 +51,7 @@ function asSnapshots(samples: Float32Array, rateHz: number): { samples: Float32A
   return snapshotWindows(samples.subarray(0, count * snapshot), rateHz, starts, cutSnapshot(snapshot, WINDOW));
 }
 
-interface Tally { records: number; right: number; windows: number; windowsRight: number; otherRace: number; wrongRecords: number; normalsCalled: number; speedWithin: number; speedBeyondSlip: number }
+interface Tally { records: number; right: number; windows: number; windowsRight: number; otherRace: number; wrongRecords: number; normalsCalled: number; speedWithin: number; speedBeyondSlip: number; unknownUnmeasured: number }
 const tallies = new Map<string, Tally>();
 const ACQUISITIONS = ["continuous", "alone"] as const;
 const MODES = ["rpm given", "rpm measured"] as const;
@@ -74,8 +76,11 @@ for (const record of records) {
       // A speed the window measured (not one it was given, nor the range's middle it publishes
       // for none), further off than the slip: the defects are sought where they are not.
       const speedBeyondSlip = result.windows.filter((w) => w.features.shaft_conf > 0 && error(w) > SLIP).length;
+      // An abnormality named no defect because no measurement confirmed the speed (shaft_conf 0):
+      // a configured one carries its whole uncertainty, and the race read may depend on it.
+      const unknownUnmeasured = result.windows.filter((w) => w.fault === "unknown" && w.features.shaft_conf === 0).length;
       for (const key of [`${group}|${acquisition}|${mode}`, `all records|${acquisition}|${mode}`]) {
-        const t = tallies.get(key) ?? { records: 0, right: 0, windows: 0, windowsRight: 0, otherRace: 0, wrongRecords: 0, normalsCalled: 0, speedWithin: 0, speedBeyondSlip: 0 };
+        const t = tallies.get(key) ?? { records: 0, right: 0, windows: 0, windowsRight: 0, otherRace: 0, wrongRecords: 0, normalsCalled: 0, speedWithin: 0, speedBeyondSlip: 0, unknownUnmeasured: 0 };
         t.records++;
         if (result.summary.fault === expected) t.right++;
         t.windows += result.windows.length;
@@ -87,6 +92,7 @@ for (const record of records) {
         if (expected === "none" && result.summary.fault !== "none") t.normalsCalled++;
         t.speedWithin += speedWithin;
         t.speedBeyondSlip += speedBeyondSlip;
+        t.unknownUnmeasured += unknownUnmeasured;
         tallies.set(key, t);
       }
       verdicts.push(result.summary.fault === expected ? "+" : result.summary.fault.slice(0, 5));
@@ -106,7 +112,7 @@ for (const mode of MODES) {
       const t = tallies.get(`${group}|${acquisition}|${mode}`)!;
       console.log(`  ${group.padEnd(20)} ${acquisition.padEnd(10)} records right ${t.right} of ${t.records}; windows right ${t.windowsRight} of ${t.windows}; ` +
         `race records called the other race ${t.wrongRecords}, race windows ${t.otherRace}; normal records not none ${t.normalsCalled}; ` +
-        `speed within 0.5 % ${t.speedWithin}, measured beyond the slip ${t.speedBeyondSlip}`);
+        `speed within 0.5 % ${t.speedWithin}, measured beyond the slip ${t.speedBeyondSlip}; unknown with no speed measured ${t.unknownUnmeasured}`);
     }
   }
 }
