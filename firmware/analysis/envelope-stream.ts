@@ -16,6 +16,7 @@ import {
   bpfo_ln_p, bpfi_ln_p, bsf_ln_p, ftf_ln_p, bpfo_strength, bpfi_strength, bsf_strength, ftf_strength, bpfi_sidebands,
 } from "./evidence";
 import { machine, result } from "./machine";
+import { SPEED_HIGH_SHARE } from "./running-speed";
 import { window_samples, fft_size, raw, baseband, envelope, setRawEnds } from "./buffers";
 import { ASSERTS, holds } from "../assert";
 import { speed_bin_hz, speed_reference_z, speed_reference_hz, FAMILY_Z } from "../speed";
@@ -577,11 +578,17 @@ export function streamEvidence(points: i32): void {
   if (ASSERTS) assert(points > 0 && points <= stream_count && points <= stream_points, "a stream spectrum past the points held");
   const full = points >= stream_points;
   const take = full && averageDue();
+  // The window measured a speed further than the slip from the stream's, within a motor's slip
+  // range of it (further is another family's: an octave, the cage): one of the two estimates
+  // is off, and the shaft turns anywhere between them. A race that depends on where is named
+  // no more (defectsIn's scan, which only withholds a name).
+  const disagreement = Math.abs(result.shaft_hz / f - 1.0);
+  const disputed = result.speed_measured && disagreement > SLIP_MAX && disagreement <= SPEED_HIGH_SHARE - 1.0 ? disagreement : 0.0;
   bestReset();
   for (let j = 0; j < stream_bands; j++) {
     if (windowedSpectrum(bandPoints(j) + (<usize>(stream_count - points) << 2), points) < 0) return;
     setEnvelopeSpectrum(stream_rate_hz / <f64>points, points / 2, streamBandHz(j));
-    defectsIn(f);
+    defectsIn(f, disputed);
     bestTake(j);
     if (take) averageTake(j);
   }

@@ -393,9 +393,10 @@ let reading_ambiguous: bool = false;
  *  - both races are significant at some speed and neither by more than the speeds read, or
  *  - the wide zones put one race first and the speeds read one at a time the other.
  *  An ambiguous reading names no defect (diagnosis.ts); the evidence is the wide zones'. */
-export function defectsIn(f: f64): void {
+export function defectsIn(f: f64, disputed: f64 = 0.0): void {
   reading_ambiguous = false;
-  const steps = speed_tolerance > SLIP_MAX ? <i32>Math.ceil(speed_tolerance / SCAN_STEP) : 0;
+  const uncertainty = Math.max(speed_tolerance, disputed);
+  const steps = uncertainty > SLIP_MAX ? <i32>Math.ceil(uncertainty / SCAN_STEP) : 0;
   // A step must move the lowest defect line by a bin at least: in coarser bins neighbouring
   // speeds read the same bins, and the scan could not tell one speed from another.
   const lowest_hz = Math.min(machine.bpfo_order, Math.min(machine.bpfi_order, 2.0 * machine.bsf_order)) * f;

@@ -18,7 +18,7 @@ const SPEED_HARMONICS_SPAN: f64 = 10.0;
  *  the synchronous one or the nameplate's, at full load's slip, which a lightly loaded motor
  *  runs above by as much: synchronous = rated / (1 − slip). */
 const SPEED_LOW_SHARE: f64 = 0.94;
-const SPEED_HIGH_SHARE: f64 = 1.0 / SPEED_LOW_SHARE;
+export const SPEED_HIGH_SHARE: f64 = 1.0 / SPEED_LOW_SHARE;
 
 /** Relative uncertainty of the speed the defect zones allow for besides slip. */
 export let speed_tolerance: f64 = 0.0;
