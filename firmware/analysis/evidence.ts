@@ -386,8 +386,10 @@ let reading_ambiguous: bool = false;
 
 /** Every defect's evidence at shaft speed `f` in the envelope spectrum zoneLnP reads, each
  *  defect's harmonics sought within the slip and the speed's uncertainty. Where that uncertainty
- *  is larger than the slip (a configured speed no measurement confirmed: ±6.4 %), the spectrum
- *  is also read at speeds SCAN_STEP apart across it (ambiguousAcross), and the reading is
+ *  is larger than the slip (a configured speed no measurement confirmed: ±6.4 %), or `f` is
+ *  `disputed` (the relative gap to a speed the window measured, envelope-stream.ts: the zones
+ *  stay the speed's own), the spectrum is also read at speeds SCAN_STEP apart across the larger
+ *  of the two (ambiguousAcross), and the reading is
  *  ambiguous, its race depending on where in the uncertainty the speed lies (ANALYSIS.md §5, "A
  *  speed no measurement confirmed"), when either
  *  - both races are significant at some speed and neither by more than the speeds read, or
