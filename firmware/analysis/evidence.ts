@@ -410,6 +410,41 @@ export function defectsIn(f: f64, disputed: f64 = 0.0): void {
     const wide = strongestDefect(bpfo_ln_p, bpfi_ln_p, bsf_ln_p);
     reading_ambiguous = wide != scan_strongest && wide != DEFECT_ELEMENT && scan_strongest != DEFECT_ELEMENT;
   }
+  if (!reading_ambiguous && machine.shaft_hz_nominal <= 0.0 && 0.5 * f >= machine.shaft_hz_min) reading_ambiguous = octaveBelowDisagrees(f);
+}
+
+/** Whether the octave below `f` explains the lines better with the other race than `f` does
+ *  with the race it names (defectsAt's reading at `f` stands). Without a configured speed the
+ *  estimate's error is a whole factor, an octave above the shaft while a short acquisition
+ *  cannot yet tell the shaft from its second harmonic (ANALYSIS.md §4), and a whole factor does
+ *  not always keep the race: where twice BPFI lies within the slip of three times BPFO (a 6205:
+ *  10.83 and 10.755 times the shaft), an outer race read an octave high fills the inner race's
+ *  zones. Only a race named here is put in doubt (its probability below FINDING_ALPHA), and only
+ *  by a race below more significant than it by the two speeds read (Bonferroni): at the right
+ *  speed the octave below often reads some race too, more weakly. */
+function octaveBelowDisagrees(f: f64): bool {
+  const outer = bpfo_ln_p;
+  const inner = bpfi_ln_p;
+  const element = bsf_ln_p;
+  const outer_strength = bpfo_strength;
+  const inner_strength = bpfi_strength;
+  const element_strength = bsf_strength;
+  const sidebands = bpfi_sidebands;
+  defectsAt(0.5 * f);
+  const below_outer = bpfo_ln_p;
+  const below_inner = bpfi_ln_p;
+  bpfo_ln_p = outer;
+  bpfi_ln_p = inner;
+  bsf_ln_p = element;
+  bpfo_strength = outer_strength;
+  bpfi_strength = inner_strength;
+  bsf_strength = element_strength;
+  bpfi_sidebands = sidebands;
+  const here = strongestDefect(outer, inner, element);
+  if (here == DEFECT_ELEMENT) return false;
+  const race_below = below_outer <= below_inner ? DEFECT_OUTER : DEFECT_INNER;
+  const below = Math.min(below_outer, below_inner);
+  return race_below != here && Math.min(outer, inner) < Math.log(FINDING_ALPHA) && below + LN_2 < Math.min(outer, inner);
 }
 
 /** DEFECT_OUTER, DEFECT_INNER or DEFECT_ELEMENT, whichever of the three ln p is the smallest

@@ -435,6 +435,27 @@ describe("a window that disputes its stream's speed names no race that depends o
   });
 });
 
+describe("a race whose octave below reads the other race better is named no more (test/fixtures)", () => {
+  it("CWRU 145 without rpm: the second window reads twice the shaft, where the outer race's third harmonic fills the inner race's zones; it is unknown, the next ones at the shaft name the outer race", async () => {
+    // On a 6205 twice BPFI (10.83 × the shaft) lies within the slip of three times BPFO (10.755 ×):
+    // read at 59.17 Hz, the outer race's lines made the inner race significant (log10 p −7.8,
+    // the outer race −5.2), and this build before named the inner race there.
+    const excerpt = new URL("cwru-145-outer-12k-excerpt.f32", FIXTURES);
+    const result = await replay(readRecording(excerpt.pathname), { rateHz: 12000, window: 4096, geometry: BEARINGS["6205"], firmware: await releaseFirmware() });
+    expect(result.windows.map((w) => w.features.shaft_hz.toFixed(2))).toEqual(["35.00", "59.17", "29.90", "29.55"]);
+    expect(result.windows.map((w) => w.fault)).toEqual(["none", "unknown", "outer_race", "outer_race"]);
+    // The evidence stands: only the name is withheld.
+    expect([result.windows[1].features.bpfi_lp.toFixed(1), result.windows[1].features.bpfo_lp.toFixed(1)]).toEqual(["-7.8", "-5.2"]);
+  });
+
+  it("CWRU 145 with its rpm: nothing is read an octave below a configured speed", async () => {
+    const excerpt = new URL("cwru-145-outer-12k-excerpt.f32", FIXTURES);
+    const result = await replay(readRecording(excerpt.pathname), { rateHz: 12000, window: 4096, geometry: BEARINGS["6205"], rpm: 1774, firmware: await releaseFirmware() });
+    expect(result.windows.every((w) => w.fault !== "inner_race")).toBe(true);
+    expect(result.windows.slice(1).map((w) => w.fault)).toEqual(["outer_race", "outer_race", "outer_race"]);
+  });
+});
+
 describe("a sensor of another sensitivity (test/fixtures)", () => {
   // Every bearing test is a ratio of the window's own numbers: a sensor 100 times less or 8
   // times more sensitive (the same vibration, its samples scaled) gives the same evidence. The
