@@ -405,46 +405,39 @@ export function defectsIn(f: f64, disputed: f64 = 0.0): void {
   const scanned = steps > 0 && steps <= SCAN_STEPS_MAX && SCAN_STEP * lowest_hz >= env_bin_hz;
   if (scanned) reading_ambiguous = ambiguousAcross(f, steps);
   read_tolerance = speed_tolerance;
+  // Without a configured speed, the octave below is read first (octaveBelowReadsBetter), so
+  // that the reading at `f` is the last and stands.
+  const octave = !reading_ambiguous && machine.shaft_hz_nominal <= 0.0 && 0.5 * f >= machine.shaft_hz_min;
+  let race_below = DEFECT_OUTER;
+  let below_ln: f64 = 0.0;
+  if (octave) {
+    defectsAt(0.5 * f);
+    race_below = bpfo_ln_p <= bpfi_ln_p ? DEFECT_OUTER : DEFECT_INNER;
+    below_ln = Math.min(bpfo_ln_p, bpfi_ln_p);
+  }
   defectsAt(f);
   if (scanned && !reading_ambiguous) {
     const wide = strongestDefect(bpfo_ln_p, bpfi_ln_p, bsf_ln_p);
     reading_ambiguous = wide != scan_strongest && wide != DEFECT_ELEMENT && scan_strongest != DEFECT_ELEMENT;
   }
-  if (!reading_ambiguous && machine.shaft_hz_nominal <= 0.0 && 0.5 * f >= machine.shaft_hz_min) reading_ambiguous = octaveBelowDisagrees(f);
+  if (octave && !reading_ambiguous) reading_ambiguous = octaveBelowReadsBetter(race_below, below_ln);
 }
 
-/** Whether the octave below `f` explains the lines better with the other race than `f` does
- *  with the race it names (defectsAt's reading at `f` stands). Without a configured speed the
- *  estimate's error is a whole factor, an octave above the shaft while a short acquisition
- *  cannot yet tell the shaft from its second harmonic (ANALYSIS.md §4), and a whole factor does
- *  not always keep the race: where twice BPFI lies within the slip of three times BPFO (a 6205:
- *  10.83 and 10.755 times the shaft), an outer race read an octave high fills the inner race's
- *  zones. Only a race named here is put in doubt (its probability below FINDING_ALPHA), and only
- *  by a race below more significant than it by the two speeds read (Bonferroni): at the right
- *  speed the octave below often reads some race too, more weakly. */
-function octaveBelowDisagrees(f: f64): bool {
-  const outer = bpfo_ln_p;
-  const inner = bpfi_ln_p;
-  const element = bsf_ln_p;
-  const outer_strength = bpfo_strength;
-  const inner_strength = bpfi_strength;
-  const element_strength = bsf_strength;
-  const sidebands = bpfi_sidebands;
-  defectsAt(0.5 * f);
-  const below_outer = bpfo_ln_p;
-  const below_inner = bpfi_ln_p;
-  bpfo_ln_p = outer;
-  bpfi_ln_p = inner;
-  bsf_ln_p = element;
-  bpfo_strength = outer_strength;
-  bpfi_strength = inner_strength;
-  bsf_strength = element_strength;
-  bpfi_sidebands = sidebands;
-  const here = strongestDefect(outer, inner, element);
+/** Whether the octave below the speed read explains the lines better with the other race
+ *  (`race_below`, its ln p `below_ln`) than the speed read does with the race it names (the
+ *  reading defectsAt left). Without a configured speed the estimate's error is a whole factor,
+ *  an octave above the shaft while a short acquisition cannot yet tell the shaft from its
+ *  second harmonic (ANALYSIS.md §4), and a whole factor does not always keep the race: where
+ *  twice BPFI lies within the slip of three times BPFO (a 6205: 10.83 and 10.755 times the
+ *  shaft), an outer race read an octave high fills the inner race's zones. Only a race named
+ *  (its probability below FINDING_ALPHA) is put in doubt, and only by a race below more
+ *  significant than it by the two speeds read (Bonferroni): at the right speed the octave
+ *  below often reads some race too, more weakly. */
+function octaveBelowReadsBetter(race_below: i32, below_ln: f64): bool {
+  const here = strongestDefect(bpfo_ln_p, bpfi_ln_p, bsf_ln_p);
   if (here == DEFECT_ELEMENT) return false;
-  const race_below = below_outer <= below_inner ? DEFECT_OUTER : DEFECT_INNER;
-  const below = Math.min(below_outer, below_inner);
-  return race_below != here && Math.min(outer, inner) < Math.log(FINDING_ALPHA) && below + LN_2 < Math.min(outer, inner);
+  const here_ln = Math.min(bpfo_ln_p, bpfi_ln_p);
+  return race_below != here && here_ln < Math.log(FINDING_ALPHA) && below_ln + LN_2 < here_ln;
 }
 
 /** DEFECT_OUTER, DEFECT_INNER or DEFECT_ELEMENT, whichever of the three ln p is the smallest
