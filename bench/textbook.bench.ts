@@ -16,8 +16,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { compileFirmware } from "../host/runtime/firmware.js";
-import { readRecording, VERDICT_SHARE } from "../simulator/replay/replay.js";
-import { dataSets, parseRecordsManifest, DATA_DIR_DEFAULT, LABELS, WINDOW_DEFAULT, type Bearing, type LabelledRecord } from "../simulator/replay/recordings.js";
+import { readRecording, verdictOf } from "../simulator/replay/replay.js";
+import { dataSets, geometryOf, parseRecordsManifest, DATA_DIR_DEFAULT, LABELS, WINDOW_DEFAULT, type LabelledRecord } from "../simulator/replay/recordings.js";
+import { bearingOrders } from "../simulator/physics/pump-params.js";
 import { validate, groupName, RIGHT_FAULT } from "../simulator/verdict/validation.js";
 
 const { values, positionals } = parseArgs({
@@ -37,18 +38,6 @@ const HARMONICS = 3;
 const DEFECTS = ["outer_race", "inner_race", "rolling_element"] as const;
 type Defect = (typeof DEFECTS)[number];
 const RACES = new Set<string>(["outer_race", "inner_race"]);
-
-/** Defect orders (multiples of the shaft's speed) of a geometry: BPFO, BPFI and twice BSF, where an
- *  element's defect strikes both races once a spin. */
-function defectOrders(b: Bearing): Record<Defect, number> {
-  const r = (b.element_diameter_mm / b.pitch_diameter_mm) * Math.cos((b.contact_angle_deg * Math.PI) / 180);
-  const n = b.rolling_elements;
-  return {
-    outer_race: (n / 2) * (1 - r),
-    inner_race: (n / 2) * (1 + r),
-    rolling_element: 2 * (b.pitch_diameter_mm / (2 * b.element_diameter_mm)) * (1 - r * r),
-  };
-}
 
 /** In-place iterative radix-2 FFT of re/im (length a power of two); inverse when `sign` is +1. */
 function fft(re: Float64Array, im: Float64Array, sign: -1 | 1): void {
@@ -146,21 +135,6 @@ function textbookDefect(samples: Float32Array, rateHz: number, frequencies: Reco
   return best;
 }
 
-/** The verdict a record's windows make, by the rule `impeller validate` uses: the named class of the
- *  most windows, when it holds a third of them. */
-function verdictOf(byFault: Record<string, number>, windows: number): string {
-  let verdict = "none";
-  let most = 0;
-  for (const [fault, count] of Object.entries(byFault)) {
-    if (fault === "none" || fault === "unknown") continue;
-    if (count > most) {
-      most = count;
-      verdict = fault;
-    }
-  }
-  return most >= VERDICT_SHARE * windows ? verdict : "none";
-}
-
 interface Tally { records: number; textbookRight: number; firmwareRight: number; windows: number; textbookWindows: number; firmwareWindows: number; textbookOther: number; firmwareOther: number }
 const tallies = new Map<string, Tally>();
 const tally = (key: string): Tally => {
@@ -186,8 +160,9 @@ for (const set of sets) {
     if (record.shaft_rpm === null || right === undefined || ours === undefined || ours.error !== null) continue;
     const samples = readRecording(path.join(set.dir, record.file));
     const shaftHz = record.shaft_rpm / 60;
-    const orders = defectOrders(manifest.bearings[record.bearing]);
-    const frequencies = Object.fromEntries(DEFECTS.map((d) => [d, orders[d] * shaftHz])) as Record<Defect, number>;
+    // An element's defect strikes both races once a spin: twice BSF.
+    const orders = bearingOrders(geometryOf(manifest.bearings[record.bearing]));
+    const frequencies: Record<Defect, number> = { outer_race: orders.bpfo * shaftHz, inner_race: orders.bpfi * shaftHz, rolling_element: 2 * orders.bsf * shaftHz };
     const byFault: Record<string, number> = {};
     let windows = 0;
     for (let start = 0; start + window <= samples.length; start += window) {

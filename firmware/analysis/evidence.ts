@@ -394,6 +394,8 @@ let reading_ambiguous: bool = false;
  *  speed no measurement confirmed"), when either
  *  - both races are significant at some speed and neither by more than the speeds read, or
  *  - the wide zones put one race first and the speeds read one at a time the other.
+ *  Without a configured speed it is ambiguous too where the octave below reads the other race
+ *  better (octaveBelowReadsBetter).
  *  An ambiguous reading names no defect (diagnosis.ts); the evidence is the wide zones'. */
 export function defectsIn(f: f64, disputed: f64 = 0.0): void {
   reading_ambiguous = false;

@@ -262,23 +262,31 @@ function toWindow(index: number, timeS: number, body: Uint8Array): WindowResult 
   };
 }
 
-export function summarise(windows: WindowResult[], durationS: number): ReplayResult["summary"] {
-  const byFault = Object.fromEntries(FAULTS.map((fault) => [fault, 0])) as Record<Fault, number>;
-  // A fault name newer than FAULTS is counted too, not lost as NaN.
-  for (const window of windows) byFault[window.fault] = (byFault[window.fault] ?? 0) + 1;
+/** The verdict `windows` windows make, counted by diagnosis in `byFault`: the named class of the
+ *  most windows when it holds VERDICT_SHARE of them; else "unknown" when ABNORMAL_SHARE of them
+ *  are not "none", else "none". */
+export function verdictOf(byFault: Readonly<Record<string, number>>, windows: number): Fault {
   let verdict: Fault = "none";
   let most = 0;
   for (const fault of FAULTS) {
     if (fault === "none" || fault === "unknown") continue;
-    if (byFault[fault] > most) {
+    if ((byFault[fault] ?? 0) > most) {
       most = byFault[fault];
       verdict = fault;
     }
   }
-  if (most < VERDICT_SHARE * windows.length) {
-    const abnormal = windows.length - byFault.none;
-    verdict = abnormal >= ABNORMAL_SHARE * windows.length ? "unknown" : "none";
+  if (most < VERDICT_SHARE * windows) {
+    const abnormal = windows - (byFault.none ?? 0);
+    verdict = abnormal >= ABNORMAL_SHARE * windows ? "unknown" : "none";
   }
+  return verdict;
+}
+
+export function summarise(windows: WindowResult[], durationS: number): ReplayResult["summary"] {
+  const byFault = Object.fromEntries(FAULTS.map((fault) => [fault, 0])) as Record<Fault, number>;
+  // A fault name newer than FAULTS is counted too, not lost as NaN.
+  for (const window of windows) byFault[window.fault] = (byFault[window.fault] ?? 0) + 1;
+  const verdict = verdictOf(byFault, windows.length);
   const byKind = new Map<Fault, number[]>();
   for (const window of windows) {
     for (const finding of window.findings) {
