@@ -4,7 +4,7 @@
 /** A text of the blob: textPtr() and textLen() give its bytes. */
 export type Text = u32;
 
-/** 1127 bytes: "state record could not be written: tried again in a minutes... */
+/** 1143 bytes: "state record could not be written: tried again in a minutes... */
 const BLOB: usize = memory.data<u8>([
   115, 116, 97, 116, 101, 32, 114, 101, 99, 111, 114, 100, 32, 99, 111, 117, 108, 100, 32, 110, 111, 116, 32, 98,
   101, 32, 119, 114, 105, 116, 116, 101, 110, 58, 32, 116, 114, 105, 101, 100, 32, 97, 103, 97, 105, 110, 32, 105,
@@ -34,25 +34,26 @@ const BLOB: usize = memory.data<u8>([
   114, 95, 114, 97, 99, 101, 105, 110, 116, 101, 114, 118, 97, 108, 95, 115, 111, 110, 95, 114, 101, 113, 117, 101,
   115, 116, 111, 117, 116, 101, 114, 95, 114, 97, 99, 101, 115, 104, 97, 102, 116, 95, 99, 111, 110, 102, 105, 109,
   98, 97, 108, 97, 110, 99, 101, 105, 115, 111, 95, 103, 114, 111, 117, 112, 109, 97, 120, 95, 98, 121, 116, 101,
-  115, 114, 112, 109, 95, 114, 97, 110, 103, 101, 115, 101, 108, 102, 95, 116, 101, 115, 116, 116, 101, 109, 112, 95,
-  114, 105, 115, 101, 97, 99, 99, 95, 112, 101, 97, 107, 99, 97, 118, 95, 109, 95, 115, 50, 102, 108, 101, 120,
-  105, 98, 108, 101, 104, 102, 95, 102, 108, 111, 111, 114, 105, 115, 111, 95, 122, 111, 110, 101, 107, 117, 114, 116,
-  111, 115, 105, 115, 115, 97, 109, 112, 108, 105, 110, 103, 115, 101, 118, 101, 114, 105, 116, 121, 115, 104, 97, 102,
-  116, 95, 104, 122, 115, 104, 117, 116, 100, 111, 119, 110, 115, 107, 101, 119, 110, 101, 115, 115, 115, 116, 114, 101,
-  110, 103, 116, 104, 119, 97, 118, 101, 102, 111, 114, 109, 97, 99, 99, 95, 112, 50, 112, 97, 99, 99, 95, 114,
-  109, 115, 98, 97, 110, 100, 95, 104, 105, 98, 97, 110, 100, 95, 104, 122, 98, 97, 110, 100, 95, 108, 111, 98,
-  112, 102, 105, 95, 108, 112, 98, 112, 102, 105, 95, 115, 98, 98, 112, 102, 111, 95, 108, 112, 99, 108, 105, 112,
-  112, 101, 100, 105, 110, 115, 112, 101, 99, 116, 114, 97, 116, 101, 95, 104, 122, 115, 116, 111, 114, 97, 103, 101,
-  115, 117, 109, 109, 97, 114, 121, 117, 110, 107, 110, 111, 119, 110, 118, 101, 108, 95, 114, 109, 115, 97, 99, 116,
-  95, 105, 110, 97, 99, 116, 105, 111, 110, 97, 100, 118, 105, 99, 101, 98, 115, 102, 95, 108, 112, 99, 111, 110,
-  102, 105, 103, 100, 97, 110, 103, 101, 114, 100, 101, 116, 97, 105, 108, 100, 101, 118, 105, 99, 101, 111, 102, 102,
-  115, 101, 116, 114, 101, 98, 111, 111, 116, 114, 117, 108, 95, 104, 105, 114, 117, 108, 95, 108, 111, 97, 108, 97,
-  114, 109, 97, 108, 101, 114, 116, 99, 111, 110, 102, 95, 99, 114, 101, 115, 116, 101, 110, 118, 95, 115, 101, 114,
-  114, 111, 114, 101, 118, 101, 110, 116, 102, 105, 110, 100, 95, 102, 105, 114, 115, 116, 108, 101, 118, 101, 108, 110,
-  101, 118, 101, 114, 112, 97, 114, 116, 115, 114, 105, 103, 105, 100, 115, 112, 105, 107, 121, 116, 111, 107, 101, 110,
-  117, 110, 105, 116, 115, 118, 97, 110, 101, 115, 97, 114, 103, 115, 99, 111, 100, 101, 100, 101, 97, 100, 102, 117,
-  108, 108, 109, 47, 115, 50, 110, 111, 110, 101, 118, 95, 49, 120, 118, 95, 50, 120, 118, 95, 51, 120, 118, 95,
-  118, 112, 119, 104, 97, 116, 67, 101, 108, 99, 109, 100, 115, 101, 113, 72, 122, 102, 119, 65, 66, 68, 75,
+  115, 114, 112, 109, 95, 114, 97, 110, 103, 101, 115, 101, 101, 110, 95, 99, 111, 110, 102, 115, 101, 108, 102, 95,
+  116, 101, 115, 116, 116, 101, 109, 112, 95, 114, 105, 115, 101, 97, 99, 99, 95, 112, 101, 97, 107, 99, 97, 118,
+  95, 109, 95, 115, 50, 102, 108, 101, 120, 105, 98, 108, 101, 104, 102, 95, 102, 108, 111, 111, 114, 105, 115, 111,
+  95, 122, 111, 110, 101, 107, 117, 114, 116, 111, 115, 105, 115, 115, 97, 109, 112, 108, 105, 110, 103, 115, 101, 118,
+  101, 114, 105, 116, 121, 115, 104, 97, 102, 116, 95, 104, 122, 115, 104, 117, 116, 100, 111, 119, 110, 115, 107, 101,
+  119, 110, 101, 115, 115, 115, 116, 114, 101, 110, 103, 116, 104, 119, 97, 118, 101, 102, 111, 114, 109, 97, 99, 99,
+  95, 112, 50, 112, 97, 99, 99, 95, 114, 109, 115, 98, 97, 110, 100, 95, 104, 105, 98, 97, 110, 100, 95, 104,
+  122, 98, 97, 110, 100, 95, 108, 111, 98, 112, 102, 105, 95, 108, 112, 98, 112, 102, 105, 95, 115, 98, 98, 112,
+  102, 111, 95, 108, 112, 99, 108, 105, 112, 112, 101, 100, 105, 110, 115, 112, 101, 99, 116, 114, 97, 116, 101, 95,
+  104, 122, 115, 101, 101, 110, 95, 104, 122, 115, 116, 111, 114, 97, 103, 101, 115, 117, 109, 109, 97, 114, 121, 117,
+  110, 107, 110, 111, 119, 110, 118, 101, 108, 95, 114, 109, 115, 97, 99, 116, 95, 105, 110, 97, 99, 116, 105, 111,
+  110, 97, 100, 118, 105, 99, 101, 98, 115, 102, 95, 108, 112, 99, 111, 110, 102, 105, 103, 100, 97, 110, 103, 101,
+  114, 100, 101, 116, 97, 105, 108, 100, 101, 118, 105, 99, 101, 111, 102, 102, 115, 101, 116, 114, 101, 98, 111, 111,
+  116, 114, 117, 108, 95, 104, 105, 114, 117, 108, 95, 108, 111, 97, 108, 97, 114, 109, 97, 108, 101, 114, 116, 99,
+  111, 110, 102, 95, 99, 114, 101, 115, 116, 101, 110, 118, 95, 115, 101, 114, 114, 111, 114, 101, 118, 101, 110, 116,
+  102, 105, 110, 100, 95, 102, 105, 114, 115, 116, 108, 101, 118, 101, 108, 110, 101, 118, 101, 114, 112, 97, 114, 116,
+  115, 114, 105, 103, 105, 100, 115, 112, 105, 107, 121, 116, 111, 107, 101, 110, 117, 110, 105, 116, 115, 118, 97, 110,
+  101, 115, 97, 114, 103, 115, 99, 111, 100, 101, 100, 101, 97, 100, 102, 117, 108, 108, 109, 47, 115, 50, 110, 111,
+  110, 101, 118, 95, 49, 120, 118, 95, 50, 120, 118, 95, 51, 120, 118, 95, 118, 112, 119, 104, 97, 116, 67, 101,
+  108, 99, 109, 100, 115, 101, 113, 72, 122, 102, 119, 65, 66, 68, 75,
 ]);
 
 // @ts-ignore: decorator
@@ -62,135 +63,137 @@ const BLOB: usize = memory.data<u8>([
 
 export namespace T {
   export const EMPTY: Text = 0; // ""
-  export const event: Text = 0x53f3; // "event"
+  export const event: Text = 0x5403; // "event"
   export const boot: Text = 0x410c; // "boot"
-  export const fw: Text = 0x2461; // "fw"
+  export const fw: Text = 0x2471; // "fw"
   export const policy: Text = 0x6132; // "policy"
   export const provisioned: Text = 0xb235; // "provisioned"
-  export const waveform: Text = 0x831c; // "waveform"
-  export const detail: Text = 0x63b1; // "detail"
-  export const never: Text = 0x5407; // "never"
+  export const waveform: Text = 0x8325; // "waveform"
+  export const detail: Text = 0x63c1; // "detail"
+  export const never: Text = 0x5417; // "never"
   export const on_request: Text = 0xa268; // "on_request"
-  export const summary: Text = 0x7378; // "summary"
-  export const full: Text = 0x4436; // "full"
-  export const alarm: Text = 0x53d5; // "alarm"
-  export const level: Text = 0x5402; // "level"
+  export const summary: Text = 0x7388; // "summary"
+  export const full: Text = 0x4446; // "full"
+  export const alarm: Text = 0x53e5; // "alarm"
+  export const level: Text = 0x5412; // "level"
   export const health: Text = 0x61f0; // "health"
-  export const error: Text = 0x53ee; // "error"
-  export const code: Text = 0x442e; // "code"
-  export const what: Text = 0x4452; // "what"
-  export const storage: Text = 0x7371; // "storage"
-  export const advice: Text = 0x6399; // "advice"
-  export const action: Text = 0x6393; // "action"
+  export const error: Text = 0x53fe; // "error"
+  export const code: Text = 0x443e; // "code"
+  export const what: Text = 0x4462; // "what"
+  export const storage: Text = 0x7381; // "storage"
+  export const advice: Text = 0x63a9; // "advice"
+  export const action: Text = 0x63a3; // "action"
   export const fault: Text = 0x520f; // "fault"
   export const by: Text = 0x229c; // "by"
   export const maintenance: Text = 0xb21f; // "maintenance"
   export const samples: Text = 0x709b; // "samples"
-  export const config: Text = 0x63a5; // "config"
+  export const config: Text = 0x63b5; // "config"
   export const command: Text = 0x714c; // "command"
   export const id: Text = 0x215f; // "id"
-  export const ok: Text = 0x241c; // "ok"
-  export const rate_hz: Text = 0x736a; // "rate_hz"
+  export const ok: Text = 0x242c; // "ok"
+  export const rate_hz: Text = 0x7373; // "rate_hz"
   export const window: Text = 0x607a; // "window"
   export const interval_s: Text = 0xa25e; // "interval_s"
   export const windows: Text = 0x71b2; // "windows"
-  export const parts: Text = 0x540c; // "parts"
+  export const parts: Text = 0x541c; // "parts"
   export const part: Text = 0x4072; // "part"
   export const t: Text = 0x1001; // "t"
-  export const units: Text = 0x5420; // "units"
-  export const first: Text = 0x53fd; // "first"
-  export const seq: Text = 0x345c; // "seq"
-  export const cmd: Text = 0x3459; // "cmd"
-  export const args: Text = 0x442a; // "args"
-  export const token: Text = 0x541b; // "token"
-  export const self_test: Text = 0x92aa; // "self_test"
-  export const sampling: Text = 0x82ec; // "sampling"
-  export const shutdown: Text = 0x8304; // "shutdown"
-  export const reboot: Text = 0x63c3; // "reboot"
+  export const units: Text = 0x5430; // "units"
+  export const first: Text = 0x540d; // "first"
+  export const seq: Text = 0x346c; // "seq"
+  export const cmd: Text = 0x3469; // "cmd"
+  export const args: Text = 0x443a; // "args"
+  export const token: Text = 0x542b; // "token"
+  export const self_test: Text = 0x92b3; // "self_test"
+  export const sampling: Text = 0x82f5; // "sampling"
+  export const shutdown: Text = 0x830d; // "shutdown"
+  export const reboot: Text = 0x63d3; // "reboot"
   export const max_bytes: Text = 0x9298; // "max_bytes"
-  export const device: Text = 0x63b7; // "device"
+  export const device: Text = 0x63c7; // "device"
   export const max_message: Text = 0xb22a; // "max_message"
   export const rpm: Text = 0x32a1; // "rpm"
-  export const vanes: Text = 0x5425; // "vanes"
+  export const vanes: Text = 0x5435; // "vanes"
   export const bearing: Text = 0x71c1; // "bearing"
   export const owner: Text = 0x512c; // "owner"
   export const baseline_windows: Text = 0x101a9; // "baseline_windows"
-  export const band_hz: Text = 0x7339; // "band_hz"
+  export const band_hz: Text = 0x7342; // "band_hz"
   export const rpm_range: Text = 0x92a1; // "rpm_range"
   export const iso_group: Text = 0x928f; // "iso_group"
   export const foundation: Text = 0xa24a; // "foundation"
-  export const rigid: Text = 0x5411; // "rigid"
-  export const flexible: Text = 0x82cc; // "flexible"
-  export const cav_m_s2: Text = 0x82c4; // "cav_m_s2"
+  export const rigid: Text = 0x5421; // "rigid"
+  export const flexible: Text = 0x82d5; // "flexible"
+  export const cav_m_s2: Text = 0x82cd; // "cav_m_s2"
   export const g: Text = 0x102a; // "g"
-  export const acc_rms: Text = 0x732b; // "acc_rms"
-  export const acc_peak: Text = 0x82bc; // "acc_peak"
-  export const acc_p2p: Text = 0x7324; // "acc_p2p"
-  export const crest: Text = 0x53e4; // "crest"
-  export const kurtosis: Text = 0x82e4; // "kurtosis"
-  export const skewness: Text = 0x830c; // "skewness"
-  export const vel_rms: Text = 0x7386; // "vel_rms"
-  export const iso_zone: Text = 0x82dc; // "iso_zone"
-  export const shaft_hz: Text = 0x82fc; // "shaft_hz"
-  export const v_1x: Text = 0x4442; // "v_1x"
-  export const v_2x: Text = 0x4446; // "v_2x"
-  export const v_3x: Text = 0x444a; // "v_3x"
-  export const v_vp: Text = 0x444e; // "v_vp"
-  export const bpfo: Text = 0x4355; // "bpfo"
-  export const bpfi: Text = 0x4347; // "bpfi"
-  export const bsf: Text = 0x339f; // "bsf"
-  export const bpfi_sb: Text = 0x734e; // "bpfi_sb"
-  export const bpfo_lp: Text = 0x7355; // "bpfo_lp"
-  export const bpfi_lp: Text = 0x7347; // "bpfi_lp"
-  export const bsf_lp: Text = 0x639f; // "bsf_lp"
+  export const acc_rms: Text = 0x7334; // "acc_rms"
+  export const acc_peak: Text = 0x82c5; // "acc_peak"
+  export const acc_p2p: Text = 0x732d; // "acc_p2p"
+  export const crest: Text = 0x53f4; // "crest"
+  export const kurtosis: Text = 0x82ed; // "kurtosis"
+  export const skewness: Text = 0x8315; // "skewness"
+  export const vel_rms: Text = 0x7396; // "vel_rms"
+  export const iso_zone: Text = 0x82e5; // "iso_zone"
+  export const shaft_hz: Text = 0x8305; // "shaft_hz"
+  export const v_1x: Text = 0x4452; // "v_1x"
+  export const v_2x: Text = 0x4456; // "v_2x"
+  export const v_3x: Text = 0x445a; // "v_3x"
+  export const v_vp: Text = 0x445e; // "v_vp"
+  export const bpfo: Text = 0x435e; // "bpfo"
+  export const bpfi: Text = 0x4350; // "bpfi"
+  export const bsf: Text = 0x33af; // "bsf"
+  export const bpfi_sb: Text = 0x7357; // "bpfi_sb"
+  export const bpfo_lp: Text = 0x735e; // "bpfo_lp"
+  export const bpfi_lp: Text = 0x7350; // "bpfi_lp"
+  export const bsf_lp: Text = 0x63af; // "bsf_lp"
   export const shaft_conf: Text = 0xa27c; // "shaft_conf"
-  export const env_s: Text = 0x53e9; // "env_s"
-  export const band_lo: Text = 0x7340; // "band_lo"
-  export const band_hi: Text = 0x7332; // "band_hi"
-  export const hf_floor: Text = 0x82d4; // "hf_floor"
-  export const strength: Text = 0x8314; // "strength"
-  export const severity: Text = 0x82f4; // "severity"
+  export const env_s: Text = 0x53f9; // "env_s"
+  export const band_lo: Text = 0x7349; // "band_lo"
+  export const band_hi: Text = 0x733b; // "band_hi"
+  export const hf_floor: Text = 0x82dd; // "hf_floor"
+  export const strength: Text = 0x831d; // "strength"
+  export const severity: Text = 0x82fd; // "severity"
   export const health_trend: Text = 0xc1f0; // "health_trend"
-  export const rul_lo: Text = 0x63cf; // "rul_lo"
-  export const rul_hi: Text = 0x63c9; // "rul_hi"
+  export const rul_lo: Text = 0x63df; // "rul_lo"
+  export const rul_hi: Text = 0x63d9; // "rul_hi"
+  export const seen_hz: Text = 0x737a; // "seen_hz"
+  export const seen_conf: Text = 0x92aa; // "seen_conf"
   export const sensor: Text = 0x61ea; // "sensor"
-  export const temp: Text = 0x42b3; // "temp"
-  export const temp_rise: Text = 0x92b3; // "temp_rise"
-  export const act_in: Text = 0x638d; // "act_in"
-  export const find_: Text = 0x53f8; // "find_"
-  export const conf_: Text = 0x53df; // "conf_"
-  export const m_s2: Text = 0x443a; // "m/s2"
-  export const m_s: Text = 0x343a; // "m/s"
-  export const ratio: Text = 0x143b; // "/"
-  export const Hz: Text = 0x245f; // "Hz"
+  export const temp: Text = 0x42bc; // "temp"
+  export const temp_rise: Text = 0x92bc; // "temp_rise"
+  export const act_in: Text = 0x639d; // "act_in"
+  export const find_: Text = 0x5408; // "find_"
+  export const conf_: Text = 0x53ef; // "conf_"
+  export const m_s2: Text = 0x444a; // "m/s2"
+  export const m_s: Text = 0x344a; // "m/s"
+  export const ratio: Text = 0x144b; // "/"
+  export const Hz: Text = 0x246f; // "Hz"
   export const s: Text = 0x1000; // "s"
-  export const Cel: Text = 0x3456; // "Cel"
-  export const K: Text = 0x1466; // "K"
-  export const A: Text = 0x1463; // "A"
-  export const B: Text = 0x1464; // "B"
-  export const C: Text = 0x1456; // "C"
-  export const D: Text = 0x1465; // "D"
-  export const none: Text = 0x443e; // "none"
+  export const Cel: Text = 0x3466; // "Cel"
+  export const K: Text = 0x1476; // "K"
+  export const A: Text = 0x1473; // "A"
+  export const B: Text = 0x1474; // "B"
+  export const C: Text = 0x1466; // "C"
+  export const D: Text = 0x1475; // "D"
+  export const none: Text = 0x444e; // "none"
   export const imbalance: Text = 0x9286; // "imbalance"
   export const misalignment: Text = 0xc1fc; // "misalignment"
   export const outer_race: Text = 0xa272; // "outer_race"
   export const inner_race: Text = 0xa254; // "inner_race"
   export const rolling_element: Text = 0xf1c8; // "rolling_element"
   export const cavitation: Text = 0xa240; // "cavitation"
-  export const unknown: Text = 0x737f; // "unknown"
+  export const unknown: Text = 0x738f; // "unknown"
   export const sensor_fault: Text = 0xc208; // "sensor_fault"
-  export const alert: Text = 0x53da; // "alert"
-  export const danger: Text = 0x63ab; // "danger"
-  export const inspect: Text = 0x7363; // "inspect"
+  export const alert: Text = 0x53ea; // "alert"
+  export const danger: Text = 0x63bb; // "danger"
+  export const inspect: Text = 0x736c; // "inspect"
   export const replace_bearing: Text = 0xf1b9; // "replace_bearing"
   export const balance_impeller: Text = 0x10199; // "balance_impeller"
   export const align_shaft: Text = 0xb214; // "align_shaft"
   export const check_suction: Text = 0xd1d7; // "check_suction"
   export const check_sensor: Text = 0xc1e4; // "check_sensor"
-  export const dead: Text = 0x4432; // "dead"
-  export const clipped: Text = 0x735c; // "clipped"
-  export const offset: Text = 0x63bd; // "offset"
-  export const spiky: Text = 0x5416; // "spiky"
+  export const dead: Text = 0x4442; // "dead"
+  export const clipped: Text = 0x7365; // "clipped"
+  export const offset: Text = 0x63cd; // "offset"
+  export const spiky: Text = 0x5426; // "spiky"
   export const log_boot_counter: Text = 0x2010c; // "boot counter could not be stored"
   export const log_policy_unstored: Text = 0x2012c; // "owner policy could not be stored"
   export const log_started: Text = 0x17182; // "firmware started, boot "

@@ -78,6 +78,12 @@ let previous_hz: f64 = 0.0;
 export let speed_doubted: bool = false;
 /** The speed of the last estimate's unexplained family outside the configured range (0: none). */
 let doubt_candidate_hz: f64 = 0.0;
+/** While the configured speed is in doubt, the speed the signal shows instead (0: no doubt):
+ *  the unexplained family the doubt rests on, as the estimate that found it last placed it, and
+ *  how sure that is (speed_confidence's measure). Published beside the configured speed, which
+ *  the analysis keeps (ANALYSIS.md §4, "A configured speed that is wrong"). */
+export let seen_hz: f64 = 0.0;
+export let seen_confidence: f64 = 0.0;
 
 /** Sets the whole range the next estimates search besides the configured speed's (0, 0: none). */
 export function speedCheckRange(low_hz: f64, high_hz: f64): void {
@@ -187,7 +193,7 @@ function estimateChecked(last_bin: i32, spectrum_bin_hz: f64, low_hz: f64, high_
   same_spectrum = false;
   if (wide_found && speed_z >= FAMILY_Z && (speed_hz < low_hz || speed_hz > high_hz)
     && doubts(found, found_hz, speed_hz, low_hz, high_hz, top)) candidate = speed_hz;
-  doubtAt(candidate);
+  doubtAt(candidate, speed_confidence);
   // The configured range's estimate stands (none, when it failed); the reference's z, taken
   // with the prominences, was not taken again.
   speed_hz = found ? found_hz : 0.0;
@@ -243,12 +249,23 @@ function bearingRateOf(hz: f64, shaft_hz: f64): bool {
  *  none: a machine's shafts do not come and go from one estimate to the next, and a doubt that
  *  lapsed whenever one estimate saw another family, or none, would read the defects at a
  *  doubted speed every other window. */
-function doubtAt(hz: f64): void {
+function doubtAt(hz: f64, confidence: f64): void {
   if (hz > 0.0) {
-    if (doubt_candidate_hz > 0.0 && Math.abs(hz - doubt_candidate_hz) <= SLIP_MAX * doubt_candidate_hz) speed_doubted = true;
+    const again = doubt_candidate_hz > 0.0 && Math.abs(hz - doubt_candidate_hz) <= SLIP_MAX * doubt_candidate_hz;
+    if (again) speed_doubted = true;
     doubt_clear = 0;
+    // The speed the signal shows: this estimate's family where the one before found it too (as
+    // the doubt itself needs), while the doubt stands.
+    if (again) {
+      seen_hz = hz;
+      seen_confidence = confidence;
+    }
   } else if (speed_doubted && ++doubt_clear >= 2) {
     speed_doubted = false;
+  }
+  if (!speed_doubted) {
+    seen_hz = 0.0;
+    seen_confidence = 0.0;
   }
   doubt_candidate_hz = hz;
 }
@@ -258,6 +275,8 @@ let doubt_clear: i32 = 0;
 /** No doubt, and nothing toward one. */
 function noDoubt(): void {
   speed_doubted = false;
+  seen_hz = 0.0;
+  seen_confidence = 0.0;
   doubt_candidate_hz = 0.0;
   doubt_clear = 0;
 }

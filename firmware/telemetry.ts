@@ -16,6 +16,7 @@ import { messageBegin, publish, nameOf, FAULT_NAMES, ALARM_NAMES } from "./messa
 import { KIND_TELEMETRY } from "./status";
 import { ASSERTS } from "./assert";
 import { SENSOR_SPIKY } from "./sensor-health";
+import { seen_hz, seen_confidence } from "./speed";
 import { Text, T } from "./names";
 
 const ZONE_NAMES: usize = memory.data<u32>([T.A, T.B, T.C, T.D]);
@@ -28,6 +29,8 @@ const SUMMARY_RECORDS: i32 = 8;
 /** The trend's records: alarm and smoothed health, and the forecast when there is one. */
 const TREND_RECORDS: i32 = 2;
 const FORECAST_RECORDS: i32 = 2;
+/** While the configured speed is in doubt: the speed the signal shows instead, and how sure. */
+const SEEN_RECORDS: i32 = 2;
 const ADVICE_RECORDS: i32 = 2;
 /** A window whose sensor failed: acceleration RMS, fault, strength, severity, sensor, alarm. */
 const SENSOR_FAULT_SUMMARY_RECORDS: i32 = 6;
@@ -75,9 +78,11 @@ export function publishTelemetry(): i32 {
   const r = analysis.result;
   const summary = policy.detail == policy.DETAIL_SUMMARY;
   const forecast = trend.rul_low_h >= 0.0;
+  const seen = !summary && seen_hz > 0.0;
   const advised = advice.action != advice.ACTION_NONE;
   const sensed = !summary && sensors.has_temperature;
   packStart((summary ? SUMMARY_RECORDS : TELEMETRY_RECORDS + TREND_RECORDS + (forecast ? FORECAST_RECORDS : 0)) + (advised ? ADVICE_RECORDS : 0) +
+    (seen ? SEEN_RECORDS : 0) +
     FINDING_RECORDS * r.findings +
     (sensed ? (sensors.has_rise ? 2 : 1) : 0));
   if (!summary) timeRecords();
@@ -89,6 +94,11 @@ export function publishTelemetry(): i32 {
       const field = <u32>load<u16>(at, 4);
       const value = load<f64>(changetype<usize>(r) + <usize>(field & 0xff));
       record(<Text>load<u16>(at), <Text>load<u16>(at, 2), (field & PER_1000) != 0 ? value / 1000.0 : value);
+    }
+    // A configured speed the signal doubts: the speed it shows instead (speed.ts), beside it.
+    if (seen) {
+      record(T.seen_hz, T.Hz, seen_hz);
+      record(T.seen_conf, T.ratio, seen_confidence);
     }
   }
   recordText(T.fault, nameOf(FAULT_NAMES, r.fault));

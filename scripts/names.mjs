@@ -25,7 +25,7 @@ const TEXTS = [
   "acc_rms", "acc_peak", "acc_p2p", "crest", "kurtosis", "skewness", "vel_rms", "iso_zone",
   "shaft_hz", "v_1x", "v_2x", "v_3x", "v_vp", "bpfo", "bpfi", "bsf", "bpfi_sb", "bpfo_lp", "bpfi_lp",
   "bsf_lp", "shaft_conf", "env_s", "band_lo", "band_hi", "hf_floor", "strength", "severity",
-  "health_trend", "rul_lo", "rul_hi", "sensor", "temp", "temp_rise", "act_in", "find_", "conf_",
+  "health_trend", "rul_lo", "rul_hi", "seen_hz", "seen_conf", "sensor", "temp", "temp_rise", "act_in", "find_", "conf_",
   ["m_s2", "m/s2"], ["m_s", "m/s"], ["ratio", "/"], "Hz", "s", "Cel", "K",
   "A", "B", "C", "D",
   // analysis.ts FAULT_*, trend.ts ALARM_*, advice.ts ACTION_*, sensor-health.ts SENSOR_*.

@@ -105,6 +105,18 @@ describe("numeric options", () => {
     expect(stdout.split("\n").find((line) => line.startsWith("Summary: "))).toMatch(/^Summary: outer_race /);
   });
 
+  it("analyze with an rpm the signal doubts says so and gives the speed the signal shows; with the right one it says nothing", async () => {
+    // CWRU 130 turns at 1796 rpm; configured with 1200, the range about 20 Hz shows no shaft.
+    const excerpt = new URL("../fixtures/cwru-130-outer-12k-excerpt.f32", import.meta.url).pathname;
+    expect(await run("analyze", excerpt, "--rate", "12000", "--rpm", "1200", "--bearing", "6205")).toBe(0);
+    const line = stdout.split("\n").find((text) => text.startsWith("Speed: "));
+    expect(line).toMatch(/^Speed: the configured speed is in doubt in 4 of 5 windows .* the signal shows 29\.\d\d Hz, 17\d\d rpm \(median, confidence 1\.00\): give that --rpm/);
+    const rpm = Number(/, (\d+) rpm/.exec(line!)![1]);
+    expect(Math.abs(rpm / 1796 - 1)).toBeLessThan(0.012);
+    expect(await run("analyze", excerpt, "--rate", "12000", "--rpm", "1796", "--bearing", "6205")).toBe(0);
+    expect(stdout).not.toContain("Speed: ");
+  });
+
   it("a missing option value is one line too", async () => {
     expect(await run("simulate", "--pumps")).toBe(2);
     expect(stderr).toBe("impeller: Option '--pumps <value>' argument missing\n");

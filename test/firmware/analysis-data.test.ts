@@ -202,6 +202,22 @@ describe("a configured speed wrong by more than the slip (test/fixtures)", () =>
     expect(result.windows.map((w) => w.fault)).toEqual(["inner_race", ...Array(4).fill("unknown")]);
     expect(result.summary.fault).toBe("unknown");
   });
+
+  it("publishes the speed the signal shows beside it while in doubt (seen_hz): the shaft's, within 1.5 %, 0.1 % by the fifth window", async () => {
+    const result = await replay(readRecording(new URL("cwru-130-outer-12k-excerpt.f32", FIXTURES).pathname), {
+      rateHz: 12000, window: 4096, rpm: 1200, geometry: BEARINGS["6205"], firmware: await releaseFirmware(),
+    });
+    const shaftHz = 1796 / 60;
+    // The first window alone raises no doubt (one estimate); from the second, two have found it.
+    expect(result.windows.map((w) => w.features.seen_hz !== undefined)).toEqual([false, true, true, true, true]);
+    for (const w of result.windows.slice(1)) {
+      // The first estimates stand on a short acquisition (0.68 s at the second window): coarser.
+      expect(Math.abs(w.features.seen_hz / shaftHz - 1)).toBeLessThan(0.015);
+      expect(w.features.seen_conf).toBeGreaterThan(0.98);
+      expect(w.features.seen_conf).toBeLessThanOrEqual(1);
+    }
+    expect(Math.abs(result.windows[4].features.seen_hz / shaftHz - 1)).toBeLessThan(0.001);
+  });
 });
 
 describe("a configured speed whose range holds the cage's family, not the shaft's (test/fixtures)", () => {
@@ -218,6 +234,11 @@ describe("a configured speed whose range holds the cage's family, not the shaft'
     });
     expect(result.windows.map((w) => w.features.shaft_hz)).toEqual(Array(12).fill(Math.fround(1458 / 60)));
     expect(result.windows.map((w) => w.features.shaft_conf)).toEqual(Array(12).fill(0));
+    // Beside it, from the second window, the shaft's own speed (1750 rpm) the signal shows: within
+    // 1 % over the first, short acquisitions, 0.1 % from the fifth window.
+    expect(result.windows.map((w) => w.features.seen_hz !== undefined)).toEqual([false, ...Array(11).fill(true)]);
+    for (const w of result.windows.slice(1)) expect(Math.abs(w.features.seen_hz / (1750 / 60) - 1)).toBeLessThan(0.01);
+    for (const w of result.windows.slice(4)) expect(Math.abs(w.features.seen_hz / (1750 / 60) - 1)).toBeLessThan(0.001);
     // The first window, alone, is read at the configured speed and is wrong; from the second the
     // lines make an abnormality.
     expect(result.windows.map((w) => w.fault)).toEqual(["rolling_element", ...Array(11).fill("unknown")]);
@@ -240,6 +261,10 @@ describe("a configured speed whose range measures the cage's family, stronger th
     });
     expect(result.windows.map((w) => w.features.shaft_hz.toFixed(2))).toEqual([...Array(8).fill("24.95"), "23.95", "23.95", "23.96", "23.96"]);
     expect(result.windows.map((w) => w.fault)).toEqual(["rolling_element", "rolling_element", "inner_race", ...Array(9).fill("unknown")]);
+    // From the fourth window the doubt gives the shaft's own speed beside it, even where the
+    // range measured the cage's family.
+    expect(result.windows.map((w) => w.features.seen_hz !== undefined)).toEqual([false, false, false, ...Array(9).fill(true)]);
+    for (const w of result.windows.slice(3)) expect(Math.abs(w.features.seen_hz / (1797 / 60) - 1)).toBeLessThan(0.003);
   });
 });
 

@@ -86,7 +86,8 @@ describe("velocity, ISO 10816-3 and running speed", () => {
 
   describe("a configured speed and another shaft's family, stronger, outside its range", () => {
     // A pump behind a belt: its shaft at 20.0 Hz (configured, 1200 rpm) with a weak family, the
-    // motor's at 29.6 Hz five times as strong. The configured speed stands: the firmware searches
+    // motor's at 29.6 Hz five times as strong. The configured speed stands (the motor's is only
+    // published beside it, seen_hz, while the configured one is in doubt): the firmware searches
     // only the slip's range around it, so another shaft's family, however strong, is never taken
     // for the pump's (ANALYSIS.md §4: a rule that let a family outside the range overrule a
     // configuration whose range showed none took 29.6 Hz here in every lone window).
@@ -98,6 +99,14 @@ describe("velocity, ISO 10816-3 and running speed", () => {
         // Its third harmonic shares a bin with the motor's second (60.0 and 59.2 Hz), which pulls
         // the fitted speed 1.3 % low once it is measured.
         for (const w of result.windows) expect(relative(w.features.shaft_hz, 20)).toBeLessThan(0.015);
+        // The motor's family puts the configured speed in doubt from the second window: the
+        // speed it shows is published beside the pump's (seen_hz), for whoever knows which
+        // shaft is which, and no bearing finding is made.
+        expect(result.windows.map((w) => w.features.seen_hz !== undefined)).toEqual([false, ...Array(WINDOWS - 1).fill(true)]);
+        for (const w of result.windows.slice(1)) {
+          expect(relative(w.features.seen_hz, 29.6)).toBeLessThan(0.002);
+          expect(w.features.seen_conf).toBeGreaterThan(0.9);
+        }
       });
     }
   });

@@ -270,7 +270,7 @@ function note(text) {
 }
 
 function renderAnalysis(mine, pumped) {
-  const names = [["acc_rms", "acceleration RMS, m/s²", 4], ["kurtosis", "kurtosis", 3], ["crest", "crest factor", 3], ["vel_rms", "velocity RMS, m/s", 5], ["shaft_hz", "running speed, Hz", 2], ["fault", "diagnosis", 0]];
+  const names = [["acc_rms", "acceleration RMS, m/s²", 4], ["kurtosis", "kurtosis", 3], ["crest", "crest factor", 3], ["vel_rms", "velocity RMS, m/s", 5], ["shaft_hz", "running speed, Hz", 2], ["seen_hz", "speed the signal shows while it doubts the configured one, Hz", 2], ["fault", "diagnosis", 0]];
   const cell = (value, digits) => (value === undefined || value === null ? "—" : typeof value === "string" ? escape(value) : value.toFixed(digits));
   $("#browser-analysis").innerHTML = "<thead><tr><th>this window</th><th>firmware.wasm in the browser</th><th>the pump published</th></tr></thead><tbody>" +
     names.map(([name, title, digits]) => `<tr data-name="${name}"><td>${title}</td><td class="num" data-source="browser">${cell(mine[name], digits)}</td>` +
