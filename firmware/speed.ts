@@ -288,7 +288,11 @@ function noDoubt(): void {
  *  has the geometry). With `own_lines_top` (where the range held no candidate), a harmonic m s
  *  is explained only where s's own lines, those between its m-th harmonics, make a family up to
  *  that top: every rotor's first order is a line, and a speed without its own lines is not the
- *  shaft whose harmonic `hz` would be (a 2-pole motor's speed configured as a 4-pole one's). */
+ *  shaft whose harmonic `hz` would be (a 2-pole motor's speed configured as a 4-pole one's).
+ *  Nor is a bearing rate of a shaft s explained where s's own lines (those `hz`'s family does
+ *  not make) make no family: the cage turns because a shaft does (a speed configured 1.25 times
+ *  the shaft's puts the shaft at 0.80 of it, twice the cage's rate of a shaft at the
+ *  configured speed, 0.797 on a 6205). */
 function explainedBy(hz: f64, low_hz: f64, high_hz: f64, own_lines_top: f64): bool {
   for (let m = 2; m <= HARMONICS_MAX; m++) {
     const over = hz / <f64>m;
@@ -301,7 +305,7 @@ function explainedBy(hz: f64, low_hz: f64, high_hz: f64, own_lines_top: f64): bo
     const share = shareOf(i);
     if (share <= 0.0) continue;
     const shaft_hz = hz / share;
-    if (shaft_hz >= low_hz && shaft_hz <= high_hz) return true;
+    if (shaft_hz >= low_hz && shaft_hz <= high_hz && (own_lines_top <= 0.0 || familyZ(shaft_hz, own_lines_top, 0, hz) >= FAMILY_Z)) return true;
   }
   return false;
 }
