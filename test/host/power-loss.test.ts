@@ -23,7 +23,7 @@ import {
 
 // 512-byte sectors hold 16 trailer records: the trailer compacts into its other sector twice
 // during one update. Blocks of 1 KiB span two sectors.
-// Slots of 49.5 KiB, a metadata sector and 49 KiB of image (the release image is 48.2 KiB).
+// Slots of 49.5 KiB, a metadata sector and 49 KiB of image (the release image is 48.6 KiB).
 const GEOMETRY = { size: 200 * 512, sectorBytes: 512, writeAlign: 8 };
 const BLOCK_BYTES = 1024;
 const CAMPAIGN = "c-power";
