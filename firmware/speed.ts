@@ -228,7 +228,8 @@ function multipleOf(hz: f64, shaft_hz: f64, top: f64): bool {
 }
 
 /** Whether `hz` is one of the bearing's rates (shareOf) of a shaft at `shaft_hz`, or the shaft's,
- *  times h / m (h, m up to RATIO_MAX): a family at r h / m holds r's family in every m-th line. */
+ *  times h / m (h, m up to RATIO_MAX): a family at r h / m holds r's family in every m-th line;
+ *  or one of the outer race's lower shaft sidebands, BPFO − k f. */
 const RATIO_MAX: i32 = 4;
 function bearingRateOf(hz: f64, shaft_hz: f64): bool {
   for (let i = -1; i < SHARES; i++) {
@@ -240,6 +241,13 @@ function bearingRateOf(hz: f64, shaft_hz: f64): bool {
         if (Math.abs(hz - at) <= SLIP_MAX * at) return true;
       }
     }
+  }
+  // The outer race's lower shaft sidebands, BPFO − k f, every one above zero: a shaft's
+  // unbalance or runout loads the races once a turn, and the impacts on a defect fixed in the
+  // load zone swell and fade with it (a family there is the defect's and the shaft's together).
+  for (let k = 1; <f64>k < bpfo_order && k <= HARMONICS_MAX; k++) {
+    const at = (bpfo_order - <f64>k) * shaft_hz;
+    if (Math.abs(hz - at) <= SLIP_MAX * at) return true;
   }
   return false;
 }

@@ -241,6 +241,35 @@ describe("a configured speed 1.25 times the shaft's, whose cage's second order t
   }
 });
 
+describe("a configured speed whose range holds the outer race's lower shaft sideband (test/fixtures)", () => {
+  // CWRU 315 (fan end, SKF 6203, outer race, 1797 rpm: 29.95 Hz) configured 1.1 times too fast,
+  // 32.94 Hz. From the sixth window the range measures a family at 31.4–31.6 Hz: BPFO − 2 f
+  // (1.053 of the shaft), the outer race's impacts swelling once a turn. The build before took
+  // that candidate for a shaft in the range that explains nothing outside it, let the doubt lapse
+  // and named the inner race from the ninth window on, the record's verdict. The sideband is one
+  // of the outside shaft's rates: the doubt stands, no defect is named, and the speed the signal
+  // shows is the shaft's.
+  it("names the inner race in the first window only, then nothing; seen_hz the shaft's from the second", async () => {
+    const result = await replay(readRecording(new URL("cwru-315-outer-12k-fan-end-excerpt.f32", FIXTURES).pathname), {
+      rateHz: 12000, window: 4096, rpm: 1797 * 1.1, geometry: BEARINGS["6203"], firmware: await releaseFirmware(),
+    });
+    expect(result.windows.map((w) => w.fault)).toEqual(["inner_race", ...Array(11).fill("unknown")]);
+    expect(result.summary.fault).toBe("unknown");
+    expect(result.windows.map((w) => w.features.seen_hz !== undefined)).toEqual([false, ...Array(11).fill(true)]);
+    for (const w of result.windows.slice(1)) expect(Math.abs(w.features.seen_hz / (1797 / 60) - 1)).toBeLessThan(0.02);
+    for (const w of result.windows.slice(6)) expect(Math.abs(w.features.seen_hz / (1797 / 60) - 1)).toBeLessThan(0.001);
+  });
+
+  it("with the stated speed, the outer race from the third window, the record's verdict, and no doubt", async () => {
+    const result = await replay(readRecording(new URL("cwru-315-outer-12k-fan-end-excerpt.f32", FIXTURES).pathname), {
+      rateHz: 12000, window: 4096, rpm: 1797, geometry: BEARINGS["6203"], firmware: await releaseFirmware(),
+    });
+    expect(result.summary.fault).toBe("outer_race");
+    expect(result.windows.filter((w) => w.fault === "outer_race").length).toBe(9);
+    expect(result.windows.some((w) => w.features.seen_hz !== undefined)).toBe(false);
+  });
+});
+
 describe("a configured speed whose range holds the cage's family, not the shaft's (test/fixtures)", () => {
   // CWRU 132 (outer race, 2 hp, 1750 rpm) configured with 1458 rpm, a 50 Hz motor's speed where
   // a 60 Hz one turns: the range 0.94–1/0.94 of 24.30 Hz holds twice the cage's rate, 0.797 ×
