@@ -94,13 +94,13 @@ function formatReplay(result: ReplayResult, geometryGiven: boolean): string {
 /** The line that says the configured speed was doubted (null when no window doubted it): in how
  *  many windows, and the speed the signal shows instead (the windows' `seen_hz`, firmware
  *  ANALYSIS.md §4), its median and the median of how sure. */
-export function doubtedSpeedLine(result: ReplayResult): string | null {
+function doubtedSpeedLine(result: ReplayResult): string | null {
   const seen = result.windows.filter((w) => w.features.seen_hz !== undefined);
   if (seen.length === 0) return null;
   const median = (values: number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1];
   const hz = median(seen.map((w) => w.features.seen_hz));
   const confidence = median(seen.map((w) => w.features.seen_conf ?? 0));
-  return `Speed: the configured speed is in doubt in ${seen.length} of ${result.windows.length} windows (its range shows no shaft, a clear family outside it does), and no bearing defect is named in them; the signal shows ${hz.toFixed(2)} Hz, ${Math.round(hz * 60)} rpm (median, confidence ${confidence.toFixed(2)}): give that --rpm if it is this machine's shaft, or leave --rpm out`;
+  return `Speed: the configured speed is in doubt in ${seen.length} of ${result.windows.length} windows (the signal shows a clear family outside its range that no speed in it explains), and no bearing defect is named in them; the signal shows ${hz.toFixed(2)} Hz, ${Math.round(hz * 60)} rpm (median, confidence ${confidence.toFixed(2)}): give that --rpm if it is this machine's shaft, or leave --rpm out`;
 }
 
 /** --rpm-range MIN,MAX: where the speed is sought when no rpm is given. */

@@ -259,15 +259,13 @@ function bearingRateOf(hz: f64, shaft_hz: f64): bool {
  *  doubted speed every other window. */
 function doubtAt(hz: f64, confidence: f64): void {
   if (hz > 0.0) {
-    const again = doubt_candidate_hz > 0.0 && Math.abs(hz - doubt_candidate_hz) <= SLIP_MAX * doubt_candidate_hz;
-    if (again) speed_doubted = true;
-    doubt_clear = 0;
-    // The speed the signal shows: this estimate's family where the one before found it too (as
-    // the doubt itself needs), while the doubt stands.
-    if (again) {
+    // Found again: the doubt, and the speed the signal shows, this estimate's family.
+    if (doubt_candidate_hz > 0.0 && Math.abs(hz - doubt_candidate_hz) <= SLIP_MAX * doubt_candidate_hz) {
+      speed_doubted = true;
       seen_hz = hz;
       seen_confidence = confidence;
     }
+    doubt_clear = 0;
   } else if (speed_doubted && ++doubt_clear >= 2) {
     speed_doubted = false;
   }
