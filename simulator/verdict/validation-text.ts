@@ -42,9 +42,24 @@ function formatRecords(runs: readonly RecordOutcome[]): string[] {
     const speed = o.mode === "without_rpm" && o.shaft_hz !== null
       ? `; shaft ${o.shaft_hz.toFixed(2)} Hz${o.speed_error_pct === null ? "" : ` (${o.speed_error_pct.toFixed(2)} % off)`}` : "";
     const refused = o.refused > 0 ? `; ${o.refused} window${o.refused === 1 ? "" : "s"} refused (samples not all finite)` : "";
-    lines.push(`  ${what}: ${o.error ?? `${o.verdict} (${faultCounts(o.windows_by_fault)})${speed}${refused}`}`);
+    const doubted = o.doubted_windows > 0 && o.seen_hz !== null ? `; ${doubtedText(o)}` : "";
+    lines.push(`  ${what}: ${o.error ?? `${o.verdict} (${faultCounts(o.windows_by_fault)})${speed}${doubted}${refused}`}`);
   }
   return lines;
+}
+
+/** How many windows doubted the manifest's rpm, and the speed the signal shows instead. */
+function doubtedText(o: RecordOutcome): string {
+  return `stated ${o.rpm} rpm doubted in ${o.doubted_windows} of ${o.windows} windows, the signal shows ${o.seen_hz!.toFixed(2)} Hz (${Math.round(o.seen_hz! * 60)} rpm)`;
+}
+
+/** The records whose stated speed the firmware doubted in a third of their windows or more: a
+ *  manifest's rpm that may not be the record's (its defects then read as abnormal, no finding). */
+export function formatDoubted(runs: readonly RecordOutcome[]): string[] {
+  const doubted = runs.filter((o) => o.mode === "with_rpm" && o.seen_hz !== null && o.doubted_windows >= o.windows / 3);
+  if (doubted.length === 0) return [];
+  return ["", "Stated speeds the firmware doubts (in a third of the windows or more; no defect is named where it does)",
+    ...doubted.map((o) => `  ${o.record} ${o.label}, ${o.group}: ${doubtedText(o)}`)];
 }
 
 /** A run to failure; `named` puts its data set's name before it (runs of several sets). */
@@ -98,6 +113,7 @@ export function formatReport(report: ValidationReport, verbose = false): string 
         lines.push(`  ${s.group.padEnd(18)} median ${s.median_pct.toFixed(2)} %, max ${s.max_pct.toFixed(2)} %, within ${SPEED_TOLERANCE_PCT} %: ${s.within} of ${s.runs}`);
       }
     }
+    lines.push(...formatDoubted(records.runs));
     if (verbose) lines.push("", ...formatRecords(records.runs));
   }
   if (report.to_failure !== null) {

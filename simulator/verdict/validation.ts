@@ -60,6 +60,11 @@ export interface RecordOutcome {
   shaft_hz: number | null;
   /** |shaft_hz − rpm/60| / (rpm/60) in percent, for runs without rpm whose manifest has one. */
   speed_error_pct: number | null;
+  /** With the manifest's rpm: the windows in which the firmware doubted it (they publish seen_hz,
+   *  the speed the signal shows instead, firmware/ANALYSIS.md §4), and that speed's median over
+   *  them (null when none). */
+  doubted_windows: number;
+  seen_hz: number | null;
   error: string | null;
 }
 
@@ -287,7 +292,7 @@ export function recordOutcome(record: LabelledRecord, mode: Mode, result: Replay
     mode, rpm: record.shaft_rpm,
   };
   if ("error" in result) {
-    return { ...base, verdict: ERROR_VERDICT, windows: 0, windows_by_fault: {}, refused: 0, shaft_hz: null, speed_error_pct: null, error: result.error };
+    return { ...base, verdict: ERROR_VERDICT, windows: 0, windows_by_fault: {}, refused: 0, shaft_hz: null, speed_error_pct: null, doubted_windows: 0, seen_hz: null, error: result.error };
   }
   // The speed the firmware settles on: the median over the windows that measured one
   // (shaft_conf above 0; a window that could not, as the first ones of a run at 48 kHz, says 0
@@ -299,9 +304,11 @@ export function recordOutcome(record: LabelledRecord, mode: Mode, result: Replay
   const shaftHz = speeds.length > 0 ? median(speeds) : null;
   const nominalHz = record.shaft_rpm === null ? null : record.shaft_rpm / 60;
   const speedError = mode === "without_rpm" && shaftHz !== null && nominalHz !== null ? (Math.abs(shaftHz - nominalHz) / nominalHz) * 100 : null;
+  const seen = result.windows.map((w) => w.features.seen_hz).filter((hz): hz is number => hz !== undefined && Number.isFinite(hz));
   return {
     ...base, verdict: result.summary.fault, windows: result.summary.windows, windows_by_fault: seenFaults(result.summary.windows_by_fault),
-    refused: result.refused.length, shaft_hz: shaftHz, speed_error_pct: speedError, error: null,
+    refused: result.refused.length, shaft_hz: shaftHz, speed_error_pct: speedError,
+    doubted_windows: seen.length, seen_hz: seen.length > 0 ? median(seen) : null, error: null,
   };
 }
 

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FAULTS } from "../../protocol/messages.js";
 import { readRecording, replay, summarise, ReplayError, type ReplayResult, type WindowResult } from "../../simulator/replay/replay.js";
 import { confusionTables, faultColumns, failureOutcome, judgeTargets, recordOutcome, speedStats, validate, type RecordOutcome, type ValidationReport } from "../../simulator/verdict/validation.js";
-import { formatTable } from "../../simulator/verdict/validation-text.js";
+import { formatDoubted, formatTable } from "../../simulator/verdict/validation-text.js";
 import { runValidate } from "../../cli/validate.js";
 import { canonicalLabel, snapshotPlan, snapshotTimes, snapshotWindows, ValidateError, type LabelledRecord, type FailureRun, type Label, type Mode, type Sensor } from "../../simulator/replay/recordings.js";
 import { releaseFirmware } from "../support/firmware.js";
@@ -21,7 +21,7 @@ function outcome(label: Label, verdict: string, mode: Mode = "with_rpm", rate = 
   const group = `${rate / 1000} kHz ${sensor.replace("_", " ")}`;
   return {
     set: "cwru", file: `${label}-${verdict}.f32`, record: 1, label, fault_size_in: label === "normal" ? 0 : 0.007, load_hp: 0, sample_rate_hz: rate, sensor, group,
-    mode, rpm: 1800, verdict, windows: 10, windows_by_fault: { [verdict]: 10 }, refused: 0, shaft_hz: null, speed_error_pct: null, error: null, ...extra,
+    mode, rpm: 1800, verdict, windows: 10, windows_by_fault: { [verdict]: 10 }, refused: 0, shaft_hz: null, speed_error_pct: null, doubted_windows: 0, seen_hz: null, error: null, ...extra,
   };
 }
 
@@ -112,6 +112,35 @@ describe("speed measured without rpm", () => {
     expect(recordOutcome(record, "with_rpm", result).speed_error_pct).toBeNull();
     expect(recordOutcome({ ...record, shaft_rpm: null }, "without_rpm", result).speed_error_pct).toBeNull();
     expect(recordOutcome(record, "with_rpm", { error: "r.f32: gone" })).toMatchObject({ verdict: "error", error: "r.f32: gone", windows: 0 });
+  });
+
+  it("counts the windows that doubted the stated speed and takes the median of the speed they show", () => {
+    const record: LabelledRecord = {
+      set: "cwru", file: "r.f32", record: 7, label: "inner", fault_size_in: 0.014, load_hp: 1, shaft_rpm: 1800, sample_rate_hz: 48000, bearing: "6205", sensor: "drive_end", units: "g",
+    };
+    const features = [{ shaft_hz: 30 }, { shaft_hz: 30, seen_hz: 26.2 }, { shaft_hz: 30, seen_hz: 26.8 }, { shaft_hz: 30, seen_hz: 26.4 }];
+    const windows = features.map((f, index) => ({ index, features: f }) as unknown as WindowResult);
+    const result = { summary: { fault: "unknown", windows: 4, windows_by_fault: { unknown: 4 } }, windows, refused: [] } as unknown as ReplayResult;
+    expect(recordOutcome(record, "with_rpm", result)).toMatchObject({ doubted_windows: 3, seen_hz: 26.4 });
+    const none = { ...result, windows: windows.slice(0, 1) } as unknown as ReplayResult;
+    expect(recordOutcome(record, "with_rpm", none)).toMatchObject({ doubted_windows: 0, seen_hz: null });
+  });
+});
+
+describe("stated speeds the firmware doubts", () => {
+  it("lists the records with the rpm whose windows doubted it in a third or more, with the speed the signal shows", () => {
+    const doubted = (windows: number, speed: number) => ({ doubted_windows: windows, seen_hz: speed });
+    const lines = formatDoubted([
+      outcome("inner", "unknown", "with_rpm", 48000, "drive_end", doubted(4, 54.57)),
+      outcome("outer", "outer_race", "with_rpm", 12000, "drive_end", doubted(3, 59.9)), // 3 of 10: under a third
+      outcome("outer", "outer_race", "without_rpm", 12000, "drive_end", doubted(10, 30)), // no rpm, no doubt of it
+    ]);
+    expect(lines).toEqual([
+      "",
+      "Stated speeds the firmware doubts (in a third of the windows or more; no defect is named where it does)",
+      "  1 inner, 48 kHz drive end: stated 1800 rpm doubted in 4 of 10 windows, the signal shows 54.57 Hz (3274 rpm)",
+    ]);
+    expect(formatDoubted([outcome("inner", "inner_race")])).toEqual([]);
   });
 });
 
