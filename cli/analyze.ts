@@ -5,7 +5,7 @@
 import { parseArgs } from "node:util";
 import { CONFIG_RANGES } from "../protocol/messages.js";
 import { BEARINGS, readRecording, replay, type ReplayOptions, type ReplayResult } from "../simulator/replay/replay.js";
-import { cutSnapshot, geometryFromOrders, geometryOf, snapshotWindows, type DefectOrders } from "../simulator/replay/recordings.js";
+import { cutSnapshot, geometryFromOrders, geometryOf, median, snapshotWindows, type DefectOrders } from "../simulator/replay/recordings.js";
 import { integerOption, numberOption, UsageError } from "./options.js";
 
 /** analyze --interval: at most a year between snapshots. */
@@ -97,7 +97,6 @@ function formatReplay(result: ReplayResult, geometryGiven: boolean): string {
 function doubtedSpeedLine(result: ReplayResult): string | null {
   const seen = result.windows.filter((w) => w.features.seen_hz !== undefined);
   if (seen.length === 0) return null;
-  const median = (values: number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1];
   const hz = median(seen.map((w) => w.features.seen_hz));
   const confidence = median(seen.map((w) => w.features.seen_conf ?? 0));
   return `Speed: the configured speed is in doubt in ${seen.length} of ${result.windows.length} windows (the signal shows a clear family outside its range that no speed in it explains), and no bearing defect is named in them; the signal shows ${hz.toFixed(2)} Hz, ${Math.round(hz * 60)} rpm (median, confidence ${confidence.toFixed(2)}): give that --rpm if it is this machine's shaft, or leave --rpm out`;
