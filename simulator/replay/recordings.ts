@@ -83,7 +83,11 @@ export interface FailureRun {
   /** The samples' units, as a labelled record's. */
   units: AccelerationUnits;
   file: string;
-  /** The run's name (FEMTO's: Bearing1_1), or a key of the manifest's `bearings`. */
+  /** The run's name: its `run` where the manifest gives one; else its `bearing` where that names
+   *  no geometry (FEMTO's: Bearing1_1, the test bearing's name); else its file's name without
+   *  its extension (a geometry's name is the same for every run of that bearing type). */
+  run: string;
+  /** The run's bearing: a key of the manifest's `bearings`, or its name alone (FEMTO's). */
   bearing: string;
   /** The bearing's geometry, when `bearing` names one in the manifest's `bearings` (FEMTO's
    *  manifest gives none: the firmware then names no bearing fault, and trends its evidence). */
@@ -418,9 +422,14 @@ export function parseRunsManifest(file: string, value: Record<string, unknown>, 
       starts = listed as number[];
     }
     const bearing = bearingOf(file, `runs[${i}]`, check, bearings);
+    const runFile = plainFile(check.text("file"), check);
+    const geometry = Object.hasOwn(bearings, bearing) ? bearings[bearing] : null;
+    const stated = check.object.run;
+    const name = stated !== undefined && stated !== null ? String(typeof stated === "string" ? check.text("run") : check.number("run"))
+      : geometry === null ? bearing : path.parse(runFile).name;
     return {
-      set, units: unitsOf(check, units),
-      file: plainFile(check.text("file"), check), bearing, geometry: Object.hasOwn(bearings, bearing) ? bearings[bearing] : null,
+      set, units: unitsOf(check, units), run: name,
+      file: runFile, bearing, geometry,
       label: check.object.label === undefined ? null : canonicalLabel(check.text("label")),
       shaft_rpm: check.object.shaft_rpm === undefined || check.object.shaft_rpm === null ? null : check.number("shaft_rpm", true),
       sample_rate_hz: check.number("sample_rate_hz", true), samples_per_snapshot: check.number("samples_per_snapshot", true),

@@ -64,7 +64,7 @@ export function formatDoubted(runs: readonly RecordOutcome[]): string[] {
 
 /** A run to failure; `named` puts its data set's name before it (runs of several sets). */
 export function formatRun(o: FailureOutcome, named = false): string {
-  const name = `${named ? `${o.set}: ` : ""}${o.bearing}`;
+  const name = `${named ? `${o.set}: ` : ""}${o.run}`;
   if (o.error !== null) return `  ${name}: ${o.error}`;
   const failure = o.failure_s ?? 0;
   const at = (s: number | null): string => (s === null ? "never" : `at ${grouped(s, 1)} s of ${grouped(failure, 1)} s (${percent(s, failure)})`);

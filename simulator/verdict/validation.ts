@@ -113,6 +113,8 @@ export interface Target {
 export interface FailureOutcome {
   /** The data set's name. */
   set: string;
+  /** The run's name (FailureRun.run) and its bearing's. */
+  run: string;
   bearing: string;
   /** Whether the run was replayed with a bearing geometry (the manifest's). */
   geometry: boolean;
@@ -315,7 +317,7 @@ export function recordOutcome(record: LabelledRecord, mode: Mode, result: Replay
 export function failureOutcome(run: FailureRun, times: SnapshotTimes, plan: SnapshotPlan, result: ReplayResult | { error: string }): FailureOutcome {
   const right = run.label === null ? null : rightFault(run.label);
   const base = {
-    set: run.set, bearing: run.bearing, geometry: run.geometry !== null, label: run.label, file: run.file, snapshots: run.snapshots, ...plan, rpm: run.shaft_rpm, interval_s: times.interval_s,
+    set: run.set, run: run.run, bearing: run.bearing, geometry: run.geometry !== null, label: run.label, file: run.file, snapshots: run.snapshots, ...plan, rpm: run.shaft_rpm, interval_s: times.interval_s,
     uniform: times.uniform, out_of_order: times.out_of_order,
     failure_s: (times.times_s.at(-1) ?? 0) + run.samples_per_snapshot / run.sample_rate_hz,
   };

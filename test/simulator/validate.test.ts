@@ -204,7 +204,7 @@ describe("FEMTO snapshot times", () => {
   });
 
   it("reports the failure as the last snapshot's start plus its length, and the first window in alarm", () => {
-    const run: FailureRun = { set: "femto", units: "g", file: "f.f32", bearing: "B", geometry: null, label: null, shaft_rpm: 1800, sample_rate_hz: 25600, samples_per_snapshot: 2560, snapshots: 3, snapshot_start_s: [0, 10, 20] };
+    const run: FailureRun = { set: "femto", units: "g", file: "f.f32", run: "B", bearing: "B", geometry: null, label: null, shaft_rpm: 1800, sample_rate_hz: 25600, samples_per_snapshot: 2560, snapshots: 3, snapshot_start_s: [0, 10, 20] };
     const windows = ["none", "alert", "danger"].map((alarm, index) => ({ index, time_s: index * 10, alarm, fault: "unknown", findings: [] }) as unknown as WindowResult);
     const result = { summary: { fault: "unknown", windows: 3, windows_by_fault: { unknown: 3 }, first_alarm_s: 10, first_severe_s: null }, windows } as unknown as ReplayResult;
     expect(failureOutcome(run, snapshotTimes(run.snapshot_start_s), snapshotPlan(2560, 4096), result)).toMatchObject({
@@ -225,7 +225,7 @@ describe("another data set's names for CWRU's labels", () => {
 
 describe("a run to failure's verdict in alarm", () => {
   const starts = Array.from({ length: 13 }, (_, i) => i * 10);
-  const run: FailureRun = { set: "life", units: "g", file: "f.f32", bearing: "B", geometry: null, label: "outer", shaft_rpm: 1800, sample_rate_hz: 25600, samples_per_snapshot: 2560, snapshots: 13, snapshot_start_s: starts };
+  const run: FailureRun = { set: "life", units: "g", file: "f.f32", run: "B", bearing: "B", geometry: null, label: "outer", shaft_rpm: 1800, sample_rate_hz: 25600, samples_per_snapshot: 2560, snapshots: 13, snapshot_start_s: starts };
   const sound = (n: number, value: string): string[] => Array.from({ length: n }, () => value);
   const result = (alarms: string[], faults: string[]): ReplayResult => {
     const windows = alarms.map((alarm, index) => ({ index, time_s: index * 10, alarm, fault: faults[index], findings: [] }) as unknown as WindowResult);
@@ -531,9 +531,12 @@ describe("impeller validate on a small data folder", () => {
     fs.mkdirSync(life, { recursive: true });
     fs.copyFileSync(new URL("cwru-105-inner-12k-excerpt.f32", FIXTURES), path.join(life, "inner.f32"));
     const inner = { file: "inner.f32", bearing: "6205", label: "inner", shaft_rpm: 1797, sample_rate_hz: 12000, samples_per_snapshot: 4096, snapshots: 5, snapshot_interval_s: 60 };
-    fs.writeFileSync(path.join(life, "manifest.json"), JSON.stringify({ bearings, runs: [inner, { ...inner, bearing: "unnamed", label: "spalling" }, { ...inner, bearing: "unnamed", label: "outer" }] }));
+    fs.writeFileSync(path.join(life, "manifest.json"), JSON.stringify({ bearings, runs: [inner, { ...inner, bearing: "unnamed", label: "spalling" }, { ...inner, bearing: "unnamed", run: "B7", label: "outer" }] }));
     const report = JSON.parse((await run([life, "--json"])).text) as ValidationReport;
     const [withGeometry, without, wrong] = report.to_failure!;
+    // Each run by its own name: its `run`, else a bearing's name that is no geometry, else its
+    // file's (every run of one bearing type names the same geometry).
+    expect(report.to_failure!.map((o) => [o.run, o.bearing])).toEqual([["inner", "6205"], ["unnamed", "unnamed"], ["B7", "unnamed"]]);
     expect(withGeometry).toMatchObject({ set: "life", geometry: true, label: "inner", interval_s: 60, uniform: true, failure_s: 240 + 4096 / 12000 });
     const samples = readRecording(path.join(life, "inner.f32"));
     const direct = await replay(samples, { rateHz: 12000, rpm: 1797, window: 4096, intervalS: 60, geometry: [9, 7.94, 39.04, 0], firmware: await releaseFirmware() });
@@ -542,7 +545,8 @@ describe("impeller validate on a small data folder", () => {
     expect(without).toMatchObject({ geometry: false, label: "spalling", right: null, verdict: "unknown", windows_by_fault: { unknown: 5 } });
     expect(wrong).toMatchObject({ label: "outer", right: false, verdict: "unknown" });
     const text = (await run([life])).text;
-    expect(text).toContain(`  6205: first alarm`);
+    expect(text).toContain(`  inner: first alarm`);
+    expect(text).toContain(`  B7: first alarm`);
     expect(text).toContain("verdict inner_race (inner_race 5); failed of inner: right");
     expect(text).toContain("failed of spalling: not judged");
     expect(text).toContain("verdict unknown (unknown 5); failed of outer: wrong");
