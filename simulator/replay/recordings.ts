@@ -271,14 +271,22 @@ function parseBearings(file: string, top: ReturnType<typeof fields>): Record<str
   return bearings;
 }
 
-/** One bearing: its geometry, or its `defect_orders` alone. */
+const MM_PER_INCH = 25.4;
+
+/** One bearing: its geometry (its diameters in mm, or both in inches as the data sheets of
+ *  American rigs give them), or its `defect_orders` alone. */
 function parseBearing(file: string, where: string, value: unknown): Bearing {
   const check = fields(file, where, value);
   const o = check.object;
-  const given = o.rolling_elements !== undefined || o.element_diameter_mm !== undefined || o.pitch_diameter_mm !== undefined;
-  return !given && o.defect_orders !== undefined ? geometryFromManifestOrders(fields(file, `${where}.defect_orders`, o.defect_orders)) : {
-    rolling_elements: check.number("rolling_elements", true), element_diameter_mm: check.number("element_diameter_mm", true),
-    pitch_diameter_mm: check.number("pitch_diameter_mm", true), contact_angle_deg: check.number("contact_angle_deg"),
+  const inches = o.element_diameter_in !== undefined || o.pitch_diameter_in !== undefined;
+  if (inches && (o.element_diameter_mm !== undefined || o.pitch_diameter_mm !== undefined)) check.fail(" gives diameters in both mm and inches");
+  const given = inches || o.rolling_elements !== undefined || o.element_diameter_mm !== undefined || o.pitch_diameter_mm !== undefined;
+  if (!given && o.defect_orders !== undefined) return geometryFromManifestOrders(fields(file, `${where}.defect_orders`, o.defect_orders));
+  const unit = inches ? "in" : "mm";
+  const scale = inches ? MM_PER_INCH : 1;
+  return {
+    rolling_elements: check.number("rolling_elements", true), element_diameter_mm: check.number(`element_diameter_${unit}`, true) * scale,
+    pitch_diameter_mm: check.number(`pitch_diameter_${unit}`, true) * scale, contact_angle_deg: check.number("contact_angle_deg"),
   };
 }
 

@@ -506,21 +506,27 @@ describe("impeller validate on a small data folder", () => {
     const record = { file: "a.f32", label: "inner", shaft_rpm: 1797, sample_rate_hz: 12000 };
     const run_ = { file: "a.f32", label: "inner", shaft_rpm: 1797, sample_rate_hz: 12000, samples_per_snapshot: 4096, snapshots: 5, snapshot_interval_s: 60 };
     const orders = { name: "by orders", defect_orders: { bpfi: 5.4152, bpfo: 3.5848, ftf: 0.39828, bsf: 2.3567 } };
+    const inches = { rolling_elements: 9, element_diameter_in: 7.94 / 25.4, pitch_diameter_in: 39.04 / 25.4, contact_angle_deg: 0 };
     fs.writeFileSync(path.join(inPlace, "manifest.json"), JSON.stringify({
-      records: [{ ...record, bearing: bearings["6205"] }, { ...record, bearing: orders }],
+      records: [{ ...record, bearing: bearings["6205"] }, { ...record, bearing: orders }, { ...record, bearing: inches }],
       runs: [{ ...run_, bearing: bearings["6205"] }],
     }));
     const report = JSON.parse((await run([inPlace, "--json"])).text) as ValidationReport;
     expect(report.errors).toEqual([]);
     const verdicts = report.records!.runs.map((o) => `${o.record} ${o.mode} ${o.verdict} ${JSON.stringify(o.windows_by_fault)}`);
     expect(verdicts.slice(0, 2).map((v) => v.split(" ").slice(0, 3).join(" "))).toEqual(["1 with_rpm inner_race", "1 without_rpm inner_race"]);
-    // The same geometry given as orders: the same diagnoses, window for window.
-    expect(verdicts.slice(2).map((v) => v.slice(2))).toEqual(verdicts.slice(0, 2).map((v) => v.slice(2)));
+    // The same geometry given as orders, and in inches: the same diagnoses, window for window.
+    expect(verdicts.slice(2, 4).map((v) => v.slice(2))).toEqual(verdicts.slice(0, 2).map((v) => v.slice(2)));
+    expect(verdicts.slice(4).map((v) => v.slice(2))).toEqual(verdicts.slice(0, 2).map((v) => v.slice(2)));
     expect(report.to_failure!.map((o) => [o.geometry, o.verdict])).toEqual([[true, "inner_race"]]);
     fs.writeFileSync(path.join(inPlace, "manifest.json"), JSON.stringify({ records: [record] }));
     await expect(run([inPlace])).rejects.toThrow(`${path.join(inPlace, "manifest.json")}: records[0].bearing is missing, and the manifest gives no bearings: each record needs a geometry or defect orders`);
     fs.writeFileSync(path.join(inPlace, "manifest.json"), JSON.stringify({ records: [{ ...record, bearing: { rolling_elements: 9 } }] }));
     await expect(run([inPlace])).rejects.toThrow(`${path.join(inPlace, "manifest.json")}: records[0].bearing.element_diameter_mm is not a positive number: undefined`);
+    fs.writeFileSync(path.join(inPlace, "manifest.json"), JSON.stringify({ records: [{ ...record, bearing: { ...inches, pitch_diameter_in: undefined } }] }));
+    await expect(run([inPlace])).rejects.toThrow(`${path.join(inPlace, "manifest.json")}: records[0].bearing.pitch_diameter_in is not a positive number: undefined`);
+    fs.writeFileSync(path.join(inPlace, "manifest.json"), JSON.stringify({ records: [{ ...record, bearing: { ...inches, pitch_diameter_mm: 39.04 } }] }));
+    await expect(run([inPlace])).rejects.toThrow(`${path.join(inPlace, "manifest.json")}: records[0].bearing gives diameters in both mm and inches`);
   });
 
   it("replays a run with the manifest's bearing geometry and judges its verdict against the fault it names", async () => {
