@@ -373,6 +373,24 @@ export function geometryFromOrders(orders: DefectOrders): Bearing {
   return { rolling_elements: elements, element_diameter_mm: ratio * PITCH_FROM_ORDERS_MM, pitch_diameter_mm: PITCH_FROM_ORDERS_MM, contact_angle_deg: angle };
 }
 
+/** The fields of `keys` the manifest gives once for all its records or runs (one rig's one sample
+ *  rate, say), which each takes where it gives none of its own. */
+function sharedFields(top: ReturnType<typeof fields>, keys: readonly string[]): Record<string, unknown> {
+  const shared: Record<string, unknown> = {};
+  for (const key of keys) if (top.object[key] !== undefined) shared[key] = top.object[key];
+  return shared;
+}
+
+/** A record or run with the manifest's shared fields where it gives none of its own (checked as
+ *  its own: an entry that is no object is refused as before). */
+function withShared(entry: unknown, shared: Record<string, unknown>): unknown {
+  if (typeof entry !== "object" || entry === null || Array.isArray(entry)) return entry;
+  const own = entry as Record<string, unknown>;
+  const merged: Record<string, unknown> = { ...own };
+  for (const [key, value] of Object.entries(shared)) if (own[key] === undefined) merged[key] = value;
+  return merged;
+}
+
 /** A record's name: its `record`, a number or a non-empty text, else its place from 1. */
 function recordName(check: ReturnType<typeof fields>, i: number): number | string {
   const v = check.object.record;
@@ -387,8 +405,9 @@ export function parseRecordsManifest(file: string, value: Record<string, unknown
   const bearings = parseBearings(file, top);
   const names = Object.keys(bearings);
   const units = unitsOf(top, "g");
+  const shared = sharedFields(top, ["sample_rate_hz", "shaft_rpm", "sensor"]);
   const records = top.list("records", RECORDS_MAX).map((entry, i): LabelledRecord => {
-    const check = fields(file, `records[${i}]`, entry);
+    const check = fields(file, `records[${i}]`, withShared(entry, shared));
     // A record may leave its bearing out where the manifest has one.
     if (check.object.bearing === undefined && names.length === 0) check.fail(".bearing is missing, and the manifest gives no bearings: each record needs a geometry or defect orders");
     const bearing = check.object.bearing === undefined && names.length === 1 ? names[0] : bearingOf(file, `records[${i}]`, check, bearings);
@@ -415,8 +434,9 @@ export function parseRunsManifest(file: string, value: Record<string, unknown>, 
   const top = fields(file, "", value);
   const units = unitsOf(top, "g");
   const bearings = parseBearings(file, top);
+  const shared = sharedFields(top, ["sample_rate_hz", "shaft_rpm", "samples_per_snapshot", "snapshot_interval_s"]);
   return top.list("runs", RECORDS_MAX).map((entry, i): FailureRun => {
-    const check = fields(file, `runs[${i}]`, entry);
+    const check = fields(file, `runs[${i}]`, withShared(entry, shared));
     const snapshots = check.number("snapshots", true);
     if (!Number.isInteger(snapshots) || snapshots > SNAPSHOTS_MAX) check.fail(`.snapshots is not a whole number up to ${SNAPSHOTS_MAX}`);
     let starts: number[];

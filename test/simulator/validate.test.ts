@@ -459,6 +459,27 @@ describe("impeller validate on a small data folder", () => {
     await expect(run([minimal])).rejects.toThrow("records[0].bearing is not a non-empty string: undefined");
   });
 
+  it("takes a sample rate, speed and sensor given once for all records or runs, each record's own first", async () => {
+    const shared = path.join(dir, "shared-fields");
+    fs.mkdirSync(shared, { recursive: true });
+    fs.copyFileSync(new URL("cwru-105-inner-12k-excerpt.f32", FIXTURES), path.join(shared, "a.f32"));
+    const records = [{ file: "a.f32", label: "inner" }, { file: "a.f32", label: "inner", shaft_rpm: 1700, sensor: "fan end" }];
+    const runs = [{ file: "a.f32", bearing: "6205", snapshots: 5 }];
+    fs.writeFileSync(path.join(shared, "manifest.json"), JSON.stringify({
+      bearings, sample_rate_hz: 12000, shaft_rpm: 1797, sensor: "housing", samples_per_snapshot: 4096, snapshot_interval_s: 60, records, runs,
+    }));
+    const report = JSON.parse((await run([shared, "--json"])).text) as ValidationReport;
+    expect(report.errors).toEqual([]);
+    expect(report.records!.runs.map((o) => [o.mode, o.rpm, o.sample_rate_hz, o.sensor])).toEqual([
+      ["with_rpm", 1797, 12000, "housing"], ["without_rpm", 1797, 12000, "housing"],
+      ["with_rpm", 1700, 12000, "fan end"], ["without_rpm", 1700, 12000, "fan end"],
+    ]);
+    expect(report.to_failure!.map((o) => [o.run, o.rpm, o.snapshots, o.interval_s, o.failure_s])).toEqual([["a", 1797, 5, 60, 240 + 4096 / 12000]]);
+    // Given nowhere: refused, naming the record.
+    fs.writeFileSync(path.join(shared, "manifest.json"), JSON.stringify({ bearings, records }));
+    await expect(run([shared])).rejects.toThrow("records[0].sample_rate_hz is not a positive number: undefined");
+  });
+
   it("takes records named by text and a bearing given by its defect orders alone: the same diagnoses as by its geometry", async () => {
     const named = path.join(dir, "named");
     fs.mkdirSync(named, { recursive: true });
