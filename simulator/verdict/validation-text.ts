@@ -94,7 +94,7 @@ export function formatReport(report: ValidationReport, verbose = false): string 
   const lines: string[] = [];
   const records = report.records;
   const counts = [
-    records === null ? null : `${new Set(records.runs.map((o) => `${o.set}/${o.file}`)).size} labelled records (${records.runs.length} runs)`,
+    records === null ? null : `${new Set(records.runs.map((o) => `${o.set}/${o.file}/${o.record}`)).size} labelled records (${records.runs.length} runs)`,
     report.to_failure === null ? null : `${report.to_failure.length} runs to failure`,
   ].filter((c) => c !== null).join(", ");
   const window = records === null ? "" : `, window ${report.window}`;

@@ -475,6 +475,8 @@ describe("impeller validate on a small data folder", () => {
       ["with_rpm", 1700, 12000, "fan end"], ["without_rpm", 1700, 12000, "fan end"],
     ]);
     expect(report.to_failure!.map((o) => [o.run, o.rpm, o.snapshots, o.interval_s, o.failure_s])).toEqual([["a", 1797, 5, 60, 240 + 4096 / 12000]]);
+    // Two records of one file are two records.
+    expect((await run([shared])).text).toContain("(shared-fields): 2 labelled records (4 runs), 1 runs to failure");
     // Given nowhere: refused, naming the record.
     fs.writeFileSync(path.join(shared, "manifest.json"), JSON.stringify({ bearings, records }));
     await expect(run([shared])).rejects.toThrow("records[0].sample_rate_hz is not a positive number: undefined");
