@@ -110,7 +110,9 @@ export function formatReport(report: ValidationReport, verbose = false): string 
     if (records.speed.length > 0) {
       lines.push("", `Shaft speed measured without rpm (median shaft_hz over the windows that measured one, against the manifest's rpm/60)`);
       for (const s of records.speed) {
-        lines.push(`  ${s.group.padEnd(18)} median ${s.median_pct.toFixed(2)} %, max ${s.max_pct.toFixed(2)} %, within ${SPEED_TOLERANCE_PCT} %: ${s.within} of ${s.runs}`);
+        const errors = s.unmeasured < s.runs ? `median ${s.median_pct.toFixed(2)} %, max ${s.max_pct.toFixed(2)} %, ` : "";
+        const unmeasured = s.unmeasured > 0 ? `; no speed measured in ${s.unmeasured}` : "";
+        lines.push(`  ${s.group.padEnd(18)} ${errors}within ${SPEED_TOLERANCE_PCT} %: ${s.within} of ${s.runs}${unmeasured}`);
       }
     }
     lines.push(...formatDoubted(records.runs));

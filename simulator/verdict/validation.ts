@@ -58,8 +58,12 @@ export interface RecordOutcome {
   /** Windows the firmware refused (samples not all finite): no diagnosis of theirs is counted. */
   refused: number;
   shaft_hz: number | null;
-  /** |shaft_hz − rpm/60| / (rpm/60) in percent, for runs without rpm whose manifest has one. */
+  /** |shaft_hz − rpm/60| / (rpm/60) in percent, for runs without rpm whose manifest has one and
+   *  in which some window measured the speed. */
   speed_error_pct: number | null;
+  /** A run without rpm whose manifest has one, in which no window measured the speed (each
+   *  published the middle of the range): no error to give, and not within any. */
+  speed_unmeasured: boolean;
   /** With the manifest's rpm: the windows in which the firmware doubted it (they publish seen_hz,
    *  the speed the signal shows instead, firmware/ANALYSIS.md §4), and that speed's median over
    *  them (null when none). */
@@ -93,7 +97,10 @@ export interface ConfusionTable {
 
 export interface SpeedStats {
   group: string;
+  /** The runs without rpm whose manifest has one; `unmeasured` of them measured no speed, and
+   *  the median and largest error are over the others (NaN and −Infinity when none). */
   runs: number;
+  unmeasured: number;
   median_pct: number;
   max_pct: number;
   within: number;
@@ -234,10 +241,13 @@ export function confusionTables(outcomes: readonly RecordOutcome[]): ConfusionTa
 
 /** The measured speed's error per group and over all, for the runs without rpm that have one to compare. */
 export function speedStats(outcomes: readonly RecordOutcome[]): SpeedStats[] {
-  const measured = outcomes.filter((o) => o.mode === "without_rpm" && o.speed_error_pct !== null);
+  const measured = outcomes.filter((o) => o.mode === "without_rpm" && (o.speed_error_pct !== null || o.speed_unmeasured));
   const stats = (group: string, runs: readonly RecordOutcome[]): SpeedStats => {
-    const errors = runs.map((o) => o.speed_error_pct as number);
-    return { group, runs: runs.length, median_pct: median(errors), max_pct: Math.max(...errors), within: errors.filter((e) => e <= SPEED_TOLERANCE_PCT).length };
+    const errors = runs.filter((o) => o.speed_error_pct !== null).map((o) => o.speed_error_pct as number);
+    return {
+      group, runs: runs.length, unmeasured: runs.length - errors.length, median_pct: median(errors), max_pct: Math.max(...errors),
+      within: errors.filter((e) => e <= SPEED_TOLERANCE_PCT).length,
+    };
   };
   if (measured.length === 0) return [];
   return [...groupOrder(measured).map((group) => stats(group, measured.filter((o) => o.group === group))), stats("all records", measured)];
@@ -294,7 +304,7 @@ export function recordOutcome(record: LabelledRecord, mode: Mode, result: Replay
     mode, rpm: record.shaft_rpm,
   };
   if ("error" in result) {
-    return { ...base, verdict: ERROR_VERDICT, windows: 0, windows_by_fault: {}, refused: 0, shaft_hz: null, speed_error_pct: null, doubted_windows: 0, seen_hz: null, error: result.error };
+    return { ...base, verdict: ERROR_VERDICT, windows: 0, windows_by_fault: {}, refused: 0, shaft_hz: null, speed_error_pct: null, speed_unmeasured: false, doubted_windows: 0, seen_hz: null, error: result.error };
   }
   // The speed the firmware settles on: the median over the windows that measured one
   // (shaft_conf above 0; a window that could not, as the first ones of a run at 48 kHz, says 0
@@ -305,11 +315,12 @@ export function recordOutcome(record: LabelledRecord, mode: Mode, result: Replay
   const speeds = measuredSpeeds.length > 0 ? measuredSpeeds : speedOf(result.windows);
   const shaftHz = speeds.length > 0 ? median(speeds) : null;
   const nominalHz = record.shaft_rpm === null ? null : record.shaft_rpm / 60;
-  const speedError = mode === "without_rpm" && shaftHz !== null && nominalHz !== null ? (Math.abs(shaftHz - nominalHz) / nominalHz) * 100 : null;
+  const compared = mode === "without_rpm" && nominalHz !== null;
+  const speedError = compared && measuredSpeeds.length > 0 && shaftHz !== null ? (Math.abs(shaftHz - nominalHz) / nominalHz) * 100 : null;
   const seen = result.windows.map((w) => w.features.seen_hz).filter((hz): hz is number => hz !== undefined && Number.isFinite(hz));
   return {
     ...base, verdict: result.summary.fault, windows: result.summary.windows, windows_by_fault: seenFaults(result.summary.windows_by_fault),
-    refused: result.refused.length, shaft_hz: shaftHz, speed_error_pct: speedError,
+    refused: result.refused.length, shaft_hz: shaftHz, speed_error_pct: speedError, speed_unmeasured: compared && measuredSpeeds.length === 0,
     doubted_windows: seen.length, seen_hz: seen.length > 0 ? median(seen) : null, error: null,
   };
 }

@@ -21,7 +21,7 @@ function outcome(label: Label, verdict: string, mode: Mode = "with_rpm", rate = 
   const group = `${rate / 1000} kHz ${sensor.replace("_", " ")}`;
   return {
     set: "cwru", file: `${label}-${verdict}.f32`, record: 1, label, fault_size_in: label === "normal" ? 0 : 0.007, load_hp: 0, sample_rate_hz: rate, sensor, group,
-    mode, rpm: 1800, verdict, windows: 10, windows_by_fault: { [verdict]: 10 }, refused: 0, shaft_hz: null, speed_error_pct: null, doubted_windows: 0, seen_hz: null, error: null, ...extra,
+    mode, rpm: 1800, verdict, windows: 10, windows_by_fault: { [verdict]: 10 }, refused: 0, shaft_hz: null, speed_error_pct: null, speed_unmeasured: false, doubted_windows: 0, seen_hz: null, error: null, ...extra,
   };
 }
 
@@ -90,11 +90,13 @@ describe("speed measured without rpm", () => {
       outcome("outer", "none", "without_rpm", 12000, "fan_end", { speed_error_pct: 0.6 }),
       outcome("outer", "none", "without_rpm", 12000, "fan_end", { speed_error_pct: null }), // the manifest has no rpm
       outcome("outer", "none", "with_rpm", 12000, "fan_end", { speed_error_pct: null }),
+      outcome("ball", "none", "without_rpm", 48000, "drive_end", { speed_unmeasured: true }), // no window measured one
     ]);
     expect(stats).toEqual([
-      { group: "12 kHz drive end", runs: 3, median_pct: 0.4, max_pct: 3, within: 2 },
-      { group: "12 kHz fan end", runs: 1, median_pct: 0.6, max_pct: 0.6, within: 0 },
-      { group: "all records", runs: 4, median_pct: 0.5, max_pct: 3, within: 2 },
+      { group: "12 kHz drive end", runs: 3, unmeasured: 0, median_pct: 0.4, max_pct: 3, within: 2 },
+      { group: "48 kHz drive end", runs: 1, unmeasured: 1, median_pct: NaN, max_pct: -Infinity, within: 0 },
+      { group: "12 kHz fan end", runs: 1, unmeasured: 0, median_pct: 0.6, max_pct: 0.6, within: 0 },
+      { group: "all records", runs: 5, unmeasured: 1, median_pct: 0.5, max_pct: 3, within: 2 },
     ]);
   });
 
@@ -102,13 +104,20 @@ describe("speed measured without rpm", () => {
     const record: LabelledRecord = {
       set: "cwru", file: "r.f32", record: 7, label: "inner", fault_size_in: 0.014, load_hp: 1, shaft_rpm: 1800, sample_rate_hz: 48000, bearing: "6205", sensor: "drive_end", units: "g",
     };
-    const windows = [29.7, 30.1, 36.6].map((hz, index) => ({ index, features: { shaft_hz: hz } }) as unknown as WindowResult);
-    const result = { summary: { fault: "inner_race", windows: 3, windows_by_fault: { none: 0, inner_race: 3 } }, windows, refused: [] } as unknown as ReplayResult;
+    // The windows that measured a speed (shaft_conf above 0) give it; one that did not published
+    // the middle of the range, and counts for nothing.
+    const windows = [[29.7, 1], [30.1, 0.9], [36.6, 1], [35, 0]].map(([hz, conf], index) => ({ index, features: { shaft_hz: hz, shaft_conf: conf } }) as unknown as WindowResult);
+    const result = { summary: { fault: "inner_race", windows: 4, windows_by_fault: { none: 0, inner_race: 4 } }, windows, refused: [] } as unknown as ReplayResult;
     const without = recordOutcome(record, "without_rpm", result);
     expect(without.shaft_hz).toBeCloseTo(30.1, 12);
     expect(without.speed_error_pct).toBeCloseTo((0.1 / 30) * 100, 10);
+    expect(without.speed_unmeasured).toBe(false);
+    // None measured: the middle of the range is no measurement, and has no error.
+    const unmeasured = recordOutcome(record, "without_rpm", { ...result, windows: windows.slice(3) } as unknown as ReplayResult);
+    expect(unmeasured).toMatchObject({ shaft_hz: 35, speed_error_pct: null, speed_unmeasured: true });
+    expect(recordOutcome(record, "with_rpm", { ...result, windows: windows.slice(3) } as unknown as ReplayResult).speed_unmeasured).toBe(false);
     expect(without.group).toBe("48 kHz drive end");
-    expect(without.windows_by_fault).toEqual({ inner_race: 3 });
+    expect(without.windows_by_fault).toEqual({ inner_race: 4 });
     expect(recordOutcome(record, "with_rpm", result).speed_error_pct).toBeNull();
     expect(recordOutcome({ ...record, shaft_rpm: null }, "without_rpm", result).speed_error_pct).toBeNull();
     expect(recordOutcome(record, "with_rpm", { error: "r.f32: gone" })).toMatchObject({ verdict: "error", error: "r.f32: gone", windows: 0 });
