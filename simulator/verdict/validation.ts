@@ -241,7 +241,7 @@ export function confusionTables(outcomes: readonly RecordOutcome[]): ConfusionTa
 
 /** The measured speed's error per group and over all, for the runs without rpm that have one to compare. */
 export function speedStats(outcomes: readonly RecordOutcome[]): SpeedStats[] {
-  const measured = outcomes.filter((o) => o.mode === "without_rpm" && (o.speed_error_pct !== null || o.speed_unmeasured));
+  const compared = outcomes.filter((o) => o.mode === "without_rpm" && (o.speed_error_pct !== null || o.speed_unmeasured));
   const stats = (group: string, runs: readonly RecordOutcome[]): SpeedStats => {
     const errors = runs.filter((o) => o.speed_error_pct !== null).map((o) => o.speed_error_pct as number);
     return {
@@ -249,8 +249,8 @@ export function speedStats(outcomes: readonly RecordOutcome[]): SpeedStats[] {
       within: errors.filter((e) => e <= SPEED_TOLERANCE_PCT).length,
     };
   };
-  if (measured.length === 0) return [];
-  return [...groupOrder(measured).map((group) => stats(group, measured.filter((o) => o.group === group))), stats("all records", measured)];
+  if (compared.length === 0) return [];
+  return [...groupOrder(compared).map((group) => stats(group, compared.filter((o) => o.group === group))), stats("all records", compared)];
 }
 
 function inTargetSizes(o: RecordOutcome): boolean {
