@@ -225,19 +225,28 @@ function fields(file: string, where: string, value: unknown) {
 }
 
 /** The names other data sets give CWRU's four labels (a baseline or a healthy bearing, an inner
- *  or outer ring, a roller element, the short IR / OR / B; any case, with spaces, hyphens or
- *  underscores), so that another rig's manifest is judged as CWRU's is. */
+ *  or outer ring, a roller element, the short IR / OR / B; any case, with or without spaces,
+ *  hyphens or underscores, and with "fault", "defect" or "damage" after them: OuterRaceFault,
+ *  "IR fault"), so that another rig's manifest is judged as CWRU's is. */
 const LABEL_NAMES: Record<Label, readonly string[]> = {
-  normal: ["normal", "healthy", "baseline", "none"],
+  normal: ["normal", "healthy", "baseline", "none", "no fault", "fault free", "good"],
   inner: ["inner", "inner race", "inner ring", "ir", "bpfi"],
   outer: ["outer", "outer race", "outer ring", "or", "bpfo"],
   ball: ["ball", "roller", "rolling element", "roller element", "element", "b", "bsf"],
 };
 
+/** A name as LABEL_NAMES compares it: lower case, without separators. */
+function labelKey(name: string): string {
+  return name.trim().toLowerCase().replace(/[\s_-]+/g, "");
+}
+
 /** A manifest's label as one of LABELS where it names one, else as given. */
 export function canonicalLabel(label: string): string {
-  const name = label.trim().toLowerCase().replace(/[\s_-]+/g, " ");
-  for (const canonical of LABELS) if (LABEL_NAMES[canonical].includes(name)) return canonical;
+  const key = labelKey(label);
+  const bare = key.replace(/(fault|defect|damage)s?$/, "");
+  for (const canonical of LABELS) {
+    if (LABEL_NAMES[canonical].some((name) => labelKey(name) === key || (bare !== "" && labelKey(name) === bare))) return canonical;
+  }
   return label;
 }
 

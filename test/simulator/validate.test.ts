@@ -229,6 +229,10 @@ describe("another data set's names for CWRU's labels", () => {
     expect(["outer", "outer-race", "Outer Ring", "OR", "BPFO"].map(canonicalLabel)).toEqual(["outer", "outer", "outer", "outer", "outer"]);
     expect(["ball", "roller", "rolling_element", "roller element", "B"].map(canonicalLabel)).toEqual(["ball", "ball", "ball", "ball", "ball"]);
     expect(["cage", "inner+outer", "Inner and outer", "spall"].map(canonicalLabel)).toEqual(["cage", "inner+outer", "Inner and outer", "spall"]);
+    // Written together, or with the word fault, defect or damage after it.
+    expect(["OuterRaceFault", "IR fault", "inner_race_faults", "Ball_Fault", "rolling-element defect", "outer ring damage", "No fault", "fault-free"].map(canonicalLabel))
+      .toEqual(["outer", "inner", "inner", "ball", "ball", "outer", "normal", "normal"]);
+    expect(["cage fault", "fault", "Inner and outer fault"].map(canonicalLabel)).toEqual(["cage fault", "fault", "Inner and outer fault"]);
   });
 });
 
