@@ -254,8 +254,13 @@ export const UNITS = ["g", "m/s2"] as const;
 
 /** An object's `units` (g or m/s2), or `fallback` when it names none. */
 function unitsOf(check: ReturnType<typeof fields>, fallback: AccelerationUnits): AccelerationUnits {
-  return check.object.units === undefined ? fallback : check.oneOf("units", UNITS);
+  const given = check.object.units;
+  if (given === undefined) return fallback;
+  // The ways m/s² is written (m/s^2, m/s², m s-2), and g in either case.
+  const spelled = typeof given === "string" ? UNIT_SPELLINGS[given.trim().toLowerCase().replace(/\s+/g, " ")] : undefined;
+  return spelled ?? check.oneOf("units", UNITS);
 }
+const UNIT_SPELLINGS: Record<string, AccelerationUnits> = { "g": "g", "m/s2": "m/s2", "m/s^2": "m/s2", "m/s²": "m/s2", "m s-2": "m/s2", "m·s-2": "m/s2", "m·s⁻²": "m/s2" };
 
 /** A file named in a manifest lies in the manifest's folder: no paths. */
 function plainFile(name: string, check: ReturnType<typeof fields>): string {

@@ -604,13 +604,18 @@ describe("impeller validate on a small data folder", () => {
 
   it("reads a record in m/s² as such when the manifest says so: the same diagnoses as the record in g", async () => {
     const metric = path.join(dir, "metric");
-    writeData(metric, [cwruRecords[1], { ...cwruRecords[1], file: "cwru-105-inner-12k-m-s2.f32", record: 1105, units: "m/s2" }]);
+    writeData(metric, [cwruRecords[1], { ...cwruRecords[1], file: "cwru-105-inner-12k-m-s2.f32", record: 1105, units: "m/s2" },
+      { ...cwruRecords[1], file: "cwru-105-inner-12k-m-s2.f32", record: 2105, units: "M/S^2" }, { ...cwruRecords[1], file: "cwru-105-inner-12k-m-s2.f32", record: 3105, units: "m/s²" }]);
     const g = readRecording(path.join(metric, "cwru", "cwru-105-inner-12k.f32"));
     const inMetres = g.map((x) => x * 9.80665);
     fs.writeFileSync(path.join(metric, "cwru", "cwru-105-inner-12k-m-s2.f32"), new Uint8Array(inMetres.buffer));
     const report = JSON.parse((await run([metric, "--json", "--only", "cwru"])).text) as ValidationReport;
     const [inG, inMs2] = [report.records!.runs.filter((o) => o.record === 105), report.records!.runs.filter((o) => o.record === 1105)];
     expect(inMs2.map((o) => [o.mode, o.verdict, o.windows_by_fault])).toEqual(inG.map((o) => [o.mode, o.verdict, o.windows_by_fault]));
+    // m/s² as it is also written: the same.
+    for (const record of [2105, 3105]) {
+      expect(report.records!.runs.filter((o) => o.record === record).map((o) => [o.mode, o.verdict, o.windows_by_fault])).toEqual(inG.map((o) => [o.mode, o.verdict, o.windows_by_fault]));
+    }
     // The units reach the firmware: the acceleration it measures is the g record's, not 9.8 times it.
     const options = { rateHz: 12000, window: 4096, rpm: 1797, firmware: await releaseFirmware() };
     const [fromG, fromMs2, misread] = await Promise.all([
