@@ -262,10 +262,15 @@ function unitsOf(check: ReturnType<typeof fields>, fallback: AccelerationUnits):
 }
 const UNIT_SPELLINGS: Record<string, AccelerationUnits> = { "g": "g", "m/s2": "m/s2", "m/s^2": "m/s2", "m/s²": "m/s2", "m s-2": "m/s2", "m·s-2": "m/s2", "m·s⁻²": "m/s2" };
 
-/** A file named in a manifest lies in the manifest's folder: no paths. */
+/** A file named in a manifest lies in the manifest's folder or below it: a relative path that
+ *  never climbs out of it. */
 function plainFile(name: string, check: ReturnType<typeof fields>): string {
-  if (name !== path.basename(name) || name === "." || name === "..") check.fail(`.file is a file name in the manifest's folder, not ${JSON.stringify(name)}`);
-  return name;
+  // Folders below it are the data set's own (a folder per fault, say), written with / or a backslash.
+  const parts = name.split(/[\\/]/);
+  if (path.isAbsolute(name) || /^[a-zA-Z]:/.test(name) || parts.some((part) => part === "" || part === "." || part === "..")) {
+    check.fail(`.file is a file in the manifest's folder or one below it, not ${JSON.stringify(name)}`);
+  }
+  return parts.join("/");
 }
 
 /** The manifest's `bearings`: geometries by name (none where each record or run gives its own

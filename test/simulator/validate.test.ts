@@ -472,6 +472,22 @@ describe("impeller validate on a small data folder", () => {
     await expect(run([minimal])).rejects.toThrow("records[0].bearing is not a non-empty string: undefined");
   });
 
+  it("reads records from folders below the manifest's, and no file outside it", async () => {
+    const nested = path.join(dir, "nested");
+    fs.mkdirSync(path.join(nested, "inner race"), { recursive: true });
+    fs.copyFileSync(new URL("cwru-105-inner-12k-excerpt.f32", FIXTURES), path.join(nested, "inner race", "a.f32"));
+    const write = (file: string): void => fs.writeFileSync(path.join(nested, "manifest.json"), JSON.stringify({ bearings, records: [{ file, label: "inner", sample_rate_hz: 12000 }] }));
+    for (const file of ["inner race/a.f32", "inner race\\a.f32"]) {
+      write(file);
+      const report = JSON.parse((await run([nested, "--json"])).text) as ValidationReport;
+      expect([report.errors, report.records!.runs.map((o) => [o.file, o.verdict])]).toEqual([[], [["inner race/a.f32", "inner_race"]]]);
+    }
+    for (const file of ["../a.f32", "inner race/../../a.f32", "/tmp/a.f32", "C:\\data\\a.f32", "inner race//a.f32", "inner race/"]) {
+      write(file);
+      await expect(run([nested])).rejects.toThrow(`records[0].file is a file in the manifest's folder or one below it, not ${JSON.stringify(file)}`);
+    }
+  });
+
   it("takes a sample rate, speed and sensor given once for all records or runs, each record's own first", async () => {
     const shared = path.join(dir, "shared-fields");
     fs.mkdirSync(shared, { recursive: true });
