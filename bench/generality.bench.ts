@@ -12,13 +12,18 @@
 // its speed, `--rpm-range`). The running-speed lines scale from their 25 Hz ranges at the same
 // velocity (a healthy pump's ISO zone does not depend on its speed); the fault is at a tenth
 // of its severity at failure.
-// Run: npx tsx bench/generality.bench.ts [--image build/firmware.wasm] [--severity-time 400] [--alone 600]
+// With --high-pass HZ each recording passes a fourth-order high-pass first, with the sensor's
+// noise floor after it (bench/paths.bench.ts's path: a housing or a sensor that carries no
+// shaft lines), so that no window measures the speed and a configured one is never confirmed.
+// Run: npx tsx bench/generality.bench.ts [--image build/firmware.wasm] [--severity-time 400] [--alone 600] [--high-pass 1000]
 
 import fs from "node:fs";
 import { parseArgs } from "node:util";
 import { compileFirmware } from "../host/runtime/firmware.js";
 import { replay, BEARINGS } from "../simulator/replay/replay.js";
 import { pumpRecording } from "../simulator/replay/pump-recordings.js";
+import { highPass, addSensorNoise } from "../simulator/replay/paths.js";
+import { Random } from "../simulator/physics/random.js";
 
 const { values } = parseArgs({
   options: {
@@ -28,6 +33,7 @@ const { values } = parseArgs({
     // Each recording cut into windows alone, this many seconds apart, as a fleet takes them
     // (ANALYSIS.md §5, "Windows alone"), instead of replayed continuously.
     alone: { type: "string" },
+    "high-pass": { type: "string" },
   },
 });
 const RATES_HZ = [10_000, 25_600, 48_828, 100_000];
@@ -47,6 +53,8 @@ const DEFAULT_RPM_RANGE: [number, number] = [600, 3600];
 const severityTime = Number(values["severity-time"]);
 const firmware = await compileFirmware(new Uint8Array(fs.readFileSync(values.image!)));
 const aloneS = values.alone === undefined ? undefined : Number(values.alone);
+const highPassHz = values["high-pass"] === undefined ? undefined : Number(values["high-pass"]);
+if (highPassHz !== undefined && !(highPassHz > 0)) throw new Error("--high-pass needs the corner in Hz, above 0");
 if (aloneS !== undefined && !(aloneS > 0)) throw new Error("--alone needs the seconds between windows, above 0");
 
 type Mode = "rpm given" | "rpm measured";
@@ -65,7 +73,7 @@ const count = (key: string, ok: boolean): void => {
   right.set(key, (right.get(key) ?? 0) + (ok ? 1 : 0));
 };
 const started = performance.now();
-console.log(`generality: the simulator's pump${aloneS === undefined ? "" : `, each recording cut into windows alone ${aloneS} s apart`} at ${RATES_HZ.map((r) => r / 1000).join(", ")} kHz, shafts of ${SHAFTS_HZ.join(", ")} Hz, ` +
+console.log(`generality: the simulator's pump${aloneS === undefined ? "" : `, each recording cut into windows alone ${aloneS} s apart`}${highPassHz === undefined ? "" : `, high-passed at ${highPassHz} Hz`} at ${RATES_HZ.map((r) => r / 1000).join(", ")} kHz, shafts of ${SHAFTS_HZ.join(", ")} Hz, ` +
   `${Object.keys(BEARING_CASES).length} bearings, ${KINDS.join(" / ")}; ${values.image}`);
 console.log("  row: rate and shaft; per bearing and fault, the verdict with the speed given / measured (+ right)");
 /** Each case's seed, from its place in the grid: the first three bearings' cases keep the seeds
@@ -81,7 +89,9 @@ for (const [rateIndex, rateHz] of RATES_HZ.entries()) {
     for (const [bearingIndex, [bearing, geometry]] of Object.entries(BEARING_CASES).entries()) {
       for (const [kindIndex, kind] of KINDS.entries()) {
         const seed = caseSeed(rateIndex, shaftIndex, bearingIndex, kindIndex);
-        const { samples, shaftHz: pumpShaftHz } = pumpRecording({ rateHz, shaftHz, geometry, kind, seed, severityTimeMs: severityTime });
+        const recording = pumpRecording({ rateHz, shaftHz, geometry, kind, seed, severityTimeMs: severityTime });
+        const pumpShaftHz = recording.shaftHz;
+        const samples = highPassHz === undefined ? recording.samples : addSensorNoise(highPass(recording.samples, rateHz, highPassHz), rateHz, new Random(seed));
         const rpm = pumpShaftHz * 60;
         const inDefault = rpm >= DEFAULT_RPM_RANGE[0] && rpm <= DEFAULT_RPM_RANGE[1];
         const marks: string[] = [];

@@ -401,10 +401,12 @@ export function defectsIn(f: f64, disputed: f64 = 0.0): void {
   reading_ambiguous = false;
   const uncertainty = Math.max(speed_tolerance, disputed);
   const steps = uncertainty > SLIP_MAX ? <i32>Math.ceil(uncertainty / SCAN_STEP) : 0;
-  // A step must move the lowest defect line by a bin at least: in coarser bins neighbouring
-  // speeds read the same bins, and the scan could not tell one speed from another.
+  // A step must move a line the scan reads by a bin at least: the top harmonic read of the
+  // lowest defect (each defect's family is read to its HARMONICS-th, and a step moves that one
+  // HARMONICS times as far as its first). In coarser bins neighbouring speeds read the same bins
+  // of every harmonic, and the scan could not tell one speed from another.
   const lowest_hz = Math.min(machine.bpfo_order, Math.min(machine.bpfi_order, 2.0 * machine.bsf_order)) * f;
-  const scanned = steps > 0 && steps <= SCAN_STEPS_MAX && SCAN_STEP * lowest_hz >= env_bin_hz;
+  const scanned = steps > 0 && steps <= SCAN_STEPS_MAX && SCAN_STEP * HARMONICS * lowest_hz >= env_bin_hz;
   if (scanned) reading_ambiguous = ambiguousAcross(f, steps);
   read_tolerance = speed_tolerance;
   // Without a configured speed, the octave below is read first (octaveBelowReadsBetter), so

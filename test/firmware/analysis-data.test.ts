@@ -356,7 +356,9 @@ describe("a configured speed no measurement confirms: the race named must not de
 
   it("CWRU 144's outer race: no window names the inner race", async () => {
     const result = await replay(highPassed("cwru-144-outer-12k-excerpt.f32"), await options(1797));
-    expect(result.windows.map((w) => w.fault)).toEqual([...Array(3).fill("outer_race"), "unknown", "unknown", "outer_race", ...Array(6).fill("unknown")]);
+    // The second window's own spectrum (2.9 Hz bins) is scanned too (a step moves the third
+    // harmonic of the lowest defect line by a bin), and its race depends on where the speed lies.
+    expect(result.windows.map((w) => w.fault)).toEqual(["outer_race", "unknown", "outer_race", "unknown", "unknown", "outer_race", ...Array(6).fill("unknown")]);
   });
 
   it("CWRU 261's outer race (3 hp, 1718 rpm): one window of 12 names the inner race, and the record is no inner race", async () => {

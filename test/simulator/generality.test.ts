@@ -6,6 +6,8 @@ import { describe, expect, it } from "vitest";
 import { replay, BEARINGS } from "../../simulator/replay/replay.js";
 import { pumpRecording } from "../../simulator/replay/pump-recordings.js";
 import { releaseFirmware } from "../support/firmware.js";
+import { addSensorNoise, highPass } from "../../simulator/replay/paths.js";
+import { Random } from "../../simulator/physics/random.js";
 
 const BEARING_CASES: Array<[string, [number, number, number, number]]> = [
   ["SKF 6205", BEARINGS["6205"]],
@@ -95,5 +97,34 @@ describe("process faults where a window's bins cannot part 1× from 2× (ANALYSI
       expect(got.verdict, `${rateHz} Hz`).toBe("misalignment");
       expect(Math.abs(got.v1x / reference.v1x - 1), `${rateHz} Hz 1×`).toBeLessThan(0.01);
     }
+  });
+});
+
+describe("a speed never confirmed, in bins too coarse for the lowest defect line to tell the scan's speeds apart (ANALYSIS.md §5, \"A speed no measurement confirmed\")", () => {
+  // The SKF 6203 (8 elements) on a 25 Hz shaft at 25.6 kHz, high-passed at 1 kHz: no window
+  // measures the speed, and the configured one stands, ±6.4 %. Its inner race's sidebands,
+  // BPFI − 2 f, BPFI + f and 2 BPFI − f, lie within the slip of the outer race's first three
+  // harmonics at a speed 3.5 % low (BPFI + BPFO = 8 f), while its own lines sit by the shaft's
+  // 5th, 10th and 15th harmonics, which mask them. The scan over the speed's uncertainty, which
+  // withholds a race that depends on where the speed lies, ran only where a step (2 %) moved the
+  // lowest defect line, BPFO (76 Hz), by a bin (1.56 Hz): it did not, and the wide zones named
+  // the outer race in 21 of the 25 windows. The scan's families are read to their third
+  // harmonic, which a step moves three bins' worth: scanned, the reading is ambiguous.
+  const geometry: [number, number, number, number] = [8, 6.746, 28.499, 0];
+  const highPassed = (kind: "inner_race" | "outer_race") => {
+    const { samples, shaftHz } = pumpRecording({ rateHz: 25_600, shaftHz: 25, geometry, kind, seed: 9001 });
+    return { samples: addSensorNoise(highPass(samples, 25_600, 1000), 25_600, new Random(1)), rpm: shaftHz * 60 };
+  };
+  it("the inner race is not called the outer race: unknown in 22 of its 25 windows, the outer race in 1", async () => {
+    const { samples, rpm } = highPassed("inner_race");
+    const result = await replay(samples, { rateHz: 25_600, window: 4096, firmware: await releaseFirmware(), geometry, rpm });
+    expect(result.windows.filter((w) => w.features.shaft_conf > 0)).toHaveLength(0);
+    expect(result.summary.fault).toBe("unknown");
+    expect([result.summary.windows_by_fault.unknown, result.summary.windows_by_fault.outer_race]).toEqual([22, 1]);
+  });
+  it("the outer race is still named, in all 25 windows", async () => {
+    const { samples, rpm } = highPassed("outer_race");
+    const result = await replay(samples, { rateHz: 25_600, window: 4096, firmware: await releaseFirmware(), geometry, rpm });
+    expect([result.summary.fault, result.summary.windows_by_fault.outer_race]).toEqual(["outer_race", 25]);
   });
 });
