@@ -412,9 +412,14 @@ function withShared(entry: unknown, shared: Record<string, unknown>): unknown {
 
 /** A record's name: its `record`, a number or a non-empty text, else its place from 1. */
 function recordName(check: ReturnType<typeof fields>, i: number): number | string {
-  const v = check.object.record;
-  if (v === undefined || v === null) return i + 1;
-  return typeof v === "string" ? check.text("record") : check.number("record");
+  return statedName(check, "record") ?? i + 1;
+}
+
+/** The name an entry's `key` gives it, a number or a non-empty text; null where it gives none. */
+function statedName(check: ReturnType<typeof fields>, key: string): number | string | null {
+  const v = check.object[key];
+  if (v === undefined || v === null) return null;
+  return typeof v === "string" ? check.text(key) : check.number(key);
 }
 
 /** A manifest's labelled records (its `records`), of the data set `set`. */
@@ -471,9 +476,8 @@ export function parseRunsManifest(file: string, value: Record<string, unknown>, 
     const bearing = bearingOf(file, `runs[${i}]`, check, bearings);
     const runFile = plainFile(check.text("file"), check);
     const geometry = Object.hasOwn(bearings, bearing) ? bearings[bearing] : null;
-    const stated = check.object.run;
-    const name = stated !== undefined && stated !== null ? String(typeof stated === "string" ? check.text("run") : check.number("run"))
-      : geometry === null ? bearing : path.parse(runFile).name;
+    const stated = statedName(check, "run");
+    const name = stated !== null ? String(stated) : geometry === null ? bearing : path.parse(runFile).name;
     return {
       set, units: unitsOf(check, units), run: name,
       file: runFile, bearing, geometry,
